@@ -1,0 +1,109 @@
+package dev.nola.kernels;
+
+import java.util.Arrays;
+
+/**
+ * Argument checks shared by every backend, so that bad input fails the same way everywhere: with an
+ * {@link IllegalArgumentException} or {@link IllegalStateException} that names the argument, the
+ * value and what was expected, before any kernel runs.
+ */
+public final class Checks {
+
+    private Checks() {
+    }
+
+    public static <T> T notNull(String name, T value) {
+        if (value == null) {
+            throw new IllegalArgumentException(name + " is null");
+        }
+        return value;
+    }
+
+    public static int positive(String name, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + " must be > 0, got " + value);
+        }
+        return value;
+    }
+
+    public static int nonNegative(String name, int value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(name + " must be >= 0, got " + value);
+        }
+        return value;
+    }
+
+    public static float finite(String name, float value) {
+        if (!Float.isFinite(value)) {
+            throw new IllegalArgumentException(name + " must be finite, got " + value);
+        }
+        return value;
+    }
+
+    /** Checks a shape: at least one dimension, every extent positive; returns the element count. */
+    public static long shape(String name, int[] shape) {
+        notNull(name, shape);
+        if (shape.length == 0) {
+            throw new IllegalArgumentException(name + " must have at least one dimension, got []");
+        }
+        long n = 1;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] <= 0) {
+                throw new IllegalArgumentException(name + " extents must be > 0, got " + Arrays.toString(shape)
+                        + " (dimension " + i + " is " + shape[i] + ")");
+            }
+            n = Math.multiplyExact(n, shape[i]);
+        }
+        return n;
+    }
+
+    /** Checks that a range lies inside a buffer of {@code capacity} elements. */
+    public static void range(String name, long offset, long length, long capacity) {
+        if (offset < 0 || length < 0 || offset > capacity - length) {
+            throw new IllegalArgumentException(name + " range [" + offset + ", " + offset + " + " + length
+                    + ") is outside [0, " + capacity + ")");
+        }
+    }
+
+    /** Checks that a tensor is open and belongs to {@code device}. */
+    public static Tensor on(Device device, String name, Tensor t) {
+        notNull(name, t);
+        if (device.isClosed()) {
+            throw new IllegalStateException("device " + device.id() + " is closed");
+        }
+        if (t.isClosed()) {
+            throw new IllegalStateException(name + " is closed");
+        }
+        if (t.device() != device) {
+            throw new IllegalArgumentException(name + " belongs to device " + t.device().id()
+                    + ", expected a tensor of device " + device.id());
+        }
+        return t;
+    }
+
+    /** Checks a tensor's element count. */
+    public static void size(String name, Tensor t, long expected, String what) {
+        if (t.size() != expected) {
+            throw new IllegalArgumentException(name + " has " + t.size() + " elements (shape "
+                    + Arrays.toString(t.shape()) + "), expected " + expected + " (" + what + ")");
+        }
+    }
+
+    /** Checks that a tensor is a matrix and returns its shape. */
+    public static int[] matrix(String name, Tensor t) {
+        int[] s = t.shape();
+        if (s.length != 2) {
+            throw new IllegalArgumentException(name + " must be a matrix (rank 2), got shape " + Arrays.toString(s));
+        }
+        return s;
+    }
+
+    /** Checks a matrix's exact shape. */
+    public static void matrix(String name, Tensor t, int rows, int cols, String what) {
+        int[] s = matrix(name, t);
+        if (s[0] != rows || s[1] != cols) {
+            throw new IllegalArgumentException(name + " has shape " + Arrays.toString(s) + ", expected ["
+                    + rows + ", " + cols + "] (" + what + ")");
+        }
+    }
+}

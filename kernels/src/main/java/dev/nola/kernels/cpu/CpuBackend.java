@@ -1,0 +1,42 @@
+package dev.nola.kernels.cpu;
+
+import dev.nola.kernels.Availability;
+import dev.nola.kernels.Backend;
+import dev.nola.kernels.Device;
+import dev.nola.kernels.DeviceInfo;
+import dev.nola.kernels.host.HostDevice;
+import dev.nola.kernels.reference.ReferenceBackend;
+import java.util.List;
+
+/** The {@code cpu} backend: one device, {@code cpu}, running {@link CpuOps} (Vector API, fork-join). */
+public final class CpuBackend implements Backend {
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public Availability availability() {
+        return Availability.yes();
+    }
+
+    @Override
+    public List<DeviceInfo> devices() {
+        return List.of(ReferenceBackend.hostInfo("cpu", "Java Vector API, " + CpuOps.SPECIES.vectorBitSize()
+                + "-bit vectors, " + Runtime.getRuntime().availableProcessors() + " threads"));
+    }
+
+    @Override
+    public Device open(int platform, int device) {
+        if (platform > 0 || device > 0) {
+            throw new IllegalArgumentException("backend cpu has one device; got platform=" + platform + " device=" + device);
+        }
+        return new HostDevice(devices().get(0), CpuOps::new);
+    }
+
+    @Override
+    public int priority() {
+        return 10;
+    }
+}
