@@ -24,7 +24,8 @@ public final class ReferenceBackend implements Backend {
     public static DeviceInfo hostInfo(String id, String what) {
         Runtime rt = Runtime.getRuntime();
         return new DeviceInfo(id, what, System.getProperty("java.vm.vendor", "?"), DeviceInfo.Type.CPU,
-                "Java " + Runtime.version(), rt.availableProcessors(), rt.maxMemory(), 0, 1, HostDevice.MAX_ELEMENTS * 4);
+                "Java " + Runtime.version(), rt.availableProcessors(), rt.maxMemory(), 0, 1,
+                Math.min(rt.maxMemory(), HostDevice.MAX_ELEMENTS * 4));
     }
 
     @Override

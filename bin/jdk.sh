@@ -1,0 +1,33 @@
+# Sourced by ./nola, ./test.sh and .ci/run: sets JAVA_HOME to a JDK 25 or newer and puts it first on PATH.
+# Order: $JAVA_HOME if it is 25+, else the newest Temurin 25+ under /usr/lib/jvm, else any JDK 25+ there.
+
+nola_java_major() { # prints the feature version of the java at $1, or nothing
+  "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p' | head -1
+}
+
+nola_find_jdk() {
+  local candidate major
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+    major="$(nola_java_major "$JAVA_HOME")"
+    if [ -n "$major" ] && [ "$major" -ge 25 ]; then
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  fi
+  for candidate in $(ls -d /usr/lib/jvm/temurin-*-jdk* 2>/dev/null | sort -rV) $(ls -d /usr/lib/jvm/* 2>/dev/null | sort -rV); do
+    [ -x "$candidate/bin/javac" ] || continue
+    major="$(nola_java_major "$candidate")"
+    if [ -n "$major" ] && [ "$major" -ge 25 ]; then
+      export JAVA_HOME="$candidate"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  done
+  echo "nola: no JDK 25 or newer found (JAVA_HOME='${JAVA_HOME:-}', /usr/lib/jvm has: $(ls /usr/lib/jvm 2>/dev/null | tr '\n' ' ')); install Temurin 25 or point JAVA_HOME at it" >&2
+  return 1
+}
+
+# JVM flags every nola run needs: the Vector API and JOCL's native access.
+NOLA_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
+# Maven's own JVM: silence JDK 25's warnings about Maven's bundled libraries.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"

@@ -1,0 +1,77 @@
+package dev.nola.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nola.kernels.BasisStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class CliTest {
+
+    record Result(int status, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int status = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(status, out.toString(), err.toString());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "0, 0, 0, 0, 1, 9",
+        "18446744073709551615, 4294967295, 1, 5, 0.03125, 33",
+        "12345678901234567890, 77, 0, 999, 0.0316227766, 1023",
+    })
+    void basisIsTheSpecOnReferenceAndCpu(String seed, String stream, String domain, int index, float scale, int count) {
+        Result ref = run("basis", "--seed", seed, "--stream", stream, "--domain", domain, "--index", "" + index,
+                "--count", "" + count, "--scale", "" + scale, "--device", "reference");
+        Result cpu = run("basis", "--seed", seed, "--stream", stream, "--domain", domain, "--index", "" + index,
+                "--count", "" + count, "--scale", "" + scale, "--device", "cpu");
+        assertEquals(0, ref.status(), ref.err());
+        assertEquals(ref.out(), cpu.out(), "reference and cpu print the same values");
+        String[] lines = ref.out().split("\n");
+        assertEquals(count, lines.length);
+        BasisStream s = new BasisStream(Long.parseUnsignedLong(seed), Integer.parseUnsignedInt(stream),
+                Integer.parseUnsignedInt(domain), scale);
+        for (int e = 0; e < count; e++) {
+            assertEquals(Float.toString(s.element(index, e)), lines[e], "element " + e);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "basis --seed -1 --stream 0 --count 3|--seed",
+        "basis --seed 18446744073709551616 --stream 0 --count 3|--seed",
+        "basis --seed 1 --stream 4294967296 --count 3|--stream",
+        "basis --seed 1 --stream 0 --count 0|--count",
+        "basis --seed 1 --stream 0 --count -5|--count",
+        "basis --seed 1 --stream 0 --count 3 --scale NaN|--scale",
+        "basis --seed 1 --stream 0 --count 3 --scale Infinity|--scale",
+        "basis --seed 1 --stream 0 --count 3 --index -1|--index",
+        "basis --seed 1 --stream 0 --count 3 --device gpu:7|gpu:7",
+        "basis --seed 1 --stream 0|--count",
+        "basis --seed 1 --stream 0 --count x|--count",
+        "frobnicate|frobnicate",
+    })
+    void badInputIsOneLineAndStatusTwo(String line, String mention) {
+        Result r = run(line.split(" "));
+        assertEquals(2, r.status(), "status for: " + line + " err=" + r.err());
+        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+        assertTrue(r.err().contains(mention), "mentions " + mention + ": " + r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void devicesListsCpuAndReferenceFirstOnTheirLines() {
+        Result r = run("devices");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("cpu ")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("reference ")), r.out());
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite with JDK 25: ./test.sh [extra maven args]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=bin/jdk.sh
+source "$ROOT/bin/jdk.sh"
+nola_find_jdk
+echo "test.sh: JAVA_HOME=$JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | head -1))"
+cd "$ROOT"
+exec mvn -B -ntp -Dstyle.color=never test "$@"
