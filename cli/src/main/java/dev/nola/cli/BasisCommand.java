@@ -43,8 +43,8 @@ final class BasisCommand implements Callable<Integer> {
     @Option(names = "--scale", defaultValue = "1", description = "Scale applied to every element (finite). Default: ${DEFAULT-VALUE}.")
     float scale;
 
-    @Option(names = "--device", description = "Device string (reference, cpu, opencl:P:D, tornado:B:D, auto). Default: $NOLA_DEVICE or auto.")
-    String device;
+    @picocli.CommandLine.ParentCommand
+    Main main;
 
     @Override
     public Integer call() {
@@ -60,7 +60,7 @@ final class BasisCommand implements Callable<Integer> {
         if (!Float.isFinite(scale)) {
             throw new IllegalArgumentException("--scale must be finite, got " + scale);
         }
-        RuntimeSettings settings = RuntimeSettings.resolve(device);
+        RuntimeSettings settings = RuntimeSettings.resolve(main.device());
         float[] values;
         try (Device dev = Backends.open(settings.device()); Tensor out = dev.allocate(count)) {
             dev.ops().basis(new BasisStream(s, t, d, scale), index, 1, out);

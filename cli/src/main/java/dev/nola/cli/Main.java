@@ -3,6 +3,8 @@ package dev.nola.cli;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 /**
  * The {@code nola} command. Exit status: 0 on success, 1 when the work itself failed, 2 for bad
@@ -13,10 +15,17 @@ import picocli.CommandLine.Command;
         subcommands = {DevicesCommand.class, BasisCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
+    /** The device string, accepted before or after the subcommand: {@code nola --device cpu basis …}. */
+    @Option(names = "--device", scope = ScopeType.INHERIT, paramLabel = "DEVICE",
+            description = "Device: reference, cpu, opencl[:P:D], tornado[:B:D] or auto. Default: $NOLA_DEVICE, else the config file, else auto.")
+    String device;
+
     /** Exit status for bad input. */
     public static final int BAD_INPUT = 2;
 
-    private Main() {
+    /** The device option's value, or null when not given. */
+    String device() {
+        return device;
     }
 
     public static void main(String[] args) {
