@@ -44,13 +44,11 @@ final class TornadoOps extends AbstractOps {
     private record Key(String op, List<TornadoTensor> tensors) {
     }
 
-    private final TornadoVmDevice owner;
     private final TornadoDevice device;
     private final Map<Key, KernelPlan> plans = new LinkedHashMap<>(16, 0.75f, true);
 
     TornadoOps(TornadoVmDevice owner, TornadoDevice device) {
         super(owner);
-        this.owner = owner;
         this.device = device;
     }
 
