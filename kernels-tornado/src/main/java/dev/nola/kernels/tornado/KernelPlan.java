@@ -1,0 +1,94 @@
+package dev.nola.kernels.tornado;
+
+import java.util.List;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
+import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * One compiled kernel bound to its tensors: a one-task {@link TaskGraph} in a persistent
+ * {@link TornadoExecutionPlan}. The kernel is compiled on the first run and reused by later calls
+ * with the same tensors; per-call values go through {@link #ip} and {@link #fp} (copied on every
+ * run, a few words), never as scalar arguments, which TornadoVM bakes into the code as constants.
+ *
+ * <p>Tensors listed as resident are copied to the device on the first run only
+ * ({@code DataTransferMode.FIRST_EXECUTION}) and stay there; the plan remembers their versions, and
+ * {@link TornadoOps} replaces the plan when one has been written since.
+ */
+final class KernelPlan implements AutoCloseable {
+
+    /** The task's name inside every graph. */
+    static final String TASK = "t";
+
+    final IntArray ip;
+    final FloatArray fp;
+    final List<TornadoTensor> tensors;
+    private final List<TornadoTensor> resident;
+    private final long[] residentVersions;
+    private final WorkerGrid1D grid;
+    private final TornadoExecutionPlan plan;
+
+    /** Builds the task graph from a fresh graph, the parameter buffers and the device. */
+    interface GraphBuilder {
+        TaskGraph build(TaskGraph graph, IntArray ip, FloatArray fp);
+    }
+
+    KernelPlan(String name, TornadoDevice device, String openclFlags, int ipSize, int fpSize,
+               List<TornadoTensor> tensors, List<TornadoTensor> resident, GraphBuilder builder) {
+        this.ip = new IntArray(Math.max(1, ipSize));
+        this.fp = new FloatArray(Math.max(1, fpSize));
+        this.tensors = List.copyOf(tensors);
+        this.resident = List.copyOf(resident);
+        this.residentVersions = new long[resident.size()];
+        for (int i = 0; i < resident.size(); i++) {
+            residentVersions[i] = resident.get(i).version();
+        }
+        TaskGraph g = builder.build(new TaskGraph(name), ip, fp);
+        this.grid = new WorkerGrid1D(1);
+        GridScheduler scheduler = new GridScheduler(name + "." + TASK, grid);
+        this.plan = new TornadoExecutionPlan(g.snapshot());
+        plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
+    }
+
+    /** Whether a resident tensor was written (or closed) since this plan copied it. */
+    boolean stale() {
+        for (int i = 0; i < resident.size(); i++) {
+            TornadoTensor t = resident.get(i);
+            if (t.isClosed() || t.version() != residentVersions[i]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    boolean uses(TornadoTensor t) {
+        for (TornadoTensor u : tensors) {
+            if (u == t) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs the kernel over {@code globalSize} work-items (each kernel guards its own bound). */
+    void run(int globalSize) {
+        grid.setGlobalWork(globalSize, 1, 1);
+        grid.setLocalWorkToNull();
+        plan.execute();
+    }
+
+    @Override
+    public void close() {
+        try {
+            plan.close();
+        } catch (TornadoExecutionPlanException e) {
+            throw new IllegalStateException("freeing a TornadoVM plan's device memory failed: " + e.getMessage(), e);
+        }
+    }
+}

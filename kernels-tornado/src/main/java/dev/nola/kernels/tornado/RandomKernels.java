@@ -1,0 +1,87 @@
+package dev.nola.kernels.tornado;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * The random op family as TornadoVM kernels: Philox4x32-10 basis generation, bit-identical to
+ * {@link dev.nola.kernels.Philox}.
+ *
+ * <p>Written for TornadoVM's compiler: only int/long/float arithmetic on locals, no arrays other
+ * than the off-heap arguments, no {@code >>>} on int (TornadoVM emits it as a signed shift; the
+ * uniform mapping masks instead), and the Philox rounds inlined into each kernel because a helper
+ * cannot return a 4-word block. Per-call values travel in small {@link IntArray}/{@link FloatArray}
+ * parameter buffers, so a new seed or size never recompiles the kernel.
+ *
+ * <p>Parameter layout shared by the generating kernels ({@code ip}): 0 seed low word, 1 seed high
+ * word, 2 stream, 3 domain, 4 first matrix index, 5 count (or k), 6 n (elements per matrix);
+ * {@code fp[0]} the scale.
+ */
+final class RandomKernels {
+
+    static final int P_K0 = 0;
+    static final int P_K1 = 1;
+    static final int P_STREAM = 2;
+    static final int P_DOMAIN = 3;
+    static final int P_FIRST = 4;
+    static final int P_COUNT = 5;
+    static final int P_N = 6;
+    static final int P_SIZE = 7;
+
+    private RandomKernels() {
+    }
+
+    /** The uniform mapping of one Philox word: ((w >>> 8) - 2^23)·2^-23, exact. */
+    static float uniform(int w) {
+        return (float) (((w >> 8) & 0xFFFFFF) - 0x800000) * 0x1p-23f;
+    }
+
+    /**
+     * out[j·n + e] = element e of matrix first + j. Work-item q of matrix j computes one Philox block,
+     * elements 4q'..4q'+3 with q' = q mod ceil(n/4). Global size: count·ceil(n/4).
+     */
+    static void basis(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray out) {
+        int id = ctx.globalIdx;
+        int n = ip.get(P_N);
+        int blocks = (n + 3) / 4;
+        int count = ip.get(P_COUNT);
+        if (id < count * blocks) {
+            int j = id / blocks;
+            int q = id - j * blocks;
+            int c0 = q;
+            int c1 = ip.get(P_FIRST) + j;
+            int c2 = ip.get(P_STREAM);
+            int c3 = ip.get(P_DOMAIN);
+            int k0 = ip.get(P_K0);
+            int k1 = ip.get(P_K1);
+            for (int round = 0; round < 10; round++) {
+                long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
+                long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
+                int hi0 = (int) (p0 >> 32);
+                int lo0 = (int) p0;
+                int hi1 = (int) (p1 >> 32);
+                int lo1 = (int) p1;
+                c0 = hi1 ^ c1 ^ k0;
+                c1 = lo1;
+                c2 = hi0 ^ c3 ^ k1;
+                c3 = lo0;
+                k0 += 0x9E3779B9;
+                k1 += 0xBB67AE85;
+            }
+            float scale = fp.get(0);
+            int base = j * n + 4 * q;
+            int e = 4 * q;
+            out.set(base, uniform(c0) * scale);
+            if (e + 1 < n) {
+                out.set(base + 1, uniform(c1) * scale);
+            }
+            if (e + 2 < n) {
+                out.set(base + 2, uniform(c2) * scale);
+            }
+            if (e + 3 < n) {
+                out.set(base + 3, uniform(c3) * scale);
+            }
+        }
+    }
+}

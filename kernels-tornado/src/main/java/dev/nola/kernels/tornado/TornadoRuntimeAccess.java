@@ -1,0 +1,72 @@
+package dev.nola.kernels.tornado;
+
+import dev.nola.kernels.DeviceInfo;
+import java.util.ArrayList;
+import java.util.List;
+import uk.ac.manchester.tornado.api.TornadoBackend;
+import uk.ac.manchester.tornado.api.TornadoRuntime;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
+
+/**
+ * Every direct use of TornadoVM's runtime API for device discovery, kept out of
+ * {@link dev.nola.kernels.tornado.TornadoBackend} so that the backend class loads (and reports
+ * itself unavailable) on a JVM without TornadoVM.
+ *
+ * <p>Device mapping: {@code tornado:B:D} is device D of TornadoVM backend B, in the order of
+ * {@code TornadoRuntime.getBackend(B).getDevice(D)} (the numbering {@code tornado --devices} prints).
+ */
+final class TornadoRuntimeAccess {
+
+    private TornadoRuntimeAccess() {
+    }
+
+    /** The runtime, after making TornadoVM fail loudly instead of silently running kernels as plain Java. */
+    static TornadoRuntime runtime() {
+        if (System.getProperty("tornado.recover.bailout") == null) {
+            System.setProperty("tornado.recover.bailout", "False");
+        }
+        return TornadoRuntimeProvider.getTornadoRuntime();
+    }
+
+    static List<DeviceInfo> devices() {
+        TornadoRuntime rt = runtime();
+        List<DeviceInfo> out = new ArrayList<>();
+        for (int b = 0; b < rt.getNumBackends(); b++) {
+            TornadoBackend backend = rt.getBackend(b);
+            for (int d = 0; d < backend.getNumDevices(); d++) {
+                out.add(info(b, d, backend.getDevice(d)));
+            }
+        }
+        return out;
+    }
+
+    static TornadoDevice device(int backend, int device) {
+        TornadoRuntime rt = runtime();
+        if (backend < 0 || backend >= rt.getNumBackends()) {
+            throw new IllegalArgumentException("tornado backend index " + backend + " does not exist; TornadoVM has "
+                    + rt.getNumBackends() + " backend(s): " + devices().stream().map(DeviceInfo::id).toList());
+        }
+        TornadoBackend b = rt.getBackend(backend);
+        if (device < 0 || device >= b.getNumDevices()) {
+            throw new IllegalArgumentException("tornado device index " + device + " does not exist in backend " + backend
+                    + " (" + b.getName() + ", " + b.getNumDevices() + " device(s))");
+        }
+        return b.getDevice(device);
+    }
+
+    static DeviceInfo info(int backend, int device, TornadoDevice d) {
+        DeviceInfo.Type type = switch (d.getDeviceType()) {
+            case CPU -> DeviceInfo.Type.CPU;
+            case GPU -> DeviceInfo.Type.GPU;
+            case ACCELERATOR, FPGA -> DeviceInfo.Type.ACCELERATOR;
+            default -> DeviceInfo.Type.OTHER;
+        };
+        var phys = d.getPhysicalDevice();
+        long[] wg = phys.getDeviceMaxWorkGroupSize();
+        String version = d.getTornadoVMBackend() + " " + d.getDeviceOpenCLCVersion();
+        return new DeviceInfo("tornado:" + backend + ":" + device, phys.getDeviceName(), d.getPlatformName(), type,
+                version.trim(), phys.getDeviceMaxComputeUnits(), d.getMaxGlobalMemory(), d.getDeviceLocalMemorySize(),
+                wg == null || wg.length == 0 ? 1 : wg[0], d.getMaxAllocMemory());
+    }
+}

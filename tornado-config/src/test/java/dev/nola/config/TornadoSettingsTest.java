@@ -1,0 +1,49 @@
+package dev.nola.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TornadoSettingsTest {
+
+    @Test
+    void argfileIsAdaptedForTheClassPath(@TempDir Path home) throws Exception {
+        Files.writeString(home.resolve("tornado-argfile"), """
+                # === JVM mode ===
+                -server
+                -XX:+EnableJVMCI
+                -ea
+                --module-path .:/sdk/share/java/tornado
+                --upgrade-module-path /sdk/share/java/graalJars
+                --add-modules ALL-SYSTEM,tornado.runtime
+                --add-exports=a/b=c
+                -Dx="with space"
+                """);
+        TornadoSettings s = TornadoSettings.fromEnvironment(Map.of("TORNADOVM_HOME", home.toString())).orElseThrow();
+        assertEquals(List.of("-server", "-XX:+EnableJVMCI", "--module-path=/sdk/share/java/tornado",
+                "--upgrade-module-path=/sdk/share/java/graalJars", "--add-modules=ALL-SYSTEM,tornado.runtime",
+                "--add-exports=a/b=c", "-Dx=with space", "--enable-native-access=ALL-UNNAMED"), s.flags());
+    }
+
+    @Test
+    void vectorModuleIsAddedWithoutAllSystem() {
+        List<String> f = TornadoSettings.adapt(List.of("--add-modules", "tornado.runtime"));
+        assertTrue(f.contains("--add-modules=jdk.incubator.vector"), f.toString());
+    }
+
+    @Test
+    void absentOrBrokenSdk(@TempDir Path home) {
+        assertFalse(TornadoSettings.fromEnvironment(Map.of()).isPresent());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TornadoSettings.fromEnvironment(Map.of("TORNADOVM_HOME", home.toString())));
+        assertTrue(e.getMessage().contains("tornado-argfile"), e.getMessage());
+    }
+}
