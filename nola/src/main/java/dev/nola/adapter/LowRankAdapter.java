@@ -107,7 +107,8 @@ abstract class LowRankAdapter implements Adapter {
     @Override
     public void forward(Tensor x, Tensor y) {
         ensureFactors();
-        Checks.on(device, "x", x);
+        // tensors' devices are checked by the ops (against the device that owns them)
+        Checks.notNull("x", x);
         int[] xs = Checks.matrix("x", x);
         if (xs[1] != in) {
             throw new IllegalArgumentException("x has shape " + Arrays.toString(xs) + ", expected [N, " + in + "]");
@@ -172,7 +173,7 @@ abstract class LowRankAdapter implements Adapter {
 
     private void addDelta(String name, Tensor w, float factor) {
         ensureFactors();
-        Checks.on(device, name, w);
+        Checks.notNull(name, w);
         Checks.matrix(name, w, out, in, "the base weight [out, in]");
         ops.matmul(false, false, factor, b, a, 1f, w);
     }
