@@ -177,10 +177,8 @@ final class ConfigReader {
     }
 
     private StreamId stream(JsonNode n, String field, String layer) {
-        long v = integer(n, field, 0, 0xFFFFFFFFL) & 0xFFFFFFFFL;
-        JsonNode raw = n.get(field);
-        v = raw.longValue();
-        return StreamId.unpack((int) v);
+        integer(n, field, 0, 0xFFFFFFFFL); // range check; the value is an unsigned 32-bit id
+        return StreamId.unpack((int) n.get(field).longValue());
     }
 
     private void checkScale(JsonNode n, String field, float expected, String layer) {
