@@ -66,8 +66,7 @@ public final class SafeTensorsReader implements AutoCloseable {
         long dataSize = size - dataStart;
         Map<String, TensorInfo> t = new LinkedHashMap<>();
         Map<String, String> meta = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : root.properties()) {
             if (e.getKey().equals(METADATA)) {
                 readMetadata(e.getValue(), meta);
             } else {
@@ -124,8 +123,7 @@ public final class SafeTensorsReader implements AutoCloseable {
         if (!node.isObject()) {
             throw bad(METADATA + " is a JSON " + node.getNodeType() + ", expected an object of strings");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             if (!e.getValue().isTextual()) {
                 throw bad(METADATA + "." + DType.abbreviate(e.getKey()) + " is a JSON " + e.getValue().getNodeType()
                         + ", expected a string");
