@@ -1,0 +1,90 @@
+package dev.nola.adapter;
+
+import dev.nola.kernels.Device;
+import dev.nola.kernels.Tensor;
+
+/**
+ * A low-rank update of one frozen linear layer {@code y = x·Wᵀ} with {@code W [out, in]} (nn.Linear
+ * layout): the adapter adds {@code s·(x·Aᵀ)·Bᵀ}, i.e. {@code ΔW = s·B·A} with {@code A [r, in]} and
+ * {@code B [out, r]}. Implementations differ in what they train: {@link LoraAdapter} trains A and B,
+ * {@link NolaAdapter} trains the coefficients that mix A and B from seeded bases.
+ *
+ * <p>Trainable parameters are exposed as one flat host array (they are small); an optimizer reads
+ * {@link #gradients()}, updates the array and hands it back with {@link #setParameters}. The mixed
+ * factors on the device follow lazily at the next {@link #forward}, {@link #deltaWeight} or merge.
+ *
+ * <p>Not thread-safe. Tensors passed in must belong to {@link #device()}.
+ */
+public interface Adapter extends AutoCloseable {
+
+    /** The device holding the factors. */
+    Device device();
+
+    /** in: columns of x and of A. */
+    int inFeatures();
+
+    /** out: columns of y, rows of B. */
+    int outFeatures();
+
+    /** r. */
+    int rank();
+
+    /** s, the factor applied to B·A. */
+    float scale();
+
+    /**
+     * {@code y += s·(x·Aᵀ)·Bᵀ}. Keeps {@code x} and the low-rank activation for {@link #backward}.
+     *
+     * @param x [N, in], must stay unchanged until {@link #backward}
+     * @param y [N, out], accumulated (holds the frozen layer's output)
+     */
+    void forward(Tensor x, Tensor y);
+
+    /**
+     * Backward of the last {@link #forward}: accumulates the parameter gradients (host side, see
+     * {@link #gradients()}) and, when {@code dx} is given, {@code dx += dL/dx}. Uses the factors of
+     * that forward even if parameters were set in between.
+     *
+     * @param dy [N, out], dL/dy with the N of the last forward
+     * @param dx [N, in], accumulated, or null
+     */
+    void backward(Tensor dy, Tensor dx);
+
+    /** The number of trainable parameters. */
+    int parameterCount();
+
+    /** A copy of the trainable parameters, flat, {@link #parameterCount()} long. */
+    float[] parameters();
+
+    /** Replaces the trainable parameters (finite values, {@link #parameterCount()} long). */
+    void setParameters(float[] values);
+
+    /** A copy of the accumulated gradients, laid out as {@link #parameters()}. */
+    float[] gradients();
+
+    /** Sets the accumulated gradients to zero. */
+    void zeroGradients();
+
+    /** The current mixed down factor A [r, in] (owned by the adapter; do not close or write). */
+    Tensor factorA();
+
+    /** The current mixed up factor B [out, r] (owned by the adapter; do not close or write). */
+    Tensor factorB();
+
+    /** A new tensor {@code ΔW = s·B·A} [out, in]; the caller closes it. */
+    Tensor deltaWeight();
+
+    /** {@code w += ΔW}, w [out, in]. */
+    void merge(Tensor w);
+
+    /**
+     * {@code w -= ΔW}, w [out, in]. Restores the weight of before {@link #merge} only up to float
+     * rounding (each element may differ by about one ulp of its magnitude), provided the parameters did
+     * not change in between.
+     */
+    void unmerge(Tensor w);
+
+    /** Frees the adapter's device tensors; idempotent. */
+    @Override
+    void close();
+}

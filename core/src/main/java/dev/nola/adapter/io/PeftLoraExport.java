@@ -1,0 +1,74 @@
+package dev.nola.adapter.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nola.adapter.Adapter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes adapters (NOLA or LoRA) as a standard HF PEFT LoRA adapter directory: the mixed factors
+ * become {@code base_model.model.<name>.lora_A.weight} [r, in] and {@code …lora_B.weight} [out, r]
+ * (F32), and {@code adapter_config.json} carries {@code peft_type} LORA, {@code r},
+ * {@code lora_alpha} = s·r (so PEFT's scaling lora_alpha/r equals the adapter's s) and
+ * {@code target_modules}. Every adapter must share r and s. Written atomically.
+ */
+public final class PeftLoraExport {
+
+    private PeftLoraExport() {
+    }
+
+    /**
+     * @param dir           the directory to write (replaced atomically)
+     * @param adapters      module path → adapter, e.g. {@code transformer.h.0.attn.q_proj}
+     * @param targetModules the module names PEFT should match, e.g. {@code ["q_proj", "v_proj"]}
+     * @param baseModel     {@code base_model_name_or_path}, or null
+     */
+    public static void write(Path dir, Map<String, ? extends Adapter> adapters, List<String> targetModules, String baseModel) {
+        if (adapters.isEmpty()) {
+            throw new IllegalArgumentException("adapters is empty; nothing to export");
+        }
+        Adapter first = adapters.values().iterator().next();
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        for (Map.Entry<String, ? extends Adapter> e : adapters.entrySet()) {
+            Adapter a = e.getValue();
+            if (a.rank() != first.rank() || a.scale() != first.scale()) {
+                throw new IllegalArgumentException("adapter '" + e.getKey() + "' has r=" + a.rank() + ", s=" + a.scale()
+                        + " but the first has r=" + first.rank() + ", s=" + first.scale() + "; a PEFT LoRA file has one r and alpha");
+            }
+            String prefix = "base_model.model." + e.getKey();
+            w.f32(prefix + ".lora_A.weight", new int[] {a.rank(), a.inFeatures()}, a.device().read(a.factorA()));
+            w.f32(prefix + ".lora_B.weight", new int[] {a.outFeatures(), a.rank()}, a.device().read(a.factorB()));
+        }
+        ObjectNode c = JsonSupport.MAPPER.createObjectNode();
+        c.put("peft_type", "LORA");
+        c.put("r", first.rank());
+        c.put("lora_alpha", (double) first.scale() * first.rank());
+        ArrayNode tm = c.putArray("target_modules");
+        targetModules.forEach(tm::add);
+        c.put("lora_dropout", 0.0);
+        c.put("bias", "none");
+        c.put("fan_in_fan_out", false);
+        c.put("use_rslora", false);
+        c.put("init_lora_weights", true);
+        c.put("inference_mode", true);
+        c.putNull("task_type");
+        if (baseModel == null) {
+            c.putNull("base_model_name_or_path");
+        } else {
+            c.put("base_model_name_or_path", baseModel);
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        try {
+            files.put(NolaAdapterFiles.CONFIG_FILE, JsonSupport.MAPPER.writeValueAsString(c).getBytes(StandardCharsets.UTF_8));
+        } catch (JsonProcessingException ex) {
+            throw new IllegalStateException("cannot serialise the PEFT config", ex);
+        }
+        files.put(NolaAdapterFiles.WEIGHTS_FILE, w.toBytes(Map.of("format", "pt")));
+        AtomicDirectory.write(dir, files, AtomicDirectory.NONE);
+    }
+}

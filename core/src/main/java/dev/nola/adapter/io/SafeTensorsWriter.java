@@ -1,0 +1,114 @@
+package dev.nola.adapter.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Builds a safetensors file in memory: tensors are laid out contiguously in the order added, the
+ * header is padded with spaces to a multiple of 8 bytes so the data section is aligned.
+ */
+public final class SafeTensorsWriter {
+
+    private record Entry(String name, DType dtype, int[] shape, byte[] data) {
+    }
+
+    private final List<Entry> entries = new ArrayList<>();
+    private final Set<String> names = new HashSet<>();
+
+    /** Adds a F32 tensor; values must be finite and as many as the shape holds. */
+    public SafeTensorsWriter f32(String name, int[] shape, float[] values) {
+        long n = elements(name, shape);
+        if (values.length != n) {
+            throw new IllegalArgumentException("tensor '" + name + "' has shape " + java.util.Arrays.toString(shape)
+                    + " (" + n + " elements) but " + values.length + " values");
+        }
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                throw new IllegalArgumentException("tensor '" + name + "' value " + i + " is " + values[i]
+                        + "; only finite values are written");
+            }
+            b.putFloat(values[i]);
+        }
+        return add(new Entry(name, DType.F32, shape.clone(), b.array()));
+    }
+
+    /** Adds a U8 tensor of shape [bytes.length]. */
+    public SafeTensorsWriter u8(String name, byte[] bytes) {
+        int[] shape = {bytes.length};
+        return add(new Entry(name, DType.U8, shape, bytes.clone()));
+    }
+
+    private SafeTensorsWriter add(Entry e) {
+        if (e.name().isEmpty() || e.name().equals("__metadata__")) {
+            throw new IllegalArgumentException("tensor name '" + e.name() + "' is reserved or empty");
+        }
+        if (!names.add(e.name())) {
+            throw new IllegalArgumentException("tensor '" + e.name() + "' was added twice");
+        }
+        entries.add(e);
+        return this;
+    }
+
+    private static long elements(String name, int[] shape) {
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("tensor '" + name + "' has a negative extent in "
+                        + java.util.Arrays.toString(shape));
+            }
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    /** The file's bytes, with the given {@code __metadata__} (omitted when empty). */
+    public byte[] toBytes(Map<String, String> metadata) {
+        ObjectNode header = JsonSupport.MAPPER.createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode m = header.putObject("__metadata__");
+            metadata.forEach(m::put);
+        }
+        long offset = 0;
+        for (Entry e : entries) {
+            ObjectNode t = header.putObject(e.name());
+            t.put("dtype", e.dtype().name());
+            ArrayNode s = t.putArray("shape");
+            for (int d : e.shape()) {
+                s.add(d);
+            }
+            ArrayNode o = t.putArray("data_offsets");
+            o.add(offset);
+            offset += e.data().length;
+            o.add(offset);
+        }
+        byte[] json;
+        try {
+            json = JsonSupport.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise a safetensors header", e);
+        }
+        int padded = (json.length + 7) / 8 * 8;
+        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 8, 8 + padded + offset));
+        out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
+        out.writeBytes(json);
+        for (int i = json.length; i < padded; i++) {
+            out.write(' ');
+        }
+        for (Entry e : entries) {
+            out.writeBytes(e.data());
+        }
+        return out.toByteArray();
+    }
+}

@@ -1,0 +1,99 @@
+package dev.nola.adapter.io;
+
+import dev.nola.adapter.NolaAdapter;
+import dev.nola.adapter.NolaConfig;
+import dev.nola.adapter.StreamId;
+import dev.nola.kernels.Device;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A NOLA adapter set as read from (or about to be written to) an adapter directory: the settings and,
+ * per adapted layer, its shape, stream ids and coefficients. Nothing is on a device yet; call
+ * {@link #instantiate} to regenerate the factors on any device.
+ *
+ * @param config the settings shared by every layer
+ * @param layers the adapted layers in file order, names distinct
+ */
+public record SavedNola(NolaConfig config, List<Layer> layers) {
+
+    /**
+     * One adapted layer.
+     *
+     * @param name  the module path, e.g. {@code h.0.attn.q}
+     * @param in    the layer's input width
+     * @param out   the layer's output width
+     * @param idA   the stream id of A's bases (and offset)
+     * @param idB   the stream id of B's bases
+     * @param alpha α [k]
+     * @param beta  β [l]
+     */
+    public record Layer(String name, int in, int out, StreamId idA, StreamId idB, float[] alpha, float[] beta) {
+    }
+
+    public SavedNola {
+        layers = List.copyOf(layers);
+    }
+
+    /** The layer of that name, or an exception naming the known ones. */
+    public Layer layer(String name) {
+        for (Layer l : layers) {
+            if (l.name().equals(name)) {
+                return l;
+            }
+        }
+        throw new IllegalArgumentException("adapter has no layer '" + name + "'; it has "
+                + layers.stream().map(Layer::name).toList());
+    }
+
+    /**
+     * Checks that a layer was trained for a base layer of this shape.
+     *
+     * @throws IllegalArgumentException naming the layer, the recorded and the expected shape
+     */
+    public void requireShape(String name, int in, int out) {
+        Layer l = layer(name);
+        if (l.in() != in || l.out() != out) {
+            throw new IllegalArgumentException("adapter layer '" + name + "' was trained for in=" + l.in() + ", out="
+                    + l.out() + " but the model's layer has in=" + in + ", out=" + out);
+        }
+    }
+
+    /** Creates the adapters on a device, regenerating their bases from the recorded streams. */
+    public Map<String, NolaAdapter> instantiate(Device device) {
+        Map<String, NolaAdapter> out = new LinkedHashMap<>();
+        try {
+            for (Layer l : layers) {
+                NolaAdapter a = new NolaAdapter(device, config, l.in(), l.out(), l.idA(), l.idB());
+                out.put(l.name(), a);
+                a.setCoefficients(l.alpha(), l.beta());
+            }
+        } catch (RuntimeException e) {
+            out.values().forEach(NolaAdapter::close);
+            throw e;
+        }
+        return out;
+    }
+
+    /** The saved form of live adapters (which must share one config). */
+    public static SavedNola of(Map<String, NolaAdapter> adapters) {
+        if (adapters.isEmpty()) {
+            throw new IllegalArgumentException("adapters is empty; nothing to save");
+        }
+        NolaConfig config = null;
+        List<Layer> layers = new java.util.ArrayList<>();
+        for (Map.Entry<String, NolaAdapter> e : adapters.entrySet()) {
+            NolaAdapter a = e.getValue();
+            if (config == null) {
+                config = a.config();
+            } else if (!config.equals(a.config())) {
+                throw new IllegalArgumentException("adapter '" + e.getKey() + "' has config " + a.config()
+                        + ", different from the first one's " + config + "; one file holds one config");
+            }
+            layers.add(new Layer(e.getKey(), a.inFeatures(), a.outFeatures(), a.streamIdA(), a.streamIdB(),
+                    a.alpha(), a.beta()));
+        }
+        return new SavedNola(config, layers);
+    }
+}

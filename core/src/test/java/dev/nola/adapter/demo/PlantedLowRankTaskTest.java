@@ -1,0 +1,29 @@
+package dev.nola.adapter.demo;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nola.kernels.Backends;
+import dev.nola.kernels.Device;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The toy task with fixed seeds on the cpu device: NOLA with k + l below LoRA r = 1's parameter count
+ * reaches within 5% of LoRA r = 4's final loss, while LoRA r = 1 cannot fit the rank-4 change.
+ */
+class PlantedLowRankTaskTest {
+
+    @Test
+    void nolaMatchesLoraRank4WithFewerNumbersThanLoraRank1() {
+        PlantedLowRankTask.Result r;
+        try (Device d = Backends.open("cpu")) {
+            r = PlantedLowRankTask.run(d, PlantedLowRankTask.defaults());
+        }
+        System.out.print(r.summary());
+        assertTrue(r.nola().parameters() < r.loraR1().parameters(), "NOLA must use fewer numbers than LoRA r=1");
+        assertTrue(r.nola().finalLoss() <= 1.05 * r.loraR4().finalLoss(),
+                "NOLA final loss " + r.nola().finalLoss() + " vs LoRA r=4 " + r.loraR4().finalLoss());
+        assertTrue(r.loraR1().finalLoss() > 2 * r.loraR4().finalLoss(), "the task needs rank > 1: " + r.summary());
+        assertTrue(r.nola().losses()[0] > 10 * r.nola().finalLoss(), "NOLA's loss falls: " + r.nola().losses()[0]);
+        assertTrue(r.nola().losses().length == r.settings().steps() + 1);
+    }
+}
