@@ -74,4 +74,24 @@ class CliTest {
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("cpu ")), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("reference ")), r.out());
     }
+
+    @Test
+    void paramsReproducesThePapersCounts() {
+        Result r = run("params");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("96,000"), r.out());
+        assertTrue(r.out().contains("144,000"), r.out());
+        assertTrue(r.out().contains("98,304") && r.out().contains("393,216"), r.out());
+    }
+
+    @Test
+    void quickstartTrainsAndReportsEveryMethod() {
+        Result r = run("quickstart", "--steps", "3", "--device", "cpu");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("NOLA k+l=96"), r.out());
+        assertTrue(r.out().contains("LoRA r=1") && r.out().contains("LoRA r=4"), r.out());
+        Result bad = run("quickstart", "--steps", "0");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("--steps"), bad.err());
+    }
 }
