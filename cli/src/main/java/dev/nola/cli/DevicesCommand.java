@@ -14,13 +14,19 @@ import picocli.CommandLine.Spec;
 @Command(name = "devices", description = "List every backend's devices (device string first) and why a backend is unavailable.")
 final class DevicesCommand implements Callable<Integer> {
 
+    /** Backends that live in optional modules, and how to get them when they are not on the class path. */
+    private static final java.util.Map<String, String> KNOWN = java.util.Map.of(
+            "tornado", "the TornadoVM backend is not on the class path (set TORNADOVM_HOME to a TornadoVM SDK; ./nola then builds and loads it)",
+            "opencl", "the OpenCL backend is not on the class path");
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        for (Backend b : Backends.all()) {
+        java.util.List<Backend> all = Backends.all();
+        for (Backend b : all) {
             Availability a = b.availability();
             if (!a.available()) {
                 out.println("# " + b.name() + ": unavailable: " + a.reason());
@@ -28,6 +34,11 @@ final class DevicesCommand implements Callable<Integer> {
             }
             for (DeviceInfo d : b.devices()) {
                 out.println(d.describe());
+            }
+        }
+        for (var known : KNOWN.entrySet()) {
+            if (all.stream().noneMatch(b -> b.name().equals(known.getKey()))) {
+                out.println("# " + known.getKey() + ": unavailable: " + known.getValue());
             }
         }
         out.flush();
