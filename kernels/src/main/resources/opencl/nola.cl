@@ -61,6 +61,19 @@ __kernel void mix_generated(__global const float *c, __global const float *offse
     }
 }
 
+// The blocks work-item `gid` of `stride` adds up, among `full`: on GPUs neighbouring work-items take
+// neighbouring blocks (coalesced loads); on CPUs (built with -DCHUNKED) each work-item takes one
+// contiguous range, because a CPU runtime runs a work-item's loop to the end before the next one
+// and a strided walk would use 16 bytes of every cache line it loads.
+#ifdef CHUNKED
+#define FOR_BLOCKS(q, gid, stride, full) \
+    uint per_##q = ((full) + (stride) - 1) / (stride); \
+    uint end_##q = min((uint)(full), (uint)((gid) * per_##q + per_##q)); \
+    for (uint q = (gid) * per_##q; q < end_##q; q++)
+#else
+#define FOR_BLOCKS(q, gid, stride, full) for (uint q = (gid); q < (full); q += (stride))
+#endif
+
 // Tree reduction of one value per work-item in local memory; the work-group size is a power of two.
 inline float group_sum(float v, __local float *scratch) {
     uint lid = get_local_id(0);
@@ -96,8 +109,13 @@ __kernel void coefficient_gradient_partial(__global const float *basis, __global
     uint stride = get_global_size(0);
     __global const float *row = basis + (ulong)i * n;
     float4 acc = (float4)(0.0f);
-    for (uint q = get_global_id(0); q < blocks; q += stride) {
-        ulong e = (ulong)q * 4;
+    // Full blocks without a branch in the loop (so PoCL vectorises it), then the ragged last block once.
+    uint full = (uint)(n / 4);
+    FOR_BLOCKS(q, get_global_id(0), stride, full) {
+        acc = fma(vload4(q, row), vload4(q, grad), acc);
+    }
+    if (full < blocks && get_global_id(0) == 0) {
+        ulong e = (ulong)full * 4;
         acc = fma(load_block(row, e, n), load_block(grad, e, n), acc);
     }
     float total = group_sum((acc.x + acc.y) + (acc.z + acc.w), scratch);
@@ -114,9 +132,12 @@ __kernel void coefficient_gradient_generated_partial(__global const float *grad,
     uint i = get_global_id(1);
     uint stride = get_global_size(0);
     float4 acc = (float4)(0.0f);
-    for (uint q = get_global_id(0); q < blocks; q += stride) {
-        float4 v = basis_block(q, i, stream, domain, k0, k1, scale);
-        acc = fma(v, load_block(grad, (ulong)q * 4, n), acc);
+    uint full = (uint)(n / 4);
+    FOR_BLOCKS(q, get_global_id(0), stride, full) {
+        acc = fma(basis_block(q, i, stream, domain, k0, k1, scale), vload4(q, grad), acc);
+    }
+    if (full < blocks && get_global_id(0) == 0) {
+        acc = fma(basis_block(full, i, stream, domain, k0, k1, scale), load_block(grad, (ulong)full * 4, n), acc);
     }
     float total = group_sum((acc.x + acc.y) + (acc.z + acc.w), scratch);
     if (get_local_id(0) == 0) {

@@ -2,6 +2,7 @@ package dev.nola.kernels.opencl;
 
 import dev.nola.kernels.AbstractOps;
 import dev.nola.kernels.BasisStream;
+import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
 import org.jocl.CL;
 import org.jocl.Pointer;
@@ -26,6 +27,12 @@ final class OpenClOps extends AbstractOps {
 
     private final OpenClDevice dev;
     private final String linalgOptions;
+    /**
+     * Build options of the nola family: {@code -DCHUNKED} on CPUs (contiguous ranges per work-item in
+     * the reductions), none on GPUs (strided, coalesced). Package-private so that tests run both
+     * layouts on one device; set it before the first nola op.
+     */
+    String nolaOptions;
     private final int tile;
     MatmulVariant matmulVariant = MatmulVariant.AUTO;
 
@@ -35,6 +42,7 @@ final class OpenClOps extends AbstractOps {
         long wg = device.info().maxWorkGroupSize();
         this.tile = wg >= 256 ? 16 : wg >= 64 ? 8 : 4;
         this.linalgOptions = "-DTS=" + tile;
+        this.nolaOptions = device.info().type() == DeviceInfo.Type.CPU ? "-DCHUNKED" : "";
     }
 
     // ---------------------------------------------------------------- launch helpers
@@ -103,7 +111,7 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doMix(Tensor coefficients, Tensor basis, Tensor offset, Tensor out, int kk, long n) {
-        cl_kernel k = dev.kernel("nola", "mix_basis", null);
+        cl_kernel k = dev.kernel("nola", "mix_basis", nolaOptions);
         cl_mem o = dev.mem("out", out);
         args(k, dev.mem("coefficients", coefficients), dev.mem("basis", basis),
                 offset == null ? o : dev.mem("offset", offset), o, n, kk, offset == null ? 0 : 1);
@@ -113,7 +121,7 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doMixGenerated(Tensor coefficients, BasisStream s, Tensor offset, Tensor out, int kk, long n) {
-        cl_kernel k = dev.kernel("nola", "mix_generated", null);
+        cl_kernel k = dev.kernel("nola", "mix_generated", nolaOptions);
         cl_mem o = dev.mem("out", out);
         long blocks = blocks(n);
         args(k, dev.mem("coefficients", coefficients), offset == null ? o : dev.mem("offset", offset), o, n, kk,
@@ -124,7 +132,7 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doCoefficientGradient(Tensor basis, Tensor grad, Tensor out, int kk, long n) {
-        cl_kernel k = dev.kernel("nola", "coefficient_gradient_partial", null);
+        cl_kernel k = dev.kernel("nola", "coefficient_gradient_partial", nolaOptions);
         cl_mem b = dev.mem("basis", basis);
         cl_mem g = dev.mem("grad", grad);
         reduceRows(k, kk, n, out, (partial, blocks) -> new Object[] {b, g, partial, n, (int) blocks});
@@ -132,7 +140,7 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doCoefficientGradientGenerated(BasisStream s, Tensor grad, Tensor out, int kk, long n) {
-        cl_kernel k = dev.kernel("nola", "coefficient_gradient_generated_partial", null);
+        cl_kernel k = dev.kernel("nola", "coefficient_gradient_generated_partial", nolaOptions);
         cl_mem g = dev.mem("grad", grad);
         reduceRows(k, kk, n, out, (partial, blocks) -> new Object[] {g, partial, n, (int) blocks,
                 s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale()});
@@ -162,7 +170,7 @@ final class OpenClOps extends AbstractOps {
             all[a.length] = new Local((long) l * Sizeof.cl_float);
             args(partialKernel, all);
             dev.launch(partialKernel, new long[] {(long) groups * l, rows}, new long[] {l, 1});
-            cl_kernel sum = dev.kernel("nola", "sum_partials", null);
+            cl_kernel sum = dev.kernel("nola", "sum_partials", nolaOptions);
             args(sum, partial, dev.mem("out", out), groups, rows);
             int g = groupSize(sum, ELEMENTWISE_GROUP);
             dev.launch(sum, new long[] {roundUp(rows, g)}, new long[] {g});

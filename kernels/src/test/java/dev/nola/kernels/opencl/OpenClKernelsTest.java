@@ -10,7 +10,6 @@ import dev.nola.kernels.Tensor;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -79,8 +78,9 @@ class OpenClKernelsTest {
         }
     }
 
-    @Test
-    void largeSizesMatchTheReference() {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"-DCHUNKED", ""})
+    void largeSizesMatchTheReference(String reductionLayout) {
         SplittableRandom r = new SplittableRandom(22);
         int k = 3;
         int n = 300_001; // many work-groups per row in the reductions, and a ragged last block
@@ -88,6 +88,7 @@ class OpenClKernelsTest {
         float[] c = random(r, k);
         float[] grad = random(r, n);
         try (OpenClDevice dev = first(); Device ref = Backends.open("reference")) {
+            ((OpenClOps) dev.ops()).nolaOptions = reductionLayout; // CPU (chunked) and GPU (strided) layouts
             float[] basisRef = basis(ref, s, k, n);
             float[] basisDev = basis(dev, s, k, n);
             assertEquals(basisRef.length, basisDev.length);
