@@ -62,6 +62,15 @@ public final class OpenClTiming {
                         new Tensor[] {gt}, new float[][] {grad});
                 row(d, "matmul " + m + "^3", o -> o.matmul(false, true, 1f, at, bt2, 0f, mt), mt,
                         new Tensor[] {at, bt2}, new float[][] {a, a});
+                if (d.ops() instanceof OpenClOps cl) {
+                    for (OpenClOps.MatmulVariant v : new OpenClOps.MatmulVariant[] {OpenClOps.MatmulVariant.TILED,
+                            OpenClOps.MatmulVariant.BLOCKED}) {
+                        cl.matmulVariant = v;
+                        row(d, "matmul " + m + "^3 " + v, o -> o.matmul(false, true, 1f, at, bt2, 0f, mt), mt,
+                                new Tensor[] {at, bt2}, new float[][] {a, a});
+                    }
+                    cl.matmulVariant = OpenClOps.MatmulVariant.AUTO;
+                }
             }
         }
     }
