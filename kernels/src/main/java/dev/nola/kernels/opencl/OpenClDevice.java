@@ -1,0 +1,246 @@
+package dev.nola.kernels.opencl;
+
+import static org.jocl.CL.CL_CONTEXT_PLATFORM;
+import static org.jocl.CL.CL_MEM_READ_WRITE;
+import static org.jocl.CL.CL_TRUE;
+
+import dev.nola.kernels.Checks;
+import dev.nola.kernels.Device;
+import dev.nola.kernels.DeviceInfo;
+import dev.nola.kernels.Ops;
+import dev.nola.kernels.Tensor;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import org.jocl.CL;
+import org.jocl.CLException;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_context_properties;
+import org.jocl.cl_device_id;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+
+/**
+ * One OpenCL device: a context and an in-order command queue of its own, the tensors allocated in
+ * it, and its programs (built once per op family on first use).
+ *
+ * <p>Ops are enqueued and return at once; {@link #read} and {@link #synchronize} wait for them, so
+ * kernel time (ops then {@code synchronize()}) and transfer time ({@link #write} / {@link #read},
+ * both blocking) can be measured separately. Closing the device releases every tensor, kernel,
+ * program, the queue and the context.
+ */
+public final class OpenClDevice implements Device {
+
+    private final DeviceInfo info;
+    private final cl_device_id deviceId;
+    private final cl_context context;
+    private final cl_command_queue queue;
+    private final OpenClPrograms programs;
+    private final OpenClOps ops;
+    private final Set<OpenClTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    private boolean closed;
+
+    OpenClDevice(OpenClPlatforms.Found found, String buildOptions) {
+        this.info = found.info();
+        this.deviceId = found.device();
+        cl_context_properties props = new cl_context_properties();
+        props.addProperty(CL_CONTEXT_PLATFORM, found.platform());
+        try {
+            context = CL.clCreateContext(props, 1, new cl_device_id[] {deviceId}, null, null, null);
+        } catch (CLException e) {
+            throw new IllegalStateException("device " + describe() + ": clCreateContext failed: " + e.getMessage(), e);
+        }
+        ClObjects.CONTEXTS.incrementAndGet();
+        try {
+            @SuppressWarnings("deprecation") // clCreateCommandQueueWithProperties is OpenCL 2.0; 1.2 devices need this
+            cl_command_queue q = CL.clCreateCommandQueue(context, deviceId, 0, null);
+            queue = q;
+        } catch (CLException e) {
+            CL.clReleaseContext(context);
+            ClObjects.CONTEXTS.decrementAndGet();
+            throw new IllegalStateException("device " + describe() + ": clCreateCommandQueue failed: " + e.getMessage(), e);
+        }
+        ClObjects.QUEUES.incrementAndGet();
+        programs = new OpenClPrograms(context, deviceId, describe(), buildOptions);
+        ops = new OpenClOps(this);
+    }
+
+    /** {@code opencl:P:D (name)}, for messages. */
+    String describe() {
+        return info.id() + " (" + info.name() + ")";
+    }
+
+    @Override
+    public DeviceInfo info() {
+        return info;
+    }
+
+    void open() {
+        if (closed) {
+            throw new IllegalStateException("device " + describe() + " is closed");
+        }
+    }
+
+    @Override
+    public Tensor allocate(int... shape) {
+        open();
+        long n = Checks.shape("shape", shape);
+        long bytes = n * Sizeof.cl_float;
+        if (n > Long.MAX_VALUE / Sizeof.cl_float || bytes > info.maxAllocBytes()) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + bytes + " bytes; device "
+                    + describe() + " allows at most " + info.maxAllocBytes() + " bytes per buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE)");
+        }
+        cl_mem mem = createBuffer(bytes, "shape " + Arrays.toString(shape));
+        try {
+            CL.clEnqueueFillBuffer(queue, mem, Pointer.to(new float[] {0f}), Sizeof.cl_float, 0, bytes, 0, null, null);
+        } catch (CLException e) {
+            CL.clReleaseMemObject(mem);
+            ClObjects.BUFFERS.decrementAndGet();
+            throw new IllegalStateException("device " + describe() + ": zero-filling a buffer of " + bytes + " bytes failed: "
+                    + e.getMessage(), e);
+        }
+        OpenClTensor t = new OpenClTensor(this, shape, n, mem);
+        live.add(t);
+        return t;
+    }
+
+    /** A raw buffer of {@code bytes} (counted in {@link ClObjects}); the caller releases it. */
+    cl_mem createBuffer(long bytes, String what) {
+        try {
+            cl_mem mem = CL.clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
+            ClObjects.BUFFERS.incrementAndGet();
+            return mem;
+        } catch (CLException e) {
+            throw new IllegalArgumentException("device " + describe() + " cannot allocate " + bytes + " bytes for " + what
+                    + " (global memory " + info.globalMemBytes() + " bytes): " + e.getMessage(), e);
+        }
+    }
+
+    /** Releases a raw buffer from {@link #createBuffer}. */
+    void releaseBuffer(cl_mem mem) {
+        CL.clReleaseMemObject(mem);
+        ClObjects.BUFFERS.decrementAndGet();
+    }
+
+    void forget(OpenClTensor t) {
+        live.remove(t);
+    }
+
+    /** Number of open tensors (for leak tests). */
+    public int liveTensors() {
+        return live.size();
+    }
+
+    /** The buffer of a checked tensor of this device. */
+    cl_mem mem(String name, Tensor t) {
+        return ((OpenClTensor) Checks.on(this, name, t)).mem();
+    }
+
+    @Override
+    public void write(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
+        open();
+        cl_mem d = mem("dst", dst);
+        Checks.notNull("src", src);
+        Checks.range("src", srcOffset, length, src.length);
+        Checks.range("dst", dstOffset, length, dst.size());
+        if (length == 0) {
+            return;
+        }
+        // Blocking: the Java array may move once this call returns, and transfer time stays separate.
+        CL.clEnqueueWriteBuffer(queue, d, CL_TRUE, dstOffset * Sizeof.cl_float, (long) length * Sizeof.cl_float,
+                Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float), 0, null, null);
+    }
+
+    @Override
+    public void read(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
+        open();
+        cl_mem s = mem("src", src);
+        Checks.notNull("dst", dst);
+        Checks.range("src", srcOffset, length, src.size());
+        Checks.range("dst", dstOffset, length, dst.length);
+        if (length == 0) {
+            synchronize();
+            return;
+        }
+        CL.clEnqueueReadBuffer(queue, s, CL_TRUE, srcOffset * Sizeof.cl_float, (long) length * Sizeof.cl_float,
+                Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float), 0, null, null);
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        open();
+        cl_mem s = mem("src", src);
+        cl_mem d = mem("dst", dst);
+        if (src.size() != dst.size()) {
+            throw new IllegalArgumentException("src has " + src.size() + " elements, dst has " + dst.size() + "; sizes must match");
+        }
+        if (src != dst) {
+            CL.clEnqueueCopyBuffer(queue, s, d, 0, 0, src.size() * Sizeof.cl_float, 0, null, null);
+        }
+    }
+
+    @Override
+    public Ops ops() {
+        open();
+        return ops;
+    }
+
+    @Override
+    public void synchronize() {
+        open();
+        CL.clFinish(queue);
+    }
+
+    /** The kernel {@code name} of op family {@code family}, its program built on first use. */
+    cl_kernel kernel(String family, String name, String extraOptions) {
+        return programs.kernel(family, name, extraOptions);
+    }
+
+    OpenClPrograms programs() {
+        return programs;
+    }
+
+    /**
+     * Enqueues a kernel whose arguments are set.
+     *
+     * @param global global sizes, each a multiple of the matching local size
+     * @param local  local sizes, or null for the runtime's choice
+     */
+    void launch(cl_kernel k, long[] global, long[] local) {
+        CL.clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null);
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            CL.clFinish(queue);
+        } finally {
+            for (OpenClTensor t : live.toArray(new OpenClTensor[0])) {
+                t.close();
+            }
+            programs.close();
+            CL.clReleaseCommandQueue(queue);
+            ClObjects.QUEUES.decrementAndGet();
+            CL.clReleaseContext(context);
+            ClObjects.CONTEXTS.decrementAndGet();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "OpenClDevice[" + describe() + "]";
+    }
+}

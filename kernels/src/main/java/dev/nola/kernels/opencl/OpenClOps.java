@@ -1,0 +1,215 @@
+package dev.nola.kernels.opencl;
+
+import dev.nola.kernels.AbstractOps;
+import dev.nola.kernels.BasisStream;
+import dev.nola.kernels.DeviceInfo;
+import dev.nola.kernels.Tensor;
+import org.jocl.CL;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+
+/**
+ * The op contract as OpenCL kernels (sources under {@code /opencl/}). Every op only enqueues work
+ * on the device's in-order queue; launch geometry comes from the device's and the kernel's
+ * work-group limits. The adapter forward and backward are composed of matmuls (AbstractOps).
+ */
+final class OpenClOps extends AbstractOps {
+
+    /** Which sgemm kernel {@link #doMatmul} uses; AUTO picks by shape and device. Package-private for tests. */
+    enum MatmulVariant { AUTO, TILED, BLOCKED }
+
+    /** Work-items per work-group for the element-wise kernels, at most. */
+    private static final int ELEMENTWISE_GROUP = 256;
+    /** The register-blocked sgemm's tile edge (a 16 x 16 work-group of 4 x 4 blocks). */
+    private static final int BLOCKED_TILE = 64;
+
+    private final OpenClDevice dev;
+    private final String linalgOptions;
+    /**
+     * Build options of the nola family: {@code -DCHUNKED} on CPUs (contiguous ranges per work-item in
+     * the reductions), none on GPUs (strided, coalesced). Package-private so that tests run both
+     * layouts on one device; set it before the first nola op.
+     */
+    String nolaOptions;
+    private final int tile;
+    MatmulVariant matmulVariant = MatmulVariant.AUTO;
+
+    OpenClOps(OpenClDevice device) {
+        super(device);
+        this.dev = device;
+        long wg = device.info().maxWorkGroupSize();
+        this.tile = wg >= 256 ? 16 : wg >= 64 ? 8 : 4;
+        this.linalgOptions = "-DTS=" + tile;
+        this.nolaOptions = device.info().type() == DeviceInfo.Type.CPU ? "-DCHUNKED" : "";
+    }
+
+    // ---------------------------------------------------------------- launch helpers
+
+    /** A local-memory kernel argument of {@code bytes}. */
+    private record Local(long bytes) {
+    }
+
+    private static void args(cl_kernel k, Object... values) {
+        for (int i = 0; i < values.length; i++) {
+            Object v = values[i];
+            switch (v) {
+                case cl_mem m -> CL.clSetKernelArg(k, i, Sizeof.cl_mem, Pointer.to(m));
+                case Integer x -> CL.clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {x}));
+                case Long x -> CL.clSetKernelArg(k, i, Sizeof.cl_ulong, Pointer.to(new long[] {x}));
+                case Float x -> CL.clSetKernelArg(k, i, Sizeof.cl_float, Pointer.to(new float[] {x}));
+                case Local l -> CL.clSetKernelArg(k, i, l.bytes(), null);
+                default -> throw new AssertionError("unsupported kernel argument " + v);
+            }
+        }
+    }
+
+    /** The largest power of two ≤ min(cap, the kernel's work-group limit). */
+    private int groupSize(cl_kernel k, int cap) {
+        long max = Math.min(cap, dev.programs().maxWorkGroup(k));
+        int g = 1;
+        while (g * 2L <= max) {
+            g *= 2;
+        }
+        return g;
+    }
+
+    private static long roundUp(long x, long multiple) {
+        return (x + multiple - 1) / multiple * multiple;
+    }
+
+    /** Number of 4-element Philox blocks covering n, checked to fit the 32-bit counter word. */
+    private static long blocks(long n) {
+        long b = (n + 3) / 4;
+        if (b > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("n = " + n + " elements per matrix exceeds the generator's limit of 2^34");
+        }
+        return b;
+    }
+
+    private static int keyLow(BasisStream s) {
+        return (int) s.seed();
+    }
+
+    private static int keyHigh(BasisStream s) {
+        return (int) (s.seed() >>> 32);
+    }
+
+    // ---------------------------------------------------------------- random
+
+    @Override
+    protected void doBasis(BasisStream s, int firstIndex, int count, long n, Tensor out) {
+        cl_kernel k = dev.kernel("random", "basis", null);
+        long blocks = blocks(n);
+        args(k, dev.mem("out", out), n, (int) blocks, firstIndex, s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale());
+        int g = groupSize(k, ELEMENTWISE_GROUP);
+        dev.launch(k, new long[] {roundUp(blocks, g), count}, new long[] {g, 1});
+    }
+
+    // ---------------------------------------------------------------- nola
+
+    @Override
+    protected void doMix(Tensor coefficients, Tensor basis, Tensor offset, Tensor out, int kk, long n) {
+        cl_kernel k = dev.kernel("nola", "mix_basis", nolaOptions);
+        cl_mem o = dev.mem("out", out);
+        args(k, dev.mem("coefficients", coefficients), dev.mem("basis", basis),
+                offset == null ? o : dev.mem("offset", offset), o, n, kk, offset == null ? 0 : 1);
+        int g = groupSize(k, ELEMENTWISE_GROUP);
+        dev.launch(k, new long[] {roundUp((n + 3) / 4, g)}, new long[] {g});
+    }
+
+    @Override
+    protected void doMixGenerated(Tensor coefficients, BasisStream s, Tensor offset, Tensor out, int kk, long n) {
+        cl_kernel k = dev.kernel("nola", "mix_generated", nolaOptions);
+        cl_mem o = dev.mem("out", out);
+        long blocks = blocks(n);
+        args(k, dev.mem("coefficients", coefficients), offset == null ? o : dev.mem("offset", offset), o, n, kk,
+                offset == null ? 0 : 1, s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale());
+        int g = groupSize(k, ELEMENTWISE_GROUP);
+        dev.launch(k, new long[] {roundUp(blocks, g)}, new long[] {g});
+    }
+
+    @Override
+    protected void doCoefficientGradient(Tensor basis, Tensor grad, Tensor out, int kk, long n) {
+        cl_kernel k = dev.kernel("nola", "coefficient_gradient_partial", nolaOptions);
+        cl_mem b = dev.mem("basis", basis);
+        cl_mem g = dev.mem("grad", grad);
+        reduceRows(k, kk, n, out, (partial, blocks) -> new Object[] {b, g, partial, n, (int) blocks});
+    }
+
+    @Override
+    protected void doCoefficientGradientGenerated(BasisStream s, Tensor grad, Tensor out, int kk, long n) {
+        cl_kernel k = dev.kernel("nola", "coefficient_gradient_generated_partial", nolaOptions);
+        cl_mem g = dev.mem("grad", grad);
+        reduceRows(k, kk, n, out, (partial, blocks) -> new Object[] {g, partial, n, (int) blocks,
+                s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale()});
+    }
+
+    /** The arguments of a partial-sum kernel before its trailing local-memory argument. */
+    private interface PartialArgs {
+        Object[] of(cl_mem partial, long blocks);
+    }
+
+    /**
+     * Two-pass row reduction: G work-groups per row write partial sums to a workspace (a tree
+     * reduction in local memory within each group), then one work-item per row adds its G partials.
+     * G gives the device about eight work-groups per compute unit in all, and never more than the
+     * row's blocks need.
+     */
+    private void reduceRows(cl_kernel partialKernel, int rows, long n, Tensor out, PartialArgs partialArgs) {
+        long blocks = blocks(n);
+        long localFloats = Math.max(1, dev.info().localMemBytes() / Sizeof.cl_float / 2);
+        int l = groupSize(partialKernel, (int) Math.min(ELEMENTWISE_GROUP, localFloats));
+        long wanted = Math.max(1, 8L * Math.max(1, dev.info().computeUnits()) / rows);
+        int groups = (int) Math.max(1, Math.min(wanted, (blocks + l - 1) / l));
+        cl_mem partial = dev.createBuffer((long) rows * groups * Sizeof.cl_float, "the gradient's partial sums");
+        try {
+            Object[] a = partialArgs.of(partial, blocks);
+            Object[] all = java.util.Arrays.copyOf(a, a.length + 1);
+            all[a.length] = new Local((long) l * Sizeof.cl_float);
+            args(partialKernel, all);
+            dev.launch(partialKernel, new long[] {(long) groups * l, rows}, new long[] {l, 1});
+            cl_kernel sum = dev.kernel("nola", "sum_partials", nolaOptions);
+            args(sum, partial, dev.mem("out", out), groups, rows);
+            int g = groupSize(sum, ELEMENTWISE_GROUP);
+            dev.launch(sum, new long[] {roundUp(rows, g)}, new long[] {g});
+        } finally {
+            // the runtime keeps the workspace alive until the enqueued kernels have finished
+            dev.releaseBuffer(partial);
+        }
+    }
+
+    // ---------------------------------------------------------------- linalg
+
+    @Override
+    protected void doMatmul(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c,
+                            int m, int n, int kk) {
+        MatmulVariant v = matmulVariant;
+        cl_kernel blocked = null;
+        if (v != MatmulVariant.TILED) {
+            blocked = dev.kernel("linalg", "sgemm_blocked", linalgOptions);
+            boolean fits = dev.programs().maxWorkGroup(blocked) >= 256;
+            if (v == MatmulVariant.BLOCKED && !fits) {
+                throw new IllegalStateException("sgemm_blocked needs a work-group of 256 on device " + dev.describe()
+                        + ", which allows " + dev.programs().maxWorkGroup(blocked));
+            }
+            if (v == MatmulVariant.AUTO) {
+                // Small outputs would leave most of a 64 x 64 tile idle; the square tiles suit them better.
+                v = fits && m >= 32 && n >= 32 ? MatmulVariant.BLOCKED : MatmulVariant.TILED;
+            }
+        }
+        cl_kernel k = v == MatmulVariant.BLOCKED ? blocked : dev.kernel("linalg", "sgemm_tiled", linalgOptions);
+        args(k, transA ? 1 : 0, transB ? 1 : 0, m, n, kk, alpha, dev.mem("a", a), dev.mem("b", b), beta, dev.mem("c", c));
+        if (v == MatmulVariant.BLOCKED) {
+            dev.launch(k, new long[] {roundUp(n, BLOCKED_TILE) / 4, roundUp(m, BLOCKED_TILE) / 4}, new long[] {16, 16});
+        } else {
+            long max = dev.programs().maxWorkGroup(k);
+            if ((long) tile * tile > max) {
+                throw new IllegalStateException("sgemm_tiled needs a work-group of " + tile * tile + " on device "
+                        + dev.describe() + ", which allows " + max);
+            }
+            dev.launch(k, new long[] {roundUp(n, tile), roundUp(m, tile)}, new long[] {tile, tile});
+        }
+    }
+}

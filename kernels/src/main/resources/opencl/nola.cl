@@ -1,0 +1,159 @@
+// Op family "nola": mixing and coefficient gradients, materialised and generated on the fly.
+// Needs philox.cl before it. Mixing uses one explicit fma per term in ascending i, so results are
+// bit-identical to the reference; gradients are reductions (any order, within tolerance).
+#pragma OPENCL FP_CONTRACT OFF
+
+// out[e] = offset[e] (or 0) + sum_i c[i] * basis[i*n + e]; offset may be out.
+// One work-item per 4 consecutive elements: 16-byte loads, coalesced across the work-group.
+__kernel void mix_basis(__global const float *c, __global const float *basis, __global const float *offset,
+                  __global float *out, const ulong n, const int k, const int has_offset) {
+    ulong e = (ulong)get_global_id(0) * 4;
+    if (e >= n) {
+        return;
+    }
+    if (e + 4 <= n) {
+        float4 acc = has_offset ? vload4(0, offset + e) : (float4)(0.0f);
+        for (int i = 0; i < k; i++) {
+            acc = fma((float4)(c[i]), vload4(0, basis + (ulong)i * n + e), acc);
+        }
+        vstore4(acc, 0, out + e);
+    } else {
+        for (ulong x = e; x < n; x++) {
+            float acc = has_offset ? offset[x] : 0.0f;
+            for (int i = 0; i < k; i++) {
+                acc = fma(c[i], basis[(ulong)i * n + x], acc);
+            }
+            out[x] = acc;
+        }
+    }
+}
+
+// As mix, with basis matrix i generated on the fly: one Philox block per work-item per term.
+__kernel void mix_generated(__global const float *c, __global const float *offset, __global float *out,
+                            const ulong n, const int k, const int has_offset,
+                            const uint stream, const uint domain, const uint k0, const uint k1, const float scale) {
+    uint q = get_global_id(0);
+    ulong e = (ulong)q * 4;
+    if (e >= n) {
+        return;
+    }
+    bool full = e + 4 <= n;
+    float4 acc = (float4)(0.0f);
+    if (has_offset) {
+        if (full) {
+            acc = vload4(0, offset + e);
+        } else {
+            acc.x = offset[e];
+            if (e + 1 < n) acc.y = offset[e + 1];
+            if (e + 2 < n) acc.z = offset[e + 2];
+        }
+    }
+    for (int i = 0; i < k; i++) {
+        float4 v = basis_block(q, (uint)i, stream, domain, k0, k1, scale);
+        acc = fma((float4)(c[i]), v, acc);
+    }
+    if (full) {
+        vstore4(acc, 0, out + e);
+    } else {
+        out[e] = acc.x;
+        if (e + 1 < n) out[e + 1] = acc.y;
+        if (e + 2 < n) out[e + 2] = acc.z;
+    }
+}
+
+// The blocks work-item `gid` of `stride` adds up, among `full`: on GPUs neighbouring work-items take
+// neighbouring blocks (coalesced loads); on CPUs (built with -DCHUNKED) each work-item takes one
+// contiguous range, because a CPU runtime runs a work-item's loop to the end before the next one
+// and a strided walk would use 16 bytes of every cache line it loads.
+#ifdef CHUNKED
+#define FOR_BLOCKS(q, gid, stride, full) \
+    uint per_##q = ((full) + (stride) - 1) / (stride); \
+    uint end_##q = min((uint)(full), (uint)((gid) * per_##q + per_##q)); \
+    for (uint q = (gid) * per_##q; q < end_##q; q++)
+#else
+#define FOR_BLOCKS(q, gid, stride, full) for (uint q = (gid); q < (full); q += (stride))
+#endif
+
+// Tree reduction of one value per work-item in local memory; the work-group size is a power of two.
+inline float group_sum(float v, __local float *scratch) {
+    uint lid = get_local_id(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = get_local_size(0) / 2; s > 0; s >>= 1) {
+        if (lid < s) {
+            scratch[lid] += scratch[lid + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return scratch[0];
+}
+
+// Loads elements 4q .. 4q+3 of v (zeros past n).
+inline float4 load_block(__global const float *v, ulong e, ulong n) {
+    if (e + 4 <= n) {
+        return vload4(0, v + e);
+    }
+    float4 r = (float4)(0.0f);
+    r.x = v[e];
+    if (e + 1 < n) r.y = v[e + 1];
+    if (e + 2 < n) r.z = v[e + 2];
+    return r;
+}
+
+// partial[i*G + g] = sum over the blocks that work-group g of row i strides over of basis[i]·grad.
+// Global: (G * L, k), local: (L, 1).
+__kernel void coefficient_gradient_partial(__global const float *basis, __global const float *grad,
+                                           __global float *partial, const ulong n, const uint blocks,
+                                           __local float *scratch) {
+    uint i = get_global_id(1);
+    uint stride = get_global_size(0);
+    __global const float *row = basis + (ulong)i * n;
+    float4 acc = (float4)(0.0f);
+    // Full blocks without a branch in the loop (so PoCL vectorises it), then the ragged last block once.
+    uint full = (uint)(n / 4);
+    FOR_BLOCKS(q, get_global_id(0), stride, full) {
+        acc = fma(vload4(q, row), vload4(q, grad), acc);
+    }
+    if (full < blocks && get_global_id(0) == 0) {
+        ulong e = (ulong)full * 4;
+        acc = fma(load_block(row, e, n), load_block(grad, e, n), acc);
+    }
+    float total = group_sum((acc.x + acc.y) + (acc.z + acc.w), scratch);
+    if (get_local_id(0) == 0) {
+        partial[(ulong)i * get_num_groups(0) + get_group_id(0)] = total;
+    }
+}
+
+// As coefficient_gradient_partial with basis row i generated on the fly.
+__kernel void coefficient_gradient_generated_partial(__global const float *grad, __global float *partial,
+                                                     const ulong n, const uint blocks,
+                                                     const uint stream, const uint domain, const uint k0,
+                                                     const uint k1, const float scale, __local float *scratch) {
+    uint i = get_global_id(1);
+    uint stride = get_global_size(0);
+    float4 acc = (float4)(0.0f);
+    uint full = (uint)(n / 4);
+    FOR_BLOCKS(q, get_global_id(0), stride, full) {
+        acc = fma(basis_block(q, i, stream, domain, k0, k1, scale), vload4(q, grad), acc);
+    }
+    if (full < blocks && get_global_id(0) == 0) {
+        acc = fma(basis_block(full, i, stream, domain, k0, k1, scale), load_block(grad, (ulong)full * 4, n), acc);
+    }
+    float total = group_sum((acc.x + acc.y) + (acc.z + acc.w), scratch);
+    if (get_local_id(0) == 0) {
+        partial[(ulong)i * get_num_groups(0) + get_group_id(0)] = total;
+    }
+}
+
+// out[i] = sum_g partial[i*groups + g].
+__kernel void sum_partials(__global const float *partial, __global float *out, const uint groups, const uint k) {
+    uint i = get_global_id(0);
+    if (i >= k) {
+        return;
+    }
+    float acc = 0.0f;
+    for (uint g = 0; g < groups; g++) {
+        acc += partial[(ulong)i * groups + g];
+    }
+    out[i] = acc;
+}
