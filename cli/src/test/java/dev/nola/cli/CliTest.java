@@ -35,6 +35,18 @@ class CliTest {
                 "--count", "" + count, "--scale", "" + scale, "--device", "cpu");
         assertEquals(0, ref.status(), ref.err());
         assertEquals(ref.out(), cpu.out(), "reference and cpu print the same values");
+        // every other available device prints the same bits (opencl:P:D on PoCL in CI, tornado where installed)
+        for (dev.nola.kernels.Backend b : dev.nola.kernels.Backends.all()) {
+            if (!b.availability().available() || b.name().equals("reference") || b.name().equals("cpu")) {
+                continue;
+            }
+            for (dev.nola.kernels.DeviceInfo d : b.devices()) {
+                Result other = run("basis", "--seed", seed, "--stream", stream, "--domain", domain, "--index", "" + index,
+                        "--count", "" + count, "--scale", "" + scale, "--device", d.id());
+                assertEquals(0, other.status(), other.err());
+                assertEquals(ref.out(), other.out(), d.id() + " prints the same values as reference");
+            }
+        }
         String[] lines = ref.out().split("\n");
         assertEquals(count, lines.length);
         BasisStream s = new BasisStream(Long.parseUnsignedLong(seed), Integer.parseUnsignedInt(stream),

@@ -60,7 +60,22 @@ public record RuntimeSettings(DeviceSpec device, String openclOptions) {
         String device = firstNonBlank(explicitDevice, env.get("NOLA_DEVICE"), file.getProperty("device"), "auto");
         String options = firstNonBlank(env.get("NOLA_OPENCL_OPTIONS"), file.getProperty("opencl.options"),
                 DEFAULT_OPENCL_OPTIONS);
+        // (the same precedence as resolveOpenclOptions(env), read from the one file load above)
         return new RuntimeSettings(DeviceSpec.parse(device), options);
+    }
+
+    /**
+     * Only the OpenCL build options, from the process environment and config file: a backend that is
+     * opened with an explicit device string must not fail on an unrelated bad {@code NOLA_DEVICE}.
+     */
+    public static String resolveOpenclOptions() {
+        return resolveOpenclOptions(System.getenv());
+    }
+
+    /** The OpenCL build options from an environment map (see {@link #resolveOpenclOptions()}). */
+    public static String resolveOpenclOptions(Map<String, String> env) {
+        return firstNonBlank(env.get("NOLA_OPENCL_OPTIONS"), loadConfig(env).getProperty("opencl.options"),
+                DEFAULT_OPENCL_OPTIONS);
     }
 
     private static Properties loadConfig(Map<String, String> env) {

@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <p>Device strings are {@code opencl:P:D} (see {@link OpenClPlatforms}); {@code opencl} alone opens
  * the first GPU, else the first device. Kernels are built with the options of
- * {@link RuntimeSettings#resolve} ({@code NOLA_OPENCL_OPTIONS}, default
+ * {@link RuntimeSettings.resolveOpenclOptions()} ({@code NOLA_OPENCL_OPTIONS}, default
  * {@link RuntimeSettings#DEFAULT_OPENCL_OPTIONS}), never with fast-math flags. When no OpenCL
  * library, ICD loader or platform is present the backend still loads and reports why it is
  * unavailable.
@@ -51,7 +51,7 @@ public final class OpenClBackend implements Backend {
                     .orElseThrow(() -> new IllegalArgumentException("no OpenCL device opencl:" + platform + ":" + device
                             + "; present: " + all.stream().map(f -> f.info().id() + " (" + f.info().name() + ")").toList()));
         }
-        return new OpenClDevice(chosen, RuntimeSettings.resolve(null).openclOptions());
+        return new OpenClDevice(chosen, RuntimeSettings.resolveOpenclOptions());
     }
 
     /** Above {@code cpu} (10) so that OpenCL GPUs come first; {@code auto} only takes GPUs from here. */
