@@ -106,4 +106,35 @@ class CliTest {
         assertEquals(2, bad.status());
         assertTrue(bad.err().contains("--steps"), bad.err());
     }
+
+    @Test
+    void mixPrintsTheSameFactorOnEveryDevice() {
+        String[] args = {"mix", "--seed", "7", "--stream", "3", "--count", "1023", "--scale", "0.0316",
+                "--coefficients", "0.5,-1.25,3,0.001,-7", "--device", "reference"};
+        Result ref = run(args);
+        assertEquals(0, ref.status(), ref.err());
+        String[] lines = ref.out().split("\n");
+        assertEquals(1023, lines.length);
+        // element 5 by the spec: fma in ascending i over the scaled basis
+        BasisStream s = new BasisStream(7, 3, 0, 0.0316f);
+        float[] c = {0.5f, -1.25f, 3f, 0.001f, -7f};
+        float acc = 0f;
+        for (int i = 0; i < c.length; i++) {
+            acc = Math.fma(c[i], s.element(i, 5), acc);
+        }
+        assertEquals(Float.toString(acc), lines[5]);
+        for (dev.nola.kernels.Backend b : dev.nola.kernels.Backends.all()) {
+            if (!b.availability().available()) {
+                continue;
+            }
+            for (dev.nola.kernels.DeviceInfo d : b.devices()) {
+                args[args.length - 1] = d.id();
+                Result other = run(args);
+                assertEquals(ref.out(), other.out(), d.id() + " mixes the same factor as reference");
+            }
+        }
+        Result bad = run("mix", "--seed", "7", "--stream", "3", "--count", "3", "--coefficients", "1,NaN");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("--coefficients[1]"), bad.err());
+    }
 }
