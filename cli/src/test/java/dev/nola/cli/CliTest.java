@@ -99,6 +99,7 @@ class CliTest {
     @Test
     void quickstartTrainsAndReportsEveryMethod() {
         Result r = run("quickstart", "--steps", "3", "--device", "cpu");
+        assertTrue(r.out().contains("generic planted rank-4"), r.out());
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("NOLA k+l=96"), r.out());
         assertTrue(r.out().contains("LoRA r=1") && r.out().contains("LoRA r=4"), r.out());

@@ -45,10 +45,12 @@ public final class PlantedLowRankTask {
      * @param nolaLr      peak learning rate for NOLA coefficients
      * @param loraLr      peak learning rate for LoRA factors
      * @param seed        seed of everything (data, W, bases, planted coefficients)
+     * @param change      what kind of planted change: one NOLA can express, or a generic low-rank one
      */
     public record Settings(int in, int out, int tokens, int nolaRank, int k, int l, double deltaRms, double noise,
-                           int steps, double nolaLr, double loraLr, long seed) {
+                           int steps, double nolaLr, double loraLr, long seed, Change change) {
         public Settings {
+            Checks.notNull("change", change);
             Checks.positive("in", in);
             Checks.positive("out", out);
             Checks.positive("tokens", tokens);
@@ -85,7 +87,7 @@ public final class PlantedLowRankTask {
     public record Result(Settings settings, double noiseFloor, Run nola, Run loraR1, Run loraR4) {
         /** A few lines for a console. */
         public String summary() {
-            return String.format("planted rank-%d change on a frozen %dx%d layer, %d tokens, %d steps; noise floor %.5f%n"
+            return String.format((settings.change() == Change.GENERIC ? "generic" : "NOLA-expressible") + " planted rank-%d change on a frozen %dx%d layer, %d tokens, %d steps; noise floor %.5f%n"
                             + "  NOLA k+l=%-5d final loss %.5f%n  LoRA r=1 %5d params final loss %.5f%n"
                             + "  LoRA r=4 %5d params final loss %.5f%n",
                     settings.nolaRank(), settings.out(), settings.in(), settings.tokens(), settings.steps(), noiseFloor,
@@ -94,12 +96,29 @@ public final class PlantedLowRankTask {
         }
     }
 
+    /** The kind of planted change. */
+    public enum Change {
+        /** A NOLA update of the adapter's own seed and bases: the method's premise, few degrees of freedom. */
+        NOLA_SPAN,
+        /**
+         * A generic rank-{@code nolaRank} matrix U·Vᵀ with Gaussian factors: (in + out)·rank degrees of
+         * freedom, more than NOLA's k + l, so NOLA is expected to fall short here. Shown for honesty.
+         */
+        GENERIC
+    }
+
+    /** The same settings with another kind of planted change. */
+    public static Settings withChange(Settings s, Change change) {
+        return new Settings(s.in(), s.out(), s.tokens(), s.nolaRank(), s.k(), s.l(), s.deltaRms(), s.noise(), s.steps(),
+                s.nolaLr(), s.loraLr(), s.seed(), change);
+    }
+
     private PlantedLowRankTask() {
     }
 
     /** The settings of the quick start and of the test: 64×64 layer, k = l = 48 (96 &lt; 128 of LoRA r = 1). */
     public static Settings defaults() {
-        return new Settings(64, 64, 1024, 4, 48, 48, 0.05, 0.1, 400, 0.1, 0.01, 20240501L);
+        return new Settings(64, 64, 1024, 4, 48, 48, 0.05, 0.1, 400, 0.1, 0.01, 20240501L, Change.NOLA_SPAN);
     }
 
     /** Runs the three methods on a device. */
@@ -141,24 +160,47 @@ public final class PlantedLowRankTask {
         }
     }
 
-    /** ΔW* = s·B*·A* of a NOLA adapter of the same seed with random coefficients, rescaled to deltaRms. */
+    /**
+     * NOLA_SPAN: ΔW* = s·B*·A* of a NOLA adapter of the same seed with random coefficients; GENERIC:
+     * ΔW* = U·Vᵀ with Gaussian U [out, rank], V [in, rank]; either rescaled to deltaRms.
+     */
     private static float[] plantedDelta(Device device, NolaConfig config, Settings s, SplittableRandom rnd) {
+        if (s.change() == Change.GENERIC) {
+            int rank = s.nolaRank();
+            float[] u = gaussian(rnd, s.out() * rank, 1.0);
+            float[] v = gaussian(rnd, s.in() * rank, 1.0);
+            float[] d = new float[s.out() * s.in()];
+            for (int o = 0; o < s.out(); o++) {
+                for (int i = 0; i < s.in(); i++) {
+                    double acc = 0;
+                    for (int q = 0; q < rank; q++) {
+                        acc += (double) u[o * rank + q] * v[i * rank + q];
+                    }
+                    d[o * s.in() + i] = (float) acc;
+                }
+            }
+            return rescale(d, s.deltaRms());
+        }
         try (NolaAdapter planted = NolaAdapter.create(device, config, s.in(), s.out(), 0, "layer")) {
             planted.setCoefficients(gaussian(rnd, s.k(), 1.0), gaussian(rnd, s.l(), 1.0));
             float[] d;
             try (Tensor dt = planted.deltaWeight()) {
                 d = device.read(dt);
             }
-            double sq = 0;
-            for (float v : d) {
-                sq += (double) v * v;
-            }
-            double f = s.deltaRms() / Math.sqrt(sq / d.length);
-            for (int i = 0; i < d.length; i++) {
-                d[i] = (float) (d[i] * f);
-            }
-            return d;
+            return rescale(d, s.deltaRms());
         }
+    }
+
+    private static float[] rescale(float[] d, double rms) {
+        double sq = 0;
+        for (float v : d) {
+            sq += (double) v * v;
+        }
+        double f = rms / Math.sqrt(sq / d.length);
+        for (int i = 0; i < d.length; i++) {
+            d[i] = (float) (d[i] * f);
+        }
+        return d;
     }
 
     private static Run train(String method, Device device, Tensor x, Tensor base, float[] target, Settings s,

@@ -26,4 +26,17 @@ class PlantedLowRankTaskTest {
         assertTrue(r.nola().losses()[0] > 10 * r.nola().finalLoss(), "NOLA's loss falls: " + r.nola().losses()[0]);
         assertTrue(r.nola().losses().length == r.settings().steps() + 1);
     }
+
+    /** The honest counterpart: a generic rank-4 change has 512 degrees of freedom; 96 coefficients cannot fit it. */
+    @Test
+    void aGenericLowRankChangeIsBeyondNinetySixCoefficients() {
+        PlantedLowRankTask.Result r;
+        try (Device d = Backends.open("cpu")) {
+            r = PlantedLowRankTask.run(d, PlantedLowRankTask.withChange(PlantedLowRankTask.defaults(),
+                    PlantedLowRankTask.Change.GENERIC));
+        }
+        System.out.print(r.summary());
+        assertTrue(r.loraR4().finalLoss() <= 1.05 * r.noiseFloor(), "LoRA r=4 fits a rank-4 change: " + r.summary());
+        assertTrue(r.nola().finalLoss() > 3 * r.loraR4().finalLoss(), "NOLA cannot: " + r.summary());
+    }
 }
