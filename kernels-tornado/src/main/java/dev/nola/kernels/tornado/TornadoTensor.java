@@ -1,7 +1,7 @@
 package dev.nola.kernels.tornado;
 
-import dev.nola.kernels.Device;
-import dev.nola.kernels.Tensor;
+import dev.nola.kernels.AbstractTensor;
+import dev.nola.kernels.LiveTensors;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
 /**
@@ -12,28 +12,20 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
  * <p>{@link #version()} counts writes (host writes, copies, op outputs), so a plan that keeps this
  * tensor on the device knows when its device copy is stale.
  */
-final class TornadoTensor implements Tensor {
+final class TornadoTensor extends AbstractTensor {
 
-    private final TornadoVmDevice device;
-    private final int[] shape;
-    private final int size;
     private FloatArray array;
     private long version;
 
-    TornadoTensor(TornadoVmDevice device, int[] shape, int size) {
-        this.device = device;
-        this.shape = shape.clone();
-        this.size = size;
+    TornadoTensor(TornadoVmDevice device, LiveTensors owner, int[] shape, int size) {
+        super(device, owner, shape, size);
         this.array = new FloatArray(size);
     }
 
     /** The off-heap array; valid until closed. */
     FloatArray array() {
-        FloatArray a = array;
-        if (a == null) {
-            throw new IllegalStateException("tensor is closed");
-        }
-        return a;
+        requireOpen();
+        return array;
     }
 
     long version() {
@@ -45,40 +37,8 @@ final class TornadoTensor implements Tensor {
     }
 
     @Override
-    public Device device() {
-        return device;
-    }
-
-    @Override
-    public int[] shape() {
-        return shape.clone();
-    }
-
-    @Override
-    public int rank() {
-        return shape.length;
-    }
-
-    @Override
-    public int dim(int i) {
-        return shape[i];
-    }
-
-    @Override
-    public long size() {
-        return size;
-    }
-
-    @Override
-    public boolean isClosed() {
-        return array == null;
-    }
-
-    @Override
-    public void close() {
-        if (array != null) {
-            device.forget(this);
-            array = null;
-        }
+    protected void release() {
+        ((TornadoVmDevice) device()).evict(this);
+        array = null;
     }
 }

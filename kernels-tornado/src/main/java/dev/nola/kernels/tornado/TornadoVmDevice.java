@@ -3,14 +3,12 @@ package dev.nola.kernels.tornado;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
+import dev.nola.kernels.LiveTensors;
 import dev.nola.kernels.Ops;
 import dev.nola.kernels.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.Set;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 
 /**
@@ -27,7 +25,7 @@ final class TornadoVmDevice implements Device {
     private final DeviceInfo info;
     private final TornadoDevice device;
     private final TornadoOps ops;
-    private final Set<TornadoTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final LiveTensors live = new LiveTensors();
     private boolean closed;
 
     TornadoVmDevice(DeviceInfo info, TornadoDevice device) {
@@ -60,13 +58,11 @@ final class TornadoVmDevice implements Device {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements; device "
                     + info.id() + " holds at most " + limit + " per tensor");
         }
-        TornadoTensor t = new TornadoTensor(this, shape, (int) n);
-        live.add(t);
-        return t;
+        return new TornadoTensor(this, live, shape, (int) n);
     }
 
-    void forget(TornadoTensor t) {
-        live.remove(t);
+    /** Drops the execution plans that hold a closing tensor. */
+    void evict(TornadoTensor t) {
         ops.evict(t);
     }
 
@@ -126,9 +122,7 @@ final class TornadoVmDevice implements Device {
     @Override
     public void close() {
         if (!closed) {
-            for (TornadoTensor t : live.toArray(new TornadoTensor[0])) {
-                t.close();
-            }
+            live.closeAll();
             ops.closeAll();
             closed = true;
         }

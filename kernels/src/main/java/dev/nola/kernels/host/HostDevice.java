@@ -3,11 +3,9 @@ package dev.nola.kernels.host;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
+import dev.nola.kernels.LiveTensors;
 import dev.nola.kernels.Ops;
 import dev.nola.kernels.Tensor;
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -21,7 +19,7 @@ public final class HostDevice implements Device {
 
     private final DeviceInfo info;
     private final Ops ops;
-    private final Set<HostTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final LiveTensors live = new LiveTensors();
     private boolean closed;
 
     /**
@@ -52,18 +50,12 @@ public final class HostDevice implements Device {
             throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " has " + n
                     + " elements; device " + info.id() + " holds at most " + MAX_ELEMENTS + " per tensor");
         }
-        HostTensor t = new HostTensor(this, shape, (int) n);
-        live.add(t);
-        return t;
-    }
-
-    void forget(HostTensor t) {
-        live.remove(t);
+        return new HostTensor(this, live, shape, (int) n);
     }
 
     /** Number of open tensors (for leak tests). */
     public int liveTensors() {
-        return live.size();
+        return live.count();
     }
 
     private float[] data(String name, Tensor t) {
@@ -120,9 +112,7 @@ public final class HostDevice implements Device {
     @Override
     public void close() {
         if (!closed) {
-            for (HostTensor t : live.toArray(new HostTensor[0])) {
-                t.close();
-            }
+            live.closeAll();
             closed = true;
         }
     }

@@ -1,73 +1,26 @@
 package dev.nola.kernels.host;
 
-import dev.nola.kernels.Device;
-import dev.nola.kernels.Tensor;
+import dev.nola.kernels.AbstractTensor;
+import dev.nola.kernels.LiveTensors;
 
 /** A tensor in JVM heap memory, for the host backends ({@code reference}, {@code cpu}). */
-public final class HostTensor implements Tensor {
+public final class HostTensor extends AbstractTensor {
 
-    private final HostDevice device;
-    private final int[] shape;
     private float[] data;
 
-    HostTensor(HostDevice device, int[] shape, int size) {
-        this.device = device;
-        this.shape = shape.clone();
+    HostTensor(HostDevice device, LiveTensors owner, int[] shape, int size) {
+        super(device, owner, shape, size);
         this.data = new float[size];
     }
 
     /** The backing array; valid until the tensor is closed. Host kernels read and write it directly. */
     public float[] data() {
-        float[] d = data;
-        if (d == null) {
-            throw new IllegalStateException("tensor is closed");
-        }
-        return d;
+        requireOpen();
+        return data;
     }
 
     @Override
-    public Device device() {
-        return device;
-    }
-
-    @Override
-    public int[] shape() {
-        return shape.clone();
-    }
-
-    @Override
-    public int rank() {
-        return shape.length;
-    }
-
-    @Override
-    public int dim(int i) {
-        return shape[i];
-    }
-
-    @Override
-    public long size() {
-        float[] d = data;
-        if (d != null) {
-            return d.length;
-        }
-        long n = 1;
-        for (int s : shape) {
-            n *= s;
-        }
-        return n;
-    }
-
-    @Override
-    public boolean isClosed() {
-        return data == null;
-    }
-
-    @Override
-    public void close() {
-        if (data != null) {
-            data = null;
-            device.forget(this);
-        }
+    protected void release() {
+        data = null;
     }
 }

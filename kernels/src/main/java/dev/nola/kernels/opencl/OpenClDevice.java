@@ -7,12 +7,10 @@ import static org.jocl.CL.CL_TRUE;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
+import dev.nola.kernels.LiveTensors;
 import dev.nola.kernels.Ops;
 import dev.nola.kernels.Tensor;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.Set;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -41,7 +39,7 @@ public final class OpenClDevice implements Device {
     private final cl_command_queue queue;
     private final OpenClPrograms programs;
     private final OpenClOps ops;
-    private final Set<OpenClTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final LiveTensors live = new LiveTensors();
     private boolean closed;
 
     OpenClDevice(OpenClPlatforms.Found found, String buildOptions) {
@@ -103,9 +101,7 @@ public final class OpenClDevice implements Device {
             throw new IllegalStateException("device " + describe() + ": zero-filling a buffer of " + bytes + " bytes failed: "
                     + e.getMessage(), e);
         }
-        OpenClTensor t = new OpenClTensor(this, shape, n, mem);
-        live.add(t);
-        return t;
+        return new OpenClTensor(this, live, shape, n, mem);
     }
 
     /** A raw buffer of {@code bytes} (counted in {@link ClObjects}); the caller releases it. */
@@ -126,13 +122,9 @@ public final class OpenClDevice implements Device {
         ClObjects.BUFFERS.decrementAndGet();
     }
 
-    void forget(OpenClTensor t) {
-        live.remove(t);
-    }
-
     /** Number of open tensors (for leak tests). */
     public int liveTensors() {
-        return live.size();
+        return live.count();
     }
 
     /** The buffer of a checked tensor of this device. */
@@ -228,9 +220,7 @@ public final class OpenClDevice implements Device {
         try {
             CL.clFinish(queue);
         } finally {
-            for (OpenClTensor t : live.toArray(new OpenClTensor[0])) {
-                t.close();
-            }
+            live.closeAll();
             programs.close();
             CL.clReleaseCommandQueue(queue);
             ClObjects.QUEUES.decrementAndGet();
