@@ -45,10 +45,30 @@ public final class OpsContract {
     /** The contract tests for every device of every available backend named, skipped ones with reasons. */
     public static Stream<DynamicNode> forBackends(List<Backend> backends) {
         List<DynamicNode> nodes = new ArrayList<>();
+        // NOLA_REQUIRE_BACKENDS (comma-separated, set by .ci/run to "opencl") turns "skipped" into
+        // "failed" for backends that must run here, so CI cannot pass without really running them.
+        List<String> required = List.of(System.getenv().getOrDefault("NOLA_REQUIRE_BACKENDS", "").split(","))
+                .stream().map(String::trim).filter(x -> !x.isEmpty()).toList();
+        for (String name : required) {
+            if (backends.stream().noneMatch(b -> b.name().equals(name))) {
+                nodes.add(dynamicTest(name + " (required, absent)", () -> {
+                    throw new AssertionError("NOLA_REQUIRE_BACKENDS names " + name + ", which is not on the class path");
+                }));
+            }
+        }
         for (Backend b : backends) {
             if (!b.availability().available()) {
                 String why = b.name() + " unavailable: " + b.availability().reason();
-                nodes.add(dynamicTest(b.name() + " (skipped: " + why + ")", () -> Assumptions.abort(why)));
+                if (required.contains(b.name())) {
+                    nodes.add(dynamicTest(b.name() + " (required, unavailable)", () -> {
+                        throw new AssertionError("NOLA_REQUIRE_BACKENDS names " + b.name() + ", but " + why);
+                    }));
+                    continue;
+                }
+                nodes.add(dynamicTest(b.name() + " (skipped: " + why + ")", () -> {
+                    System.out.println("[contract] " + b.name() + ": SKIPPED: " + why);
+                    Assumptions.abort(why);
+                }));
                 continue;
             }
             for (DeviceInfo d : b.devices()) {
@@ -80,7 +100,10 @@ public final class OpsContract {
     private static DynamicNode test(String name, Supplier<Device> opener, DeviceTest body) {
         Executable e = () -> {
             try (Device ref = Backends.open("reference"); Device dev = opener.get()) {
+                String id = dev.id();
                 body.run(ref, dev);
+                // one line per passed check in the build log, so CI shows which devices really ran
+                System.out.println("[contract] " + id + ": " + name + ": passed");
             }
         };
         return dynamicTest(name, e);
