@@ -1,0 +1,262 @@
+package dev.nola.kernels.cpu;
+
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Single-precision GEMM, {@code C[m,n] = alpha·op(A)·op(B) + beta·C}, on float arrays in row-major
+ * layout, in the GotoBLAS style: op(B) is packed in {@link #KC}-deep slices of {@link #NR}-wide
+ * column panels, op(A) in {@link #MC}-row blocks of {@link #MR}-row panels, and a register-blocked
+ * micro-kernel keeps an MR × NR tile of C (MR·2 vectors) in registers while it streams one A panel
+ * and one B panel through L1. Transposes are absorbed by the packing, so the micro-kernel sees one
+ * layout for all four combinations.
+ *
+ * <p>Order of work: for each k slice (sequential, because C accumulates across slices) op(B) is
+ * packed in parallel, then the (row block × column chunk) tiles of C run in parallel on the common
+ * fork-join pool, each packing its own A block. The first slice applies {@code beta} (and does not
+ * read C when {@code beta == 0}); later slices add.
+ */
+final class Sgemm {
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int V = S.length();
+    /** Rows of the register tile. */
+    static final int MR = 6;
+    /** Columns of the register tile: two vectors. */
+    static final int NR = 2 * V;
+    /** Depth of one k slice: an A panel (MR·KC) and a B panel (NR·KC) fit L1 together. */
+    static final int KC = 256;
+    /** Rows of one packed A block (kept in L2). */
+    static final int MC = MR * 16;
+    /** Columns of one parallel task's chunk of C. */
+    static final int NC = NR * 32;
+    /** Below this many multiply-adds the call runs on the calling thread only. */
+    private static final long PARALLEL_THRESHOLD = 1L << 18;
+
+    private static final ThreadLocal<float[]> A_PACK = ThreadLocal.withInitial(() -> new float[MC * KC]);
+    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+
+    private Sgemm() {
+    }
+
+    /**
+     * @param a A as [m, k] (or [k, m] when transA)
+     * @param b B as [k, n] (or [n, k] when transB)
+     * @param c C as [m, n]
+     */
+    static void gemm(boolean transA, boolean transB, float alpha, float[] a, float[] b, float beta, float[] c,
+                     int m, int n, int k) {
+        if (k == 0 || alpha == 0f) {
+            scaleC(beta, c, m * n);
+            return;
+        }
+        boolean parallel = (long) m * n * k >= PARALLEL_THRESHOLD;
+        int nPanels = (n + NR - 1) / NR;
+        int kcMax = Math.min(KC, k);
+        float[] bp = new float[nPanels * NR * kcMax];
+        int rowBlocks = (m + MC - 1) / MC;
+        // Split columns finer when there are few row blocks, so both cores have work on skinny shapes.
+        int threads = parallel ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
+        int nc = NC;
+        while (nc > NR && rowBlocks * ((n + nc - 1) / nc) < 4 * threads) {
+            nc -= NR * Math.max(1, nc / NR / 2);
+        }
+        int chunk = Math.max(NR, nc);
+        int colChunks = (n + chunk - 1) / chunk;
+        int tasks = rowBlocks * colChunks;
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            int p0 = pc;
+            boolean first = pc == 0;
+            range(parallel, nPanels, jp -> packB(transB, b, n, k, p0, kc, jp, bp));
+            range(parallel && tasks > 1, tasks, t -> {
+                int ib = t % rowBlocks;
+                int jcIdx = t / rowBlocks;
+                int i0 = ib * MC;
+                int mc = Math.min(MC, m - i0);
+                int j0 = jcIdx * chunk;
+                int jEnd = Math.min(n, j0 + chunk);
+                float[] ap = A_PACK.get();
+                packA(transA, a, m, k, i0, mc, p0, kc, ap);
+                for (int j = j0; j < jEnd; j += NR) {
+                    int nr = Math.min(NR, jEnd - j);
+                    int bOff = (j / NR) * NR * kc;
+                    for (int i = 0; i < mc; i += MR) {
+                        int mr = Math.min(MR, mc - i);
+                        kernel(kc, ap, i * kc, bp, bOff, c, n, i0 + i, j, mr, nr, alpha, first ? beta : 1f);
+                    }
+                }
+            });
+        }
+    }
+
+    private interface Body {
+        void run(int i);
+    }
+
+    private static void range(boolean parallel, int count, Body body) {
+        if (parallel && count > 1) {
+            IntStream.range(0, count).parallel().forEach(body::run);
+        } else {
+            for (int i = 0; i < count; i++) {
+                body.run(i);
+            }
+        }
+    }
+
+    private static void scaleC(float beta, float[] c, int size) {
+        for (int i = 0; i < size; i++) {
+            c[i] = beta == 0f ? 0f : beta * c[i];
+        }
+    }
+
+    /** Packs panel jp of op(B) rows p0..p0+kc-1 as [kc][NR], zero-padding columns past n. */
+    private static void packB(boolean transB, float[] b, int n, int k, int p0, int kc, int jp, float[] bp) {
+        int j0 = jp * NR;
+        int nr = Math.min(NR, n - j0);
+        int base = jp * NR * kc;
+        if (!transB) {
+            if (nr == NR) {
+                for (int p = 0; p < kc; p++) {
+                    int src = (p0 + p) * n + j0;
+                    int dst = base + p * NR;
+                    FloatVector.fromArray(S, b, src).intoArray(bp, dst);
+                    FloatVector.fromArray(S, b, src + V).intoArray(bp, dst + V);
+                }
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    int src = (p0 + p) * n + j0;
+                    int dst = base + p * NR;
+                    for (int j = 0; j < NR; j++) {
+                        bp[dst + j] = j < nr ? b[src + j] : 0f;
+                    }
+                }
+            }
+        } else {
+            // B is [n, k]: column j of op(B) is row j of B, contiguous in p.
+            for (int j = 0; j < NR; j++) {
+                if (j < nr) {
+                    int src = (j0 + j) * k + p0;
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * NR + j] = b[src + p];
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * NR + j] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as MR-row panels [kc][MR], zero-padded. */
+    private static void packA(boolean transA, float[] a, int m, int k, int i0, int mc, int p0, int kc, float[] ap) {
+        for (int ip = 0; ip < mc; ip += MR) {
+            int mr = Math.min(MR, mc - ip);
+            int base = ip * kc;
+            if (!transA) {
+                for (int r = 0; r < MR; r++) {
+                    if (r < mr) {
+                        int src = (i0 + ip + r) * k + p0;
+                        for (int p = 0; p < kc; p++) {
+                            ap[base + p * MR + r] = a[src + p];
+                        }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            ap[base + p * MR + r] = 0f;
+                        }
+                    }
+                }
+            } else {
+                // A is [k, m]: row p of A holds op(A)'s column p, contiguous in i.
+                for (int p = 0; p < kc; p++) {
+                    int src = (p0 + p) * m + i0 + ip;
+                    int dst = base + p * MR;
+                    for (int r = 0; r < MR; r++) {
+                        ap[dst + r] = r < mr ? a[src + r] : 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The MR × NR register tile: C[i.., j..] = alpha·Σ_p A[p][r]·B[p][c] + beta·C (C unread when
+     * beta == 0). Only the top-left mr × nr corner is stored.
+     */
+    private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int ldc,
+                               int i, int j, int mr, int nr, float alpha, float beta) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        int pa = aOff;
+        int pb = bOff;
+        for (int p = 0; p < kc; p++, pa += MR, pb += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+            FloatVector b1 = FloatVector.fromArray(S, bp, pb + V);
+            FloatVector x = FloatVector.broadcast(S, ap[pa]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, ap[pa + 1]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, ap[pa + 2]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, ap[pa + 3]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, ap[pa + 4]);
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, ap[pa + 5]);
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+        }
+        if (mr == MR && nr == NR) {
+            int o = i * ldc + j;
+            store(c00, c01, c, o, alpha, beta);
+            store(c10, c11, c, o + ldc, alpha, beta);
+            store(c20, c21, c, o + 2 * ldc, alpha, beta);
+            store(c30, c31, c, o + 3 * ldc, alpha, beta);
+            store(c40, c41, c, o + 4 * ldc, alpha, beta);
+            store(c50, c51, c, o + 5 * ldc, alpha, beta);
+            return;
+        }
+        float[] t = EDGE.get();
+        c00.intoArray(t, 0);
+        c01.intoArray(t, V);
+        c10.intoArray(t, NR);
+        c11.intoArray(t, NR + V);
+        c20.intoArray(t, 2 * NR);
+        c21.intoArray(t, 2 * NR + V);
+        c30.intoArray(t, 3 * NR);
+        c31.intoArray(t, 3 * NR + V);
+        c40.intoArray(t, 4 * NR);
+        c41.intoArray(t, 4 * NR + V);
+        c50.intoArray(t, 5 * NR);
+        c51.intoArray(t, 5 * NR + V);
+        for (int r = 0; r < mr; r++) {
+            int o = (i + r) * ldc + j;
+            for (int q = 0; q < nr; q++) {
+                float v = alpha * t[r * NR + q];
+                c[o + q] = beta == 0f ? v : v + beta * c[o + q];
+            }
+        }
+    }
+
+    private static void store(FloatVector v0, FloatVector v1, float[] c, int o, float alpha, float beta) {
+        FloatVector r0 = v0.mul(alpha);
+        FloatVector r1 = v1.mul(alpha);
+        if (beta != 0f) {
+            r0 = FloatVector.fromArray(S, c, o).fma(FloatVector.broadcast(S, beta), r0);
+            r1 = FloatVector.fromArray(S, c, o + V).fma(FloatVector.broadcast(S, beta), r1);
+        }
+        r0.intoArray(c, o);
+        r1.intoArray(c, o + V);
+    }
+}
