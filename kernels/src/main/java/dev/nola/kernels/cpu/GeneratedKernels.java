@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * The kernels that generate basis values with {@link PhiloxLanes}: materialising a basis, fused
  * generate-and-mix and fused generate-and-gradient. All work in tiles of {@link #TILE} elements
- * (a multiple of {@link PhiloxLanes#STEP}) kept in word-major order inside the tile, parallel over
+ * (a multiple of {@link PhiloxLanes#STEP}) kept in the generator's order ({@link PhiloxLanes#position}) inside the tile, parallel over
  * the common fork-join pool.
  */
 final class GeneratedKernels {
@@ -20,6 +20,15 @@ final class GeneratedKernels {
     /** Elements per tile: its accumulators (2 KiB) stay in L1. */
     static final int TILE = 32 * STEP;
     private static final long PARALLEL_WORK = 1 << 14;
+    private static final int HALF = 2 * LANES;
+    /** PERM[q] = where element q of a step is in {@link PhiloxLanes#fill}'s output. */
+    private static final int[] PERM = new int[STEP];
+
+    static {
+        for (int q = 0; q < STEP; q++) {
+            PERM[q] = PhiloxLanes.position(q);
+        }
+    }
 
     private GeneratedKernels() {
     }
@@ -38,18 +47,8 @@ final class GeneratedKernels {
             for (int e = e0; e < e1; e += STEP) {
                 PhiloxLanes.fill(key, e >>> 2, firstIndex + j, w, 0);
                 int lim = Math.min(STEP, e1 - e);
-                if (lim == STEP) {
-                    for (int b = 0; b < LANES; b++) {
-                        int o = base + e + 4 * b;
-                        out[o] = w[b];
-                        out[o + 1] = w[LANES + b];
-                        out[o + 2] = w[2 * LANES + b];
-                        out[o + 3] = w[3 * LANES + b];
-                    }
-                } else {
-                    for (int q = 0; q < lim; q++) {
-                        out[base + e + q] = w[(q & 3) * LANES + (q >>> 2)];
-                    }
+                for (int q = 0; q < lim; q++) {
+                    out[base + e + q] = w[PERM[q]];
                 }
             }
         });
@@ -78,7 +77,7 @@ final class GeneratedKernels {
                 FloatVector ci = FloatVector.broadcast(FS, c[i]);
                 for (int st = 0, o = 0; st < steps; st++, o += STEP) {
                     PhiloxLanes.fill(key, block0 + st * LANES, i, w, 0);
-                    for (int v = 0; v < STEP; v += LANES) {
+                    for (int v = 0; v < STEP; v += FS.length()) {
                         FloatVector.fromArray(FS, w, v).fma(ci, FloatVector.fromArray(FS, acc, o + v)).intoArray(acc, o + v);
                     }
                 }
@@ -104,26 +103,21 @@ final class GeneratedKernels {
                 int t1 = Math.min(padded, t0 + TILE);
                 FloatVector a0 = FloatVector.zero(FS);
                 FloatVector a1 = FloatVector.zero(FS);
-                FloatVector a2 = FloatVector.zero(FS);
-                FloatVector a3 = FloatVector.zero(FS);
                 for (int o = t0; o < t1; o += STEP) {
                     PhiloxLanes.fill(key, o >>> 2, i, w, 0);
                     a0 = FloatVector.fromArray(FS, w, 0).fma(FloatVector.fromArray(FS, g, o), a0);
-                    a1 = FloatVector.fromArray(FS, w, LANES).fma(FloatVector.fromArray(FS, g, o + LANES), a1);
-                    a2 = FloatVector.fromArray(FS, w, 2 * LANES).fma(FloatVector.fromArray(FS, g, o + 2 * LANES), a2);
-                    a3 = FloatVector.fromArray(FS, w, 3 * LANES).fma(FloatVector.fromArray(FS, g, o + 3 * LANES), a3);
+                    a1 = FloatVector.fromArray(FS, w, HALF).fma(FloatVector.fromArray(FS, g, o + HALF), a1);
                 }
-                total += a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+                total += a0.add(a1).reduceLanes(VectorOperators.ADD);
             }
             out[i] = (float) total;
         });
     }
 
-    /** Position of element q (relative to a STEP-aligned start) in word-major order. */
+    /** Position of element q (relative to a STEP-aligned start) in the generator's order. */
     static int wordMajor(int q) {
         int step = q / STEP;
-        int r = q - step * STEP;
-        return step * STEP + (r & 3) * LANES + (r >>> 2);
+        return step * STEP + PERM[q - step * STEP];
     }
 
     interface Body {

@@ -3,16 +3,16 @@ package dev.nola.kernels.cpu;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Philox;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Philox4x32-10 on Vector API lanes: {@link #LANES} consecutive blocks of one basis matrix at a time,
  * one block per 64-bit lane, so the 32×32→64-bit products of a round are plain lane-wise long
  * multiplies of zero-extended words (no 16-bit splitting). The output is the scaled basis values in
- * <em>word-major</em> order: {@code dst[w·LANES + j]} is element {@code 4·(block0 + j) + w}. Consumers
+ * the generator's order ({@link #position}), a fixed permutation within each step. Consumers
  * that only need element-wise work (mixing, dot products) use that order directly and transpose
  * once; bit-identical to {@link Philox#block} followed by {@link Philox#uniform} and one multiply.
  */
@@ -21,11 +21,19 @@ final class PhiloxLanes {
     static final VectorSpecies<Long> LS = LongVector.SPECIES_PREFERRED;
     /** Blocks per step (4 with 256-bit vectors). */
     static final int LANES = LS.length();
-    /** Floats with one lane per block. */
-    static final VectorSpecies<Float> FS = FloatVector.SPECIES_128.length() == LANES ? FloatVector.SPECIES_128
-            : VectorSpecies.of(float.class, VectorShape.forBitSize(32 * LANES));
+    /** Floats in one vector of the same size: two words of each block. */
+    static final VectorSpecies<Float> FS = VectorSpecies.of(float.class, LS.vectorShape());
     /** Elements per step: four words of each of LANES blocks. */
     static final int STEP = 4 * LANES;
+    /**
+     * Where element q of a step lands in the generator's order: words 0, 1 of block j at 2j, 2j+1,
+     * words 2, 3 at 2·LANES + 2j, 2·LANES + 2j + 1 (two 32-bit words packed in each 64-bit lane).
+     */
+    static int position(int q) {
+        int j = q >>> 2;
+        int w = q & 3;
+        return (w >>> 1) * 2 * LANES + 2 * j + (w & 1);
+    }
 
     private static final long MASK = 0xFFFF_FFFFL;
     private static final long M0 = 0xD2511F53L;
@@ -74,17 +82,17 @@ final class PhiloxLanes {
             c0 = n0;
             c2 = n2;
         }
+        // Two words per 64-bit lane, reinterpreted as 32-bit lanes: all integer steps and the
+        // int-to-float conversion then run at full width without a long-to-float conversion, which
+        // the JIT does not vectorise on every CPU. Written out (no helper taking a vector, which
+        // would box it whenever the JIT declines to inline).
+        float step = Philox.UNIFORM_STEP;
         float scale = key.scale;
-        toFloat(c0, scale).intoArray(dst, off);
-        toFloat(c1, scale).intoArray(dst, off + LANES);
-        toFloat(c2, scale).intoArray(dst, off + 2 * LANES);
-        toFloat(c3, scale).intoArray(dst, off + 3 * LANES);
-    }
-
-    /** ((w >>> 8) - 2^23) · 2^-23 (exact), then one rounded multiply by scale. */
-    private static FloatVector toFloat(LongVector w, float scale) {
-        LongVector x = w.lanewise(VectorOperators.LSHR, 8).sub(0x80_0000L);
-        FloatVector f = (FloatVector) x.convertShape(VectorOperators.L2F, FS, 0);
-        return f.mul(Philox.UNIFORM_STEP).mul(scale);
+        IntVector w01 = c0.or(c1.lanewise(VectorOperators.LSHL, 32)).reinterpretAsInts();
+        IntVector w23 = c2.or(c3.lanewise(VectorOperators.LSHL, 32)).reinterpretAsInts();
+        ((FloatVector) w01.lanewise(VectorOperators.LSHR, 8).sub(0x80_0000).convert(VectorOperators.I2F, 0))
+                .mul(step).mul(scale).intoArray(dst, off);
+        ((FloatVector) w23.lanewise(VectorOperators.LSHR, 8).sub(0x80_0000).convert(VectorOperators.I2F, 0))
+                .mul(step).mul(scale).intoArray(dst, off + 2 * LANES);
     }
 }

@@ -217,16 +217,6 @@ final class Sgemm {
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
-        if (mr == MR && nr == NR) {
-            int o = i * ldc + j;
-            store(c00, c01, c, o, alpha, beta);
-            store(c10, c11, c, o + ldc, alpha, beta);
-            store(c20, c21, c, o + 2 * ldc, alpha, beta);
-            store(c30, c31, c, o + 3 * ldc, alpha, beta);
-            store(c40, c41, c, o + 4 * ldc, alpha, beta);
-            store(c50, c51, c, o + 5 * ldc, alpha, beta);
-            return;
-        }
         float[] t = EDGE.get();
         c00.intoArray(t, 0);
         c01.intoArray(t, V);
@@ -240,23 +230,36 @@ final class Sgemm {
         c41.intoArray(t, 4 * NR + V);
         c50.intoArray(t, 5 * NR);
         c51.intoArray(t, 5 * NR + V);
+        update(t, c, ldc, i, j, mr, nr, alpha, beta);
+    }
+
+    /**
+     * C tile = alpha·t + beta·C (C unread when beta == 0), from the tile's accumulators in t.
+     * Kept apart from the micro-kernel so that neither passes vectors across a call (which would
+     * box them when the JIT does not inline).
+     */
+    private static void update(float[] t, float[] c, int ldc, int i, int j, int mr, int nr, float alpha, float beta) {
+        if (nr == NR) {
+            FloatVector va = FloatVector.broadcast(S, alpha);
+            FloatVector vb = FloatVector.broadcast(S, beta);
+            for (int r = 0; r < mr; r++) {
+                int o = (i + r) * ldc + j;
+                for (int q = 0; q < NR; q += V) {
+                    FloatVector v = FloatVector.fromArray(S, t, r * NR + q).mul(va);
+                    if (beta != 0f) {
+                        v = FloatVector.fromArray(S, c, o + q).fma(vb, v);
+                    }
+                    v.intoArray(c, o + q);
+                }
+            }
+            return;
+        }
         for (int r = 0; r < mr; r++) {
             int o = (i + r) * ldc + j;
             for (int q = 0; q < nr; q++) {
                 float v = alpha * t[r * NR + q];
-                c[o + q] = beta == 0f ? v : v + beta * c[o + q];
+                c[o + q] = beta == 0f ? v : Math.fma(beta, c[o + q], v);
             }
         }
-    }
-
-    private static void store(FloatVector v0, FloatVector v1, float[] c, int o, float alpha, float beta) {
-        FloatVector r0 = v0.mul(alpha);
-        FloatVector r1 = v1.mul(alpha);
-        if (beta != 0f) {
-            r0 = FloatVector.fromArray(S, c, o).fma(FloatVector.broadcast(S, beta), r0);
-            r1 = FloatVector.fromArray(S, c, o + V).fma(FloatVector.broadcast(S, beta), r1);
-        }
-        r0.intoArray(c, o);
-        r1.intoArray(c, o + V);
     }
 }
