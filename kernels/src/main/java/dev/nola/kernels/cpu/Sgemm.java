@@ -152,29 +152,34 @@ final class Sgemm {
 
     /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as MR-row panels [kc][MR], zero-padded. */
     private static void packA(boolean transA, float[] a, int m, int k, int i0, int mc, int p0, int kc, float[] ap) {
+        if (transA) {
+            // A is [k, m]: row p of A holds op(A)'s column p. Walk A row by row (p outer) so every
+            // read is a contiguous run of mc floats; walking a panel down p instead strides by
+            // m floats, which for m = 1024 maps all rows to one L1 set and misses on every read.
+            for (int p = 0; p < kc; p++) {
+                int src = (p0 + p) * m + i0;
+                for (int ip = 0; ip < mc; ip += MR) {
+                    int mr = Math.min(MR, mc - ip);
+                    int dst = ip * kc + p * MR;
+                    for (int r = 0; r < MR; r++) {
+                        ap[dst + r] = r < mr ? a[src + ip + r] : 0f;
+                    }
+                }
+            }
+            return;
+        }
         for (int ip = 0; ip < mc; ip += MR) {
             int mr = Math.min(MR, mc - ip);
             int base = ip * kc;
-            if (!transA) {
-                for (int r = 0; r < MR; r++) {
-                    if (r < mr) {
-                        int src = (i0 + ip + r) * k + p0;
-                        for (int p = 0; p < kc; p++) {
-                            ap[base + p * MR + r] = a[src + p];
-                        }
-                    } else {
-                        for (int p = 0; p < kc; p++) {
-                            ap[base + p * MR + r] = 0f;
-                        }
+            for (int r = 0; r < MR; r++) {
+                if (r < mr) {
+                    int src = (i0 + ip + r) * k + p0;
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * MR + r] = a[src + p];
                     }
-                }
-            } else {
-                // A is [k, m]: row p of A holds op(A)'s column p, contiguous in i.
-                for (int p = 0; p < kc; p++) {
-                    int src = (p0 + p) * m + i0 + ip;
-                    int dst = base + p * MR;
-                    for (int r = 0; r < MR; r++) {
-                        ap[dst + r] = r < mr ? a[src + r] : 0f;
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * MR + r] = 0f;
                     }
                 }
             }
