@@ -27,15 +27,17 @@ final class Sgemm {
     static final int NR = 2 * V;
     /** Depth of one k slice: an A panel (MR·KC) and a B panel (NR·KC) fit L1 together. */
     static final int KC = 256;
-    /** Rows of one packed A block (kept in L2). */
-    static final int MC = MR * 16;
+    /** Rows of the narrow register tile, used when op(B) has at most one vector of columns (rank-r shapes). */
+    static final int MR_NARROW = 12;
+    /** Rows of one packed A block (kept in L2); a multiple of MR and MR_NARROW. */
+    static final int MC = 96;
     /** Columns of one parallel task's chunk of C. */
     static final int NC = NR * 32;
     /** Below this many multiply-adds the call runs on the calling thread only. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
 
     private static final ThreadLocal<float[]> A_PACK = ThreadLocal.withInitial(() -> new float[MC * KC]);
-    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[Math.max(MR * NR, MR_NARROW * V)]);
 
     private Sgemm() {
     }
@@ -52,9 +54,14 @@ final class Sgemm {
             return;
         }
         boolean parallel = (long) m * n * k >= PARALLEL_THRESHOLD;
-        int nPanels = (n + NR - 1) / NR;
+        // A product with at most one vector of columns (x·Aᵀ at rank 8) would waste half of the
+        // 6 × 2-vector tile on padding; it gets a 12 × 1-vector tile instead.
+        boolean narrow = n <= V;
+        int tm = narrow ? MR_NARROW : MR;
+        int tn = narrow ? V : NR;
+        int nPanels = (n + tn - 1) / tn;
         int kcMax = Math.min(KC, k);
-        float[] bp = new float[nPanels * NR * kcMax];
+        float[] bp = new float[nPanels * tn * kcMax];
         int rowBlocks = (m + MC - 1) / MC;
         // Split columns finer when there are few row blocks, so both cores have work on skinny shapes.
         int threads = parallel ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
@@ -62,14 +69,14 @@ final class Sgemm {
         while (nc > NR && rowBlocks * ((n + nc - 1) / nc) < 4 * threads) {
             nc -= NR * Math.max(1, nc / NR / 2);
         }
-        int chunk = Math.max(NR, nc);
+        int chunk = Math.max(tn, nc);
         int colChunks = (n + chunk - 1) / chunk;
         int tasks = rowBlocks * colChunks;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             int p0 = pc;
             boolean first = pc == 0;
-            range(parallel, nPanels, jp -> packB(transB, b, n, k, p0, kc, jp, bp));
+            range(parallel, nPanels, jp -> packB(transB, b, n, k, p0, kc, jp, tn, bp));
             range(parallel && tasks > 1, tasks, t -> {
                 int ib = t % rowBlocks;
                 int jcIdx = t / rowBlocks;
@@ -78,13 +85,19 @@ final class Sgemm {
                 int j0 = jcIdx * chunk;
                 int jEnd = Math.min(n, j0 + chunk);
                 float[] ap = A_PACK.get();
-                packA(transA, a, m, k, i0, mc, p0, kc, ap);
-                for (int j = j0; j < jEnd; j += NR) {
-                    int nr = Math.min(NR, jEnd - j);
-                    int bOff = (j / NR) * NR * kc;
-                    for (int i = 0; i < mc; i += MR) {
-                        int mr = Math.min(MR, mc - i);
-                        kernel(kc, ap, i * kc, bp, bOff, c, n, i0 + i, j, mr, nr, alpha, first ? beta : 1f);
+                packA(transA, a, m, k, i0, mc, p0, kc, tm, ap);
+                float[] t2 = EDGE.get();
+                for (int j = j0; j < jEnd; j += tn) {
+                    int nr = Math.min(tn, jEnd - j);
+                    int bOff = (j / tn) * tn * kc;
+                    for (int i = 0; i < mc; i += tm) {
+                        int mr = Math.min(tm, mc - i);
+                        if (narrow) {
+                            kernelNarrow(kc, ap, i * kc, bp, bOff, t2);
+                        } else {
+                            kernel(kc, ap, i * kc, bp, bOff, t2);
+                        }
+                        update(t2, tn, c, n, i0 + i, j, mr, nr, alpha, first ? beta : 1f);
                     }
                 }
             });
@@ -111,87 +124,84 @@ final class Sgemm {
         }
     }
 
-    /** Packs panel jp of op(B) rows p0..p0+kc-1 as [kc][NR], zero-padding columns past n. */
-    private static void packB(boolean transB, float[] b, int n, int k, int p0, int kc, int jp, float[] bp) {
-        int j0 = jp * NR;
-        int nr = Math.min(NR, n - j0);
-        int base = jp * NR * kc;
+    /** Packs panel jp (width columns) of op(B) rows p0..p0+kc-1 as [kc][width], zero-padding columns past n. */
+    private static void packB(boolean transB, float[] b, int n, int k, int p0, int kc, int jp, int width, float[] bp) {
+        int j0 = jp * width;
+        int nr = Math.min(width, n - j0);
+        int base = jp * width * kc;
         if (!transB) {
-            if (nr == NR) {
+            if (nr == width) {
                 for (int p = 0; p < kc; p++) {
                     int src = (p0 + p) * n + j0;
-                    int dst = base + p * NR;
-                    FloatVector.fromArray(S, b, src).intoArray(bp, dst);
-                    FloatVector.fromArray(S, b, src + V).intoArray(bp, dst + V);
+                    int dst = base + p * width;
+                    for (int q = 0; q < width; q += V) {
+                        FloatVector.fromArray(S, b, src + q).intoArray(bp, dst + q);
+                    }
                 }
             } else {
                 for (int p = 0; p < kc; p++) {
                     int src = (p0 + p) * n + j0;
-                    int dst = base + p * NR;
-                    for (int j = 0; j < NR; j++) {
+                    int dst = base + p * width;
+                    for (int j = 0; j < width; j++) {
                         bp[dst + j] = j < nr ? b[src + j] : 0f;
                     }
                 }
             }
         } else {
             // B is [n, k]: column j of op(B) is row j of B, contiguous in p.
-            for (int j = 0; j < NR; j++) {
+            for (int j = 0; j < width; j++) {
                 if (j < nr) {
                     int src = (j0 + j) * k + p0;
                     for (int p = 0; p < kc; p++) {
-                        bp[base + p * NR + j] = b[src + p];
+                        bp[base + p * width + j] = b[src + p];
                     }
                 } else {
                     for (int p = 0; p < kc; p++) {
-                        bp[base + p * NR + j] = 0f;
+                        bp[base + p * width + j] = 0f;
                     }
                 }
             }
         }
     }
 
-    /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as MR-row panels [kc][MR], zero-padded. */
-    private static void packA(boolean transA, float[] a, int m, int k, int i0, int mc, int p0, int kc, float[] ap) {
+    /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as panels [kc][rows], zero-padded. */
+    private static void packA(boolean transA, float[] a, int m, int k, int i0, int mc, int p0, int kc, int rows, float[] ap) {
         if (transA) {
             // A is [k, m]: row p of A holds op(A)'s column p. Walk A row by row (p outer) so every
             // read is a contiguous run of mc floats; walking a panel down p instead strides by
             // m floats, which for m = 1024 maps all rows to one L1 set and misses on every read.
             for (int p = 0; p < kc; p++) {
                 int src = (p0 + p) * m + i0;
-                for (int ip = 0; ip < mc; ip += MR) {
-                    int mr = Math.min(MR, mc - ip);
-                    int dst = ip * kc + p * MR;
-                    for (int r = 0; r < MR; r++) {
+                for (int ip = 0; ip < mc; ip += rows) {
+                    int mr = Math.min(rows, mc - ip);
+                    int dst = ip * kc + p * rows;
+                    for (int r = 0; r < rows; r++) {
                         ap[dst + r] = r < mr ? a[src + ip + r] : 0f;
                     }
                 }
             }
             return;
         }
-        for (int ip = 0; ip < mc; ip += MR) {
-            int mr = Math.min(MR, mc - ip);
+        for (int ip = 0; ip < mc; ip += rows) {
+            int mr = Math.min(rows, mc - ip);
             int base = ip * kc;
-            for (int r = 0; r < MR; r++) {
+            for (int r = 0; r < rows; r++) {
                 if (r < mr) {
                     int src = (i0 + ip + r) * k + p0;
                     for (int p = 0; p < kc; p++) {
-                        ap[base + p * MR + r] = a[src + p];
+                        ap[base + p * rows + r] = a[src + p];
                     }
                 } else {
                     for (int p = 0; p < kc; p++) {
-                        ap[base + p * MR + r] = 0f;
+                        ap[base + p * rows + r] = 0f;
                     }
                 }
             }
         }
     }
 
-    /**
-     * The MR × NR register tile: C[i.., j..] = alpha·Σ_p A[p][r]·B[p][c] + beta·C (C unread when
-     * beta == 0). Only the top-left mr × nr corner is stored.
-     */
-    private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int ldc,
-                               int i, int j, int mr, int nr, float alpha, float beta) {
+    /** The MR × NR register tile: t[r·NR + q] = Σ_p A[p][r]·B[p][q]. */
+    private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -222,7 +232,6 @@ final class Sgemm {
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
-        float[] t = EDGE.get();
         c00.intoArray(t, 0);
         c01.intoArray(t, V);
         c10.intoArray(t, NR);
@@ -235,22 +244,60 @@ final class Sgemm {
         c41.intoArray(t, 4 * NR + V);
         c50.intoArray(t, 5 * NR);
         c51.intoArray(t, 5 * NR + V);
-        update(t, c, ldc, i, j, mr, nr, alpha, beta);
+    }
+
+    /** The MR_NARROW × V register tile: t[r·V + q] = Σ_p A[p][r]·B[p][q]. */
+    private static void kernelNarrow(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
+        FloatVector c6 = FloatVector.zero(S), c7 = FloatVector.zero(S), c8 = FloatVector.zero(S);
+        FloatVector c9 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        int pa = aOff;
+        int pb = bOff;
+        for (int p = 0; p < kc; p++, pa += MR_NARROW, pb += V) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+            c0 = b0.fma(FloatVector.broadcast(S, ap[pa]), c0);
+            c1 = b0.fma(FloatVector.broadcast(S, ap[pa + 1]), c1);
+            c2 = b0.fma(FloatVector.broadcast(S, ap[pa + 2]), c2);
+            c3 = b0.fma(FloatVector.broadcast(S, ap[pa + 3]), c3);
+            c4 = b0.fma(FloatVector.broadcast(S, ap[pa + 4]), c4);
+            c5 = b0.fma(FloatVector.broadcast(S, ap[pa + 5]), c5);
+            c6 = b0.fma(FloatVector.broadcast(S, ap[pa + 6]), c6);
+            c7 = b0.fma(FloatVector.broadcast(S, ap[pa + 7]), c7);
+            c8 = b0.fma(FloatVector.broadcast(S, ap[pa + 8]), c8);
+            c9 = b0.fma(FloatVector.broadcast(S, ap[pa + 9]), c9);
+            c10 = b0.fma(FloatVector.broadcast(S, ap[pa + 10]), c10);
+            c11 = b0.fma(FloatVector.broadcast(S, ap[pa + 11]), c11);
+        }
+        c0.intoArray(t, 0);
+        c1.intoArray(t, V);
+        c2.intoArray(t, 2 * V);
+        c3.intoArray(t, 3 * V);
+        c4.intoArray(t, 4 * V);
+        c5.intoArray(t, 5 * V);
+        c6.intoArray(t, 6 * V);
+        c7.intoArray(t, 7 * V);
+        c8.intoArray(t, 8 * V);
+        c9.intoArray(t, 9 * V);
+        c10.intoArray(t, 10 * V);
+        c11.intoArray(t, 11 * V);
     }
 
     /**
-     * C tile = alpha·t + beta·C (C unread when beta == 0), from the tile's accumulators in t.
+     * C tile = alpha·t + beta·C (C unread when beta == 0), from the tile's accumulators in t (rows
+     * of width floats); only the top-left mr × nr corner is stored.
      * Kept apart from the micro-kernel so that neither passes vectors across a call (which would
      * box them when the JIT does not inline).
      */
-    private static void update(float[] t, float[] c, int ldc, int i, int j, int mr, int nr, float alpha, float beta) {
-        if (nr == NR) {
+    private static void update(float[] t, int width, float[] c, int ldc, int i, int j, int mr, int nr, float alpha,
+                               float beta) {
+        if (nr == width) {
             FloatVector va = FloatVector.broadcast(S, alpha);
             FloatVector vb = FloatVector.broadcast(S, beta);
             for (int r = 0; r < mr; r++) {
                 int o = (i + r) * ldc + j;
-                for (int q = 0; q < NR; q += V) {
-                    FloatVector v = FloatVector.fromArray(S, t, r * NR + q).mul(va);
+                for (int q = 0; q < width; q += V) {
+                    FloatVector v = FloatVector.fromArray(S, t, r * width + q).mul(va);
                     if (beta != 0f) {
                         v = FloatVector.fromArray(S, c, o + q).fma(vb, v);
                     }
@@ -262,7 +309,7 @@ final class Sgemm {
         for (int r = 0; r < mr; r++) {
             int o = (i + r) * ldc + j;
             for (int q = 0; q < nr; q++) {
-                float v = alpha * t[r * NR + q];
+                float v = alpha * t[r * width + q];
                 c[o + q] = beta == 0f ? v : Math.fma(beta, c[o + q], v);
             }
         }
