@@ -20,7 +20,7 @@ import java.util.Map;
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *      -cp bench/target/nola-bench.jar dev.nola.bench.BenchMain report [--device cpu,opencl:0:0]
- *      [--out report.json] [--reps N] [--max-elements E] [--no-numpy]
+ *      [--out report.json] [--reps N] [--max-elements E] [--gemm-size N] [--no-numpy]
  * </pre>
  */
 public final class BenchMain {
@@ -35,7 +35,7 @@ public final class BenchMain {
         Locale.setDefault(Locale.ROOT);
         if (args.length == 0 || !args[0].equals("report")) {
             System.err.println("usage: BenchMain report [--device cpu[,ID...]] [--out FILE.json] [--reps N]"
-                    + " [--max-elements E] [--no-numpy]");
+                    + " [--max-elements E] [--gemm-size N] [--no-numpy]");
             System.exit(2);
         }
         List<String> devices = List.of("cpu");
@@ -43,6 +43,7 @@ public final class BenchMain {
         int reps = 5;
         long maxElements = 1L << 26;
         boolean numpy = true;
+        int gemm = DeviceFigures.GEMM;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--device" -> devices = List.of(value(args, ++i, "--device").split(","));
@@ -50,18 +51,20 @@ public final class BenchMain {
                 case "--reps" -> reps = positive("--reps", value(args, ++i, "--reps"));
                 case "--max-elements" -> maxElements = positive("--max-elements", value(args, ++i, "--max-elements"));
                 case "--no-numpy" -> numpy = false;
+                case "--gemm-size" -> gemm = positive("--gemm-size", value(args, ++i, "--gemm-size"));
                 default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'; expected --device,"
-                        + " --out, --reps, --max-elements or --no-numpy");
+                        + " --out, --reps, --max-elements, --gemm-size or --no-numpy");
             }
         }
-        Map<String, Object> report = run(devices, reps, maxElements, numpy, System.out);
+        Map<String, Object> report = run(devices, reps, maxElements, gemm, numpy, System.out);
         if (out != null) {
             writeAtomically(out, Json.write(report));
             System.out.println("wrote " + out);
         }
     }
 
-    static Map<String, Object> run(List<String> devices, int reps, long maxElements, boolean numpy, PrintStream log) {
+    static Map<String, Object> run(List<String> devices, int reps, long maxElements, int gemm, boolean numpy,
+                                   PrintStream log) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("java", Runtime.version().toString());
         r.put("processors", Runtime.getRuntime().availableProcessors());
@@ -70,14 +73,15 @@ public final class BenchMain {
         double triadGbps = Triad.bytes(TRIAD_N) / triad.best() / 1e9;
         r.put("triad_gbps", triadGbps);
         log.printf("  triad best %.2f ms, median %.2f ms = %.2f GB/s%n", triad.best() * 1e3, triad.median() * 1e3, triadGbps);
-        NumpyPeer.Result np = numpy ? NumpyPeer.sgemm(DeviceFigures.GEMM, 10) : new NumpyPeer.Result(Double.NaN, "skipped");
-        r.put("numpy_sgemm1024_gflops", np.gflops());
+        NumpyPeer.Result np = numpy ? NumpyPeer.sgemm(gemm, 10) : new NumpyPeer.Result(Double.NaN, "skipped");
+        r.put("sgemm_size", gemm);
+        r.put("numpy_sgemm_gflops", np.gflops());
         r.put("numpy_detail", np.detail());
-        log.printf("  numpy sgemm %d^3: %.1f GFLOP/s (%s)%n", DeviceFigures.GEMM, np.gflops(), np.detail());
+        log.printf("  numpy sgemm %d^3: %.1f GFLOP/s (%s)%n", gemm, np.gflops(), np.detail());
         List<Map<String, Object>> figures = new ArrayList<>();
         for (String d : devices) {
             log.println("measuring device " + d + " ...");
-            figures.add(new DeviceFigures(d.trim(), reps, maxElements, log).measure());
+            figures.add(new DeviceFigures(d.trim(), reps, maxElements, gemm, log).measure());
         }
         r.put("devices", figures);
         printTable(triadGbps, np.gflops(), figures, log);
@@ -92,11 +96,11 @@ public final class BenchMain {
         for (Map<String, Object> f : figures) {
             Map<String, Object> g = (Map<String, Object>) f.get("gpt2_mix");
             double mix = (double) g.get("mix_gbps");
-            double gemm = (double) f.get("sgemm1024_gflops");
+            double gemm = (double) f.get("sgemm_gflops");
             log.printf("%-12s %12.2f %9.0f%% %12.1f %9.0f%% %14.3f %16.2f%n", f.get("device"), mix, 100 * mix / triad,
                     gemm, 100 * gemm / numpy, (double) g.get("basis_elements_per_s") / 1e9, (double) g.get("gradient_gbps"));
         }
-        log.printf("(triad %.2f GB/s, numpy sgemm %.1f GFLOP/s; mix at k=%d n=%d)%n%n", triad, numpy, DeviceFigures.K,
+        log.printf("(triad %.2f GB/s, numpy sgemm %.1f GFLOP/s at the same size; mix at k=%d n=%d)%n%n", triad, numpy, DeviceFigures.K,
                 DeviceFigures.N);
         log.printf("%-12s %6s %7s %12s %12s %12s %12s %10s %12s%n", "device", "k", "n", "mix ms", "basis ms",
                 "fused ms", "fused Ge/s", "fused<mix", "fused<b+mix");

@@ -21,16 +21,19 @@ final class DeviceFigures {
     /** GPT-2 medium A factor: r·in = 8·1024 elements per basis matrix, k = 1000 matrices. */
     static final int K = 1000;
     static final int N = 8192;
+    /** The default sgemm size (1024³, 2.15 GFLOP). */
     static final int GEMM = 1024;
 
     private final String id;
     private final int minReps;
     private final long maxElements;
+    private final int gemm;
     private final PrintStream log;
     private final BasisStream stream = new BasisStream(0x5eedL, 3, BasisStream.DOMAIN_BASIS, 0.03f);
 
-    DeviceFigures(String id, int minReps, long maxElements, PrintStream log) {
+    DeviceFigures(String id, int minReps, long maxElements, int gemm, PrintStream log) {
         this.id = id;
+        this.gemm = gemm;
         this.minReps = minReps;
         this.maxElements = maxElements;
         this.log = log;
@@ -41,7 +44,8 @@ final class DeviceFigures {
         try (Device dev = Backends.open(id)) {
             r.put("device", dev.id());
             r.put("name", dev.info().name());
-            r.put("sgemm1024_gflops", sgemm(dev));
+            r.put("sgemm_size", gemm);
+            r.put("sgemm_gflops", sgemm(dev));
             Map<String, Object> gpt2 = new LinkedHashMap<>();
             gpt2.put("k", K);
             gpt2.put("n", N);
@@ -79,14 +83,14 @@ final class DeviceFigures {
     }
 
     private double sgemm(Device dev) {
-        try (Tensor a = Fixtures.upload(dev, 1, 1, GEMM, GEMM); Tensor b = Fixtures.upload(dev, 2, 1, GEMM, GEMM);
-             Tensor c = dev.allocate(GEMM, GEMM)) {
+        try (Tensor a = Fixtures.upload(dev, 1, 1, gemm, gemm); Tensor b = Fixtures.upload(dev, 2, 1, gemm, gemm);
+             Tensor c = dev.allocate(gemm, gemm)) {
             Timing.Result t = Timing.measure(2, minReps, 1.0, () -> {
                 dev.ops().matmul(false, false, 1f, a, b, 0f, c);
                 dev.synchronize();
             });
-            double gflops = 2.0 * GEMM * GEMM * GEMM / t.best() / 1e9;
-            log.printf("  %-10s sgemm %d^3: best %.2f ms, median %.2f ms (%d reps) = %.1f GFLOP/s%n", id, GEMM,
+            double gflops = 2.0 * gemm * gemm * gemm / t.best() / 1e9;
+            log.printf("  %-10s sgemm %d^3: best %.2f ms, median %.2f ms (%d reps) = %.1f GFLOP/s%n", id, gemm,
                     t.best() * 1e3, t.median() * 1e3, t.reps(), gflops);
             return gflops;
         }
