@@ -274,17 +274,26 @@ final class Sgemm {
      */
     private static void update(float[] t, int width, float[] c, int ldc, int i, int j, int mr, int nr, float alpha,
                                float beta) {
+        // Two loops rather than a vector reassigned under a condition: C2 boxes a vector that
+        // merges across branches and falls back to the Java implementation (seen in profiles).
+        if (nr == width && beta == 0f) {
+            FloatVector va = FloatVector.broadcast(S, alpha);
+            for (int r = 0; r < mr; r++) {
+                int o = (i + r) * ldc + j;
+                for (int q = 0; q < width; q += V) {
+                    FloatVector.fromArray(S, t, r * width + q).mul(va).intoArray(c, o + q);
+                }
+            }
+            return;
+        }
         if (nr == width) {
             FloatVector va = FloatVector.broadcast(S, alpha);
             FloatVector vb = FloatVector.broadcast(S, beta);
             for (int r = 0; r < mr; r++) {
                 int o = (i + r) * ldc + j;
                 for (int q = 0; q < width; q += V) {
-                    FloatVector v = FloatVector.fromArray(S, t, r * width + q).mul(va);
-                    if (beta != 0f) {
-                        v = FloatVector.fromArray(S, c, o + q).fma(vb, v);
-                    }
-                    v.intoArray(c, o + q);
+                    FloatVector.fromArray(S, c, o + q).fma(vb, FloatVector.fromArray(S, t, r * width + q).mul(va))
+                            .intoArray(c, o + q);
                 }
             }
             return;
