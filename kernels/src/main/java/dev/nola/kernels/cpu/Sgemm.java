@@ -1,0 +1,309 @@
+package dev.nola.kernels.cpu;
+
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Single-precision GEMM, {@code C[m,n] = alpha·op(A)·op(B) + beta·C}, on float arrays in row-major
+ * layout, in the GotoBLAS style: op(B) is packed in {@link #KC}-deep slices of {@link #NR}-wide
+ * column panels, op(A) in {@link #MC}-row blocks of {@link #MR}-row panels, and a register-blocked
+ * micro-kernel keeps an MR × NR tile of C (MR·2 vectors) in registers while it streams one A panel
+ * and one B panel through L1. Transposes are absorbed by the packing, so the micro-kernel sees one
+ * layout for all four combinations.
+ *
+ * <p>Order of work: for each k slice (sequential, because C accumulates across slices) op(B) is
+ * packed in parallel, then the (row block × column chunk) tiles of C run in parallel on the common
+ * fork-join pool, each packing its own A block. The first slice applies {@code beta} (and does not
+ * read C when {@code beta == 0}); later slices add.
+ */
+final class Sgemm {
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int V = S.length();
+    /**
+     * Rows of the register tile. 4 × 2 vectors = 8 accumulators, as many as two FMA pipes with a
+     * 4-cycle latency keep busy; a 6 × 2 tile (12 accumulators, the textbook choice for 16 AVX2
+     * registers) ran ~30% slower in isolation under C2, which appears to spill at that pressure.
+     */
+    static final int MR = 4;
+    /** Columns of the register tile: two vectors. */
+    static final int NR = 2 * V;
+    /** Depth of one k slice: an A panel (MR·KC) and a B panel (NR·KC) fit L1 together. */
+    static final int KC = 256;
+    /** Rows of the narrow register tile, used when op(B) has at most one vector of columns (rank-r shapes). */
+    static final int MR_NARROW = 8;
+    /** Rows of one packed A block (kept in L2); a multiple of MR and MR_NARROW. */
+    static final int MC = 96;
+    /** Columns of one parallel task's chunk of C. */
+    static final int NC = NR * 32;
+    /** Below this many multiply-adds the call runs on the calling thread only. */
+    private static final long PARALLEL_THRESHOLD = 1L << 18;
+
+    private static final ThreadLocal<float[]> A_PACK = ThreadLocal.withInitial(() -> new float[MC * KC]);
+    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[Math.max(MR * NR, MR_NARROW * V)]);
+
+    private Sgemm() {
+    }
+
+    /**
+     * @param a A as [m, k] (or [k, m] when transA)
+     * @param b B as [k, n] (or [n, k] when transB)
+     * @param c C as [m, n]
+     */
+    static void gemm(boolean transA, boolean transB, float alpha, float[] a, float[] b, float beta, float[] c,
+                     int m, int n, int k) {
+        if (k == 0 || alpha == 0f) {
+            scaleC(beta, c, m * n);
+            return;
+        }
+        boolean parallel = (long) m * n * k >= PARALLEL_THRESHOLD;
+        // A product with at most one vector of columns (x·Aᵀ at rank 8) would waste half of the
+        // 4 × 2-vector tile on padding; it gets an 8 × 1-vector tile instead.
+        boolean narrow = n <= V;
+        int tm = narrow ? MR_NARROW : MR;
+        int tn = narrow ? V : NR;
+        int nPanels = (n + tn - 1) / tn;
+        int kcMax = Math.min(KC, k);
+        float[] bp = new float[nPanels * tn * kcMax];
+        int rowBlocks = (m + MC - 1) / MC;
+        // Split columns finer when there are few row blocks, so both cores have work on skinny shapes.
+        int threads = parallel ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
+        int nc = NC;
+        while (nc > NR && rowBlocks * ((n + nc - 1) / nc) < 4 * threads) {
+            nc -= NR * Math.max(1, nc / NR / 2);
+        }
+        int chunk = Math.max(tn, nc);
+        int colChunks = (n + chunk - 1) / chunk;
+        int tasks = rowBlocks * colChunks;
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            int p0 = pc;
+            boolean first = pc == 0;
+            range(parallel, nPanels, jp -> packB(transB, b, n, k, p0, kc, jp, tn, bp));
+            range(parallel && tasks > 1, tasks, t -> {
+                int ib = t % rowBlocks;
+                int jcIdx = t / rowBlocks;
+                int i0 = ib * MC;
+                int mc = Math.min(MC, m - i0);
+                int j0 = jcIdx * chunk;
+                int jEnd = Math.min(n, j0 + chunk);
+                float[] ap = A_PACK.get();
+                packA(transA, a, m, k, i0, mc, p0, kc, tm, ap);
+                float[] t2 = EDGE.get();
+                for (int j = j0; j < jEnd; j += tn) {
+                    int nr = Math.min(tn, jEnd - j);
+                    int bOff = (j / tn) * tn * kc;
+                    for (int i = 0; i < mc; i += tm) {
+                        int mr = Math.min(tm, mc - i);
+                        if (narrow) {
+                            kernelNarrow(kc, ap, i * kc, bp, bOff, t2);
+                        } else {
+                            kernel(kc, ap, i * kc, bp, bOff, t2);
+                        }
+                        update(t2, tn, c, n, i0 + i, j, mr, nr, alpha, first ? beta : 1f);
+                    }
+                }
+            });
+        }
+    }
+
+    private interface Body {
+        void run(int i);
+    }
+
+    private static void range(boolean parallel, int count, Body body) {
+        if (parallel && count > 1) {
+            IntStream.range(0, count).parallel().forEach(body::run);
+        } else {
+            for (int i = 0; i < count; i++) {
+                body.run(i);
+            }
+        }
+    }
+
+    private static void scaleC(float beta, float[] c, int size) {
+        for (int i = 0; i < size; i++) {
+            c[i] = beta == 0f ? 0f : beta * c[i];
+        }
+    }
+
+    /** Packs panel jp (width columns) of op(B) rows p0..p0+kc-1 as [kc][width], zero-padding columns past n. */
+    private static void packB(boolean transB, float[] b, int n, int k, int p0, int kc, int jp, int width, float[] bp) {
+        int j0 = jp * width;
+        int nr = Math.min(width, n - j0);
+        int base = jp * width * kc;
+        if (!transB) {
+            if (nr == width) {
+                for (int p = 0; p < kc; p++) {
+                    int src = (p0 + p) * n + j0;
+                    int dst = base + p * width;
+                    for (int q = 0; q < width; q += V) {
+                        FloatVector.fromArray(S, b, src + q).intoArray(bp, dst + q);
+                    }
+                }
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    int src = (p0 + p) * n + j0;
+                    int dst = base + p * width;
+                    for (int j = 0; j < width; j++) {
+                        bp[dst + j] = j < nr ? b[src + j] : 0f;
+                    }
+                }
+            }
+        } else {
+            // B is [n, k]: column j of op(B) is row j of B, contiguous in p.
+            for (int j = 0; j < width; j++) {
+                if (j < nr) {
+                    int src = (j0 + j) * k + p0;
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * width + j] = b[src + p];
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * width + j] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as panels [kc][rows], zero-padded. */
+    private static void packA(boolean transA, float[] a, int m, int k, int i0, int mc, int p0, int kc, int rows, float[] ap) {
+        if (transA) {
+            // A is [k, m]: row p of A holds op(A)'s column p. Walk A row by row (p outer) so every
+            // read is a contiguous run of mc floats; walking a panel down p instead strides by
+            // m floats, which for m = 1024 maps all rows to one L1 set and misses on every read.
+            for (int p = 0; p < kc; p++) {
+                int src = (p0 + p) * m + i0;
+                for (int ip = 0; ip < mc; ip += rows) {
+                    int mr = Math.min(rows, mc - ip);
+                    int dst = ip * kc + p * rows;
+                    for (int r = 0; r < rows; r++) {
+                        ap[dst + r] = r < mr ? a[src + ip + r] : 0f;
+                    }
+                }
+            }
+            return;
+        }
+        for (int ip = 0; ip < mc; ip += rows) {
+            int mr = Math.min(rows, mc - ip);
+            int base = ip * kc;
+            for (int r = 0; r < rows; r++) {
+                if (r < mr) {
+                    int src = (i0 + ip + r) * k + p0;
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * rows + r] = a[src + p];
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * rows + r] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** The MR × NR register tile: t[r·NR + q] = Σ_p A[p][r]·B[p][q]. */
+    private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        int pa = aOff;
+        int pb = bOff;
+        for (int p = 0; p < kc; p++, pa += MR, pb += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+            FloatVector b1 = FloatVector.fromArray(S, bp, pb + V);
+            FloatVector x = FloatVector.broadcast(S, ap[pa]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, ap[pa + 1]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, ap[pa + 2]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, ap[pa + 3]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+        }
+        c00.intoArray(t, 0);
+        c01.intoArray(t, V);
+        c10.intoArray(t, NR);
+        c11.intoArray(t, NR + V);
+        c20.intoArray(t, 2 * NR);
+        c21.intoArray(t, 2 * NR + V);
+        c30.intoArray(t, 3 * NR);
+        c31.intoArray(t, 3 * NR + V);
+    }
+
+    /** The MR_NARROW × V register tile: t[r·V + q] = Σ_p A[p][r]·B[p][q]. */
+    private static void kernelNarrow(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
+        FloatVector c6 = FloatVector.zero(S), c7 = FloatVector.zero(S);
+        int pa = aOff;
+        int pb = bOff;
+        for (int p = 0; p < kc; p++, pa += MR_NARROW, pb += V) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+            c0 = b0.fma(FloatVector.broadcast(S, ap[pa]), c0);
+            c1 = b0.fma(FloatVector.broadcast(S, ap[pa + 1]), c1);
+            c2 = b0.fma(FloatVector.broadcast(S, ap[pa + 2]), c2);
+            c3 = b0.fma(FloatVector.broadcast(S, ap[pa + 3]), c3);
+            c4 = b0.fma(FloatVector.broadcast(S, ap[pa + 4]), c4);
+            c5 = b0.fma(FloatVector.broadcast(S, ap[pa + 5]), c5);
+            c6 = b0.fma(FloatVector.broadcast(S, ap[pa + 6]), c6);
+            c7 = b0.fma(FloatVector.broadcast(S, ap[pa + 7]), c7);
+        }
+        c0.intoArray(t, 0);
+        c1.intoArray(t, V);
+        c2.intoArray(t, 2 * V);
+        c3.intoArray(t, 3 * V);
+        c4.intoArray(t, 4 * V);
+        c5.intoArray(t, 5 * V);
+        c6.intoArray(t, 6 * V);
+        c7.intoArray(t, 7 * V);
+    }
+
+    /**
+     * C tile = alpha·t + beta·C (C unread when beta == 0), from the tile's accumulators in t (rows
+     * of width floats); only the top-left mr × nr corner is stored.
+     * Kept apart from the micro-kernel so that neither passes vectors across a call (which would
+     * box them when the JIT does not inline).
+     */
+    private static void update(float[] t, int width, float[] c, int ldc, int i, int j, int mr, int nr, float alpha,
+                               float beta) {
+        // Two loops rather than a vector reassigned under a condition: C2 boxes a vector that
+        // merges across branches and falls back to the Java implementation (seen in profiles).
+        if (nr == width && beta == 0f) {
+            FloatVector va = FloatVector.broadcast(S, alpha);
+            for (int r = 0; r < mr; r++) {
+                int o = (i + r) * ldc + j;
+                for (int q = 0; q < width; q += V) {
+                    FloatVector.fromArray(S, t, r * width + q).mul(va).intoArray(c, o + q);
+                }
+            }
+            return;
+        }
+        if (nr == width) {
+            FloatVector va = FloatVector.broadcast(S, alpha);
+            FloatVector vb = FloatVector.broadcast(S, beta);
+            for (int r = 0; r < mr; r++) {
+                int o = (i + r) * ldc + j;
+                for (int q = 0; q < width; q += V) {
+                    FloatVector.fromArray(S, c, o + q).fma(vb, FloatVector.fromArray(S, t, r * width + q).mul(va))
+                            .intoArray(c, o + q);
+                }
+            }
+            return;
+        }
+        for (int r = 0; r < mr; r++) {
+            int o = (i + r) * ldc + j;
+            for (int q = 0; q < nr; q++) {
+                float v = alpha * t[r * width + q];
+                c[o + q] = beta == 0f ? v : Math.fma(beta, c[o + q], v);
+            }
+        }
+    }
+}

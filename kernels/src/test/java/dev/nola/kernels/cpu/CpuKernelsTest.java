@@ -1,0 +1,164 @@
+package dev.nola.kernels.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.nola.kernels.Backends;
+import dev.nola.kernels.BasisStream;
+import dev.nola.kernels.Device;
+import dev.nola.kernels.Tensor;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The cpu kernels against the reference at shapes the contract suite does not reach: several k
+ * slices, row blocks and column chunks of {@link Sgemm} with ragged edges, the skinny adapter
+ * shapes, and several tiles of the mixing and generating kernels with partial steps at the end.
+ */
+class CpuKernelsTest {
+
+    private Device ref;
+    private Device cpu;
+
+    @BeforeEach
+    void open() {
+        ref = Backends.open("reference");
+        cpu = Backends.open("cpu");
+    }
+
+    @AfterEach
+    void close() {
+        cpu.close();
+        ref.close();
+    }
+
+    private static float[] random(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        return a;
+    }
+
+    private float[] matmul(Device d, boolean ta, boolean tb, float alpha, float[] a, float[] b, float beta, float[] c0,
+                           int m, int n, int k) {
+        try (Tensor at = d.upload(a, ta ? new int[] {k, m} : new int[] {m, k});
+             Tensor bt = d.upload(b, tb ? new int[] {n, k} : new int[] {k, n});
+             Tensor ct = d.upload(c0.clone(), m, n)) {
+            d.ops().matmul(ta, tb, alpha, at, bt, beta, ct);
+            return d.read(ct);
+        }
+    }
+
+    @Test
+    void sgemmAcrossBlocksAndSkinnyShapes() {
+        SplittableRandom r = new SplittableRandom(21);
+        // k > KC (several slices, beta applied once), m not a multiple of MR or MC, n not of NR,
+        // and the adapter's skinny shapes (rank 8 on either side, k = 8).
+        int[][] mnk = {{200, 300, 600}, {97, 513, 257}, {1, 1000, 300}, {300, 1, 300}, {1024, 8, 96}, {8, 1024, 96},
+                {130, 1024, 8}, {Sgemm.MC + 1, Sgemm.NC + 3, Sgemm.KC + 1}};
+        for (int[] s : mnk) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            for (int variant = 0; variant < 4; variant++) {
+                boolean ta = (variant & 1) != 0;
+                boolean tb = (variant & 2) != 0;
+                float alpha = variant == 2 ? -0.5f : 1.25f;
+                float beta = variant % 2 == 0 ? 0f : 0.75f;
+                float[] a = random(r, m * k);
+                float[] b = random(r, k * n);
+                float[] c0 = random(r, m * n);
+                if (beta == 0f) {
+                    c0[m * n - 1] = Float.NaN; // must not be read
+                }
+                float[] want = matmul(ref, ta, tb, alpha, a, b, beta, c0, m, n, k);
+                float[] got = matmul(cpu, ta, tb, alpha, a, b, beta, c0, m, n, k);
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double bound = 0;
+                        for (int p = 0; p < k; p++) {
+                            float x = ta ? a[p * m + i] : a[i * k + p];
+                            float y = tb ? b[j * k + p] : b[p * n + j];
+                            bound += Math.abs((double) x * y);
+                        }
+                        bound = Math.abs(alpha) * bound + (beta == 0f ? 0 : Math.abs(beta * c0[i * n + j]));
+                        // float32 accumulation over k ≤ 600 terms in any order: error < k·2^-24·bound
+                        double tol = 1e-4 * bound + 1e-30;
+                        double err = Math.abs((double) got[i * n + j] - want[i * n + j]);
+                        if (!(err <= tol)) {
+                            throw new AssertionError("sgemm m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb
+                                    + " at (" + i + ", " + j + "): expected " + want[i * n + j] + ", got "
+                                    + got[i * n + j] + " (error " + err + " > " + tol + ")");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void basisAndFusedKernelsAcrossTiles() {
+        SplittableRandom r = new SplittableRandom(22);
+        int tile = GeneratedKernels.TILE;
+        int[] sizes = {2 * tile + 5, MixKernels.MIX_TILE * 3 + 17, PhiloxLanes.STEP - 1};
+        for (int n : sizes) {
+            int k = 37;
+            BasisStream s = new BasisStream(r.nextLong(), r.nextInt(), 1, 0.37f);
+            float[] basisRef = new float[k * n];
+            try (Tensor t = ref.allocate(k, n)) {
+                ref.ops().basis(s, 0, k, t);
+                basisRef = ref.read(t);
+            }
+            float[] basisCpu;
+            try (Tensor t = cpu.allocate(k, n)) {
+                cpu.ops().basis(s, 0, k, t);
+                basisCpu = cpu.read(t);
+            }
+            assertBits(basisRef, basisCpu, "basis n=" + n);
+            float[] c = random(r, k);
+            float[] off = random(r, n);
+            float[] grad = random(r, n);
+            try (Tensor ct = cpu.upload(c, k); Tensor bt = cpu.upload(basisCpu, k, n); Tensor o1 = cpu.upload(off, n);
+                 Tensor o2 = cpu.upload(off, n); Tensor gt = cpu.upload(grad, n); Tensor g1 = cpu.allocate(k);
+                 Tensor g2 = cpu.allocate(k)) {
+                cpu.ops().mix(ct, bt, o1, o1); // in place on the offset
+                cpu.ops().mixGenerated(ct, s, o2, o2);
+                float[] want = new float[n];
+                for (int e = 0; e < n; e++) {
+                    float acc = off[e];
+                    for (int i = 0; i < k; i++) {
+                        acc = Math.fma(c[i], basisRef[i * n + e], acc);
+                    }
+                    want[e] = acc;
+                }
+                assertBits(want, cpu.read(o1), "mix n=" + n);
+                assertBits(want, cpu.read(o2), "mixGenerated n=" + n);
+                cpu.ops().coefficientGradient(bt, gt, g1);
+                cpu.ops().coefficientGradientGenerated(s, gt, g2);
+                float[] m1 = cpu.read(g1);
+                float[] m2 = cpu.read(g2);
+                for (int i = 0; i < k; i++) {
+                    double exact = 0;
+                    double bound = 0;
+                    for (int e = 0; e < n; e++) {
+                        exact += (double) basisRef[i * n + e] * grad[e];
+                        bound += Math.abs((double) basisRef[i * n + e] * grad[e]);
+                    }
+                    assertEquals(exact, m1[i], 1e-4 * bound, "coefficientGradient row " + i + " n=" + n);
+                    assertEquals(exact, m2[i], 1e-4 * bound, "coefficientGradientGenerated row " + i + " n=" + n);
+                }
+            }
+        }
+    }
+
+    private static void assertBits(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what + ": length");
+        for (int i = 0; i < want.length; i++) {
+            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                throw new AssertionError(what + ": element " + i + " expected " + want[i] + ", got " + got[i]);
+            }
+        }
+    }
+}
