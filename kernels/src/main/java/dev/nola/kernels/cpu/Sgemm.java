@@ -35,11 +35,10 @@ final class Sgemm {
     static final int MR_NARROW = 8;
     /** Rows of one packed A block (kept in L2); a multiple of MR and MR_NARROW. */
     static final int MC = 96;
-    /** Columns of one parallel task's chunk of C. */
-    static final int NC = NR * 32;
     /** Below this many multiply-adds the call runs on the calling thread only. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
 
+    private static final ThreadLocal<float[]> B_PACK = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> A_PACK = ThreadLocal.withInitial(() -> new float[MC * KC]);
     private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[Math.max(MR * NR, MR_NARROW * V)]);
 
@@ -57,43 +56,58 @@ final class Sgemm {
             scaleC(beta, c, m * n);
             return;
         }
-        boolean parallel = (long) m * n * k >= PARALLEL_THRESHOLD;
         // A product with at most one vector of columns (x·Aᵀ at rank 8) would waste half of the
         // 4 × 2-vector tile on padding; it gets an 8 × 1-vector tile instead.
         boolean narrow = n <= V;
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
-        int nPanels = (n + tn - 1) / tn;
-        int kcMax = Math.min(KC, k);
-        float[] bp = new float[nPanels * tn * kcMax];
-        int rowBlocks = (m + MC - 1) / MC;
-        // Split columns finer when there are few row blocks, so both cores have work on skinny shapes.
-        int threads = parallel ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
-        int nc = NC;
-        while (nc > NR && rowBlocks * ((n + nc - 1) / nc) < 4 * threads) {
-            nc -= NR * Math.max(1, nc / NR / 2);
+        int threads = (long) m * n * k >= PARALLEL_THRESHOLD ? Runtime.getRuntime().availableProcessors() : 1;
+        // One independent part of C per thread, cut along the dimension with more tiles: each part
+        // runs every k slice on its own (its own packed A and B), so no thread ever waits for another
+        // until the end. Synchronising every k slice cost a third of the 2-thread throughput.
+        int rowTiles = (m + tm - 1) / tm;
+        int colTiles = (n + tn - 1) / tn;
+        boolean byRows = rowTiles >= colTiles;
+        int tiles = byRows ? rowTiles : colTiles;
+        int parts = Math.max(1, Math.min(threads, tiles));
+        IntStream.range(0, parts).parallel().forEach(t -> {
+            int first = (int) ((long) tiles * t / parts);
+            int last = (int) ((long) tiles * (t + 1) / parts);
+            int i0 = byRows ? first * tm : 0;
+            int i1 = byRows ? Math.min(m, last * tm) : m;
+            int j0 = byRows ? 0 : first * tn;
+            int j1 = byRows ? n : Math.min(n, last * tn);
+            part(transA, transB, alpha, a, b, beta, c, m, n, k, i0, i1, j0, j1, narrow);
+        });
+    }
+
+    /** C[i0..i1, j0..j1] of the product, all k slices, on the calling thread. */
+    private static void part(boolean transA, boolean transB, float alpha, float[] a, float[] b, float beta, float[] c,
+                             int m, int n, int k, int i0, int i1, int j0, int j1, boolean narrow) {
+        int tm = narrow ? MR_NARROW : MR;
+        int tn = narrow ? V : NR;
+        int panels = (j1 - j0 + tn - 1) / tn;
+        float[] bp = B_PACK.get();
+        int need = panels * tn * Math.min(KC, k);
+        if (bp.length < need) {
+            bp = new float[need];
+            B_PACK.set(bp);
         }
-        int chunk = Math.max(tn, nc);
-        int colChunks = (n + chunk - 1) / chunk;
-        int tasks = rowBlocks * colChunks;
+        float[] ap = A_PACK.get();
+        float[] t2 = EDGE.get();
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            int p0 = pc;
-            boolean first = pc == 0;
-            range(parallel, nPanels, jp -> packB(transB, b, n, k, p0, kc, jp, tn, bp));
-            range(parallel && tasks > 1, tasks, t -> {
-                int ib = t % rowBlocks;
-                int jcIdx = t / rowBlocks;
-                int i0 = ib * MC;
-                int mc = Math.min(MC, m - i0);
-                int j0 = jcIdx * chunk;
-                int jEnd = Math.min(n, j0 + chunk);
-                float[] ap = A_PACK.get();
-                packA(transA, a, m, k, i0, mc, p0, kc, tm, ap);
-                float[] t2 = EDGE.get();
-                for (int j = j0; j < jEnd; j += tn) {
-                    int nr = Math.min(tn, jEnd - j);
-                    int bOff = (j / tn) * tn * kc;
+            float slotBeta = pc == 0 ? beta : 1f;
+            for (int jp = 0; jp < panels; jp++) {
+                packB(transB, b, n, k, pc, kc, j0 + jp * tn, Math.min(j1, n), tn, bp, jp * tn * kc);
+            }
+            for (int ib = i0; ib < i1; ib += MC) {
+                int mc = Math.min(MC, i1 - ib);
+                packA(transA, a, m, k, ib, mc, pc, kc, tm, ap);
+                for (int jp = 0; jp < panels; jp++) {
+                    int j = j0 + jp * tn;
+                    int nr = Math.min(tn, j1 - j);
+                    int bOff = jp * tn * kc;
                     for (int i = 0; i < mc; i += tm) {
                         int mr = Math.min(tm, mc - i);
                         if (narrow) {
@@ -101,23 +115,9 @@ final class Sgemm {
                         } else {
                             kernel(kc, ap, i * kc, bp, bOff, t2);
                         }
-                        update(t2, tn, c, n, i0 + i, j, mr, nr, alpha, first ? beta : 1f);
+                        update(t2, tn, c, n, ib + i, j, mr, nr, alpha, slotBeta);
                     }
                 }
-            });
-        }
-    }
-
-    private interface Body {
-        void run(int i);
-    }
-
-    private static void range(boolean parallel, int count, Body body) {
-        if (parallel && count > 1) {
-            IntStream.range(0, count).parallel().forEach(body::run);
-        } else {
-            for (int i = 0; i < count; i++) {
-                body.run(i);
             }
         }
     }
@@ -128,11 +128,13 @@ final class Sgemm {
         }
     }
 
-    /** Packs panel jp (width columns) of op(B) rows p0..p0+kc-1 as [kc][width], zero-padding columns past n. */
-    private static void packB(boolean transB, float[] b, int n, int k, int p0, int kc, int jp, int width, float[] bp) {
-        int j0 = jp * width;
-        int nr = Math.min(width, n - j0);
-        int base = jp * width * kc;
+    /**
+     * Packs the panel of op(B) starting at column j0 (width columns; those at or past jEnd are zero),
+     * rows p0..p0+kc-1, as [kc][width] at bp[base..].
+     */
+    private static void packB(boolean transB, float[] b, int n, int k, int p0, int kc, int j0, int jEnd, int width,
+                              float[] bp, int base) {
+        int nr = Math.min(width, jEnd - j0);
         if (!transB) {
             if (nr == width) {
                 for (int p = 0; p < kc; p++) {
@@ -204,15 +206,18 @@ final class Sgemm {
         }
     }
 
-    /** The MR × NR register tile: t[r·NR + q] = Σ_p A[p][r]·B[p][q]. */
+    /**
+     * The MR × NR register tile: t[r·NR + q] = Σ_p A[p][r]·B[p][q]. Indices are written as linear
+     * functions of the loop counter so C2 can hoist the array range checks out of the loop.
+     */
     private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        int pa = aOff;
-        int pb = bOff;
-        for (int p = 0; p < kc; p++, pa += MR, pb += NR) {
+        for (int p = 0; p < kc; p++) {
+            int pa = aOff + p * MR;
+            int pb = bOff + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, bp, pb);
             FloatVector b1 = FloatVector.fromArray(S, bp, pb + V);
             FloatVector x = FloatVector.broadcast(S, ap[pa]);
