@@ -28,6 +28,62 @@ __kernel void mix_basis(__global const float *c, __global const float *basis, __
     }
 }
 
+// The CPU layout of mix: work-item t owns the columns [t*tile, min(n, t*tile + tile)) and streams
+// every basis row's segment over them, four rows per pass, keeping the running sums in out (the
+// tile stays in the core's cache while the rows stream through in address order). Still one fma
+// per term in ascending i, so bit-identical to mix_basis. Global: (tiles), local: (1).
+__kernel void mix_basis_tiles(__global const float *c, __global const float *basis, __global const float *offset,
+                              __global float *out, const ulong n, const int k, const int has_offset,
+                              const uint tile) {
+    ulong e0 = (ulong)get_global_id(0) * tile;
+    if (e0 >= n) {
+        return;
+    }
+    uint w = (uint)min((ulong)tile, n - e0);
+    uint wv = w & ~7u;
+    __global float *acc = out + e0;
+    for (uint e = 0; e < w; e++) {
+        acc[e] = has_offset ? offset[e0 + e] : 0.0f;
+    }
+    int i = 0;
+    for (; i + 4 <= k; i += 4) {
+        float8 x0 = (float8)(c[i]);
+        float8 x1 = (float8)(c[i + 1]);
+        float8 x2 = (float8)(c[i + 2]);
+        float8 x3 = (float8)(c[i + 3]);
+        __global const float *r0 = basis + (ulong)i * n + e0;
+        __global const float *r1 = r0 + n;
+        __global const float *r2 = r1 + n;
+        __global const float *r3 = r2 + n;
+        for (uint e = 0; e < wv; e += 8) {
+            float8 a = vload8(0, acc + e);
+            a = fma(x0, vload8(0, r0 + e), a);
+            a = fma(x1, vload8(0, r1 + e), a);
+            a = fma(x2, vload8(0, r2 + e), a);
+            a = fma(x3, vload8(0, r3 + e), a);
+            vstore8(a, 0, acc + e);
+        }
+        for (uint e = wv; e < w; e++) {
+            float a = acc[e];
+            a = fma(c[i], r0[e], a);
+            a = fma(c[i + 1], r1[e], a);
+            a = fma(c[i + 2], r2[e], a);
+            a = fma(c[i + 3], r3[e], a);
+            acc[e] = a;
+        }
+    }
+    for (; i < k; i++) {
+        float8 x = (float8)(c[i]);
+        __global const float *r = basis + (ulong)i * n + e0;
+        for (uint e = 0; e < wv; e += 8) {
+            vstore8(fma(x, vload8(0, r + e), vload8(0, acc + e)), 0, acc + e);
+        }
+        for (uint e = wv; e < w; e++) {
+            acc[e] = fma(c[i], r[e], acc[e]);
+        }
+    }
+}
+
 // As mix, with basis matrix i generated on the fly: one Philox block per work-item per term.
 __kernel void mix_generated(__global const float *c, __global const float *offset, __global float *out,
                             const ulong n, const int k, const int has_offset,

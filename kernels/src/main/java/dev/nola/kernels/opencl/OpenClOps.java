@@ -25,6 +25,9 @@ final class OpenClOps extends AbstractOps {
     /** The register-blocked sgemm's tile edge (a 16 x 16 work-group of 4 x 4 blocks). */
     private static final int BLOCKED_TILE = 64;
 
+    /** The widest column tile of the CPU-layout mix (its running sums, 16 KiB, stay in L1/L2). */
+    private static final int MIX_TILE = 4096;
+
     private final OpenClDevice dev;
     private final String linalgOptions;
     /**
@@ -43,6 +46,11 @@ final class OpenClOps extends AbstractOps {
         this.tile = wg >= 256 ? 16 : wg >= 64 ? 8 : 4;
         this.linalgOptions = "-DTS=" + tile;
         this.nolaOptions = device.info().type() == DeviceInfo.Type.CPU ? "-DCHUNKED" : "";
+    }
+
+    /** Whether the nola kernels run in the CPU layout (contiguous ranges per work-item). */
+    private boolean cpuLayout() {
+        return nolaOptions.contains("-DCHUNKED");
     }
 
     // ---------------------------------------------------------------- launch helpers
@@ -111,8 +119,18 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doMix(Tensor coefficients, Tensor basis, Tensor offset, Tensor out, int kk, long n) {
-        cl_kernel k = dev.kernel("nola", "mix_basis", nolaOptions);
         cl_mem o = dev.mem("out", out);
+        if (cpuLayout()) {
+            // Tiles of contiguous columns, one per work-item: about one per compute unit, 256 to 4096 wide.
+            long cus = Math.max(1, dev.info().computeUnits());
+            int tile = (int) Math.clamp(roundUp((n + cus - 1) / cus, 16), 256, MIX_TILE);
+            cl_kernel k = dev.kernel("nola", "mix_basis_tiles", nolaOptions);
+            args(k, dev.mem("coefficients", coefficients), dev.mem("basis", basis),
+                    offset == null ? o : dev.mem("offset", offset), o, n, kk, offset == null ? 0 : 1, tile);
+            dev.launch(k, new long[] {(n + tile - 1) / tile}, new long[] {1});
+            return;
+        }
+        cl_kernel k = dev.kernel("nola", "mix_basis", nolaOptions);
         args(k, dev.mem("coefficients", coefficients), dev.mem("basis", basis),
                 offset == null ? o : dev.mem("offset", offset), o, n, kk, offset == null ? 0 : 1);
         int g = groupSize(k, ELEMENTWISE_GROUP);

@@ -128,6 +128,49 @@ class OpenClKernelsTest {
         }
     }
 
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"-DCHUNKED", ""})
+    void mixesWithOffsetAndManyRowsAreBitIdenticalInBothLayouts(String layout) {
+        SplittableRandom r = new SplittableRandom(23);
+        BasisStream s = new BasisStream(0x1234_5678_9abcL, 2, 1, 0.5f);
+        // k = 11: two passes of four rows and three single rows; n spans several CPU tiles with a ragged end
+        for (int[] shape : new int[][] {{11, 9_003}, {4, 7}, {1, 1}, {6, 4_099}}) {
+            int k = shape[0];
+            int n = shape[1];
+            float[] c = random(r, k);
+            float[] offset = random(r, n);
+            try (OpenClDevice dev = first(); Device ref = Backends.open("reference")) {
+                ((OpenClOps) dev.ops()).nolaOptions = layout;
+                float[] basisRef = basis(ref, s, k, n);
+                assertBitIdentical(basisRef, basis(dev, s, k, n), "basis k=" + k + " n=" + n);
+                try (Tensor ct = dev.upload(c, k); Tensor b = dev.upload(basisRef, k, n); Tensor off = dev.upload(offset, n);
+                     Tensor out = dev.allocate(n); Tensor out2 = dev.allocate(n); Tensor inPlace = dev.upload(offset, n)) {
+                    dev.ops().mix(ct, b, off, out);
+                    dev.ops().mixGenerated(ct, s, off, out2);
+                    dev.ops().mix(ct, b, inPlace, inPlace);
+                    float[] want = new float[n];
+                    for (int e = 0; e < n; e++) {
+                        float acc = offset[e];
+                        for (int i = 0; i < k; i++) {
+                            acc = Math.fma(c[i], basisRef[i * n + e], acc);
+                        }
+                        want[e] = acc;
+                    }
+                    assertBitIdentical(want, dev.read(out), "mix k=" + k + " n=" + n);
+                    assertBitIdentical(want, dev.read(out2), "mixGenerated k=" + k + " n=" + n);
+                    assertBitIdentical(want, dev.read(inPlace), "mix in place k=" + k + " n=" + n);
+                }
+            }
+        }
+    }
+
+    private static void assertBitIdentical(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what + ": length");
+        for (int e = 0; e < want.length; e++) {
+            assertEquals(Float.floatToRawIntBits(want[e]), Float.floatToRawIntBits(got[e]), what + ": element " + e);
+        }
+    }
+
     private static float[] basis(Device d, BasisStream s, int k, int n) {
         try (Tensor t = d.allocate(k, n)) {
             d.ops().basis(s, 0, k, t);
