@@ -117,6 +117,47 @@ __kernel void mix_generated(__global const float *c, __global const float *offse
     }
 }
 
+// The CPU layout of mix_generated: each work-item owns 8 consecutive blocks (32 elements) and
+// generates them 8-wide per basis row. Same terms in the same order, so bit-identical.
+// Global: (ceil(blocks / 8) rounded up to the work-group size).
+__kernel void mix_generated_x8(__global const float *c, __global const float *offset, __global float *out,
+                               const ulong n, const int k, const int has_offset,
+                               const uint stream, const uint domain, const uint k0, const uint k1, const float scale) {
+    uint q = get_global_id(0) * 8;
+    ulong e0 = (ulong)q * 4;
+    if (e0 >= n) {
+        return;
+    }
+    float buf[32];
+    for (int t = 0; t < 32; t++) {
+        buf[t] = has_offset && e0 + t < n ? offset[e0 + t] : 0.0f;
+    }
+    float8 a0 = vload8(0, buf), a1 = vload8(1, buf), a2 = vload8(2, buf), a3 = vload8(3, buf);
+    float8 ax = (float8)(a0.s04, a1.s04, a2.s04, a3.s04);
+    float8 ay = (float8)(a0.s15, a1.s15, a2.s15, a3.s15);
+    float8 az = (float8)(a0.s26, a1.s26, a2.s26, a3.s26);
+    float8 aw = (float8)(a0.s37, a1.s37, a2.s37, a3.s37);
+    for (int i = 0; i < k; i++) {
+        float8 vx, vy, vz, vw;
+        basis_blocks8(q, (uint)i, stream, domain, k0, k1, scale, &vx, &vy, &vz, &vw);
+        float8 ci = (float8)(c[i]);
+        ax = fma(ci, vx, ax);
+        ay = fma(ci, vy, ay);
+        az = fma(ci, vz, az);
+        aw = fma(ci, vw, aw);
+    }
+    STORE_BLOCKS8(ax, ay, az, aw, buf);
+    if (e0 + 32 <= n) {
+        for (int t = 0; t < 4; t++) {
+            vstore8(vload8(t, buf), t, out + e0);
+        }
+    } else {
+        for (int t = 0; e0 + t < n; t++) {
+            out[e0 + t] = buf[t];
+        }
+    }
+}
+
 // The blocks work-item `gid` of `stride` adds up, among `full`: on GPUs neighbouring work-items take
 // neighbouring blocks (coalesced loads); on CPUs (built with -DCHUNKED) each work-item takes one
 // contiguous range, because a CPU runtime runs a work-item's loop to the end before the next one

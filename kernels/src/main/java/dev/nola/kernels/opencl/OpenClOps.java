@@ -22,6 +22,8 @@ final class OpenClOps extends AbstractOps {
 
     /** Work-items per work-group for the element-wise kernels, at most. */
     private static final int ELEMENTWISE_GROUP = 256;
+    /** Work-items per work-group for the CPU-layout generators (each already 8 blocks wide). */
+    private static final int WIDE_GROUP = 8;
     /** The register-blocked sgemm's tile edge (a 16 x 16 work-group of 4 x 4 blocks). */
     private static final int BLOCKED_TILE = 64;
 
@@ -108,11 +110,14 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doBasis(BasisStream s, int firstIndex, int count, long n, Tensor out) {
-        cl_kernel k = dev.kernel("random", "basis", null);
+        // CPU layout: 8 blocks per work-item, generated 8-wide
+        boolean wide = cpuLayout();
+        cl_kernel k = dev.kernel("random", wide ? "basis_x8" : "basis", nolaOptions);
         long blocks = blocks(n);
         args(k, dev.mem("out", out), n, (int) blocks, firstIndex, s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale());
-        int g = groupSize(k, ELEMENTWISE_GROUP);
-        dev.launch(k, new long[] {roundUp(blocks, g), count}, new long[] {g, 1});
+        int g = groupSize(k, wide ? WIDE_GROUP : ELEMENTWISE_GROUP);
+        long items = wide ? (blocks + 7) / 8 : blocks;
+        dev.launch(k, new long[] {roundUp(items, g), count}, new long[] {g, 1});
     }
 
     // ---------------------------------------------------------------- nola
@@ -139,13 +144,15 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doMixGenerated(Tensor coefficients, BasisStream s, Tensor offset, Tensor out, int kk, long n) {
-        cl_kernel k = dev.kernel("nola", "mix_generated", nolaOptions);
+        boolean wide = cpuLayout();
+        cl_kernel k = dev.kernel("nola", wide ? "mix_generated_x8" : "mix_generated", nolaOptions);
         cl_mem o = dev.mem("out", out);
         long blocks = blocks(n);
         args(k, dev.mem("coefficients", coefficients), offset == null ? o : dev.mem("offset", offset), o, n, kk,
                 offset == null ? 0 : 1, s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale());
-        int g = groupSize(k, ELEMENTWISE_GROUP);
-        dev.launch(k, new long[] {roundUp(blocks, g)}, new long[] {g});
+        int g = groupSize(k, wide ? WIDE_GROUP : ELEMENTWISE_GROUP);
+        long items = wide ? (blocks + 7) / 8 : blocks;
+        dev.launch(k, new long[] {roundUp(items, g)}, new long[] {g});
     }
 
     @Override
