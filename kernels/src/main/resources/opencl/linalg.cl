@@ -59,8 +59,8 @@ __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, con
 
 // Variant 2: register blocking. A work-group of 16 x 16 work-items computes a 64 x 64 tile of C,
 // each work-item a 4 x 4 block held in registers (rows ty + 16i, columns tx + 16j, so stores stay
-// coalesced); k advances 16 at a time through local memory. Suits CPUs (PoCL vectorises across
-// work-items) and GPUs alike; needs a work-group of 256.
+// coalesced); k advances 16 at a time through local memory. For GPUs (CPU devices get variant 3);
+// needs a work-group of 256.
 #define BT 64
 #define BK 16
 __kernel __attribute__((reqd_work_group_size(16, 16, 1)))
@@ -126,6 +126,88 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
                     r = r + prior;
                 }
                 c[o] = r;
+            }
+        }
+    }
+}
+
+// Variant 3, for CPU devices: no local memory (the caches do that work). op(B) is first packed into
+// column panels of 16 (pack_panels), so that a work-item streams its panel in address order. Each
+// work-item computes a PM x 16 block of C as 2*PM float8 accumulators, walking k once: per step one
+// row of the panel (two float8) and PM broadcast elements of op(A). The work-items of a work-group
+// are consecutive row blocks of one panel, so the panel (16 * kk floats) stays in L2 between them.
+// Global: (ceil(n / 16), ceil(m / PM) rounded up to the work-group size), local: (1, G).
+#define PM 6
+#define PN 16
+
+// packed[(q * kk + p) * 16 + j] = op(B)(p, 16q + j), zeros past n. Global: (kk, ceil(n / 16)).
+__kernel void pack_panels(__global const float *b, __global float *packed, const int trans_b, const int n,
+                          const int kk) {
+    int p = get_global_id(0);
+    int q = get_global_id(1);
+    if (p >= kk) {
+        return;
+    }
+    __global float *dst = packed + ((ulong)q * kk + p) * PN;
+    int col0 = q * PN;
+    if (!trans_b && col0 + PN <= n) {
+        vstore16(vload16(0, b + (ulong)p * n + col0), 0, dst);
+        return;
+    }
+    for (int j = 0; j < PN; j++) {
+        int col = col0 + j;
+        dst[j] = col < n ? (trans_b ? b[(ulong)col * kk + p] : b[(ulong)p * n + col]) : 0.0f;
+    }
+}
+
+__kernel void sgemm_panel(const int trans_a, const int m, const int n, const int kk,
+                          const float alpha, __global const float *a, __global const float *packed,
+                          const float beta, __global float *c) {
+    int q = get_global_id(0);
+    int col0 = q * PN;
+    int row0 = get_global_id(1) * PM;
+    if (col0 >= n || row0 >= m) {
+        return;
+    }
+    // op(A)(r, p) = a[r * rs + p * ps]; rows past m read row m-1 and are not stored
+    ulong rs = trans_a ? 1 : (ulong)kk;
+    ulong ps = trans_a ? (ulong)m : 1;
+    ulong ar[PM];
+    float8 lo[PM];
+    float8 hi[PM];
+#pragma unroll
+    for (int r = 0; r < PM; r++) {
+        ar[r] = (ulong)min(row0 + r, m - 1) * rs;
+        lo[r] = (float8)(0.0f);
+        hi[r] = (float8)(0.0f);
+    }
+    __global const float *panel = packed + (ulong)q * kk * PN;
+    for (int p = 0; p < kk; p++) {
+        float8 b0 = vload8(0, panel + p * PN);
+        float8 b1 = vload8(1, panel + p * PN);
+        ulong po = (ulong)p * ps;
+#pragma unroll
+        for (int r = 0; r < PM; r++) {
+            float8 x = (float8)(a[ar[r] + po]);
+            lo[r] = fma(x, b0, lo[r]);
+            hi[r] = fma(x, b1, hi[r]);
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < PM; r++) {
+        int row = row0 + r;
+        if (row < m) {
+            float t[PN];
+            vstore8(lo[r], 0, t);
+            vstore8(hi[r], 1, t);
+            for (int j = 0; j < PN && col0 + j < n; j++) {
+                ulong o = (ulong)row * n + col0 + j;
+                float v = alpha * t[j];
+                if (beta != 0.0f) {
+                    float prior = beta * c[o];
+                    v = v + prior;
+                }
+                c[o] = v;
             }
         }
     }

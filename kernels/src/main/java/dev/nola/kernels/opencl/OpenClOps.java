@@ -17,13 +17,20 @@ import org.jocl.cl_mem;
  */
 final class OpenClOps extends AbstractOps {
 
-    /** Which sgemm kernel {@link #doMatmul} uses; AUTO picks by shape and device. Package-private for tests. */
-    enum MatmulVariant { AUTO, TILED, BLOCKED }
+    /**
+     * Which sgemm kernel {@link #doMatmul} uses; AUTO picks PANEL on CPU devices, else by shape.
+     * Package-private for tests.
+     */
+    enum MatmulVariant { AUTO, TILED, BLOCKED, PANEL }
 
     /** Work-items per work-group for the element-wise kernels, at most. */
     private static final int ELEMENTWISE_GROUP = 256;
     /** Work-items per work-group for the CPU-layout generators (each already 8 blocks wide). */
     private static final int WIDE_GROUP = 8;
+    /** Rows of C per work-item of the CPU sgemm (PM in linalg.cl). */
+    private static final int PANEL_ROWS = 6;
+    /** Row blocks per work-group of the CPU sgemm (they share one panel of B in cache). */
+    private static final int PANEL_GROUP = 8;
     /** The register-blocked sgemm's tile edge (a 16 x 16 work-group of 4 x 4 blocks). */
     private static final int BLOCKED_TILE = 64;
 
@@ -207,10 +214,38 @@ final class OpenClOps extends AbstractOps {
 
     // ---------------------------------------------------------------- linalg
 
+    /**
+     * The CPU sgemm: op(B) packed into column panels of 16 in a workspace (n * kk copies against
+     * m * n * kk multiply-adds), then register blocks of PANEL_ROWS x 16 straight from the caches.
+     */
+    private void panelMatmul(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c,
+                             int m, int n, int kk) {
+        long panels = (n + 15) / 16;
+        cl_mem packed = dev.createBuffer(panels * 16 * kk * Sizeof.cl_float, "the packed B of a matmul");
+        try {
+            cl_kernel pack = dev.kernel("linalg", "pack_panels", linalgOptions);
+            args(pack, dev.mem("b", b), packed, transB ? 1 : 0, n, kk);
+            int gp = groupSize(pack, ELEMENTWISE_GROUP);
+            dev.launch(pack, new long[] {roundUp(kk, gp), panels}, new long[] {gp, 1});
+            cl_kernel k = dev.kernel("linalg", "sgemm_panel", linalgOptions);
+            args(k, transA ? 1 : 0, m, n, kk, alpha, dev.mem("a", a), packed, beta, dev.mem("c", c));
+            long rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
+            int g = (int) Math.min(groupSize(k, PANEL_GROUP), rowBlocks);
+            dev.launch(k, new long[] {panels, roundUp(rowBlocks, g)}, new long[] {1, g});
+        } finally {
+            // the runtime keeps the workspace alive until the enqueued kernels have finished
+            dev.releaseBuffer(packed);
+        }
+    }
+
     @Override
     protected void doMatmul(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c,
                             int m, int n, int kk) {
         MatmulVariant v = matmulVariant;
+        if (v == MatmulVariant.PANEL || v == MatmulVariant.AUTO && dev.info().type() == DeviceInfo.Type.CPU) {
+            panelMatmul(transA, transB, alpha, a, b, beta, c, m, n, kk);
+            return;
+        }
         cl_kernel blocked = null;
         if (v != MatmulVariant.TILED) {
             blocked = dev.kernel("linalg", "sgemm_blocked", linalgOptions);

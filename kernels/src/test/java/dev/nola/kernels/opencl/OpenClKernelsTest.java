@@ -40,7 +40,7 @@ class OpenClKernelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = OpenClOps.MatmulVariant.class, names = {"TILED", "BLOCKED"})
+    @EnumSource(value = OpenClOps.MatmulVariant.class, names = {"TILED", "BLOCKED", "PANEL"})
     void eachSgemmVariantMatchesTheReference(OpenClOps.MatmulVariant variant) {
         SplittableRandom r = new SplittableRandom(21);
         int[][] mnk = {{1, 1, 1}, {63, 65, 17}, {64, 64, 16}, {130, 70, 33}, {5, 200, 129}};

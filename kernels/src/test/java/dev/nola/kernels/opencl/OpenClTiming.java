@@ -64,7 +64,7 @@ public final class OpenClTiming {
                         new Tensor[] {at, bt2}, new float[][] {a, a});
                 if (d.ops() instanceof OpenClOps cl) {
                     for (OpenClOps.MatmulVariant v : new OpenClOps.MatmulVariant[] {OpenClOps.MatmulVariant.TILED,
-                            OpenClOps.MatmulVariant.BLOCKED}) {
+                            OpenClOps.MatmulVariant.BLOCKED, OpenClOps.MatmulVariant.PANEL}) {
                         cl.matmulVariant = v;
                         row(d, "matmul " + m + "^3 " + v, o -> o.matmul(false, true, 1f, at, bt2, 0f, mt), mt,
                                 new Tensor[] {at, bt2}, new float[][] {a, a});
