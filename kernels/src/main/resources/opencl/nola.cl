@@ -242,6 +242,67 @@ __kernel void coefficient_gradient_generated_partial(__global const float *grad,
     }
 }
 
+// The CPU layout of the coefficient gradients when k is large enough to keep every core busy: one
+// work-item per row, out[i] = basis[i]·grad in one streaming pass (8 lanes, then a lane sum), with
+// no workspace and no second pass. Global: (k rounded up to the work-group size).
+__kernel void coefficient_gradient_rows(__global const float *basis, __global const float *grad,
+                                        __global float *out, const ulong n, const uint k) {
+    uint i = get_global_id(0);
+    if (i >= k) {
+        return;
+    }
+    __global const float *row = basis + (ulong)i * n;
+    ulong full = n / 8;
+    float8 acc = (float8)(0.0f);
+    for (ulong q = 0; q < full; q++) {
+        acc = fma(vload8(q, row), vload8(q, grad), acc);
+    }
+    float4 h = acc.lo + acc.hi;
+    float total = (h.x + h.y) + (h.z + h.w);
+    for (ulong e = full * 8; e < n; e++) {
+        total = fma(row[e], grad[e], total);
+    }
+    out[i] = total;
+}
+
+// As coefficient_gradient_rows with basis row i generated on the fly, 8 blocks (32 elements) at a time.
+__kernel void coefficient_gradient_generated_rows(__global const float *grad, __global float *out,
+                                                  const ulong n, const uint k, const uint stream,
+                                                  const uint domain, const uint k0, const uint k1,
+                                                  const float scale) {
+    uint i = get_global_id(0);
+    if (i >= k) {
+        return;
+    }
+    uint groups = (uint)(n / 32);
+    float8 ax = (float8)(0.0f), ay = (float8)(0.0f), az = (float8)(0.0f), aw = (float8)(0.0f);
+    for (uint g = 0; g < groups; g++) {
+        float8 vx, vy, vz, vw;
+        basis_blocks8(g * 8, i, stream, domain, k0, k1, scale, &vx, &vy, &vz, &vw);
+        // grad[32g + 4j + l] is lane j of lane-major vector l
+        __global const float *gr = grad + (ulong)g * 32;
+        float8 g0 = vload8(0, gr), g1 = vload8(1, gr), g2 = vload8(2, gr), g3 = vload8(3, gr);
+        ax = fma(vx, (float8)(g0.s04, g1.s04, g2.s04, g3.s04), ax);
+        ay = fma(vy, (float8)(g0.s15, g1.s15, g2.s15, g3.s15), ay);
+        az = fma(vz, (float8)(g0.s26, g1.s26, g2.s26, g3.s26), az);
+        aw = fma(vw, (float8)(g0.s37, g1.s37, g2.s37, g3.s37), aw);
+    }
+    float8 acc = (ax + ay) + (az + aw);
+    float4 h = acc.lo + acc.hi;
+    float total = (h.x + h.y) + (h.z + h.w);
+    ulong e0 = (ulong)groups * 32;
+    if (e0 < n) {
+        float8 vx, vy, vz, vw;
+        basis_blocks8(groups * 8, i, stream, domain, k0, k1, scale, &vx, &vy, &vz, &vw);
+        float buf[32];
+        STORE_BLOCKS8(vx, vy, vz, vw, buf);
+        for (uint t = 0; e0 + t < n; t++) {
+            total = fma(buf[t], grad[e0 + t], total);
+        }
+    }
+    out[i] = total;
+}
+
 // out[i] = sum_g partial[i*groups + g].
 __kernel void sum_partials(__global const float *partial, __global float *out, const uint groups, const uint k) {
     uint i = get_global_id(0);

@@ -164,6 +164,13 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doCoefficientGradient(Tensor basis, Tensor grad, Tensor out, int kk, long n) {
+        if (rowPerWorkItem(kk)) {
+            cl_kernel k = dev.kernel("nola", "coefficient_gradient_rows", nolaOptions);
+            args(k, dev.mem("basis", basis), dev.mem("grad", grad), dev.mem("out", out), n, kk);
+            int g = groupSize(k, WIDE_GROUP);
+            dev.launch(k, new long[] {roundUp(kk, g)}, new long[] {g});
+            return;
+        }
         cl_kernel k = dev.kernel("nola", "coefficient_gradient_partial", nolaOptions);
         cl_mem b = dev.mem("basis", basis);
         cl_mem g = dev.mem("grad", grad);
@@ -172,10 +179,27 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doCoefficientGradientGenerated(BasisStream s, Tensor grad, Tensor out, int kk, long n) {
+        if (rowPerWorkItem(kk)) {
+            blocks(n); // checks the counter range
+            cl_kernel k = dev.kernel("nola", "coefficient_gradient_generated_rows", nolaOptions);
+            args(k, dev.mem("grad", grad), dev.mem("out", out), n, kk, s.stream(), s.domain(), keyLow(s), keyHigh(s),
+                    s.scale());
+            int g = groupSize(k, WIDE_GROUP);
+            dev.launch(k, new long[] {roundUp(kk, g)}, new long[] {g});
+            return;
+        }
         cl_kernel k = dev.kernel("nola", "coefficient_gradient_generated_partial", nolaOptions);
         cl_mem g = dev.mem("grad", grad);
         reduceRows(k, kk, n, out, (partial, blocks) -> new Object[] {g, partial, n, (int) blocks,
                 s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale()});
+    }
+
+    /**
+     * Whether the CPU layout reduces one row per work-item: when there are at least four rows per
+     * compute unit (fewer would leave cores idle, and the two-pass reduction splits rows instead).
+     */
+    private boolean rowPerWorkItem(int rows) {
+        return cpuLayout() && rows >= 4L * Math.max(1, dev.info().computeUnits());
     }
 
     /** The arguments of a partial-sum kernel before its trailing local-memory argument. */

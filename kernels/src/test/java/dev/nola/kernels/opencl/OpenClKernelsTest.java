@@ -130,11 +130,12 @@ class OpenClKernelsTest {
 
     @ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"-DCHUNKED", ""})
-    void mixesWithOffsetAndManyRowsAreBitIdenticalInBothLayouts(String layout) {
+    void mixesAndGradientsMatchTheReferenceInBothLayouts(String layout) {
         SplittableRandom r = new SplittableRandom(23);
         BasisStream s = new BasisStream(0x1234_5678_9abcL, 2, 1, 0.5f);
-        // k = 11: two passes of four rows and three single rows; n spans several CPU tiles with a ragged end
-        for (int[] shape : new int[][] {{11, 9_003}, {4, 7}, {1, 1}, {6, 4_099}}) {
+        // k = 11: two passes of four rows and three single rows, and one gradient row per work-item on a
+        // CPU device; n spans several CPU tiles with a ragged end; k = 40 with n = 32: no ragged end
+        for (int[] shape : new int[][] {{11, 9_003}, {4, 7}, {1, 1}, {6, 4_099}, {40, 32}, {17, 33}}) {
             int k = shape[0];
             int n = shape[1];
             float[] c = random(r, k);
@@ -144,7 +145,23 @@ class OpenClKernelsTest {
                 float[] basisRef = basis(ref, s, k, n);
                 assertBitIdentical(basisRef, basis(dev, s, k, n), "basis k=" + k + " n=" + n);
                 try (Tensor ct = dev.upload(c, k); Tensor b = dev.upload(basisRef, k, n); Tensor off = dev.upload(offset, n);
-                     Tensor out = dev.allocate(n); Tensor out2 = dev.allocate(n); Tensor inPlace = dev.upload(offset, n)) {
+                     Tensor out = dev.allocate(n); Tensor out2 = dev.allocate(n); Tensor inPlace = dev.upload(offset, n);
+                     Tensor cg = dev.allocate(k); Tensor cgg = dev.allocate(k)) {
+                    dev.ops().coefficientGradient(b, off, cg);
+                    dev.ops().coefficientGradientGenerated(s, off, cgg);
+                    float[] got = dev.read(cg);
+                    float[] gotFused = dev.read(cgg);
+                    for (int i = 0; i < k; i++) {
+                        double want = 0;
+                        double bound = 0;
+                        for (int e = 0; e < n; e++) {
+                            want += (double) basisRef[i * n + e] * offset[e];
+                            bound += Math.abs((double) basisRef[i * n + e] * offset[e]);
+                        }
+                        String at = " k=" + k + " n=" + n + " row " + i + ": ";
+                        assertTrue(Math.abs(got[i] - want) <= 1e-5 * bound + 1e-30, "gradient" + at + got[i] + " vs " + want);
+                        assertTrue(Math.abs(gotFused[i] - want) <= 1e-5 * bound + 1e-30, "fused gradient" + at + gotFused[i] + " vs " + want);
+                    }
                     dev.ops().mix(ct, b, off, out);
                     dev.ops().mixGenerated(ct, s, off, out2);
                     dev.ops().mix(ct, b, inPlace, inPlace);
