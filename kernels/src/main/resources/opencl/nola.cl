@@ -243,7 +243,7 @@ __kernel void coefficient_gradient_generated_partial(__global const float *grad,
 }
 
 // The CPU layout of the coefficient gradients when k is large enough to keep every core busy: one
-// work-item per row, out[i] = basis[i]·grad in one streaming pass (8 lanes, then a lane sum), with
+// work-item per row, out[i] = basis[i]·grad in one streaming pass (32 lanes, then a lane sum), with
 // no workspace and no second pass. Global: (k rounded up to the work-group size).
 __kernel void coefficient_gradient_rows(__global const float *basis, __global const float *grad,
                                         __global float *out, const ulong n, const uint k) {
@@ -252,14 +252,21 @@ __kernel void coefficient_gradient_rows(__global const float *basis, __global co
         return;
     }
     __global const float *row = basis + (ulong)i * n;
-    ulong full = n / 8;
-    float8 acc = (float8)(0.0f);
+    // four independent accumulators, so that the loop waits on loads rather than on the fma latency
+    ulong full = n / 32;
+    float8 a0 = (float8)(0.0f), a1 = (float8)(0.0f), a2 = (float8)(0.0f), a3 = (float8)(0.0f);
     for (ulong q = 0; q < full; q++) {
-        acc = fma(vload8(q, row), vload8(q, grad), acc);
+        __global const float *r = row + q * 32;
+        __global const float *g = grad + q * 32;
+        a0 = fma(vload8(0, r), vload8(0, g), a0);
+        a1 = fma(vload8(1, r), vload8(1, g), a1);
+        a2 = fma(vload8(2, r), vload8(2, g), a2);
+        a3 = fma(vload8(3, r), vload8(3, g), a3);
     }
+    float8 acc = (a0 + a1) + (a2 + a3);
     float4 h = acc.lo + acc.hi;
     float total = (h.x + h.y) + (h.z + h.w);
-    for (ulong e = full * 8; e < n; e++) {
+    for (ulong e = full * 32; e < n; e++) {
         total = fma(row[e], grad[e], total);
     }
     out[i] = total;
