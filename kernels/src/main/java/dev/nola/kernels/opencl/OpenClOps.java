@@ -25,7 +25,7 @@ final class OpenClOps extends AbstractOps {
 
     /** Work-items per work-group for the element-wise kernels, at most. */
     private static final int ELEMENTWISE_GROUP = 256;
-    /** Work-items per work-group for the CPU-layout generators (each already 8 blocks wide). */
+    /** Work-items per work-group for the CPU-layout generators and row reductions (each already 8 wide). */
     private static final int WIDE_GROUP = 8;
     /** Rows of C per work-item of the CPU sgemm (PM in linalg.cl). */
     private static final int PANEL_ROWS = 6;
@@ -40,9 +40,12 @@ final class OpenClOps extends AbstractOps {
     private final OpenClDevice dev;
     private final String linalgOptions;
     /**
-     * Build options of the nola family: {@code -DCHUNKED} on CPUs (contiguous ranges per work-item in
-     * the reductions), none on GPUs (strided, coalesced). Package-private so that tests run both
-     * layouts on one device; set it before the first nola op.
+     * The layout of the nola and random families: {@code -DCHUNKED} on CPUs, none on GPUs. On CPUs
+     * a work-item owns a contiguous range (a column tile in mix, 8 Philox blocks generated 8-wide,
+     * a whole row or a chunk in the reductions), because the runtime runs one work-item's loop to the
+     * end before the next and vectorises explicit vectors best; on GPUs neighbouring work-items take
+     * neighbouring elements (coalesced). Also the build options of those families. Package-private
+     * so that tests run both layouts on one device; set it before the first nola or basis op.
      */
     String nolaOptions;
     private final int tile;
