@@ -242,34 +242,53 @@ __kernel void coefficient_gradient_generated_partial(__global const float *grad,
     }
 }
 
-// The CPU layout of the coefficient gradients when k is large enough to keep every core busy: one
-// work-item per row, out[i] = basis[i]·grad in one streaming pass (32 lanes, then a lane sum), with
-// no workspace and no second pass. Global: (k rounded up to the work-group size).
+// The CPU layout of the coefficient gradients when k is large enough to keep every core busy: each
+// work-item takes four rows, out[i] = basis[i]·grad in one streaming pass where each load of grad
+// serves four rows (two float8 accumulators per row, then a lane sum); no workspace, no second
+// pass. Rows past k repeat row k-1 and are not stored. Global: (ceil(k / 4) rounded up to the
+// work-group size).
 __kernel void coefficient_gradient_rows(__global const float *basis, __global const float *grad,
                                         __global float *out, const ulong n, const uint k) {
-    uint i = get_global_id(0);
-    if (i >= k) {
+    uint i0 = get_global_id(0) * 4;
+    if (i0 >= k) {
         return;
     }
-    __global const float *row = basis + (ulong)i * n;
-    // four independent accumulators, so that the loop waits on loads rather than on the fma latency
-    ulong full = n / 32;
+    __global const float *r0 = basis + (ulong)i0 * n;
+    __global const float *r1 = basis + (ulong)min(i0 + 1, k - 1) * n;
+    __global const float *r2 = basis + (ulong)min(i0 + 2, k - 1) * n;
+    __global const float *r3 = basis + (ulong)min(i0 + 3, k - 1) * n;
+    ulong full = n / 16;
     float8 a0 = (float8)(0.0f), a1 = (float8)(0.0f), a2 = (float8)(0.0f), a3 = (float8)(0.0f);
+    float8 b0 = (float8)(0.0f), b1 = (float8)(0.0f), b2 = (float8)(0.0f), b3 = (float8)(0.0f);
     for (ulong q = 0; q < full; q++) {
-        __global const float *r = row + q * 32;
-        __global const float *g = grad + q * 32;
-        a0 = fma(vload8(0, r), vload8(0, g), a0);
-        a1 = fma(vload8(1, r), vload8(1, g), a1);
-        a2 = fma(vload8(2, r), vload8(2, g), a2);
-        a3 = fma(vload8(3, r), vload8(3, g), a3);
+        float8 g0 = vload8(2 * q, grad);
+        float8 g1 = vload8(2 * q + 1, grad);
+        a0 = fma(vload8(2 * q, r0), g0, a0);
+        b0 = fma(vload8(2 * q + 1, r0), g1, b0);
+        a1 = fma(vload8(2 * q, r1), g0, a1);
+        b1 = fma(vload8(2 * q + 1, r1), g1, b1);
+        a2 = fma(vload8(2 * q, r2), g0, a2);
+        b2 = fma(vload8(2 * q + 1, r2), g1, b2);
+        a3 = fma(vload8(2 * q, r3), g0, a3);
+        b3 = fma(vload8(2 * q + 1, r3), g1, b3);
     }
-    float8 acc = (a0 + a1) + (a2 + a3);
-    float4 h = acc.lo + acc.hi;
-    float total = (h.x + h.y) + (h.z + h.w);
-    for (ulong e = full * 32; e < n; e++) {
-        total = fma(row[e], grad[e], total);
+    float8 s0 = a0 + b0, s1 = a1 + b1, s2 = a2 + b2, s3 = a3 + b3;
+    float4 h0 = s0.lo + s0.hi, h1 = s1.lo + s1.hi, h2 = s2.lo + s2.hi, h3 = s3.lo + s3.hi;
+    float t0 = (h0.x + h0.y) + (h0.z + h0.w);
+    float t1 = (h1.x + h1.y) + (h1.z + h1.w);
+    float t2 = (h2.x + h2.y) + (h2.z + h2.w);
+    float t3 = (h3.x + h3.y) + (h3.z + h3.w);
+    for (ulong e = full * 16; e < n; e++) {
+        float g = grad[e];
+        t0 = fma(r0[e], g, t0);
+        t1 = fma(r1[e], g, t1);
+        t2 = fma(r2[e], g, t2);
+        t3 = fma(r3[e], g, t3);
     }
-    out[i] = total;
+    out[i0] = t0;
+    if (i0 + 1 < k) out[i0 + 1] = t1;
+    if (i0 + 2 < k) out[i0 + 2] = t2;
+    if (i0 + 3 < k) out[i0 + 3] = t3;
 }
 
 // As coefficient_gradient_rows with basis row i generated on the fly, 8 blocks (32 elements) at a time.

@@ -167,11 +167,11 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doCoefficientGradient(Tensor basis, Tensor grad, Tensor out, int kk, long n) {
-        if (rowPerWorkItem(kk)) {
+        if (rowPerWorkItem((kk + 3) / 4)) {
             cl_kernel k = dev.kernel("nola", "coefficient_gradient_rows", nolaOptions);
             args(k, dev.mem("basis", basis), dev.mem("grad", grad), dev.mem("out", out), n, kk);
             int g = groupSize(k, WIDE_GROUP);
-            dev.launch(k, new long[] {roundUp(kk, g)}, new long[] {g});
+            dev.launch(k, new long[] {roundUp((kk + 3) / 4, g)}, new long[] {g});
             return;
         }
         cl_kernel k = dev.kernel("nola", "coefficient_gradient_partial", nolaOptions);
@@ -198,11 +198,12 @@ final class OpenClOps extends AbstractOps {
     }
 
     /**
-     * Whether the CPU layout reduces one row per work-item: when there are at least four rows per
-     * compute unit (fewer would leave cores idle, and the two-pass reduction splits rows instead).
+     * Whether the CPU layout reduces whole rows per work-item: when that gives at least four
+     * work-items per compute unit (fewer would leave cores idle, and the two-pass reduction splits
+     * rows instead).
      */
-    private boolean rowPerWorkItem(int rows) {
-        return cpuLayout() && rows >= 4L * Math.max(1, dev.info().computeUnits());
+    private boolean rowPerWorkItem(long items) {
+        return cpuLayout() && items >= 4L * Math.max(1, dev.info().computeUnits());
     }
 
     /** The arguments of a partial-sum kernel before its trailing local-memory argument. */

@@ -133,9 +133,10 @@ class OpenClKernelsTest {
     void mixesAndGradientsMatchTheReferenceInBothLayouts(String layout) {
         SplittableRandom r = new SplittableRandom(23);
         BasisStream s = new BasisStream(0x1234_5678_9abcL, 2, 1, 0.5f);
-        // k = 11: two passes of four rows and three single rows, and one gradient row per work-item on a
-        // CPU device; n spans several CPU tiles with a ragged end; k = 40 with n = 32: no ragged end
-        for (int[] shape : new int[][] {{11, 9_003}, {4, 7}, {1, 1}, {6, 4_099}, {40, 32}, {17, 33}}) {
+        // k = 11: two passes of four rows and three single rows in mix, one fused-gradient row per
+        // work-item on a CPU device; n spans several CPU tiles with a ragged end; k = 37 and 40: four
+        // gradient rows per work-item (with and without a partial last four, and a ragged n)
+        for (int[] shape : new int[][] {{11, 9_003}, {4, 7}, {1, 1}, {6, 4_099}, {40, 32}, {37, 1_001}, {17, 33}}) {
             int k = shape[0];
             int n = shape[1];
             float[] c = random(r, k);
