@@ -27,6 +27,7 @@ abstract class LowRankAdapter implements Adapter {
     protected final Tensor a;
     protected final Tensor b;
     private final List<Tensor> owned = new ArrayList<>();
+    private final List<Runnable> closeActions = new ArrayList<>();
     private final Tensor da;
     private final Tensor db;
     private Tensor h;
@@ -52,6 +53,11 @@ abstract class LowRankAdapter implements Adapter {
     protected final Tensor own(Tensor t) {
         owned.add(t);
         return t;
+    }
+
+    /** Registers an action to run when the adapter closes (after its own tensors are closed). */
+    protected final void onClose(Runnable action) {
+        closeActions.add(action);
     }
 
     /** Recomputes {@link #a} and {@link #b} from the parameters. */
@@ -200,6 +206,10 @@ abstract class LowRankAdapter implements Adapter {
                 t.close();
             }
             owned.clear();
+            for (Runnable r : closeActions) {
+                r.run();
+            }
+            closeActions.clear();
         }
     }
 }

@@ -47,11 +47,22 @@ public final class NolaAdapter extends LowRankAdapter {
      * @param module the target module's name (one of {@link NolaConfig#targetModules()})
      */
     public static NolaAdapter create(Device device, NolaConfig config, int in, int out, int layer, String module) {
+        return create(device, config, in, out, layer, module, null);
+    }
+
+    /**
+     * As {@link #create(Device, NolaConfig, int, int, int, String)}, taking MATERIALIZED bases from a
+     * {@link BasisBank} so adapters with the same streams (bases shared across layers) share one copy.
+     *
+     * @param bank the bank of the same device, or null for bases owned by this adapter alone
+     */
+    public static NolaAdapter create(Device device, NolaConfig config, int in, int out, int layer, String module,
+                                     BasisBank bank) {
         Checks.notNull("config", config);
         int m = config.moduleIndex(module);
         return new NolaAdapter(device, config, in, out,
                 StreamId.of(layer, config.sharedBases(), m, StreamId.FACTOR_A),
-                StreamId.of(layer, config.sharedBases(), m, StreamId.FACTOR_B));
+                StreamId.of(layer, config.sharedBases(), m, StreamId.FACTOR_B), bank);
     }
 
     /**
@@ -59,6 +70,14 @@ public final class NolaAdapter extends LowRankAdapter {
      * scheme's initial values.
      */
     public NolaAdapter(Device device, NolaConfig config, int in, int out, StreamId idA, StreamId idB) {
+        this(device, config, in, out, idA, idB, null);
+    }
+
+    /**
+     * An adapter with explicit stream ids whose MATERIALIZED bases come from {@code bank} (shared with
+     * every adapter of the same streams), or are its own when {@code bank} is null.
+     */
+    public NolaAdapter(Device device, NolaConfig config, int in, int out, StreamId idA, StreamId idB, BasisBank bank) {
         super(device, in, out, Checks.notNull("config", config).rank(), config.scale());
         this.config = config;
         this.idA = Checks.notNull("idA", idA);
@@ -90,7 +109,18 @@ public final class NolaAdapter extends LowRankAdapter {
             } else {
                 offset = null;
             }
-            if (config.basisMode() == NolaConfig.BasisMode.MATERIALIZED) {
+            if (config.basisMode() == NolaConfig.BasisMode.MATERIALIZED && bank != null) {
+                if (bank.device() != device) {
+                    throw new IllegalArgumentException("bank belongs to device " + bank.device().id()
+                            + ", expected device " + device.id());
+                }
+                Tensor ta = bank.acquire(streamA, k, (int) nA);
+                onClose(() -> bank.release(ta));
+                Tensor tb = bank.acquire(streamB, l, (int) nB);
+                onClose(() -> bank.release(tb));
+                basisA = ta;
+                basisB = tb;
+            } else if (config.basisMode() == NolaConfig.BasisMode.MATERIALIZED) {
                 basisA = own(device.allocate(k, (int) nA));
                 basisB = own(device.allocate(l, (int) nB));
                 ops.basis(streamA, 0, k, basisA);

@@ -60,12 +60,16 @@ public record SavedNola(NolaConfig config, List<Layer> layers) {
         }
     }
 
-    /** Creates the adapters on a device, regenerating their bases from the recorded streams. */
+    /**
+     * Creates the adapters on a device, regenerating their bases from the recorded streams; adapters
+     * with the same streams (bases shared across layers) share one materialised copy.
+     */
     public Map<String, NolaAdapter> instantiate(Device device) {
         Map<String, NolaAdapter> out = new LinkedHashMap<>();
+        dev.nola.adapter.BasisBank bank = new dev.nola.adapter.BasisBank(device);
         try {
             for (Layer l : layers) {
-                NolaAdapter a = new NolaAdapter(device, config, l.in(), l.out(), l.idA(), l.idB());
+                NolaAdapter a = new NolaAdapter(device, config, l.in(), l.out(), l.idA(), l.idB(), bank);
                 out.put(l.name(), a);
                 a.setCoefficients(l.alpha(), l.beta());
             }
