@@ -31,7 +31,17 @@ public final class BenchMain {
     private BenchMain() {
     }
 
+    /** Runs the report; bad arguments or an unavailable device print one line and exit with status 2. */
     public static void main(String[] args) throws IOException {
+        try {
+            report(args);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            System.err.println("nola bench: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void report(String[] args) throws IOException {
         Locale.setDefault(Locale.ROOT);
         if (args.length == 0 || !args[0].equals("report")) {
             System.err.println("usage: BenchMain report [--device cpu[,ID...]] [--out FILE.json] [--reps N]"
@@ -56,6 +66,7 @@ public final class BenchMain {
                         + " --out, --reps, --max-elements, --gemm-size or --no-numpy");
             }
         }
+        devices.forEach(dev.nola.config.DeviceSpec::parse); // a typo fails now, not after a minute of measuring
         Map<String, Object> report = run(devices, reps, maxElements, gemm, numpy, System.out);
         if (out != null) {
             writeAtomically(out, Json.write(report));
