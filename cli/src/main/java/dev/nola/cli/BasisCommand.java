@@ -16,9 +16,9 @@ import picocli.CommandLine.Spec;
  * {@code nola basis}: prints elements 0..N-1 of one basis matrix, one {@link Float#toString} value
  * per line, so users and other languages can check their generator against this one.
  */
-@Command(name = "basis", description = {
+@Command(name = "basis", mixinStandardHelpOptions = true, description = {
         "Print elements 0..count-1 of basis matrix --index of a seeded stream, one value per line (Float.toString).",
-        "Element e is lane e%4 of Philox4x32-10 at counter (e/4, index, stream, domain), key = seed (low word first),",
+        "Element e is lane e%%4 of Philox4x32-10 at counter (e/4, index, stream, domain), key = seed (low word first),",
         "mapped to ((w>>>8) - 2^23) * 2^-23 and multiplied by --scale."})
 final class BasisCommand implements Callable<Integer> {
 

@@ -11,7 +11,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code nola devices}: one line per device, the device string first; unavailable backends with the reason. */
-@Command(name = "devices", description = "List every backend's devices (device string first) and why a backend is unavailable.")
+@Command(name = "devices", mixinStandardHelpOptions = true, description = "List every backend's devices (device string first) and why a backend is unavailable.")
 final class DevicesCommand implements Callable<Integer> {
 
     /** Backends that live in optional modules, and how to get them when they are not on the class path. */

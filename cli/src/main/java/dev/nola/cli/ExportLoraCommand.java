@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
  * {@code nola export-lora DIR OUT}: regenerates a NOLA adapter's factors on a device and writes them
  * as a standard PEFT LoRA adapter that other LoRA tooling loads.
  */
-@Command(name = "export-lora", description = "Write a NOLA adapter's mixed A and B as a standard PEFT LoRA adapter directory.")
+@Command(name = "export-lora", mixinStandardHelpOptions = true, description = "Write a NOLA adapter's mixed A and B as a standard PEFT LoRA adapter directory.")
 final class ExportLoraCommand implements Callable<Integer> {
 
     @Spec

@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code nola inspect DIR}: what a NOLA adapter directory holds, after every check that loading makes. */
-@Command(name = "inspect", description = "Check a NOLA adapter directory and print its settings and layers.")
+@Command(name = "inspect", mixinStandardHelpOptions = true, description = "Check a NOLA adapter directory and print its settings and layers.")
 final class InspectCommand implements Callable<Integer> {
 
     @Spec

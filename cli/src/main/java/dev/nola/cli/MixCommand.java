@@ -18,8 +18,9 @@ import picocli.CommandLine.Spec;
  * {@link Float#toString} value per line: the number an adapter regenerates from its seed and
  * coefficients, for checking across devices and languages.
  */
-@Command(name = "mix", description = {
-        "Print elements 0..count-1 of the mixed factor sum_i c_i * basis_i (basis matrices 0..k-1 of the stream),",
+@Command(name = "mix", mixinStandardHelpOptions = true, description = {
+        "Print a mixed factor sum_i c_i * basis_i regenerated from a seed, one value per line.",
+        "Elements 0..count-1 of sum_i c_i * basis_i (basis matrices 0..k-1 of the stream),",
         "accumulated in ascending i with one fused multiply-add per term, one value per line (Float.toString)."})
 final class MixCommand implements Callable<Integer> {
 

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code nola params}: trainable parameters and bytes on disk for GPT-2 M and L with adapters on q and v. */
-@Command(name = "params", description = "Trainable parameters and adapter file sizes for GPT-2 medium/large, NOLA vs LoRA on q,v.")
+@Command(name = "params", mixinStandardHelpOptions = true, description = "Trainable parameters and adapter file sizes for GPT-2 medium/large, NOLA vs LoRA on q,v.")
 final class ParamsCommand implements Callable<Integer> {
 
     @Spec

@@ -17,11 +17,12 @@ import picocli.CommandLine.Spec;
  * whose targets carry a planted low-rank change (see {@link PlantedLowRankTask}) and prints the
  * final losses, in seconds on a laptop CPU.
  */
-@Command(name = "quickstart", description = {
-        "Train NOLA (96 numbers), LoRA r=1 (128) and LoRA r=4 (512) on a frozen 64x64 layer whose targets carry a",
-        "planted rank-4 change that NOLA's basis can express, and compare their final losses; then the same on a",
-        "generic rank-4 change, which NOLA's 96 numbers cannot express (the method's premise is that real updates",
-        "have few degrees of freedom)."})
+@Command(name = "quickstart", mixinStandardHelpOptions = true, description = {
+        "Train NOLA, LoRA r=1 and LoRA r=4 adapters on a toy task and compare their final losses.",
+        "First task: a frozen 64x64 layer whose targets carry a planted rank-4 change that NOLA's basis can express;"
+                + " NOLA (96 numbers) against LoRA r=1 (128) and LoRA r=4 (512).",
+        "Second task: a generic rank-4 change, which 96 numbers cannot express (NOLA's premise is that real"
+                + " updates have few degrees of freedom)."})
 final class QuickstartCommand implements Callable<Integer> {
 
     @Spec

@@ -138,4 +138,13 @@ class CliTest {
         assertEquals(2, bad.status());
         assertTrue(bad.err().contains("--coefficients[1]"), bad.err());
     }
+
+    @ParameterizedTest
+    @CsvSource({"quickstart", "devices", "basis", "mix", "params", "inspect", "export-lora"})
+    void everyCommandHasHelp(String command) {
+        Result r = run(command, "--help");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().startsWith("Usage: nola " + command), r.out());
+        assertEquals("", r.err(), "nothing on the error stream");
+    }
 }
