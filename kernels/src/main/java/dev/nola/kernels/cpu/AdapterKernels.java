@@ -1,0 +1,186 @@
+package dev.nola.kernels.cpu;
+
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The LoRA-style adapter forward and backward for small ranks, row by row instead of as four general
+ * matmuls: at rank r ≤ {@link #MAX_RANK} every product is skinny, and the matmul path spends its time
+ * packing the large operand. Here each token row of x, y and dy is read once per pass while the r
+ * rows of A and Bᵀ stay in cache.
+ *
+ * <p>Sums over tokens (dA, dB) are accumulated per chunk of rows into private partials and then added
+ * in chunk order; the chunking depends only on N, so results do not depend on thread scheduling.
+ */
+final class AdapterKernels {
+
+    /** Ranks up to this use these kernels; larger ranks use the matmul composition. */
+    static final int MAX_RANK = 32;
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int V = S.length();
+    /** At most this many chunks of rows, so partials stay small: chunks × r × width floats. */
+    private static final int MAX_CHUNKS = 16;
+    /** Token rows combined per store in the sums over tokens. */
+    private static final int ROW_BLOCK = 8;
+
+    private AdapterKernels() {
+    }
+
+    private static int chunkRows(int tokens) {
+        return Math.max(16, (tokens + MAX_CHUNKS - 1) / MAX_CHUNKS);
+    }
+
+    /** h [N,r] = x·aᵀ; y [N,out] += s·h·bᵀ. */
+    static void forward(float[] x, float[] a, float[] b, float s, float[] h, float[] y, int tokens, int in, int r,
+                        int out) {
+        float[] bt = transpose(b, out, r);
+        int rows = chunkRows(tokens);
+        int chunks = (tokens + rows - 1) / rows;
+        IntStream.range(0, chunks).parallel().forEach(c -> {
+            float[] coef = new float[r];
+            int end = Math.min(tokens, (c + 1) * rows);
+            for (int i = c * rows; i < end; i++) {
+                for (int q = 0; q < r; q++) {
+                    h[i * r + q] = dot(x, i * in, a, q * in, in);
+                    coef[q] = s * h[i * r + q];
+                }
+                addCombination(coef, r, bt, 0, out, y, i * out);
+            }
+        });
+    }
+
+    /**
+     * w[wo + e] += Σ_q coef[q]·m[mo + q·n + e] for e &lt; n: each vector of w is loaded and stored once,
+     * the r terms accumulated in a register (r separate axpys would store w r times).
+     */
+    static void addCombination(float[] coef, int r, float[] m, int mo, int n, float[] w, int wo) {
+        int bound = S.loopBound(n);
+        for (int e = 0; e < bound; e += V) {
+            FloatVector acc = FloatVector.fromArray(S, w, wo + e);
+            for (int q = 0; q < r; q++) {
+                acc = FloatVector.fromArray(S, m, mo + q * n + e).fma(FloatVector.broadcast(S, coef[q]), acc);
+            }
+            acc.intoArray(w, wo + e);
+        }
+        for (int e = bound; e < n; e++) {
+            float acc = w[wo + e];
+            for (int q = 0; q < r; q++) {
+                acc = Math.fma(coef[q], m[mo + q * n + e], acc);
+            }
+            w[wo + e] = acc;
+        }
+    }
+
+    /**
+     * db = s·dyᵀ·h; dh = s·dy·b; da = dhᵀ·x; dx += dh·a (dx may be null). Sums over tokens run per
+     * chunk of rows, each chunk's rows combined in registers before one store per vector.
+     */
+    static void backward(float[] x, float[] a, float[] b, float s, float[] h, float[] dy, float[] dh, float[] dx,
+                         float[] da, float[] db, int tokens, int in, int r, int out) {
+        float[] bt = transpose(b, out, r);
+        int rows = chunkRows(tokens);
+        int chunks = (tokens + rows - 1) / rows;
+        // pass 1 over dy: dh rows and partial dBᵀ [r, out]
+        float[][] dbt = new float[chunks][r * out];
+        IntStream.range(0, chunks).parallel().forEach(c -> {
+            int start = c * rows;
+            int len = Math.min(tokens, start + rows) - start;
+            float[] coef = new float[len];
+            for (int i = start; i < start + len; i++) {
+                for (int q = 0; q < r; q++) {
+                    dh[i * r + q] = s * dot(dy, i * out, bt, q * out, out);
+                }
+            }
+            // row blocks of ROW_BLOCK: few enough streams for the prefetchers, one store per block
+            for (int i0 = 0; i0 < len; i0 += ROW_BLOCK) {
+                int bl = Math.min(ROW_BLOCK, len - i0);
+                for (int q = 0; q < r; q++) {
+                    for (int i = 0; i < bl; i++) {
+                        coef[i] = s * h[(start + i0 + i) * r + q];
+                    }
+                    addCombination(coef, bl, dy, (start + i0) * out, out, dbt[c], q * out);
+                }
+            }
+        });
+        float[] dbtSum = sum(dbt);
+        for (int o = 0; o < out; o++) {
+            for (int q = 0; q < r; q++) {
+                db[o * r + q] = dbtSum[q * out + o];
+            }
+        }
+        // pass 2 over x (and dx): partial dA [r, in], dx rows
+        float[][] daPart = new float[chunks][r * in];
+        IntStream.range(0, chunks).parallel().forEach(c -> {
+            int start = c * rows;
+            int len = Math.min(tokens, start + rows) - start;
+            float[] coef = new float[Math.max(len, r)];
+            for (int i0 = 0; i0 < len; i0 += ROW_BLOCK) {
+                int bl = Math.min(ROW_BLOCK, len - i0);
+                for (int q = 0; q < r; q++) {
+                    for (int i = 0; i < bl; i++) {
+                        coef[i] = dh[(start + i0 + i) * r + q];
+                    }
+                    addCombination(coef, bl, x, (start + i0) * in, in, daPart[c], q * in);
+                }
+            }
+            if (dx != null) {
+                float[] g = new float[r];
+                for (int i = start; i < start + len; i++) {
+                    System.arraycopy(dh, i * r, g, 0, r);
+                    addCombination(g, r, a, 0, in, dx, i * in);
+                }
+            }
+        });
+        System.arraycopy(sum(daPart), 0, da, 0, r * in);
+    }
+
+    /** Partials added in index order. */
+    private static float[] sum(float[][] parts) {
+        float[] total = parts[0];
+        for (int c = 1; c < parts.length; c++) {
+            axpy(1f, parts[c], 0, total, 0, total.length);
+        }
+        return total;
+    }
+
+    private static float[] transpose(float[] m, int rows, int cols) {
+        float[] t = new float[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                t[j * rows + i] = m[i * cols + j];
+            }
+        }
+        return t;
+    }
+
+    /** Σ_e u[uo+e]·v[vo+e] over n elements. */
+    static float dot(float[] u, int uo, float[] v, int vo, int n) {
+        FloatVector acc0 = FloatVector.zero(S);
+        FloatVector acc1 = FloatVector.zero(S);
+        int e = 0;
+        for (; e + 2 * V <= n; e += 2 * V) {
+            acc0 = FloatVector.fromArray(S, u, uo + e).fma(FloatVector.fromArray(S, v, vo + e), acc0);
+            acc1 = FloatVector.fromArray(S, u, uo + e + V).fma(FloatVector.fromArray(S, v, vo + e + V), acc1);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; e < n; e++) {
+            sum = Math.fma(u[uo + e], v[vo + e], sum);
+        }
+        return sum;
+    }
+
+    /** w[wo..wo+n) += alpha·u[uo..uo+n). */
+    static void axpy(float alpha, float[] u, int uo, float[] w, int wo, int n) {
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        int e = 0;
+        for (; e + V <= n; e += V) {
+            FloatVector.fromArray(S, u, uo + e).fma(va, FloatVector.fromArray(S, w, wo + e)).intoArray(w, wo + e);
+        }
+        for (; e < n; e++) {
+            w[wo + e] = Math.fma(alpha, u[uo + e], w[wo + e]);
+        }
+    }
+}
