@@ -26,7 +26,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * element ({@code u·scale}) before the fma, as basis-then-mix does. Gradients give each work-item one
  * whole dot product (no cross-work-item reduction: TornadoVM's reductions are unreliable on PoCL).
  *
- * <p>Parameters: mix {@code ip = {k, n}}; generated kernels use {@link RandomKernels}' layout
+ * <p>Parameters: mix {@code ip = {k, n, tile width}}; generated kernels use {@link RandomKernels}' layout
  * (k in {@code P_COUNT}); gradients {@code ip = {k, n}}.
  */
 final class NolaKernels {
@@ -34,45 +34,63 @@ final class NolaKernels {
     private NolaKernels() {
     }
 
-    /** out[e] = Σ c[i]·basis[i·n+e] from 0 (not named mix: that is an OpenCL built-in). Global size n. */
+    /**
+     * Adds c[0..k-1] times rows 0..k-1 of the basis onto out[e0..e1) in place, row by row: every
+     * element still sees i = 0..k-1 in ascending order ({@code out[e] = fma(c[i], basis[i·n+e], out[e])}),
+     * while the work-item streams each basis row segment in memory order and its tile of out stays
+     * in the first-level cache.
+     */
+    private static void accumulateTile(FloatArray c, FloatArray basis, FloatArray out, int k, int n, int e0, int e1) {
+        for (int i = 0; i < k; i++) {
+            float ci = c.get(i);
+            int row = i * n;
+            for (int e = e0; e < e1; e++) {
+                out.set(e, ci * basis.get(row + e) + out.get(e));
+            }
+        }
+    }
+
+    /**
+     * out[e] = Σ c[i]·basis[i·n+e] from 0 (not named mix: that is an OpenCL built-in). Work-item t owns
+     * the column tile [t·w, min((t+1)·w, n)), w = ip[2]. Global size ceil(n/w).
+     */
     static void mixFromZero(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray out) {
-        int e = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
-        if (e < n) {
-            float acc = 0f;
-            for (int i = 0; i < k; i++) {
-                acc = c.get(i) * basis.get(i * n + e) + acc;
+        int w = ip.get(2);
+        int e0 = ctx.globalIdx * w;
+        if (e0 < n) {
+            int e1 = Math.min(e0 + w, n);
+            for (int e = e0; e < e1; e++) {
+                out.set(e, 0f);
             }
-            out.set(e, acc);
+            accumulateTile(c, basis, out, k, n, e0, e1);
         }
     }
 
-    /** out[e] = offset[e] + Σ c[i]·basis[i·n+e]. Global size n. */
+    /** out[e] = offset[e] + Σ c[i]·basis[i·n+e], column tiles as {@link #mixFromZero}. Global size ceil(n/w). */
     static void mixOffset(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray offset, FloatArray out) {
-        int e = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
-        if (e < n) {
-            float acc = offset.get(e);
-            for (int i = 0; i < k; i++) {
-                acc = c.get(i) * basis.get(i * n + e) + acc;
+        int w = ip.get(2);
+        int e0 = ctx.globalIdx * w;
+        if (e0 < n) {
+            int e1 = Math.min(e0 + w, n);
+            for (int e = e0; e < e1; e++) {
+                out.set(e, offset.get(e));
             }
-            out.set(e, acc);
+            accumulateTile(c, basis, out, k, n, e0, e1);
         }
     }
 
-    /** out[e] += Σ c[i]·basis[i·n+e] (offset is out). Global size n. */
+    /** out[e] += Σ c[i]·basis[i·n+e] (offset is out), column tiles as {@link #mixFromZero}. Global size ceil(n/w). */
     static void mixInPlace(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray out) {
-        int e = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
-        if (e < n) {
-            float acc = out.get(e);
-            for (int i = 0; i < k; i++) {
-                acc = c.get(i) * basis.get(i * n + e) + acc;
-            }
-            out.set(e, acc);
+        int w = ip.get(2);
+        int e0 = ctx.globalIdx * w;
+        if (e0 < n) {
+            accumulateTile(c, basis, out, k, n, e0, Math.min(e0 + w, n));
         }
     }
 
@@ -263,18 +281,40 @@ final class NolaKernels {
         }
     }
 
-    /** out[i] = Σ_e basis[i·n+e]·grad[e], one work-item per i. Global size k. */
+    /**
+     * out[i] = Σ_e basis[i·n+e]·grad[e], one work-item per row i. Eight partial sums over e mod 8
+     * (independent dependency chains the device compiler can put in one vector register), then summed
+     * pairwise: a fixed order, within the contract's tolerance. Global size k.
+     */
     static void coefficientGradient(KernelContext ctx, IntArray ip, FloatArray basis, FloatArray grad, FloatArray out) {
         int i = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
         if (i < k) {
-            float acc = 0f;
+            float a0 = 0f;
+            float a1 = 0f;
+            float a2 = 0f;
+            float a3 = 0f;
+            float a4 = 0f;
+            float a5 = 0f;
+            float a6 = 0f;
+            float a7 = 0f;
             int row = i * n;
-            for (int e = 0; e < n; e++) {
-                acc = basis.get(row + e) * grad.get(e) + acc;
+            int n8 = n - n % 8;
+            for (int e = 0; e < n8; e += 8) {
+                a0 = basis.get(row + e) * grad.get(e) + a0;
+                a1 = basis.get(row + e + 1) * grad.get(e + 1) + a1;
+                a2 = basis.get(row + e + 2) * grad.get(e + 2) + a2;
+                a3 = basis.get(row + e + 3) * grad.get(e + 3) + a3;
+                a4 = basis.get(row + e + 4) * grad.get(e + 4) + a4;
+                a5 = basis.get(row + e + 5) * grad.get(e + 5) + a5;
+                a6 = basis.get(row + e + 6) * grad.get(e + 6) + a6;
+                a7 = basis.get(row + e + 7) * grad.get(e + 7) + a7;
             }
-            out.set(i, acc);
+            for (int e = n8; e < n; e++) {
+                a0 = basis.get(row + e) * grad.get(e) + a0;
+            }
+            out.set(i, ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)));
         }
     }
 
