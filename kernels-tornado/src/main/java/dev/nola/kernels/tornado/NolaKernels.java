@@ -41,7 +41,27 @@ final class NolaKernels {
      * in the first-level cache.
      */
     private static void accumulateTile(FloatArray c, FloatArray basis, FloatArray out, int k, int n, int e0, int e1) {
-        for (int i = 0; i < k; i++) {
+        // four rows per pass: one load and one store of out[e] serve four fmas, still in order i..i+3
+        int k4 = k - k % 4;
+        for (int i = 0; i < k4; i += 4) {
+            float c0 = c.get(i);
+            float c1 = c.get(i + 1);
+            float c2 = c.get(i + 2);
+            float c3 = c.get(i + 3);
+            int r0 = i * n;
+            int r1 = r0 + n;
+            int r2 = r1 + n;
+            int r3 = r2 + n;
+            for (int e = e0; e < e1; e++) {
+                float a = out.get(e);
+                a = c0 * basis.get(r0 + e) + a;
+                a = c1 * basis.get(r1 + e) + a;
+                a = c2 * basis.get(r2 + e) + a;
+                a = c3 * basis.get(r3 + e) + a;
+                out.set(e, a);
+            }
+        }
+        for (int i = k4; i < k; i++) {
             float ci = c.get(i);
             int row = i * n;
             for (int e = e0; e < e1; e++) {
