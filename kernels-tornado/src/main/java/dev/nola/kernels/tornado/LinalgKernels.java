@@ -3,6 +3,7 @@ package dev.nola.kernels.tornado;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
  * The linalg op family as TornadoVM kernels: the sgemm contract, one work-item per element of C
@@ -46,16 +47,17 @@ final class LinalgKernels {
     }
 
     /** Rows of C per work-item in {@link #matmulBlock}. */
-    static final int BLOCK_M = 4;
+    static final int BLOCK_M = 8;
     /** Columns of C per work-item in {@link #matmulBlock}. */
     static final int BLOCK_N = 8;
 
     /**
-     * C = alpha·op(A)·op(B) + beta·C, each work-item a BLOCK_M x BLOCK_N block of C held in 32
-     * accumulators: per step p it loads BLOCK_M values of op(A) and BLOCK_N of op(B) and does 32
-     * multiply-adds. Row blocks vary fastest between neighbouring work-items, so the column panel of B
-     * a run of them walks stays in cache. Edge blocks clamp their loads to the last row/column and
-     * skip the stores outside C. Global size ceil(m/BLOCK_M)·ceil(n/BLOCK_N).
+     * C = alpha·op(A)·op(B) + beta·C, each work-item a BLOCK_M x 8 block of C held in BLOCK_M
+     * {@link Float8} accumulators (OpenCL {@code float8}, one vector register each): per step p it
+     * loads BLOCK_M values of op(A) and one row segment of op(B) and does BLOCK_M vector multiply-adds.
+     * Row blocks vary fastest between neighbouring work-items, so the column panel of B a run of them
+     * walks stays in cache. Edge blocks clamp their loads to the last row/column and skip the stores
+     * outside C. Global size ceil(m/BLOCK_M)·ceil(n/8).
      */
     static void matmulBlock(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray b, FloatArray c) {
         int id = ctx.globalIdx;
@@ -76,6 +78,10 @@ final class LinalgKernels {
             int ra1 = Math.min(i0 + 1, m - 1) * sa0;
             int ra2 = Math.min(i0 + 2, m - 1) * sa0;
             int ra3 = Math.min(i0 + 3, m - 1) * sa0;
+            int ra4 = Math.min(i0 + 4, m - 1) * sa0;
+            int ra5 = Math.min(i0 + 5, m - 1) * sa0;
+            int ra6 = Math.min(i0 + 6, m - 1) * sa0;
+            int ra7 = Math.min(i0 + 7, m - 1) * sa0;
             int cb0 = Math.min(j0 + 0, n - 1) * sb1;
             int cb1 = Math.min(j0 + 1, n - 1) * sb1;
             int cb2 = Math.min(j0 + 2, n - 1) * sb1;
@@ -84,85 +90,26 @@ final class LinalgKernels {
             int cb5 = Math.min(j0 + 5, n - 1) * sb1;
             int cb6 = Math.min(j0 + 6, n - 1) * sb1;
             int cb7 = Math.min(j0 + 7, n - 1) * sb1;
-            float c00 = 0f;
-            float c01 = 0f;
-            float c02 = 0f;
-            float c03 = 0f;
-            float c04 = 0f;
-            float c05 = 0f;
-            float c06 = 0f;
-            float c07 = 0f;
-            float c10 = 0f;
-            float c11 = 0f;
-            float c12 = 0f;
-            float c13 = 0f;
-            float c14 = 0f;
-            float c15 = 0f;
-            float c16 = 0f;
-            float c17 = 0f;
-            float c20 = 0f;
-            float c21 = 0f;
-            float c22 = 0f;
-            float c23 = 0f;
-            float c24 = 0f;
-            float c25 = 0f;
-            float c26 = 0f;
-            float c27 = 0f;
-            float c30 = 0f;
-            float c31 = 0f;
-            float c32 = 0f;
-            float c33 = 0f;
-            float c34 = 0f;
-            float c35 = 0f;
-            float c36 = 0f;
-            float c37 = 0f;
+            Float8 c0 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 c1 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 c2 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 c3 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 c4 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 c5 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 c6 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 c7 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             for (int p = 0; p < k; p++) {
                 int pa = p * sa1;
                 int pb = p * sb0;
-                float a0 = a.get(ra0 + pa);
-                float a1 = a.get(ra1 + pa);
-                float a2 = a.get(ra2 + pa);
-                float a3 = a.get(ra3 + pa);
-                float b0 = b.get(pb + cb0);
-                float b1 = b.get(pb + cb1);
-                float b2 = b.get(pb + cb2);
-                float b3 = b.get(pb + cb3);
-                float b4 = b.get(pb + cb4);
-                float b5 = b.get(pb + cb5);
-                float b6 = b.get(pb + cb6);
-                float b7 = b.get(pb + cb7);
-                c00 = a0 * b0 + c00;
-                c01 = a0 * b1 + c01;
-                c02 = a0 * b2 + c02;
-                c03 = a0 * b3 + c03;
-                c04 = a0 * b4 + c04;
-                c05 = a0 * b5 + c05;
-                c06 = a0 * b6 + c06;
-                c07 = a0 * b7 + c07;
-                c10 = a1 * b0 + c10;
-                c11 = a1 * b1 + c11;
-                c12 = a1 * b2 + c12;
-                c13 = a1 * b3 + c13;
-                c14 = a1 * b4 + c14;
-                c15 = a1 * b5 + c15;
-                c16 = a1 * b6 + c16;
-                c17 = a1 * b7 + c17;
-                c20 = a2 * b0 + c20;
-                c21 = a2 * b1 + c21;
-                c22 = a2 * b2 + c22;
-                c23 = a2 * b3 + c23;
-                c24 = a2 * b4 + c24;
-                c25 = a2 * b5 + c25;
-                c26 = a2 * b6 + c26;
-                c27 = a2 * b7 + c27;
-                c30 = a3 * b0 + c30;
-                c31 = a3 * b1 + c31;
-                c32 = a3 * b2 + c32;
-                c33 = a3 * b3 + c33;
-                c34 = a3 * b4 + c34;
-                c35 = a3 * b5 + c35;
-                c36 = a3 * b6 + c36;
-                c37 = a3 * b7 + c37;
+                Float8 bv = new Float8(b.get(pb + cb0), b.get(pb + cb1), b.get(pb + cb2), b.get(pb + cb3), b.get(pb + cb4), b.get(pb + cb5), b.get(pb + cb6), b.get(pb + cb7));
+                c0 = Float8.add(c0, Float8.mult(bv, a.get(ra0 + pa)));
+                c1 = Float8.add(c1, Float8.mult(bv, a.get(ra1 + pa)));
+                c2 = Float8.add(c2, Float8.mult(bv, a.get(ra2 + pa)));
+                c3 = Float8.add(c3, Float8.mult(bv, a.get(ra3 + pa)));
+                c4 = Float8.add(c4, Float8.mult(bv, a.get(ra4 + pa)));
+                c5 = Float8.add(c5, Float8.mult(bv, a.get(ra5 + pa)));
+                c6 = Float8.add(c6, Float8.mult(bv, a.get(ra6 + pa)));
+                c7 = Float8.add(c7, Float8.mult(bv, a.get(ra7 + pa)));
             }
             float alpha = fp.get(0);
             float beta = fp.get(1);
@@ -170,56 +117,56 @@ final class LinalgKernels {
             if (i0 + 0 < m) {
                 int row = (i0 + 0) * n + j0;
                 if (j0 + 0 < n) {
-                    float v = alpha * c00;
+                    float v = alpha * c0.getS0();
                     if (readC) {
                         v = beta * c.get(row + 0) + v;
                     }
                     c.set(row + 0, v);
                 }
                 if (j0 + 1 < n) {
-                    float v = alpha * c01;
+                    float v = alpha * c0.getS1();
                     if (readC) {
                         v = beta * c.get(row + 1) + v;
                     }
                     c.set(row + 1, v);
                 }
                 if (j0 + 2 < n) {
-                    float v = alpha * c02;
+                    float v = alpha * c0.getS2();
                     if (readC) {
                         v = beta * c.get(row + 2) + v;
                     }
                     c.set(row + 2, v);
                 }
                 if (j0 + 3 < n) {
-                    float v = alpha * c03;
+                    float v = alpha * c0.getS3();
                     if (readC) {
                         v = beta * c.get(row + 3) + v;
                     }
                     c.set(row + 3, v);
                 }
                 if (j0 + 4 < n) {
-                    float v = alpha * c04;
+                    float v = alpha * c0.getS4();
                     if (readC) {
                         v = beta * c.get(row + 4) + v;
                     }
                     c.set(row + 4, v);
                 }
                 if (j0 + 5 < n) {
-                    float v = alpha * c05;
+                    float v = alpha * c0.getS5();
                     if (readC) {
                         v = beta * c.get(row + 5) + v;
                     }
                     c.set(row + 5, v);
                 }
                 if (j0 + 6 < n) {
-                    float v = alpha * c06;
+                    float v = alpha * c0.getS6();
                     if (readC) {
                         v = beta * c.get(row + 6) + v;
                     }
                     c.set(row + 6, v);
                 }
                 if (j0 + 7 < n) {
-                    float v = alpha * c07;
+                    float v = alpha * c0.getS7();
                     if (readC) {
                         v = beta * c.get(row + 7) + v;
                     }
@@ -229,56 +176,56 @@ final class LinalgKernels {
             if (i0 + 1 < m) {
                 int row = (i0 + 1) * n + j0;
                 if (j0 + 0 < n) {
-                    float v = alpha * c10;
+                    float v = alpha * c1.getS0();
                     if (readC) {
                         v = beta * c.get(row + 0) + v;
                     }
                     c.set(row + 0, v);
                 }
                 if (j0 + 1 < n) {
-                    float v = alpha * c11;
+                    float v = alpha * c1.getS1();
                     if (readC) {
                         v = beta * c.get(row + 1) + v;
                     }
                     c.set(row + 1, v);
                 }
                 if (j0 + 2 < n) {
-                    float v = alpha * c12;
+                    float v = alpha * c1.getS2();
                     if (readC) {
                         v = beta * c.get(row + 2) + v;
                     }
                     c.set(row + 2, v);
                 }
                 if (j0 + 3 < n) {
-                    float v = alpha * c13;
+                    float v = alpha * c1.getS3();
                     if (readC) {
                         v = beta * c.get(row + 3) + v;
                     }
                     c.set(row + 3, v);
                 }
                 if (j0 + 4 < n) {
-                    float v = alpha * c14;
+                    float v = alpha * c1.getS4();
                     if (readC) {
                         v = beta * c.get(row + 4) + v;
                     }
                     c.set(row + 4, v);
                 }
                 if (j0 + 5 < n) {
-                    float v = alpha * c15;
+                    float v = alpha * c1.getS5();
                     if (readC) {
                         v = beta * c.get(row + 5) + v;
                     }
                     c.set(row + 5, v);
                 }
                 if (j0 + 6 < n) {
-                    float v = alpha * c16;
+                    float v = alpha * c1.getS6();
                     if (readC) {
                         v = beta * c.get(row + 6) + v;
                     }
                     c.set(row + 6, v);
                 }
                 if (j0 + 7 < n) {
-                    float v = alpha * c17;
+                    float v = alpha * c1.getS7();
                     if (readC) {
                         v = beta * c.get(row + 7) + v;
                     }
@@ -288,56 +235,56 @@ final class LinalgKernels {
             if (i0 + 2 < m) {
                 int row = (i0 + 2) * n + j0;
                 if (j0 + 0 < n) {
-                    float v = alpha * c20;
+                    float v = alpha * c2.getS0();
                     if (readC) {
                         v = beta * c.get(row + 0) + v;
                     }
                     c.set(row + 0, v);
                 }
                 if (j0 + 1 < n) {
-                    float v = alpha * c21;
+                    float v = alpha * c2.getS1();
                     if (readC) {
                         v = beta * c.get(row + 1) + v;
                     }
                     c.set(row + 1, v);
                 }
                 if (j0 + 2 < n) {
-                    float v = alpha * c22;
+                    float v = alpha * c2.getS2();
                     if (readC) {
                         v = beta * c.get(row + 2) + v;
                     }
                     c.set(row + 2, v);
                 }
                 if (j0 + 3 < n) {
-                    float v = alpha * c23;
+                    float v = alpha * c2.getS3();
                     if (readC) {
                         v = beta * c.get(row + 3) + v;
                     }
                     c.set(row + 3, v);
                 }
                 if (j0 + 4 < n) {
-                    float v = alpha * c24;
+                    float v = alpha * c2.getS4();
                     if (readC) {
                         v = beta * c.get(row + 4) + v;
                     }
                     c.set(row + 4, v);
                 }
                 if (j0 + 5 < n) {
-                    float v = alpha * c25;
+                    float v = alpha * c2.getS5();
                     if (readC) {
                         v = beta * c.get(row + 5) + v;
                     }
                     c.set(row + 5, v);
                 }
                 if (j0 + 6 < n) {
-                    float v = alpha * c26;
+                    float v = alpha * c2.getS6();
                     if (readC) {
                         v = beta * c.get(row + 6) + v;
                     }
                     c.set(row + 6, v);
                 }
                 if (j0 + 7 < n) {
-                    float v = alpha * c27;
+                    float v = alpha * c2.getS7();
                     if (readC) {
                         v = beta * c.get(row + 7) + v;
                     }
@@ -347,56 +294,292 @@ final class LinalgKernels {
             if (i0 + 3 < m) {
                 int row = (i0 + 3) * n + j0;
                 if (j0 + 0 < n) {
-                    float v = alpha * c30;
+                    float v = alpha * c3.getS0();
                     if (readC) {
                         v = beta * c.get(row + 0) + v;
                     }
                     c.set(row + 0, v);
                 }
                 if (j0 + 1 < n) {
-                    float v = alpha * c31;
+                    float v = alpha * c3.getS1();
                     if (readC) {
                         v = beta * c.get(row + 1) + v;
                     }
                     c.set(row + 1, v);
                 }
                 if (j0 + 2 < n) {
-                    float v = alpha * c32;
+                    float v = alpha * c3.getS2();
                     if (readC) {
                         v = beta * c.get(row + 2) + v;
                     }
                     c.set(row + 2, v);
                 }
                 if (j0 + 3 < n) {
-                    float v = alpha * c33;
+                    float v = alpha * c3.getS3();
                     if (readC) {
                         v = beta * c.get(row + 3) + v;
                     }
                     c.set(row + 3, v);
                 }
                 if (j0 + 4 < n) {
-                    float v = alpha * c34;
+                    float v = alpha * c3.getS4();
                     if (readC) {
                         v = beta * c.get(row + 4) + v;
                     }
                     c.set(row + 4, v);
                 }
                 if (j0 + 5 < n) {
-                    float v = alpha * c35;
+                    float v = alpha * c3.getS5();
                     if (readC) {
                         v = beta * c.get(row + 5) + v;
                     }
                     c.set(row + 5, v);
                 }
                 if (j0 + 6 < n) {
-                    float v = alpha * c36;
+                    float v = alpha * c3.getS6();
                     if (readC) {
                         v = beta * c.get(row + 6) + v;
                     }
                     c.set(row + 6, v);
                 }
                 if (j0 + 7 < n) {
-                    float v = alpha * c37;
+                    float v = alpha * c3.getS7();
+                    if (readC) {
+                        v = beta * c.get(row + 7) + v;
+                    }
+                    c.set(row + 7, v);
+                }
+            }
+            if (i0 + 4 < m) {
+                int row = (i0 + 4) * n + j0;
+                if (j0 + 0 < n) {
+                    float v = alpha * c4.getS0();
+                    if (readC) {
+                        v = beta * c.get(row + 0) + v;
+                    }
+                    c.set(row + 0, v);
+                }
+                if (j0 + 1 < n) {
+                    float v = alpha * c4.getS1();
+                    if (readC) {
+                        v = beta * c.get(row + 1) + v;
+                    }
+                    c.set(row + 1, v);
+                }
+                if (j0 + 2 < n) {
+                    float v = alpha * c4.getS2();
+                    if (readC) {
+                        v = beta * c.get(row + 2) + v;
+                    }
+                    c.set(row + 2, v);
+                }
+                if (j0 + 3 < n) {
+                    float v = alpha * c4.getS3();
+                    if (readC) {
+                        v = beta * c.get(row + 3) + v;
+                    }
+                    c.set(row + 3, v);
+                }
+                if (j0 + 4 < n) {
+                    float v = alpha * c4.getS4();
+                    if (readC) {
+                        v = beta * c.get(row + 4) + v;
+                    }
+                    c.set(row + 4, v);
+                }
+                if (j0 + 5 < n) {
+                    float v = alpha * c4.getS5();
+                    if (readC) {
+                        v = beta * c.get(row + 5) + v;
+                    }
+                    c.set(row + 5, v);
+                }
+                if (j0 + 6 < n) {
+                    float v = alpha * c4.getS6();
+                    if (readC) {
+                        v = beta * c.get(row + 6) + v;
+                    }
+                    c.set(row + 6, v);
+                }
+                if (j0 + 7 < n) {
+                    float v = alpha * c4.getS7();
+                    if (readC) {
+                        v = beta * c.get(row + 7) + v;
+                    }
+                    c.set(row + 7, v);
+                }
+            }
+            if (i0 + 5 < m) {
+                int row = (i0 + 5) * n + j0;
+                if (j0 + 0 < n) {
+                    float v = alpha * c5.getS0();
+                    if (readC) {
+                        v = beta * c.get(row + 0) + v;
+                    }
+                    c.set(row + 0, v);
+                }
+                if (j0 + 1 < n) {
+                    float v = alpha * c5.getS1();
+                    if (readC) {
+                        v = beta * c.get(row + 1) + v;
+                    }
+                    c.set(row + 1, v);
+                }
+                if (j0 + 2 < n) {
+                    float v = alpha * c5.getS2();
+                    if (readC) {
+                        v = beta * c.get(row + 2) + v;
+                    }
+                    c.set(row + 2, v);
+                }
+                if (j0 + 3 < n) {
+                    float v = alpha * c5.getS3();
+                    if (readC) {
+                        v = beta * c.get(row + 3) + v;
+                    }
+                    c.set(row + 3, v);
+                }
+                if (j0 + 4 < n) {
+                    float v = alpha * c5.getS4();
+                    if (readC) {
+                        v = beta * c.get(row + 4) + v;
+                    }
+                    c.set(row + 4, v);
+                }
+                if (j0 + 5 < n) {
+                    float v = alpha * c5.getS5();
+                    if (readC) {
+                        v = beta * c.get(row + 5) + v;
+                    }
+                    c.set(row + 5, v);
+                }
+                if (j0 + 6 < n) {
+                    float v = alpha * c5.getS6();
+                    if (readC) {
+                        v = beta * c.get(row + 6) + v;
+                    }
+                    c.set(row + 6, v);
+                }
+                if (j0 + 7 < n) {
+                    float v = alpha * c5.getS7();
+                    if (readC) {
+                        v = beta * c.get(row + 7) + v;
+                    }
+                    c.set(row + 7, v);
+                }
+            }
+            if (i0 + 6 < m) {
+                int row = (i0 + 6) * n + j0;
+                if (j0 + 0 < n) {
+                    float v = alpha * c6.getS0();
+                    if (readC) {
+                        v = beta * c.get(row + 0) + v;
+                    }
+                    c.set(row + 0, v);
+                }
+                if (j0 + 1 < n) {
+                    float v = alpha * c6.getS1();
+                    if (readC) {
+                        v = beta * c.get(row + 1) + v;
+                    }
+                    c.set(row + 1, v);
+                }
+                if (j0 + 2 < n) {
+                    float v = alpha * c6.getS2();
+                    if (readC) {
+                        v = beta * c.get(row + 2) + v;
+                    }
+                    c.set(row + 2, v);
+                }
+                if (j0 + 3 < n) {
+                    float v = alpha * c6.getS3();
+                    if (readC) {
+                        v = beta * c.get(row + 3) + v;
+                    }
+                    c.set(row + 3, v);
+                }
+                if (j0 + 4 < n) {
+                    float v = alpha * c6.getS4();
+                    if (readC) {
+                        v = beta * c.get(row + 4) + v;
+                    }
+                    c.set(row + 4, v);
+                }
+                if (j0 + 5 < n) {
+                    float v = alpha * c6.getS5();
+                    if (readC) {
+                        v = beta * c.get(row + 5) + v;
+                    }
+                    c.set(row + 5, v);
+                }
+                if (j0 + 6 < n) {
+                    float v = alpha * c6.getS6();
+                    if (readC) {
+                        v = beta * c.get(row + 6) + v;
+                    }
+                    c.set(row + 6, v);
+                }
+                if (j0 + 7 < n) {
+                    float v = alpha * c6.getS7();
+                    if (readC) {
+                        v = beta * c.get(row + 7) + v;
+                    }
+                    c.set(row + 7, v);
+                }
+            }
+            if (i0 + 7 < m) {
+                int row = (i0 + 7) * n + j0;
+                if (j0 + 0 < n) {
+                    float v = alpha * c7.getS0();
+                    if (readC) {
+                        v = beta * c.get(row + 0) + v;
+                    }
+                    c.set(row + 0, v);
+                }
+                if (j0 + 1 < n) {
+                    float v = alpha * c7.getS1();
+                    if (readC) {
+                        v = beta * c.get(row + 1) + v;
+                    }
+                    c.set(row + 1, v);
+                }
+                if (j0 + 2 < n) {
+                    float v = alpha * c7.getS2();
+                    if (readC) {
+                        v = beta * c.get(row + 2) + v;
+                    }
+                    c.set(row + 2, v);
+                }
+                if (j0 + 3 < n) {
+                    float v = alpha * c7.getS3();
+                    if (readC) {
+                        v = beta * c.get(row + 3) + v;
+                    }
+                    c.set(row + 3, v);
+                }
+                if (j0 + 4 < n) {
+                    float v = alpha * c7.getS4();
+                    if (readC) {
+                        v = beta * c.get(row + 4) + v;
+                    }
+                    c.set(row + 4, v);
+                }
+                if (j0 + 5 < n) {
+                    float v = alpha * c7.getS5();
+                    if (readC) {
+                        v = beta * c.get(row + 5) + v;
+                    }
+                    c.set(row + 5, v);
+                }
+                if (j0 + 6 < n) {
+                    float v = alpha * c7.getS6();
+                    if (readC) {
+                        v = beta * c.get(row + 6) + v;
+                    }
+                    c.set(row + 6, v);
+                }
+                if (j0 + 7 < n) {
+                    float v = alpha * c7.getS7();
                     if (readC) {
                         v = beta * c.get(row + 7) + v;
                     }
