@@ -10,6 +10,7 @@ import static dev.nola.kernels.tornado.RandomKernels.P_STREAM;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
  * The nola op family as TornadoVM kernels: mix, fused generate-and-mix, coefficient gradients.
@@ -302,39 +303,31 @@ final class NolaKernels {
     }
 
     /**
-     * out[i] = Σ_e basis[i·n+e]·grad[e], one work-item per row i. Eight partial sums over e mod 8
-     * (independent dependency chains the device compiler can put in one vector register), then summed
-     * pairwise: a fixed order, within the contract's tolerance. Global size k.
+     * out[i] = Σ_e basis[i·n+e]·grad[e], one work-item per row i. Eight partial sums over e mod 8 in one
+     * {@link Float8} (an OpenCL {@code float8} register: PoCL does not vectorise a work-item whose body
+     * loops), then summed pairwise: a fixed order, within the contract's tolerance. Global size k.
      */
     static void coefficientGradient(KernelContext ctx, IntArray ip, FloatArray basis, FloatArray grad, FloatArray out) {
         int i = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
         if (i < k) {
-            float a0 = 0f;
-            float a1 = 0f;
-            float a2 = 0f;
-            float a3 = 0f;
-            float a4 = 0f;
-            float a5 = 0f;
-            float a6 = 0f;
-            float a7 = 0f;
+            Float8 acc = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             int row = i * n;
             int n8 = n - n % 8;
             for (int e = 0; e < n8; e += 8) {
-                a0 = basis.get(row + e) * grad.get(e) + a0;
-                a1 = basis.get(row + e + 1) * grad.get(e + 1) + a1;
-                a2 = basis.get(row + e + 2) * grad.get(e + 2) + a2;
-                a3 = basis.get(row + e + 3) * grad.get(e + 3) + a3;
-                a4 = basis.get(row + e + 4) * grad.get(e + 4) + a4;
-                a5 = basis.get(row + e + 5) * grad.get(e + 5) + a5;
-                a6 = basis.get(row + e + 6) * grad.get(e + 6) + a6;
-                a7 = basis.get(row + e + 7) * grad.get(e + 7) + a7;
+                int r = row + e;
+                Float8 bv = new Float8(basis.get(r), basis.get(r + 1), basis.get(r + 2), basis.get(r + 3), basis.get(r + 4),
+                        basis.get(r + 5), basis.get(r + 6), basis.get(r + 7));
+                Float8 gv = new Float8(grad.get(e), grad.get(e + 1), grad.get(e + 2), grad.get(e + 3), grad.get(e + 4),
+                        grad.get(e + 5), grad.get(e + 6), grad.get(e + 7));
+                acc = Float8.add(acc, Float8.mult(bv, gv));
             }
+            float a0 = acc.getS0();
             for (int e = n8; e < n; e++) {
                 a0 = basis.get(row + e) * grad.get(e) + a0;
             }
-            out.set(i, ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)));
+            out.set(i, ((a0 + acc.getS1()) + (acc.getS2() + acc.getS3())) + ((acc.getS4() + acc.getS5()) + (acc.getS6() + acc.getS7())));
         }
     }
 

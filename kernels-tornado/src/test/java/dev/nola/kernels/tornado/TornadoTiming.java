@@ -24,7 +24,7 @@ public final class TornadoTiming {
         int k = Integer.getInteger("nola.timing.k", 64);
         int n = Integer.getInteger("nola.timing.n", 1 << 16);
         int m = Integer.getInteger("nola.timing.m", 256);
-        System.out.printf("%-14s %14s %14s %14s %14s%n", "device", "basis k x n", "mix k x n", "fused mix", "sgemm m^3");
+        System.out.printf("%-14s %14s %14s %14s %14s %14s%n", "device", "basis k x n", "mix k x n", "fused mix", "gradient", "sgemm m^3");
         for (String id : devices) {
             try (Device d = Backends.open(id)) {
                 SplittableRandom r = new SplittableRandom(1);
@@ -43,12 +43,15 @@ public final class TornadoTiming {
                 Tensor a = d.upload(mv, m, m);
                 Tensor b = d.upload(mv, m, m);
                 Tensor cm = d.allocate(m, m);
+                Tensor cg = d.allocate(k);
                 double tb = time(() -> d.ops().basis(s, 0, k, basis), d);
                 double tm = time(() -> d.ops().mix(c, basis, null, out), d);
                 double tf = time(() -> d.ops().mixGenerated(c, s, null, out), d);
+                double tr = time(() -> d.ops().coefficientGradient(basis, out, cg), d);
                 double tg = time(() -> d.ops().matmul(false, false, 1f, a, b, 0f, cm), d);
                 double gflops = 2.0 * m * m * m / (tg * 1e6);
-                System.out.printf("%-14s %11.2f ms %11.2f ms %11.2f ms %8.2f ms (%.1f GFLOP/s)%n", id, tb, tm, tf, tg, gflops);
+                System.out.printf("%-14s %11.2f ms %11.2f ms %11.2f ms %11.2f ms %8.2f ms (%.1f GFLOP/s)%n", id, tb, tm, tf, tr, tg,
+                        gflops);
             } catch (RuntimeException e) {
                 System.out.printf("%-14s unavailable: %s%n", id, e.getMessage());
             }
