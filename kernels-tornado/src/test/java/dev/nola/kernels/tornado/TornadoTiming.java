@@ -9,8 +9,8 @@ import java.util.SplittableRandom;
 
 /**
  * Rough figures for the report (not a benchmark: the JMH benches in {@code bench/} are the
- * measurement): median wall time of basis generation, mix, fused mix and sgemm per device, after
- * warm-up (which includes TornadoVM's JIT compilation). Run with TornadoVM's JVM flags:
+ * measurement): median wall time of basis generation, mix, fused mix, coefficient gradient and
+ * sgemm per device, after warm-up (which includes TornadoVM's JIT compilation). Run with TornadoVM's JVM flags:
  * {@code java @$TORNADOVM_HOME/tornado-argfile -cp <test classpath> dev.nola.kernels.tornado.TornadoTiming cpu tornado:0:0};
  * sizes from {@code -Dnola.timing.k} (default 64), {@code -Dnola.timing.n} (65536), {@code -Dnola.timing.m} (256).
  */
