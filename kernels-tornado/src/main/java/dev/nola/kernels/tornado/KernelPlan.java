@@ -76,12 +76,30 @@ final class KernelPlan implements AutoCloseable {
         return false;
     }
 
-    /** Runs the kernel over {@code globalSize} work-items (each kernel guards its own bound). */
-    void run(int globalSize) {
-        grid.setGlobalWork(globalSize, 1, 1);
-        grid.setLocalWorkToNull();
+    /**
+     * Runs the kernel over {@code globalSize} work-items (each kernel guards its own bound). With
+     * {@code smallGroups} (CPU devices) the work-group is at most {@value #CPU_GROUP} work-items and
+     * small enough for at least {@value #CPU_GROUPS} groups, the global size rounded up to a multiple
+     * of it: PoCL runs one work-group per thread, and the size TornadoVM picks by itself (up to 4096)
+     * puts a kernel of a few hundred chunky work-items on one core. Otherwise TornadoVM chooses.
+     */
+    void run(int globalSize, boolean smallGroups) {
+        if (smallGroups) {
+            long local = Math.max(1, Math.min(CPU_GROUP, globalSize / CPU_GROUPS));
+            long global = (globalSize + local - 1) / local * local;
+            grid.setGlobalWork(global, 1, 1);
+            grid.setLocalWork(local, 1, 1);
+        } else {
+            grid.setGlobalWork(globalSize, 1, 1);
+            grid.setLocalWorkToNull();
+        }
         plan.execute();
     }
+
+    /** Largest CPU work-group. */
+    static final int CPU_GROUP = 64;
+    /** Fewest CPU work-groups a kernel is split into (where it has that many work-items). */
+    static final int CPU_GROUPS = 32;
 
     @Override
     public void close() {

@@ -10,6 +10,7 @@ import static dev.nola.kernels.tornado.RandomKernels.P_STREAM;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
  * The nola op family as TornadoVM kernels: mix, fused generate-and-mix, coefficient gradients.
@@ -26,7 +27,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * element ({@code u·scale}) before the fma, as basis-then-mix does. Gradients give each work-item one
  * whole dot product (no cross-work-item reduction: TornadoVM's reductions are unreliable on PoCL).
  *
- * <p>Parameters: mix {@code ip = {k, n}}; generated kernels use {@link RandomKernels}' layout
+ * <p>Parameters: mix {@code ip = {k, n, tile width}}; generated kernels use {@link RandomKernels}' layout
  * (k in {@code P_COUNT}); gradients {@code ip = {k, n}}.
  */
 final class NolaKernels {
@@ -34,45 +35,83 @@ final class NolaKernels {
     private NolaKernels() {
     }
 
-    /** out[e] = Σ c[i]·basis[i·n+e] from 0 (not named mix: that is an OpenCL built-in). Global size n. */
+    /**
+     * Adds c[0..k-1] times rows 0..k-1 of the basis onto out[e0..e1) in place, row by row: every
+     * element still sees i = 0..k-1 in ascending order ({@code out[e] = fma(c[i], basis[i·n+e], out[e])}),
+     * while the work-item streams each basis row segment in memory order and its tile of out stays
+     * in the first-level cache.
+     */
+    private static void accumulateTile(FloatArray c, FloatArray basis, FloatArray out, int k, int n, int e0, int e1) {
+        // four rows per pass: one load and one store of out[e] serve four fmas, still in order i..i+3
+        int k4 = k - k % 4;
+        for (int i = 0; i < k4; i += 4) {
+            float c0 = c.get(i);
+            float c1 = c.get(i + 1);
+            float c2 = c.get(i + 2);
+            float c3 = c.get(i + 3);
+            int r0 = i * n;
+            int r1 = r0 + n;
+            int r2 = r1 + n;
+            int r3 = r2 + n;
+            for (int e = e0; e < e1; e++) {
+                float a = out.get(e);
+                a = c0 * basis.get(r0 + e) + a;
+                a = c1 * basis.get(r1 + e) + a;
+                a = c2 * basis.get(r2 + e) + a;
+                a = c3 * basis.get(r3 + e) + a;
+                out.set(e, a);
+            }
+        }
+        for (int i = k4; i < k; i++) {
+            float ci = c.get(i);
+            int row = i * n;
+            for (int e = e0; e < e1; e++) {
+                out.set(e, ci * basis.get(row + e) + out.get(e));
+            }
+        }
+    }
+
+    /**
+     * out[e] = Σ c[i]·basis[i·n+e] from 0 (not named mix: that is an OpenCL built-in). Work-item t owns
+     * the column tile [t·w, min((t+1)·w, n)), w = ip[2]. Global size ceil(n/w).
+     */
     static void mixFromZero(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray out) {
-        int e = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
-        if (e < n) {
-            float acc = 0f;
-            for (int i = 0; i < k; i++) {
-                acc = c.get(i) * basis.get(i * n + e) + acc;
+        int w = ip.get(2);
+        int e0 = ctx.globalIdx * w;
+        if (e0 < n) {
+            int e1 = Math.min(e0 + w, n);
+            for (int e = e0; e < e1; e++) {
+                out.set(e, 0f);
             }
-            out.set(e, acc);
+            accumulateTile(c, basis, out, k, n, e0, e1);
         }
     }
 
-    /** out[e] = offset[e] + Σ c[i]·basis[i·n+e]. Global size n. */
+    /** out[e] = offset[e] + Σ c[i]·basis[i·n+e], column tiles as {@link #mixFromZero}. Global size ceil(n/w). */
     static void mixOffset(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray offset, FloatArray out) {
-        int e = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
-        if (e < n) {
-            float acc = offset.get(e);
-            for (int i = 0; i < k; i++) {
-                acc = c.get(i) * basis.get(i * n + e) + acc;
+        int w = ip.get(2);
+        int e0 = ctx.globalIdx * w;
+        if (e0 < n) {
+            int e1 = Math.min(e0 + w, n);
+            for (int e = e0; e < e1; e++) {
+                out.set(e, offset.get(e));
             }
-            out.set(e, acc);
+            accumulateTile(c, basis, out, k, n, e0, e1);
         }
     }
 
-    /** out[e] += Σ c[i]·basis[i·n+e] (offset is out). Global size n. */
+    /** out[e] += Σ c[i]·basis[i·n+e] (offset is out), column tiles as {@link #mixFromZero}. Global size ceil(n/w). */
     static void mixInPlace(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray out) {
-        int e = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
-        if (e < n) {
-            float acc = out.get(e);
-            for (int i = 0; i < k; i++) {
-                acc = c.get(i) * basis.get(i * n + e) + acc;
-            }
-            out.set(e, acc);
+        int w = ip.get(2);
+        int e0 = ctx.globalIdx * w;
+        if (e0 < n) {
+            accumulateTile(c, basis, out, k, n, e0, Math.min(e0 + w, n));
         }
     }
 
@@ -263,18 +302,32 @@ final class NolaKernels {
         }
     }
 
-    /** out[i] = Σ_e basis[i·n+e]·grad[e], one work-item per i. Global size k. */
+    /**
+     * out[i] = Σ_e basis[i·n+e]·grad[e], one work-item per row i. Eight partial sums over e mod 8 in one
+     * {@link Float8} (an OpenCL {@code float8} register: PoCL does not vectorise a work-item whose body
+     * loops), then summed pairwise: a fixed order, within the contract's tolerance. Global size k.
+     */
     static void coefficientGradient(KernelContext ctx, IntArray ip, FloatArray basis, FloatArray grad, FloatArray out) {
         int i = ctx.globalIdx;
         int k = ip.get(0);
         int n = ip.get(1);
         if (i < k) {
-            float acc = 0f;
+            Float8 acc = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             int row = i * n;
-            for (int e = 0; e < n; e++) {
-                acc = basis.get(row + e) * grad.get(e) + acc;
+            int n8 = n - n % 8;
+            for (int e = 0; e < n8; e += 8) {
+                int r = row + e;
+                Float8 bv = new Float8(basis.get(r), basis.get(r + 1), basis.get(r + 2), basis.get(r + 3), basis.get(r + 4),
+                        basis.get(r + 5), basis.get(r + 6), basis.get(r + 7));
+                Float8 gv = new Float8(grad.get(e), grad.get(e + 1), grad.get(e + 2), grad.get(e + 3), grad.get(e + 4),
+                        grad.get(e + 5), grad.get(e + 6), grad.get(e + 7));
+                acc = Float8.add(acc, Float8.mult(bv, gv));
             }
-            out.set(i, acc);
+            float a0 = acc.getS0();
+            for (int e = n8; e < n; e++) {
+                a0 = basis.get(row + e) * grad.get(e) + a0;
+            }
+            out.set(i, ((a0 + acc.getS1()) + (acc.getS2() + acc.getS3())) + ((acc.getS4() + acc.getS5()) + (acc.getS6() + acc.getS7())));
         }
     }
 

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -45,11 +46,27 @@ final class TornadoOps extends AbstractOps {
     }
 
     private final TornadoDevice device;
+    /** CPU-shaped kernels (a contiguous chunk per work-item) rather than one element per work-item. */
+    private final boolean cpuLayout;
     private final Map<Key, KernelPlan> plans = new LinkedHashMap<>(16, 0.75f, true);
 
     TornadoOps(TornadoVmDevice owner, TornadoDevice device) {
         super(owner);
         this.device = device;
+        this.cpuLayout = device.getDeviceType() == TornadoDeviceType.CPU;
+    }
+
+    /**
+     * Columns per mix work-item: on a CPU about n/32 (a multiple of 16, 64..4096), so a handful of
+     * work-items per core each streams its tile of every basis row in order with the tile of out in
+     * L1; elsewhere 1, one element per work-item, whose row reads coalesce across a GPU's lanes.
+     */
+    private int mixTile(long n) {
+        if (!cpuLayout) {
+            return 1;
+        }
+        long w = ((n + 31) / 32 + 15) / 16 * 16;
+        return (int) Math.max(64, Math.min(4096, w));
     }
 
     private TornadoTensor t(Tensor x) {
@@ -127,7 +144,7 @@ final class TornadoOps extends AbstractOps {
                 .task(KernelPlan.TASK, RandomKernels::basis, new KernelContext(), ip, fp, o.array())
                 .transferToHost(EVERY_EXECUTION, o.array()));
         streamParams(p.ip, p.fp, stream, firstIndex, count, (int) n);
-        p.run((int) global);
+        p.run((int) global, false);
         o.touch();
     }
 
@@ -140,29 +157,31 @@ final class TornadoOps extends AbstractOps {
         TornadoTensor o = t(out);
         KernelPlan p;
         if (offset == null) {
-            p = plan("mix", List.of(c, b, o), List.of(b), 2, 1, (g, ip, fp) -> g
+            p = plan("mix", List.of(c, b, o), List.of(b), 3, 1, (g, ip, fp) -> g
                     .transferToDevice(EVERY_EXECUTION, ip, c.array())
                     .transferToDevice(FIRST_EXECUTION, b.array())
                     .task(KernelPlan.TASK, NolaKernels::mixFromZero, new KernelContext(), ip, c.array(), b.array(), o.array())
                     .transferToHost(EVERY_EXECUTION, o.array()));
         } else if (offset == out) {
-            p = plan("mixInPlace", List.of(c, b, o), List.of(b), 2, 1, (g, ip, fp) -> g
+            p = plan("mixInPlace", List.of(c, b, o), List.of(b), 3, 1, (g, ip, fp) -> g
                     .transferToDevice(EVERY_EXECUTION, ip, c.array(), o.array())
                     .transferToDevice(FIRST_EXECUTION, b.array())
                     .task(KernelPlan.TASK, NolaKernels::mixInPlace, new KernelContext(), ip, c.array(), b.array(), o.array())
                     .transferToHost(EVERY_EXECUTION, o.array()));
         } else {
             TornadoTensor f = t(offset);
-            p = plan("mixOffset", List.of(c, b, f, o), List.of(b), 2, 1, (g, ip, fp) -> g
+            p = plan("mixOffset", List.of(c, b, f, o), List.of(b), 3, 1, (g, ip, fp) -> g
                     .transferToDevice(EVERY_EXECUTION, ip, c.array(), f.array())
                     .transferToDevice(FIRST_EXECUTION, b.array())
                     .task(KernelPlan.TASK, NolaKernels::mixOffset, new KernelContext(), ip, c.array(), b.array(), f.array(),
                             o.array())
                     .transferToHost(EVERY_EXECUTION, o.array()));
         }
+        int w = mixTile(n);
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
-        p.run((int) n);
+        p.ip.set(2, w);
+        p.run((int) ((n + w - 1) / w), cpuLayout);
         o.touch();
     }
 
@@ -191,7 +210,7 @@ final class TornadoOps extends AbstractOps {
                     .transferToHost(EVERY_EXECUTION, o.array()));
         }
         streamParams(p.ip, p.fp, stream, 0, k, (int) n);
-        p.run(blocks(n));
+        p.run(blocks(n), false);
         o.touch();
     }
 
@@ -208,7 +227,7 @@ final class TornadoOps extends AbstractOps {
                 .transferToHost(EVERY_EXECUTION, o.array()));
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
-        p.run(k);
+        p.run(k, cpuLayout);
         o.touch();
     }
 
@@ -223,7 +242,7 @@ final class TornadoOps extends AbstractOps {
                                 gr.array(), o.array())
                         .transferToHost(EVERY_EXECUTION, o.array()));
         streamParams(p.ip, p.fp, stream, 0, k, (int) n);
-        p.run(k);
+        p.run(k, cpuLayout);
         o.touch();
     }
 
@@ -235,7 +254,9 @@ final class TornadoOps extends AbstractOps {
         TornadoTensor ta = t(a);
         TornadoTensor tb = t(b);
         TornadoTensor tc = t(c);
-        long global = (long) m * n;
+        long global = cpuLayout
+                ? (long) ((m + LinalgKernels.BLOCK_M - 1) / LinalgKernels.BLOCK_M) * ((n + LinalgKernels.BLOCK_N - 1) / LinalgKernels.BLOCK_N)
+                : (long) m * n;
         if (global > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("matmul output of " + m + " x " + n + " exceeds TornadoVM's 1-D grid");
         }
@@ -246,8 +267,14 @@ final class TornadoOps extends AbstractOps {
                     if (readC) {
                         g.transferToDevice(EVERY_EXECUTION, tc.array());
                     }
-                    return g.task(KernelPlan.TASK, LinalgKernels::matmul, new KernelContext(), ip, fp, ta.array(), tb.array(),
-                                    tc.array())
+                    if (cpuLayout) {
+                        g.task(KernelPlan.TASK, LinalgKernels::matmulBlock, new KernelContext(), ip, fp, ta.array(),
+                                tb.array(), tc.array());
+                    } else {
+                        g.task(KernelPlan.TASK, LinalgKernels::matmul, new KernelContext(), ip, fp, ta.array(), tb.array(),
+                                tc.array());
+                    }
+                    return g
                             .transferToHost(EVERY_EXECUTION, tc.array());
                 });
         IntArray ip = p.ip;
@@ -261,7 +288,7 @@ final class TornadoOps extends AbstractOps {
         ip.set(7, readC ? 1 : 0);
         p.fp.set(0, alpha);
         p.fp.set(1, beta);
-        p.run((int) global);
+        p.run((int) global, cpuLayout);
         tc.touch();
     }
 }

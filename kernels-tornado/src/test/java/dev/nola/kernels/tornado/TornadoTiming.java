@@ -9,9 +9,10 @@ import java.util.SplittableRandom;
 
 /**
  * Rough figures for the report (not a benchmark: the JMH benches in {@code bench/} are the
- * measurement): median wall time of basis generation, mix, fused mix and sgemm per device, after
- * warm-up (which includes TornadoVM's JIT compilation). Run with TornadoVM's JVM flags:
- * {@code java @$TORNADOVM_HOME/tornado-argfile -cp <test classpath> dev.nola.kernels.tornado.TornadoTiming cpu tornado:0:0}.
+ * measurement): median wall time of basis generation, mix, fused mix, coefficient gradient and
+ * sgemm per device, after warm-up (which includes TornadoVM's JIT compilation). Run with TornadoVM's JVM flags:
+ * {@code java @$TORNADOVM_HOME/tornado-argfile -cp <test classpath> dev.nola.kernels.tornado.TornadoTiming cpu tornado:0:0};
+ * sizes from {@code -Dnola.timing.k} (default 64), {@code -Dnola.timing.n} (65536), {@code -Dnola.timing.m} (256).
  */
 public final class TornadoTiming {
 
@@ -20,10 +21,10 @@ public final class TornadoTiming {
 
     public static void main(String[] args) {
         String[] devices = args.length > 0 ? args : new String[] {"cpu", "tornado:0:0"};
-        int k = 64;
-        int n = 1 << 16;
-        int m = 256;
-        System.out.printf("%-14s %14s %14s %14s %14s%n", "device", "basis 64x64Ki", "mix k64 64Ki", "fused mix", "sgemm 256^3");
+        int k = Integer.getInteger("nola.timing.k", 64);
+        int n = Integer.getInteger("nola.timing.n", 1 << 16);
+        int m = Integer.getInteger("nola.timing.m", 256);
+        System.out.printf("%-14s %14s %14s %14s %14s %14s%n", "device", "basis k x n", "mix k x n", "fused mix", "gradient", "sgemm m^3");
         for (String id : devices) {
             try (Device d = Backends.open(id)) {
                 SplittableRandom r = new SplittableRandom(1);
@@ -42,12 +43,15 @@ public final class TornadoTiming {
                 Tensor a = d.upload(mv, m, m);
                 Tensor b = d.upload(mv, m, m);
                 Tensor cm = d.allocate(m, m);
+                Tensor cg = d.allocate(k);
                 double tb = time(() -> d.ops().basis(s, 0, k, basis), d);
                 double tm = time(() -> d.ops().mix(c, basis, null, out), d);
                 double tf = time(() -> d.ops().mixGenerated(c, s, null, out), d);
+                double tr = time(() -> d.ops().coefficientGradient(basis, out, cg), d);
                 double tg = time(() -> d.ops().matmul(false, false, 1f, a, b, 0f, cm), d);
                 double gflops = 2.0 * m * m * m / (tg * 1e6);
-                System.out.printf("%-14s %11.2f ms %11.2f ms %11.2f ms %8.2f ms (%.1f GFLOP/s)%n", id, tb, tm, tf, tg, gflops);
+                System.out.printf("%-14s %11.2f ms %11.2f ms %11.2f ms %11.2f ms %8.2f ms (%.1f GFLOP/s)%n", id, tb, tm, tf, tr, tg,
+                        gflops);
             } catch (RuntimeException e) {
                 System.out.printf("%-14s unavailable: %s%n", id, e.getMessage());
             }
