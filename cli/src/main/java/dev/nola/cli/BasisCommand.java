@@ -66,14 +66,18 @@ final class BasisCommand implements Callable<Integer> {
             dev.ops().basis(new BasisStream(s, t, d, scale), index, 1, out);
             values = dev.read(out);
         }
-        PrintWriter out = spec.commandLine().getOut();
+        printValues(spec.commandLine().getOut(), values);
+        return 0;
+    }
+
+    /** One {@link Float#toString} value per line: the form other implementations compare against. */
+    static void printValues(PrintWriter out, float[] values) {
         StringBuilder sb = new StringBuilder(values.length * 12);
         for (float v : values) {
             sb.append(Float.toString(v)).append('\n');
         }
         out.print(sb);
         out.flush();
-        return 0;
     }
 
     /** Parses an unsigned decimal of {@code bits} bits (32 or 64). */

@@ -5,7 +5,6 @@ import dev.nola.kernels.Backends;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
-import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -66,13 +65,7 @@ final class MixCommand implements Callable<Integer> {
             dev.ops().mixGenerated(c, new BasisStream(s, t, BasisStream.DOMAIN_BASIS, scale), null, out);
             values = dev.read(out);
         }
-        StringBuilder sb = new StringBuilder(values.length * 12);
-        for (float v : values) {
-            sb.append(Float.toString(v)).append('\n');
-        }
-        PrintWriter out = spec.commandLine().getOut();
-        out.print(sb);
-        out.flush();
+        BasisCommand.printValues(spec.commandLine().getOut(), values);
         return 0;
     }
 }
