@@ -1,9 +1,8 @@
 package dev.nola.kernels.tornado;
 
+import dev.nola.kernels.AbstractDevice;
 import dev.nola.kernels.Checks;
-import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
-import dev.nola.kernels.LiveTensors;
 import dev.nola.kernels.Ops;
 import dev.nola.kernels.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -20,13 +19,11 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
  *
  * <p>Closing the device frees every plan's device memory and closes every tensor.
  */
-final class TornadoVmDevice implements Device {
+final class TornadoVmDevice extends AbstractDevice {
 
     private final DeviceInfo info;
     private final TornadoDevice device;
     private final TornadoOps ops;
-    private final LiveTensors live = new LiveTensors();
-    private boolean closed;
 
     TornadoVmDevice(DeviceInfo info, TornadoDevice device) {
         this.info = info;
@@ -43,15 +40,9 @@ final class TornadoVmDevice implements Device {
         return info;
     }
 
-    private void open() {
-        if (closed) {
-            throw new IllegalStateException("device " + info.id() + " is closed");
-        }
-    }
-
     @Override
     public Tensor allocate(int... shape) {
-        open();
+        requireOpen();
         long n = Checks.shape("shape", shape);
         long limit = Math.min(Integer.MAX_VALUE - 8, info.maxAllocBytes() / Float.BYTES);
         if (n > limit) {
@@ -71,60 +62,35 @@ final class TornadoVmDevice implements Device {
     }
 
     @Override
-    public void write(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
-        open();
-        TornadoTensor d = tensor("dst", dst);
-        Checks.notNull("src", src);
-        Checks.range("src", srcOffset, length, src.length);
-        Checks.range("dst", dstOffset, length, d.size());
+    protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
+        TornadoTensor d = (TornadoTensor) dst;
         MemorySegment.copy(src, srcOffset, d.array().getSegment(), ValueLayout.JAVA_FLOAT, dstOffset * Float.BYTES, length);
         d.touch();
     }
 
     @Override
-    public void read(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
-        open();
-        TornadoTensor s = tensor("src", src);
-        Checks.notNull("dst", dst);
-        Checks.range("src", srcOffset, length, s.size());
-        Checks.range("dst", dstOffset, length, dst.length);
-        MemorySegment.copy(s.array().getSegment(), ValueLayout.JAVA_FLOAT, srcOffset * Float.BYTES, dst, dstOffset, length);
+    protected void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
+        MemorySegment.copy(((TornadoTensor) src).array().getSegment(), ValueLayout.JAVA_FLOAT, srcOffset * Float.BYTES,
+                dst, dstOffset, length);
     }
 
     @Override
-    public void copy(Tensor src, Tensor dst) {
-        open();
-        TornadoTensor s = tensor("src", src);
-        TornadoTensor d = tensor("dst", dst);
-        if (s.size() != d.size()) {
-            throw new IllegalArgumentException("src has " + s.size() + " elements, dst has " + d.size() + "; sizes must match");
-        }
-        MemorySegment.copy(s.array().getSegment(), 0, d.array().getSegment(), 0, s.size() * Float.BYTES);
+    protected void doCopy(Tensor src, Tensor dst) {
+        TornadoTensor d = (TornadoTensor) dst;
+        MemorySegment.copy(((TornadoTensor) src).array().getSegment(), 0, d.array().getSegment(), 0,
+                src.size() * Float.BYTES);
         d.touch();
     }
 
     @Override
     public Ops ops() {
-        open();
+        requireOpen();
         return ops;
     }
 
+    /** After the tensors (whose close already evicted their plans): the remaining plans' device memory. */
     @Override
-    public void synchronize() {
-        open();
-    }
-
-    @Override
-    public boolean isClosed() {
-        return closed;
-    }
-
-    @Override
-    public void close() {
-        if (!closed) {
-            live.closeAll();
-            ops.closeAll();
-            closed = true;
-        }
+    protected void release() {
+        ops.closeAll();
     }
 }

@@ -4,10 +4,9 @@ import static org.jocl.CL.CL_CONTEXT_PLATFORM;
 import static org.jocl.CL.CL_MEM_READ_WRITE;
 import static org.jocl.CL.CL_TRUE;
 
+import dev.nola.kernels.AbstractDevice;
 import dev.nola.kernels.Checks;
-import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
-import dev.nola.kernels.LiveTensors;
 import dev.nola.kernels.Ops;
 import dev.nola.kernels.Tensor;
 import java.util.Arrays;
@@ -31,7 +30,7 @@ import org.jocl.cl_mem;
  * both blocking) can be measured separately. Closing the device releases every tensor, kernel,
  * program, the queue and the context.
  */
-public final class OpenClDevice implements Device {
+public final class OpenClDevice extends AbstractDevice {
 
     private final DeviceInfo info;
     private final cl_device_id deviceId;
@@ -39,8 +38,6 @@ public final class OpenClDevice implements Device {
     private final cl_command_queue queue;
     private final OpenClPrograms programs;
     private final OpenClOps ops;
-    private final LiveTensors live = new LiveTensors();
-    private boolean closed;
 
     OpenClDevice(OpenClPlatforms.Found found, String buildOptions) {
         this.info = found.info();
@@ -68,7 +65,8 @@ public final class OpenClDevice implements Device {
     }
 
     /** {@code opencl:P:D (name)}, for messages. */
-    String describe() {
+    @Override
+    protected String describe() {
         return info.id() + " (" + info.name() + ")";
     }
 
@@ -77,15 +75,9 @@ public final class OpenClDevice implements Device {
         return info;
     }
 
-    void open() {
-        if (closed) {
-            throw new IllegalStateException("device " + describe() + " is closed");
-        }
-    }
-
     @Override
     public Tensor allocate(int... shape) {
-        open();
+        requireOpen();
         long n = Checks.shape("shape", shape);
         long bytes = n * Sizeof.cl_float;
         if (n > Long.MAX_VALUE / Sizeof.cl_float || bytes > info.maxAllocBytes()) {
@@ -122,68 +114,49 @@ public final class OpenClDevice implements Device {
         ClObjects.BUFFERS.decrementAndGet();
     }
 
-    /** Number of open tensors (for leak tests). */
-    public int liveTensors() {
-        return live.count();
-    }
-
     /** The buffer of a checked tensor of this device. */
     cl_mem mem(String name, Tensor t) {
         return ((OpenClTensor) Checks.on(this, name, t)).mem();
     }
 
     @Override
-    public void write(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
-        open();
-        cl_mem d = mem("dst", dst);
-        Checks.notNull("src", src);
-        Checks.range("src", srcOffset, length, src.length);
-        Checks.range("dst", dstOffset, length, dst.size());
+    protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
         if (length == 0) {
             return;
         }
         // Blocking: the Java array may move once this call returns, and transfer time stays separate.
-        CL.clEnqueueWriteBuffer(queue, d, CL_TRUE, dstOffset * Sizeof.cl_float, (long) length * Sizeof.cl_float,
-                Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float), 0, null, null);
+        CL.clEnqueueWriteBuffer(queue, ((OpenClTensor) dst).mem(), CL_TRUE, dstOffset * Sizeof.cl_float,
+                (long) length * Sizeof.cl_float, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float),
+                0, null, null);
     }
 
     @Override
-    public void read(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
-        open();
-        cl_mem s = mem("src", src);
-        Checks.notNull("dst", dst);
-        Checks.range("src", srcOffset, length, src.size());
-        Checks.range("dst", dstOffset, length, dst.length);
+    protected void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
         if (length == 0) {
-            synchronize();
+            doSynchronize();
             return;
         }
-        CL.clEnqueueReadBuffer(queue, s, CL_TRUE, srcOffset * Sizeof.cl_float, (long) length * Sizeof.cl_float,
-                Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float), 0, null, null);
+        CL.clEnqueueReadBuffer(queue, ((OpenClTensor) src).mem(), CL_TRUE, srcOffset * Sizeof.cl_float,
+                (long) length * Sizeof.cl_float, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float),
+                0, null, null);
     }
 
     @Override
-    public void copy(Tensor src, Tensor dst) {
-        open();
-        cl_mem s = mem("src", src);
-        cl_mem d = mem("dst", dst);
-        if (src.size() != dst.size()) {
-            throw new IllegalArgumentException("src has " + src.size() + " elements, dst has " + dst.size() + "; sizes must match");
-        }
+    protected void doCopy(Tensor src, Tensor dst) {
         if (src != dst) {
-            CL.clEnqueueCopyBuffer(queue, s, d, 0, 0, src.size() * Sizeof.cl_float, 0, null, null);
+            CL.clEnqueueCopyBuffer(queue, ((OpenClTensor) src).mem(), ((OpenClTensor) dst).mem(), 0, 0,
+                    src.size() * Sizeof.cl_float, 0, null, null);
         }
     }
 
     @Override
     public Ops ops() {
-        open();
+        requireOpen();
         return ops;
     }
 
     @Override
-    public void synchronize() {
-        open();
+    protected void doSynchronize() {
         CL.clFinish(queue);
     }
 
@@ -207,26 +180,17 @@ public final class OpenClDevice implements Device {
     }
 
     @Override
-    public boolean isClosed() {
-        return closed;
+    protected void drain() {
+        CL.clFinish(queue);
     }
 
     @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            CL.clFinish(queue);
-        } finally {
-            live.closeAll();
-            programs.close();
-            CL.clReleaseCommandQueue(queue);
-            ClObjects.QUEUES.decrementAndGet();
-            CL.clReleaseContext(context);
-            ClObjects.CONTEXTS.decrementAndGet();
-        }
+    protected void release() {
+        programs.close();
+        CL.clReleaseCommandQueue(queue);
+        ClObjects.QUEUES.decrementAndGet();
+        CL.clReleaseContext(context);
+        ClObjects.CONTEXTS.decrementAndGet();
     }
 
     @Override
