@@ -57,10 +57,6 @@ final class TornadoVmDevice extends AbstractDevice {
         ops.evict(t);
     }
 
-    TornadoTensor tensor(String name, Tensor t) {
-        return (TornadoTensor) Checks.on(this, name, t);
-    }
-
     @Override
     protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
         TornadoTensor d = (TornadoTensor) dst;

@@ -114,9 +114,9 @@ public final class OpenClDevice extends AbstractDevice {
         ClObjects.BUFFERS.decrementAndGet();
     }
 
-    /** The buffer of a checked tensor of this device. */
-    cl_mem mem(String name, Tensor t) {
-        return ((OpenClTensor) Checks.on(this, name, t)).mem();
+    /** The buffer of a tensor that {@link dev.nola.kernels.AbstractOps} has already checked belongs to this device. */
+    cl_mem mem(Tensor t) {
+        return ((OpenClTensor) t).mem();
     }
 
     @Override

@@ -124,7 +124,7 @@ final class OpenClOps extends AbstractOps {
         boolean wide = cpuLayout();
         cl_kernel k = dev.kernel("random", wide ? "basis_x8" : "basis", nolaOptions);
         long blocks = blocks(n);
-        args(k, dev.mem("out", out), n, (int) blocks, firstIndex, s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale());
+        args(k, dev.mem(out), n, (int) blocks, firstIndex, s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale());
         int g = groupSize(k, wide ? WIDE_GROUP : ELEMENTWISE_GROUP);
         long items = wide ? (blocks + 7) / 8 : blocks;
         dev.launch(k, new long[] {roundUp(items, g), count}, new long[] {g, 1});
@@ -134,20 +134,20 @@ final class OpenClOps extends AbstractOps {
 
     @Override
     protected void doMix(Tensor coefficients, Tensor basis, Tensor offset, Tensor out, int kk, long n) {
-        cl_mem o = dev.mem("out", out);
+        cl_mem o = dev.mem(out);
         if (cpuLayout()) {
             // Tiles of contiguous columns, one per work-item: about one per compute unit, 256 to 4096 wide.
             long cus = Math.max(1, dev.info().computeUnits());
             int tile = (int) Math.clamp(roundUp((n + cus - 1) / cus, 16), 256, MIX_TILE);
             cl_kernel k = dev.kernel("nola", "mix_basis_tiles", nolaOptions);
-            args(k, dev.mem("coefficients", coefficients), dev.mem("basis", basis),
-                    offset == null ? o : dev.mem("offset", offset), o, n, kk, offset == null ? 0 : 1, tile);
+            args(k, dev.mem(coefficients), dev.mem(basis),
+                    offset == null ? o : dev.mem(offset), o, n, kk, offset == null ? 0 : 1, tile);
             dev.launch(k, new long[] {(n + tile - 1) / tile}, new long[] {1});
             return;
         }
         cl_kernel k = dev.kernel("nola", "mix_basis", nolaOptions);
-        args(k, dev.mem("coefficients", coefficients), dev.mem("basis", basis),
-                offset == null ? o : dev.mem("offset", offset), o, n, kk, offset == null ? 0 : 1);
+        args(k, dev.mem(coefficients), dev.mem(basis),
+                offset == null ? o : dev.mem(offset), o, n, kk, offset == null ? 0 : 1);
         int g = groupSize(k, ELEMENTWISE_GROUP);
         dev.launch(k, new long[] {roundUp((n + 3) / 4, g)}, new long[] {g});
     }
@@ -156,9 +156,9 @@ final class OpenClOps extends AbstractOps {
     protected void doMixGenerated(Tensor coefficients, BasisStream s, Tensor offset, Tensor out, int kk, long n) {
         boolean wide = cpuLayout();
         cl_kernel k = dev.kernel("nola", wide ? "mix_generated_x8" : "mix_generated", nolaOptions);
-        cl_mem o = dev.mem("out", out);
+        cl_mem o = dev.mem(out);
         long blocks = blocks(n);
-        args(k, dev.mem("coefficients", coefficients), offset == null ? o : dev.mem("offset", offset), o, n, kk,
+        args(k, dev.mem(coefficients), offset == null ? o : dev.mem(offset), o, n, kk,
                 offset == null ? 0 : 1, s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale());
         int g = groupSize(k, wide ? WIDE_GROUP : ELEMENTWISE_GROUP);
         long items = wide ? (blocks + 7) / 8 : blocks;
@@ -169,14 +169,14 @@ final class OpenClOps extends AbstractOps {
     protected void doCoefficientGradient(Tensor basis, Tensor grad, Tensor out, int kk, long n) {
         if (rowPerWorkItem((kk + 3) / 4)) {
             cl_kernel k = dev.kernel("nola", "coefficient_gradient_rows", nolaOptions);
-            args(k, dev.mem("basis", basis), dev.mem("grad", grad), dev.mem("out", out), n, kk);
+            args(k, dev.mem(basis), dev.mem(grad), dev.mem(out), n, kk);
             int g = groupSize(k, WIDE_GROUP);
             dev.launch(k, new long[] {roundUp((kk + 3) / 4, g)}, new long[] {g});
             return;
         }
         cl_kernel k = dev.kernel("nola", "coefficient_gradient_partial", nolaOptions);
-        cl_mem b = dev.mem("basis", basis);
-        cl_mem g = dev.mem("grad", grad);
+        cl_mem b = dev.mem(basis);
+        cl_mem g = dev.mem(grad);
         reduceRows(k, kk, n, out, (partial, blocks) -> new Object[] {b, g, partial, n, (int) blocks});
     }
 
@@ -185,14 +185,14 @@ final class OpenClOps extends AbstractOps {
         if (rowPerWorkItem(kk)) {
             blocks(n); // checks the counter range
             cl_kernel k = dev.kernel("nola", "coefficient_gradient_generated_rows", nolaOptions);
-            args(k, dev.mem("grad", grad), dev.mem("out", out), n, kk, s.stream(), s.domain(), keyLow(s), keyHigh(s),
+            args(k, dev.mem(grad), dev.mem(out), n, kk, s.stream(), s.domain(), keyLow(s), keyHigh(s),
                     s.scale());
             int g = groupSize(k, WIDE_GROUP);
             dev.launch(k, new long[] {roundUp(kk, g)}, new long[] {g});
             return;
         }
         cl_kernel k = dev.kernel("nola", "coefficient_gradient_generated_partial", nolaOptions);
-        cl_mem g = dev.mem("grad", grad);
+        cl_mem g = dev.mem(grad);
         reduceRows(k, kk, n, out, (partial, blocks) -> new Object[] {g, partial, n, (int) blocks,
                 s.stream(), s.domain(), keyLow(s), keyHigh(s), s.scale()});
     }
@@ -231,7 +231,7 @@ final class OpenClOps extends AbstractOps {
             args(partialKernel, all);
             dev.launch(partialKernel, new long[] {(long) groups * l, rows}, new long[] {l, 1});
             cl_kernel sum = dev.kernel("nola", "sum_partials", nolaOptions);
-            args(sum, partial, dev.mem("out", out), groups, rows);
+            args(sum, partial, dev.mem(out), groups, rows);
             int g = groupSize(sum, ELEMENTWISE_GROUP);
             dev.launch(sum, new long[] {roundUp(rows, g)}, new long[] {g});
         } finally {
@@ -252,11 +252,11 @@ final class OpenClOps extends AbstractOps {
         cl_mem packed = dev.createBuffer(panels * 16 * kk * Sizeof.cl_float, "the packed B of a matmul");
         try {
             cl_kernel pack = dev.kernel("linalg", "pack_panels", linalgOptions);
-            args(pack, dev.mem("b", b), packed, transB ? 1 : 0, n, kk);
+            args(pack, dev.mem(b), packed, transB ? 1 : 0, n, kk);
             int gp = groupSize(pack, ELEMENTWISE_GROUP);
             dev.launch(pack, new long[] {roundUp(kk, gp), panels}, new long[] {gp, 1});
             cl_kernel k = dev.kernel("linalg", "sgemm_panel", linalgOptions);
-            args(k, transA ? 1 : 0, m, n, kk, alpha, dev.mem("a", a), packed, beta, dev.mem("c", c));
+            args(k, transA ? 1 : 0, m, n, kk, alpha, dev.mem(a), packed, beta, dev.mem(c));
             long rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
             int g = (int) Math.min(groupSize(k, PANEL_GROUP), rowBlocks);
             dev.launch(k, new long[] {panels, roundUp(rowBlocks, g)}, new long[] {1, g});
@@ -288,7 +288,7 @@ final class OpenClOps extends AbstractOps {
             }
         }
         cl_kernel k = v == MatmulVariant.BLOCKED ? blocked : dev.kernel("linalg", "sgemm_tiled", linalgOptions);
-        args(k, transA ? 1 : 0, transB ? 1 : 0, m, n, kk, alpha, dev.mem("a", a), dev.mem("b", b), beta, dev.mem("c", c));
+        args(k, transA ? 1 : 0, transB ? 1 : 0, m, n, kk, alpha, dev.mem(a), dev.mem(b), beta, dev.mem(c));
         if (v == MatmulVariant.BLOCKED) {
             dev.launch(k, new long[] {roundUp(n, BLOCKED_TILE) / 4, roundUp(m, BLOCKED_TILE) / 4}, new long[] {16, 16});
         } else {
