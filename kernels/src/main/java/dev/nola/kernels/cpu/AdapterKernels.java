@@ -2,7 +2,6 @@ package dev.nola.kernels.cpu;
 
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -44,7 +43,7 @@ final class AdapterKernels {
             int end = Math.min(tokens, (c + 1) * rows);
             for (int i = c * rows; i < end; i++) {
                 for (int q = 0; q < r; q++) {
-                    h[i * r + q] = dot(x, i * in, a, q * in, in);
+                    h[i * r + q] = MixKernels.dot(x, i * in, a, q * in, in);
                     coef[q] = s * h[i * r + q];
                 }
                 addCombination(coef, r, bt, 0, out, y, i * out);
@@ -91,7 +90,7 @@ final class AdapterKernels {
             float[] coef = new float[len];
             for (int i = start; i < start + len; i++) {
                 for (int q = 0; q < r; q++) {
-                    dh[i * r + q] = s * dot(dy, i * out, bt, q * out, out);
+                    dh[i * r + q] = s * MixKernels.dot(dy, i * out, bt, q * out, out);
                 }
             }
             // row blocks of ROW_BLOCK: few enough streams for the prefetchers, one store per block
@@ -154,22 +153,6 @@ final class AdapterKernels {
             }
         }
         return t;
-    }
-
-    /** Σ_e u[uo+e]·v[vo+e] over n elements. */
-    static float dot(float[] u, int uo, float[] v, int vo, int n) {
-        FloatVector acc0 = FloatVector.zero(S);
-        FloatVector acc1 = FloatVector.zero(S);
-        int e = 0;
-        for (; e + 2 * V <= n; e += 2 * V) {
-            acc0 = FloatVector.fromArray(S, u, uo + e).fma(FloatVector.fromArray(S, v, vo + e), acc0);
-            acc1 = FloatVector.fromArray(S, u, uo + e + V).fma(FloatVector.fromArray(S, v, vo + e + V), acc1);
-        }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; e < n; e++) {
-            sum = Math.fma(u[uo + e], v[vo + e], sum);
-        }
-        return sum;
     }
 
     /** w[wo..wo+n) += alpha·u[uo..uo+n). */

@@ -118,7 +118,7 @@ final class MixKernels {
     private static void gradientRows(float[] basis, float[] grad, float[] out, int k, int n, int i0) {
         if (i0 + ROWS > k) {
             for (int i = i0; i < k; i++) {
-                out[i] = dot(basis, i * n, grad, n);
+                out[i] = dot(basis, i * n, grad, 0, n);
             }
             return;
         }
@@ -159,19 +159,19 @@ final class MixKernels {
         out[i0 + 3] = s3;
     }
 
-    /** Σ_e a[aOff + e]·b[e] over e &lt; len, two vector accumulators. */
-    static float dot(float[] a, int aOff, float[] b, int len) {
+    /** Σ_e a[aOff + e]·b[bOff + e] over e &lt; len, two vector accumulators. */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
         FloatVector s0 = FloatVector.zero(S);
         FloatVector s1 = FloatVector.zero(S);
         int bound2 = len - len % (2 * V);
         int e = 0;
         for (; e < bound2; e += 2 * V) {
-            s0 = FloatVector.fromArray(S, a, aOff + e).fma(FloatVector.fromArray(S, b, e), s0);
-            s1 = FloatVector.fromArray(S, a, aOff + e + V).fma(FloatVector.fromArray(S, b, e + V), s1);
+            s0 = FloatVector.fromArray(S, a, aOff + e).fma(FloatVector.fromArray(S, b, bOff + e), s0);
+            s1 = FloatVector.fromArray(S, a, aOff + e + V).fma(FloatVector.fromArray(S, b, bOff + e + V), s1);
         }
         float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
         for (; e < len; e++) {
-            sum = Math.fma(a[aOff + e], b[e], sum);
+            sum = Math.fma(a[aOff + e], b[bOff + e], sum);
         }
         return sum;
     }
