@@ -1,4 +1,4 @@
-# Sourced by ./nola, ./test.sh and .ci/run: sets JAVA_HOME to a JDK 25 or newer and puts it first on PATH.
+# Sourced by bin/nola, ./test.sh and .ci/run: sets JAVA_HOME to a JDK 25 or newer and puts it first on PATH.
 # Order: $JAVA_HOME if it is 25+, else the newest Temurin 25+ under /usr/lib/jvm, else any JDK 25+ there.
 
 nola_java_major() { # prints the feature version of the java at $1, or nothing

@@ -16,7 +16,7 @@ final class DevicesCommand implements Callable<Integer> {
 
     /** Backends that live in optional modules, and how to get them when they are not on the class path. */
     private static final java.util.Map<String, String> KNOWN = java.util.Map.of(
-            "tornado", "the TornadoVM backend is not on the class path (set TORNADOVM_HOME to a TornadoVM SDK; ./nola then builds and loads it)",
+            "tornado", "the TornadoVM backend is not on the class path (set TORNADOVM_HOME to a TornadoVM SDK; bin/nola then builds and loads it)",
             "opencl", "the OpenCL backend is not on the class path");
 
     @Spec

@@ -1,7 +1,7 @@
 package dev.nola.cli;
 
 import dev.nola.adapter.quant.CoefficientQuantizer;
-import dev.nola.adapter.report.ParameterReport;
+import dev.nola.cli.report.ParameterReport;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

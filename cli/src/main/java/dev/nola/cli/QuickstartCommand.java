@@ -1,6 +1,6 @@
 package dev.nola.cli;
 
-import dev.nola.adapter.demo.PlantedLowRankTask;
+import dev.nola.cli.demo.PlantedLowRankTask;
 import dev.nola.config.RuntimeSettings;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;

@@ -1,4 +1,4 @@
-package dev.nola.adapter.report;
+package dev.nola.cli.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package dev.nola.adapter.report;
+package dev.nola.cli.report;
 
 import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.StreamId;

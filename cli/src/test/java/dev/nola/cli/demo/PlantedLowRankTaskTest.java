@@ -1,4 +1,4 @@
-package dev.nola.adapter.demo;
+package dev.nola.cli.demo;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,4 +1,4 @@
-package dev.nola.adapter.demo;
+package dev.nola.cli.demo;
 
 import dev.nola.adapter.Adapter;
 import dev.nola.adapter.LoraAdapter;
