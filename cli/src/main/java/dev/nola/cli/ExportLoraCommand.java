@@ -43,7 +43,7 @@ final class ExportLoraCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SavedNola saved = NolaAdapterFiles.load(dir);
-        try (Device dev = Backends.open(RuntimeSettings.resolve(main.device()).device())) {
+        try (Device dev = Backends.open(RuntimeSettings.resolve(main.device()))) {
             Map<String, NolaAdapter> adapters = saved.instantiate(dev);
             try {
                 PeftLoraExport.write(target, adapters, saved.config().targetModules(), baseModel);
