@@ -64,7 +64,10 @@ public final class InputFiles {
             }
             return special(path);
         } catch (NoSuchFileException e) {
-            return Files.isSymbolicLink(path) ? Kind.BROKEN_SYMLINK : Kind.MISSING;
+            if (Files.isSymbolicLink(path)) {
+                return Kind.BROKEN_SYMLINK;
+            }
+            return blockedByAFile(path) ? Kind.NOT_A_DIRECTORY_ON_THE_WAY : Kind.MISSING;
         } catch (AccessDeniedException e) {
             return Kind.PERMISSION_DENIED;
         } catch (NotDirectoryException e) {
@@ -78,6 +81,16 @@ public final class InputFiles {
         } catch (IOException | SecurityException e) {
             return Kind.OTHER;
         }
+    }
+
+    /** Whether the nearest existing ancestor of a missing path is something other than a directory. */
+    private static boolean blockedByAFile(Path path) {
+        for (Path a = path.toAbsolutePath().getParent(); a != null; a = a.getParent()) {
+            if (Files.exists(a)) {
+                return !Files.isDirectory(a);
+            }
+        }
+        return false;
     }
 
     /** FIFO, socket or device by the file type bits of {@code st_mode}, where the platform shows them. */

@@ -77,12 +77,16 @@ public enum Names {
         return name;
     }
 
-    /** As {@link #require}, as an {@link InvalidFileException} prefixed by {@code source} (for readers). */
+    /**
+     * As {@link #require}, as an {@link InvalidFileException} prefixed by {@code source} (for readers).
+     *
+     * @param what what the name is, or "" when the noun says it all ("tensor name …")
+     */
     public String requireInFile(String source, String what, String name) {
         String p = problem(name);
         if (p != null) {
-            throw new InvalidFileException(source + ": " + what + " " + noun + " " + Echo.quote(name) + " " + p
-                    + "; expected " + rule());
+            throw new InvalidFileException(source + ": " + (what.isEmpty() ? "" : what + " ") + noun + " "
+                    + Echo.quote(name) + " " + p + "; expected " + rule());
         }
         return name;
     }

@@ -151,7 +151,7 @@ public final class SafeTensorsReader implements AutoCloseable {
     }
 
     private TensorInfo entry(String name, JsonNode node, long dataSize) {
-        Names.TENSOR.requireInFile(source, "header key", name);
+        Names.TENSOR.requireInFile(source, "", name);
         String where = "tensor " + Echo.quote(name);
         if (!node.isObject()) {
             throw bad(where + " is a JSON " + node.getNodeType() + ", expected an object");
@@ -232,11 +232,12 @@ public final class SafeTensorsReader implements AutoCloseable {
         TensorInfo previous = null;
         for (TensorInfo c : sorted) {
             if (c.begin() != at) {
-                String before = previous == null ? "the start of the data section" : "the end of tensor "
-                        + Echo.quote(previous.name()) + " at " + at;
-                throw bad("tensor " + Echo.quote(c.name()) + " begins at data offset " + c.begin() + ", but "
-                        + before + (c.begin() > at ? " leaves a gap of " + (c.begin() - at) + " bytes"
-                        : " overlaps it by " + (at - c.begin()) + " bytes") + "; tensors must be stored back to back");
+                String after = previous == null ? "the start of the data section"
+                        : "tensor " + Echo.quote(previous.name()) + ", which ends at " + at;
+                throw bad("tensor " + Echo.quote(c.name()) + " begins at data offset " + c.begin() + ", "
+                        + (c.begin() > at ? "leaving a gap of " + (c.begin() - at) + " bytes after " + after
+                        : "overlapping " + after + ", by " + (at - c.begin()) + " bytes")
+                        + "; tensors must be stored back to back from offset 0");
             }
             at = c.end();
             previous = c;

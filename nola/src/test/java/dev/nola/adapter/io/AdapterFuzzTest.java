@@ -1,79 +1,263 @@
 package dev.nola.adapter.io;
 
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nola.adapter.NolaAdapter;
 import dev.nola.adapter.NolaConfig;
+import dev.nola.kernels.Backends;
+import dev.nola.kernels.Device;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Property test of the adapter parser over 12,000 mutated adapters (seeded): truncation, header
- * length huge / negative / zero / off by a little, flipped bytes in header and data, offsets out of
- * range or overlapping, unknown dtypes, shapes disagreeing with byte counts, invalid or mutated JSON
- * in both files, NaN and infinite coefficients, nesting bombs, random garbage. Each must either load
- * (a benign mutation, e.g. a changed coefficient) or fail with an {@link InvalidFileException};
- * anything else (another exception, an OutOfMemoryError, a hang past the time limit) fails the test.
+ * Property test of the adapter reader over mutated adapters (seeded), run by {@link FuzzHarness}: each
+ * case is parsed, and when it parses, regenerated on the reference device and exported to PEFT LoRA
+ * in memory, the whole path a file takes through {@code nola export-lora}. Classes of mutation:
+ * truncation, header length huge / negative / zero / off by a little, flipped bytes in header and
+ * data, offsets out of range or overlapping, unknown dtypes, shapes disagreeing with byte counts,
+ * invalid or mutated JSON in both files, NaN and infinite coefficients, nesting bombs, random
+ * garbage; and files that claim huge shapes, gaps and trailing bytes in the data section, hostile
+ * layer, tensor and module names. Each case must load or be refused with a clean one-line message that
+ * names the file; an always-invalid class must never load; a stack trace, an OutOfMemoryError or a
+ * hang fails the test. Each new class also runs alone as a named test.
  */
 class AdapterFuzzTest {
 
-    static final int ITERATIONS = 12_000;
+    static final int ITERATIONS = 14_000;
+    static final int PER_CLASS = 600;
+    static final Duration LIMIT = Duration.ofSeconds(120);
+    static final Duration PER_CASE = Duration.ofSeconds(10);
+
+    /** A pair of adapter files in memory. */
+    record Files(byte[] config, byte[] weights) {
+        @Override
+        public String toString() {
+            return "config " + config.length + " bytes, weights " + weights.length + " bytes";
+        }
+    }
 
     enum Mutation {
         TRUNCATE, HEADER_LENGTH, FLIP_HEADER, FLIP_ANY, OFFSETS, DTYPE, SHAPE, NON_FINITE, CONFIG_BYTES, CONFIG_NUMBER,
         OVERLAP, GARBAGE, NESTING
     }
 
-    @Test
-    void mutatedAdaptersFailCleanly() {
-        NolaConfig c = AdapterFilesTest.CONFIG.withQuantization(NolaConfig.FLOAT_BITS, false);
-        SavedNola base;
-        try (var d = dev.nola.kernels.Backends.open("reference")) {
-            base = SavedNola.of(AdapterFilesTest.adapters(d, c));
-        }
-        byte[] cfg = NolaAdapterFiles.configJson(base);
-        byte[] wts = NolaAdapterFiles.weights(base);
-        NolaAdapterFiles.parse(cfg, wts, "valid"); // the unmutated pair loads
-        Map<Mutation, int[]> tally = new EnumMap<>(Mutation.class); // {accepted, rejected}
-        assertTimeoutPreemptively(Duration.ofSeconds(180), () -> {
-            SplittableRandom rnd = new SplittableRandom(20240501);
-            for (int it = 0; it < ITERATIONS; it++) {
-                Mutation m = Mutation.values()[rnd.nextInt(Mutation.values().length)];
-                byte[][] pair = mutate(m, cfg.clone(), wts.clone(), rnd);
-                int[] t = tally.computeIfAbsent(m, x -> new int[2]);
+    /** The classes that must always be refused. */
+    static final Set<String> ALWAYS_INVALID = Set.of("TRUNCATE", "HEADER_LENGTH", "DTYPE", "SHAPE", "NON_FINITE", "OVERLAP",
+            "GARBAGE", "NESTING", "HUGE_SHAPE", "GAPS_AND_TRAILING", "HOSTILE_NAMES");
+
+    static SavedNola base;
+    static Device device;
+
+    @BeforeAll
+    static void baseAdapter() {
+        device = Backends.open("reference");
+        base = SavedNola.of(AdapterFilesTest.adapters(device, AdapterFilesTest.CONFIG));
+    }
+
+    @AfterAll
+    static void closeDevice() {
+        device.close();
+    }
+
+    /** The harness over the valid pair with every class; the reader under test is parse → instantiate → export. */
+    static FuzzHarness<Files> harness() {
+        Files valid = new Files(NolaAdapterFiles.configJson(base), NolaAdapterFiles.weights(base));
+        FuzzHarness<Files> h = new FuzzHarness<>(List.of(valid), (f, i) -> {
+            String name = "fuzz" + i;
+            try {
+                SavedNola s = NolaAdapterFiles.parse(f.config(), f.weights(), name);
+                Map<String, NolaAdapter> adapters = s.instantiate(device, name);
                 try {
-                    NolaAdapterFiles.parse(pair[0], pair[1], "fuzz" + it);
-                    t[0]++;
-                } catch (InvalidFileException e) {
-                    assertTrue(e.getMessage() != null && e.getMessage().startsWith("fuzz" + it),
-                            "message names the file: " + e.getMessage());
-                    t[1]++;
-                } catch (Throwable e) {
-                    fail("iteration " + it + " (" + m + ") threw " + e, e);
+                    PeftLoraExport.files(name, adapters, s.config().targetModules(), null);
+                } finally {
+                    adapters.values().forEach(NolaAdapter::close);
                 }
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() == null || !e.getMessage().startsWith(name)) {
+                    throw new AssertionError("the message does not name the file: " + e.getMessage(), e);
+                }
+                throw e;
             }
         });
-        int rejected = tally.values().stream().mapToInt(t -> t[1]).sum();
-        int total = tally.values().stream().mapToInt(t -> t[0] + t[1]).sum();
-        assertTrue(total == ITERATIONS && rejected > ITERATIONS / 2, "rejected " + rejected + " of " + total);
-        for (Mutation m : new Mutation[] {Mutation.TRUNCATE, Mutation.HEADER_LENGTH, Mutation.DTYPE,
-                Mutation.SHAPE, Mutation.NON_FINITE, Mutation.OVERLAP, Mutation.GARBAGE, Mutation.NESTING}) {
-            // (OFFSETS and the flips may draw the value already there, which is benign)
-            assertTrue(tally.get(m)[0] == 0, m + " must always be rejected; accepted " + tally.get(m)[0]);
+        for (Mutation m : Mutation.values()) {
+            h.mutation(m.name(), ALWAYS_INVALID.contains(m.name()), (f, rnd) -> {
+                byte[][] pair = mutate(m, f.config().clone(), f.weights().clone(), rnd);
+                return new Files(pair[0], pair[1]);
+            });
         }
-        StringBuilder sb = new StringBuilder("fuzz tally (accepted/rejected):");
-        tally.forEach((m, t) -> sb.append(' ').append(m).append('=').append(t[0]).append('/').append(t[1]));
-        System.out.println(sb);
+        h.mutation("HUGE_SHAPE", true, AdapterFuzzTest::hugeShape);
+        h.mutation("GAPS_AND_TRAILING", true, AdapterFuzzTest::gapsAndTrailing);
+        h.mutation("HOSTILE_NAMES", true, AdapterFuzzTest::hostileNames);
+        return h;
+    }
+
+    @Test
+    void mutatedAdaptersFailCleanly() {
+        FuzzHarness.Report r = harness().run(20240501, ITERATIONS, LIMIT, PER_CASE);
+        System.out.println("adapter fuzz: " + r);
+        r.examples().forEach((c, m) -> System.out.println("  " + c + ": " + m));
+        r.assertClean();
+        assertEquals(ITERATIONS, r.cases());
+        assertTrue(r.count(FuzzHarness.Outcome.REJECTED) > ITERATIONS / 2, r.toString());
+    }
+
+    @Test
+    void filesClaimingHugeShapesAreRefusedBeforeAllocation() {
+        runAlone("HUGE_SHAPE");
+    }
+
+    @Test
+    void gapsAndTrailingBytesAreRefused() {
+        runAlone("GAPS_AND_TRAILING");
+    }
+
+    @Test
+    void hostileNamesAreRefused() {
+        runAlone("HOSTILE_NAMES");
+    }
+
+    private static void runAlone(String cls) {
+        FuzzHarness.Report r = harness().only(cls).run(cls.hashCode(), PER_CLASS, LIMIT, PER_CASE);
+        System.out.println(cls + ": " + r);
+        r.assertClean();
+        assertEquals(PER_CLASS, r.count(cls, FuzzHarness.Outcome.REJECTED), r.toString());
+    }
+
+    /**
+     * Well-formed files whose config claims layers far larger than any test machine holds (at least
+     * 128 GiB on a device): wide layers at a large rank, bases materialised, or both; or a safetensors
+     * header that claims a huge tensor, a huge header, or offsets past the end.
+     */
+    static Files hugeShape(Files f, SplittableRandom rnd) {
+        if (rnd.nextInt(4) == 0) {
+            return new Files(f.config(), hugeHeader(f.weights(), rnd));
+        }
+        int[][] dims = {{2047, 1 << 20, 1 << 20}, {65536, 32767, 32767}, {8192, 65536, 65536}, {4096, 1 << 17, 1 << 17}};
+        int[] d = dims[rnd.nextInt(dims.length)];
+        NolaConfig c = base.config();
+        // 5 factor-sized tensors per layer reach 128 GiB only near r·in = 2³¹; smaller claims materialise their bases
+        NolaConfig.BasisMode mode = (long) d[0] * d[1] < (1L << 30) || rnd.nextBoolean()
+                ? NolaConfig.BasisMode.MATERIALIZED : NolaConfig.BasisMode.ON_THE_FLY;
+        NolaConfig huge = new NolaConfig(d[0], c.basisA(), c.basisB(), c.alpha(), c.init(), mode, c.sharedBases(),
+                c.seed(), c.targetModules(), c.coefficientBits(), c.quantizationAware());
+        List<SavedNola.Layer> layers = new ArrayList<>();
+        for (SavedNola.Layer l : base.layers()) {
+            layers.add(new SavedNola.Layer(l.name(), d[1], d[2], l.idA(), l.idB(), l.alpha(), l.beta()));
+        }
+        SavedNola s = new SavedNola(huge, layers);
+        long claimed = s.devicePlan("claim").totalBytes();
+        if (claimed < (128L << 30)) {
+            throw new IllegalStateException("the huge case claims only " + claimed + " bytes");
+        }
+        return new Files(NolaAdapterFiles.configJson(s), f.weights());
+    }
+
+    private static byte[] hugeHeader(byte[] wts, SplittableRandom rnd) {
+        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(wts, 8, (int) n, StandardCharsets.UTF_8);
+        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
+        return switch (rnd.nextInt(4)) {
+            case 0 -> rebuild(header.replaceFirst("\"shape\":\\[24\\]", "\"shape\":[1073741824,1073741824]"), data);
+            case 1 -> rebuild(header.replaceFirst("\"data_offsets\":\\[0,96\\]", "\"data_offsets\":[0,4611686018427387904]"), data);
+            case 2 -> {
+                byte[] w = wts.clone();
+                long len = rnd.nextBoolean() ? -rnd.nextLong(1, Long.MAX_VALUE) : rnd.nextLong(1L << 32, Long.MAX_VALUE);
+                ByteBuffer.wrap(w, 0, 8).order(ByteOrder.LITTLE_ENDIAN).putLong(len);
+                yield w;
+            }
+            default -> rebuild(header.replaceFirst("\"shape\":\\[24\\]", "\"shape\":[24,2147483647,2147483647,2147483647]"), data);
+        };
+    }
+
+    /** The data section with a gap before a tensor, bytes before the first, or bytes after the last. */
+    static Files gapsAndTrailing(Files f, SplittableRandom rnd) throws IOException {
+        byte[] wts = f.weights();
+        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        ObjectNode header = (ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n)));
+        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
+        int extra = rnd.nextInt(1, 65);
+        byte[] filler = new byte[extra];
+        switch (rnd.nextInt(3)) {
+            case 0 -> rnd.nextBytes(filler);
+            case 1 -> Arrays.fill(filler, (byte) ' ');
+            default -> { } // zeros
+        }
+        List<String> tensors = new ArrayList<>();
+        header.fieldNames().forEachRemaining(t -> {
+            if (!t.equals(Names.RESERVED)) {
+                tensors.add(t);
+            }
+        });
+        long cut;
+        switch (rnd.nextInt(3)) {
+            case 0 -> cut = data.length; // trailing bytes
+            case 1 -> cut = 0; // bytes before the first tensor
+            default -> cut = header.get(tensors.get(rnd.nextInt(1, tensors.size()))).get("data_offsets").get(0).asLong();
+        }
+        for (String t : tensors) {
+            ArrayNode o = (ArrayNode) header.get(t).get("data_offsets");
+            if (o.get(0).asLong() >= cut && cut < data.length) {
+                o.set(0, o.get(0).asLong() + extra);
+                o.set(1, o.get(1).asLong() + extra);
+            }
+        }
+        ByteBuffer d = ByteBuffer.allocate(data.length + extra);
+        d.put(data, 0, (int) cut).put(filler).put(data, (int) cut, data.length - (int) cut);
+        return new Files(f.config(), rebuild(JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT)
+                .writeValueAsString(header), d.array()));
+    }
+
+    static final String[] HOSTILE = {"../evil", "a/b", "h.0\\attn", "h.0\n.q", "h.0.q\r", "\u0000", "", ".", "..", ".h", "h.",
+        "h..q", Names.RESERVED, "h.0.q\u202E", "\uFF48.0", "h 0", "x".repeat(300), "h.0.q\t", "h.0.q\u0007", "\uD83D\uDE00",
+        "h/../../etc/passwd", "C:\\x", "h.0.q\u2028"};
+
+    /** A layer renamed in both files (so only the name is wrong), a stray tensor, or a target module. */
+    static Files hostileNames(Files f, SplittableRandom rnd) throws IOException {
+        String evil = HOSTILE[rnd.nextInt(HOSTILE.length)];
+        ObjectNode cfg = (ObjectNode) JsonSupport.MAPPER.readTree(f.config());
+        byte[] wts = f.weights();
+        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        ObjectNode header = (ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n)));
+        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
+        switch (rnd.nextInt(3)) {
+            case 0 -> {
+                ObjectNode layer = (ObjectNode) cfg.get("layers").get(rnd.nextInt(cfg.get("layers").size()));
+                String old = layer.get("name").asText();
+                layer.put("name", evil);
+                ObjectNode renamed = JsonSupport.MAPPER.createObjectNode();
+                header.properties().forEach(e -> renamed.set(e.getKey().startsWith(old + ".")
+                        ? evil + e.getKey().substring(old.length()) : e.getKey(), e.getValue()));
+                header = renamed;
+            }
+            case 1 -> {
+                // a zero-size tensor at the end keeps the tiling intact: only its name is wrong
+                ObjectNode t = header.putObject(evil.equals(Names.RESERVED) ? Names.RESERVED + "x/" : evil);
+                t.put("dtype", "F32");
+                t.putArray("shape").add(0);
+                t.putArray("data_offsets").add(data.length).add(data.length);
+            }
+            default -> ((ArrayNode) cfg.get("target_modules")).set(rnd.nextInt(2), evil);
+        }
+        String h = JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(header);
+        return new Files(JsonSupport.MAPPER.writeValueAsBytes(cfg), rebuild(h, data));
     }
 
     static byte[][] mutate(Mutation m, byte[] cfg, byte[] wts, SplittableRandom rnd) {
