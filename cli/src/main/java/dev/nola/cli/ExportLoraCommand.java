@@ -45,12 +45,14 @@ final class ExportLoraCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        String device = main.device(); // refuses an empty --device before any work
         if (baseModel != null && baseModel.isBlank()) {
             throw new IllegalArgumentException("--base-model is " + Echo.quote(baseModel) + "; give a model name or leave the option out");
         }
         OutputPaths.requireApart("OUT", target, dir);
+        OutputPaths.requireReplaceable(target, PeftLoraExport.FILES); // checked before the work, and again when writing
         SavedNola saved = NolaAdapterFiles.load(dir);
-        try (Device dev = Backends.open(RuntimeSettings.resolve(main.device()).device())) {
+        try (Device dev = Backends.open(RuntimeSettings.resolve(device).device())) {
             Map<String, NolaAdapter> adapters = saved.instantiate(dev, Echo.path(dir));
             try {
                 PeftLoraExport.write(target, adapters, saved.config().targetModules(), baseModel);

@@ -20,10 +20,8 @@ import java.util.stream.Stream;
  * disk), which is then renamed into place. An existing target is first renamed aside, and renamed
  * back when the final rename fails; it is deleted only after the new directory is in place.
  *
- * <p>What may be replaced: nothing, or an empty directory, or a directory holding nothing but regular
- * files with the names this write produces (a previous output of the same kind). Anything else (a
- * file, a symbolic link, a FIFO, a directory with other entries) is refused before anything is
- * written, so a mistyped target never deletes a user's directory.
+ * <p>What may be replaced is {@link OutputPaths#requireReplaceable}'s rule, checked again here before
+ * anything is written, so a mistyped target never deletes a user's directory.
  */
 final class AtomicDirectory {
 
@@ -48,7 +46,7 @@ final class AtomicDirectory {
         Path tmp = parent.resolve("." + base + ".tmp-" + UUID.randomUUID());
         Path old = parent.resolve("." + base + ".old-" + UUID.randomUUID());
         try {
-            requireReplaceable(target, abs, files);
+            OutputPaths.requireReplaceable(target, files.keySet());
             Files.createDirectories(parent);
             Files.createDirectory(tmp);
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
@@ -77,32 +75,6 @@ final class AtomicDirectory {
             restore(abs, old);
             deleteQuietly(tmp);
             throw e;
-        }
-    }
-
-    /** Refuses a target that exists and is not a previous output of this write (see the class comment). */
-    private static void requireReplaceable(Path target, Path abs, Map<String, byte[]> files) throws IOException {
-        if (Files.isSymbolicLink(abs)) {
-            throw new IllegalArgumentException("target " + Echo.path(target) + " is a symbolic link; give the "
-                    + "directory itself (a link is not replaced)");
-        }
-        InputFiles.Kind kind = InputFiles.kind(abs);
-        if (kind == InputFiles.Kind.MISSING) {
-            return;
-        }
-        if (kind != InputFiles.Kind.DIRECTORY) {
-            throw new IllegalArgumentException("target " + Echo.path(target) + " exists and " + kind.phrase()
-                    + "; only a directory written by this command is replaced");
-        }
-        try (Stream<Path> s = Files.list(abs)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                String name = p.getFileName().toString();
-                if (!files.containsKey(name) || !Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    throw new IllegalArgumentException("target " + Echo.path(target) + " exists and holds "
-                            + Echo.quote(name) + ", which this command does not write; it replaces only an empty "
-                            + "directory or one holding nothing but " + files.keySet() + ". Choose another path");
-                }
-            }
         }
     }
 

@@ -2,14 +2,19 @@ package dev.nola.adapter.io;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
 /**
  * The rule every command that writes follows before it writes: the output is not an input, does not
  * lie inside one and does not contain one. Paths are compared after resolving symbolic links (the
  * output's longest existing prefix is resolved, the rest appended) and, where both exist, by file
  * identity, so {@code DIR/.}, {@code ../x/DIR}, a link to DIR and a bind mount of DIR are all DIR.
- * What happens to an existing output is {@link AtomicDirectory}'s rule.
+ * And an existing output is replaced (atomically, by {@link AtomicDirectory}) only when it is a
+ * previous output of the same kind ({@link #requireReplaceable}).
  */
 public final class OutputPaths {
 
@@ -45,6 +50,46 @@ public final class OutputPaths {
                 throw new IllegalArgumentException(outRole + " " + Echo.path(out) + " " + relation
                         + "; writing there could destroy it. Choose an output outside every input");
             }
+        }
+    }
+
+    /**
+     * Refuses a target that exists and is not a previous output of this write: what may be replaced
+     * is nothing, an empty directory, or a directory holding nothing but regular files named in
+     * {@code names}. A file, a symbolic link, a FIFO, a directory with other entries, or a path below
+     * a file is refused, naming what is there.
+     *
+     * @throws IllegalArgumentException "target OUT exists and holds 'notes.txt', which this command does not write; …"
+     */
+    public static void requireReplaceable(Path target, Set<String> names) {
+        Path abs = target.toAbsolutePath().normalize();
+        if (Files.isSymbolicLink(abs)) {
+            throw new IllegalArgumentException("target " + Echo.path(target) + " is a symbolic link; give the "
+                    + "directory itself (a link is not replaced)");
+        }
+        InputFiles.Kind kind = InputFiles.kind(abs);
+        if (kind == InputFiles.Kind.MISSING) {
+            return;
+        }
+        if (kind == InputFiles.Kind.NOT_A_DIRECTORY_ON_THE_WAY) {
+            throw new IllegalArgumentException("target " + Echo.path(target) + " cannot be created: a component of "
+                    + "its path is not a directory");
+        }
+        if (kind != InputFiles.Kind.DIRECTORY) {
+            throw new IllegalArgumentException("target " + Echo.path(target) + " exists and " + kind.phrase()
+                    + "; only a directory written by this command is replaced");
+        }
+        try (Stream<Path> s = Files.list(abs)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String name = p.getFileName().toString();
+                if (!names.contains(name) || !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IllegalArgumentException("target " + Echo.path(target) + " exists and holds "
+                            + Echo.quote(name) + ", which this command does not write; it replaces only an empty "
+                            + "directory or one holding nothing but " + new TreeSet<>(names) + ". Choose another path");
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("target " + Echo.path(target) + " cannot be listed: " + InputFiles.describe(e), e);
         }
     }
 

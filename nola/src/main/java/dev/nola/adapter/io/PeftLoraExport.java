@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Writes adapters (NOLA or LoRA) as a standard HF PEFT LoRA adapter directory: the mixed factors
@@ -19,6 +20,9 @@ import java.util.Map;
  * needs (the factors read back, then the file's bytes) is checked before any factor is read.
  */
 public final class PeftLoraExport {
+
+    /** The files an export writes; an existing directory holding only these is a previous export. */
+    public static final Set<String> FILES = Set.of(NolaAdapterFiles.CONFIG_FILE, NolaAdapterFiles.WEIGHTS_FILE);
 
     /** A generous bound on a tensor's entry in the safetensors header. */
     private static final long HEADER_BYTES_PER_TENSOR = 1024;

@@ -123,11 +123,11 @@ public record SavedNola(NolaConfig config, List<Layer> layers) {
             }
             if (config.basisMode() == NolaConfig.BasisMode.MATERIALIZED) {
                 if (bases.add("A " + l.idA().packed() + " " + nA)) {
-                    plan.addFloats(at + "bases of A [" + config.basisA() + ", " + nA + "]",
+                    plan.addFloats(at + "basis matrix A [" + config.basisA() + ", " + nA + "]",
                             SizeBudget.times(config.basisA(), nA));
                 }
                 if (bases.add("B " + l.idB().packed() + " " + nB)) {
-                    plan.addFloats(at + "bases of B [" + config.basisB() + ", " + nB + "]",
+                    plan.addFloats(at + "basis matrix B [" + config.basisB() + ", " + nB + "]",
                             SizeBudget.times(config.basisB(), nB));
                 }
             }

@@ -91,12 +91,14 @@ public final class SizeBudget {
         for (Need n : needs) {
             if (n.bytes() > device.maxAllocBytes()) {
                 throw new TooLargeException(source + ": " + n.what() + " needs " + Echo.bytes(n.bytes()) + "; device "
-                        + device.id() + " allows at most " + Echo.bytes(device.maxAllocBytes()) + " per allocation");
+                        + device.id() + " allows at most " + Echo.bytes(device.maxAllocBytes()) + " per allocation"
+                        + heapNote(device));
             }
         }
         if (total > device.globalMemBytes()) {
             throw new TooLargeException(source + ": " + subject() + " would take " + Echo.bytes(total)
-                    + " on device " + device.id() + ", which has " + Echo.bytes(device.globalMemBytes()) + " of memory");
+                    + " on device " + device.id() + ", which has " + Echo.bytes(device.globalMemBytes()) + " of memory"
+                    + heapNote(device));
         }
         if (memoryIsHeap(device)) {
             requireOnHeap();
@@ -147,6 +149,10 @@ public final class SizeBudget {
             }
         }
         return needs.size() + " allocations (the largest: " + big.what() + ", " + Echo.bytes(big.bytes()) + ")";
+    }
+
+    private static String heapNote(DeviceInfo device) {
+        return memoryIsHeap(device) ? " (its memory is the Java heap, set by -Xmx)" : "";
     }
 
     /**

@@ -3,19 +3,14 @@ package dev.nola.adapter.io;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.adapter.NolaAdapter;
-import dev.nola.adapter.NolaConfig;
+import dev.nola.adapter.io.AdapterMutations.Files;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -45,14 +40,6 @@ class AdapterFuzzTest {
     static final int PER_CLASS = 600;
     static final Duration LIMIT = Duration.ofSeconds(120);
     static final Duration PER_CASE = Duration.ofSeconds(10);
-
-    /** A pair of adapter files in memory. */
-    record Files(byte[] config, byte[] weights) {
-        @Override
-        public String toString() {
-            return "config " + config.length + " bytes, weights " + weights.length + " bytes";
-        }
-    }
 
     enum Mutation {
         TRUNCATE, HEADER_LENGTH, FLIP_HEADER, FLIP_ANY, OFFSETS, DTYPE, SHAPE, NON_FINITE, CONFIG_BYTES, CONFIG_NUMBER,
@@ -103,9 +90,9 @@ class AdapterFuzzTest {
                 return new Files(pair[0], pair[1]);
             });
         }
-        h.mutation("HUGE_SHAPE", true, AdapterFuzzTest::hugeShape);
-        h.mutation("GAPS_AND_TRAILING", true, AdapterFuzzTest::gapsAndTrailing);
-        h.mutation("HOSTILE_NAMES", true, AdapterFuzzTest::hostileNames);
+        h.mutation("HUGE_SHAPE", true, AdapterMutations::hugeShape);
+        h.mutation("GAPS_AND_TRAILING", true, AdapterMutations::gapsAndTrailing);
+        h.mutation("HOSTILE_NAMES", true, AdapterMutations::hostileNames);
         return h;
     }
 
@@ -141,125 +128,6 @@ class AdapterFuzzTest {
         assertEquals(PER_CLASS, r.count(cls, FuzzHarness.Outcome.REJECTED), r.toString());
     }
 
-    /**
-     * Well-formed files whose config claims layers far larger than any test machine holds (at least
-     * 128 GiB on a device): wide layers at a large rank, bases materialised, or both; or a safetensors
-     * header that claims a huge tensor, a huge header, or offsets past the end.
-     */
-    static Files hugeShape(Files f, SplittableRandom rnd) {
-        if (rnd.nextInt(4) == 0) {
-            return new Files(f.config(), hugeHeader(f.weights(), rnd));
-        }
-        int[][] dims = {{2047, 1 << 20, 1 << 20}, {65536, 32767, 32767}, {8192, 65536, 65536}, {4096, 1 << 17, 1 << 17}};
-        int[] d = dims[rnd.nextInt(dims.length)];
-        NolaConfig c = base.config();
-        // 5 factor-sized tensors per layer reach 128 GiB only near r·in = 2³¹; smaller claims materialise their bases
-        NolaConfig.BasisMode mode = (long) d[0] * d[1] < (1L << 30) || rnd.nextBoolean()
-                ? NolaConfig.BasisMode.MATERIALIZED : NolaConfig.BasisMode.ON_THE_FLY;
-        NolaConfig huge = new NolaConfig(d[0], c.basisA(), c.basisB(), c.alpha(), c.init(), mode, c.sharedBases(),
-                c.seed(), c.targetModules(), c.coefficientBits(), c.quantizationAware());
-        List<SavedNola.Layer> layers = new ArrayList<>();
-        for (SavedNola.Layer l : base.layers()) {
-            layers.add(new SavedNola.Layer(l.name(), d[1], d[2], l.idA(), l.idB(), l.alpha(), l.beta()));
-        }
-        SavedNola s = new SavedNola(huge, layers);
-        long claimed = s.devicePlan("claim").totalBytes();
-        if (claimed < (128L << 30)) {
-            throw new IllegalStateException("the huge case claims only " + claimed + " bytes");
-        }
-        return new Files(NolaAdapterFiles.configJson(s), f.weights());
-    }
-
-    private static byte[] hugeHeader(byte[] wts, SplittableRandom rnd) {
-        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        String header = new String(wts, 8, (int) n, StandardCharsets.UTF_8);
-        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
-        return switch (rnd.nextInt(4)) {
-            case 0 -> rebuild(header.replaceFirst("\"shape\":\\[24\\]", "\"shape\":[1073741824,1073741824]"), data);
-            case 1 -> rebuild(header.replaceFirst("\"data_offsets\":\\[0,96\\]", "\"data_offsets\":[0,4611686018427387904]"), data);
-            case 2 -> {
-                byte[] w = wts.clone();
-                long len = rnd.nextBoolean() ? -rnd.nextLong(1, Long.MAX_VALUE) : rnd.nextLong(1L << 32, Long.MAX_VALUE);
-                ByteBuffer.wrap(w, 0, 8).order(ByteOrder.LITTLE_ENDIAN).putLong(len);
-                yield w;
-            }
-            default -> rebuild(header.replaceFirst("\"shape\":\\[24\\]", "\"shape\":[24,2147483647,2147483647,2147483647]"), data);
-        };
-    }
-
-    /** The data section with a gap before a tensor, bytes before the first, or bytes after the last. */
-    static Files gapsAndTrailing(Files f, SplittableRandom rnd) throws IOException {
-        byte[] wts = f.weights();
-        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        ObjectNode header = (ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n)));
-        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
-        int extra = rnd.nextInt(1, 65);
-        byte[] filler = new byte[extra];
-        switch (rnd.nextInt(3)) {
-            case 0 -> rnd.nextBytes(filler);
-            case 1 -> Arrays.fill(filler, (byte) ' ');
-            default -> { } // zeros
-        }
-        List<String> tensors = new ArrayList<>();
-        header.fieldNames().forEachRemaining(t -> {
-            if (!t.equals(Names.RESERVED)) {
-                tensors.add(t);
-            }
-        });
-        long cut;
-        switch (rnd.nextInt(3)) {
-            case 0 -> cut = data.length; // trailing bytes
-            case 1 -> cut = 0; // bytes before the first tensor
-            default -> cut = header.get(tensors.get(rnd.nextInt(1, tensors.size()))).get("data_offsets").get(0).asLong();
-        }
-        for (String t : tensors) {
-            ArrayNode o = (ArrayNode) header.get(t).get("data_offsets");
-            if (o.get(0).asLong() >= cut && cut < data.length) {
-                o.set(0, o.get(0).asLong() + extra);
-                o.set(1, o.get(1).asLong() + extra);
-            }
-        }
-        ByteBuffer d = ByteBuffer.allocate(data.length + extra);
-        d.put(data, 0, (int) cut).put(filler).put(data, (int) cut, data.length - (int) cut);
-        return new Files(f.config(), rebuild(JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT)
-                .writeValueAsString(header), d.array()));
-    }
-
-    static final String[] HOSTILE = {"../evil", "a/b", "h.0\\attn", "h.0\n.q", "h.0.q\r", "\u0000", "", ".", "..", ".h", "h.",
-        "h..q", Names.RESERVED, "h.0.q\u202E", "\uFF48.0", "h 0", "x".repeat(300), "h.0.q\t", "h.0.q\u0007", "\uD83D\uDE00",
-        "h/../../etc/passwd", "C:\\x", "h.0.q\u2028"};
-
-    /** A layer renamed in both files (so only the name is wrong), a stray tensor, or a target module. */
-    static Files hostileNames(Files f, SplittableRandom rnd) throws IOException {
-        String evil = HOSTILE[rnd.nextInt(HOSTILE.length)];
-        ObjectNode cfg = (ObjectNode) JsonSupport.MAPPER.readTree(f.config());
-        byte[] wts = f.weights();
-        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        ObjectNode header = (ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n)));
-        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
-        switch (rnd.nextInt(3)) {
-            case 0 -> {
-                ObjectNode layer = (ObjectNode) cfg.get("layers").get(rnd.nextInt(cfg.get("layers").size()));
-                String old = layer.get("name").asText();
-                layer.put("name", evil);
-                ObjectNode renamed = JsonSupport.MAPPER.createObjectNode();
-                header.properties().forEach(e -> renamed.set(e.getKey().startsWith(old + ".")
-                        ? evil + e.getKey().substring(old.length()) : e.getKey(), e.getValue()));
-                header = renamed;
-            }
-            case 1 -> {
-                // a zero-size tensor at the end keeps the tiling intact: only its name is wrong
-                ObjectNode t = header.putObject(evil.equals(Names.RESERVED) ? Names.RESERVED + "x/" : evil);
-                t.put("dtype", "F32");
-                t.putArray("shape").add(0);
-                t.putArray("data_offsets").add(data.length).add(data.length);
-            }
-            default -> ((ArrayNode) cfg.get("target_modules")).set(rnd.nextInt(2), evil);
-        }
-        String h = JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(header);
-        return new Files(JsonSupport.MAPPER.writeValueAsBytes(cfg), rebuild(h, data));
-    }
-
     static byte[][] mutate(Mutation m, byte[] cfg, byte[] wts, SplittableRandom rnd) {
         long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         String header = new String(wts, 8, (int) n, StandardCharsets.UTF_8);
@@ -277,10 +145,10 @@ class AdapterFuzzTest {
             }
             case FLIP_HEADER -> flips(wts, 8, (int) (8 + n), rnd);
             case FLIP_ANY -> flips(wts, 0, wts.length, rnd);
-            case OFFSETS -> wts = rebuild(replaceNumber(header, "\"data_offsets\":\\[(\\d+),(\\d+)\\]", rnd), data);
+            case OFFSETS -> wts = AdapterMutations.rebuild(replaceNumber(header, "\"data_offsets\":\\[(\\d+),(\\d+)\\]", rnd), data);
             case DTYPE -> {
                 String[] types = {"F33", "f32", "", "U8", "I64", "F16", "BF16", "BOOL", "\\u0000", "F32\"x"};
-                wts = rebuild(header.replaceFirst("\"dtype\":\"F32\"", "\"dtype\":\"" + types[rnd.nextInt(types.length)] + "\""), data);
+                wts = AdapterMutations.rebuild(header.replaceFirst("\"dtype\":\"F32\"", "\"dtype\":\"" + types[rnd.nextInt(types.length)] + "\""), data);
             }
             case SHAPE -> {
                 String[] shapes = {"[]", "[0]", "[25]", "[23]", "[-1]", "[2147483647,2147483647]", "[4294967296]",
@@ -289,7 +157,7 @@ class AdapterFuzzTest {
                 if (s.equals("[3,8]")) { // same elements, wrong shape for a coefficient vector
                     s = "[3,8]";
                 }
-                wts = rebuild(header.replaceFirst("\"shape\":\\[24\\]", "\"shape\":" + s), data);
+                wts = AdapterMutations.rebuild(header.replaceFirst("\"shape\":\\[24\\]", "\"shape\":" + s), data);
             }
             case NON_FINITE -> {
                 float[] bad = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.intBitsToFloat(0x7FC00001)};
@@ -313,7 +181,7 @@ class AdapterFuzzTest {
                 String first = mt.group();
                 String shifted = "\"data_offsets\":[" + (Long.parseLong(mt.group(1)) + 4) + "," + (Long.parseLong(mt.group(2)) + 4) + "]";
                 String h = header.replaceFirst(Pattern.quote(first), Matcher.quoteReplacement(shifted));
-                wts = rebuild(h, data);
+                wts = AdapterMutations.rebuild(h, data);
             }
             case GARBAGE -> {
                 wts = new byte[rnd.nextInt(0, 512)];
@@ -326,7 +194,7 @@ class AdapterFuzzTest {
                 int depth = rnd.nextInt(33, 5000);
                 String bomb = "[".repeat(depth) + "]".repeat(depth);
                 if (rnd.nextBoolean()) {
-                    wts = rebuild("{\"__metadata__\":" + bomb + "}", data);
+                    wts = AdapterMutations.rebuild("{\"__metadata__\":" + bomb + "}", data);
                 } else {
                     cfg = ("{\"format\":" + bomb + "}").getBytes(StandardCharsets.UTF_8);
                 }
@@ -360,10 +228,4 @@ class AdapterFuzzTest {
         return s.substring(0, span[0]) + values[rnd.nextInt(values.length)] + s.substring(span[1]);
     }
 
-    static byte[] rebuild(String header, byte[] data) {
-        byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(h.length).put(h).put(data);
-        return b.array();
-    }
 }
