@@ -50,7 +50,7 @@ final class ExportLoraCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--base-model is " + Echo.quote(baseModel) + "; give a model name or leave the option out");
         }
         OutputPaths.requireApart("OUT", target, dir);
-        OutputPaths.requireReplaceable(target, PeftLoraExport.FILES); // checked before the work, and again when writing
+        OutputPaths.requireReplaceable(target, PeftLoraExport.OUTPUT); // checked before the work, and again when writing
         SavedNola saved = NolaAdapterFiles.load(dir);
         try (Device dev = Backends.open(RuntimeSettings.resolve(device).device())) {
             Map<String, NolaAdapter> adapters = saved.instantiate(dev, Echo.path(dir));

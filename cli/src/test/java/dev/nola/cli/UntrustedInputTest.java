@@ -207,7 +207,7 @@ class UntrustedInputTest {
         Path out = root.resolve("peft");
         String expect = null;
         boolean accept = false;
-        switch (rnd.nextInt(9)) {
+        switch (rnd.nextInt(10)) {
             case 0 -> {
                 writeFiles(out, previousExport);
                 accept = true;
@@ -242,6 +242,10 @@ class UntrustedInputTest {
             case 7 -> {
                 Files.createSymbolicLink(out, root.resolve("nowhere"));
                 expect = "symbolic link";
+            }
+            case 8 -> {
+                writeAdapter(out, adapter); // another NOLA adapter: the same file names, not an export
+                expect = "does not hold a PEFT LoRA adapter";
             }
             default -> {
                 Files.writeString(root.resolve("file"), "x");

@@ -35,8 +35,15 @@ final class AtomicDirectory {
     private AtomicDirectory() {
     }
 
-    /** Replaces {@code target} with a directory holding exactly {@code files} (name → bytes). */
-    static void write(Path target, Map<String, byte[]> files, Stage stage) {
+    /**
+     * Replaces {@code target} with a directory holding exactly {@code files} (name → bytes), which must
+     * be {@code kind.files()}.
+     */
+    static void write(Path target, OutputPaths.Kind kind, Map<String, byte[]> files, Stage stage) {
+        if (!kind.files().equals(files.keySet())) {
+            throw new IllegalArgumentException("files " + files.keySet() + " are not the files of " + kind.what() + ", "
+                    + kind.files());
+        }
         Path abs = target.toAbsolutePath().normalize();
         Path parent = abs.getParent();
         if (parent == null) {
@@ -46,7 +53,7 @@ final class AtomicDirectory {
         Path tmp = parent.resolve("." + base + ".tmp-" + UUID.randomUUID());
         Path old = parent.resolve("." + base + ".old-" + UUID.randomUUID());
         try {
-            OutputPaths.requireReplaceable(target, files.keySet());
+            OutputPaths.requireReplaceable(target, kind);
             Files.createDirectories(parent);
             Files.createDirectory(tmp);
             for (Map.Entry<String, byte[]> f : files.entrySet()) {

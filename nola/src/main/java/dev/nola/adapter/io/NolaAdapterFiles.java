@@ -40,6 +40,9 @@ public final class NolaAdapterFiles {
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
     public static final String FORMAT = "nola-adapter";
     public static final int FORMAT_VERSION = 1;
+    /** What saving writes; an existing directory is replaced only when it is a NOLA adapter. */
+    public static final OutputPaths.Kind OUTPUT = new OutputPaths.Kind("a NOLA adapter", Set.of(CONFIG_FILE, WEIGHTS_FILE),
+            dir -> OutputPaths.configSays(dir, CONFIG_FILE, "format", FORMAT));
     /** The largest config file read, in bytes. */
     public static final long MAX_CONFIG_BYTES = 16L << 20;
 
@@ -60,7 +63,7 @@ public final class NolaAdapterFiles {
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put(CONFIG_FILE, configJson(saved));
         files.put(WEIGHTS_FILE, weights(saved));
-        AtomicDirectory.write(dir, files, stage);
+        AtomicDirectory.write(dir, OUTPUT, files, stage);
     }
 
     /** The bytes of the safetensors file for an adapter set. */

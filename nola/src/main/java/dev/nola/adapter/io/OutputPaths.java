@@ -1,11 +1,13 @@
 package dev.nola.adapter.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
@@ -54,42 +56,74 @@ public final class OutputPaths {
     }
 
     /**
-     * Refuses a target that exists and is not a previous output of this write: what may be replaced
-     * is nothing, an empty directory, or a directory holding nothing but regular files named in
-     * {@code names}. A file, a symbolic link, a FIFO, a directory with other entries, or a path below
-     * a file is refused, naming what is there.
+     * What a command writes, so that an existing directory can be recognised as a previous output of
+     * the same command: the file names, and a test on an existing directory holding only those.
+     *
+     * @param what       the kind in words, e.g. "a PEFT LoRA adapter"
+     * @param files      the names of the files written
+     * @param recognizes whether a directory holding only those files is one of this kind (its
+     *                   config says so); never throws
+     */
+    public record Kind(String what, Set<String> files, Predicate<Path> recognizes) {
+    }
+
+    /**
+     * Refuses a target that exists and is not a previous output of this kind: what may be replaced is
+     * nothing, an empty directory, or a directory holding nothing but regular files named in
+     * {@code kind.files()} that {@code kind} recognises. A file, a symbolic link, a FIFO, a directory
+     * with other entries, an output of another kind (a NOLA adapter where a PEFT export goes), or a
+     * path below a file is refused, naming what is there.
      *
      * @throws IllegalArgumentException "target OUT exists and holds 'notes.txt', which this command does not write; …"
      */
-    public static void requireReplaceable(Path target, Set<String> names) {
+    public static void requireReplaceable(Path target, Kind kind) {
         Path abs = target.toAbsolutePath().normalize();
+        String t = "target " + Echo.path(target);
         if (Files.isSymbolicLink(abs)) {
-            throw new IllegalArgumentException("target " + Echo.path(target) + " is a symbolic link; give the "
-                    + "directory itself (a link is not replaced)");
+            throw new IllegalArgumentException(t + " is a symbolic link; give the directory itself (a link is not replaced)");
         }
-        InputFiles.Kind kind = InputFiles.kind(abs);
-        if (kind == InputFiles.Kind.MISSING) {
+        InputFiles.Kind there = InputFiles.kind(abs);
+        if (there == InputFiles.Kind.MISSING) {
             return;
         }
-        if (kind == InputFiles.Kind.NOT_A_DIRECTORY_ON_THE_WAY) {
-            throw new IllegalArgumentException("target " + Echo.path(target) + " cannot be created: a component of "
-                    + "its path is not a directory");
+        if (there == InputFiles.Kind.NOT_A_DIRECTORY_ON_THE_WAY) {
+            throw new IllegalArgumentException(t + " cannot be created: a component of its path is not a directory");
         }
-        if (kind != InputFiles.Kind.DIRECTORY) {
-            throw new IllegalArgumentException("target " + Echo.path(target) + " exists and " + kind.phrase()
-                    + "; only a directory written by this command is replaced");
+        if (there != InputFiles.Kind.DIRECTORY) {
+            throw new IllegalArgumentException(t + " exists and " + there.phrase() + "; only a directory holding "
+                    + kind.what() + " is replaced");
         }
+        boolean empty = true;
         try (Stream<Path> s = Files.list(abs)) {
             for (Path p : (Iterable<Path>) s::iterator) {
                 String name = p.getFileName().toString();
-                if (!names.contains(name) || !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    throw new IllegalArgumentException("target " + Echo.path(target) + " exists and holds "
-                            + Echo.quote(name) + ", which this command does not write; it replaces only an empty "
-                            + "directory or one holding nothing but " + new TreeSet<>(names) + ". Choose another path");
+                empty = false;
+                if (!kind.files().contains(name) || !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IllegalArgumentException(t + " exists and holds " + Echo.quote(name) + ", which this "
+                            + "command does not write; it replaces only an empty directory or one holding "
+                            + kind.what() + " (" + new TreeSet<>(kind.files()) + "). Choose another path");
                 }
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException("target " + Echo.path(target) + " cannot be listed: " + InputFiles.describe(e), e);
+            throw new IllegalArgumentException(t + " cannot be listed: " + InputFiles.describe(e), e);
+        }
+        if (!empty && !kind.recognizes().test(abs)) {
+            throw new IllegalArgumentException(t + " exists and does not hold " + kind.what() + "; it is replaced only "
+                    + "when it does. Choose another path");
+        }
+    }
+
+    /**
+     * Whether {@code dir}'s {@code configFile} is a JSON object whose {@code field} is {@code value}:
+     * how a kind recognises its own outputs. Never throws; an unreadable config is not recognised.
+     */
+    public static boolean configSays(Path dir, String configFile, String field, String value) {
+        try {
+            byte[] json = InputFiles.readAll(dir.resolve(configFile), 1 << 20, JsonSupport.HEAP_PER_BYTE);
+            JsonNode n = JsonSupport.parse(json, configFile).get(field);
+            return n != null && n.isTextual() && n.textValue().equals(value);
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

@@ -21,8 +21,10 @@ import java.util.Set;
  */
 public final class PeftLoraExport {
 
-    /** The files an export writes; an existing directory holding only these is a previous export. */
-    public static final Set<String> FILES = Set.of(NolaAdapterFiles.CONFIG_FILE, NolaAdapterFiles.WEIGHTS_FILE);
+    /** What an export writes; an existing directory is replaced only when it is a previous export. */
+    public static final OutputPaths.Kind OUTPUT = new OutputPaths.Kind("a PEFT LoRA adapter",
+            Set.of(NolaAdapterFiles.CONFIG_FILE, NolaAdapterFiles.WEIGHTS_FILE),
+            dir -> OutputPaths.configSays(dir, NolaAdapterFiles.CONFIG_FILE, "peft_type", "LORA"));
 
     /** A generous bound on a tensor's entry in the safetensors header. */
     private static final long HEADER_BYTES_PER_TENSOR = 1024;
@@ -37,7 +39,7 @@ public final class PeftLoraExport {
      * @param baseModel     {@code base_model_name_or_path}, or null
      */
     public static void write(Path dir, Map<String, ? extends Adapter> adapters, List<String> targetModules, String baseModel) {
-        AtomicDirectory.write(dir, files(Echo.path(dir), adapters, targetModules, baseModel), AtomicDirectory.NONE);
+        AtomicDirectory.write(dir, OUTPUT, files(Echo.path(dir), adapters, targetModules, baseModel), AtomicDirectory.NONE);
     }
 
     /** The directory's files (name → bytes); {@code source} names the export in messages. */

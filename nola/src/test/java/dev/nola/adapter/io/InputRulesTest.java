@@ -160,22 +160,29 @@ class InputRulesTest {
 
     @Test
     void anExistingTargetIsReplacedOnlyWhenItIsAPreviousOutput() throws IOException {
-        java.util.Map<String, byte[]> files = java.util.Map.of("a.json", new byte[] {1});
+        OutputPaths.Kind kind = new OutputPaths.Kind("a test output", java.util.Set.of("a.json"),
+                dir -> OutputPaths.configSays(dir, "a.json", "kind", "test"));
+        java.util.Map<String, byte[]> files = java.util.Map.of("a.json", "{\"kind\":\"test\"}".getBytes());
         Path out = tmp.resolve("out");
-        AtomicDirectory.write(out, files, AtomicDirectory.NONE);
-        AtomicDirectory.write(out, java.util.Map.of("a.json", new byte[] {2}), AtomicDirectory.NONE);
-        assertEquals(2, Files.readAllBytes(out.resolve("a.json"))[0], "a previous output is replaced");
+        AtomicDirectory.write(out, kind, files, AtomicDirectory.NONE);
+        AtomicDirectory.write(out, kind, java.util.Map.of("a.json", "{\"kind\":\"test\",\"v\":2}".getBytes()),
+                AtomicDirectory.NONE);
+        assertTrue(Files.readString(out.resolve("a.json")).contains("\"v\":2"), "a previous output is replaced");
         Path home = Files.createDirectories(tmp.resolve("home"));
         Files.writeString(home.resolve("thesis.tex"), "years of work");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> AtomicDirectory.write(home, files, AtomicDirectory.NONE));
+                () -> AtomicDirectory.write(home, kind, files, AtomicDirectory.NONE));
         assertTrue(e.getMessage().contains("holds 'thesis.tex', which this command does not write"), e.getMessage());
         assertEquals("years of work", Files.readString(home.resolve("thesis.tex")));
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        Files.writeString(other.resolve("a.json"), "{\"kind\":\"something else\"}");
+        e = assertThrows(IllegalArgumentException.class, () -> AtomicDirectory.write(other, kind, files, AtomicDirectory.NONE));
+        assertTrue(e.getMessage().contains("does not hold a test output"), e.getMessage());
         Path plain = Files.writeString(tmp.resolve("plain"), "x");
-        e = assertThrows(IllegalArgumentException.class, () -> AtomicDirectory.write(plain, files, AtomicDirectory.NONE));
+        e = assertThrows(IllegalArgumentException.class, () -> AtomicDirectory.write(plain, kind, files, AtomicDirectory.NONE));
         assertTrue(e.getMessage().contains("exists and is a regular file"), e.getMessage());
         Path link = Files.createSymbolicLink(tmp.resolve("to-out"), out);
-        e = assertThrows(IllegalArgumentException.class, () -> AtomicDirectory.write(link, files, AtomicDirectory.NONE));
+        e = assertThrows(IllegalArgumentException.class, () -> AtomicDirectory.write(link, kind, files, AtomicDirectory.NONE));
         assertTrue(e.getMessage().contains("is a symbolic link"), e.getMessage());
         try (var s = Files.list(tmp)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".")), "no temporary directory is left");
