@@ -128,9 +128,7 @@ class UntrustedInputTest {
 
     @Test
     void hostileDirectoriesNeverCrashHangOrDestroy() {
-        FuzzHarness.Report r = harness().run(1312, CASES, LIMIT, PER_CASE);
-        System.out.println("cli fuzz: " + r);
-        r.examples().forEach((c, m) -> System.out.println("  " + c + ": " + m));
+        FuzzHarness.Report r = harness().run(1312, CASES, LIMIT, PER_CASE).print("cli fuzz");
         r.assertClean();
         assertEquals(CASES, r.cases());
     }
@@ -168,14 +166,16 @@ class UntrustedInputTest {
 
     // ---- cases
 
-    static Path newCase() throws IOException {
-        return Files.createDirectories(tmp.resolve("c" + CASE.incrementAndGet()));
+    /** A fresh case directory holding {@code files} as the adapter directory {@code adapter}. */
+    static Path newCase(AdapterMutations.Files files) throws IOException {
+        Path root = Files.createDirectories(tmp.resolve("c" + CASE.incrementAndGet()));
+        writeAdapter(root.resolve("adapter"), files);
+        return root;
     }
 
     static Case outAlias(SplittableRandom rnd) throws IOException {
-        Path root = newCase();
+        Path root = newCase(adapter);
         Path dir = root.resolve("adapter");
-        writeAdapter(dir, adapter);
         Path in = dir;
         String out = switch (rnd.nextInt(14)) {
             case 0 -> dir.toString();
@@ -201,9 +201,8 @@ class UntrustedInputTest {
     }
 
     static Case outExisting(SplittableRandom rnd) throws IOException, InterruptedException {
-        Path root = newCase();
+        Path root = newCase(adapter);
         Path dir = root.resolve("adapter");
-        writeAdapter(dir, adapter);
         Path out = root.resolve("peft");
         String expect = null;
         boolean accept = false;
@@ -258,9 +257,8 @@ class UntrustedInputTest {
     }
 
     static Case notRegular(SplittableRandom rnd) throws IOException, InterruptedException {
-        Path root = newCase();
+        Path root = newCase(adapter);
         Path dir = root.resolve("adapter");
-        writeAdapter(dir, adapter);
         String arg = dir.toString();
         String expect;
         List<Path> locked = new ArrayList<>();
@@ -345,9 +343,8 @@ class UntrustedInputTest {
     }
 
     static Case fromLibrary(AdapterMutations.Files files, boolean exportOnly, SplittableRandom rnd) throws IOException {
-        Path root = newCase();
+        Path root = newCase(files);
         Path dir = root.resolve("adapter");
-        writeAdapter(dir, files);
         String[] args = !exportOnly && rnd.nextBoolean() ? new String[] {"inspect", dir.toString()}
                 : new String[] {"export-lora", dir.toString(), root.resolve("peft").toString(), "--device", "reference"};
         return new Case(root, args, null, null, snapshot(root), List.of());

@@ -98,9 +98,7 @@ class AdapterFuzzTest {
 
     @Test
     void mutatedAdaptersFailCleanly() {
-        FuzzHarness.Report r = harness().run(20240501, ITERATIONS, LIMIT, PER_CASE);
-        System.out.println("adapter fuzz: " + r);
-        r.examples().forEach((c, m) -> System.out.println("  " + c + ": " + m));
+        FuzzHarness.Report r = harness().run(20240501, ITERATIONS, LIMIT, PER_CASE).print("adapter fuzz");
         r.assertClean();
         assertEquals(ITERATIONS, r.cases());
         assertTrue(r.count(FuzzHarness.Outcome.REJECTED) > ITERATIONS / 2, r.toString());
@@ -123,8 +121,7 @@ class AdapterFuzzTest {
 
     private static void runAlone(String cls) {
         FuzzHarness.Report r = harness().only(cls).run(cls.hashCode(), PER_CLASS, LIMIT, PER_CASE);
-        System.out.println(cls + ": " + r);
-        r.assertClean();
+        r.print(cls).assertClean();
         assertEquals(PER_CLASS, r.count(cls, FuzzHarness.Outcome.REJECTED), r.toString());
     }
 

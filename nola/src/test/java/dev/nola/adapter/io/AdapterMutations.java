@@ -64,9 +64,9 @@ public final class AdapterMutations {
 
     /** The first tensor claims a huge shape or offsets past the end, or the header length is huge. */
     private static byte[] hugeHeader(byte[] wts, SplittableRandom rnd) throws IOException {
-        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        ObjectNode header = (ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n)));
-        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
+        Weights w = Weights.of(wts);
+        ObjectNode header = w.header();
+        byte[] data = w.data();
         ObjectNode first = null;
         for (var e : header.properties()) {
             if (!e.getKey().equals(Names.RESERVED)) {
@@ -82,22 +82,21 @@ public final class AdapterMutations {
                 first.putArray("data_offsets").add(0).add(1L << 62);
             }
             case 2 -> {
-                byte[] w = wts.clone();
+                byte[] claims = wts.clone();
                 long len = rnd.nextBoolean() ? -rnd.nextLong(1, Long.MAX_VALUE) : rnd.nextLong(1L << 32, Long.MAX_VALUE);
-                ByteBuffer.wrap(w, 0, 8).order(ByteOrder.LITTLE_ENDIAN).putLong(len);
-                return w;
+                ByteBuffer.wrap(claims, 0, 8).order(ByteOrder.LITTLE_ENDIAN).putLong(len);
+                return claims;
             }
             default -> shape.add(24).add(Integer.MAX_VALUE).add(Integer.MAX_VALUE).add(Integer.MAX_VALUE);
         }
-        return rebuild(JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(header), data);
+        return Weights.join(header, data);
     }
 
     /** The data section with a gap before a tensor, bytes before the first, or bytes after the last. */
     public static Files gapsAndTrailing(Files f, SplittableRandom rnd) throws IOException {
-        byte[] wts = f.weights();
-        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        ObjectNode header = (ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n)));
-        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
+        Weights w = Weights.of(f.weights());
+        ObjectNode header = w.header();
+        byte[] data = w.data();
         int extra = rnd.nextInt(1, 65);
         byte[] filler = new byte[extra];
         switch (rnd.nextInt(3)) {
@@ -126,8 +125,7 @@ public final class AdapterMutations {
         }
         ByteBuffer d = ByteBuffer.allocate(data.length + extra);
         d.put(data, 0, (int) cut).put(filler).put(data, (int) cut, data.length - (int) cut);
-        return new Files(f.config(), rebuild(JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT)
-                .writeValueAsString(header), d.array()));
+        return new Files(f.config(), Weights.join(header, d.array()));
     }
 
     public static final String[] HOSTILE = {"../evil", "a/b", "h.0\\attn", "h.0\n.q", "h.0.q\r", "\u0000", "", ".", "..", ".h", "h.",
@@ -138,10 +136,9 @@ public final class AdapterMutations {
     public static Files hostileNames(Files f, SplittableRandom rnd) throws IOException {
         String evil = HOSTILE[rnd.nextInt(HOSTILE.length)];
         ObjectNode cfg = (ObjectNode) JsonSupport.MAPPER.readTree(f.config());
-        byte[] wts = f.weights();
-        long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        ObjectNode header = (ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n)));
-        byte[] data = Arrays.copyOfRange(wts, (int) (8 + n), wts.length);
+        Weights w = Weights.of(f.weights());
+        ObjectNode header = w.header();
+        byte[] data = w.data();
         switch (rnd.nextInt(3)) {
             case 0 -> {
                 ObjectNode layer = (ObjectNode) cfg.get("layers").get(rnd.nextInt(cfg.get("layers").size()));
@@ -161,8 +158,21 @@ public final class AdapterMutations {
             }
             default -> ((ArrayNode) cfg.get("target_modules")).set(rnd.nextInt(2), evil);
         }
-        String h = JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(header);
-        return new Files(JsonSupport.MAPPER.writeValueAsBytes(cfg), rebuild(h, data));
+        return new Files(JsonSupport.MAPPER.writeValueAsBytes(cfg), Weights.join(header, data));
+    }
+
+    /** A safetensors file split into its parsed header and its data section. */
+    record Weights(ObjectNode header, byte[] data) {
+        static Weights of(byte[] wts) throws IOException {
+            long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            return new Weights((ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n))),
+                    Arrays.copyOfRange(wts, (int) (8 + n), wts.length));
+        }
+
+        /** The file of a header and a data section. */
+        static byte[] join(ObjectNode header, byte[] data) throws IOException {
+            return rebuild(JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(header), data);
+        }
     }
 
     /** A safetensors file of this header (unpadded) and data section. */

@@ -275,6 +275,13 @@ public final class FuzzHarness<T> {
             return examples;
         }
 
+        /** Prints the tally and the first refusal per class, under {@code label}. */
+        public Report print(String label) {
+            System.out.println(label + ": " + this);
+            examples.forEach((c, m) -> System.out.println("  " + c + ": " + m));
+            return this;
+        }
+
         /** Cases run. */
         public int cases() {
             return cases;
