@@ -1,6 +1,9 @@
 // Op family "linalg": the sgemm contract C = alpha*op(A)*op(B) + beta*C, row-major.
 // op(A) is [m, kk] (A is [kk, m] when trans_a), op(B) is [kk, n] (B is [n, kk] when trans_b).
 // When beta == 0, C is not read. Built with -DTS=<tile> chosen from the device's work-group limit.
+// Every buffer argument is followed by its element offset (views). Strided batches: matrix q of a
+// batch starts sa/sb/sc elements after matrix q - 1, rows are lda/ldb/ldc elements apart, and the
+// batch index is global dimension 2.
 #pragma OPENCL FP_CONTRACT OFF
 
 #ifndef TS
@@ -10,8 +13,12 @@
 // Variant 1: square TS x TS tiles in local memory, one output per work-item. Local: (TS, TS).
 // Every global load is coalesced: for a transposed operand the work-items swap roles while loading.
 __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, const int n, const int kk,
-                          const float alpha, __global const float *a, __global const float *b,
-                          const float beta, __global float *c) {
+                          const float alpha, __global const float *a, const ulong a_off, const int lda, const ulong sa,
+                          __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                          const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
+    a += a_off + get_global_id(2) * sa;
+    b += b_off + get_global_id(2) * sb;
+    c += c_off + get_global_id(2) * sc;
     __local float as[TS][TS + 1];
     __local float bs[TS][TS + 1];
     int tx = get_local_id(0);
@@ -23,20 +30,20 @@ __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, con
         if (trans_a) {
             int r = row0 + tx;
             int p = p0 + ty;
-            as[tx][ty] = (r < m && p < kk) ? a[(ulong)p * m + r] : 0.0f;
+            as[tx][ty] = (r < m && p < kk) ? a[(ulong)p * lda + r] : 0.0f;
         } else {
             int r = row0 + ty;
             int p = p0 + tx;
-            as[ty][tx] = (r < m && p < kk) ? a[(ulong)r * kk + p] : 0.0f;
+            as[ty][tx] = (r < m && p < kk) ? a[(ulong)r * lda + p] : 0.0f;
         }
         if (trans_b) {
             int col = col0 + ty;
             int p = p0 + tx;
-            bs[tx][ty] = (col < n && p < kk) ? b[(ulong)col * kk + p] : 0.0f;
+            bs[tx][ty] = (col < n && p < kk) ? b[(ulong)col * ldb + p] : 0.0f;
         } else {
             int col = col0 + tx;
             int p = p0 + ty;
-            bs[ty][tx] = (col < n && p < kk) ? b[(ulong)p * n + col] : 0.0f;
+            bs[ty][tx] = (col < n && p < kk) ? b[(ulong)p * ldb + col] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int p = 0; p < TS; p++) {
@@ -47,7 +54,7 @@ __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, con
     int row = row0 + ty;
     int col = col0 + tx;
     if (row < m && col < n) {
-        ulong o = (ulong)row * n + col;
+        ulong o = (ulong)row * ldc + col;
         float r = alpha * acc;
         if (beta != 0.0f) {
             float prior = beta * c[o];
@@ -65,8 +72,12 @@ __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, con
 #define BK 16
 __kernel __attribute__((reqd_work_group_size(16, 16, 1)))
 void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int n, const int kk,
-                   const float alpha, __global const float *a, __global const float *b,
-                   const float beta, __global float *c) {
+                   const float alpha, __global const float *a, const ulong a_off, const int lda, const ulong sa,
+                   __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                   const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
+    a += a_off + get_global_id(2) * sa;
+    b += b_off + get_global_id(2) * sb;
+    c += c_off + get_global_id(2) * sc;
     __local float as[BK][BT + 1];
     __local float bs[BK][BT + 1];
     int tx = get_local_id(0);
@@ -85,17 +96,17 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
             int idx = tid + l * 256;
             if (trans_a) {
                 int p = idx / BT, r = idx % BT;
-                as[p][r] = (row0 + r < m && p0 + p < kk) ? a[(ulong)(p0 + p) * m + row0 + r] : 0.0f;
+                as[p][r] = (row0 + r < m && p0 + p < kk) ? a[(ulong)(p0 + p) * lda + row0 + r] : 0.0f;
             } else {
                 int r = idx / BK, p = idx % BK;
-                as[p][r] = (row0 + r < m && p0 + p < kk) ? a[(ulong)(row0 + r) * kk + p0 + p] : 0.0f;
+                as[p][r] = (row0 + r < m && p0 + p < kk) ? a[(ulong)(row0 + r) * lda + p0 + p] : 0.0f;
             }
             if (trans_b) {
                 int cc = idx / BK, p = idx % BK;
-                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? b[(ulong)(col0 + cc) * kk + p0 + p] : 0.0f;
+                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? b[(ulong)(col0 + cc) * ldb + p0 + p] : 0.0f;
             } else {
                 int p = idx / BT, cc = idx % BT;
-                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? b[(ulong)(p0 + p) * n + col0 + cc] : 0.0f;
+                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? b[(ulong)(p0 + p) * ldb + col0 + cc] : 0.0f;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -119,7 +130,7 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
         for (int j = 0; j < 4; j++) {
             int col = col0 + tx + 16 * j;
             if (row < m && col < n) {
-                ulong o = (ulong)row * n + col;
+                ulong o = (ulong)row * ldc + col;
                 float r = alpha * acc[i][j];
                 if (beta != 0.0f) {
                     float prior = beta * c[o];
@@ -140,9 +151,13 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
 #define PM 6
 #define PN 16
 
-// packed[(q * kk + p) * 16 + j] = op(B)(p, 16q + j), zeros past n. Global: (kk, ceil(n / 16)).
-__kernel void pack_panels(__global const float *b, __global float *packed, const int trans_b, const int n,
-                          const int kk) {
+// packed[(q * kk + p) * 16 + j] = op(B)(p, 16q + j), zeros past n; batch z at packed + z * sp.
+// Global: (kk, ceil(n / 16), batch).
+__kernel void pack_panels(__global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                          __global float *packed, const ulong packed_off, const ulong sp, const int trans_b,
+                          const int n, const int kk) {
+    b += b_off + get_global_id(2) * sb;
+    packed += packed_off + get_global_id(2) * sp;
     int p = get_global_id(0);
     int q = get_global_id(1);
     if (p >= kk) {
@@ -151,18 +166,22 @@ __kernel void pack_panels(__global const float *b, __global float *packed, const
     __global float *dst = packed + ((ulong)q * kk + p) * PN;
     int col0 = q * PN;
     if (!trans_b && col0 + PN <= n) {
-        vstore16(vload16(0, b + (ulong)p * n + col0), 0, dst);
+        vstore16(vload16(0, b + (ulong)p * ldb + col0), 0, dst);
         return;
     }
     for (int j = 0; j < PN; j++) {
         int col = col0 + j;
-        dst[j] = col < n ? (trans_b ? b[(ulong)col * kk + p] : b[(ulong)p * n + col]) : 0.0f;
+        dst[j] = col < n ? (trans_b ? b[(ulong)col * ldb + p] : b[(ulong)p * ldb + col]) : 0.0f;
     }
 }
 
-__kernel void sgemm_panel(const int trans_a, const int m, const int n, const int kk,
-                          const float alpha, __global const float *a, __global const float *packed,
-                          const float beta, __global float *c) {
+__kernel void sgemm_panel(const int trans_a, const int m, const int n, const int kk, const float alpha,
+                          __global const float *a, const ulong a_off, const int lda, const ulong sa,
+                          __global const float *packed, const ulong packed_off, const ulong sp,
+                          const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
+    a += a_off + get_global_id(2) * sa;
+    packed += packed_off + get_global_id(2) * sp;
+    c += c_off + get_global_id(2) * sc;
     int q = get_global_id(0);
     int col0 = q * PN;
     int row0 = get_global_id(1) * PM;
@@ -170,8 +189,8 @@ __kernel void sgemm_panel(const int trans_a, const int m, const int n, const int
         return;
     }
     // op(A)(r, p) = a[r * rs + p * ps]; rows past m read row m-1 and are not stored
-    ulong rs = trans_a ? 1 : (ulong)kk;
-    ulong ps = trans_a ? (ulong)m : 1;
+    ulong rs = trans_a ? 1 : (ulong)lda;
+    ulong ps = trans_a ? (ulong)lda : 1;
     ulong ar[PM];
     float8 lo[PM];
     float8 hi[PM];
@@ -201,7 +220,7 @@ __kernel void sgemm_panel(const int trans_a, const int m, const int n, const int
             vstore8(lo[r], 0, t);
             vstore8(hi[r], 1, t);
             for (int j = 0; j < PN && col0 + j < n; j++) {
-                ulong o = (ulong)row * n + col0 + j;
+                ulong o = (ulong)row * ldc + col0 + j;
                 float v = alpha * t[j];
                 if (beta != 0.0f) {
                     float prior = beta * c[o];
@@ -210,5 +229,32 @@ __kernel void sgemm_panel(const int trans_a, const int m, const int n, const int
                 c[o] = v;
             }
         }
+    }
+}
+
+// Level 1, one element per work-item.
+__kernel void axpy(const float alpha, __global const float *x, const ulong x_off, __global float *y,
+                   const ulong y_off, const ulong n) {
+    x += x_off;
+    y += y_off;
+    ulong i = get_global_id(0);
+    if (i < n) {
+        y[i] = fma(alpha, x[i], y[i]);
+    }
+}
+
+__kernel void scale(const float alpha, __global float *x, const ulong x_off, const ulong n) {
+    x += x_off;
+    ulong i = get_global_id(0);
+    if (i < n) {
+        x[i] = alpha * x[i];
+    }
+}
+
+__kernel void fill(__global float *x, const ulong x_off, const float value, const ulong n) {
+    x += x_off;
+    ulong i = get_global_id(0);
+    if (i < n) {
+        x[i] = value;
     }
 }

@@ -5,8 +5,12 @@
 
 // out[e] = offset[e] (or 0) + sum_i c[i] * basis[i*n + e]; offset may be out.
 // One work-item per 4 consecutive elements: 16-byte loads, coalesced across the work-group.
-__kernel void mix_basis(__global const float *c, __global const float *basis, __global const float *offset,
-                  __global float *out, const ulong n, const int k, const int has_offset) {
+__kernel void mix_basis(__global const float *c, const ulong c_off, __global const float *basis, const ulong basis_off, __global const float *offset, const ulong offset_off,
+                  __global float *out, const ulong out_off, const ulong n, const int k, const int has_offset) {
+    c += c_off;
+    basis += basis_off;
+    offset += offset_off;
+    out += out_off;
     ulong e = (ulong)get_global_id(0) * 4;
     if (e >= n) {
         return;
@@ -32,9 +36,13 @@ __kernel void mix_basis(__global const float *c, __global const float *basis, __
 // every basis row's segment over them, four rows per pass, keeping the running sums in out (the
 // tile stays in the core's cache while the rows stream through in address order). Still one fma
 // per term in ascending i, so bit-identical to mix_basis. Global: (tiles), local: (1).
-__kernel void mix_basis_tiles(__global const float *c, __global const float *basis, __global const float *offset,
-                              __global float *out, const ulong n, const int k, const int has_offset,
+__kernel void mix_basis_tiles(__global const float *c, const ulong c_off, __global const float *basis, const ulong basis_off, __global const float *offset, const ulong offset_off,
+                              __global float *out, const ulong out_off, const ulong n, const int k, const int has_offset,
                               const uint tile) {
+    c += c_off;
+    basis += basis_off;
+    offset += offset_off;
+    out += out_off;
     ulong e0 = (ulong)get_global_id(0) * tile;
     if (e0 >= n) {
         return;
@@ -85,9 +93,12 @@ __kernel void mix_basis_tiles(__global const float *c, __global const float *bas
 }
 
 // As mix, with basis matrix i generated on the fly: one Philox block per work-item per term.
-__kernel void mix_generated(__global const float *c, __global const float *offset, __global float *out,
+__kernel void mix_generated(__global const float *c, const ulong c_off, __global const float *offset, const ulong offset_off, __global float *out, const ulong out_off,
                             const ulong n, const int k, const int has_offset,
                             const uint stream, const uint domain, const uint k0, const uint k1, const float scale) {
+    c += c_off;
+    offset += offset_off;
+    out += out_off;
     uint q = get_global_id(0);
     ulong e = (ulong)q * 4;
     if (e >= n) {
@@ -120,9 +131,12 @@ __kernel void mix_generated(__global const float *c, __global const float *offse
 // The CPU layout of mix_generated: each work-item owns 8 consecutive blocks (32 elements) and
 // generates them 8-wide per basis row. Same terms in the same order, so bit-identical.
 // Global: (ceil(blocks / 8) rounded up to the work-group size).
-__kernel void mix_generated_x8(__global const float *c, __global const float *offset, __global float *out,
+__kernel void mix_generated_x8(__global const float *c, const ulong c_off, __global const float *offset, const ulong offset_off, __global float *out, const ulong out_off,
                                const ulong n, const int k, const int has_offset,
                                const uint stream, const uint domain, const uint k0, const uint k1, const float scale) {
+    c += c_off;
+    offset += offset_off;
+    out += out_off;
     uint q = get_global_id(0) * 8;
     ulong e0 = (ulong)q * 4;
     if (e0 >= n) {
@@ -199,9 +213,12 @@ inline float4 load_block(__global const float *v, ulong e, ulong n) {
 
 // partial[i*G + g] = sum over the blocks that work-group g of row i strides over of basis[i]·grad.
 // Global: (G * L, k), local: (L, 1).
-__kernel void coefficient_gradient_partial(__global const float *basis, __global const float *grad,
-                                           __global float *partial, const ulong n, const uint blocks,
+__kernel void coefficient_gradient_partial(__global const float *basis, const ulong basis_off, __global const float *grad, const ulong grad_off,
+                                           __global float *partial, const ulong partial_off, const ulong n, const uint blocks,
                                            __local float *scratch) {
+    basis += basis_off;
+    grad += grad_off;
+    partial += partial_off;
     uint i = get_global_id(1);
     uint stride = get_global_size(0);
     __global const float *row = basis + (ulong)i * n;
@@ -222,10 +239,12 @@ __kernel void coefficient_gradient_partial(__global const float *basis, __global
 }
 
 // As coefficient_gradient_partial with basis row i generated on the fly.
-__kernel void coefficient_gradient_generated_partial(__global const float *grad, __global float *partial,
+__kernel void coefficient_gradient_generated_partial(__global const float *grad, const ulong grad_off, __global float *partial, const ulong partial_off,
                                                      const ulong n, const uint blocks,
                                                      const uint stream, const uint domain, const uint k0,
                                                      const uint k1, const float scale, __local float *scratch) {
+    grad += grad_off;
+    partial += partial_off;
     uint i = get_global_id(1);
     uint stride = get_global_size(0);
     float4 acc = (float4)(0.0f);
@@ -247,8 +266,11 @@ __kernel void coefficient_gradient_generated_partial(__global const float *grad,
 // serves four rows (two float8 accumulators per row, then a lane sum); no workspace, no second
 // pass. Rows past k repeat row k-1 and are not stored. Global: (ceil(k / 4) rounded up to the
 // work-group size).
-__kernel void coefficient_gradient_rows(__global const float *basis, __global const float *grad,
-                                        __global float *out, const ulong n, const uint k) {
+__kernel void coefficient_gradient_rows(__global const float *basis, const ulong basis_off, __global const float *grad, const ulong grad_off,
+                                        __global float *out, const ulong out_off, const ulong n, const uint k) {
+    basis += basis_off;
+    grad += grad_off;
+    out += out_off;
     uint i0 = get_global_id(0) * 4;
     if (i0 >= k) {
         return;
@@ -292,10 +314,12 @@ __kernel void coefficient_gradient_rows(__global const float *basis, __global co
 }
 
 // As coefficient_gradient_rows with basis row i generated on the fly, 8 blocks (32 elements) at a time.
-__kernel void coefficient_gradient_generated_rows(__global const float *grad, __global float *out,
+__kernel void coefficient_gradient_generated_rows(__global const float *grad, const ulong grad_off, __global float *out, const ulong out_off,
                                                   const ulong n, const uint k, const uint stream,
                                                   const uint domain, const uint k0, const uint k1,
                                                   const float scale) {
+    grad += grad_off;
+    out += out_off;
     uint i = get_global_id(0);
     if (i >= k) {
         return;
@@ -330,7 +354,9 @@ __kernel void coefficient_gradient_generated_rows(__global const float *grad, __
 }
 
 // out[i] = sum_g partial[i*groups + g].
-__kernel void sum_partials(__global const float *partial, __global float *out, const uint groups, const uint k) {
+__kernel void sum_partials(__global const float *partial, const ulong partial_off, __global float *out, const ulong out_off, const uint groups, const uint k) {
+    partial += partial_off;
+    out += out_off;
     uint i = get_global_id(0);
     if (i >= k) {
         return;

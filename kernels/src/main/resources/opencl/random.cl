@@ -3,8 +3,9 @@
 
 // out[j*n + e] = element e of matrix first + j.
 // Global: (blocks rounded up to the work-group size, count); one work-item per 4 elements.
-__kernel void basis(__global float *out, const ulong n, const uint blocks, const uint first,
+__kernel void basis(__global float *out, const ulong out_off, const ulong n, const uint blocks, const uint first,
                     const uint stream, const uint domain, const uint k0, const uint k1, const float scale) {
+    out += out_off;
     uint q = get_global_id(0);
     uint j = get_global_id(1);
     if (q >= blocks) {
@@ -24,8 +25,9 @@ __kernel void basis(__global float *out, const ulong n, const uint blocks, const
 
 // The CPU layout of basis: each work-item generates 8 consecutive blocks (32 elements) 8-wide.
 // Global: (ceil(blocks / 8) rounded up to the work-group size, count).
-__kernel void basis_x8(__global float *out, const ulong n, const uint blocks, const uint first,
+__kernel void basis_x8(__global float *out, const ulong out_off, const ulong n, const uint blocks, const uint first,
                        const uint stream, const uint domain, const uint k0, const uint k1, const float scale) {
+    out += out_off;
     uint q = get_global_id(0) * 8;
     uint j = get_global_id(1);
     if (q >= blocks) {

@@ -3,7 +3,8 @@ package dev.nola.bench;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Device;
-import dev.nola.kernels.Ops;
+import dev.nola.kernels.AdapterOps;
+import dev.nola.kernels.NolaOps;
 import dev.nola.kernels.Tensor;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -83,8 +84,8 @@ public class AdapterBench {
         basisA = dev.allocate(bases, rank * width);
         basisB = dev.allocate(bases, width * rank);
         float scale = (float) (1 / Math.sqrt(bases));
-        dev.ops().basis(new BasisStream(9, 0, BasisStream.DOMAIN_BASIS, scale), 0, bases, basisA);
-        dev.ops().basis(new BasisStream(9, 1, BasisStream.DOMAIN_BASIS, scale), 0, bases, basisB);
+        dev.random().basis(new BasisStream(9, 0, BasisStream.DOMAIN_BASIS, scale), 0, bases, basisA);
+        dev.random().basis(new BasisStream(9, 1, BasisStream.DOMAIN_BASIS, scale), 0, bases, basisB);
         gradAlpha = dev.allocate(bases);
         gradBeta = dev.allocate(bases);
         dev.synchronize();
@@ -97,28 +98,29 @@ public class AdapterBench {
 
     @Benchmark
     public void forward() {
-        dev.ops().adapterForward(x, a, b, 2f, h, y);
+        dev.adapter().forward(x, a, b, 2f, h, y);
         dev.synchronize();
     }
 
     @Benchmark
     public void forwardBackward() {
-        Ops ops = dev.ops();
-        ops.adapterForward(x, a, b, 2f, h, y);
-        ops.adapterBackward(x, a, b, 2f, h, dy, dh, dx, da, db);
+        AdapterOps ops = dev.adapter();
+        ops.forward(x, a, b, 2f, h, y);
+        ops.backward(x, a, b, 2f, h, dy, dh, dx, da, db);
         dev.synchronize();
     }
 
     /** Mix both factors, forward, backward, and the gradients of both coefficient vectors. */
     @Benchmark
     public void nolaStep() {
-        Ops ops = dev.ops();
-        ops.mix(alpha, basisA, null, a);
-        ops.mix(beta, basisB, null, b);
-        ops.adapterForward(x, a, b, 2f, h, y);
-        ops.adapterBackward(x, a, b, 2f, h, dy, dh, dx, da, db);
-        ops.coefficientGradient(basisA, da, gradAlpha);
-        ops.coefficientGradient(basisB, db, gradBeta);
+        NolaOps nola = dev.nola();
+        AdapterOps adapter = dev.adapter();
+        nola.mix(alpha, basisA, null, a);
+        nola.mix(beta, basisB, null, b);
+        adapter.forward(x, a, b, 2f, h, y);
+        adapter.backward(x, a, b, 2f, h, dy, dh, dx, da, db);
+        nola.coefficientGradient(basisA, da, gradAlpha);
+        nola.coefficientGradient(basisB, db, gradBeta);
         dev.synchronize();
     }
 }

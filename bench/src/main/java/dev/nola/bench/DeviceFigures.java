@@ -3,7 +3,8 @@ package dev.nola.bench;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Device;
-import dev.nola.kernels.Ops;
+import dev.nola.kernels.NolaOps;
+import dev.nola.kernels.RandomOps;
 import dev.nola.kernels.Tensor;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -86,7 +87,7 @@ final class DeviceFigures {
         try (Tensor a = Fixtures.upload(dev, 1, 1, gemm, gemm); Tensor b = Fixtures.upload(dev, 2, 1, gemm, gemm);
              Tensor c = dev.allocate(gemm, gemm)) {
             Timing.Result t = Timing.measure(2, minReps, 1.0, () -> {
-                dev.ops().matmul(false, false, 1f, a, b, 0f, c);
+                dev.linalg().matmul(false, false, 1f, a, b, 0f, c);
                 dev.synchronize();
             });
             double gflops = 2.0 * gemm * gemm * gemm / t.best() / 1e9;
@@ -101,10 +102,11 @@ final class DeviceFigures {
     }
 
     private Sizes sizes(Device dev, int k, int n) {
-        Ops ops = dev.ops();
+        RandomOps random = dev.random();
+        NolaOps ops = dev.nola();
         try (Tensor c = Fixtures.upload(dev, 3, 1, k); Tensor grad = Fixtures.upload(dev, 4, 1, n);
              Tensor basis = dev.allocate(k, n); Tensor out = dev.allocate(n); Tensor cg = dev.allocate(k)) {
-            double tb = time(() -> ops.basis(stream, 0, k, basis), dev);
+            double tb = time(() -> random.basis(stream, 0, k, basis), dev);
             double tm = time(() -> ops.mix(c, basis, null, out), dev);
             double tf = time(() -> ops.mixGenerated(c, stream, null, out), dev);
             double tg = time(() -> ops.coefficientGradient(basis, grad, cg), dev);

@@ -55,14 +55,14 @@ public class MatmulBench {
 
     @Benchmark
     public void sgemm() {
-        dev.ops().matmul(false, false, 1f, a, b, 0f, c);
+        dev.linalg().matmul(false, false, 1f, a, b, 0f, c);
         dev.synchronize();
     }
 
     /** The adapter's transposed shapes use the other packing paths: Aᵀ·Bᵀ. */
     @Benchmark
     public void sgemmTransposed() {
-        dev.ops().matmul(true, true, 1f, a, b, 0f, c);
+        dev.linalg().matmul(true, true, 1f, a, b, 0f, c);
         dev.synchronize();
     }
 }

@@ -54,7 +54,7 @@ public class MixBench {
         coefficients = Fixtures.upload(dev, 1, 1, k);
         grad = Fixtures.upload(dev, 2, 1, n);
         basis = dev.allocate(k, n);
-        dev.ops().basis(stream, 0, k, basis);
+        dev.random().basis(stream, 0, k, basis);
         out = dev.allocate(n);
         coefficientGrad = dev.allocate(k);
         dev.synchronize();
@@ -67,25 +67,25 @@ public class MixBench {
 
     @Benchmark
     public void mix() {
-        dev.ops().mix(coefficients, basis, null, out);
+        dev.nola().mix(coefficients, basis, null, out);
         dev.synchronize();
     }
 
     @Benchmark
     public void mixGenerated() {
-        dev.ops().mixGenerated(coefficients, stream, null, out);
+        dev.nola().mixGenerated(coefficients, stream, null, out);
         dev.synchronize();
     }
 
     @Benchmark
     public void coefficientGradient() {
-        dev.ops().coefficientGradient(basis, grad, coefficientGrad);
+        dev.nola().coefficientGradient(basis, grad, coefficientGrad);
         dev.synchronize();
     }
 
     @Benchmark
     public void coefficientGradientGenerated() {
-        dev.ops().coefficientGradientGenerated(stream, grad, coefficientGrad);
+        dev.nola().coefficientGradientGenerated(stream, grad, coefficientGrad);
         dev.synchronize();
     }
 }

@@ -62,8 +62,8 @@ final class BasisCommand implements Callable<Integer> {
         }
         RuntimeSettings settings = RuntimeSettings.resolve(main.device());
         float[] values;
-        try (Device dev = Backends.open(settings.device()); Tensor out = dev.allocate(count)) {
-            dev.ops().basis(new BasisStream(s, t, d, scale), index, 1, out);
+        try (Device dev = Backends.open(settings); Tensor out = dev.allocate(count)) {
+            dev.random().basis(new BasisStream(s, t, d, scale), index, 1, out);
             values = dev.read(out);
         }
         printValues(spec.commandLine().getOut(), values);

@@ -52,7 +52,7 @@ final class ExportLoraCommand implements Callable<Integer> {
         OutputPaths.requireApart("OUT", target, dir);
         OutputPaths.requireReplaceable(target, PeftLoraExport.OUTPUT); // checked before the work, and again when writing
         SavedNola saved = NolaAdapterFiles.load(dir);
-        try (Device dev = Backends.open(RuntimeSettings.resolve(device).device())) {
+        try (Device dev = Backends.open(RuntimeSettings.resolve(device))) {
             Map<String, NolaAdapter> adapters = saved.instantiate(dev, Echo.path(dir));
             try {
                 PeftLoraExport.write(target, adapters, saved.config().targetModules(), baseModel);

@@ -60,9 +60,9 @@ final class MixCommand implements Callable<Integer> {
             }
         }
         float[] values;
-        try (Device dev = Backends.open(RuntimeSettings.resolve(main.device()).device());
+        try (Device dev = Backends.open(RuntimeSettings.resolve(main.device()));
              Tensor c = dev.upload(coefficients, coefficients.length); Tensor out = dev.allocate(count)) {
-            dev.ops().mixGenerated(c, new BasisStream(s, t, BasisStream.DOMAIN_BASIS, scale), null, out);
+            dev.nola().mixGenerated(c, new BasisStream(s, t, BasisStream.DOMAIN_BASIS, scale), null, out);
             values = dev.read(out);
         }
         BasisCommand.printValues(spec.commandLine().getOut(), values);

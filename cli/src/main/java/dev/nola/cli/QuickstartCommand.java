@@ -46,7 +46,7 @@ final class QuickstartCommand implements Callable<Integer> {
         PlantedLowRankTask.Settings s = new PlantedLowRankTask.Settings(d.in(), d.out(), d.tokens(), d.nolaRank(),
                 d.k(), d.l(), d.deltaRms(), d.noise(), steps, d.nolaLr(), d.loraLr(), d.seed(), d.change());
         PrintWriter out = spec.commandLine().getOut();
-        try (Device dev = Backends.open(RuntimeSettings.resolve(main.device()).device())) {
+        try (Device dev = Backends.open(RuntimeSettings.resolve(main.device()))) {
             out.println("device: " + dev.id() + " (" + dev.info().name() + ")");
             long t0 = System.nanoTime();
             PlantedLowRankTask.Result r = PlantedLowRankTask.run(dev, s);

@@ -1,16 +1,28 @@
 package dev.nola.kernels;
 
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Map;
+
 /**
- * What every backend's device shares: the open/closed state, the registry of open tensors, and the
- * argument checks of {@link #write}, {@link #read} and {@link #copy}, so a bad range or a closed device
- * fails the same way on every backend (as {@link AbstractOps} does for the ops). Backends implement the
- * {@code do…} transfers, which may assume valid, open, same-device tensors, and hook into
- * {@link #close()} through {@link #drain()} and {@link #release()}.
+ * What every backend's device shares: the open/closed state, the registry of open tensors, views, the
+ * op families it provides, the per-device workspace, and the argument checks of {@link #write},
+ * {@link #read} and {@link #copy}, so a bad range or a closed device fails the same way on every
+ * backend (as the families' {@code Abstract…Ops} classes do for the ops).
+ *
+ * <p>Backends implement allocation and the {@code do…} transfers, which receive storage tensors and
+ * absolute element offsets (views already resolved and ranges checked), register their families in
+ * the constructor ({@link #provide}, or {@link #lack} with the reason), and hook into {@link #close()}
+ * through {@link #drain()} and {@link #release()}.
  */
 public abstract class AbstractDevice implements Device {
 
     /** The device's open tensors; backend tensors join it when created and it is closed with the device. */
     protected final LiveTensors live = new LiveTensors();
+    private final Map<OpFamily, Object> families = new EnumMap<>(OpFamily.class);
+    private final Map<OpFamily, String> missing = new EnumMap<>(OpFamily.class);
+    private final Map<String, Tensor> workspaces = new HashMap<>();
+    private long allocations;
     private boolean closed;
 
     /** How the device names itself in messages: its id, unless a backend says more. */
@@ -30,10 +42,150 @@ public abstract class AbstractDevice implements Device {
         return closed;
     }
 
-    /** Number of open tensors (for leak tests). */
+    /** Number of open storage tensors, workspaces included (for leak tests). */
     public final int liveTensors() {
         return live.count();
     }
+
+    /** Number of device allocations made so far, workspace growth included (for tests that ops do not allocate). */
+    public final long allocations() {
+        return allocations;
+    }
+
+    // ---------------------------------------------------------------- families
+
+    /** Registers the implementation of a family (constructor time). */
+    protected final void provide(OpFamily family, Object implementation) {
+        if (!family.type().isInstance(implementation)) {
+            throw new IllegalArgumentException(implementation + " does not implement " + family.type().getSimpleName());
+        }
+        families.put(family, implementation);
+        missing.remove(family);
+    }
+
+    /** Registers each implementation under the family whose interface it implements (constructor time). */
+    protected final void provideAll(Object... implementations) {
+        for (Object impl : implementations) {
+            boolean matched = false;
+            for (OpFamily f : OpFamily.values()) {
+                if (f.type().isInstance(impl)) {
+                    provide(f, impl);
+                    matched = true;
+                }
+            }
+            if (!matched) {
+                throw new IllegalArgumentException(impl + " implements no op family");
+            }
+        }
+    }
+
+    /** Records that this device lacks a family, and why (constructor time). */
+    protected final void lack(OpFamily family, String reason) {
+        families.remove(family);
+        missing.put(family, reason);
+    }
+
+    @Override
+    public final Availability supports(OpFamily family) {
+        Checks.notNull("family", family);
+        if (families.containsKey(family)) {
+            return Availability.yes();
+        }
+        return Availability.no(missing.getOrDefault(family, "the " + family.label() + " family is not implemented on "
+                + info().id()));
+    }
+
+    private <T> T family(OpFamily family, Class<T> type) {
+        requireOpen();
+        Object f = families.get(family);
+        if (f == null) {
+            throw new UnsupportedOperationException("device " + describe() + " has no " + family.label() + " ops: "
+                    + supports(family).reason());
+        }
+        return type.cast(f);
+    }
+
+    @Override
+    public final RandomOps random() {
+        return family(OpFamily.RANDOM, RandomOps.class);
+    }
+
+    @Override
+    public final NolaOps nola() {
+        return family(OpFamily.NOLA, NolaOps.class);
+    }
+
+    @Override
+    public final LinalgOps linalg() {
+        return family(OpFamily.LINALG, LinalgOps.class);
+    }
+
+    @Override
+    public final AdapterOps adapter() {
+        return family(OpFamily.ADAPTER, AdapterOps.class);
+    }
+
+    @Override
+    public final OptimOps optim() {
+        return family(OpFamily.OPTIM, OptimOps.class);
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    @Override
+    public final Tensor allocate(DType dtype, int... shape) {
+        requireOpen();
+        Checks.notNull("dtype", dtype);
+        long n = Checks.shape("shape", shape);
+        Tensor t = doAllocate(dtype, shape, n);
+        allocations++;
+        return t;
+    }
+
+    /** Allocates a zero-filled storage tensor of a checked shape with {@code n} elements. */
+    protected abstract Tensor doAllocate(DType dtype, int[] shape, long n);
+
+    @Override
+    public final Tensor view(Tensor parent, long offset, int... shape) {
+        requireOpen();
+        Checks.onAny(this, "parent", parent);
+        long n = Checks.shape("shape", shape);
+        if (offset < 0 || offset > parent.size() - n) {
+            throw new IllegalArgumentException("view of shape " + java.util.Arrays.toString(shape) + " at offset " + offset
+                    + " covers elements [" + offset + ", " + (offset + n) + "), outside the parent's [0, " + parent.size()
+                    + ") (shape " + java.util.Arrays.toString(parent.shape()) + ")");
+        }
+        return new TensorView(parent.storage(), parent.offset() + offset, shape, n);
+    }
+
+    /**
+     * A float32 scratch tensor of at least {@code elements} for a backend's kernels, one per
+     * {@code purpose}: allocated on first use, grown when a larger one is asked for, and otherwise
+     * reused, so ops allocate nothing per call. Ops run in order on the device's queue, so two ops may
+     * share a purpose; two buffers live within one op need two purposes. Freed with the device.
+     *
+     * @param purpose what the scratch holds, e.g. {@code "matmul.packedB"}
+     * @param elements the floats needed, &gt; 0
+     */
+    public final Tensor workspace(String purpose, long elements) {
+        requireOpen();
+        Checks.notNull("purpose", purpose);
+        if (elements <= 0 || elements > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("workspace '" + purpose + "' of " + elements
+                    + " floats; expected 1 .. " + (Integer.MAX_VALUE - 8));
+        }
+        Tensor t = workspaces.get(purpose);
+        if (t == null || t.isClosed() || t.size() < elements) {
+            if (t != null) {
+                t.close(); // the runtime keeps memory alive until enqueued kernels that use it finish
+            }
+            t = allocate(DType.FLOAT32, (int) elements);
+            workspaces.put(purpose, t);
+        }
+        return t;
+    }
+
+    // ---------------------------------------------------------------- transfers
 
     @Override
     public final void write(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
@@ -42,7 +194,17 @@ public abstract class AbstractDevice implements Device {
         Checks.notNull("src", src);
         Checks.range("src", srcOffset, length, src.length);
         Checks.range("dst", dstOffset, length, dst.size());
-        doWrite(dst, dstOffset, src, srcOffset, length);
+        doWrite(dst.storage(), dst.offset() + dstOffset, src, srcOffset, length);
+    }
+
+    @Override
+    public final void write(Tensor dst, long dstOffset, int[] src, int srcOffset, int length) {
+        requireOpen();
+        Checks.onInts(this, "dst", dst);
+        Checks.notNull("src", src);
+        Checks.range("src", srcOffset, length, src.length);
+        Checks.range("dst", dstOffset, length, dst.size());
+        doWriteInts(dst.storage(), dst.offset() + dstOffset, src, srcOffset, length);
     }
 
     @Override
@@ -52,18 +214,36 @@ public abstract class AbstractDevice implements Device {
         Checks.notNull("dst", dst);
         Checks.range("src", srcOffset, length, src.size());
         Checks.range("dst", dstOffset, length, dst.length);
-        doRead(src, srcOffset, dst, dstOffset, length);
+        doRead(src.storage(), src.offset() + srcOffset, dst, dstOffset, length);
+    }
+
+    @Override
+    public final void read(Tensor src, long srcOffset, int[] dst, int dstOffset, int length) {
+        requireOpen();
+        Checks.onInts(this, "src", src);
+        Checks.notNull("dst", dst);
+        Checks.range("src", srcOffset, length, src.size());
+        Checks.range("dst", dstOffset, length, dst.length);
+        doReadInts(src.storage(), src.offset() + srcOffset, dst, dstOffset, length);
     }
 
     @Override
     public final void copy(Tensor src, Tensor dst) {
         requireOpen();
-        Checks.on(this, "src", src);
-        Checks.on(this, "dst", dst);
+        Checks.onAny(this, "src", src);
+        Checks.onAny(this, "dst", dst);
+        if (src.dtype() != dst.dtype()) {
+            throw new IllegalArgumentException("src is " + src.dtype().label() + ", dst is " + dst.dtype().label()
+                    + "; copy needs the same element type");
+        }
         if (src.size() != dst.size()) {
             throw new IllegalArgumentException("src has " + src.size() + " elements, dst has " + dst.size() + "; sizes must match");
         }
-        doCopy(src, dst);
+        if (src.storage() == dst.storage() && src.offset() == dst.offset()) {
+            return; // the same elements
+        }
+        Checks.noOverlap("dst", dst, "src", src);
+        doCopy(src.storage(), src.offset(), dst.storage(), dst.offset(), src.size());
     }
 
     @Override
@@ -83,6 +263,7 @@ public abstract class AbstractDevice implements Device {
             drain();
         } finally {
             try {
+                workspaces.clear();
                 live.closeAll();
             } finally {
                 release();
@@ -90,14 +271,20 @@ public abstract class AbstractDevice implements Device {
         }
     }
 
-    /** Copies {@code length} floats from the host into a checked tensor. */
+    /** Copies {@code length} floats from the host into a storage tensor at an absolute, checked offset. */
     protected abstract void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length);
 
-    /** Copies {@code length} floats of a checked tensor to the host, after all enqueued work. */
+    /** Copies {@code length} ints from the host into a storage tensor at an absolute, checked offset. */
+    protected abstract void doWriteInts(Tensor dst, long dstOffset, int[] src, int srcOffset, int length);
+
+    /** Copies {@code length} floats of a storage tensor to the host, after all enqueued work. */
     protected abstract void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length);
 
-    /** Copies one checked tensor into another of the same size. */
-    protected abstract void doCopy(Tensor src, Tensor dst);
+    /** Copies {@code length} ints of a storage tensor to the host, after all enqueued work. */
+    protected abstract void doReadInts(Tensor src, long srcOffset, int[] dst, int dstOffset, int length);
+
+    /** Copies {@code n} elements between non-overlapping ranges of storage tensors of one element type. */
+    protected abstract void doCopy(Tensor src, long srcOffset, Tensor dst, long dstOffset, long n);
 
     /** Waits for enqueued work; nothing for devices that run synchronously. */
     protected void doSynchronize() {

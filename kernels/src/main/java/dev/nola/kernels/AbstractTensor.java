@@ -3,14 +3,16 @@ package dev.nola.kernels;
 import java.util.Arrays;
 
 /**
- * What every backend's tensor shares: the owning device, the shape, the element count, and the close
- * protocol (idempotent; the backend frees its memory in {@link #release()} exactly once, and the
- * tensor leaves its device's {@link LiveTensors}).
+ * What every backend's storage tensor shares: the owning device, the element type, the shape, the
+ * element count, and the close protocol (idempotent; the backend frees its memory in
+ * {@link #release()} exactly once, and the tensor leaves its device's {@link LiveTensors}). Views are
+ * {@link TensorView}s over these, the same for every backend.
  */
 public abstract class AbstractTensor implements Tensor {
 
     private final Device device;
     private final LiveTensors owner;
+    private final DType dtype;
     private final int[] shape;
     private final long size;
     private boolean closed;
@@ -18,12 +20,14 @@ public abstract class AbstractTensor implements Tensor {
     /**
      * @param device the owning device
      * @param owner  the device's registry of open tensors; this tensor joins it
+     * @param dtype  the element type
      * @param shape  the shape (copied), already validated
      * @param size   the product of the shape
      */
-    protected AbstractTensor(Device device, LiveTensors owner, int[] shape, long size) {
+    protected AbstractTensor(Device device, LiveTensors owner, DType dtype, int[] shape, long size) {
         this.device = device;
         this.owner = owner;
+        this.dtype = dtype;
         this.shape = shape.clone();
         this.size = size;
         owner.add(this);
@@ -32,6 +36,11 @@ public abstract class AbstractTensor implements Tensor {
     @Override
     public final Device device() {
         return device;
+    }
+
+    @Override
+    public final DType dtype() {
+        return dtype;
     }
 
     @Override
@@ -55,6 +64,16 @@ public abstract class AbstractTensor implements Tensor {
     }
 
     @Override
+    public final Tensor storage() {
+        return this;
+    }
+
+    @Override
+    public final long offset() {
+        return 0;
+    }
+
+    @Override
     public final boolean isClosed() {
         return closed;
     }
@@ -62,7 +81,8 @@ public abstract class AbstractTensor implements Tensor {
     /** Throws the closed-tensor error unless open; backends call it before touching their memory. */
     protected final void requireOpen() {
         if (closed) {
-            throw new IllegalStateException("tensor " + Arrays.toString(shape) + " of device " + device.id() + " is closed");
+            throw new IllegalStateException(dtype.label() + " tensor " + Arrays.toString(shape) + " of device "
+                    + device.id() + " is closed");
         }
     }
 
@@ -80,4 +100,9 @@ public abstract class AbstractTensor implements Tensor {
 
     /** Frees the backend's memory; called once, by {@link #close()}. */
     protected abstract void release();
+
+    @Override
+    public String toString() {
+        return dtype.label() + Arrays.toString(shape) + "@" + device.id();
+    }
 }

@@ -1,6 +1,7 @@
 package dev.nola.kernels;
 
 import dev.nola.config.DeviceSpec;
+import dev.nola.config.RuntimeSettings;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -34,21 +35,30 @@ public final class Backends {
         return all().stream().filter(b -> b.name().equals(name)).findFirst();
     }
 
-    /** Opens the device a string names (see {@link DeviceSpec#parse}). */
+    /**
+     * Opens the device a string names (see {@link DeviceSpec#parse}), with the other runtime settings
+     * (OpenCL build options) resolved once here from the environment and config file.
+     */
     public static Device open(String device) {
-        return open(DeviceSpec.parse(device));
+        return open(RuntimeSettings.resolve(Checks.notNull("device", device)));
+    }
+
+    /** Opens the device a spec names, settings resolved as in {@link #open(String)}. */
+    public static Device open(DeviceSpec spec) {
+        return open(RuntimeSettings.resolve(Checks.notNull("device", spec).toString()));
     }
 
     /**
-     * Opens the device a spec names.
+     * Opens the device that resolved settings name, handing the settings to the backend.
      *
      * @throws IllegalArgumentException when no backend of that name exists, or no such device
      * @throws IllegalStateException    when the backend is present but unavailable, with its reason
      */
-    public static Device open(DeviceSpec spec) {
-        Checks.notNull("device", spec);
+    public static Device open(RuntimeSettings settings) {
+        Checks.notNull("settings", settings);
+        DeviceSpec spec = settings.device();
         if (spec.backend().equals("auto")) {
-            return openAuto();
+            return openAuto(settings);
         }
         Backend b = find(spec.backend()).orElseThrow(() -> new IllegalArgumentException("device '" + spec
                 + "': no backend named '" + spec.backend() + "' is on the class path; present: "
@@ -57,20 +67,20 @@ public final class Backends {
         if (!a.available()) {
             throw new IllegalStateException("device '" + spec + "': backend " + b.name() + " is unavailable: " + a.reason());
         }
-        return b.open(spec.platform(), spec.device());
+        return b.open(spec.platform(), spec.device(), settings);
     }
 
-    private static Device openAuto() {
+    private static Device openAuto(RuntimeSettings settings) {
         for (Backend b : all()) {
             if (!b.availability().available()) {
                 continue;
             }
             for (DeviceInfo d : b.devices()) {
                 if (d.type() == DeviceInfo.Type.GPU) {
-                    return open(DeviceSpec.parse(d.id()));
+                    return open(new RuntimeSettings(DeviceSpec.parse(d.id()), settings.openclOptions()));
                 }
             }
         }
-        return open(DeviceSpec.parse("cpu"));
+        return open(new RuntimeSettings(DeviceSpec.parse("cpu"), settings.openclOptions()));
     }
 }

@@ -65,8 +65,26 @@ public final class Checks {
         }
     }
 
-    /** Checks that a tensor is open and belongs to {@code device}. */
+    /** Checks that a float32 tensor is open and belongs to {@code device}. */
     public static Tensor on(Device device, String name, Tensor t) {
+        onAny(device, name, t);
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException(name + " is an " + t.dtype().label() + " tensor, expected float32");
+        }
+        return t;
+    }
+
+    /** Checks that an int32 tensor is open and belongs to {@code device}. */
+    public static Tensor onInts(Device device, String name, Tensor t) {
+        onAny(device, name, t);
+        if (t.dtype() != DType.INT32) {
+            throw new IllegalArgumentException(name + " is a " + t.dtype().label() + " tensor, expected int32");
+        }
+        return t;
+    }
+
+    /** Checks that a tensor of any element type is open and belongs to {@code device}. */
+    public static Tensor onAny(Device device, String name, Tensor t) {
         notNull(name, t);
         if (device.isClosed()) {
             throw new IllegalStateException("device " + device.id() + " is closed");
@@ -77,6 +95,49 @@ public final class Checks {
         if (t.device() != device) {
             throw new IllegalArgumentException(name + " belongs to device " + t.device().id()
                     + ", expected a tensor of device " + device.id());
+        }
+        return t;
+    }
+
+    /**
+     * Checks that two tensors share no element (an output must not overlap an input unless the op says
+     * so): different storage, or disjoint ranges of the same storage.
+     */
+    public static void noOverlap(String outName, Tensor out, String inName, Tensor in) {
+        if (out == null || in == null || out.storage() != in.storage()) {
+            return;
+        }
+        long a0 = out.offset();
+        long b0 = in.offset();
+        if (a0 < b0 + in.size() && b0 < a0 + out.size()) {
+            throw new IllegalArgumentException(outName + " and " + inName + " overlap (elements [" + a0 + ", "
+                    + (a0 + out.size()) + ") and [" + b0 + ", " + (b0 + in.size())
+                    + ") of one tensor); this op does not allow them to alias");
+        }
+    }
+
+    /** Checks that a host array's length equals a tensor's size. */
+    public static void length(String name, int length, Tensor t) {
+        if (length != t.size()) {
+            throw new IllegalArgumentException(name + " length " + length + " does not match the tensor's size " + t.size());
+        }
+    }
+
+    /** The tensor's size as a host array length, checked to fit one Java array. */
+    public static int hostLength(String name, Tensor t) {
+        notNull(name, t);
+        if (t.size() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(name + " has " + t.size() + " elements, more than one Java array holds; read it in ranges");
+        }
+        return (int) t.size();
+    }
+
+    /** Checks a scalar tensor: open, float32, on the device, one element. */
+    public static Tensor scalar(Device device, String name, Tensor t) {
+        on(device, name, t);
+        if (t.size() != 1) {
+            throw new IllegalArgumentException(name + " has " + t.size() + " elements (shape " + Arrays.toString(t.shape())
+                    + "), expected 1 (a scalar)");
         }
         return t;
     }

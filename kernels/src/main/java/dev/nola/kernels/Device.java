@@ -1,12 +1,13 @@
 package dev.nola.kernels;
 
 /**
- * One compute device: owns memory and a queue, allocates {@link Tensor}s, moves data, runs
- * {@link Ops}. Ops are enqueued in order; {@link #read} and {@link #synchronize} wait for them.
+ * One compute device: owns memory and a queue, allocates {@link Tensor}s, moves data, and runs the op
+ * families ({@link #random()}, {@link #nola()}, {@link #linalg()}, {@link #adapter()},
+ * {@link #optim()}). Ops are enqueued in order; {@link #read} and {@link #synchronize} wait for them.
  *
- * <p>Closing the device frees every tensor it allocated; any later use of the device, its ops or
- * its tensors throws {@link IllegalStateException}. Devices are not thread-safe: use one per
- * thread or synchronise externally.
+ * <p>Closing the device frees every tensor it allocated; any later use of the device, its ops or its
+ * tensors throws {@link IllegalStateException}. Devices are not thread-safe: use one per thread or
+ * synchronise externally.
  */
 public interface Device extends AutoCloseable {
 
@@ -18,18 +19,34 @@ public interface Device extends AutoCloseable {
         return info().id();
     }
 
+    // ---------------------------------------------------------------- memory
+
     /**
-     * Allocates a zero-filled float32 tensor.
+     * Allocates a zero-filled tensor.
      *
+     * @param dtype the element type
      * @param shape extents, each &gt; 0
      * @throws IllegalArgumentException when an extent is not positive or the size exceeds the device's
      *                                  largest allocation
      */
-    Tensor allocate(int... shape);
+    Tensor allocate(DType dtype, int... shape);
 
-    /** Allocates a tensor of the given shape and fills it with {@code data} (whose length must equal the size). */
+    /** Allocates a zero-filled float32 tensor (see {@link #allocate(DType, int...)}). */
+    default Tensor allocate(int... shape) {
+        return allocate(DType.FLOAT32, shape);
+    }
+
+    /**
+     * A view of {@code parent}'s elements {@code offset .. offset + product(shape) - 1} (counted in the
+     * parent's elements) with its own shape; nothing is copied (see {@link Tensor#view}).
+     *
+     * @throws IllegalArgumentException when the range falls outside the parent, naming both
+     */
+    Tensor view(Tensor parent, long offset, int... shape);
+
+    /** Allocates a float32 tensor of the given shape and fills it with {@code data} (whose length must equal the size). */
     default Tensor upload(float[] data, int... shape) {
-        Tensor t = allocate(shape);
+        Tensor t = allocate(DType.FLOAT32, shape);
         try {
             write(t, data);
         } catch (RuntimeException e) {
@@ -39,47 +56,97 @@ public interface Device extends AutoCloseable {
         return t;
     }
 
-    /** Copies {@code src} into {@code dst}; {@code src.length} must equal {@code dst.size()}. */
+    /** Allocates an int32 tensor of the given shape and fills it with {@code data}. */
+    default Tensor upload(int[] data, int... shape) {
+        Tensor t = allocate(DType.INT32, shape);
+        try {
+            write(t, data);
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    /** Copies {@code src} into the float32 tensor {@code dst}; {@code src.length} must equal {@code dst.size()}. */
     default void write(Tensor dst, float[] src) {
         Checks.notNull("src", src);
         Checks.notNull("dst", dst);
-        if (src.length != dst.size()) {
-            throw new IllegalArgumentException("src length " + src.length + " does not match dst size " + dst.size());
-        }
+        Checks.length("src", src.length, dst);
+        write(dst, 0, src, 0, src.length);
+    }
+
+    /** Copies {@code src} into the int32 tensor {@code dst}; {@code src.length} must equal {@code dst.size()}. */
+    default void write(Tensor dst, int[] src) {
+        Checks.notNull("src", src);
+        Checks.notNull("dst", dst);
+        Checks.length("src", src.length, dst);
         write(dst, 0, src, 0, src.length);
     }
 
     /**
-     * Copies {@code length} floats from {@code src[srcOffset..]} into {@code dst} at element {@code dstOffset}.
+     * Copies {@code length} floats from {@code src[srcOffset..]} into the float32 tensor {@code dst} at
+     * element {@code dstOffset}.
      *
-     * @throws IllegalArgumentException when a range falls outside either buffer
+     * @throws IllegalArgumentException when a range falls outside either buffer or dst is not float32
      */
     void write(Tensor dst, long dstOffset, float[] src, int srcOffset, int length);
 
-    /** Reads the whole tensor into a new array, after all enqueued work. */
+    /** As {@link #write(Tensor, long, float[], int, int)} for an int32 tensor. */
+    void write(Tensor dst, long dstOffset, int[] src, int srcOffset, int length);
+
+    /** Reads a whole float32 tensor into a new array, after all enqueued work. */
     default float[] read(Tensor src) {
-        Checks.notNull("src", src);
-        if (src.size() > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("tensor of " + src.size() + " elements does not fit one Java array; read it in ranges");
-        }
-        float[] out = new float[(int) src.size()];
+        float[] out = new float[Checks.hostLength("src", src)];
+        read(src, 0, out, 0, out.length);
+        return out;
+    }
+
+    /** Reads a whole int32 tensor into a new array, after all enqueued work. */
+    default int[] readInts(Tensor src) {
+        int[] out = new int[Checks.hostLength("src", src)];
         read(src, 0, out, 0, out.length);
         return out;
     }
 
     /**
-     * Copies {@code length} floats from {@code src} at element {@code srcOffset} into {@code dst[dstOffset..]},
-     * after all enqueued work.
+     * Copies {@code length} floats of the float32 tensor {@code src} from element {@code srcOffset} into
+     * {@code dst[dstOffset..]}, after all enqueued work.
      *
      * @throws IllegalArgumentException when a range falls outside either buffer
      */
     void read(Tensor src, long srcOffset, float[] dst, int dstOffset, int length);
 
-    /** Copies all of {@code src} into {@code dst} on the device; sizes must match. */
+    /** As {@link #read(Tensor, long, float[], int, int)} for an int32 tensor. */
+    void read(Tensor src, long srcOffset, int[] dst, int dstOffset, int length);
+
+    /**
+     * Copies all of {@code src} into {@code dst} on the device (either may be a view); the element types
+     * and sizes must match and the two must not overlap.
+     */
     void copy(Tensor src, Tensor dst);
 
-    /** The ops that run on this device. */
-    Ops ops();
+    // ---------------------------------------------------------------- op families
+
+    /** Whether this device runs a family; when not, the reason. */
+    Availability supports(OpFamily family);
+
+    /** Seeded basis generation. */
+    RandomOps random();
+
+    /** Mixing and coefficient gradients. */
+    NolaOps nola();
+
+    /** Matmul, batched matmul, axpy, scale, fill. */
+    LinalgOps linalg();
+
+    /** The low-rank adapter forward and backward. */
+    AdapterOps adapter();
+
+    /** Optimizer steps, gradient norms, fake quantization. */
+    OptimOps optim();
+
+    // ---------------------------------------------------------------- queue
 
     /** Waits until all enqueued work has finished. */
     void synchronize();

@@ -1,5 +1,6 @@
 package dev.nola.adapter;
 
+import dev.nola.adapter.optim.ParameterSet;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
 
@@ -9,9 +10,11 @@ import dev.nola.kernels.Tensor;
  * {@code B [out, r]}. Implementations differ in what they train: {@link LoraAdapter} trains A and B,
  * {@link NolaAdapter} trains the coefficients that mix A and B from seeded bases.
  *
- * <p>Trainable parameters are exposed as one flat host array (they are small); an optimizer reads
- * {@link #gradients()}, updates the array and hands it back with {@link #setParameters}. The mixed
- * factors on the device follow lazily at the next {@link #forward}, {@link #deltaWeight} or merge.
+ * <p>Trainable parameters and their gradients live on the device as a {@link ParameterSet}
+ * ({@link #parameterSet()}): an optimizer steps them there ({@link dev.nola.adapter.optim.AdamW}), so a
+ * training step reads nothing back. The mixed factors follow lazily at the next {@link #forward},
+ * {@link #deltaWeight} or merge, recomputed only when a parameter's version changed. The flat host
+ * views {@link #parameters()}, {@link #setParameters}, {@link #gradients()} copy (for files and tests).
  *
  * <p>Not thread-safe. Tensors passed in must belong to {@link #device()}.
  */
@@ -41,8 +44,8 @@ public interface Adapter extends AutoCloseable {
     void forward(Tensor x, Tensor y);
 
     /**
-     * Backward of the last {@link #forward}: accumulates the parameter gradients (host side, see
-     * {@link #gradients()}) and, when {@code dx} is given, {@code dx += dL/dx}. Uses the factors of
+     * Backward of the last {@link #forward}: accumulates the parameter gradients (on the device, see
+     * {@link #parameterSet()}) and, when {@code dx} is given, {@code dx += dL/dx}. Uses the factors of
      * that forward even if parameters were set in between.
      *
      * @param dy [N, out], dL/dy with the N of the last forward
@@ -50,19 +53,22 @@ public interface Adapter extends AutoCloseable {
      */
     void backward(Tensor dy, Tensor dx);
 
+    /** The trainable parameters and their accumulated gradients, on the device. */
+    ParameterSet parameterSet();
+
     /** The number of trainable parameters. */
     int parameterCount();
 
-    /** A copy of the trainable parameters, flat, {@link #parameterCount()} long. */
+    /** A copy of the trainable parameters read from the device, flat, {@link #parameterCount()} long. */
     float[] parameters();
 
-    /** Replaces the trainable parameters (finite values, {@link #parameterCount()} long). */
+    /** Replaces the trainable parameters (finite values, {@link #parameterCount()} long), writing them to the device. */
     void setParameters(float[] values);
 
-    /** A copy of the accumulated gradients, laid out as {@link #parameters()}. */
+    /** A copy of the accumulated gradients read from the device, laid out as {@link #parameters()}. */
     float[] gradients();
 
-    /** Sets the accumulated gradients to zero. */
+    /** Sets the accumulated gradients to zero, on the device. */
     void zeroGradients();
 
     /** The current mixed down factor A [r, in] (owned by the adapter; do not close or write). */

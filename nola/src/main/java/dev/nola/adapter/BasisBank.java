@@ -61,7 +61,7 @@ public final class BasisBank {
         if (e == null) {
             Tensor t = device.allocate(count, n);
             try {
-                device.ops().basis(stream, 0, count, t);
+                device.random().basis(stream, 0, count, t);
             } catch (RuntimeException ex) {
                 t.close();
                 throw ex;

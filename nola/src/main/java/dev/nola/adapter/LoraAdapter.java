@@ -1,13 +1,15 @@
 package dev.nola.adapter;
 
+import dev.nola.adapter.optim.Parameter;
+import dev.nola.adapter.optim.ParameterSet;
 import dev.nola.kernels.BasisStream;
-import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
 
 /**
  * The LoRA baseline on one linear layer: A [r, in] and B [out, r] are trained directly
- * (parameters laid out as A row-major, then B row-major), {@code ΔW = (alpha/r)·B·A}.
+ * (parameters laid out as A row-major, then B row-major; both and their gradients on the device),
+ * {@code ΔW = (alpha/r)·B·A}.
  *
  * <p>Initialisation as in HF PEFT: A kaiming-uniform U(±1/√in), B = 0, so ΔW = 0 at step 0. A is drawn
  * from the Philox generator (matrix 0 of {@code seed}, {@code stream}, domain
@@ -17,8 +19,9 @@ import dev.nola.kernels.Tensor;
 public final class LoraAdapter extends LowRankAdapter {
 
     private final float loraAlpha;
-    private final float[] params;
-    private final float[] grad;
+    private final Tensor gradA;
+    private final Tensor gradB;
+    private final ParameterSet parameters;
 
     /**
      * @param rank      r, &gt; 0
@@ -34,15 +37,18 @@ public final class LoraAdapter extends LowRankAdapter {
             throw new IllegalArgumentException("LoRA with r=" + rank + ", in=" + in + ", out=" + out
                     + " has " + total + " parameters, more than a Java array holds");
         }
-        params = new float[(int) total];
-        grad = new float[(int) total];
         try {
-            ops.basis(new BasisStream(seed, stream, BasisStream.DOMAIN_OFFSET, (float) (1.0 / Math.sqrt(in))), 0, 1, a);
-            device.read(a, 0, params, 0, rank * in);
+            gradA = own(device.allocate(rank, in));
+            gradB = own(device.allocate(out, rank));
+            device.random().basis(new BasisStream(seed, stream, BasisStream.DOMAIN_OFFSET, (float) (1.0 / Math.sqrt(in))),
+                    0, 1, a);
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+        parameters = new ParameterSet(device)
+                .add(new Parameter("lora_A", a, gradA))
+                .add(new Parameter("lora_B", b, gradB));
     }
 
     private static float checkAlpha(float loraAlpha) {
@@ -58,50 +64,18 @@ public final class LoraAdapter extends LowRankAdapter {
     }
 
     @Override
-    public int parameterCount() {
-        return params.length;
+    public ParameterSet parameterSet() {
+        return parameters;
     }
 
-    @Override
-    public float[] parameters() {
-        return params.clone();
-    }
-
-    @Override
-    public void setParameters(float[] values) {
-        open();
-        checkParameters(values);
-        System.arraycopy(values, 0, params, 0, params.length);
-        invalidate();
-    }
-
-    @Override
-    public float[] gradients() {
-        return grad.clone();
-    }
-
-    @Override
-    public void zeroGradients() {
-        java.util.Arrays.fill(grad, 0f);
-    }
-
+    /** The factors are the parameters themselves: nothing to compute. */
     @Override
     protected void refreshFactors() {
-        int na = rank * in;
-        device.write(a, 0, params, 0, na);
-        device.write(b, 0, params, na, out * rank);
     }
 
     @Override
     protected void accumulateGradients(Tensor da, Tensor db) {
-        Checks.notNull("da", da);
-        float[] ga = device.read(da);
-        float[] gb = device.read(db);
-        for (int i = 0; i < ga.length; i++) {
-            grad[i] += ga[i];
-        }
-        for (int j = 0; j < gb.length; j++) {
-            grad[ga.length + j] += gb[j];
-        }
+        device.linalg().axpy(1f, da, gradA);
+        device.linalg().axpy(1f, db, gradB);
     }
 }

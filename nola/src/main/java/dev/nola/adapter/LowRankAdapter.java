@@ -1,8 +1,9 @@
 package dev.nola.adapter;
 
+import dev.nola.adapter.optim.Parameter;
+import dev.nola.adapter.optim.ParameterSet;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
-import dev.nola.kernels.Ops;
 import dev.nola.kernels.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,15 +11,14 @@ import java.util.List;
 
 /**
  * What NOLA and LoRA share: the mixed factors A [r, in] and B [out, r] on the device, the forward and
- * backward passes through {@link Ops#adapterForward} / {@link Ops#adapterBackward}, the delta weight
- * and merging. Subclasses say how the factors are produced from the trainable parameters
- * ({@link #refreshFactors}) and how factor gradients become parameter gradients
- * ({@link #accumulateGradients}).
+ * backward passes through {@link dev.nola.kernels.AdapterOps}, the delta weight and merging, and the
+ * flat host views of the device-side parameters. Subclasses say which device tensors are trainable
+ * ({@link #parameterSet()}), how the factors are produced from them ({@link #refreshFactors}) and how
+ * factor gradients become parameter gradients ({@link #accumulateGradients}), all on the device.
  */
 abstract class LowRankAdapter implements Adapter {
 
     protected final Device device;
-    protected final Ops ops;
     protected final int in;
     protected final int out;
     protected final int rank;
@@ -33,7 +33,8 @@ abstract class LowRankAdapter implements Adapter {
     private Tensor h;
     private Tensor dh;
     private Tensor lastX;
-    private boolean dirty = true;
+    /** The parameters' versions when the factors were last computed; null when they must be. */
+    private long[] mixedAt;
     private boolean closed;
 
     protected LowRankAdapter(Device device, int in, int out, int rank, float scale) {
@@ -42,7 +43,6 @@ abstract class LowRankAdapter implements Adapter {
         this.out = Checks.positive("out", out);
         this.rank = Checks.positive("rank", rank);
         this.scale = Checks.finite("scale", scale);
-        this.ops = device.ops();
         this.a = own(device.allocate(rank, in));
         this.b = own(device.allocate(out, rank));
         this.da = own(device.allocate(rank, in));
@@ -63,12 +63,12 @@ abstract class LowRankAdapter implements Adapter {
     /** Recomputes {@link #a} and {@link #b} from the parameters. */
     protected abstract void refreshFactors();
 
-    /** Adds the gradients for the parameters given dL/dA (da) and dL/dB (db) to the host gradients. */
+    /** Adds the gradients for the parameters given dL/dA (da) and dL/dB (db) to the parameters' gradients, on the device. */
     protected abstract void accumulateGradients(Tensor da, Tensor db);
 
-    /** Marks the factors stale after a parameter change. */
+    /** Marks the factors stale. */
     protected final void invalidate() {
-        dirty = true;
+        mixedAt = null;
     }
 
     protected final void open() {
@@ -79,9 +79,18 @@ abstract class LowRankAdapter implements Adapter {
 
     private void ensureFactors() {
         open();
-        if (dirty) {
+        List<Parameter> ps = parameterSet().list();
+        boolean stale = mixedAt == null;
+        for (int i = 0; !stale && i < ps.size(); i++) {
+            stale = ps.get(i).version() != mixedAt[i];
+        }
+        if (stale) {
             refreshFactors();
-            dirty = false;
+            long[] v = new long[ps.size()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = ps.get(i).version();
+            }
+            mixedAt = v;
         }
     }
 
@@ -130,7 +139,7 @@ abstract class LowRankAdapter implements Adapter {
             h = own(device.allocate(tokens, rank));
             dh = own(device.allocate(tokens, rank));
         }
-        ops.adapterForward(x, a, b, scale, h, y);
+        device.adapter().forward(x, a, b, scale, h, y);
         lastX = x;
     }
 
@@ -143,7 +152,7 @@ abstract class LowRankAdapter implements Adapter {
         if (lastX.isClosed()) {
             throw new IllegalStateException("the input x of the last forward has been closed");
         }
-        ops.adapterBackward(lastX, a, b, scale, h, dy, dh, dx, da, db);
+        device.adapter().backward(lastX, a, b, scale, h, dy, dh, dx, da, db);
         accumulateGradients(da, db);
     }
 
@@ -163,7 +172,7 @@ abstract class LowRankAdapter implements Adapter {
     public Tensor deltaWeight() {
         ensureFactors();
         Tensor w = device.allocate(out, in);
-        ops.matmul(false, false, scale, b, a, 0f, w);
+        device.linalg().matmul(false, false, scale, b, a, 0f, w);
         return w;
     }
 
@@ -181,7 +190,54 @@ abstract class LowRankAdapter implements Adapter {
         ensureFactors();
         Checks.notNull(name, w);
         Checks.matrix(name, w, out, in, "the base weight [out, in]");
-        ops.matmul(false, false, factor, b, a, 1f, w);
+        device.linalg().matmul(false, false, factor, b, a, 1f, w);
+    }
+
+    @Override
+    public int parameterCount() {
+        return Math.toIntExact(parameterSet().count());
+    }
+
+    @Override
+    public float[] parameters() {
+        open();
+        float[] p = new float[parameterCount()];
+        int at = 0;
+        for (Parameter q : parameterSet().list()) {
+            device.read(q.value(), 0, p, at, (int) q.size());
+            at += (int) q.size();
+        }
+        return p;
+    }
+
+    @Override
+    public void setParameters(float[] values) {
+        open();
+        checkParameters(values);
+        int at = 0;
+        for (Parameter q : parameterSet().list()) {
+            device.write(q.value(), 0, values, at, (int) q.size());
+            at += (int) q.size();
+            q.touch();
+        }
+    }
+
+    @Override
+    public float[] gradients() {
+        open();
+        float[] g = new float[parameterCount()];
+        int at = 0;
+        for (Parameter q : parameterSet().list()) {
+            device.read(q.grad(), 0, g, at, (int) q.size());
+            at += (int) q.size();
+        }
+        return g;
+    }
+
+    @Override
+    public void zeroGradients() {
+        open();
+        parameterSet().zeroGradients();
     }
 
     /** Checks a parameter array's length and finiteness. */

@@ -1,6 +1,7 @@
 package dev.nola.adapter;
 
-import dev.nola.adapter.quant.CoefficientQuantizer;
+import dev.nola.adapter.optim.Parameter;
+import dev.nola.adapter.optim.ParameterSet;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
@@ -18,6 +19,8 @@ import dev.nola.kernels.Tensor;
  * alpha/r; PAPER bases are U(±1/√(r·in)) and U(±1/√(out·r)), no offset, s = 1/r.
  *
  * <p>Coefficient gradients are {@code ∂L/∂α_i = ⟨∂L/∂A, A_i⟩} and {@code ∂L/∂β_j = ⟨∂L/∂B, B_j⟩}.
+ * α, β and their gradients are device tensors ({@link #parameterSet()}); mixing, gradients and
+ * fake quantization all run on the device, so a training step moves no coefficient through the host.
  * Under quantization-aware training the factors are mixed from the fake-quantized coefficients and
  * the gradient passes straight through to the float ones.
  */
@@ -33,12 +36,16 @@ public final class NolaAdapter extends LowRankAdapter {
     private final Tensor coefB;
     private final Tensor gradA;
     private final Tensor gradB;
+    /** The raw coefficient gradients of one backward, before they are added to gradA / gradB. */
+    private final Tensor stepA;
+    private final Tensor stepB;
+    /** The fake-quantized coefficients the factors are mixed from under QAT; null otherwise. */
+    private final Tensor quantA;
+    private final Tensor quantB;
     private final Tensor offset;
     private final Tensor basisA;
     private final Tensor basisB;
-    private final float[] alpha;
-    private final float[] beta;
-    private final float[] grad;
+    private final ParameterSet parameters;
 
     /**
      * An adapter whose streams are assigned by {@link StreamId#of} from its layer and module.
@@ -103,9 +110,18 @@ public final class NolaAdapter extends LowRankAdapter {
             coefB = own(device.allocate(l));
             gradA = own(device.allocate(k));
             gradB = own(device.allocate(l));
+            stepA = own(device.allocate(k));
+            stepB = own(device.allocate(l));
+            boolean qat = config.quantizationAware();
+            quantA = qat ? own(device.allocate(k)) : null;
+            quantB = qat ? own(device.allocate(l)) : null;
+            if (!offsetScheme) {
+                device.linalg().fill(coefA, 1f / k);
+                device.linalg().fill(coefB, 1f / l);
+            }
             if (offsetStream != null) {
                 offset = own(device.allocate(r, in));
-                ops.basis(offsetStream, 0, 1, offset);
+                device.random().basis(offsetStream, 0, 1, offset);
             } else {
                 offset = null;
             }
@@ -123,8 +139,8 @@ public final class NolaAdapter extends LowRankAdapter {
             } else if (config.basisMode() == NolaConfig.BasisMode.MATERIALIZED) {
                 basisA = own(device.allocate(k, (int) nA));
                 basisB = own(device.allocate(l, (int) nB));
-                ops.basis(streamA, 0, k, basisA);
-                ops.basis(streamB, 0, l, basisB);
+                device.random().basis(streamA, 0, k, basisA);
+                device.random().basis(streamB, 0, l, basisB);
             } else {
                 basisA = null;
                 basisB = null;
@@ -133,13 +149,10 @@ public final class NolaAdapter extends LowRankAdapter {
             close();
             throw e;
         }
-        alpha = new float[k];
-        beta = new float[l];
-        if (!offsetScheme) {
-            java.util.Arrays.fill(alpha, 1f / k);
-            java.util.Arrays.fill(beta, 1f / l);
-        }
-        grad = new float[k + l];
+        String name = "stream " + idA;
+        parameters = new ParameterSet(device)
+                .add(new Parameter(name + " alpha", coefA, gradA))
+                .add(new Parameter(name + " beta", coefB, gradB));
     }
 
     private static float invSqrt(long n) {
@@ -176,92 +189,68 @@ public final class NolaAdapter extends LowRankAdapter {
         return offsetStream;
     }
 
-    /** A copy of α [k] (float, before any quantization). */
+    /** A copy of α [k] read from the device (float, before any quantization). */
     public float[] alpha() {
-        return alpha.clone();
+        open();
+        return device.read(coefA);
     }
 
-    /** A copy of β [l] (float, before any quantization). */
+    /** A copy of β [l] read from the device (float, before any quantization). */
     public float[] beta() {
-        return beta.clone();
+        open();
+        return device.read(coefB);
     }
 
     /** Sets α [k] and β [l] (finite). */
     public void setCoefficients(float[] newAlpha, float[] newBeta) {
-        float[] all = new float[alpha.length + beta.length];
+        int k = (int) coefA.size();
+        int l = (int) coefB.size();
         Checks.notNull("alpha", newAlpha);
         Checks.notNull("beta", newBeta);
-        if (newAlpha.length != alpha.length || newBeta.length != beta.length) {
+        if (newAlpha.length != k || newBeta.length != l) {
             throw new IllegalArgumentException("coefficients have lengths " + newAlpha.length + " and " + newBeta.length
-                    + ", expected k=" + alpha.length + " and l=" + beta.length);
+                    + ", expected k=" + k + " and l=" + l);
         }
-        System.arraycopy(newAlpha, 0, all, 0, alpha.length);
-        System.arraycopy(newBeta, 0, all, alpha.length, beta.length);
+        float[] all = new float[k + l];
+        System.arraycopy(newAlpha, 0, all, 0, k);
+        System.arraycopy(newBeta, 0, all, k, l);
         setParameters(all);
     }
 
     @Override
-    public int parameterCount() {
-        return alpha.length + beta.length;
-    }
-
-    @Override
-    public float[] parameters() {
-        float[] p = new float[parameterCount()];
-        System.arraycopy(alpha, 0, p, 0, alpha.length);
-        System.arraycopy(beta, 0, p, alpha.length, beta.length);
-        return p;
-    }
-
-    @Override
-    public void setParameters(float[] values) {
-        open();
-        checkParameters(values);
-        System.arraycopy(values, 0, alpha, 0, alpha.length);
-        System.arraycopy(values, alpha.length, beta, 0, beta.length);
-        invalidate();
-    }
-
-    @Override
-    public float[] gradients() {
-        return grad.clone();
-    }
-
-    @Override
-    public void zeroGradients() {
-        java.util.Arrays.fill(grad, 0f);
+    public ParameterSet parameterSet() {
+        return parameters;
     }
 
     @Override
     protected void refreshFactors() {
-        boolean qat = config.quantizationAware();
-        device.write(coefA, qat ? CoefficientQuantizer.fakeQuantize(alpha, config.coefficientBits()) : alpha);
-        device.write(coefB, qat ? CoefficientQuantizer.fakeQuantize(beta, config.coefficientBits()) : beta);
+        Tensor ca = coefA;
+        Tensor cb = coefB;
+        if (quantA != null) {
+            device.optim().fakeQuantize(coefA, config.coefficientBits(), quantA);
+            device.optim().fakeQuantize(coefB, config.coefficientBits(), quantB);
+            ca = quantA;
+            cb = quantB;
+        }
         if (basisA != null) {
-            ops.mix(coefA, basisA, offset, a);
-            ops.mix(coefB, basisB, null, b);
+            device.nola().mix(ca, basisA, offset, a);
+            device.nola().mix(cb, basisB, null, b);
         } else {
-            ops.mixGenerated(coefA, streamA, offset, a);
-            ops.mixGenerated(coefB, streamB, null, b);
+            device.nola().mixGenerated(ca, streamA, offset, a);
+            device.nola().mixGenerated(cb, streamB, null, b);
         }
     }
 
     @Override
     protected void accumulateGradients(Tensor da, Tensor db) {
         if (basisA != null) {
-            ops.coefficientGradient(basisA, da, gradA);
-            ops.coefficientGradient(basisB, db, gradB);
+            device.nola().coefficientGradient(basisA, da, stepA);
+            device.nola().coefficientGradient(basisB, db, stepB);
         } else {
-            ops.coefficientGradientGenerated(streamA, da, gradA);
-            ops.coefficientGradientGenerated(streamB, db, gradB);
+            device.nola().coefficientGradientGenerated(streamA, da, stepA);
+            device.nola().coefficientGradientGenerated(streamB, db, stepB);
         }
-        float[] ga = device.read(gradA);
-        float[] gb = device.read(gradB);
-        for (int i = 0; i < ga.length; i++) {
-            grad[i] += ga[i];
-        }
-        for (int j = 0; j < gb.length; j++) {
-            grad[ga.length + j] += gb[j];
-        }
+        device.linalg().axpy(1f, stepA, gradA);
+        device.linalg().axpy(1f, stepB, gradB);
     }
 }

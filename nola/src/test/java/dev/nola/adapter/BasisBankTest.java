@@ -85,8 +85,9 @@ class BasisBankTest {
             int before = dev.liveTensors();
             SavedNola saved = NolaAdapterFiles.load(dir);
             Map<String, NolaAdapter> loaded = saved.instantiate(dev);
-            // per adapter: a, b, da, db, coefA, coefB, gradA, gradB, offset = 9 own tensors; bases: 2 shared
-            assertEquals(before + 4 * 9 + 2, dev.liveTensors());
+            // per adapter: a, b, da, db, coefA, coefB, gradA, gradB, stepA, stepB, offset = 11 own tensors;
+            // bases: 2 shared
+            assertEquals(before + 4 * 11 + 2, dev.liveTensors());
             assertTrue(loaded.size() == 4);
             loaded.values().forEach(NolaAdapter::close);
             assertEquals(before, dev.liveTensors());

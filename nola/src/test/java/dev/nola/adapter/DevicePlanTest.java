@@ -14,15 +14,17 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * {@link SavedNola#devicePlan} is checked before anything is allocated, so it must list exactly what
  * {@link SavedNola#instantiate} then allocates: compared here byte for byte on a counting device,
- * for both init schemes, both basis modes, and shared and per-layer bases.
+ * for both init schemes, both basis modes, shared and per-layer bases, and quantization-aware training.
  */
 class DevicePlanTest {
 
     @ParameterizedTest
-    @CsvSource({"OFFSET, ON_THE_FLY, false", "OFFSET, MATERIALIZED, false", "OFFSET, MATERIALIZED, true",
-        "PAPER, MATERIALIZED, true", "PAPER, ON_THE_FLY, true"})
-    void planEqualsWhatInstantiateAllocates(NolaConfig.InitScheme init, NolaConfig.BasisMode mode, boolean shared) {
-        NolaConfig c = new NolaConfig(4, 24, 16, 8f, init, mode, shared, 7L, List.of("q", "v"), NolaConfig.FLOAT_BITS, false);
+    @CsvSource({"OFFSET, ON_THE_FLY, false, false", "OFFSET, MATERIALIZED, false, false", "OFFSET, MATERIALIZED, true, false",
+        "PAPER, MATERIALIZED, true, false", "PAPER, ON_THE_FLY, true, true"})
+    void planEqualsWhatInstantiateAllocates(NolaConfig.InitScheme init, NolaConfig.BasisMode mode, boolean shared,
+                                            boolean qat) {
+        NolaConfig c = new NolaConfig(4, 24, 16, 8f, init, mode, shared, 7L, List.of("q", "v"),
+                qat ? 4 : NolaConfig.FLOAT_BITS, qat);
         try (Device ref = Backends.open("reference")) {
             CountingDevice d = new CountingDevice(ref);
             Map<String, NolaAdapter> made = new LinkedHashMap<>();
@@ -42,7 +44,7 @@ class DevicePlanTest {
                 allocated += n;
             }
             back.values().forEach(NolaAdapter::close);
-            assertEquals(allocated, saved.devicePlan("plan").totalBytes(), init + " " + mode + " shared=" + shared);
+            assertEquals(allocated, saved.devicePlan("plan").totalBytes(), init + " " + mode + " shared=" + shared + " qat=" + qat);
         }
     }
 }

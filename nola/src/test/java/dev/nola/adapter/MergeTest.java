@@ -45,10 +45,10 @@ class MergeTest {
              Tensor wt = d.upload(w, OUT, IN); Tensor xt = d.upload(x, N, IN);
              Tensor y1 = d.allocate(N, OUT); Tensor y2 = d.allocate(N, OUT)) {
             a.setParameters(AdapterGradientTest.uniform(rnd, a.parameterCount(), 0.5));
-            d.ops().matmul(false, true, 1f, xt, wt, 0f, y1);
+            d.linalg().matmul(false, true, 1f, xt, wt, 0f, y1);
             a.forward(xt, y1);
             a.merge(wt);
-            d.ops().matmul(false, true, 1f, xt, wt, 0f, y2);
+            d.linalg().matmul(false, true, 1f, xt, wt, 0f, y2);
             float[] e = d.read(y1);
             float[] m = d.read(y2);
             double ymax = 0;

@@ -139,12 +139,12 @@ public final class PlantedLowRankTask {
              Tensor wt = device.upload(w, s.out(), s.in());
              Tensor base = device.allocate(s.tokens(), s.out());
              Tensor target = device.allocate(s.tokens(), s.out())) {
-            device.ops().matmul(false, true, 1f, xt, wt, 0f, base);
+            device.linalg().matmul(false, true, 1f, xt, wt, 0f, base);
             for (int i = 0; i < w.length; i++) {
                 w[i] += delta[i];
             }
             device.write(wt, w);
-            device.ops().matmul(false, true, 1f, xt, wt, 0f, target);
+            device.linalg().matmul(false, true, 1f, xt, wt, 0f, target);
             float[] t = device.read(target);
             for (int i = 0; i < t.length; i++) {
                 t[i] += noise[i];
@@ -209,9 +209,8 @@ public final class PlantedLowRankTask {
         LearningRateSchedule schedule = LearningRateSchedule.cosine(lr, lr * 0.01, s.steps() / 20, s.steps());
         try (Adapter a = make.apply(device);
              Tensor y = device.allocate(s.tokens(), s.out());
-             Tensor dy = device.allocate(s.tokens(), s.out())) {
-            AdamW opt = new AdamW(a.parameterCount(), 0.9, 0.999, 1e-8, 0.0);
-            float[] p = a.parameters();
+             Tensor dy = device.allocate(s.tokens(), s.out());
+             AdamW opt = new AdamW(a.parameterSet(), 0.9, 0.999, 1e-8, 0.0)) {
             float[] g = new float[target.length];
             for (int step = 0; step <= s.steps(); step++) {
                 device.copy(base, y);
@@ -230,8 +229,7 @@ public final class PlantedLowRankTask {
                 device.write(dy, g);
                 a.zeroGradients();
                 a.backward(dy, null);
-                opt.step(p, a.gradients(), schedule.at(step));
-                a.setParameters(p);
+                opt.step(schedule.at(step));
             }
             return new Run(method, a.parameterCount(), losses);
         }

@@ -19,7 +19,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  *
  * <p>Tensors listed as resident are copied to the device on the first run only
  * ({@code DataTransferMode.FIRST_EXECUTION}) and stay there; the plan remembers their versions, and
- * {@link TornadoOps} replaces the plan when one has been written since.
+ * {@link TornadoPlans} replaces the plan when one has been written since.
  */
 final class KernelPlan implements AutoCloseable {
 

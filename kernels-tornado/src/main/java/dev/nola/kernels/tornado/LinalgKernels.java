@@ -7,10 +7,12 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
  * The linalg op family as TornadoVM kernels: the sgemm contract, one work-item per element of C
- * (no cross-work-item reduction). Transposes are strides, so one kernel serves all four cases.
+ * (no cross-work-item reduction), and the element-wise level-1 updates (axpy, scale, fill).
+ * Transposes and the leading dimensions of A and B are strides, so one kernel serves all four cases.
  *
- * <p>Parameters: {@code ip = {m, n, k, sa0, sa1, sb0, sb1, betaNonZero}} with
+ * <p>sgemm parameters: {@code ip = {m, n, k, sa0, sa1, sb0, sb1, betaNonZero}} with
  * op(A)[i][p] = a[i·sa0 + p·sa1] and op(B)[p][j] = b[p·sb0 + j·sb1]; {@code fp = {alpha, beta}}.
+ * C is dense ([m, n], row stride n). Level-1 parameters: {@code ip = {n}}, {@code fp = {alpha or value}}.
  */
 final class LinalgKernels {
 
@@ -148,6 +150,33 @@ final class LinalgKernels {
                 r = beta * c.get(o) + v;
             }
             c.set(o, r);
+        }
+    }
+
+    /**
+     * y[i] = alpha·x[i] + y[i] for i &lt; n ({@code ip[0]}), alpha in {@code fp[0]}; one work-item per
+     * element (global size n). Named so as not to clash with an OpenCL built-in.
+     */
+    static void axpyElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray y) {
+        int i = ctx.globalIdx;
+        if (i < ip.get(0)) {
+            y.set(i, fp.get(0) * x.get(i) + y.get(i));
+        }
+    }
+
+    /** x[i] = alpha·x[i] for i &lt; n ({@code ip[0]}), alpha in {@code fp[0]}; one work-item per element. */
+    static void scaleElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x) {
+        int i = ctx.globalIdx;
+        if (i < ip.get(0)) {
+            x.set(i, fp.get(0) * x.get(i));
+        }
+    }
+
+    /** x[i] = value for i &lt; n ({@code ip[0]}), value (any float, NaN included) in {@code fp[0]}; one work-item per element. */
+    static void fillElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x) {
+        int i = ctx.globalIdx;
+        if (i < ip.get(0)) {
+            x.set(i, fp.get(0));
         }
     }
 }

@@ -1,7 +1,9 @@
 package dev.nola.kernels.tornado;
 
+import dev.nola.config.RuntimeSettings;
 import dev.nola.kernels.Availability;
 import dev.nola.kernels.Backend;
+import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
 import java.util.List;
@@ -56,8 +58,13 @@ public final class TornadoBackend implements Backend {
         return availability().available() ? devices : List.of();
     }
 
+    /**
+     * Opens {@code tornado:B:D}. The plans build with the fixed {@link TornadoPlans#OPENCL_FLAGS}, not
+     * {@code settings.openclOptions()}: the bit-identical mix depends on them, as before.
+     */
     @Override
-    public Device open(int platform, int device) {
+    public Device open(int platform, int device, RuntimeSettings settings) {
+        Checks.notNull("settings", settings);
         Availability a = availability();
         if (!a.available()) {
             throw new IllegalStateException("backend tornado is unavailable: " + a.reason());

@@ -1,31 +1,49 @@
 package dev.nola.kernels.tornado;
 
 import dev.nola.kernels.AbstractTensor;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.LiveTensors;
+import java.lang.foreign.MemorySegment;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * A tensor of the {@code tornado} backend: an off-heap TornadoVM {@link FloatArray}. The array is
- * the host image of the data; each execution plan that uses it holds its own device buffer, which
- * plans keep resident across calls where the contract allows (see {@link TornadoOps}).
+ * A storage tensor of the {@code tornado} backend: an off-heap TornadoVM {@link FloatArray}
+ * (float32) or {@link IntArray} (int32). The array is the host image of the data; each execution
+ * plan that uses it holds its own device buffer, which plans keep resident across calls where the
+ * contract allows (see {@link TornadoPlans}). Views of it are the contract's shared view class.
  *
  * <p>{@link #version()} counts writes (host writes, copies, op outputs), so a plan that keeps this
  * tensor on the device knows when its device copy is stale.
  */
 final class TornadoTensor extends AbstractTensor {
 
-    private FloatArray array;
+    private FloatArray floats;
+    private IntArray ints;
     private long version;
 
-    TornadoTensor(TornadoVmDevice device, LiveTensors owner, int[] shape, int size) {
-        super(device, owner, shape, size);
-        this.array = new FloatArray(size);
+    TornadoTensor(TornadoVmDevice device, LiveTensors owner, DType dtype, int[] shape, int size) {
+        super(device, owner, dtype, shape, size);
+        if (dtype == DType.INT32) {
+            this.ints = new IntArray(size);
+        } else {
+            this.floats = new FloatArray(size);
+        }
     }
 
-    /** The off-heap array; valid until closed. */
+    /** The off-heap float array; valid until closed. The ops' checks guarantee float32 here. */
     FloatArray array() {
         requireOpen();
-        return array;
+        if (floats == null) {
+            throw new IllegalStateException(this + " is int32; TornadoVM kernels take float32 tensors");
+        }
+        return floats;
+    }
+
+    /** The array's elements (without TornadoVM's header), for host transfers of either element type. */
+    MemorySegment segment() {
+        requireOpen();
+        return floats != null ? floats.getSegment() : ints.getSegment();
     }
 
     long version() {
@@ -39,6 +57,7 @@ final class TornadoTensor extends AbstractTensor {
     @Override
     protected void release() {
         ((TornadoVmDevice) device()).evict(this);
-        array = null;
+        floats = null;
+        ints = null;
     }
 }

@@ -1,9 +1,9 @@
 package dev.nola.kernels.tornado;
 
 import dev.nola.kernels.AbstractDevice;
-import dev.nola.kernels.Checks;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.DeviceInfo;
-import dev.nola.kernels.Ops;
+import dev.nola.kernels.OpFamily;
 import dev.nola.kernels.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -11,11 +11,13 @@ import java.util.Arrays;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 
 /**
- * One TornadoVM device ({@code tornado:B:D}). Tensors are off-heap {@code FloatArray}s; ops run
- * through persistent execution plans ({@link TornadoOps}) that are compiled once per kernel and
- * tensor set and keep read-only operands resident on the device. Every op has finished when it
- * returns (TornadoVM's {@code execute} blocks), and each op's output is copied back to its array,
- * so {@link #read} and {@link #synchronize} need no extra wait.
+ * One TornadoVM device ({@code tornado:B:D}). Tensors are off-heap {@code FloatArray}s (float32) or
+ * {@code IntArray}s (int32); ops run through persistent execution plans ({@link TornadoPlans}, shared
+ * by the families {@link TornadoRandomOps}, {@link TornadoNolaOps}, {@link TornadoLinalgOps} and
+ * {@link TornadoAdapterOps}) that are compiled once per kernel and tensor set and keep read-only
+ * operands resident on the device. Every op has finished when it returns (TornadoVM's
+ * {@code execute} blocks), and each op's output is copied back to its array, so {@link #read} and
+ * {@link #synchronize} need no extra wait. The optim family is lacking (see the constructor).
  *
  * <p>Closing the device frees every plan's device memory and closes every tensor.
  */
@@ -23,16 +25,25 @@ final class TornadoVmDevice extends AbstractDevice {
 
     private final DeviceInfo info;
     private final TornadoDevice device;
-    private final TornadoOps ops;
+    private final TornadoPlans plans;
 
     TornadoVmDevice(DeviceInfo info, TornadoDevice device) {
         this.info = info;
         this.device = device;
-        this.ops = new TornadoOps(this, device);
+        this.plans = new TornadoPlans(device);
+        provideAll(new TornadoRandomOps(this), new TornadoNolaOps(this), new TornadoLinalgOps(this),
+                new TornadoAdapterOps(this));
+        lack(OpFamily.OPTIM, "TornadoVM kernels for the optim family (AdamW, gradient norm and clipping, fake"
+                + " quantization) come with the TornadoVM v2 issue");
     }
 
     TornadoDevice tornadoDevice() {
         return device;
+    }
+
+    /** The plan cache and layout the families share. */
+    TornadoPlans plans() {
+        return plans;
     }
 
     @Override
@@ -40,53 +51,67 @@ final class TornadoVmDevice extends AbstractDevice {
         return info;
     }
 
+    /** {@code tornado:B:D (name)}, for messages. */
     @Override
-    public Tensor allocate(int... shape) {
-        requireOpen();
-        long n = Checks.shape("shape", shape);
-        long limit = Math.min(Integer.MAX_VALUE - 8, info.maxAllocBytes() / Float.BYTES);
+    protected String describe() {
+        return info.id() + " (" + info.name() + ")";
+    }
+
+    @Override
+    protected Tensor doAllocate(DType dtype, int[] shape, long n) {
+        long limit = Math.min(Integer.MAX_VALUE - 8, info.maxAllocBytes() / dtype.bytes());
         if (n > limit) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements; device "
-                    + info.id() + " holds at most " + limit + " per tensor");
+                    + describe() + " holds at most " + limit + " per tensor");
         }
-        return new TornadoTensor(this, live, shape, (int) n);
+        return new TornadoTensor(this, live, dtype, shape, (int) n);
     }
 
     /** Drops the execution plans that hold a closing tensor. */
     void evict(TornadoTensor t) {
-        ops.evict(t);
+        plans.evict(t);
+    }
+
+    private static TornadoTensor storage(Tensor t) {
+        return (TornadoTensor) t;
     }
 
     @Override
     protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
-        TornadoTensor d = (TornadoTensor) dst;
-        MemorySegment.copy(src, srcOffset, d.array().getSegment(), ValueLayout.JAVA_FLOAT, dstOffset * Float.BYTES, length);
+        TornadoTensor d = storage(dst);
+        MemorySegment.copy(src, srcOffset, d.segment(), ValueLayout.JAVA_FLOAT, dstOffset * Float.BYTES, length);
+        d.touch();
+    }
+
+    @Override
+    protected void doWriteInts(Tensor dst, long dstOffset, int[] src, int srcOffset, int length) {
+        TornadoTensor d = storage(dst);
+        MemorySegment.copy(src, srcOffset, d.segment(), ValueLayout.JAVA_INT, dstOffset * Integer.BYTES, length);
         d.touch();
     }
 
     @Override
     protected void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
-        MemorySegment.copy(((TornadoTensor) src).array().getSegment(), ValueLayout.JAVA_FLOAT, srcOffset * Float.BYTES,
-                dst, dstOffset, length);
+        MemorySegment.copy(storage(src).segment(), ValueLayout.JAVA_FLOAT, srcOffset * Float.BYTES, dst, dstOffset, length);
     }
 
     @Override
-    protected void doCopy(Tensor src, Tensor dst) {
-        TornadoTensor d = (TornadoTensor) dst;
-        MemorySegment.copy(((TornadoTensor) src).array().getSegment(), 0, d.array().getSegment(), 0,
-                src.size() * Float.BYTES);
+    protected void doReadInts(Tensor src, long srcOffset, int[] dst, int dstOffset, int length) {
+        MemorySegment.copy(storage(src).segment(), ValueLayout.JAVA_INT, srcOffset * Integer.BYTES, dst, dstOffset, length);
+    }
+
+    /** A host copy between the arrays (ranges do not overlap; both element types are 4 bytes). */
+    @Override
+    protected void doCopy(Tensor src, long srcOffset, Tensor dst, long dstOffset, long n) {
+        TornadoTensor d = storage(dst);
+        MemorySegment.copy(storage(src).segment(), srcOffset * Float.BYTES, d.segment(), dstOffset * Float.BYTES,
+                n * Float.BYTES);
         d.touch();
-    }
-
-    @Override
-    public Ops ops() {
-        requireOpen();
-        return ops;
     }
 
     /** After the tensors (whose close already evicted their plans): the remaining plans' device memory. */
     @Override
     protected void release() {
-        ops.closeAll();
+        plans.closeAll();
     }
 }

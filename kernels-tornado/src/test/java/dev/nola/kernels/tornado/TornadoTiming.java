@@ -44,11 +44,11 @@ public final class TornadoTiming {
                 Tensor b = d.upload(mv, m, m);
                 Tensor cm = d.allocate(m, m);
                 Tensor cg = d.allocate(k);
-                double tb = time(() -> d.ops().basis(s, 0, k, basis), d);
-                double tm = time(() -> d.ops().mix(c, basis, null, out), d);
-                double tf = time(() -> d.ops().mixGenerated(c, s, null, out), d);
-                double tr = time(() -> d.ops().coefficientGradient(basis, out, cg), d);
-                double tg = time(() -> d.ops().matmul(false, false, 1f, a, b, 0f, cm), d);
+                double tb = time(() -> d.random().basis(s, 0, k, basis), d);
+                double tm = time(() -> d.nola().mix(c, basis, null, out), d);
+                double tf = time(() -> d.nola().mixGenerated(c, s, null, out), d);
+                double tr = time(() -> d.nola().coefficientGradient(basis, out, cg), d);
+                double tg = time(() -> d.linalg().matmul(false, false, 1f, a, b, 0f, cm), d);
                 double gflops = 2.0 * m * m * m / (tg * 1e6);
                 System.out.printf("%-14s %11.2f ms %11.2f ms %11.2f ms %11.2f ms %8.2f ms (%.1f GFLOP/s)%n", id, tb, tm, tf, tr, tg,
                         gflops);

@@ -1,5 +1,6 @@
 package dev.nola.kernels.cpu;
 
+import dev.nola.config.RuntimeSettings;
 import dev.nola.kernels.Availability;
 import dev.nola.kernels.Backend;
 import dev.nola.kernels.Device;
@@ -8,7 +9,7 @@ import dev.nola.kernels.host.HostDevice;
 import dev.nola.kernels.reference.ReferenceBackend;
 import java.util.List;
 
-/** The {@code cpu} backend: one device, {@code cpu}, running {@link CpuOps} (Vector API, fork-join). */
+/** The {@code cpu} backend: one device, {@code cpu}, running the cpu families (Vector API, fork-join). */
 public final class CpuBackend implements Backend {
 
     @Override
@@ -23,16 +24,17 @@ public final class CpuBackend implements Backend {
 
     @Override
     public List<DeviceInfo> devices() {
-        return List.of(ReferenceBackend.hostInfo("cpu", "Java Vector API, " + CpuOps.SPECIES.vectorBitSize()
+        return List.of(ReferenceBackend.hostInfo("cpu", "Java Vector API, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize()
                 + "-bit vectors, " + Runtime.getRuntime().availableProcessors() + " threads"));
     }
 
     @Override
-    public Device open(int platform, int device) {
+    public Device open(int platform, int device, RuntimeSettings settings) {
         if (platform > 0 || device > 0) {
             throw new IllegalArgumentException("backend cpu has one device; got platform=" + platform + " device=" + device);
         }
-        return new HostDevice(devices().get(0), CpuOps::new);
+        return new HostDevice(devices().get(0), d -> List.of(new CpuRandomOps(d), new CpuNolaOps(d),
+                new CpuLinalgOps(d), new CpuAdapterOps(d), new CpuOptimOps(d)));
     }
 
     @Override

@@ -46,14 +46,36 @@ final class Sgemm {
     }
 
     /**
-     * @param a A as [m, k] (or [k, m] when transA)
-     * @param b B as [k, n] (or [n, k] when transB)
-     * @param c C as [m, n]
+     * Strided batched GEMM: C_q = alpha·op(A_q)·op(B_q) + beta·C_q for q &lt; batch, element (i, j) of
+     * stored X_q at {@code x[xOff + q·strideX + i·ldx + j]}. Small products (attention heads) run one
+     * batch per thread; large ones one after another, each parallel inside.
      */
-    static void gemm(boolean transA, boolean transB, float alpha, float[] a, float[] b, float beta, float[] c,
-                     int m, int n, int k) {
+    static void gemmBatched(boolean transA, boolean transB, int batch, float alpha,
+                            float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
+                            float beta, float[] c, int cOff, int ldc, long strideC, int m, int n, int k) {
+        if (batch == 1 || (long) m * n * k >= PARALLEL_THRESHOLD) {
+            for (int q = 0; q < batch; q++) {
+                gemm(transA, transB, alpha, a, (int) (aOff + q * strideA), lda, b, (int) (bOff + q * strideB), ldb,
+                        beta, c, (int) (cOff + q * strideC), ldc, m, n, k, true);
+            }
+            return;
+        }
+        IntStream.range(0, batch).parallel().forEach(q -> gemm(transA, transB, alpha,
+                a, (int) (aOff + q * strideA), lda, b, (int) (bOff + q * strideB), ldb,
+                beta, c, (int) (cOff + q * strideC), ldc, m, n, k, false));
+    }
+
+    /** One GEMM on row-major arrays with offsets and leading dimensions (A [m, k], or [k, m] when transA; B [k, n] or [n, k]). */
+    static void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b, int bOff,
+                     int ldb, float beta, float[] c, int cOff, int ldc, int m, int n, int k) {
+        gemm(transA, transB, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, m, n, k, true);
+    }
+
+    private static void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b,
+                             int bOff, int ldb, float beta, float[] c, int cOff, int ldc, int m, int n, int k,
+                             boolean mayFork) {
         if (k == 0 || alpha == 0f) {
-            scaleC(beta, c, m * n);
+            scaleC(beta, c, cOff, ldc, m, n);
             return;
         }
         // A product with at most one vector of columns (x·Aᵀ at rank 8) would waste half of the
@@ -61,7 +83,7 @@ final class Sgemm {
         boolean narrow = n <= V;
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
-        int threads = (long) m * n * k >= PARALLEL_THRESHOLD ? Runtime.getRuntime().availableProcessors() : 1;
+        int threads = mayFork && (long) m * n * k >= PARALLEL_THRESHOLD ? Runtime.getRuntime().availableProcessors() : 1;
         // One independent part of C per thread, cut along the dimension with more tiles: each part
         // runs every k slice on its own (its own packed A and B), so no thread ever waits for another
         // until the end. Synchronising every k slice cost a third of the 2-thread throughput.
@@ -70,19 +92,21 @@ final class Sgemm {
         boolean byRows = rowTiles >= colTiles;
         int tiles = byRows ? rowTiles : colTiles;
         int parts = Math.max(1, Math.min(threads, tiles));
-        IntStream.range(0, parts).parallel().forEach(t -> {
+        IntStream range = IntStream.range(0, parts);
+        (parts > 1 ? range.parallel() : range).forEach(t -> {
             int first = (int) ((long) tiles * t / parts);
             int last = (int) ((long) tiles * (t + 1) / parts);
             int i0 = byRows ? first * tm : 0;
             int i1 = byRows ? Math.min(m, last * tm) : m;
             int j0 = byRows ? 0 : first * tn;
             int j1 = byRows ? n : Math.min(n, last * tn);
-            part(transA, transB, alpha, a, b, beta, c, m, n, k, i0, i1, j0, j1, narrow);
+            part(transA, transB, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, m, n, k, i0, i1, j0, j1, narrow);
         });
     }
 
     /** C[i0..i1, j0..j1] of the product, all k slices, on the calling thread. */
-    private static void part(boolean transA, boolean transB, float alpha, float[] a, float[] b, float beta, float[] c,
+    private static void part(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b,
+                             int bOff, int ldb, float beta, float[] c, int cOff, int ldc,
                              int m, int n, int k, int i0, int i1, int j0, int j1, boolean narrow) {
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
@@ -99,32 +123,34 @@ final class Sgemm {
             int kc = Math.min(KC, k - pc);
             float slotBeta = pc == 0 ? beta : 1f;
             for (int jp = 0; jp < panels; jp++) {
-                packB(transB, b, n, k, pc, kc, j0 + jp * tn, Math.min(j1, n), tn, bp, jp * tn * kc);
+                packB(transB, b, bOff, ldb, pc, kc, j0 + jp * tn, Math.min(j1, n), tn, bp, jp * tn * kc);
             }
             for (int ib = i0; ib < i1; ib += MC) {
                 int mc = Math.min(MC, i1 - ib);
-                packA(transA, a, m, k, ib, mc, pc, kc, tm, ap);
+                packA(transA, a, aOff, lda, ib, mc, pc, kc, tm, ap);
                 for (int jp = 0; jp < panels; jp++) {
                     int j = j0 + jp * tn;
                     int nr = Math.min(tn, j1 - j);
-                    int bOff = jp * tn * kc;
+                    int pOff = jp * tn * kc;
                     for (int i = 0; i < mc; i += tm) {
                         int mr = Math.min(tm, mc - i);
                         if (narrow) {
-                            kernelNarrow(kc, ap, i * kc, bp, bOff, t2);
+                            kernelNarrow(kc, ap, i * kc, bp, pOff, t2);
                         } else {
-                            kernel(kc, ap, i * kc, bp, bOff, t2);
+                            kernel(kc, ap, i * kc, bp, pOff, t2);
                         }
-                        update(t2, tn, c, n, ib + i, j, mr, nr, alpha, slotBeta);
+                        update(t2, tn, c, cOff, ldc, ib + i, j, mr, nr, alpha, slotBeta);
                     }
                 }
             }
         }
     }
 
-    private static void scaleC(float beta, float[] c, int size) {
-        for (int i = 0; i < size; i++) {
-            c[i] = beta == 0f ? 0f : beta * c[i];
+    private static void scaleC(float beta, float[] c, int cOff, int ldc, int m, int n) {
+        for (int i = 0; i < m; i++) {
+            for (int j = cOff + i * ldc, end = j + n; j < end; j++) {
+                c[j] = beta == 0f ? 0f : beta * c[j];
+            }
         }
     }
 
@@ -132,13 +158,13 @@ final class Sgemm {
      * Packs the panel of op(B) starting at column j0 (width columns; those at or past jEnd are zero),
      * rows p0..p0+kc-1, as [kc][width] at bp[base..].
      */
-    private static void packB(boolean transB, float[] b, int n, int k, int p0, int kc, int j0, int jEnd, int width,
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int p0, int kc, int j0, int jEnd, int width,
                               float[] bp, int base) {
         int nr = Math.min(width, jEnd - j0);
         if (!transB) {
             if (nr == width) {
                 for (int p = 0; p < kc; p++) {
-                    int src = (p0 + p) * n + j0;
+                    int src = bOff + (p0 + p) * ldb + j0;
                     int dst = base + p * width;
                     for (int q = 0; q < width; q += V) {
                         FloatVector.fromArray(S, b, src + q).intoArray(bp, dst + q);
@@ -146,7 +172,7 @@ final class Sgemm {
                 }
             } else {
                 for (int p = 0; p < kc; p++) {
-                    int src = (p0 + p) * n + j0;
+                    int src = bOff + (p0 + p) * ldb + j0;
                     int dst = base + p * width;
                     for (int j = 0; j < width; j++) {
                         bp[dst + j] = j < nr ? b[src + j] : 0f;
@@ -157,7 +183,7 @@ final class Sgemm {
             // B is [n, k]: column j of op(B) is row j of B, contiguous in p.
             for (int j = 0; j < width; j++) {
                 if (j < nr) {
-                    int src = (j0 + j) * k + p0;
+                    int src = bOff + (j0 + j) * ldb + p0;
                     for (int p = 0; p < kc; p++) {
                         bp[base + p * width + j] = b[src + p];
                     }
@@ -171,13 +197,13 @@ final class Sgemm {
     }
 
     /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as panels [kc][rows], zero-padded. */
-    private static void packA(boolean transA, float[] a, int m, int k, int i0, int mc, int p0, int kc, int rows, float[] ap) {
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc, int rows, float[] ap) {
         if (transA) {
             // A is [k, m]: row p of A holds op(A)'s column p. Walk A row by row (p outer) so every
             // read is a contiguous run of mc floats; walking a panel down p instead strides by
             // m floats, which for m = 1024 maps all rows to one L1 set and misses on every read.
             for (int p = 0; p < kc; p++) {
-                int src = (p0 + p) * m + i0;
+                int src = aOff + (p0 + p) * lda + i0;
                 for (int ip = 0; ip < mc; ip += rows) {
                     int mr = Math.min(rows, mc - ip);
                     int dst = ip * kc + p * rows;
@@ -193,7 +219,7 @@ final class Sgemm {
             int base = ip * kc;
             for (int r = 0; r < rows; r++) {
                 if (r < mr) {
-                    int src = (i0 + ip + r) * k + p0;
+                    int src = aOff + (i0 + ip + r) * lda + p0;
                     for (int p = 0; p < kc; p++) {
                         ap[base + p * rows + r] = a[src + p];
                     }
@@ -277,14 +303,14 @@ final class Sgemm {
      * Kept apart from the micro-kernel so that neither passes vectors across a call (which would
      * box them when the JIT does not inline).
      */
-    private static void update(float[] t, int width, float[] c, int ldc, int i, int j, int mr, int nr, float alpha,
-                               float beta) {
+    private static void update(float[] t, int width, float[] c, int cOff, int ldc, int i, int j, int mr, int nr,
+                               float alpha, float beta) {
         // Two loops rather than a vector reassigned under a condition: C2 boxes a vector that
         // merges across branches and falls back to the Java implementation (seen in profiles).
         if (nr == width && beta == 0f) {
             FloatVector va = FloatVector.broadcast(S, alpha);
             for (int r = 0; r < mr; r++) {
-                int o = (i + r) * ldc + j;
+                int o = cOff + (i + r) * ldc + j;
                 for (int q = 0; q < width; q += V) {
                     FloatVector.fromArray(S, t, r * width + q).mul(va).intoArray(c, o + q);
                 }
@@ -295,7 +321,7 @@ final class Sgemm {
             FloatVector va = FloatVector.broadcast(S, alpha);
             FloatVector vb = FloatVector.broadcast(S, beta);
             for (int r = 0; r < mr; r++) {
-                int o = (i + r) * ldc + j;
+                int o = cOff + (i + r) * ldc + j;
                 for (int q = 0; q < width; q += V) {
                     FloatVector.fromArray(S, c, o + q).fma(vb, FloatVector.fromArray(S, t, r * width + q).mul(va))
                             .intoArray(c, o + q);
@@ -304,7 +330,7 @@ final class Sgemm {
             return;
         }
         for (int r = 0; r < mr; r++) {
-            int o = (i + r) * ldc + j;
+            int o = cOff + (i + r) * ldc + j;
             for (int q = 0; q < nr; q++) {
                 float v = alpha * t[r * width + q];
                 c[o + q] = beta == 0f ? v : Math.fma(beta, c[o + q], v);

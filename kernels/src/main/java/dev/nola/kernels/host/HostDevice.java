@@ -1,10 +1,10 @@
 package dev.nola.kernels.host;
 
 import dev.nola.kernels.AbstractDevice;
-import dev.nola.kernels.Checks;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.DeviceInfo;
-import dev.nola.kernels.Ops;
 import dev.nola.kernels.Tensor;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -17,15 +17,15 @@ public final class HostDevice extends AbstractDevice {
     public static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
 
     private final DeviceInfo info;
-    private final Ops ops;
 
     /**
-     * @param info the device description
-     * @param ops  makes this device's ops (called once, with this device)
+     * @param info     the device description
+     * @param families makes this device's op families (called once, with this device); each is
+     *                 registered under the family interface it implements
      */
-    public HostDevice(DeviceInfo info, Function<HostDevice, Ops> ops) {
+    public HostDevice(DeviceInfo info, Function<HostDevice, List<Object>> families) {
         this.info = info;
-        this.ops = ops.apply(this);
+        provideAll(families.apply(this).toArray());
     }
 
     @Override
@@ -34,39 +34,40 @@ public final class HostDevice extends AbstractDevice {
     }
 
     @Override
-    public Tensor allocate(int... shape) {
-        requireOpen();
-        long n = Checks.shape("shape", shape);
+    protected Tensor doAllocate(DType dtype, int[] shape, long n) {
         if (n > MAX_ELEMENTS) {
             throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " has " + n
                     + " elements; device " + info.id() + " holds at most " + MAX_ELEMENTS + " per tensor");
         }
-        return new HostTensor(this, live, shape, (int) n);
-    }
-
-    private static float[] data(Tensor t) {
-        return ((HostTensor) t).data();
+        return new HostTensor(this, live, dtype, shape, (int) n);
     }
 
     @Override
     protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
-        System.arraycopy(src, srcOffset, data(dst), (int) dstOffset, length);
+        System.arraycopy(src, srcOffset, HostTensor.floats(dst), (int) dstOffset, length);
+    }
+
+    @Override
+    protected void doWriteInts(Tensor dst, long dstOffset, int[] src, int srcOffset, int length) {
+        System.arraycopy(src, srcOffset, HostTensor.ints(dst), (int) dstOffset, length);
     }
 
     @Override
     protected void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
-        System.arraycopy(data(src), (int) srcOffset, dst, dstOffset, length);
+        System.arraycopy(HostTensor.floats(src), (int) srcOffset, dst, dstOffset, length);
     }
 
     @Override
-    protected void doCopy(Tensor src, Tensor dst) {
-        float[] s = data(src);
-        System.arraycopy(s, 0, data(dst), 0, s.length);
+    protected void doReadInts(Tensor src, long srcOffset, int[] dst, int dstOffset, int length) {
+        System.arraycopy(HostTensor.ints(src), (int) srcOffset, dst, dstOffset, length);
     }
 
     @Override
-    public Ops ops() {
-        requireOpen();
-        return ops;
+    protected void doCopy(Tensor src, long srcOffset, Tensor dst, long dstOffset, long n) {
+        if (src.dtype() == DType.FLOAT32) {
+            System.arraycopy(HostTensor.floats(src), (int) srcOffset, HostTensor.floats(dst), (int) dstOffset, (int) n);
+        } else {
+            System.arraycopy(HostTensor.ints(src), (int) srcOffset, HostTensor.ints(dst), (int) dstOffset, (int) n);
+        }
     }
 }

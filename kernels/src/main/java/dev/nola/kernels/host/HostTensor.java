@@ -1,26 +1,59 @@
 package dev.nola.kernels.host;
 
 import dev.nola.kernels.AbstractTensor;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.LiveTensors;
+import dev.nola.kernels.Tensor;
 
-/** A tensor in JVM heap memory, for the host backends ({@code reference}, {@code cpu}). */
+/**
+ * A tensor in JVM heap memory, for the host backends ({@code reference}, {@code cpu}): a float[] or an
+ * int[] by element type. Kernels reach a tensor or view through {@link #floats(Tensor)} /
+ * {@link #ints(Tensor)} and its element {@link Tensor#offset()}.
+ */
 public final class HostTensor extends AbstractTensor {
 
-    private float[] data;
+    private float[] floats;
+    private int[] ints;
 
-    HostTensor(HostDevice device, LiveTensors owner, int[] shape, int size) {
-        super(device, owner, shape, size);
-        this.data = new float[size];
+    HostTensor(HostDevice device, LiveTensors owner, DType dtype, int[] shape, int size) {
+        super(device, owner, dtype, shape, size);
+        if (dtype == DType.FLOAT32) {
+            this.floats = new float[size];
+        } else {
+            this.ints = new int[size];
+        }
     }
 
-    /** The backing array; valid until the tensor is closed. Host kernels read and write it directly. */
+    /** The backing float array of a float32 storage tensor; valid until it is closed. */
     public float[] data() {
         requireOpen();
-        return data;
+        return floats;
+    }
+
+    /** The backing int array of an int32 storage tensor; valid until it is closed. */
+    public int[] intData() {
+        requireOpen();
+        return ints;
+    }
+
+    /** The float array behind a host tensor or view (index it from {@code t.offset()}). */
+    public static float[] floats(Tensor t) {
+        return ((HostTensor) t.storage()).data();
+    }
+
+    /** The int array behind a host int32 tensor or view (index it from {@code t.offset()}). */
+    public static int[] ints(Tensor t) {
+        return ((HostTensor) t.storage()).intData();
+    }
+
+    /** The element offset of a tensor or view within its array. */
+    public static int at(Tensor t) {
+        return (int) t.offset();
     }
 
     @Override
     protected void release() {
-        data = null;
+        floats = null;
+        ints = null;
     }
 }

@@ -1,6 +1,7 @@
 package dev.nola.kernels.opencl;
 
 import dev.nola.kernels.Availability;
+import dev.nola.kernels.Checks;
 import dev.nola.kernels.Backend;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
@@ -12,8 +13,8 @@ import java.util.List;
  * contract as OpenCL C 1.2 kernels ({@code kernels/src/main/resources/opencl/}).
  *
  * <p>Device strings are {@code opencl:P:D} (see {@link OpenClPlatforms}); {@code opencl} alone opens
- * the first GPU, else the first device. Kernels are built with the options of
- * {@link RuntimeSettings.resolveOpenclOptions()} ({@code NOLA_OPENCL_OPTIONS}, default
+ * the first GPU, else the first device. Kernels are built with {@link RuntimeSettings#openclOptions()}
+ * as resolved by the entry point ({@code NOLA_OPENCL_OPTIONS}, the config file, default
  * {@link RuntimeSettings#DEFAULT_OPENCL_OPTIONS}), never with fast-math flags. When no OpenCL
  * library, ICD loader or platform is present the backend still loads and reports why it is
  * unavailable.
@@ -37,7 +38,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public Device open(int platform, int device) {
+    public Device open(int platform, int device, RuntimeSettings settings) {
         OpenClPlatforms p = OpenClPlatforms.get();
         if (p.unavailableReason() != null) {
             throw new IllegalStateException("backend opencl is unavailable: " + p.unavailableReason());
@@ -51,7 +52,7 @@ public final class OpenClBackend implements Backend {
                     .orElseThrow(() -> new IllegalArgumentException("no OpenCL device opencl:" + platform + ":" + device
                             + "; present: " + all.stream().map(f -> f.info().id() + " (" + f.info().name() + ")").toList()));
         }
-        return new OpenClDevice(chosen, RuntimeSettings.resolveOpenclOptions());
+        return new OpenClDevice(chosen, Checks.notNull("settings", settings).openclOptions());
     }
 
     /** Above {@code cpu} (10) so that OpenCL GPUs come first; {@code auto} only takes GPUs from here. */

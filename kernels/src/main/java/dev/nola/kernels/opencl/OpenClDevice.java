@@ -5,9 +5,8 @@ import static org.jocl.CL.CL_MEM_READ_WRITE;
 import static org.jocl.CL.CL_TRUE;
 
 import dev.nola.kernels.AbstractDevice;
-import dev.nola.kernels.Checks;
 import dev.nola.kernels.DeviceInfo;
-import dev.nola.kernels.Ops;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.Tensor;
 import java.util.Arrays;
 import org.jocl.CL;
@@ -37,7 +36,15 @@ public final class OpenClDevice extends AbstractDevice {
     private final cl_context context;
     private final cl_command_queue queue;
     private final OpenClPrograms programs;
-    private final OpenClOps ops;
+    /**
+     * The kernel layout of the random and nola families: {@code -DCHUNKED} on CPU devices, none on
+     * GPUs. On CPUs a work-item owns a contiguous range (a column tile in mix, 8 Philox blocks
+     * generated 8-wide, a whole row or a chunk in the reductions), because the runtime runs one
+     * work-item's loop to the end before the next and vectorises explicit vectors best; on GPUs
+     * neighbouring work-items take neighbouring elements (coalesced). Also the build options of those
+     * families. Package-private so that tests run both layouts on one device.
+     */
+    String layoutOptions;
 
     OpenClDevice(OpenClPlatforms.Found found, String buildOptions) {
         this.info = found.info();
@@ -61,7 +68,14 @@ public final class OpenClDevice extends AbstractDevice {
         }
         ClObjects.QUEUES.incrementAndGet();
         programs = new OpenClPrograms(context, deviceId, describe(), buildOptions);
-        ops = new OpenClOps(this);
+        layoutOptions = info.type() == DeviceInfo.Type.CPU ? "-DCHUNKED" : "";
+        provideAll(new OpenClRandomOps(this), new OpenClNolaOps(this), new OpenClLinalgOps(this),
+                new OpenClAdapterOps(this), new OpenClOptimOps(this));
+    }
+
+    /** Whether the random and nola kernels run in the CPU layout (contiguous ranges per work-item). */
+    boolean cpuLayout() {
+        return layoutOptions.contains("-DCHUNKED");
     }
 
     /** {@code opencl:P:D (name)}, for messages. */
@@ -76,9 +90,7 @@ public final class OpenClDevice extends AbstractDevice {
     }
 
     @Override
-    public Tensor allocate(int... shape) {
-        requireOpen();
-        long n = Checks.shape("shape", shape);
+    protected Tensor doAllocate(DType dtype, int[] shape, long n) {
         long bytes = n * Sizeof.cl_float;
         if (n > Long.MAX_VALUE / Sizeof.cl_float || bytes > info.maxAllocBytes()) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + bytes + " bytes; device "
@@ -93,11 +105,11 @@ public final class OpenClDevice extends AbstractDevice {
             throw new IllegalStateException("device " + describe() + ": zero-filling a buffer of " + bytes + " bytes failed: "
                     + e.getMessage(), e);
         }
-        return new OpenClTensor(this, live, shape, n, mem);
+        return new OpenClTensor(this, live, dtype, shape, n, mem);
     }
 
     /** A raw buffer of {@code bytes} (counted in {@link ClObjects}); the caller releases it. */
-    cl_mem createBuffer(long bytes, String what) {
+    private cl_mem createBuffer(long bytes, String what) {
         try {
             cl_mem mem = CL.clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
             ClObjects.BUFFERS.incrementAndGet();
@@ -108,15 +120,8 @@ public final class OpenClDevice extends AbstractDevice {
         }
     }
 
-    /** Releases a raw buffer from {@link #createBuffer}. */
-    void releaseBuffer(cl_mem mem) {
-        CL.clReleaseMemObject(mem);
-        ClObjects.BUFFERS.decrementAndGet();
-    }
-
-    /** The buffer of a tensor that {@link dev.nola.kernels.AbstractOps} has already checked belongs to this device. */
-    cl_mem mem(Tensor t) {
-        return ((OpenClTensor) t).mem();
+    private static cl_mem mem(Tensor storage) {
+        return ((OpenClTensor) storage).mem();
     }
 
     @Override
@@ -125,8 +130,18 @@ public final class OpenClDevice extends AbstractDevice {
             return;
         }
         // Blocking: the Java array may move once this call returns, and transfer time stays separate.
-        CL.clEnqueueWriteBuffer(queue, ((OpenClTensor) dst).mem(), CL_TRUE, dstOffset * Sizeof.cl_float,
+        CL.clEnqueueWriteBuffer(queue, mem(dst), CL_TRUE, dstOffset * Sizeof.cl_float,
                 (long) length * Sizeof.cl_float, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float),
+                0, null, null);
+    }
+
+    @Override
+    protected void doWriteInts(Tensor dst, long dstOffset, int[] src, int srcOffset, int length) {
+        if (length == 0) {
+            return;
+        }
+        CL.clEnqueueWriteBuffer(queue, mem(dst), CL_TRUE, dstOffset * Sizeof.cl_int,
+                (long) length * Sizeof.cl_int, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_int),
                 0, null, null);
     }
 
@@ -136,23 +151,26 @@ public final class OpenClDevice extends AbstractDevice {
             doSynchronize();
             return;
         }
-        CL.clEnqueueReadBuffer(queue, ((OpenClTensor) src).mem(), CL_TRUE, srcOffset * Sizeof.cl_float,
+        CL.clEnqueueReadBuffer(queue, mem(src), CL_TRUE, srcOffset * Sizeof.cl_float,
                 (long) length * Sizeof.cl_float, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float),
                 0, null, null);
     }
 
     @Override
-    protected void doCopy(Tensor src, Tensor dst) {
-        if (src != dst) {
-            CL.clEnqueueCopyBuffer(queue, ((OpenClTensor) src).mem(), ((OpenClTensor) dst).mem(), 0, 0,
-                    src.size() * Sizeof.cl_float, 0, null, null);
+    protected void doReadInts(Tensor src, long srcOffset, int[] dst, int dstOffset, int length) {
+        if (length == 0) {
+            doSynchronize();
+            return;
         }
+        CL.clEnqueueReadBuffer(queue, mem(src), CL_TRUE, srcOffset * Sizeof.cl_int,
+                (long) length * Sizeof.cl_int, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_int),
+                0, null, null);
     }
 
     @Override
-    public Ops ops() {
-        requireOpen();
-        return ops;
+    protected void doCopy(Tensor src, long srcOffset, Tensor dst, long dstOffset, long n) {
+        CL.clEnqueueCopyBuffer(queue, mem(src), mem(dst), srcOffset * Sizeof.cl_float, dstOffset * Sizeof.cl_float,
+                n * Sizeof.cl_float, 0, null, null);
     }
 
     @Override
@@ -160,7 +178,7 @@ public final class OpenClDevice extends AbstractDevice {
         CL.clFinish(queue);
     }
 
-    /** The kernel {@code name} of op family {@code family}, its program built on first use. */
+    /** The kernel {@code name} of the program {@code program} built with {@code extraOptions}, built on first use. */
     cl_kernel kernel(String family, String name, String extraOptions) {
         return programs.kernel(family, name, extraOptions);
     }

@@ -22,8 +22,9 @@ import org.jocl.cl_kernel;
 import org.jocl.cl_program;
 
 /**
- * The programs of one device context: one per op family, built on first use with the device's
- * build options and kept until the device closes, with their kernels.
+ * The programs of one device context: one per op family and set of extra build options (a layout
+ * flag, a tile size), built on first use with the device's build options and kept until the device
+ * closes, with their kernels.
  *
  * <p>A family is a list of source files under {@code /opencl/} on the class path, compiled as one
  * program ({@code philox.cl} is shared by the families that generate bases).
@@ -34,7 +35,8 @@ final class OpenClPrograms implements AutoCloseable {
     static final Map<String, List<String>> FAMILIES = Map.of(
             "random", List.of("philox.cl", "random.cl"),
             "nola", List.of("philox.cl", "nola.cl"),
-            "linalg", List.of("linalg.cl"));
+            "linalg", List.of("linalg.cl"),
+            "optim", List.of("optim.cl"));
 
     private static final Map<String, String> SOURCES = new ConcurrentHashMap<>();
 
@@ -61,9 +63,10 @@ final class OpenClPrograms implements AutoCloseable {
         this.options = options;
     }
 
-    /** The kernel {@code name} of family {@code family}, building the family's program on first use. */
+    /** The kernel {@code name} of family {@code family} built with {@code extraOptions}, building the program on first use. */
     cl_kernel kernel(String family, String name, String extraOptions) {
-        Program p = built.get(family);
+        String key = family + " " + (extraOptions == null ? "" : extraOptions.strip());
+        Program p = built.get(key);
         if (p == null) {
             List<String> files = FAMILIES.get(family);
             if (files == null) {
@@ -71,7 +74,7 @@ final class OpenClPrograms implements AutoCloseable {
             }
             String[] sources = files.stream().map(OpenClPrograms::source).toArray(String[]::new);
             p = build(String.join(" + ", files), sources, extraOptions);
-            built.put(family, p);
+            built.put(key, p);
         }
         cl_kernel k = p.kernels.get(name);
         if (k == null) {

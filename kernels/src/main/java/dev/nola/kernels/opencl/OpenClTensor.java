@@ -1,17 +1,18 @@
 package dev.nola.kernels.opencl;
 
 import dev.nola.kernels.AbstractTensor;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.LiveTensors;
 import org.jocl.CL;
 import org.jocl.cl_mem;
 
-/** A float32 tensor in an OpenCL buffer ({@code cl_mem}) of its {@link OpenClDevice}'s context. */
+/** A float32 or int32 tensor in an OpenCL buffer ({@code cl_mem}) of its {@link OpenClDevice}'s context. */
 public final class OpenClTensor extends AbstractTensor {
 
     private cl_mem mem;
 
-    OpenClTensor(OpenClDevice device, LiveTensors owner, int[] shape, long size, cl_mem mem) {
-        super(device, owner, shape, size);
+    OpenClTensor(OpenClDevice device, LiveTensors owner, DType dtype, int[] shape, long size, cl_mem mem) {
+        super(device, owner, dtype, shape, size);
         this.mem = mem;
     }
 

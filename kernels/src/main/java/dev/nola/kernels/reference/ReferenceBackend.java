@@ -1,5 +1,6 @@
 package dev.nola.kernels.reference;
 
+import dev.nola.config.RuntimeSettings;
 import dev.nola.kernels.Availability;
 import dev.nola.kernels.Backend;
 import dev.nola.kernels.Device;
@@ -7,7 +8,7 @@ import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.host.HostDevice;
 import java.util.List;
 
-/** The {@code reference} backend: one device, {@code reference}, running {@link ReferenceOps}. */
+/** The {@code reference} backend: one device, {@code reference}, running the reference families (the oracle of every op). */
 public final class ReferenceBackend implements Backend {
 
     @Override
@@ -34,11 +35,12 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public Device open(int platform, int device) {
+    public Device open(int platform, int device, RuntimeSettings settings) {
         if (platform > 0 || device > 0) {
             throw new IllegalArgumentException("backend reference has one device; got platform=" + platform + " device=" + device);
         }
-        return new HostDevice(devices().get(0), ReferenceOps::new);
+        return new HostDevice(devices().get(0), d -> List.of(new ReferenceRandomOps(d), new ReferenceNolaOps(d),
+                new ReferenceLinalgOps(d), new ReferenceAdapterOps(d), new ReferenceOptimOps(d)));
     }
 
     @Override

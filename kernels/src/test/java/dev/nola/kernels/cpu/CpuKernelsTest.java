@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The cpu kernels against the reference at shapes the contract suite does not reach: several k
  * slices, row blocks and column chunks of {@link Sgemm} with ragged edges, the skinny adapter
- * shapes, and several tiles of the mixing and generating kernels with partial steps at the end.
+ * shapes, strided batches above the parallel threshold, and several tiles of the mixing and
+ * generating kernels with partial steps at the end.
  */
 class CpuKernelsTest {
 
@@ -46,7 +47,7 @@ class CpuKernelsTest {
         try (Tensor at = d.upload(a, ta ? new int[] {k, m} : new int[] {m, k});
              Tensor bt = d.upload(b, tb ? new int[] {n, k} : new int[] {k, n});
              Tensor ct = d.upload(c0.clone(), m, n)) {
-            d.ops().matmul(ta, tb, alpha, at, bt, beta, ct);
+            d.linalg().matmul(ta, tb, alpha, at, bt, beta, ct);
             return d.read(ct);
         }
     }
@@ -98,6 +99,68 @@ class CpuKernelsTest {
         }
     }
 
+    /**
+     * Strided batches on both sides of Sgemm's parallel threshold (2^18 multiply-adds): below it the
+     * batches run one per thread, above it one after another, each split across threads. Attention
+     * heads write interleaved column slices of one C (ldc = C, strideC = headSize), so a kernel that
+     * stores past a slice's last column would overwrite a neighbouring head; everything outside the
+     * slices must come back unchanged.
+     */
+    @Test
+    void sgemmBatchedOnBothSidesOfTheParallelThreshold() {
+        SplittableRandom r = new SplittableRandom(23);
+        for (int tokens : new int[] {20, 130}) {
+            int heads = 3;
+            int hs = 40;
+            int channels = heads * hs + 3; // a padded row: the last 3 columns belong to no head
+            // {transA, transB, m, n, k, lda, strideA, ldb, strideB, ldc, strideC}
+            long[][] cases = {
+                    {0, 1, tokens, tokens, hs, channels, hs, channels, hs, tokens, (long) tokens * tokens},
+                    {0, 0, tokens, hs, tokens, tokens, (long) tokens * tokens, channels, hs, channels, hs},
+                    {1, 0, tokens, hs, tokens, tokens, (long) tokens * tokens, channels, hs, channels, hs}};
+            for (long[] c : cases) {
+                boolean ta = c[0] != 0;
+                boolean tb = c[1] != 0;
+                int m = (int) c[2];
+                int n = (int) c[3];
+                int k = (int) c[4];
+                int lda = (int) c[5];
+                int ldb = (int) c[7];
+                int ldc = (int) c[9];
+                int aSize = (int) ((heads - 1) * c[6] + (long) ((ta ? k : m) - 1) * lda + (ta ? m : k));
+                int bSize = (int) ((heads - 1) * c[8] + (long) ((tb ? n : k) - 1) * ldb + (tb ? k : n));
+                int cSize = (int) ((heads - 1) * c[10] + (long) (m - 1) * ldc + n);
+                float[] a = random(r, aSize);
+                float[] b = random(r, bSize);
+                float[] c0 = random(r, cSize);
+                float[] want = batched(ref, ta, tb, heads, m, n, k, a, lda, c[6], b, ldb, c[8], c0, ldc, c[10]);
+                float[] got = batched(cpu, ta, tb, heads, m, n, k, a, lda, c[6], b, ldb, c[8], c0, ldc, c[10]);
+                boolean[] inBatch = new boolean[cSize];
+                for (int q = 0; q < heads; q++) {
+                    for (int i = 0; i < m; i++) {
+                        java.util.Arrays.fill(inBatch, (int) (q * c[10] + (long) i * ldc), (int) (q * c[10] + (long) i * ldc + n), true);
+                    }
+                }
+                for (int i = 0; i < want.length; i++) {
+                    // k ≤ 130 products of values in [-1, 1] (alpha 1, beta 0.5): well under 1e-4·k; elsewhere exact
+                    double tol = inBatch[i] ? 1e-4 * (k + 1) : 0;
+                    if (!(Math.abs(want[i] - got[i]) <= tol)) {
+                        throw new AssertionError("batched " + java.util.Arrays.toString(c) + " element " + i + ": expected "
+                                + want[i] + ", got " + got[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] batched(Device d, boolean ta, boolean tb, int batch, int m, int n, int k, float[] a, int lda,
+                                   long sa, float[] b, int ldb, long sb, float[] c, int ldc, long sc) {
+        try (Tensor at = d.upload(a, a.length); Tensor bt = d.upload(b, b.length); Tensor ct = d.upload(c, c.length)) {
+            d.linalg().matmulBatched(ta, tb, batch, m, n, k, 1f, at, lda, sa, bt, ldb, sb, 0.5f, ct, ldc, sc);
+            return d.read(ct);
+        }
+    }
+
     @Test
     void basisAndFusedKernelsAcrossTiles() {
         SplittableRandom r = new SplittableRandom(22);
@@ -108,12 +171,12 @@ class CpuKernelsTest {
             BasisStream s = new BasisStream(r.nextLong(), r.nextInt(), 1, 0.37f);
             float[] basisRef = new float[k * n];
             try (Tensor t = ref.allocate(k, n)) {
-                ref.ops().basis(s, 0, k, t);
+                ref.random().basis(s, 0, k, t);
                 basisRef = ref.read(t);
             }
             float[] basisCpu;
             try (Tensor t = cpu.allocate(k, n)) {
-                cpu.ops().basis(s, 0, k, t);
+                cpu.random().basis(s, 0, k, t);
                 basisCpu = cpu.read(t);
             }
             assertBits(basisRef, basisCpu, "basis n=" + n);
@@ -123,8 +186,8 @@ class CpuKernelsTest {
             try (Tensor ct = cpu.upload(c, k); Tensor bt = cpu.upload(basisCpu, k, n); Tensor o1 = cpu.upload(off, n);
                  Tensor o2 = cpu.upload(off, n); Tensor gt = cpu.upload(grad, n); Tensor g1 = cpu.allocate(k);
                  Tensor g2 = cpu.allocate(k)) {
-                cpu.ops().mix(ct, bt, o1, o1); // in place on the offset
-                cpu.ops().mixGenerated(ct, s, o2, o2);
+                cpu.nola().mix(ct, bt, o1, o1); // in place on the offset
+                cpu.nola().mixGenerated(ct, s, o2, o2);
                 float[] want = new float[n];
                 for (int e = 0; e < n; e++) {
                     float acc = off[e];
@@ -135,8 +198,8 @@ class CpuKernelsTest {
                 }
                 assertBits(want, cpu.read(o1), "mix n=" + n);
                 assertBits(want, cpu.read(o2), "mixGenerated n=" + n);
-                cpu.ops().coefficientGradient(bt, gt, g1);
-                cpu.ops().coefficientGradientGenerated(s, gt, g2);
+                cpu.nola().coefficientGradient(bt, gt, g1);
+                cpu.nola().coefficientGradientGenerated(s, gt, g2);
                 float[] m1 = cpu.read(g1);
                 float[] m2 = cpu.read(g2);
                 for (int i = 0; i < k; i++) {

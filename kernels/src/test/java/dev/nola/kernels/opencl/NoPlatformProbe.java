@@ -23,7 +23,7 @@ public final class NoPlatformProbe {
             System.out.println("open=" + e.getClass().getSimpleName() + ": " + e.getMessage());
         }
         try (Device cpu = Backends.open("auto"); Tensor t = cpu.allocate(2, 3)) {
-            cpu.ops().basis(new BasisStream(1, 2, 0, 1f), 0, 2, t);
+            cpu.random().basis(new BasisStream(1, 2, 0, 1f), 0, 2, t);
             System.out.println(cpu.id().equals("cpu") && cpu.read(t).length == 6 ? "cpu=ok" : "cpu=wrong " + cpu.id());
         }
     }

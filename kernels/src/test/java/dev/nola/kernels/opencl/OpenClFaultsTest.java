@@ -53,10 +53,10 @@ class OpenClFaultsTest {
                 assertEquals(d, dev.info());
             }
         }
-        try (Device dflt = backend.open(-1, -1)) {
+        try (Device dflt = backend.open(-1, -1, RuntimeSettings.resolve(null, java.util.Map.of()))) {
             assertTrue(devices.contains(dflt.info()));
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend.open(99, 0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend.open(99, 0, RuntimeSettings.resolve(null, java.util.Map.of())));
         assertTrue(e.getMessage().contains("opencl:99:0") && e.getMessage().contains(devices.get(0).id()), e.getMessage());
     }
 
@@ -75,7 +75,7 @@ class OpenClFaultsTest {
             // the device stays usable and nothing of the failed program is kept
             int programs = ClObjects.PROGRAMS.get();
             try (Tensor t = dev.upload(new float[] {1, 2, 3}, 3)) {
-                dev.ops().basis(new BasisStream(1, 2, 0, 1f), 0, 1, t);
+                dev.random().basis(new BasisStream(1, 2, 0, 1f), 0, 1, t);
                 assertEquals(3, dev.read(t).length);
             }
             assertEquals(programs + 1, ClObjects.PROGRAMS.get(), "only the random family's program was added");
@@ -87,9 +87,9 @@ class OpenClFaultsTest {
         try (OpenClDevice dev = first(); Tensor t = dev.allocate(4, 5); Tensor c = dev.allocate(4); Tensor out = dev.allocate(5)) {
             BasisStream s = new BasisStream(3, 4, 0, 1f);
             for (int i = 0; i < 3; i++) {
-                dev.ops().basis(s, i, 4, t);
-                dev.ops().mix(c, t, null, out);
-                dev.ops().mixGenerated(c, s, null, out);
+                dev.random().basis(s, i, 4, t);
+                dev.nola().mix(c, t, null, out);
+                dev.nola().mixGenerated(c, s, null, out);
             }
             dev.synchronize();
             assertEquals(2, dev.programs().builtCount(), "random and nola, each once");
@@ -121,7 +121,7 @@ class OpenClFaultsTest {
         assertTrue(t.isClosed() && u.isClosed());
         List<org.junit.jupiter.api.function.Executable> uses = List.of(
                 () -> dev.allocate(4), () -> dev.write(t, new float[8]), () -> dev.read(t), () -> dev.copy(t, u),
-                dev::synchronize, dev::ops, () -> dev.upload(new float[2], 2));
+                dev::synchronize, dev::nola, dev::linalg, () -> dev.upload(new float[2], 2));
         for (var use : uses) {
             IllegalStateException e = assertThrows(IllegalStateException.class, use);
             assertTrue(e.getMessage().contains("closed") && e.getMessage().contains(dev.id()), e.getMessage());
@@ -159,10 +159,12 @@ class OpenClFaultsTest {
             Tensor b = dev.allocate(2, 2);
             dev.copy(a, b);
             if (i % 100 == 0) {
-                dev.ops().matmul(false, false, 1f, a, a, 0f, b);
-                dev.ops().basis(new BasisStream(i, 1, 0, 1f), 0, 2, a);
+                dev.linalg().matmul(false, false, 1f, a, a, 0f, b);
+                dev.random().basis(new BasisStream(i, 1, 0, 1f), 0, 2, a);
                 Tensor g = dev.allocate(2);
-                dev.ops().coefficientGradient(a, g, dev.allocate(2));
+                dev.nola().coefficientGradient(a, g, dev.allocate(2));
+                dev.optim().sumOfSquares(a, g.view(0, 1)); // reductions through the workspace
+                dev.optim().fakeQuantize(a, 4, b);
             }
             assertEquals(4, dev.read(b).length);
             a.close(); // one closed early, the rest by the device

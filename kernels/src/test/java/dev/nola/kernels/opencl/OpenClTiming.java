@@ -3,7 +3,6 @@ package dev.nola.kernels.opencl;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Device;
-import dev.nola.kernels.Ops;
 import dev.nola.kernels.Tensor;
 import java.util.Arrays;
 import java.util.Locale;
@@ -26,7 +25,7 @@ public final class OpenClTiming {
     }
 
     private interface Body {
-        void run(Ops ops);
+        void run(Device d);
     }
 
     public static void main(String[] args) {
@@ -52,24 +51,25 @@ public final class OpenClTiming {
                 Tensor bt2 = d.upload(a, m, m);
                 Tensor mt = d.allocate(m, m);
                 String shape = "k=" + k + " n=" + n;
-                row(d, "basis " + shape, o -> o.basis(s, 0, k, bt), bt, null, null);
+                row(d, "basis " + shape, dv -> dv.random().basis(s, 0, k, bt), bt, null, null);
                 d.write(bt, basis);
-                row(d, "mix " + shape, o -> o.mix(ct, bt, null, out), out, new Tensor[] {ct, bt}, new float[][] {c, basis});
-                row(d, "mixGenerated " + shape, o -> o.mixGenerated(ct, s, null, out), out, new Tensor[] {ct}, new float[][] {c});
-                row(d, "coefficientGradient " + shape, o -> o.coefficientGradient(bt, gt, kt), kt,
+                row(d, "mix " + shape, dv -> dv.nola().mix(ct, bt, null, out), out, new Tensor[] {ct, bt}, new float[][] {c, basis});
+                row(d, "mixGenerated " + shape, dv -> dv.nola().mixGenerated(ct, s, null, out), out, new Tensor[] {ct}, new float[][] {c});
+                row(d, "coefficientGradient " + shape, dv -> dv.nola().coefficientGradient(bt, gt, kt), kt,
                         new Tensor[] {bt, gt}, new float[][] {basis, grad});
-                row(d, "coefficientGradientGenerated " + shape, o -> o.coefficientGradientGenerated(s, gt, kt), kt,
+                row(d, "coefficientGradientGenerated " + shape, dv -> dv.nola().coefficientGradientGenerated(s, gt, kt), kt,
                         new Tensor[] {gt}, new float[][] {grad});
-                row(d, "matmul " + m + "^3", o -> o.matmul(false, true, 1f, at, bt2, 0f, mt), mt,
+                row(d, "matmul " + m + "^3", dv -> dv.linalg().matmul(false, true, 1f, at, bt2, 0f, mt), mt,
                         new Tensor[] {at, bt2}, new float[][] {a, a});
-                if (d.ops() instanceof OpenClOps cl) {
-                    for (OpenClOps.MatmulVariant v : new OpenClOps.MatmulVariant[] {OpenClOps.MatmulVariant.TILED,
-                            OpenClOps.MatmulVariant.BLOCKED, OpenClOps.MatmulVariant.PANEL}) {
+                if (d.linalg() instanceof OpenClLinalgOps cl) {
+                    for (OpenClLinalgOps.MatmulVariant v : new OpenClLinalgOps.MatmulVariant[] {
+                            OpenClLinalgOps.MatmulVariant.TILED, OpenClLinalgOps.MatmulVariant.BLOCKED,
+                            OpenClLinalgOps.MatmulVariant.PANEL}) {
                         cl.matmulVariant = v;
-                        row(d, "matmul " + m + "^3 " + v, o -> o.matmul(false, true, 1f, at, bt2, 0f, mt), mt,
+                        row(d, "matmul " + m + "^3 " + v, dv -> dv.linalg().matmul(false, true, 1f, at, bt2, 0f, mt), mt,
                                 new Tensor[] {at, bt2}, new float[][] {a, a});
                     }
-                    cl.matmulVariant = OpenClOps.MatmulVariant.AUTO;
+                    cl.matmulVariant = OpenClLinalgOps.MatmulVariant.AUTO;
                 }
             }
         }
@@ -77,7 +77,7 @@ public final class OpenClTiming {
 
     /** Times an op: kernel = enqueue + synchronize; transfer = writing its inputs + reading its output. */
     private static void row(Device d, String op, Body body, Tensor out, Tensor[] in, float[][] inData) {
-        body.run(d.ops()); // builds the program and warms up
+        body.run(d); // builds the program and warms up
         d.synchronize();
         double[] kernel = new double[REPS];
         double[] transfer = new double[REPS];
@@ -90,7 +90,7 @@ public final class OpenClTiming {
         }
         for (int i = 0; i < REPS; i++) {
             long t0 = System.nanoTime();
-            body.run(d.ops());
+            body.run(d);
             d.synchronize();
             long t1 = System.nanoTime();
             if (in != null) {

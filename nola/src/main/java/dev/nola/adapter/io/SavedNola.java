@@ -100,9 +100,10 @@ public record SavedNola(NolaConfig config, List<Layer> layers) {
 
     /**
      * Every device allocation {@link #instantiate} makes, named by layer: per layer the factors A
-     * [r, in] and B [out, r] and their gradients, α and β [k], [l] and theirs, the offset A₀ [r, in]
-     * under OFFSET init, and under MATERIALIZED the bases [k, r·in] and [l, out·r] once per distinct
-     * stream (layers that share bases share them).
+     * [r, in] and B [out, r] and their gradients, α and β [k], [l] with their gradients and one
+     * backward's gradients (and fake-quantized copies under QAT), the offset A₀ [r, in] under OFFSET init, and
+     * under MATERIALIZED the bases [k, r·in] and [l, out·r] once per distinct stream (layers that
+     * share bases share them). {@code DevicePlanTest} holds this to what {@code NolaAdapter} allocates.
      */
     public SizeBudget devicePlan(String source) {
         SizeBudget plan = SizeBudget.of(source);
@@ -117,7 +118,12 @@ public record SavedNola(NolaConfig config, List<Layer> layers) {
             plan.addFloats(at + "factor A" + shapeA, nA).addFloats(at + "gradient of A" + shapeA, nA)
                     .addFloats(at + "factor B" + shapeB, nB).addFloats(at + "gradient of B" + shapeB, nB)
                     .addFloats(at + "alpha", config.basisA()).addFloats(at + "gradient of alpha", config.basisA())
-                    .addFloats(at + "beta", config.basisB()).addFloats(at + "gradient of beta", config.basisB());
+                    .addFloats(at + "one backward's gradient of alpha", config.basisA())
+                    .addFloats(at + "beta", config.basisB()).addFloats(at + "gradient of beta", config.basisB())
+                    .addFloats(at + "one backward's gradient of beta", config.basisB());
+            if (config.quantizationAware()) {
+                plan.addFloats(at + "quantized alpha", config.basisA()).addFloats(at + "quantized beta", config.basisB());
+            }
             if (config.init() == NolaConfig.InitScheme.OFFSET) {
                 plan.addFloats(at + "offset A0" + shapeA, nA);
             }

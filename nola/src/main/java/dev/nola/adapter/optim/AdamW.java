@@ -1,60 +1,65 @@
 package dev.nola.adapter.optim;
 
+import dev.nola.kernels.AdamWStep;
+import dev.nola.kernels.Checks;
+import dev.nola.kernels.Device;
+import dev.nola.kernels.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
 /**
- * AdamW (Loshchilov and Hutter) on a flat host array of parameters, with bias correction and
- * decoupled weight decay: for step t (from 1),
+ * AdamW (Loshchilov and Hutter) over a {@link ParameterSet}, on the device: the moments live beside
+ * the parameters and each step runs {@link dev.nola.kernels.OptimOps#adamw} per parameter, so nothing
+ * is read back. For step t (from 1):
  * <pre>
  *   m = β1·m + (1−β1)·g,   v = β2·v + (1−β2)·g²
  *   m̂ = m / (1−β1^t),      v̂ = v / (1−β2^t)
  *   p = p − lr·(m̂ / (√v̂ + ε) + λ·p)
  * </pre>
- * Adapter parameters are small (k + l per layer for NOLA), so the update runs on the host in double
- * precision per element and stores float32.
+ * The learning rate of each step comes from a schedule on the host; the bias corrections are computed
+ * on the host in double. With clipping, g is the gradient times the factor of {@link GradientClipping}.
  */
-public final class AdamW {
+public final class AdamW implements AutoCloseable {
 
+    private final ParameterSet parameters;
     private final double beta1;
     private final double beta2;
     private final double epsilon;
     private final double weightDecay;
-    private final float[] m;
-    private final float[] v;
+    private final List<Tensor> m = new ArrayList<>();
+    private final List<Tensor> v = new ArrayList<>();
     private long step;
 
     /**
-     * @param size        the number of parameters, ≥ 0
+     * @param parameters  what to train; moments are allocated now, zero
      * @param beta1       in [0, 1)
      * @param beta2       in [0, 1)
      * @param epsilon     &gt; 0
      * @param weightDecay λ, ≥ 0 (decoupled: multiplied by the learning rate, not added to the gradient)
      */
-    public AdamW(int size, double beta1, double beta2, double epsilon, double weightDecay) {
-        if (size < 0) {
-            throw new IllegalArgumentException("size must be >= 0, got " + size);
-        }
-        if (!(beta1 >= 0 && beta1 < 1)) {
-            throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
-        }
-        if (!(beta2 >= 0 && beta2 < 1)) {
-            throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
-        }
-        if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
-            throw new IllegalArgumentException("epsilon must be finite and > 0, got " + epsilon);
-        }
-        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
-            throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
-        }
+    public AdamW(ParameterSet parameters, double beta1, double beta2, double epsilon, double weightDecay) {
+        this.parameters = Checks.notNull("parameters", parameters);
+        // validates the settings once, with the messages of AdamWStep
+        AdamWStep.of(0, beta1, beta2, epsilon, weightDecay, 1);
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.epsilon = epsilon;
         this.weightDecay = weightDecay;
-        this.m = new float[size];
-        this.v = new float[size];
+        Device d = parameters.device();
+        try {
+            for (Parameter p : parameters.list()) {
+                m.add(d.allocate(p.value().shape()));
+                v.add(d.allocate(p.value().shape()));
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     /** The NOLA GPT-2 script's settings: β1 0.9, β2 0.999, ε 1e-6, no weight decay. */
-    public static AdamW nolaDefaults(int size) {
-        return new AdamW(size, 0.9, 0.999, 1e-6, 0.0);
+    public static AdamW nolaDefaults(ParameterSet parameters) {
+        return new AdamW(parameters, 0.9, 0.999, 1e-6, 0.0);
     }
 
     /** Steps taken so far. */
@@ -62,43 +67,47 @@ public final class AdamW {
         return step;
     }
 
+    /** One update of every parameter with the learning rate {@code learningRate} (finite, ≥ 0). */
+    public void step(double learningRate) {
+        step(learningRate, null);
+    }
+
     /**
-     * One update in place.
-     *
-     * @param params    [size], updated
-     * @param grads     [size], finite
-     * @param learningRate finite, ≥ 0
-     * @throws IllegalArgumentException on a length mismatch or a non-finite gradient (naming its index);
-     *                                  nothing is updated then
+     * One update of every parameter, each gradient multiplied by {@code gradScale[0]} on the device
+     * (the factor of {@link GradientClipping#clipFactor}), or not scaled when it is null.
      */
-    public void step(float[] params, float[] grads, double learningRate) {
-        if (params == null || grads == null) {
-            throw new IllegalArgumentException("params and grads must not be null");
+    public void step(double learningRate, Tensor gradScale) {
+        AdamWStep s = AdamWStep.of(learningRate, beta1, beta2, epsilon, weightDecay, step + 1);
+        List<Parameter> list = parameters.list();
+        if (list.size() != m.size()) {
+            throw new IllegalStateException("the parameter set has " + list.size() + " parameters; this optimizer was made for "
+                    + m.size());
         }
-        if (params.length != m.length || grads.length != m.length) {
-            throw new IllegalArgumentException("params has " + params.length + " and grads " + grads.length
-                    + " elements, expected " + m.length);
-        }
-        if (!(learningRate >= 0) || Double.isInfinite(learningRate)) {
-            throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + learningRate);
-        }
-        for (int i = 0; i < grads.length; i++) {
-            if (!Float.isFinite(grads[i])) {
-                throw new IllegalArgumentException("grads[" + i + "] is " + grads[i] + " at step " + (step + 1)
-                        + "; refusing to update with a non-finite gradient");
-            }
+        for (int i = 0; i < list.size(); i++) {
+            Parameter p = list.get(i);
+            parameters.device().optim().adamw(p.value(), p.grad(), m.get(i), v.get(i), s, gradScale);
+            p.touch();
         }
         step++;
-        double c1 = 1 - Math.pow(beta1, step);
-        double c2 = 1 - Math.pow(beta2, step);
-        for (int i = 0; i < params.length; i++) {
-            double g = grads[i];
-            double mi = beta1 * m[i] + (1 - beta1) * g;
-            double vi = beta2 * v[i] + (1 - beta2) * g * g;
-            m[i] = (float) mi;
-            v[i] = (float) vi;
-            double update = (mi / c1) / (Math.sqrt(vi / c2) + epsilon) + weightDecay * params[i];
-            params[i] = (float) (params[i] - learningRate * update);
+    }
+
+    /** The moments of parameter i (m, v), for checkpoints. */
+    public Tensor[] moments(int i) {
+        return new Tensor[] {m.get(i), v.get(i)};
+    }
+
+    /** Sets the step count (when resuming from a checkpoint whose moments were loaded). */
+    public void restoreSteps(long steps) {
+        if (steps < 0) {
+            throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         }
+        this.step = steps;
+    }
+
+    /** Frees the moments. */
+    @Override
+    public void close() {
+        m.forEach(Tensor::close);
+        v.forEach(Tensor::close);
     }
 }

@@ -1,0 +1,15 @@
+package dev.nola.kernels.tornado;
+
+import dev.nola.kernels.AbstractAdapterOps;
+
+/**
+ * The adapter family on a TornadoVM device: the default composition of the device's matmuls
+ * ({@link TornadoLinalgOps}), so it shares their limits (operands must start at element 0 of their
+ * storage, see {@link TornadoPlans}). No fused adapter kernels yet.
+ */
+final class TornadoAdapterOps extends AbstractAdapterOps {
+
+    TornadoAdapterOps(TornadoVmDevice device) {
+        super(device);
+    }
+}
