@@ -107,6 +107,6 @@ public final class Echo {
     static boolean unsafe(int cp) {
         return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029
                 || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F
-                || cp == 0x061C || Character.isSurrogate((char) (cp <= 0xFFFF ? cp : 0)) || cp == 0xFEFF;
+                || cp == 0x061C || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFEFF;
     }
 }

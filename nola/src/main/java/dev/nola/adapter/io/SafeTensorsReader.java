@@ -66,7 +66,7 @@ public final class SafeTensorsReader implements AutoCloseable {
         }
         headerLength = n;
         dataStart = 8 + n;
-        SizeBudget.requireHeap(source, "its header of " + n + " bytes, parsed", SizeBudget.times(n, JsonSupport.HEAP_PER_BYTE));
+        SizeBudget.requireHeap(source, "parsing its header of " + n + " bytes", SizeBudget.times(n, JsonSupport.HEAP_PER_BYTE));
         ByteBuffer header = ByteBuffer.allocate((int) n);
         readFully(8, header);
         JsonNode root = JsonSupport.parse(requireUtf8Object(header.array()), source + ": header");
