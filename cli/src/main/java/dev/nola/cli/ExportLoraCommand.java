@@ -1,7 +1,9 @@
 package dev.nola.cli;
 
 import dev.nola.adapter.NolaAdapter;
+import dev.nola.adapter.io.Echo;
 import dev.nola.adapter.io.NolaAdapterFiles;
+import dev.nola.adapter.io.OutputPaths;
 import dev.nola.adapter.io.PeftLoraExport;
 import dev.nola.adapter.io.SavedNola;
 import dev.nola.config.RuntimeSettings;
@@ -34,7 +36,8 @@ final class ExportLoraCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DIR", description = "The NOLA adapter directory.")
     Path dir;
 
-    @Parameters(index = "1", paramLabel = "OUT", description = "The PEFT LoRA directory to write (replaced atomically).")
+    @Parameters(index = "1", paramLabel = "OUT", description = "The PEFT LoRA directory to write: a new path, or one that a "
+            + "previous export wrote (then replaced atomically). Never DIR, inside DIR or around it.")
     Path target;
 
     @Option(names = "--base-model", description = "base_model_name_or_path recorded in the PEFT config. Default: none.")
@@ -42,9 +45,15 @@ final class ExportLoraCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        String device = main.device(); // refuses an empty --device before any work
+        if (baseModel != null && baseModel.isBlank()) {
+            throw new IllegalArgumentException("--base-model is " + Echo.quote(baseModel) + "; give a model name or leave the option out");
+        }
+        OutputPaths.requireApart("OUT", target, dir);
+        OutputPaths.requireReplaceable(target, PeftLoraExport.OUTPUT); // checked before the work, and again when writing
         SavedNola saved = NolaAdapterFiles.load(dir);
-        try (Device dev = Backends.open(RuntimeSettings.resolve(main.device()))) {
-            Map<String, NolaAdapter> adapters = saved.instantiate(dev);
+        try (Device dev = Backends.open(RuntimeSettings.resolve(device))) {
+            Map<String, NolaAdapter> adapters = saved.instantiate(dev, Echo.path(dir));
             try {
                 PeftLoraExport.write(target, adapters, saved.config().targetModules(), baseModel);
             } finally {
@@ -52,7 +61,7 @@ final class ExportLoraCommand implements Callable<Integer> {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("wrote %s: PEFT LoRA, r=%d, %d layers%n", target, saved.config().rank(), saved.layers().size());
+        out.printf("wrote %s: PEFT LoRA, r=%d, %d layers%n", Echo.path(target), saved.config().rank(), saved.layers().size());
         out.flush();
         return 0;
     }

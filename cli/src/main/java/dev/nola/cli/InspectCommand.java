@@ -1,6 +1,7 @@
 package dev.nola.cli;
 
 import dev.nola.adapter.NolaConfig;
+import dev.nola.adapter.io.Echo;
 import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.adapter.io.SavedNola;
 import java.io.PrintWriter;
@@ -26,11 +27,12 @@ final class InspectCommand implements Callable<Integer> {
         SavedNola saved = NolaAdapterFiles.load(dir);
         NolaConfig c = saved.config();
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("%s: NOLA adapter, %d layers, %d trainable numbers%n", dir, saved.layers().size(),
+        out.printf("%s: NOLA adapter, %d layers, %d trainable numbers%n", Echo.path(dir), saved.layers().size(),
                 (long) saved.layers().size() * (c.basisA() + c.basisB()));
         out.printf("  rank %d, k %d, l %d, alpha %s (scale %s), init %s, basis %s, %s bases, seed %s, coefficient bits %d%n",
                 c.rank(), c.basisA(), c.basisB(), c.alpha(), c.scale(), c.init(), c.basisMode(),
                 c.sharedBases() ? "shared" : "per-layer", Long.toUnsignedString(c.seed()), c.coefficientBits());
+        out.printf("  device memory to regenerate it: %s%n", Echo.bytes(saved.devicePlan(Echo.path(dir)).totalBytes()));
         for (SavedNola.Layer l : saved.layers()) {
             out.printf("  %-24s [%d -> %d]  streams A %s, B %s%n", l.name(), l.in(), l.out(),
                     Integer.toUnsignedString(l.idA().packed()), Integer.toUnsignedString(l.idB().packed()));

@@ -1,6 +1,10 @@
 package dev.nola.cli;
 
+import dev.nola.adapter.io.Echo;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,8 +28,12 @@ public final class Main {
     /** Exit status for bad input. */
     public static final int BAD_INPUT = 2;
 
-    /** The device option's value, or null when not given. */
+    /** The device option's value, or null when not given; an empty value is refused, not taken as "not given". */
     String device() {
+        if (device != null && device.isBlank()) {
+            throw new IllegalArgumentException("--device is " + Echo.quote(device)
+                    + "; expected reference, cpu, opencl[:P:D], tornado[:B:D] or auto");
+        }
         return device;
     }
 
@@ -33,24 +41,52 @@ public final class Main {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the command line and returns the exit status; output goes to {@code out}, errors to {@code err}. */
+    /**
+     * Runs the command line and returns the exit status; output goes to {@code out}, errors to
+     * {@code err}. Every error is one line: values are escaped ({@link Echo#line}) so a hostile file
+     * name cannot add lines, and no Java exception class is named except for an internal error.
+     */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
+        cl.registerConverter(Path.class, Main::path);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("nola: " + ex.getMessage() + " (see 'nola " + commandPath(ex.getCommandLine()) + "--help')");
+            err.println("nola: " + Echo.line(ex.getMessage()) + " (see 'nola " + commandPath(ex.getCommandLine()) + "--help')");
             return BAD_INPUT;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException) {
-                err.println("nola: " + ex.getMessage());
+                err.println("nola: " + Echo.line(ex.getMessage()));
                 return BAD_INPUT;
             }
-            err.println("nola: " + ex);
+            if (ex instanceof UncheckedIOException) {
+                err.println("nola: " + Echo.line(ex.getMessage()));
+                return 1;
+            }
+            err.println("nola: internal error, please report it: " + Echo.line(String.valueOf(ex)));
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // file-driven allocations are sized first (SizeBudget); this is the work itself outgrowing -Xmx
+            err.println("nola: out of memory (" + Echo.bytes(Runtime.getRuntime().maxMemory())
+                    + " of Java heap); give java a larger -Xmx, e.g. NOLA_JAVA_OPTS=-Xmx8g bin/nola ...");
+            return 1;
+        }
+    }
+
+    /** Path arguments: an empty one is called empty (an empty path would silently mean "."). */
+    private static Path path(String s) {
+        if (s.isEmpty()) {
+            throw new CommandLine.TypeConversionException("the value is empty; expected a path");
+        }
+        try {
+            return Path.of(s);
+        } catch (InvalidPathException e) {
+            throw new CommandLine.TypeConversionException(Echo.quote(s) + " is not a valid path: " + Echo.line(e.getReason()));
+        }
     }
 
     private static String commandPath(CommandLine c) {

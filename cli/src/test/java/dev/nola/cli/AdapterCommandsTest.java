@@ -78,4 +78,24 @@ class AdapterCommandsTest {
         assertEquals(2, missing.status(), missing.err());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
     }
+
+    @Test
+    void emptyArgumentsAreCalledEmpty() {
+        for (String[] args : new String[][] {{"inspect", ""}, {"export-lora", "", "out"}, {"export-lora", "in", ""},
+            {"export-lora", tmp.resolve("in").toString(), tmp.resolve("o").toString(), "--base-model", ""},
+            {"export-lora", tmp.resolve("in").toString(), tmp.resolve("o").toString(), "--device", ""}}) {
+            CliTest.Result r = CliTest.run(args);
+            assertEquals(2, r.status(), String.join("|", args) + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("empty"), String.join("|", args) + ": " + r.err());
+        }
+    }
+
+    @Test
+    void controlCharactersInArgumentsAreEscapedOnOneLine() {
+        CliTest.Result r = CliTest.run("inspect", tmp.resolve("a\nb\u001b[31m").toString());
+        assertEquals(2, r.status(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("a\\nb\\u001B[31m does not exist"), r.err());
+    }
 }

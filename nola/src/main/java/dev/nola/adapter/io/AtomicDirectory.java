@@ -19,6 +19,9 @@ import java.util.stream.Stream;
  * never a half-written mix: the files go into a temporary directory beside the target (each forced to
  * disk), which is then renamed into place. An existing target is first renamed aside, and renamed
  * back when the final rename fails; it is deleted only after the new directory is in place.
+ *
+ * <p>What may be replaced is {@link OutputPaths#requireReplaceable}'s rule, checked again here before
+ * anything is written, so a mistyped target never deletes a user's directory.
  */
 final class AtomicDirectory {
 
@@ -32,21 +35,26 @@ final class AtomicDirectory {
     private AtomicDirectory() {
     }
 
-    /** Replaces {@code target} with a directory holding exactly {@code files} (name → bytes). */
-    static void write(Path target, Map<String, byte[]> files, Stage stage) {
+    /**
+     * Replaces {@code target} with a directory holding exactly {@code files} (name → bytes), which must
+     * be {@code kind.files()}.
+     */
+    static void write(Path target, OutputPaths.Kind kind, Map<String, byte[]> files, Stage stage) {
+        if (!kind.files().equals(files.keySet())) {
+            throw new IllegalArgumentException("files " + files.keySet() + " are not the files of " + kind.what() + ", "
+                    + kind.files());
+        }
         Path abs = target.toAbsolutePath().normalize();
         Path parent = abs.getParent();
         if (parent == null) {
-            throw new IllegalArgumentException("target " + target + " has no parent directory");
+            throw new IllegalArgumentException("target " + Echo.path(target) + " has no parent directory");
         }
         String base = abs.getFileName().toString();
         Path tmp = parent.resolve("." + base + ".tmp-" + UUID.randomUUID());
         Path old = parent.resolve("." + base + ".old-" + UUID.randomUUID());
         try {
+            OutputPaths.requireReplaceable(target, kind);
             Files.createDirectories(parent);
-            if (Files.exists(abs) && !Files.isDirectory(abs)) {
-                throw new IllegalArgumentException("target " + abs + " exists and is not a directory");
-            }
             Files.createDirectory(tmp);
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
                 writeForced(tmp.resolve(f.getKey()), f.getValue());
@@ -69,7 +77,7 @@ final class AtomicDirectory {
         } catch (IOException e) {
             restore(abs, old);
             deleteQuietly(tmp);
-            throw new UncheckedIOException("cannot write " + abs + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write " + Echo.path(abs) + ": " + InputFiles.describe(e), e);
         } catch (RuntimeException e) {
             restore(abs, old);
             deleteQuietly(tmp);

@@ -22,11 +22,7 @@ public enum DType {
                 return d;
             }
         }
-        throw new InvalidFileException("unknown dtype '" + abbreviate(name) + "'; accepted: "
+        throw new InvalidFileException("unknown dtype " + Echo.quote(name) + "; accepted: "
                 + java.util.Arrays.toString(values()));
-    }
-
-    static String abbreviate(String s) {
-        return s.length() <= 64 ? s : s.substring(0, 64) + "…(" + s.length() + " chars)";
     }
 }

@@ -2,6 +2,7 @@ package dev.nola.adapter.io;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -35,8 +36,16 @@ final class JsonSupport {
     private JsonSupport() {
     }
 
+    /**
+     * The heap a parsed tree may take per byte of JSON: Jackson's nodes, their lists and strings.
+     * An estimate on the generous side (nested empty arrays cost the most per byte), used to refuse a document before
+     * parsing it rather than to run out of memory while parsing.
+     */
+    static final long HEAP_PER_BYTE = 24;
+
     /** Parses untrusted JSON, any failure as an {@link InvalidFileException} naming {@code what}. */
     static JsonNode parse(byte[] json, String what) {
+        SizeBudget.requireHeap(what, "parsing " + json.length + " bytes of JSON", SizeBudget.times(json.length, HEAP_PER_BYTE));
         try {
             JsonNode n = MAPPER.readTree(json);
             if (n == null || n.isMissingNode()) {
@@ -44,15 +53,33 @@ final class JsonSupport {
             }
             return n;
         } catch (IOException e) {
-            throw new InvalidFileException(what + " is not valid JSON: " + firstLine(e.getMessage()), e);
+            throw new InvalidFileException(what + " is not valid JSON: " + describe(e), e);
         }
     }
 
-    static String firstLine(String s) {
-        if (s == null) {
-            return "(no detail)";
+    /**
+     * A parse error in words, with its position: Jackson's message without the source excerpt on its
+     * later lines and without the names of its own classes and methods (which a limit's message cites).
+     */
+    static String describe(IOException e) {
+        String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+        if (m == null) {
+            m = "(no detail)";
         }
-        int i = s.indexOf('\n');
-        return DType.abbreviate(i < 0 ? s : s.substring(0, i));
+        int nl = m.indexOf('\n');
+        m = nl < 0 ? m : m.substring(0, nl);
+        if (m.startsWith("Trailing token")) {
+            m = "more content follows the end of the JSON value";
+        }
+        m = m.replaceAll(",? *from `[^`]*`", "").replaceAll("`[^`]*`", "a limit of this reader").strip();
+        String at = "";
+        if (e instanceof JsonProcessingException j && j.getLocation() != null && j.getLocation().getLineNr() > 0) {
+            at = " (line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() + ")";
+        }
+        return shortened(Echo.line(m)) + at;
+    }
+
+    private static String shortened(String s) {
+        return s.length() <= 200 ? s : s.substring(0, 200) + "…";
     }
 }

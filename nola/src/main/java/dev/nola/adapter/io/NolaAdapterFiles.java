@@ -10,10 +10,7 @@ import dev.nola.adapter.StreamId;
 import dev.nola.adapter.quant.CoefficientQuantizer;
 import dev.nola.adapter.quant.QuantizedVector;
 import dev.nola.kernels.Philox;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -21,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The NOLA adapter directory, format version {@value #FORMAT_VERSION}: {@code adapter_config.json}
@@ -44,9 +40,11 @@ public final class NolaAdapterFiles {
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
     public static final String FORMAT = "nola-adapter";
     public static final int FORMAT_VERSION = 1;
+    /** What saving writes; an existing directory is replaced only when it is a NOLA adapter. */
+    public static final OutputPaths.Kind OUTPUT = new OutputPaths.Kind("a NOLA adapter", Set.of(CONFIG_FILE, WEIGHTS_FILE),
+            dir -> OutputPaths.configSays(dir, CONFIG_FILE, "format", FORMAT));
     /** The largest config file read, in bytes. */
     public static final long MAX_CONFIG_BYTES = 16L << 20;
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.\\-]{1,256}");
 
     private NolaAdapterFiles() {
     }
@@ -65,7 +63,7 @@ public final class NolaAdapterFiles {
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put(CONFIG_FILE, configJson(saved));
         files.put(WEIGHTS_FILE, weights(saved));
-        AtomicDirectory.write(dir, files, stage);
+        AtomicDirectory.write(dir, OUTPUT, files, stage);
     }
 
     /** The bytes of the safetensors file for an adapter set. */
@@ -91,9 +89,7 @@ public final class NolaAdapterFiles {
     }
 
     private static void checkName(String name) {
-        if (!NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("layer name '" + name + "' must be 1..256 characters of A-Z a-z 0-9 _ . -");
-        }
+        Names.MODULE.require("layer", name);
     }
 
     /** The bytes of adapter_config.json for an adapter set. */
@@ -116,7 +112,7 @@ public final class NolaAdapterFiles {
         root.put("basis_mode", c.basisMode().name());
         root.put("shared_bases", c.sharedBases());
         ArrayNode tm = root.putArray("target_modules");
-        c.targetModules().forEach(tm::add);
+        c.targetModules().forEach(m -> tm.add(Names.MODULE.require("target", m)));
         root.put("coefficient_bits", c.coefficientBits());
         root.put("quantization_aware", c.quantizationAware());
         ArrayNode layers = root.putArray("layers");
@@ -152,34 +148,32 @@ public final class NolaAdapterFiles {
         }
     }
 
-    /** Loads an adapter directory (untrusted). */
+    /**
+     * Loads an adapter directory (untrusted). A path that is not a directory, or files that are not
+     * regular files, are described as what they are (missing, a FIFO, a link loop, permission denied).
+     */
     public static SavedNola load(Path dir) {
+        InputFiles.requireDirectory(dir, "a NOLA adapter directory (" + CONFIG_FILE + " and " + WEIGHTS_FILE + ")");
         Path cfg = dir.resolve(CONFIG_FILE);
         Path wts = dir.resolve(WEIGHTS_FILE);
         for (Path p : List.of(cfg, wts)) {
-            if (!Files.isRegularFile(p)) {
-                throw new InvalidFileException(dir + " is not a NOLA adapter directory: " + p.getFileName() + " is missing");
+            InputFiles.Kind k = InputFiles.kind(p);
+            if (k != InputFiles.Kind.REGULAR_FILE) {
+                throw new InvalidFileException(Echo.path(dir) + " is not a NOLA adapter directory: " + p.getFileName()
+                        + " " + k.phrase() + "; expected a regular file");
             }
         }
-        byte[] json;
-        try {
-            long size = Files.size(cfg);
-            if (size > MAX_CONFIG_BYTES) {
-                throw new InvalidFileException(cfg + " is " + size + " bytes, above the limit of " + MAX_CONFIG_BYTES);
-            }
-            json = Files.readAllBytes(cfg);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + cfg + ": " + e.getMessage(), e);
-        }
+        byte[] json = InputFiles.readAll(cfg, MAX_CONFIG_BYTES, 1);
         try (SafeTensorsReader r = SafeTensorsReader.open(wts)) {
-            return parse(json, cfg.toString(), r);
+            return parse(json, Echo.path(cfg), r);
         }
     }
 
     /** Parses an adapter held in memory (untrusted); {@code where} names it in messages. */
     public static SavedNola parse(byte[] configJson, byte[] weights, String where) {
         if (configJson.length > MAX_CONFIG_BYTES) {
-            throw new InvalidFileException(where + "/" + CONFIG_FILE + " is " + configJson.length + " bytes, above the limit");
+            throw new InvalidFileException(where + "/" + CONFIG_FILE + " is " + Echo.bytes(configJson.length)
+                    + ", above the limit of " + Echo.bytes(MAX_CONFIG_BYTES));
         }
         try (SafeTensorsReader r = SafeTensorsReader.fromBytes(weights, where + "/" + WEIGHTS_FILE)) {
             return parse(configJson, where + "/" + CONFIG_FILE, r);
@@ -198,8 +192,8 @@ public final class NolaAdapterFiles {
         }
         for (String t : weights.tensors().keySet()) {
             if (!expected.contains(t)) {
-                throw new InvalidFileException(weights.source() + ": tensor '" + DType.abbreviate(t)
-                        + "' belongs to no layer of " + CONFIG_FILE);
+                throw new InvalidFileException(weights.source() + ": tensor " + Echo.quote(t)
+                        + " belongs to no layer of " + CONFIG_FILE);
             }
         }
         return new SavedNola(config, layers);

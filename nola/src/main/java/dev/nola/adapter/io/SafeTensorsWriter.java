@@ -3,7 +3,6 @@ package dev.nola.adapter.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +14,9 @@ import java.util.Set;
 
 /**
  * Builds a safetensors file in memory: tensors are laid out contiguously in the order added, the
- * header is padded with spaces to a multiple of 8 bytes so the data section is aligned.
+ * header is padded with spaces to a multiple of 8 bytes so the data section is aligned. Tensor names
+ * follow {@link Names#TENSOR} (the rule {@link SafeTensorsReader} applies). Sizes are counted in
+ * {@code long}: a tensor or a file larger than one Java array is refused by name, never wrapped.
  */
 public final class SafeTensorsWriter {
 
@@ -27,12 +28,18 @@ public final class SafeTensorsWriter {
 
     /** Adds a F32 tensor; values must be finite and as many as the shape holds. */
     public SafeTensorsWriter f32(String name, int[] shape, float[] values) {
+        Names.TENSOR.require("tensor", name);
         long n = elements(name, shape);
         if (values.length != n) {
             throw new IllegalArgumentException("tensor '" + name + "' has shape " + java.util.Arrays.toString(shape)
                     + " (" + n + " elements) but " + values.length + " values");
         }
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        long bytes = (long) values.length * Float.BYTES;
+        if (bytes > SafeTensorsReader.MAX_ARRAY) {
+            throw new TooLargeException("tensor '" + name + "' of shape " + java.util.Arrays.toString(shape) + " is "
+                    + Echo.bytes(bytes) + "; a file built in memory holds at most " + Echo.bytes(SafeTensorsReader.MAX_ARRAY));
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < values.length; i++) {
             if (!Float.isFinite(values[i])) {
                 throw new IllegalArgumentException("tensor '" + name + "' value " + i + " is " + values[i]
@@ -50,9 +57,7 @@ public final class SafeTensorsWriter {
     }
 
     private SafeTensorsWriter add(Entry e) {
-        if (e.name().isEmpty() || e.name().equals("__metadata__")) {
-            throw new IllegalArgumentException("tensor name '" + e.name() + "' is reserved or empty");
-        }
+        Names.TENSOR.require("tensor", e.name());
         if (!names.add(e.name())) {
             throw new IllegalArgumentException("tensor '" + e.name() + "' was added twice");
         }
@@ -100,15 +105,19 @@ public final class SafeTensorsWriter {
             throw new IllegalStateException("cannot serialise a safetensors header", e);
         }
         int padded = (json.length + 7) / 8 * 8;
-        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 8, 8 + padded + offset));
-        out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
-        out.writeBytes(json);
+        long size = 8 + padded + offset;
+        if (size > SafeTensorsReader.MAX_ARRAY) {
+            throw new TooLargeException("a safetensors file of " + entries.size() + " tensors would be " + Echo.bytes(size)
+                    + "; a file built in memory holds at most " + Echo.bytes(SafeTensorsReader.MAX_ARRAY));
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(padded).put(json);
         for (int i = json.length; i < padded; i++) {
-            out.write(' ');
+            out.put((byte) ' ');
         }
         for (Entry e : entries) {
-            out.writeBytes(e.data());
+            out.put(e.data());
         }
-        return out.toByteArray();
+        return out.array();
     }
 }

@@ -4,9 +4,11 @@ import dev.nola.adapter.NolaAdapter;
 import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.StreamId;
 import dev.nola.kernels.Device;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A NOLA adapter set as read from (or about to be written to) an adapter directory: the settings and,
@@ -62,14 +64,30 @@ public record SavedNola(NolaConfig config, List<Layer> layers) {
 
     /**
      * Creates the adapters on a device, regenerating their bases from the recorded streams; adapters
-     * with the same streams (bases shared across layers) share one materialised copy.
+     * with the same streams (bases shared across layers) share one materialised copy. Refuses, before
+     * allocating anything, a set that does not fit the device ({@link #devicePlan}).
      */
     public Map<String, NolaAdapter> instantiate(Device device) {
+        return instantiate(device, "adapter");
+    }
+
+    /**
+     * As {@link #instantiate(Device)}; {@code source} (the adapter's directory) names it in messages.
+     *
+     * @throws TooLargeException naming the source, the layer and tensor, the bytes and the device's limit
+     */
+    public Map<String, NolaAdapter> instantiate(Device device, String source) {
+        devicePlan(source).requireOnDevice(device.info());
         Map<String, NolaAdapter> out = new LinkedHashMap<>();
         dev.nola.adapter.BasisBank bank = new dev.nola.adapter.BasisBank(device);
         try {
             for (Layer l : layers) {
-                NolaAdapter a = new NolaAdapter(device, config, l.in(), l.out(), l.idA(), l.idB(), bank);
+                NolaAdapter a;
+                try {
+                    a = new NolaAdapter(device, config, l.in(), l.out(), l.idA(), l.idB(), bank);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(source + ": layer " + Echo.quote(l.name()) + ": " + e.getMessage(), e);
+                }
                 out.put(l.name(), a);
                 a.setCoefficients(l.alpha(), l.beta());
             }
@@ -78,6 +96,49 @@ public record SavedNola(NolaConfig config, List<Layer> layers) {
             throw e;
         }
         return out;
+    }
+
+    /**
+     * Every device allocation {@link #instantiate} makes, named by layer: per layer the factors A
+     * [r, in] and B [out, r] and their gradients, α and β [k], [l] with their gradients and one
+     * backward's gradients (and fake-quantized copies under QAT), the offset A₀ [r, in] under OFFSET init, and
+     * under MATERIALIZED the bases [k, r·in] and [l, out·r] once per distinct stream (layers that
+     * share bases share them). {@code DevicePlanTest} holds this to what {@code NolaAdapter} allocates.
+     */
+    public SizeBudget devicePlan(String source) {
+        SizeBudget plan = SizeBudget.of(source);
+        Set<String> bases = new HashSet<>();
+        int r = config.rank();
+        for (Layer l : layers) {
+            String at = "layer " + Echo.quote(l.name()) + ": ";
+            long nA = (long) r * l.in();
+            long nB = (long) l.out() * r;
+            String shapeA = " [" + r + ", " + l.in() + "]";
+            String shapeB = " [" + l.out() + ", " + r + "]";
+            plan.addFloats(at + "factor A" + shapeA, nA).addFloats(at + "gradient of A" + shapeA, nA)
+                    .addFloats(at + "factor B" + shapeB, nB).addFloats(at + "gradient of B" + shapeB, nB)
+                    .addFloats(at + "alpha", config.basisA()).addFloats(at + "gradient of alpha", config.basisA())
+                    .addFloats(at + "one backward's gradient of alpha", config.basisA())
+                    .addFloats(at + "beta", config.basisB()).addFloats(at + "gradient of beta", config.basisB())
+                    .addFloats(at + "one backward's gradient of beta", config.basisB());
+            if (config.quantizationAware()) {
+                plan.addFloats(at + "quantized alpha", config.basisA()).addFloats(at + "quantized beta", config.basisB());
+            }
+            if (config.init() == NolaConfig.InitScheme.OFFSET) {
+                plan.addFloats(at + "offset A0" + shapeA, nA);
+            }
+            if (config.basisMode() == NolaConfig.BasisMode.MATERIALIZED) {
+                if (bases.add("A " + l.idA().packed() + " " + nA)) {
+                    plan.addFloats(at + "basis matrix A [" + config.basisA() + ", " + nA + "]",
+                            SizeBudget.times(config.basisA(), nA));
+                }
+                if (bases.add("B " + l.idB().packed() + " " + nB)) {
+                    plan.addFloats(at + "basis matrix B [" + config.basisB() + ", " + nB + "]",
+                            SizeBudget.times(config.basisB(), nB));
+                }
+            }
+        }
+        return plan;
     }
 
     /** The saved form of live adapters (which must share one config). */

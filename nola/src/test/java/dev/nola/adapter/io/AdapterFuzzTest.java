@@ -1,79 +1,128 @@
 package dev.nola.adapter.io;
 
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.nola.adapter.NolaConfig;
+import dev.nola.adapter.NolaAdapter;
+import dev.nola.adapter.io.AdapterMutations.Files;
+import dev.nola.kernels.Backends;
+import dev.nola.kernels.Device;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Property test of the adapter parser over 12,000 mutated adapters (seeded): truncation, header
- * length huge / negative / zero / off by a little, flipped bytes in header and data, offsets out of
- * range or overlapping, unknown dtypes, shapes disagreeing with byte counts, invalid or mutated JSON
- * in both files, NaN and infinite coefficients, nesting bombs, random garbage. Each must either load
- * (a benign mutation, e.g. a changed coefficient) or fail with an {@link InvalidFileException};
- * anything else (another exception, an OutOfMemoryError, a hang past the time limit) fails the test.
+ * Property test of the adapter reader over mutated adapters (seeded), run by {@link FuzzHarness}: each
+ * case is parsed, and when it parses, regenerated on the reference device and exported to PEFT LoRA
+ * in memory, the whole path a file takes through {@code nola export-lora}. Classes of mutation:
+ * truncation, header length huge / negative / zero / off by a little, flipped bytes in header and
+ * data, offsets out of range or overlapping, unknown dtypes, shapes disagreeing with byte counts,
+ * invalid or mutated JSON in both files, NaN and infinite coefficients, nesting bombs, random
+ * garbage; and files that claim huge shapes, gaps and trailing bytes in the data section, hostile
+ * layer, tensor and module names. Each case must load or be refused with a clean one-line message that
+ * names the file; an always-invalid class must never load; a stack trace, an OutOfMemoryError or a
+ * hang fails the test. Each new class also runs alone as a named test.
  */
 class AdapterFuzzTest {
 
-    static final int ITERATIONS = 12_000;
+    static final int ITERATIONS = 14_000;
+    static final int PER_CLASS = 600;
+    static final Duration LIMIT = Duration.ofSeconds(120);
+    static final Duration PER_CASE = Duration.ofSeconds(10);
 
     enum Mutation {
         TRUNCATE, HEADER_LENGTH, FLIP_HEADER, FLIP_ANY, OFFSETS, DTYPE, SHAPE, NON_FINITE, CONFIG_BYTES, CONFIG_NUMBER,
         OVERLAP, GARBAGE, NESTING
     }
 
-    @Test
-    void mutatedAdaptersFailCleanly() {
-        NolaConfig c = AdapterFilesTest.CONFIG.withQuantization(NolaConfig.FLOAT_BITS, false);
-        SavedNola base;
-        try (var d = dev.nola.kernels.Backends.open("reference")) {
-            base = SavedNola.of(AdapterFilesTest.adapters(d, c));
-        }
-        byte[] cfg = NolaAdapterFiles.configJson(base);
-        byte[] wts = NolaAdapterFiles.weights(base);
-        NolaAdapterFiles.parse(cfg, wts, "valid"); // the unmutated pair loads
-        Map<Mutation, int[]> tally = new EnumMap<>(Mutation.class); // {accepted, rejected}
-        assertTimeoutPreemptively(Duration.ofSeconds(180), () -> {
-            SplittableRandom rnd = new SplittableRandom(20240501);
-            for (int it = 0; it < ITERATIONS; it++) {
-                Mutation m = Mutation.values()[rnd.nextInt(Mutation.values().length)];
-                byte[][] pair = mutate(m, cfg.clone(), wts.clone(), rnd);
-                int[] t = tally.computeIfAbsent(m, x -> new int[2]);
+    /** The classes that must always be refused. */
+    static final Set<String> ALWAYS_INVALID = Set.of("TRUNCATE", "HEADER_LENGTH", "DTYPE", "SHAPE", "NON_FINITE", "OVERLAP",
+            "GARBAGE", "NESTING", "HUGE_SHAPE", "GAPS_AND_TRAILING", "HOSTILE_NAMES");
+
+    static SavedNola base;
+    static Device device;
+
+    @BeforeAll
+    static void baseAdapter() {
+        device = Backends.open("reference");
+        base = SavedNola.of(AdapterFilesTest.adapters(device, AdapterFilesTest.CONFIG));
+    }
+
+    @AfterAll
+    static void closeDevice() {
+        device.close();
+    }
+
+    /** The harness over the valid pair with every class; the reader under test is parse → instantiate → export. */
+    static FuzzHarness<Files> harness() {
+        Files valid = new Files(NolaAdapterFiles.configJson(base), NolaAdapterFiles.weights(base));
+        FuzzHarness<Files> h = new FuzzHarness<>(List.of(valid), (f, i) -> {
+            String name = "fuzz" + i;
+            try {
+                SavedNola s = NolaAdapterFiles.parse(f.config(), f.weights(), name);
+                Map<String, NolaAdapter> adapters = s.instantiate(device, name);
                 try {
-                    NolaAdapterFiles.parse(pair[0], pair[1], "fuzz" + it);
-                    t[0]++;
-                } catch (InvalidFileException e) {
-                    assertTrue(e.getMessage() != null && e.getMessage().startsWith("fuzz" + it),
-                            "message names the file: " + e.getMessage());
-                    t[1]++;
-                } catch (Throwable e) {
-                    fail("iteration " + it + " (" + m + ") threw " + e, e);
+                    PeftLoraExport.files(name, adapters, s.config().targetModules(), null);
+                } finally {
+                    adapters.values().forEach(NolaAdapter::close);
                 }
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() == null || !e.getMessage().startsWith(name)) {
+                    throw new AssertionError("the message does not name the file: " + e.getMessage(), e);
+                }
+                throw e;
             }
         });
-        int rejected = tally.values().stream().mapToInt(t -> t[1]).sum();
-        int total = tally.values().stream().mapToInt(t -> t[0] + t[1]).sum();
-        assertTrue(total == ITERATIONS && rejected > ITERATIONS / 2, "rejected " + rejected + " of " + total);
-        for (Mutation m : new Mutation[] {Mutation.TRUNCATE, Mutation.HEADER_LENGTH, Mutation.DTYPE,
-                Mutation.SHAPE, Mutation.NON_FINITE, Mutation.OVERLAP, Mutation.GARBAGE, Mutation.NESTING}) {
-            // (OFFSETS and the flips may draw the value already there, which is benign)
-            assertTrue(tally.get(m)[0] == 0, m + " must always be rejected; accepted " + tally.get(m)[0]);
+        for (Mutation m : Mutation.values()) {
+            h.mutation(m.name(), ALWAYS_INVALID.contains(m.name()), (f, rnd) -> {
+                byte[][] pair = mutate(m, f.config().clone(), f.weights().clone(), rnd);
+                return new Files(pair[0], pair[1]);
+            });
         }
-        StringBuilder sb = new StringBuilder("fuzz tally (accepted/rejected):");
-        tally.forEach((m, t) -> sb.append(' ').append(m).append('=').append(t[0]).append('/').append(t[1]));
-        System.out.println(sb);
+        h.mutation("HUGE_SHAPE", true, AdapterMutations::hugeShape);
+        h.mutation("GAPS_AND_TRAILING", true, AdapterMutations::gapsAndTrailing);
+        h.mutation("HOSTILE_NAMES", true, AdapterMutations::hostileNames);
+        return h;
+    }
+
+    @Test
+    void mutatedAdaptersFailCleanly() {
+        FuzzHarness.Report r = harness().run(20240501, ITERATIONS, LIMIT, PER_CASE).print("adapter fuzz");
+        r.assertClean();
+        assertEquals(ITERATIONS, r.cases());
+        assertTrue(r.count(FuzzHarness.Outcome.REJECTED) > ITERATIONS / 2, r.toString());
+    }
+
+    @Test
+    void filesClaimingHugeShapesAreRefusedBeforeAllocation() {
+        runAlone("HUGE_SHAPE");
+    }
+
+    @Test
+    void gapsAndTrailingBytesAreRefused() {
+        runAlone("GAPS_AND_TRAILING");
+    }
+
+    @Test
+    void hostileNamesAreRefused() {
+        runAlone("HOSTILE_NAMES");
+    }
+
+    private static void runAlone(String cls) {
+        FuzzHarness.Report r = harness().only(cls).run(cls.hashCode(), PER_CLASS, LIMIT, PER_CASE);
+        r.print(cls).assertClean();
+        assertEquals(PER_CLASS, r.count(cls, FuzzHarness.Outcome.REJECTED), r.toString());
     }
 
     static byte[][] mutate(Mutation m, byte[] cfg, byte[] wts, SplittableRandom rnd) {
@@ -93,10 +142,10 @@ class AdapterFuzzTest {
             }
             case FLIP_HEADER -> flips(wts, 8, (int) (8 + n), rnd);
             case FLIP_ANY -> flips(wts, 0, wts.length, rnd);
-            case OFFSETS -> wts = rebuild(replaceNumber(header, "\"data_offsets\":\\[(\\d+),(\\d+)\\]", rnd), data);
+            case OFFSETS -> wts = AdapterMutations.rebuild(replaceNumber(header, "\"data_offsets\":\\[(\\d+),(\\d+)\\]", rnd), data);
             case DTYPE -> {
                 String[] types = {"F33", "f32", "", "U8", "I64", "F16", "BF16", "BOOL", "\\u0000", "F32\"x"};
-                wts = rebuild(header.replaceFirst("\"dtype\":\"F32\"", "\"dtype\":\"" + types[rnd.nextInt(types.length)] + "\""), data);
+                wts = AdapterMutations.rebuild(header.replaceFirst("\"dtype\":\"F32\"", "\"dtype\":\"" + types[rnd.nextInt(types.length)] + "\""), data);
             }
             case SHAPE -> {
                 String[] shapes = {"[]", "[0]", "[25]", "[23]", "[-1]", "[2147483647,2147483647]", "[4294967296]",
@@ -105,7 +154,7 @@ class AdapterFuzzTest {
                 if (s.equals("[3,8]")) { // same elements, wrong shape for a coefficient vector
                     s = "[3,8]";
                 }
-                wts = rebuild(header.replaceFirst("\"shape\":\\[24\\]", "\"shape\":" + s), data);
+                wts = AdapterMutations.rebuild(header.replaceFirst("\"shape\":\\[24\\]", "\"shape\":" + s), data);
             }
             case NON_FINITE -> {
                 float[] bad = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.intBitsToFloat(0x7FC00001)};
@@ -129,7 +178,7 @@ class AdapterFuzzTest {
                 String first = mt.group();
                 String shifted = "\"data_offsets\":[" + (Long.parseLong(mt.group(1)) + 4) + "," + (Long.parseLong(mt.group(2)) + 4) + "]";
                 String h = header.replaceFirst(Pattern.quote(first), Matcher.quoteReplacement(shifted));
-                wts = rebuild(h, data);
+                wts = AdapterMutations.rebuild(h, data);
             }
             case GARBAGE -> {
                 wts = new byte[rnd.nextInt(0, 512)];
@@ -142,7 +191,7 @@ class AdapterFuzzTest {
                 int depth = rnd.nextInt(33, 5000);
                 String bomb = "[".repeat(depth) + "]".repeat(depth);
                 if (rnd.nextBoolean()) {
-                    wts = rebuild("{\"__metadata__\":" + bomb + "}", data);
+                    wts = AdapterMutations.rebuild("{\"__metadata__\":" + bomb + "}", data);
                 } else {
                     cfg = ("{\"format\":" + bomb + "}").getBytes(StandardCharsets.UTF_8);
                 }
@@ -176,10 +225,4 @@ class AdapterFuzzTest {
         return s.substring(0, span[0]) + values[rnd.nextInt(values.length)] + s.substring(span[1]);
     }
 
-    static byte[] rebuild(String header, byte[] data) {
-        byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(h.length).put(h).put(data);
-        return b.array();
-    }
 }

@@ -1,0 +1,202 @@
+package dev.nola.adapter.io;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/**
+ * The one way an untrusted input path is examined and opened. Before anything is opened the path's
+ * {@link Kind} is found, so a FIFO is never opened (which would block until a writer comes), and a
+ * path that is not what was expected is described as what it is: missing, a directory, a FIFO, a
+ * socket, a device, a symbolic link loop or a link to nothing, or not examinable (permission denied).
+ * I/O failures are described in words ({@link #describe(IOException)}), never by exception class.
+ */
+public final class InputFiles {
+
+    /** What is at a path (symbolic links followed). */
+    public enum Kind {
+        MISSING("does not exist"),
+        REGULAR_FILE("is a regular file"),
+        DIRECTORY("is a directory"),
+        FIFO("is a FIFO (named pipe)"),
+        SOCKET("is a socket"),
+        CHARACTER_DEVICE("is a character device"),
+        BLOCK_DEVICE("is a block device"),
+        SYMLINK_LOOP("is a symbolic link loop"),
+        BROKEN_SYMLINK("is a symbolic link to a path that does not exist"),
+        NOT_A_DIRECTORY_ON_THE_WAY("does not exist (a component of the path is not a directory)"),
+        PERMISSION_DENIED("cannot be examined: permission denied"),
+        OTHER("is not a regular file or a directory");
+
+        private final String phrase;
+
+        Kind(String phrase) {
+            this.phrase = phrase;
+        }
+
+        /** A phrase completing "PATH …", e.g. "is a FIFO (named pipe)". */
+        public String phrase() {
+            return phrase;
+        }
+    }
+
+    private InputFiles() {
+    }
+
+    /** What is at {@code path}; never throws for a path that cannot be examined. */
+    public static Kind kind(Path path) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
+            if (a.isRegularFile()) {
+                return Kind.REGULAR_FILE;
+            }
+            if (a.isDirectory()) {
+                return Kind.DIRECTORY;
+            }
+            return special(path);
+        } catch (NoSuchFileException e) {
+            if (Files.isSymbolicLink(path)) {
+                return Kind.BROKEN_SYMLINK;
+            }
+            return blockedByAFile(path) ? Kind.NOT_A_DIRECTORY_ON_THE_WAY : Kind.MISSING;
+        } catch (AccessDeniedException e) {
+            return Kind.PERMISSION_DENIED;
+        } catch (NotDirectoryException e) {
+            return Kind.NOT_A_DIRECTORY_ON_THE_WAY;
+        } catch (FileSystemException e) {
+            String reason = String.valueOf(e.getReason()).toLowerCase(java.util.Locale.ROOT);
+            if (reason.contains("symbolic link")) {
+                return Kind.SYMLINK_LOOP;
+            }
+            return reason.contains("not a directory") ? Kind.NOT_A_DIRECTORY_ON_THE_WAY : Kind.OTHER;
+        } catch (IOException | SecurityException e) {
+            return Kind.OTHER;
+        }
+    }
+
+    /** Whether the nearest existing ancestor of a missing path is something other than a directory. */
+    private static boolean blockedByAFile(Path path) {
+        for (Path a = path.toAbsolutePath().getParent(); a != null; a = a.getParent()) {
+            if (Files.exists(a)) {
+                return !Files.isDirectory(a);
+            }
+        }
+        return false;
+    }
+
+    /** FIFO, socket or device by the file type bits of {@code st_mode}, where the platform shows them. */
+    private static Kind special(Path path) {
+        try {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode");
+            return switch (mode & 0170000) {
+                case 0010000 -> Kind.FIFO;
+                case 0140000 -> Kind.SOCKET;
+                case 0020000 -> Kind.CHARACTER_DEVICE;
+                case 0060000 -> Kind.BLOCK_DEVICE;
+                default -> Kind.OTHER;
+            };
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            return Kind.OTHER;
+        }
+    }
+
+    /**
+     * Refuses unless {@code dir} is a directory (links followed).
+     *
+     * @param expected what it should be, for the message, e.g. "an adapter directory"
+     * @throws InvalidFileException "PATH is a FIFO (named pipe); expected an adapter directory"
+     */
+    public static Path requireDirectory(Path dir, String expected) {
+        return require(dir, Kind.DIRECTORY, expected);
+    }
+
+    /**
+     * Refuses unless {@code file} is a regular file (links followed).
+     *
+     * @throws InvalidFileException "PATH is a directory; expected a regular file"
+     */
+    public static Path requireRegularFile(Path file) {
+        return require(file, Kind.REGULAR_FILE, "a regular file");
+    }
+
+    private static Path require(Path p, Kind wanted, String expected) {
+        if (p.toString().isEmpty()) {
+            throw new InvalidFileException("the path is empty; expected " + expected);
+        }
+        Kind k = kind(p);
+        if (k != wanted) {
+            throw new InvalidFileException(Echo.path(p) + " " + k.phrase() + "; expected " + expected);
+        }
+        return p;
+    }
+
+    /** Opens a regular file for reading, after {@link #requireRegularFile}. */
+    public static FileChannel open(Path file) {
+        requireRegularFile(file);
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ);
+        } catch (IOException e) {
+            throw new InvalidFileException("cannot open " + Echo.path(file) + ": " + describe(e), e);
+        }
+    }
+
+    /**
+     * Reads a whole regular file of at most {@code maxBytes} bytes, refusing a larger one before
+     * reading, and one the heap cannot hold.
+     *
+     * @param heapPerByte the heap needed per byte read, counting what the caller builds from it
+     *                    (e.g. a parsed JSON tree); at least 1
+     */
+    public static byte[] readAll(Path file, long maxBytes, long heapPerByte) {
+        try (FileChannel ch = open(file)) {
+            long size = ch.size();
+            if (size > maxBytes) {
+                throw new InvalidFileException(Echo.path(file) + " is " + Echo.bytes(size) + ", above the limit of "
+                        + Echo.bytes(maxBytes) + " for this kind of file");
+            }
+            SizeBudget.requireHeap(Echo.path(file), "reading it", SizeBudget.times(size, Math.max(1, heapPerByte)));
+            ByteBuffer b = ByteBuffer.allocate((int) size);
+            while (b.hasRemaining()) {
+                if (ch.read(b) < 0) {
+                    throw new InvalidFileException(Echo.path(file) + " became shorter while it was read (now "
+                            + b.position() + " of " + size + " bytes)");
+                }
+            }
+            return b.array();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + Echo.path(file) + ": " + describe(e), e);
+        }
+    }
+
+    /**
+     * An I/O failure in words: "permission denied", "does not exist", the system's reason ("No space
+     * left on device"), never the exception's class.
+     */
+    public static String describe(IOException e) {
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof NoSuchFileException) {
+            return "does not exist";
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException) {
+            return Echo.line(e.getMessage()) + " is in the way (it already exists)";
+        }
+        if (e instanceof NotDirectoryException) {
+            return "a component of the path is not a directory";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return Echo.line(f.getReason());
+        }
+        return e.getMessage() == null ? "input/output error" : Echo.line(e.getMessage());
+    }
+}
