@@ -12,7 +12,8 @@ import java.util.Arrays;
  * The checking layer of {@link NnOps}. Ids and targets are range-checked here without a read-back when
  * the device's record of the values written into them settles it ({@link AbstractDevice#valueRange}),
  * else by reading them. Attention defaults to a composition of strided batched matmuls over the heads
- * (views of qkv, no copies) and the scaled, masked {@link #softmaxForward}; a backend may fuse it.
+ * (column views of q, k and v, no copies) and the scaled, masked {@link #softmaxForward}; a backend
+ * may fuse it.
  */
 public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
 
@@ -301,23 +302,23 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
 
     // ---------------------------------------------------------------- attention
 
-    /** {B, T, C, NH} after checking qkv [B, T, 3C], att [B, NH, T, T], out [B, T, C]. */
-    private int[] attentionDims(Tensor qkv, Tensor att, Tensor out, String outName) {
-        on("qkv", qkv);
+    /** {B, T, C, NH} after checking q, k, v and out [B, T, C], att [B, NH, T, T]. */
+    private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, String outName) {
+        on("q", q);
+        on("k", k);
+        on("v", v);
         on("att", att);
         on(outName, out);
         int[] os = rank(outName, out, 3, "[B, T, C]");
+        sameShape("q", q, outName, out);
+        sameShape("k", k, outName, out);
+        sameShape("v", v, outName, out);
         int b = os[0];
         int t = os[1];
         int c = os[2];
-        int[] qs = rank("qkv", qkv, 3, "[B, T, 3C]");
-        if (qs[0] != b || qs[1] != t || (long) qs[2] != 3L * c) {
-            throw new IllegalArgumentException("qkv has shape " + Arrays.toString(qs) + ", expected [" + b + ", " + t + ", "
-                    + 3L * c + "] (q, k and v side by side for " + outName + " " + Arrays.toString(os) + ")");
-        }
         int[] as = rank("att", att, 4, "[B, NH, T, T]");
         int nh = as[1];
-        if (as[0] != b || as[2] != t || as[3] != t || nh <= 0 || c % nh != 0) {
+        if (as[0] != b || as[2] != t || as[3] != t || c % nh != 0) {
             throw new IllegalArgumentException("att has shape " + Arrays.toString(as) + ", expected [" + b + ", NH, " + t
                     + ", " + t + "] with NH dividing C = " + c);
         }
@@ -325,29 +326,40 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     }
 
     @Override
-    public final void attentionForward(Tensor qkv, Tensor att, Tensor out, boolean causal) {
+    public final void attentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal) {
         open();
-        int[] d = attentionDims(qkv, att, out, "out");
-        noOverlap("out", out, "qkv", qkv);
-        noOverlap("att", att, "qkv", qkv);
+        int[] d = attentionDims(q, k, v, att, out, "out");
+        for (Tensor in : new Tensor[] {q, k, v}) {
+            noOverlap("out", out, "an input", in);
+            noOverlap("att", att, "an input", in);
+        }
         noOverlap("out", out, "att", att);
-        doAttentionForward(qkv, att, out, causal, d[0], d[1], d[2], d[3]);
+        doAttentionForward(q, k, v, att, out, causal, d[0], d[1], d[2], d[3]);
     }
 
     @Override
-    public final void attentionBackward(Tensor dout, Tensor qkv, Tensor att, Tensor datt, Tensor dqkv, boolean causal) {
+    public final void attentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
+                                        Tensor dq, Tensor dk, Tensor dv, boolean causal) {
         open();
-        int[] d = attentionDims(qkv, att, dout, "dout");
+        int[] d = attentionDims(q, k, v, att, dout, "dout");
         on("datt", datt);
         sameShape("datt", datt, "att", att);
-        on("dqkv", dqkv);
-        sameShape("dqkv", dqkv, "qkv", qkv);
-        for (Tensor in : new Tensor[] {dout, qkv, att}) {
-            noOverlap("datt", datt, "an input", in);
-            noOverlap("dqkv", dqkv, "an input", in);
+        Tensor[] outs = {datt, dq, dk, dv};
+        String[] outNames = {"datt", "dq", "dk", "dv"};
+        for (int i = 1; i < outs.length; i++) {
+            on(outNames[i], outs[i]);
+            sameShape(outNames[i], outs[i], "q", q);
         }
-        noOverlap("dqkv", dqkv, "datt", datt);
-        doAttentionBackward(dout, qkv, att, datt, dqkv, causal, d[0], d[1], d[2], d[3]);
+        Tensor[] ins = {dout, q, k, v, att};
+        for (int i = 0; i < outs.length; i++) {
+            for (Tensor in : ins) {
+                noOverlap(outNames[i], outs[i], "an input", in);
+            }
+            for (int j = i + 1; j < outs.length; j++) {
+                noOverlap(outNames[i], outs[i], outNames[j], outs[j]);
+            }
+        }
+        doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
     }
 
     // ---------------------------------------------------------------- cross-entropy
@@ -461,29 +473,27 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     protected abstract void doPoolBackward(Pool kind, Tensor dout, Tensor dx, int b, int t, int c);
 
     /**
-     * Attention as strided batched matmuls over the NH heads of each sequence (q, k, v and out are
-     * column slices: ld = 3C or C, a stride of hs between heads) around the scaled, masked softmax.
+     * Attention as strided batched matmuls over the NH heads of each sequence (head h of q, k, v and
+     * out is a column slice: ld = C, a stride of hs between heads) around the scaled, masked softmax.
      */
-    protected void doAttentionForward(Tensor qkv, Tensor att, Tensor out, boolean causal, int b, int t, int c, int nh) {
+    protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal,
+                                      int b, int t, int c, int nh) {
         int hs = c / nh;
         long tt = (long) t * t;
+        int seq = t * c;
         LinalgOps l = device.linalg();
         for (int s = 0; s < b; s++) {
-            long q0 = (long) s * t * 3 * c;
-            Tensor q = qkv.view(q0, (int) ((long) t * 3 * c));
+            long o = (long) s * seq;
             Tensor a = att.view(s * nh * tt, (int) (nh * tt));
             // preatt = q·kᵀ per head: [T, hs]·[hs, T]
-            l.matmulBatched(false, true, nh, t, t, hs, 1f, q, 3 * c, hs, q.view(c, (int) (q.size() - c)), 3 * c, hs,
-                    0f, a, t, tt);
+            l.matmulBatched(false, true, nh, t, t, hs, 1f, q.view(o, seq), c, hs, k.view(o, seq), c, hs, 0f, a, t, tt);
         }
         softmaxForward(att, att, (float) (1.0 / Math.sqrt(hs)), causal);
         for (int s = 0; s < b; s++) {
-            long q0 = (long) s * t * 3 * c;
-            Tensor v = qkv.view(q0 + 2L * c, (int) ((long) t * 3 * c - 2L * c));
+            long o = (long) s * seq;
             Tensor a = att.view(s * nh * tt, (int) (nh * tt));
-            Tensor o = out.view((long) s * t * c, t * c);
             // out = att·v per head, heads side by side in out
-            l.matmulBatched(false, false, nh, t, hs, t, 1f, a, t, tt, v, 3 * c, hs, 0f, o, c, hs);
+            l.matmulBatched(false, false, nh, t, hs, t, 1f, a, t, tt, v.view(o, seq), c, hs, 0f, out.view(o, seq), c, hs);
         }
     }
 
@@ -491,32 +501,26 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
      * Backward of the composed attention: datt = dout·vᵀ, dv += attᵀ·dout, dpre = softmax backward
      * (into datt), dq += dpre·k, dk += dpreᵀ·q; all per head as strided batched matmuls.
      */
-    protected void doAttentionBackward(Tensor dout, Tensor qkv, Tensor att, Tensor datt, Tensor dqkv, boolean causal,
-                                       int b, int t, int c, int nh) {
+    protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
+                                       Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
         int hs = c / nh;
         long tt = (long) t * t;
-        int span = (int) ((long) t * 3 * c);
+        int seq = t * c;
         LinalgOps l = device.linalg();
         for (int s = 0; s < b; s++) {
-            long q0 = (long) s * t * 3 * c;
-            Tensor v = qkv.view(q0 + 2L * c, span - 2 * c);
-            Tensor dv = dqkv.view(q0 + 2L * c, span - 2 * c);
+            long o = (long) s * seq;
             Tensor a = att.view(s * nh * tt, (int) (nh * tt));
             Tensor da = datt.view(s * nh * tt, (int) (nh * tt));
-            Tensor go = dout.view((long) s * t * c, t * c);
-            l.matmulBatched(false, true, nh, t, t, hs, 1f, go, c, hs, v, 3 * c, hs, 0f, da, t, tt);
-            l.matmulBatched(true, false, nh, t, hs, t, 1f, a, t, tt, go, c, hs, 1f, dv, 3 * c, hs);
+            Tensor go = dout.view(o, seq);
+            l.matmulBatched(false, true, nh, t, t, hs, 1f, go, c, hs, v.view(o, seq), c, hs, 0f, da, t, tt);
+            l.matmulBatched(true, false, nh, t, hs, t, 1f, a, t, tt, go, c, hs, 1f, dv.view(o, seq), c, hs);
         }
         softmaxBackward(att, datt, datt, (float) (1.0 / Math.sqrt(hs)));
         for (int s = 0; s < b; s++) {
-            long q0 = (long) s * t * 3 * c;
-            Tensor q = qkv.view(q0, span);
-            Tensor k = qkv.view(q0 + c, span - c);
-            Tensor dq = dqkv.view(q0, span);
-            Tensor dk = dqkv.view(q0 + c, span - c);
+            long o = (long) s * seq;
             Tensor da = datt.view(s * nh * tt, (int) (nh * tt));
-            l.matmulBatched(false, false, nh, t, hs, t, 1f, da, t, tt, k, 3 * c, hs, 1f, dq, 3 * c, hs);
-            l.matmulBatched(true, false, nh, t, hs, t, 1f, da, t, tt, q, 3 * c, hs, 1f, dk, 3 * c, hs);
+            l.matmulBatched(false, false, nh, t, hs, t, 1f, da, t, tt, k.view(o, seq), c, hs, 1f, dq.view(o, seq), c, hs);
+            l.matmulBatched(true, false, nh, t, hs, t, 1f, da, t, tt, q.view(o, seq), c, hs, 1f, dk.view(o, seq), c, hs);
         }
     }
 }

@@ -114,28 +114,33 @@ public interface NnOps {
     void softmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale);
 
     /**
-     * Multi-head attention from GPT-2's fused projection: q, k, v are the three C-wide column blocks
-     * of qkv, head h their columns h·hs .. h·hs + hs − 1 (views, no copy);
-     * {@code att = softmax(q·kᵀ / √hs)} per (b, h), causal or not, and {@code out = att·v} with the
-     * heads side by side.
+     * Multi-head attention: head h of q, k and v is their columns h·hs .. h·hs + hs − 1 (a view, no
+     * copy); {@code att = softmax(q·kᵀ / √hs)} per (b, h), causal or not, and {@code out = att·v} with
+     * the heads side by side. q, k and v are separate tensors (views of one [3, B, T, C] buffer, say),
+     * so a low-rank adapter can add into q or v like into any [N, C] output; a fused [C, 3C] projection
+     * such as GPT-2's {@code c_attn} writes them with three matmuls over column slices of its weight.
      *
-     * @param qkv    [B, T, 3C]
+     * @param q      [B, T, C]
+     * @param k      [B, T, C]
+     * @param v      [B, T, C]
      * @param att    [B, NH, T, T], written (kept for the backward pass); NH divides C
      * @param out    [B, T, C], written
      * @param causal GPT-2 (true) or ViT (false)
      */
-    void attentionForward(Tensor qkv, Tensor att, Tensor out, boolean causal);
+    void attentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal);
 
     /**
      * Backward of {@link #attentionForward}.
      *
      * @param dout [B, T, C]
-     * @param qkv  [B, T, 3C] as in the forward
      * @param att  [B, NH, T, T] from the forward
      * @param datt [B, NH, T, T], scratch (overwritten)
-     * @param dqkv [B, T, 3C] accumulated
+     * @param dq   [B, T, C] accumulated
+     * @param dk   [B, T, C] accumulated
+     * @param dv   [B, T, C] accumulated
      */
-    void attentionBackward(Tensor dout, Tensor qkv, Tensor att, Tensor datt, Tensor dqkv, boolean causal);
+    void attentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
+                           Tensor dq, Tensor dk, Tensor dv, boolean causal);
 
     /**
      * Cross-entropy of softmax(logits) against targets, per row, with label smoothing ε:
