@@ -28,6 +28,23 @@ public final class TokenWindows {
         this.length = length;
     }
 
+    /**
+     * Windows over token ids already made (for example by a synthetic task): inputs and targets
+     * [N·T] row-major, targets in the vocabulary or {@link #IGNORE}.
+     *
+     * @throws IllegalArgumentException when the lengths do not match or are not a multiple of T
+     */
+    public static TokenWindows of(int[] inputs, int[] targets, int length) {
+        if (length < 1) {
+            throw new IllegalArgumentException("window length T = " + length + "; expected ≥ 1");
+        }
+        if (inputs.length != targets.length || inputs.length == 0 || inputs.length % length != 0) {
+            throw new IllegalArgumentException("inputs has " + inputs.length + " ids and targets " + targets.length
+                    + "; expected the same positive multiple of T = " + length);
+        }
+        return new TokenWindows(inputs.clone(), targets.clone(), length);
+    }
+
     static void checkSize(long windows, int length, String source) {
         if (windows * length > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(source + ": " + windows + " windows of T = " + length + " hold "
