@@ -26,6 +26,24 @@ public final class ImageSet {
     private final int height;
     private final int width;
 
+    /**
+     * Images already in memory: pixels [N, height, width] row-major, labels [N] (≥ 0).
+     *
+     * @throws IllegalArgumentException when the sizes disagree or a label is negative
+     */
+    public static ImageSet of(float[] pixels, int[] labels, int height, int width) {
+        if (height < 1 || width < 1 || labels.length == 0 || (long) labels.length * height * width != pixels.length) {
+            throw new IllegalArgumentException(pixels.length + " pixels and " + labels.length + " labels are not "
+                    + labels.length + " images of " + height + "×" + width);
+        }
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0) {
+                throw new IllegalArgumentException("labels[" + i + "] = " + labels[i] + "; expected ≥ 0");
+            }
+        }
+        return new ImageSet(pixels.clone(), labels.clone(), height, width);
+    }
+
     private ImageSet(float[] pixels, int[] labels, int height, int width) {
         this.pixels = pixels;
         this.labels = labels;
