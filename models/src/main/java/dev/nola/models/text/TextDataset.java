@@ -44,6 +44,52 @@ public final class TextDataset {
         return new TextDataset(file.toString(), List.of(new TextExample(withEnd(encode(text)), 0, 1)));
     }
 
+    /**
+     * The {@code fortune} format: every regular file of a directory (or one file), each holding entries
+     * separated by lines of a single {@code %}; one document per entry. Index files ({@code .dat}) and
+     * links are skipped, files in name order.
+     */
+    public static TextDataset fortunes(Path fileOrDir) {
+        List<Path> files = new ArrayList<>();
+        if (java.nio.file.Files.isDirectory(fileOrDir)) {
+            try (var list = java.nio.file.Files.list(fileOrDir)) {
+                list.filter(f -> java.nio.file.Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                        .filter(f -> !f.getFileName().toString().endsWith(".dat"))
+                        .sorted().forEach(files::add);
+            } catch (java.io.IOException e) {
+                throw new InvalidFileException(fileOrDir + ": cannot be listed: " + e.getMessage());
+            }
+        } else {
+            files.add(fileOrDir);
+        }
+        List<TextExample> out = new ArrayList<>();
+        for (Path f : files) {
+            String text = Utf8Text.read(f, MAX_FILE_BYTES);
+            int line = 1;
+            StringBuilder entry = new StringBuilder();
+            int entryLine = 1;
+            for (String l : text.split("\n", -1)) {
+                if (l.equals("%")) {
+                    if (!entry.toString().isBlank()) {
+                        out.add(new TextExample(withEnd(encode(entry.toString())), 0, entryLine));
+                    }
+                    entry.setLength(0);
+                    entryLine = line + 1;
+                } else {
+                    entry.append(l).append('\n');
+                }
+                line++;
+            }
+            if (!entry.toString().isBlank()) {
+                out.add(new TextExample(withEnd(encode(entry.toString())), 0, entryLine));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new InvalidFileException(fileOrDir + ": no fortunes (entries separated by lines of '%')");
+        }
+        return new TextDataset(fileOrDir.toString(), out);
+    }
+
     /** One document per JSONL line, from the string field {@code field} of each object. */
     public static TextDataset jsonlText(Path file, String field) {
         List<TextExample> out = new ArrayList<>();
