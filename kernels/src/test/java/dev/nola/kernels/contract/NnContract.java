@@ -19,9 +19,11 @@ final class NnContract {
     }
 
     static List<Check> checks() {
-        return List.of(
-                new Check("cross-entropy of equal logits is log V, and its gradient is p − onehot", true,
-                        NnContract::uniformCrossEntropy));
+        List<Check> all = new java.util.ArrayList<>();
+        all.add(new Check("cross-entropy of equal logits is log V, and its gradient is p − onehot", true,
+                NnContract::uniformCrossEntropy));
+        all.addAll(NnGradientChecks.checks());
+        return List.copyOf(all);
     }
 
     /** Closed form: equal logits give p = 1/V, loss log V, dlogits = g·(1/V − [j = t]). */
