@@ -200,4 +200,17 @@ class NnContractTest {
     void aBackwardThatAddsWhereItShouldWriteIsCaught() {
         caught(Flaw.CROSS_ENTROPY_ADDS, "backward ops add into gradients");
     }
+
+    @Test
+    void thePyTorchFixturesCatchAWrongGeluAndAMissingMask() {
+        for (Flaw flaw : new Flaw[] {Flaw.ERF_AS_TANH, Flaw.NO_MASK}) {
+            String fixture = flaw == Flaw.ERF_AS_TANH ? "vit_block_fixture" : "gpt2_block_fixture";
+            TorchFixtureTest.Fixture f = TorchFixtureTest.Fixture.load(fixture);
+            try (Device dev = device(flaw)) {
+                TorchFixtureTest.Model m = new TorchFixtureTest.Model(dev, f);
+                AssertionError e = assertThrows(AssertionError.class, flaw == Flaw.ERF_AS_TANH ? m::vit : m::gpt2);
+                assertTrue(e.getMessage().contains("PyTorch"), flaw + " against " + fixture + ": " + e.getMessage());
+            }
+        }
+    }
 }
