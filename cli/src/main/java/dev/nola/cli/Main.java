@@ -17,7 +17,8 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "nola", mixinStandardHelpOptions = true, version = "nola 0.1.0",
         description = "NOLA adapters: LoRA factors as mixtures of seeded random bases, on any accelerator.",
         subcommands = {QuickstartCommand.class, DevicesCommand.class, BasisCommand.class, MixCommand.class,
-                ParamsCommand.class, InspectCommand.class, ExportLoraCommand.class, CommandLine.HelpCommand.class})
+                ParamsCommand.class, InspectCommand.class, ExportLoraCommand.class, ScoreCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     /** The device string, accepted before or after the subcommand: {@code nola --device cpu basis …}. */
