@@ -200,30 +200,29 @@ final class NnClosedForms {
 
     /**
      * T = 1: att = 1 and out = v exactly (one term). Keys all 0: every score is 0, so out[t] is the
-     * mean of v over the visible tokens (0..t when causal), within REL_TOL of mean|v|.
+     * mean of v over the visible tokens (0..t when causal), within REL_TOL of mean|v|. q, k and v
+     * are the three views of one planar [3, B, T, C] buffer in the first case and tensors of their
+     * own in the second.
      */
     static void attention(Device ref, Device dev) {
         SplittableRandom r = new SplittableRandom(81);
         int b = 2, c = 15, nh = 3;
-        float[] qkv1 = random(r, b * 3 * c, 1);
+        float[] qkv1 = random(r, 3 * b * c, 1);
         float[][] one = NnRuns.run(dev, null, new float[][] {qkv1, new float[b * nh], new float[b * c]},
-                new int[][] {{b, 1, 3 * c}, {b, nh, 1, 1}, {b, 1, c}},
-                (d, t) -> d.nn().attentionForward(t[0], t[1], t[2], true), "attention T=1", 1, 2);
+                new int[][] {{3, b, 1, c}, {b, nh, 1, 1}, {b, 1, c}}, (d, t) -> {
+                    Tensor[] qkv = NnRuns.qkv(t, 0, true);
+                    d.nn().attentionForward(qkv[0], qkv[1], qkv[2], t[1], t[2], true);
+                }, "attention T=1", 1, 2);
         assertBits(NnRuns.filled(b * nh, 1f), one[0], "attention T=1: att");
-        float[] v1 = new float[b * c];
-        for (int s = 0; s < b; s++) {
-            System.arraycopy(qkv1, s * 3 * c + 2 * c, v1, s * c, c);
-        }
-        assertBits(v1, one[1], "attention T=1: out = v");
+        assertBits(NnRuns.part(qkv1, 2, 3), one[1], "attention T=1: out = v");
         int t = 6;
-        float[] qkv = random(r, b * t * 3 * c, 1);
-        for (int row = 0; row < b * t; row++) {
-            java.util.Arrays.fill(qkv, row * 3 * c + c, row * 3 * c + 2 * c, 0f);
-        }
+        float[] q = random(r, b * t * c, 1);
+        float[] k = new float[b * t * c];
+        float[] v = random(r, b * t * c, 1);
         for (boolean causal : new boolean[] {true, false}) {
-            float[] got = Operands.run(dev, new float[][] {qkv, new float[b * nh * t * t], new float[b * t * c]},
-                    new int[][] {{b, t, 3 * c}, {b, nh, t, t}, {b, t, c}}, 2,
-                    (d, x) -> d.nn().attentionForward(x[0], x[1], x[2], causal));
+            float[] got = Operands.run(dev, new float[][] {q, k, v, new float[b * nh * t * t], new float[b * t * c]},
+                    new int[][] {{b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}}, 4,
+                    (d, x) -> d.nn().attentionForward(x[0], x[1], x[2], x[3], x[4], causal));
             float[] want = new float[b * t * c];
             double[] bound = new double[b * t * c];
             for (int s = 0; s < b; s++) {
@@ -232,8 +231,8 @@ final class NnClosedForms {
                     for (int j = 0; j < c; j++) {
                         double sum = 0;
                         double abs = 0;
-                        for (int k = 0; k <= last; k++) {
-                            float e = qkv[(s * t + k) * 3 * c + 2 * c + j];
+                        for (int kk = 0; kk <= last; kk++) {
+                            float e = v[(s * t + kk) * c + j];
                             sum += e;
                             abs += Math.abs(e);
                         }

@@ -7,6 +7,7 @@ import static dev.nola.kernels.contract.Asserts.random;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.NnOps.Gelu;
 import dev.nola.kernels.NnOps.Pool;
+import dev.nola.kernels.Tensor;
 import dev.nola.kernels.contract.Contract.Check;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -334,31 +335,62 @@ final class NnContract {
     /**
      * att within 2·REL_TOL of itself (scores are float32 dot products of hs terms, then the softmax;
      * masked entries exactly 0), out within 2·REL_TOL of Σ att·|v|. Backward from the reference's
-     * att on both, datt prefilled with NaN (scratch: written before read): dqkv within 2·REL_TOL of
-     * the pass on absolute values ({@link NnRuns#attentionBackwardBound}) plus its start.
+     * att on both, datt prefilled with NaN (scratch: written before read): dq, dk and dv each within
+     * 2·REL_TOL of the pass on absolute values ({@link NnRuns#attentionBackwardBound}) plus its start
+     * (they accumulate). q, k and v (and dq, dk, dv) on the device are tensors of their own (or views
+     * carved in the layout), and also the three views of one planar [3, B, T, C] buffer, as a model
+     * allocates them; distinct random values in each, so a kernel that mixes them up is caught.
      */
     static void attention(Device ref, Device dev, Operands.Layout layout) {
         SplittableRandom r = new SplittableRandom(75);
         // {B, T, C, NH}
         for (int[] s : new int[][] {{1, 1, 15, 3}, {2, 7, 15, 3}, {1, 5, 4, 4}, {2, 33, 64, 4}, {1, 70, 48, 2}}) {
             int b = s[0], t = s[1], c = s[2], nh = s[3];
+            int n = b * t * c;
             int tt = b * nh * t * t;
             for (boolean causal : new boolean[] {true, false}) {
-                float[] qkv = random(r, b * t * 3 * c, 1.5);
-                String what = "attention B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " causal=" + causal + where(layout);
-                // 0 qkv, 1 att, 2 out, 3 dout, 4 datt, 5 dqkv
-                int[][] shapes = {{b, t, 3 * c}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, 3 * c}};
-                float[][][] f = both(ref, dev, layout, new float[][] {qkv, new float[tt], new float[b * t * c]}, shapes,
-                        l -> (d, x) -> d.nn().attentionForward(x[0], x[1], x[2], causal), what, 1, 2);
-                float[] att = f[0][0];
-                assertClose(att, f[1][0], NnRuns.abs(att), 2 * REL_TOL, what + ": att");
-                assertClose(f[0][1], f[1][1], NnRuns.attentionForwardBound(qkv, att, b, t, c, nh), 2 * REL_TOL, what + ": out");
-                float[] dout = random(r, b * t * c, 1);
-                float[] dqkv0 = random(r, qkv.length, 1);
-                float[][][] g = both(ref, dev, layout, new float[][] {qkv, att, null, dout, NnRuns.filled(tt, Float.NaN), dqkv0},
-                        shapes, l -> (d, x) -> d.nn().attentionBackward(x[3], x[0], x[1], x[4], x[5], causal), what, 5);
-                double[] bound = NnRuns.plus(NnRuns.attentionBackwardBound(qkv, att, dout, b, t, c, nh), NnRuns.abs(dqkv0));
-                assertClose(g[0][0], g[1][0], bound, 2 * REL_TOL, what + ": dqkv");
+                float[] q = random(r, n, 1.5);
+                float[] k = random(r, n, 1.5);
+                float[] v = random(r, n, 1.5);
+                float[] dout = random(r, n, 1);
+                float[] dq0 = random(r, n, 1);
+                float[] dk0 = random(r, n, 1);
+                float[] dv0 = random(r, n, 1);
+                for (boolean planar : new boolean[] {false, true}) {
+                    String what = "attention B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " causal=" + causal
+                            + (planar ? " q, k, v planar [3, B, T, C]" : "") + where(layout);
+                    // 0 q, 1 k, 2 v, 3 att, 4 out, 5 dout, 6 datt, 7 dq, 8 dk, 9 dv;
+                    // planar: 0 [q; k; v] and 7 [dq; dk; dv], 1, 2, 8 and 9 absent
+                    int[] bt = {b, t, c};
+                    int[] three = {3, b, t, c};
+                    int[][] shapes = {planar ? three : bt, bt, bt, {b, nh, t, t}, bt, bt, {b, nh, t, t}, planar ? three : bt, bt, bt};
+                    float[][] in = planar ? new float[][] {NnRuns.concat(q, k, v), null, null, new float[tt], new float[n]}
+                            : new float[][] {q, k, v, new float[tt], new float[n]};
+                    float[][][] f = both(ref, dev, layout, in, shapes, l -> (d, x) -> {
+                        Tensor[] qkv = NnRuns.qkv(x, 0, planar);
+                        d.nn().attentionForward(qkv[0], qkv[1], qkv[2], x[3], x[4], causal);
+                    }, what, 3, 4);
+                    float[] att = f[0][0];
+                    assertClose(att, f[1][0], NnRuns.abs(att), 2 * REL_TOL, what + ": att");
+                    assertClose(f[0][1], f[1][1], NnRuns.attentionForwardBound(v, att, b, t, c, nh), 2 * REL_TOL, what + ": out");
+                    float[] datt = NnRuns.filled(tt, Float.NaN);
+                    float[][] gin = planar
+                            ? new float[][] {in[0], null, null, att, null, dout, datt, NnRuns.concat(dq0, dk0, dv0), null, null}
+                            : new float[][] {q, k, v, att, null, dout, datt, dq0, dk0, dv0};
+                    float[][][] g = both(ref, dev, layout, gin, shapes, l -> (d, x) -> {
+                        Tensor[] qkv = NnRuns.qkv(x, 0, planar);
+                        Tensor[] dqkv = NnRuns.qkv(x, 7, planar);
+                        d.nn().attentionBackward(x[5], qkv[0], qkv[1], qkv[2], x[3], x[6], dqkv[0], dqkv[1], dqkv[2], causal);
+                    }, what, planar ? new int[] {7} : new int[] {7, 8, 9});
+                    double[][] bound = NnRuns.attentionBackwardBound(q, k, v, att, dout, b, t, c, nh);
+                    float[][] start = {dq0, dk0, dv0};
+                    String[] names = {"dq", "dk", "dv"};
+                    for (int i = 0; i < 3; i++) {
+                        float[] want = planar ? NnRuns.part(g[0][0], i, 3) : g[0][i];
+                        float[] got = planar ? NnRuns.part(g[1][0], i, 3) : g[1][i];
+                        assertClose(want, got, NnRuns.plus(bound[i], NnRuns.abs(start[i])), 2 * REL_TOL, what + ": " + names[i]);
+                    }
+                }
             }
         }
     }

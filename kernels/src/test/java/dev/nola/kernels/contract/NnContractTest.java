@@ -42,7 +42,13 @@ class NnContractTest {
         /** GELU forward reads x from element 0 of its storage, whatever the view's offset. */
         OFFSET_BLIND,
         /** cross-entropy backward adds into dlogits instead of writing them. */
-        CROSS_ENTROPY_ADDS
+        CROSS_ENTROPY_ADDS,
+        /** attention backward never adds dk (it goes to a scratch tensor). */
+        DK_DROPPED,
+        /** attention backward writes dv instead of adding into it. */
+        DV_WRITTEN,
+        /** attention forward reads k from element 0 of its storage, whatever the view's offset. */
+        K_OFFSET_BLIND
     }
 
     /** The reference nn family with one flaw. */
@@ -135,6 +141,28 @@ class NnContractTest {
         }
 
         @Override
+        protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal,
+                                          int b, int t, int c, int nh) {
+            Tensor key = flaw == Flaw.K_OFFSET_BLIND ? k.storage().view(0, k.shape()) : k;
+            super.doAttentionForward(q, key, v, att, out, causal, b, t, c, nh);
+        }
+
+        @Override
+        protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
+                                           Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+            if (flaw == Flaw.DV_WRITTEN) {
+                device.linalg().fill(dv, 0f);
+            }
+            if (flaw == Flaw.DK_DROPPED) {
+                try (Tensor scratch = device.allocate(dk.shape())) {
+                    super.doAttentionBackward(dout, q, k, v, att, datt, dq, scratch, dv, causal, b, t, c, nh);
+                }
+                return;
+            }
+            super.doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, b, t, c, nh);
+        }
+
+        @Override
         protected void doPoolForward(Pool kind, Tensor x, Tensor out, int b, int t, int c) {
             ref.poolForward(kind, x, out);
         }
@@ -224,8 +252,23 @@ class NnContractTest {
     }
 
     @Test
+    void aDroppedAttentionGradientIsCaught() {
+        caught(Flaw.DK_DROPPED, "attention backward matches finite differences");
+        caught(Flaw.DK_DROPPED, "attention (causal and not) within tolerance");
+    }
+
+    @Test
+    void anAttentionBackwardThatWritesWhereItShouldAddIsCaught() {
+        caught(Flaw.DV_WRITTEN, "backward ops add into gradients");
+        caught(Flaw.DV_WRITTEN, "attention (causal and not) within tolerance");
+    }
+
+    @Test
     void aKernelThatIgnoresTheViewOffsetIsCaught() {
         caught(Flaw.OFFSET_BLIND, "every op on views");
+        caught(Flaw.K_OFFSET_BLIND, "every op on views");
+        // q, k and v as views of one planar buffer: k at offset B·T·C, even on tensors of their own
+        caught(Flaw.K_OFFSET_BLIND, "attention (causal and not) within tolerance");
     }
 
     @Test

@@ -207,25 +207,35 @@ final class NnGradientChecks {
         }
     }
 
+    /**
+     * x is q, k and v one after another, the planar [3, B, T, C] buffer they are views of, so every
+     * element of each is perturbed; the gradient is dq, dk and dv, views of one planar buffer too.
+     */
     static void attention(Device ref, Device dev) {
         SplittableRandom r = new SplittableRandom(65);
         // {B, T, C, NH}: T = 1, B = 1; B = 2 with hs = 5; hs = 1
         for (int[] s : new int[][] {{1, 1, 15, 3}, {2, 5, 15, 3}, {1, 4, 3, 3}}) {
             int b = s[0], t = s[1], c = s[2], nh = s[3];
             for (boolean causal : new boolean[] {true, false}) {
-                float[] qkv = random(r, b * t * 3 * c, 1.5);
+                float[] qkv = random(r, 3 * b * t * c, 1.5);
                 float[] w = random(r, b * t * c, 1);
-                // 0 qkv, 1 att, 2 out, 3 dout, 4 datt, 5 dqkv
-                int[][] shapes = {{b, t, 3 * c}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, 3 * c}};
+                // 0 [q; k; v], 1 att, 2 out, 3 dout, 4 datt, 5 [dq; dk; dv]
+                int[][] shapes = {{3, b, t, c}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {3, b, t, c}};
                 int tt = b * nh * t * t;
+                Operands.Call fwd = (d, x) -> {
+                    Tensor[] in = NnRuns.qkv(x, 0, true);
+                    d.nn().attentionForward(in[0], in[1], in[2], x[1], x[2], causal);
+                };
                 float[] g = Operands.run(dev, new float[][] {qkv, new float[tt], new float[b * t * c], w, new float[tt],
                         new float[qkv.length]}, shapes, 5, (d, x) -> {
-                            d.nn().attentionForward(x[0], x[1], x[2], causal);
-                            d.nn().attentionBackward(x[3], x[0], x[1], x[4], x[5], causal);
+                            fwd.call(d, x);
+                            Tensor[] in = NnRuns.qkv(x, 0, true);
+                            Tensor[] grad = NnRuns.qkv(x, 5, true);
+                            d.nn().attentionBackward(x[3], in[0], in[1], in[2], x[1], x[4], grad[0], grad[1], grad[2], causal);
                         });
-                assertGradient("attention B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " causal=" + causal, qkv, g, w,
-                        v -> Operands.run(dev, new float[][] {v, new float[tt], new float[b * t * c]}, shapes, 2,
-                                (d, x) -> d.nn().attentionForward(x[0], x[1], x[2], causal)));
+                assertGradient("attention B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " causal=" + causal
+                                + " (elements of q, then k, then v)", qkv, g, w,
+                        v -> Operands.run(dev, new float[][] {v, new float[tt], new float[b * t * c]}, shapes, 2, fwd));
             }
         }
     }

@@ -51,13 +51,16 @@ final class NnRules {
         float[] x = random(r, n * c, 2);
         float[] w = random(r, c, 1);
         float[] dout = random(r, n * c, 1);
-        float[] qkv = random(r, n * 3 * c, 1);
-        float[][] f = NnRuns.run(dev, null, new float[][] {x, w, new float[c], new float[n * c], new float[n], new float[n], qkv, new float[b * nh * t * t],
-                new float[n * c]}, new int[][] {{n, c}, {c}, {c}, {n, c}, {n}, {n}, {b, t, 3 * c}, {b, nh, t, t}, {b, t, c}},
+        float[] q = random(r, n * c, 1);
+        float[] k = random(r, n * c, 1);
+        float[] qv = random(r, n * c, 1);
+        float[][] f = NnRuns.run(dev, null, new float[][] {x, w, new float[c], new float[n * c], new float[n], new float[n], q, k, qv,
+                new float[b * nh * t * t], new float[n * c]},
+                new int[][] {{n, c}, {c}, {c}, {n, c}, {n}, {n}, {b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}},
                 (d, o) -> {
                     d.nn().layerNormForward(o[0], o[1], o[2], 1e-5f, o[3], o[4], o[5]);
-                    d.nn().attentionForward(o[6], o[7], o[8], true);
-                }, "forward", 4, 5, 7);
+                    d.nn().attentionForward(o[6], o[7], o[8], o[9], o[10], true);
+                }, "forward", 4, 5, 9);
         float[] m = f[0];
         float[] s = f[1];
         float[] a = f[2];
@@ -77,10 +80,12 @@ final class NnRules {
                         (d, o) -> d.nn().geluBackward(Gelu.ERF, o[0], o[1], o[2]), 2),
                 new Backward("bias", new float[][] {dout, new float[c]}, new int[][] {{n, c}, {c}},
                         (d, o) -> d.nn().biasBackward(o[0], o[1]), 1),
-                // datt is scratch: NaN in it must not reach dqkv
-                new Backward("attention", new float[][] {dout, qkv, a, NnRuns.filled(a.length, Float.NaN), new float[qkv.length]},
-                        new int[][] {{b, t, c}, {b, t, 3 * c}, {b, nh, t, t}, {b, nh, t, t}, {b, t, 3 * c}},
-                        (d, o) -> d.nn().attentionBackward(o[0], o[1], o[2], o[3], o[4], true), 4),
+                // datt is scratch: NaN in it must not reach dq, dk or dv, which all add
+                new Backward("attention", new float[][] {dout, q, k, qv, a, NnRuns.filled(a.length, Float.NaN), new float[n * c],
+                        new float[n * c], new float[n * c]},
+                        new int[][] {{b, t, c}, {b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, nh, t, t}, {b, t, c}, {b, t, c},
+                                {b, t, c}},
+                        (d, o) -> d.nn().attentionBackward(o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], true), 6, 7, 8),
                 new Backward("pool MEAN", new float[][] {java.util.Arrays.copyOf(dout, b * c), new float[n * c]},
                         new int[][] {{b, c}, {b, t, c}}, (d, o) -> d.nn().poolBackward(Pool.MEAN, o[0], o[1]), 1),
                 new Backward("pool FIRST", new float[][] {java.util.Arrays.copyOf(dout, b * c), new float[n * c]},
@@ -144,9 +149,11 @@ final class NnRules {
              Tensor ints = dev.allocate(DType.INT32, 4, 6); Tensor logits = dev.allocate(4, 7); Tensor losses = dev.allocate(4);
              Tensor targets = dev.upload(new int[] {0, 6, -1, 3}, 4); Tensor tHigh = dev.upload(new int[] {0, 7, 1, 2}, 4);
              Tensor tNeg = dev.upload(new int[] {0, 1, -5, 2}, 4); Tensor t3 = dev.upload(new int[] {0, 1, 2}, 3);
-             Tensor qkv = dev.allocate(2, 3, 45); Tensor att = dev.allocate(2, 3, 3, 3); Tensor aout = dev.allocate(2, 3, 15);
-             Tensor att4 = dev.allocate(2, 4, 3, 3); Tensor qkv44 = dev.allocate(2, 3, 44); Tensor att33 = dev.allocate(2, 3, 3, 2);
-             Tensor big = dev.allocate(400)) {
+             Tensor q = dev.allocate(2, 3, 15); Tensor k = dev.allocate(2, 3, 15); Tensor v = dev.allocate(2, 3, 15);
+             Tensor dq = dev.allocate(2, 3, 15); Tensor dk = dev.allocate(2, 3, 15); Tensor dv = dev.allocate(2, 3, 15);
+             Tensor att = dev.allocate(2, 3, 3, 3); Tensor datt = dev.allocate(2, 3, 3, 3); Tensor aout = dev.allocate(2, 3, 15);
+             Tensor att4 = dev.allocate(2, 4, 3, 3); Tensor q14 = dev.allocate(2, 3, 14); Tensor att33 = dev.allocate(2, 3, 3, 2);
+             Tensor qInts = dev.allocate(DType.INT32, 2, 3, 15); Tensor big = dev.allocate(400)) {
             // encoder: ids above V and negative name the index and the value, also in a view (indices of the view)
             expect(IllegalArgumentException.class, "ids[2] = 7 is outside [0, 7)", () -> nn.encoderForward(idsHigh, wte, wpe, out, 2));
             expect(IllegalArgumentException.class, "ids[1] = -2 is outside [0, 7)", () -> nn.encoderForward(idsNeg, wte, wpe, out, 2));
@@ -196,15 +203,64 @@ final class NnRules {
             expect(IllegalArgumentException.class, "overlap", () -> nn.softmaxForward(big.view(0, 4, 6), big.view(1, 4, 6), 1f, false));
             expect(IllegalArgumentException.class, "dx has shape", () -> nn.softmaxBackward(x, out, x64, 1f));
             expect(IllegalArgumentException.class, "overlap", () -> nn.softmaxBackward(x, out, x, 1f));
-            // attention: NH must divide C, qkv [B, T, 3C], ranks, scratch and gradient shapes, overlap
-            expect(IllegalArgumentException.class, "NH dividing C = 15", () -> nn.attentionForward(qkv, att4, aout, true));
-            expect(IllegalArgumentException.class, "att has shape", () -> nn.attentionForward(qkv, att33, aout, true));
-            expect(IllegalArgumentException.class, "qkv has shape", () -> nn.attentionForward(qkv44, att, aout, false));
-            expect(IllegalArgumentException.class, "out must have rank 3", () -> nn.attentionForward(qkv, att, x, false));
-            expect(IllegalArgumentException.class, "datt has shape", () -> nn.attentionBackward(aout, qkv, att, att4, big.view(0, 2, 3, 45), true));
-            expect(IllegalArgumentException.class, "dqkv has shape", () -> nn.attentionBackward(aout, qkv, att, big.view(0, 2, 3, 3, 3), qkv44, true));
-            expect(IllegalArgumentException.class, "overlap", () -> nn.attentionBackward(aout, qkv, att, big.view(0, 2, 3, 3, 3), qkv, true));
-            expect(IllegalArgumentException.class, "qkv is an int32 tensor", () -> nn.attentionForward(dev.allocate(DType.INT32, 2, 3, 45), att, aout, true));
+            // attention: NH must divide C; q, k, v and out (dout) [B, T, C] alike, each named; ranks; scratch and
+            // gradient shapes; outputs overlapping an input or one another; element types
+            expect(IllegalArgumentException.class, "NH dividing C = 15", () -> nn.attentionForward(q, k, v, att4, aout, true));
+            expect(IllegalArgumentException.class, "att has shape", () -> nn.attentionForward(q, k, v, att33, aout, true));
+            expect(IllegalArgumentException.class, "att must have rank 4", () -> nn.attentionForward(q, k, v, aout, aout, true));
+            expect(IllegalArgumentException.class, "q has shape [2, 3, 14], expected [2, 3, 15] (the shape of out)",
+                    () -> nn.attentionForward(q14, k, v, att, aout, false));
+            expect(IllegalArgumentException.class, "k has shape [2, 3, 14], expected [2, 3, 15] (the shape of out)",
+                    () -> nn.attentionForward(q, q14, v, att, aout, false));
+            expect(IllegalArgumentException.class, "v has shape [2, 3, 14], expected [2, 3, 15] (the shape of out)",
+                    () -> nn.attentionForward(q, k, q14, att, aout, false));
+            expect(IllegalArgumentException.class, "q has shape [2, 3, 15], expected [2, 3, 14] (the shape of out)",
+                    () -> nn.attentionForward(q, k, v, att, q14, false));
+            expect(IllegalArgumentException.class, "k has shape [2, 3, 14], expected [2, 3, 15] (the shape of dout)",
+                    () -> nn.attentionBackward(aout, q, q14, v, att, datt, dq, dk, dv, true));
+            expect(IllegalArgumentException.class, "v has shape [6, 15], expected [2, 3, 15] (the shape of dout)",
+                    () -> nn.attentionBackward(aout, q, k, v.reshape(6, 15), att, datt, dq, dk, dv, true));
+            expect(IllegalArgumentException.class, "out must have rank 3", () -> nn.attentionForward(q, k, v, att, x, false));
+            expect(IllegalArgumentException.class, "dout must have rank 3",
+                    () -> nn.attentionBackward(x, q, k, v, att, datt, dq, dk, dv, false));
+            expect(IllegalArgumentException.class, "datt has shape", () -> nn.attentionBackward(aout, q, k, v, att, att4, dq, dk, dv, true));
+            expect(IllegalArgumentException.class, "dq has shape [2, 3, 14], expected [2, 3, 15] (the shape of q)",
+                    () -> nn.attentionBackward(aout, q, k, v, att, datt, q14, dk, dv, true));
+            expect(IllegalArgumentException.class, "dk has shape [2, 3, 14], expected [2, 3, 15] (the shape of q)",
+                    () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, q14, dv, true));
+            expect(IllegalArgumentException.class, "dv has shape [2, 3, 14], expected [2, 3, 15] (the shape of q)",
+                    () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dk, q14, true));
+            expect(IllegalArgumentException.class, "out and an input overlap", () -> nn.attentionForward(q, k, v, att, v, true));
+            expect(IllegalArgumentException.class, "out and an input overlap",
+                    () -> nn.attentionForward(big.view(0, 2, 3, 15), big.view(90, 2, 3, 15), big.view(180, 2, 3, 15), att,
+                            big.view(95, 2, 3, 15), true));
+            expect(IllegalArgumentException.class, "att and an input overlap",
+                    () -> nn.attentionForward(q, big.view(0, 2, 3, 15), v, big.view(89, 2, 3, 3, 3), aout, true));
+            expect(IllegalArgumentException.class, "out and att overlap",
+                    () -> nn.attentionForward(q, k, v, big.view(0, 2, 3, 3, 3), big.view(50, 2, 3, 15), true));
+            expect(IllegalArgumentException.class, "datt and an input overlap", () -> nn.attentionBackward(aout, q, k, v, att, att, dq, dk, dv, true));
+            expect(IllegalArgumentException.class, "dq and an input overlap", () -> nn.attentionBackward(aout, q, k, v, att, datt, q, dk, dv, true));
+            expect(IllegalArgumentException.class, "dk and an input overlap", () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, v, dv, true));
+            expect(IllegalArgumentException.class, "dv and an input overlap", () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dk, aout, true));
+            expect(IllegalArgumentException.class, "dq and dk overlap", () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dq, dv, true));
+            expect(IllegalArgumentException.class, "dk and dv overlap",
+                    () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, big.view(0, 2, 3, 15), big.view(89, 2, 3, 15), true));
+            expect(IllegalArgumentException.class, "dq and dv overlap",
+                    () -> nn.attentionBackward(aout, q, k, v, att, datt, big.view(100, 2, 3, 15), dk, big.view(11, 2, 3, 15), true));
+            expect(IllegalArgumentException.class, "datt and dk overlap",
+                    () -> nn.attentionBackward(aout, q, k, v, att, big.view(0, 2, 3, 3, 3), dq, big.view(53, 2, 3, 15), dv, true));
+            expect(IllegalArgumentException.class, "q is an int32 tensor", () -> nn.attentionForward(qInts, k, v, att, aout, true));
+            expect(IllegalArgumentException.class, "k is an int32 tensor", () -> nn.attentionForward(q, qInts, v, att, aout, true));
+            expect(IllegalArgumentException.class, "v is an int32 tensor",
+                    () -> nn.attentionBackward(aout, q, k, qInts, att, datt, dq, dk, dv, true));
+            expect(IllegalArgumentException.class, "dv is an int32 tensor",
+                    () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dk, qInts, true));
+            expect(IllegalArgumentException.class, "k is null", () -> nn.attentionForward(q, null, v, att, aout, true));
+            expect(IllegalArgumentException.class, "dk is null", () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, null, dv, true));
+            // not bad input: the inputs q, k and v may be one tensor, or overlapping views (only outputs must not alias)
+            nn.attentionForward(q, q, q, att, aout, false);
+            nn.attentionForward(big.view(0, 2, 3, 15), big.view(1, 2, 3, 15), big.view(2, 2, 3, 15), att, aout, true);
+            nn.attentionBackward(aout, v, v, v, att, datt, dq, dk, dv, false);
             // cross-entropy: targets above V and negative name index and value; ignoreIndex; smoothing; gradient; types
             expect(IllegalArgumentException.class, "targets[1] = 7 is outside [0, 7)", () -> nn.crossEntropyForward(logits, tHigh, losses, 0f, -1));
             expect(IllegalArgumentException.class, "targets[2] = -5 is outside [0, 7)", () -> nn.crossEntropyForward(logits, tNeg, losses, 0f, -1));
@@ -265,7 +321,7 @@ final class NnRules {
              Tensor idBuf = dev.upload(new int[] {-7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 1 << 30}, 16);
              Tensor wte = dev.upload(random(new SplittableRandom(92), v * c, 1), v, c); Tensor wpe = dev.allocate(t, c);
              Tensor x = dev.allocate(n, c); Tensor y = dev.allocate(n, c); Tensor w = dev.allocate(c); Tensor mean = dev.allocate(n);
-             Tensor rstd = dev.allocate(n); Tensor qkv = dev.allocate(b, t, 3 * c); Tensor dqkv = dev.allocate(b, t, 3 * c);
+             Tensor rstd = dev.allocate(n); Tensor qkv = dev.allocate(3, b, t, c); Tensor dqkv = dev.allocate(3, b, t, c);
              Tensor att = dev.allocate(b, nh, t, t); Tensor datt = dev.allocate(b, nh, t, t); Tensor logits = dev.allocate(n, v);
              Tensor losses = dev.allocate(n); Tensor pooled = dev.allocate(b, c)) {
             Tensor idView = idBuf.view(1, n); // its buffer holds out-of-range values: the range check reads the view
@@ -281,8 +337,10 @@ final class NnRules {
                 nn.biasForward(x, w);
                 nn.biasBackward(x, w);
                 nn.residualForward(x, y, x);
-                nn.attentionForward(qkv, att, x.reshape(b, t, c), true);
-                nn.attentionBackward(y.reshape(b, t, c), qkv, att, datt, dqkv, true);
+                nn.attentionForward(qkv.view(0, b, t, c), qkv.view(n * c, b, t, c), qkv.view(2 * n * c, b, t, c), att,
+                        x.reshape(b, t, c), true);
+                nn.attentionBackward(y.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(n * c, b, t, c), qkv.view(2 * n * c, b, t, c),
+                        att, datt, dqkv.view(0, b, t, c), dqkv.view(n * c, b, t, c), dqkv.view(2 * n * c, b, t, c), true);
                 nn.softmaxForward(att, att, 0.5f, true);
                 nn.softmaxBackward(att, datt, datt, 0.5f);
                 nn.crossEntropyForward(logits, idView, losses, 0.1f, -1);

@@ -125,15 +125,19 @@ final class NnRuns {
     }
 
     /**
-     * A bound on every term of attention's backward pass, per element of dqkv: the same products as
-     * the pass with every factor replaced by its absolute value (datt = |dout|·|v|ᵀ, dv = att·|dout|,
-     * dpre = s·att·(datt + Σ att·datt), dq = dpre·|k|, dk = dpreᵀ·|q|), so that any order of the
-     * float32 sums is within a few ulp of it times the number of terms.
+     * A bound on every term of attention's backward pass, per element of dq, dk and dv (returned in
+     * that order): the same products as the pass with every factor replaced by its absolute value
+     * (datt = |dout|·|v|ᵀ, dv = attᵀ·|dout|, dpre = s·att·(datt + Σ att·datt), dq = dpre·|k|,
+     * dk = dpreᵀ·|q|), so that any order of the float32 sums is within a few ulp of it times the
+     * number of terms. q, k, v and dout are [B, T, C], att [B, NH, T, T].
      */
-    static double[] attentionBackwardBound(float[] qkv, float[] att, float[] dout, int b, int t, int c, int nh) {
+    static double[][] attentionBackwardBound(float[] q, float[] k, float[] v, float[] att, float[] dout, int b, int t, int c,
+                                             int nh) {
         int hs = c / nh;
         double s = 1 / Math.sqrt(hs);
-        double[] bound = new double[qkv.length];
+        double[] dq = new double[q.length];
+        double[] dk = new double[k.length];
+        double[] dv = new double[v.length];
         double[][] datt = new double[t][t];
         for (int bb = 0; bb < b; bb++) {
             for (int h = 0; h < nh; h++) {
@@ -141,7 +145,7 @@ final class NnRuns {
                     for (int j = 0; j < t; j++) {
                         double sum = 0;
                         for (int d = 0; d < hs; d++) {
-                            sum += Math.abs(dout[(bb * t + i) * c + h * hs + d]) * Math.abs(qkv[(bb * t + j) * 3 * c + 2 * c + h * hs + d]);
+                            sum += Math.abs(dout[(bb * t + i) * c + h * hs + d]) * Math.abs(v[(bb * t + j) * c + h * hs + d]);
                         }
                         datt[i][j] = sum;
                     }
@@ -156,21 +160,21 @@ final class NnRuns {
                         double a = att[row + j];
                         double dpre = s * a * (datt[i][j] + dot);
                         for (int d = 0; d < hs; d++) {
-                            int qi = (bb * t + i) * 3 * c + h * hs + d;
-                            int kj = (bb * t + j) * 3 * c + c + h * hs + d;
-                            bound[qi] += dpre * Math.abs(qkv[kj]);
-                            bound[kj] += dpre * Math.abs(qkv[qi]);
-                            bound[kj + c] += a * Math.abs(dout[(bb * t + i) * c + h * hs + d]);
+                            int ei = (bb * t + i) * c + h * hs + d;
+                            int ej = (bb * t + j) * c + h * hs + d;
+                            dq[ei] += dpre * Math.abs(k[ej]);
+                            dk[ej] += dpre * Math.abs(q[ei]);
+                            dv[ej] += a * Math.abs(dout[ei]);
                         }
                     }
                 }
             }
         }
-        return bound;
+        return new double[][] {dq, dk, dv};
     }
 
-    /** Σ_j att[i, j]·|v[j, :]| per element of attention's output [B, T, C]: the terms of out = att·v. */
-    static double[] attentionForwardBound(float[] qkv, float[] att, int b, int t, int c, int nh) {
+    /** Σ_j att[i, j]·|v[j, :]| per element of attention's output [B, T, C]: the terms of out = att·v (v [B, T, C]). */
+    static double[] attentionForwardBound(float[] v, float[] att, int b, int t, int c, int nh) {
         int hs = c / nh;
         double[] bound = new double[b * t * c];
         for (int bb = 0; bb < b; bb++) {
@@ -179,12 +183,48 @@ final class NnRuns {
                     for (int j = 0; j < t; j++) {
                         double a = att[((bb * nh + h) * t + i) * t + j];
                         for (int d = 0; d < hs; d++) {
-                            bound[(bb * t + i) * c + h * hs + d] += a * Math.abs(qkv[(bb * t + j) * 3 * c + 2 * c + h * hs + d]);
+                            bound[(bb * t + i) * c + h * hs + d] += a * Math.abs(v[(bb * t + j) * c + h * hs + d]);
                         }
                     }
                 }
             }
         }
         return bound;
+    }
+
+    /** The arrays one after another: q, k and v as one planar [3, B, T, C] buffer holds them. */
+    static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) {
+            n += p.length;
+        }
+        float[] all = new float[n];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
+    }
+
+    /** Part {@code i} of {@code parts} equal parts of a (a planar buffer's q, k or v). */
+    static float[] part(float[] a, int i, int parts) {
+        int n = a.length / parts;
+        return Arrays.copyOfRange(a, i * n, (i + 1) * n);
+    }
+
+    /**
+     * q, k and v of an attention call: operands first .. first + 2 when they are tensors of their own,
+     * or the three [B, T, C] views of the planar [3, B, T, C] operand {@code first} (the layout a model
+     * allocates them in, and the fused c_attn projection writes).
+     */
+    static Tensor[] qkv(Tensor[] x, int first, boolean planar) {
+        if (!planar) {
+            return new Tensor[] {x[first], x[first + 1], x[first + 2]};
+        }
+        int[] s = x[first].shape();
+        int n = s[1] * s[2] * s[3];
+        return new Tensor[] {x[first].view(0, s[1], s[2], s[3]), x[first].view(n, s[1], s[2], s[3]),
+                x[first].view(2L * n, s[1], s[2], s[3])};
     }
 }

@@ -242,6 +242,57 @@ class TorchFixtureTest {
             dev.linalg().matmul(false, conv1d, 1f, dy, p.get(w + ".weight"), 0f, dx);
         }
 
+        /**
+         * y [N, C] = part j (q, k or v) of a fused [C, 3C] projection: x·W[:, jC .. jC + C − 1] + b[jC ..]
+         * with W [C, 3C] (Conv1D: a column slice, read at ldb = 3C from an offset view of W), or
+         * x·W[jC .. jC + C − 1, :]ᵀ + b[jC ..] with W [3C, C] (nn.Linear: a block of rows, itself a
+         * contiguous [C, C] view).
+         */
+        private void linearPart(String w, boolean conv1d, int j, Tensor x, Tensor y) {
+            int in = x.shape()[1];
+            int out = y.shape()[1];
+            Tensor weight = p.get(w + ".weight");
+            if (conv1d) {
+                int ld = weight.shape()[1];
+                dev.linalg().matmulBatched(false, false, 1, n, out, in, 1f, x, in, 0, columns(weight, j, in, out), ld, 0, 0f,
+                        y, out, 0);
+            } else {
+                dev.linalg().matmul(false, true, 1f, x, weight.view((long) j * out * in, out, in), 0f, y);
+            }
+            nn.biasForward(y, p.get(w + ".bias").view((long) j * out, out));
+        }
+
+        /**
+         * Backward of {@link #linearPart}: dW's slice += xᵀ·dy (Conv1D, at ldc = 3C) or dyᵀ·x (Linear),
+         * db's slice += Σ dy, and dx = dy·W_jᵀ (Conv1D) or dy·W_j (Linear), written for part 0 and
+         * added for the others, so that dx sums the three paths.
+         */
+        private void linearPartBackward(String w, boolean conv1d, int j, Tensor x, Tensor dy, Tensor dx) {
+            int in = x.shape()[1];
+            int out = dy.shape()[1];
+            Tensor weight = p.get(w + ".weight");
+            Tensor dweight = g.get(w + ".weight");
+            float beta = j == 0 ? 0f : 1f;
+            if (conv1d) {
+                int ld = weight.shape()[1];
+                dev.linalg().matmulBatched(true, false, 1, in, out, n, 1f, x, in, 0, dy, out, 0, 1f, columns(dweight, j, in, out),
+                        ld, 0);
+                dev.linalg().matmulBatched(false, true, 1, n, in, out, 1f, dy, out, 0, columns(weight, j, in, out), ld, 0, beta,
+                        dx, in, 0);
+            } else {
+                long at = (long) j * out * in;
+                dev.linalg().matmul(true, false, 1f, dy, x, 1f, dweight.view(at, out, in));
+                dev.linalg().matmul(false, false, 1f, dy, weight.view(at, out, in), beta, dx);
+            }
+            nn.biasBackward(dy, g.get(w + ".bias").view((long) j * out, out));
+        }
+
+        /** Columns jC .. jC + C − 1 of a [in, 3C] weight, as the flat view its matmuls read at ld = 3C. */
+        private static Tensor columns(Tensor weight, int j, int in, int out) {
+            int ld = weight.shape()[1];
+            return weight.view((long) j * out, (in - 1) * ld + out);
+        }
+
         /** Names of one block's parts: GPT-2's (Hugging Face) or the ViT's (timm). */
         private record Names(String ln1, String qkv, String proj, String ln2, String fc, String fcProj) {
             static Names of(boolean gpt2, int layer) {
@@ -257,7 +308,8 @@ class TorchFixtureTest {
             final Names names;
             final boolean gpt2;
             final Tensor x;
-            final Tensor ln1 = zeros(n, c), mean1 = zeros(n), rstd1 = zeros(n), qkv = zeros(n, 3 * c), att = zeros(b, nh, t, t);
+            /** q, k and v: the three [N, C] views of one planar [3, N, C] buffer, as a model allocates them. */
+            final Tensor ln1 = zeros(n, c), mean1 = zeros(n), rstd1 = zeros(n), qkv = zeros(3, n, c), att = zeros(b, nh, t, t);
             final Tensor y = zeros(n, c), proj = zeros(n, c), x2 = zeros(n, c), ln2 = zeros(n, c), mean2 = zeros(n), rstd2 = zeros(n);
             final Tensor fc = zeros(n, 4 * c), gelu = zeros(n, 4 * c), mlp = zeros(n, c), out = zeros(n, c);
 
@@ -269,8 +321,11 @@ class TorchFixtureTest {
 
             void forward() {
                 nn.layerNormForward(x, p.get(names.ln1 + ".weight"), p.get(names.ln1 + ".bias"), eps, ln1, mean1, rstd1);
-                linear(names.qkv, gpt2, ln1, qkv);
-                nn.attentionForward(qkv.reshape(b, t, 3 * c), att, y.reshape(b, t, c), gpt2);
+                for (int j = 0; j < 3; j++) {
+                    linearPart(names.qkv, gpt2, j, ln1, part(qkv, j, n, c));
+                }
+                nn.attentionForward(part(qkv, 0, b, t, c), part(qkv, 1, b, t, c), part(qkv, 2, b, t, c), att, y.reshape(b, t, c),
+                        gpt2);
                 linear(names.proj, gpt2, y, proj);
                 nn.residualForward(x, proj, x2);
                 nn.layerNormForward(x2, p.get(names.ln2 + ".weight"), p.get(names.ln2 + ".bias"), eps, ln2, mean2, rstd2);
@@ -286,19 +341,27 @@ class TorchFixtureTest {
                 Tensor dfc = zeros(n, 4 * c);
                 Tensor dln = zeros(n, c);
                 Tensor dy = zeros(n, c);
-                Tensor dqkv = zeros(n, 3 * c);
+                Tensor dqkv = zeros(3, n, c);
                 linearBackward(names.fcProj, gpt2, gelu, dres, dgelu);
                 nn.geluBackward(gpt2 ? Gelu.TANH : Gelu.ERF, fc, dgelu, dfc);
                 linearBackward(names.fc, gpt2, ln2, dfc, dln);
                 nn.layerNormBackward(dln, x2, p.get(names.ln2 + ".weight"), mean2, rstd2, dres, g.get(names.ln2 + ".weight"),
                         g.get(names.ln2 + ".bias"));
                 linearBackward(names.proj, gpt2, y, dres, dy);
-                nn.attentionBackward(dy.reshape(b, t, c), qkv.reshape(b, t, 3 * c), att, zeros(b, nh, t, t),
-                        dqkv.reshape(b, t, 3 * c), gpt2);
-                linearBackward(names.qkv, gpt2, ln1, dqkv, dln);
+                nn.attentionBackward(dy.reshape(b, t, c), part(qkv, 0, b, t, c), part(qkv, 1, b, t, c), part(qkv, 2, b, t, c), att,
+                        zeros(b, nh, t, t), part(dqkv, 0, b, t, c), part(dqkv, 1, b, t, c), part(dqkv, 2, b, t, c), gpt2);
+                for (int j = 0; j < 3; j++) {
+                    linearPartBackward(names.qkv, gpt2, j, ln1, part(dqkv, j, n, c), dln);
+                }
                 nn.layerNormBackward(dln, x, p.get(names.ln1 + ".weight"), mean1, rstd1, dres, g.get(names.ln1 + ".weight"),
                         g.get(names.ln1 + ".bias"));
             }
+        }
+
+        /** Part j (q, k or v) of a planar [3, …] buffer, under the given shape. */
+        private static Tensor part(Tensor planar, int j, int... shape) {
+            long size = planar.size() / 3;
+            return planar.view(j * size, shape);
         }
 
         /** The blocks over x, forward; returns them (the last one's out is the stack's output). */
