@@ -8,6 +8,7 @@ import dev.nola.kernels.AbstractNnOps;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.cpu.CpuLinalgOps;
 import dev.nola.kernels.host.HostDevice;
 import dev.nola.kernels.host.HostTensor;
 import dev.nola.kernels.reference.ReferenceAdapterOps;
@@ -162,6 +163,37 @@ class NnContractTest {
         }));
     }
 
+    /**
+     * The reference nn family over the cpu backend's float32 linalg (Sgemm): attention's and the
+     * fixtures' products in float32, a first measure of the tolerances against float32 kernels.
+     */
+    static Device float32Matmuls() {
+        return new HostDevice(ReferenceBackend.hostInfo("reference-nn-on-cpu-linalg", "reference nn over float32 sgemm"),
+                d -> List.of(new ReferenceRandomOps(d), new ReferenceNolaOps(d), new CpuLinalgOps(d), new ReferenceAdapterOps(d),
+                        new ReferenceNnOps(d), new ReferenceOptimOps(d)));
+    }
+
+    /** Every nn check and both PyTorch fixtures hold when the matmuls are float32 kernels. */
+    @TestFactory
+    Stream<DynamicTest> everyCheckHoldsWithFloat32Matmuls() {
+        Stream<DynamicTest> checks = NnContract.checks().stream().map(c -> dynamicTest(c.name(), () -> {
+            try (Device ref = Backends.open("reference"); Device dev = float32Matmuls()) {
+                c.body().run(ref, dev);
+            }
+        }));
+        Stream<DynamicTest> fixtures = Stream.of("gpt2_block_fixture", "vit_block_fixture").map(name -> dynamicTest(name, () -> {
+            try (Device dev = float32Matmuls()) {
+                TorchFixtureTest.Model m = new TorchFixtureTest.Model(dev, TorchFixtureTest.Fixture.load(name));
+                if (name.startsWith("gpt2")) {
+                    m.gpt2();
+                } else {
+                    m.vit();
+                }
+            }
+        }));
+        return Stream.concat(checks, fixtures);
+    }
+
     private static void caught(Flaw flaw, String check) {
         Contract.Check c = NnContract.checks().stream().filter(x -> x.name().startsWith(check)).findFirst()
                 .orElseThrow(() -> new AssertionError("no nn check named '" + check + "…'"));
@@ -199,5 +231,18 @@ class NnContractTest {
     @Test
     void aBackwardThatAddsWhereItShouldWriteIsCaught() {
         caught(Flaw.CROSS_ENTROPY_ADDS, "backward ops add into gradients");
+    }
+
+    @Test
+    void thePyTorchFixturesCatchAWrongGeluAndAMissingMask() {
+        for (Flaw flaw : new Flaw[] {Flaw.ERF_AS_TANH, Flaw.NO_MASK}) {
+            String fixture = flaw == Flaw.ERF_AS_TANH ? "vit_block_fixture" : "gpt2_block_fixture";
+            TorchFixtureTest.Fixture f = TorchFixtureTest.Fixture.load(fixture);
+            try (Device dev = device(flaw)) {
+                TorchFixtureTest.Model m = new TorchFixtureTest.Model(dev, f);
+                AssertionError e = assertThrows(AssertionError.class, flaw == Flaw.ERF_AS_TANH ? m::vit : m::gpt2);
+                assertTrue(e.getMessage().contains("PyTorch"), flaw + " against " + fixture + ": " + e.getMessage());
+            }
+        }
     }
 }
