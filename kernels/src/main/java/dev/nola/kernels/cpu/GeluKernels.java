@@ -25,6 +25,11 @@ import jdk.incubator.vector.VectorOperators;
  * fit in W. H. Press, S. A. Teukolsky, W. T. Vetterling and B. P. Flannery, <i>Numerical Recipes in
  * C</i>, 2nd ed. (Cambridge, 1992), §6.2 (function {@code erfcc}), fractional error below 1.2e-7
  * for every z ≥ 0 — 1 to 2 float ulp; −z² is formed as (−x/2)·x with one rounding (fma).
+ *
+ * <p>Measured against the double reference on 2²⁰ points of [−12, 12]: forward within 8.1e-7
+ * relative (erf) and 2.1e-6 relative (tanh, at x ≈ −4.7 where gelu ≈ −2e-6: the float rounding of u
+ * is amplified by 2|u| in e^(−2|u|)), never more than 4.8e-7 absolute (half an ulp of gelu(12));
+ * gradients within 2.4e-7 absolute (relative error grows only near the zero of gelu' at x ≈ −0.75).
  */
 final class GeluKernels {
 
