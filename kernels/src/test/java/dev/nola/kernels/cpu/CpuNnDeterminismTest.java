@@ -102,13 +102,17 @@ class CpuNnDeterminismTest {
             Tensor dq = random(d, r, 1, 3 * c);
             nn.biasBackward(q, dq);
             hash(sb, d, "biasBackward", dq);
-            Tensor qkv = random(d, r, 1, b, t, 3 * c);
+            // q, k, v as the three views of one planar [3, B, T, C] buffer, as the models hold them
+            Tensor qkv = random(d, r, 1, 3, b, t, c);
             Tensor att = d.allocate(b, nh, t, t);
             Tensor ao = d.allocate(b, t, c);
             Tensor datt = d.allocate(b, nh, t, t);
-            Tensor dqkv = random(d, r, 1, b, t, 3 * c);
-            nn.attentionForward(qkv, att, ao, true);
-            nn.attentionBackward(dout.reshape(b, t, c), qkv, att, datt, dqkv, true);
+            Tensor dqkv = random(d, r, 1, 3, b, t, c);
+            long btc = (long) b * t * c;
+            nn.attentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c), att, ao, true);
+            nn.attentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(btc, b, t, c),
+                    qkv.view(2 * btc, b, t, c), att, datt, dqkv.view(0, b, t, c), dqkv.view(btc, b, t, c),
+                    dqkv.view(2 * btc, b, t, c), true);
             hash(sb, d, "attention", att, ao, dqkv);
             Tensor logits = random(d, r, 5, n, v);
             Tensor losses = d.allocate(n);
