@@ -29,8 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The trainer on a tiny GPT-2 with NOLA on q and v: learning, exact resume, the non-finite guard. */
 class TrainerTest {
 
-    /** cpu once its nn family lands; the reference until then. */
-    static final String DEVICE = "reference";
+    static final String DEVICE = "cpu";
     static final Gpt2Model.Dims TINY = new Gpt2Model.Dims(23, 8, 2, 2, 8, 1e-5f);
     static final NolaConfig NOLA = NolaConfig.offset(2, 16, 16, 16f, 5L, List.of("q", "v"));
 
