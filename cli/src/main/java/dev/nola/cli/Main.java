@@ -16,7 +16,7 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "nola", mixinStandardHelpOptions = true, version = "nola 0.1.0",
         description = "NOLA adapters: LoRA factors as mixtures of seeded random bases, on any accelerator.",
-        subcommands = {QuickstartCommand.class, DevicesCommand.class, BasisCommand.class, MixCommand.class,
+        subcommands = {QuickstartCommand.class, ToyCommand.class, DevicesCommand.class, BasisCommand.class, MixCommand.class,
                 ParamsCommand.class, InspectCommand.class, ExportLoraCommand.class, ScoreCommand.class,
                 FinetuneCommand.class, EvalCommand.class, GenerateCommand.class, MergeCommand.class,
                 PretrainCommand.class, CommandLine.HelpCommand.class})

@@ -76,6 +76,8 @@ public final class Charts {
         c.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         c.getStyler().setXAxisLogarithmic(true);
         c.getStyler().setMarkerSize(12);
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         for (int i = 0; i < methods.size(); i++) {
             if (trainable.get(i) > 0 && Double.isFinite(quality.get(i))) {
                 c.addSeries(methods.get(i) + " (" + String.format("%,d", trainable.get(i)) + ")",
