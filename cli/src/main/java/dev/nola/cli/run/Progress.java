@@ -11,9 +11,10 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * Draws a {@link dev.nola.models.train.Trainer} run's progress on stderr: a progress bar (step, loss,
- * items/s, ETA) when the process runs in a terminal, else plain lines (about 20 per run, and every
- * evaluation), or nothing with {@code --quiet}. The library never prints; this listener is where
+ * Draws a {@link dev.nola.models.train.Trainer} run's progress: a progress bar (step, loss, items/s,
+ * ETA) on the terminal when stdout is one (drawn there, so a filter on stderr cannot hold back its
+ * carriage returns), else plain lines on stderr (about 20 per run, and every evaluation), or nothing
+ * with {@code --quiet}. The library never prints; this listener is where
  * training becomes visible.
  */
 public final class Progress implements TrainingListener {
@@ -35,6 +36,7 @@ public final class Progress implements TrainingListener {
     private ProgressBar bar;
     private long started;
     private long lastLine;
+    private long firstStep = -1;
 
     /**
      * @param task the run's name, shown before each line ("nola", "lora r=4", "pretrain")
@@ -66,7 +68,7 @@ public final class Progress implements TrainingListener {
             if (bar == null) {
                 bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(steps).setStyle(ProgressBarStyle.ASCII)
                         .setUpdateIntervalMillis(250).setMaxRenderedLength(110)
-                        .setConsumer(new ConsoleProgressBarConsumer(System.err, 110))
+                        .setConsumer(new ConsoleProgressBarConsumer(System.out, 110))
                         .startsFrom(step, Duration.ZERO).build();
             }
             bar.stepTo(done);
@@ -77,15 +79,16 @@ public final class Progress implements TrainingListener {
             return;
         }
         long now = System.nanoTime();
-        if (started == 0) {
+        if (firstStep < 0) {
+            firstStep = step;
             started = now;
             lastLine = now - Long.MAX_VALUE / 2;
         }
         long every = Math.max(1, steps / 20);
-        if (done % every == 0 || done == steps || step == 0 || now - lastLine > 30_000_000_000L) {
+        if (done % every == 0 || done == steps || step == firstStep || now - lastLine > 30_000_000_000L) {
             lastLine = now;
             double elapsed = (now - started) / 1e9;
-            double eta = step == 0 ? Double.NaN : elapsed / step * (steps - done);
+            double eta = step == firstStep ? Double.NaN : elapsed / (step - firstStep) * (steps - done);
             err.printf("%s: step %d/%d  loss %.4f  %s %s/s  eta %s%n", task, done, steps, loss, rate(itemsPerSecond), unit,
                     Double.isNaN(eta) ? "?" : clock(eta));
             err.flush();
