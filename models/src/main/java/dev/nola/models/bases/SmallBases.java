@@ -42,6 +42,10 @@ public final class SmallBases {
     public static final Gpt2Model.Dims GPT2_DIMS = new Gpt2Model.Dims(50257, 64, 2, 4, 128, 1e-5f);
     /** The ViT base's shape: 28×28 images in 7×7 patches (T = 17), 4 layers, 4 heads, C = 64, 5 classes. */
     public static final VitModel.Dims VIT_DIMS = new VitModel.Dims(28, 7, 4, 4, 64, 5, 1e-6f);
+    /** Pretraining steps of the GPT-2 base (16 × 64 tokens each). */
+    public static final long GPT2_STEPS = 400;
+    /** Pretraining steps of the ViT base (64 images each). */
+    public static final long VIT_STEPS = 1500;
     /** Bumped whenever a recipe changes, so an old cache entry is not reused. */
     public static final int RECIPE = 1;
 
@@ -66,7 +70,15 @@ public final class SmallBases {
      * @param fortunes the fortunes directory ({@code /usr/share/games/fortunes})
      */
     public static Built gpt2Fortunes(Device d, Path cache, Path fortunes, TrainingListener listener) {
-        Path dir = cache.resolve("bases").resolve("gpt2-fortunes-r" + RECIPE);
+        return gpt2Fortunes(d, cache, fortunes, GPT2_STEPS, listener);
+    }
+
+    /**
+     * The fortunes GPT-2 pretrained for {@code steps} steps instead of {@link #GPT2_STEPS} (a smaller,
+     * weaker base for tests and slow devices), cached apart from the default one.
+     */
+    public static Built gpt2Fortunes(Device d, Path cache, Path fortunes, long steps, TrainingListener listener) {
+        Path dir = cache.resolve("bases").resolve(cacheName("gpt2-fortunes", steps, GPT2_STEPS));
         if (Files.isRegularFile(dir.resolve("manifest.json")) && Files.isRegularFile(dir.resolve(Gpt2Checkpoint.WEIGHTS_FILE))) {
             return new Built(dir, manifest(dir), true);
         }
@@ -81,7 +93,7 @@ public final class SmallBases {
         Gpt2Model.Weights w = Gpt2Init.random(d, GPT2_DIMS, 1);
         try (Gpt2Model m = new Gpt2Model(d, GPT2_DIMS, w, true, null)) {
             Gpt2Task task = new Gpt2Task(m, split.train(), split.heldOut(), 16, 1);
-            Trainer.Result r = Trainer.run(task, new TrainerSettings(400, 3e-3, 20, true, 1.0, 0.0, 0, 0, 0.95), null,
+            Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, 3e-3, Math.min(20, steps / 20), true, 1.0, 0.0, 0, 0, 0.95), null,
                     false, listener);
             Gpt2Checkpoint ckpt = Gpt2Weights.download(d, w, Gpt2Weights.config(GPT2_DIMS));
             Path tmp = cache.resolve("bases").resolve(".gpt2-building");
@@ -116,7 +128,15 @@ public final class SmallBases {
      * @param fashion the directory of the IDX files ({@link ImageSet#DEBIAN_FASHION_MNIST})
      */
     public static Built vitFashion(Device d, Path cache, Path fashion, TrainingListener listener) {
-        Path dir = cache.resolve("bases").resolve("vit-fashion-r" + RECIPE);
+        return vitFashion(d, cache, fashion, VIT_STEPS, listener);
+    }
+
+    /**
+     * The Fashion-MNIST ViT pretrained for {@code steps} steps instead of {@link #VIT_STEPS}, cached
+     * apart from the default one.
+     */
+    public static Built vitFashion(Device d, Path cache, Path fashion, long steps, TrainingListener listener) {
+        Path dir = cache.resolve("bases").resolve(cacheName("vit-fashion", steps, VIT_STEPS));
         if (Files.isRegularFile(dir.resolve("manifest.json")) && Files.isRegularFile(dir.resolve("vit.safetensors"))) {
             return new Built(dir, manifest(dir), true);
         }
@@ -131,7 +151,7 @@ public final class SmallBases {
         VitModel.Weights w = VitInit.random(d, VIT_DIMS, 1);
         try (VitModel m = new VitModel(d, VIT_DIMS, w, true, null)) {
             VitTask task = new VitTask(m, train.standardized(stats), test.standardized(stats), 64, 1, 0f);
-            Trainer.Result r = Trainer.run(task, new TrainerSettings(1500, 2e-3, 50, true, 1.0, 0.0, 0, 0, 0.99), null,
+            Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, 2e-3, Math.min(50, steps / 20), true, 1.0, 0.0, 0, 0, 0.99), null,
                     false, listener);
             ObjectNode man = recipe("vit-fashion", r, start);
             man.put("classes", "0-4");
@@ -149,6 +169,14 @@ public final class SmallBases {
             w.close();
         }
         return new Built(dir, manifest(dir), false);
+    }
+
+    /** The cache entry's name: the recipe, and the steps when they are not the default. */
+    static String cacheName(String kind, long steps, long defaultSteps) {
+        if (steps <= 0) {
+            throw new IllegalArgumentException("pretraining steps must be > 0, got " + steps);
+        }
+        return kind + "-r" + RECIPE + (steps == defaultSteps ? "" : "-" + steps + "steps");
     }
 
     /** The pixel mean and standard deviation the cached ViT base was trained with (from its manifest). */
