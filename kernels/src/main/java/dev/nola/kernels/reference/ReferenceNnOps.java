@@ -92,6 +92,9 @@ public final class ReferenceNnOps extends AbstractNnOps {
         float[] xv = floats(x);
         float[] w = floats(weight);
         float[] dxv = floats(dx);
+        // dweight and dbias are sums over the N rows: kept in double and added once, like every other reduction here
+        double[] dw = dweight == null ? null : new double[c];
+        double[] db = dbias == null ? null : new double[c];
         for (int i = 0; i < n; i++) {
             double m = floats(mean)[at(mean) + i];
             double s = floats(rstd)[at(rstd) + i];
@@ -112,12 +115,20 @@ public final class ReferenceNnOps extends AbstractNnOps {
                 double dn = gj * w[at(weight) + j];
                 int k = at(dx) + i * c + j;
                 dxv[k] = (float) (dxv[k] + s * (dn - meanD - norm * meanDN));
-                if (dweight != null) {
-                    floats(dweight)[at(dweight) + j] += (float) (gj * norm);
+                if (dw != null) {
+                    dw[j] += gj * norm;
                 }
-                if (dbias != null) {
-                    floats(dbias)[at(dbias) + j] += (float) gj;
+                if (db != null) {
+                    db[j] += gj;
                 }
+            }
+        }
+        for (int j = 0; j < c; j++) {
+            if (dw != null) {
+                floats(dweight)[at(dweight) + j] = (float) (floats(dweight)[at(dweight) + j] + dw[j]);
+            }
+            if (db != null) {
+                floats(dbias)[at(dbias) + j] = (float) (floats(dbias)[at(dbias) + j] + db[j]);
             }
         }
     }
