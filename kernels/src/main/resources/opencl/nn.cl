@@ -727,7 +727,7 @@ inline float3 ce_stats(__global const float *xr, uint v, __local float *scratch)
 }
 #endif
 
-// (N,V) loss[n] = max + log Σ exp(x − max) − (1−ε)·x[t] − ε·mean(x), 0 where t = ignore.
+// (N,V) loss[n] = log Σ exp(x) − (1−ε)·x[t] − ε·mean(x), 0 where t = ignore.
 // GPU: a work-group per row, global (N·G), local (G). CPU: a row each, global (N rounded up).
 __kernel void cross_entropy_forward(__global const float *logits, const ulong logits_off, __global const int *targets,
                                     const ulong targets_off, __global float *losses, const ulong losses_off,
@@ -751,8 +751,11 @@ __kernel void cross_entropy_forward(__global const float *logits, const ulong lo
     __global const float *xr = logits + (ulong)row * v;
     float3 st = ce_stats(xr, counted ? v : 0, scratch);
     if (lid == 0) {
-        float loss = st.x + log(st.y) - (1.0f - smoothing) * (counted ? xr[t] : 0.0f);
-        loss = smoothing != 0.0f ? loss - smoothing * st.z : loss;
+        // (max − x[t]) + log Σ + ε·(x[t] − mean): the definition regrouped so that no large terms
+        // cancel (the first two are ≥ 0; with V = 1 every term is exactly 0)
+        float xt = counted ? xr[t] : 0.0f;
+        float loss = (st.x - xt) + log(st.y);
+        loss = smoothing != 0.0f ? fma(smoothing, xt - st.z, loss) : loss;
         losses[row] = counted ? loss : 0.0f;
     }
 }
