@@ -693,10 +693,24 @@ __kernel void softmax_backward(__global const float *y, const ulong y_off, __glo
 // the GPU layout every work-item still reaches every barrier, which must not sit in a branch).
 #ifdef CHUNKED
 inline float3 ce_stats(__global const float *xr, uint v, __local float *scratch) {
-    float m = row_max(xr, v);
-    float mean = row_sum(xr, v) / (float)v;
-    float8 s8 = (float8)(0.0f);
+    // max and plain sum in one pass, then the exp-sum (the row is in L2 by then)
+    float8 m8 = (float8)(-INFINITY);
+    float8 a8 = (float8)(0.0f);
     uint j = 0;
+    for (; j + 8 <= v; j += 8) {
+        float8 x = vload8(0, xr + j);
+        m8 = fmax(m8, x);
+        a8 += x;
+    }
+    float m = -INFINITY;
+    float a = 0.0f;
+    for (; j < v; j++) {
+        m = fmax(m, xr[j]);
+        a += xr[j];
+    }
+    m = fmax(hmax8(m8), m);
+    float8 s8 = (float8)(0.0f);
+    j = 0;
     for (; j + 8 <= v; j += 8) {
         s8 += exp(vload8(0, xr + j) - m);
     }
@@ -704,7 +718,7 @@ inline float3 ce_stats(__global const float *xr, uint v, __local float *scratch)
     for (; j < v; j++) {
         sum += exp(xr[j] - m);
     }
-    return (float3)(m, hsum8(s8) + sum, mean);
+    return (float3)(m, hsum8(s8) + sum, (hsum8(a8) + a) / (float)v);
 }
 #else
 inline float3 ce_stats(__global const float *xr, uint v, __local float *scratch) {
@@ -783,14 +797,11 @@ __kernel void cross_entropy_backward(__global const float *logits, const ulong l
     bool counted = t != ignore;
     __global const float *xr = logits + (ulong)row * v;
     __global float *d = dlogits + (ulong)row * v;
-    float3 st = ce_stats(xr, counted ? v : 0, scratch);
-    float m = st.x;
-    float sum = st.y;
     float off = smoothing / (float)v;
     float hit = 1.0f - smoothing + off;
 #ifdef CHUNKED
+    uint j = 0;
     if (!counted) {
-        uint j = 0;
         for (; j + 8 <= v; j += 8) {
             vstore8((float8)(0.0f), 0, d + j);
         }
@@ -799,18 +810,35 @@ __kernel void cross_entropy_backward(__global const float *logits, const ulong l
         }
         return;
     }
-    float xt = xr[t]; // before the stores below, which may overwrite it (in place)
-    uint j = 0;
+    // max; then e = exp(x − max) stored into d and summed (x read before d is written, so in place
+    // works); then d = g·(e / Σ − q): one exp per element instead of two
+    float m = row_max(xr, v);
+    float8 s8 = (float8)(0.0f);
     for (; j + 8 <= v; j += 8) {
-        float8 p = exp(vload8(0, xr + j) - m) / sum;
-        vstore8(grad * (p - off), 0, d + j);
+        float8 e = exp(vload8(0, xr + j) - m);
+        vstore8(e, 0, d + j);
+        s8 += e;
+    }
+    float sum = 0.0f;
+    for (; j < v; j++) {
+        float e = exp(xr[j] - m);
+        d[j] = e;
+        sum += e;
+    }
+    sum += hsum8(s8);
+    float et = d[t];
+    j = 0;
+    for (; j + 8 <= v; j += 8) {
+        vstore8(grad * (vload8(0, d + j) / sum - off), 0, d + j);
     }
     for (; j < v; j++) {
-        float p = exp(xr[j] - m) / sum;
-        d[j] = grad * (p - off);
+        d[j] = grad * (d[j] / sum - off);
     }
-    d[t] = grad * (exp(xt - m) / sum - hit);
+    d[t] = grad * (et / sum - hit);
 #else
+    float3 st = ce_stats(xr, counted ? v : 0, scratch);
+    float m = st.x;
+    float sum = st.y;
     for (uint j = lid; j < v; j += size) {
         float p = exp(xr[j] - m) / sum;
         d[j] = counted ? grad * (p - (j == (uint)t ? hit : off)) : 0.0f;
