@@ -690,7 +690,8 @@ __kernel void softmax_backward(__global const float *y, const ulong y_off, __glo
 // ---------------------------------------------------------------- cross-entropy
 
 // The max, Σ exp(x − max) and mean of a row of v logits (v = 0 for an ignored row: no loads, and in
-// the GPU layout every work-item still reaches every barrier, which must not sit in a branch).
+// the GPU layout every work-item still reaches every barrier: PoCL miscompiles a return before a
+// barrier even when the whole work-group takes it, giving wrong sums or hanging).
 #ifdef CHUNKED
 inline float3 ce_stats(__global const float *xr, uint v, __local float *scratch) {
     // max and plain sum in one pass, then the exp-sum (the row is in L2 by then)
