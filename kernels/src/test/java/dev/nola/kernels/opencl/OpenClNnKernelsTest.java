@@ -311,17 +311,22 @@ class OpenClNnKernelsTest {
                 int b = s[0], t = s[1], c = s[2], nh = s[3];
                 for (boolean causal : new boolean[] {true, false}) {
                     String at = " B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " causal=" + causal;
-                    Tensor[] qkv = p.tensor(1, b, t, 3 * c);
+                    // q, k, v: the three views of one planar [3, B, T, C] tensor, as the models hold them
+                    long btc = (long) b * t * c;
+                    Tensor[] qkv = p.tensor(1, 3, b, t, c);
                     Tensor[] att = p.tensor(1, b, nh, t, t);
                     Tensor[] out = p.tensor(1, b, t, c);
-                    p.run((nn, x) -> nn.attentionForward(x[0], x[1], x[2], causal), qkv, att, out);
+                    p.run((nn, x) -> nn.attentionForward(x[0].view(0, b, t, c), x[0].view(btc, b, t, c),
+                            x[0].view(2 * btc, b, t, c), x[1], x[2], causal), qkv, att, out);
                     // sgemm sums of hs or T float products around the softmax
                     p.check("attentionForward att" + at, att, 1e-6, 1e-5);
                     p.check("attentionForward out" + at, out, 1e-5, 1e-5);
                     Tensor[] dout = p.tensor(1, b, t, c);
                     Tensor[] datt = p.tensor(1, b, nh, t, t);
-                    Tensor[] dqkv = p.tensor(1, b, t, 3 * c);
-                    p.run((nn, x) -> nn.attentionBackward(x[0], x[1], x[2], x[3], x[4], causal), dout, qkv, att, datt, dqkv);
+                    Tensor[] dqkv = p.tensor(1, 3, b, t, c);
+                    p.run((nn, x) -> nn.attentionBackward(x[0], x[1].view(0, b, t, c), x[1].view(btc, b, t, c),
+                            x[1].view(2 * btc, b, t, c), x[2], x[3], x[4].view(0, b, t, c), x[4].view(btc, b, t, c),
+                            x[4].view(2 * btc, b, t, c), causal), dout, qkv, att, datt, dqkv);
                     p.check("attentionBackward dqkv" + at, dqkv, 2e-5, 1e-5);
                 }
             }
@@ -425,10 +430,10 @@ class OpenClNnKernelsTest {
                 Tensor dw = d.allocate(c);
                 Tensor db = d.allocate(c);
                 Tensor w = d.upload(w0, c);
-                Tensor qkv = d.upload(qkv0, b, t, 3 * c);
+                Tensor qkv = d.upload(qkv0, 3, b, t, c);
                 Tensor att = d.allocate(b, nh, t, t);
                 Tensor datt = d.allocate(b, nh, t, t);
-                Tensor dqkv = d.allocate(b, t, 3 * c);
+                Tensor dqkv = d.allocate(3, b, t, c);
                 Tensor out = d.allocate(b, t, c);
                 Tensor logits = d.upload(logits0, n, v);
                 Tensor losses = d.allocate(n);
@@ -440,8 +445,11 @@ class OpenClNnKernelsTest {
                 nn.layerNormForward(x, w, db, 1e-5f, ln, mean, rstd);
                 nn.layerNormBackward(g, x, w, mean, rstd, dx, dw, db);
                 nn.biasBackward(g, dw);
-                nn.attentionForward(qkv, att, out, true);
-                nn.attentionBackward(g.reshape(b, t, c), qkv, att, datt, dqkv, true);
+                long btc = (long) b * t * c;
+                nn.attentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c), att, out, true);
+                nn.attentionBackward(g.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(btc, b, t, c),
+                        qkv.view(2 * btc, b, t, c), att, datt, dqkv.view(0, b, t, c), dqkv.view(btc, b, t, c),
+                        dqkv.view(2 * btc, b, t, c), true);
                 nn.crossEntropyForward(logits, targets, losses, 0.1f, -1);
                 nn.crossEntropyBackward(logits, targets, logits, 0.1f, -1, 1f / n);
                 nn.poolForward(Pool.MEAN, x.reshape(b, t, c), pooled);

@@ -64,8 +64,12 @@ public final class OpenClNnTiming {
                 Tensor h = d.upload(random(r, N * 4 * C), N, 4 * C);
                 Tensor gh = d.upload(random(r, N * 4 * C), N, 4 * C);
                 Tensor dh = d.allocate(N, 4 * C);
-                Tensor qkv = d.upload(random(r, N * 3 * C), B, T, 3 * C);
-                Tensor dqkv = d.allocate(B, T, 3 * C);
+                Tensor qkv = d.upload(random(r, N * 3 * C), 3, B, T, C);
+                Tensor dqkv = d.allocate(3, B, T, C);
+                long btc = (long) N * C;
+                Tensor q = qkv.view(0, B, T, C);
+                Tensor k = qkv.view(btc, B, T, C);
+                Tensor v = qkv.view(2 * btc, B, T, C);
                 Tensor att = d.allocate(B, NH, T, T);
                 Tensor datt = d.allocate(B, NH, T, T);
                 Tensor ao = d.allocate(B, T, C);
@@ -88,8 +92,9 @@ public final class OpenClNnTiming {
                 row(d, name, "residualForward", nn -> nn.residualForward(x, g, out), 3 * nc);
                 row(d, name, "softmaxForward causal [B,NH,T,T]", nn -> nn.softmaxForward(att, att, 0.125f, true), 2 * tt);
                 row(d, name, "softmaxBackward [B,NH,T,T]", nn -> nn.softmaxBackward(att, datt, datt, 0.125f), 3 * tt);
-                row(d, name, "attentionForward causal", nn -> nn.attentionForward(qkv, att, ao, true), 3 * nc + 2 * nc + tt);
-                row(d, name, "attentionBackward causal", nn -> nn.attentionBackward(ao, qkv, att, datt, dqkv, true),
+                row(d, name, "attentionForward causal", nn -> nn.attentionForward(q, k, v, att, ao, true), 3 * nc + 2 * nc + tt);
+                row(d, name, "attentionBackward causal", nn -> nn.attentionBackward(ao, q, k, v, att, datt,
+                        dqkv.view(0, B, T, C), dqkv.view(btc, B, T, C), dqkv.view(2 * btc, B, T, C), true),
                         3 * nc + 3 * nc + 3 * tt);
                 long nv = 4L * N * V;
                 row(d, name, "crossEntropyForward V=50257", nn -> nn.crossEntropyForward(logits, targets, losses, 0.1f, -1), nv);
