@@ -31,3 +31,18 @@ nola_find_jdk() {
 NOLA_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
 # Maven's own JVM: silence JDK 25's warnings about Maven's bundled libraries.
 export MAVEN_OPTS="${MAVEN_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
+
+# Maven: the one on PATH, else the project's Maven Wrapper (./mvnw fetches Maven from Maven Central once,
+# into ~/.m2/wrapper). Sets NOLA_MVN; callers run "$NOLA_MVN" ...
+nola_find_maven() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if command -v mvn >/dev/null 2>&1; then
+    NOLA_MVN="mvn"
+  elif [ -x "$root/mvnw" ]; then
+    NOLA_MVN="$root/mvnw"
+  else
+    echo "nola: Maven is missing and $root/mvnw is gone; restore it (git checkout mvnw .mvn) or install Maven: apt-get install maven" >&2
+    return 1
+  fi
+}

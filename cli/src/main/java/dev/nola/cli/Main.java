@@ -16,14 +16,19 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "nola", mixinStandardHelpOptions = true, version = "nola 0.1.0",
         description = "NOLA adapters: LoRA factors as mixtures of seeded random bases, on any accelerator.",
-        subcommands = {QuickstartCommand.class, DevicesCommand.class, BasisCommand.class, MixCommand.class,
-                ParamsCommand.class, InspectCommand.class, ExportLoraCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuickstartCommand.class, ToyCommand.class, DevicesCommand.class, BasisCommand.class, MixCommand.class,
+                ParamsCommand.class, InspectCommand.class, ExportLoraCommand.class, ScoreCommand.class,
+                FinetuneCommand.class, EvalCommand.class, GenerateCommand.class, MergeCommand.class,
+                PretrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     /** The device string, accepted before or after the subcommand: {@code nola --device cpu basis …}. */
     @Option(names = "--device", scope = ScopeType.INHERIT, paramLabel = "DEVICE",
             description = "Device: reference, cpu, opencl[:P:D], tornado[:B:D] or auto. Default: $NOLA_DEVICE, else the config file, else auto.")
     String device;
+
+    /** The command line as given, for messages that repeat it (how to resume). */
+    String[] args;
 
     /** Exit status for bad input. */
     public static final int BAD_INPUT = 2;
@@ -47,7 +52,11 @@ public final class Main {
      * name cannot add lines, and no Java exception class is named except for an internal error.
      */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(new Main());
+        // charts are drawn off-screen; no display is needed or wanted
+        System.setProperty("java.awt.headless", "true");
+        Main main = new Main();
+        main.args = args.clone();
+        CommandLine cl = new CommandLine(main);
         cl.setOut(out);
         cl.setErr(err);
         cl.registerConverter(Path.class, Main::path);
@@ -59,6 +68,10 @@ public final class Main {
             if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException) {
                 err.println("nola: " + Echo.line(ex.getMessage()));
                 return BAD_INPUT;
+            }
+            if (ex instanceof dev.nola.models.train.Trainer.TrainingStopped) {
+                err.println("nola: " + Echo.line(ex.getMessage()));
+                return 1;
             }
             if (ex instanceof UncheckedIOException) {
                 err.println("nola: " + Echo.line(ex.getMessage()));

@@ -97,13 +97,13 @@ class CliTest {
     }
 
     @Test
-    void quickstartTrainsAndReportsEveryMethod() {
-        Result r = run("quickstart", "--steps", "3", "--device", "cpu");
+    void toyTrainsAndReportsEveryMethod() {
+        Result r = run("toy", "--steps", "3", "--device", "cpu");
         assertTrue(r.out().contains("generic planted rank-4"), r.out());
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("NOLA k+l=96"), r.out());
         assertTrue(r.out().contains("LoRA r=1") && r.out().contains("LoRA r=4"), r.out());
-        Result bad = run("quickstart", "--steps", "0");
+        Result bad = run("toy", "--steps", "0");
         assertEquals(2, bad.status());
         assertTrue(bad.err().contains("--steps"), bad.err());
     }
@@ -140,7 +140,8 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"quickstart", "devices", "basis", "mix", "params", "inspect", "export-lora"})
+    @CsvSource({"quickstart", "toy", "devices", "basis", "mix", "params", "inspect", "export-lora", "score", "finetune", "eval",
+        "generate", "merge", "pretrain"})
     void everyCommandHasHelp(String command) {
         Result r = run(command, "--help");
         assertEquals(0, r.status(), r.err());

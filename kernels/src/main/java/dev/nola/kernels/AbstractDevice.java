@@ -3,6 +3,7 @@ package dev.nola.kernels;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * What every backend's device shares: the open/closed state, the registry of open tensors, views, the
@@ -22,6 +23,11 @@ public abstract class AbstractDevice implements Device {
     private final Map<OpFamily, Object> families = new EnumMap<>(OpFamily.class);
     private final Map<OpFamily, String> missing = new EnumMap<>(OpFamily.class);
     private final Map<String, Tensor> workspaces = new HashMap<>();
+    /**
+     * Per int32 storage tensor: the least and greatest value ever written into it ([0, 0] when fresh).
+     * Weak keys (tensors compare by identity), so closed tensors leave it.
+     */
+    private final Map<Tensor, int[]> intRanges = new WeakHashMap<>();
     private long allocations;
     private boolean closed;
 
@@ -126,6 +132,11 @@ public abstract class AbstractDevice implements Device {
     }
 
     @Override
+    public final NnOps nn() {
+        return family(OpFamily.NN, NnOps.class);
+    }
+
+    @Override
     public final OptimOps optim() {
         return family(OpFamily.OPTIM, OptimOps.class);
     }
@@ -139,7 +150,28 @@ public abstract class AbstractDevice implements Device {
         long n = Checks.shape("shape", shape);
         Tensor t = doAllocate(dtype, shape, n);
         allocations++;
+        if (dtype == DType.INT32) {
+            intRanges.put(t, new int[] {0, 0});
+        }
         return t;
+    }
+
+    /**
+     * A conservative range of an int32 tensor's values: the least and greatest value ever written into
+     * its storage from the host or by a copy ({@code [0, 0]} for a fresh one). Checking layers use it to
+     * reject out-of-range ids and labels without reading them back; only when the range says "maybe"
+     * do they read the values.
+     */
+    public final int[] valueRange(Tensor ints) {
+        Checks.onInts(this, "ints", ints);
+        int[] r = intRanges.get(ints.storage());
+        return r == null ? new int[] {Integer.MIN_VALUE, Integer.MAX_VALUE} : r.clone();
+    }
+
+    private void widen(Tensor storage, int lo, int hi) {
+        int[] r = intRanges.computeIfAbsent(storage, s -> new int[] {lo, hi});
+        r[0] = Math.min(r[0], lo);
+        r[1] = Math.max(r[1], hi);
     }
 
     /** Allocates a zero-filled storage tensor of a checked shape with {@code n} elements. */
@@ -204,6 +236,15 @@ public abstract class AbstractDevice implements Device {
         Checks.notNull("src", src);
         Checks.range("src", srcOffset, length, src.length);
         Checks.range("dst", dstOffset, length, dst.size());
+        if (length > 0) {
+            int lo = Integer.MAX_VALUE;
+            int hi = Integer.MIN_VALUE;
+            for (int i = srcOffset; i < srcOffset + length; i++) {
+                lo = Math.min(lo, src[i]);
+                hi = Math.max(hi, src[i]);
+            }
+            widen(dst.storage(), lo, hi);
+        }
         doWriteInts(dst.storage(), dst.offset() + dstOffset, src, srcOffset, length);
     }
 
@@ -243,6 +284,10 @@ public abstract class AbstractDevice implements Device {
             return; // the same elements
         }
         Checks.noOverlap("dst", dst, "src", src);
+        if (src.dtype() == DType.INT32) {
+            int[] r = valueRange(src);
+            widen(dst.storage(), r[0], r[1]);
+        }
         doCopy(src.storage(), src.offset(), dst.storage(), dst.offset(), src.size());
     }
 
@@ -264,6 +309,7 @@ public abstract class AbstractDevice implements Device {
         } finally {
             try {
                 workspaces.clear();
+                intRanges.clear();
                 live.closeAll();
             } finally {
                 release();

@@ -3,7 +3,7 @@ package dev.nola.kernels;
 /**
  * One compute device: owns memory and a queue, allocates {@link Tensor}s, moves data, and runs the op
  * families ({@link #random()}, {@link #nola()}, {@link #linalg()}, {@link #adapter()},
- * {@link #optim()}). Ops are enqueued in order; {@link #read} and {@link #synchronize} wait for them.
+ * {@link #nn()}, {@link #optim()}). Ops are enqueued in order; {@link #read} and {@link #synchronize} wait for them.
  *
  * <p>Closing the device frees every tensor it allocated; any later use of the device, its ops or its
  * tensors throws {@link IllegalStateException}. Devices are not thread-safe: use one per thread or
@@ -142,6 +142,9 @@ public interface Device extends AutoCloseable {
 
     /** The low-rank adapter forward and backward. */
     AdapterOps adapter();
+
+    /** The transformer ops: embedding, layernorm, GELU, bias, residual, softmax, attention, cross-entropy, pooling. */
+    NnOps nn();
 
     /** Optimizer steps, gradient norms, fake quantization. */
     OptimOps optim();

@@ -14,6 +14,8 @@ public enum OpFamily {
     LINALG(LinalgOps.class),
     /** {@link AdapterOps}: the LoRA-style forward and backward of a low-rank update. */
     ADAPTER(AdapterOps.class),
+    /** {@link NnOps}: the transformer ops, forward and backward. */
+    NN(NnOps.class),
     /** {@link OptimOps}: AdamW, gradient norm and clipping, coefficient fake quantization. */
     OPTIM(OptimOps.class);
 

@@ -6,6 +6,7 @@ import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.LinalgOps;
+import dev.nola.kernels.NnOps;
 import dev.nola.kernels.NolaOps;
 import dev.nola.kernels.OpFamily;
 import dev.nola.kernels.OptimOps;
@@ -78,6 +79,7 @@ final class CountingDevice implements Device {
     @Override public NolaOps nola() { return inner.nola(); }
     @Override public LinalgOps linalg() { return inner.linalg(); }
     @Override public AdapterOps adapter() { return inner.adapter(); }
+    @Override public NnOps nn() { return inner.nn(); }
     @Override public OptimOps optim() { return inner.optim(); }
     @Override public void synchronize() { inner.synchronize(); }
     @Override public boolean isClosed() { return inner.isClosed(); }

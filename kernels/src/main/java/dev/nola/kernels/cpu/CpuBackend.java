@@ -34,7 +34,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("backend cpu has one device; got platform=" + platform + " device=" + device);
         }
         return new HostDevice(devices().get(0), d -> List.of(new CpuRandomOps(d), new CpuNolaOps(d),
-                new CpuLinalgOps(d), new CpuAdapterOps(d), new CpuOptimOps(d)));
+                new CpuLinalgOps(d), new CpuAdapterOps(d), new CpuOptimOps(d), new CpuNnOps(d)));
     }
 
     @Override

@@ -37,7 +37,7 @@ public final class OpenClDevice extends AbstractDevice {
     private final cl_command_queue queue;
     private final OpenClPrograms programs;
     /**
-     * The kernel layout of the random and nola families: {@code -DCHUNKED} on CPU devices, none on
+     * The kernel layout of the random, nola and nn families: {@code -DCHUNKED} on CPU devices, none on
      * GPUs. On CPUs a work-item owns a contiguous range (a column tile in mix, 8 Philox blocks
      * generated 8-wide, a whole row or a chunk in the reductions), because the runtime runs one
      * work-item's loop to the end before the next and vectorises explicit vectors best; on GPUs
@@ -70,10 +70,10 @@ public final class OpenClDevice extends AbstractDevice {
         programs = new OpenClPrograms(context, deviceId, describe(), buildOptions);
         layoutOptions = info.type() == DeviceInfo.Type.CPU ? "-DCHUNKED" : "";
         provideAll(new OpenClRandomOps(this), new OpenClNolaOps(this), new OpenClLinalgOps(this),
-                new OpenClAdapterOps(this), new OpenClOptimOps(this));
+                new OpenClAdapterOps(this), new OpenClOptimOps(this), new OpenClNnOps(this));
     }
 
-    /** Whether the random and nola kernels run in the CPU layout (contiguous ranges per work-item). */
+    /** Whether the random, nola and nn kernels run in the CPU layout (contiguous ranges per work-item). */
     boolean cpuLayout() {
         return layoutOptions.contains("-DCHUNKED");
     }

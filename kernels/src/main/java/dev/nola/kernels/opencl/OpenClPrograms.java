@@ -36,7 +36,8 @@ final class OpenClPrograms implements AutoCloseable {
             "random", List.of("philox.cl", "random.cl"),
             "nola", List.of("philox.cl", "nola.cl"),
             "linalg", List.of("linalg.cl"),
-            "optim", List.of("optim.cl"));
+            "optim", List.of("optim.cl"),
+            "nn", List.of("nn.cl"));
 
     private static final Map<String, String> SOURCES = new ConcurrentHashMap<>();
 

@@ -40,7 +40,7 @@ public final class ReferenceBackend implements Backend {
             throw new IllegalArgumentException("backend reference has one device; got platform=" + platform + " device=" + device);
         }
         return new HostDevice(devices().get(0), d -> List.of(new ReferenceRandomOps(d), new ReferenceNolaOps(d),
-                new ReferenceLinalgOps(d), new ReferenceAdapterOps(d), new ReferenceOptimOps(d)));
+                new ReferenceLinalgOps(d), new ReferenceAdapterOps(d), new ReferenceNnOps(d), new ReferenceOptimOps(d)));
     }
 
     @Override

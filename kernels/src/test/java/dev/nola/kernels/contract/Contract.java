@@ -67,6 +67,7 @@ public final class Contract {
                 new Family(OpFamily.NOLA, NolaContract.checks()),
                 new Family(OpFamily.LINALG, LinalgContract.checks()),
                 new Family(OpFamily.ADAPTER, AdapterContract.checks()),
+                new Family(OpFamily.NN, NnContract.checks()),
                 new Family(OpFamily.OPTIM, OptimContract.checks()));
     }
 

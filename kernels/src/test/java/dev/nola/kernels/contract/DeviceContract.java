@@ -171,8 +171,9 @@ final class DeviceContract {
 
     static void families(Device ref, Device dev) {
         List<Function<Device, Object>> accessors = List.of(Device::random, Device::nola, Device::linalg,
-                Device::adapter, Device::optim);
-        OpFamily[] order = {OpFamily.RANDOM, OpFamily.NOLA, OpFamily.LINALG, OpFamily.ADAPTER, OpFamily.OPTIM};
+                Device::adapter, Device::nn, Device::optim);
+        OpFamily[] order = {OpFamily.RANDOM, OpFamily.NOLA, OpFamily.LINALG, OpFamily.ADAPTER, OpFamily.NN,
+                OpFamily.OPTIM};
         assertEquals(OpFamily.values().length, order.length, "every family has an accessor here");
         for (int i = 0; i < order.length; i++) {
             OpFamily f = order[i];
@@ -227,6 +228,7 @@ final class DeviceContract {
                     case NOLA -> Device::nola;
                     case LINALG -> Device::linalg;
                     case ADAPTER -> Device::adapter;
+                    case NN -> Device::nn;
                     case OPTIM -> Device::optim;
                 };
                 expect(IllegalStateException.class, "closed", () -> get.apply(dev));

@@ -1,0 +1,376 @@
+package dev.nola.kernels.reference;
+
+import static dev.nola.kernels.host.HostTensor.at;
+import static dev.nola.kernels.host.HostTensor.floats;
+import static dev.nola.kernels.host.HostTensor.ints;
+
+import dev.nola.kernels.AbstractNnOps;
+import dev.nola.kernels.Device;
+import dev.nola.kernels.Tensor;
+
+/**
+ * The oracle of the nn family: plain loops in the order of the definitions, every sum and every
+ * transcendental in double, stored as float32. Attention is the default composition (matmuls of the
+ * reference linalg family around this class's softmax).
+ */
+public final class ReferenceNnOps extends AbstractNnOps {
+
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+
+    public ReferenceNnOps(Device device) {
+        super(device);
+    }
+
+    @Override
+    protected void doEncoderForward(Tensor ids, Tensor wte, Tensor wpe, Tensor out, int n, int t, int c) {
+        int[] id = ints(ids);
+        float[] o = floats(out);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < c; j++) {
+                double v = 0;
+                if (wte != null) {
+                    v += floats(wte)[at(wte) + id[at(ids) + i] * c + j];
+                }
+                if (wpe != null) {
+                    v += floats(wpe)[at(wpe) + (i % t) * c + j];
+                }
+                o[at(out) + i * c + j] = (float) v;
+            }
+        }
+    }
+
+    @Override
+    protected void doEncoderBackward(Tensor ids, Tensor dout, Tensor dwte, Tensor dwpe, int n, int t, int c) {
+        int[] id = ints(ids);
+        float[] g = floats(dout);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < c; j++) {
+                float d = g[at(dout) + i * c + j];
+                if (dwte != null) {
+                    floats(dwte)[at(dwte) + id[at(ids) + i] * c + j] += d;
+                }
+                if (dwpe != null) {
+                    floats(dwpe)[at(dwpe) + (i % t) * c + j] += d;
+                }
+            }
+        }
+    }
+
+    @Override
+    protected void doLayerNormForward(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean,
+                                      Tensor rstd, int n, int c) {
+        float[] xv = floats(x);
+        float[] w = floats(weight);
+        float[] b = floats(bias);
+        float[] o = floats(out);
+        for (int i = 0; i < n; i++) {
+            int row = at(x) + i * c;
+            double m = 0;
+            for (int j = 0; j < c; j++) {
+                m += xv[row + j];
+            }
+            m /= c;
+            double var = 0;
+            for (int j = 0; j < c; j++) {
+                double d = xv[row + j] - m;
+                var += d * d;
+            }
+            var /= c;
+            double s = 1.0 / Math.sqrt(var + eps);
+            for (int j = 0; j < c; j++) {
+                o[at(out) + i * c + j] = (float) ((xv[row + j] - m) * s * w[at(weight) + j] + b[at(bias) + j]);
+            }
+            floats(mean)[at(mean) + i] = (float) m;
+            floats(rstd)[at(rstd) + i] = (float) s;
+        }
+    }
+
+    @Override
+    protected void doLayerNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
+                                       Tensor dx, Tensor dweight, Tensor dbias, int n, int c) {
+        float[] g = floats(dout);
+        float[] xv = floats(x);
+        float[] w = floats(weight);
+        float[] dxv = floats(dx);
+        // dweight and dbias are sums over the N rows: kept in double and added once, like every other reduction here
+        double[] dw = dweight == null ? null : new double[c];
+        double[] db = dbias == null ? null : new double[c];
+        for (int i = 0; i < n; i++) {
+            double m = floats(mean)[at(mean) + i];
+            double s = floats(rstd)[at(rstd) + i];
+            // dnorm = dout·w; dx = s·(dnorm − mean(dnorm) − norm·mean(dnorm·norm))
+            double meanD = 0;
+            double meanDN = 0;
+            for (int j = 0; j < c; j++) {
+                double norm = (xv[at(x) + i * c + j] - m) * s;
+                double dn = (double) g[at(dout) + i * c + j] * w[at(weight) + j];
+                meanD += dn;
+                meanDN += dn * norm;
+            }
+            meanD /= c;
+            meanDN /= c;
+            for (int j = 0; j < c; j++) {
+                double norm = (xv[at(x) + i * c + j] - m) * s;
+                double gj = g[at(dout) + i * c + j];
+                double dn = gj * w[at(weight) + j];
+                int k = at(dx) + i * c + j;
+                dxv[k] = (float) (dxv[k] + s * (dn - meanD - norm * meanDN));
+                if (dw != null) {
+                    dw[j] += gj * norm;
+                }
+                if (db != null) {
+                    db[j] += gj;
+                }
+            }
+        }
+        for (int j = 0; j < c; j++) {
+            if (dw != null) {
+                floats(dweight)[at(dweight) + j] = (float) (floats(dweight)[at(dweight) + j] + dw[j]);
+            }
+            if (db != null) {
+                floats(dbias)[at(dbias) + j] = (float) (floats(dbias)[at(dbias) + j] + db[j]);
+            }
+        }
+    }
+
+    /** gelu(x) and gelu'(x) in double. */
+    static double gelu(Gelu kind, double x) {
+        if (kind == Gelu.TANH) {
+            return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+        }
+        return 0.5 * x * (1 + erf(x / Math.sqrt(2)));
+    }
+
+    static double geluGrad(Gelu kind, double x) {
+        if (kind == Gelu.TANH) {
+            double u = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+            double th = Math.tanh(u);
+            double du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+            return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * du;
+        }
+        return 0.5 * (1 + erf(x / Math.sqrt(2))) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+    }
+
+    /**
+     * erf in double to about 1e-15 relative: the Maclaurin series for |x| &lt; 2.5, else the continued
+     * fraction of erfc (both converge fast there).
+     */
+    static double erf(double x) {
+        double a = Math.abs(x);
+        double r;
+        if (a < 2.5) {
+            double term = a;
+            double sum = a;
+            double x2 = a * a;
+            for (int k = 1; k < 200; k++) {
+                term *= -x2 / k;
+                double add = term / (2 * k + 1);
+                sum += add;
+                if (Math.abs(add) < 1e-17 * Math.abs(sum)) {
+                    break;
+                }
+            }
+            r = 2 / Math.sqrt(Math.PI) * sum;
+        } else {
+            // erfc(a) = exp(-a²)/√π · 1/(a + 1/2/(a + 1/(a + 3/2/(a + ...))))
+            double f = a;
+            for (int k = 60; k >= 1; k--) {
+                f = a + (k / 2.0) / f;
+            }
+            r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / f;
+        }
+        return x < 0 ? -r : r;
+    }
+
+    @Override
+    protected void doGeluForward(Gelu kind, Tensor x, Tensor out, long n) {
+        float[] xv = floats(x);
+        float[] o = floats(out);
+        for (int i = 0; i < n; i++) {
+            o[at(out) + i] = (float) gelu(kind, xv[at(x) + i]);
+        }
+    }
+
+    @Override
+    protected void doGeluBackward(Gelu kind, Tensor x, Tensor dout, Tensor dx, long n) {
+        float[] xv = floats(x);
+        float[] g = floats(dout);
+        float[] d = floats(dx);
+        for (int i = 0; i < n; i++) {
+            d[at(dx) + i] = (float) (d[at(dx) + i] + geluGrad(kind, xv[at(x) + i]) * g[at(dout) + i]);
+        }
+    }
+
+    @Override
+    protected void doBiasForward(Tensor x, Tensor bias, int n, int c) {
+        float[] xv = floats(x);
+        float[] b = floats(bias);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < c; j++) {
+                xv[at(x) + i * c + j] += b[at(bias) + j];
+            }
+        }
+    }
+
+    @Override
+    protected void doBiasBackward(Tensor dout, Tensor dbias, int n, int c) {
+        float[] g = floats(dout);
+        float[] d = floats(dbias);
+        for (int j = 0; j < c; j++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) {
+                s += g[at(dout) + i * c + j];
+            }
+            d[at(dbias) + j] = (float) (d[at(dbias) + j] + s);
+        }
+    }
+
+    @Override
+    protected void doResidualForward(Tensor a, Tensor b, Tensor out, long n) {
+        float[] av = floats(a);
+        float[] bv = floats(b);
+        float[] o = floats(out);
+        for (int i = 0; i < n; i++) {
+            o[at(out) + i] = av[at(a) + i] + bv[at(b) + i];
+        }
+    }
+
+    @Override
+    protected void doSoftmaxForward(Tensor x, Tensor out, float scale, boolean causal, int rows, int l) {
+        float[] xv = floats(x);
+        float[] o = floats(out);
+        double[] e = new double[l];
+        for (int r = 0; r < rows; r++) {
+            int last = causal ? r % l : l - 1;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j <= last; j++) {
+                max = Math.max(max, (double) scale * xv[at(x) + r * l + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j <= last; j++) {
+                e[j] = Math.exp((double) scale * xv[at(x) + r * l + j] - max);
+                sum += e[j];
+            }
+            for (int j = 0; j < l; j++) {
+                o[at(out) + r * l + j] = j <= last ? (float) (e[j] / sum) : 0f;
+            }
+        }
+    }
+
+    @Override
+    protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale, int rows, int l) {
+        float[] yv = floats(y);
+        float[] g = floats(dy);
+        float[] d = floats(dx);
+        for (int r = 0; r < rows; r++) {
+            double dot = 0;
+            for (int j = 0; j < l; j++) {
+                dot += (double) yv[at(y) + r * l + j] * g[at(dy) + r * l + j];
+            }
+            for (int j = 0; j < l; j++) {
+                double yj = yv[at(y) + r * l + j];
+                d[at(dx) + r * l + j] = (float) (scale * yj * (g[at(dy) + r * l + j] - dot));
+            }
+        }
+    }
+
+    @Override
+    protected void doCrossEntropyForward(Tensor logits, Tensor targets, Tensor losses, float labelSmoothing,
+                                         int ignoreIndex, int n, int v) {
+        float[] x = floats(logits);
+        int[] t = ints(targets);
+        float[] o = floats(losses);
+        for (int i = 0; i < n; i++) {
+            int target = t[at(targets) + i];
+            if (target == ignoreIndex) {
+                o[at(losses) + i] = 0f;
+                continue;
+            }
+            int row = at(logits) + i * v;
+            double max = Double.NEGATIVE_INFINITY;
+            double mean = 0;
+            for (int j = 0; j < v; j++) {
+                max = Math.max(max, x[row + j]);
+                mean += x[row + j];
+            }
+            mean /= v;
+            double sum = 0;
+            for (int j = 0; j < v; j++) {
+                sum += Math.exp(x[row + j] - max);
+            }
+            double lse = max + Math.log(sum);
+            o[at(losses) + i] = (float) (lse - (1 - (double) labelSmoothing) * x[row + target] - labelSmoothing * mean);
+        }
+    }
+
+    @Override
+    protected void doCrossEntropyBackward(Tensor logits, Tensor targets, Tensor dlogits, float labelSmoothing,
+                                          int ignoreIndex, float lossGradient, int n, int v) {
+        float[] x = floats(logits);
+        int[] t = ints(targets);
+        float[] d = floats(dlogits);
+        double[] p = new double[v];
+        for (int i = 0; i < n; i++) {
+            int target = t[at(targets) + i];
+            int row = at(logits) + i * v;
+            int drow = at(dlogits) + i * v;
+            if (target == ignoreIndex) {
+                java.util.Arrays.fill(d, drow, drow + v, 0f);
+                continue;
+            }
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < v; j++) {
+                max = Math.max(max, x[row + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < v; j++) {
+                p[j] = Math.exp(x[row + j] - max);
+                sum += p[j];
+            }
+            double off = labelSmoothing / (double) v;
+            for (int j = 0; j < v; j++) {
+                double q = off + (j == target ? 1 - (double) labelSmoothing : 0);
+                d[drow + j] = (float) (lossGradient * (p[j] / sum - q));
+            }
+        }
+    }
+
+    @Override
+    protected void doPoolForward(Pool kind, Tensor x, Tensor out, int b, int t, int c) {
+        float[] xv = floats(x);
+        float[] o = floats(out);
+        for (int s = 0; s < b; s++) {
+            for (int j = 0; j < c; j++) {
+                double v;
+                if (kind == Pool.FIRST) {
+                    v = xv[at(x) + s * t * c + j];
+                } else {
+                    v = 0;
+                    for (int i = 0; i < t; i++) {
+                        v += xv[at(x) + (s * t + i) * c + j];
+                    }
+                    v /= t;
+                }
+                o[at(out) + s * c + j] = (float) v;
+            }
+        }
+    }
+
+    @Override
+    protected void doPoolBackward(Pool kind, Tensor dout, Tensor dx, int b, int t, int c) {
+        float[] g = floats(dout);
+        float[] d = floats(dx);
+        for (int s = 0; s < b; s++) {
+            for (int j = 0; j < c; j++) {
+                double gj = g[at(dout) + s * c + j];
+                if (kind == Pool.FIRST) {
+                    d[at(dx) + s * t * c + j] += (float) gj;
+                } else {
+                    for (int i = 0; i < t; i++) {
+                        d[at(dx) + (s * t + i) * c + j] += (float) (gj / t);
+                    }
+                }
+            }
+        }
+    }
+}

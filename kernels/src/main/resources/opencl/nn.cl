@@ -1,0 +1,921 @@
+// Op family "nn": the layers of a transformer block as forward/backward pairs (llm.c's ops). Every
+// buffer argument is followed by its element offset (views). Two layouts, picked by the host from
+// the device type: on GPUs one element per work-item (neighbouring work-items on neighbouring
+// addresses) and a work-group per row with tree reductions in local memory; on CPUs (built with
+// -DCHUNKED) a work-item per row, per contiguous chunk or per 8-column block, 8 wide, because a CPU
+// runtime runs one work-item's loop to the end before the next. No atomics: every sum runs in an
+// order fixed by the shapes, so repeated runs give the same bits.
+#pragma OPENCL FP_CONTRACT OFF
+
+#define SQRT_2_OVER_PI 0.7978845608028654f
+#define INV_SQRT_2 0.70710678118654752f
+#define INV_SQRT_2PI 0.39894228040143268f
+
+// Both work on float and float8 (no contraction: FP_CONTRACT is off).
+#define GELU_TANH(x) (0.5f * (x) * (1.0f + tanh(SQRT_2_OVER_PI * ((x) + 0.044715f * (x) * (x) * (x)))))
+#define GELU_ERF(x) (0.5f * (x) * (1.0f + erf((x) * INV_SQRT_2)))
+
+// ---------------------------------------------------------------- reductions
+
+// Horizontal sum and max of the 8 lanes, in a fixed order.
+inline float hsum8(float8 v) {
+    float4 a = v.lo + v.hi;
+    float2 b = a.lo + a.hi;
+    return b.x + b.y;
+}
+
+inline float hmax8(float8 v) {
+    float4 a = fmax(v.lo, v.hi);
+    float2 b = fmax(a.lo, a.hi);
+    return fmax(b.x, b.y);
+}
+
+// Tree sum of one value per work-item in local memory (power-of-two work-group). Ends with a barrier,
+// so the scratch can be used again at once.
+inline float group_sum(float v, __local float *scratch) {
+    uint lid = get_local_id(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = get_local_size(0) / 2; s > 0; s >>= 1) {
+        if (lid < s) {
+            scratch[lid] += scratch[lid + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+inline float group_max(float v, __local float *scratch) {
+    uint lid = get_local_id(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = get_local_size(0) / 2; s > 0; s >>= 1) {
+        if (lid < s) {
+            scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+// Row reductions of the CPU layout: 8 lanes over the full blocks, then the tail, lanes added last.
+inline float row_sum(__global const float *x, uint n) {
+    float8 acc = (float8)(0.0f);
+    uint j = 0;
+    for (; j + 8 <= n; j += 8) {
+        acc += vload8(0, x + j);
+    }
+    float tail = 0.0f;
+    for (; j < n; j++) {
+        tail += x[j];
+    }
+    return hsum8(acc) + tail;
+}
+
+inline float row_max(__global const float *x, uint n) {
+    float8 acc = (float8)(-INFINITY);
+    uint j = 0;
+    for (; j + 8 <= n; j += 8) {
+        acc = fmax(acc, vload8(0, x + j));
+    }
+    float tail = -INFINITY;
+    for (; j < n; j++) {
+        tail = fmax(tail, x[j]);
+    }
+    return fmax(hmax8(acc), tail);
+}
+
+// ---------------------------------------------------------------- encoder
+
+// (N,C) out[n, :] = wte[ids[n], :] + wpe[n mod t, :]; either table may be absent (has_* = 0).
+// GPU: global (C rounded up, N), one element each. CPU: global (N rounded up), a row each.
+__kernel void encoder_forward(__global const int *ids, const ulong ids_off, __global const float *wte, const ulong wte_off,
+                              __global const float *wpe, const ulong wpe_off, __global float *out, const ulong out_off,
+                              const uint n, const uint t, const uint c, const int has_wte, const int has_wpe) {
+    ids += ids_off;
+    wte += wte_off;
+    wpe += wpe_off;
+    out += out_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+    __global const float *e = wte + (has_wte ? (ulong)ids[row] * c : 0);
+    __global const float *p = wpe + (ulong)(row % t) * c;
+    __global float *o = out + (ulong)row * c;
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 v = has_wte ? vload8(0, e + j) : (float8)(0.0f);
+        vstore8(has_wpe ? (has_wte ? v + vload8(0, p + j) : vload8(0, p + j)) : v, 0, o + j);
+    }
+    for (; j < c; j++) {
+        o[j] = has_wpe ? (has_wte ? e[j] + p[j] : p[j]) : e[j];
+    }
+#else
+    uint j = get_global_id(0);
+    uint row = get_global_id(1);
+    if (j >= c) {
+        return;
+    }
+    float e = has_wte ? wte[(ulong)ids[row] * c + j] : 0.0f;
+    float p = has_wpe ? wpe[(ulong)(row % t) * c + j] : 0.0f;
+    out[(ulong)row * c + j] = has_wpe ? (has_wte ? e + p : p) : e;
+#endif
+}
+
+// dwte[ids[n], :] += dout[n, :] for n ascending, so rows of repeated ids add in token order.
+// GPU: a work-group per token; the first occurrence of an id adds every later token with that id
+// (the others return), its work-items striding over the columns. Global (N·L), local (L).
+// CPU: a work-item per block of `cols` columns walks every token in order. Global (blocks rounded up).
+__kernel void encoder_backward_wte(__global const int *ids, const ulong ids_off, __global const float *dout,
+                                   const ulong dout_off, __global float *dwte, const ulong dwte_off,
+                                   const uint n, const uint c, const uint cols, __local float *scratch) {
+    ids += ids_off;
+    dout += dout_off;
+    dwte += dwte_off;
+#ifdef CHUNKED
+    uint j0 = get_global_id(0) * cols;
+    if (j0 >= c) {
+        return;
+    }
+    uint j1 = min(c, j0 + cols);
+    for (uint row = 0; row < n; row++) {
+        __global float *d = dwte + (ulong)ids[row] * c;
+        __global const float *g = dout + (ulong)row * c;
+        uint j = j0;
+        for (; j + 8 <= j1; j += 8) {
+            vstore8(vload8(0, d + j) + vload8(0, g + j), 0, d + j);
+        }
+        for (; j < j1; j++) {
+            d[j] += g[j];
+        }
+    }
+#else
+    uint row = get_group_id(0);
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+    int id = ids[row];
+    float seen = 0.0f;
+    for (uint i = lid; i < row; i += size) {
+        if (ids[i] == id) {
+            seen = 1.0f;
+        }
+    }
+    if (group_max(seen, scratch) > 0.0f) {
+        return; // an earlier token owns this id
+    }
+    __global float *d = dwte + (ulong)id * c;
+    for (uint k = row; k < n; k++) {
+        if (ids[k] != id) {
+            continue;
+        }
+        __global const float *g = dout + (ulong)k * c;
+        for (uint j = lid; j < c; j += size) {
+            d[j] += g[j];
+        }
+    }
+#endif
+}
+
+// dwpe[p, :] += dout[b·t + p, :] for b ascending. GPU: global (C rounded up, T). CPU: a row each, global (T rounded up).
+__kernel void encoder_backward_wpe(__global const float *dout, const ulong dout_off, __global float *dwpe,
+                                   const ulong dwpe_off, const uint n, const uint t, const uint c) {
+    dout += dout_off;
+    dwpe += dwpe_off;
+    uint batches = n / t;
+#ifdef CHUNKED
+    uint p = get_global_id(0);
+    if (p >= t) {
+        return;
+    }
+    __global float *d = dwpe + (ulong)p * c;
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 acc = vload8(0, d + j);
+        for (uint b = 0; b < batches; b++) {
+            acc += vload8(0, dout + ((ulong)b * t + p) * c + j);
+        }
+        vstore8(acc, 0, d + j);
+    }
+    for (; j < c; j++) {
+        float acc = d[j];
+        for (uint b = 0; b < batches; b++) {
+            acc += dout[((ulong)b * t + p) * c + j];
+        }
+        d[j] = acc;
+    }
+#else
+    uint j = get_global_id(0);
+    uint p = get_global_id(1);
+    if (j >= c) {
+        return;
+    }
+    float acc = dwpe[(ulong)p * c + j];
+    for (uint b = 0; b < batches; b++) {
+        acc += dout[((ulong)b * t + p) * c + j];
+    }
+    dwpe[(ulong)p * c + j] = acc;
+#endif
+}
+
+// ---------------------------------------------------------------- layernorm
+
+// (N,C) out = (x − mean)·rstd·w + b per row, two passes (mean, then the centred sum of squares).
+// GPU: a work-group per row, global (N·L), local (L). CPU: a row each, global (N rounded up).
+__kernel void layernorm_forward(__global const float *x, const ulong x_off, __global const float *w, const ulong w_off,
+                                __global const float *b, const ulong b_off, __global float *out, const ulong out_off,
+                                __global float *mean, const ulong mean_off, __global float *rstd, const ulong rstd_off,
+                                const uint n, const uint c, const float eps, __local float *scratch) {
+    x += x_off;
+    w += w_off;
+    b += b_off;
+    out += out_off;
+    mean += mean_off;
+    rstd += rstd_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+    __global const float *xr = x + (ulong)row * c;
+    __global float *o = out + (ulong)row * c;
+    float m = row_sum(xr, c) / (float)c;
+    float8 acc = (float8)(0.0f);
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 d = vload8(0, xr + j) - m;
+        acc = fma(d, d, acc);
+    }
+    float tail = 0.0f;
+    for (; j < c; j++) {
+        float d = xr[j] - m;
+        tail = fma(d, d, tail);
+    }
+    float s = 1.0f / sqrt((hsum8(acc) + tail) / (float)c + eps);
+    j = 0;
+    for (; j + 8 <= c; j += 8) {
+        vstore8(fma((vload8(0, xr + j) - m) * s, vload8(0, w + j), vload8(0, b + j)), 0, o + j);
+    }
+    for (; j < c; j++) {
+        o[j] = fma((xr[j] - m) * s, w[j], b[j]);
+    }
+#else
+    uint row = get_group_id(0);
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+    __global const float *xr = x + (ulong)row * c;
+    __global float *o = out + (ulong)row * c;
+    float acc = 0.0f;
+    for (uint j = lid; j < c; j += size) {
+        acc += xr[j];
+    }
+    float m = group_sum(acc, scratch) / (float)c;
+    acc = 0.0f;
+    for (uint j = lid; j < c; j += size) {
+        float d = xr[j] - m;
+        acc = fma(d, d, acc);
+    }
+    float s = 1.0f / sqrt(group_sum(acc, scratch) / (float)c + eps);
+    for (uint j = lid; j < c; j += size) {
+        o[j] = fma((xr[j] - m) * s, w[j], b[j]);
+    }
+    if (lid != 0) {
+        return;
+    }
+#endif
+    mean[row] = m;
+    rstd[row] = s;
+}
+
+// dx[n, :] += rstd·(dnorm − mean(dnorm) − norm·mean(dnorm·norm)) with dnorm = dout·w,
+// norm = (x − mean)·rstd. Layout and geometry as layernorm_forward.
+__kernel void layernorm_backward(__global const float *dout, const ulong dout_off, __global const float *x, const ulong x_off,
+                                 __global const float *w, const ulong w_off, __global const float *mean, const ulong mean_off,
+                                 __global const float *rstd, const ulong rstd_off, __global float *dx, const ulong dx_off,
+                                 const uint n, const uint c, __local float *scratch) {
+    dout += dout_off;
+    x += x_off;
+    w += w_off;
+    mean += mean_off;
+    rstd += rstd_off;
+    dx += dx_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+#else
+    uint row = get_group_id(0);
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+#endif
+    __global const float *g = dout + (ulong)row * c;
+    __global const float *xr = x + (ulong)row * c;
+    __global float *d = dx + (ulong)row * c;
+    float m = mean[row];
+    float s = rstd[row];
+#ifdef CHUNKED
+    float8 sd8 = (float8)(0.0f);
+    float8 sdn8 = (float8)(0.0f);
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 dn = vload8(0, g + j) * vload8(0, w + j);
+        sd8 += dn;
+        sdn8 = fma(dn, (vload8(0, xr + j) - m) * s, sdn8);
+    }
+    float sd = 0.0f;
+    float sdn = 0.0f;
+    for (; j < c; j++) {
+        float dn = g[j] * w[j];
+        sd += dn;
+        sdn = fma(dn, (xr[j] - m) * s, sdn);
+    }
+    float meanD = (hsum8(sd8) + sd) / (float)c;
+    float meanDN = (hsum8(sdn8) + sdn) / (float)c;
+    j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 norm = (vload8(0, xr + j) - m) * s;
+        float8 dn = vload8(0, g + j) * vload8(0, w + j);
+        vstore8(fma(s, dn - meanD - norm * meanDN, vload8(0, d + j)), 0, d + j);
+    }
+    for (; j < c; j++) {
+        float norm = (xr[j] - m) * s;
+        float dn = g[j] * w[j];
+        d[j] = fma(s, dn - meanD - norm * meanDN, d[j]);
+    }
+#else
+    float sd = 0.0f;
+    float sdn = 0.0f;
+    for (uint j = lid; j < c; j += size) {
+        float dn = g[j] * w[j];
+        sd += dn;
+        sdn = fma(dn, (xr[j] - m) * s, sdn);
+    }
+    float meanD = group_sum(sd, scratch) / (float)c;
+    float meanDN = group_sum(sdn, scratch) / (float)c;
+    for (uint j = lid; j < c; j += size) {
+        float norm = (xr[j] - m) * s;
+        float dn = g[j] * w[j];
+        d[j] = fma(s, dn - meanD - norm * meanDN, d[j]);
+    }
+#endif
+}
+
+// Column sums in two passes with a fixed order (bias and layernorm parameter gradients): chunk r of
+// `rows` consecutive rows writes pb[r, :] = Σ dout[i, :] and, with has_w, pw[r, :] = Σ dout[i, :]·norm[i, :]
+// (rows ascending); column_finish then adds the chunks in order. GPU: global (C rounded up, chunks),
+// a column each. CPU: global (C/8 rounded up, chunks), 8 columns each.
+__kernel void column_partials(__global const float *dout, const ulong dout_off, __global const float *x, const ulong x_off,
+                              __global const float *mean, const ulong mean_off, __global const float *rstd, const ulong rstd_off,
+                              __global float *pb, const ulong pb_off, __global float *pw, const ulong pw_off,
+                              const uint n, const uint c, const uint rows, const int has_w) {
+    dout += dout_off;
+    x += x_off;
+    mean += mean_off;
+    rstd += rstd_off;
+    pb += pb_off;
+    pw += pw_off;
+    uint r = get_global_id(1);
+    uint i0 = r * rows;
+    uint i1 = min(n, i0 + rows);
+#ifdef CHUNKED
+    uint j = get_global_id(0) * 8;
+    if (j >= c) {
+        return;
+    }
+    if (j + 8 <= c) {
+        float8 sb = (float8)(0.0f);
+        float8 sw = (float8)(0.0f);
+        for (uint i = i0; i < i1; i++) {
+            float8 g = vload8(0, dout + (ulong)i * c + j);
+            sb += g;
+            if (has_w) {
+                sw = fma(g, (vload8(0, x + (ulong)i * c + j) - mean[i]) * rstd[i], sw);
+            }
+        }
+        vstore8(sb, 0, pb + (ulong)r * c + j);
+        if (has_w) {
+            vstore8(sw, 0, pw + (ulong)r * c + j);
+        }
+        return;
+    }
+    for (; j < c; j++) {
+#else
+    uint j = get_global_id(0);
+    if (j >= c) {
+        return;
+    }
+    {
+#endif
+        float sb = 0.0f;
+        float sw = 0.0f;
+        for (uint i = i0; i < i1; i++) {
+            float g = dout[(ulong)i * c + j];
+            sb += g;
+            if (has_w) {
+                sw = fma(g, (x[(ulong)i * c + j] - mean[i]) * rstd[i], sw);
+            }
+        }
+        pb[(ulong)r * c + j] = sb;
+        if (has_w) {
+            pw[(ulong)r * c + j] = sw;
+        }
+    }
+}
+
+// out[j] += Σ_r partial[r, j], r ascending. Geometry as column_partials with one row of chunks.
+__kernel void column_finish(__global const float *partial, const ulong partial_off, __global float *out, const ulong out_off,
+                            const uint chunks, const uint c) {
+    partial += partial_off;
+    out += out_off;
+#ifdef CHUNKED
+    uint j = get_global_id(0) * 8;
+    if (j >= c) {
+        return;
+    }
+    if (j + 8 <= c) {
+        float8 acc = (float8)(0.0f);
+        for (uint r = 0; r < chunks; r++) {
+            acc += vload8(0, partial + (ulong)r * c + j);
+        }
+        vstore8(vload8(0, out + j) + acc, 0, out + j);
+        return;
+    }
+    for (; j < c; j++) {
+#else
+    uint j = get_global_id(0);
+    if (j >= c) {
+        return;
+    }
+    {
+#endif
+        float acc = 0.0f;
+        for (uint r = 0; r < chunks; r++) {
+            acc += partial[(ulong)r * c + j];
+        }
+        out[j] += acc;
+    }
+}
+
+// ---------------------------------------------------------------- element-wise
+
+// The elements of this work-item: GPU one (global (n rounded up)); CPU `chunk` consecutive ones, the
+// full 8-blocks first (global (n / chunk rounded up)). BODY8 sees float8 at element e, BODY1 one float.
+#ifdef CHUNKED
+#define FOR_ELEMENTS(n, chunk, BODY8, BODY1) \
+    { \
+        ulong lo_ = (ulong)get_global_id(0) * (chunk); \
+        ulong hi_ = min((ulong)(n), lo_ + (chunk)); \
+        ulong e = lo_; \
+        for (; e + 8 <= hi_; e += 8) { BODY8 } \
+        for (; e < hi_; e++) { BODY1 } \
+    }
+#else
+#define FOR_ELEMENTS(n, chunk, BODY8, BODY1) \
+    { \
+        ulong e = get_global_id(0); \
+        if (e < (n)) { BODY1 } \
+    }
+#endif
+
+// out = gelu(x); kind 0: tanh form, 1: erf form; out may be x.
+__kernel void gelu_forward(__global const float *x, const ulong x_off, __global float *out, const ulong out_off,
+                           const ulong n, const int kind, const ulong chunk) {
+    x += x_off;
+    out += out_off;
+    if (kind == 0) {
+        FOR_ELEMENTS(n, chunk, { float8 v = vload8(0, x + e); vstore8(GELU_TANH(v), 0, out + e); },
+                     { float v = x[e]; out[e] = GELU_TANH(v); })
+    } else {
+        FOR_ELEMENTS(n, chunk, { float8 v = vload8(0, x + e); vstore8(GELU_ERF(v), 0, out + e); },
+                     { float v = x[e]; out[e] = GELU_ERF(v); })
+    }
+}
+
+// gelu'(x) for the tanh form: 0.5·(1 + th) + 0.5·x·(1 − th²)·√(2/π)·(1 + 3·0.044715·x²).
+#define GELU_TANH_GRAD(x, th) \
+    (0.5f * (1.0f + (th)) + 0.5f * (x) * (1.0f - (th) * (th)) * (SQRT_2_OVER_PI * (1.0f + 0.134145f * (x) * (x))))
+#define GELU_TANH_TH(x) tanh(SQRT_2_OVER_PI * ((x) + 0.044715f * (x) * (x) * (x)))
+// gelu'(x) for the erf form: 0.5·(1 + erf(x/√2)) + x·exp(−x²/2)/√(2π).
+#define GELU_ERF_GRAD(x) (0.5f * (1.0f + erf((x) * INV_SQRT_2)) + (x) * exp(-0.5f * (x) * (x)) * INV_SQRT_2PI)
+
+// dx += gelu'(x)·dout.
+__kernel void gelu_backward(__global const float *x, const ulong x_off, __global const float *dout, const ulong dout_off,
+                            __global float *dx, const ulong dx_off, const ulong n, const int kind, const ulong chunk) {
+    x += x_off;
+    dout += dout_off;
+    dx += dx_off;
+    if (kind == 0) {
+        FOR_ELEMENTS(n, chunk,
+                     { float8 v = vload8(0, x + e); float8 th = GELU_TANH_TH(v);
+                       vstore8(fma(GELU_TANH_GRAD(v, th), vload8(0, dout + e), vload8(0, dx + e)), 0, dx + e); },
+                     { float v = x[e]; float th = GELU_TANH_TH(v); dx[e] = fma(GELU_TANH_GRAD(v, th), dout[e], dx[e]); })
+    } else {
+        FOR_ELEMENTS(n, chunk,
+                     { float8 v = vload8(0, x + e);
+                       vstore8(fma(GELU_ERF_GRAD(v), vload8(0, dout + e), vload8(0, dx + e)), 0, dx + e); },
+                     { float v = x[e]; dx[e] = fma(GELU_ERF_GRAD(v), dout[e], dx[e]); })
+    }
+}
+
+// out = a + b; out may be a or b.
+__kernel void residual_forward(__global const float *a, const ulong a_off, __global const float *b, const ulong b_off,
+                               __global float *out, const ulong out_off, const ulong n, const ulong chunk) {
+    a += a_off;
+    b += b_off;
+    out += out_off;
+    FOR_ELEMENTS(n, chunk, { vstore8(vload8(0, a + e) + vload8(0, b + e), 0, out + e); },
+                 { out[e] = a[e] + b[e]; })
+}
+
+// (N,C) x[n, :] += bias. GPU: global (C rounded up, N). CPU: a row each, global (N rounded up).
+__kernel void bias_forward(__global float *x, const ulong x_off, __global const float *bias, const ulong bias_off,
+                           const uint n, const uint c) {
+    x += x_off;
+    bias += bias_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+    __global float *xr = x + (ulong)row * c;
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        vstore8(vload8(0, xr + j) + vload8(0, bias + j), 0, xr + j);
+    }
+    for (; j < c; j++) {
+        xr[j] += bias[j];
+    }
+#else
+    uint j = get_global_id(0);
+    if (j < c) {
+        x[(ulong)get_global_id(1) * c + j] += bias[j];
+    }
+#endif
+}
+
+// ---------------------------------------------------------------- softmax
+
+// (R,L) out[r, j] = exp(s·x[r, j] − max) / Σ, columns j > r mod L masked to 0 when causal; out may
+// be x (each element is read, then written, by one work-item). GPU: a work-group per row, global
+// (R·G), local (G). CPU: a row each, global (R rounded up).
+__kernel void softmax_forward(__global const float *x, const ulong x_off, __global float *out, const ulong out_off,
+                              const uint rows, const uint l, const float scale, const int causal,
+                              __local float *scratch) {
+    x += x_off;
+    out += out_off;
+#ifdef CHUNKED
+    uint r = get_global_id(0);
+    if (r >= rows) {
+        return;
+    }
+#else
+    uint r = get_group_id(0);
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+#endif
+    uint len = causal ? r % l + 1 : l;
+    __global const float *xr = x + (ulong)r * l;
+    __global float *o = out + (ulong)r * l;
+#ifdef CHUNKED
+    // max of s·x (the same as s·max x only for s ≥ 0)
+    float8 m8 = (float8)(-INFINITY);
+    uint j = 0;
+    for (; j + 8 <= len; j += 8) {
+        m8 = fmax(m8, scale * vload8(0, xr + j));
+    }
+    float m = -INFINITY;
+    for (; j < len; j++) {
+        m = fmax(m, scale * xr[j]);
+    }
+    m = fmax(hmax8(m8), m);
+    float8 s8 = (float8)(0.0f);
+    j = 0;
+    for (; j + 8 <= len; j += 8) {
+        float8 e = exp(scale * vload8(0, xr + j) - m);
+        vstore8(e, 0, o + j);
+        s8 += e;
+    }
+    float sum = 0.0f;
+    for (; j < len; j++) {
+        float e = exp(scale * xr[j] - m);
+        o[j] = e;
+        sum += e;
+    }
+    sum += hsum8(s8);
+    j = 0;
+    for (; j + 8 <= len; j += 8) {
+        vstore8(vload8(0, o + j) / sum, 0, o + j);
+    }
+    for (; j < len; j++) {
+        o[j] = o[j] / sum;
+    }
+    for (; j < l; j++) {
+        o[j] = 0.0f;
+    }
+#else
+    float m = -INFINITY;
+    for (uint j = lid; j < len; j += size) {
+        m = fmax(m, scale * xr[j]);
+    }
+    m = group_max(m, scratch);
+    float sum = 0.0f;
+    for (uint j = lid; j < len; j += size) {
+        float e = exp(scale * xr[j] - m);
+        o[j] = e;
+        sum += e;
+    }
+    sum = group_sum(sum, scratch);
+    for (uint j = lid; j < l; j += size) {
+        o[j] = j < len ? o[j] / sum : 0.0f;
+    }
+#endif
+}
+
+// dx[r, j] = s·y[r, j]·(dy[r, j] − Σ_i y[r, i]·dy[r, i]), written; dx may be dy. Geometry as softmax_forward.
+__kernel void softmax_backward(__global const float *y, const ulong y_off, __global const float *dy, const ulong dy_off,
+                               __global float *dx, const ulong dx_off, const uint rows, const uint l, const float scale,
+                               __local float *scratch) {
+    y += y_off;
+    dy += dy_off;
+    dx += dx_off;
+#ifdef CHUNKED
+    uint r = get_global_id(0);
+    if (r >= rows) {
+        return;
+    }
+#else
+    uint r = get_group_id(0);
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+#endif
+    __global const float *yr = y + (ulong)r * l;
+    __global const float *g = dy + (ulong)r * l;
+    __global float *d = dx + (ulong)r * l;
+#ifdef CHUNKED
+    float8 acc = (float8)(0.0f);
+    uint j = 0;
+    for (; j + 8 <= l; j += 8) {
+        acc = fma(vload8(0, yr + j), vload8(0, g + j), acc);
+    }
+    float dot = 0.0f;
+    for (; j < l; j++) {
+        dot = fma(yr[j], g[j], dot);
+    }
+    dot += hsum8(acc);
+    j = 0;
+    for (; j + 8 <= l; j += 8) {
+        vstore8(scale * vload8(0, yr + j) * (vload8(0, g + j) - dot), 0, d + j);
+    }
+    for (; j < l; j++) {
+        d[j] = scale * yr[j] * (g[j] - dot);
+    }
+#else
+    float dot = 0.0f;
+    for (uint j = lid; j < l; j += size) {
+        dot = fma(yr[j], g[j], dot);
+    }
+    dot = group_sum(dot, scratch);
+    for (uint j = lid; j < l; j += size) {
+        d[j] = scale * yr[j] * (g[j] - dot);
+    }
+#endif
+}
+
+// ---------------------------------------------------------------- cross-entropy
+
+// The max, Σ exp(x − max) and mean of a row of v logits (v = 0 for an ignored row: no loads, and in
+// the GPU layout every work-item still reaches every barrier: PoCL miscompiles a return before a
+// barrier even when the whole work-group takes it, giving wrong sums or hanging).
+#ifdef CHUNKED
+inline float3 ce_stats(__global const float *xr, uint v, __local float *scratch) {
+    // max and plain sum in one pass, then the exp-sum (the row is in L2 by then)
+    float8 m8 = (float8)(-INFINITY);
+    float8 a8 = (float8)(0.0f);
+    uint j = 0;
+    for (; j + 8 <= v; j += 8) {
+        float8 x = vload8(0, xr + j);
+        m8 = fmax(m8, x);
+        a8 += x;
+    }
+    float m = -INFINITY;
+    float a = 0.0f;
+    for (; j < v; j++) {
+        m = fmax(m, xr[j]);
+        a += xr[j];
+    }
+    m = fmax(hmax8(m8), m);
+    float8 s8 = (float8)(0.0f);
+    j = 0;
+    for (; j + 8 <= v; j += 8) {
+        s8 += exp(vload8(0, xr + j) - m);
+    }
+    float sum = 0.0f;
+    for (; j < v; j++) {
+        sum += exp(xr[j] - m);
+    }
+    return (float3)(m, hsum8(s8) + sum, (hsum8(a8) + a) / (float)v);
+}
+#else
+inline float3 ce_stats(__global const float *xr, uint v, __local float *scratch) {
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+    float m = -INFINITY;
+    float s = 0.0f;
+    for (uint j = lid; j < v; j += size) {
+        float xj = xr[j];
+        m = fmax(m, xj);
+        s += xj;
+    }
+    m = group_max(m, scratch);
+    float mean = group_sum(s, scratch) / (float)v;
+    float sum = 0.0f;
+    for (uint j = lid; j < v; j += size) {
+        sum += exp(xr[j] - m);
+    }
+    return (float3)(m, group_sum(sum, scratch), mean);
+}
+#endif
+
+// (N,V) loss[n] = log Σ exp(x) − (1−ε)·x[t] − ε·mean(x), 0 where t = ignore.
+// GPU: a work-group per row, global (N·G), local (G). CPU: a row each, global (N rounded up).
+__kernel void cross_entropy_forward(__global const float *logits, const ulong logits_off, __global const int *targets,
+                                    const ulong targets_off, __global float *losses, const ulong losses_off,
+                                    const uint n, const uint v, const float smoothing, const int ignore,
+                                    __local float *scratch) {
+    logits += logits_off;
+    targets += targets_off;
+    losses += losses_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+    uint lid = 0;
+#else
+    uint row = get_group_id(0);
+    uint lid = get_local_id(0);
+#endif
+    int t = targets[row];
+    bool counted = t != ignore;
+    __global const float *xr = logits + (ulong)row * v;
+    float3 st = ce_stats(xr, counted ? v : 0, scratch);
+    if (lid == 0) {
+        // (max − x[t]) + log Σ + ε·(x[t] − mean): the definition regrouped so that no large terms
+        // cancel (the first two are ≥ 0; with V = 1 every term is exactly 0)
+        float xt = counted ? xr[t] : 0.0f;
+        float loss = (st.x - xt) + log(st.y);
+        loss = smoothing != 0.0f ? fma(smoothing, xt - st.z, loss) : loss;
+        losses[row] = counted ? loss : 0.0f;
+    }
+}
+
+// dlogits[n, j] = g·(p[n, j] − (1−ε)·[j = t] − ε/V), 0 for ignored rows; written; dlogits may be
+// logits (each element is read, then written, by one work-item). Geometry as cross_entropy_forward.
+__kernel void cross_entropy_backward(__global const float *logits, const ulong logits_off, __global const int *targets,
+                                     const ulong targets_off, __global float *dlogits, const ulong dlogits_off,
+                                     const uint n, const uint v, const float smoothing, const int ignore,
+                                     const float grad, __local float *scratch) {
+    logits += logits_off;
+    targets += targets_off;
+    dlogits += dlogits_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+#else
+    uint row = get_group_id(0);
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+#endif
+    int t = targets[row];
+    bool counted = t != ignore;
+    __global const float *xr = logits + (ulong)row * v;
+    __global float *d = dlogits + (ulong)row * v;
+    float off = smoothing / (float)v;
+    float hit = 1.0f - smoothing + off;
+#ifdef CHUNKED
+    uint j = 0;
+    if (!counted) {
+        for (; j + 8 <= v; j += 8) {
+            vstore8((float8)(0.0f), 0, d + j);
+        }
+        for (; j < v; j++) {
+            d[j] = 0.0f;
+        }
+        return;
+    }
+    // max; then e = exp(x − max) stored into d and summed (x read before d is written, so in place
+    // works); then d = g·(e / Σ − q): one exp per element instead of two
+    float m = row_max(xr, v);
+    float8 s8 = (float8)(0.0f);
+    for (; j + 8 <= v; j += 8) {
+        float8 e = exp(vload8(0, xr + j) - m);
+        vstore8(e, 0, d + j);
+        s8 += e;
+    }
+    float sum = 0.0f;
+    for (; j < v; j++) {
+        float e = exp(xr[j] - m);
+        d[j] = e;
+        sum += e;
+    }
+    sum += hsum8(s8);
+    float et = d[t];
+    j = 0;
+    for (; j + 8 <= v; j += 8) {
+        vstore8(grad * (vload8(0, d + j) / sum - off), 0, d + j);
+    }
+    for (; j < v; j++) {
+        d[j] = grad * (d[j] / sum - off);
+    }
+    d[t] = grad * (et / sum - hit);
+#else
+    float3 st = ce_stats(xr, counted ? v : 0, scratch);
+    float m = st.x;
+    float sum = st.y;
+    for (uint j = lid; j < v; j += size) {
+        float p = exp(xr[j] - m) / sum;
+        d[j] = counted ? grad * (p - (j == (uint)t ? hit : off)) : 0.0f;
+    }
+#endif
+}
+
+// ---------------------------------------------------------------- pooling
+
+// (B,T,C) → (B,C): out[b, :] = mean over t of x[b, t, :] (kind 0, t ascending) or x[b, 0, :] (kind 1).
+// GPU: global (C rounded up, B), a column each. CPU: global (C/8 rounded up, B), 8 columns each.
+__kernel void pool_forward(__global const float *x, const ulong x_off, __global float *out, const ulong out_off,
+                           const uint t, const uint c, const int kind) {
+    x += x_off;
+    out += out_off;
+    uint b = get_global_id(1);
+    __global const float *xb = x + (ulong)b * t * c;
+    uint tokens = kind == 0 ? t : 1;
+#ifdef CHUNKED
+    uint j = get_global_id(0) * 8;
+    if (j >= c) {
+        return;
+    }
+    if (j + 8 <= c) {
+        float8 acc = (float8)(0.0f);
+        for (uint i = 0; i < tokens; i++) {
+            acc += vload8(0, xb + (ulong)i * c + j);
+        }
+        vstore8(kind == 0 ? acc / (float)t : acc, 0, out + (ulong)b * c + j);
+        return;
+    }
+    for (; j < c; j++) {
+#else
+    uint j = get_global_id(0);
+    if (j >= c) {
+        return;
+    }
+    {
+#endif
+        float acc = 0.0f;
+        for (uint i = 0; i < tokens; i++) {
+            acc += xb[(ulong)i * c + j];
+        }
+        out[(ulong)b * c + j] = kind == 0 ? acc / (float)t : acc;
+    }
+}
+
+// dx[b, i, :] += dout[b, :] / T for every token i (kind 0) or for i = 0 (kind 1). Rows q of the
+// launch are (b, i) with `per` rows per sequence (T or 1). GPU: global (C rounded up, B·per).
+// CPU: a row each, global (B·per rounded up).
+__kernel void pool_backward(__global const float *dout, const ulong dout_off, __global float *dx, const ulong dx_off,
+                            const uint rows, const uint per, const uint t, const uint c, const int kind) {
+    dout += dout_off;
+    dx += dx_off;
+#ifdef CHUNKED
+    uint q = get_global_id(0);
+    if (q >= rows) {
+        return;
+    }
+#else
+    uint q = get_global_id(1);
+#endif
+    uint b = q / per;
+    __global const float *g = dout + (ulong)b * c;
+    __global float *d = dx + ((ulong)b * t + q % per) * c;
+#ifdef CHUNKED
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 gv = vload8(0, g + j);
+        vstore8(vload8(0, d + j) + (kind == 0 ? gv / (float)t : gv), 0, d + j);
+    }
+    for (; j < c; j++) {
+#else
+    uint j = get_global_id(0);
+    if (j < c) {
+#endif
+        d[j] += kind == 0 ? g[j] / (float)t : g[j];
+    }
+}

@@ -1,0 +1,211 @@
+package dev.nola.models.bases;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nola.kernels.Checks;
+import dev.nola.kernels.Device;
+import dev.nola.models.gpt2.Gpt2Checkpoint;
+import dev.nola.models.gpt2.Gpt2Init;
+import dev.nola.models.gpt2.Gpt2Model;
+import dev.nola.models.gpt2.Gpt2Task;
+import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.image.ImageSet;
+import dev.nola.models.io.AtomicFiles;
+import dev.nola.models.text.TextDataset;
+import dev.nola.models.text.TokenWindows;
+import dev.nola.models.train.Evaluation;
+import dev.nola.models.train.Trainer;
+import dev.nola.models.train.TrainerSettings;
+import dev.nola.models.train.TrainingListener;
+import dev.nola.models.vit.VitInit;
+import dev.nola.models.vit.VitModel;
+import dev.nola.models.vit.VitTask;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The project's own small pretrained bases, since no weights can be downloaded: a small GPT-2 with
+ * GPT-2's 50,257-token vocabulary pretrained on English text from Debian's {@code fortunes}, and a
+ * small ViT pretrained on Fashion-MNIST classes 0–4. Each is built once, with the same code users
+ * fine-tune with, and cached under {@code $NOLA_CACHE} (default {@code ~/.cache/nola}) in a directory
+ * whose name carries the recipe's version, beside a {@code manifest.json} (recipe, data, final
+ * held-out metrics, time). The cache entry is written atomically, so an interrupted build is rebuilt.
+ */
+public final class SmallBases {
+
+    /** The GPT-2 base's shape: V = 50,257, 64 positions, 2 layers, 4 heads, C = 128. */
+    public static final Gpt2Model.Dims GPT2_DIMS = new Gpt2Model.Dims(50257, 64, 2, 4, 128, 1e-5f);
+    /** The ViT base's shape: 28×28 images in 7×7 patches (T = 17), 4 layers, 4 heads, C = 64, 5 classes. */
+    public static final VitModel.Dims VIT_DIMS = new VitModel.Dims(28, 7, 4, 4, 64, 5, 1e-6f);
+    /** Pretraining steps of the GPT-2 base (16 × 64 tokens each). */
+    public static final long GPT2_STEPS = 400;
+    /** Pretraining steps of the ViT base (64 images each). */
+    public static final long VIT_STEPS = 1500;
+    /** Bumped whenever a recipe changes, so an old cache entry is not reused. */
+    public static final int RECIPE = 1;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private SmallBases() {
+    }
+
+    /** {@code $NOLA_CACHE}, else {@code ~/.cache/nola}. */
+    public static Path cacheDir() {
+        String env = System.getenv("NOLA_CACHE");
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "nola");
+    }
+
+    /** What a cached base is. */
+    public record Built(Path dir, JsonNode manifest, boolean fromCache) {
+    }
+
+    /**
+     * The fortunes GPT-2: from the cache, or pretrained now (about 400 steps of 16 × 64 tokens).
+     *
+     * @param fortunes the fortunes directory ({@code /usr/share/games/fortunes})
+     */
+    public static Built gpt2Fortunes(Device d, Path cache, Path fortunes, TrainingListener listener) {
+        return gpt2Fortunes(d, cache, fortunes, GPT2_STEPS, listener);
+    }
+
+    /**
+     * The fortunes GPT-2 pretrained for {@code steps} steps instead of {@link #GPT2_STEPS} (a smaller,
+     * weaker base for tests and slow devices), cached apart from the default one.
+     */
+    public static Built gpt2Fortunes(Device d, Path cache, Path fortunes, long steps, TrainingListener listener) {
+        Path dir = cache.resolve("bases").resolve(cacheName("gpt2-fortunes", steps, GPT2_STEPS));
+        if (Files.isRegularFile(dir.resolve("manifest.json")) && Files.isRegularFile(dir.resolve(Gpt2Checkpoint.WEIGHTS_FILE))) {
+            return new Built(dir, manifest(dir), true);
+        }
+        Checks.notNull("fortunes", fortunes);
+        if (!Files.isDirectory(fortunes)) {
+            throw new IllegalArgumentException("fortunes directory " + fortunes + " is missing; install it with: "
+                    + "apt-get install fortunes");
+        }
+        long start = System.nanoTime();
+        TokenWindows all = TextDataset.fortunes(fortunes).packedWindows(GPT2_DIMS.positions());
+        TokenWindows.Split split = all.split(0.02, 1);
+        Gpt2Model.Weights w = Gpt2Init.random(d, GPT2_DIMS, 1);
+        try (Gpt2Model m = new Gpt2Model(d, GPT2_DIMS, w, true, null)) {
+            Gpt2Task task = new Gpt2Task(m, split.train(), split.heldOut(), 16, 1);
+            Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, 3e-3, Math.min(20, steps / 20), true, 1.0, 0.0, 0, 0, 0.95), null,
+                    false, listener);
+            Gpt2Checkpoint ckpt = Gpt2Weights.download(d, w, Gpt2Weights.config(GPT2_DIMS));
+            Path tmp = cache.resolve("bases").resolve(".gpt2-building");
+            ckpt.write(tmp);
+            ObjectNode man = recipe("gpt2-fortunes", r, start);
+            man.put("train_windows", split.train().size());
+            man.put("held_out_windows", split.heldOut().size());
+            man.put("data", fortunes.toString());
+            Map<String, byte[]> files = new LinkedHashMap<>();
+            try {
+                for (String f : new String[] {Gpt2Checkpoint.CONFIG_FILE, Gpt2Checkpoint.WEIGHTS_FILE}) {
+                    files.put(f, Files.readAllBytes(tmp.resolve(f)));
+                }
+                files.put("manifest.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(man));
+                AtomicFiles.writeDirectory(dir, files);
+                for (String f : new String[] {Gpt2Checkpoint.CONFIG_FILE, Gpt2Checkpoint.WEIGHTS_FILE}) {
+                    Files.deleteIfExists(tmp.resolve(f));
+                }
+                Files.deleteIfExists(tmp);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        } finally {
+            Gpt2Init.close(w);
+        }
+        return new Built(dir, manifest(dir), false);
+    }
+
+    /**
+     * The Fashion-MNIST ViT: from the cache, or pretrained now on classes 0–4 (30,000 images).
+     *
+     * @param fashion the directory of the IDX files ({@link ImageSet#DEBIAN_FASHION_MNIST})
+     */
+    public static Built vitFashion(Device d, Path cache, Path fashion, TrainingListener listener) {
+        return vitFashion(d, cache, fashion, VIT_STEPS, listener);
+    }
+
+    /**
+     * The Fashion-MNIST ViT pretrained for {@code steps} steps instead of {@link #VIT_STEPS}, cached
+     * apart from the default one.
+     */
+    public static Built vitFashion(Device d, Path cache, Path fashion, long steps, TrainingListener listener) {
+        Path dir = cache.resolve("bases").resolve(cacheName("vit-fashion", steps, VIT_STEPS));
+        if (Files.isRegularFile(dir.resolve("manifest.json")) && Files.isRegularFile(dir.resolve("vit.safetensors"))) {
+            return new Built(dir, manifest(dir), true);
+        }
+        if (!Files.isDirectory(fashion)) {
+            throw new IllegalArgumentException("Fashion-MNIST directory " + fashion + " is missing; install it with: "
+                    + "apt-get install dataset-fashion-mnist");
+        }
+        long start = System.nanoTime();
+        ImageSet train = ImageSet.fashionMnist(fashion, true).filterClasses(0, 1, 2, 3, 4);
+        ImageSet test = ImageSet.fashionMnist(fashion, false).filterClasses(0, 1, 2, 3, 4);
+        ImageSet.Stats stats = train.stats();
+        VitModel.Weights w = VitInit.random(d, VIT_DIMS, 1);
+        try (VitModel m = new VitModel(d, VIT_DIMS, w, true, null)) {
+            VitTask task = new VitTask(m, train.standardized(stats), test.standardized(stats), 64, 1, 0f);
+            Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, 2e-3, Math.min(50, steps / 20), true, 1.0, 0.0, 0, 0, 0.99), null,
+                    false, listener);
+            ObjectNode man = recipe("vit-fashion", r, start);
+            man.put("classes", "0-4");
+            man.put("pixel_mean", stats.mean());
+            man.put("pixel_std", stats.std());
+            Map<String, byte[]> files = new LinkedHashMap<>();
+            files.put("vit.safetensors", VitWeightsFile.bytes(d, w));
+            try {
+                files.put("manifest.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(man));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            AtomicFiles.writeDirectory(dir, files);
+        } finally {
+            w.close();
+        }
+        return new Built(dir, manifest(dir), false);
+    }
+
+    /** The cache entry's name: the recipe, and the steps when they are not the default. */
+    static String cacheName(String kind, long steps, long defaultSteps) {
+        if (steps <= 0) {
+            throw new IllegalArgumentException("pretraining steps must be > 0, got " + steps);
+        }
+        return kind + "-r" + RECIPE + (steps == defaultSteps ? "" : "-" + steps + "steps");
+    }
+
+    /** The pixel mean and standard deviation the cached ViT base was trained with (from its manifest). */
+    public static double[] vitFashionStats(Path baseDir) {
+        JsonNode m = manifest(baseDir);
+        return new double[] {m.path("pixel_mean").asDouble(), m.path("pixel_std").asDouble()};
+    }
+
+    private static ObjectNode recipe(String kind, Trainer.Result r, long startNanos) {
+        ObjectNode man = JSON.createObjectNode();
+        man.put("kind", kind);
+        man.put("recipe", RECIPE);
+        Evaluation e = r.last();
+        man.put("steps", r.losses().size());
+        man.put("final_train_loss", r.losses().get(r.losses().size() - 1));
+        man.put("held_out_loss", e.loss());
+        if (!Double.isNaN(e.accuracy())) {
+            man.put("held_out_accuracy", e.accuracy());
+        }
+        man.put("seconds", (System.nanoTime() - startNanos) / 1e9);
+        return man;
+    }
+
+    private static JsonNode manifest(Path dir) {
+        try {
+            return JSON.readTree(Files.readAllBytes(dir.resolve("manifest.json")));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cached base " + dir + ": manifest.json cannot be read: " + e.getMessage()
+                    + " (delete the directory to rebuild it)");
+        }
+    }
+}

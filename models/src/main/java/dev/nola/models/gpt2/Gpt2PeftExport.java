@@ -1,0 +1,119 @@
+package dev.nola.models.gpt2;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nola.adapter.Adapter;
+import dev.nola.adapter.io.SafeTensorsWriter;
+import dev.nola.kernels.Checks;
+import dev.nola.models.io.AtomicFiles;
+import dev.nola.models.transformer.TransformerBlock;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A GPT-2 adapter on q and v as a PEFT LoRA adapter for Hugging Face's {@code GPT2LMHeadModel} as it
+ * is: PEFT targets the fused {@code c_attn} (Conv1D, {@code fan_in_fan_out = true}), so each layer's
+ * q and v factors go into one rank-2r pair,
+ * <pre>
+ *   lora_A [2r, C] = [A_q ; A_v]            lora_B [3C, 2r] = [ B_q  0  ]   (rows of q)
+ *                                                             [  0   0  ]   (rows of k: zero)
+ *                                                             [  0  B_v ]   (rows of v)
+ * </pre>
+ * with {@code lora_alpha = s·2r}, so that PEFT's {@code scaling = lora_alpha / r} is the adapter's s and
+ * {@code ΔW_c_attn = s·(lora_B·lora_A)ᵀ} adds exactly s·B_q·A_q to the q columns, s·B_v·A_v to the v
+ * columns, and nothing to k.
+ */
+public final class Gpt2PeftExport {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Gpt2PeftExport() {
+    }
+
+    /** Writes the PEFT directory (adapter_config.json, adapter_model.safetensors) atomically. */
+    public static void write(Path dir, Map<String, ? extends Adapter> named, Gpt2Model.Dims dims, String baseModel) {
+        AtomicFiles.writeDirectory(dir, files(named, dims, baseModel));
+    }
+
+    /** The directory's files, name → bytes. */
+    public static Map<String, byte[]> files(Map<String, ? extends Adapter> named, Gpt2Model.Dims dims, String baseModel) {
+        Checks.notNull("adapters", named);
+        if (named.isEmpty()) {
+            throw new IllegalArgumentException("no adapters to export");
+        }
+        int c = dims.width();
+        Adapter first = named.values().iterator().next();
+        int r = first.rank();
+        float s = first.scale();
+        for (Map.Entry<String, ? extends Adapter> e : named.entrySet()) {
+            Adapter a = e.getValue();
+            if (a.rank() != r || a.scale() != s) {
+                throw new IllegalArgumentException("adapter " + e.getKey() + " has r = " + a.rank() + ", s = " + a.scale()
+                        + "; the first has r = " + r + ", s = " + s + " (one PEFT file has one r and alpha)");
+            }
+        }
+        // every name must be a q or v adapter of this model
+        Gpt2Adapters.slots(named, dims);
+        for (String name : named.keySet()) {
+            if (!name.endsWith(".attn." + TransformerBlock.Q) && !name.endsWith(".attn." + TransformerBlock.V)) {
+                throw new IllegalArgumentException("adapter " + name + " is not on q or v; GPT-2's PEFT export covers c_attn only");
+            }
+        }
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        for (int i = 0; i < dims.layers(); i++) {
+            Adapter q = named.get(Gpt2Adapters.name(i, TransformerBlock.Q));
+            Adapter v = named.get(Gpt2Adapters.name(i, TransformerBlock.V));
+            if (q == null && v == null) {
+                continue;
+            }
+            float[] a = new float[2 * r * c];
+            float[] b = new float[3 * c * 2 * r];
+            if (q != null) {
+                float[] aq = q.device().read(q.factorA());
+                float[] bq = q.device().read(q.factorB());
+                System.arraycopy(aq, 0, a, 0, r * c);
+                for (int row = 0; row < c; row++) {
+                    System.arraycopy(bq, row * r, b, row * 2 * r, r);
+                }
+            }
+            if (v != null) {
+                float[] av = v.device().read(v.factorA());
+                float[] bv = v.device().read(v.factorB());
+                System.arraycopy(av, 0, a, r * c, r * c);
+                for (int row = 0; row < c; row++) {
+                    System.arraycopy(bv, row * r, b, (2 * c + row) * 2 * r + r, r);
+                }
+            }
+            String prefix = "base_model.model.transformer.h." + i + ".attn.c_attn";
+            w.f32(prefix + ".lora_A.weight", new int[] {2 * r, c}, a);
+            w.f32(prefix + ".lora_B.weight", new int[] {3 * c, 2 * r}, b);
+        }
+        ObjectNode cfg = JSON.createObjectNode();
+        cfg.put("peft_type", "LORA");
+        cfg.put("task_type", "CAUSAL_LM");
+        cfg.put("r", 2 * r);
+        cfg.put("lora_alpha", (double) s * 2 * r);
+        cfg.putArray("target_modules").add("c_attn");
+        cfg.put("fan_in_fan_out", true);
+        cfg.put("lora_dropout", 0.0);
+        cfg.put("bias", "none");
+        cfg.put("use_rslora", false);
+        cfg.put("inference_mode", true);
+        if (baseModel == null) {
+            cfg.putNull("base_model_name_or_path");
+        } else {
+            cfg.put("base_model_name_or_path", baseModel);
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        try {
+            files.put("adapter_config.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        files.put("adapter_model.safetensors", w.toBytes(Map.of("format", "pt")));
+        return files;
+    }
+}
