@@ -67,9 +67,11 @@ public final class Gpt2StepBench {
         try (Device d = Backends.open(device)) {
             Gpt2Model.Weights w = Gpt2Init.random(d, dims, 7);
             Map<String, ? extends Adapter> adapters = switch (variant) {
-                case "nola_materialized" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v")), dims);
+                // per-layer bases, as the peer's nola_materialized / nola_on_the_fly (one bank per module)
+                case "nola_materialized" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
+                        .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.MATERIALIZED), dims);
                 case "nola_on_the_fly" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
-                        .withBasisMode(NolaConfig.BasisMode.ON_THE_FLY), dims);
+                        .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.ON_THE_FLY), dims);
                 case "lora_r4" -> Gpt2Adapters.lora(d, 4, List.of("q", "v"), dims, 3L);
                 default -> throw new IllegalArgumentException("variant " + variant
                         + " is not one of nola_materialized, nola_on_the_fly, lora_r4");
