@@ -68,6 +68,7 @@ public final class Gpt2Model implements AutoCloseable {
     private final List<TransformerBlock> blocks = new ArrayList<>();
     private final List<Map<String, Adapter>> adapters;
     private Buffers buf;
+    private float labelSmoothing;
 
     /**
      * @param weights   the weights on device (the model does not close them)
@@ -146,6 +147,27 @@ public final class Gpt2Model implements AutoCloseable {
         return set;
     }
 
+    /**
+     * The label smoothing ε of the loss: each counted row's target distribution is (1 − ε) on its
+     * target plus ε/V on every token, as PyTorch's {@code F.cross_entropy(label_smoothing = ε)}.
+     * 0 (plain cross-entropy) until set.
+     */
+    public float labelSmoothing() {
+        return labelSmoothing;
+    }
+
+    /**
+     * Sets the label smoothing ε in [0, 1) for the next {@link #forward(int[], int[], int, int)} and
+     * its {@link #backward()}; see {@link #labelSmoothing()}.
+     */
+    public Gpt2Model labelSmoothing(float epsilon) {
+        if (!(epsilon >= 0 && epsilon < 1)) {
+            throw new IllegalArgumentException("label smoothing is " + epsilon + "; expected a number in [0, 1)");
+        }
+        this.labelSmoothing = epsilon;
+        return this;
+    }
+
     /** Sets every gradient of {@link #trainable()} to zero. */
     public void zeroGradients() {
         trainable().zeroGradients();
@@ -165,6 +187,9 @@ public final class Gpt2Model implements AutoCloseable {
         final Tensor dres;
         final Tensor dres2;
         int counted;
+        float smoothing;
+        /** dres or dres2: where the last backward left dL/d(embedding output); null before one. */
+        Tensor dinput;
 
         Buffers(Device d, Dims dims, int b, int t) {
             this.b = b;
@@ -221,6 +246,7 @@ public final class Gpt2Model implements AutoCloseable {
             throw new IllegalArgumentException("ids has " + ids.length + " tokens, expected b·t = " + b * t);
         }
         Buffers s = buffers(b, t);
+        s.dinput = null;
         device.write(s.ids, ids);
         NnOps nn = device.nn();
         nn.encoderForward(s.ids, w.wte(), w.wpe(), s.residual.get(0), t);
@@ -233,8 +259,8 @@ public final class Gpt2Model implements AutoCloseable {
     }
 
     /**
-     * Forward pass and the mean next-token cross-entropy over the positions whose target is not
-     * {@link #IGNORE}.
+     * Forward pass and the mean next-token cross-entropy (with the {@link #labelSmoothing()} set)
+     * over the positions whose target is not {@link #IGNORE}.
      *
      * @param targets [B·T], each in [0, V) or {@link #IGNORE}; at least one counted
      * @return the mean loss (reads B·T floats back)
@@ -256,8 +282,9 @@ public final class Gpt2Model implements AutoCloseable {
         forward(ids, b, t);
         Buffers s = buf;
         device.write(s.targets, targets);
-        device.nn().crossEntropyForward(s.logits, s.targets, s.losses, 0f, IGNORE);
+        device.nn().crossEntropyForward(s.logits, s.targets, s.losses, labelSmoothing, IGNORE);
         s.counted = counted;
+        s.smoothing = labelSmoothing;
         float[] l = device.read(s.losses);
         double sum = 0;
         for (float x : l) {
@@ -276,7 +303,7 @@ public final class Gpt2Model implements AutoCloseable {
             throw new IllegalStateException("backward needs a forward with targets first");
         }
         NnOps nn = device.nn();
-        nn.crossEntropyBackward(s.logits, s.targets, s.logits, 0f, IGNORE, 1f / s.counted);
+        nn.crossEntropyBackward(s.logits, s.targets, s.logits, s.smoothing, IGNORE, 1f / s.counted);
         // logits = lnf·wteᵀ: dlnf = dlogits·wte, dwte += dlogitsᵀ·lnf
         device.linalg().matmul(false, false, 1f, s.logits, w.wte(), 0f, s.dres2);
         if (grads != null) {
@@ -296,7 +323,20 @@ public final class Gpt2Model implements AutoCloseable {
         if (grads != null) {
             nn.encoderBackward(s.ids, dout, grads.wte(), grads.wpe(), s.t);
         }
+        s.dinput = dout;
         s.counted = 0;
+    }
+
+    /**
+     * The gradient of the last {@link #backward()}'s loss with respect to the embedding output (token
+     * plus position embedding, the first block's input), [B·T, C]; computed with a frozen base too.
+     * Valid until the next backward.
+     */
+    public Tensor inputGradient() {
+        if (buf == null || buf.dinput == null) {
+            throw new IllegalStateException("no backward pass since the last forward with targets");
+        }
+        return buf.dinput;
     }
 
     /** The logits of the last forward pass, [B·T, V] (until the next backward overwrites them). */

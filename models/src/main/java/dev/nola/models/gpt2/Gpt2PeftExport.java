@@ -3,9 +3,11 @@ package dev.nola.models.gpt2;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.adapter.Adapter;
+import dev.nola.adapter.io.NolaAdapterFiles;
+import dev.nola.adapter.io.PeftLoraExport;
 import dev.nola.adapter.io.SafeTensorsWriter;
+import dev.nola.adapter.io.SizeBudget;
 import dev.nola.kernels.Checks;
-import dev.nola.models.io.AtomicFiles;
 import dev.nola.models.transformer.TransformerBlock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,9 +35,13 @@ public final class Gpt2PeftExport {
     private Gpt2PeftExport() {
     }
 
-    /** Writes the PEFT directory (adapter_config.json, adapter_model.safetensors) atomically. */
+    /**
+     * Writes the PEFT directory (adapter_config.json, adapter_model.safetensors) atomically, under
+     * {@link PeftLoraExport}'s rule: an existing {@code dir} is replaced only when it is a previous
+     * PEFT LoRA export.
+     */
     public static void write(Path dir, Map<String, ? extends Adapter> named, Gpt2Model.Dims dims, String baseModel) {
-        AtomicFiles.writeDirectory(dir, files(named, dims, baseModel));
+        PeftLoraExport.writeFiles(dir, files(named, dims, baseModel));
     }
 
     /** The directory's files, name → bytes. */
@@ -62,6 +68,12 @@ public final class Gpt2PeftExport {
                 throw new IllegalArgumentException("adapter " + name + " is not on q or v; GPT-2's PEFT export covers c_attn only");
             }
         }
+        // the file's tensors, then the file, then one layer's factors read back: checked before any is read
+        long layers = named.keySet().stream().map(n -> n.substring(0, n.lastIndexOf(".attn."))).distinct().count();
+        long floats = SizeBudget.times(layers, SizeBudget.plus(2L * r * c, 3L * c * 2 * r));
+        SizeBudget.of("the GPT-2 PEFT export").addFloats("the c_attn factors", floats)
+                .addBytes("the safetensors file", SizeBudget.times(floats, Float.BYTES))
+                .addFloats("one layer's q and v factors read back", 4L * r * c).requireOnHeap();
         SafeTensorsWriter w = new SafeTensorsWriter();
         for (int i = 0; i < dims.layers(); i++) {
             Adapter q = named.get(Gpt2Adapters.name(i, TransformerBlock.Q));
@@ -109,11 +121,11 @@ public final class Gpt2PeftExport {
         }
         Map<String, byte[]> files = new LinkedHashMap<>();
         try {
-            files.put("adapter_config.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
+            files.put(NolaAdapterFiles.CONFIG_FILE, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        files.put("adapter_model.safetensors", w.toBytes(Map.of("format", "pt")));
+        files.put(NolaAdapterFiles.WEIGHTS_FILE, w.toBytes(Map.of("format", "pt")));
         return files;
     }
 }

@@ -42,6 +42,15 @@ public final class PeftLoraExport {
         AtomicDirectory.write(dir, OUTPUT, files(Echo.path(dir), adapters, targetModules, baseModel), AtomicDirectory.NONE);
     }
 
+    /**
+     * Writes a PEFT LoRA directory whose files were built elsewhere (e.g. models' GPT-2 export onto the
+     * fused {@code c_attn}) under the same rule as {@link #write}: atomically, and replacing only a
+     * previous export ({@link #OUTPUT}). {@code files} must be exactly {@link #OUTPUT}'s file names.
+     */
+    public static void writeFiles(Path dir, Map<String, byte[]> files) {
+        AtomicDirectory.write(dir, OUTPUT, files, AtomicDirectory.NONE);
+    }
+
     /** The directory's files (name → bytes); {@code source} names the export in messages. */
     static Map<String, byte[]> files(String source, Map<String, ? extends Adapter> adapters, List<String> targetModules,
                                      String baseModel) {
