@@ -7,6 +7,7 @@ import dev.nola.kernels.AbstractOptimOps;
 import dev.nola.kernels.AdamWStep;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.reference.ReferenceOptimOps;
 import java.util.stream.IntStream;
 
 /**
@@ -91,20 +92,9 @@ public final class CpuOptimOps extends AbstractOptimOps {
         floats(factor)[at(factor)] = Float.isFinite(ss) ? Math.min(1f, maxNorm / ((float) Math.sqrt(ss) + 1e-6f)) : Float.NaN;
     }
 
+    /** Scalar, as the reference: coefficient vectors are a few thousand numbers. */
     @Override
     protected void doFakeQuantize(Tensor x, int bits, Tensor out, long n) {
-        float[] xv = floats(x);
-        float[] o = floats(out);
-        int x0 = at(x);
-        int o0 = at(out);
-        int levels = (1 << (bits - 1)) - 1;
-        float max = 0f;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, Math.abs(xv[x0 + i]));
-        }
-        float step = max / levels;
-        for (int i = 0; i < n; i++) {
-            o[o0 + i] = step > 0f ? Math.max(-levels, Math.min(levels, Math.round(xv[x0 + i] / step))) * step : 0f;
-        }
+        ReferenceOptimOps.fakeQuantize(x, bits, out, n);
     }
 }

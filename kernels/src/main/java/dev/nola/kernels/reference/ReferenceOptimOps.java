@@ -59,6 +59,14 @@ public final class ReferenceOptimOps extends AbstractOptimOps {
 
     @Override
     protected void doFakeQuantize(Tensor x, int bits, Tensor out, long n) {
+        fakeQuantize(x, bits, out, n);
+    }
+
+    /**
+     * Max-abs fake quantization of host tensors, in the definition's order (the cpu backend uses it too:
+     * it runs on coefficient vectors of a few thousand numbers, where a scalar pass costs nothing).
+     */
+    public static void fakeQuantize(Tensor x, int bits, Tensor out, long n) {
         float[] xv = floats(x);
         float[] o = floats(out);
         int x0 = at(x);

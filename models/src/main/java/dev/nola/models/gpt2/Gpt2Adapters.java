@@ -21,8 +21,7 @@ import java.util.function.IntFunction;
 public final class Gpt2Adapters {
 
     /** The modules an adapter may target, by the name in a {@link NolaConfig}'s target list. */
-    public static final List<String> MODULES = List.of(TransformerBlock.Q, TransformerBlock.V, TransformerBlock.FC,
-            TransformerBlock.FC2);
+    public static final List<String> MODULES = TransformerBlock.SLOTS;
 
     private Gpt2Adapters() {
     }

@@ -122,15 +122,7 @@ public final class Gpt2Model implements AutoCloseable {
     /** What an optimizer steps: the adapters' parameters, and with trainBase every weight too. */
     public ParameterSet trainable() {
         ParameterSet set = new ParameterSet(device);
-        for (Map<String, Adapter> m : adapters) {
-            for (String slot : new String[] {TransformerBlock.Q, TransformerBlock.V, TransformerBlock.FC,
-                    TransformerBlock.FC2}) {
-                Adapter a = m.get(slot);
-                if (a != null) {
-                    set.addAll(a.parameterSet());
-                }
-            }
-        }
+        blocks.forEach(b -> b.addAdapterParameters(set));
         if (grads != null) {
             set.add(new Parameter("wte", w.wte(), grads.wte()));
             set.add(new Parameter("wpe", w.wpe(), grads.wpe()));

@@ -1,10 +1,12 @@
 package dev.nola.models.transformer;
 
 import dev.nola.adapter.Adapter;
+import dev.nola.adapter.optim.ParameterSet;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.NnOps;
 import dev.nola.kernels.Tensor;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,6 +32,8 @@ public final class TransformerBlock implements AutoCloseable {
     public static final String V = "v";
     public static final String FC = "fc";
     public static final String FC2 = "fc2";
+    /** Every slot, in the order parameters are listed. */
+    public static final List<String> SLOTS = List.of(Q, V, FC, FC2);
 
     private final Device device;
     private final BlockWeights w;
@@ -66,7 +70,7 @@ public final class TransformerBlock implements AutoCloseable {
         this.eps = eps;
         this.adapters = Map.copyOf(Checks.notNull("adapters", adapters));
         for (String slot : this.adapters.keySet()) {
-            if (!slot.equals(Q) && !slot.equals(V) && !slot.equals(FC) && !slot.equals(FC2)) {
+            if (!SLOTS.contains(slot)) {
                 throw new IllegalArgumentException("adapter slot '" + slot + "' is not one of q, v, fc, fc2");
             }
         }
@@ -268,6 +272,16 @@ public final class TransformerBlock implements AutoCloseable {
     /** The adapters by slot. */
     public Map<String, Adapter> adapters() {
         return adapters;
+    }
+
+    /** Adds the parameters of this block's adapters to {@code set}, in slot order. */
+    public void addAdapterParameters(ParameterSet set) {
+        for (String slot : SLOTS) {
+            Adapter a = adapters.get(slot);
+            if (a != null) {
+                set.addAll(a.parameterSet());
+            }
+        }
     }
 
     /** Frees the activation buffers (weights, grads and adapters belong to the caller). */

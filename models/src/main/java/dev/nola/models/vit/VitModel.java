@@ -161,14 +161,7 @@ public final class VitModel implements AutoCloseable {
     /** What an optimizer steps: the head, the adapters, and with trainBase every weight. */
     public ParameterSet trainable() {
         ParameterSet set = head();
-        for (Map<String, Adapter> m : adapters) {
-            for (String slot : new String[] {TransformerBlock.Q, TransformerBlock.V, TransformerBlock.FC,
-                    TransformerBlock.FC2}) {
-                if (m.get(slot) != null) {
-                    set.addAll(m.get(slot).parameterSet());
-                }
-            }
-        }
+        blocks.forEach(b -> b.addAdapterParameters(set));
         if (trainBase) {
             List<Tensor> values = w.base();
             List<Tensor> gs = grads.base();
