@@ -1,6 +1,5 @@
 package dev.nola.models.train;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,7 +19,6 @@ import dev.nola.models.gpt2.Gpt2Model;
 import dev.nola.models.gpt2.Gpt2Task;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -168,6 +166,91 @@ class PortableTrainingTest {
                     device, loss, relative(loss, trained));
             assertTrue(relative(loss, trained) <= LOSS_REL, device + " held-out loss " + loss + " vs cpu " + trained
                     + ": relative " + relative(loss, trained) + " > " + LOSS_REL);
+        }
+    }
+
+    /** A task that runs {@code inner} but throws at {@code stopAt}, after the trainer wrote that step's checkpoint. */
+    static TrainingTask stoppingAt(TrainingTask inner, long stopAt) {
+        return new TrainingTask() {
+            @Override public ParameterSet trainable() { return inner.trainable(); }
+            @Override public double step(long step) {
+                if (step == stopAt) {
+                    throw new IllegalStateException("stopped at step " + stopAt);
+                }
+                return inner.step(step);
+            }
+            @Override public Evaluation evaluate() { return inner.evaluate(); }
+            @Override public long itemsPerStep() { return inner.itemsPerStep(); }
+            @Override public String itemUnit() { return inner.itemUnit(); }
+        };
+    }
+
+    /** Steps of the checkpoint runs: stopped after step 5 (its checkpoint written), resumed for steps 5..9. */
+    static final long STEPS = 10;
+
+    /**
+     * Absolute tolerance on a coefficient resumed on another device. AdamW's update
+     * lr·m̂/(√v̂ + ε) does not depend on the gradient's scale, so a relative perturbation δ of the
+     * gradients (about 1e-6 from summation order, as for {@link #LOSS_REL}; |g| ≫ ε here) moves each
+     * step's update by about lr·δ. Five steps at lr = 3e-2 give 1.5e-7; the bound allows δ = 1e-5:
+     * (STEPS / 2)·lr·1e-5 = 1.5e-6. The coefficients move by about 5e-2 in those five steps (asserted to
+     * be 1000 times the bound), so a run that did not continue from the checkpoint's values and moments
+     * cannot pass.
+     */
+    static final double COEFFICIENT_ABS = (STEPS / 2) * 3e-2 * 1e-5;
+
+    /**
+     * Trained on cpu with checkpoints every 5 steps, stopped at step 5 (as {@link TrainerTest} stops a
+     * run), then a fresh model on another device resumes from that checkpoint to step 10: its step
+     * losses and final held-out loss are within {@link #LOSS_REL} of an uninterrupted cpu run's, its
+     * coefficients within {@link #COEFFICIENT_ABS}. Not bit-exact: the devices sum in different orders.
+     * On the same device a resume is bit-exact ({@link TrainerTest#aResumedRunEndsWithTheSameCoefficientsBitForBit()}).
+     */
+    @ParameterizedTest(name = "cpu checkpoint resumed on {0}")
+    @ValueSource(strings = {"reference", OPENCL})
+    void aCheckpointWrittenOnCpuResumesOnAnotherDeviceAndEndsWhereTheCpuRunEnds(String device) {
+        assumeDevice(device);
+        TrainerSettings s = TrainerTest.settings(STEPS, STEPS / 2);
+        Trainer.Result straight;
+        float[] straightCoefficients;
+        try (Run cpu = new Run("cpu")) {
+            straight = Trainer.run(cpu.task, TrainerTest.settings(STEPS, 0), null, false, null);
+            straightCoefficients = cpu.coefficients();
+        }
+        Path ckpt = tmp.resolve("ckpt");
+        float[] half;
+        try (Run cpu = new Run("cpu")) {
+            assertThrows(IllegalStateException.class, () -> Trainer.run(stoppingAt(cpu.task, STEPS / 2), s, ckpt, false, null));
+            half = cpu.coefficients();
+        }
+        assertTrue(Files.isRegularFile(ckpt.resolve(Trainer.META_FILE)), "the checkpoint of step " + STEPS / 2 + " exists");
+        try (Run other = new Run(device)) {
+            Trainer.Result r = Trainer.run(other.task, s, ckpt, true, null);
+            assertEquals(STEPS / 2, r.firstStep(), "resumed from the cpu checkpoint");
+            assertEquals(STEPS / 2, r.losses().size());
+            float[] c = other.coefficients();
+            assertEquals(straightCoefficients.length, c.length);
+            double maxAbs = 0;
+            double moved = 0;
+            for (int i = 0; i < c.length; i++) {
+                maxAbs = Math.max(maxAbs, Math.abs(c[i] - straightCoefficients[i]));
+                moved = Math.max(moved, Math.abs(straightCoefficients[i] - half[i]));
+            }
+            double maxStepRel = 0;
+            for (int i = 0; i < r.losses().size(); i++) {
+                maxStepRel = Math.max(maxStepRel, relative(r.losses().get(i), straight.losses().get((int) (STEPS / 2) + i)));
+            }
+            double heldOutRel = relative(r.last().loss(), straight.last().loss());
+            System.out.printf("[portable] resumed on %s at step %d: held-out %.9f vs cpu %.9f (relative %.2e), step losses"
+                    + " max relative %.2e, coefficients max |diff| %.2e (they moved %.2e after the checkpoint)%n", device,
+                    r.firstStep(), r.last().loss(), straight.last().loss(), heldOutRel, maxStepRel, maxAbs, moved);
+            assertTrue(moved > 1000 * COEFFICIENT_ABS, "the second half moves the coefficients (" + moved + ") by far more"
+                    + " than the tolerance " + COEFFICIENT_ABS);
+            assertTrue(maxStepRel <= LOSS_REL, "step losses 5..9 on " + device + " vs cpu: relative " + maxStepRel);
+            assertTrue(heldOutRel <= LOSS_REL, "final held-out loss on " + device + " " + r.last().loss() + " vs cpu "
+                    + straight.last().loss() + ": relative " + heldOutRel);
+            assertTrue(maxAbs <= COEFFICIENT_ABS, "coefficients on " + device + " vs cpu: max |diff| " + maxAbs + " > "
+                    + COEFFICIENT_ABS);
         }
     }
 }
