@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.adapter.io.SavedNola;
@@ -102,14 +101,15 @@ class KillResumeTest {
                 + p.exitValue() + "): " + err);
         assertEquals(128 + 9, p.exitValue(), "killed by SIGKILL, not finished: " + err);
 
-        // 2. what the kill left: the checkpoint of a step past 1 and before the end, complete; no outputs of the end
-        long at = checkpointStep(ckpt);
-        assertTrue(at >= 2 && at < STEPS && at % EVERY == 0, "checkpoint step " + at);
-        assertEquals(Set.of("state.safetensors", "trainer.json"), names(ckpt), "the checkpoint holds its two files only");
+        // 2. what the kill left: no outputs of the end; the checkpoint, where present, complete (a kill between
+        // writeDirectory's two renames leaves it renamed aside, and the resume below puts it back)
         assertFalse(Files.exists(killed.resolve("adapter")), "no adapter: the run did not end");
         Set<String> left = names(killed);
-        System.out.printf("[kill] child killed after %.2f s at checkpoint step %d of %d; --out holds %s%n", childSeconds, at,
-                STEPS, left);
+        if (Files.exists(ckpt)) {
+            assertEquals(Set.of("state.safetensors", "trainer.json"), names(ckpt), "the checkpoint holds its two files only");
+        }
+        System.out.printf("[kill] child killed after %.2f s, checkpoint step %d of %d seen; --out holds %s%n", childSeconds,
+                checkpointStep(ckpt), STEPS, left);
 
         // 3. resumed in this JVM with the same arguments and --resume, to the end
         List<String> again = new ArrayList<>(args(model, text, killed));
@@ -117,8 +117,8 @@ class KillResumeTest {
         long t1 = System.nanoTime();
         CliTest.Result resumed = CliTest.run(again.toArray(String[]::new));
         assertEquals(0, resumed.status(), resumed.err());
-        JsonNode j = new ObjectMapper().readTree(resumed.out());
-        assertEquals(at, j.path("config").path("resumed_from_step").asLong(), "continued from the checkpoint the kill left");
+        long at = new ObjectMapper().readTree(resumed.out()).path("config").path("resumed_from_step").asLong();
+        assertTrue(at >= 2 && at < STEPS && at % EVERY == 0, "continued from a checkpoint past step 1 that the kill left: " + at);
         double resumeSeconds = (System.nanoTime() - t1) / 1e9;
 
         // 4. the same arguments, uninterrupted
@@ -145,7 +145,8 @@ class KillResumeTest {
         // the trained coefficients moved (offset init starts at 0), so equality is not two untouched adapters
         assertTrue(a.layers().stream().anyMatch(l -> anyNonZero(l.alpha())), "trained");
 
-        // nothing half-written is left beside the outputs, and NOLA_CACHE was not touched (the model is a directory)
+        // nothing half-written is left beside the outputs (what a kill leaves is tidied when the resume starts;
+        // AtomicFilesTest has each state), and NOLA_CACHE was not touched (the model is a directory)
         assertEquals(Set.of("adapter", "checkpoint", "report"), names(killed), "--out after the resume");
         assertFalse(Files.exists(cache), "NOLA_CACHE untouched");
     }
