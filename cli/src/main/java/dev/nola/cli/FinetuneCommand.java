@@ -18,6 +18,7 @@ import dev.nola.config.RuntimeSettings;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.gpt2.Gpt2Checkpoint;
+import dev.nola.models.io.AtomicFiles;
 import dev.nola.models.gpt2.Gpt2Weights;
 import dev.nola.models.bases.SmallBases;
 import dev.nola.models.train.Evaluation;
@@ -41,7 +42,7 @@ import picocli.CommandLine.Spec;
  * {@code nola finetune}: trains a NOLA or LoRA adapter (or a ViT's head) on a GPT-2 or the project's
  * ViT, and writes {@code OUT/adapter}, {@code OUT/report} and {@code OUT/checkpoint}
  * ({@link FinetuneLayout}). Checkpoints are atomic directories, so a run stopped at any point
- * (Ctrl-C) keeps the last one and continues from it with {@code --resume}.
+ * (Ctrl-C, or SIGKILL) keeps the last one and continues from it with {@code --resume}.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = "Train a NOLA or LoRA adapter on a GPT-2 (text) or the project's ViT (IDX images); writes OUT/adapter and OUT/report.")
@@ -119,6 +120,10 @@ final class FinetuneCommand implements Callable<Integer> {
         DataSpec dataSpec = data.spec();
         int[] classes = DataSpec.parseClasses(data.classes);
         Path ckptDir = out.resolve(FinetuneLayout.CHECKPOINT);
+        if (Files.isDirectory(out)) {
+            // what a run killed with SIGKILL left: a temporary removed, a checkpoint renamed aside put back
+            AtomicFiles.recoverDirectory(ckptDir);
+        }
         if (!resume && Files.exists(ckptDir)) {
             throw new IllegalArgumentException("--out " + Echo.path(out) + " holds a checkpoint; pass --resume to continue it,"
                     + " or choose another --out");

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -94,6 +95,60 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * Tidies what a writer of {@code dir} stopped by SIGKILL or a crash left beside it (the hidden
+     * directories of {@link #writeDirectory}): when {@code dir} is missing but a previous version was
+     * renamed aside (the stop fell between the two renames), the newest such version is renamed back, as
+     * it was complete; then every hidden temporary and renamed-aside directory of {@code dir} is deleted.
+     * Only for a directory one process owns (a trainer's checkpoint): it would delete a concurrent
+     * writer's temporary too.
+     *
+     * @return true when a previous version was renamed back
+     */
+    public static boolean recoverDirectory(Path dir) {
+        Path target = dir.toAbsolutePath().normalize();
+        Path parent = parentOf(target);
+        String base = target.getFileName().toString();
+        if (!Files.isDirectory(parent)) {
+            return false;
+        }
+        try {
+            List<Path> tmps = new ArrayList<>();
+            List<Path> olds = new ArrayList<>();
+            try (Stream<Path> s = Files.list(parent)) {
+                for (Path p : s.toList()) {
+                    String n = p.getFileName().toString();
+                    if (n.startsWith("." + base + ".tmp-")) {
+                        tmps.add(p);
+                    } else if (n.startsWith("." + base + ".old-") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                        olds.add(p);
+                    }
+                }
+            }
+            boolean restored = false;
+            if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !olds.isEmpty()) {
+                Path newest = olds.getFirst();
+                for (Path p : olds) {
+                    if (Files.getLastModifiedTime(p).compareTo(Files.getLastModifiedTime(newest)) > 0) {
+                        newest = p;
+                    }
+                }
+                move(newest, target);
+                olds.remove(newest);
+                restored = true;
+            }
+            for (Path p : tmps) {
+                deleteTree(p);
+            }
+            for (Path p : olds) {
+                deleteTree(p);
+            }
+            return restored;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot recover " + target + ": " + FileErrors.describe(e), e);
+        }
+    }
+
     private static void refuseForeignContent(Path target, Set<String> allowed) throws IOException {
         if (!Files.isDirectory(target)) {
             throw new IllegalArgumentException("cannot write " + target + ": it exists and is not a directory");
@@ -159,10 +214,11 @@ public final class AtomicFiles {
     }
 
     private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        if (Files.isDirectory(p)) {
+        // a link is deleted, never followed
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
             try (Stream<Path> s = Files.list(p)) {
                 for (Path c : s.toList()) {
                     deleteTree(c);

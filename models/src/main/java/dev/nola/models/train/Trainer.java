@@ -32,7 +32,9 @@ import java.util.Map;
  * trainable values, AdamW's moments and the step, as {@code trainer.json} and
  * {@code state.safetensors}. A run resumed from one continues exactly where it stopped: batches depend
  * only on the step, the kernels are deterministic, so the final parameters equal an uninterrupted
- * run's bit for bit on the same device.
+ * run's bit for bit on the same device. A run killed at any point (SIGKILL: no hook runs) leaves the
+ * last complete checkpoint: what it left beside it is tidied, and a checkpoint it had renamed aside but
+ * not yet replaced is renamed back, when the next run starts ({@link AtomicFiles#recoverDirectory}).
  *
  * <p>Guard: each step reads back one number besides the loss, the global gradient norm; when the loss
  * or the norm is not finite the run stops before the optimizer step, with a {@link TrainingStopped}
@@ -99,6 +101,11 @@ public final class Trainer {
         Map<Long, Evaluation> evals = new LinkedHashMap<>();
         try (AdamW opt = new AdamW(params, 0.9, s.beta2(), 1e-8, s.weightDecay());
              GradientClipping clip = new GradientClipping(params, s.clipNorm() > 0 ? s.clipNorm() : Float.MAX_VALUE)) {
+            if (checkpoints != null) {
+                // a run stopped by SIGKILL may have left a half-written temporary beside the checkpoint,
+                // or (stopped between the two renames) only the previous checkpoint, renamed aside
+                AtomicFiles.recoverDirectory(checkpoints);
+            }
             if (resume && checkpoints != null && Files.isRegularFile(checkpoints.resolve(META_FILE))) {
                 first = restore(checkpoints, params, opt, s);
             }
