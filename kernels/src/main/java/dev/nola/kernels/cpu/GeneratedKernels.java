@@ -7,7 +7,6 @@ import static dev.nola.kernels.cpu.PhiloxLanes.STEP;
 import dev.nola.kernels.BasisStream;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The kernels that generate basis values with {@link PhiloxLanes}: materialising a basis, fused
@@ -98,6 +97,7 @@ final class GeneratedKernels {
         }
         forEach((long) k * n >= PARALLEL_WORK, k, i -> {
             float[] w = new float[STEP];
+            float[] lanes = new float[FS.length()];
             double total = 0;
             for (int t0 = 0; t0 < padded; t0 += TILE) {
                 int t1 = Math.min(padded, t0 + TILE);
@@ -108,7 +108,11 @@ final class GeneratedKernels {
                     a0 = FloatVector.fromArray(FS, w, 0).fma(FloatVector.fromArray(FS, g, o), a0);
                     a1 = FloatVector.fromArray(FS, w, HALF).fma(FloatVector.fromArray(FS, g, o + HALF), a1);
                 }
-                total += a0.add(a1).reduceLanes(VectorOperators.ADD);
+                // lanes in lane order: reduceLanes' order is unspecified (interpreter and C2 differ)
+                a0.add(a1).intoArray(lanes, 0);
+                for (float lane : lanes) {
+                    total += lane;
+                }
             }
             out[i] = (float) total;
         });

@@ -2,7 +2,6 @@ package dev.nola.kernels.cpu;
 
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -142,10 +141,17 @@ final class MixKernels {
             a3 = FloatVector.fromArray(S, basis, r3 + e).fma(g0, a3);
             b3 = FloatVector.fromArray(S, basis, r3 + e + V).fma(g1, b3);
         }
-        float s0 = a0.add(b0).reduceLanes(VectorOperators.ADD);
-        float s1 = a1.add(b1).reduceLanes(VectorOperators.ADD);
-        float s2 = a2.add(b2).reduceLanes(VectorOperators.ADD);
-        float s3 = a3.add(b3).reduceLanes(VectorOperators.ADD);
+        // lanes added in lane order (reduceLanes' order is unspecified and differs between the
+        // interpreter and C2, which would make a resumed run differ from an uninterrupted one)
+        float[] lanes = new float[V];
+        a0.add(b0).intoArray(lanes, 0);
+        float s0 = laneSum(lanes);
+        a1.add(b1).intoArray(lanes, 0);
+        float s1 = laneSum(lanes);
+        a2.add(b2).intoArray(lanes, 0);
+        float s2 = laneSum(lanes);
+        a3.add(b3).intoArray(lanes, 0);
+        float s3 = laneSum(lanes);
         for (; e < n; e++) {
             float g = grad[e];
             s0 = Math.fma(basis[r0 + e], g, s0);
@@ -159,7 +165,16 @@ final class MixKernels {
         out[i0 + 3] = s3;
     }
 
-    /** Σ_e a[aOff + e]·b[bOff + e] over e &lt; len, two vector accumulators. */
+    /** lanes[0] + lanes[1] + … in index order: a reduction whose result does not depend on the JIT. */
+    static float laneSum(float[] lanes) {
+        float s = 0f;
+        for (float x : lanes) {
+            s += x;
+        }
+        return s;
+    }
+
+    /** Σ_e a[aOff + e]·b[bOff + e] over e &lt; len, two vector accumulators, lanes summed in order. */
     static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
         FloatVector s0 = FloatVector.zero(S);
         FloatVector s1 = FloatVector.zero(S);
@@ -169,7 +184,9 @@ final class MixKernels {
             s0 = FloatVector.fromArray(S, a, aOff + e).fma(FloatVector.fromArray(S, b, bOff + e), s0);
             s1 = FloatVector.fromArray(S, a, aOff + e + V).fma(FloatVector.fromArray(S, b, bOff + e + V), s1);
         }
-        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float[] lanes = new float[V];
+        s0.add(s1).intoArray(lanes, 0);
+        float sum = laneSum(lanes);
         for (; e < len; e++) {
             sum = Math.fma(a[aOff + e], b[bOff + e], sum);
         }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nola.kernels.Backends;
+import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.NnOps;
 import dev.nola.kernels.NnOps.Gelu;
@@ -19,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The cpu nn family gives the same bits whatever the thread count and whatever the JIT has compiled:
+ * The cpu nn family (and the nola and adapter reductions) gives the same bits whatever the thread count
+ * and whatever the JIT has compiled:
  * a fingerprint of every op's outputs computed here must equal the one computed by a child JVM with a
  * common pool of another size (7 threads, or 1 where this one has 7) and, at small sizes, by an
  * interpreted child ({@code -Xint}: the Vector API's Java fallback instead of C2's instructions).
@@ -136,6 +138,29 @@ class CpuNnDeterminismTest {
             nn.poolForward(Pool.MEAN, x.reshape(b, t, c), pooled);
             nn.poolBackward(Pool.MEAN, pooled, dx.reshape(b, t, c));
             hash(sb, d, "pool", pooled, dx);
+            // the nola and adapter families' reductions: coefficient gradients (materialised and fused)
+            // and the adapter's row kernels, which a resumed training run depends on too
+            // (331 elements: long enough for the vector loops even at the interpreter's small sizes)
+            int k = Math.max(4, c / 8);
+            int len = Math.max(331, n);
+            Tensor grad = random(d, r, 1, len);
+            Tensor cg = d.allocate(k);
+            d.nola().coefficientGradient(random(d, r, 1, k, len), grad, cg);
+            Tensor cgg = d.allocate(k);
+            d.nola().coefficientGradientGenerated(new BasisStream(5L, 3, BasisStream.DOMAIN_BASIS, 0.1f), grad, cgg);
+            hash(sb, d, "coefficientGradient", cg, cgg);
+            int rank = 4;
+            Tensor fa = random(d, r, 1, rank, c);
+            Tensor fb = random(d, r, 1, c, rank);
+            Tensor lowRank = d.allocate(n, rank);
+            Tensor y = random(d, r, 1, n, c);
+            d.adapter().forward(x, fa, fb, 2f, lowRank, y);
+            Tensor dLowRank = d.allocate(n, rank);
+            Tensor dxa = random(d, r, 1, n, c);
+            Tensor da = d.allocate(rank, c);
+            Tensor dfb = d.allocate(c, rank);
+            d.adapter().backward(x, fa, fb, 2f, lowRank, dout, dLowRank, dxa, da, dfb);
+            hash(sb, d, "adapter", lowRank, y, dLowRank, dxa, da, dfb);
         }
         return sb.toString();
     }
