@@ -57,14 +57,7 @@ public abstract class AbstractAdapterOps extends AbstractFamilyOps implements Ad
         String[] outNames = {"dh", "dx", "da", "db"};
         Tensor[] inputs = {x, a, b, h, dy};
         String[] inNames = {"x", "a", "b", "h", "dy"};
-        for (int i = 0; i < outputs.length; i++) {
-            for (int j = 0; j < inputs.length; j++) {
-                noOverlap(outNames[i], outputs[i], inNames[j], inputs[j]);
-            }
-            for (int j = i + 1; j < outputs.length; j++) {
-                noOverlap(outNames[i], outputs[i], outNames[j], outputs[j]);
-            }
-        }
+        Checks.outputsApart(outNames, outputs, inNames, inputs);
         doBackward(x, a, b, scale, h, dy, dh, dx, da, db, tokens, in, r, out);
     }
 

@@ -176,14 +176,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         String[] outNames = {"dx", "dweight", "dbias"};
         Tensor[] ins = {dout, x, weight, mean, rstd};
         String[] inNames = {"dout", "x", "weight", "mean", "rstd"};
-        for (int i = 0; i < outs.length; i++) {
-            for (int j = 0; j < ins.length; j++) {
-                noOverlap(outNames[i], outs[i], inNames[j], ins[j]);
-            }
-            for (int j = i + 1; j < outs.length; j++) {
-                noOverlap(outNames[i], outs[i], outNames[j], outs[j]);
-            }
-        }
+        Checks.outputsApart(outNames, outs, inNames, ins);
         doLayerNormBackward(dout, x, weight, mean, rstd, dx, dweight, dbias, rc[0], rc[1]);
     }
 
@@ -209,9 +202,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         on("x", x);
         on("out", out);
         size("out", out, x.size(), "x.size()");
-        if (out.storage() != x.storage() || out.offset() != x.offset()) {
-            noOverlap("out", out, "x", x);
-        }
+        Checks.sameOrApart("out", out, "x", x);
         doGeluForward(kind, x, out, x.size());
     }
 
@@ -259,11 +250,8 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         on("out", out);
         size("b", b, a.size(), "a.size()");
         size("out", out, a.size(), "a.size()");
-        for (Tensor in : new Tensor[] {a, b}) {
-            if (out.storage() != in.storage() || out.offset() != in.offset()) {
-                noOverlap("out", out, in == a ? "a" : "b", in);
-            }
-        }
+        Checks.sameOrApart("out", out, "a", a);
+        Checks.sameOrApart("out", out, "b", b);
         doResidualForward(a, b, out, a.size());
     }
 
@@ -276,9 +264,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         on("x", x);
         on("out", out);
         sameShape("out", out, "x", x);
-        if (out.storage() != x.storage() || out.offset() != x.offset()) {
-            noOverlap("out", out, "x", x);
-        }
+        Checks.sameOrApart("out", out, "x", x);
         int[] rc = rowsCols(x);
         doSoftmaxForward(x, out, scale, causal, rc[0], rc[1]);
     }
@@ -293,9 +279,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         sameShape("dy", dy, "y", y);
         sameShape("dx", dx, "y", y);
         noOverlap("dx", dx, "y", y);
-        if (dx.storage() != dy.storage() || dx.offset() != dy.offset()) {
-            noOverlap("dx", dx, "dy", dy);
-        }
+        Checks.sameOrApart("dx", dx, "dy", dy);
         int[] rc = rowsCols(y);
         doSoftmaxBackward(y, dy, dx, scale, rc[0], rc[1]);
     }
@@ -351,14 +335,9 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
             sameShape(outNames[i], outs[i], "q", q);
         }
         Tensor[] ins = {dout, q, k, v, att};
-        for (int i = 0; i < outs.length; i++) {
-            for (Tensor in : ins) {
-                noOverlap(outNames[i], outs[i], "an input", in);
-            }
-            for (int j = i + 1; j < outs.length; j++) {
-                noOverlap(outNames[i], outs[i], outNames[j], outs[j]);
-            }
-        }
+        String[] inNames = new String[ins.length];
+        java.util.Arrays.fill(inNames, "an input");
+        Checks.outputsApart(outNames, outs, inNames, ins);
         doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
     }
 
@@ -400,9 +379,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         int[] nv = crossEntropyDims(logits, targets, labelSmoothing, ignoreIndex);
         on("dlogits", dlogits);
         sameShape("dlogits", dlogits, "logits", logits);
-        if (dlogits.storage() != logits.storage() || dlogits.offset() != logits.offset()) {
-            noOverlap("dlogits", dlogits, "logits", logits);
-        }
+        Checks.sameOrApart("dlogits", dlogits, "logits", logits);
         doCrossEntropyBackward(logits, targets, dlogits, labelSmoothing, ignoreIndex, lossGradient, nv[0], nv[1]);
     }
 

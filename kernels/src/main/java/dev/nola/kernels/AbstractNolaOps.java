@@ -68,9 +68,7 @@ public abstract class AbstractNolaOps extends AbstractFamilyOps implements NolaO
         if (offset != null) {
             on("offset", offset);
             size("offset", offset, out.size(), "out.size()");
-            if (offset.storage() != out.storage() || offset.offset() != out.offset()) {
-                noOverlap("out", out, "offset", offset);
-            }
+            Checks.sameOrApart("out", out, "offset", offset);
         }
     }
 

@@ -25,11 +25,7 @@ public abstract class AbstractOptimOps extends AbstractFamilyOps implements Opti
         size("v", v, n, "param.size()");
         Tensor[] all = {param, grad, m, v};
         String[] names = {"param", "grad", "m", "v"};
-        for (int i = 0; i < all.length; i++) {
-            for (int j = i + 1; j < all.length; j++) {
-                noOverlap(names[i], all[i], names[j], all[j]);
-            }
-        }
+        Checks.outputsApart(names, all, new String[0], new Tensor[0]);
         if (gradScale != null) {
             Checks.scalar(device, "gradScale", gradScale);
             noOverlap("param", param, "gradScale", gradScale);
@@ -68,9 +64,7 @@ public abstract class AbstractOptimOps extends AbstractFamilyOps implements Opti
         on("x", x);
         on("out", out);
         size("out", out, x.size(), "x.size()");
-        if (out.storage() != x.storage() || out.offset() != x.offset()) {
-            noOverlap("out", out, "x", x);
-        }
+        Checks.sameOrApart("out", out, "x", x);
         doFakeQuantize(x, bits, out, x.size());
     }
 

@@ -116,6 +116,35 @@ public final class Checks {
         }
     }
 
+    /**
+     * For an op that may work in place: {@code out} is either exactly {@code in} (the same elements of
+     * the same storage) or shares no element with it.
+     */
+    public static void sameOrApart(String outName, Tensor out, String inName, Tensor in) {
+        if (out != null && in != null && out.storage() == in.storage() && out.offset() == in.offset()
+                && out.size() == in.size()) {
+            return;
+        }
+        noOverlap(outName, out, inName, in);
+    }
+
+    /**
+     * Checks that no output overlaps an input or another output (a null output or input is skipped).
+     *
+     * @param outNames the outputs' names, for messages
+     * @param inNames  the inputs' names, for messages
+     */
+    public static void outputsApart(String[] outNames, Tensor[] outs, String[] inNames, Tensor[] ins) {
+        for (int i = 0; i < outs.length; i++) {
+            for (int j = 0; j < ins.length; j++) {
+                noOverlap(outNames[i], outs[i], inNames[j], ins[j]);
+            }
+            for (int j = i + 1; j < outs.length; j++) {
+                noOverlap(outNames[i], outs[i], outNames[j], outs[j]);
+            }
+        }
+    }
+
     /** Checks that a host array's length equals a tensor's size. */
     public static void length(String name, int length, Tensor t) {
         if (length != t.size()) {

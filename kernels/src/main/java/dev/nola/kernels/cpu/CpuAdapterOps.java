@@ -5,6 +5,7 @@ import static dev.nola.kernels.host.HostTensor.floats;
 import dev.nola.kernels.AbstractAdapterOps;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.host.HostTensor;
 
 /**
  * The adapter family on the cpu backend: at rank &lt;= {@link AdapterKernels#MAX_RANK}, row passes
@@ -18,15 +19,7 @@ public final class CpuAdapterOps extends AbstractAdapterOps {
     }
 
     private static boolean rowKernels(int r, Tensor... ts) {
-        if (r > AdapterKernels.MAX_RANK) {
-            return false;
-        }
-        for (Tensor t : ts) {
-            if (t != null && t.offset() != 0) {
-                return false;
-            }
-        }
-        return true;
+        return r <= AdapterKernels.MAX_RANK && HostTensor.atZero(ts);
     }
 
     @Override

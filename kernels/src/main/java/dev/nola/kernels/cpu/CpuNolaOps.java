@@ -1,5 +1,6 @@
 package dev.nola.kernels.cpu;
 
+import static dev.nola.kernels.host.HostTensor.atZero;
 import static dev.nola.kernels.host.HostTensor.floats;
 
 import dev.nola.kernels.AbstractNolaOps;
@@ -21,15 +22,6 @@ public final class CpuNolaOps extends AbstractNolaOps {
     public CpuNolaOps(Device device) {
         super(device);
         this.scalar = new ReferenceNolaOps(device);
-    }
-
-    private static boolean atZero(Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t != null && t.offset() != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static float[] orNull(Tensor t) {

@@ -6,6 +6,7 @@ import dev.nola.kernels.AbstractRandomOps;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.host.HostTensor;
 import dev.nola.kernels.reference.ReferenceRandomOps;
 
 /** The random family on the cpu backend: Philox on vector lanes ({@link GeneratedKernels}, {@link PhiloxLanes}). */
@@ -21,7 +22,7 @@ public final class CpuRandomOps extends AbstractRandomOps {
 
     @Override
     protected void doBasis(BasisStream s, int firstIndex, int count, long n, Tensor out) {
-        if (out.offset() != 0) {
+        if (!HostTensor.atZero(out)) {
             scalar.basis(s, firstIndex, count, out);
             return;
         }

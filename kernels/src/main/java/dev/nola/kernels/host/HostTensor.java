@@ -46,6 +46,16 @@ public final class HostTensor extends AbstractTensor {
         return ((HostTensor) t.storage()).intData();
     }
 
+    /** Whether every given tensor (nulls skipped) starts at element 0 of its array: what the vector kernels that index from 0 need. */
+    public static boolean atZero(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null && t.offset() != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The element offset of a tensor or view within its array. */
     public static int at(Tensor t) {
         return (int) t.offset();
