@@ -96,26 +96,17 @@ public final class SmallBases {
             Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, 3e-3, Math.min(20, steps / 20), true, 1.0, 0.0, 0, 0, 0.95), null,
                     false, listener);
             Gpt2Checkpoint ckpt = Gpt2Weights.download(d, w, Gpt2Weights.config(GPT2_DIMS));
-            Path tmp = cache.resolve("bases").resolve(".gpt2-building");
-            ckpt.write(tmp);
             ObjectNode man = recipe("gpt2-fortunes", r, start);
             man.put("train_windows", split.train().size());
             man.put("held_out_windows", split.heldOut().size());
             man.put("data", fortunes.toString());
-            Map<String, byte[]> files = new LinkedHashMap<>();
+            Map<String, byte[]> files = new LinkedHashMap<>(ckpt.files(dir.toString()));
             try {
-                for (String f : new String[] {Gpt2Checkpoint.CONFIG_FILE, Gpt2Checkpoint.WEIGHTS_FILE}) {
-                    files.put(f, Files.readAllBytes(tmp.resolve(f)));
-                }
                 files.put("manifest.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(man));
-                AtomicFiles.writeDirectory(dir, files);
-                for (String f : new String[] {Gpt2Checkpoint.CONFIG_FILE, Gpt2Checkpoint.WEIGHTS_FILE}) {
-                    Files.deleteIfExists(tmp.resolve(f));
-                }
-                Files.deleteIfExists(tmp);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+            AtomicFiles.writeDirectory(dir, files);
         } finally {
             Gpt2Init.close(w);
         }

@@ -262,6 +262,16 @@ public final class Gpt2Checkpoint {
      * safetensors file is built in memory, so it is limited to 2³¹ − 9 bytes (about 536M parameters).
      */
     public void write(Path dir) {
+        AtomicFiles.writeDirectory(dir, files(dir.toString()));
+    }
+
+    /**
+     * The checkpoint's files ({@link #CONFIG_FILE}, {@link #WEIGHTS_FILE}) as bytes, for a caller that
+     * writes them together with others in one atomic directory.
+     *
+     * @param dir the destination, for messages
+     */
+    public Map<String, byte[]> files(String dir) {
         long bytes = 4 * config.parameterCount();
         if (bytes > UntrustedFiles.MAX_ARRAY_BYTES - (1 << 20)) {
             throw new IllegalArgumentException("checkpoint for " + dir + " holds " + config.parameterCount()
@@ -274,7 +284,7 @@ public final class Gpt2Checkpoint {
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put(WEIGHTS_FILE, w.toBytes(Map.of("format", "pt")));
         files.put(CONFIG_FILE, config.toJson());
-        AtomicFiles.writeDirectory(dir, files);
+        return files;
     }
 
     /** The configuration. */
