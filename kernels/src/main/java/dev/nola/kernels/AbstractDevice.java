@@ -29,6 +29,10 @@ public abstract class AbstractDevice implements Device {
      */
     private final Map<Tensor, int[]> intRanges = new WeakHashMap<>();
     private long allocations;
+    private long transferCalls;
+    private long bytesToDevice;
+    private long bytesToHost;
+    private long transferNanos;
     private boolean closed;
 
     /** How the device names itself in messages: its id, unless a backend says more. */
@@ -56,6 +60,43 @@ public abstract class AbstractDevice implements Device {
     /** Number of device allocations made so far, workspace growth included (for tests that ops do not allocate). */
     public final long allocations() {
         return allocations;
+    }
+
+    /** Bytes held by the device's open tensors, workspaces included (element bytes, before any rounding by the backend). */
+    public final long memoryBytes() {
+        return live.bytes();
+    }
+
+    /** The most {@link #memoryBytes()} has been since the device opened or since {@link #resetPeakMemory()}. */
+    public final long peakMemoryBytes() {
+        return live.peakBytes();
+    }
+
+    /** Starts a new peak of {@link #peakMemoryBytes()} from what is held now. */
+    public final void resetPeakMemory() {
+        live.resetPeak();
+    }
+
+    /**
+     * The host↔device transfers made so far through {@link #write} and {@link #read} (uploads
+     * included): their count, bytes each way, and the wall time of the copies themselves. Each
+     * transfer first waits for the work already enqueued, outside the timed part, so the time is the
+     * copy's and not the kernels' before it. Device-to-device {@link #copy} is not a transfer.
+     */
+    public final TransferCounts transfers() {
+        return new TransferCounts(transferCalls, bytesToDevice, bytesToHost, transferNanos);
+    }
+
+    private long startTransfer() {
+        doSynchronize();
+        return System.nanoTime();
+    }
+
+    private void endTransfer(long t0, long toDevice, long toHost) {
+        transferNanos += System.nanoTime() - t0;
+        transferCalls++;
+        bytesToDevice += toDevice;
+        bytesToHost += toHost;
     }
 
     // ---------------------------------------------------------------- families
@@ -226,7 +267,9 @@ public abstract class AbstractDevice implements Device {
         Checks.notNull("src", src);
         Checks.range("src", srcOffset, length, src.length);
         Checks.range("dst", dstOffset, length, dst.size());
+        long t0 = startTransfer();
         doWrite(dst.storage(), dst.offset() + dstOffset, src, srcOffset, length);
+        endTransfer(t0, 4L * length, 0);
     }
 
     @Override
@@ -245,7 +288,9 @@ public abstract class AbstractDevice implements Device {
             }
             widen(dst.storage(), lo, hi);
         }
+        long t0 = startTransfer();
         doWriteInts(dst.storage(), dst.offset() + dstOffset, src, srcOffset, length);
+        endTransfer(t0, 4L * length, 0);
     }
 
     @Override
@@ -255,7 +300,9 @@ public abstract class AbstractDevice implements Device {
         Checks.notNull("dst", dst);
         Checks.range("src", srcOffset, length, src.size());
         Checks.range("dst", dstOffset, length, dst.length);
+        long t0 = startTransfer();
         doRead(src.storage(), src.offset() + srcOffset, dst, dstOffset, length);
+        endTransfer(t0, 0, 4L * length);
     }
 
     @Override
@@ -265,7 +312,9 @@ public abstract class AbstractDevice implements Device {
         Checks.notNull("dst", dst);
         Checks.range("src", srcOffset, length, src.size());
         Checks.range("dst", dstOffset, length, dst.length);
+        long t0 = startTransfer();
         doReadInts(src.storage(), src.offset() + srcOffset, dst, dstOffset, length);
+        endTransfer(t0, 0, 4L * length);
     }
 
     @Override

@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nola.kernels.AbstractDevice;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.OpFamily;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.TransferCounts;
 import dev.nola.kernels.contract.Contract.Check;
 import java.util.List;
 import java.util.function.Function;
@@ -35,6 +37,7 @@ final class DeviceContract {
                 new Check("copy between views, tensors and dtypes", true, DeviceContract::copy),
                 new Check("bad ranges, shapes and overlapping copies are rejected", true, DeviceContract::badInput),
                 new Check("families reported by supports() are reachable, others say why", true, DeviceContract::families),
+                new Check("memory and transfer counters follow allocations, writes and reads", true, DeviceContract::counters),
                 new Check("closed device, tensors and views are rejected", true, DeviceContract::closed));
     }
 
@@ -189,6 +192,34 @@ final class DeviceContract {
             }
         }
         expect(IllegalArgumentException.class, "family", () -> dev.supports(null));
+    }
+
+    static void counters(Device ref, Device dev) {
+        if (!(dev instanceof AbstractDevice d)) {
+            throw new AssertionError(dev.id() + " is not an AbstractDevice; the counters are not kept");
+        }
+        long held = d.memoryBytes();
+        TransferCounts before = d.transfers();
+        d.resetPeakMemory();
+        try (Tensor t = dev.upload(new float[] {1, 2, 3, 4, 5}, 5); Tensor i = dev.allocate(DType.INT32, 3)) {
+            assertEquals(held + 5 * 4 + 3 * 4, d.memoryBytes(), "bytes of the open tensors");
+            dev.write(i, new int[] {7, 8, 9});
+            float[] back = dev.read(t.view(1, 3));
+            assertArrayEquals(new float[] {2, 3, 4}, back);
+            t.view(0, 2).close(); // a view holds no memory of its own
+            assertEquals(held + 32, d.memoryBytes());
+            TransferCounts moved = d.transfers().since(before);
+            assertEquals(3, moved.calls(), "upload, write, read");
+            assertEquals(5 * 4 + 3 * 4, moved.bytesToDevice());
+            assertEquals(3 * 4, moved.bytesToHost());
+            assertTrue(moved.nanos() > 0 && moved.seconds() == moved.nanos() * 1e-9, "transfer time " + moved);
+            Tensor big = dev.allocate(1000);
+            big.close();
+        }
+        assertEquals(held, d.memoryBytes(), "closed tensors give their bytes back");
+        assertEquals(held + 32 + 4000, d.peakMemoryBytes(), "the peak since resetPeakMemory");
+        d.resetPeakMemory();
+        assertEquals(held, d.peakMemoryBytes());
     }
 
     static void closed(Device ref, Device dev) {
