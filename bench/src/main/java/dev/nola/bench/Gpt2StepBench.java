@@ -3,8 +3,11 @@ package dev.nola.bench;
 import dev.nola.adapter.Adapter;
 import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.optim.AdamW;
+import dev.nola.adapter.optim.Parameter;
+import dev.nola.kernels.AbstractDevice;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
+import dev.nola.kernels.TransferCounts;
 import dev.nola.models.gpt2.Gpt2Adapters;
 import dev.nola.models.gpt2.Gpt2Init;
 import dev.nola.models.gpt2.Gpt2Model;
@@ -12,20 +15,27 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
- * One GPT-2 training step, timed: the 124M configuration (V = 50,257, P = 1024, L = 12, NH = 12,
- * C = 768) on random weights, batch B × T tokens, adapters on q and v (NOLA r = 8, k = l = 1000,
- * materialized or on the fly; or LoRA r = 4), zero_grad + forward + loss + backward + AdamW, as the
- * PyTorch peer's {@code gpt2_step} measures it. Run one variant per JVM so that its peak RSS is its own:
+ * GPT-2 training steps, timed: V = 50,257, P = 1024, 12 heads of 64 (the 124M model at 12 layers and
+ * C = 768) on random weights, adapters on q and v (NOLA r = 8, k = l = 1000, one bank per adapter,
+ * materialised or on the fly; or LoRA r = 4); a step is zero_grad + forward + loss + backward +
+ * AdamW, as the PyTorch peer's. The suite runs it in a JVM of its own per device and variant, so the
+ * process's peak RSS is that variant's:
  * <pre>
- *   java … dev.nola.bench.Gpt2StepBench --device cpu --variant nola_materialized [--steps 3 --warmup 1]
+ *   java … dev.nola.bench.Gpt2StepBench --device cpu --variant nola_materialized [--points 4x128,8x256]
+ *        [--layers 12] [--width 768] [--steps 3] [--warmup 1]
  * </pre>
- * Prints one JSON object: median and min step seconds, tokens/s, the peak RSS (VmHWM) and the
- * model's approximate FLOP per token.
+ * Before timing, one step of a small GPT-2 on the device is compared with the same step on the
+ * reference backend (loss and every adapter gradient). Prints one JSON object per point (B×T): step
+ * min/median/max seconds, tokens/s, the host↔device transfer time within a step (median) and the rest
+ * (kernel time), peak device memory, peak RSS, and the last loss.
  */
 public final class Gpt2StepBench {
 
@@ -33,79 +43,160 @@ public final class Gpt2StepBench {
     }
 
     public static void main(String[] args) throws Exception {
-        String device = "cpu";
-        String variant = "nola_materialized";
-        int steps = 3;
-        int warmup = 1;
-        int b = 4;
-        int t = 128;
-        int layers = 12;
-        int width = 768;
+        Locale.setDefault(Locale.ROOT);
+        Map<String, String> o = new LinkedHashMap<>(Map.of("--device", "cpu", "--variant", "nola_materialized",
+                "--points", "4x128", "--layers", "12", "--width", "768", "--steps", "3", "--warmup", "1"));
         for (int i = 0; i < args.length; i += 2) {
-            String v = args[i + 1];
-            switch (args[i]) {
-                case "--device" -> device = v;
-                case "--variant" -> variant = v;
-                case "--steps" -> steps = Integer.parseInt(v);
-                case "--warmup" -> warmup = Integer.parseInt(v);
-                case "--batch" -> b = Integer.parseInt(v);
-                case "--seq" -> t = Integer.parseInt(v);
-                case "--layers" -> layers = Integer.parseInt(v);
-                case "--width" -> width = Integer.parseInt(v);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; expected --device, --variant, --steps, --warmup, --batch, --seq, --layers, --width");
+            if (!o.containsKey(args[i]) || i + 1 >= args.length) {
+                throw new IllegalArgumentException("option " + args[i] + " is unknown or has no value; expected "
+                        + String.join(", ", o.keySet()));
             }
+            o.put(args[i], args[i + 1]);
         }
+        String device = o.get("--device");
+        String variant = o.get("--variant");
+        int layers = Integer.parseInt(o.get("--layers"));
+        int width = Integer.parseInt(o.get("--width"));
+        int steps = Integer.parseInt(o.get("--steps"));
+        int warmup = Integer.parseInt(o.get("--warmup"));
         Gpt2Model.Dims dims = new Gpt2Model.Dims(50257, 1024, layers, width / 64, width, 1e-5f);
-        SplittableRandom r = new SplittableRandom(1);
-        int[] ids = new int[b * t];
-        int[] targets = new int[b * t];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = r.nextInt(dims.vocab());
-            targets[i] = r.nextInt(dims.vocab());
-        }
+        String validation = validate(device, variant);
         try (Device d = Backends.open(device)) {
             Gpt2Model.Weights w = Gpt2Init.random(d, dims, 7);
-            Map<String, ? extends Adapter> adapters = switch (variant) {
-                // per-layer bases, as the peer's nola_materialized / nola_on_the_fly (one bank per module)
-                case "nola_materialized" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
-                        .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.MATERIALIZED), dims);
-                case "nola_on_the_fly" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
-                        .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.ON_THE_FLY), dims);
-                case "lora_r4" -> Gpt2Adapters.lora(d, 4, List.of("q", "v"), dims, 3L);
-                default -> throw new IllegalArgumentException("variant " + variant
-                        + " is not one of nola_materialized, nola_on_the_fly, lora_r4");
-            };
+            Map<String, ? extends Adapter> adapters = adapters(d, variant, dims);
             try (Gpt2Model m = new Gpt2Model(d, dims, w, false, Gpt2Adapters.slots(adapters, dims));
                  AdamW opt = AdamW.nolaDefaults(m.trainable())) {
-                List<Double> times = new ArrayList<>();
-                double loss = 0;
-                for (int s = 0; s < warmup + steps; s++) {
-                    long t0 = System.nanoTime();
-                    m.zeroGradients();
-                    loss = m.forward(ids, targets, b, t);
-                    m.backward();
-                    opt.step(1e-3);
-                    d.synchronize();
-                    double sec = (System.nanoTime() - t0) / 1e9;
-                    if (s >= warmup) {
-                        times.add(sec);
-                    }
+                for (String point : o.get("--points").split(",")) {
+                    String[] bt = point.split("x");
+                    int b = Integer.parseInt(bt[0]);
+                    int t = Integer.parseInt(bt[1]);
+                    System.out.println(point(d, m, opt, variant, layers, width, b, t, warmup, steps, validation));
+                    System.out.flush();
                 }
-                double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-                double median = sorted[sorted.length / 2];
-                // forward ≈ 2·(12·L·C² + V·C) per token (matmuls), backward ≈ 2× (activation grads only: frozen base)
-                double flopsPerToken = 2.0 * (12.0 * layers * width * (double) width + (double) dims.vocab() * width) * 2;
-                System.out.printf("{\"device\": \"%s\", \"variant\": \"%s\", \"batch\": %d, \"seq\": %d, \"steps\": %d,"
-                                + " \"median_s\": %.4f, \"min_s\": %.4f, \"tokens_per_s\": %.1f, \"peak_rss_mb\": %d,"
-                                + " \"flop_per_token\": %.3e, \"gflops\": %.1f, \"loss\": %.4f, \"times\": %s}%n",
-                        device, variant, b, t, steps, median, sorted[0], b * t / median, peakRssMb(), flopsPerToken,
-                        flopsPerToken * b * t / median / 1e9, loss, Arrays.toString(sorted));
             } finally {
                 adapters.values().forEach(Adapter::close);
                 Gpt2Init.close(w);
             }
         }
+    }
+
+    private static String point(Device d, Gpt2Model m, AdamW opt, String variant, int layers, int width, int b, int t,
+                                int warmup, int steps, String validation) {
+        SplittableRandom r = new SplittableRandom(1);
+        int[] ids = new int[b * t];
+        int[] targets = new int[b * t];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = r.nextInt(m.dims().vocab());
+            targets[i] = r.nextInt(m.dims().vocab());
+        }
+        AbstractDevice counted = d instanceof AbstractDevice a ? a : null;
+        if (counted != null) {
+            counted.resetPeakMemory();
+        }
+        List<Double> times = new ArrayList<>();
+        List<Double> transfers = new ArrayList<>();
+        long bytesMoved = 0;
+        double loss = 0;
+        for (int s = 0; s < warmup + steps; s++) {
+            TransferCounts before = counted == null ? null : counted.transfers();
+            long t0 = System.nanoTime();
+            m.zeroGradients();
+            loss = m.forward(ids, targets, b, t);
+            m.backward();
+            opt.step(1e-3);
+            d.synchronize();
+            double sec = (System.nanoTime() - t0) / 1e9;
+            if (s >= warmup) {
+                times.add(sec);
+                if (counted != null) {
+                    TransferCounts moved = counted.transfers().since(before);
+                    transfers.add(moved.seconds());
+                    bytesMoved = moved.bytesToDevice() + moved.bytesToHost();
+                }
+            }
+        }
+        double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double median = sorted[sorted.length / 2];
+        double transfer = transfers.isEmpty() ? Double.NaN
+                : transfers.stream().mapToDouble(Double::doubleValue).sorted().toArray()[transfers.size() / 2];
+        // forward ≈ 2·(12·L·C² + V·C) FLOP per token in matmuls; backward ≈ 2× that (activation gradients only)
+        double flopsPerToken = 3 * 2.0 * (12.0 * layers * width * (double) width + (double) m.dims().vocab() * width);
+        return String.format("{\"device\": \"%s\", \"variant\": \"%s\", \"layers\": %d, \"width\": %d, \"batch\": %d,"
+                        + " \"seq\": %d, \"warmup\": %d, \"reps\": %d, \"min_s\": %.5f, \"median_s\": %.5f, \"max_s\": %.5f,"
+                        + " \"tokens_per_s\": %.2f, \"transfer_s\": %.6f, \"transfer_bytes\": %d, \"kernel_s\": %.5f,"
+                        + " \"device_peak_mb\": %.1f, \"peak_rss_mb\": %d, \"flops\": %.4e, \"loss\": %.5f,"
+                        + " \"validation\": \"%s\", \"times\": \"%s\"}",
+                d.id(), variant, layers, width, b, t, warmup, steps, sorted[0], median, sorted[sorted.length - 1],
+                b * t / median, transfer, bytesMoved, median - (Double.isNaN(transfer) ? 0 : transfer),
+                counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(),
+                flopsPerToken * b * t, loss, validation, Arrays.toString(sorted));
+    }
+
+    static Map<String, ? extends Adapter> adapters(Device d, String variant, Gpt2Model.Dims dims) {
+        return switch (variant) {
+            // one bank per adapter (per layer and module), as the peer's nola_materialized / nola_on_the_fly
+            case "nola_materialized" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
+                    .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.MATERIALIZED), dims);
+            case "nola_on_the_fly" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
+                    .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.ON_THE_FLY), dims);
+            case "lora_r4" -> Gpt2Adapters.lora(d, 4, List.of("q", "v"), dims, 3L);
+            default -> throw new IllegalArgumentException("variant " + variant
+                    + " is not one of nola_materialized, nola_on_the_fly, lora_r4");
+        };
+    }
+
+    /**
+     * One step of a small GPT-2 (V = 211, 2 layers, C = 64, B×T = 2×16) with this variant, on the device
+     * and on the reference: the loss and every trainable gradient must agree within 1e-3 of their scale.
+     * Returns "max error E of scale" or throws.
+     */
+    static String validate(String device, String variant) {
+        if (device.equals("reference")) {
+            return "reference (the oracle)";
+        }
+        Gpt2Model.Dims small = new Gpt2Model.Dims(211, 32, 2, 2, 64, 1e-5f);
+        List<double[]> first = null;
+        double worst = 0;
+        for (String id : List.of("reference", device)) {
+            try (Device d = Backends.open(id)) {
+                Gpt2Model.Weights w = Gpt2Init.random(d, small, 5);
+                Map<String, ? extends Adapter> adapters = adapters(d, variant, small);
+                adapters.values().forEach(a -> a.setParameters(Fixtures.random(13, a.parameterCount(), 0.05)));
+                try (Gpt2Model m = new Gpt2Model(d, small, w, false, Gpt2Adapters.slots(adapters, small))) {
+                    int n = 32;
+                    int[] ids = new int[n];
+                    int[] tg = new int[n];
+                    for (int i = 0; i < n; i++) {
+                        ids[i] = (i * 37) % small.vocab();
+                        tg[i] = (i * 53 + 7) % small.vocab();
+                    }
+                    m.zeroGradients();
+                    double loss = m.forward(ids, tg, 2, 16);
+                    m.backward();
+                    List<double[]> now = new ArrayList<>(); // the loss, then each gradient, each to its own scale
+                    now.add(new double[] {loss});
+                    for (Parameter p : m.trainable().list()) {
+                        float[] g = d.read(p.grad());
+                        now.add(IntStream.range(0, g.length).mapToDouble(i -> g[i]).toArray());
+                    }
+                    if (first == null) {
+                        first = now;
+                    } else {
+                        for (int i = 0; i < now.size(); i++) {
+                            worst = Math.max(worst, Compare.maxError(first.get(i), now.get(i)));
+                        }
+                    }
+                } finally {
+                    adapters.values().forEach(Adapter::close);
+                    Gpt2Init.close(w);
+                }
+            }
+        }
+        if (!(worst <= Compare.TOLERANCE)) {
+            throw new IllegalStateException("the " + variant + " GPT-2 step on " + device + " differs from the reference:"
+                    + " max error " + worst + " of scale (tolerance " + Compare.TOLERANCE + ")");
+        }
+        return String.format("max error %.1e of scale vs reference (small GPT-2)", worst);
     }
 
     /** VmHWM of this process in MB (Linux), or -1. */

@@ -3,27 +3,52 @@ package dev.nola.bench;
 import java.util.Arrays;
 
 /**
- * Simple careful timing for the report driver: warm-up calls, then repetitions until both a
- * minimum count and a minimum total time are reached; best and median wall time in seconds.
- * (The JMH classes are the rigorous benchmarks; this is for one-run tables.)
+ * Careful timing for the suite: warm-up calls, then repetitions until both a minimum count and a
+ * minimum total time are reached (capped at {@code maxReps}); min, median and max wall time in seconds.
+ * The caller's body ends with {@code device.synchronize()}, so a repetition is the op's whole time.
  */
 final class Timing {
 
-    /** Best and median of the repetitions, in seconds. */
-    record Result(double best, double median, int reps) {
+    /**
+     * How long to measure.
+     *
+     * @param warmup     untimed calls first
+     * @param minReps    timed calls at least
+     * @param minSeconds timed work at least, in seconds
+     * @param maxReps    timed calls at most
+     */
+    record Plan(int warmup, int minReps, double minSeconds, int maxReps) {
+
+        /** The suite's default: 2 warm-ups, at least 5 reps and 0.5 s, at most 200 reps. */
+        static final Plan FULL = new Plan(2, 5, 0.5, 200);
+        /** {@code --quick}: 1 warm-up, at least 3 reps and 0.05 s, at most 20 reps. */
+        static final Plan QUICK = new Plan(1, 3, 0.05, 20);
+
+        /** The same plan for calls that take seconds: one warm-up, the minimum reps only. */
+        Plan slow() {
+            return new Plan(1, minReps, 0, minReps);
+        }
+    }
+
+    /** Min, median and max of the repetitions, in seconds. */
+    record Result(double best, double median, double max, int reps, int warmup) {
     }
 
     private Timing() {
     }
 
     static Result measure(int warmup, int minReps, double minSeconds, Runnable op) {
-        for (int i = 0; i < warmup; i++) {
+        return measure(new Plan(warmup, minReps, minSeconds, 1000), op);
+    }
+
+    static Result measure(Plan plan, Runnable op) {
+        for (int i = 0; i < plan.warmup(); i++) {
             op.run();
         }
-        double[] t = new double[Math.max(minReps, 1) * 4];
+        double[] t = new double[Math.max(plan.minReps(), 1) * 4];
         int reps = 0;
         double total = 0;
-        while (reps < minReps || (total < minSeconds && reps < 1000)) {
+        while (reps < plan.minReps() || (total < plan.minSeconds() && reps < plan.maxReps())) {
             long t0 = System.nanoTime();
             op.run();
             double dt = (System.nanoTime() - t0) * 1e-9;
@@ -35,6 +60,6 @@ final class Timing {
         }
         double[] s = Arrays.copyOf(t, reps);
         Arrays.sort(s);
-        return new Result(s[0], s[reps / 2], reps);
+        return new Result(s[0], s[reps / 2], s[reps - 1], reps, plan.warmup());
     }
 }

@@ -1,0 +1,290 @@
+package dev.nola.bench;
+
+import dev.nola.kernels.AdamWStep;
+import dev.nola.kernels.BasisStream;
+import dev.nola.kernels.NnOps;
+import dev.nola.kernels.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every op family at GPT-2 124M shapes (B = 4, T = 128, N = B·T = 512 tokens, C = 768, 12 heads,
+ * V = 50,257; NOLA r = 8 and k = 1000 bases of r·C = 6144 elements), as {@link Case}s. The PyTorch
+ * peer ({@code bench/peers/torch_suite.py}) times its counterparts under the same group, op and shape.
+ */
+final class KernelCases {
+
+    static final int B = 4;
+    static final int T = 128;
+    static final int N = B * T;
+    static final int C = 768;
+    static final int NH = 12;
+    static final int HS = C / NH;
+    static final int V = 50257;
+    static final int R = 8;
+    static final int K = 1000;
+    static final int BASIS = R * C;
+    /** Elements of the optimizer's and the streaming ops' vectors. */
+    static final int OPTIM_N = 1 << 22;
+    static final int AXPY_N = 1 << 24;
+    /** Rows the reference computes of a matmul or a loss (a prefix of the device's rows). */
+    static final int CHECK_ROWS = 8;
+
+    private KernelCases() {
+    }
+
+    /** The cases of the named groups, in a fixed order. */
+    static List<Case> of(List<String> groups) {
+        List<Case> all = new ArrayList<>();
+        if (groups.contains("random")) {
+            random(all);
+        }
+        if (groups.contains("nola")) {
+            nola(all);
+        }
+        if (groups.contains("linalg")) {
+            linalg(all);
+        }
+        if (groups.contains("adapter")) {
+            adapter(all);
+        }
+        if (groups.contains("nn")) {
+            nn(all);
+        }
+        if (groups.contains("optim")) {
+            optim(all);
+        }
+        return all;
+    }
+
+    private static BasisStream stream(int k) {
+        return new BasisStream(0x5eedL, 3, BasisStream.DOMAIN_BASIS, (float) (1 / Math.sqrt(k)));
+    }
+
+    private static String kn(int k, int n) {
+        return "k=" + k + " n=" + n;
+    }
+
+    static void random(List<Case> out) {
+        out.add(new Case("random", "basis", kn(K, BASIS), 0, 4.0 * K * BASIS, (a, check) -> {
+            Tensor basis = a.zeros(K, BASIS);
+            return new Case.Prepared(() -> a.device().random().basis(stream(K), 0, K, basis), List.of(basis));
+        }));
+    }
+
+    static void nola(List<Case> out) {
+        double kn = (double) K * BASIS;
+        out.add(new Case("nola", "mix", kn(K, BASIS), 2 * kn, 4 * kn, (a, check) -> {
+            Tensor c = a.random(1, 1, K);
+            Tensor basis = a.zeros(K, BASIS);
+            a.device().random().basis(stream(K), 0, K, basis);
+            Tensor y = a.zeros(BASIS);
+            return new Case.Prepared(() -> a.device().nola().mix(c, basis, null, y), List.of(y));
+        }));
+        out.add(new Case("nola", "mix_generated", kn(K, BASIS), 2 * kn, 4.0 * BASIS, (a, check) -> {
+            Tensor c = a.random(1, 1, K);
+            Tensor y = a.zeros(BASIS);
+            return new Case.Prepared(() -> a.device().nola().mixGenerated(c, stream(K), null, y), List.of(y));
+        }));
+        out.add(new Case("nola", "coefficient_gradient", kn(K, BASIS), 2 * kn, 4 * kn, (a, check) -> {
+            Tensor g = a.random(2, 1, BASIS);
+            Tensor basis = a.zeros(K, BASIS);
+            a.device().random().basis(stream(K), 0, K, basis);
+            Tensor dc = a.zeros(K);
+            return new Case.Prepared(() -> a.device().nola().coefficientGradient(basis, g, dc), List.of(dc));
+        }));
+        out.add(new Case("nola", "coefficient_gradient_generated", kn(K, BASIS), 2 * kn, 4.0 * BASIS, (a, check) -> {
+            Tensor g = a.random(2, 1, BASIS);
+            Tensor dc = a.zeros(K);
+            return new Case.Prepared(() -> a.device().nola().coefficientGradientGenerated(stream(K), g, dc), List.of(dc));
+        }));
+    }
+
+    /** {@code C[m, n] = A[m, k]·B[k, n]} (or ·Bᵀ with B [n, k]); the reference computes the first rows. */
+    private static Case matmul(String op, int m, int k, int n, boolean transB) {
+        double bytes = 4.0 * ((double) m * k + (double) k * n + (double) m * n);
+        return new Case("linalg", op, m + "x" + k + "x" + n, 2.0 * m * k * n, bytes, (a, check) -> {
+            int rows = check ? CHECK_ROWS : m;
+            Tensor x = a.random(1, 1, rows, k);
+            Tensor w = transB ? a.random(2, 0.05, n, k) : a.random(2, 0.05, k, n);
+            Tensor y = a.zeros(rows, n);
+            return new Case.Prepared(() -> a.device().linalg().matmul(false, transB, 1f, x, w, 0f, y), List.of(y));
+        });
+    }
+
+    static void linalg(List<Case> out) {
+        out.add(matmul("matmul", N, C, 3 * C, false));
+        out.add(matmul("matmul", N, C, 4 * C, false));
+        out.add(matmul("matmul", N, 4 * C, C, false));
+        out.add(matmul("matmul_bt", N, C, V, true));
+        int batch = B * NH;
+        // attention scores of every head: Q·Kᵀ, [48, 128, 64]·[48, 128, 64]ᵀ
+        out.add(new Case("linalg", "matmul_batched", batch + "x" + T + "x" + HS + "x" + T, 2.0 * batch * T * T * HS,
+                4.0 * batch * (2.0 * T * HS + (double) T * T), (a, check) -> {
+                    int nb = check ? 1 : batch;
+                    Tensor q = a.random(1, 1, nb, T, HS);
+                    Tensor k = a.random(2, 1, nb, T, HS);
+                    Tensor s = a.zeros(nb, T, T);
+                    return new Case.Prepared(() -> a.device().linalg().matmulBatched(false, true, nb, T, T, HS, 1f, q, HS,
+                            (long) T * HS, k, HS, (long) T * HS, 0f, s, T, (long) T * T), List.of(s));
+                }));
+        out.add(new Case("linalg", "axpy", "n=" + AXPY_N, 2.0 * AXPY_N, 12.0 * AXPY_N, (a, check) -> {
+            Tensor x = a.random(1, 1, AXPY_N);
+            Tensor y = a.random(2, 1, AXPY_N);
+            // y grows by 0.5·x per call; the comparison is of the first call's result
+            return new Case.Prepared(() -> a.device().linalg().axpy(0.5f, x, y), List.of(y));
+        }));
+    }
+
+    static void adapter(List<Case> out) {
+        String shape = "N=" + N + " in=" + C + " out=" + C + " r=" + R;
+        double fwdFlops = 2.0 * N * C * R * 2;
+        out.add(new Case("adapter", "forward", shape, fwdFlops, 4.0 * (N * C * 3.0), (a, check) -> {
+            Tensor x = a.random(1, 1, N, C);
+            Tensor fa = a.random(2, 0.05, R, C);
+            Tensor fb = a.random(3, 0.05, C, R);
+            Tensor h = a.zeros(N, R);
+            Tensor y = a.random(4, 1, N, C);
+            return new Case.Prepared(() -> a.device().adapter().forward(x, fa, fb, 2f, h, y), List.of(h, y));
+        }));
+        out.add(new Case("adapter", "backward", shape, 2 * fwdFlops, 4.0 * (N * C * 3.0), (a, check) -> {
+            Tensor x = a.random(1, 1, N, C);
+            Tensor fa = a.random(2, 0.05, R, C);
+            Tensor fb = a.random(3, 0.05, C, R);
+            Tensor h = a.random(5, 1, N, R);
+            Tensor dy = a.random(6, 1, N, C);
+            Tensor dh = a.zeros(N, R);
+            Tensor dx = a.zeros(N, C);
+            Tensor da = a.zeros(R, C);
+            Tensor db = a.zeros(C, R);
+            return new Case.Prepared(() -> a.device().adapter().backward(x, fa, fb, 2f, h, dy, dh, dx, da, db),
+                    List.of(dh, dx, da, db));
+        }));
+    }
+
+    static void nn(List<Case> out) {
+        String nc = N + "x" + C;
+        out.add(new Case("nn", "layernorm_forward", nc, 8.0 * N * C, 8.0 * N * C, (a, check) -> {
+            Tensor x = a.random(1, 1, N, C);
+            Tensor w = a.random(2, 1, C);
+            Tensor bias = a.random(3, 1, C);
+            Tensor y = a.zeros(N, C);
+            Tensor mean = a.zeros(N);
+            Tensor rstd = a.zeros(N);
+            return new Case.Prepared(() -> a.device().nn().layerNormForward(x, w, bias, 1e-5f, y, mean, rstd),
+                    List.of(y, mean, rstd));
+        }));
+        out.add(new Case("nn", "layernorm_backward", nc, 10.0 * N * C, 12.0 * N * C, (a, check) -> {
+            Tensor x = a.random(1, 1, N, C);
+            Tensor w = a.random(2, 1, C);
+            Tensor bias = a.random(3, 1, C);
+            Tensor dy = a.random(4, 1, N, C);
+            Tensor mean = a.zeros(N);
+            Tensor rstd = a.zeros(N);
+            Tensor dx = a.zeros(N, C);
+            Tensor y = a.zeros(N, C);
+            a.device().nn().layerNormForward(x, w, bias, 1e-5f, y, mean, rstd);
+            return new Case.Prepared(() -> a.device().nn().layerNormBackward(dy, x, w, mean, rstd, dx, null, null),
+                    List.of(dx));
+        }));
+        String h4 = N + "x" + 4 * C;
+        double h = (double) N * 4 * C;
+        out.add(new Case("nn", "gelu_forward", h4, 12 * h, 8 * h, (a, check) -> {
+            Tensor x = a.random(1, 3, N, 4 * C);
+            Tensor y = a.zeros(N, 4 * C);
+            return new Case.Prepared(() -> a.device().nn().geluForward(NnOps.Gelu.TANH, x, y), List.of(y));
+        }));
+        out.add(new Case("nn", "gelu_backward", h4, 20 * h, 16 * h, (a, check) -> {
+            Tensor x = a.random(1, 3, N, 4 * C);
+            Tensor dy = a.random(2, 1, N, 4 * C);
+            Tensor dx = a.zeros(N, 4 * C);
+            return new Case.Prepared(() -> a.device().nn().geluBackward(NnOps.Gelu.TANH, x, dy, dx), List.of(dx));
+        }));
+        double att = (double) B * NH * T * T;
+        out.add(new Case("nn", "softmax_forward", B + "x" + NH + "x" + T + "x" + T, 5 * att, 8 * att, (a, check) -> {
+            Tensor x = a.random(1, 4, B, NH, T, T);
+            Tensor y = a.zeros(B, NH, T, T);
+            return new Case.Prepared(() -> a.device().nn().softmaxForward(x, y, 1f, true), List.of(y));
+        }));
+        String attShape = B + "x" + T + "x" + C + " nh=" + NH;
+        double attFlops = 4.0 * B * NH * T * T * HS;
+        double attBytes = 4.0 * (4.0 * N * C + 2 * att);
+        out.add(new Case("nn", "attention_forward", attShape, attFlops, attBytes, (a, check) -> {
+            Tensor[] qkv = qkv(a);
+            Tensor scores = a.zeros(B, NH, T, T);
+            Tensor y = a.zeros(B, T, C);
+            return new Case.Prepared(() -> a.device().nn().attentionForward(qkv[0], qkv[1], qkv[2], scores, y, true),
+                    List.of(scores, y));
+        }));
+        out.add(new Case("nn", "attention_forward_backward", attShape, 3 * attFlops, 3 * attBytes, (a, check) -> {
+            Tensor[] qkv = qkv(a);
+            Tensor scores = a.zeros(B, NH, T, T);
+            Tensor dscores = a.zeros(B, NH, T, T);
+            Tensor y = a.zeros(B, T, C);
+            Tensor dy = a.random(7, 1, B, T, C);
+            Tensor dq = a.zeros(B, T, C);
+            Tensor dk = a.zeros(B, T, C);
+            Tensor dv = a.zeros(B, T, C);
+            return new Case.Prepared(() -> {
+                a.device().nn().attentionForward(qkv[0], qkv[1], qkv[2], scores, y, true);
+                a.device().nn().attentionBackward(dy, qkv[0], qkv[1], qkv[2], scores, dscores, dq, dk, dv, true);
+            }, List.of(y, dq, dk, dv));
+        }));
+        String nv = N + "x" + V;
+        double logits = (double) N * V;
+        out.add(new Case("nn", "cross_entropy_forward", nv, 4 * logits, 4 * logits, (a, check) -> {
+            int rows = check ? CHECK_ROWS : N;
+            Tensor x = a.random(1, 3, rows, V);
+            Tensor targets = a.ids(V, rows);
+            Tensor losses = a.zeros(rows);
+            return new Case.Prepared(() -> a.device().nn().crossEntropyForward(x, targets, losses, 0f, -1), List.of(losses));
+        }));
+        out.add(new Case("nn", "cross_entropy_backward", nv, 5 * logits, 8 * logits, (a, check) -> {
+            int rows = check ? CHECK_ROWS : N;
+            Tensor x = a.random(1, 3, rows, V);
+            Tensor targets = a.ids(V, rows);
+            Tensor dx = a.zeros(rows, V);
+            return new Case.Prepared(() -> a.device().nn().crossEntropyBackward(x, targets, dx, 0f, -1, 1f / N),
+                    List.of(dx));
+        }));
+        out.add(new Case("nn", "cross_entropy_forward_backward", nv, 9 * logits, 12 * logits, (a, check) -> {
+            int rows = check ? CHECK_ROWS : N;
+            Tensor x = a.random(1, 3, rows, V);
+            Tensor targets = a.ids(V, rows);
+            Tensor losses = a.zeros(rows);
+            Tensor dx = a.zeros(rows, V);
+            return new Case.Prepared(() -> {
+                a.device().nn().crossEntropyForward(x, targets, losses, 0f, -1);
+                a.device().nn().crossEntropyBackward(x, targets, dx, 0f, -1, 1f / N);
+            }, List.of(losses, dx));
+        }));
+    }
+
+    /** q, k, v as views of one planar [3, B, T, C] buffer, as GPT-2's block holds them. */
+    private static Tensor[] qkv(Arena a) {
+        Tensor all = a.random(5, 1, 3, B, T, C);
+        long btc = (long) N * C;
+        return new Tensor[] {all.view(0, B, T, C), all.view(btc, B, T, C), all.view(2 * btc, B, T, C)};
+    }
+
+    static void optim(List<Case> out) {
+        String n = "n=" + OPTIM_N;
+        out.add(new Case("optim", "adamw", n, 14.0 * OPTIM_N, 28.0 * OPTIM_N, (a, check) -> {
+            Tensor p = a.random(1, 1, OPTIM_N);
+            Tensor g = a.random(2, 1, OPTIM_N);
+            Tensor m = a.zeros(OPTIM_N);
+            Tensor v = a.zeros(OPTIM_N);
+            AdamWStep step = AdamWStep.of(1e-3, 0.9, 0.999, 1e-8, 0.01, 1);
+            return new Case.Prepared(() -> a.device().optim().adamw(p, g, m, v, step, null), List.of(p, m, v));
+        }));
+        out.add(new Case("optim", "sum_of_squares", n, 2.0 * OPTIM_N, 4.0 * OPTIM_N, (a, check) -> {
+            Tensor g = a.random(2, 1, OPTIM_N);
+            Tensor sum = a.zeros(1);
+            // accumulates; fill first so every call computes the same sum
+            return new Case.Prepared(() -> {
+                a.device().linalg().fill(sum, 0f);
+                a.device().optim().sumOfSquares(g, sum);
+            }, List.of(sum));
+        }));
+    }
+}
