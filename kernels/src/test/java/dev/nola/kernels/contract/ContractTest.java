@@ -117,6 +117,9 @@ class ContractTest {
         assertThrows(AssertionError.class, () -> failed.getExecutable().execute());
         DynamicTest absent = named(tests(Contract.forBackends(List.of(), Set.of("ghost"))), "ghost (required, absent)");
         assertThrows(AssertionError.class, () -> absent.getExecutable().execute());
+        // opencl is on this class path: a test given only other backends leaves it to the tests that cover it
+        assertTrue(tests(Contract.forBackends(List.of(UNAVAILABLE), Set.of("opencl"))).stream()
+                .noneMatch(t -> t.getDisplayName().contains("opencl")), "opencl is not this list's business");
     }
 
     @Test
