@@ -11,6 +11,7 @@ nola_find_jdk() {
     major="$(nola_java_major "$JAVA_HOME")"
     if [ -n "$major" ] && [ "$major" -ge 25 ]; then
       export PATH="$JAVA_HOME/bin:$PATH"
+      nola_chain_signals
       return 0
     fi
   fi
@@ -20,11 +21,23 @@ nola_find_jdk() {
     if [ -n "$major" ] && [ "$major" -ge 25 ]; then
       export JAVA_HOME="$candidate"
       export PATH="$JAVA_HOME/bin:$PATH"
+      nola_chain_signals
       return 0
     fi
   done
   echo "nola: no JDK 25 or newer found (JAVA_HOME='${JAVA_HOME:-}', /usr/lib/jvm has: $(ls /usr/lib/jvm 2>/dev/null | tr '\n' ' ')); install Temurin 25 or point JAVA_HOME at it" >&2
   return 1
+}
+
+# Signal chaining: PoCL's LLVM installs its own SIGSEGV handler when it compiles a kernel, and the JVM
+# uses SIGSEGV itself (null checks, safepoints) in compiled code; without libjsig a later, unrelated
+# SIGSEGV can reach LLVM's handler and kill the process (seen: ~1 bench run in 2 segfaulted on the
+# cpu device after an OpenCL one). libjsig lets the JVM keep its handler and chain the library's.
+nola_chain_signals() {
+  local jsig="$JAVA_HOME/lib/libjsig.so"
+  if [ -f "$jsig" ] && [[ ":${LD_PRELOAD:-}:" != *":$jsig:"* ]]; then
+    export LD_PRELOAD="$jsig${LD_PRELOAD:+:$LD_PRELOAD}"
+  fi
 }
 
 # JVM flags every nola run needs: the Vector API and JOCL's native access.

@@ -298,6 +298,12 @@ final class Report {
         return b * t;
     }
 
+    /** Tokens of a point written {@code BxT}. */
+    static int tokensOfPoint(String point) {
+        String[] bt = point.split("x");
+        return Integer.parseInt(bt[0]) * Integer.parseInt(bt[1]);
+    }
+
     static Row find(List<Row> rows, String device, String op, String shape) {
         for (Row r : rows) {
             if (r.device().equals(device) && r.op().equals(op) && r.shape().equals(shape)) {

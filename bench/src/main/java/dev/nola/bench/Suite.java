@@ -209,16 +209,25 @@ public final class Suite {
                 measureDevice(id, ref);
             }
         }
-        if (options.groups().contains("step")) {
-            for (String id : devices) {
-                for (String variant : STEP_VARIANTS) {
-                    steps(id, variant, options.quick() ? "2x64" : "4x128", "step");
+        boolean step = options.groups().contains("step");
+        boolean scaling = options.groups().contains("scaling");
+        String stepPoint = options.quick() ? "2x64" : "4x128";
+        List<String> scalingPoints = options.quick() ? List.of("1x64", "2x64", "4x64")
+                : List.of("1x128", "4x128", "4x256", "8x256");
+        for (String id : devices) {
+            for (String variant : STEP_VARIANTS) {
+                // one JVM per device and variant; the scaling points ride along with nola_materialized's
+                java.util.TreeSet<String> points = new java.util.TreeSet<>(
+                        java.util.Comparator.comparingInt(Report::tokensOfPoint).thenComparing(x -> x));
+                if (step) {
+                    points.add(stepPoint);
                 }
-            }
-        }
-        if (options.groups().contains("scaling")) {
-            for (String id : devices) {
-                steps(id, "nola_materialized", options.quick() ? "1x64,2x64,4x64" : "1x128,4x128,4x256,8x256", "scaling");
+                if (scaling && variant.equals("nola_materialized")) {
+                    points.addAll(scalingPoints);
+                }
+                if (!points.isEmpty()) {
+                    steps(id, variant, List.copyOf(points), step ? stepPoint : null, scaling ? scalingPoints : List.of());
+                }
             }
         }
         if (options.peers()) {
@@ -409,15 +418,19 @@ public final class Suite {
 
     // ------------------------------------------------------------------ GPT-2 steps in child JVMs
 
-    private void steps(String device, String variant, String points, String group) {
+    /**
+     * Runs {@link Gpt2StepBench} in a JVM of its own (so its peak RSS is this variant's) over the points,
+     * smallest first; the step point's figures become a {@code step} row, the scaling points' {@code scaling} rows.
+     */
+    private void steps(String device, String variant, List<String> points, String stepPoint, List<String> scalingPoints) {
         int layers = options.quick() ? 2 : 12;
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Gpt2StepBench.class.getName(),
-                "--device", device, "--variant", variant, "--points", points, "--layers", Integer.toString(layers),
-                "--steps", group.equals("scaling") || options.quick() ? "2" : "3", "--warmup", "1"));
-        log.printf("  %s %s on %s (%s; its own JVM) ...%n", group, variant, device, points);
+                "--device", device, "--variant", variant, "--points", String.join(",", points), "--layers",
+                Integer.toString(layers), "--steps", options.quick() ? "2" : "3", "--warmup", options.quick() ? "1" : "2"));
+        log.printf("  GPT-2 step %s on %s at %s (its own JVM) ...%n", variant, device, points);
         ObjectMapper json = new ObjectMapper();
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
@@ -428,6 +441,7 @@ public final class Suite {
                         continue;
                     }
                     JsonNode n = json.readTree(line);
+                    String point = n.get("batch").asInt() + "x" + n.get("seq").asInt();
                     String shape = stepShape(variant, layers, n.get("batch").asInt(), n.get("seq").asInt());
                     Map<String, Object> extra = new LinkedHashMap<>();
                     for (String f : List.of("tokens_per_s", "transfer_s", "transfer_bytes", "kernel_s", "device_peak_mb",
@@ -435,9 +449,14 @@ public final class Suite {
                         extra.put(f, n.get(f).asDouble());
                     }
                     extra.put("tokens", n.get("batch").asInt() * n.get("seq").asInt());
-                    rows.add(new Row(group, "gpt2_step", shape, device, n.get("warmup").asInt(), n.get("reps").asInt(),
-                            n.get("min_s").asDouble(), n.get("median_s").asDouble(), n.get("max_s").asDouble(),
-                            n.get("flops").asDouble(), 0, n.get("validation").asText(), extra));
+                    for (String group : List.of("step", "scaling")) {
+                        if (group.equals("step") ? point.equals(stepPoint) : scalingPoints.contains(point)) {
+                            rows.add(new Row(group, "gpt2_step", shape, device, n.get("warmup").asInt(),
+                                    n.get("reps").asInt(), n.get("min_s").asDouble(), n.get("median_s").asDouble(),
+                                    n.get("max_s").asDouble(), n.get("flops").asDouble(), 0, n.get("validation").asText(),
+                                    extra));
+                        }
+                    }
                     log.printf("    %s: %.1f tokens/s, step %.3f s (transfers %.2f ms), device peak %.0f MB, RSS %d MB%n",
                             shape, n.get("tokens_per_s").asDouble(), n.get("median_s").asDouble(),
                             n.get("transfer_s").asDouble() * 1e3, n.get("device_peak_mb").asDouble(),
@@ -449,7 +468,8 @@ public final class Suite {
                 throw new IllegalStateException("the GPT-2 step on " + device + " ran over 30 minutes");
             }
             if (p.exitValue() != 0) {
-                rows.add(new Row(group, "gpt2_step", stepShape(variant, layers, 0, 0), device, 0, 0, Double.NaN,
+                rows.add(new Row(stepPoint != null ? "step" : "scaling", "gpt2_step", stepShape(variant, layers, 0, 0),
+                        device, 0, 0, Double.NaN,
                         Double.NaN, Double.NaN, 0, 0, "ERROR: the step's JVM exited with status " + p.exitValue()
                         + " (its messages are above)", Map.of()));
             }
