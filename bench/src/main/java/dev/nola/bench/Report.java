@@ -147,8 +147,8 @@ final class Report {
                 .append(" device→host GB/s | Java triad GB/s |\n|---|---|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, Map<String, Object>> e : peaks.entrySet()) {
             Map<String, Object> p = e.getValue();
-            sb.append("| ").append(e.getKey()).append(" | ").append(p.get("name")).append(" | ")
-                    .append(f1(p.get("sgemm_gflops"))).append(" | ").append(f1(p.get("bandwidth_gbps"))).append(" | ")
+            sb.append("| ").append(e.getKey()).append(" | ").append(p.get("name")).append(p.get("version") == null ? "" : " (" + p.get("version") + ")")
+                    .append(" | ").append(f1(p.get("sgemm_gflops"))).append(" | ").append(f1(p.get("bandwidth_gbps"))).append(" | ")
                     .append(f1(p.get("host_to_device_gbps"))).append(" | ").append(f1(p.get("device_to_host_gbps")))
                     .append(" | ").append(f1(p.get("java_triad_gbps"))).append(" |\n");
         }

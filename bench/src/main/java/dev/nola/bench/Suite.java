@@ -303,6 +303,7 @@ public final class Suite {
             Map<String, Object> p = new LinkedHashMap<>();
             p.put("name", d.info().name());
             p.put("type", String.valueOf(d.info().type()));
+            p.put("version", d.info().version());
             p.put("compute_units", d.info().computeUnits());
             peaks.put(d.id(), p);
             measurePeaks(d, ref, p);
