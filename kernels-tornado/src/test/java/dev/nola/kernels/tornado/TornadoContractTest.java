@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static uk.ac.manchester.tornado.api.enums.DataTransferMode.EVERY_EXECUTION;
 
 import dev.nola.kernels.Backend;
 import dev.nola.kernels.Backends;
@@ -14,6 +15,8 @@ import dev.nola.kernels.OpFamily;
 import dev.nola.kernels.Tensor;
 import dev.nola.kernels.contract.Contract;
 import java.util.List;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicContainer;
@@ -113,6 +116,30 @@ class TornadoContractTest {
             var b = assertThrows(UnsupportedOperationException.class, () -> dev.linalg().matmulBatched(false, false, 2, 2, 2,
                     2, 1f, a, 2, 4, a, 2, 4, 0f, big, 2, 4));
             assertTrue(b.getMessage().contains("batch = 2"), b.getMessage());
+        }
+    }
+
+    /**
+     * A kernel that does not build fails: with TornadoVM's default ({@code tornado.recover.bailout=True})
+     * a JIT or OpenCL build failure silently runs the kernel as sequential Java, which would pass every
+     * check. The plan here gets an OpenCL option the driver rejects; the run must throw and leave the
+     * output unwritten.
+     */
+    @Test
+    void kernelThatDoesNotBuildFailsInsteadOfRunningAsJava() {
+        assertTrue(Backends.find("tornado").orElseThrow().availability().available());
+        assertEquals("False", System.getProperty("tornado.recover.bailout"), "tests must run with bail-out off");
+        FloatArray x = new FloatArray(16);
+        try (KernelPlan p = new KernelPlan("nolaBadFlags", TornadoRuntimeAccess.device(0, 0), "-cl-std=CL1.2 -no-such-option",
+                1, 1, List.of(), List.of(), (g, ip, fp) -> g
+                .transferToDevice(EVERY_EXECUTION, ip, fp)
+                .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, x)
+                .transferToHost(EVERY_EXECUTION, x))) {
+            p.ip.set(0, 16);
+            p.fp.set(0, 7f);
+            RuntimeException e = assertThrows(RuntimeException.class, () -> p.run(16, false));
+            assertTrue(String.valueOf(e.getMessage()).contains("Bailout is disabled"), String.valueOf(e.getMessage()));
+            assertEquals(0f, x.get(0), "the kernel must not have run as Java");
         }
     }
 
