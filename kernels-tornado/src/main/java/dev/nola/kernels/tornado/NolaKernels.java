@@ -2,6 +2,7 @@ package dev.nola.kernels.tornado;
 
 import static dev.nola.kernels.tornado.RandomKernels.P_COUNT;
 import static dev.nola.kernels.tornado.RandomKernels.P_DOMAIN;
+import static dev.nola.kernels.tornado.RandomKernels.P_FROM;
 import static dev.nola.kernels.tornado.RandomKernels.P_K0;
 import static dev.nola.kernels.tornado.RandomKernels.P_K1;
 import static dev.nola.kernels.tornado.RandomKernels.P_N;
@@ -11,6 +12,7 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.vectors.Float8;
+import uk.ac.manchester.tornado.api.types.vectors.Int4;
 
 /**
  * The nola op family as TornadoVM kernels: mix, fused generate-and-mix, coefficient gradients.
@@ -27,7 +29,7 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * element ({@code u·scale}) before the fma, as basis-then-mix does. Gradients give each work-item one
  * whole dot product (no cross-work-item reduction: TornadoVM's reductions are unreliable on PoCL).
  *
- * <p>Parameters: mix {@code ip = {k, n, tile width}}; generated kernels use {@link RandomKernels}' layout
+ * <p>Parameters: mix {@code ip = {k, n, tile width, from offset}}; generated kernels use {@link RandomKernels}' layout
  * (k in {@code P_COUNT}); gradients {@code ip = {k, n}}.
  */
 final class NolaKernels {
@@ -72,51 +74,35 @@ final class NolaKernels {
     }
 
     /**
-     * out[e] = Σ c[i]·basis[i·n+e] from 0 (not named mix: that is an OpenCL built-in). Work-item t owns
-     * the column tile [t·w, min((t+1)·w, n)), w = ip[2]. Global size ceil(n/w).
+     * out[e] = (ip[3] != 0 ? offset[e] : 0) + Σ c[i]·basis[i·n+e] (not named mix: that is an OpenCL
+     * built-in). Work-item t owns the column tile [t·w, min((t+1)·w, n)), w = ip[2]. In place when
+     * offset is out: each work-item reads its own elements before it writes them. Global size ceil(n/w).
      */
-    static void mixFromZero(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray out) {
+    static void mixTiles(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray offset, FloatArray out) {
         int k = ip.get(0);
         int n = ip.get(1);
         int w = ip.get(2);
+        boolean from = ip.get(3) != 0;
         int e0 = ctx.globalIdx * w;
         if (e0 < n) {
             int e1 = Math.min(e0 + w, n);
             for (int e = e0; e < e1; e++) {
-                out.set(e, 0f);
+                float v = 0f;
+                if (from) {
+                    v = offset.get(e);
+                }
+                out.set(e, v);
             }
             accumulateTile(c, basis, out, k, n, e0, e1);
         }
     }
 
-    /** out[e] = offset[e] + Σ c[i]·basis[i·n+e], column tiles as {@link #mixFromZero}. Global size ceil(n/w). */
-    static void mixOffset(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray offset, FloatArray out) {
-        int k = ip.get(0);
-        int n = ip.get(1);
-        int w = ip.get(2);
-        int e0 = ctx.globalIdx * w;
-        if (e0 < n) {
-            int e1 = Math.min(e0 + w, n);
-            for (int e = e0; e < e1; e++) {
-                out.set(e, offset.get(e));
-            }
-            accumulateTile(c, basis, out, k, n, e0, e1);
-        }
-    }
-
-    /** out[e] += Σ c[i]·basis[i·n+e] (offset is out), column tiles as {@link #mixFromZero}. Global size ceil(n/w). */
-    static void mixInPlace(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray out) {
-        int k = ip.get(0);
-        int n = ip.get(1);
-        int w = ip.get(2);
-        int e0 = ctx.globalIdx * w;
-        if (e0 < n) {
-            accumulateTile(c, basis, out, k, n, e0, Math.min(e0 + w, n));
-        }
-    }
-
-    /** Fused generate-and-mix from 0. Global size ceil(n/4). */
-    static void mixGenerated(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray c, FloatArray out) {
+    /**
+     * Fused generate-and-mix: out[e] = (ip[P_FROM] != 0 ? offset[e] : 0) + Σ c[i]·(u_i[e]·scale), one
+     * Philox block (4 elements) per work-item and matrix. The basis element is rounded (u·scale) before
+     * the fused multiply-add, as in basis-then-mix. In place when offset is out. Global size ceil(n/4).
+     */
+    static void mixGenerated(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray c, FloatArray offset, FloatArray out) {
         int q = ctx.globalIdx;
         int k = ip.get(P_COUNT);
         int n = ip.get(P_N);
@@ -127,167 +113,29 @@ final class NolaKernels {
             float a1 = 0f;
             float a2 = 0f;
             float a3 = 0f;
-            if (e + 1 < n) {
-                a1 = 0f;
-            }
-            if (e + 2 < n) {
-                a2 = 0f;
-            }
-            if (e + 3 < n) {
-                a3 = 0f;
-            }
-            for (int i = 0; i < k; i++) {
-                int c0 = q;
-                int c1 = i;
-                int c2 = ip.get(P_STREAM);
-                int c3 = ip.get(P_DOMAIN);
-                int k0 = ip.get(P_K0);
-                int k1 = ip.get(P_K1);
-                for (int round = 0; round < 10; round++) {
-                    long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
-                    long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
-                    int hi0 = (int) (p0 >> 32);
-                    int lo0 = (int) p0;
-                    int hi1 = (int) (p1 >> 32);
-                    int lo1 = (int) p1;
-                    c0 = hi1 ^ c1 ^ k0;
-                    c1 = lo1;
-                    c2 = hi0 ^ c3 ^ k1;
-                    c3 = lo0;
-                    k0 += 0x9E3779B9;
-                    k1 += 0xBB67AE85;
+            if (ip.get(P_FROM) != 0) {
+                a0 = offset.get(e);
+                if (e + 1 < n) {
+                    a1 = offset.get(e + 1);
                 }
-                float ci = c.get(i);
-                // the basis element is rounded (u·scale) before the fused multiply-add, as in basis-then-mix
-                a0 = ci * (RandomKernels.uniform(c0) * scale) + a0;
-                a1 = ci * (RandomKernels.uniform(c1) * scale) + a1;
-                a2 = ci * (RandomKernels.uniform(c2) * scale) + a2;
-                a3 = ci * (RandomKernels.uniform(c3) * scale) + a3;
-            }
-            out.set(e, a0);
-            if (e + 1 < n) {
-                out.set(e + 1, a1);
-            }
-            if (e + 2 < n) {
-                out.set(e + 2, a2);
-            }
-            if (e + 3 < n) {
-                out.set(e + 3, a3);
-            }
-        }
-    }
-
-    /** Fused generate-and-mix onto a separate offset. Global size ceil(n/4). */
-    static void mixGeneratedOffset(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray c, FloatArray offset,
-                                   FloatArray out) {
-        int q = ctx.globalIdx;
-        int k = ip.get(P_COUNT);
-        int n = ip.get(P_N);
-        int e = 4 * q;
-        if (e < n) {
-            float scale = fp.get(0);
-            float a0 = offset.get(e);
-            float a1 = 0f;
-            float a2 = 0f;
-            float a3 = 0f;
-            if (e + 1 < n) {
-                a1 = offset.get(e + 1);
-            }
-            if (e + 2 < n) {
-                a2 = offset.get(e + 2);
-            }
-            if (e + 3 < n) {
-                a3 = offset.get(e + 3);
-            }
-            for (int i = 0; i < k; i++) {
-                int c0 = q;
-                int c1 = i;
-                int c2 = ip.get(P_STREAM);
-                int c3 = ip.get(P_DOMAIN);
-                int k0 = ip.get(P_K0);
-                int k1 = ip.get(P_K1);
-                for (int round = 0; round < 10; round++) {
-                    long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
-                    long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
-                    int hi0 = (int) (p0 >> 32);
-                    int lo0 = (int) p0;
-                    int hi1 = (int) (p1 >> 32);
-                    int lo1 = (int) p1;
-                    c0 = hi1 ^ c1 ^ k0;
-                    c1 = lo1;
-                    c2 = hi0 ^ c3 ^ k1;
-                    c3 = lo0;
-                    k0 += 0x9E3779B9;
-                    k1 += 0xBB67AE85;
+                if (e + 2 < n) {
+                    a2 = offset.get(e + 2);
                 }
-                float ci = c.get(i);
-                // the basis element is rounded (u·scale) before the fused multiply-add, as in basis-then-mix
-                a0 = ci * (RandomKernels.uniform(c0) * scale) + a0;
-                a1 = ci * (RandomKernels.uniform(c1) * scale) + a1;
-                a2 = ci * (RandomKernels.uniform(c2) * scale) + a2;
-                a3 = ci * (RandomKernels.uniform(c3) * scale) + a3;
-            }
-            out.set(e, a0);
-            if (e + 1 < n) {
-                out.set(e + 1, a1);
-            }
-            if (e + 2 < n) {
-                out.set(e + 2, a2);
-            }
-            if (e + 3 < n) {
-                out.set(e + 3, a3);
-            }
-        }
-    }
-
-    /** Fused generate-and-mix onto out itself. Global size ceil(n/4). */
-    static void mixGeneratedInPlace(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray c, FloatArray out) {
-        int q = ctx.globalIdx;
-        int k = ip.get(P_COUNT);
-        int n = ip.get(P_N);
-        int e = 4 * q;
-        if (e < n) {
-            float scale = fp.get(0);
-            float a0 = out.get(e);
-            float a1 = 0f;
-            float a2 = 0f;
-            float a3 = 0f;
-            if (e + 1 < n) {
-                a1 = out.get(e + 1);
-            }
-            if (e + 2 < n) {
-                a2 = out.get(e + 2);
-            }
-            if (e + 3 < n) {
-                a3 = out.get(e + 3);
-            }
-            for (int i = 0; i < k; i++) {
-                int c0 = q;
-                int c1 = i;
-                int c2 = ip.get(P_STREAM);
-                int c3 = ip.get(P_DOMAIN);
-                int k0 = ip.get(P_K0);
-                int k1 = ip.get(P_K1);
-                for (int round = 0; round < 10; round++) {
-                    long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
-                    long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
-                    int hi0 = (int) (p0 >> 32);
-                    int lo0 = (int) p0;
-                    int hi1 = (int) (p1 >> 32);
-                    int lo1 = (int) p1;
-                    c0 = hi1 ^ c1 ^ k0;
-                    c1 = lo1;
-                    c2 = hi0 ^ c3 ^ k1;
-                    c3 = lo0;
-                    k0 += 0x9E3779B9;
-                    k1 += 0xBB67AE85;
+                if (e + 3 < n) {
+                    a3 = offset.get(e + 3);
                 }
+            }
+            int stream = ip.get(P_STREAM);
+            int domain = ip.get(P_DOMAIN);
+            int k0 = ip.get(P_K0);
+            int k1 = ip.get(P_K1);
+            for (int i = 0; i < k; i++) {
+                Int4 w = RandomKernels.philox(q, i, stream, domain, k0, k1);
                 float ci = c.get(i);
-                // the basis element is rounded (u·scale) before the fused multiply-add, as in basis-then-mix
-                a0 = ci * (RandomKernels.uniform(c0) * scale) + a0;
-                a1 = ci * (RandomKernels.uniform(c1) * scale) + a1;
-                a2 = ci * (RandomKernels.uniform(c2) * scale) + a2;
-                a3 = ci * (RandomKernels.uniform(c3) * scale) + a3;
+                a0 = ci * (RandomKernels.uniform(w.getX()) * scale) + a0;
+                a1 = ci * (RandomKernels.uniform(w.getY()) * scale) + a1;
+                a2 = ci * (RandomKernels.uniform(w.getZ()) * scale) + a2;
+                a3 = ci * (RandomKernels.uniform(w.getW()) * scale) + a3;
             }
             out.set(e, a0);
             if (e + 1 < n) {
@@ -340,37 +188,22 @@ final class NolaKernels {
             float scale = fp.get(0);
             float acc = 0f;
             int blocks = (n + 3) / 4;
+            int stream = ip.get(P_STREAM);
+            int domain = ip.get(P_DOMAIN);
+            int k0 = ip.get(P_K0);
+            int k1 = ip.get(P_K1);
             for (int q = 0; q < blocks; q++) {
-                int c0 = q;
-                int c1 = i;
-                int c2 = ip.get(P_STREAM);
-                int c3 = ip.get(P_DOMAIN);
-                int k0 = ip.get(P_K0);
-                int k1 = ip.get(P_K1);
-                for (int round = 0; round < 10; round++) {
-                    long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
-                    long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
-                    int hi0 = (int) (p0 >> 32);
-                    int lo0 = (int) p0;
-                    int hi1 = (int) (p1 >> 32);
-                    int lo1 = (int) p1;
-                    c0 = hi1 ^ c1 ^ k0;
-                    c1 = lo1;
-                    c2 = hi0 ^ c3 ^ k1;
-                    c3 = lo0;
-                    k0 += 0x9E3779B9;
-                    k1 += 0xBB67AE85;
-                }
+                Int4 w = RandomKernels.philox(q, i, stream, domain, k0, k1);
                 int e = 4 * q;
-                acc = (RandomKernels.uniform(c0) * scale) * grad.get(e) + acc;
+                acc = (RandomKernels.uniform(w.getX()) * scale) * grad.get(e) + acc;
                 if (e + 1 < n) {
-                    acc = (RandomKernels.uniform(c1) * scale) * grad.get(e + 1) + acc;
+                    acc = (RandomKernels.uniform(w.getY()) * scale) * grad.get(e + 1) + acc;
                 }
                 if (e + 2 < n) {
-                    acc = (RandomKernels.uniform(c2) * scale) * grad.get(e + 2) + acc;
+                    acc = (RandomKernels.uniform(w.getZ()) * scale) * grad.get(e + 2) + acc;
                 }
                 if (e + 3 < n) {
-                    acc = (RandomKernels.uniform(c3) * scale) * grad.get(e + 3) + acc;
+                    acc = (RandomKernels.uniform(w.getW()) * scale) * grad.get(e + 3) + acc;
                 }
             }
             out.set(i, acc);

@@ -42,33 +42,27 @@ final class TornadoNolaOps extends AbstractNolaOps {
         TornadoTensor b = at0("mix", "basis", basis);
         TornadoTensor o = at0("mix", "out", out);
         TornadoTensor f = offset == null ? null : at0("mix", "offset", offset);
-        boolean in = partial(out);
-        KernelPlan p;
-        if (f == null) {
-            p = plans.plan(variant("mix", in), List.of(c, b, o), List.of(b), 3, 1, (g, ip, fp) -> copyIn(g
-                    .transferToDevice(EVERY_EXECUTION, ip, c.array()), in, o.array())
-                    .transferToDevice(FIRST_EXECUTION, b.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixFromZero, new KernelContext(), ip, c.array(), b.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        } else if (f == o) {
-            // both start at element 0 of the same storage, so (as the checks allow only that or no overlap) offset is out
-            p = plans.plan("mixInPlace", List.of(c, b, o), List.of(b), 3, 1, (g, ip, fp) -> g
-                    .transferToDevice(EVERY_EXECUTION, ip, c.array(), o.array())
-                    .transferToDevice(FIRST_EXECUTION, b.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixInPlace, new KernelContext(), ip, c.array(), b.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        } else {
-            p = plans.plan(variant("mixOffset", in), List.of(c, b, f, o), List.of(b), 3, 1, (g, ip, fp) -> copyIn(g
-                    .transferToDevice(EVERY_EXECUTION, ip, c.array(), f.array()), in, o.array())
-                    .transferToDevice(FIRST_EXECUTION, b.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixOffset, new KernelContext(), ip, c.array(), b.array(), f.array(),
-                            o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        }
+        boolean from = f != null;
+        // the offset operand is out itself when absent (not read) or in place; else it travels in too
+        FloatArray fa = from ? f.array() : o.array();
+        boolean in = from && f == o || partial(out);
+        KernelPlan p = plans.plan(variant(from && f != o ? "mixOffset" : "mix", in), from ? List.of(c, b, f, o) : List.of(c, b, o),
+                List.of(b), 4, 1, (g, ip, fp) -> {
+                    g.transferToDevice(EVERY_EXECUTION, ip, c.array());
+                    if (from && f != o) {
+                        g.transferToDevice(EVERY_EXECUTION, fa);
+                    }
+                    return copyIn(g, in, o.array())
+                            .transferToDevice(FIRST_EXECUTION, b.array())
+                            .task(KernelPlan.TASK, NolaKernels::mixTiles, new KernelContext(), ip, c.array(), b.array(), fa,
+                                    o.array())
+                            .transferToHost(EVERY_EXECUTION, o.array());
+                });
         int w = plans.mixTile(n);
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
         p.ip.set(2, w);
+        p.ip.set(3, from ? 1 : 0);
         p.run((int) ((n + w - 1) / w), plans.cpuLayout);
         o.touch();
     }
@@ -78,27 +72,22 @@ final class TornadoNolaOps extends AbstractNolaOps {
         TornadoTensor c = at0("mixGenerated", "coefficients", coefficients);
         TornadoTensor o = at0("mixGenerated", "out", out);
         TornadoTensor f = offset == null ? null : at0("mixGenerated", "offset", offset);
-        boolean in = partial(out);
-        KernelPlan p;
-        int ps = RandomKernels.P_SIZE;
-        if (f == null) {
-            p = plans.plan(variant("mixGenerated", in), List.of(c, o), List.of(), ps, 1, (g, ip, fp) -> copyIn(g
-                    .transferToDevice(EVERY_EXECUTION, ip, fp, c.array()), in, o.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixGenerated, new KernelContext(), ip, fp, c.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        } else if (f == o) {
-            p = plans.plan("mixGeneratedInPlace", List.of(c, o), List.of(), ps, 1, (g, ip, fp) -> g
-                    .transferToDevice(EVERY_EXECUTION, ip, fp, c.array(), o.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixGeneratedInPlace, new KernelContext(), ip, fp, c.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        } else {
-            p = plans.plan(variant("mixGeneratedOffset", in), List.of(c, f, o), List.of(), ps, 1, (g, ip, fp) -> copyIn(g
-                    .transferToDevice(EVERY_EXECUTION, ip, fp, c.array(), f.array()), in, o.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixGeneratedOffset, new KernelContext(), ip, fp, c.array(),
-                            f.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        }
+        boolean from = f != null;
+        FloatArray fa = from ? f.array() : o.array();
+        boolean in = from && f == o || partial(out);
+        KernelPlan p = plans.plan(variant(from && f != o ? "mixGeneratedOffset" : "mixGenerated", in),
+                from ? List.of(c, f, o) : List.of(c, o), List.of(), RandomKernels.P_SIZE, 1, (g, ip, fp) -> {
+                    g.transferToDevice(EVERY_EXECUTION, ip, fp, c.array());
+                    if (from && f != o) {
+                        g.transferToDevice(EVERY_EXECUTION, fa);
+                    }
+                    return copyIn(g, in, o.array())
+                            .task(KernelPlan.TASK, NolaKernels::mixGenerated, new KernelContext(), ip, fp, c.array(), fa,
+                                    o.array())
+                            .transferToHost(EVERY_EXECUTION, o.array());
+                });
         TornadoPlans.streamParams(p.ip, p.fp, stream, 0, k, (int) n);
+        p.ip.set(RandomKernels.P_FROM, from ? 1 : 0);
         p.run(TornadoPlans.blocks(n), false);
         o.touch();
     }
