@@ -16,8 +16,9 @@ import uk.ac.manchester.tornado.api.types.vectors.Int4;
  * parameter buffers, so a new seed or size never recompiles the kernel.
  *
  * <p>Parameter layout shared by the generating kernels ({@code ip}): 0 seed low word, 1 seed high
- * word, 2 stream, 3 domain, 4 first matrix index, 5 count (or k), 6 n (elements per matrix);
- * {@code fp[0]} the scale.
+ * word, 2 stream, 3 domain, 4 first matrix index, 5 count (or k), 6 n (elements per matrix), 7 the
+ * fused mix's offset flag, then from {@link #P_SIZE} the element offset of each array argument in
+ * order; {@code fp[0]} the scale.
  */
 final class RandomKernels {
 
@@ -61,7 +62,7 @@ final class RandomKernels {
     }
 
     /**
-     * out[j·n + e] = element e of matrix first + j. Work-item q of matrix j computes one Philox block,
+     * out[o + j·n + e] = element e of matrix first + j (o = ip[P_SIZE]). Work-item q of matrix j computes one Philox block,
      * elements 4q'..4q'+3 with q' = q mod ceil(n/4). Global size: count·ceil(n/4).
      */
     static void basis(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray out) {
@@ -74,7 +75,7 @@ final class RandomKernels {
             int q = id - j * blocks;
             Int4 w = philox(q, ip.get(P_FIRST) + j, ip.get(P_STREAM), ip.get(P_DOMAIN), ip.get(P_K0), ip.get(P_K1));
             float scale = fp.get(0);
-            int base = j * n + 4 * q;
+            int base = ip.get(P_SIZE) + j * n + 4 * q;
             int e = 4 * q;
             out.set(base, uniform(w.getX()) * scale);
             if (e + 1 < n) {
