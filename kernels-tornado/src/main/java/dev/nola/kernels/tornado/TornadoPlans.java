@@ -72,7 +72,9 @@ final class TornadoPlans {
         /** read, and kept on the device between calls until its storage is written */
         RESIDENT,
         /** not touched (an absent optional operand: the kernel gets another operand's array) */
-        NONE
+        NONE,
+        /** written and read on the device only (a workspace between a plan's tasks): sent once, never copied back */
+        SCRATCH
     }
 
     /** Builds a plan's task: {@code a[i]} is operand i's storage array, in the order they were added. */
@@ -86,8 +88,14 @@ final class TornadoPlans {
     }
 
     /**
-     * The operands of one kernel call: their storage arrays, element offsets and uses. The plan it
-     * returns copies in every storage that is read (or that holds an output covering only part of
+     * The operands of one kernel call, in the order of the kernel's array arguments: their storage
+     * arrays, element offsets and uses. Read operands come first, and no storage may follow a written
+     * operand's (TornadoVM's graph builder loops forever on a task that reads or writes an array again
+     * after writing it), so a kernel with several outputs takes one argument per written storage
+     * ({@link OptimKernels#adamw}). TornadoVM copies an argument in only if its access analysis finds
+     * the kernel reading it; a store that follows a merge of branches reads as write-only and the
+     * copy-in of a partial output is dropped (its buffer zeroed), so output kernels store straight
+     * under their bound check (the contract's sentinel checks catch one that does not). The plan it returns copies in every storage that is read (or that holds an output covering only part of
      * it), keeps a storage that is only ever read through resident operands on the device, copies
      * every written storage back, and has operand i's offset in {@code ip[ipSize + i]}.
      */
@@ -128,6 +136,11 @@ final class TornadoPlans {
             return add(t, Use.IN_OUT, false);
         }
 
+        /** Device-only scratch between the plan's tasks (a workspace): sent once, never copied back. */
+        Call scratch(Tensor t) {
+            return add(t, Use.SCRATCH, false);
+        }
+
         /** An optional operand: {@code t}, read, or when null the previous operand's array, untouched. */
         Call inOrNone(Tensor t) {
             if (t != null) {
@@ -145,6 +158,20 @@ final class TornadoPlans {
          * the operands' offsets set in {@code ip[ipSize..]}.
          */
         KernelPlan plan(int ipSize, int fpSize, TaskBuilder builder) {
+            return plan(1, ipSize, fpSize, builder);
+        }
+
+        /** As {@link #plan(int, int, TaskBuilder)} for a graph of {@code tasks} tasks, named {@link KernelPlan#task}(i). */
+        KernelPlan plan(int tasks, int ipSize, int fpSize, TaskBuilder builder) {
+            for (int i = 0; i < storages.size(); i++) {
+                for (int j = i + 1; j < storages.size(); j++) {
+                    if ((uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) && storages.get(j) == storages.get(i)) {
+                        // TornadoVM's graph builder makes the task depend on itself and its scheduler loops forever
+                        throw new IllegalStateException(op + ": operand " + i + " is written and operand " + j
+                                + " shares its storage; a kernel must take read operands first and one argument per written storage");
+                    }
+                }
+            }
             List<TornadoTensor> distinct = new ArrayList<>();
             for (TornadoTensor t : storages) {
                 if (!distinct.contains(t)) {
@@ -156,19 +183,25 @@ final class TornadoPlans {
             List<TornadoTensor> resident = new ArrayList<>();
             List<TornadoTensor> copyIn = new ArrayList<>();
             List<TornadoTensor> copyOut = new ArrayList<>();
+            List<TornadoTensor> once = new ArrayList<>();
             for (TornadoTensor t : distinct) {
                 boolean read = false;
                 boolean written = false;
                 boolean keep = false;
+                boolean scratch = false;
                 for (int i = 0; i < storages.size(); i++) {
                     if (storages.get(i) == t) {
                         Use u = uses.get(i);
                         keep |= u == Use.RESIDENT;
+                        scratch |= u == Use.SCRATCH;
                         read |= u == Use.IN || u == Use.IN_OUT || u == Use.OUT && partial.get(i);
                         written |= u == Use.OUT || u == Use.IN_OUT;
                     }
                 }
-                if (keep && !read && !written) {
+                if (scratch) {
+                    once.add(t);
+                    transfers.append('s');
+                } else if (keep && !read && !written) {
                     resident.add(t);
                     transfers.append('r');
                 } else if (read || keep) {
@@ -182,13 +215,16 @@ final class TornadoPlans {
                 transfers.append(';');
             }
             int n = storages.size();
-            KernelPlan p = cached(new Key(op, List.copyOf(storages), transfers.toString()), distinct, resident,
+            KernelPlan p = cached(new Key(op, List.copyOf(storages), transfers.toString()), distinct, resident, tasks,
                     ipSize + n, fpSize, (g, ip, fp) -> {
                         g.transferToDevice(EVERY_EXECUTION, fpSize > 0 ? new Object[] {ip, fp} : new Object[] {ip});
                         for (TornadoTensor t : copyIn) {
                             g.transferToDevice(EVERY_EXECUTION, t.array());
                         }
                         for (TornadoTensor t : resident) {
+                            g.transferToDevice(FIRST_EXECUTION, t.array());
+                        }
+                        for (TornadoTensor t : once) {
                             g.transferToDevice(FIRST_EXECUTION, t.array());
                         }
                         FloatArray[] a = new FloatArray[n];
@@ -207,13 +243,24 @@ final class TornadoPlans {
             return p;
         }
 
-        /** Runs the plan (see {@link KernelPlan#run}) and marks the written storages as changed. */
+        /** Runs the single task of the plan over {@code globalSize} work-items (see {@link KernelPlan#grid}). */
         void run(KernelPlan p, long globalSize, boolean smallGroups) {
+            grid(p, 0, globalSize, smallGroups);
+            execute(p);
+        }
+
+        /** Sets a task's grid, checking that it fits TornadoVM's 1-D grid. */
+        void grid(KernelPlan p, int task, long globalSize, boolean smallGroups) {
             if (globalSize > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException(op + " needs " + globalSize + " work-items; TornadoVM's 1-D grid holds at most "
                         + Integer.MAX_VALUE);
             }
-            p.run((int) globalSize, smallGroups);
+            p.grid(task, (int) globalSize, smallGroups);
+        }
+
+        /** Runs the plan's tasks (grids set) and marks the written storages as changed. */
+        void execute(KernelPlan p) {
+            p.execute();
             for (int i = 0; i < storages.size(); i++) {
                 if (uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) {
                     storages.get(i).touch();
@@ -236,8 +283,8 @@ final class TornadoPlans {
     }
 
     /** The cached plan under {@code key}, built (and the eldest freed) when missing or stale. */
-    private KernelPlan cached(Key key, List<TornadoTensor> tensors, List<TornadoTensor> resident, int ipSize, int fpSize,
-                            KernelPlan.GraphBuilder builder) {
+    private KernelPlan cached(Key key, List<TornadoTensor> tensors, List<TornadoTensor> resident, int tasks, int ipSize,
+                              int fpSize, KernelPlan.GraphBuilder builder) {
         KernelPlan p = plans.get(key);
         if (p != null && p.stale()) {
             plans.remove(key);
@@ -245,7 +292,8 @@ final class TornadoPlans {
             p = null;
         }
         if (p == null) {
-            p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, ipSize, fpSize, tensors, resident, builder);
+            p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, tasks, ipSize, fpSize, tensors, resident,
+                    builder);
             plans.put(key, p);
             if (plans.size() > MAX_PLANS) {
                 Iterator<KernelPlan> it = plans.values().iterator();

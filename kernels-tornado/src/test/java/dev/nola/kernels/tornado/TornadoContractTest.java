@@ -11,7 +11,6 @@ import dev.nola.kernels.Backends;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
-import dev.nola.kernels.OpFamily;
 import dev.nola.kernels.Tensor;
 import dev.nola.kernels.contract.Contract;
 import java.util.List;
@@ -126,16 +125,6 @@ class TornadoContractTest {
             dev.copy(t, u);
             assertEquals(List.of(1, -2, Integer.MAX_VALUE, Integer.MIN_VALUE, 7),
                     java.util.Arrays.stream(dev.readInts(u)).boxed().toList());
-        }
-    }
-
-    /** The optim family is declared lacking, with the reason. */
-    @Test
-    void optimFamilyIsLacking() {
-        try (Device dev = Backends.open("tornado:0:0")) {
-            assertFalse(dev.supports(OpFamily.OPTIM).available());
-            assertTrue(dev.supports(OpFamily.OPTIM).reason().contains("TornadoVM v2"), dev.supports(OpFamily.OPTIM).reason());
-            assertThrows(UnsupportedOperationException.class, dev::optim);
         }
     }
 
