@@ -35,6 +35,8 @@ final class KernelPlan implements AutoCloseable {
     final FloatArray fp;
     final List<TornadoTensor> tensors;
     private final List<TornadoTensor> resident;
+    /** Floats of the plan's own scratch array (0 without one), set by {@link TornadoPlans}. */
+    long scratchFloats;
     private final long[] residentVersions;
     private final WorkerGrid1D[] grids;
     private final TornadoExecutionPlan plan;

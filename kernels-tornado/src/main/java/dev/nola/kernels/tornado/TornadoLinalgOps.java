@@ -6,9 +6,9 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The linalg family on a TornadoVM device ({@link LinalgKernels}): strided-batched sgemm (8 x 8
- * {@code Float8} blocks on CPU devices, one work-item per element of C elsewhere; one task over every
- * batch) and element-wise axpy, scale and fill. Operands may be views at any offset, with any leading
+ * The linalg family on a TornadoVM device ({@link LinalgKernels}): strided-batched sgemm (on CPU
+ * devices op(B) packed into 16-column panels in the plan's own scratch, then 6 x 16 {@code Float8}
+ * register blocks; one work-item per element of C elsewhere; each task over every batch) and element-wise axpy, scale and fill. Operands may be views at any offset, with any leading
  * dimensions and batch strides ({@link TornadoPlans.Call}).
  */
 final class TornadoLinalgOps extends AbstractLinalgOps {
@@ -24,16 +24,21 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
     protected void doMatmul(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
-        boolean cpu = plans.cpuLayout;
-        long global = cpu
-                ? (long) batch * ((m + LinalgKernels.BLOCK_M - 1) / LinalgKernels.BLOCK_M) * ((n + LinalgKernels.BLOCK_N - 1) / LinalgKernels.BLOCK_N)
-                : (long) batch * m * n;
         boolean readC = beta != 0f;
-        TornadoPlans.Call call = plans.call(cpu ? "matmulBlock" : "matmul").in(a).in(b);
+        boolean cpu = plans.cpuLayout;
+        long panels = (n + LinalgKernels.PANEL - 1) / LinalgKernels.PANEL;
+        long packed = panels * LinalgKernels.PANEL * k;
+        TornadoPlans.Call call = plans.call(cpu ? "matmulPanel" : "matmul").in(a).in(b);
+        if (cpu) {
+            call = call.ownScratch(packed * batch);
+        }
         call = readC ? call.inOut(c) : call.out(c, (long) batch * m * n);
-        KernelPlan p = call.plan(LinalgKernels.MATMUL_PARAMS, 2, (g, ip, fp, x) -> cpu
-                ? g.task(KernelPlan.TASK, LinalgKernels::matmulBlock, new KernelContext(), ip, fp, x[0], x[1], x[2])
-                : g.task(KernelPlan.TASK, LinalgKernels::matmul, new KernelContext(), ip, fp, x[0], x[1], x[2]));
+        KernelPlan p = cpu
+                ? call.plan(2, LinalgKernels.PANEL_PARAMS, 2, (g, ip, fp, x) -> g
+                        .task(KernelPlan.task(0), LinalgKernels::packPanels, new KernelContext(), ip, x[1], x[2])
+                        .task(KernelPlan.task(1), LinalgKernels::matmulPanel, new KernelContext(), ip, fp, x[0], x[2], x[3]))
+                : call.plan(LinalgKernels.MATMUL_PARAMS, 2, (g, ip, fp, x) -> g
+                        .task(KernelPlan.TASK, LinalgKernels::matmul, new KernelContext(), ip, fp, x[0], x[1], x[2]));
         // op(A)[i][p] = a[i·sa0 + p·sa1]: A stored [m, k] at row stride lda, or transposed [k, m]; B likewise
         IntArray ip = p.ip;
         ip.set(0, m);
@@ -51,7 +56,14 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         ip.set(LinalgKernels.P_STRIDE_C, (int) strideC);
         p.fp.set(0, alpha);
         p.fp.set(1, beta);
-        call.run(p, global, cpu);
+        if (cpu) {
+            ip.set(LinalgKernels.P_PACKED, (int) packed);
+            call.grid(p, 0, batch * packed / LinalgKernels.PANEL, true);
+            call.grid(p, 1, batch * panels * ((m + LinalgKernels.PANEL_ROWS - 1) / LinalgKernels.PANEL_ROWS), true);
+            call.execute(p);
+        } else {
+            call.run(p, (long) batch * m * n, false);
+        }
     }
 
     @Override

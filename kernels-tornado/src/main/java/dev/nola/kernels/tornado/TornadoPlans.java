@@ -6,6 +6,7 @@ import static uk.ac.manchester.tornado.api.enums.DataTransferMode.FIRST_EXECUTIO
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Tensor;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -105,6 +106,8 @@ final class TornadoPlans {
         private final List<Integer> offsets = new ArrayList<>();
         private final List<Use> uses = new ArrayList<>();
         private final List<Boolean> partial = new ArrayList<>();
+        /** Floats of the plan's own scratch array (operand with a null storage), or 0. */
+        private long ownFloats;
 
         private Call(String op) {
             this.op = op;
@@ -141,6 +144,25 @@ final class TornadoPlans {
             return add(t, Use.SCRATCH, false);
         }
 
+        /**
+         * A scratch array of the plan's own, at least {@code floats} long: device-only between its tasks
+         * (sent once, never copied back). Not the device workspace: TornadoVM gives every plan its own
+         * device copy of each array, so a workspace shared by all plans would cost every plan its
+         * largest size. A plan whose scratch is too small for a call is rebuilt.
+         */
+        Call ownScratch(long floats) {
+            if (floats > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException(op + " needs " + floats + " floats of scratch; a TornadoVM array holds at most "
+                        + (Integer.MAX_VALUE - 8));
+            }
+            storages.add(null);
+            offsets.add(0);
+            uses.add(Use.SCRATCH);
+            partial.add(false);
+            ownFloats = Math.max(1, floats);
+            return this;
+        }
+
         /** An optional operand: {@code t}, read, or when null the previous operand's array, untouched. */
         Call inOrNone(Tensor t) {
             if (t != null) {
@@ -165,7 +187,8 @@ final class TornadoPlans {
         KernelPlan plan(int tasks, int ipSize, int fpSize, TaskBuilder builder) {
             for (int i = 0; i < storages.size(); i++) {
                 for (int j = i + 1; j < storages.size(); j++) {
-                    if ((uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) && storages.get(j) == storages.get(i)) {
+                    if ((uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) && storages.get(i) != null
+                            && storages.get(j) == storages.get(i)) {
                         // TornadoVM's graph builder makes the task depend on itself and its scheduler loops forever
                         throw new IllegalStateException(op + ": operand " + i + " is written and operand " + j
                                 + " shares its storage; a kernel must take read operands first and one argument per written storage");
@@ -174,7 +197,7 @@ final class TornadoPlans {
             }
             List<TornadoTensor> distinct = new ArrayList<>();
             for (TornadoTensor t : storages) {
-                if (!distinct.contains(t)) {
+                if (t != null && !distinct.contains(t)) {
                     distinct.add(t);
                 }
             }
@@ -215,8 +238,9 @@ final class TornadoPlans {
                 transfers.append(';');
             }
             int n = storages.size();
-            KernelPlan p = cached(new Key(op, List.copyOf(storages), transfers.toString()), distinct, resident, tasks,
-                    ipSize + n, fpSize, (g, ip, fp) -> {
+            long own = ownFloats;
+            KernelPlan p = cached(new Key(op, Collections.unmodifiableList(new ArrayList<>(storages)), transfers.toString()),
+                    distinct, resident, own, tasks, ipSize + n, fpSize, (g, ip, fp) -> {
                         g.transferToDevice(EVERY_EXECUTION, fpSize > 0 ? new Object[] {ip, fp} : new Object[] {ip});
                         for (TornadoTensor t : copyIn) {
                             g.transferToDevice(EVERY_EXECUTION, t.array());
@@ -229,7 +253,12 @@ final class TornadoPlans {
                         }
                         FloatArray[] a = new FloatArray[n];
                         for (int i = 0; i < n; i++) {
-                            a[i] = storages.get(i).array();
+                            if (storages.get(i) != null) {
+                                a[i] = storages.get(i).array();
+                            } else {
+                                a[i] = new FloatArray((int) own);
+                                g.transferToDevice(FIRST_EXECUTION, a[i]);
+                            }
                         }
                         TaskGraph tg = builder.task(g, ip, fp, a);
                         for (TornadoTensor t : copyOut) {
@@ -282,11 +311,11 @@ final class TornadoPlans {
         return (int) Math.max(64, Math.min(4096, w));
     }
 
-    /** The cached plan under {@code key}, built (and the eldest freed) when missing or stale. */
-    private KernelPlan cached(Key key, List<TornadoTensor> tensors, List<TornadoTensor> resident, int tasks, int ipSize,
-                              int fpSize, KernelPlan.GraphBuilder builder) {
+    /** The cached plan under {@code key}, built (and the eldest freed) when missing, stale or short of scratch. */
+    private KernelPlan cached(Key key, List<TornadoTensor> tensors, List<TornadoTensor> resident, long scratch, int tasks,
+                              int ipSize, int fpSize, KernelPlan.GraphBuilder builder) {
         KernelPlan p = plans.get(key);
-        if (p != null && p.stale()) {
+        if (p != null && (p.stale() || p.scratchFloats < scratch)) {
             plans.remove(key);
             p.close();
             p = null;
@@ -294,6 +323,7 @@ final class TornadoPlans {
         if (p == null) {
             p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, tasks, ipSize, fpSize, tensors, resident,
                     builder);
+            p.scratchFloats = scratch;
             plans.put(key, p);
             if (plans.size() > MAX_PLANS) {
                 Iterator<KernelPlan> it = plans.values().iterator();
