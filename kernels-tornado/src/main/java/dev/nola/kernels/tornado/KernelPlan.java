@@ -84,6 +84,15 @@ final class KernelPlan implements AutoCloseable {
         return false;
     }
 
+    /** Bytes of the device buffers this plan holds: its tensors, its own scratch and the parameter buffers. */
+    long deviceBytes() {
+        long b = (scratchFloats + ip.getSize() + fp.getSize()) * 4L;
+        for (TornadoTensor t : tensors) {
+            b += t.size() * 4L;
+        }
+        return b;
+    }
+
     boolean uses(TornadoTensor t) {
         for (TornadoTensor u : tensors) {
             if (u == t) {

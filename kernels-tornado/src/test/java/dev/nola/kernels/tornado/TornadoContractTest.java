@@ -91,6 +91,45 @@ class TornadoContractTest {
     }
 
     /**
+     * A step that calls more op and tensor combinations than the cache once held (64) builds each plan
+     * once: the second step compiles nothing.
+     */
+    @Test
+    void aRepeatedStepBuildsNoPlans() {
+        try (Device dev = Backends.open("tornado:0:0")) {
+            TornadoPlans plans = ((TornadoVmDevice) dev).plans();
+            List<Tensor> ts = java.util.stream.IntStream.range(0, 80).mapToObj(i -> dev.allocate(16)).toList();
+            Runnable step = () -> ts.forEach(t -> dev.linalg().fill(t, 1f));
+            step.run();
+            long built = plans.built();
+            assertEquals(80, plans.size(), "one plan per tensor");
+            step.run();
+            assertEquals(built, plans.built(), "plans built again in the second step");
+        }
+    }
+
+    /** Past the byte budget the least recently used plans are freed, the one just built kept. */
+    @Test
+    void planCacheFreesTheLeastRecentlyUsedPastItsBudget() {
+        try (Device dev = Backends.open("tornado:0:0")) {
+            TornadoPlans small = new TornadoPlans(TornadoRuntimeAccess.device(0, 0), 10_000);
+            Tensor[] ts = {dev.allocate(1000), dev.allocate(1000), dev.allocate(1000)};
+            KernelPlan[] ps = new KernelPlan[3];
+            for (int i = 0; i < 3; i++) {
+                ps[i] = small.call("fill").out(ts[i], 1000).plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
+                        .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
+                assertTrue(ps[i].deviceBytes() > 4000 && ps[i].deviceBytes() < 5000, "bytes " + ps[i].deviceBytes());
+            }
+            assertEquals(2, small.size(), "two plans of ~4 KB fit 10 KB");
+            assertEquals(3, small.built());
+            small.call("fill").out(ts[2], 1000).plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
+                    .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
+            assertEquals(3, small.built(), "the most recent plan is still cached");
+            small.closeAll();
+        }
+    }
+
+    /**
      * A kernel that does not build fails: with TornadoVM's default ({@code tornado.recover.bailout=True})
      * a JIT or OpenCL build failure silently runs the kernel as sequential Java, which would pass every
      * check. The plan here gets an OpenCL option the driver rejects; the run must throw and leave the
