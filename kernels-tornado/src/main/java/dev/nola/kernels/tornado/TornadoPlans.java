@@ -71,12 +71,13 @@ final class TornadoPlans {
     private long built;
 
     TornadoPlans(TornadoDevice device) {
-        this(device, device.getMaxGlobalMemory() / 2);
+        this(device, device.getMaxGlobalMemory() / 2, device.getDeviceType() == TornadoDeviceType.CPU);
     }
 
-    TornadoPlans(TornadoDevice device, long budgetBytes) {
+    /** With a given byte budget and layout (tests run the GPU-shaped kernels on a CPU device this way). */
+    TornadoPlans(TornadoDevice device, long budgetBytes, boolean cpuLayout) {
         this.device = device;
-        this.cpuLayout = device.getDeviceType() == TornadoDeviceType.CPU;
+        this.cpuLayout = cpuLayout;
         this.budgetBytes = budgetBytes;
     }
 

@@ -27,9 +27,14 @@ final class TornadoVmDevice extends AbstractDevice {
     private final TornadoPlans plans;
 
     TornadoVmDevice(DeviceInfo info, TornadoDevice device) {
+        this(info, device, new TornadoPlans(device));
+    }
+
+    /** With the given plan cache (tests choose its layout). */
+    TornadoVmDevice(DeviceInfo info, TornadoDevice device, TornadoPlans plans) {
         this.info = info;
         this.device = device;
-        this.plans = new TornadoPlans(device);
+        this.plans = plans;
         provideAll(new TornadoRandomOps(this), new TornadoNolaOps(this), new TornadoLinalgOps(this),
                 new TornadoAdapterOps(this), new TornadoOptimOps(this));
     }

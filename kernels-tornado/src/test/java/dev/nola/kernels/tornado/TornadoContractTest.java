@@ -11,6 +11,7 @@ import dev.nola.kernels.Backends;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
+import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
 import dev.nola.kernels.contract.Contract;
 import java.util.List;
@@ -43,6 +44,22 @@ class TornadoContractTest {
     @TestFactory
     Stream<DynamicNode> contractOnEveryTornadoDevice() {
         return Contract.forBackends(List.of(Backends.find("tornado").orElseThrow()));
+    }
+
+    /**
+     * The contract once more with the kernels a GPU gets (one element of C, one mix column per
+     * work-item), forced on tornado:0:0, so that they are checked here too; reported as device
+     * {@code tornado:0:0/elements}.
+     */
+    @TestFactory
+    Stream<DynamicNode> contractWithTheElementLayout() {
+        DeviceInfo d = Backends.find("tornado").orElseThrow().devices().get(0);
+        DeviceInfo info = new DeviceInfo(d.id() + "/elements", d.name(), d.vendor(), d.type(), d.version(), d.computeUnits(),
+                d.globalMemBytes(), d.localMemBytes(), d.maxWorkGroupSize(), d.maxAllocBytes());
+        return Contract.forDevice(() -> {
+            var td = TornadoRuntimeAccess.device(0, 0);
+            return new TornadoVmDevice(info, td, new TornadoPlans(td, td.getMaxGlobalMemory() / 2, false));
+        });
     }
 
     /** A resident basis that is rewritten must be re-sent: the plan notices the new version. */
@@ -112,7 +129,7 @@ class TornadoContractTest {
     @Test
     void planCacheFreesTheLeastRecentlyUsedPastItsBudget() {
         try (Device dev = Backends.open("tornado:0:0")) {
-            TornadoPlans small = new TornadoPlans(TornadoRuntimeAccess.device(0, 0), 10_000);
+            TornadoPlans small = new TornadoPlans(TornadoRuntimeAccess.device(0, 0), 10_000, true);
             Tensor[] ts = {dev.allocate(1000), dev.allocate(1000), dev.allocate(1000)};
             KernelPlan[] ps = new KernelPlan[3];
             for (int i = 0; i < 3; i++) {
