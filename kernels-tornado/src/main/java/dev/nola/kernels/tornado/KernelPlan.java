@@ -12,8 +12,8 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * One compiled kernel bound to its tensors: a one-task {@link TaskGraph} in a persistent
- * {@link TornadoExecutionPlan}. The kernel is compiled on the first run and reused by later calls
+ * Compiled kernels bound to their tensors: a {@link TaskGraph} of one or a few tasks (run in order,
+ * each with its own grid) in a persistent {@link TornadoExecutionPlan}. The kernel is compiled on the first run and reused by later calls
  * with the same tensors; per-call values go through {@link #ip} and {@link #fp} (copied on every
  * run, a few words), never as scalar arguments, which TornadoVM bakes into the code as constants.
  *
@@ -23,15 +23,22 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 final class KernelPlan implements AutoCloseable {
 
-    /** The task's name inside every graph. */
+    /** The (first) task's name inside every graph. */
     static final String TASK = "t";
+
+    /** The name of task i inside a graph of several. */
+    static String task(int i) {
+        return i == 0 ? TASK : TASK + i;
+    }
 
     final IntArray ip;
     final FloatArray fp;
     final List<TornadoTensor> tensors;
     private final List<TornadoTensor> resident;
+    /** Floats of the plan's own scratch array (0 without one), set by {@link TornadoPlans}. */
+    long scratchFloats;
     private final long[] residentVersions;
-    private final WorkerGrid1D grid;
+    private final WorkerGrid1D[] grids;
     private final TornadoExecutionPlan plan;
 
     /** Builds the task graph from a fresh graph, the parameter buffers and the device. */
@@ -40,6 +47,12 @@ final class KernelPlan implements AutoCloseable {
     }
 
     KernelPlan(String name, TornadoDevice device, String openclFlags, int ipSize, int fpSize,
+               List<TornadoTensor> tensors, List<TornadoTensor> resident, GraphBuilder builder) {
+        this(name, device, openclFlags, 1, ipSize, fpSize, tensors, resident, builder);
+    }
+
+    /** A plan whose graph has {@code tasks} tasks, named {@link #task}(0..tasks-1). */
+    KernelPlan(String name, TornadoDevice device, String openclFlags, int tasks, int ipSize, int fpSize,
                List<TornadoTensor> tensors, List<TornadoTensor> resident, GraphBuilder builder) {
         this.ip = new IntArray(Math.max(1, ipSize));
         this.fp = new FloatArray(Math.max(1, fpSize));
@@ -50,8 +63,12 @@ final class KernelPlan implements AutoCloseable {
             residentVersions[i] = resident.get(i).version();
         }
         TaskGraph g = builder.build(new TaskGraph(name), ip, fp);
-        this.grid = new WorkerGrid1D(1);
-        GridScheduler scheduler = new GridScheduler(name + "." + TASK, grid);
+        this.grids = new WorkerGrid1D[tasks];
+        GridScheduler scheduler = new GridScheduler();
+        for (int i = 0; i < tasks; i++) {
+            grids[i] = new WorkerGrid1D(1);
+            scheduler.addWorkerGrid(name + "." + task(i), grids[i]);
+        }
         this.plan = new TornadoExecutionPlan(g.snapshot());
         plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
     }
@@ -67,6 +84,15 @@ final class KernelPlan implements AutoCloseable {
         return false;
     }
 
+    /** Bytes of the device buffers this plan holds: its tensors, its own scratch and the parameter buffers. */
+    long deviceBytes() {
+        long b = (scratchFloats + ip.getSize() + fp.getSize()) * 4L;
+        for (TornadoTensor t : tensors) {
+            b += t.size() * 4L;
+        }
+        return b;
+    }
+
     boolean uses(TornadoTensor t) {
         for (TornadoTensor u : tensors) {
             if (u == t) {
@@ -76,14 +102,22 @@ final class KernelPlan implements AutoCloseable {
         return false;
     }
 
-    /**
-     * Runs the kernel over {@code globalSize} work-items (each kernel guards its own bound). With
-     * {@code smallGroups} (CPU devices) the work-group is at most {@value #CPU_GROUP} work-items and
-     * small enough for at least {@value #CPU_GROUPS} groups, the global size rounded up to a multiple
-     * of it: PoCL runs one work-group per thread, and the size TornadoVM picks by itself (up to 4096)
-     * puts a kernel of a few hundred chunky work-items on one core. Otherwise TornadoVM chooses.
-     */
+    /** Runs the (single) kernel over {@code globalSize} work-items: {@link #grid} of task 0, then {@link #execute}. */
     void run(int globalSize, boolean smallGroups) {
+        grid(0, globalSize, smallGroups);
+        execute();
+    }
+
+    /**
+     * Sets task {@code task}'s grid to {@code globalSize} work-items (each kernel guards its own
+     * bound). With {@code smallGroups} (CPU devices) the work-group is at most {@value #CPU_GROUP}
+     * work-items and small enough for at least {@value #CPU_GROUPS} groups, the global size rounded up
+     * to a multiple of it: PoCL runs one work-group per thread, and the size TornadoVM picks by itself
+     * (up to 4096) puts a kernel of a few hundred chunky work-items on one core. Otherwise TornadoVM
+     * chooses.
+     */
+    void grid(int task, int globalSize, boolean smallGroups) {
+        WorkerGrid1D grid = grids[task];
         if (smallGroups) {
             long local = Math.max(1, Math.min(CPU_GROUP, globalSize / CPU_GROUPS));
             long global = (globalSize + local - 1) / local * local;
@@ -93,6 +127,10 @@ final class KernelPlan implements AutoCloseable {
             grid.setGlobalWork(globalSize, 1, 1);
             grid.setLocalWorkToNull();
         }
+    }
+
+    /** Runs every task in order, with the grids set. */
+    void execute() {
         plan.execute();
     }
 

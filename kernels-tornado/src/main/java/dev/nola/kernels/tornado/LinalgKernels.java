@@ -6,132 +6,198 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.vectors.Float8;
 
 /**
- * The linalg op family as TornadoVM kernels: the sgemm contract, one work-item per element of C
- * (no cross-work-item reduction), and the element-wise level-1 updates (axpy, scale, fill).
+ * The linalg op family as TornadoVM kernels: the sgemm contract (on CPU devices op(B) packed into
+ * panels, then register blocks of C; elsewhere one work-item per element of C; no cross-work-item
+ * reduction either way), and the element-wise level-1 updates (axpy, scale, fill).
  * Transposes and the leading dimensions of A and B are strides, so one kernel serves all four cases.
  *
- * <p>sgemm parameters: {@code ip = {m, n, k, sa0, sa1, sb0, sb1, betaNonZero}} with
- * op(A)[i][p] = a[i·sa0 + p·sa1] and op(B)[p][j] = b[p·sb0 + j·sb1]; {@code fp = {alpha, beta}}.
- * C is dense ([m, n], row stride n). Level-1 parameters: {@code ip = {n}}, {@code fp = {alpha or value}}.
+ * <p>sgemm parameters: {@code ip = {m, n, k, sa0, sa1, sb0, sb1, betaNonZero, batch, ldc, strideA,
+ * strideB, strideC, offset of a, of b, of c}} with op(A)[i][p] = a[oa + z·strideA + i·sa0 + p·sa1],
+ * op(B)[p][j] = b[ob + z·strideB + p·sb0 + j·sb1] and C[i][j] = c[oc + z·strideC + i·ldc + j] for
+ * batch z; {@code fp = {alpha, beta}}. The CPU sgemm adds the packed floats per batch
+ * ({@link #P_PACKED}) before the offsets of a, b, the panels and c. Level-1 parameters: {@code ip = {n, offsets}},
+ * {@code fp = {alpha or value}}.
  */
 final class LinalgKernels {
 
-    static final int P_SIZE = 8;
+    static final int P_READ_C = 7;
+    static final int P_BATCH = 8;
+    static final int P_LDC = 9;
+    static final int P_STRIDE_A = 10;
+    static final int P_STRIDE_B = 11;
+    static final int P_STRIDE_C = 12;
+    /** sgemm parameters before the offsets of a, b, c. */
+    static final int MATMUL_PARAMS = 13;
+    /** Level-1 parameters (n) before the offsets. */
+    static final int LEVEL1_PARAMS = 1;
 
     private LinalgKernels() {
     }
 
-    /** C = alpha·op(A)·op(B) + beta·C; C is not read when beta is 0. Global size m·n. */
+    /** C = alpha·op(A)·op(B) + beta·C for every batch; C is not read when beta is 0. Global size batch·m·n. */
     static void matmul(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray b, FloatArray c) {
         int idx = ctx.globalIdx;
         int m = ip.get(0);
         int n = ip.get(1);
-        if (idx < m * n) {
+        int mn = m * n;
+        if (idx < ip.get(P_BATCH) * mn) {
             int k = ip.get(2);
             int sa0 = ip.get(3);
             int sa1 = ip.get(4);
             int sb0 = ip.get(5);
             int sb1 = ip.get(6);
-            int i = idx / n;
-            int j = idx - i * n;
+            int z = idx / mn;
+            int r = idx - z * mn;
+            int i = r / n;
+            int j = r - i * n;
             float acc = 0f;
-            int ai = i * sa0;
-            int bj = j * sb1;
+            int ai = ip.get(MATMUL_PARAMS) + z * ip.get(P_STRIDE_A) + i * sa0;
+            int bj = ip.get(MATMUL_PARAMS + 1) + z * ip.get(P_STRIDE_B) + j * sb1;
             for (int p = 0; p < k; p++) {
                 acc = a.get(ai + p * sa1) * b.get(p * sb0 + bj) + acc;
             }
+            int o = ip.get(MATMUL_PARAMS + 2) + z * ip.get(P_STRIDE_C) + i * ip.get(P_LDC) + j;
             float v = fp.get(0) * acc;
-            if (ip.get(7) != 0) {
-                v = fp.get(1) * c.get(idx) + v;
+            if (ip.get(P_READ_C) != 0) {
+                v = fp.get(1) * c.get(o) + v;
             }
-            c.set(idx, v);
+            c.set(o, v);
         }
     }
 
-    /** Rows of C per work-item in {@link #matmulBlock}. */
-    static final int BLOCK_M = 8;
-    /** Columns of C per work-item in {@link #matmulBlock}. */
-    static final int BLOCK_N = 8;
+    /** Columns of a packed panel of op(B). */
+    static final int PANEL = 16;
+    /** Rows of C per work-item of {@link #matmulPanel}. */
+    static final int PANEL_ROWS = 6;
+    /** Packed floats per batch in the CPU sgemm's parameters (ceil(n/16)·16·k). */
+    static final int P_PACKED = 13;
+    /** CPU sgemm parameters before the offsets of a, b, the packed panels and c. */
+    static final int PANEL_PARAMS = 14;
 
     /**
-     * C = alpha·op(A)·op(B) + beta·C, each work-item a BLOCK_M x 8 block of C held in BLOCK_M
-     * {@link Float8} accumulators (OpenCL {@code float8}, one vector register each): per step p it
-     * loads BLOCK_M values of op(A) and one row segment of op(B) and does BLOCK_M vector multiply-adds.
-     * Row blocks vary fastest between neighbouring work-items, so the column panel of B a run of them
-     * walks stays in cache. Edge blocks clamp their loads to the last row/column and skip the stores
-     * outside C. Global size ceil(m/BLOCK_M)·ceil(n/8).
+     * The CPU sgemm's first task: op(B) of every batch packed into column panels of {@value #PANEL},
+     * {@code packed[z·P + (q·k + p)·16 + j] = op(B)_z(p, 16q + j)}, zeros past n (P = ip[P_PACKED]), so
+     * that {@link #matmulPanel} streams each panel in address order. One work-item per (z, q, p).
+     * Global size batch·ceil(n/16)·k.
      */
-    static void matmulBlock(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray b, FloatArray c) {
+    static void packPanels(KernelContext ctx, IntArray ip, FloatArray b, FloatArray packed) {
+        int id = ctx.globalIdx;
+        int n = ip.get(1);
+        int k = ip.get(2);
+        int perBatch = ((n + PANEL - 1) / PANEL) * k;
+        if (id < ip.get(P_BATCH) * perBatch) {
+            int z = id / perBatch;
+            int r = id - z * perBatch;
+            int q = r / k;
+            int p = r - q * k;
+            int sb1 = ip.get(6);
+            int bp = ip.get(PANEL_PARAMS + 1) + z * ip.get(P_STRIDE_B) + p * ip.get(5);
+            int dst = ip.get(PANEL_PARAMS + 2) + z * ip.get(P_PACKED) + r * PANEL;
+            for (int j = 0; j < PANEL; j++) {
+                int col = q * PANEL + j;
+                float v = 0f;
+                if (col < n) {
+                    v = b.get(bp + col * sb1);
+                }
+                packed.set(dst + j, v);
+            }
+        }
+    }
+
+    /**
+     * The CPU sgemm's second task: C = alpha·op(A)·op(B) + beta·C, each work-item a
+     * {@value #PANEL_ROWS} x 16 block of C in twelve {@link Float8} accumulators (OpenCL {@code float8}
+     * registers): per step p one row of the packed panel (two contiguous float8 loads) and six values
+     * of op(A), twelve vector multiply-adds (a multiply and an add: {@code Float8} has no fma; within the
+     * contract's tolerance). Row blocks vary fastest, so the work-items of a work-group share one panel
+     * in cache. Rows past m read row m-1 and are not stored. Global size batch·ceil(n/16)·ceil(m/6).
+     */
+    static void matmulPanel(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray packed, FloatArray c) {
         int id = ctx.globalIdx;
         int m = ip.get(0);
         int n = ip.get(1);
-        int mb = (m + BLOCK_M - 1) / BLOCK_M;
-        int nb = (n + BLOCK_N - 1) / BLOCK_N;
-        if (id < mb * nb) {
+        int rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
+        int perBatch = ((n + PANEL - 1) / PANEL) * rowBlocks;
+        if (id < ip.get(P_BATCH) * perBatch) {
             int k = ip.get(2);
             int sa0 = ip.get(3);
             int sa1 = ip.get(4);
-            int sb0 = ip.get(5);
-            int sb1 = ip.get(6);
-            int bj = id / mb;
-            int i0 = (id - bj * mb) * BLOCK_M;
-            int j0 = bj * BLOCK_N;
-            int ra0 = Math.min(i0 + 0, m - 1) * sa0;
-            int ra1 = Math.min(i0 + 1, m - 1) * sa0;
-            int ra2 = Math.min(i0 + 2, m - 1) * sa0;
-            int ra3 = Math.min(i0 + 3, m - 1) * sa0;
-            int ra4 = Math.min(i0 + 4, m - 1) * sa0;
-            int ra5 = Math.min(i0 + 5, m - 1) * sa0;
-            int ra6 = Math.min(i0 + 6, m - 1) * sa0;
-            int ra7 = Math.min(i0 + 7, m - 1) * sa0;
-            int cb0 = Math.min(j0 + 0, n - 1) * sb1;
-            int cb1 = Math.min(j0 + 1, n - 1) * sb1;
-            int cb2 = Math.min(j0 + 2, n - 1) * sb1;
-            int cb3 = Math.min(j0 + 3, n - 1) * sb1;
-            int cb4 = Math.min(j0 + 4, n - 1) * sb1;
-            int cb5 = Math.min(j0 + 5, n - 1) * sb1;
-            int cb6 = Math.min(j0 + 6, n - 1) * sb1;
-            int cb7 = Math.min(j0 + 7, n - 1) * sb1;
-            Float8 c0 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float8 c1 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float8 c2 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float8 c3 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float8 c4 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float8 c5 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float8 c6 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float8 c7 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            int z = id / perBatch;
+            int r = id - z * perBatch;
+            int q = r / rowBlocks;
+            int i0 = (r - q * rowBlocks) * PANEL_ROWS;
+            int ao = ip.get(PANEL_PARAMS) + z * ip.get(P_STRIDE_A);
+            int ra0 = ao + Math.min(i0, m - 1) * sa0;
+            int ra1 = ao + Math.min(i0 + 1, m - 1) * sa0;
+            int ra2 = ao + Math.min(i0 + 2, m - 1) * sa0;
+            int ra3 = ao + Math.min(i0 + 3, m - 1) * sa0;
+            int ra4 = ao + Math.min(i0 + 4, m - 1) * sa0;
+            int ra5 = ao + Math.min(i0 + 5, m - 1) * sa0;
+            int panel = ip.get(PANEL_PARAMS + 2) + z * ip.get(P_PACKED) + q * k * PANEL;
+            Float8 lo0 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 lo1 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 lo2 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 lo3 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 lo4 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 lo5 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 hi0 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 hi1 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 hi2 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 hi3 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 hi4 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float8 hi5 = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             for (int p = 0; p < k; p++) {
+                int pb = panel + p * PANEL;
+                Float8 b0 = new Float8(packed.get(pb), packed.get(pb + 1), packed.get(pb + 2), packed.get(pb + 3),
+                        packed.get(pb + 4), packed.get(pb + 5), packed.get(pb + 6), packed.get(pb + 7));
+                Float8 b1 = new Float8(packed.get(pb + 8), packed.get(pb + 9), packed.get(pb + 10), packed.get(pb + 11),
+                        packed.get(pb + 12), packed.get(pb + 13), packed.get(pb + 14), packed.get(pb + 15));
                 int pa = p * sa1;
-                int pb = p * sb0;
-                Float8 bv = new Float8(b.get(pb + cb0), b.get(pb + cb1), b.get(pb + cb2), b.get(pb + cb3), b.get(pb + cb4), b.get(pb + cb5), b.get(pb + cb6), b.get(pb + cb7));
-                c0 = Float8.add(c0, Float8.mult(bv, a.get(ra0 + pa)));
-                c1 = Float8.add(c1, Float8.mult(bv, a.get(ra1 + pa)));
-                c2 = Float8.add(c2, Float8.mult(bv, a.get(ra2 + pa)));
-                c3 = Float8.add(c3, Float8.mult(bv, a.get(ra3 + pa)));
-                c4 = Float8.add(c4, Float8.mult(bv, a.get(ra4 + pa)));
-                c5 = Float8.add(c5, Float8.mult(bv, a.get(ra5 + pa)));
-                c6 = Float8.add(c6, Float8.mult(bv, a.get(ra6 + pa)));
-                c7 = Float8.add(c7, Float8.mult(bv, a.get(ra7 + pa)));
+                float x0 = a.get(ra0 + pa);
+                float x1 = a.get(ra1 + pa);
+                float x2 = a.get(ra2 + pa);
+                float x3 = a.get(ra3 + pa);
+                float x4 = a.get(ra4 + pa);
+                float x5 = a.get(ra5 + pa);
+                lo0 = Float8.add(lo0, Float8.mult(b0, x0));
+                hi0 = Float8.add(hi0, Float8.mult(b1, x0));
+                lo1 = Float8.add(lo1, Float8.mult(b0, x1));
+                hi1 = Float8.add(hi1, Float8.mult(b1, x1));
+                lo2 = Float8.add(lo2, Float8.mult(b0, x2));
+                hi2 = Float8.add(hi2, Float8.mult(b1, x2));
+                lo3 = Float8.add(lo3, Float8.mult(b0, x3));
+                hi3 = Float8.add(hi3, Float8.mult(b1, x3));
+                lo4 = Float8.add(lo4, Float8.mult(b0, x4));
+                hi4 = Float8.add(hi4, Float8.mult(b1, x4));
+                lo5 = Float8.add(lo5, Float8.mult(b0, x5));
+                hi5 = Float8.add(hi5, Float8.mult(b1, x5));
             }
             float alpha = fp.get(0);
             float beta = fp.get(1);
-            boolean readC = ip.get(7) != 0;
-            storeRow(c, c0, i0 + 0, j0, m, n, alpha, beta, readC);
-            storeRow(c, c1, i0 + 1, j0, m, n, alpha, beta, readC);
-            storeRow(c, c2, i0 + 2, j0, m, n, alpha, beta, readC);
-            storeRow(c, c3, i0 + 3, j0, m, n, alpha, beta, readC);
-            storeRow(c, c4, i0 + 4, j0, m, n, alpha, beta, readC);
-            storeRow(c, c5, i0 + 5, j0, m, n, alpha, beta, readC);
-            storeRow(c, c6, i0 + 6, j0, m, n, alpha, beta, readC);
-            storeRow(c, c7, i0 + 7, j0, m, n, alpha, beta, readC);
+            boolean readC = ip.get(P_READ_C) != 0;
+            int co = ip.get(PANEL_PARAMS + 3) + z * ip.get(P_STRIDE_C);
+            int ldc = ip.get(P_LDC);
+            int j0 = q * PANEL;
+            storeRow(c, lo0, co, ldc, i0, j0, m, n, alpha, beta, readC);
+            storeRow(c, hi0, co, ldc, i0, j0 + 8, m, n, alpha, beta, readC);
+            storeRow(c, lo1, co, ldc, i0 + 1, j0, m, n, alpha, beta, readC);
+            storeRow(c, hi1, co, ldc, i0 + 1, j0 + 8, m, n, alpha, beta, readC);
+            storeRow(c, lo2, co, ldc, i0 + 2, j0, m, n, alpha, beta, readC);
+            storeRow(c, hi2, co, ldc, i0 + 2, j0 + 8, m, n, alpha, beta, readC);
+            storeRow(c, lo3, co, ldc, i0 + 3, j0, m, n, alpha, beta, readC);
+            storeRow(c, hi3, co, ldc, i0 + 3, j0 + 8, m, n, alpha, beta, readC);
+            storeRow(c, lo4, co, ldc, i0 + 4, j0, m, n, alpha, beta, readC);
+            storeRow(c, hi4, co, ldc, i0 + 4, j0 + 8, m, n, alpha, beta, readC);
+            storeRow(c, lo5, co, ldc, i0 + 5, j0, m, n, alpha, beta, readC);
+            storeRow(c, hi5, co, ldc, i0 + 5, j0 + 8, m, n, alpha, beta, readC);
         }
     }
 
-    /** Writes alpha·v (+ beta·C) to C[row][j0..j0+7], skipping a row at or past m and columns at or past n. */
-    private static void storeRow(FloatArray c, Float8 v, int row, int j0, int m, int n, float alpha, float beta,
-                                 boolean readC) {
+    /** Writes alpha·v (+ beta·C) to C[row][j0..j0+7] (c[co + row·ldc + j]), skipping a row at or past m and columns at or past n. */
+    private static void storeRow(FloatArray c, Float8 v, int co, int ldc, int row, int j0, int m, int n, float alpha,
+                                 float beta, boolean readC) {
         if (row < m) {
-            int o = row * n + j0;
+            int o = co + row * ldc + j0;
             storeOne(c, o, j0 < n, alpha * v.getS0(), beta, readC);
             storeOne(c, o + 1, j0 + 1 < n, alpha * v.getS1(), beta, readC);
             storeOne(c, o + 2, j0 + 2 < n, alpha * v.getS2(), beta, readC);
@@ -160,7 +226,8 @@ final class LinalgKernels {
     static void axpyElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray y) {
         int i = ctx.globalIdx;
         if (i < ip.get(0)) {
-            y.set(i, fp.get(0) * x.get(i) + y.get(i));
+            int yi = ip.get(2) + i;
+            y.set(yi, fp.get(0) * x.get(ip.get(1) + i) + y.get(yi));
         }
     }
 
@@ -168,7 +235,8 @@ final class LinalgKernels {
     static void scaleElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x) {
         int i = ctx.globalIdx;
         if (i < ip.get(0)) {
-            x.set(i, fp.get(0) * x.get(i));
+            int xi = ip.get(1) + i;
+            x.set(xi, fp.get(0) * x.get(xi));
         }
     }
 
@@ -176,7 +244,7 @@ final class LinalgKernels {
     static void fillElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x) {
         int i = ctx.globalIdx;
         if (i < ip.get(0)) {
-            x.set(i, fp.get(0));
+            x.set(ip.get(1) + i, fp.get(0));
         }
     }
 }

@@ -2,15 +2,18 @@ package dev.nola.kernels.tornado;
 
 import static dev.nola.kernels.tornado.RandomKernels.P_COUNT;
 import static dev.nola.kernels.tornado.RandomKernels.P_DOMAIN;
+import static dev.nola.kernels.tornado.RandomKernels.P_FROM;
 import static dev.nola.kernels.tornado.RandomKernels.P_K0;
 import static dev.nola.kernels.tornado.RandomKernels.P_K1;
 import static dev.nola.kernels.tornado.RandomKernels.P_N;
+import static dev.nola.kernels.tornado.RandomKernels.P_SIZE;
 import static dev.nola.kernels.tornado.RandomKernels.P_STREAM;
 
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.vectors.Float8;
+import uk.ac.manchester.tornado.api.types.vectors.Int4;
 
 /**
  * The nola op family as TornadoVM kernels: mix, fused generate-and-mix, coefficient gradients.
@@ -27,29 +30,38 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  * element ({@code u·scale}) before the fma, as basis-then-mix does. Gradients give each work-item one
  * whole dot product (no cross-work-item reduction: TornadoVM's reductions are unreliable on PoCL).
  *
- * <p>Parameters: mix {@code ip = {k, n, tile width}}; generated kernels use {@link RandomKernels}' layout
- * (k in {@code P_COUNT}); gradients {@code ip = {k, n}}.
+ * <p>Parameters: mix {@code ip = {k, n, tile width, offset flag}}; generated kernels use
+ * {@link RandomKernels}' layout (k in {@code P_COUNT}); gradients {@code ip = {k, n}}; each followed by
+ * the element offset of every array argument in order (views: {@code x[offset + i]}).
  */
 final class NolaKernels {
+
+    /** mix parameters: k, n, tile width, offset flag, then the offsets of c, basis, offset, out. */
+    static final int MIX_PARAMS = 4;
+    /** Coefficient gradient parameters: k, n, then the offsets of basis, grad, out. */
+    static final int GRADIENT_PARAMS = 2;
 
     private NolaKernels() {
     }
 
     /**
-     * Adds c[0..k-1] times rows 0..k-1 of the basis onto out[e0..e1) in place, row by row: every
-     * element still sees i = 0..k-1 in ascending order ({@code out[e] = fma(c[i], basis[i·n+e], out[e])}),
-     * while the work-item streams each basis row segment in memory order and its tile of out stays
-     * in the first-level cache.
+     * Adds c[co..co+k-1] times rows 0..k-1 of the basis (row stride n) onto out[e0..e1) in place, row
+     * by row: every element still sees i = 0..k-1 in ascending order
+     * ({@code out[e] = fma(c[i], basis[i·n+e], out[e])}), while the work-item streams each basis row
+     * segment in memory order and its tile of out stays in the first-level cache. e0 and e1 index out
+     * (its offset included); bo is the index in basis of row 0's element for e0.
      */
-    private static void accumulateTile(FloatArray c, FloatArray basis, FloatArray out, int k, int n, int e0, int e1) {
+    private static void accumulateTile(FloatArray c, int co, FloatArray basis, int bo, FloatArray out, int k, int n,
+                                       int e0, int e1) {
+        int shift = bo - e0;
         // four rows per pass: one load and one store of out[e] serve four fmas, still in order i..i+3
         int k4 = k - k % 4;
         for (int i = 0; i < k4; i += 4) {
-            float c0 = c.get(i);
-            float c1 = c.get(i + 1);
-            float c2 = c.get(i + 2);
-            float c3 = c.get(i + 3);
-            int r0 = i * n;
+            float c0 = c.get(co + i);
+            float c1 = c.get(co + i + 1);
+            float c2 = c.get(co + i + 2);
+            float c3 = c.get(co + i + 3);
+            int r0 = i * n + shift;
             int r1 = r0 + n;
             int r2 = r1 + n;
             int r3 = r2 + n;
@@ -63,8 +75,8 @@ final class NolaKernels {
             }
         }
         for (int i = k4; i < k; i++) {
-            float ci = c.get(i);
-            int row = i * n;
+            float ci = c.get(co + i);
+            int row = i * n + shift;
             for (int e = e0; e < e1; e++) {
                 out.set(e, ci * basis.get(row + e) + out.get(e));
             }
@@ -72,232 +84,84 @@ final class NolaKernels {
     }
 
     /**
-     * out[e] = Σ c[i]·basis[i·n+e] from 0 (not named mix: that is an OpenCL built-in). Work-item t owns
-     * the column tile [t·w, min((t+1)·w, n)), w = ip[2]. Global size ceil(n/w).
+     * out[e] = (ip[3] != 0 ? offset[e] : 0) + Σ c[i]·basis[i·n+e] (not named mix: that is an OpenCL
+     * built-in). Work-item t owns the column tile [t·w, min((t+1)·w, n)), w = ip[2]. In place when
+     * offset is out: each work-item reads its own elements before it writes them. Global size ceil(n/w).
      */
-    static void mixFromZero(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray out) {
+    static void mixTiles(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray offset, FloatArray out) {
         int k = ip.get(0);
         int n = ip.get(1);
         int w = ip.get(2);
-        int e0 = ctx.globalIdx * w;
-        if (e0 < n) {
-            int e1 = Math.min(e0 + w, n);
-            for (int e = e0; e < e1; e++) {
-                out.set(e, 0f);
+        boolean from = ip.get(3) != 0;
+        int t0 = ctx.globalIdx * w;
+        if (t0 < n) {
+            int fo = ip.get(MIX_PARAMS + 2);
+            int oo = ip.get(MIX_PARAMS + 3);
+            int e1 = Math.min(t0 + w, n);
+            for (int e = t0; e < e1; e++) {
+                float v = 0f;
+                if (from) {
+                    v = offset.get(fo + e);
+                }
+                out.set(oo + e, v);
             }
-            accumulateTile(c, basis, out, k, n, e0, e1);
+            accumulateTile(c, ip.get(MIX_PARAMS), basis, ip.get(MIX_PARAMS + 1) + t0, out, k, n, oo + t0, oo + e1);
         }
     }
 
-    /** out[e] = offset[e] + Σ c[i]·basis[i·n+e], column tiles as {@link #mixFromZero}. Global size ceil(n/w). */
-    static void mixOffset(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray offset, FloatArray out) {
-        int k = ip.get(0);
-        int n = ip.get(1);
-        int w = ip.get(2);
-        int e0 = ctx.globalIdx * w;
-        if (e0 < n) {
-            int e1 = Math.min(e0 + w, n);
-            for (int e = e0; e < e1; e++) {
-                out.set(e, offset.get(e));
-            }
-            accumulateTile(c, basis, out, k, n, e0, e1);
-        }
-    }
-
-    /** out[e] += Σ c[i]·basis[i·n+e] (offset is out), column tiles as {@link #mixFromZero}. Global size ceil(n/w). */
-    static void mixInPlace(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray out) {
-        int k = ip.get(0);
-        int n = ip.get(1);
-        int w = ip.get(2);
-        int e0 = ctx.globalIdx * w;
-        if (e0 < n) {
-            accumulateTile(c, basis, out, k, n, e0, Math.min(e0 + w, n));
-        }
-    }
-
-    /** Fused generate-and-mix from 0. Global size ceil(n/4). */
-    static void mixGenerated(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray c, FloatArray out) {
+    /**
+     * Fused generate-and-mix: out[e] = (ip[P_FROM] != 0 ? offset[e] : 0) + Σ c[i]·(u_i[e]·scale), one
+     * Philox block (4 elements) per work-item and matrix. The basis element is rounded (u·scale) before
+     * the fused multiply-add, as in basis-then-mix. In place when offset is out. Offsets of c, offset
+     * and out from {@code ip[P_SIZE]}. Global size ceil(n/4).
+     */
+    static void mixGenerated(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray c, FloatArray offset, FloatArray out) {
         int q = ctx.globalIdx;
         int k = ip.get(P_COUNT);
         int n = ip.get(P_N);
         int e = 4 * q;
         if (e < n) {
+            int co = ip.get(P_SIZE);
+            int fo = ip.get(P_SIZE + 1) + e;
+            int oo = ip.get(P_SIZE + 2) + e;
             float scale = fp.get(0);
             float a0 = 0f;
             float a1 = 0f;
             float a2 = 0f;
             float a3 = 0f;
-            if (e + 1 < n) {
-                a1 = 0f;
-            }
-            if (e + 2 < n) {
-                a2 = 0f;
-            }
-            if (e + 3 < n) {
-                a3 = 0f;
-            }
-            for (int i = 0; i < k; i++) {
-                int c0 = q;
-                int c1 = i;
-                int c2 = ip.get(P_STREAM);
-                int c3 = ip.get(P_DOMAIN);
-                int k0 = ip.get(P_K0);
-                int k1 = ip.get(P_K1);
-                for (int round = 0; round < 10; round++) {
-                    long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
-                    long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
-                    int hi0 = (int) (p0 >> 32);
-                    int lo0 = (int) p0;
-                    int hi1 = (int) (p1 >> 32);
-                    int lo1 = (int) p1;
-                    c0 = hi1 ^ c1 ^ k0;
-                    c1 = lo1;
-                    c2 = hi0 ^ c3 ^ k1;
-                    c3 = lo0;
-                    k0 += 0x9E3779B9;
-                    k1 += 0xBB67AE85;
+            if (ip.get(P_FROM) != 0) {
+                a0 = offset.get(fo);
+                if (e + 1 < n) {
+                    a1 = offset.get(fo + 1);
                 }
-                float ci = c.get(i);
-                // the basis element is rounded (u·scale) before the fused multiply-add, as in basis-then-mix
-                a0 = ci * (RandomKernels.uniform(c0) * scale) + a0;
-                a1 = ci * (RandomKernels.uniform(c1) * scale) + a1;
-                a2 = ci * (RandomKernels.uniform(c2) * scale) + a2;
-                a3 = ci * (RandomKernels.uniform(c3) * scale) + a3;
-            }
-            out.set(e, a0);
-            if (e + 1 < n) {
-                out.set(e + 1, a1);
-            }
-            if (e + 2 < n) {
-                out.set(e + 2, a2);
-            }
-            if (e + 3 < n) {
-                out.set(e + 3, a3);
-            }
-        }
-    }
-
-    /** Fused generate-and-mix onto a separate offset. Global size ceil(n/4). */
-    static void mixGeneratedOffset(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray c, FloatArray offset,
-                                   FloatArray out) {
-        int q = ctx.globalIdx;
-        int k = ip.get(P_COUNT);
-        int n = ip.get(P_N);
-        int e = 4 * q;
-        if (e < n) {
-            float scale = fp.get(0);
-            float a0 = offset.get(e);
-            float a1 = 0f;
-            float a2 = 0f;
-            float a3 = 0f;
-            if (e + 1 < n) {
-                a1 = offset.get(e + 1);
-            }
-            if (e + 2 < n) {
-                a2 = offset.get(e + 2);
-            }
-            if (e + 3 < n) {
-                a3 = offset.get(e + 3);
-            }
-            for (int i = 0; i < k; i++) {
-                int c0 = q;
-                int c1 = i;
-                int c2 = ip.get(P_STREAM);
-                int c3 = ip.get(P_DOMAIN);
-                int k0 = ip.get(P_K0);
-                int k1 = ip.get(P_K1);
-                for (int round = 0; round < 10; round++) {
-                    long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
-                    long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
-                    int hi0 = (int) (p0 >> 32);
-                    int lo0 = (int) p0;
-                    int hi1 = (int) (p1 >> 32);
-                    int lo1 = (int) p1;
-                    c0 = hi1 ^ c1 ^ k0;
-                    c1 = lo1;
-                    c2 = hi0 ^ c3 ^ k1;
-                    c3 = lo0;
-                    k0 += 0x9E3779B9;
-                    k1 += 0xBB67AE85;
+                if (e + 2 < n) {
+                    a2 = offset.get(fo + 2);
                 }
-                float ci = c.get(i);
-                // the basis element is rounded (u·scale) before the fused multiply-add, as in basis-then-mix
-                a0 = ci * (RandomKernels.uniform(c0) * scale) + a0;
-                a1 = ci * (RandomKernels.uniform(c1) * scale) + a1;
-                a2 = ci * (RandomKernels.uniform(c2) * scale) + a2;
-                a3 = ci * (RandomKernels.uniform(c3) * scale) + a3;
-            }
-            out.set(e, a0);
-            if (e + 1 < n) {
-                out.set(e + 1, a1);
-            }
-            if (e + 2 < n) {
-                out.set(e + 2, a2);
-            }
-            if (e + 3 < n) {
-                out.set(e + 3, a3);
-            }
-        }
-    }
-
-    /** Fused generate-and-mix onto out itself. Global size ceil(n/4). */
-    static void mixGeneratedInPlace(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray c, FloatArray out) {
-        int q = ctx.globalIdx;
-        int k = ip.get(P_COUNT);
-        int n = ip.get(P_N);
-        int e = 4 * q;
-        if (e < n) {
-            float scale = fp.get(0);
-            float a0 = out.get(e);
-            float a1 = 0f;
-            float a2 = 0f;
-            float a3 = 0f;
-            if (e + 1 < n) {
-                a1 = out.get(e + 1);
-            }
-            if (e + 2 < n) {
-                a2 = out.get(e + 2);
-            }
-            if (e + 3 < n) {
-                a3 = out.get(e + 3);
-            }
-            for (int i = 0; i < k; i++) {
-                int c0 = q;
-                int c1 = i;
-                int c2 = ip.get(P_STREAM);
-                int c3 = ip.get(P_DOMAIN);
-                int k0 = ip.get(P_K0);
-                int k1 = ip.get(P_K1);
-                for (int round = 0; round < 10; round++) {
-                    long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
-                    long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
-                    int hi0 = (int) (p0 >> 32);
-                    int lo0 = (int) p0;
-                    int hi1 = (int) (p1 >> 32);
-                    int lo1 = (int) p1;
-                    c0 = hi1 ^ c1 ^ k0;
-                    c1 = lo1;
-                    c2 = hi0 ^ c3 ^ k1;
-                    c3 = lo0;
-                    k0 += 0x9E3779B9;
-                    k1 += 0xBB67AE85;
+                if (e + 3 < n) {
+                    a3 = offset.get(fo + 3);
                 }
-                float ci = c.get(i);
-                // the basis element is rounded (u·scale) before the fused multiply-add, as in basis-then-mix
-                a0 = ci * (RandomKernels.uniform(c0) * scale) + a0;
-                a1 = ci * (RandomKernels.uniform(c1) * scale) + a1;
-                a2 = ci * (RandomKernels.uniform(c2) * scale) + a2;
-                a3 = ci * (RandomKernels.uniform(c3) * scale) + a3;
             }
-            out.set(e, a0);
+            int stream = ip.get(P_STREAM);
+            int domain = ip.get(P_DOMAIN);
+            int k0 = ip.get(P_K0);
+            int k1 = ip.get(P_K1);
+            for (int i = 0; i < k; i++) {
+                Int4 w = RandomKernels.philox(q, i, stream, domain, k0, k1);
+                float ci = c.get(co + i);
+                a0 = ci * (RandomKernels.uniform(w.getX()) * scale) + a0;
+                a1 = ci * (RandomKernels.uniform(w.getY()) * scale) + a1;
+                a2 = ci * (RandomKernels.uniform(w.getZ()) * scale) + a2;
+                a3 = ci * (RandomKernels.uniform(w.getW()) * scale) + a3;
+            }
+            out.set(oo, a0);
             if (e + 1 < n) {
-                out.set(e + 1, a1);
+                out.set(oo + 1, a1);
             }
             if (e + 2 < n) {
-                out.set(e + 2, a2);
+                out.set(oo + 2, a2);
             }
             if (e + 3 < n) {
-                out.set(e + 3, a3);
+                out.set(oo + 3, a3);
             }
         }
     }
@@ -312,68 +176,57 @@ final class NolaKernels {
         int k = ip.get(0);
         int n = ip.get(1);
         if (i < k) {
+            int row = ip.get(GRADIENT_PARAMS) + i * n;
+            int go = ip.get(GRADIENT_PARAMS + 1);
             Float8 acc = new Float8(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            int row = i * n;
             int n8 = n - n % 8;
             for (int e = 0; e < n8; e += 8) {
                 int r = row + e;
+                int g = go + e;
                 Float8 bv = new Float8(basis.get(r), basis.get(r + 1), basis.get(r + 2), basis.get(r + 3), basis.get(r + 4),
                         basis.get(r + 5), basis.get(r + 6), basis.get(r + 7));
-                Float8 gv = new Float8(grad.get(e), grad.get(e + 1), grad.get(e + 2), grad.get(e + 3), grad.get(e + 4),
-                        grad.get(e + 5), grad.get(e + 6), grad.get(e + 7));
+                Float8 gv = new Float8(grad.get(g), grad.get(g + 1), grad.get(g + 2), grad.get(g + 3), grad.get(g + 4),
+                        grad.get(g + 5), grad.get(g + 6), grad.get(g + 7));
                 acc = Float8.add(acc, Float8.mult(bv, gv));
             }
             float a0 = acc.getS0();
             for (int e = n8; e < n; e++) {
-                a0 = basis.get(row + e) * grad.get(e) + a0;
+                a0 = basis.get(row + e) * grad.get(go + e) + a0;
             }
-            out.set(i, ((a0 + acc.getS1()) + (acc.getS2() + acc.getS3())) + ((acc.getS4() + acc.getS5()) + (acc.getS6() + acc.getS7())));
+            out.set(ip.get(GRADIENT_PARAMS + 2) + i,
+                    ((a0 + acc.getS1()) + (acc.getS2() + acc.getS3())) + ((acc.getS4() + acc.getS5()) + (acc.getS6() + acc.getS7())));
         }
     }
 
-    /** out[i] = Σ_e (u·scale)·grad[e] over matrix i generated on the fly. Global size k. */
+    /** out[i] = Σ_e (u·scale)·grad[e] over matrix i generated on the fly; offsets of grad, out from ip[P_SIZE]. Global size k. */
     static void coefficientGradientGenerated(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray grad, FloatArray out) {
         int i = ctx.globalIdx;
         int k = ip.get(P_COUNT);
         int n = ip.get(P_N);
         if (i < k) {
+            int go = ip.get(P_SIZE);
             float scale = fp.get(0);
             float acc = 0f;
             int blocks = (n + 3) / 4;
+            int stream = ip.get(P_STREAM);
+            int domain = ip.get(P_DOMAIN);
+            int k0 = ip.get(P_K0);
+            int k1 = ip.get(P_K1);
             for (int q = 0; q < blocks; q++) {
-                int c0 = q;
-                int c1 = i;
-                int c2 = ip.get(P_STREAM);
-                int c3 = ip.get(P_DOMAIN);
-                int k0 = ip.get(P_K0);
-                int k1 = ip.get(P_K1);
-                for (int round = 0; round < 10; round++) {
-                    long p0 = 0xD2511F53L * (((long) c0) & 0xFFFFFFFFL);
-                    long p1 = 0xCD9E8D57L * (((long) c2) & 0xFFFFFFFFL);
-                    int hi0 = (int) (p0 >> 32);
-                    int lo0 = (int) p0;
-                    int hi1 = (int) (p1 >> 32);
-                    int lo1 = (int) p1;
-                    c0 = hi1 ^ c1 ^ k0;
-                    c1 = lo1;
-                    c2 = hi0 ^ c3 ^ k1;
-                    c3 = lo0;
-                    k0 += 0x9E3779B9;
-                    k1 += 0xBB67AE85;
-                }
+                Int4 w = RandomKernels.philox(q, i, stream, domain, k0, k1);
                 int e = 4 * q;
-                acc = (RandomKernels.uniform(c0) * scale) * grad.get(e) + acc;
+                acc = (RandomKernels.uniform(w.getX()) * scale) * grad.get(go + e) + acc;
                 if (e + 1 < n) {
-                    acc = (RandomKernels.uniform(c1) * scale) * grad.get(e + 1) + acc;
+                    acc = (RandomKernels.uniform(w.getY()) * scale) * grad.get(go + e + 1) + acc;
                 }
                 if (e + 2 < n) {
-                    acc = (RandomKernels.uniform(c2) * scale) * grad.get(e + 2) + acc;
+                    acc = (RandomKernels.uniform(w.getZ()) * scale) * grad.get(go + e + 2) + acc;
                 }
                 if (e + 3 < n) {
-                    acc = (RandomKernels.uniform(c3) * scale) * grad.get(e + 3) + acc;
+                    acc = (RandomKernels.uniform(w.getW()) * scale) * grad.get(go + e + 3) + acc;
                 }
             }
-            out.set(i, acc);
+            out.set(ip.get(P_SIZE + 1) + i, acc);
         }
     }
 }

@@ -4,8 +4,7 @@ import dev.nola.kernels.AbstractAdapterOps;
 
 /**
  * The adapter family on a TornadoVM device: the default composition of the device's matmuls
- * ({@link TornadoLinalgOps}), so it shares their limits (operands must start at element 0 of their
- * storage, see {@link TornadoPlans}). No fused adapter kernels yet.
+ * ({@link TornadoLinalgOps}), on views at any offset. No fused adapter kernels yet.
  */
 final class TornadoAdapterOps extends AbstractAdapterOps {
 

@@ -1,22 +1,14 @@
 package dev.nola.kernels.tornado;
 
-import static dev.nola.kernels.tornado.TornadoPlans.at0;
-import static dev.nola.kernels.tornado.TornadoPlans.partial;
-import static uk.ac.manchester.tornado.api.enums.DataTransferMode.EVERY_EXECUTION;
-import static uk.ac.manchester.tornado.api.enums.DataTransferMode.FIRST_EXECUTION;
-
 import dev.nola.kernels.AbstractNolaOps;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Tensor;
-import java.util.List;
 import uk.ac.manchester.tornado.api.KernelContext;
-import uk.ac.manchester.tornado.api.TaskGraph;
-import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
 /**
  * The nola family on a TornadoVM device ({@link NolaKernels}): mix and coefficient gradients from a
- * resident materialised basis, and their fused generate-on-the-fly variants. Every operand must
- * start at element 0 of its storage ({@link TornadoPlans#at0}).
+ * resident materialised basis, and their fused generate-on-the-fly variants. Operands may be views
+ * at any offset ({@link TornadoPlans.Call}).
  */
 final class TornadoNolaOps extends AbstractNolaOps {
 
@@ -27,114 +19,51 @@ final class TornadoNolaOps extends AbstractNolaOps {
         this.plans = device.plans();
     }
 
-    /** Copies a write-only output in as well when it covers only part of its storage (see {@link TornadoPlans}). */
-    private static TaskGraph copyIn(TaskGraph g, boolean copyIn, FloatArray out) {
-        return copyIn ? g.transferToDevice(EVERY_EXECUTION, out) : g;
-    }
-
-    private static String variant(String op, boolean copyIn) {
-        return copyIn ? op + "+in" : op;
+    /** out as an operand: read as well when it is the offset (in place), else written only. */
+    private static TornadoPlans.Call out(TornadoPlans.Call call, Tensor offset, Tensor out, long n) {
+        return offset != null && offset.storage() == out.storage() && offset.offset() == out.offset()
+                ? call.inOut(out) : call.out(out, n);
     }
 
     @Override
     protected void doMix(Tensor coefficients, Tensor basis, Tensor offset, Tensor out, int k, long n) {
-        TornadoTensor c = at0("mix", "coefficients", coefficients);
-        TornadoTensor b = at0("mix", "basis", basis);
-        TornadoTensor o = at0("mix", "out", out);
-        TornadoTensor f = offset == null ? null : at0("mix", "offset", offset);
-        boolean in = partial(out);
-        KernelPlan p;
-        if (f == null) {
-            p = plans.plan(variant("mix", in), List.of(c, b, o), List.of(b), 3, 1, (g, ip, fp) -> copyIn(g
-                    .transferToDevice(EVERY_EXECUTION, ip, c.array()), in, o.array())
-                    .transferToDevice(FIRST_EXECUTION, b.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixFromZero, new KernelContext(), ip, c.array(), b.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        } else if (f == o) {
-            // both start at element 0 of the same storage, so (as the checks allow only that or no overlap) offset is out
-            p = plans.plan("mixInPlace", List.of(c, b, o), List.of(b), 3, 1, (g, ip, fp) -> g
-                    .transferToDevice(EVERY_EXECUTION, ip, c.array(), o.array())
-                    .transferToDevice(FIRST_EXECUTION, b.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixInPlace, new KernelContext(), ip, c.array(), b.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        } else {
-            p = plans.plan(variant("mixOffset", in), List.of(c, b, f, o), List.of(b), 3, 1, (g, ip, fp) -> copyIn(g
-                    .transferToDevice(EVERY_EXECUTION, ip, c.array(), f.array()), in, o.array())
-                    .transferToDevice(FIRST_EXECUTION, b.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixOffset, new KernelContext(), ip, c.array(), b.array(), f.array(),
-                            o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        }
+        TornadoPlans.Call call = out(plans.call("mix").in(coefficients).resident(basis).inOrNone(offset), offset, out, n);
+        KernelPlan p = call.plan(NolaKernels.MIX_PARAMS, 0, (g, ip, fp, a) -> g
+                .task(KernelPlan.TASK, NolaKernels::mixTiles, new KernelContext(), ip, a[0], a[1], a[2], a[3]));
         int w = plans.mixTile(n);
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
         p.ip.set(2, w);
-        p.run((int) ((n + w - 1) / w), plans.cpuLayout);
-        o.touch();
+        p.ip.set(3, offset != null ? 1 : 0);
+        call.run(p, (n + w - 1) / w, plans.cpuLayout);
     }
 
     @Override
     protected void doMixGenerated(Tensor coefficients, BasisStream stream, Tensor offset, Tensor out, int k, long n) {
-        TornadoTensor c = at0("mixGenerated", "coefficients", coefficients);
-        TornadoTensor o = at0("mixGenerated", "out", out);
-        TornadoTensor f = offset == null ? null : at0("mixGenerated", "offset", offset);
-        boolean in = partial(out);
-        KernelPlan p;
-        int ps = RandomKernels.P_SIZE;
-        if (f == null) {
-            p = plans.plan(variant("mixGenerated", in), List.of(c, o), List.of(), ps, 1, (g, ip, fp) -> copyIn(g
-                    .transferToDevice(EVERY_EXECUTION, ip, fp, c.array()), in, o.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixGenerated, new KernelContext(), ip, fp, c.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        } else if (f == o) {
-            p = plans.plan("mixGeneratedInPlace", List.of(c, o), List.of(), ps, 1, (g, ip, fp) -> g
-                    .transferToDevice(EVERY_EXECUTION, ip, fp, c.array(), o.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixGeneratedInPlace, new KernelContext(), ip, fp, c.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        } else {
-            p = plans.plan(variant("mixGeneratedOffset", in), List.of(c, f, o), List.of(), ps, 1, (g, ip, fp) -> copyIn(g
-                    .transferToDevice(EVERY_EXECUTION, ip, fp, c.array(), f.array()), in, o.array())
-                    .task(KernelPlan.TASK, NolaKernels::mixGeneratedOffset, new KernelContext(), ip, fp, c.array(),
-                            f.array(), o.array())
-                    .transferToHost(EVERY_EXECUTION, o.array()));
-        }
+        TornadoPlans.Call call = out(plans.call("mixGenerated").in(coefficients).inOrNone(offset), offset, out, n);
+        KernelPlan p = call.plan(RandomKernels.P_SIZE, 1, (g, ip, fp, a) -> g
+                .task(KernelPlan.TASK, NolaKernels::mixGenerated, new KernelContext(), ip, fp, a[0], a[1], a[2]));
         TornadoPlans.streamParams(p.ip, p.fp, stream, 0, k, (int) n);
-        p.run(TornadoPlans.blocks(n), false);
-        o.touch();
+        p.ip.set(RandomKernels.P_FROM, offset != null ? 1 : 0);
+        call.run(p, TornadoPlans.blocks(n), false);
     }
 
     @Override
     protected void doCoefficientGradient(Tensor basis, Tensor grad, Tensor out, int k, long n) {
-        TornadoTensor b = at0("coefficientGradient", "basis", basis);
-        TornadoTensor gr = at0("coefficientGradient", "grad", grad);
-        TornadoTensor o = at0("coefficientGradient", "out", out);
-        boolean in = partial(out);
-        KernelPlan p = plans.plan(variant("coefficientGradient", in), List.of(b, gr, o), List.of(b), 2, 1,
-                (g, ip, fp) -> copyIn(g
-                        .transferToDevice(EVERY_EXECUTION, ip, gr.array()), in, o.array())
-                        .transferToDevice(FIRST_EXECUTION, b.array())
-                        .task(KernelPlan.TASK, NolaKernels::coefficientGradient, new KernelContext(), ip, b.array(),
-                                gr.array(), o.array())
-                        .transferToHost(EVERY_EXECUTION, o.array()));
+        TornadoPlans.Call call = plans.call("coefficientGradient").resident(basis).in(grad).out(out, k);
+        KernelPlan p = call.plan(NolaKernels.GRADIENT_PARAMS, 0, (g, ip, fp, a) -> g
+                .task(KernelPlan.TASK, NolaKernels::coefficientGradient, new KernelContext(), ip, a[0], a[1], a[2]));
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
-        p.run(k, plans.cpuLayout);
-        o.touch();
+        call.run(p, k, plans.cpuLayout);
     }
 
     @Override
     protected void doCoefficientGradientGenerated(BasisStream stream, Tensor grad, Tensor out, int k, long n) {
-        TornadoTensor gr = at0("coefficientGradientGenerated", "grad", grad);
-        TornadoTensor o = at0("coefficientGradientGenerated", "out", out);
-        boolean in = partial(out);
-        KernelPlan p = plans.plan(variant("coefficientGradientGenerated", in), List.of(gr, o), List.of(),
-                RandomKernels.P_SIZE, 1, (g, ip, fp) -> copyIn(g
-                        .transferToDevice(EVERY_EXECUTION, ip, fp, gr.array()), in, o.array())
-                        .task(KernelPlan.TASK, NolaKernels::coefficientGradientGenerated, new KernelContext(), ip, fp,
-                                gr.array(), o.array())
-                        .transferToHost(EVERY_EXECUTION, o.array()));
+        TornadoPlans.Call call = plans.call("coefficientGradientGenerated").in(grad).out(out, k);
+        KernelPlan p = call.plan(RandomKernels.P_SIZE, 1, (g, ip, fp, a) -> g
+                .task(KernelPlan.TASK, NolaKernels::coefficientGradientGenerated, new KernelContext(), ip, fp, a[0], a[1]));
         TornadoPlans.streamParams(p.ip, p.fp, stream, 0, k, (int) n);
-        p.run(k, plans.cpuLayout);
-        o.touch();
+        call.run(p, k, plans.cpuLayout);
     }
 }

@@ -1,12 +1,18 @@
 package dev.nola.kernels.tornado;
 
+import static uk.ac.manchester.tornado.api.enums.DataTransferMode.EVERY_EXECUTION;
+import static uk.ac.manchester.tornado.api.enums.DataTransferMode.FIRST_EXECUTION;
+
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -22,14 +28,14 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  *   <li>coefficients, gradients, matmul operands and the per-call parameters are copied in on every
  *       call (they change every step), and each op's output is copied back to its array.</li>
  * </ul>
- * Also the layout choice (CPU-shaped kernels or one element per work-item) and the rules for views.
+ * Also the layout choice (CPU-shaped kernels or one element per work-item).
  *
- * <p><b>Views.</b> The kernels address whole {@link FloatArray}s from element 0, and TornadoVM keeps
- * one device buffer per array, so an operand must start at element 0 of its storage ({@link #at0});
- * a view at another offset is rejected (no hidden copies) until the TornadoVM v2 issue. A view at
- * offset 0 that covers only the front of its storage is fine; where it is an output the kernel does
- * not read, the plan also copies the storage in ({@link #partial}), so that copying the whole array
- * back leaves the elements behind the view as they were.
+ * <p><b>Views.</b> TornadoVM keeps one device buffer per {@link FloatArray}, so every kernel takes the
+ * storage arrays of its operands and each operand's element offset in the int parameter buffer
+ * ({@link Call}): a view at offset o is addressed as {@code x[o + i]}, and a plan serves every offset of
+ * the same storage tensors. Where an output covers only part of its storage and is not read, the
+ * plan also copies the storage in, so that copying the whole array back leaves the elements around
+ * the view as they were.
  *
  * <p>OpenCL build options are {@value #OPENCL_FLAGS} (TornadoVM's default adds
  * {@code -cl-mad-enable -cl-fast-relaxed-math}, which would break the bit-identical mix).
@@ -38,47 +44,277 @@ final class TornadoPlans {
 
     /** OpenCL C options for every plan: no fast-math, so fma stays fma and sums keep their order. */
     static final String OPENCL_FLAGS = "-cl-std=CL1.2";
-    /** Plans kept per device before the least recently used is freed. */
-    static final int MAX_PLANS = 64;
-    /** Why views at an offset, batches and row strides are rejected, appended to each such message. */
-    static final String WHOLE_TENSORS = "TornadoVM kernels take whole tensors (addressed from element 0) until the"
-            + " TornadoVM v2 issue";
+    /**
+     * Plans kept per device at most. A training step calls each op on its own tensor sets (a GPT-2 step:
+     * hundreds of op and tensor combinations), every one a plan whose rebuild costs a TornadoVM JIT
+     * compile (60 ms for fill, 350 ms for a matmul, measured on PoCL), so the cache must hold a whole
+     * step: what bounds it in practice is {@link #budgetBytes}.
+     */
+    static final int MAX_PLANS = 4096;
 
     private static final AtomicLong NAMES = new AtomicLong();
 
-    private record Key(String op, List<TornadoTensor> tensors) {
+    private record Key(String op, List<TornadoTensor> storages, String transfers) {
     }
 
     private final TornadoDevice device;
     /** CPU-shaped kernels (a contiguous chunk per work-item) rather than one element per work-item. */
     final boolean cpuLayout;
     private final Map<Key, KernelPlan> plans = new LinkedHashMap<>(16, 0.75f, true);
+    /**
+     * Bytes of device buffers the cached plans may hold before the least recently used are freed:
+     * TornadoVM gives every plan its own device copy of each array it uses, so memory, not the number
+     * of plans, is the limit. Half the device's global memory.
+     */
+    private final long budgetBytes;
+    private long heldBytes;
+    private long built;
 
     TornadoPlans(TornadoDevice device) {
+        this(device, device.getMaxGlobalMemory() / 2, device.getDeviceType() == TornadoDeviceType.CPU);
+    }
+
+    /** With a given byte budget and layout (tests run the GPU-shaped kernels on a CPU device this way). */
+    TornadoPlans(TornadoDevice device, long budgetBytes, boolean cpuLayout) {
         this.device = device;
-        this.cpuLayout = device.getDeviceType() == TornadoDeviceType.CPU;
+        this.cpuLayout = cpuLayout;
+        this.budgetBytes = budgetBytes;
+    }
+
+    /** How a kernel uses an operand. */
+    private enum Use {
+        /** read */
+        IN,
+        /** written, not read */
+        OUT,
+        /** read and written */
+        IN_OUT,
+        /** read, and kept on the device between calls until its storage is written */
+        RESIDENT,
+        /** not touched (an absent optional operand: the kernel gets another operand's array) */
+        NONE,
+        /** written and read on the device only (a workspace between a plan's tasks): sent once, never copied back */
+        SCRATCH
+    }
+
+    /** Builds a plan's task: {@code a[i]} is operand i's storage array, in the order they were added. */
+    interface TaskBuilder {
+        TaskGraph task(TaskGraph graph, IntArray ip, FloatArray fp, FloatArray[] a);
+    }
+
+    /** Starts the operands of one call of {@code op}. */
+    Call call(String op) {
+        return new Call(op);
     }
 
     /**
-     * The storage of an operand that starts at element 0 of it (a storage tensor, or a view at offset
-     * 0, such as a reshape); a view at another offset throws {@link UnsupportedOperationException}.
+     * The operands of one kernel call, in the order of the kernel's array arguments: their storage
+     * arrays, element offsets and uses. Read operands come first, and no storage may follow a written
+     * operand's (TornadoVM's graph builder loops forever on a task that reads or writes an array again
+     * after writing it), so a kernel with several outputs takes one argument per written storage
+     * ({@link OptimKernels#adamw}). TornadoVM copies an argument in only if its access analysis finds
+     * the kernel reading it; a store that follows a merge of branches reads as write-only and the
+     * copy-in of a partial output is dropped (its buffer zeroed), so output kernels store straight
+     * under their bound check (the contract's sentinel checks catch one that does not). The plan it returns copies in every storage that is read (or that holds an output covering only part of
+     * it), keeps a storage that is only ever read through resident operands on the device, copies
+     * every written storage back, and has operand i's offset in {@code ip[ipSize + i]}.
      */
-    static TornadoTensor at0(String op, String name, Tensor t) {
-        if (t.offset() != 0) {
-            throw new UnsupportedOperationException(op + ": " + name + " is a view at element " + t.offset()
-                    + " of its storage (" + t.storage() + "); " + WHOLE_TENSORS);
+    final class Call {
+        private final String op;
+        private final List<TornadoTensor> storages = new ArrayList<>();
+        private final List<Integer> offsets = new ArrayList<>();
+        private final List<Use> uses = new ArrayList<>();
+        private final List<Boolean> partial = new ArrayList<>();
+        /** Floats of the plan's own scratch array (operand with a null storage), or 0. */
+        private long ownFloats;
+
+        private Call(String op) {
+            this.op = op;
         }
-        return (TornadoTensor) t.storage();
-    }
 
-    /** Whether a tensor covers only part of its storage (so an output must be copied in first). */
-    static boolean partial(Tensor t) {
-        return t.size() != t.storage().size();
-    }
+        private Call add(Tensor t, Use use, boolean part) {
+            storages.add((TornadoTensor) t.storage());
+            offsets.add((int) t.offset());
+            uses.add(use);
+            partial.add(part);
+            return this;
+        }
 
-    /** Throws {@link UnsupportedOperationException} for a matmul argument the kernels cannot address. */
-    static void unsupported(String op, String what) {
-        throw new UnsupportedOperationException(op + ": " + what + "; " + WHOLE_TENSORS);
+        Call in(Tensor t) {
+            return add(t, Use.IN, false);
+        }
+
+        /** An operand the kernel only reads and that may stay on the device between calls. */
+        Call resident(Tensor t) {
+            return add(t, Use.RESIDENT, false);
+        }
+
+        /** An output that the kernel writes {@code written} elements of without reading it. */
+        Call out(Tensor t, long written) {
+            return add(t, Use.OUT, written != t.storage().size());
+        }
+
+        Call inOut(Tensor t) {
+            return add(t, Use.IN_OUT, false);
+        }
+
+        /** Device-only scratch between the plan's tasks (a workspace): sent once, never copied back. */
+        Call scratch(Tensor t) {
+            return add(t, Use.SCRATCH, false);
+        }
+
+        /**
+         * A scratch array of the plan's own, at least {@code floats} long: device-only between its tasks
+         * (sent once, never copied back). Not the device workspace: TornadoVM gives every plan its own
+         * device copy of each array, so a workspace shared by all plans would cost every plan its
+         * largest size. A plan whose scratch is too small for a call is rebuilt.
+         */
+        Call ownScratch(long floats) {
+            if (floats > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException(op + " needs " + floats + " floats of scratch; a TornadoVM array holds at most "
+                        + (Integer.MAX_VALUE - 8));
+            }
+            storages.add(null);
+            offsets.add(0);
+            uses.add(Use.SCRATCH);
+            partial.add(false);
+            ownFloats = Math.max(1, floats);
+            return this;
+        }
+
+        /** An optional operand: {@code t}, read, or when null the previous operand's array, untouched. */
+        Call inOrNone(Tensor t) {
+            if (t != null) {
+                return in(t);
+            }
+            storages.add(storages.getLast());
+            offsets.add(0);
+            uses.add(Use.NONE);
+            partial.add(false);
+            return this;
+        }
+
+        /**
+         * The cached plan for these storage tensors and transfers (built when missing or stale), with
+         * the operands' offsets set in {@code ip[ipSize..]}.
+         */
+        KernelPlan plan(int ipSize, int fpSize, TaskBuilder builder) {
+            return plan(1, ipSize, fpSize, builder);
+        }
+
+        /** As {@link #plan(int, int, TaskBuilder)} for a graph of {@code tasks} tasks, named {@link KernelPlan#task}(i). */
+        KernelPlan plan(int tasks, int ipSize, int fpSize, TaskBuilder builder) {
+            for (int i = 0; i < storages.size(); i++) {
+                for (int j = i + 1; j < storages.size(); j++) {
+                    if ((uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) && storages.get(i) != null
+                            && storages.get(j) == storages.get(i)) {
+                        // TornadoVM's graph builder makes the task depend on itself and its scheduler loops forever
+                        throw new IllegalStateException(op + ": operand " + i + " is written and operand " + j
+                                + " shares its storage; a kernel must take read operands first and one argument per written storage");
+                    }
+                }
+            }
+            List<TornadoTensor> distinct = new ArrayList<>();
+            for (TornadoTensor t : storages) {
+                if (t != null && !distinct.contains(t)) {
+                    distinct.add(t);
+                }
+            }
+            // per distinct storage: 'r' resident, 'i' copied in, 'o' copied back, in order
+            StringBuilder transfers = new StringBuilder();
+            List<TornadoTensor> resident = new ArrayList<>();
+            List<TornadoTensor> copyIn = new ArrayList<>();
+            List<TornadoTensor> copyOut = new ArrayList<>();
+            List<TornadoTensor> once = new ArrayList<>();
+            for (TornadoTensor t : distinct) {
+                boolean read = false;
+                boolean written = false;
+                boolean keep = false;
+                boolean scratch = false;
+                for (int i = 0; i < storages.size(); i++) {
+                    if (storages.get(i) == t) {
+                        Use u = uses.get(i);
+                        keep |= u == Use.RESIDENT;
+                        scratch |= u == Use.SCRATCH;
+                        read |= u == Use.IN || u == Use.IN_OUT || u == Use.OUT && partial.get(i);
+                        written |= u == Use.OUT || u == Use.IN_OUT;
+                    }
+                }
+                if (scratch) {
+                    once.add(t);
+                    transfers.append('s');
+                } else if (keep && !read && !written) {
+                    resident.add(t);
+                    transfers.append('r');
+                } else if (read || keep) {
+                    copyIn.add(t);
+                    transfers.append('i');
+                }
+                if (written) {
+                    copyOut.add(t);
+                    transfers.append('o');
+                }
+                transfers.append(';');
+            }
+            int n = storages.size();
+            long own = ownFloats;
+            KernelPlan p = cached(new Key(op, Collections.unmodifiableList(new ArrayList<>(storages)), transfers.toString()),
+                    distinct, resident, own, tasks, ipSize + n, fpSize, (g, ip, fp) -> {
+                        g.transferToDevice(EVERY_EXECUTION, fpSize > 0 ? new Object[] {ip, fp} : new Object[] {ip});
+                        for (TornadoTensor t : copyIn) {
+                            g.transferToDevice(EVERY_EXECUTION, t.array());
+                        }
+                        for (TornadoTensor t : resident) {
+                            g.transferToDevice(FIRST_EXECUTION, t.array());
+                        }
+                        for (TornadoTensor t : once) {
+                            g.transferToDevice(FIRST_EXECUTION, t.array());
+                        }
+                        FloatArray[] a = new FloatArray[n];
+                        for (int i = 0; i < n; i++) {
+                            if (storages.get(i) != null) {
+                                a[i] = storages.get(i).array();
+                            } else {
+                                a[i] = new FloatArray((int) own);
+                                g.transferToDevice(FIRST_EXECUTION, a[i]);
+                            }
+                        }
+                        TaskGraph tg = builder.task(g, ip, fp, a);
+                        for (TornadoTensor t : copyOut) {
+                            tg.transferToHost(EVERY_EXECUTION, t.array());
+                        }
+                        return tg;
+                    });
+            for (int i = 0; i < n; i++) {
+                p.ip.set(ipSize + i, offsets.get(i));
+            }
+            return p;
+        }
+
+        /** Runs the single task of the plan over {@code globalSize} work-items (see {@link KernelPlan#grid}). */
+        void run(KernelPlan p, long globalSize, boolean smallGroups) {
+            grid(p, 0, globalSize, smallGroups);
+            execute(p);
+        }
+
+        /** Sets a task's grid, checking that it fits TornadoVM's 1-D grid. */
+        void grid(KernelPlan p, int task, long globalSize, boolean smallGroups) {
+            if (globalSize > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException(op + " needs " + globalSize + " work-items; TornadoVM's 1-D grid holds at most "
+                        + Integer.MAX_VALUE);
+            }
+            p.grid(task, (int) globalSize, smallGroups);
+        }
+
+        /** Runs the plan's tasks (grids set) and marks the written storages as changed. */
+        void execute(KernelPlan p) {
+            p.execute();
+            for (int i = 0; i < storages.size(); i++) {
+                if (uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) {
+                    storages.get(i).touch();
+                }
+            }
+        }
     }
 
     /**
@@ -94,27 +330,46 @@ final class TornadoPlans {
         return (int) Math.max(64, Math.min(4096, w));
     }
 
-    /** The cached plan of {@code op} on these storage tensors, built (and the eldest freed) when missing or stale. */
-    KernelPlan plan(String op, List<TornadoTensor> tensors, List<TornadoTensor> resident, int ipSize, int fpSize,
-                    KernelPlan.GraphBuilder builder) {
-        Key key = new Key(op, tensors);
+    /** The cached plan under {@code key}, built (and the eldest freed) when missing, stale or short of scratch. */
+    private KernelPlan cached(Key key, List<TornadoTensor> tensors, List<TornadoTensor> resident, long scratch, int tasks,
+                              int ipSize, int fpSize, KernelPlan.GraphBuilder builder) {
         KernelPlan p = plans.get(key);
-        if (p != null && p.stale()) {
+        if (p != null && (p.stale() || p.scratchFloats < scratch)) {
             plans.remove(key);
-            p.close();
+            free(p);
             p = null;
         }
         if (p == null) {
-            p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, ipSize, fpSize, tensors, resident, builder);
+            p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, tasks, ipSize, fpSize, tensors, resident,
+                    builder);
+            p.scratchFloats = scratch;
+            built++;
+            heldBytes += p.deviceBytes();
             plans.put(key, p);
-            if (plans.size() > MAX_PLANS) {
-                Iterator<KernelPlan> it = plans.values().iterator();
+            // the least recently used go first; the plan just built stays, whatever its size
+            Iterator<KernelPlan> it = plans.values().iterator();
+            while ((plans.size() > MAX_PLANS || heldBytes > budgetBytes) && plans.size() > 1) {
                 KernelPlan eldest = it.next();
                 it.remove();
-                eldest.close();
+                free(eldest);
             }
         }
         return p;
+    }
+
+    private void free(KernelPlan p) {
+        heldBytes -= p.deviceBytes();
+        p.close();
+    }
+
+    /** Plans held now (for tests of reuse). */
+    int size() {
+        return plans.size();
+    }
+
+    /** Plans built so far, rebuilt ones included (for tests that a repeated step compiles nothing). */
+    long built() {
+        return built;
     }
 
     /** Frees the plans that use a tensor being closed. */
@@ -124,14 +379,14 @@ final class TornadoPlans {
             KernelPlan p = it.next();
             if (p.uses(t)) {
                 it.remove();
-                p.close();
+                free(p);
             }
         }
     }
 
     void closeAll() {
         for (KernelPlan p : plans.values()) {
-            p.close();
+            free(p);
         }
         plans.clear();
     }

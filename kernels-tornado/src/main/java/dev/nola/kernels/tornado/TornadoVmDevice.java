@@ -3,7 +3,6 @@ package dev.nola.kernels.tornado;
 import dev.nola.kernels.AbstractDevice;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.DeviceInfo;
-import dev.nola.kernels.OpFamily;
 import dev.nola.kernels.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,11 +12,11 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
 /**
  * One TornadoVM device ({@code tornado:B:D}). Tensors are off-heap {@code FloatArray}s (float32) or
  * {@code IntArray}s (int32); ops run through persistent execution plans ({@link TornadoPlans}, shared
- * by the families {@link TornadoRandomOps}, {@link TornadoNolaOps}, {@link TornadoLinalgOps} and
- * {@link TornadoAdapterOps}) that are compiled once per kernel and tensor set and keep read-only
+ * by the families {@link TornadoRandomOps}, {@link TornadoNolaOps}, {@link TornadoLinalgOps},
+ * {@link TornadoAdapterOps} and {@link TornadoOptimOps}) that are compiled once per kernel and tensor set and keep read-only
  * operands resident on the device. Every op has finished when it returns (TornadoVM's
  * {@code execute} blocks), and each op's output is copied back to its array, so {@link #read} and
- * {@link #synchronize} need no extra wait. The optim family is lacking (see the constructor).
+ * {@link #synchronize} need no extra wait.
  *
  * <p>Closing the device frees every plan's device memory and closes every tensor.
  */
@@ -28,13 +27,16 @@ final class TornadoVmDevice extends AbstractDevice {
     private final TornadoPlans plans;
 
     TornadoVmDevice(DeviceInfo info, TornadoDevice device) {
+        this(info, device, new TornadoPlans(device));
+    }
+
+    /** With the given plan cache (tests choose its layout). */
+    TornadoVmDevice(DeviceInfo info, TornadoDevice device, TornadoPlans plans) {
         this.info = info;
         this.device = device;
-        this.plans = new TornadoPlans(device);
+        this.plans = plans;
         provideAll(new TornadoRandomOps(this), new TornadoNolaOps(this), new TornadoLinalgOps(this),
-                new TornadoAdapterOps(this));
-        lack(OpFamily.OPTIM, "TornadoVM kernels for the optim family (AdamW, gradient norm and clipping, fake"
-                + " quantization) come with the TornadoVM v2 issue");
+                new TornadoAdapterOps(this), new TornadoOptimOps(this));
     }
 
     TornadoDevice tornadoDevice() {

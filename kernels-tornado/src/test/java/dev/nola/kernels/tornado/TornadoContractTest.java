@@ -4,21 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static uk.ac.manchester.tornado.api.enums.DataTransferMode.EVERY_EXECUTION;
 
 import dev.nola.kernels.Backend;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
-import dev.nola.kernels.OpFamily;
+import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
 import dev.nola.kernels.contract.Contract;
 import java.util.List;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
-import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
@@ -38,33 +38,27 @@ class TornadoContractTest {
     }
 
     /**
-     * The shared contract suite, per family. The optim family is reported skipped with the device's
-     * reason (it lacks it). A check that reaches the kernels' documented limit (a view at an offset, a
-     * batch, a padded ldc: {@link TornadoPlans#WHOLE_TENSORS}) is reported skipped with the message;
-     * any other failure fails.
+     * The shared contract suite, per family, every check run (views, batches and padded leading
+     * dimensions included). The nn family is reported skipped by the shared runner while the device lacks it.
      */
     @TestFactory
     Stream<DynamicNode> contractOnEveryTornadoDevice() {
-        return Contract.forBackends(List.of(Backends.find("tornado").orElseThrow()))
-                .map(TornadoContractTest::skipWholeTensorLimit);
+        return Contract.forBackends(List.of(Backends.find("tornado").orElseThrow()));
     }
 
-    private static DynamicNode skipWholeTensorLimit(DynamicNode node) {
-        if (node instanceof DynamicContainer c) {
-            return DynamicContainer.dynamicContainer(c.getDisplayName(),
-                    c.getChildren().map(TornadoContractTest::skipWholeTensorLimit));
-        }
-        DynamicTest t = (DynamicTest) node;
-        return DynamicTest.dynamicTest(t.getDisplayName(), () -> {
-            try {
-                t.getExecutable().execute();
-            } catch (UnsupportedOperationException e) {
-                if (e.getMessage() == null || !e.getMessage().contains(TornadoPlans.WHOLE_TENSORS)) {
-                    throw e;
-                }
-                System.out.println("[contract] " + t.getDisplayName() + ": SKIPPED on tornado: " + e.getMessage());
-                Assumptions.abort(e.getMessage());
-            }
+    /**
+     * The contract once more with the kernels a GPU gets (one element of C, one mix column per
+     * work-item), forced on tornado:0:0, so that they are checked here too; reported as device
+     * {@code tornado:0:0/elements}.
+     */
+    @TestFactory
+    Stream<DynamicNode> contractWithTheElementLayout() {
+        DeviceInfo d = Backends.find("tornado").orElseThrow().devices().get(0);
+        DeviceInfo info = new DeviceInfo(d.id() + "/elements", d.name(), d.vendor(), d.type(), d.version(), d.computeUnits(),
+                d.globalMemBytes(), d.localMemBytes(), d.maxWorkGroupSize(), d.maxAllocBytes());
+        return Contract.forDevice(() -> {
+            var td = TornadoRuntimeAccess.device(0, 0);
+            return new TornadoVmDevice(info, td, new TornadoPlans(td, td.getMaxGlobalMemory() / 2, false));
         });
     }
 
@@ -90,29 +84,90 @@ class TornadoContractTest {
     }
 
     /**
-     * A view at offset 0 that covers only the front of its storage works as an output (the plan copies
-     * the storage in, so the elements behind the view survive the copy back); a view at another
-     * offset is rejected, naming the op.
+     * A view at any offset is addressed through the offsets in the parameter buffer, so one plan serves
+     * every offset of the same storage tensors; an output that covers part of its storage leaves the
+     * elements around it as they were (the plan copies the storage in first).
      */
     @Test
-    void viewsFromElementZeroOnlyAndNothingBehindThemWritten() {
+    void viewsAtAnyOffsetShareOnePlanAndNothingAroundThemIsWritten() {
         try (Device dev = Backends.open("tornado:0:0")) {
             int n = 40;
             Tensor big = dev.upload(filled(n + 7, 9f), n + 7);
             Tensor x = dev.upload(filled(n, 2f), n);
-            dev.linalg().fill(big.view(0, n), 1f);
-            dev.linalg().axpy(0.5f, x, big.view(0, n));
-            float[] got = dev.read(big);
-            for (int i = 0; i < got.length; i++) {
-                assertEquals(i < n ? 2f : 9f, got[i], "element " + i);
+            for (int o : new int[] {0, 3, 7}) {
+                dev.linalg().fill(big.view(o, n), 1f);
+                dev.linalg().axpy(0.5f, x, big.view(o, n));
+                float[] got = dev.read(big);
+                for (int i = 0; i < got.length; i++) {
+                    assertEquals(i >= o && i < o + n ? 2f : 9f, got[i], "view at " + o + ": element " + i);
+                }
+                dev.write(big, filled(n + 7, 9f));
             }
-            var e = assertThrows(UnsupportedOperationException.class, () -> dev.linalg().fill(big.view(3, n), 0f));
-            assertTrue(e.getMessage().startsWith("fill:") && e.getMessage().contains(TornadoPlans.WHOLE_TENSORS),
-                    e.getMessage());
-            Tensor a = dev.allocate(4, 4);
-            var b = assertThrows(UnsupportedOperationException.class, () -> dev.linalg().matmulBatched(false, false, 2, 2, 2,
-                    2, 1f, a, 2, 4, a, 2, 4, 0f, big, 2, 4));
-            assertTrue(b.getMessage().contains("batch = 2"), b.getMessage());
+            assertEquals(2, ((TornadoVmDevice) dev).plans().size(), "one plan for fill and one for axpy at every offset");
+        }
+    }
+
+    /**
+     * A step that calls more op and tensor combinations than the cache once held (64) builds each plan
+     * once: the second step compiles nothing.
+     */
+    @Test
+    void aRepeatedStepBuildsNoPlans() {
+        try (Device dev = Backends.open("tornado:0:0")) {
+            TornadoPlans plans = ((TornadoVmDevice) dev).plans();
+            List<Tensor> ts = java.util.stream.IntStream.range(0, 80).mapToObj(i -> dev.allocate(16)).toList();
+            Runnable step = () -> ts.forEach(t -> dev.linalg().fill(t, 1f));
+            step.run();
+            long built = plans.built();
+            assertEquals(80, plans.size(), "one plan per tensor");
+            step.run();
+            assertEquals(built, plans.built(), "plans built again in the second step");
+        }
+    }
+
+    /** Past the byte budget the least recently used plans are freed, the one just built kept. */
+    @Test
+    void planCacheFreesTheLeastRecentlyUsedPastItsBudget() {
+        try (Device dev = Backends.open("tornado:0:0")) {
+            TornadoPlans small = new TornadoPlans(TornadoRuntimeAccess.device(0, 0), 10_000, true);
+            Tensor[] ts = {dev.allocate(1000), dev.allocate(1000), dev.allocate(1000)};
+            KernelPlan[] ps = new KernelPlan[3];
+            for (int i = 0; i < 3; i++) {
+                ps[i] = small.call("fill").out(ts[i], 1000).plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
+                        .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
+                assertTrue(ps[i].deviceBytes() > 4000 && ps[i].deviceBytes() < 5000, "bytes " + ps[i].deviceBytes());
+            }
+            assertEquals(2, small.size(), "two plans of ~4 KB fit 10 KB");
+            assertEquals(3, small.built());
+            small.call("fill").out(ts[2], 1000).plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
+                    .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
+            assertEquals(3, small.built(), "the most recent plan is still cached");
+            small.closeAll();
+        }
+    }
+
+    /**
+     * A kernel that does not build fails: with TornadoVM's default ({@code tornado.recover.bailout=True})
+     * a JIT or OpenCL build failure silently runs the kernel as sequential Java, which would pass every
+     * check. The plan here gets an OpenCL option the driver rejects; the run must throw and leave the
+     * output unwritten.
+     */
+    @Test
+    void kernelThatDoesNotBuildFailsInsteadOfRunningAsJava() {
+        assertTrue(Backends.find("tornado").orElseThrow().availability().available());
+        assertEquals("False", System.getProperty("tornado.recover.bailout"), "tests must run with bail-out off");
+        FloatArray x = new FloatArray(16);
+        try (KernelPlan p = new KernelPlan("nolaBadFlags", TornadoRuntimeAccess.device(0, 0), "-cl-std=CL1.2 -no-such-option",
+                2, 1, List.of(), List.of(), (g, ip, fp) -> g
+                .transferToDevice(EVERY_EXECUTION, ip, fp)
+                .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, x)
+                .transferToHost(EVERY_EXECUTION, x))) {
+            p.ip.set(0, 16);
+            p.ip.set(1, 0);
+            p.fp.set(0, 7f);
+            RuntimeException e = assertThrows(RuntimeException.class, () -> p.run(16, false));
+            assertTrue(String.valueOf(e.getMessage()).contains("Bailout is disabled"), String.valueOf(e.getMessage()));
+            assertEquals(0f, x.get(0), "the kernel must not have run as Java");
         }
     }
 
@@ -126,16 +181,6 @@ class TornadoContractTest {
             dev.copy(t, u);
             assertEquals(List.of(1, -2, Integer.MAX_VALUE, Integer.MIN_VALUE, 7),
                     java.util.Arrays.stream(dev.readInts(u)).boxed().toList());
-        }
-    }
-
-    /** The optim family is declared lacking, with the reason. */
-    @Test
-    void optimFamilyIsLacking() {
-        try (Device dev = Backends.open("tornado:0:0")) {
-            assertFalse(dev.supports(OpFamily.OPTIM).available());
-            assertTrue(dev.supports(OpFamily.OPTIM).reason().contains("TornadoVM v2"), dev.supports(OpFamily.OPTIM).reason());
-            assertThrows(UnsupportedOperationException.class, dev::optim);
         }
     }
 
