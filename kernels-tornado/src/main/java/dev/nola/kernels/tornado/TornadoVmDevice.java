@@ -32,7 +32,7 @@ final class TornadoVmDevice extends AbstractDevice {
         this.device = device;
         this.plans = new TornadoPlans(device);
         provideAll(new TornadoRandomOps(this), new TornadoNolaOps(this), new TornadoLinalgOps(this),
-                new TornadoAdapterOps(this));
+                new TornadoAdapterOps(this), new TornadoNnOps(this));
         lack(OpFamily.OPTIM, "TornadoVM kernels for the optim family (AdamW, gradient norm and clipping, fake"
                 + " quantization) come with the TornadoVM v2 issue");
     }
