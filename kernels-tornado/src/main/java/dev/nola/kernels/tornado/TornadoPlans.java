@@ -330,6 +330,22 @@ final class TornadoPlans {
         return (int) Math.max(64, Math.min(4096, w));
     }
 
+    /**
+     * A plan whose transfers the caller's builder declares itself (the nn family, {@link TornadoNnOps},
+     * follows the same operand rules as {@link Call} with several output slots), cached under
+     * {@code op} (which names the variant and its transfers) and the storages in operand order.
+     */
+    KernelPlan plan(String op, List<TornadoTensor> tensors, List<TornadoTensor> resident, int ipSize, int fpSize,
+                    KernelPlan.GraphBuilder builder) {
+        List<TornadoTensor> distinct = new ArrayList<>();
+        for (TornadoTensor t : tensors) {
+            if (!distinct.contains(t)) {
+                distinct.add(t);
+            }
+        }
+        return cached(new Key(op, List.copyOf(tensors), "declared"), distinct, resident, 0, 1, ipSize, fpSize, builder);
+    }
+
     /** The cached plan under {@code key}, built (and the eldest freed) when missing, stale or short of scratch. */
     private KernelPlan cached(Key key, List<TornadoTensor> tensors, List<TornadoTensor> resident, long scratch, int tasks,
                               int ipSize, int fpSize, KernelPlan.GraphBuilder builder) {

@@ -40,6 +40,15 @@ final class TornadoTensor extends AbstractTensor {
         return floats;
     }
 
+    /** The off-heap int array of an int32 tensor (ids, targets); valid until closed. */
+    IntArray intArray() {
+        requireOpen();
+        if (ints == null) {
+            throw new IllegalStateException(this + " is float32; expected an int32 tensor");
+        }
+        return ints;
+    }
+
     /** The array's elements (without TornadoVM's header), for host transfers of either element type. */
     MemorySegment segment() {
         requireOpen();

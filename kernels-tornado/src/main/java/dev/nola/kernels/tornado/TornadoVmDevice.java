@@ -36,7 +36,7 @@ final class TornadoVmDevice extends AbstractDevice {
         this.device = device;
         this.plans = plans;
         provideAll(new TornadoRandomOps(this), new TornadoNolaOps(this), new TornadoLinalgOps(this),
-                new TornadoAdapterOps(this), new TornadoOptimOps(this));
+                new TornadoAdapterOps(this), new TornadoOptimOps(this), new TornadoNnOps(this));
     }
 
     TornadoDevice tornadoDevice() {

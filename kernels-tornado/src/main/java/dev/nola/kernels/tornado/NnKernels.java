@@ -1,0 +1,772 @@
+package dev.nola.kernels.tornado;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.math.TornadoMath;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * The nn family (llm.c's transformer ops) as TornadoVM kernels. Every array argument comes with its
+ * element offset in the int parameter buffer {@code ip} (tensors may be views: q, k and v are views of
+ * one planar buffer in GPT-2), and every access is {@code x[xOff + i]}. Sizes, flags and offsets go in
+ * {@code ip}, float values (eps, scale, smoothing, loss gradient) in {@code fp}: TornadoVM bakes scalar
+ * arguments into the kernel, so per-call values travel in those small buffers.
+ *
+ * <p>Shapes of the launches: element-wise ops one work-item per element; row ops (layernorm, softmax,
+ * cross-entropy, attention) one work-item per row, which walks the row in order; column sums (bias
+ * and layernorm parameter gradients, the token-embedding gradient) one work-item per column, which
+ * adds the rows in ascending order. No atomics and no cross-work-item reductions, so every result is
+ * the same on every run. Each kernel guards its own bound (the global size may be rounded up).
+ *
+ * <p><b>Aliasing.</b> Operands may be views of one storage (q, k and v of a planar buffer; every operand
+ * of a call carved from one buffer), and the host then passes one array for several parameters.
+ * TornadoVM's task graph makes a task depend on its own write when an array it writes appears again
+ * in a later parameter (the graph compiler then loops forever), so every kernel takes its inputs
+ * first and its outputs last, and a kernel with several outputs takes them as <em>output slots</em>
+ * ({@code o0}, {@code o1}, ...): the distinct storages of the outputs, padded with placeholders, each
+ * output addressed through its slot number in {@code ip} ({@link #slotGet}, {@link #slotSet}).
+ *
+ * <p>Only arithmetic, loops, arrays and {@link TornadoMath} in kernel bodies (a JDK call can hang
+ * TornadoVM's compiler); method names stay clear of OpenCL built-ins.
+ */
+final class NnKernels {
+
+    private NnKernels() {
+    }
+
+    /** The GELU kinds as passed in ip. */
+    static final int GELU_TANH = 0;
+    static final int GELU_ERF = 1;
+    /** The pooling kinds as passed in ip. */
+    static final int POOL_MEAN = 0;
+    static final int POOL_FIRST = 1;
+
+    private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
+    private static final float INV_SQRT_2 = 0.70710678118654752f;
+    private static final float INV_SQRT_2PI = 0.39894228040143268f;
+
+    // ---------------------------------------------------------------- stores
+
+    /**
+     * out[i] = v, with a load of out[i] behind a condition that never holds ({@code n < 0}, n a size):
+     * TornadoVM skips the copy to the device of a parameter its dataflow analysis finds write-only,
+     * even when the task graph asks for it, and copying the whole array back would then overwrite
+     * what lies around a view with whatever the device buffer held. Read-write, the copy-in is the
+     * host's decision (made only where the output covers part of its storage).
+     */
+    private static void put(FloatArray out, int i, float v, int n) {
+        float r = v;
+        if (n < 0) {
+            r = out.get(i);
+        }
+        out.set(i, r);
+    }
+
+    // ---------------------------------------------------------------- output slots
+
+    /** o_slot[i] of two output slots. */
+    private static float slotGet(FloatArray o0, FloatArray o1, int slot, int i) {
+        float r;
+        if (slot == 0) {
+            r = o0.get(i);
+        } else {
+            r = o1.get(i);
+        }
+        return r;
+    }
+
+    /** o_slot[i] = v over two output slots. */
+    private static void slotSet(FloatArray o0, FloatArray o1, int slot, int i, float v) {
+        if (slot == 0) {
+            o0.set(i, v);
+        } else {
+            o1.set(i, v);
+        }
+    }
+
+    /** o_slot[i] = v over three output slots, each stored with {@link #put} (n a size). */
+    private static void slotSet3(FloatArray o0, FloatArray o1, FloatArray o2, int slot, int i, float v, int n) {
+        if (slot == 0) {
+            put(o0, i, v, n);
+        } else if (slot == 1) {
+            put(o1, i, v, n);
+        } else {
+            put(o2, i, v, n);
+        }
+    }
+
+    // ---------------------------------------------------------------- encoder
+
+    /**
+     * out[i, :] = wte[ids[i], :] + wpe[i mod t, :], one work-item per element (global n·c). A table
+     * that is absent (flag 0) is not read. ip = {n, t, c, hasWte, hasWpe, idsOff, wteOff, wpeOff, outOff}.
+     */
+    static void nnEncoderForward(KernelContext ctx, IntArray ip, IntArray ids, FloatArray wte, FloatArray wpe,
+                                 FloatArray out) {
+        int e = ctx.globalIdx;
+        int n = ip.get(0);
+        int t = ip.get(1);
+        int c = ip.get(2);
+        if (e < n * c) {
+            int row = e / c;
+            int j = e - row * c;
+            int pos = row - (row / t) * t;
+            float v;
+            if (ip.get(3) != 0) {
+                v = wte.get(ip.get(6) + ids.get(ip.get(5) + row) * c + j);
+                if (ip.get(4) != 0) {
+                    v = v + wpe.get(ip.get(7) + pos * c + j);
+                }
+            } else {
+                v = wpe.get(ip.get(7) + pos * c + j);
+            }
+            put(out, ip.get(8) + e, v, n);
+        }
+    }
+
+    /**
+     * dwte[ids[i], j] += dout[i, j] for i ascending, one work-item per column j (global c), so rows of
+     * repeated ids add in token order. ip = {n, c, idsOff, doutOff, dwteOff}.
+     */
+    static void nnEncoderBackwardTokens(KernelContext ctx, IntArray ip, IntArray ids, FloatArray dout, FloatArray dwte) {
+        int j = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        if (j < c) {
+            int idsOff = ip.get(2);
+            int doutOff = ip.get(3);
+            int dwteOff = ip.get(4);
+            for (int i = 0; i < n; i++) {
+                int d = dwteOff + ids.get(idsOff + i) * c + j;
+                dwte.set(d, dwte.get(d) + dout.get(doutOff + i * c + j));
+            }
+        }
+    }
+
+    /**
+     * dwpe[p, j] += dout[b·t + p, j] for b ascending, one work-item per element of [t, c] (global t·c).
+     * ip = {n, t, c, doutOff, dwpeOff}.
+     */
+    static void nnEncoderBackwardPositions(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray dwpe) {
+        int e = ctx.globalIdx;
+        int n = ip.get(0);
+        int t = ip.get(1);
+        int c = ip.get(2);
+        if (e < t * c) {
+            int doutOff = ip.get(3);
+            int d = ip.get(4) + e;
+            float acc = dwpe.get(d);
+            int batches = n / t;
+            for (int b = 0; b < batches; b++) {
+                acc = acc + dout.get(doutOff + b * t * c + e);
+            }
+            dwpe.set(d, acc);
+        }
+    }
+
+    // ---------------------------------------------------------------- layernorm
+
+    /**
+     * out = (x − mean)·rstd·w + b per row, two passes (mean, then the centred sum of squares); one
+     * work-item per row (global n). out, mean and rstd through the output slots o0..o2.
+     * ip = {n, c, xOff, wOff, bOff, outOff, meanOff, rstdOff, outSlot, meanSlot, rstdSlot}, fp = {eps}.
+     */
+    static void nnLayerNormForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray w,
+                                   FloatArray b, FloatArray o0, FloatArray o1, FloatArray o2) {
+        int row = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        if (row < n) {
+            int xr = ip.get(2) + row * c;
+            int wOff = ip.get(3);
+            int bOff = ip.get(4);
+            int o = ip.get(5) + row * c;
+            int outSlot = ip.get(8);
+            float sum = 0f;
+            for (int j = 0; j < c; j++) {
+                sum = sum + x.get(xr + j);
+            }
+            float m = sum / c;
+            float sq = 0f;
+            for (int j = 0; j < c; j++) {
+                float d = x.get(xr + j) - m;
+                sq = d * d + sq;
+            }
+            float s = 1f / TornadoMath.sqrt(sq / c + fp.get(0));
+            for (int j = 0; j < c; j++) {
+                slotSet3(o0, o1, o2, outSlot, o + j, (x.get(xr + j) - m) * s * w.get(wOff + j) + b.get(bOff + j), n);
+            }
+            slotSet3(o0, o1, o2, ip.get(9), ip.get(6) + row, m, n);
+            slotSet3(o0, o1, o2, ip.get(10), ip.get(7) + row, s, n);
+        }
+    }
+
+    /**
+     * dx[i, :] += rstd·(dnorm − mean(dnorm) − norm·mean(dnorm·norm)) with dnorm = dout·w and
+     * norm = (x − mean)·rstd; one work-item per row (global n).
+     * ip = {n, c, doutOff, xOff, wOff, meanOff, rstdOff, dxOff}.
+     */
+    static void nnLayerNormBackward(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray w,
+                                    FloatArray mean, FloatArray rstd, FloatArray dx) {
+        int row = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        if (row < n) {
+            int g = ip.get(2) + row * c;
+            int xr = ip.get(3) + row * c;
+            int wOff = ip.get(4);
+            int d = ip.get(7) + row * c;
+            float m = mean.get(ip.get(5) + row);
+            float s = rstd.get(ip.get(6) + row);
+            float sd = 0f;
+            float sdn = 0f;
+            for (int j = 0; j < c; j++) {
+                float dn = dout.get(g + j) * w.get(wOff + j);
+                sd = sd + dn;
+                sdn = dn * ((x.get(xr + j) - m) * s) + sdn;
+            }
+            float meanD = sd / c;
+            float meanDN = sdn / c;
+            for (int j = 0; j < c; j++) {
+                float norm = (x.get(xr + j) - m) * s;
+                float dn = dout.get(g + j) * w.get(wOff + j);
+                dx.set(d + j, s * (dn - meanD - norm * meanDN) + dx.get(d + j));
+            }
+        }
+    }
+
+    /**
+     * The layernorm parameter gradients: dweight[j] += Σ_i dout[i, j]·norm[i, j] (when hasW) and
+     * dbias[j] += Σ_i dout[i, j] (when hasB), rows ascending; one work-item per column (global c).
+     * dweight and dbias through the output slots o0, o1.
+     * ip = {n, c, doutOff, xOff, meanOff, rstdOff, dwOff, dbOff, hasW, hasB, dwSlot, dbSlot}.
+     */
+    static void nnLayerNormParams(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray mean,
+                                  FloatArray rstd, FloatArray o0, FloatArray o1) {
+        int j = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        if (j < c) {
+            int doutOff = ip.get(2);
+            int xOff = ip.get(3);
+            int meanOff = ip.get(4);
+            int rstdOff = ip.get(5);
+            float sw = 0f;
+            float sb = 0f;
+            for (int i = 0; i < n; i++) {
+                float g = dout.get(doutOff + i * c + j);
+                sb = sb + g;
+                sw = g * ((x.get(xOff + i * c + j) - mean.get(meanOff + i)) * rstd.get(rstdOff + i)) + sw;
+            }
+            if (ip.get(8) != 0) {
+                int dw = ip.get(6) + j;
+                int slot = ip.get(10);
+                slotSet(o0, o1, slot, dw, slotGet(o0, o1, slot, dw) + sw);
+            }
+            if (ip.get(9) != 0) {
+                int db = ip.get(7) + j;
+                int slot = ip.get(11);
+                slotSet(o0, o1, slot, db, slotGet(o0, o1, slot, db) + sb);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- bias, residual
+
+    /** x[i, j] += bias[j], one work-item per element (global n·c). ip = {n, c, xOff, biasOff}. */
+    static void nnBiasForward(KernelContext ctx, IntArray ip, FloatArray bias, FloatArray x) {
+        int e = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        if (e < n * c) {
+            int row = e / c;
+            int j = e - row * c;
+            int xe = ip.get(2) + e;
+            x.set(xe, x.get(xe) + bias.get(ip.get(3) + j));
+        }
+    }
+
+    /** dbias[j] += Σ_i dout[i, j], rows ascending; one work-item per column (global c). ip = {n, c, doutOff, dbiasOff}. */
+    static void nnColumnSums(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray dbias) {
+        int j = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        if (j < c) {
+            int doutOff = ip.get(2);
+            float s = 0f;
+            for (int i = 0; i < n; i++) {
+                s = s + dout.get(doutOff + i * c + j);
+            }
+            int d = ip.get(3) + j;
+            dbias.set(d, dbias.get(d) + s);
+        }
+    }
+
+    /** out = a + b, one work-item per element (global n); out may be a or b. ip = {n, aOff, bOff, outOff}. */
+    static void nnResidualForward(KernelContext ctx, IntArray ip, FloatArray a, FloatArray b, FloatArray out) {
+        int e = ctx.globalIdx;
+        if (e < ip.get(0)) {
+            put(out, ip.get(3) + e, a.get(ip.get(1) + e) + b.get(ip.get(2) + e), ip.get(0));
+        }
+    }
+
+    // ---------------------------------------------------------------- gelu
+
+    /**
+     * erfc(z) for z ≥ 0 to about 1.2e-7 relative (the Chebyshev fit of Numerical Recipes' erfcc);
+     * TornadoMath has no erf. Relative accuracy in the tail is what GELU needs, where 1 + erf cancels.
+     */
+    private static float complementaryErf(float z) {
+        float t = 1f / (1f + 0.5f * z);
+        float p = t * 0.17087277f - 0.82215223f;
+        p = t * p + 1.48851587f;
+        p = t * p - 1.13520398f;
+        p = t * p + 0.27886807f;
+        p = t * p - 0.18628806f;
+        p = t * p + 0.09678418f;
+        p = t * p + 0.37409196f;
+        p = t * p + 1.00002368f;
+        p = t * p - 1.26551223f;
+        return t * TornadoMath.exp(p - z * z);
+    }
+
+    /** Φ(x) = (1 + erf(x/√2))/2, from erfc on both sides, so the lower tail keeps its relative accuracy. */
+    private static float normalCdf(float x) {
+        float h = 0.5f * complementaryErf(TornadoMath.abs(x) * INV_SQRT_2);
+        float r = h;
+        if (x >= 0f) {
+            r = 1f - h;
+        }
+        return r;
+    }
+
+    /**
+     * out = gelu(x): tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), erf form x·Φ(x); one
+     * work-item per element (global n); out may be x. ip = {n, kind, xOff, outOff}.
+     */
+    static void nnGeluForward(KernelContext ctx, IntArray ip, FloatArray x, FloatArray out) {
+        int e = ctx.globalIdx;
+        if (e < ip.get(0)) {
+            float v = x.get(ip.get(2) + e);
+            float r;
+            if (ip.get(1) == GELU_TANH) {
+                r = 0.5f * v * (1f + TornadoMath.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
+            } else {
+                r = v * normalCdf(v);
+            }
+            put(out, ip.get(3) + e, r, ip.get(0));
+        }
+    }
+
+    /**
+     * dx += gelu'(x)·dout: tanh form 0.5·(1 + th) + 0.5·x·(1 − th²)·√(2/π)·(1 + 3·0.044715·x²),
+     * erf form Φ(x) + x·exp(−x²/2)/√(2π); one work-item per element (global n).
+     * ip = {n, kind, xOff, doutOff, dxOff}.
+     */
+    static void nnGeluBackward(KernelContext ctx, IntArray ip, FloatArray x, FloatArray dout, FloatArray dx) {
+        int e = ctx.globalIdx;
+        if (e < ip.get(0)) {
+            float v = x.get(ip.get(2) + e);
+            float grad;
+            if (ip.get(1) == GELU_TANH) {
+                float th = TornadoMath.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v));
+                grad = 0.5f * (1f + th) + 0.5f * v * (1f - th * th) * (SQRT_2_OVER_PI * (1f + 0.134145f * v * v));
+            } else {
+                grad = normalCdf(v) + v * TornadoMath.exp(-0.5f * v * v) * INV_SQRT_2PI;
+            }
+            int d = ip.get(4) + e;
+            dx.set(d, grad * dout.get(ip.get(3) + e) + dx.get(d));
+        }
+    }
+
+    // ---------------------------------------------------------------- softmax
+
+    /**
+     * out[r, j] = exp(s·x[r, j] − max) / Σ over the row (columns j &gt; r mod l masked to 0 when causal);
+     * out may be x (each element is read before it is written, by one work-item). One work-item per
+     * row (global rows). ip = {rows, l, causal, xOff, outOff}, fp = {scale}.
+     */
+    static void nnSoftmaxForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray out) {
+        int r = ctx.globalIdx;
+        int rows = ip.get(0);
+        int l = ip.get(1);
+        if (r < rows) {
+            float scale = fp.get(0);
+            int len = l;
+            if (ip.get(2) != 0) {
+                len = r - (r / l) * l + 1;
+            }
+            int xr = ip.get(3) + r * l;
+            int o = ip.get(4) + r * l;
+            float m = scale * x.get(xr);
+            for (int j = 1; j < len; j++) {
+                m = TornadoMath.max(m, scale * x.get(xr + j));
+            }
+            float sum = 0f;
+            for (int j = 0; j < len; j++) {
+                float e = TornadoMath.exp(scale * x.get(xr + j) - m);
+                out.set(o + j, e);
+                sum = sum + e;
+            }
+            for (int j = 0; j < len; j++) {
+                out.set(o + j, out.get(o + j) / sum);
+            }
+            for (int j = len; j < l; j++) {
+                out.set(o + j, 0f);
+            }
+        }
+    }
+
+    /**
+     * dx[r, j] = s·y[r, j]·(dy[r, j] − Σ_i y[r, i]·dy[r, i]), written; dx may be dy (the dot is taken
+     * first). One work-item per row (global rows). ip = {rows, l, yOff, dyOff, dxOff}, fp = {scale}.
+     */
+    static void nnSoftmaxBackward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray y, FloatArray dy,
+                                  FloatArray dx) {
+        int r = ctx.globalIdx;
+        int rows = ip.get(0);
+        int l = ip.get(1);
+        if (r < rows) {
+            float scale = fp.get(0);
+            int yr = ip.get(2) + r * l;
+            int g = ip.get(3) + r * l;
+            int d = ip.get(4) + r * l;
+            float dot = 0f;
+            for (int j = 0; j < l; j++) {
+                dot = y.get(yr + j) * dy.get(g + j) + dot;
+            }
+            for (int j = 0; j < l; j++) {
+                put(dx, d + j, scale * y.get(yr + j) * (dy.get(g + j) - dot), rows);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- cross-entropy
+
+    /**
+     * loss[i] = (max − x[t]) + log Σ exp(x − max) + ε·(x[t] − mean x) (the definition regrouped so that
+     * no large terms cancel), 0 where t is the ignore index; one work-item per row (global n).
+     * ip = {n, v, ignore, logitsOff, targetsOff, lossesOff}, fp = {smoothing}.
+     */
+    static void nnCrossEntropyForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray logits,
+                                      IntArray targets, FloatArray losses) {
+        int row = ctx.globalIdx;
+        int n = ip.get(0);
+        int v = ip.get(1);
+        if (row < n) {
+            int t = targets.get(ip.get(4) + row);
+            float loss = 0f;
+            if (t != ip.get(2)) {
+                int xr = ip.get(3) + row * v;
+                float m = logits.get(xr);
+                float a = 0f;
+                for (int j = 0; j < v; j++) {
+                    float xj = logits.get(xr + j);
+                    m = TornadoMath.max(m, xj);
+                    a = a + xj;
+                }
+                float sum = 0f;
+                for (int j = 0; j < v; j++) {
+                    sum = sum + TornadoMath.exp(logits.get(xr + j) - m);
+                }
+                float xt = logits.get(xr + t);
+                loss = (m - xt) + TornadoMath.log(sum);
+                float smoothing = fp.get(0);
+                if (smoothing != 0f) {
+                    loss = smoothing * (xt - a / v) + loss;
+                }
+            }
+            put(losses, ip.get(5) + row, loss, n);
+        }
+    }
+
+    /**
+     * dlogits[i, j] = g·(p[i, j] − (1−ε)·[j = t] − ε/V), 0 for ignored rows; written, and dlogits may
+     * be logits: e = exp(x − max) is stored into d after x is read, then d = g·(e/Σ − q). One
+     * work-item per row (global n). ip = {n, v, ignore, logitsOff, targetsOff, dOff},
+     * fp = {smoothing, g}.
+     */
+    static void nnCrossEntropyBackward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray logits,
+                                       IntArray targets, FloatArray dlogits) {
+        int row = ctx.globalIdx;
+        int n = ip.get(0);
+        int v = ip.get(1);
+        if (row < n) {
+            int t = targets.get(ip.get(4) + row);
+            int xr = ip.get(3) + row * v;
+            int d = ip.get(5) + row * v;
+            if (t == ip.get(2)) {
+                for (int j = 0; j < v; j++) {
+                    dlogits.set(d + j, 0f);
+                }
+            } else {
+                float smoothing = fp.get(0);
+                float grad = fp.get(1);
+                float off = smoothing / v;
+                float hit = 1f - smoothing + off;
+                float m = logits.get(xr);
+                for (int j = 1; j < v; j++) {
+                    m = TornadoMath.max(m, logits.get(xr + j));
+                }
+                float sum = 0f;
+                for (int j = 0; j < v; j++) {
+                    float e = TornadoMath.exp(logits.get(xr + j) - m);
+                    dlogits.set(d + j, e);
+                    sum = sum + e;
+                }
+                float et = dlogits.get(d + t);
+                for (int j = 0; j < v; j++) {
+                    dlogits.set(d + j, grad * (dlogits.get(d + j) / sum - off));
+                }
+                dlogits.set(d + t, grad * (et / sum - hit));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- pooling
+
+    /**
+     * out[b, j] = the mean over the t tokens of x[b, :, j] (tokens ascending) or x[b, 0, j]; one
+     * work-item per element of out (global b·c). ip = {b, t, c, kind, xOff, outOff}.
+     */
+    static void nnPoolForward(KernelContext ctx, IntArray ip, FloatArray x, FloatArray out) {
+        int e = ctx.globalIdx;
+        int bs = ip.get(0);
+        int t = ip.get(1);
+        int c = ip.get(2);
+        if (e < bs * c) {
+            int b = e / c;
+            int j = e - b * c;
+            int base = ip.get(4) + b * t * c + j;
+            float r = x.get(base);
+            if (ip.get(3) == POOL_MEAN) {
+                float acc = 0f;
+                for (int i = 0; i < t; i++) {
+                    acc = acc + x.get(base + i * c);
+                }
+                r = acc / t;
+            }
+            put(out, ip.get(5) + e, r, bs);
+        }
+    }
+
+    /**
+     * dx[b, i, j] += dout[b, j]/t for every token (MEAN, global b·t·c) or dout[b, j] at token 0 only
+     * (FIRST, global b·c: row q is sequence q, per = 1). One work-item per element touched.
+     * ip = {rows, per, t, c, kind, doutOff, dxOff} with rows = b·per.
+     */
+    static void nnPoolBackward(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray dx) {
+        int e = ctx.globalIdx;
+        int rows = ip.get(0);
+        int per = ip.get(1);
+        int t = ip.get(2);
+        int c = ip.get(3);
+        if (e < rows * c) {
+            int q = e / c;
+            int j = e - q * c;
+            int b = q / per;
+            int i = q - b * per;
+            float g = dout.get(ip.get(5) + b * c + j);
+            if (ip.get(4) == POOL_MEAN) {
+                g = g / t;
+            }
+            int d = ip.get(6) + (b * t + i) * c + j;
+            dx.set(d, dx.get(d) + g);
+        }
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    /** Attention's ip: shapes and flags, then each operand's offset. */
+    static final int A_B = 0;
+    static final int A_T = 1;
+    static final int A_C = 2;
+    static final int A_NH = 3;
+    static final int A_CAUSAL = 4;
+    static final int A_Q = 5;
+    static final int A_K = 6;
+    static final int A_V = 7;
+    static final int A_ATT = 8;
+    /** out in the forward, dout in the backward. */
+    static final int A_OUT = 9;
+    static final int A_DATT = 10;
+    static final int A_DQ = 11;
+    static final int A_DK = 12;
+    static final int A_DV = 13;
+    /** The output slot of the first output (att; datt; dk) and of the second (out; dq; dv). */
+    static final int A_SLOT0 = 14;
+    static final int A_SLOT1 = 15;
+    static final int A_SIZE = 16;
+
+    /**
+     * Attention forward for one query row (b, h, i) per work-item (global B·NH·T): scores
+     * q_i·k_j over the visible keys (j ≤ i when causal) into att, the softmax of scale·score there
+     * (masked entries 0), then out[b, i, h·hs + d] = Σ_j att[j]·v[b, j, h·hs + d]. att and out
+     * through the output slots o0, o1. ip as {@link #A_SIZE}, fp = {scale}.
+     */
+    static void nnAttentionForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray q, FloatArray k,
+                                   FloatArray v, FloatArray o0, FloatArray o1) {
+        int id = ctx.globalIdx;
+        int bs = ip.get(A_B);
+        int t = ip.get(A_T);
+        int c = ip.get(A_C);
+        int nh = ip.get(A_NH);
+        if (id < bs * nh * t) {
+            int hs = c / nh;
+            int bh = id / t;
+            int i = id - bh * t;
+            int b = bh / nh;
+            int h = bh - b * nh;
+            int len = t;
+            if (ip.get(A_CAUSAL) != 0) {
+                len = i + 1;
+            }
+            float scale = fp.get(0);
+            int attSlot = ip.get(A_SLOT0);
+            int outSlot = ip.get(A_SLOT1);
+            int seq = b * t * c + h * hs;
+            int qi = ip.get(A_Q) + seq + i * c;
+            int kOff = ip.get(A_K) + seq;
+            int vOff = ip.get(A_V) + seq;
+            int a = ip.get(A_ATT) + id * t;
+            float m = 0f;
+            for (int j = 0; j < len; j++) {
+                int kj = kOff + j * c;
+                float s = 0f;
+                for (int d = 0; d < hs; d++) {
+                    s = q.get(qi + d) * k.get(kj + d) + s;
+                }
+                slotSet(o0, o1, attSlot, a + j, s);
+                if (j == 0) {
+                    m = scale * s;
+                } else {
+                    m = TornadoMath.max(m, scale * s);
+                }
+            }
+            float sum = 0f;
+            for (int j = 0; j < len; j++) {
+                float e = TornadoMath.exp(scale * slotGet(o0, o1, attSlot, a + j) - m);
+                slotSet(o0, o1, attSlot, a + j, e);
+                sum = sum + e;
+            }
+            for (int j = 0; j < len; j++) {
+                slotSet(o0, o1, attSlot, a + j, slotGet(o0, o1, attSlot, a + j) / sum);
+            }
+            for (int j = len; j < t; j++) {
+                slotSet(o0, o1, attSlot, a + j, 0f);
+            }
+            int o = ip.get(A_OUT) + seq + i * c;
+            for (int d = 0; d < hs; d++) {
+                float acc = 0f;
+                for (int j = 0; j < len; j++) {
+                    acc = slotGet(o0, o1, attSlot, a + j) * v.get(vOff + j * c + d) + acc;
+                }
+                slotSet(o0, o1, outSlot, o + d, acc);
+            }
+        }
+    }
+
+    /**
+     * Attention backward, the query side, one query row (b, h, i) per work-item (global B·NH·T):
+     * datt_j = dout_i·v_j, then dpre_j = scale·att_j·(datt_j − Σ att·datt) written into datt (0 where
+     * masked: every entry of datt is written), then dq_i += Σ_j dpre_j·k_j. datt and dq through the
+     * output slots o0, o1. ip as {@link #A_SIZE}, fp = {scale}.
+     */
+    static void nnAttentionBackwardQuery(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray dout, FloatArray k,
+                                         FloatArray v, FloatArray att, FloatArray o0, FloatArray o1) {
+        int id = ctx.globalIdx;
+        int bs = ip.get(A_B);
+        int t = ip.get(A_T);
+        int c = ip.get(A_C);
+        int nh = ip.get(A_NH);
+        if (id < bs * nh * t) {
+            int hs = c / nh;
+            int bh = id / t;
+            int i = id - bh * t;
+            int b = bh / nh;
+            int h = bh - b * nh;
+            int len = t;
+            if (ip.get(A_CAUSAL) != 0) {
+                len = i + 1;
+            }
+            float scale = fp.get(0);
+            int dattSlot = ip.get(A_SLOT0);
+            int dqSlot = ip.get(A_SLOT1);
+            int seq = b * t * c + h * hs;
+            int gi = ip.get(A_OUT) + seq + i * c;
+            int kOff = ip.get(A_K) + seq;
+            int vOff = ip.get(A_V) + seq;
+            int a = ip.get(A_ATT) + id * t;
+            int da = ip.get(A_DATT) + id * t;
+            float dot = 0f;
+            for (int j = 0; j < len; j++) {
+                int vj = vOff + j * c;
+                float s = 0f;
+                for (int d = 0; d < hs; d++) {
+                    s = dout.get(gi + d) * v.get(vj + d) + s;
+                }
+                slotSet(o0, o1, dattSlot, da + j, s);
+                dot = att.get(a + j) * s + dot;
+            }
+            for (int j = 0; j < len; j++) {
+                slotSet(o0, o1, dattSlot, da + j, scale * att.get(a + j) * (slotGet(o0, o1, dattSlot, da + j) - dot));
+            }
+            for (int j = len; j < t; j++) {
+                slotSet(o0, o1, dattSlot, da + j, 0f);
+            }
+            int dqi = ip.get(A_DQ) + seq + i * c;
+            for (int d = 0; d < hs; d++) {
+                float acc = 0f;
+                for (int j = 0; j < len; j++) {
+                    acc = slotGet(o0, o1, dattSlot, da + j) * k.get(kOff + j * c + d) + acc;
+                }
+                slotSet(o0, o1, dqSlot, dqi + d, slotGet(o0, o1, dqSlot, dqi + d) + acc);
+            }
+        }
+    }
+
+    /**
+     * Attention backward, the key side, one key row (b, h, j) per work-item (global B·NH·T), after
+     * {@link #nnAttentionBackwardQuery} has left dpre in datt: dk_j += Σ_i dpre[i, j]·q_i and
+     * dv_j += Σ_i att[i, j]·dout_i over the queries that see key j (i ≥ j when causal), i ascending.
+     * dk and dv through the output slots o0, o1. ip as {@link #A_SIZE}.
+     */
+    static void nnAttentionBackwardKey(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray q, FloatArray att,
+                                       FloatArray datt, FloatArray o0, FloatArray o1) {
+        int id = ctx.globalIdx;
+        int bs = ip.get(A_B);
+        int t = ip.get(A_T);
+        int c = ip.get(A_C);
+        int nh = ip.get(A_NH);
+        if (id < bs * nh * t) {
+            int hs = c / nh;
+            int bh = id / t;
+            int j = id - bh * t;
+            int b = bh / nh;
+            int h = bh - b * nh;
+            int first = 0;
+            if (ip.get(A_CAUSAL) != 0) {
+                first = j;
+            }
+            int dkSlot = ip.get(A_SLOT0);
+            int dvSlot = ip.get(A_SLOT1);
+            int seq = b * t * c + h * hs;
+            int qOff = ip.get(A_Q) + seq;
+            int gOff = ip.get(A_OUT) + seq;
+            int a = ip.get(A_ATT) + bh * t * t + j;
+            int da = ip.get(A_DATT) + bh * t * t + j;
+            int dkj = ip.get(A_DK) + seq + j * c;
+            int dvj = ip.get(A_DV) + seq + j * c;
+            for (int d = 0; d < hs; d++) {
+                float sk = 0f;
+                float sv = 0f;
+                for (int i = first; i < t; i++) {
+                    sk = datt.get(da + i * t) * q.get(qOff + i * c + d) + sk;
+                    sv = att.get(a + i * t) * dout.get(gOff + i * c + d) + sv;
+                }
+                slotSet(o0, o1, dkSlot, dkj + d, slotGet(o0, o1, dkSlot, dkj + d) + sk);
+                slotSet(o0, o1, dvSlot, dvj + d, slotGet(o0, o1, dvSlot, dvj + d) + sv);
+            }
+        }
+    }
+}
