@@ -451,7 +451,9 @@ public final class Suite {
                     }
                     extra.put("tokens", n.get("batch").asInt() * n.get("seq").asInt());
                     for (String group : List.of("step", "scaling")) {
-                        if (group.equals("step") ? point.equals(stepPoint) : scalingPoints.contains(point)) {
+                        boolean belongs = group.equals("step") ? point.equals(stepPoint)
+                                : variant.equals("nola_materialized") && scalingPoints.contains(point);
+                        if (belongs) {
                             rows.add(new Row(group, "gpt2_step", shape, device, n.get("warmup").asInt(),
                                     n.get("reps").asInt(), n.get("min_s").asDouble(), n.get("median_s").asDouble(),
                                     n.get("max_s").asDouble(), n.get("flops").asDouble(), 0, n.get("validation").asText(),
