@@ -93,6 +93,7 @@ public final class Gpt2StepBench {
         if (counted != null) {
             counted.resetPeakMemory();
         }
+        Map<String, Long> countersBefore = Map.of();
         List<Double> times = new ArrayList<>();
         List<Double> transfers = new ArrayList<>();
         long bytesMoved = 0;
@@ -106,6 +107,9 @@ public final class Gpt2StepBench {
             opt.step(1e-3);
             d.synchronize();
             double sec = (System.nanoTime() - t0) / 1e9;
+            if (s == warmup - 1 && counted != null) {
+                countersBefore = counted.backendCounters();
+            }
             if (s >= warmup) {
                 times.add(sec);
                 if (counted != null) {
@@ -113,6 +117,15 @@ public final class Gpt2StepBench {
                     transfers.add(moved.seconds());
                     bytesMoved = moved.bytesToDevice() + moved.bytesToHost();
                 }
+            }
+        }
+        // the backend's own counters (TornadoVM's profiler) per timed step, when it keeps any
+        StringBuilder backend = new StringBuilder();
+        if (counted != null) {
+            for (Map.Entry<String, Long> e : counted.backendCounters().entrySet()) {
+                long delta = e.getValue() - countersBefore.getOrDefault(e.getKey(), 0L);
+                backend.append(backend.isEmpty() ? "" : ", ").append('"').append(e.getKey()).append("\": ")
+                        .append(delta / steps);
             }
         }
         double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
@@ -125,11 +138,11 @@ public final class Gpt2StepBench {
                         + " \"seq\": %d, \"warmup\": %d, \"reps\": %d, \"min_s\": %.5f, \"median_s\": %.5f, \"max_s\": %.5f,"
                         + " \"tokens_per_s\": %.2f, \"transfer_s\": %.6f, \"transfer_bytes\": %d, \"kernel_s\": %.5f,"
                         + " \"device_peak_mb\": %.1f, \"peak_rss_mb\": %d, \"flops\": %.4e, \"loss\": %.5f,"
-                        + " \"validation\": \"%s\", \"times\": \"%s\"}",
+                        + " \"validation\": \"%s\", \"times\": \"%s\", \"backend_per_step\": {%s}}",
                 d.id(), variant, layers, width, b, t, warmup, steps, sorted[0], median, sorted[sorted.length - 1],
                 b * t / median, transfer, bytesMoved, median - (Double.isNaN(transfer) ? 0 : transfer),
                 counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(),
-                flopsPerToken * b * t, loss, validation, Arrays.toString(sorted));
+                flopsPerToken * b * t, loss, validation, Arrays.toString(sorted), backend);
     }
 
     static Map<String, ? extends Adapter> adapters(Device d, String variant, Gpt2Model.Dims dims) {

@@ -87,6 +87,14 @@ public abstract class AbstractDevice implements Device {
         return new TransferCounts(transferCalls, bytesToDevice, bytesToHost, transferNanos);
     }
 
+    /**
+     * Counters a backend keeps beyond the shared ones, by name (e.g. TornadoVM's profiler sums under
+     * {@code -Dnola.tornado.profile=true}); totals since the device opened, empty by default.
+     */
+    public Map<String, Long> backendCounters() {
+        return Map.of();
+    }
+
     private long startTransfer() {
         doSynchronize();
         return System.nanoTime();

@@ -4,8 +4,11 @@ import java.util.List;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.TornadoProfilerResult;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -71,6 +74,9 @@ final class KernelPlan implements AutoCloseable {
         }
         this.plan = new TornadoExecutionPlan(g.snapshot());
         plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
+        if (PROFILE) {
+            plan.withProfiler(ProfilerMode.SILENT);
+        }
     }
 
     /** Whether a resident tensor was written (or closed) since this plan copied it. */
@@ -129,10 +135,33 @@ final class KernelPlan implements AutoCloseable {
         }
     }
 
-    /** Runs every task in order, with the grids set. */
+    /** Runs every task in order, with the grids set (and adds TornadoVM's profile to {@link #TOTALS} when profiling). */
     void execute() {
-        plan.execute();
+        TornadoExecutionResult r = plan.execute();
+        if (PROFILE) {
+            TornadoProfilerResult p = r.getProfilerResult();
+            TOTALS[0] += p.getTotalTime();
+            TOTALS[1] += p.getDeviceKernelTime();
+            TOTALS[2] += p.getDeviceWriteTime();
+            TOTALS[3] += p.getDeviceReadTime();
+            TOTALS[4] += p.getDataTransferDispatchTime() + p.getKernelDispatchTime();
+            TOTALS[5] += p.getCompileTime();
+            TOTALS[6] += p.getTotalBytesCopyIn();
+            TOTALS[7] += p.getTotalBytesCopyOut();
+            TOTALS[8]++;
+        }
     }
+
+    /**
+     * {@code -Dnola.tornado.profile=true}: every plan runs with TornadoVM's profiler (silent) and its
+     * figures are summed into {@link #TOTALS}, read through {@code AbstractDevice.backendCounters()}.
+     */
+    static final boolean PROFILE = Boolean.getBoolean("nola.tornado.profile");
+    /** Names of {@link #TOTALS}: nanoseconds, then bytes, then plan executions. */
+    static final String[] TOTAL_NAMES = {"tornado.total_ns", "tornado.kernel_ns", "tornado.copy_in_ns",
+            "tornado.copy_out_ns", "tornado.dispatch_ns", "tornado.compile_ns", "tornado.copy_in_bytes",
+            "tornado.copy_out_bytes", "tornado.executions"};
+    static final long[] TOTALS = new long[TOTAL_NAMES.length];
 
     /** Largest CPU work-group. */
     static final int CPU_GROUP = 64;

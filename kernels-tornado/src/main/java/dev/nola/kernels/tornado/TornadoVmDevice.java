@@ -7,6 +7,8 @@ import dev.nola.kernels.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 
 /**
@@ -37,6 +39,19 @@ final class TornadoVmDevice extends AbstractDevice {
         this.plans = plans;
         provideAll(new TornadoRandomOps(this), new TornadoNolaOps(this), new TornadoLinalgOps(this),
                 new TornadoAdapterOps(this), new TornadoOptimOps(this), new TornadoNnOps(this));
+    }
+
+    /** TornadoVM's profiler sums over every plan run so far (empty unless {@code -Dnola.tornado.profile=true}). */
+    @Override
+    public Map<String, Long> backendCounters() {
+        if (!KernelPlan.PROFILE) {
+            return Map.of();
+        }
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (int i = 0; i < KernelPlan.TOTAL_NAMES.length; i++) {
+            m.put(KernelPlan.TOTAL_NAMES[i], KernelPlan.TOTALS[i]);
+        }
+        return m;
     }
 
     TornadoDevice tornadoDevice() {
