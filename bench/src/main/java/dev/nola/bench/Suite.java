@@ -1,7 +1,6 @@
 package dev.nola.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nola.config.DeviceSpec;
 import dev.nola.kernels.AbstractDevice;
 import dev.nola.kernels.Backend;
@@ -9,9 +8,7 @@ import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -432,40 +429,36 @@ public final class Suite {
                 "--device", device, "--variant", variant, "--points", String.join(",", points), "--layers",
                 Integer.toString(layers), "--steps", options.quick() ? "2" : "3", "--warmup", options.quick() ? "1" : "2"));
         log.printf("  GPT-2 step %s on %s at %s (its own JVM) ...%n", variant, device, points);
-        ObjectMapper json = new ObjectMapper();
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
             Process p = pb.start();
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    if (!line.startsWith("{")) {
-                        continue;
-                    }
-                    JsonNode n = json.readTree(line);
-                    String point = n.get("batch").asInt() + "x" + n.get("seq").asInt();
-                    String shape = stepShape(variant, layers, n.get("batch").asInt(), n.get("seq").asInt());
-                    Map<String, Object> extra = new LinkedHashMap<>();
-                    for (String f : List.of("tokens_per_s", "transfer_s", "transfer_bytes", "kernel_s", "device_peak_mb",
-                            "peak_rss_mb", "loss")) {
-                        extra.put(f, n.get(f).asDouble());
-                    }
-                    extra.put("tokens", n.get("batch").asInt() * n.get("seq").asInt());
-                    for (String group : List.of("step", "scaling")) {
-                        boolean belongs = group.equals("step") ? point.equals(stepPoint)
-                                : variant.equals("nola_materialized") && scalingPoints.contains(point);
-                        if (belongs) {
-                            rows.add(new Row(group, "gpt2_step", shape, device, n.get("warmup").asInt(),
-                                    n.get("reps").asInt(), n.get("min_s").asDouble(), n.get("median_s").asDouble(),
-                                    n.get("max_s").asDouble(), n.get("flops").asDouble(), 0, n.get("validation").asText(),
-                                    extra));
-                        }
-                    }
-                    log.printf("    %s: %.1f tokens/s, step %.3f s (transfers %.2f ms), device peak %.0f MB, RSS %d MB%n",
-                            shape, n.get("tokens_per_s").asDouble(), n.get("median_s").asDouble(),
-                            n.get("transfer_s").asDouble() * 1e3, n.get("device_peak_mb").asDouble(),
-                            n.get("peak_rss_mb").asInt());
+            JsonLines.read(p, n -> {
+                String point = n.get("batch").asInt() + "x" + n.get("seq").asInt();
+                String shape = stepShape(variant, layers, n.get("batch").asInt(), n.get("seq").asInt());
+                Map<String, Object> extra = new LinkedHashMap<>();
+                for (String f : List.of("tokens_per_s", "transfer_s", "transfer_bytes", "kernel_s", "device_peak_mb",
+                        "peak_rss_mb", "loss")) {
+                    extra.put(f, n.get(f).asDouble());
                 }
-            }
+                extra.put("tokens", n.get("batch").asInt() * n.get("seq").asInt());
+                if (n.path("backend_per_step").size() > 0) { // e.g. TornadoVM's profiler, when enabled
+                    extra.put("backend_per_step", JsonLines.JSON.convertValue(n.get("backend_per_step"), Map.class));
+                }
+                for (String group : List.of("step", "scaling")) {
+                    boolean belongs = group.equals("step") ? point.equals(stepPoint)
+                            : variant.equals("nola_materialized") && scalingPoints.contains(point);
+                    if (belongs) {
+                        rows.add(new Row(group, "gpt2_step", shape, device, n.get("warmup").asInt(),
+                                n.get("reps").asInt(), n.get("min_s").asDouble(), n.get("median_s").asDouble(),
+                                n.get("max_s").asDouble(), n.get("flops").asDouble(), 0, n.get("validation").asText(),
+                                extra));
+                    }
+                }
+                log.printf("    %s: %.1f tokens/s, step %.3f s (transfers %.2f ms), device peak %.0f MB, RSS %d MB%n",
+                        shape, n.get("tokens_per_s").asDouble(), n.get("median_s").asDouble(),
+                        n.get("transfer_s").asDouble() * 1e3, n.get("device_peak_mb").asDouble(),
+                        n.get("peak_rss_mb").asInt());
+            });
             if (!p.waitFor(30, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
                 throw new IllegalStateException("the GPT-2 step on " + device + " ran over 30 minutes");

@@ -1,12 +1,8 @@
 package dev.nola.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,28 +70,21 @@ final class TorchPeer {
         pb.environment().remove("OPENBLAS_CORETYPE");
         pb.environment().remove("OPENBLAS_L2_SIZE");
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-        ObjectMapper json = new ObjectMapper();
         Map<String, JsonNode> records = new LinkedHashMap<>();
         Map<String, Object> meta = new LinkedHashMap<>();
         try {
             Process p = pb.start();
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    if (!line.startsWith("{")) {
-                        continue;
-                    }
-                    JsonNode n = json.readTree(line);
-                    if (n.has("meta")) {
-                        meta.putAll(json.convertValue(n.get("meta"), Map.class));
-                    } else if (n.has("group")) {
-                        records.put(key(n.get("group").asText(), n.get("op").asText(), n.get("shape").asText()), n);
-                        log.printf("  torch %-8s %-32s %-40s %s%n", n.get("group").asText(), n.get("op").asText(),
-                                n.get("shape").asText(), n.has("median_s")
-                                        ? String.format("%.3f ms", n.get("median_s").asDouble() * 1e3)
-                                        : "error: " + n.path("error").asText());
-                    }
+            JsonLines.read(p, n -> {
+                if (n.has("meta")) {
+                    meta.putAll(JsonLines.JSON.convertValue(n.get("meta"), Map.class));
+                } else if (n.has("group")) {
+                    records.put(key(n.get("group").asText(), n.get("op").asText(), n.get("shape").asText()), n);
+                    log.printf("  torch %-8s %-32s %-40s %s%n", n.get("group").asText(), n.get("op").asText(),
+                            n.get("shape").asText(), n.has("median_s")
+                                    ? String.format("%.3f ms", n.get("median_s").asDouble() * 1e3)
+                                    : "error: " + n.path("error").asText());
                 }
-            }
+            });
             int rc = p.waitFor();
             if (rc != 0 && records.isEmpty()) {
                 return new Result(Map.of(), meta, "torch_suite.py exited with status " + rc
