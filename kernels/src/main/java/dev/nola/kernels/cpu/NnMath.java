@@ -44,6 +44,13 @@ final class NnMath {
     private static final float E5 = 1f / 120;
     private static final float E6 = 1f / 720;
     private static final float E7 = 1f / 5040;
+    private static final FloatVector NEG_LN2_HI = FloatVector.broadcast(S, -LN2_HI);
+    private static final FloatVector NEG_LN2_LO = FloatVector.broadcast(S, -LN2_LO);
+    private static final FloatVector V_E2 = FloatVector.broadcast(S, E2);
+    private static final FloatVector V_E3 = FloatVector.broadcast(S, E3);
+    private static final FloatVector V_E4 = FloatVector.broadcast(S, E4);
+    private static final FloatVector V_E5 = FloatVector.broadcast(S, E5);
+    private static final FloatVector V_ONE = FloatVector.broadcast(S, 1f);
 
     private NnMath() {
     }
@@ -63,13 +70,6 @@ final class NnMath {
     static double expShifted(float[] x, int xo, float[] out, int oo, int len, float scale, float shift) {
         FloatVector vs = FloatVector.broadcast(S, scale);
         FloatVector vShift = FloatVector.broadcast(S, -shift);
-        FloatVector negLn2Hi = FloatVector.broadcast(S, -LN2_HI);
-        FloatVector negLn2Lo = FloatVector.broadcast(S, -LN2_LO);
-        FloatVector e2 = FloatVector.broadcast(S, E2);
-        FloatVector e3 = FloatVector.broadcast(S, E3);
-        FloatVector e4 = FloatVector.broadcast(S, E4);
-        FloatVector e5 = FloatVector.broadcast(S, E5);
-        FloatVector one = FloatVector.broadcast(S, 1f);
         float[] lanes = new float[V];
         double total = 0;
         int full = S.loopBound(len);
@@ -78,22 +78,7 @@ final class NnMath {
             FloatVector acc = FloatVector.zero(S);
             int blockEnd = Math.min(full, j + BLOCK);
             for (; j < blockEnd; j += V) {
-                FloatVector a = FloatVector.fromArray(S, x, xo + j).fma(vs, vShift);
-                a = a.blend(EXP_LO, a.lt(EXP_LO)).blend(EXP_HI, a.compare(VectorOperators.GT, EXP_HI));
-                FloatVector k = a.fma(LOG2E, ROUNDER);
-                FloatVector n = k.sub(ROUNDER);
-                FloatVector r = n.fma(negLn2Hi, a);
-                r = n.fma(negLn2Lo, r);
-                FloatVector p = r.fma(E7, E6);
-                p = p.fma(r, e5);
-                p = p.fma(r, e4);
-                p = p.fma(r, e3);
-                p = p.fma(r, e2);
-                p = p.fma(r, one);
-                p = p.fma(r, one);
-                FloatVector pow2 = ((IntVector) k.reinterpretAsInts()).sub(ROUNDER_BITS_LESS_BIAS)
-                        .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-                FloatVector e = p.mul(pow2);
+                FloatVector e = exp(FloatVector.fromArray(S, x, xo + j).fma(vs, vShift));
                 if (out != null) {
                     e.intoArray(out, oo + j);
                 }
@@ -103,22 +88,7 @@ final class NnMath {
                 // The ragged end as one masked vector: the same formula, so every element gets the same bits
                 // whatever its position.
                 VectorMask<Float> m = S.indexInRange(j, len);
-                FloatVector a = FloatVector.fromArray(S, x, xo + j, m).fma(vs, vShift);
-                a = a.blend(EXP_LO, a.lt(EXP_LO)).blend(EXP_HI, a.compare(VectorOperators.GT, EXP_HI));
-                FloatVector k = a.fma(LOG2E, ROUNDER);
-                FloatVector n = k.sub(ROUNDER);
-                FloatVector r = n.fma(negLn2Hi, a);
-                r = n.fma(negLn2Lo, r);
-                FloatVector p = r.fma(E7, E6);
-                p = p.fma(r, e5);
-                p = p.fma(r, e4);
-                p = p.fma(r, e3);
-                p = p.fma(r, e2);
-                p = p.fma(r, one);
-                p = p.fma(r, one);
-                FloatVector pow2 = ((IntVector) k.reinterpretAsInts()).sub(ROUNDER_BITS_LESS_BIAS)
-                        .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-                FloatVector e = p.mul(pow2);
+                FloatVector e = exp(FloatVector.fromArray(S, x, xo + j, m).fma(vs, vShift));
                 if (out != null) {
                     e.intoArray(out, oo + j, m);
                 }
@@ -131,6 +101,25 @@ final class NnMath {
             }
         }
         return total;
+    }
+
+    /** exp of every lane, by the scheme of {@link #expShifted} (clamp, Cody–Waite, degree-7 Taylor, 2ⁿ from bits). */
+    private static FloatVector exp(FloatVector arg) {
+        FloatVector a = arg.blend(EXP_LO, arg.lt(EXP_LO)).blend(EXP_HI, arg.compare(VectorOperators.GT, EXP_HI));
+        FloatVector k = a.fma(LOG2E, ROUNDER);
+        FloatVector n = k.sub(ROUNDER);
+        FloatVector r = n.fma(NEG_LN2_HI, a);
+        r = n.fma(NEG_LN2_LO, r);
+        FloatVector p = r.fma(E7, E6);
+        p = p.fma(r, V_E5);
+        p = p.fma(r, V_E4);
+        p = p.fma(r, V_E3);
+        p = p.fma(r, V_E2);
+        p = p.fma(r, V_ONE);
+        p = p.fma(r, V_ONE);
+        FloatVector pow2 = ((IntVector) k.reinterpretAsInts()).sub(ROUNDER_BITS_LESS_BIAS)
+                .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(pow2);
     }
 
     /** Σ x[xo + j] for j &lt; len, in the fixed order of the class comment. */
