@@ -96,8 +96,16 @@ public abstract class AbstractDevice implements Device {
     }
 
     private long startTransfer() {
-        doSynchronize();
+        awaitBeforeTransfer();
         return System.nanoTime();
+    }
+
+    /**
+     * Before a host transfer: waits for the enqueued work it may depend on ({@link #doSynchronize} by
+     * default). A backend that orders transfers against its own work per tensor overrides it.
+     */
+    protected void awaitBeforeTransfer() {
+        doSynchronize();
     }
 
     private void endTransfer(long t0, long toDevice, long toHost) {
@@ -352,6 +360,18 @@ public abstract class AbstractDevice implements Device {
     public final void synchronize() {
         requireOpen();
         doSynchronize();
+    }
+
+    @Override
+    public final void capture(Runnable work) {
+        requireOpen();
+        Checks.notNull("work", work);
+        doCapture(work);
+    }
+
+    /** Runs a {@link #capture}: by default the ops simply run as they are issued. */
+    protected void doCapture(Runnable work) {
+        work.run();
     }
 
     /** Closes every tensor and the backend's resources; idempotent. */

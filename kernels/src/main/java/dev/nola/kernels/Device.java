@@ -154,6 +154,18 @@ public interface Device extends AutoCloseable {
     /** Waits until all enqueued work has finished. */
     void synchronize();
 
+    /**
+     * Runs {@code work}, the ops of one unit that a loop repeats (a training step), as a unit the
+     * backend may record and replay: TornadoVM records the ops and runs them as one execution plan,
+     * compiled the first time the same sequence of ops on the same tensors runs and replayed after
+     * that, with the data kept on the device between ops. Results are those of running the ops one by
+     * one: a host read of a tensor a recorded op writes runs what was recorded so far first. Other
+     * backends run the ops as they are issued. Captures nest (an inner one joins the outer).
+     *
+     * @param work issues ops on this device; runs on the calling thread before this returns
+     */
+    void capture(Runnable work);
+
     /** Whether {@link #close()} has been called. */
     boolean isClosed();
 

@@ -82,6 +82,7 @@ final class CountingDevice implements Device {
     @Override public NnOps nn() { return inner.nn(); }
     @Override public OptimOps optim() { return inner.optim(); }
     @Override public void synchronize() { inner.synchronize(); }
+    @Override public void capture(Runnable work) { inner.capture(work); }
     @Override public boolean isClosed() { return inner.isClosed(); }
     @Override public void close() { inner.close(); }
 }

@@ -1,5 +1,6 @@
 package dev.nola.kernels.tornado;
 
+import java.util.ArrayList;
 import java.util.List;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.TaskGraph;
@@ -26,13 +27,55 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 final class KernelPlan implements AutoCloseable {
 
-    /** The (first) task's name inside every graph. */
-    static final String TASK = "t";
+    /**
+     * Prefix of the task names {@link #task} gives: empty for a plan of its own; while a {@link Segment}
+     * adds recorded calls to its graphs, the call's index, so the tasks of many calls in one graph keep
+     * distinct names. Set only by {@link Segment} while it builds (under the device's lock: TornadoVM
+     * devices are used from one thread at a time).
+     */
+    static String prefix = "";
 
-    /** The name of task i inside a graph of several. */
-    static String task(int i) {
-        return i == 0 ? TASK : TASK + i;
+    /** Whether a {@link Segment} is adding recorded calls to its graphs (it declares every transfer itself). */
+    static boolean inSegment() {
+        return !prefix.isEmpty();
     }
+
+    /** The name of task i of a call (its kernels use it when adding their tasks to a graph). */
+    static String task(int i) {
+        return prefix + "t" + i;
+    }
+
+    /** Adds a recorded call's tasks to a segment's graph; {@code scratch} stands for the call's own scratch array. */
+    interface TaskAdder {
+        TaskGraph add(TaskGraph graph, IntArray ip, FloatArray fp, FloatArray scratch);
+    }
+
+    /**
+     * One storage array a recorded call passes to its tasks: the array, its tensor, whether the call
+     * reads it (or writes only part of it, so the rest must be on the device too) and whether it writes
+     * it. Placeholders and the call's own scratch are not listed (a segment gives each graph its own).
+     */
+    record Arg(Object array, TornadoTensor tensor, boolean read, boolean written) {
+    }
+
+    /** A recorded call (deferred mode), or null for a plan of its own. */
+    final Recorded recorded;
+
+    /**
+     * What a deferred plan carries into its {@link Segment}: the cache key of the call (op variant,
+     * storages, transfers), its arrays, the floats of scratch it needs and the task adder.
+     */
+    record Recorded(Object key, List<Arg> args, long scratchFloats, TaskAdder adder, Recorder recorder) {
+    }
+
+    /** Where {@link #execute} sends a deferred plan. */
+    interface Recorder {
+        void add(KernelPlan call);
+    }
+
+    /** The grid settings of each task, kept so that a replay can apply a new call's grids to its segment's. */
+    private final int[] globalSizes;
+    private final boolean[] smallGroupsOf;
 
     final IntArray ip;
     final FloatArray fp;
@@ -57,6 +100,9 @@ final class KernelPlan implements AutoCloseable {
     /** A plan whose graph has {@code tasks} tasks, named {@link #task}(0..tasks-1). */
     KernelPlan(String name, TornadoDevice device, String openclFlags, int tasks, int ipSize, int fpSize,
                List<TornadoTensor> tensors, List<TornadoTensor> resident, GraphBuilder builder) {
+        this.recorded = null;
+        this.globalSizes = new int[tasks];
+        this.smallGroupsOf = new boolean[tasks];
         this.ip = new IntArray(Math.max(1, ipSize));
         this.fp = new FloatArray(Math.max(1, fpSize));
         this.tensors = List.copyOf(tensors);
@@ -76,6 +122,57 @@ final class KernelPlan implements AutoCloseable {
         plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
         if (PROFILE) {
             plan.withProfiler(ProfilerMode.SILENT);
+        }
+    }
+
+    /**
+     * A deferred call: nothing is built; {@link #execute} hands it to {@code recorded.recorder()}, and a
+     * {@link Segment} adds its tasks to one of its graphs.
+     */
+    KernelPlan(int tasks, int ipSize, int fpSize, Recorded recorded) {
+        this.recorded = recorded;
+        this.globalSizes = new int[tasks];
+        this.smallGroupsOf = new boolean[tasks];
+        this.ip = new IntArray(Math.max(1, ipSize));
+        this.fp = new FloatArray(Math.max(1, fpSize));
+        List<TornadoTensor> ts = new ArrayList<>();
+        for (Arg a : recorded.args()) {
+            if (a.tensor() != null && !ts.contains(a.tensor())) {
+                ts.add(a.tensor());
+            }
+        }
+        this.tensors = List.copyOf(ts);
+        this.resident = List.of();
+        this.residentVersions = new long[0];
+        this.grids = new WorkerGrid1D[tasks];
+        for (int i = 0; i < tasks; i++) {
+            grids[i] = new WorkerGrid1D(1);
+        }
+        this.plan = null;
+    }
+
+    boolean deferred() {
+        return recorded != null;
+    }
+
+    int tasks() {
+        return grids.length;
+    }
+
+    WorkerGrid1D grid(int task) {
+        return grids[task];
+    }
+
+    /** Copies a later call's per-call values (parameter buffers, grids) into this one, which a segment holds. */
+    void takeCallFrom(KernelPlan later) {
+        for (int i = 0; i < ip.getSize(); i++) {
+            ip.set(i, later.ip.get(i));
+        }
+        for (int i = 0; i < fp.getSize(); i++) {
+            fp.set(i, later.fp.get(i));
+        }
+        for (int t = 0; t < grids.length; t++) {
+            grid(t, later.globalSizes[t], later.smallGroupsOf[t]);
         }
     }
 
@@ -123,6 +220,8 @@ final class KernelPlan implements AutoCloseable {
      * chooses.
      */
     void grid(int task, int globalSize, boolean smallGroups) {
+        globalSizes[task] = globalSize;
+        smallGroupsOf[task] = smallGroups;
         WorkerGrid1D grid = grids[task];
         if (smallGroups) {
             long local = Math.max(1, Math.min(CPU_GROUP, globalSize / CPU_GROUPS));
@@ -137,7 +236,18 @@ final class KernelPlan implements AutoCloseable {
 
     /** Runs every task in order, with the grids set (and adds TornadoVM's profile to {@link #TOTALS} when profiling). */
     void execute() {
-        TornadoExecutionResult r = plan.execute();
+        if (recorded != null) {
+            recorded.recorder().add(this);
+            return;
+        }
+        for (TornadoTensor t : tensors) {
+            t.toHost();
+        }
+        profile(plan.execute());
+    }
+
+    /** Adds TornadoVM's profile of one execution to {@link #TOTALS} when profiling. */
+    static void profile(TornadoExecutionResult r) {
         if (PROFILE) {
             TornadoProfilerResult p = r.getProfilerResult();
             TOTALS[0] += p.getTotalTime();
@@ -170,6 +280,9 @@ final class KernelPlan implements AutoCloseable {
 
     @Override
     public void close() {
+        if (plan == null) {
+            return;
+        }
         try {
             plan.close();
         } catch (TornadoExecutionPlanException e) {

@@ -38,7 +38,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
                         .task(KernelPlan.task(0), LinalgKernels::packPanels, new KernelContext(), ip, x[1], x[2])
                         .task(KernelPlan.task(1), LinalgKernels::matmulPanel, new KernelContext(), ip, fp, x[0], x[2], x[3]))
                 : call.plan(LinalgKernels.MATMUL_PARAMS, 2, (g, ip, fp, x) -> g
-                        .task(KernelPlan.TASK, LinalgKernels::matmul, new KernelContext(), ip, fp, x[0], x[1], x[2]));
+                        .task(KernelPlan.task(0), LinalgKernels::matmul, new KernelContext(), ip, fp, x[0], x[1], x[2]));
         // op(A)[i][p] = a[i·sa0 + p·sa1]: A stored [m, k] at row stride lda, or transposed [k, m]; B likewise
         IntArray ip = p.ip;
         ip.set(0, m);
@@ -70,7 +70,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
     protected void doAxpy(float alpha, Tensor x, Tensor y, long n) {
         TornadoPlans.Call call = plans.call("axpy").in(x).inOut(y);
         KernelPlan p = call.plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, LinalgKernels::axpyElements, new KernelContext(), ip, fp, a[0], a[1]));
+                .task(KernelPlan.task(0), LinalgKernels::axpyElements, new KernelContext(), ip, fp, a[0], a[1]));
         p.ip.set(0, (int) n);
         p.fp.set(0, alpha);
         call.run(p, n, false);
@@ -80,7 +80,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
     protected void doScale(float alpha, Tensor x, long n) {
         TornadoPlans.Call call = plans.call("scale").inOut(x);
         KernelPlan p = call.plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, LinalgKernels::scaleElements, new KernelContext(), ip, fp, a[0]));
+                .task(KernelPlan.task(0), LinalgKernels::scaleElements, new KernelContext(), ip, fp, a[0]));
         p.ip.set(0, (int) n);
         p.fp.set(0, alpha);
         call.run(p, n, false);
@@ -90,7 +90,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
     protected void doFill(Tensor x, float value, long n) {
         TornadoPlans.Call call = plans.call("fill").out(x, n);
         KernelPlan p = call.plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
+                .task(KernelPlan.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
         p.ip.set(0, (int) n);
         p.fp.set(0, value);
         call.run(p, n, false);

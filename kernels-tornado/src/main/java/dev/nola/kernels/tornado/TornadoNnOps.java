@@ -48,6 +48,7 @@ final class TornadoNnOps extends AbstractNnOps {
     TornadoNnOps(TornadoVmDevice device) {
         super(device);
         this.plans = device.plans();
+        plans.placeholders(List.of(absent, spareSlots[0], spareSlots[1], spareSlots[2]));
     }
 
     // ---------------------------------------------------------------- plans
@@ -122,6 +123,18 @@ final class TornadoNnOps extends AbstractNnOps {
                 sendOut.add(array(distinct.get(i)));
             }
         }
+        if (plans.recording()) {
+            List<KernelPlan.Arg> args = new ArrayList<>();
+            for (Operand o : operands) {
+                if (o.tensor() != null) {
+                    TornadoTensor st = o.storage();
+                    args.add(new KernelPlan.Arg(array(st), st, o.read() || o.written() && o.tensor().size() != st.size(),
+                            o.written()));
+                }
+            }
+            return new KernelPlan(1, ipSize, fpSize, new KernelPlan.Recorded(List.of(variant.toString(), key), args, 0,
+                    (g, ip, fp, scratch) -> task.add(g, ip, fp), plans::record));
+        }
         return plans.plan(variant.toString(), key, List.of(), ipSize, fpSize, (g, ip, fp) -> {
             List<Object> all = new ArrayList<>();
             all.add(ip);
@@ -182,6 +195,9 @@ final class TornadoNnOps extends AbstractNnOps {
 
     /** Sends the placeholders among these arrays once (they are never read; the task needs a buffer). */
     private TaskGraph placeholders(TaskGraph g, FloatArray... arrays) {
+        if (KernelPlan.inSegment()) {
+            return g; // a segment sends the placeholders to each of its graphs
+        }
         List<Object> send = new ArrayList<>();
         for (FloatArray a : arrays) {
             boolean placeholder = a == absent || slotOf(spareSlots, spareSlots.length, a) >= 0;
@@ -215,6 +231,9 @@ final class TornadoNnOps extends AbstractNnOps {
             throw new IllegalArgumentException("a kernel of " + global + " work-items exceeds TornadoVM's 1-D grid");
         }
         p.run((int) global, rows && plans.cpuLayout);
+        if (p.deferred()) {
+            return; // its segment marks what it wrote when it runs
+        }
         for (Tensor t : written) {
             if (t != null) {
                 ((TornadoTensor) t.storage()).touch();
@@ -233,7 +252,7 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doEncoderForward(Tensor ids, Tensor wte, Tensor wpe, Tensor out, int n, int t, int c) {
         KernelPlan p = plan("nn.encoderForward", 9, 1, (g, ip, fp) -> placeholders(g, floats(wte), floats(wpe))
-                .task(KernelPlan.TASK, NnKernels::nnEncoderForward, new KernelContext(), ip, ints(ids), floats(wte),
+                .task(KernelPlan.task(0), NnKernels::nnEncoderForward, new KernelContext(), ip, ints(ids), floats(wte),
                         floats(wpe), floats(out)),
                 in(ids), in(wte), in(wpe), out(out));
         set(p.ip, n, t, c, wte != null ? 1 : 0, wpe != null ? 1 : 0, off(ids), off(wte), off(wpe), off(out));
@@ -243,14 +262,14 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doEncoderBackward(Tensor ids, Tensor dout, Tensor dwte, Tensor dwpe, int n, int t, int c) {
         if (dwte != null) {
-            KernelPlan p = plan("nn.encoderBackwardTokens", 5, 1, (g, ip, fp) -> g.task(KernelPlan.TASK,
+            KernelPlan p = plan("nn.encoderBackwardTokens", 5, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
                     NnKernels::nnEncoderBackwardTokens, new KernelContext(), ip, ints(ids), floats(dout), floats(dwte)),
                     in(ids), in(dout), inOut(dwte));
             set(p.ip, n, c, off(ids), off(dout), off(dwte));
             run(p, c, true, dwte);
         }
         if (dwpe != null) {
-            KernelPlan p = plan("nn.encoderBackwardPositions", 5, 1, (g, ip, fp) -> g.task(KernelPlan.TASK,
+            KernelPlan p = plan("nn.encoderBackwardPositions", 5, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
                     NnKernels::nnEncoderBackwardPositions, new KernelContext(), ip, floats(dout), floats(dwpe)),
                     in(dout), inOut(dwpe));
             set(p.ip, n, t, c, off(dout), off(dwpe));
@@ -264,7 +283,7 @@ final class TornadoNnOps extends AbstractNnOps {
     protected void doLayerNormForward(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean,
                                       Tensor rstd, int n, int c) {
         FloatArray[] o = slots(out, mean, rstd);
-        KernelPlan p = plan("nn.layerNormForward", 11, 1, (g, ip, fp) -> placeholders(g, o).task(KernelPlan.TASK,
+        KernelPlan p = plan("nn.layerNormForward", 11, 1, (g, ip, fp) -> placeholders(g, o).task(KernelPlan.task(0),
                 NnKernels::nnLayerNormForward, new KernelContext(), ip, fp, floats(x), floats(weight), floats(bias),
                 o[0], o[1], o[2]),
                 in(x), in(weight), in(bias), out(out), out(mean), out(rstd));
@@ -277,7 +296,7 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doLayerNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dx,
                                        Tensor dweight, Tensor dbias, int n, int c) {
-        KernelPlan p = plan("nn.layerNormBackward", 8, 1, (g, ip, fp) -> g.task(KernelPlan.TASK,
+        KernelPlan p = plan("nn.layerNormBackward", 8, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
                 NnKernels::nnLayerNormBackward, new KernelContext(), ip, floats(dout), floats(x), floats(weight),
                 floats(mean), floats(rstd), floats(dx)),
                 in(dout), in(x), in(weight), in(mean), in(rstd), inOut(dx));
@@ -285,7 +304,7 @@ final class TornadoNnOps extends AbstractNnOps {
         run(p, n, true, dx);
         if (dweight != null || dbias != null) {
             FloatArray[] o = slots(dweight, dbias);
-            KernelPlan q = plan("nn.layerNormParams", 12, 1, (g, ip, fp) -> placeholders(g, o).task(KernelPlan.TASK,
+            KernelPlan q = plan("nn.layerNormParams", 12, 1, (g, ip, fp) -> placeholders(g, o).task(KernelPlan.task(0),
                     NnKernels::nnLayerNormParams, new KernelContext(), ip, floats(dout), floats(x), floats(mean),
                     floats(rstd), o[0], o[1]),
                     in(dout), in(x), in(mean), in(rstd), inOut(dweight), inOut(dbias));
@@ -303,7 +322,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doGeluForward(Gelu kind, Tensor x, Tensor out, long n) {
-        KernelPlan p = plan("nn.geluForward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.TASK, NnKernels::nnGeluForward,
+        KernelPlan p = plan("nn.geluForward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.task(0), NnKernels::nnGeluForward,
                 new KernelContext(), ip, floats(x), floats(out)), in(x), out(out));
         set(p.ip, Math.toIntExact(n), kind(kind), off(x), off(out));
         run(p, n, false, out);
@@ -311,7 +330,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doGeluBackward(Gelu kind, Tensor x, Tensor dout, Tensor dx, long n) {
-        KernelPlan p = plan("nn.geluBackward", 5, 1, (g, ip, fp) -> g.task(KernelPlan.TASK, NnKernels::nnGeluBackward,
+        KernelPlan p = plan("nn.geluBackward", 5, 1, (g, ip, fp) -> g.task(KernelPlan.task(0), NnKernels::nnGeluBackward,
                 new KernelContext(), ip, floats(x), floats(dout), floats(dx)), in(x), in(dout), inOut(dx));
         set(p.ip, Math.toIntExact(n), kind(kind), off(x), off(dout), off(dx));
         run(p, n, false, dx);
@@ -319,7 +338,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doBiasForward(Tensor x, Tensor bias, int n, int c) {
-        KernelPlan p = plan("nn.biasForward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.TASK, NnKernels::nnBiasForward,
+        KernelPlan p = plan("nn.biasForward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.task(0), NnKernels::nnBiasForward,
                 new KernelContext(), ip, floats(bias), floats(x)), in(bias), inOut(x));
         set(p.ip, n, c, off(x), off(bias));
         run(p, (long) n * c, false, x);
@@ -327,7 +346,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doBiasBackward(Tensor dout, Tensor dbias, int n, int c) {
-        KernelPlan p = plan("nn.biasBackward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.TASK, NnKernels::nnColumnSums,
+        KernelPlan p = plan("nn.biasBackward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.task(0), NnKernels::nnColumnSums,
                 new KernelContext(), ip, floats(dout), floats(dbias)), in(dout), inOut(dbias));
         set(p.ip, n, c, off(dout), off(dbias));
         run(p, c, true, dbias);
@@ -335,7 +354,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doResidualForward(Tensor a, Tensor b, Tensor out, long n) {
-        KernelPlan p = plan("nn.residualForward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.TASK,
+        KernelPlan p = plan("nn.residualForward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
                 NnKernels::nnResidualForward, new KernelContext(), ip, floats(a), floats(b), floats(out)),
                 in(a), in(b), out(out));
         set(p.ip, Math.toIntExact(n), off(a), off(b), off(out));
@@ -346,7 +365,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doSoftmaxForward(Tensor x, Tensor out, float scale, boolean causal, int rows, int l) {
-        KernelPlan p = plan("nn.softmaxForward", 5, 1, (g, ip, fp) -> g.task(KernelPlan.TASK,
+        KernelPlan p = plan("nn.softmaxForward", 5, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
                 NnKernels::nnSoftmaxForward, new KernelContext(), ip, fp, floats(x), floats(out)), in(x), out(out));
         set(p.ip, rows, l, causal ? 1 : 0, off(x), off(out));
         p.fp.set(0, scale);
@@ -355,7 +374,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale, int rows, int l) {
-        KernelPlan p = plan("nn.softmaxBackward", 5, 1, (g, ip, fp) -> g.task(KernelPlan.TASK,
+        KernelPlan p = plan("nn.softmaxBackward", 5, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
                 NnKernels::nnSoftmaxBackward, new KernelContext(), ip, fp, floats(y), floats(dy), floats(dx)),
                 in(y), in(dy), out(dx));
         set(p.ip, rows, l, off(y), off(dy), off(dx));
@@ -377,7 +396,7 @@ final class TornadoNnOps extends AbstractNnOps {
                                       int t, int c, int nh) {
         FloatArray[] o = slots(att, out);
         KernelPlan p = plan("nn.attentionForward", NnKernels.A_SIZE, 1, (g, ip, fp) -> placeholders(g, o).task(
-                KernelPlan.TASK, NnKernels::nnAttentionForward, new KernelContext(), ip, fp, floats(q), floats(k),
+                KernelPlan.task(0), NnKernels::nnAttentionForward, new KernelContext(), ip, fp, floats(q), floats(k),
                 floats(v), o[0], o[1]), in(q), in(k), in(v), out(att), out(out));
         attentionParams(p, causal, b, t, c, nh, q, k, v, att, out, null, null, null, null, slot(o, att), slot(o, out));
         run(p, (long) b * nh * t, true, att, out);
@@ -388,13 +407,13 @@ final class TornadoNnOps extends AbstractNnOps {
                                        Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
         FloatArray[] o = slots(datt, dq);
         KernelPlan p = plan("nn.attentionBackwardQuery", NnKernels.A_SIZE, 1, (g, ip, fp) -> placeholders(g, o).task(
-                KernelPlan.TASK, NnKernels::nnAttentionBackwardQuery, new KernelContext(), ip, fp, floats(dout),
+                KernelPlan.task(0), NnKernels::nnAttentionBackwardQuery, new KernelContext(), ip, fp, floats(dout),
                 floats(k), floats(v), floats(att), o[0], o[1]), in(dout), in(k), in(v), in(att), out(datt), inOut(dq));
         attentionParams(p, causal, b, t, c, nh, q, k, v, att, dout, datt, dq, dk, dv, slot(o, datt), slot(o, dq));
         run(p, (long) b * nh * t, true, datt, dq);
         FloatArray[] o2 = slots(dk, dv);
         KernelPlan r = plan("nn.attentionBackwardKey", NnKernels.A_SIZE, 1, (g, ip, fp) -> placeholders(g, o2).task(
-                KernelPlan.TASK, NnKernels::nnAttentionBackwardKey, new KernelContext(), ip, floats(dout), floats(q),
+                KernelPlan.task(0), NnKernels::nnAttentionBackwardKey, new KernelContext(), ip, floats(dout), floats(q),
                 floats(att), floats(datt), o2[0], o2[1]), in(dout), in(q), in(att), in(datt), inOut(dk), inOut(dv));
         attentionParams(r, causal, b, t, c, nh, q, k, v, att, dout, datt, dq, dk, dv, slot(o2, dk), slot(o2, dv));
         run(r, (long) b * nh * t, true, dk, dv);
@@ -405,7 +424,7 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doCrossEntropyForward(Tensor logits, Tensor targets, Tensor losses, float labelSmoothing,
                                          int ignoreIndex, int n, int v) {
-        KernelPlan p = plan("nn.crossEntropyForward", 6, 1, (g, ip, fp) -> g.task(KernelPlan.TASK,
+        KernelPlan p = plan("nn.crossEntropyForward", 6, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
                 NnKernels::nnCrossEntropyForward, new KernelContext(), ip, fp, floats(logits), ints(targets),
                 floats(losses)), in(logits), in(targets), out(losses));
         set(p.ip, n, v, ignoreIndex, off(logits), off(targets), off(losses));
@@ -416,7 +435,7 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doCrossEntropyBackward(Tensor logits, Tensor targets, Tensor dlogits, float labelSmoothing,
                                           int ignoreIndex, float lossGradient, int n, int v) {
-        KernelPlan p = plan("nn.crossEntropyBackward", 6, 2, (g, ip, fp) -> g.task(KernelPlan.TASK,
+        KernelPlan p = plan("nn.crossEntropyBackward", 6, 2, (g, ip, fp) -> g.task(KernelPlan.task(0),
                 NnKernels::nnCrossEntropyBackward, new KernelContext(), ip, fp, floats(logits), ints(targets),
                 floats(dlogits)), in(logits), in(targets), out(dlogits));
         set(p.ip, n, v, ignoreIndex, off(logits), off(targets), off(dlogits));
@@ -429,7 +448,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doPoolForward(Pool kind, Tensor x, Tensor out, int b, int t, int c) {
-        KernelPlan p = plan("nn.poolForward", 6, 1, (g, ip, fp) -> g.task(KernelPlan.TASK, NnKernels::nnPoolForward,
+        KernelPlan p = plan("nn.poolForward", 6, 1, (g, ip, fp) -> g.task(KernelPlan.task(0), NnKernels::nnPoolForward,
                 new KernelContext(), ip, floats(x), floats(out)), in(x), out(out));
         set(p.ip, b, t, c, kind == Pool.MEAN ? NnKernels.POOL_MEAN : NnKernels.POOL_FIRST, off(x), off(out));
         run(p, (long) b * c, false, out);
@@ -437,7 +456,7 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doPoolBackward(Pool kind, Tensor dout, Tensor dx, int b, int t, int c) {
-        KernelPlan p = plan("nn.poolBackward", 7, 1, (g, ip, fp) -> g.task(KernelPlan.TASK, NnKernels::nnPoolBackward,
+        KernelPlan p = plan("nn.poolBackward", 7, 1, (g, ip, fp) -> g.task(KernelPlan.task(0), NnKernels::nnPoolBackward,
                 new KernelContext(), ip, floats(dout), floats(dx)), in(dout), inOut(dx));
         int per = kind == Pool.MEAN ? t : 1;
         set(p.ip, b * per, per, t, c, kind == Pool.MEAN ? NnKernels.POOL_MEAN : NnKernels.POOL_FIRST, off(dout), off(dx));

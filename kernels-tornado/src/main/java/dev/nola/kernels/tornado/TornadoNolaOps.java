@@ -29,7 +29,7 @@ final class TornadoNolaOps extends AbstractNolaOps {
     protected void doMix(Tensor coefficients, Tensor basis, Tensor offset, Tensor out, int k, long n) {
         TornadoPlans.Call call = out(plans.call("mix").in(coefficients).resident(basis).inOrNone(offset), offset, out, n);
         KernelPlan p = call.plan(NolaKernels.MIX_PARAMS, 0, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, NolaKernels::mixTiles, new KernelContext(), ip, a[0], a[1], a[2], a[3]));
+                .task(KernelPlan.task(0), NolaKernels::mixTiles, new KernelContext(), ip, a[0], a[1], a[2], a[3]));
         int w = plans.mixTile(n);
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
@@ -42,7 +42,7 @@ final class TornadoNolaOps extends AbstractNolaOps {
     protected void doMixGenerated(Tensor coefficients, BasisStream stream, Tensor offset, Tensor out, int k, long n) {
         TornadoPlans.Call call = out(plans.call("mixGenerated").in(coefficients).inOrNone(offset), offset, out, n);
         KernelPlan p = call.plan(RandomKernels.P_SIZE, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, NolaKernels::mixGenerated, new KernelContext(), ip, fp, a[0], a[1], a[2]));
+                .task(KernelPlan.task(0), NolaKernels::mixGenerated, new KernelContext(), ip, fp, a[0], a[1], a[2]));
         TornadoPlans.streamParams(p.ip, p.fp, stream, 0, k, (int) n);
         p.ip.set(RandomKernels.P_FROM, offset != null ? 1 : 0);
         call.run(p, TornadoPlans.blocks(n), false);
@@ -52,7 +52,7 @@ final class TornadoNolaOps extends AbstractNolaOps {
     protected void doCoefficientGradient(Tensor basis, Tensor grad, Tensor out, int k, long n) {
         TornadoPlans.Call call = plans.call("coefficientGradient").resident(basis).in(grad).out(out, k);
         KernelPlan p = call.plan(NolaKernels.GRADIENT_PARAMS, 0, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, NolaKernels::coefficientGradient, new KernelContext(), ip, a[0], a[1], a[2]));
+                .task(KernelPlan.task(0), NolaKernels::coefficientGradient, new KernelContext(), ip, a[0], a[1], a[2]));
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
         call.run(p, k, plans.cpuLayout);
@@ -62,7 +62,7 @@ final class TornadoNolaOps extends AbstractNolaOps {
     protected void doCoefficientGradientGenerated(BasisStream stream, Tensor grad, Tensor out, int k, long n) {
         TornadoPlans.Call call = plans.call("coefficientGradientGenerated").in(grad).out(out, k);
         KernelPlan p = call.plan(RandomKernels.P_SIZE, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, NolaKernels::coefficientGradientGenerated, new KernelContext(), ip, fp, a[0], a[1]));
+                .task(KernelPlan.task(0), NolaKernels::coefficientGradientGenerated, new KernelContext(), ip, fp, a[0], a[1]));
         TornadoPlans.streamParams(p.ip, p.fp, stream, 0, k, (int) n);
         call.run(p, k, plans.cpuLayout);
     }

@@ -51,7 +51,7 @@ final class TornadoOptimOps extends AbstractOptimOps {
             call = j < slots.size() ? call.inOut(slots.get(j)) : call.scratch(dev.workspace("tornado.adamw.slot" + j, 1));
         }
         KernelPlan p = call.plan(OptimKernels.ADAMW_PARAMS, 7, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, OptimKernels::adamw, new KernelContext(), ip, fp, a[0], a[1], a[2], a[3], a[4]));
+                .task(KernelPlan.task(0), OptimKernels::adamw, new KernelContext(), ip, fp, a[0], a[1], a[2], a[3], a[4]));
         p.ip.set(0, (int) n);
         p.ip.set(1, gradScale != null ? 1 : 0);
         for (int i = 0; i < 3; i++) {
@@ -97,7 +97,7 @@ final class TornadoOptimOps extends AbstractOptimOps {
     protected void doClipFactor(Tensor sum, float maxNorm, Tensor factor) {
         TornadoPlans.Call call = plans.call("clipFactor").in(sum).out(factor, 1);
         KernelPlan p = call.plan(OptimKernels.CLIP_PARAMS, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, OptimKernels::clipFactor, new KernelContext(), ip, fp, a[0], a[1]));
+                .task(KernelPlan.task(0), OptimKernels::clipFactor, new KernelContext(), ip, fp, a[0], a[1]));
         p.fp.set(0, maxNorm);
         call.run(p, 1, false);
     }

@@ -7,10 +7,12 @@ import dev.nola.kernels.BasisStream;
 import dev.nola.kernels.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
@@ -258,6 +260,33 @@ final class TornadoPlans {
             }
             int n = storages.size();
             long own = ownFloats;
+            if (recording) {
+                List<KernelPlan.Arg> args = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    TornadoTensor t = storages.get(i);
+                    Use u = uses.get(i);
+                    if (t == null || u == Use.NONE) {
+                        continue; // the call's own scratch (the segment's), or another operand's array again
+                    }
+                    boolean read = u == Use.IN || u == Use.IN_OUT || u == Use.RESIDENT || u == Use.SCRATCH
+                            || u == Use.OUT && partial.get(i);
+                    args.add(new KernelPlan.Arg(t.array(), t, read, u == Use.OUT || u == Use.IN_OUT));
+                }
+                List<TornadoTensor> ops = Collections.unmodifiableList(new ArrayList<>(storages));
+                KernelPlan p = new KernelPlan(tasks, ipSize + n, fpSize, new KernelPlan.Recorded(
+                        List.of(op, ops, transfers.toString(), tasks, ipSize, fpSize), args, own,
+                        (g, ip, fp, scratch) -> {
+                            FloatArray[] a = new FloatArray[n];
+                            for (int i = 0; i < n; i++) {
+                                a[i] = storages.get(i) != null ? storages.get(i).array() : scratch;
+                            }
+                            return builder.task(g, ip, fp, a);
+                        }, TornadoPlans.this::record));
+                for (int i = 0; i < n; i++) {
+                    p.ip.set(ipSize + i, offsets.get(i));
+                }
+                return p;
+            }
             KernelPlan p = cached(new Key(op, Collections.unmodifiableList(new ArrayList<>(storages)), transfers.toString()),
                     distinct, resident, own, tasks, ipSize + n, fpSize, (g, ip, fp) -> {
                         g.transferToDevice(EVERY_EXECUTION, fpSize > 0 ? new Object[] {ip, fp} : new Object[] {ip});
@@ -309,6 +338,9 @@ final class TornadoPlans {
         /** Runs the plan's tasks (grids set) and marks the written storages as changed. */
         void execute(KernelPlan p) {
             p.execute();
+            if (p.deferred()) {
+                return; // its segment marks what it wrote when it runs
+            }
             for (int i = 0; i < storages.size(); i++) {
                 if (uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) {
                     storages.get(i).touch();
@@ -378,6 +410,151 @@ final class TornadoPlans {
         p.close();
     }
 
+    // ---------------------------------------------------------------- capture
+
+    /** Recorded segments kept per device at most (each holds device copies of every tensor it uses). */
+    static final int MAX_SEGMENTS = 8;
+
+    private boolean recording;
+    private boolean discarding;
+    private final List<KernelPlan> pending = new ArrayList<>();
+    private final Map<TornadoTensor, Boolean> pendingUse = new IdentityHashMap<>();
+    private final Map<List<Object>, Segment> segments = new LinkedHashMap<>(16, 0.75f, true);
+    /** Tensors found changed outside a segment between its runs: later segments copy them in every run. */
+    private final Set<TornadoTensor> everyExecution = Collections.newSetFromMap(new IdentityHashMap<>());
+    private List<Object> placeholders = List.of();
+    private long segmentsBuilt;
+    private long segmentRuns;
+
+    /** Whether ops are being recorded ({@link #capture}) rather than run one by one. */
+    boolean recording() {
+        return recording;
+    }
+
+    /** Arrays kernels get for absent operands (the nn family's): every segment graph holds them. */
+    void placeholders(List<Object> arrays) {
+        placeholders = List.copyOf(arrays);
+    }
+
+    /**
+     * Runs {@code work} with every op recorded instead of run, then runs the recording as one
+     * {@link Segment}: built (compiled) the first time this sequence of calls on these storages is
+     * recorded, replayed after that. A host read of a tensor a recorded op writes, a host write to
+     * one a recorded op uses, or {@link TornadoVmDevice#synchronize} runs what was recorded so far
+     * first, so results are those of running the ops one by one; such a read splits the sequence into
+     * two segments. Nested captures join the outer one.
+     */
+    void capture(Runnable work) {
+        if (recording) {
+            work.run();
+            return;
+        }
+        recording = true;
+        try {
+            work.run();
+        } finally {
+            recording = false;
+            flush();
+        }
+    }
+
+    void record(KernelPlan call) {
+        pending.add(call);
+        for (KernelPlan.Arg a : call.recorded.args()) {
+            pendingUse.merge(a.tensor(), a.written(), Boolean::logicalOr);
+        }
+    }
+
+    /** Before the host reads a tensor: runs the recording if it writes it, and makes the array current. */
+    void beforeHostRead(TornadoTensor t) {
+        if (Boolean.TRUE.equals(pendingUse.get(t))) {
+            flush();
+        }
+        t.toHost();
+    }
+
+    /** Before the host writes a tensor: runs the recording if it uses it, and makes the array current. */
+    void beforeHostWrite(TornadoTensor t) {
+        if (pendingUse.containsKey(t)) {
+            flush();
+        }
+        t.toHost();
+        if (recording) {
+            // written by the host inside the captured unit: it will be again on every run of it
+            everyExecution.add(t);
+        }
+    }
+
+    /** Runs what was recorded so far as a segment (built, or replayed when the same sequence ran before). */
+    void flush() {
+        if (pending.isEmpty()) {
+            return;
+        }
+        List<KernelPlan> calls = new ArrayList<>(pending);
+        pending.clear();
+        pendingUse.clear();
+        if (discarding) {
+            return;
+        }
+        List<Object> key = new ArrayList<>(calls.size());
+        for (KernelPlan c : calls) {
+            key.add(c.recorded.key());
+        }
+        Segment s = segments.get(key);
+        if (s != null) {
+            List<TornadoTensor> stale = s.stale();
+            if (!stale.isEmpty() || !s.fits(calls)) {
+                everyExecution.addAll(stale);
+                segments.remove(key);
+                freeSegment(s);
+                s = null;
+            }
+        }
+        if (s == null) {
+            s = new Segment(calls, device, OPENCL_FLAGS, everyExecution, placeholders);
+            segmentsBuilt++;
+            heldBytes += s.deviceBytes();
+            segments.put(key, s);
+            Iterator<Segment> it = segments.values().iterator();
+            while ((segments.size() > MAX_SEGMENTS || heldBytes > budgetBytes) && segments.size() > 1) {
+                Segment eldest = it.next();
+                it.remove();
+                freeSegment(eldest);
+            }
+            s.run(calls);
+        } else {
+            s.run(calls);
+        }
+        segmentRuns++;
+    }
+
+    private void freeSegment(Segment s) {
+        heldBytes -= s.deviceBytes();
+        s.close(discarding);
+    }
+
+    /** Segments built so far (a replayed step builds none). */
+    long segmentsBuilt() {
+        return segmentsBuilt;
+    }
+
+    /** Segment runs so far, builds included. */
+    long segmentRuns() {
+        return segmentRuns;
+    }
+
+    /** Segments held now. */
+    int segments() {
+        return segments.size();
+    }
+
+    /** The device is closing: recorded calls are dropped and nothing is copied back any more. */
+    void discard() {
+        discarding = true;
+        pending.clear();
+        pendingUse.clear();
+    }
+
     /** Plans held now (for tests of reuse). */
     int size() {
         return plans.size();
@@ -388,8 +565,20 @@ final class TornadoPlans {
         return built;
     }
 
-    /** Frees the plans that use a tensor being closed. */
+    /** Frees the plans and segments that use a tensor being closed (running the recording first if it uses it). */
     void evict(TornadoTensor t) {
+        if (pendingUse.containsKey(t)) {
+            flush();
+        }
+        Iterator<Segment> si = segments.values().iterator();
+        while (si.hasNext()) {
+            Segment s = si.next();
+            if (s.uses(t)) {
+                si.remove();
+                freeSegment(s);
+            }
+        }
+        everyExecution.remove(t);
         Iterator<KernelPlan> it = plans.values().iterator();
         while (it.hasNext()) {
             KernelPlan p = it.next();
@@ -401,6 +590,11 @@ final class TornadoPlans {
     }
 
     void closeAll() {
+        discard();
+        for (Segment s : segments.values()) {
+            freeSegment(s);
+        }
+        segments.clear();
         for (KernelPlan p : plans.values()) {
             free(p);
         }

@@ -19,7 +19,7 @@ final class TornadoRandomOps extends AbstractRandomOps {
     protected void doBasis(BasisStream stream, int firstIndex, int count, long n, Tensor out) {
         TornadoPlans.Call call = plans.call("basis").out(out, (long) count * n);
         KernelPlan p = call.plan(RandomKernels.P_SIZE, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.TASK, RandomKernels::basis, new KernelContext(), ip, fp, a[0]));
+                .task(KernelPlan.task(0), RandomKernels::basis, new KernelContext(), ip, fp, a[0]));
         TornadoPlans.streamParams(p.ip, p.fp, stream, firstIndex, count, (int) n);
         call.run(p, (long) count * TornadoPlans.blocks(n), false);
     }

@@ -18,6 +18,9 @@ import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
  */
 final class TornadoRuntimeAccess {
 
+    /** TornadoVM bytecode buffer per task graph, set unless the JVM sets {@code tornado.tvm.maxbytecodesize}. */
+    static final int BYTECODE_BYTES = 1 << 18;
+
     private TornadoRuntimeAccess() {
     }
 
@@ -25,6 +28,11 @@ final class TornadoRuntimeAccess {
     static TornadoRuntime runtime() {
         if (System.getProperty("tornado.recover.bailout") == null) {
             System.setProperty("tornado.recover.bailout", "False");
+        }
+        if (System.getProperty("tornado.tvm.maxbytecodesize") == null) {
+            // a segment's task graph (Segment: up to 64 tasks and the buffers of a model step) needs more
+            // than the default 4096 bytes of TornadoVM bytecode, and an overflow surfaces as a bail-out
+            System.setProperty("tornado.tvm.maxbytecodesize", String.valueOf(BYTECODE_BYTES));
         }
         return TornadoRuntimeProvider.getTornadoRuntime();
     }

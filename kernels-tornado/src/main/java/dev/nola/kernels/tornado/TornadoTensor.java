@@ -21,6 +21,8 @@ final class TornadoTensor extends AbstractTensor {
     private FloatArray floats;
     private IntArray ints;
     private long version;
+    /** The segment whose device buffer holds this tensor's latest data (the array is stale), or null. */
+    private Segment owner;
 
     TornadoTensor(TornadoVmDevice device, LiveTensors owner, DType dtype, int[] shape, int size) {
         super(device, owner, dtype, shape, size);
@@ -61,6 +63,24 @@ final class TornadoTensor extends AbstractTensor {
 
     void touch() {
         version++;
+    }
+
+    /** Marks the latest data as living in {@code segment}'s device buffer (after it wrote this tensor). */
+    void ownedBy(Segment segment) {
+        owner = segment;
+    }
+
+    Segment owner() {
+        return owner;
+    }
+
+    /** Makes the array current: copies the latest data back from the segment that holds it, if any. */
+    void toHost() {
+        if (owner != null) {
+            Segment s = owner;
+            owner = null;
+            s.pull(this);
+        }
     }
 
     @Override

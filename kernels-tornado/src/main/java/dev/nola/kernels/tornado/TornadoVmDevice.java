@@ -17,8 +17,9 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
  * by the families {@link TornadoRandomOps}, {@link TornadoNolaOps}, {@link TornadoLinalgOps},
  * {@link TornadoAdapterOps} and {@link TornadoOptimOps}) that are compiled once per kernel and tensor set and keep read-only
  * operands resident on the device. Every op has finished when it returns (TornadoVM's
- * {@code execute} blocks), and each op's output is copied back to its array, so {@link #read} and
- * {@link #synchronize} need no extra wait.
+ * {@code execute} blocks), and each op's output is copied back to its array. Inside a
+ * {@link #capture} ops are recorded and run together as one execution plan ({@link Segment}) whose
+ * outputs stay on the device until the host reads them.
  *
  * <p>Closing the device frees every plan's device memory and closes every tensor.
  */
@@ -41,13 +42,18 @@ final class TornadoVmDevice extends AbstractDevice {
                 new TornadoAdapterOps(this), new TornadoOptimOps(this), new TornadoNnOps(this));
     }
 
-    /** TornadoVM's profiler sums over every plan run so far (empty unless {@code -Dnola.tornado.profile=true}). */
+    /**
+     * Segments built and run ({@link #capture}), and TornadoVM's profiler sums over every plan run so
+     * far (with {@code -Dnola.tornado.profile=true}).
+     */
     @Override
     public Map<String, Long> backendCounters() {
-        if (!KernelPlan.PROFILE) {
-            return Map.of();
-        }
         Map<String, Long> m = new LinkedHashMap<>();
+        m.put("tornado.segments_built", plans.segmentsBuilt());
+        m.put("tornado.segment_runs", plans.segmentRuns());
+        if (!KernelPlan.PROFILE) {
+            return m;
+        }
         for (int i = 0; i < KernelPlan.TOTAL_NAMES.length; i++) {
             m.put(KernelPlan.TOTAL_NAMES[i], KernelPlan.TOTALS[i]);
         }
@@ -84,6 +90,33 @@ final class TornadoVmDevice extends AbstractDevice {
         return new TornadoTensor(this, live, dtype, shape, (int) n);
     }
 
+    /**
+     * Records the ops {@code work} issues and runs them as one execution plan ({@link Segment}), built
+     * the first time this sequence runs and replayed afterwards: data stays on the device between the
+     * ops and nothing is copied back until the host reads it (see {@link TornadoPlans#capture}).
+     */
+    @Override
+    protected void doCapture(Runnable work) {
+        plans.capture(work);
+    }
+
+    /** Host transfers wait per tensor ({@link TornadoPlans#beforeHostRead}), so a capture is not split by unrelated ones. */
+    @Override
+    protected void awaitBeforeTransfer() {
+    }
+
+    /** Runs what a capture has recorded so far (TornadoVM's own executions block). */
+    @Override
+    protected void doSynchronize() {
+        plans.flush();
+    }
+
+    /** Closing: recorded ops are dropped and no segment copies its data back. */
+    @Override
+    protected void drain() {
+        plans.discard();
+    }
+
     /** Drops the execution plans that hold a closing tensor. */
     void evict(TornadoTensor t) {
         plans.evict(t);
@@ -96,6 +129,7 @@ final class TornadoVmDevice extends AbstractDevice {
     @Override
     protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
         TornadoTensor d = storage(dst);
+        plans.beforeHostWrite(d);
         MemorySegment.copy(src, srcOffset, d.segment(), ValueLayout.JAVA_FLOAT, dstOffset * Float.BYTES, length);
         d.touch();
     }
@@ -103,17 +137,20 @@ final class TornadoVmDevice extends AbstractDevice {
     @Override
     protected void doWriteInts(Tensor dst, long dstOffset, int[] src, int srcOffset, int length) {
         TornadoTensor d = storage(dst);
+        plans.beforeHostWrite(d);
         MemorySegment.copy(src, srcOffset, d.segment(), ValueLayout.JAVA_INT, dstOffset * Integer.BYTES, length);
         d.touch();
     }
 
     @Override
     protected void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
+        plans.beforeHostRead(storage(src));
         MemorySegment.copy(storage(src).segment(), ValueLayout.JAVA_FLOAT, srcOffset * Float.BYTES, dst, dstOffset, length);
     }
 
     @Override
     protected void doReadInts(Tensor src, long srcOffset, int[] dst, int dstOffset, int length) {
+        plans.beforeHostRead(storage(src));
         MemorySegment.copy(storage(src).segment(), ValueLayout.JAVA_INT, srcOffset * Integer.BYTES, dst, dstOffset, length);
     }
 
@@ -121,6 +158,8 @@ final class TornadoVmDevice extends AbstractDevice {
     @Override
     protected void doCopy(Tensor src, long srcOffset, Tensor dst, long dstOffset, long n) {
         TornadoTensor d = storage(dst);
+        plans.beforeHostRead(storage(src));
+        plans.beforeHostWrite(d);
         MemorySegment.copy(storage(src).segment(), srcOffset * Float.BYTES, d.segment(), dstOffset * Float.BYTES,
                 n * Float.BYTES);
         d.touch();

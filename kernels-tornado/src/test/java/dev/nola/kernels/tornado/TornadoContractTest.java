@@ -134,13 +134,13 @@ class TornadoContractTest {
             KernelPlan[] ps = new KernelPlan[3];
             for (int i = 0; i < 3; i++) {
                 ps[i] = small.call("fill").out(ts[i], 1000).plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                        .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
+                        .task(KernelPlan.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
                 assertTrue(ps[i].deviceBytes() > 4000 && ps[i].deviceBytes() < 5000, "bytes " + ps[i].deviceBytes());
             }
             assertEquals(2, small.size(), "two plans of ~4 KB fit 10 KB");
             assertEquals(3, small.built());
             small.call("fill").out(ts[2], 1000).plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                    .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
+                    .task(KernelPlan.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
             assertEquals(3, small.built(), "the most recent plan is still cached");
             small.closeAll();
         }
@@ -160,7 +160,7 @@ class TornadoContractTest {
         try (KernelPlan p = new KernelPlan("nolaBadFlags", TornadoRuntimeAccess.device(0, 0), "-cl-std=CL1.2 -no-such-option",
                 2, 1, List.of(), List.of(), (g, ip, fp) -> g
                 .transferToDevice(EVERY_EXECUTION, ip, fp)
-                .task(KernelPlan.TASK, LinalgKernels::fillElements, new KernelContext(), ip, fp, x)
+                .task(KernelPlan.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, x)
                 .transferToHost(EVERY_EXECUTION, x))) {
             p.ip.set(0, 16);
             p.ip.set(1, 0);

@@ -1,0 +1,338 @@
+package dev.nola.kernels.tornado;
+
+import static uk.ac.manchester.tornado.api.enums.DataTransferMode.EVERY_EXECUTION;
+import static uk.ac.manchester.tornado.api.enums.DataTransferMode.FIRST_EXECUTION;
+
+import dev.nola.kernels.DType;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.ProfilerMode;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
+import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+
+/**
+ * A recorded sequence of kernel calls (a {@link TornadoPlans#capture captured} training step) as
+ * one TornadoVM execution plan: the calls' tasks in order, split into task graphs of at most
+ * {@value #TASKS_PER_GRAPH} tasks (TornadoVM holds at most 256 per graph), the graphs sharing
+ * their device buffers, so data stays on the device from the first task to the last. Built once per
+ * sequence and replayed whenever the same sequence (the same calls on the same storages) is
+ * recorded again, with that recording's per-call values (parameter buffers, grids): no
+ * recompilation.
+ *
+ * <p><b>Buffers.</b> Each storage tensor has one device buffer for the whole plan, allocated by the
+ * first graph that uses it (its <em>owner</em>), which copies it in if the sequence reads it before
+ * writing it ({@code FIRST_EXECUTION}: once; {@code EVERY_EXECUTION} for a tensor that changed
+ * elsewhere between replays, see {@link TornadoPlans}) and persists it; each later graph up to the
+ * tensor's last use consumes it from the graph before (TornadoVM passes a buffer only from the graph
+ * executed just before, so a tensor is carried through the graphs between two uses). Nothing is copied
+ * back after a run: a written tensor's latest data stays in the plan ({@link TornadoTensor#owner()}),
+ * copied back when the host or another plan needs it ({@link #pull}, TornadoVM's
+ * {@code UNDER_DEMAND}). Per-call parameter buffers are graph-local and copied in every run, a few
+ * words each; placeholders and the calls' scratch (one array per graph, the largest any call in it
+ * needs) are graph-local and sent once.
+ *
+ * <p><b>TornadoVM behaviours this relies on or avoids</b> (5.2.1; each checked by
+ * {@code SegmentTest}): the graphs are run one by one ({@code withGraph(i).execute()}), because
+ * {@code execute()} of the whole multi-graph plan fails with a null device buffer; only the owner
+ * graph persists a tensor, because a consumer that persists it again frees the shared buffer twice
+ * when the plan is closed; a graph may consume a tensor that none of its tasks uses (carried through);
+ * a graph may declare an input its tasks do not use.
+ */
+final class Segment implements AutoCloseable {
+
+    /** Tasks per task graph (TornadoVM's limit is 256 per graph). */
+    static final int TASKS_PER_GRAPH = 64;
+
+    private static final AtomicLong NAMES = new AtomicLong();
+
+    /** One storage tensor's array in this plan. */
+    private static final class Info {
+        final Object array;
+        final TornadoTensor tensor;
+        /** The first graph that uses it (allocates, copies in, persists). */
+        final int owner;
+        /** The last graph that uses it. */
+        int last;
+        /** The first call that uses it. */
+        final int firstCall;
+        /** Read before anything in the sequence writes it (by its first call): copied in. */
+        boolean input;
+        boolean written;
+        boolean every;
+
+        Info(Object array, TornadoTensor tensor, int owner, int firstCall) {
+            this.array = array;
+            this.tensor = tensor;
+            this.owner = owner;
+            this.last = owner;
+            this.firstCall = firstCall;
+        }
+
+        long bytes() {
+            return tensor.size() * 4L;
+        }
+    }
+
+    private final List<KernelPlan> calls;
+    private final Map<Object, Info> arrays = new IdentityHashMap<>();
+    private final List<Info> order = new ArrayList<>();
+    private final Map<TornadoTensor, Long> deviceVersions = new IdentityHashMap<>();
+    private final long[] scratchFloats;
+    private final int graphs;
+    private final TornadoExecutionPlan plan;
+    private TornadoExecutionResult last;
+    private boolean ran;
+    private final long deviceBytes;
+
+    /**
+     * Builds the plan for these recorded calls (nothing runs yet); tensors in {@code everyExecution}
+     * are copied in on every run instead of once. {@code placeholders} are the arrays kernels get for
+     * absent operands: sent once to every graph.
+     */
+    Segment(List<KernelPlan> calls, TornadoDevice device, String openclFlags, Set<TornadoTensor> everyExecution,
+            List<Object> placeholders) {
+        this.calls = List.copyOf(calls);
+        // graphs of at most TASKS_PER_GRAPH tasks, calls kept whole and in order
+        int[] graphOf = new int[calls.size()];
+        int g = 0;
+        int inGraph = 0;
+        for (int c = 0; c < calls.size(); c++) {
+            int tasks = calls.get(c).tasks();
+            if (inGraph > 0 && inGraph + tasks > TASKS_PER_GRAPH) {
+                g++;
+                inGraph = 0;
+            }
+            graphOf[c] = g;
+            inGraph += tasks;
+        }
+        this.graphs = g + 1;
+        this.scratchFloats = new long[graphs];
+        for (int c = 0; c < calls.size(); c++) {
+            KernelPlan call = calls.get(c);
+            int cg = graphOf[c];
+            scratchFloats[cg] = Math.max(scratchFloats[cg], call.recorded.scratchFloats());
+            for (KernelPlan.Arg a : call.recorded.args()) {
+                Info in = arrays.get(a.array());
+                if (in == null) {
+                    in = new Info(a.array(), a.tensor(), cg, c);
+                    arrays.put(a.array(), in);
+                    order.add(in);
+                }
+                in.input |= in.firstCall == c && a.read();
+                in.last = cg;
+                in.written |= a.written();
+            }
+        }
+        long bytes = 0;
+        for (Info in : order) {
+            in.every = everyExecution.contains(in.tensor);
+            bytes += in.bytes();
+        }
+        String base = "seg" + NAMES.incrementAndGet() + "g";
+        GridScheduler scheduler = new GridScheduler();
+        ImmutableTaskGraph[] built = new ImmutableTaskGraph[graphs];
+        int c = 0;
+        try {
+            for (g = 0; g < graphs; g++) {
+                String name = base + g;
+                TaskGraph tg = new TaskGraph(name);
+                List<Object> consumed = new ArrayList<>();
+                List<Object> once = new ArrayList<>(placeholders);
+                List<Object> always = new ArrayList<>();
+                List<Object> persisted = new ArrayList<>();
+                for (Info in : order) {
+                    if (in.owner < g && in.last >= g) {
+                        consumed.add(in.array);
+                    } else if (in.owner == g) {
+                        if (in.input) {
+                            (in.every ? always : once).add(in.array);
+                        }
+                        if (in.last > g || in.written) {
+                            persisted.add(in.array);
+                        }
+                    }
+                }
+                if (!consumed.isEmpty()) {
+                    tg.consumeFromDevice(base + (g - 1), consumed.toArray());
+                }
+                FloatArray scratch = null;
+                if (scratchFloats[g] > 0) {
+                    scratch = new FloatArray((int) scratchFloats[g]);
+                    once.add(scratch);
+                    bytes += scratchFloats[g] * 4L;
+                }
+                int first = c;
+                for (; c < calls.size() && graphOf[c] == g; c++) {
+                    KernelPlan call = calls.get(c);
+                    always.add(call.ip);
+                    always.add(call.fp);
+                }
+                tg.transferToDevice(EVERY_EXECUTION, always.toArray());
+                tg.transferToDevice(FIRST_EXECUTION, once.toArray());
+                for (int k = first; k < c; k++) {
+                    KernelPlan call = calls.get(k);
+                    KernelPlan.prefix = "c" + k + "_";
+                    tg = call.recorded.adder().add(tg, call.ip, call.fp, scratch);
+                    for (int t = 0; t < call.tasks(); t++) {
+                        scheduler.addWorkerGrid(name + "." + KernelPlan.task(t), call.grid(t));
+                    }
+                }
+                KernelPlan.prefix = "";
+                if (!persisted.isEmpty()) {
+                    tg.persistOnDevice(persisted.toArray());
+                }
+                built[g] = tg.snapshot();
+            }
+        } finally {
+            KernelPlan.prefix = "";
+        }
+        this.deviceBytes = bytes;
+        this.plan = new TornadoExecutionPlan(built);
+        plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
+        if (KernelPlan.PROFILE) {
+            plan.withProfiler(ProfilerMode.SILENT);
+        }
+    }
+
+    int graphs() {
+        return graphs;
+    }
+
+    int calls() {
+        return calls.size();
+    }
+
+    long deviceBytes() {
+        return deviceBytes;
+    }
+
+    /** Whether a new recording of the same sequence fits this plan (its calls need no more scratch). */
+    boolean fits(List<KernelPlan> recording) {
+        int g = 0;
+        int inGraph = 0;
+        for (KernelPlan call : recording) {
+            if (inGraph > 0 && inGraph + call.tasks() > TASKS_PER_GRAPH) {
+                g++;
+                inGraph = 0;
+            }
+            inGraph += call.tasks();
+            if (call.recorded.scratchFloats() > scratchFloats[g]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The tensors this plan copies in once whose device copy is out of date: written since its last run
+     * by the host, an op outside it or another segment. The plan cannot copy them again; the caller
+     * rebuilds it with them copied in every run.
+     */
+    List<TornadoTensor> stale() {
+        List<TornadoTensor> out = new ArrayList<>();
+        if (!ran) {
+            return out;
+        }
+        for (Info in : order) {
+            if (in.input && !in.every && (in.tensor.isClosed() || deviceVersions.get(in.tensor) != in.tensor.version())) {
+                out.add(in.tensor);
+            }
+        }
+        return out;
+    }
+
+    boolean uses(TornadoTensor t) {
+        for (Info in : order) {
+            if (in.tensor == t) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Runs the plan with a recording's per-call values ({@code recording} is this plan's own calls on
+     * the first run, or a later recording of the same sequence), then marks what it wrote as living
+     * here.
+     */
+    void run(List<KernelPlan> recording) {
+        if (recording != calls) {
+            for (int i = 0; i < calls.size(); i++) {
+                calls.get(i).takeCallFrom(recording.get(i));
+            }
+        }
+        for (Info in : order) {
+            if (in.input && (in.every || !ran)) {
+                in.tensor.toHost();
+            }
+        }
+        for (int g = 0; g < graphs; g++) {
+            last = plan.withGraph(g).execute();
+            KernelPlan.profile(last);
+        }
+        ran = true;
+        for (Info in : order) {
+            if (in.written) {
+                in.tensor.touch();
+                in.tensor.ownedBy(this);
+            }
+            deviceVersions.put(in.tensor, in.tensor.version());
+        }
+    }
+
+    /** Copies a tensor this plan holds the latest data of back to its array. */
+    void pull(TornadoTensor t) {
+        Info in = arrays.get(t.dtype() == DType.INT32 ? (Object) t.intArray() : t.array());
+        if (in == null || last == null) {
+            throw new IllegalStateException(t + " is not held by this TornadoVM segment");
+        }
+        plan.withGraph(in.owner);
+        last.transferToHost(in.array);
+        if (KernelPlan.PROFILE) {
+            KernelPlan.TOTALS[7] += in.bytes();
+        }
+    }
+
+    /**
+     * Frees the plan's device memory, first copying back what only it holds (unless {@code discard}:
+     * the device is closing).
+     */
+    void close(boolean discard) {
+        for (Info in : order) {
+            if (in.tensor.owner() == this) {
+                if (!discard && !in.tensor.isClosed()) {
+                    in.tensor.toHost();
+                } else {
+                    in.tensor.ownedBy(null);
+                }
+            }
+        }
+        try {
+            plan.withAllGraphs();
+            plan.close();
+        } catch (TornadoExecutionPlanException e) {
+            throw new IllegalStateException("freeing a TornadoVM segment's device memory failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        close(false);
+    }
+
+    /** The IntArray or FloatArray of a storage tensor. */
+    static Object array(TornadoTensor t) {
+        return t.dtype() == DType.INT32 ? t.intArray() : t.array();
+    }
+}

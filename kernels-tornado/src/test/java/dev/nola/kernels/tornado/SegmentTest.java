@@ -1,0 +1,223 @@
+package dev.nola.kernels.tornado;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nola.kernels.AdamWStep;
+import dev.nola.kernels.Backends;
+import dev.nola.kernels.Device;
+import dev.nola.kernels.NnOps;
+import dev.nola.kernels.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Captured steps ({@link Device#capture}, run as one {@link Segment}) against the same ops run one
+ * by one on another tornado device: the same kernels in the same order, so the same bits. The step is
+ * a stack of {@value #LAYERS} small layers (matmul, bias, GELU, layernorm into views of one activation
+ * buffer), cross-entropy, a gradient matmul per layer and AdamW: about 200 tasks, so several task
+ * graphs, with weights used in the first graph and updated in the last (carried through the graphs
+ * between).
+ */
+class SegmentTest {
+
+    static final int LAYERS = 20;
+    static final int N = 16;
+    static final int C = 24;
+
+    /** The tensors of the little model on one device. */
+    static final class Model {
+        final Device d;
+        final List<Tensor> w = new ArrayList<>();
+        final List<Tensor> b = new ArrayList<>();
+        final List<Tensor> gw = new ArrayList<>();
+        final List<Tensor> m = new ArrayList<>();
+        final List<Tensor> v = new ArrayList<>();
+        final Tensor lnw;
+        final Tensor lnb;
+        final Tensor x;
+        final Tensor acts;
+        final Tensor pre;
+        final Tensor gel;
+        final Tensor mean;
+        final Tensor rstd;
+        final Tensor targets;
+        final Tensor losses;
+        final Tensor dlogits;
+        int t;
+
+        Model(Device d) {
+            this.d = d;
+            SplittableRandom r = new SplittableRandom(7);
+            for (int l = 0; l < LAYERS; l++) {
+                w.add(d.upload(random(r, C * C, 0.3f), C, C));
+                b.add(d.upload(random(r, C, 0.1f), C));
+                gw.add(d.allocate(C, C));
+                m.add(d.allocate(C, C));
+                v.add(d.allocate(C, C));
+                d.linalg().fill(gw.get(l), 0f);
+                d.linalg().fill(m.get(l), 0f);
+                d.linalg().fill(v.get(l), 0f);
+            }
+            lnw = d.upload(random(r, C, 1f), C);
+            lnb = d.upload(random(r, C, 0.1f), C);
+            x = d.allocate(N, C);
+            acts = d.allocate(LAYERS + 1, N, C);
+            pre = d.allocate(N, C);
+            gel = d.allocate(N, C);
+            mean = d.allocate(N);
+            rstd = d.allocate(N);
+            targets = d.allocate(dev.nola.kernels.DType.INT32, N);
+            losses = d.allocate(N);
+            dlogits = d.allocate(N, C);
+        }
+
+        Tensor act(int l) {
+            return d.view(acts, (long) l * N * C, N, C);
+        }
+
+        /** One training step on the batch {@code input}; the host writes it (and the targets) inside the step. */
+        void step(float[] input, int[] target) {
+            t++;
+            d.write(x, input);
+            d.write(targets, target);
+            d.copy(x, act(0));
+            NnOps nn = d.nn();
+            for (int l = 0; l < LAYERS; l++) {
+                d.linalg().matmul(false, false, 1f, act(l), w.get(l), 0f, pre);
+                nn.biasForward(pre, b.get(l));
+                nn.geluForward(NnOps.Gelu.TANH, pre, gel);
+                nn.layerNormForward(gel, lnw, lnb, 1e-5f, act(l + 1), mean, rstd);
+            }
+            nn.crossEntropyForward(act(LAYERS), targets, losses, 0f, -1);
+            nn.crossEntropyBackward(act(LAYERS), targets, dlogits, 0f, -1, 1f / N);
+            AdamWStep s = new AdamWStep(1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, (float) (1 - Math.pow(0.9, t)),
+                    (float) (1 - Math.pow(0.999, t)));
+            for (int l = 0; l < LAYERS; l++) {
+                d.linalg().matmul(true, false, 1f, act(l), dlogits, 1f, gw.get(l));
+                d.optim().adamw(w.get(l), gw.get(l), m.get(l), v.get(l), s, null);
+                d.linalg().fill(gw.get(l), 0f);
+            }
+        }
+
+        float[] weights() {
+            float[] all = new float[LAYERS * C * C];
+            for (int l = 0; l < LAYERS; l++) {
+                System.arraycopy(d.read(w.get(l)), 0, all, l * C * C, C * C);
+            }
+            return all;
+        }
+    }
+
+    static float[] random(SplittableRandom r, int n, float scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextDouble() * 2 - 1) * scale;
+        }
+        return a;
+    }
+
+    static float[][] batches(int steps) {
+        SplittableRandom r = new SplittableRandom(11);
+        float[][] out = new float[steps][];
+        for (int s = 0; s < steps; s++) {
+            out[s] = random(r, N * C, 1f);
+        }
+        return out;
+    }
+
+    static int[] targets(int step) {
+        int[] t = new int[N];
+        for (int i = 0; i < N; i++) {
+            t[i] = (i * 7 + step) % C;
+        }
+        return t;
+    }
+
+    @Test
+    void capturedStepsReplayOnePlanAndMatchOpsRunOneByOne() {
+        int steps = 4;
+        float[][] in = batches(steps);
+        try (Device eager = Backends.open("tornado:0:0"); Device captured = Backends.open("tornado:0:0")) {
+            Model a = new Model(eager);
+            Model c = new Model(captured);
+            TornadoPlans plans = ((TornadoVmDevice) captured).plans();
+            for (int s = 0; s < steps; s++) {
+                int step = s;
+                a.step(in[s], targets(s));
+                captured.capture(() -> c.step(in[step], targets(step)));
+                assertArrayEquals(eager.read(a.losses), captured.read(c.losses), "losses of step " + s);
+                assertEquals(1, plans.segmentsBuilt(), "segments built after step " + s);
+                assertEquals(s + 1, plans.segmentRuns(), "segment runs after step " + s);
+            }
+            assertArrayEquals(a.weights(), c.weights(), "weights after " + steps + " steps");
+            assertArrayEquals(eager.read(a.acts), captured.read(c.acts), "activations");
+            assertTrue(plans.segments() == 1, "one segment held");
+        }
+    }
+
+    /**
+     * Changes made outside the captured step between its runs (an op run on its own, a host write) are
+     * seen by the next run: the segment notices the tensor's new version and is rebuilt once, copying
+     * it in on every run from then on.
+     */
+    @Test
+    void changesBetweenRunsAreSeen() {
+        float[][] in = batches(4);
+        try (Device eager = Backends.open("tornado:0:0"); Device captured = Backends.open("tornado:0:0")) {
+            Model a = new Model(eager);
+            Model c = new Model(captured);
+            TornadoPlans plans = ((TornadoVmDevice) captured).plans();
+            for (int s = 0; s < 4; s++) {
+                int step = s;
+                if (s == 2) {
+                    eager.linalg().scale(0.5f, a.w.get(3));
+                    captured.linalg().scale(0.5f, c.w.get(3));
+                    eager.write(a.b.get(0), new float[C]);
+                    captured.write(c.b.get(0), new float[C]);
+                }
+                a.step(in[s], targets(s));
+                captured.capture(() -> c.step(in[step], targets(step)));
+                assertArrayEquals(eager.read(a.losses), captured.read(c.losses), "losses of step " + s);
+            }
+            assertArrayEquals(a.weights(), c.weights());
+            assertEquals(2, plans.segmentsBuilt(), "built once, rebuilt once after the outside changes");
+        }
+    }
+
+    /** A host read inside a capture of what a recorded op wrote runs the recording first (two segments). */
+    @Test
+    void aReadInsideACaptureSeesTheOpsBeforeIt() {
+        try (Device eager = Backends.open("tornado:0:0"); Device captured = Backends.open("tornado:0:0")) {
+            float[][] got = new float[2][];
+            for (int k = 0; k < 3; k++) {
+                for (Device d : List.of(eager, captured)) {
+                    Tensor p = d.upload(new float[] {1, 2, 3, 4}, 4);
+                    Tensor q = d.allocate(4);
+                    float[][] seen = new float[1][];
+                    Runnable work = () -> {
+                        d.linalg().fill(q, 2f);
+                        d.linalg().axpy(3f, p, q);
+                        seen[0] = d.read(q);
+                        d.linalg().scale(2f, q);
+                    };
+                    if (d == captured) {
+                        d.capture(work);
+                    } else {
+                        work.run();
+                    }
+                    assertArrayEquals(new float[] {5, 8, 11, 14}, seen[0], "read inside the capture");
+                    got[d == eager ? 0 : 1] = d.read(q);
+                    p.close();
+                    q.close();
+                }
+                assertArrayEquals(got[0], got[1]);
+                assertArrayEquals(new float[] {10, 16, 22, 28}, got[1]);
+            }
+            assertEquals(6, ((TornadoVmDevice) captured).plans().segmentsBuilt(), "two segments per capture, new tensors each time");
+        }
+    }
+}
