@@ -30,8 +30,10 @@ import java.util.stream.IntStream;
  * process's peak RSS is that variant's:
  * <pre>
  *   java … dev.nola.bench.Gpt2StepBench --device cpu --variant nola_materialized [--points 4x128,8x256]
- *        [--layers 12] [--width 768] [--steps 3] [--warmup 1]
+ *        [--layers 12] [--width 768] [--steps 3] [--warmup 1] [--capture true]
  * </pre>
+ * Each step (zero the gradients, forward to the loss, backward, AdamW) runs as one
+ * {@link Device#capture} unless {@code --capture false}, and its loss is read after it.
  * Before timing, one step of a small GPT-2 on the device is compared with the same step on the
  * reference backend (loss and every adapter gradient). Prints one JSON object per point (B×T): step
  * min/median/max seconds, tokens/s, the host↔device transfer time within a step (median) and the rest
@@ -46,6 +48,7 @@ public final class Gpt2StepBench {
         Locale.setDefault(Locale.ROOT);
         Map<String, String> o = new LinkedHashMap<>(Map.of("--device", "cpu", "--variant", "nola_materialized",
                 "--points", "4x128", "--layers", "12", "--width", "768", "--steps", "3", "--warmup", "1"));
+        o.put("--capture", "true");
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + args[i] + " is unknown or has no value; expected "
@@ -59,6 +62,7 @@ public final class Gpt2StepBench {
         int width = Integer.parseInt(o.get("--width"));
         int steps = Integer.parseInt(o.get("--steps"));
         int warmup = Integer.parseInt(o.get("--warmup"));
+        boolean capture = Boolean.parseBoolean(o.get("--capture"));
         Gpt2Model.Dims dims = new Gpt2Model.Dims(50257, 1024, layers, width / 64, width, 1e-5f);
         String validation = validate(device, variant);
         try (Device d = Backends.open(device)) {
@@ -70,7 +74,7 @@ public final class Gpt2StepBench {
                     String[] bt = point.split("x");
                     int b = Integer.parseInt(bt[0]);
                     int t = Integer.parseInt(bt[1]);
-                    System.out.println(point(d, m, opt, variant, layers, width, b, t, warmup, steps, validation));
+                    System.out.println(point(d, m, opt, variant, layers, width, b, t, warmup, steps, capture, validation));
                     System.out.flush();
                 }
             } finally {
@@ -81,7 +85,7 @@ public final class Gpt2StepBench {
     }
 
     private static String point(Device d, Gpt2Model m, AdamW opt, String variant, int layers, int width, int b, int t,
-                                int warmup, int steps, String validation) {
+                                int warmup, int steps, boolean capture, String validation) {
         SplittableRandom r = new SplittableRandom(1);
         int[] ids = new int[b * t];
         int[] targets = new int[b * t];
@@ -101,10 +105,18 @@ public final class Gpt2StepBench {
         for (int s = 0; s < warmup + steps; s++) {
             TransferCounts before = counted == null ? null : counted.transfers();
             long t0 = System.nanoTime();
-            m.zeroGradients();
-            loss = m.forward(ids, targets, b, t);
-            m.backward();
-            opt.step(1e-3);
+            Runnable step = () -> {
+                m.zeroGradients();
+                m.forwardLoss(ids, targets, b, t);
+                m.backward();
+                opt.step(1e-3);
+            };
+            if (capture) {
+                d.capture(step); // one execution plan per step where the backend records (TornadoVM)
+            } else {
+                step.run();
+            }
+            loss = m.loss();
             d.synchronize();
             double sec = (System.nanoTime() - t0) / 1e9;
             if (s == warmup - 1 && counted != null) {
@@ -183,9 +195,12 @@ public final class Gpt2StepBench {
                         ids[i] = (i * 37) % small.vocab();
                         tg[i] = (i * 53 + 7) % small.vocab();
                     }
-                    m.zeroGradients();
-                    double loss = m.forward(ids, tg, 2, 16);
-                    m.backward();
+                    d.capture(() -> {
+                        m.zeroGradients();
+                        m.forwardLoss(ids, tg, 2, 16);
+                        m.backward();
+                    });
+                    double loss = m.loss();
                     List<double[]> now = new ArrayList<>(); // the loss, then each gradient, each to its own scale
                     now.add(new double[] {loss});
                     for (Parameter p : m.trainable().list()) {

@@ -241,6 +241,14 @@ final class LinalgKernels {
     }
 
     /** x[i] = value for i &lt; n ({@code ip[0]}), value (any float, NaN included) in {@code fp[0]}; one work-item per element. */
+    /** y[i] = x[i] for i &lt; n ({@code ip[0]}): a device-side copy (recorded in a capture); one work-item per element. */
+    static void copyElements(KernelContext ctx, IntArray ip, FloatArray x, FloatArray y) {
+        int i = ctx.globalIdx;
+        if (i < ip.get(0)) {
+            y.set(ip.get(2) + i, x.get(ip.get(1) + i));
+        }
+    }
+
     static void fillElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x) {
         int i = ctx.globalIdx;
         if (i < ip.get(0)) {

@@ -22,9 +22,10 @@ import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
 /**
- * A recorded sequence of kernel calls (a {@link TornadoPlans#capture captured} training step) as
- * one TornadoVM execution plan: the calls' tasks in order, split into task graphs of at most
- * {@value #TASKS_PER_GRAPH} tasks (TornadoVM holds at most 256 per graph), the graphs sharing
+ * A recorded sequence of kernel calls (a {@link TornadoPlans#capture captured} training step, or
+ * one {@link #parts part} of it) as one TornadoVM execution plan: the calls' tasks in order, split
+ * into task graphs of at most {@value #TASKS_PER_GRAPH} tasks and {@value #OBJECTS_PER_GRAPH} arrays
+ * (TornadoVM's limits: 256 tasks, 1024 graph nodes per task graph), the graphs sharing
  * their device buffers, so data stays on the device from the first task to the last. Built once per
  * sequence and replayed whenever the same sequence (the same calls on the same storages) is
  * recorded again, with that recording's per-call values (parameter buffers, grids): no
@@ -51,8 +52,114 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
  */
 final class Segment implements AutoCloseable {
 
-    /** Tasks per task graph (TornadoVM's limit is 256 per graph). */
-    static final int TASKS_PER_GRAPH = 64;
+    /** Tasks per task graph at most (TornadoVM's limit is 256 per graph). */
+    static final int TASKS_PER_GRAPH = 32;
+    /**
+     * Arrays per task graph at most, its calls' parameter buffers and the arrays carried through it
+     * included: TornadoVM builds each task graph into a graph of at most 1024 nodes (it cannot grow:
+     * "Tornado Graph resize not implemented yet"), two to four per array.
+     */
+    static final int OBJECTS_PER_GRAPH = 240;
+    /** Arrays a graph holds besides the tensors: its calls' two parameter buffers each, placeholders, scratch. */
+    private static final int LOCALS = 2 * TASKS_PER_GRAPH + 5;
+    /** Room kept in a graph for the tensors its own calls bring. */
+    private static final int ROOM = 64;
+
+    /**
+     * Splits a recording into parts that each become a segment of their own: a part ends where the
+     * tensors that are live across the boundary (used before it and after it) would not fit a task
+     * graph beside its own calls. A long training step (GPT-2 124M: hundreds of tensors live in the
+     * middle of the step, activations kept for backward) becomes a few segments; a tensor one part
+     * writes and a later part reads is copied through the host between them.
+     *
+     * @return the parts as [first call, end) ranges, in order
+     */
+    static List<int[]> parts(List<KernelPlan> calls) {
+        Map<Object, Integer> last = new IdentityHashMap<>();
+        for (int c = 0; c < calls.size(); c++) {
+            for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
+                last.put(a.array(), c);
+            }
+        }
+        List<int[]> out = new ArrayList<>();
+        List<Object> seen = new ArrayList<>();
+        Set<Object> seenSet = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        int start = 0;
+        for (int c = 0; c < calls.size(); c++) {
+            int live = 0;
+            for (Object a : seen) {
+                if (last.get(a) >= c) {
+                    live++;
+                }
+            }
+            if (c > start && live + LOCALS + ROOM > OBJECTS_PER_GRAPH) {
+                out.add(new int[] {start, c});
+                start = c;
+                seen.clear();
+                seenSet.clear();
+            }
+            for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
+                if (seenSet.add(a.array())) {
+                    seen.add(a.array());
+                }
+            }
+        }
+        out.add(new int[] {start, calls.size()});
+        return out;
+    }
+
+    /**
+     * The graph of each call: a new graph starts where the tasks would pass {@link #TASKS_PER_GRAPH}
+     * or the arrays (carried in, brought by the calls, and the calls' own) {@link #OBJECTS_PER_GRAPH}.
+     */
+    private static int[] graphsOf(List<KernelPlan> calls) {
+        Map<Object, Integer> last = new IdentityHashMap<>();
+        for (int c = 0; c < calls.size(); c++) {
+            for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
+                last.put(a.array(), c);
+            }
+        }
+        int[] graphOf = new int[calls.size()];
+        int g = 0;
+        int tasks = 0;
+        int graphStart = 0;
+        Set<Object> before = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Object> inGraph = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        int carried = 0;
+        for (int c = 0; c < calls.size(); c++) {
+            KernelPlan call = calls.get(c);
+            int fresh = 0;
+            for (KernelPlan.Arg a : call.recorded.args()) {
+                if (!inGraph.contains(a.array()) && !(before.contains(a.array()) && last.get(a.array()) >= graphStart)) {
+                    fresh++;
+                }
+            }
+            int calls0 = c - graphStart;
+            boolean full = tasks + call.tasks() > TASKS_PER_GRAPH
+                    || carried + inGraph.size() + fresh + 2 * (calls0 + 1) + 5 > OBJECTS_PER_GRAPH;
+            if (c > graphStart && full) {
+                g++;
+                tasks = 0;
+                before.addAll(inGraph);
+                inGraph.clear();
+                graphStart = c;
+                carried = 0;
+                for (Object a : before) {
+                    if (last.get(a) >= c) {
+                        carried++;
+                    }
+                }
+            }
+            graphOf[c] = g;
+            tasks += call.tasks();
+            for (KernelPlan.Arg a : call.recorded.args()) {
+                if (!(before.contains(a.array()) && last.get(a.array()) >= graphStart)) {
+                    inGraph.add(a.array());
+                }
+            }
+        }
+        return graphOf;
+    }
 
     private static final AtomicLong NAMES = new AtomicLong();
 
@@ -84,7 +191,9 @@ final class Segment implements AutoCloseable {
         }
     }
 
-    private final List<KernelPlan> calls;
+    /** The recorded calls this plan was built from (it keeps their parameter buffers and grids). */
+    final List<KernelPlan> calls;
+    private final int[] graphOf;
     private final Map<Object, Info> arrays = new IdentityHashMap<>();
     private final List<Info> order = new ArrayList<>();
     private final Map<TornadoTensor, Long> deviceVersions = new IdentityHashMap<>();
@@ -103,19 +212,9 @@ final class Segment implements AutoCloseable {
     Segment(List<KernelPlan> calls, TornadoDevice device, String openclFlags, Set<TornadoTensor> everyExecution,
             List<Object> placeholders) {
         this.calls = List.copyOf(calls);
-        // graphs of at most TASKS_PER_GRAPH tasks, calls kept whole and in order
-        int[] graphOf = new int[calls.size()];
-        int g = 0;
-        int inGraph = 0;
-        for (int c = 0; c < calls.size(); c++) {
-            int tasks = calls.get(c).tasks();
-            if (inGraph > 0 && inGraph + tasks > TASKS_PER_GRAPH) {
-                g++;
-                inGraph = 0;
-            }
-            graphOf[c] = g;
-            inGraph += tasks;
-        }
+        int[] graphOf = graphsOf(calls);
+        int g = graphOf.length == 0 ? 0 : graphOf[graphOf.length - 1];
+        this.graphOf = graphOf;
         this.graphs = g + 1;
         this.scratchFloats = new long[graphs];
         for (int c = 0; c < calls.size(); c++) {
@@ -192,6 +291,10 @@ final class Segment implements AutoCloseable {
                 if (!persisted.isEmpty()) {
                     tg.persistOnDevice(persisted.toArray());
                 }
+                if (Boolean.getBoolean("nola.tornado.traceFlush")) {
+                    System.err.printf("segment graph %d: calls %d, consumed %d, copied in %d+%d, persisted %d%n", g, c - first,
+                            consumed.size(), once.size(), always.size(), persisted.size());
+                }
                 built[g] = tg.snapshot();
             }
         } finally {
@@ -219,15 +322,8 @@ final class Segment implements AutoCloseable {
 
     /** Whether a new recording of the same sequence fits this plan (its calls need no more scratch). */
     boolean fits(List<KernelPlan> recording) {
-        int g = 0;
-        int inGraph = 0;
-        for (KernelPlan call : recording) {
-            if (inGraph > 0 && inGraph + call.tasks() > TASKS_PER_GRAPH) {
-                g++;
-                inGraph = 0;
-            }
-            inGraph += call.tasks();
-            if (call.recorded.scratchFloats() > scratchFloats[g]) {
+        for (int c = 0; c < recording.size(); c++) {
+            if (recording.get(c).recorded.scratchFloats() > scratchFloats[graphOf[c]]) {
                 return false;
             }
         }

@@ -86,6 +86,18 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         call.run(p, n, false);
     }
 
+    /**
+     * Copies {@code n} elements from {@code x} to {@code y} (float32 views that do not overlap) on the
+     * device: how a host {@code copy} is recorded inside a capture.
+     */
+    void copyOnDevice(Tensor x, Tensor y, long n) {
+        TornadoPlans.Call call = plans.call("copy").in(x).out(y, n);
+        KernelPlan p = call.plan(LinalgKernels.LEVEL1_PARAMS, 0, (g, ip, fp, a) -> g
+                .task(KernelPlan.task(0), LinalgKernels::copyElements, new KernelContext(), ip, a[0], a[1]));
+        p.ip.set(0, (int) n);
+        call.run(p, n, false);
+    }
+
     @Override
     protected void doFill(Tensor x, float value, long n) {
         TornadoPlans.Call call = plans.call("fill").out(x, n);

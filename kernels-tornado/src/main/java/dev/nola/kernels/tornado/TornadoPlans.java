@@ -412,14 +412,14 @@ final class TornadoPlans {
 
     // ---------------------------------------------------------------- capture
 
-    /** Recorded segments kept per device at most (each holds device copies of every tensor it uses). */
+    /** Recordings whose segments are kept per device at most (each holds device copies of every tensor it uses). */
     static final int MAX_SEGMENTS = 8;
 
     private boolean recording;
     private boolean discarding;
     private final List<KernelPlan> pending = new ArrayList<>();
     private final Map<TornadoTensor, Boolean> pendingUse = new IdentityHashMap<>();
-    private final Map<List<Object>, Segment> segments = new LinkedHashMap<>(16, 0.75f, true);
+    private final Map<List<Object>, Chain> segments = new LinkedHashMap<>(16, 0.75f, true);
     /** Tensors found changed outside a segment between its runs: later segments copy them in every run. */
     private final Set<TornadoTensor> everyExecution = Collections.newSetFromMap(new IdentityHashMap<>());
     private List<Object> placeholders = List.of();
@@ -485,10 +485,29 @@ final class TornadoPlans {
         }
     }
 
-    /** Runs what was recorded so far as a segment (built, or replayed when the same sequence ran before). */
+    /**
+     * A recording's execution plans: one {@link Segment} per part of it ({@link Segment#parts}), each
+     * with the range of calls it runs.
+     */
+    private record Chain(List<Segment> parts, List<int[]> ranges) {
+
+        boolean uses(TornadoTensor t) {
+            for (Segment s : parts) {
+                if (s.uses(t)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Runs what was recorded so far (its segments built, or replayed when the same sequence ran before). */
     void flush() {
         if (pending.isEmpty()) {
             return;
+        }
+        if (recording && Boolean.getBoolean("nola.tornado.traceFlush")) {
+            new Throwable("flush inside a capture after " + pending.size() + " calls").printStackTrace();
         }
         List<KernelPlan> calls = new ArrayList<>(pending);
         pending.clear();
@@ -500,35 +519,66 @@ final class TornadoPlans {
         for (KernelPlan c : calls) {
             key.add(c.recorded.key());
         }
-        Segment s = segments.get(key);
-        if (s != null) {
-            List<TornadoTensor> stale = s.stale();
-            if (!stale.isEmpty() || !s.fits(calls)) {
-                everyExecution.addAll(stale);
-                segments.remove(key);
-                freeSegment(s);
-                s = null;
+        Chain chain = segments.get(key);
+        if (chain == null) {
+            List<int[]> ranges = Segment.parts(calls);
+            List<Segment> parts = new ArrayList<>();
+            for (int k = 0; k < ranges.size(); k++) {
+                parts.add(null);
             }
+            chain = new Chain(parts, ranges);
+            segments.put(key, chain);
         }
-        if (s == null) {
-            s = new Segment(calls, device, OPENCL_FLAGS, everyExecution, placeholders);
-            segmentsBuilt++;
-            heldBytes += s.deviceBytes();
-            segments.put(key, s);
-            Iterator<Segment> it = segments.values().iterator();
-            while ((segments.size() > MAX_SEGMENTS || heldBytes > budgetBytes) && segments.size() > 1) {
-                Segment eldest = it.next();
-                it.remove();
-                freeSegment(eldest);
+        for (int k = 0; k < chain.parts().size(); k++) {
+            int[] r = chain.ranges().get(k);
+            List<KernelPlan> part = calls.subList(r[0], r[1]);
+            Segment s = chain.parts().get(k);
+            if (s != null) {
+                List<TornadoTensor> stale = s.stale();
+                if (!stale.isEmpty() || !s.fits(part)) {
+                    everyExecution.addAll(stale);
+                    freeSegment(s);
+                    s = null;
+                }
             }
-            s.run(calls);
-        } else {
-            s.run(calls);
+            if (s == null) {
+                // what the other parts of this recording write changes between this part's runs
+                Set<TornadoTensor> every = Collections.newSetFromMap(new IdentityHashMap<>());
+                every.addAll(everyExecution);
+                for (int j = 0; j < calls.size(); j++) {
+                    if (j < r[0] || j >= r[1]) {
+                        for (KernelPlan.Arg a : calls.get(j).recorded.args()) {
+                            if (a.written()) {
+                                every.add(a.tensor());
+                            }
+                        }
+                    }
+                }
+                s = new Segment(part, device, OPENCL_FLAGS, every, placeholders);
+                segmentsBuilt++;
+                heldBytes += s.deviceBytes();
+                chain.parts().set(k, s);
+                s.run(s.calls);
+            } else {
+                s.run(part);
+            }
+            segmentRuns++;
         }
-        segmentRuns++;
+        Iterator<Chain> it = segments.values().iterator();
+        while ((segments.size() > MAX_SEGMENTS || heldBytes > budgetBytes) && segments.size() > 1) {
+            Chain eldest = it.next();
+            if (eldest == chain) {
+                continue;
+            }
+            it.remove();
+            eldest.parts().forEach(this::freeSegment);
+        }
     }
 
     private void freeSegment(Segment s) {
+        if (s == null) {
+            return; // a part whose build failed
+        }
         heldBytes -= s.deviceBytes();
         s.close(discarding);
     }
@@ -570,12 +620,12 @@ final class TornadoPlans {
         if (pendingUse.containsKey(t)) {
             flush();
         }
-        Iterator<Segment> si = segments.values().iterator();
+        Iterator<Chain> si = segments.values().iterator();
         while (si.hasNext()) {
-            Segment s = si.next();
-            if (s.uses(t)) {
+            Chain c = si.next();
+            if (c.uses(t)) {
                 si.remove();
-                freeSegment(s);
+                c.parts().forEach(this::freeSegment);
             }
         }
         everyExecution.remove(t);
@@ -591,8 +641,8 @@ final class TornadoPlans {
 
     void closeAll() {
         discard();
-        for (Segment s : segments.values()) {
-            freeSegment(s);
+        for (Chain c : segments.values()) {
+            c.parts().forEach(this::freeSegment);
         }
         segments.clear();
         for (KernelPlan p : plans.values()) {

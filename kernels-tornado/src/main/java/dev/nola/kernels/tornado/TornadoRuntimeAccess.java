@@ -34,6 +34,11 @@ final class TornadoRuntimeAccess {
             // than the default 4096 bytes of TornadoVM bytecode, and an overflow surfaces as a bail-out
             System.setProperty("tornado.tvm.maxbytecodesize", String.valueOf(BYTECODE_BYTES));
         }
+        if (System.getProperty("tornado.device.memory") == null) {
+            // TornadoVM caps what it allocates per device at 4 GB of its own accord; a GPT-2 124M step's
+            // segments hold more. The device's own limit (and TornadoPlans' budget) applies instead.
+            System.setProperty("tornado.device.memory", "1024GB");
+        }
         return TornadoRuntimeProvider.getTornadoRuntime();
     }
 

@@ -158,6 +158,11 @@ final class TornadoVmDevice extends AbstractDevice {
     @Override
     protected void doCopy(Tensor src, long srcOffset, Tensor dst, long dstOffset, long n) {
         TornadoTensor d = storage(dst);
+        if (plans.recording() && d.dtype() == DType.FLOAT32) {
+            // inside a capture a copy is a recorded kernel, so the step stays one segment
+            ((TornadoLinalgOps) linalg()).copyOnDevice(view(src, srcOffset, (int) n), view(dst, dstOffset, (int) n), n);
+            return;
+        }
         plans.beforeHostRead(storage(src));
         plans.beforeHostWrite(d);
         MemorySegment.copy(storage(src).segment(), srcOffset * Float.BYTES, d.segment(), dstOffset * Float.BYTES,

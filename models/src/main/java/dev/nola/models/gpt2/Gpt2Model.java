@@ -179,6 +179,8 @@ public final class Gpt2Model implements AutoCloseable {
         final Tensor dres;
         final Tensor dres2;
         int counted;
+        /** Targets counted by the last forward with targets (the loss divisor; kept through backward). */
+        int lossCounted;
         float smoothing;
         /** dres or dres2: where the last backward left dL/d(embedding output); null before one. */
         Tensor dinput;
@@ -258,6 +260,16 @@ public final class Gpt2Model implements AutoCloseable {
      * @return the mean loss (reads B·T floats back)
      */
     public double forward(int[] ids, int[] targets, int b, int t) {
+        forwardLoss(ids, targets, b, t);
+        return loss();
+    }
+
+    /**
+     * {@link #forward(int[], int[], int, int)} without reading anything back: the per-token losses stay
+     * on the device until {@link #loss()} (so a whole step, forward to optimizer, can run as one
+     * {@link dev.nola.kernels.Device#capture captured} unit).
+     */
+    public void forwardLoss(int[] ids, int[] targets, int b, int t) {
         Checks.notNull("targets", targets);
         if (targets.length != b * t) {
             throw new IllegalArgumentException("targets has " + targets.length + " entries, expected b·t = " + b * t);
@@ -277,12 +289,24 @@ public final class Gpt2Model implements AutoCloseable {
         device.nn().crossEntropyForward(s.logits, s.targets, s.losses, labelSmoothing, IGNORE);
         s.counted = counted;
         s.smoothing = labelSmoothing;
+        s.lossCounted = counted;
+    }
+
+    /**
+     * The mean loss of the last forward with targets (reads B·T floats back); still valid after
+     * {@link #backward()}.
+     */
+    public double loss() {
+        Buffers s = buf;
+        if (s == null || s.lossCounted == 0) {
+            throw new IllegalStateException("no forward with targets yet");
+        }
         float[] l = device.read(s.losses);
         double sum = 0;
         for (float x : l) {
             sum += x;
         }
-        return sum / counted;
+        return sum / s.lossCounted;
     }
 
     /**
