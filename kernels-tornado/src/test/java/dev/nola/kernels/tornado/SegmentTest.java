@@ -166,7 +166,7 @@ class SegmentTest {
     }
 
     /**
-     * A step with more tensors live across it than a task graph holds (80 layers: weights, biases and
+     * A step with more tensors live across it than a task graph holds (130 layers: weights and
      * optimizer state used in the forward pass and again in the update) is split into several segments,
      * what one writes and a later one reads passing through the host, and still replays without
      * rebuilding and matches the ops run one by one.
@@ -176,8 +176,8 @@ class SegmentTest {
         int steps = 3;
         float[][] in = batches(steps);
         try (Device eager = Backends.open("tornado:0:0"); Device captured = Backends.open("tornado:0:0")) {
-            Model a = new Model(eager, 80);
-            Model c = new Model(captured, 80);
+            Model a = new Model(eager, 130);
+            Model c = new Model(captured, 130);
             TornadoPlans plans = ((TornadoVmDevice) captured).plans();
             long perStep = 0;
             for (int s = 0; s < steps; s++) {
