@@ -166,8 +166,8 @@ class SegmentTest {
     }
 
     /**
-     * A step with more tensors live across it than a task graph holds (130 layers: weights and
-     * optimizer state used in the forward pass and again in the update) is split into several segments,
+     * A step with more tensors live across it than a task graph holds (130 layers: each weight is used
+     * in the forward pass and again in the update) is split into several segments,
      * what one writes and a later one reads passing through the host, and still replays without
      * rebuilding and matches the ops run one by one.
      */
