@@ -77,7 +77,7 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "linear or cosine decay after a warm-up. Default: ${DEFAULT-VALUE}.")
     String schedule;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Warm-up steps. Default: 5% of the steps.")
+    @Option(names = "--warmup", paramLabel = "N", description = "Warm-up steps. Default: 5%% of the steps.")
     Long warmup;
 
     @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "Sequences or images per step. Default: ${DEFAULT-VALUE}.")
@@ -87,7 +87,7 @@ final class FinetuneCommand implements Callable<Integer> {
     long evalEvery;
 
     @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "N",
-            description = "Write a checkpoint every N steps. Default: 10% of the steps.")
+            description = "Write a checkpoint every N steps. Default: 10%% of the steps.")
     long checkpointEvery;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory: adapter/, report/, checkpoint/.")

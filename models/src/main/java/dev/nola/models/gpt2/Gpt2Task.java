@@ -59,11 +59,26 @@ public final class Gpt2Task implements TrainingTask {
 
     @Override
     public double step(long step) {
+        runStep(step);
+        return lastLoss();
+    }
+
+    @Override
+    public boolean defersLoss() {
+        return true;
+    }
+
+    @Override
+    public void runStep(long step) {
         TokenBatch b = batchOf(step);
         model.zeroGradients();
-        double loss = model.forward(b.inputs(), b.targets(), b.batchSize(), b.length());
+        model.forwardLoss(b.inputs(), b.targets(), b.batchSize(), b.length());
         model.backward();
-        return loss;
+    }
+
+    @Override
+    public double lastLoss() {
+        return model.loss();
     }
 
     @Override

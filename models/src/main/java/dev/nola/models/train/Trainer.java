@@ -112,14 +112,33 @@ public final class Trainer {
             long start = System.nanoTime();
             for (long step = first; step < s.steps(); step++) {
                 long t0 = System.nanoTime();
-                double loss = task.step(step);
-                Tensor factor = clip.clipFactor();
-                double norm = clip.norm();
-                if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-                    throw new TrainingStopped(step, stopMessage(step, loss, norm, params, checkpoints));
-                }
                 double lr = s.schedule().at(step);
-                opt.step(lr, s.clipNorm() > 0 ? factor : null);
+                double loss;
+                double norm;
+                if (task.defersLoss()) {
+                    // the whole step as one unit the device may record and replay (TornadoVM: one execution
+                    // plan); the loss and norm are read after it, so a non-finite one has already updated
+                    // the parameters in memory when the run stops (the checkpoint is untouched either way)
+                    long now = step;
+                    d.capture(() -> {
+                        task.runStep(now);
+                        Tensor f = clip.clipFactor();
+                        opt.step(lr, s.clipNorm() > 0 ? f : null);
+                    });
+                    loss = task.lastLoss();
+                    norm = clip.norm();
+                    if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                        throw new TrainingStopped(step, stopMessage(step, loss, norm, params, checkpoints));
+                    }
+                } else {
+                    loss = task.step(step);
+                    Tensor factor = clip.clipFactor();
+                    norm = clip.norm();
+                    if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                        throw new TrainingStopped(step, stopMessage(step, loss, norm, params, checkpoints));
+                    }
+                    opt.step(lr, s.clipNorm() > 0 ? factor : null);
+                }
                 losses.add(loss);
                 double dt = (System.nanoTime() - t0) / 1e9;
                 l.onStep(step, s.steps(), loss, norm, lr, task.itemsPerStep() / dt);

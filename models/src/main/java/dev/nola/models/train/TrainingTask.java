@@ -20,6 +20,25 @@ public interface TrainingTask {
      */
     double step(long step);
 
+    /**
+     * Whether {@link #runStep} and {@link #lastLoss} work: the step can leave its loss on the device,
+     * so the {@link Trainer} runs forward, backward, clipping and the optimizer as one
+     * {@link dev.nola.kernels.Device#capture} (on TornadoVM: one execution plan per step, replayed).
+     */
+    default boolean defersLoss() {
+        return false;
+    }
+
+    /** {@link #step} without reading anything back; the loss waits on the device for {@link #lastLoss}. */
+    default void runStep(long step) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not defer its loss");
+    }
+
+    /** The mean loss of the last {@link #runStep} (reads it back). */
+    default double lastLoss() {
+        throw new UnsupportedOperationException(getClass().getName() + " does not defer its loss");
+    }
+
     /** The held-out metrics (loss, and accuracy where the task has one). */
     Evaluation evaluate();
 

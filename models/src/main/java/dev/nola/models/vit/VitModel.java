@@ -284,15 +284,31 @@ public final class VitModel implements AutoCloseable {
 
     /** Forward and the mean cross-entropy against labels in [0, K) (reads B floats back). */
     public double forward(float[] pixels, int[] labels, int b, float labelSmoothing) {
+        forwardLoss(pixels, labels, b, labelSmoothing);
+        return loss();
+    }
+
+    /**
+     * {@link #forward(float[], int[], int, float)} without reading anything back: the per-image losses
+     * stay on the device until {@link #loss()}.
+     */
+    public void forwardLoss(float[] pixels, int[] labels, int b, float labelSmoothing) {
         forward(pixels, b);
         device.write(buf.labels, labels);
         device.nn().crossEntropyForward(buf.logits, buf.labels, buf.losses, labelSmoothing, -1);
+    }
+
+    /** The mean loss of the last forward with labels (reads B floats back). */
+    public double loss() {
+        if (buf == null) {
+            throw new IllegalStateException("no forward with labels yet");
+        }
         float[] l = device.read(buf.losses);
         double sum = 0;
         for (float x : l) {
             sum += x;
         }
-        return sum / b;
+        return sum / l.length;
     }
 
     /** Backward of the last forward with labels: accumulates the gradients of {@link #trainable()}. */

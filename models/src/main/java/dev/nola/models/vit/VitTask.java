@@ -41,6 +41,17 @@ public final class VitTask implements TrainingTask {
 
     @Override
     public double step(long step) {
+        runStep(step);
+        return lastLoss();
+    }
+
+    @Override
+    public boolean defersLoss() {
+        return true;
+    }
+
+    @Override
+    public void runStep(long step) {
         int e = Math.toIntExact(step / perEpoch);
         if (e != cachedEpoch) {
             epoch = train.epoch(batch, seed, e);
@@ -48,9 +59,13 @@ public final class VitTask implements TrainingTask {
         }
         ImageBatch b = epoch.get((int) (step % perEpoch));
         model.zeroGradients();
-        double loss = model.forward(b.pixels(), b.labels(), b.batchSize(), labelSmoothing);
+        model.forwardLoss(b.pixels(), b.labels(), b.batchSize(), labelSmoothing);
         model.backward(labelSmoothing);
-        return loss;
+    }
+
+    @Override
+    public double lastLoss() {
+        return model.loss();
     }
 
     @Override

@@ -142,6 +142,64 @@ class TrainerTest {
         }
     }
 
+    /**
+     * A task that defers its loss runs each step as one {@code Device.capture} (forward, backward,
+     * clipping, AdamW; the loss and norm read after): the same losses and coefficients, bit for bit, as
+     * the same task run through {@code step} with the reads in between.
+     */
+    @Test
+    void aCapturedStepGivesTheSameRunAsOneReadingBetweenItsParts() {
+        Trainer.Result captured;
+        float[] capturedCoefficients;
+        try (Setup s = new Setup(DEVICE)) {
+            assertTrue(s.task.defersLoss());
+            captured = Trainer.run(s.task, settings(6, 0), null, false, null);
+            capturedCoefficients = s.coefficients();
+        }
+        try (Setup s = new Setup(DEVICE)) {
+            TrainingTask stepwise = new TrainingTask() {
+                @Override public ParameterSet trainable() { return s.task.trainable(); }
+                @Override public double step(long step) { return s.task.step(step); }
+                @Override public Evaluation evaluate() { return s.task.evaluate(); }
+                @Override public long itemsPerStep() { return s.task.itemsPerStep(); }
+                @Override public String itemUnit() { return "tokens"; }
+            };
+            Trainer.Result r = Trainer.run(stepwise, settings(6, 0), null, false, null);
+            assertEquals(captured.losses(), r.losses());
+            assertArrayEquals(capturedCoefficients, s.coefficients());
+        }
+    }
+
+    /** The guard on a captured step: a NaN gradient still stops the run at its step, naming it. */
+    @Test
+    void aNonFiniteGradientStopsACapturedStep() throws Exception {
+        Path ckpt = tmp.resolve("guard-captured");
+        try (Setup s = new Setup("reference")) {
+            TrainingTask poisoned = new TrainingTask() {
+                @Override public ParameterSet trainable() { return s.task.trainable(); }
+                @Override public double step(long step) { throw new AssertionError("the captured path is expected"); }
+                @Override public boolean defersLoss() { return true; }
+                @Override public void runStep(long step) {
+                    s.task.runStep(step);
+                    if (step == 3) {
+                        Adapter a = s.m.adapters(1).get(TransformerBlock.V);
+                        Tensor g = a.parameterSet().list().get(0).grad();
+                        s.d.write(g, 2, new float[] {Float.NaN}, 0, 1);
+                    }
+                }
+                @Override public double lastLoss() { return s.task.lastLoss(); }
+                @Override public Evaluation evaluate() { return s.task.evaluate(); }
+                @Override public long itemsPerStep() { return 1; }
+                @Override public String itemUnit() { return "tokens"; }
+            };
+            Trainer.TrainingStopped e = assertThrows(Trainer.TrainingStopped.class,
+                    () -> Trainer.run(poisoned, settings(8, 2), ckpt, false, null));
+            assertEquals(3, e.step());
+            assertTrue(e.getMessage().contains("[2] = NaN") && e.getMessage().contains("intact"), e.getMessage());
+            assertTrue(Files.readString(ckpt.resolve(Trainer.META_FILE)).contains("\"step\" : 2"));
+        }
+    }
+
     @Test
     void aNonFiniteLossStopsTheRunNamingTheStepAndKeepsTheCheckpoint() throws Exception {
         Path ckpt = tmp.resolve("guard");
