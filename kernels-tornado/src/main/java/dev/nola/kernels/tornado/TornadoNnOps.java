@@ -35,7 +35,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  *
  * <p>Two-pass ops are two plans run one after the other (layernorm backward: dx, then the parameter
  * gradients; attention backward: query side, then key side), the intermediate travelling through the
- * host array between them (on PoCL device memory is host memory).
+ * host array between them (on PoCL device memory is host memory), or, inside a
+ * {@link dev.nola.kernels.Device#capture capture}, staying on the device.
  */
 final class TornadoNnOps extends AbstractNnOps {
 
