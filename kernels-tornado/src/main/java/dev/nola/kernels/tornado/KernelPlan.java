@@ -30,8 +30,8 @@ final class KernelPlan implements AutoCloseable {
     /**
      * Prefix of the task names {@link #task} gives: empty for a plan of its own; while a {@link Segment}
      * adds recorded calls to its graphs, the call's index, so the tasks of many calls in one graph keep
-     * distinct names. Set only by {@link Segment} while it builds (under the device's lock: TornadoVM
-     * devices are used from one thread at a time).
+     * distinct names. Set only by {@link Segment} while it builds; like the rest of the backend, this
+     * assumes one thread drives the TornadoVM devices at a time.
      */
     static String prefix = "";
 
