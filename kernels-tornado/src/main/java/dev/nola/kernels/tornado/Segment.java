@@ -43,8 +43,8 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
  * words each; placeholders and the calls' scratch (one array per graph, the largest any call in it
  * needs) are graph-local and sent once.
  *
- * <p><b>TornadoVM behaviours this relies on or avoids</b> (5.2.1; each checked by
- * {@code SegmentTest}): the graphs are run one by one ({@code withGraph(i).execute()}), because
+ * <p><b>TornadoVM behaviours this relies on or avoids</b> (5.2.1; found by small experiments against
+ * the SDK, and exercised by {@code SegmentTest}): the graphs are run one by one ({@code withGraph(i).execute()}), because
  * {@code execute()} of the whole multi-graph plan fails with a null device buffer; only the owner
  * graph persists a tensor, because a consumer that persists it again frees the shared buffer twice
  * when the plan is closed; a graph may consume a tensor that none of its tasks uses (carried through);
