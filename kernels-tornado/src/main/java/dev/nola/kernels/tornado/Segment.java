@@ -3,8 +3,8 @@ package dev.nola.kernels.tornado;
 import static uk.ac.manchester.tornado.api.enums.DataTransferMode.EVERY_EXECUTION;
 import static uk.ac.manchester.tornado.api.enums.DataTransferMode.FIRST_EXECUTION;
 
-import dev.nola.kernels.DType;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,15 +75,9 @@ final class Segment implements AutoCloseable {
      * @return the parts as [first call, end) ranges, in order
      */
     static List<int[]> parts(List<KernelPlan> calls) {
-        Map<Object, Integer> last = new IdentityHashMap<>();
-        for (int c = 0; c < calls.size(); c++) {
-            for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
-                last.put(a.array(), c);
-            }
-        }
+        Map<Object, Integer> last = lastUses(calls);
         List<int[]> out = new ArrayList<>();
-        List<Object> seen = new ArrayList<>();
-        Set<Object> seenSet = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Object> seen = identitySet();
         int start = 0;
         for (int c = 0; c < calls.size(); c++) {
             int live = 0;
@@ -96,16 +90,28 @@ final class Segment implements AutoCloseable {
                 out.add(new int[] {start, c});
                 start = c;
                 seen.clear();
-                seenSet.clear();
             }
             for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
-                if (seenSet.add(a.array())) {
-                    seen.add(a.array());
-                }
+                seen.add(a.array());
             }
         }
         out.add(new int[] {start, calls.size()});
         return out;
+    }
+
+    /** The index of the last call that uses each array. */
+    private static Map<Object, Integer> lastUses(List<KernelPlan> calls) {
+        Map<Object, Integer> last = new IdentityHashMap<>();
+        for (int c = 0; c < calls.size(); c++) {
+            for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
+                last.put(a.array(), c);
+            }
+        }
+        return last;
+    }
+
+    private static Set<Object> identitySet() {
+        return Collections.newSetFromMap(new IdentityHashMap<>());
     }
 
     /**
@@ -113,18 +119,13 @@ final class Segment implements AutoCloseable {
      * or the arrays (carried in, brought by the calls, and the calls' own) {@link #OBJECTS_PER_GRAPH}.
      */
     private static int[] graphsOf(List<KernelPlan> calls) {
-        Map<Object, Integer> last = new IdentityHashMap<>();
-        for (int c = 0; c < calls.size(); c++) {
-            for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
-                last.put(a.array(), c);
-            }
-        }
+        Map<Object, Integer> last = lastUses(calls);
         int[] graphOf = new int[calls.size()];
         int g = 0;
         int tasks = 0;
         int graphStart = 0;
-        Set<Object> before = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-        Set<Object> inGraph = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Object> before = identitySet();
+        Set<Object> inGraph = identitySet();
         int carried = 0;
         for (int c = 0; c < calls.size(); c++) {
             KernelPlan call = calls.get(c);
@@ -389,7 +390,7 @@ final class Segment implements AutoCloseable {
 
     /** Copies a tensor this plan holds the latest data of back to its array. */
     void pull(TornadoTensor t) {
-        Info in = arrays.get(t.dtype() == DType.INT32 ? (Object) t.intArray() : t.array());
+        Info in = arrays.get(t.data());
         if (in == null || last == null) {
             throw new IllegalStateException(t + " is not held by this TornadoVM segment");
         }
@@ -425,10 +426,5 @@ final class Segment implements AutoCloseable {
     @Override
     public void close() {
         close(false);
-    }
-
-    /** The IntArray or FloatArray of a storage tensor. */
-    static Object array(TornadoTensor t) {
-        return t.dtype() == DType.INT32 ? t.intArray() : t.array();
     }
 }

@@ -4,7 +4,6 @@ import static uk.ac.manchester.tornado.api.enums.DataTransferMode.EVERY_EXECUTIO
 import static uk.ac.manchester.tornado.api.enums.DataTransferMode.FIRST_EXECUTION;
 
 import dev.nola.kernels.AbstractNnOps;
-import dev.nola.kernels.DType;
 import dev.nola.kernels.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,10 +117,10 @@ final class TornadoNnOps extends AbstractNnOps {
         List<Object> sendOut = new ArrayList<>();
         for (int i = 0; i < distinct.size(); i++) {
             if (copyIn.get(i)) {
-                sendIn.add(array(distinct.get(i)));
+                sendIn.add(distinct.get(i).data());
             }
             if (copyOut.get(i)) {
-                sendOut.add(array(distinct.get(i)));
+                sendOut.add(distinct.get(i).data());
             }
         }
         if (plans.recording()) {
@@ -129,7 +128,7 @@ final class TornadoNnOps extends AbstractNnOps {
             for (Operand o : operands) {
                 if (o.tensor() != null) {
                     TornadoTensor st = o.storage();
-                    args.add(new KernelPlan.Arg(array(st), st, o.read() || o.written() && o.tensor().size() != st.size(),
+                    args.add(new KernelPlan.Arg(st.data(), st, o.read() || o.written() && o.tensor().size() != st.size(),
                             o.written()));
                 }
             }
@@ -153,10 +152,6 @@ final class TornadoNnOps extends AbstractNnOps {
             }
         }
         return -1;
-    }
-
-    private static Object array(TornadoTensor t) {
-        return t.dtype() == DType.INT32 ? t.intArray() : t.array();
     }
 
     /**

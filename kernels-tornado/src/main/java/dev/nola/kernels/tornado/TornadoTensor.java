@@ -51,6 +51,11 @@ final class TornadoTensor extends AbstractTensor {
         return ints;
     }
 
+    /** The array itself, {@link IntArray} or {@link FloatArray}: what a task graph transfers. */
+    Object data() {
+        return dtype() == DType.INT32 ? intArray() : array();
+    }
+
     /** The array's elements (without TornadoVM's header), for host transfers of either element type. */
     MemorySegment segment() {
         requireOpen();
