@@ -5,7 +5,7 @@ import dev.nola.kernels.Checks;
 import dev.nola.models.text.TokenBatch;
 import dev.nola.models.text.TokenWindows;
 import dev.nola.models.train.Evaluation;
-import dev.nola.models.train.TrainingTask;
+import dev.nola.models.train.DeviceLossTask;
 import java.util.List;
 
 /**
@@ -13,7 +13,7 @@ import java.util.List;
  * {@code s mod E} of epoch {@code s / E} in a seeded order (E batches per epoch), so it depends on the
  * step alone; evaluation is the token-weighted mean loss over the held-out windows in order.
  */
-public final class Gpt2Task implements TrainingTask {
+public final class Gpt2Task implements DeviceLossTask {
 
     private final Gpt2Model model;
     private final TokenWindows train;
@@ -55,17 +55,6 @@ public final class Gpt2Task implements TrainingTask {
             cachedEpoch = e;
         }
         return epoch.get((int) (step % perEpoch));
-    }
-
-    @Override
-    public double step(long step) {
-        runStep(step);
-        return lastLoss();
-    }
-
-    @Override
-    public boolean defersLoss() {
-        return true;
     }
 
     @Override

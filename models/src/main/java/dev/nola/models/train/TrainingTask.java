@@ -21,9 +21,9 @@ public interface TrainingTask {
     double step(long step);
 
     /**
-     * Whether {@link #runStep} and {@link #lastLoss} work: the step can leave its loss on the device,
-     * so the {@link Trainer} runs forward, backward, clipping and the optimizer as one
-     * {@link dev.nola.kernels.Device#capture} (on TornadoVM: one execution plan per step, replayed).
+     * Whether {@link #runStep} and {@link #lastLoss} work ({@link DeviceLossTask}): the step can leave
+     * its loss on the device, so the {@link Trainer} runs forward, backward, clipping and the optimizer
+     * as one {@link dev.nola.kernels.Device#capture} (on TornadoVM: one execution plan per step, replayed).
      */
     default boolean defersLoss() {
         return false;

@@ -5,14 +5,14 @@ import dev.nola.kernels.Checks;
 import dev.nola.models.image.ImageBatch;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.train.Evaluation;
-import dev.nola.models.train.TrainingTask;
+import dev.nola.models.train.DeviceLossTask;
 import java.util.List;
 
 /**
  * Image classification with a {@link VitModel}: the batch of step s is batch {@code s mod E} of epoch
  * {@code s / E} in a seeded order; evaluation gives the mean loss and the accuracy over the test set.
  */
-public final class VitTask implements TrainingTask {
+public final class VitTask implements DeviceLossTask {
 
     private final VitModel model;
     private final ImageSet train;
@@ -37,17 +37,6 @@ public final class VitTask implements TrainingTask {
     @Override
     public ParameterSet trainable() {
         return model.trainable();
-    }
-
-    @Override
-    public double step(long step) {
-        runStep(step);
-        return lastLoss();
-    }
-
-    @Override
-    public boolean defersLoss() {
-        return true;
     }
 
     @Override
