@@ -62,7 +62,11 @@ public final class Gpt2StepBench {
         int width = Integer.parseInt(o.get("--width"));
         int steps = Integer.parseInt(o.get("--steps"));
         int warmup = Integer.parseInt(o.get("--warmup"));
-        boolean capture = Boolean.parseBoolean(o.get("--capture"));
+        String cap = o.get("--capture");
+        if (!cap.equals("true") && !cap.equals("false")) {
+            throw new IllegalArgumentException("--capture must be true or false, got " + cap);
+        }
+        boolean capture = cap.equals("true");
         Gpt2Model.Dims dims = new Gpt2Model.Dims(50257, 1024, layers, width / 64, width, 1e-5f);
         String validation = validate(device, variant);
         try (Device d = Backends.open(device)) {
