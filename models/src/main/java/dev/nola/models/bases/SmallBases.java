@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Task;
-import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.gpt2.Gpt2Config;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.CausalLmTask;
+import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.transformer.DeviceWeights;
+import dev.nola.models.vit.VitConfig;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.io.AtomicFiles;
 import dev.nola.models.text.TextDataset;
@@ -18,7 +20,6 @@ import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.Trainer;
 import dev.nola.models.train.TrainerSettings;
 import dev.nola.models.train.TrainingListener;
-import dev.nola.models.vit.VitInit;
 import dev.nola.models.vit.VitModel;
 import dev.nola.models.vit.VitTask;
 import java.io.IOException;
@@ -39,9 +40,9 @@ import java.util.Map;
 public final class SmallBases {
 
     /** The GPT-2 base's shape: V = 50,257, 64 positions, 2 layers, 4 heads, C = 128. */
-    public static final Gpt2Model.Dims GPT2_DIMS = new Gpt2Model.Dims(50257, 64, 2, 4, 128, 1e-5f);
+    public static final Gpt2Config GPT2_CONFIG = new Gpt2Config(128, 4, 2, 64, 50257, 1e-5f, "gelu_new");
     /** The ViT base's shape: 28×28 images in 7×7 patches (T = 17), 4 layers, 4 heads, C = 64, 5 classes. */
-    public static final VitModel.Dims VIT_DIMS = new VitModel.Dims(28, 7, 4, 4, 64, 5, 1e-6f);
+    public static final VitConfig VIT_CONFIG = new VitConfig(28, 7, 4, 4, 64, 5, 1e-6f);
     /** Pretraining steps of the GPT-2 base (16 × 64 tokens each). */
     public static final long GPT2_STEPS = 400;
     /** Pretraining steps of the ViT base (64 images each). */
@@ -79,7 +80,7 @@ public final class SmallBases {
      */
     public static Built gpt2Fortunes(Device d, Path cache, Path fortunes, long steps, TrainingListener listener) {
         Path dir = cache.resolve("bases").resolve(cacheName("gpt2-fortunes", steps, GPT2_STEPS));
-        if (Files.isRegularFile(dir.resolve("manifest.json")) && Files.isRegularFile(dir.resolve(Gpt2Checkpoint.WEIGHTS_FILE))) {
+        if (Files.isRegularFile(dir.resolve("manifest.json")) && Files.isRegularFile(dir.resolve(HfCheckpoint.WEIGHTS_FILE))) {
             return new Built(dir, manifest(dir), true);
         }
         Checks.notNull("fortunes", fortunes);
@@ -88,14 +89,15 @@ public final class SmallBases {
                     + "apt-get install fortunes");
         }
         long start = System.nanoTime();
-        TokenWindows all = TextDataset.fortunes(fortunes).packedWindows(GPT2_DIMS.positions());
+        TokenWindows all = TextDataset.fortunes(fortunes).packedWindows(GPT2_CONFIG.positions());
         TokenWindows.Split split = all.split(0.02, 1);
-        Gpt2Model.Weights w = Gpt2Init.random(d, GPT2_DIMS, 1);
-        try (Gpt2Model m = new Gpt2Model(d, GPT2_DIMS, w, true, null)) {
-            Gpt2Task task = new Gpt2Task(m, split.train(), split.heldOut(), 16, 1);
+        CausalLmSpec spec = GPT2_CONFIG.spec();
+        DeviceWeights w = CausalLm.randomWeights(d, spec, 1);
+        try (CausalLm m = new CausalLm(d, spec, w, true, Map.of())) {
+            CausalLmTask task = new CausalLmTask(m, split.train(), split.heldOut(), 16, 1);
             Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, 3e-3, Math.min(20, steps / 20), true, 1.0, 0.0, 0, 0, 0.95), null,
                     false, listener);
-            Gpt2Checkpoint ckpt = Gpt2Weights.download(d, w, Gpt2Weights.config(GPT2_DIMS));
+            HfCheckpoint ckpt = HfCheckpoint.of(GPT2_CONFIG, w.download(d));
             ObjectNode man = recipe("gpt2-fortunes", r, start);
             man.put("train_windows", split.train().size());
             man.put("held_out_windows", split.heldOut().size());
@@ -108,7 +110,7 @@ public final class SmallBases {
             }
             AtomicFiles.writeDirectory(dir, files);
         } finally {
-            Gpt2Init.close(w);
+            w.close();
         }
         return new Built(dir, manifest(dir), false);
     }
@@ -139,8 +141,8 @@ public final class SmallBases {
         ImageSet train = ImageSet.fashionMnist(fashion, true).filterClasses(0, 1, 2, 3, 4);
         ImageSet test = ImageSet.fashionMnist(fashion, false).filterClasses(0, 1, 2, 3, 4);
         ImageSet.Stats stats = train.stats();
-        VitModel.Weights w = VitInit.random(d, VIT_DIMS, 1);
-        try (VitModel m = new VitModel(d, VIT_DIMS, w, true, null)) {
+        DeviceWeights w = VitModel.randomWeights(d, VIT_CONFIG, 1);
+        try (VitModel m = new VitModel(d, VIT_CONFIG, w, true, Map.of())) {
             VitTask task = new VitTask(m, train.standardized(stats), test.standardized(stats), 64, 1, 0f);
             Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, 2e-3, Math.min(50, steps / 20), true, 1.0, 0.0, 0, 0, 0.99), null,
                     false, listener);

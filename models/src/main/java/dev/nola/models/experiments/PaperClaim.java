@@ -9,11 +9,6 @@ import dev.nola.adapter.io.PeftLoraExport;
 import dev.nola.kernels.Device;
 import dev.nola.models.bases.SmallBases;
 import dev.nola.models.bases.VitWeightsFile;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Task;
-import dev.nola.models.gpt2.Gpt2Weights;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.text.TextDataset;
 import dev.nola.models.text.TokenWindows;
@@ -21,9 +16,15 @@ import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.Trainer;
 import dev.nola.models.train.TrainerSettings;
 import dev.nola.models.train.TrainingListener;
-import dev.nola.models.transformer.TransformerBlock;
-import dev.nola.models.vit.VitInit;
 import dev.nola.models.vit.VitModel;
+import dev.nola.models.vit.VitConfig;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.CausalLmTask;
+import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.spec.ModelSpec;
+import dev.nola.models.transformer.Adapters;
+import dev.nola.models.transformer.DeviceWeights;
 import dev.nola.models.vit.VitTask;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -84,26 +85,15 @@ public final class PaperClaim {
         }
     }
 
-    /** Adapters for the given modules of every layer. */
-    static Map<String, Adapter> adapters(Device d, Method method, int layer, Map<String, int[]> modules, NolaConfig nola,
+    /** The adapters of a method on the given modules of every layer, by site name (none for BASE and HEAD_ONLY). */
+    static Map<String, Adapter> adapters(Device d, Method method, ModelSpec spec, List<String> modules, NolaConfig nola,
                                          long seed) {
-        Map<String, Adapter> m = new HashMap<>();
-        int index = 0;
-        for (Map.Entry<String, int[]> e : modules.entrySet()) {
-            int in = e.getValue()[0];
-            int out = e.getValue()[1];
-            Adapter a = switch (method) {
-                case NOLA -> NolaAdapter.create(d, nola, in, out, layer, e.getKey());
-                case LORA_R1 -> new LoraAdapter(d, in, out, 1, 2f, seed, layer * 16 + index);
-                case LORA_R4 -> new LoraAdapter(d, in, out, 4, 8f, seed, layer * 16 + index);
-                default -> null;
-            };
-            if (a != null) {
-                m.put(e.getKey(), a);
-            }
-            index++;
-        }
-        return m;
+        return Adapters.create(spec, modules, (site, index) -> switch (method) {
+            case NOLA -> NolaAdapter.create(d, nola, site.in(), site.out(), site.layer(), site.module());
+            case LORA_R1 -> new LoraAdapter(d, site.in(), site.out(), 1, 2f, seed, site.layer() * 16 + index);
+            case LORA_R4 -> new LoraAdapter(d, site.in(), site.out(), 4, 8f, seed, site.layer() * 16 + index);
+            default -> null;
+        });
     }
 
     /** Bytes of the adapter files the project writes for these adapters (written to a temporary directory). */
@@ -146,19 +136,17 @@ public final class PaperClaim {
      */
     public static List<Row> vitFewShot(Device d, Path baseDir, Path fashion, int shots, long[] seeds, long steps,
                                        TrainingListener listener) {
-        VitModel.Dims dims = SmallBases.VIT_DIMS;
-        int c = dims.width();
+        VitConfig dims = SmallBases.VIT_CONFIG;
         double mean = SmallBases.vitFashionStats(baseDir)[0];
         double std = SmallBases.vitFashionStats(baseDir)[1];
         ImageSet.Stats stats = new ImageSet.Stats((float) mean, (float) std);
         ImageSet pool = ImageSet.fashionMnist(fashion, true).filterClasses(5, 6, 7, 8, 9).renumberClasses(5, 6, 7, 8, 9);
         ImageSet test = ImageSet.fashionMnist(fashion, false).filterClasses(5, 6, 7, 8, 9).renumberClasses(5, 6, 7, 8, 9)
                 .standardized(stats);
-        Map<String, int[]> modules = new LinkedHashMap<>();
-        modules.put(TransformerBlock.FC, new int[] {c, 4 * c});
-        modules.put(TransformerBlock.FC2, new int[] {4 * c, c});
+        List<String> modules = List.of("fc", "fc2");
         // NOLA: k + l = 80 per matrix, 8 matrices = 640 numbers, a quarter of LoRA r = 1's 2,560
-        NolaConfig nola = NolaConfig.offset(4, 40, 40, 4f, 7L, List.of(TransformerBlock.FC, TransformerBlock.FC2));
+        NolaConfig nola = NolaConfig.offset(4, 40, 40, 4f, 7L, modules);
+        VitConfig five = dims.withClasses(5);
         List<Row> rows = new ArrayList<>();
         for (Method method : new Method[] {Method.HEAD_ONLY, Method.NOLA, Method.LORA_R1, Method.LORA_R4}) {
             double[] acc = new double[seeds.length];
@@ -168,35 +156,22 @@ public final class PaperClaim {
             for (int s = 0; s < seeds.length; s++) {
                 long seed = seeds[s];
                 ImageSet few = pool.kShot(shots, seed).standardized(stats);
-                VitModel.Weights base = VitWeightsFile.read(d, baseDir.resolve("vit.safetensors"),
-                        new VitModel.Dims(dims.image(), dims.patch(), dims.layers(), dims.heads(), c, dims.classes(), dims.eps()));
-                VitModel.Weights w = VitInit.withNewHead(d, base, 5, seed);
-                List<Map<String, Adapter>> made = new ArrayList<>();
-                try (VitModel m = new VitModel(d, new VitModel.Dims(dims.image(), dims.patch(), dims.layers(), dims.heads(), c,
-                        5, dims.eps()), w, false, i -> {
-                            Map<String, Adapter> a = adapters(d, method, i, modules, nola, seed);
-                            made.add(a);
-                            return a;
-                        })) {
-                    VitTask task = new VitTask(m, few, test, 25, seed, 0.1f);
-                    double lr = method == Method.LORA_R1 || method == Method.LORA_R4 ? 5e-3 : 1e-2;
-                    Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, lr, steps / 10, true, 1.0, 0.0, 0, 0,
-                            0.999), null, false, listener);
-                    acc[s] = r.last().accuracy();
-                    Map<String, Adapter> all = new LinkedHashMap<>();
-                    for (int i = 0; i < made.size(); i++) {
-                        for (Map.Entry<String, Adapter> e : made.get(i).entrySet()) {
-                            all.put("h." + i + ".mlp." + e.getKey(), e.getValue());
-                        }
+                try (DeviceWeights base = VitWeightsFile.read(d, baseDir.resolve("vit.safetensors"), dims);
+                     VitModel.Head newHead = VitModel.newHead(d, five, seed)) {
+                    DeviceWeights w = base.with(five.spec().weights(), newHead.tensors());
+                    Map<String, Adapter> all = adapters(d, method, five.spec(), modules, nola, seed);
+                    try (VitModel m = new VitModel(d, five, w, false, all)) {
+                        VitTask task = new VitTask(m, few, test, 25, seed, 0.1f);
+                        double lr = method == Method.LORA_R1 || method == Method.LORA_R4 ? 5e-3 : 1e-2;
+                        Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, lr, steps / 10, true, 1.0, 0.0, 0, 0,
+                                0.999), null, false, listener);
+                        acc[s] = r.last().accuracy();
+                        trainable = count(all);
+                        head = m.head().count();
+                        bytes = adapterBytes(method, all, modules);
+                    } finally {
+                        all.values().forEach(Adapter::close);
                     }
-                    trainable = count(all);
-                    head = m.head().count();
-                    bytes = adapterBytes(method, all, List.of(TransformerBlock.FC, TransformerBlock.FC2));
-                } finally {
-                    made.forEach(a -> a.values().forEach(Adapter::close));
-                    w.head().close();
-                    w.headBias().close();
-                    base.close();
                 }
             }
             rows.add(new Row(method, trainable, head, bytes, acc));
@@ -211,37 +186,29 @@ public final class PaperClaim {
      */
     public static List<Row> gpt2Domain(Device d, Path baseDir, TextDataset text, long[] seeds, long steps,
                                        int heldOutWindows, TrainingListener listener) {
-        Gpt2Checkpoint ckpt = Gpt2Checkpoint.load(baseDir);
-        Gpt2Model.Dims dims = Gpt2Weights.dims(ckpt.config());
-        TokenWindows all = text.packedWindows(dims.positions());
+        HfCheckpoint ckpt = HfCheckpoint.load(baseDir);
+        CausalLmSpec spec = ckpt.config().spec();
+        TokenWindows all = text.packedWindows(spec.positions());
         TokenWindows.Split split = all.split(0.05, 3);
         int[] idx = new int[Math.min(heldOutWindows, split.heldOut().size())];
         for (int i = 0; i < idx.length; i++) {
             idx[i] = i;
         }
         TokenWindows heldOut = split.heldOut().select(idx);
-        int c = dims.width();
-        Map<String, int[]> modules = new LinkedHashMap<>();
-        modules.put(TransformerBlock.Q, new int[] {c, c});
-        modules.put(TransformerBlock.V, new int[] {c, c});
+        List<String> modules = List.of("q", "v");
         // NOLA: k + l = 128 per matrix, half of LoRA r = 1's 2·C = 256
-        NolaConfig nola = NolaConfig.offset(8, 64, 64, 8f, 11L, List.of(TransformerBlock.Q, TransformerBlock.V));
+        NolaConfig nola = NolaConfig.offset(8, 64, 64, 8f, 11L, modules);
         List<Row> rows = new ArrayList<>();
-        Gpt2Model.Weights w = Gpt2Weights.upload(d, ckpt);
-        try {
+        try (DeviceWeights w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors())) {
             for (Method method : new Method[] {Method.BASE, Method.NOLA, Method.LORA_R1, Method.LORA_R4}) {
                 double[] ppl = new double[method == Method.BASE ? 1 : seeds.length];
                 long trainable = 0;
                 long bytes = 0;
                 for (int s = 0; s < ppl.length; s++) {
                     long seed = seeds[s];
-                    List<Map<String, Adapter>> made = new ArrayList<>();
-                    try (Gpt2Model m = new Gpt2Model(d, dims, w, false, i -> {
-                        Map<String, Adapter> a = adapters(d, method, i, modules, nola, seed);
-                        made.add(a);
-                        return a;
-                    })) {
-                        Gpt2Task task = new Gpt2Task(m, split.train(), heldOut, 8, seed);
+                    Map<String, Adapter> named = adapters(d, method, spec.model(), modules, nola, seed);
+                    try (CausalLm m = new CausalLm(d, spec, w, false, named)) {
+                        CausalLmTask task = new CausalLmTask(m, split.train(), heldOut, 8, seed);
                         Evaluation e;
                         if (method == Method.BASE) {
                             e = task.evaluate();
@@ -251,22 +218,14 @@ public final class PaperClaim {
                                     null, false, listener).last();
                         }
                         ppl[s] = e.perplexity();
-                        Map<String, Adapter> named = new LinkedHashMap<>();
-                        for (int i = 0; i < made.size(); i++) {
-                            for (Map.Entry<String, Adapter> en : made.get(i).entrySet()) {
-                                named.put("h." + i + ".attn." + en.getKey(), en.getValue());
-                            }
-                        }
                         trainable = count(named);
-                        bytes = adapterBytes(method, named, List.of(TransformerBlock.Q, TransformerBlock.V));
+                        bytes = adapterBytes(method, named, modules);
                     } finally {
-                        made.forEach(a -> a.values().forEach(Adapter::close));
+                        named.values().forEach(Adapter::close);
                     }
                 }
                 rows.add(new Row(method, trainable, 0, bytes, ppl));
             }
-        } finally {
-            Gpt2Init.close(w);
         }
         return rows;
     }

@@ -6,7 +6,19 @@ import dev.nola.adapter.io.InvalidFileException;
 import dev.nola.models.io.UntrustedFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import dev.nola.models.lm.HfConfig;
+import dev.nola.models.spec.BlockSpec;
+import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.spec.Init;
+import dev.nola.models.spec.MlpSpec;
+import dev.nola.models.spec.ModelSpec;
+import dev.nola.models.spec.NormSpec;
+import dev.nola.models.spec.WeightSpec;
+import dev.nola.models.spec.WeightTable;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * The shape of a GPT-2 model, as in a Hugging Face {@code config.json}.
@@ -24,9 +36,12 @@ import java.util.List;
  *                           {@code gelu_new}, the tanh approximation of GELU
  */
 public record Gpt2Config(int embeddingSize, int heads, int layers, int positions, int vocabularySize,
-                         float layerNormEpsilon, String activationFunction) {
+                         float layerNormEpsilon, String activationFunction) implements HfConfig {
 
-    /** The activation names accepted: Hugging Face's tanh-approximated GELUs and the exact one. */
+    /**
+     * The activation names accepted: Hugging Face's tanh-approximated GELUs ({@code gelu_new},
+     * {@code gelu_pytorch_tanh}), run as the tanh GELU, and the exact one ({@code gelu}), run as the erf GELU.
+     */
     public static final List<String> ACTIVATIONS = List.of("gelu_new", "gelu_pytorch_tanh", "gelu");
     /** The most floats in one tensor of the model: 2³¹ − 9, the largest Java array. */
     public static final long MAX_TENSOR_ELEMENTS = Integer.MAX_VALUE - 8;
@@ -88,9 +103,72 @@ public record Gpt2Config(int embeddingSize, int heads, int layers, int positions
 
     /** The number of parameters: embeddings, blocks and the final layer norm (the head is tied to wte). */
     public long parameterCount() {
-        long c = embeddingSize;
-        long block = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c);
-        return (long) vocabularySize * c + (long) positions * c + layers * block + 2 * c;
+        return spec().model().weights().parameterCount();
+    }
+
+    /** The MLP activation this config asks for. */
+    public MlpSpec.Activation activation() {
+        return activationFunction.equals("gelu") ? MlpSpec.Activation.GELU_ERF : MlpSpec.Activation.GELU_TANH;
+    }
+
+    @Override
+    public String modelType() {
+        return "gpt2";
+    }
+
+    @Override
+    public String displayName() {
+        return "GPT-2";
+    }
+
+    /**
+     * GPT-2 as a spec: {@code wte} [V, C], {@code wpe} [P, C], the blocks ({@link Gpt2Blocks}), {@code ln_f};
+     * the head tied to wte. Initialisation as GPT-2's: N(0, 0.02), wpe N(0, 0.01), the residual
+     * projections N(0, 0.02/√(2L)), norms 1, biases 0.
+     */
+    @Override
+    public CausalLmSpec spec() {
+        int c = embeddingSize;
+        List<WeightSpec> table = new ArrayList<>();
+        table.add(WeightSpec.base("wte.weight", Init.normal(0.02), vocabularySize, c));
+        table.add(WeightSpec.base("wpe.weight", Init.normal(0.01), positions, c));
+        List<BlockSpec> blocks = new ArrayList<>();
+        double projStd = 0.02 / Math.sqrt(2.0 * layers);
+        for (int i = 0; i < layers; i++) {
+            blocks.add(Gpt2Blocks.block(table, i, c, heads, layerNormEpsilon, activation(), true, 0.02, projStd));
+        }
+        NormSpec lnf = Gpt2Blocks.layerNorm(table, "ln_f", c, layerNormEpsilon);
+        ModelSpec model = new ModelSpec("gpt2", new WeightTable(table), blocks, lnf, c);
+        return new CausalLmSpec(model, "wte.weight", "wpe.weight", null, vocabularySize, positions);
+    }
+
+    @Override
+    public List<String> keyPrefixes() {
+        return List.of("transformer.");
+    }
+
+    @Override
+    public Predicate<String> ignoredKeys() {
+        return name -> MASK_BUFFER.matcher(name).matches();
+    }
+
+    private static final Pattern MASK_BUFFER = Pattern.compile("h\\.\\d{1,9}\\.attn\\.(bias|masked_bias)");
+
+    @Override
+    public String tiedHeadKey() {
+        return "lm_head.weight";
+    }
+
+    @Override
+    public String fieldsFor(String name) {
+        String c = "n_embd = " + embeddingSize;
+        if (name.equals("wte.weight")) {
+            return "vocab_size = " + vocabularySize + ", " + c;
+        }
+        if (name.equals("wpe.weight")) {
+            return "n_positions = " + positions + ", " + c;
+        }
+        return name.startsWith("h.") ? "n_layer = " + layers + ", " + c : c;
     }
 
     /**
@@ -158,6 +236,7 @@ public record Gpt2Config(int embeddingSize, int heads, int layers, int positions
     }
 
     /** This configuration as a Hugging Face {@code config.json} (UTF-8, indented) that transformers loads. */
+    @Override
     public byte[] toJson() {
         ObjectNode o = UntrustedFiles.JSON.createObjectNode();
         o.putArray("architectures").add("GPT2LMHeadModel");

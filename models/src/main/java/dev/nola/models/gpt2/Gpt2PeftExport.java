@@ -8,7 +8,8 @@ import dev.nola.adapter.io.PeftLoraExport;
 import dev.nola.adapter.io.SafeTensorsWriter;
 import dev.nola.adapter.io.SizeBudget;
 import dev.nola.kernels.Checks;
-import dev.nola.models.transformer.TransformerBlock;
+import dev.nola.models.spec.AdapterSite;
+import dev.nola.models.spec.CausalLmSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -40,17 +41,18 @@ public final class Gpt2PeftExport {
      * {@link PeftLoraExport}'s rule: an existing {@code dir} is replaced only when it is a previous
      * PEFT LoRA export.
      */
-    public static void write(Path dir, Map<String, ? extends Adapter> named, Gpt2Model.Dims dims, String baseModel) {
-        PeftLoraExport.writeFiles(dir, files(named, dims, baseModel));
+    public static void write(Path dir, Map<String, ? extends Adapter> named, CausalLmSpec spec, String baseModel) {
+        PeftLoraExport.writeFiles(dir, files(named, spec, baseModel));
     }
 
     /** The directory's files, name → bytes. */
-    public static Map<String, byte[]> files(Map<String, ? extends Adapter> named, Gpt2Model.Dims dims, String baseModel) {
+    public static Map<String, byte[]> files(Map<String, ? extends Adapter> named, CausalLmSpec spec, String baseModel) {
         Checks.notNull("adapters", named);
         if (named.isEmpty()) {
             throw new IllegalArgumentException("no adapters to export");
         }
-        int c = dims.width();
+        int c = spec.model().width();
+        Map<String, AdapterSite> sites = spec.model().sites();
         Adapter first = named.values().iterator().next();
         int r = first.rank();
         float s = first.scale();
@@ -61,11 +63,20 @@ public final class Gpt2PeftExport {
                         + "; the first has r = " + r + ", s = " + s + " (one PEFT file has one r and alpha)");
             }
         }
-        // every name must be a q or v adapter of this model
-        Gpt2Adapters.slots(named, dims);
-        for (String name : named.keySet()) {
-            if (!name.endsWith(".attn." + TransformerBlock.Q) && !name.endsWith(".attn." + TransformerBlock.V)) {
-                throw new IllegalArgumentException("adapter " + name + " is not on q or v; GPT-2's PEFT export covers c_attn only");
+        // every name must be a q or v adapter of this model, of its shape
+        for (Map.Entry<String, ? extends Adapter> e : named.entrySet()) {
+            AdapterSite site = sites.get(e.getKey());
+            if (site == null) {
+                throw new IllegalArgumentException("adapters [" + e.getKey() + "] name no adapter site of this "
+                        + spec.model().layers() + "-layer GPT-2; expected names like h.0.attn.q");
+            }
+            if (!site.module().equals("q") && !site.module().equals("v")) {
+                throw new IllegalArgumentException("adapter " + e.getKey() + " is not on q or v; GPT-2's PEFT export covers c_attn only");
+            }
+            Adapter a = e.getValue();
+            if (a.inFeatures() != site.in() || a.outFeatures() != site.out()) {
+                throw new IllegalArgumentException("adapter " + e.getKey() + " is [" + a.inFeatures() + " -> " + a.outFeatures()
+                        + "]; this model's " + site.module() + " is [" + site.in() + " -> " + site.out() + "]");
             }
         }
         // the file's tensors, then the file, then one layer's factors read back: checked before any is read
@@ -75,9 +86,9 @@ public final class Gpt2PeftExport {
                 .addBytes("the safetensors file", SizeBudget.times(floats, Float.BYTES))
                 .addFloats("one layer's q and v factors read back", 4L * r * c).requireOnHeap();
         SafeTensorsWriter w = new SafeTensorsWriter();
-        for (int i = 0; i < dims.layers(); i++) {
-            Adapter q = named.get(Gpt2Adapters.name(i, TransformerBlock.Q));
-            Adapter v = named.get(Gpt2Adapters.name(i, TransformerBlock.V));
+        for (int i = 0; i < spec.model().layers(); i++) {
+            Adapter q = named.get("h." + i + ".attn.q");
+            Adapter v = named.get("h." + i + ".attn.v");
             if (q == null && v == null) {
                 continue;
             }

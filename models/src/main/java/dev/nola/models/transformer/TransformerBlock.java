@@ -1,82 +1,88 @@
 package dev.nola.models.transformer;
 
 import dev.nola.adapter.Adapter;
-import dev.nola.adapter.optim.ParameterSet;
-import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.NnOps;
 import dev.nola.kernels.Tensor;
-import java.util.List;
+import dev.nola.models.spec.AttentionSpec;
+import dev.nola.models.spec.BlockSpec;
+import dev.nola.models.spec.LinearSpec;
+import dev.nola.models.spec.MlpSpec;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One pre-LN transformer block, written once for GPT-2 (causal, tanh GELU) and a ViT (non-causal, erf
- * GELU), forward and backward on the op contract, in the manner of llm.c:
+ * One pre-norm transformer block of any {@link BlockSpec}, forward and backward on the op contract in
+ * the manner of llm.c:
  * <pre>
- *   h   = x + proj(attention(q, k, v))      q, k, v = ln_1(x)·W_attn + b (three column slices)
- *   out = h + fc2(gelu(fc(ln_2(h))))
+ *   h   = x + out(attention(rope(q), rope(k), v))     q, k, v = projections of norm1(x)
+ *   out = h + down(act(up(norm2(h))))                 act: GELU, or silu(gate(norm2(h)))·up(…)
  * </pre>
- * Low-rank adapters (NOLA or LoRA) may sit on q and v (the paper's GPT-2 setting) and on the MLP's
- * fc and fc2 (NOLA-MLP); they add into the outputs of those projections. With {@code grads} null the
- * base weights are frozen and their gradients are never computed; with grads given (pretraining) every
- * weight gradient is accumulated there.
+ * Its parts come from the spec: LayerNorm or RMSNorm, fused or separate q/k/v in either weight layout,
+ * fewer KV heads than query heads, rotary embedding or none, causal or not, GELU or SwiGLU. An adapter
+ * (NOLA or LoRA) may sit on any linear layer that the spec names as a site; it adds into that layer's
+ * output. With no gradients given the base is frozen and no weight gradient is ever computed.
  *
- * <p>Activations live in buffers this block allocates once per (B, T) and keeps; the forward pass
- * keeps what the backward pass needs ([N, C] and [N, 4C] tensors and the attention matrix
- * [B, NH, T, T]).
+ * <p>What the forward pass keeps for the backward pass lives in buffers of this block, allocated once
+ * per (B, T); the backward pass's temporaries live in the {@link Scratch} the whole stack shares.
  */
 public final class TransformerBlock implements AutoCloseable {
 
-    /** Adapter slots: the projections an adapter may sit on. */
-    public static final String Q = "q";
-    public static final String V = "v";
-    public static final String FC = "fc";
-    public static final String FC2 = "fc2";
-    /** Every slot, in the order parameters are listed. */
-    public static final List<String> SLOTS = List.of(Q, V, FC, FC2);
-
     private final Device device;
-    private final BlockWeights w;
-    private final BlockWeights grads;
-    private final int c;
-    private final int heads;
-    private final boolean causal;
-    private final NnOps.Gelu gelu;
-    private final float eps;
-    private final Map<String, Adapter> adapters;
+    private final BlockSpec spec;
+    private final Norm norm1;
+    private final Norm norm2;
+    private final AdaptedLinear q;
+    private final AdaptedLinear k;
+    private final AdaptedLinear v;
+    private final AdaptedLinear o;
+    private final AdaptedLinear gate;
+    private final AdaptedLinear up;
+    private final AdaptedLinear down;
+    private final Map<String, Adapter> adapters = new LinkedHashMap<>();
+    private final Rope rope;
     private Activations act;
 
     /**
-     * @param weights  the block's weights, on device
-     * @param grads    their gradients (accumulated by {@link #backward}), or null to freeze the base
-     * @param heads    NH, dividing C
-     * @param causal   mask the future (GPT-2) or not (ViT)
-     * @param gelu     the GELU form
-     * @param eps      layernorm epsilon
-     * @param adapters adapters by slot ({@link #Q}, {@link #V}, {@link #FC}, {@link #FC2}); may be empty
+     * @param grads    the gradients of the weights (pretraining), or null to freeze the base
+     * @param adapters adapters by site name; this block takes those of its own sites
+     * @param rope     the rotary tables when the spec has a rotary embedding, else null
      */
-    public TransformerBlock(Device device, BlockWeights weights, BlockWeights grads, int heads, boolean causal,
-                            NnOps.Gelu gelu, float eps, Map<String, Adapter> adapters) {
-        this.device = Checks.notNull("device", device);
-        this.w = Checks.notNull("weights", weights);
-        this.grads = grads;
-        this.c = weights.ln1Weight().dim(0);
-        this.heads = Checks.positive("heads", heads);
-        if (c % heads != 0) {
-            throw new IllegalArgumentException("heads = " + heads + " does not divide the width C = " + c);
+    TransformerBlock(Device device, BlockSpec spec, DeviceWeights weights, DeviceWeights grads,
+                     Map<String, ? extends Adapter> adapters, Rope rope) {
+        this.device = device;
+        this.spec = spec;
+        this.norm1 = Norm.of(spec.norm1(), weights, grads);
+        this.norm2 = Norm.of(spec.norm2(), weights, grads);
+        AttentionSpec a = spec.attention();
+        MlpSpec m = spec.mlp();
+        this.q = linear(a.q(), weights, grads, adapters);
+        this.k = linear(a.k(), weights, grads, adapters);
+        this.v = linear(a.v(), weights, grads, adapters);
+        this.o = linear(a.out(), weights, grads, adapters);
+        this.gate = m.gate() == null ? null : linear(m.gate(), weights, grads, adapters);
+        this.up = linear(m.up(), weights, grads, adapters);
+        this.down = linear(m.down(), weights, grads, adapters);
+        if ((a.rope() == null) != (rope == null)) {
+            throw new IllegalArgumentException("block " + spec.layer() + ": rotary tables given where the spec has "
+                    + (a.rope() == null ? "none" : "a rotary embedding"));
         }
-        this.causal = causal;
-        this.gelu = Checks.notNull("gelu", gelu);
-        this.eps = eps;
-        this.adapters = Map.copyOf(Checks.notNull("adapters", adapters));
-        for (String slot : this.adapters.keySet()) {
-            if (!SLOTS.contains(slot)) {
-                throw new IllegalArgumentException("adapter slot '" + slot + "' is not one of q, v, fc, fc2");
-            }
-        }
+        this.rope = rope;
     }
 
-    /** The activation buffers of one (B, T). */
+    private AdaptedLinear linear(LinearSpec s, DeviceWeights w, DeviceWeights g, Map<String, ? extends Adapter> adapters) {
+        Adapter ad = s.adaptable() ? adapters.get(s.site()) : null;
+        if (ad != null) {
+            this.adapters.put(s.site(), ad);
+        }
+        return AdaptedLinear.of(s, w, g, ad);
+    }
+
+    /** The rotary embedding's cos and sin tables [P, headDim / 2] on the device. */
+    record Rope(Tensor cos, Tensor sin, int headDim) {
+    }
+
+    /** What the forward pass of one (B, T) keeps for the backward pass. */
     private static final class Activations implements AutoCloseable {
         final int b;
         final int t;
@@ -93,9 +99,57 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor ln2;
         final Tensor mean2;
         final Tensor rstd2;
+        /** GELU: up(x); SwiGLU: gate(x) and up(x) side by side, [2, N, I]. */
         final Tensor fc;
-        final Tensor fcGelu;
-        // backward scratch
+        final Tensor gateOut;
+        final Tensor upOut;
+        /** act(…), the down projection's input. */
+        final Tensor fcAct;
+
+        Activations(Device d, BlockSpec s, int b, int t) {
+            this.b = b;
+            this.t = t;
+            AttentionSpec a = s.attention();
+            int n = b * t;
+            int c = a.q().in();
+            int wq = a.heads() * a.headDim();
+            int wkv = a.kvHeads() * a.headDim();
+            int inner = s.mlp().up().out();
+            ln1 = d.allocate(n, c);
+            mean1 = d.allocate(n);
+            rstd1 = d.allocate(n);
+            qkv = d.allocate(Math.multiplyExact(n, wq + 2 * wkv));
+            q = qkv.view(0, b, t, wq);
+            k = qkv.view((long) n * wq, b, t, wkv);
+            v = qkv.view((long) n * (wq + wkv), b, t, wkv);
+            att = d.allocate(b, a.heads(), t, t);
+            atty = d.allocate(b, t, wq);
+            h = d.allocate(n, c);
+            ln2 = d.allocate(n, c);
+            mean2 = d.allocate(n);
+            rstd2 = d.allocate(n);
+            boolean glu = s.mlp().gate() != null;
+            fc = d.allocate(glu ? 2 : 1, n, inner);
+            gateOut = glu ? fc.view(0, n, inner) : null;
+            upOut = glu ? fc.view((long) n * inner, n, inner) : fc.reshape(n, inner);
+            fcAct = d.allocate(n, inner);
+        }
+
+        @Override
+        public void close() {
+            for (Tensor x : new Tensor[] {ln1, mean1, rstd1, qkv, att, atty, h, ln2, mean2, rstd2, fc, fcAct}) {
+                x.close();
+            }
+        }
+    }
+
+    /**
+     * The backward pass's temporaries, shared by every block of a stack (one block runs backward at a
+     * time), allocated once per (B, T).
+     */
+    static final class Scratch implements AutoCloseable {
+        final int b;
+        final int t;
         final Tensor dln;
         final Tensor dqkv;
         final Tensor dq;
@@ -104,44 +158,39 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor datt;
         final Tensor dh;
         final Tensor datty;
+        /** The gradient of up(x) (GELU), or of gate(x) and up(x) side by side (SwiGLU). */
         final Tensor dfc;
-        final Tensor dfcGelu;
+        final Tensor dgate;
+        final Tensor dup;
+        final Tensor dfcAct;
 
-        Activations(Device d, int b, int t, int c, int heads) {
+        Scratch(Device d, BlockSpec s, int b, int t) {
             this.b = b;
             this.t = t;
+            AttentionSpec a = s.attention();
             int n = b * t;
-            ln1 = d.allocate(n, c);
-            mean1 = d.allocate(n);
-            rstd1 = d.allocate(n);
-            qkv = d.allocate(3, b, t, c);
-            q = qkv.view(0, b, t, c);
-            k = qkv.view((long) n * c, b, t, c);
-            v = qkv.view(2L * n * c, b, t, c);
-            att = d.allocate(b, heads, t, t);
-            atty = d.allocate(b, t, c);
-            h = d.allocate(n, c);
-            ln2 = d.allocate(n, c);
-            mean2 = d.allocate(n);
-            rstd2 = d.allocate(n);
-            fc = d.allocate(n, 4 * c);
-            fcGelu = d.allocate(n, 4 * c);
+            int c = a.q().in();
+            int wq = a.heads() * a.headDim();
+            int wkv = a.kvHeads() * a.headDim();
+            int inner = s.mlp().up().out();
             dln = d.allocate(n, c);
-            dqkv = d.allocate(3, b, t, c);
-            dq = dqkv.view(0, b, t, c);
-            dk = dqkv.view((long) n * c, b, t, c);
-            dv = dqkv.view(2L * n * c, b, t, c);
-            datt = d.allocate(b, heads, t, t);
+            dqkv = d.allocate(Math.multiplyExact(n, wq + 2 * wkv));
+            dq = dqkv.view(0, b, t, wq);
+            dk = dqkv.view((long) n * wq, b, t, wkv);
+            dv = dqkv.view((long) n * (wq + wkv), b, t, wkv);
+            datt = d.allocate(b, a.heads(), t, t);
             dh = d.allocate(n, c);
-            datty = d.allocate(b, t, c);
-            dfc = d.allocate(n, 4 * c);
-            dfcGelu = d.allocate(n, 4 * c);
+            datty = d.allocate(b, t, wq);
+            boolean glu = s.mlp().gate() != null;
+            dfc = d.allocate(glu ? 2 : 1, n, inner);
+            dgate = glu ? dfc.view(0, n, inner) : null;
+            dup = glu ? dfc.view((long) n * inner, n, inner) : dfc.reshape(n, inner);
+            dfcAct = d.allocate(n, inner);
         }
 
         @Override
         public void close() {
-            for (Tensor x : new Tensor[] {ln1, mean1, rstd1, qkv, att, atty, h, ln2, mean2, rstd2, fc, fcGelu, dln,
-                    dqkv, datt, dh, datty, dfc, dfcGelu}) {
+            for (Tensor x : new Tensor[] {dln, dqkv, datt, dh, datty, dfc, dfcAct}) {
                 x.close();
             }
         }
@@ -152,24 +201,12 @@ public final class TransformerBlock implements AutoCloseable {
             if (act != null) {
                 act.close();
             }
-            act = new Activations(device, b, t, c, heads);
+            act = new Activations(device, spec, b, t);
         }
         return act;
     }
 
-    private Conv1d qProj() {
-        return Conv1d.slice(w.attnWeight(), w.attnBias(), 0, c);
-    }
-
-    private Conv1d kProj() {
-        return Conv1d.slice(w.attnWeight(), w.attnBias(), c, c);
-    }
-
-    private Conv1d vProj() {
-        return Conv1d.slice(w.attnWeight(), w.attnBias(), 2 * c, c);
-    }
-
-    /** A [B, T, C] tensor as [N, C]. */
+    /** A [B, T, W] tensor as [N, W]. */
     private static Tensor rows(Tensor t) {
         return t.reshape(t.dim(0) * t.dim(1), t.dim(2));
     }
@@ -183,108 +220,104 @@ public final class TransformerBlock implements AutoCloseable {
     public void forward(Tensor x, Tensor out, int b, int t) {
         Activations a = activations(b, t);
         NnOps nn = device.nn();
-        nn.layerNormForward(x, w.ln1Weight(), w.ln1Bias(), eps, a.ln1, a.mean1, a.rstd1);
-        Tensor q = rows(a.q);
-        Tensor v = rows(a.v);
-        qProj().forward(device, a.ln1, q);
-        kProj().forward(device, a.ln1, rows(a.k));
-        vProj().forward(device, a.ln1, v);
-        adapt(Q, a.ln1, q);
-        adapt(V, a.ln1, v);
-        nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, causal);
-        Conv1d proj = Conv1d.of(w.projWeight(), w.projBias());
-        proj.forward(device, rows(a.atty), a.h);
+        AttentionSpec as = spec.attention();
+        norm1.forward(device, x, a.ln1, a.mean1, a.rstd1);
+        q.forward(device, a.ln1, rows(a.q));
+        k.forward(device, a.ln1, rows(a.k));
+        v.forward(device, a.ln1, rows(a.v));
+        if (rope != null) {
+            throw new UnsupportedOperationException("ropeForward: the LLaMA-family ops are not merged yet");
+        }
+        nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+        o.forward(device, rows(a.atty), a.h);
         nn.residualForward(a.h, x, a.h);
-        nn.layerNormForward(a.h, w.ln2Weight(), w.ln2Bias(), eps, a.ln2, a.mean2, a.rstd2);
-        Conv1d.of(w.fcWeight(), w.fcBias()).forward(device, a.ln2, a.fc);
-        adapt(FC, a.ln2, a.fc);
-        nn.geluForward(gelu, a.fc, a.fcGelu);
-        Conv1d.of(w.fc2Weight(), w.fc2Bias()).forward(device, a.fcGelu, out);
-        adapt(FC2, a.fcGelu, out);
+        norm2.forward(device, a.h, a.ln2, a.mean2, a.rstd2);
+        switch (spec.mlp().activation()) {
+            case GELU_TANH, GELU_ERF -> {
+                up.forward(device, a.ln2, a.upOut);
+                nn.geluForward(gelu(), a.upOut, a.fcAct);
+            }
+            case SWIGLU -> {
+                gate.forward(device, a.ln2, a.gateOut);
+                up.forward(device, a.ln2, a.upOut);
+                throw new UnsupportedOperationException("swigluForward: the LLaMA-family ops are not merged yet");
+            }
+        }
+        down.forward(device, a.fcAct, out);
         nn.residualForward(out, a.h, out);
     }
 
-    private void adapt(String slot, Tensor in, Tensor y) {
-        Adapter ad = adapters.get(slot);
-        if (ad != null) {
-            ad.forward(in, y);
-        }
-    }
-
-    private void adaptBack(String slot, Tensor dy, Tensor dx) {
-        Adapter ad = adapters.get(slot);
-        if (ad != null) {
-            ad.backward(dy, dx);
-        }
+    private NnOps.Gelu gelu() {
+        return spec.mlp().activation() == MlpSpec.Activation.GELU_ERF ? NnOps.Gelu.ERF : NnOps.Gelu.TANH;
     }
 
     /**
-     * Backward of the last {@link #forward}: adapter gradients and (when not frozen) weight gradients
-     * are accumulated; {@code dx} is written with dL/dx.
+     * Backward of the last {@link #forward}: adapter gradients and (when the base trains) weight
+     * gradients are accumulated; {@code dx} is written with dL/dx.
      *
      * @param x    the forward's input
      * @param dout [B·T, C], dL/dout (read only)
      * @param dx   [B·T, C], written; may not overlap dout
+     * @param s    the stack's scratch, of the forward's (B, T)
      */
-    public void backward(Tensor x, Tensor dout, Tensor dx) {
+    void backward(Tensor x, Tensor dout, Tensor dx, Scratch s) {
         if (act == null) {
             throw new IllegalStateException("backward called before forward");
         }
         Activations a = act;
         NnOps nn = device.nn();
-        BlockWeights g = grads;
-        // out = h + fc2(gelu(fc(ln2(h)))): dh = dout + (the MLP path)
-        device.copy(dout, a.dh);
-        device.linalg().fill(a.dfcGelu, 0f);
-        Conv1d.of(w.fc2Weight(), w.fc2Bias()).backward(device, a.fcGelu, dout, a.dfcGelu,
-                g == null ? null : g.fc2Weight(), g == null ? null : g.fc2Bias());
-        adaptBack(FC2, dout, a.dfcGelu);
-        device.linalg().fill(a.dfc, 0f);
-        nn.geluBackward(gelu, a.fc, a.dfcGelu, a.dfc);
-        device.linalg().fill(a.dln, 0f);
-        Conv1d.of(w.fcWeight(), w.fcBias()).backward(device, a.ln2, a.dfc, a.dln,
-                g == null ? null : g.fcWeight(), g == null ? null : g.fcBias());
-        adaptBack(FC, a.dfc, a.dln);
-        nn.layerNormBackward(a.dln, a.h, w.ln2Weight(), a.mean2, a.rstd2, a.dh,
-                g == null ? null : g.ln2Weight(), g == null ? null : g.ln2Bias());
-        // h = x + proj(atty): dx = dh + (the attention path)
-        device.copy(a.dh, dx);
-        Tensor datty = rows(a.datty);
-        device.linalg().fill(datty, 0f);
-        Conv1d.of(w.projWeight(), w.projBias()).backward(device, rows(a.atty), a.dh, datty,
-                g == null ? null : g.projWeight(), g == null ? null : g.projBias());
-        device.linalg().fill(a.dqkv, 0f);
-        nn.attentionBackward(a.datty, a.q, a.k, a.v, a.att, a.datt, a.dq, a.dk, a.dv, causal);
-        device.linalg().fill(a.dln, 0f);
-        Tensor dq = rows(a.dq);
-        Tensor dv = rows(a.dv);
-        adaptBack(Q, dq, a.dln);
-        adaptBack(V, dv, a.dln);
-        Tensor dWattn = g == null ? null : g.attnWeight();
-        Tensor dBattn = g == null ? null : g.attnBias();
-        qProj().backward(device, a.ln1, dq, a.dln, dWattn, dBattn);
-        kProj().backward(device, a.ln1, rows(a.dk), a.dln, dWattn, dBattn);
-        vProj().backward(device, a.ln1, dv, a.dln, dWattn, dBattn);
-        nn.layerNormBackward(a.dln, x, w.ln1Weight(), a.mean1, a.rstd1, dx,
-                g == null ? null : g.ln1Weight(), g == null ? null : g.ln1Bias());
+        var fill = device.linalg();
+        // out = h + down(act(…)): dh = dout + (the MLP path)
+        device.copy(dout, s.dh);
+        fill.fill(s.dfcAct, 0f);
+        down.backward(device, a.fcAct, dout, s.dfcAct);
+        fill.fill(s.dfc, 0f);
+        fill.fill(s.dln, 0f);
+        switch (spec.mlp().activation()) {
+            case GELU_TANH, GELU_ERF -> {
+                nn.geluBackward(gelu(), a.upOut, s.dfcAct, s.dup);
+                up.backward(device, a.ln2, s.dup, s.dln);
+            }
+            case SWIGLU -> {
+                throw new UnsupportedOperationException("swigluBackward: the LLaMA-family ops are not merged yet");
+            }
+        }
+        norm2.backward(device, s.dln, a.h, a.mean2, a.rstd2, s.dh);
+        // h = x + out(atty): dx = dh + (the attention path)
+        device.copy(s.dh, dx);
+        Tensor datty = rows(s.datty);
+        fill.fill(datty, 0f);
+        o.backward(device, rows(a.atty), s.dh, datty);
+        fill.fill(s.dqkv, 0f);
+        nn.attentionBackward(s.datty, a.q, a.k, a.v, a.att, s.datt, s.dq, s.dk, s.dv, spec.attention().causal());
+        if (rope != null) {
+            throw new UnsupportedOperationException("ropeBackward: the LLaMA-family ops are not merged yet");
+        }
+        fill.fill(s.dln, 0f);
+        Tensor dq = rows(s.dq);
+        Tensor dk = rows(s.dk);
+        Tensor dv = rows(s.dv);
+        // the adapters' input gradients before the projections', the order the block has always summed dln in
+        q.backwardAdapter(dq, s.dln);
+        k.backwardAdapter(dk, s.dln);
+        v.backwardAdapter(dv, s.dln);
+        q.backwardBase(device, a.ln1, dq, s.dln);
+        k.backwardBase(device, a.ln1, dk, s.dln);
+        v.backwardBase(device, a.ln1, dv, s.dln);
+        norm1.backward(device, s.dln, x, a.mean1, a.rstd1, dx);
     }
 
-    /** The adapters by slot. */
+    /** The spec. */
+    public BlockSpec spec() {
+        return spec;
+    }
+
+    /** This block's adapters by site name, in site order. */
     public Map<String, Adapter> adapters() {
         return adapters;
     }
 
-    /** Adds the parameters of this block's adapters to {@code set}, in slot order. */
-    public void addAdapterParameters(ParameterSet set) {
-        for (String slot : SLOTS) {
-            Adapter a = adapters.get(slot);
-            if (a != null) {
-                set.addAll(a.parameterSet());
-            }
-        }
-    }
-
-    /** Frees the activation buffers (weights, grads and adapters belong to the caller). */
+    /** Frees the activation buffers (weights, gradients, adapters and scratch belong to the caller). */
     @Override
     public void close() {
         if (act != null) {

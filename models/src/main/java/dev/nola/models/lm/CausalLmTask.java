@@ -1,4 +1,4 @@
-package dev.nola.models.gpt2;
+package dev.nola.models.lm;
 
 import dev.nola.adapter.optim.ParameterSet;
 import dev.nola.kernels.Checks;
@@ -9,13 +9,13 @@ import dev.nola.models.train.DeviceLossTask;
 import java.util.List;
 
 /**
- * Next-token training of a {@link Gpt2Model} on token windows: the batch of step s is batch
+ * Next-token training of a {@link CausalLm} (GPT-2, LLaMA) on token windows: the batch of step s is batch
  * {@code s mod E} of epoch {@code s / E} in a seeded order (E batches per epoch), so it depends on the
  * step alone; evaluation is the token-weighted mean loss over the held-out windows in order.
  */
-public final class Gpt2Task implements DeviceLossTask {
+public final class CausalLmTask implements DeviceLossTask {
 
-    private final Gpt2Model model;
+    private final CausalLm model;
     private final TokenWindows train;
     private final TokenWindows heldOut;
     private final int batch;
@@ -27,7 +27,7 @@ public final class Gpt2Task implements DeviceLossTask {
     /**
      * @param batch sequences per step, &gt; 0, at most the training windows
      */
-    public Gpt2Task(Gpt2Model model, TokenWindows train, TokenWindows heldOut, int batch, long seed) {
+    public CausalLmTask(CausalLm model, TokenWindows train, TokenWindows heldOut, int batch, long seed) {
         this.model = Checks.notNull("model", model);
         this.train = Checks.notNull("train", train);
         this.heldOut = Checks.notNull("heldOut", heldOut);

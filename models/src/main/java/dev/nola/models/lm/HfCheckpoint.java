@@ -1,0 +1,320 @@
+package dev.nola.models.lm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.nola.adapter.io.DType;
+import dev.nola.adapter.io.InvalidFileException;
+import dev.nola.adapter.io.SafeTensorsReader;
+import dev.nola.adapter.io.SafeTensorsWriter;
+import dev.nola.adapter.io.TensorInfo;
+import dev.nola.models.io.AtomicFiles;
+import dev.nola.models.io.UntrustedFiles;
+import dev.nola.models.spec.WeightSpec;
+import dev.nola.models.spec.WeightTable;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A Hugging Face causal-LM checkpoint of any architecture nola implements, held as host float32 arrays
+ * by the names of its {@link WeightTable}: a directory with {@code config.json} (read by
+ * {@link Architectures}) and {@code model.safetensors}, or shards named by
+ * {@code model.safetensors.index.json}.
+ *
+ * <p>Loading accepts keys with or without the architecture's prefixes ({@code transformer.} for GPT-2);
+ * skips its buffers (GPT-2's causal masks, rotary tables); accepts a duplicate of a tied head only when
+ * it equals the embedding; converts F16 and BF16 to float32 and refuses every other dtype. Every
+ * tensor's shape is checked against the table before any data is read. Shards must be plain file
+ * names inside the directory. Any problem is one line naming the file and the tensor or field.
+ *
+ * <p>Writing produces one {@code model.safetensors} (F32, keys without prefix, {@code __metadata__}
+ * format "pt") and {@code config.json}, the directory replaced atomically. The arrays are the
+ * checkpoint's own, not copies: a trainer may update them in place and write the checkpoint again.
+ */
+public final class HfCheckpoint {
+
+    /** The configuration file's name in a checkpoint directory. */
+    public static final String CONFIG_FILE = "config.json";
+    /** The weights file's name in a checkpoint directory. */
+    public static final String WEIGHTS_FILE = "model.safetensors";
+    /** The index of a sharded checkpoint. */
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+    /** The dtypes read (converted to float32); the writer writes F32. */
+    public static final Set<DType> READ_DTYPES = Collections.unmodifiableSet(EnumSet.of(DType.F32, DType.F16, DType.BF16));
+    /** The largest index file read: 64 MiB. */
+    public static final long MAX_INDEX_BYTES = 64L << 20;
+
+    private static final Pattern LAYER_KEY = Pattern.compile("(?:h|model\\.layers)\\.(\\d{1,9})\\..+");
+
+    private final HfConfig config;
+    private final WeightTable table;
+    private final Map<String, float[]> tensors;
+
+    private HfCheckpoint(HfConfig config, Map<String, float[]> tensors) {
+        this.config = config;
+        this.table = config.spec().model().weights();
+        this.tensors = Collections.unmodifiableMap(tensors);
+    }
+
+    /** A checkpoint of zeros of this shape (norm gains too), for a trainer to fill in place. */
+    public static HfCheckpoint zeros(HfConfig config) {
+        Map<String, float[]> t = new LinkedHashMap<>();
+        config.spec().model().weights().list().forEach(w -> t.put(w.name(), new float[w.elements()]));
+        return new HfCheckpoint(config, t);
+    }
+
+    /**
+     * A checkpoint over the given arrays (not copied), one per entry of the config's weight table. A
+     * missing, extra or wrongly sized array is an error naming it.
+     */
+    public static HfCheckpoint of(HfConfig config, Map<String, float[]> tensors) {
+        WeightTable table = config.spec().model().weights();
+        for (String name : tensors.keySet()) {
+            if (!table.contains(name)) {
+                throw new IllegalArgumentException("tensor '" + UntrustedFiles.quote(name) + "' is not part of this "
+                        + config.displayName() + "; expected the names of its weight table");
+            }
+        }
+        Map<String, float[]> t = new LinkedHashMap<>();
+        for (WeightSpec w : table.list()) {
+            float[] v = tensors.get(w.name());
+            if (v == null) {
+                throw new IllegalArgumentException("tensor '" + w.name() + "' is missing; expected " + Arrays.toString(w.shape()));
+            }
+            if (v.length != w.elements()) {
+                throw new IllegalArgumentException("tensor '" + w.name() + "' has " + v.length + " floats; expected "
+                        + Arrays.toString(w.shape()) + " = " + w.elements());
+            }
+            t.put(w.name(), v);
+        }
+        return new HfCheckpoint(config, t);
+    }
+
+    /** Loads a checkpoint directory, checked as described above. */
+    public static HfCheckpoint load(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new InvalidFileException(dir + ": not a directory; expected a checkpoint directory holding "
+                    + CONFIG_FILE + " and " + WEIGHTS_FILE);
+        }
+        Path configFile = dir.resolve(CONFIG_FILE);
+        HfConfig config = Architectures.read(configFile);
+        List<Path> shards = shards(dir);
+        List<SafeTensorsReader> readers = new ArrayList<>();
+        try {
+            for (Path shard : shards) {
+                readers.add(SafeTensorsReader.open(shard));
+            }
+            return new Loader(config, configFile, readers).load();
+        } finally {
+            readers.forEach(SafeTensorsReader::close);
+        }
+    }
+
+    /** The weight files: model.safetensors, or the distinct shards of the index in order. */
+    static List<Path> shards(Path dir) {
+        Path single = dir.resolve(WEIGHTS_FILE);
+        Path index = dir.resolve(INDEX_FILE);
+        if (Files.isRegularFile(single)) {
+            return List.of(single);
+        }
+        if (!Files.isRegularFile(index)) {
+            throw new InvalidFileException(single + ": no such file; expected the checkpoint's weights beside "
+                    + CONFIG_FILE + " (or shards listed by " + INDEX_FILE + ")");
+        }
+        JsonNode root = UntrustedFiles.parseJson(UntrustedFiles.readAll(index, MAX_INDEX_BYTES), index.toString());
+        JsonNode map = root.get("weight_map");
+        if (map == null || !map.isObject() || map.isEmpty()) {
+            throw new InvalidFileException(index + ": field 'weight_map' is " + (map == null ? "missing" : UntrustedFiles.quote(map.toString()))
+                    + "; expected an object of tensor name → shard file");
+        }
+        List<Path> files = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode f = e.getValue();
+            String name = f.isTextual() ? f.textValue() : null;
+            if (name == null || name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals("..")
+                    || name.equals(".") || name.indexOf('\0') >= 0) {
+                throw new InvalidFileException(index + ": weight_map['" + UntrustedFiles.quote(e.getKey()) + "'] is "
+                        + UntrustedFiles.quote(f.toString()) + "; expected a file name inside " + dir);
+            }
+            Path shard = dir.resolve(name);
+            if (!Files.isRegularFile(shard, LinkOption.NOFOLLOW_LINKS)) {
+                throw new InvalidFileException(index + ": weight_map['" + UntrustedFiles.quote(e.getKey()) + "'] names "
+                        + UntrustedFiles.quote(name) + ", which is not a regular file in " + dir);
+            }
+            if (!files.contains(shard)) {
+                files.add(shard);
+            }
+        }
+        return files;
+    }
+
+    /** Matches the files' tensors to the table and reads them; one instance per load. */
+    private record Loader(HfConfig config, Path configFile, List<SafeTensorsReader> readers) {
+
+        Map<String, int[]> expected() {
+            return config.spec().model().weights().shapes();
+        }
+
+        HfCheckpoint load() {
+            Map<String, int[]> expected = expected();
+            Map<String, TensorInfo> found = new LinkedHashMap<>();
+            Map<String, SafeTensorsReader> source = new LinkedHashMap<>();
+            TensorInfo head = null;
+            SafeTensorsReader headReader = null;
+            for (SafeTensorsReader reader : readers) {
+                for (TensorInfo info : reader.tensors().values()) {
+                    String name = strip(info.name());
+                    if (config.ignoredKeys().test(name)) {
+                        continue;
+                    }
+                    if (info.name().equals(config.tiedHeadKey())) {
+                        head = info;
+                        headReader = reader;
+                        continue;
+                    }
+                    if (!expected.containsKey(name)) {
+                        throw unexpected(reader, info.name(), name);
+                    }
+                    TensorInfo twin = found.put(name, info);
+                    if (twin != null) {
+                        throw bad(reader, "holds '" + twin.name() + "' and '" + info.name() + "', the same tensor "
+                                + (twin.name().equals(info.name()) ? "in two shards" : "with and without a prefix") + "; expected one");
+                    }
+                    source.put(name, reader);
+                }
+            }
+            for (Map.Entry<String, int[]> e : expected.entrySet()) {
+                TensorInfo info = found.get(e.getKey());
+                if (info == null) {
+                    throw bad(readers.get(0), "tensor '" + e.getKey() + "' is missing; " + configFile + " ("
+                            + config.fieldsFor(e.getKey()) + ") expects it with shape " + Arrays.toString(e.getValue()));
+                }
+                check(source.get(e.getKey()), info, e.getKey(), e.getValue());
+            }
+            Map<String, float[]> values = new LinkedHashMap<>();
+            for (String name : expected.keySet()) {
+                values.put(name, source.get(name).readFloats(found.get(name).name()));
+            }
+            if (head != null) {
+                String embedding = config.spec().tokenEmbedding();
+                if (config.spec().head() != null) {
+                    throw bad(headReader, "holds '" + head.name() + "' twice");
+                }
+                checkTiedHead(headReader, head, expected.get(embedding), values.get(embedding), embedding);
+            }
+            return new HfCheckpoint(config, values);
+        }
+
+        private String strip(String key) {
+            for (String p : config.keyPrefixes()) {
+                if (key.startsWith(p)) {
+                    return key.substring(p.length());
+                }
+            }
+            return key;
+        }
+
+        private InvalidFileException unexpected(SafeTensorsReader reader, String key, String name) {
+            Matcher m = LAYER_KEY.matcher(name);
+            int layers = config.spec().model().layers();
+            if (m.matches() && Long.parseLong(m.group(1)) >= layers) {
+                return bad(reader, "tensor '" + UntrustedFiles.quote(key) + "' belongs to layer " + m.group(1) + ", but "
+                        + configFile + " says " + config.fieldsFor(name).split(",")[0] + "; expected layers 0.." + (layers - 1));
+            }
+            return bad(reader, "tensor '" + UntrustedFiles.quote(key) + "' is not part of " + config.displayName()
+                    + "; expected the " + expected().size() + " tensors its config describes"
+                    + (config.tiedHeadKey() != null ? ", optionally " + config.tiedHeadKey() : "") + " and its buffers");
+        }
+
+        private void check(SafeTensorsReader reader, TensorInfo info, String name, int[] shape) {
+            if (!Arrays.equals(info.shape(), shape)) {
+                throw bad(reader, "tensor '" + info.name() + "' has shape " + Arrays.toString(info.shape()) + ", but "
+                        + configFile + " (" + config.fieldsFor(name) + ") expects " + Arrays.toString(shape));
+            }
+            if (!READ_DTYPES.contains(info.dtype())) {
+                throw bad(reader, "tensor '" + info.name() + "' is " + info.dtype() + "; expected one of " + READ_DTYPES);
+            }
+        }
+
+        private void checkTiedHead(SafeTensorsReader reader, TensorInfo head, int[] shape, float[] embedding, String name) {
+            check(reader, head, name, shape);
+            float[] h = reader.readFloats(head.name());
+            for (int i = 0; i < h.length; i++) {
+                if (Float.floatToIntBits(h[i]) != Float.floatToIntBits(embedding[i])) {
+                    throw bad(reader, "tensor '" + head.name() + "' differs from " + name + " at element " + i + " (" + h[i]
+                            + " vs " + embedding[i] + "); expected the head tied to " + name + ", as the config says");
+                }
+            }
+        }
+
+        private static InvalidFileException bad(SafeTensorsReader reader, String what) {
+            return new InvalidFileException(reader.source() + ": " + what);
+        }
+    }
+
+    /**
+     * Writes {@code dir/config.json} and {@code dir/model.safetensors} (F32, keys without prefix,
+     * {@code __metadata__} {"format": "pt"}, no buffers, no duplicate head) and replaces the directory
+     * atomically. An existing directory may hold only these two files. Values must be finite. The
+     * safetensors file is built in memory, so it is limited to 2³¹ − 9 bytes (about 536M parameters).
+     */
+    public void write(Path dir) {
+        AtomicFiles.writeDirectory(dir, files(dir.toString()));
+    }
+
+    /**
+     * The checkpoint's files ({@link #CONFIG_FILE}, {@link #WEIGHTS_FILE}) as bytes, for a caller that
+     * writes them together with others in one atomic directory.
+     *
+     * @param dir the destination, for messages
+     */
+    public Map<String, byte[]> files(String dir) {
+        long bytes = 4 * table.parameterCount();
+        if (bytes > UntrustedFiles.MAX_ARRAY_BYTES - (1 << 20)) {
+            throw new IllegalArgumentException("checkpoint for " + dir + " holds " + table.parameterCount()
+                    + " parameters (" + bytes + " bytes); this writer builds the file in one array and takes at most "
+                    + (UntrustedFiles.MAX_ARRAY_BYTES - (1 << 20)) + " bytes");
+        }
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        tensors.forEach((name, values) -> w.f32(name, table.shape(name), values));
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put(WEIGHTS_FILE, w.toBytes(Map.of("format", "pt")));
+        files.put(CONFIG_FILE, config.toJson());
+        return files;
+    }
+
+    /** The configuration. */
+    public HfConfig config() {
+        return config;
+    }
+
+    /** The weight table. */
+    public WeightTable table() {
+        return table;
+    }
+
+    /** Every tensor by name (no prefix), in table order; the arrays themselves, not copies. */
+    public Map<String, float[]> tensors() {
+        return tensors;
+    }
+
+    /** The tensor of this name (the array itself). */
+    public float[] tensor(String name) {
+        float[] t = tensors.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("this checkpoint has no tensor '" + UntrustedFiles.quote(name) + "'");
+        }
+        return t;
+    }
+}

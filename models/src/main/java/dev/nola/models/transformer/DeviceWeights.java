@@ -1,0 +1,174 @@
+package dev.nola.models.transformer;
+
+import dev.nola.kernels.Device;
+import dev.nola.kernels.Tensor;
+import dev.nola.models.spec.Init;
+import dev.nola.models.spec.WeightSpec;
+import dev.nola.models.spec.WeightTable;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * A model's tensors on a device, one per entry of its {@link WeightTable}, by name; also the shape of
+ * its gradients. Closing closes every tensor it holds.
+ */
+public final class DeviceWeights implements AutoCloseable {
+
+    private final WeightTable table;
+    private final Map<String, Tensor> tensors;
+    private final boolean owner;
+
+    private DeviceWeights(WeightTable table, Map<String, Tensor> tensors, boolean owner) {
+        this.table = table;
+        this.tensors = Collections.unmodifiableMap(tensors);
+        this.owner = owner;
+    }
+
+    /** Zero tensors of every entry (gradients, or weights to fill). */
+    public static DeviceWeights zeros(Device d, WeightTable table) {
+        return build(table, w -> d.allocate(w.shape()));
+    }
+
+    /** Uploads host arrays, one per entry (checked by name and size). */
+    public static DeviceWeights upload(Device d, WeightTable table, Map<String, float[]> host) {
+        return build(table, w -> {
+            float[] v = host.get(w.name());
+            if (v == null || v.length != w.elements()) {
+                throw new IllegalArgumentException("tensor " + w.name() + " is " + (v == null ? "missing" : v.length + " floats")
+                        + "; expected " + w);
+            }
+            return d.upload(v, w.shape());
+        });
+    }
+
+    /**
+     * Fresh weights by each entry's {@link Init}: normal draws from one seeded generator, in the given
+     * order of names (entries not named draw nothing: zeros and ones), with the given sampler.
+     */
+    public static DeviceWeights random(Device d, WeightTable table, long seed, List<String> drawOrder, Sampler sampler) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Map<String, float[]> host = new LinkedHashMap<>();
+        for (String name : drawOrder) {
+            WeightSpec w = table.get(name);
+            if (w.init().kind() == Init.Kind.NORMAL) {
+                host.put(name, sampler.draw(r, w.init().std(), w.elements()));
+            }
+        }
+        return build(table, w -> switch (w.init().kind()) {
+            case NORMAL -> {
+                float[] v = host.get(w.name());
+                if (v == null) {
+                    throw new IllegalArgumentException("tensor " + w.name() + " draws normals but is not in the draw order");
+                }
+                yield d.upload(v, w.shape());
+            }
+            case ZEROS -> d.allocate(w.shape());
+            case ONES -> {
+                Tensor t = d.allocate(w.shape());
+                d.linalg().fill(t, 1f);
+                yield t;
+            }
+        });
+    }
+
+    /** How normal draws are made from a generator (each architecture keeps the draw it was built with). */
+    public enum Sampler {
+        /** Box–Muller, both the cos and the sin value of each pair of uniforms (GPT-2). */
+        BOX_MULLER_PAIRS,
+        /** Box–Muller, the cos value alone (the project's ViT). */
+        BOX_MULLER_COS;
+
+        float[] draw(SplittableRandom r, double std, int n) {
+            float[] v = new float[n];
+            if (this == BOX_MULLER_PAIRS) {
+                for (int i = 0; i < n; i += 2) {
+                    double u1 = 1.0 - r.nextDouble();
+                    double u2 = r.nextDouble();
+                    double m = Math.sqrt(-2 * Math.log(u1)) * std;
+                    v[i] = (float) (m * Math.cos(2 * Math.PI * u2));
+                    if (i + 1 < n) {
+                        v[i + 1] = (float) (m * Math.sin(2 * Math.PI * u2));
+                    }
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    double u1 = 1.0 - r.nextDouble();
+                    double u2 = r.nextDouble();
+                    v[i] = (float) (Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2) * std);
+                }
+            }
+            return v;
+        }
+    }
+
+    private interface Maker {
+        Tensor make(WeightSpec w);
+    }
+
+    private static DeviceWeights build(WeightTable table, Maker maker) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        try {
+            for (WeightSpec w : table.list()) {
+                m.put(w.name(), maker.make(w));
+            }
+        } catch (RuntimeException e) {
+            m.values().forEach(Tensor::close);
+            throw e;
+        }
+        return new DeviceWeights(table, m, true);
+    }
+
+    /**
+     * The same tensors under another table with some replaced (a new head over a shared base). The result
+     * owns none of them: closing it closes nothing; close this set and the replacements instead.
+     */
+    public DeviceWeights with(WeightTable newTable, Map<String, Tensor> replaced) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (WeightSpec w : newTable.list()) {
+            Tensor t = replaced.containsKey(w.name()) ? replaced.get(w.name()) : tensors.get(w.name());
+            if (t == null || !java.util.Arrays.equals(t.shape(), w.shape())) {
+                throw new IllegalArgumentException("tensor " + w.name() + " is " + (t == null ? "missing" : java.util.Arrays.toString(t.shape()))
+                        + "; expected " + w);
+            }
+            m.put(w.name(), t);
+        }
+        return new DeviceWeights(newTable, m, false);
+    }
+
+    /** The table. */
+    public WeightTable table() {
+        return table;
+    }
+
+    /** The tensor of this name. */
+    public Tensor get(String name) {
+        Tensor t = tensors.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("no tensor '" + name + "' on the device; the model has " + tensors.size());
+        }
+        return t;
+    }
+
+    /** Every tensor by name, in table order. */
+    public Map<String, Tensor> all() {
+        return tensors;
+    }
+
+    /** Reads every tensor back, by name, in table order. */
+    public Map<String, float[]> download(Device d) {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        tensors.forEach((k, v) -> m.put(k, d.read(v)));
+        return m;
+    }
+
+    /** Closes every tensor (nothing for a set made by {@link #with}). */
+    @Override
+    public void close() {
+        if (owner) {
+            tensors.values().forEach(Tensor::close);
+        }
+    }
+}
