@@ -14,7 +14,7 @@ import java.util.List;
 public final class Architectures {
 
     /** The {@code model_type}s read, in the order messages list them. */
-    public static final List<String> MODEL_TYPES = List.of("gpt2");
+    public static final List<String> MODEL_TYPES = List.of("gpt2", "llama", "mistral", "qwen2");
 
     private Architectures() {
     }
@@ -36,6 +36,9 @@ public final class Architectures {
         String t = type == null ? "gpt2" : type.isTextual() ? type.textValue() : null;
         if ("gpt2".equals(t)) {
             return Gpt2Config.parse(root, where);
+        }
+        if (LlamaConfig.MODEL_TYPES.contains(t)) {
+            return LlamaConfig.parse(root, where);
         }
         throw new InvalidFileException(where + ": model_type is " + (type == null ? "missing" : UntrustedFiles.quote(type.toString()))
                 + "; expected one of " + MODEL_TYPES);
