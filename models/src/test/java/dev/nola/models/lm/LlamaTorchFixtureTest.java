@@ -1,0 +1,217 @@
+package dev.nola.models.lm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+import dev.nola.adapter.io.SafeTensorsReader;
+import dev.nola.adapter.io.SafeTensorsWriter;
+import dev.nola.adapter.optim.Parameter;
+import dev.nola.kernels.Availability;
+import dev.nola.kernels.Backend;
+import dev.nola.kernels.Backends;
+import dev.nola.kernels.Device;
+import dev.nola.kernels.DeviceInfo;
+import dev.nola.kernels.OpFamily;
+import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.transformer.DeviceWeights;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The LLaMA family against an independent PyTorch implementation: {@code llama_fixture.safetensors}
+ * (written by {@code models/src/test/python/llama_fixture.py}) holds, for a Llama case (GQA, head_dim ≠
+ * hidden/heads, Llama 3 rope scaling, untied head) and a Qwen2 case (q/k/v biases, one KV head, tied
+ * head), the parameters under Hugging Face names, a batch, and PyTorch's logits, loss and gradients
+ * computed in float64. The test writes each case as a real checkpoint directory (its config.json and a
+ * model.safetensors), loads it through {@link HfCheckpoint}, and runs {@link CausalLm} on every device:
+ * logits, loss and dL/d(embedding) with the base frozen, and every weight gradient with it trained.
+ *
+ * <p>Tolerance: 1e-4 of each tensor's max|value|, as for GPT-2 (the fixture is the float64 answer
+ * rounded once; what is left is float32 arithmetic over two layers, and the rotary table, whose float32
+ * inverse frequencies may differ from PyTorch's pow by one ulp).
+ */
+class LlamaTorchFixtureTest {
+
+    static final double TOL = 1e-4;
+
+    @TempDir
+    static Path tmp;
+
+    record Fixture(Map<String, float[]> floats, Map<String, int[]> ints, Map<String, String> meta) {
+
+        static Fixture load() {
+            byte[] all;
+            try (InputStream in = LlamaTorchFixtureTest.class.getResourceAsStream("/fixtures/llama_fixture.safetensors")) {
+                if (in == null) {
+                    throw new AssertionError("llama_fixture.safetensors is not on the test class path (models/src/test/resources/fixtures)");
+                }
+                all = in.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            Map<String, float[]> floats = new TreeMap<>();
+            Map<String, int[]> ints = new TreeMap<>();
+            try (SafeTensorsReader r = SafeTensorsReader.fromBytes(all, "llama_fixture.safetensors")) {
+                Map<String, String> meta = Map.copyOf(r.metadata());
+                if (!"nola-llama-fixture".equals(meta.get("format")) || !"1".equals(meta.get("format_version"))) {
+                    throw new AssertionError("fixture has format " + meta.get("format") + " version " + meta.get("format_version")
+                            + "; this test reads nola-llama-fixture version 1; regenerate it with " + meta.get("regenerate"));
+                }
+                r.tensors().forEach((name, info) -> {
+                    switch (info.dtype()) {
+                        case F32 -> floats.put(name, r.readFloats(name));
+                        case I32 -> {
+                            int[] v = new int[(int) info.elements()];
+                            ByteBuffer.wrap(r.readBytes(name)).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(v);
+                            ints.put(name, v);
+                        }
+                        default -> throw new AssertionError(name + ": unexpected dtype " + info.dtype());
+                    }
+                });
+                return new Fixture(floats, ints, meta);
+            }
+        }
+
+        float[] f(String key) {
+            float[] a = floats.get(key);
+            if (a == null) {
+                throw new AssertionError("the fixture has no float32 tensor " + key);
+            }
+            return a;
+        }
+    }
+
+    /** Writes a case as a checkpoint directory: config.json from the fixture, model.safetensors of its parameters. */
+    static Path writeCheckpoint(Fixture f, String c) throws IOException {
+        Path dir = tmp.resolve(c);
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(HfCheckpoint.CONFIG_FILE), f.meta().get(c + ".config"), StandardCharsets.UTF_8);
+        HfConfig config = Architectures.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        String prefix = c + ".param.";
+        for (var e : config.spec().model().weights().shapes().entrySet()) {
+            w.f32(e.getKey(), e.getValue(), f.f(prefix + e.getKey()));
+        }
+        Files.write(dir.resolve(HfCheckpoint.WEIGHTS_FILE), w.toBytes(Map.of("format", "pt")));
+        return dir;
+    }
+
+    @TestFactory
+    Stream<DynamicNode> llamaFamilyMatchesPyTorch() throws IOException {
+        Fixture f = Fixture.load();
+        int b = Integer.parseInt(f.meta().get("B"));
+        int t = Integer.parseInt(f.meta().get("T"));
+        List<DynamicNode> nodes = new ArrayList<>();
+        for (String c : f.meta().get("cases").split(",")) {
+            Path dir = writeCheckpoint(f, c);
+            HfCheckpoint ckpt = HfCheckpoint.load(dir);
+            CausalLmSpec spec = ckpt.config().spec();
+            if (c.equals("qwen2")) {
+                assertNull(spec.head(), "Qwen2 case: the head is tied to the embedding");
+            }
+            int[] ids = f.ints().get(c + ".ids");
+            int[] targets = f.ints().get(c + ".targets");
+            nodes.addAll(onEveryDevice(c, d -> {
+                Worst worst = new Worst(d, c);
+                try (DeviceWeights w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors())) {
+                    try (CausalLm m = new CausalLm(d, spec, w, false, Map.of())) {
+                        double loss = m.forward(ids, targets, b, t);
+                        worst.check("logits", f.f(c + ".logits"), d.read(m.logits()));
+                        worst.check("loss", f.f(c + ".loss"), new float[] {(float) loss});
+                        m.backward();
+                        worst.check("dL/d(embedding)", f.f(c + ".grad.embed"), d.read(m.inputGradient()));
+                    }
+                    try (CausalLm m = new CausalLm(d, spec, w, true, Map.of())) {
+                        m.zeroGradients();
+                        m.forward(ids, targets, b, t);
+                        m.backward();
+                        int checked = 0;
+                        for (Parameter p : m.trainable().list()) {
+                            worst.check("grad " + p.name(), f.f(c + ".grad." + p.name()), d.read(p.grad()));
+                            checked++;
+                        }
+                        assertEquals(ckpt.table().size(), checked, "every weight has a gradient");
+                    }
+                }
+                worst.print();
+            }));
+        }
+        return nodes.stream();
+    }
+
+    /** The largest error seen, as a fraction of each tensor's max|value|. */
+    static final class Worst {
+        private final Device d;
+        private final String c;
+        private double worst;
+
+        Worst(Device d, String c) {
+            this.d = d;
+            this.c = c;
+        }
+
+        void check(String what, float[] want, float[] got) {
+            assertEquals(want.length, got.length, what + ": element count");
+            double scale = 0;
+            for (float x : want) {
+                scale = Math.max(scale, Math.abs(x));
+            }
+            for (int i = 0; i < want.length; i++) {
+                double err = Math.abs((double) got[i] - want[i]);
+                double tol = TOL * (Math.abs(want[i]) + scale);
+                if (!(err <= tol)) {
+                    throw new AssertionError(c + " " + what + " on " + d.id() + ": element " + i + " is " + got[i] + ", expected "
+                            + want[i] + " (error " + err + " > tolerance " + tol + ")");
+                }
+                worst = Math.max(worst, err / Math.max(scale, 1e-30));
+            }
+        }
+
+        void print() {
+            System.out.printf("[llama-fixture] %s %s: largest error %.2e of a tensor's max|value| (tolerance %.0e)%n", c, d.id(),
+                    worst, TOL);
+        }
+    }
+
+    interface DeviceBody {
+        void run(Device d) throws Exception;
+    }
+
+    static List<DynamicNode> onEveryDevice(String what, DeviceBody body) {
+        List<DynamicNode> nodes = new ArrayList<>();
+        for (Backend backend : Backends.all()) {
+            Availability a = backend.availability();
+            if (!a.available()) {
+                nodes.add(dynamicTest(what + " on " + backend.name() + " (skipped: " + a.reason() + ")",
+                        () -> Assumptions.abort(a.reason())));
+                continue;
+            }
+            for (DeviceInfo info : backend.devices()) {
+                nodes.add(dynamicTest(what + " on " + info.id(), () -> {
+                    try (Device d = Backends.open(info.id())) {
+                        Availability nn = d.supports(OpFamily.NN);
+                        Assumptions.assumeTrue(nn.available(), () -> info.id() + " lacks the nn family: " + nn.reason());
+                        body.run(d);
+                    }
+                }));
+            }
+        }
+        return nodes;
+    }
+}
