@@ -12,8 +12,13 @@ import java.util.Arrays;
  * The checking layer of {@link NnOps}. Ids and targets are range-checked here without a read-back when
  * the device's record of the values written into them settles it ({@link AbstractDevice#valueRange}),
  * else by reading them. Attention defaults to a composition of strided batched matmuls over the heads
- * (column views of q, k and v, no copies) and the scaled, masked {@link #softmaxForward}; a backend
- * may fuse it.
+ * (column views of q, k and v, no copies) and the scaled, masked {@link #softmaxForward}
+ * ({@link AttentionComposition}, grouped-query heads included); a backend may fuse it.
+ *
+ * <p>The LLaMA family's kernels (RMSNorm, RoPE, SwiGLU) are hooks that throw
+ * {@link UnsupportedOperationException} naming the op and the device unless a backend overrides
+ * them: only so that a backend written before them (TornadoVM's) still compiles; the reference, cpu
+ * and opencl backends override every one.
  */
 public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
 
@@ -135,9 +140,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     @Override
     public final void layerNormForward(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean,
                                        Tensor rstd) {
-        if (!(eps > 0) || Float.isInfinite(eps)) {
-            throw new IllegalArgumentException("eps must be finite and > 0, got " + eps);
-        }
+        epsilon(eps);
         open();
         int[] rc = layerNormDims(x, weight, mean, rstd);
         on("bias", bias);
@@ -178,6 +181,12 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         String[] inNames = {"dout", "x", "weight", "mean", "rstd"};
         Checks.outputsApart(outNames, outs, inNames, ins);
         doLayerNormBackward(dout, x, weight, mean, rstd, dx, dweight, dbias, rc[0], rc[1]);
+    }
+
+    private static void epsilon(float eps) {
+        if (!(eps > 0) || Float.isInfinite(eps)) {
+            throw new IllegalArgumentException("eps must be finite and > 0, got " + eps);
+        }
     }
 
     /** {rows, channels} after checking x [N, C], weight [C], mean [N], rstd [N]. */
@@ -286,17 +295,18 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
 
     // ---------------------------------------------------------------- attention
 
-    /** {B, T, C, NH} after checking q, k, v and out [B, T, C], att [B, NH, T, T]. */
+    /**
+     * {B, T, C, NH} (C = q's width, NH·hs) after checking q and out [B, T, C], att [B, NH, T, T] with
+     * NH dividing C, and k and v [B, T, KVH·hs] with KVH dividing NH, v the shape of k.
+     */
     private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, String outName) {
         on("q", q);
         on("k", k);
         on("v", v);
         on("att", att);
         on(outName, out);
-        int[] os = rank(outName, out, 3, "[B, T, C]");
+        int[] os = rank(outName, out, 3, "[B, T, NH·hs]");
         sameShape("q", q, outName, out);
-        sameShape("k", k, outName, out);
-        sameShape("v", v, outName, out);
         int b = os[0];
         int t = os[1];
         int c = os[2];
@@ -306,7 +316,21 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
             throw new IllegalArgumentException("att has shape " + Arrays.toString(as) + ", expected [" + b + ", NH, " + t
                     + ", " + t + "] with NH dividing C = " + c);
         }
+        keyValueShape("k", k, outName, os, nh);
+        keyValueShape("v", v, outName, os, nh);
+        sameShape("v", v, "k", k);
         return new int[] {b, t, c, nh};
+    }
+
+    /** Checks that k or v is [B, T, KVH·hs] with KVH dividing NH (hs = C / NH; KVH = NH: q's shape). */
+    private static void keyValueShape(String name, Tensor t, String outName, int[] os, int nh) {
+        int[] s = t.shape();
+        int hs = os[2] / nh;
+        if (s.length != 3 || s[0] != os[0] || s[1] != os[1] || s[2] % hs != 0 || nh % (s[2] / hs) != 0) {
+            throw new IllegalArgumentException(name + " has shape " + Arrays.toString(s) + ", expected " + Arrays.toString(os)
+                    + " (the shape of " + outName + ") or [" + os[0] + ", " + os[1] + ", KVH·" + hs + "] with KVH dividing NH = "
+                    + nh + " (grouped-query attention; hs = " + os[2] + " / " + nh + ")");
+        }
     }
 
     @Override
@@ -330,9 +354,11 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         sameShape("datt", datt, "att", att);
         Tensor[] outs = {datt, dq, dk, dv};
         String[] outNames = {"datt", "dq", "dk", "dv"};
+        Tensor[] like = {att, q, k, v};
+        String[] likeNames = {"att", "q", "k", "v"};
         for (int i = 1; i < outs.length; i++) {
             on(outNames[i], outs[i]);
-            sameShape(outNames[i], outs[i], "q", q);
+            sameShape(outNames[i], outs[i], likeNames[i], like[i]);
         }
         Tensor[] ins = {dout, q, k, v, att};
         String[] inNames = new String[ins.length];
@@ -409,6 +435,122 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         doPoolBackward(kind, dout, dx, xs[0], xs[1], xs[2]);
     }
 
+    // ---------------------------------------------------------------- RMSNorm, RoPE, SwiGLU
+
+    @Override
+    public final void rmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
+        epsilon(eps);
+        open();
+        int[] rc = rmsNormDims(x, weight, rstd);
+        on("out", out);
+        sameShape("out", out, "x", x);
+        Checks.outputsApart(new String[] {"out", "rstd"}, new Tensor[] {out, rstd}, new String[] {"x", "weight"},
+                new Tensor[] {x, weight});
+        doRmsNormForward(x, weight, eps, out, rstd, rc[0], rc[1]);
+    }
+
+    @Override
+    public final void rmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight) {
+        open();
+        int[] rc = rmsNormDims(x, weight, rstd);
+        on("dout", dout);
+        sameShape("dout", dout, "x", x);
+        on("dx", dx);
+        sameShape("dx", dx, "x", x);
+        if (dweight != null) {
+            on("dweight", dweight);
+            size("dweight", dweight, rc[1], "channels");
+        }
+        Checks.outputsApart(new String[] {"dx", "dweight"}, new Tensor[] {dx, dweight},
+                new String[] {"dout", "x", "weight", "rstd"}, new Tensor[] {dout, x, weight, rstd});
+        doRmsNormBackward(dout, x, weight, rstd, dx, dweight, rc[0], rc[1]);
+    }
+
+    /** {rows, channels} after checking x [N, C], weight [C], rstd [N]. */
+    private int[] rmsNormDims(Tensor x, Tensor weight, Tensor rstd) {
+        on("x", x);
+        on("weight", weight);
+        on("rstd", rstd);
+        int[] rc = rowsCols(x);
+        size("weight", weight, rc[1], "channels, the last extent of x");
+        size("rstd", rstd, rc[0], "rows of x");
+        return rc;
+    }
+
+    @Override
+    public final void ropeForward(Tensor x, Tensor cos, Tensor sin, int headDim, int pos0, Tensor out) {
+        rope("x", x, cos, sin, headDim, pos0, "out", out, false);
+    }
+
+    @Override
+    public final void ropeBackward(Tensor dout, Tensor cos, Tensor sin, int headDim, int pos0, Tensor dx) {
+        rope("dout", dout, cos, sin, headDim, pos0, "dx", dx, true);
+    }
+
+    /** The checks of both RoPE directions: in [B, T, W], the tables [P ≥ pos0 + T, headDim / 2], out in's shape. */
+    private void rope(String inName, Tensor in, Tensor cos, Tensor sin, int headDim, int pos0, String outName, Tensor out,
+                      boolean transpose) {
+        if (headDim <= 0 || headDim % 2 != 0) {
+            throw new IllegalArgumentException("headDim must be even and > 0, got " + headDim);
+        }
+        Checks.nonNegative("pos0", pos0);
+        open();
+        on(inName, in);
+        on("cos", cos);
+        on("sin", sin);
+        on(outName, out);
+        int[] xs = rank(inName, in, 3, "[B, T, W]");
+        if (xs[2] % headDim != 0) {
+            throw new IllegalArgumentException(inName + " has shape " + Arrays.toString(xs) + ": its width W = " + xs[2]
+                    + " is not a multiple of headDim = " + headDim + " (W = heads·headDim)");
+        }
+        int[] cs = Checks.matrix("cos", cos);
+        if (cs[1] != headDim / 2) {
+            throw new IllegalArgumentException("cos has shape " + Arrays.toString(cs) + ", expected [P, " + headDim / 2
+                    + "] (positions by headDim / 2)");
+        }
+        sameShape("sin", sin, "cos", cos);
+        if ((long) pos0 + xs[1] > cs[0]) {
+            throw new IllegalArgumentException("pos0 + T = " + pos0 + " + " + xs[1] + " exceeds the P = " + cs[0]
+                    + " positions of cos and sin");
+        }
+        sameShape(outName, out, inName, in);
+        Checks.sameOrApart(outName, out, inName, in);
+        noOverlap(outName, out, "cos", cos);
+        noOverlap(outName, out, "sin", sin);
+        doRope(in, cos, sin, out, transpose, xs[0] * xs[1], xs[1], xs[2], headDim, pos0);
+    }
+
+    @Override
+    public final void swigluForward(Tensor gate, Tensor up, Tensor out) {
+        open();
+        on("gate", gate);
+        on("up", up);
+        on("out", out);
+        size("up", up, gate.size(), "gate.size()");
+        size("out", out, gate.size(), "gate.size()");
+        Checks.sameOrApart("out", out, "gate", gate);
+        Checks.sameOrApart("out", out, "up", up);
+        doSwigluForward(gate, up, out, gate.size());
+    }
+
+    @Override
+    public final void swigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup) {
+        open();
+        on("gate", gate);
+        on("up", up);
+        on("dout", dout);
+        on("dgate", dgate);
+        on("dup", dup);
+        size("up", up, gate.size(), "gate.size()");
+        size("dout", dout, gate.size(), "gate.size()");
+        size("dgate", dgate, gate.size(), "gate.size()");
+        size("dup", dup, gate.size(), "gate.size()");
+        Checks.outputsApart(new String[] {"dgate", "dup"}, new Tensor[] {dgate, dup}, new String[] {"gate", "up", "dout"},
+                new Tensor[] {gate, up, dout});
+        doSwigluBackward(gate, up, dout, dgate, dup, gate.size());
+    }
+
     // ---------------------------------------------------------------- kernels
 
     /** out[n] = wte[ids[n]] + wpe[n mod t] (either table may be null, not both). */
@@ -450,54 +592,54 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     protected abstract void doPoolBackward(Pool kind, Tensor dout, Tensor dx, int b, int t, int c);
 
     /**
-     * Attention as strided batched matmuls over the NH heads of each sequence (head h of q, k, v and
-     * out is a column slice: ld = C, a stride of hs between heads) around the scaled, masked softmax.
+     * Attention; c is q's width (NH·hs), and k and v are [B, T, KVH·hs] (KVH = k's width / hs, dividing
+     * NH). By default {@link AttentionComposition#forward}: strided batched matmuls over the heads
+     * around the scaled, masked softmax.
      */
     protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal,
                                       int b, int t, int c, int nh) {
-        int hs = c / nh;
-        long tt = (long) t * t;
-        int seq = t * c;
-        LinalgOps l = device.linalg();
-        for (int s = 0; s < b; s++) {
-            long o = (long) s * seq;
-            Tensor a = att.view(s * nh * tt, (int) (nh * tt));
-            // preatt = q·kᵀ per head: [T, hs]·[hs, T]
-            l.matmulBatched(false, true, nh, t, t, hs, 1f, q.view(o, seq), c, hs, k.view(o, seq), c, hs, 0f, a, t, tt);
-        }
-        softmaxForward(att, att, (float) (1.0 / Math.sqrt(hs)), causal);
-        for (int s = 0; s < b; s++) {
-            long o = (long) s * seq;
-            Tensor a = att.view(s * nh * tt, (int) (nh * tt));
-            // out = att·v per head, heads side by side in out
-            l.matmulBatched(false, false, nh, t, hs, t, 1f, a, t, tt, v.view(o, seq), c, hs, 0f, out.view(o, seq), c, hs);
-        }
+        AttentionComposition.forward(this, device.linalg(), q, k, v, att, out, causal, b, t, c, nh);
+    }
+
+    /** Backward of the attention, arguments as {@link #doAttentionForward}; by default {@link AttentionComposition#backward}. */
+    protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
+                                       Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        AttentionComposition.backward(this, device.linalg(), dout, q, k, v, att, datt, dq, dk, dv, b, t, c, nh);
+    }
+
+    /** The exception of a LLaMA-family hook that a backend has not implemented yet. */
+    private UnsupportedOperationException notYet(String op) {
+        return new UnsupportedOperationException(op + " is not implemented on " + device.id() + " yet");
+    }
+
+    /** out = (x·rstd)·w per row of c, rstd = 1/√(Σx²/c + eps) written; overridden by every backend but tornado's. */
+    protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
+        throw notYet("rmsNormForward");
+    }
+
+    /** dx += rstd·(dn − norm·mean(dn·norm)), dweight += Σ dout·norm (dweight may be null). */
+    protected void doRmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight, int n,
+                                     int c) {
+        throw notYet("rmsNormBackward");
     }
 
     /**
-     * Backward of the composed attention: datt = dout·vᵀ, dv += attᵀ·dout, dpre = softmax backward
-     * (into datt), dq += dpre·k, dk += dpreᵀ·q; all per head as strided batched matmuls.
+     * Both RoPE directions over rows of w = heads·headDim, row r at position pos0 + r mod t: the forward
+     * rotation, or with {@code transpose} its transpose (the forward with sin negated, the same bits);
+     * out is written and may be in itself.
      */
-    protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
-                                       Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
-        int hs = c / nh;
-        long tt = (long) t * t;
-        int seq = t * c;
-        LinalgOps l = device.linalg();
-        for (int s = 0; s < b; s++) {
-            long o = (long) s * seq;
-            Tensor a = att.view(s * nh * tt, (int) (nh * tt));
-            Tensor da = datt.view(s * nh * tt, (int) (nh * tt));
-            Tensor go = dout.view(o, seq);
-            l.matmulBatched(false, true, nh, t, t, hs, 1f, go, c, hs, v.view(o, seq), c, hs, 0f, da, t, tt);
-            l.matmulBatched(true, false, nh, t, hs, t, 1f, a, t, tt, go, c, hs, 1f, dv.view(o, seq), c, hs);
-        }
-        softmaxBackward(att, datt, datt, (float) (1.0 / Math.sqrt(hs)));
-        for (int s = 0; s < b; s++) {
-            long o = (long) s * seq;
-            Tensor da = datt.view(s * nh * tt, (int) (nh * tt));
-            l.matmulBatched(false, false, nh, t, hs, t, 1f, da, t, tt, k.view(o, seq), c, hs, 1f, dq.view(o, seq), c, hs);
-            l.matmulBatched(true, false, nh, t, hs, t, 1f, da, t, tt, q.view(o, seq), c, hs, 1f, dk.view(o, seq), c, hs);
-        }
+    protected void doRope(Tensor in, Tensor cos, Tensor sin, Tensor out, boolean transpose, int rows, int t, int w,
+                          int headDim, int pos0) {
+        throw notYet(transpose ? "ropeBackward" : "ropeForward");
+    }
+
+    /** out = silu(gate)·up elementwise; out may be gate or up. */
+    protected void doSwigluForward(Tensor gate, Tensor up, Tensor out, long n) {
+        throw notYet("swigluForward");
+    }
+
+    /** dgate += dout·up·silu'(gate), dup += dout·silu(gate). */
+    protected void doSwigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup, long n) {
+        throw notYet("swigluBackward");
     }
 }

@@ -1,10 +1,11 @@
 package dev.nola.kernels;
 
 /**
- * The nn family: the ops of a transformer block (GPT-2's pre-LN causal block and a ViT's non-causal
- * one), each a forward and a backward, in the manner of llm.c. Shapes use N = B·T rows (tokens),
- * C channels, V vocabulary entries, NH heads of hs = C / NH channels; everything row-major, and every
- * tensor may be a view.
+ * The nn family: the ops of a transformer block (GPT-2's pre-LN causal block, a ViT's non-causal
+ * one, and the LLaMA family's RMSNorm, RoPE, SwiGLU and grouped-query attention), each a forward and
+ * a backward, in the manner of llm.c. Shapes use N = B·T rows (tokens), C channels, V vocabulary
+ * entries, NH query heads and KVH key/value heads of hs channels each; everything row-major, and
+ * every tensor may be a view.
  *
  * <p>Gradients: unless an op says otherwise, a backward op <em>adds</em> into its gradient outputs
  * ({@code dx += …}, {@code dweight += …}), so gradients from several paths sum without extra
@@ -114,30 +115,41 @@ public interface NnOps {
     void softmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale);
 
     /**
-     * Multi-head attention: head h of q, k and v is their columns h·hs .. h·hs + hs − 1 (a view, no
-     * copy); {@code att = softmax(q·kᵀ / √hs)} per (b, h), causal or not, and {@code out = att·v} with
-     * the heads side by side. q, k and v are separate tensors (views of one [3, B, T, C] buffer, say),
-     * so a low-rank adapter can add into q or v like into any [N, C] output; a fused [C, 3C] projection
-     * such as GPT-2's {@code c_attn} writes them with three matmuls over column slices of its weight.
+     * Multi-head attention, grouped-query when k and v have fewer heads than q: head h of q is its
+     * columns h·hs .. h·hs + hs − 1 (a view, no copy), and so are the heads of k, v and out;
+     * {@code att = softmax(q_h·k_gᵀ / √hs)} per (b, h), causal or not, and {@code out_h = att·v_g},
+     * where query head h uses key/value head {@code g = h / (NH / KVH)} (Hugging Face's
+     * {@code repeat_kv}: consecutive query heads share a KV head). NH is att's second extent,
+     * hs = q's width / NH, KVH = k's width / hs; with KVH = NH (k and v the shape of q) this is plain
+     * multi-head attention (GPT-2, ViT), computed exactly as before grouped heads existed. q's width
+     * need not be any model width: hs is whatever q's width and NH make it. q, k and v are separate
+     * tensors (views of one [3, B, T, C] buffer, say), so a low-rank adapter can add into q or v like
+     * into any [N, C] output; a fused [C, 3C] projection such as GPT-2's {@code c_attn} writes them
+     * with three matmuls over column slices of its weight.
      *
-     * @param q      [B, T, C]
-     * @param k      [B, T, C]
-     * @param v      [B, T, C]
-     * @param att    [B, NH, T, T], written (kept for the backward pass); NH divides C
-     * @param out    [B, T, C], written
-     * @param causal GPT-2 (true) or ViT (false)
+     * <p>Tolerance: att within 2·1e-4 of itself, out within 2·1e-4 of Σ att·|v| (float32 dot
+     * products of hs and T terms, any order).
+     *
+     * @param q      [B, T, NH·hs]
+     * @param k      [B, T, KVH·hs], KVH dividing NH; k and v may be q itself or overlap it
+     * @param v      [B, T, KVH·hs], the shape of k
+     * @param att    [B, NH, T, T], written (kept for the backward pass); NH divides q's width
+     * @param out    [B, T, NH·hs] (the shape of q), written; must not overlap q, k, v or att
+     * @param causal GPT-2 and LLaMA (true) or ViT (false)
      */
     void attentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal);
 
     /**
-     * Backward of {@link #attentionForward}.
+     * Backward of {@link #attentionForward}. dk and dv gather every query head of their group: each
+     * element of dk and dv adds NH / KVH heads' terms. Within 2·1e-4 of the same pass on absolute
+     * values, plus the gradients' start.
      *
-     * @param dout [B, T, C]
+     * @param dout [B, T, NH·hs], the shape of q
      * @param att  [B, NH, T, T] from the forward
      * @param datt [B, NH, T, T], scratch (overwritten)
-     * @param dq   [B, T, C] accumulated
-     * @param dk   [B, T, C] accumulated
-     * @param dv   [B, T, C] accumulated
+     * @param dq   the shape of q, accumulated
+     * @param dk   the shape of k, accumulated
+     * @param dv   the shape of v, accumulated; no gradient overlaps an input or another gradient
      */
     void attentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
                            Tensor dq, Tensor dk, Tensor dv, boolean causal);
@@ -177,4 +189,100 @@ public interface NnOps {
 
     /** Backward of {@link #poolForward}: dx [B, T, C] accumulated from dout [B, C]. */
     void poolBackward(Pool kind, Tensor dout, Tensor dx);
+
+    // ---------------------------------------------------------------- the LLaMA family
+
+    /**
+     * RMS normalisation over the last axis (LLaMA's RMSNorm, in float32 as Hugging Face computes it):
+     * {@code out = (x·rstd)·weight} with {@code rstd = 1/√(mean(x²) + eps)}, keeping rstd for the
+     * backward pass. The sum of squares is accumulated in the fixed order of each backend's layernorm
+     * variance (vector lanes or work-items, then added in an order set by C alone), so results do not
+     * depend on thread count. Within 1e-4 of |x·rstd·weight| (out) and of rstd (rstd): a float32 sum
+     * of C squares.
+     *
+     * @param x      [N, C] (any rank; C is the last extent)
+     * @param weight [C]
+     * @param eps    finite, &gt; 0 (Hugging Face's {@code rms_norm_eps})
+     * @param out    x's shape, written; must not overlap x, weight or rstd
+     * @param rstd   [N], written
+     */
+    void rmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd);
+
+    /**
+     * Backward of {@link #rmsNormForward} from its rstd:
+     * {@code dx += rstd·(dn − norm·mean(dn·norm))} with dn = dout·weight and norm = x·rstd, and
+     * {@code dweight += Σ_n dout·norm} (column sums over the rows in fixed chunks added in chunk
+     * order, no float atomics: the same bits whatever the thread count). Within 1e-4 of the same
+     * terms taken in absolute value, plus the gradients' start.
+     *
+     * @param dout    x's shape
+     * @param x       [N, C] (any rank; C is the last extent)
+     * @param weight  [C]
+     * @param rstd    [N], from the forward pass
+     * @param dx      x's shape, accumulated
+     * @param dweight [C] accumulated, or null (a frozen weight); no gradient overlaps an input or the other gradient
+     */
+    void rmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight);
+
+    /**
+     * Rotary position embedding in Hugging Face's rotate_half layout, from a precomputed table: row
+     * (b, t) of x is position p = pos0 + t, and each head of d = headDim channels (heads side by side,
+     * W = H·d) is rotated in the pairs (i, i + d/2), i &lt; d/2:
+     * <pre>
+     * out[i]       = x[i]·cos[p, i] − x[i + d/2]·sin[p, i]
+     * out[i + d/2] = x[i + d/2]·cos[p, i] + x[i]·sin[p, i]
+     * </pre>
+     * Each product is rounded to float32, then one rounded subtraction or addition (no fma): the
+     * reference, cpu and opencl give the same bits. A backend that fuses one product into the other
+     * by fma stays within 2⁻²³ of |x[i]·cos| + |x[i + d/2]·sin|, the contract's tolerance. The
+     * table is what HF's rotary embedding makes, cos and sin of pos·inv_freq_i, one half of its
+     * repeated halves; rope scaling (llama3) is the table's business.
+     *
+     * @param x       [B, T, W] (q or k of a layer)
+     * @param cos     [P, headDim/2], row p the cosines of position p
+     * @param sin     [P, headDim/2], the shape of cos
+     * @param headDim d, even, &gt; 0, dividing W
+     * @param pos0    the position of t = 0 (0 without a KV cache), ≥ 0, with pos0 + T ≤ P
+     * @param out     x's shape, written; may be x itself (in place) but must not otherwise overlap x,
+     *                and must not overlap cos or sin
+     */
+    void ropeForward(Tensor x, Tensor cos, Tensor sin, int headDim, int pos0, Tensor out);
+
+    /**
+     * Backward of {@link #ropeForward}, the transposed rotation, <em>written</em> (the rotation is
+     * the only path from x to out):
+     * <pre>
+     * dx[i]       = dout[i]·cos[p, i] + dout[i + d/2]·sin[p, i]
+     * dx[i + d/2] = dout[i + d/2]·cos[p, i] − dout[i]·sin[p, i]
+     * </pre>
+     * in the float order of the forward pass (each product rounded, then one addition or
+     * subtraction; no fma), so bit-identical across reference, cpu and opencl.
+     *
+     * @param dout [B, T, W]
+     * @param dx   dout's shape, written; may be dout itself (in place) but must not otherwise overlap
+     *             it, and must not overlap cos or sin
+     */
+    void ropeBackward(Tensor dout, Tensor cos, Tensor sin, int headDim, int pos0, Tensor dx);
+
+    /**
+     * The gated MLP activation of the LLaMA family: {@code out = silu(gate)·up} elementwise, with
+     * silu(x) = x·σ(x) = x / (1 + e^(−x)). Within 2e-6 of |silu(gate)·up| (a float32 exp of a few
+     * ulp and four roundings).
+     *
+     * @param gate [N, I] (any shape)
+     * @param up   gate's size
+     * @param out  gate's size, written; may be gate or up itself (each element is read before it is
+     *             written), but must not otherwise overlap either
+     */
+    void swigluForward(Tensor gate, Tensor up, Tensor out);
+
+    /**
+     * Backward of {@link #swigluForward}: {@code dgate += dout·up·silu'(gate)} with
+     * silu'(x) = σ(x)·(1 + x·(1 − σ(x))), and {@code dup += dout·silu(gate)}. Within 2e-6 of
+     * |dout·up|·(σ + |gate|·σ·(1 − σ)) and |dout·silu(gate)|, plus the gradients' start.
+     *
+     * @param dgate gate's size, accumulated
+     * @param dup   gate's size, accumulated; neither gradient overlaps an input or the other
+     */
+    void swigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup);
 }

@@ -10,8 +10,12 @@ import dev.nola.kernels.Tensor;
 
 /**
  * The oracle of the nn family: plain loops in the order of the definitions, every sum and every
- * transcendental in double, stored as float32. Attention is the default composition (matmuls of the
- * reference linalg family around this class's softmax).
+ * transcendental in double, stored as float32. RoPE is the exception: its contract specifies float32
+ * operations in a fixed order, so the oracle performs exactly those. Attention is written out
+ * directly, grouped-query heads included (each KV head's gradient gathers its query heads' sums in
+ * double), around this class's softmax, rounding to float32 where the default composition of the
+ * reference linalg family rounds: with as many KV heads as query heads it gives that composition's
+ * bits, and with fewer it is an oracle independent of the composition's strides.
  */
 public final class ReferenceNnOps extends AbstractNnOps {
 
@@ -371,6 +375,264 @@ public final class ReferenceNnOps extends AbstractNnOps {
                     }
                 }
             }
+        }
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    @Override
+    protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal, int b,
+                                      int t, int c, int nh) {
+        int hs = c / nh;
+        int ck = k.shape()[2];
+        int group = nh / (ck / hs);
+        float[] qv = floats(q);
+        float[] kv = floats(k);
+        float[] vv = floats(v);
+        float[] a = floats(att);
+        float[] o = floats(out);
+        for (int s = 0; s < b; s++) {
+            for (int h = 0; h < nh; h++) {
+                int qh = at(q) + s * t * c + h * hs;
+                int kh = at(k) + s * t * ck + h / group * hs;
+                int ah = at(att) + (s * nh + h) * t * t;
+                for (int i = 0; i < t; i++) {
+                    for (int j = 0; j < t; j++) {
+                        double acc = 0;
+                        for (int d = 0; d < hs; d++) {
+                            acc += (double) qv[qh + i * c + d] * kv[kh + j * ck + d];
+                        }
+                        a[ah + i * t + j] = (float) acc;
+                    }
+                }
+            }
+        }
+        doSoftmaxForward(att, att, (float) (1.0 / Math.sqrt(hs)), causal, b * nh * t, t);
+        for (int s = 0; s < b; s++) {
+            for (int h = 0; h < nh; h++) {
+                int oh = at(out) + s * t * c + h * hs;
+                int vh = at(v) + s * t * ck + h / group * hs;
+                int ah = at(att) + (s * nh + h) * t * t;
+                for (int i = 0; i < t; i++) {
+                    for (int d = 0; d < hs; d++) {
+                        double acc = 0;
+                        for (int j = 0; j < t; j++) {
+                            acc += (double) a[ah + i * t + j] * vv[vh + j * ck + d];
+                        }
+                        o[oh + i * c + d] = (float) acc;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt, Tensor dq,
+                                       Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        int hs = c / nh;
+        int ck = k.shape()[2];
+        int kvh = ck / hs;
+        int group = nh / kvh;
+        float[] g = floats(dout);
+        float[] qv = floats(q);
+        float[] kv = floats(k);
+        float[] vv = floats(v);
+        float[] a = floats(att);
+        float[] da = floats(datt);
+        // datt = dout·vᵀ per query head
+        for (int s = 0; s < b; s++) {
+            for (int h = 0; h < nh; h++) {
+                int gh = at(dout) + s * t * c + h * hs;
+                int vh = at(v) + s * t * ck + h / group * hs;
+                int dh = at(datt) + (s * nh + h) * t * t;
+                for (int i = 0; i < t; i++) {
+                    for (int j = 0; j < t; j++) {
+                        double acc = 0;
+                        for (int d = 0; d < hs; d++) {
+                            acc += (double) g[gh + i * c + d] * vv[vh + j * ck + d];
+                        }
+                        da[dh + i * t + j] = (float) acc;
+                    }
+                }
+            }
+        }
+        // dv += Σ over the group's query heads of attᵀ·dout
+        float[] dvv = floats(dv);
+        for (int s = 0; s < b; s++) {
+            for (int kh = 0; kh < kvh; kh++) {
+                for (int j = 0; j < t; j++) {
+                    for (int d = 0; d < hs; d++) {
+                        double acc = 0;
+                        for (int h = kh * group; h < (kh + 1) * group; h++) {
+                            int ah = at(att) + (s * nh + h) * t * t;
+                            int gh = at(dout) + s * t * c + h * hs;
+                            double head = 0;
+                            for (int i = 0; i < t; i++) {
+                                head += (double) a[ah + i * t + j] * g[gh + i * c + d];
+                            }
+                            acc += head;
+                        }
+                        int e = at(dv) + s * t * ck + j * ck + kh * hs + d;
+                        dvv[e] = (float) (acc + dvv[e]);
+                    }
+                }
+            }
+        }
+        doSoftmaxBackward(att, datt, datt, (float) (1.0 / Math.sqrt(hs)), b * nh * t, t);
+        // dq += dpre·k per query head
+        float[] dqv = floats(dq);
+        for (int s = 0; s < b; s++) {
+            for (int h = 0; h < nh; h++) {
+                int dh = at(datt) + (s * nh + h) * t * t;
+                int kh = at(k) + s * t * ck + h / group * hs;
+                for (int i = 0; i < t; i++) {
+                    for (int d = 0; d < hs; d++) {
+                        double acc = 0;
+                        for (int j = 0; j < t; j++) {
+                            acc += (double) da[dh + i * t + j] * kv[kh + j * ck + d];
+                        }
+                        int e = at(dq) + s * t * c + i * c + h * hs + d;
+                        dqv[e] = (float) (acc + dqv[e]);
+                    }
+                }
+            }
+        }
+        // dk += Σ over the group's query heads of dpreᵀ·q
+        float[] dkv = floats(dk);
+        for (int s = 0; s < b; s++) {
+            for (int kh = 0; kh < kvh; kh++) {
+                for (int j = 0; j < t; j++) {
+                    for (int d = 0; d < hs; d++) {
+                        double acc = 0;
+                        for (int h = kh * group; h < (kh + 1) * group; h++) {
+                            int dh = at(datt) + (s * nh + h) * t * t;
+                            int qh = at(q) + s * t * c + h * hs;
+                            double head = 0;
+                            for (int i = 0; i < t; i++) {
+                                head += (double) da[dh + i * t + j] * qv[qh + i * c + d];
+                            }
+                            acc += head;
+                        }
+                        int e = at(dk) + s * t * ck + j * ck + kh * hs + d;
+                        dkv[e] = (float) (acc + dkv[e]);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- RMSNorm, RoPE, SwiGLU
+
+    @Override
+    protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
+        float[] xv = floats(x);
+        float[] w = floats(weight);
+        float[] o = floats(out);
+        for (int i = 0; i < n; i++) {
+            int row = at(x) + i * c;
+            double ss = 0;
+            for (int j = 0; j < c; j++) {
+                ss += (double) xv[row + j] * xv[row + j];
+            }
+            double s = 1.0 / Math.sqrt(ss / c + eps);
+            for (int j = 0; j < c; j++) {
+                o[at(out) + i * c + j] = (float) (xv[row + j] * s * w[at(weight) + j]);
+            }
+            floats(rstd)[at(rstd) + i] = (float) s;
+        }
+    }
+
+    @Override
+    protected void doRmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight, int n,
+                                     int c) {
+        float[] g = floats(dout);
+        float[] xv = floats(x);
+        float[] w = floats(weight);
+        float[] dxv = floats(dx);
+        double[] dw = dweight == null ? null : new double[c];
+        for (int i = 0; i < n; i++) {
+            double s = floats(rstd)[at(rstd) + i];
+            // dn = dout·w, norm = x·rstd; dx = rstd·(dn − norm·mean(dn·norm))
+            double meanDN = 0;
+            for (int j = 0; j < c; j++) {
+                meanDN += (double) g[at(dout) + i * c + j] * w[at(weight) + j] * xv[at(x) + i * c + j] * s;
+            }
+            meanDN /= c;
+            for (int j = 0; j < c; j++) {
+                double gj = g[at(dout) + i * c + j];
+                double norm = xv[at(x) + i * c + j] * s;
+                int e = at(dx) + i * c + j;
+                dxv[e] = (float) (dxv[e] + s * (gj * w[at(weight) + j] - norm * meanDN));
+                if (dw != null) {
+                    dw[j] += gj * norm;
+                }
+            }
+        }
+        for (int j = 0; dw != null && j < c; j++) {
+            floats(dweight)[at(dweight) + j] = (float) (floats(dweight)[at(dweight) + j] + dw[j]);
+        }
+    }
+
+    /** In float32, in the order the contract specifies: each product rounded, then one subtraction or addition. */
+    @Override
+    protected void doRope(Tensor in, Tensor cos, Tensor sin, Tensor out, boolean transpose, int rows, int t, int w,
+                          int headDim, int pos0) {
+        float[] x = floats(in);
+        float[] o = floats(out);
+        float[] cv = floats(cos);
+        float[] sv = floats(sin);
+        int half = headDim / 2;
+        for (int r = 0; r < rows; r++) {
+            int p = pos0 + r % t;
+            for (int head = 0; head < w / headDim; head++) {
+                int xi = at(in) + r * w + head * headDim;
+                int oi = at(out) + r * w + head * headDim;
+                for (int i = 0; i < half; i++) {
+                    float c = cv[at(cos) + p * half + i];
+                    float s = transpose ? -sv[at(sin) + p * half + i] : sv[at(sin) + p * half + i];
+                    float a = x[xi + i];
+                    float b = x[xi + i + half];
+                    o[oi + i] = a * c - b * s;
+                    o[oi + i + half] = b * c + a * s;
+                }
+            }
+        }
+    }
+
+    /** σ(x) in double without overflow. */
+    static double sigmoid(double x) {
+        if (x >= 0) {
+            return 1 / (1 + Math.exp(-x));
+        }
+        double e = Math.exp(x);
+        return e / (1 + e);
+    }
+
+    @Override
+    protected void doSwigluForward(Tensor gate, Tensor up, Tensor out, long n) {
+        float[] gv = floats(gate);
+        float[] uv = floats(up);
+        float[] o = floats(out);
+        for (int i = 0; i < n; i++) {
+            double g = gv[at(gate) + i];
+            double u = uv[at(up) + i];
+            o[at(out) + i] = (float) (g * sigmoid(g) * u);
+        }
+    }
+
+    @Override
+    protected void doSwigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup, long n) {
+        float[] gv = floats(gate);
+        float[] uv = floats(up);
+        float[] d = floats(dout);
+        float[] dg = floats(dgate);
+        float[] du = floats(dup);
+        for (int i = 0; i < n; i++) {
+            double g = gv[at(gate) + i];
+            double sg = sigmoid(g);
+            double go = d[at(dout) + i];
+            dg[at(dgate) + i] = (float) (dg[at(dgate) + i] + go * uv[at(up) + i] * sg * (1 + g * (1 - sg)));
+            du[at(dup) + i] = (float) (du[at(dup) + i] + go * g * sg);
         }
     }
 }

@@ -36,7 +36,12 @@ final class NnClosedForms {
                 new Check("gelu tanh and erf at known values, tails included", true, NnClosedForms::gelu),
                 new Check("softmax of equal scores is uniform over the unmasked columns", true, NnClosedForms::softmax),
                 new Check("attention with T = 1 copies v; with equal keys it averages v", true, NnClosedForms::attention),
-                new Check("pool FIRST is token 0, MEAN the host's mean", true, NnClosedForms::pool));
+                new Check("pool FIRST is token 0, MEAN the host's mean", true, NnClosedForms::pool),
+                new Check("rmsnorm of known rows (a constant row gives the weight)", true, NnClosedForms::rmsNorm),
+                new Check("rope by quarter turns is rotate_half, bit for bit, at positions from pos0", true, NnClosedForms::rope),
+                new Check("swiglu at known values, tails included", true, NnClosedForms::swiglu),
+                new Check("grouped-query attention is attention over k and v repeated per query head (repeat_kv)", true,
+                        NnClosedForms::repeatedKeys));
     }
 
     /** Closed form: equal logits give p = 1/V, loss log V, dlogits = g·(1/V − [j = t]). */
@@ -268,5 +273,169 @@ final class NnClosedForms {
                 (d, y) -> d.nn().poolForward(Pool.FIRST, y[0], y[1])), "pool FIRST");
         assertClose(mean, Operands.run(dev, new float[][] {x, new float[b * c]}, shapes, 1,
                 (d, y) -> d.nn().poolForward(Pool.MEAN, y[0], y[1])), bound, REL_TOL, "pool MEAN");
+    }
+
+    /** Host arithmetic in double, within REL_TOL of |x·rstd·w|; a row of equal values 2 gives rstd ≈ 1/2 and out ≈ w. */
+    static void rmsNorm(Device ref, Device dev) {
+        float eps = 1e-6f;
+        float[] x = {3, 4, 0, 0, 2, 2, 2, 2, -0.5f, 0.25f, 8, -3, 0, 0, 0, 0};
+        float[] weight = {1, 2, 0.5f, -1};
+        int c = 4;
+        int n = x.length / c;
+        float[] want = new float[x.length];
+        float[] wantRstd = new float[n];
+        double[] bound = new double[x.length];
+        for (int i = 0; i < n; i++) {
+            double ss = 0;
+            for (int j = 0; j < c; j++) {
+                ss += x[i * c + j] * x[i * c + j];
+            }
+            double s = 1 / Math.sqrt(ss / c + eps);
+            wantRstd[i] = (float) s;
+            for (int j = 0; j < c; j++) {
+                want[i * c + j] = (float) (x[i * c + j] * s * weight[j]);
+                bound[i * c + j] = Math.abs(want[i * c + j]);
+            }
+        }
+        float[][] o = NnRuns.run(dev, null, new float[][] {x, weight, new float[x.length], new float[n]},
+                new int[][] {{n, c}, {c}, {n, c}, {n}}, (d, t) -> d.nn().rmsNormForward(t[0], t[1], eps, t[2], t[3]), "rmsnorm",
+                2, 3);
+        assertClose(want, o[0], bound, REL_TOL, "rmsnorm out");
+        assertClose(wantRstd, o[1], NnRuns.abs(wantRstd), REL_TOL, "rmsnorm rstd (1/√eps for the zero row)");
+        assertClose(weight, java.util.Arrays.copyOfRange(o[0], 4, 8), NnRuns.abs(weight), 1e-6, "rmsnorm of a row of 2s is the weight");
+    }
+
+    /**
+     * Tables of quarter turns: position p has every angle p·π/2, so cos and sin are 0 and ±1 and every
+     * product and sum is exact. Position 1 gives rotate_half: out = [−x₂, x₁]; 2 gives −x; 3 gives
+     * [x₂, −x₁]; 0 and 4 give x. Rows t = 0..3 are positions pos0 = 1 .. 4; the backward pass turns the
+     * other way.
+     */
+    static void rope(Device ref, Device dev) {
+        SplittableRandom r = new SplittableRandom(83);
+        int b = 2, t = 4, hd = 4, w = 2 * hd, p = 5, pos0 = 1, half = hd / 2;
+        float[] cos = new float[p * half];
+        float[] sin = new float[p * half];
+        float[][] quarter = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+        for (int pos = 0; pos < p; pos++) {
+            for (int i = 0; i < half; i++) {
+                cos[pos * half + i] = quarter[pos % 4][0];
+                sin[pos * half + i] = quarter[pos % 4][1];
+            }
+        }
+        float[] x = random(r, b * t * w, 2);
+        int[][] shapes = {{b, t, w}, {p, half}, {p, half}, {b, t, w}};
+        for (boolean backward : new boolean[] {false, true}) {
+            float[] want = new float[x.length];
+            for (int row = 0; row < b * t; row++) {
+                int turns = Math.floorMod((backward ? -1 : 1) * (pos0 + row % t), 4);
+                for (int head = 0; head < w / hd; head++) {
+                    int at = row * w + head * hd;
+                    for (int i = 0; i < half; i++) {
+                        float x1 = x[at + i];
+                        float x2 = x[at + i + half];
+                        float[][] turned = {{x1, x2}, {-x2, x1}, {-x1, -x2}, {x2, -x1}};
+                        want[at + i] = turned[turns][0];
+                        want[at + i + half] = turned[turns][1];
+                    }
+                }
+            }
+            float[] got = Operands.run(dev, new float[][] {x, cos, sin, new float[x.length]}, shapes, 3, backward
+                    ? (d, o) -> d.nn().ropeBackward(o[0], o[1], o[2], hd, pos0, o[3])
+                    : (d, o) -> d.nn().ropeForward(o[0], o[1], o[2], hd, pos0, o[3]));
+            assertBits(want, got, "rope " + (backward ? "backward" : "forward") + " by quarter turns");
+        }
+    }
+
+    /** Host double values of silu(g)·u, dout·u·silu'(g) and dout·silu(g), within 2e-6 of their magnitude. */
+    static void swiglu(Device ref, Device dev) {
+        float[] gate = {0, 1, -1, 4, -4, -20, 20, 0.5f};
+        float[] up = {1, 2, -1, 0.5f, 3, 1, -1, 1};
+        float[] dout = {1, -0.5f, 2, 1, 1, 3, 1, -1};
+        int n = gate.length;
+        float[] out = new float[n];
+        float[] dgate = new float[n];
+        float[] dup = new float[n];
+        for (int i = 0; i < n; i++) {
+            double g = gate[i];
+            double sg = 1 / (1 + Math.exp(-g));
+            out[i] = (float) (g * sg * up[i]);
+            dgate[i] = (float) (dout[i] * up[i] * (sg + g * sg * (1 - sg)));
+            dup[i] = (float) (dout[i] * g * sg);
+        }
+        int[][] shapes = {{n}, {n}, {n}, {n}, {n}, {n}};
+        float[][] o = NnRuns.run(dev, null, new float[][] {gate, up, new float[n], dout, new float[n], new float[n]}, shapes,
+                (d, t) -> {
+                    d.nn().swigluForward(t[0], t[1], t[2]);
+                    d.nn().swigluBackward(t[0], t[1], t[3], t[4], t[5]);
+                }, "swiglu", 2, 4, 5);
+        assertClose(out, o[0], NnRuns.abs(out), 2e-6, "swiglu known values: out");
+        assertClose(dgate, o[1], NnRuns.abs(dgate), 2e-6, "swiglu known values: dgate");
+        assertClose(dup, o[2], NnRuns.abs(dup), 2e-6, "swiglu known values: dup");
+    }
+
+    /**
+     * Hugging Face computes grouped-query attention by repeating each KV head for its NH / KVH query
+     * heads (repeat_kv). The device's grouped attention must match its own plain attention over the
+     * repeated k and v: att, out and dq within 2·REL_TOL of their terms, and dk, dv the sums over each
+     * group of the repeated pass's gradients.
+     */
+    static void repeatedKeys(Device ref, Device dev) {
+        SplittableRandom r = new SplittableRandom(84);
+        // {B, T, NH, KVH, hs}
+        for (int[] s : new int[][] {{2, 5, 4, 2, 3}, {1, 6, 3, 1, 4}}) {
+            int b = s[0], t = s[1], nh = s[2], kvh = s[3], hs = s[4];
+            int c = nh * hs;
+            int ck = kvh * hs;
+            int group = nh / kvh;
+            int n = b * t * c;
+            int tt = b * nh * t * t;
+            float[] q = random(r, n, 1.5);
+            float[] k = random(r, b * t * ck, 1.5);
+            float[] v = random(r, b * t * ck, 1.5);
+            float[] dout = random(r, n, 1);
+            float[] kRep = new float[n];
+            float[] vRep = new float[n];
+            for (int row = 0; row < b * t; row++) {
+                for (int h = 0; h < nh; h++) {
+                    System.arraycopy(k, row * ck + h / group * hs, kRep, row * c + h * hs, hs);
+                    System.arraycopy(v, row * ck + h / group * hs, vRep, row * c + h * hs, hs);
+                }
+            }
+            for (boolean causal : new boolean[] {true, false}) {
+                String what = "grouped-query attention B=" + b + " T=" + t + " NH=" + nh + " KVH=" + kvh + " causal=" + causal;
+                int[][] grouped = {{b, t, c}, {b, t, ck}, {b, t, ck}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c},
+                        {b, t, ck}, {b, t, ck}};
+                int[][] plain = {{b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c},
+                        {b, t, c}, {b, t, c}};
+                Operands.Call both = (d, x) -> {
+                    d.nn().attentionForward(x[0], x[1], x[2], x[3], x[4], causal);
+                    d.nn().attentionBackward(x[5], x[0], x[1], x[2], x[3], x[6], x[7], x[8], x[9], causal);
+                };
+                float[][] g = NnRuns.run(dev, null, new float[][] {q, k, v, new float[tt], new float[n], dout, new float[tt],
+                        new float[n], new float[b * t * ck], new float[b * t * ck]}, grouped, both, what, 3, 4, 7, 8, 9);
+                float[][] p = NnRuns.run(dev, null, new float[][] {q, kRep, vRep, new float[tt], new float[n], dout, new float[tt],
+                        new float[n], new float[n], new float[n]}, plain, both, what + " (repeated)", 3, 4, 7, 8, 9);
+                assertClose(p[0], g[0], NnRuns.abs(p[0]), 2 * REL_TOL, what + ": att");
+                assertClose(p[1], g[1], NnRuns.attentionForwardBound(vRep, p[0], b, t, c, nh), 2 * REL_TOL, what + ": out");
+                double[][] bound = NnRuns.attentionBackwardBound(q, kRep, vRep, p[0], dout, b, t, c, nh);
+                assertClose(p[2], g[2], bound[0], 2 * REL_TOL, what + ": dq");
+                for (int i = 1; i < 3; i++) {
+                    float[] gathered = new float[b * t * ck];
+                    double[] gatheredBound = new double[b * t * ck];
+                    for (int row = 0; row < b * t; row++) {
+                        for (int h = 0; h < nh; h++) {
+                            for (int d = 0; d < hs; d++) {
+                                int e = row * ck + h / group * hs + d;
+                                gathered[e] += p[2 + i][row * c + h * hs + d];
+                                gatheredBound[e] += bound[i][row * c + h * hs + d];
+                            }
+                        }
+                    }
+                    assertClose(gathered, g[2 + i], gatheredBound, 2 * REL_TOL, what + ": " + (i == 1 ? "dk" : "dv")
+                            + " = the group's sum of the repeated heads' gradients");
+                }
+            }
+        }
     }
 }

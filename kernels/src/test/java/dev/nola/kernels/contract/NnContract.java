@@ -21,7 +21,8 @@ import java.util.function.Function;
  * out-of-range values); then the checks with an oracle of their own, which run on the reference
  * too: closed forms ({@link NnClosedForms}), finite differences for every backward op
  * ({@link NnGradientChecks}), and the rules every device keeps ({@link NnRules}: bad input, closed
- * state, backward ops that add or write, no allocation after warm-up).
+ * state, backward ops that add or write, no allocation after warm-up). The LLaMA family's ops
+ * (RMSNorm, RoPE, SwiGLU, grouped-query attention) are compared in {@link NnLlamaContract}.
  *
  * <p>Shapes include 1 everywhere, 7, odd head sizes (C = 15, NH = 3: hs = 5), hs = 1, T = 1, B = 1
  * and B &gt; 1, and sizes past the tiles and work-groups of the device kernels (C = 1000, T = 70,
@@ -47,6 +48,7 @@ final class NnContract {
                         on(NnContract::crossEntropy)),
                 new Check("pool (mean, first) within tolerance of the reference", false, on(NnContract::pool)),
                 new Check("every op on views, nothing around them written", false, Operands.inBothLayouts(NnContract::views))));
+        all.addAll(all.size() - 1, NnLlamaContract.checks());
         all.addAll(NnClosedForms.checks());
         all.addAll(NnGradientChecks.checks());
         all.addAll(NnRules.checks());
@@ -68,6 +70,7 @@ final class NnContract {
         attention(ref, dev, layout);
         crossEntropy(ref, dev, layout);
         pool(ref, dev, layout);
+        NnLlamaContract.views(ref, dev, layout);
     }
 
     /**

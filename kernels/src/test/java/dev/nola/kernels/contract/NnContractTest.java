@@ -48,7 +48,11 @@ class NnContractTest {
         /** attention backward writes dv instead of adding into it. */
         DV_WRITTEN,
         /** attention forward reads k from element 0 of its storage, whatever the view's offset. */
-        K_OFFSET_BLIND
+        K_OFFSET_BLIND,
+        /** rope forward rotates the other way (rotate_half's sign swapped). */
+        ROPE_SIGN,
+        /** rope backward applies the forward rotation instead of its transpose. */
+        ROPE_BACKWARD_UNTRANSPOSED
     }
 
     /** The reference nn family with one flaw. */
@@ -163,6 +167,38 @@ class NnContractTest {
         }
 
         @Override
+        protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
+            ref.rmsNormForward(x, weight, eps, out, rstd);
+        }
+
+        @Override
+        protected void doRmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight, int n,
+                                         int c) {
+            ref.rmsNormBackward(dout, x, weight, rstd, dx, dweight);
+        }
+
+        @Override
+        protected void doRope(Tensor in, Tensor cos, Tensor sin, Tensor out, boolean transpose, int rows, int t, int w,
+                              int headDim, int pos0) {
+            boolean back = transpose ^ (transpose ? flaw == Flaw.ROPE_BACKWARD_UNTRANSPOSED : flaw == Flaw.ROPE_SIGN);
+            if (back) {
+                ref.ropeBackward(in, cos, sin, headDim, pos0, out);
+            } else {
+                ref.ropeForward(in, cos, sin, headDim, pos0, out);
+            }
+        }
+
+        @Override
+        protected void doSwigluForward(Tensor gate, Tensor up, Tensor out, long n) {
+            ref.swigluForward(gate, up, out);
+        }
+
+        @Override
+        protected void doSwigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup, long n) {
+            ref.swigluBackward(gate, up, dout, dgate, dup);
+        }
+
+        @Override
         protected void doPoolForward(Pool kind, Tensor x, Tensor out, int b, int t, int c) {
             ref.poolForward(kind, x, out);
         }
@@ -179,6 +215,60 @@ class NnContractTest {
                 d -> List.of(new ReferenceRandomOps(d), new ReferenceNolaOps(d), new ReferenceLinalgOps(d),
                         new ReferenceAdapterOps(d), flaw == null ? new ReferenceNnOps(d) : new FlawedNnOps(d, flaw),
                         new ReferenceOptimOps(d)));
+    }
+
+    /**
+     * A reference device whose attention is {@code AbstractNnOps}' default composition (batched matmuls
+     * of the reference linalg family around the reference softmax) rather than the reference's own
+     * loops: the composition that cpu and opencl run.
+     */
+    static Device composed() {
+        return new HostDevice(ReferenceBackend.hostInfo("reference-composed", "reference, attention composed of matmuls"),
+                d -> List.of(new ReferenceRandomOps(d), new ReferenceNolaOps(d), new ReferenceLinalgOps(d),
+                        new ReferenceAdapterOps(d), new FlawedNnOps(d, null), new ReferenceOptimOps(d)));
+    }
+
+    /**
+     * The composition's grouped heads (query heads at a batch stride of G·hs, dk and dv gathered by one
+     * matmul per group member) against the reference's direct loops: every attention check passes.
+     */
+    @TestFactory
+    Stream<DynamicTest> theComposedAttentionPassesTheAttentionChecks() {
+        return NnContract.checks().stream().filter(c -> c.name().contains("attention")).map(c -> dynamicTest(c.name(), () -> {
+            try (Device ref = Backends.open("reference"); Device dev = composed()) {
+                c.body().run(ref, dev);
+            }
+        }));
+    }
+
+    /**
+     * With as many KV heads as query heads, the reference's direct attention rounds where the
+     * composition rounds: the same bits, forward and backward (GPT-2 and the ViT computed as before
+     * grouped heads existed).
+     */
+    @Test
+    void theReferenceAttentionIsTheCompositionBitForBitWithoutGroups() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        int b = 2, t = 9, c = 15, nh = 3, n = b * t * c, tt = b * nh * t * t;
+        float[][] data = {Asserts.random(r, n, 1.5), Asserts.random(r, n, 1.5), Asserts.random(r, n, 1.5), new float[tt],
+                new float[n], Asserts.random(r, n, 1), new float[tt], Asserts.random(r, n, 1), Asserts.random(r, n, 1),
+                Asserts.random(r, n, 1)};
+        int[][] shapes = {{b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}, {b, t, c},
+                {b, t, c}};
+        for (boolean causal : new boolean[] {true, false}) {
+            Operands.Call both = (d, x) -> {
+                d.nn().attentionForward(x[0], x[1], x[2], x[3], x[4], causal);
+                d.nn().attentionBackward(x[5], x[0], x[1], x[2], x[3], x[6], x[7], x[8], x[9], causal);
+            };
+            try (Device ref = Backends.open("reference"); Device dev = composed()) {
+                float[][] want = NnRuns.run(ref, null, data, shapes, both, "direct", 3, 4, 6, 7, 8, 9);
+                float[][] got = NnRuns.run(dev, null, data, shapes, both, "composed", 3, 4, 6, 7, 8, 9);
+                String[] names = {"att", "out", "datt", "dq", "dk", "dv"};
+                for (int i = 0; i < names.length; i++) {
+                    Asserts.assertBits(want[i], got[i], "attention causal=" + causal + ": " + names[i]);
+                }
+            }
+        }
     }
 
     /** Every nn check that compares with the reference, on a second reference device: they must pass. */
@@ -269,6 +359,19 @@ class NnContractTest {
         caught(Flaw.K_OFFSET_BLIND, "every op on views");
         // q, k and v as views of one planar buffer: k at offset B·T·C, even on tensors of their own
         caught(Flaw.K_OFFSET_BLIND, "attention (causal and not) within tolerance");
+    }
+
+    @Test
+    void aRopeWithTheWrongSignIsCaught() {
+        caught(Flaw.ROPE_SIGN, "rope forward and backward (pos0 > 0, in place) within 2^-23");
+        caught(Flaw.ROPE_SIGN, "rope by quarter turns is rotate_half");
+        caught(Flaw.ROPE_SIGN, "rope backward matches finite differences");
+    }
+
+    @Test
+    void aRopeBackwardThatIsNotTheTransposeIsCaught() {
+        caught(Flaw.ROPE_BACKWARD_UNTRANSPOSED, "rope backward matches finite differences");
+        caught(Flaw.ROPE_BACKWARD_UNTRANSPOSED, "rope by quarter turns is rotate_half");
     }
 
     @Test

@@ -31,7 +31,12 @@ final class NnGradientChecks {
                 new Check("attention backward matches finite differences (causal and not, hs = 5)", true, NnGradientChecks::attention),
                 new Check("cross-entropy backward matches finite differences (label smoothing, ignore index)", true,
                         NnGradientChecks::crossEntropy),
-                new Check("pool backward matches finite differences (mean and first)", true, NnGradientChecks::pool));
+                new Check("pool backward matches finite differences (mean and first)", true, NnGradientChecks::pool),
+                new Check("rmsnorm backward matches finite differences (dx, dweight)", true, NnGradientChecks::rmsNorm),
+                new Check("rope backward matches finite differences (pos0 > 0, several heads)", true, NnGradientChecks::rope),
+                new Check("swiglu backward matches finite differences (dgate, dup; tails)", true, NnGradientChecks::swiglu),
+                new Check("grouped-query attention backward matches finite differences (KVH < NH, causal and not)", true,
+                        NnGradientChecks::groupedAttention));
     }
 
     /** The op's outputs with the differentiated input set to {@code x} (one fresh forward pass). */
@@ -281,6 +286,111 @@ final class NnGradientChecks {
                         (d, y) -> d.nn().poolBackward(kind, y[1], y[0]));
                 assertGradient("pool " + kind + " B=" + b + " T=" + t + " C=" + c, x, g, w,
                         v -> Operands.run(dev, new float[][] {v, new float[b * c]}, shapes, 1, (d, y) -> d.nn().poolForward(kind, y[0], y[1])));
+            }
+        }
+    }
+
+    static void rmsNorm(Device ref, Device dev) {
+        SplittableRandom r = new SplittableRandom(68);
+        for (int[] s : new int[][] {{1, 1}, {3, 7}, {2, 15}}) {
+            int n = s[0], c = s[1];
+            float[] x = random(r, n * c, 1);
+            for (int i = 0; i < x.length; i++) {
+                x[i] += 0.5f * (i / c);
+            }
+            float[] weight = random(r, c, 1.5);
+            float[] w = random(r, n * c, 1);
+            float eps = 1e-5f;
+            // 0 x, 1 weight, 2 out, 3 rstd, 4 dout, 5 dx, 6 dweight
+            int[][] shapes = {{n, c}, {c}, {n, c}, {n}, {n, c}, {n, c}, {c}};
+            Operands.Call fwd = (d, t) -> d.nn().rmsNormForward(t[0], t[1], eps, t[2], t[3]);
+            float[][] g = NnRuns.run(dev, null, new float[][] {x, weight, new float[n * c], new float[n], w, new float[n * c],
+                    new float[c]}, shapes, (d, t) -> {
+                        fwd.call(d, t);
+                        d.nn().rmsNormBackward(t[4], t[0], t[1], t[3], t[5], t[6]);
+                    }, "rmsnorm", 5, 6);
+            String at = " N=" + n + " C=" + c;
+            assertGradient("rmsnorm dx" + at, x, g[0], w, v -> Operands.run(dev,
+                    new float[][] {v, weight, new float[n * c], new float[n]}, shapes, 2, fwd));
+            assertGradient("rmsnorm dweight" + at, weight, g[1], w, v -> Operands.run(dev,
+                    new float[][] {x, v, new float[n * c], new float[n]}, shapes, 2, fwd));
+        }
+    }
+
+    /** The tables are constants; dx (written) against the forward rotation of x. */
+    static void rope(Device ref, Device dev) {
+        SplittableRandom r = new SplittableRandom(69);
+        // {B, T, W, headDim, P, pos0}
+        for (int[] s : new int[][] {{1, 1, 2, 2, 1, 0}, {2, 3, 12, 4, 6, 2}, {1, 2, 16, 8, 9, 7}}) {
+            int b = s[0], t = s[1], w = s[2], hd = s[3], p = s[4], pos0 = s[5];
+            int n = b * t * w;
+            float[][] tables = NnLlamaContract.ropeTables(p, hd, 100);
+            float[] x = random(r, n, 1);
+            float[] wt = random(r, n, 1);
+            int[][] shapes = {{b, t, w}, {p, hd / 2}, {p, hd / 2}, {b, t, w}};
+            float[] g = Operands.run(dev, new float[][] {wt, tables[0], tables[1], NnRuns.filled(n, Float.NaN)}, shapes, 3,
+                    (d, o) -> d.nn().ropeBackward(o[0], o[1], o[2], hd, pos0, o[3]));
+            assertGradient("rope B=" + b + " T=" + t + " W=" + w + " headDim=" + hd + " pos0=" + pos0, x, g, wt,
+                    v -> Operands.run(dev, new float[][] {v, tables[0], tables[1], new float[n]}, shapes, 3,
+                            (d, o) -> d.nn().ropeForward(o[0], o[1], o[2], hd, pos0, o[3])));
+        }
+    }
+
+    static void swiglu(Device ref, Device dev) {
+        SplittableRandom r = new SplittableRandom(70);
+        float[] gate = random(r, 40, 4);
+        gate[0] = 0f;
+        gate[1] = -9f; // the tail, where σ is e^gate
+        gate[2] = 8f;
+        gate[3] = -1.2784645f; // near the zero of silu'
+        float[] up = random(r, gate.length, 2);
+        float[] w = random(r, gate.length, 1);
+        int n = gate.length;
+        int[][] shapes = {{n}, {n}, {n}, {n}, {n}};
+        // 0 gate, 1 up, 2 dout, 3 dgate, 4 dup
+        float[][] g = NnRuns.run(dev, null, new float[][] {gate, up, w, new float[n], new float[n]}, shapes,
+                (d, t) -> d.nn().swigluBackward(t[0], t[1], t[2], t[3], t[4]), "swiglu", 3, 4);
+        Operands.Call fwd = (d, t) -> d.nn().swigluForward(t[0], t[1], t[2]);
+        assertGradient("swiglu dgate", gate, g[0], w, v -> Operands.run(dev, new float[][] {v, up, new float[n]}, shapes, 2, fwd));
+        assertGradient("swiglu dup", up, g[1], w, v -> Operands.run(dev, new float[][] {gate, v, new float[n]}, shapes, 2, fwd));
+    }
+
+    /** q [B, T, NH·hs], k and v [B, T, KVH·hs] as views of one buffer [q; k; v]. */
+    static Tensor[] groupedQkv(Tensor all, int b, int t, int c, int ck) {
+        long n = (long) b * t * c;
+        long nk = (long) b * t * ck;
+        return new Tensor[] {all.view(0, b, t, c), all.view(n, b, t, ck), all.view(n + nk, b, t, ck)};
+    }
+
+    /** x is q, k and v one after another (every element of each perturbed); the gradient dq, dk, dv likewise. */
+    static void groupedAttention(Device ref, Device dev) {
+        SplittableRandom r = new SplittableRandom(71);
+        // {B, T, NH, KVH, hs}
+        for (int[] s : new int[][] {{1, 4, 4, 2, 3}, {2, 3, 6, 2, 2}, {1, 3, 3, 1, 4}}) {
+            int b = s[0], t = s[1], nh = s[2], kvh = s[3], hs = s[4];
+            int c = nh * hs;
+            int ck = kvh * hs;
+            int size = b * t * (c + 2 * ck);
+            int tt = b * nh * t * t;
+            for (boolean causal : new boolean[] {true, false}) {
+                float[] qkv = random(r, size, 1.5);
+                float[] w = random(r, b * t * c, 1);
+                // 0 [q; k; v], 1 att, 2 out, 3 dout, 4 datt, 5 [dq; dk; dv]
+                int[][] shapes = {{size}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {size}};
+                Operands.Call fwd = (d, x) -> {
+                    Tensor[] in = groupedQkv(x[0], b, t, c, ck);
+                    d.nn().attentionForward(in[0], in[1], in[2], x[1], x[2], causal);
+                };
+                float[] g = Operands.run(dev, new float[][] {qkv, new float[tt], new float[b * t * c], w, new float[tt],
+                        new float[size]}, shapes, 5, (d, x) -> {
+                            fwd.call(d, x);
+                            Tensor[] in = groupedQkv(x[0], b, t, c, ck);
+                            Tensor[] grad = groupedQkv(x[5], b, t, c, ck);
+                            d.nn().attentionBackward(x[3], in[0], in[1], in[2], x[1], x[4], grad[0], grad[1], grad[2], causal);
+                        });
+                assertGradient("grouped-query attention B=" + b + " T=" + t + " NH=" + nh + " KVH=" + kvh + " hs=" + hs + " causal="
+                        + causal + " (elements of q, then k, then v)", qkv, g, w,
+                        v -> Operands.run(dev, new float[][] {v, new float[tt], new float[b * t * c]}, shapes, 2, fwd));
             }
         }
     }

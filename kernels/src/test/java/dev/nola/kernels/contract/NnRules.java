@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
  * What every device does with the nn family whatever its arithmetic: bad input rejected before a
  * kernel runs, with the argument, the value (ids and targets: the index and the value) and what was
  * expected; closed devices and tensors rejected; backward ops that add into gradients (twice is
- * twice) and the two that write (softmax and cross-entropy backward ignore what was there); no
+ * twice) and the three that write (softmax, cross-entropy and rope backward ignore what was there); no
  * device allocation after warm-up.
  */
 final class NnRules {
@@ -30,7 +30,7 @@ final class NnRules {
 
     static List<Check> checks() {
         return List.of(
-                new Check("backward ops add into gradients; softmax and cross-entropy backward write", true, NnRules::accumulate),
+                new Check("backward ops add into gradients; softmax, cross-entropy and rope backward write", true, NnRules::accumulate),
                 new Check("bad input is rejected with named arguments", true, NnRules::badInput),
                 new Check("closed device and tensors are rejected", true, NnRules::closed),
                 new Check("no device allocations after warm-up", true, NnRules::allocations));
@@ -64,6 +64,19 @@ final class NnRules {
         float[] m = f[0];
         float[] s = f[1];
         float[] a = f[2];
+        // grouped-query attention: q [b, t, c] on one KV head, k and v [b, t, c / nh]
+        int hs = c / nh;
+        float[] k1 = random(r, n * hs, 1);
+        float[] v1 = random(r, n * hs, 1);
+        float[][] f2 = NnRuns.run(dev, null, new float[][] {x, w, new float[n * c], new float[n], q, k1, v1,
+                new float[b * nh * t * t], new float[n * c]},
+                new int[][] {{n, c}, {c}, {n, c}, {n}, {b, t, c}, {b, t, hs}, {b, t, hs}, {b, nh, t, t}, {b, t, c}},
+                (d, o) -> {
+                    d.nn().rmsNormForward(o[0], o[1], 1e-5f, o[2], o[3]);
+                    d.nn().attentionForward(o[4], o[5], o[6], o[7], o[8], false);
+                }, "forward", 3, 7);
+        float[] rs = f2[0];
+        float[] a1 = f2[1];
         List<Backward> ops = List.of(
                 new Backward("encoder", new float[][] {dout, new float[v * c], new float[t * c]}, new int[][] {{n, c}, {v, c}, {t, c}},
                         (d, o) -> {
@@ -89,7 +102,18 @@ final class NnRules {
                 new Backward("pool MEAN", new float[][] {java.util.Arrays.copyOf(dout, b * c), new float[n * c]},
                         new int[][] {{b, c}, {b, t, c}}, (d, o) -> d.nn().poolBackward(Pool.MEAN, o[0], o[1]), 1),
                 new Backward("pool FIRST", new float[][] {java.util.Arrays.copyOf(dout, b * c), new float[n * c]},
-                        new int[][] {{b, c}, {b, t, c}}, (d, o) -> d.nn().poolBackward(Pool.FIRST, o[0], o[1]), 1));
+                        new int[][] {{b, c}, {b, t, c}}, (d, o) -> d.nn().poolBackward(Pool.FIRST, o[0], o[1]), 1),
+                new Backward("rmsnorm", new float[][] {dout, x, w, rs, new float[n * c], new float[c]},
+                        new int[][] {{n, c}, {n, c}, {c}, {n}, {n, c}, {c}},
+                        (d, o) -> d.nn().rmsNormBackward(o[0], o[1], o[2], o[3], o[4], o[5]), 4, 5),
+                new Backward("swiglu", new float[][] {x, k, dout, new float[n * c], new float[n * c]},
+                        new int[][] {{n * c}, {n * c}, {n * c}, {n * c}, {n * c}},
+                        (d, o) -> d.nn().swigluBackward(o[0], o[1], o[2], o[3], o[4]), 3, 4),
+                new Backward("grouped-query attention", new float[][] {dout, q, k1, v1, a1, NnRuns.filled(a1.length, Float.NaN),
+                        new float[n * c], new float[n * hs], new float[n * hs]},
+                        new int[][] {{b, t, c}, {b, t, c}, {b, t, hs}, {b, t, hs}, {b, nh, t, t}, {b, nh, t, t}, {b, t, c}, {b, t, hs},
+                                {b, t, hs}},
+                        (d, o) -> d.nn().attentionBackward(o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], false), 6, 7, 8));
         for (Backward op : ops) {
             float[][] once = NnRuns.run(dev, null, op.in(), op.shapes(), op.call(), op.name(), op.grads());
             float[][] twice = NnRuns.run(dev, null, op.in(), op.shapes(), (d, o) -> {
@@ -136,6 +160,13 @@ final class NnRules {
                 }
             }, "cross-entropy backward", 2, 3);
             assertBits(ce[0], ce[1], "cross-entropy backward writes dlogits (prefilled with " + junk + ")");
+            float[][] tables = NnLlamaContract.ropeTables(t, 6, 10000);
+            float[][] ro = NnRuns.run(dev, null, new float[][] {dout, tables[0], tables[1], new float[n * c], NnRuns.filled(n * c, junk)},
+                    new int[][] {{1, t, 2 * c}, {t, 3}, {t, 3}, {1, t, 2 * c}, {1, t, 2 * c}}, (d, t5) -> {
+                        d.nn().ropeBackward(t5[0], t5[1], t5[2], 6, 0, t5[3]);
+                        d.nn().ropeBackward(t5[0], t5[1], t5[2], 6, 0, t5[4]);
+                    }, "rope backward", 3, 4);
+            assertBits(ro[0], ro[1], "rope backward writes dx (prefilled with " + junk + ")");
         }
     }
 
@@ -226,9 +257,9 @@ final class NnRules {
             expect(IllegalArgumentException.class, "datt has shape", () -> nn.attentionBackward(aout, q, k, v, att, att4, dq, dk, dv, true));
             expect(IllegalArgumentException.class, "dq has shape [2, 3, 14], expected [2, 3, 15] (the shape of q)",
                     () -> nn.attentionBackward(aout, q, k, v, att, datt, q14, dk, dv, true));
-            expect(IllegalArgumentException.class, "dk has shape [2, 3, 14], expected [2, 3, 15] (the shape of q)",
+            expect(IllegalArgumentException.class, "dk has shape [2, 3, 14], expected [2, 3, 15] (the shape of k)",
                     () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, q14, dv, true));
-            expect(IllegalArgumentException.class, "dv has shape [2, 3, 14], expected [2, 3, 15] (the shape of q)",
+            expect(IllegalArgumentException.class, "dv has shape [2, 3, 14], expected [2, 3, 15] (the shape of v)",
                     () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dk, q14, true));
             expect(IllegalArgumentException.class, "out and an input overlap", () -> nn.attentionForward(q, k, v, att, v, true));
             expect(IllegalArgumentException.class, "out and an input overlap",
@@ -261,6 +292,7 @@ final class NnRules {
             nn.attentionForward(q, q, q, att, aout, false);
             nn.attentionForward(big.view(0, 2, 3, 15), big.view(1, 2, 3, 15), big.view(2, 2, 3, 15), att, aout, true);
             nn.attentionBackward(aout, v, v, v, att, datt, dq, dk, dv, false);
+            llamaBadInput(dev, nn, x, out, w6, w5, m4, m3, x64, ints, q, v, att, datt, aout, dq, dk, dv, big);
             // cross-entropy: targets above V and negative name index and value; ignoreIndex; smoothing; gradient; types
             expect(IllegalArgumentException.class, "targets[1] = 7 is outside [0, 7)", () -> nn.crossEntropyForward(logits, tHigh, losses, 0f, -1));
             expect(IllegalArgumentException.class, "targets[2] = -5 is outside [0, 7)", () -> nn.crossEntropyForward(logits, tNeg, losses, 0f, -1));
@@ -296,6 +328,95 @@ final class NnRules {
         }
     }
 
+    /**
+     * The LLaMA family's bad input: grouped-query shapes (KVH must divide NH, v as k, dk and dv as k
+     * and v); RMSNorm's eps, shapes and overlaps; RoPE's headDim, table shapes, pos0 range, rank and
+     * overlaps; SwiGLU's sizes and overlaps. x, out [4, 6]; q, k, v, aout [2, 3, 15] with att [2, 3, 3, 3]
+     * (NH = 3, hs = 5); big has 400 elements.
+     */
+    private static void llamaBadInput(Device dev, NnOps nn, Tensor x, Tensor out, Tensor w6, Tensor w5, Tensor m4, Tensor m3,
+                                      Tensor x64, Tensor ints, Tensor q, Tensor v, Tensor att, Tensor datt, Tensor aout,
+                                      Tensor dq, Tensor dk, Tensor dv, Tensor big) {
+        try (Tensor k10 = dev.allocate(2, 3, 10); Tensor k7 = dev.allocate(2, 3, 7); Tensor k5 = dev.allocate(2, 3, 5);
+             Tensor v5 = dev.allocate(2, 3, 5); Tensor dk5 = dev.allocate(2, 3, 5); Tensor dv5 = dev.allocate(2, 3, 5);
+             Tensor rx = dev.allocate(2, 3, 8); Tensor rout = dev.allocate(2, 3, 8); Tensor cos = dev.allocate(4, 2);
+             Tensor sin = dev.allocate(4, 2); Tensor cos3 = dev.allocate(4, 3); Tensor sin5 = dev.allocate(5, 2);
+             Tensor cosInts = dev.allocate(DType.INT32, 4, 2)) {
+            // grouped-query attention: KVH = k's width / hs must divide NH = 3; v the shape of k; dk, dv as k, v
+            expect(IllegalArgumentException.class, "k has shape [2, 3, 10], expected [2, 3, 15] (the shape of out) or [2, 3, KVH·5] "
+                    + "with KVH dividing NH = 3", () -> nn.attentionForward(q, k10, k10, att, aout, true));
+            expect(IllegalArgumentException.class, "k has shape [2, 3, 7]", () -> nn.attentionForward(q, k7, k7, att, aout, true));
+            expect(IllegalArgumentException.class, "v has shape [2, 3, 10], expected [2, 3, 15] (the shape of dout) or",
+                    () -> nn.attentionBackward(aout, q, k5, k10, att, datt, dq, dk5, dv5, true));
+            expect(IllegalArgumentException.class, "v has shape [2, 3, 15], expected [2, 3, 5] (the shape of k)",
+                    () -> nn.attentionForward(q, k5, v, att, aout, true));
+            expect(IllegalArgumentException.class, "dk has shape [2, 3, 15], expected [2, 3, 5] (the shape of k)",
+                    () -> nn.attentionBackward(aout, q, k5, v5, att, datt, dq, dk, dv5, true));
+            expect(IllegalArgumentException.class, "dv has shape [2, 3, 15], expected [2, 3, 5] (the shape of v)",
+                    () -> nn.attentionBackward(aout, q, k5, v5, att, datt, dq, dk5, dv, true));
+            expect(IllegalArgumentException.class, "dk and an input overlap",
+                    () -> nn.attentionBackward(aout, q, k5, v5, att, datt, dq, v5, dv5, true));
+            // not bad input: one KV head for the three query heads
+            nn.attentionForward(q, k5, v5, att, aout, true);
+            nn.attentionBackward(aout, q, k5, v5, att, datt, dq, dk5, dv5, true);
+            // rmsnorm
+            for (float eps : new float[] {Float.NaN, 0f, -1e-6f, Float.NEGATIVE_INFINITY}) {
+                expect(IllegalArgumentException.class, "eps must be finite and > 0, got " + eps, () -> nn.rmsNormForward(x, w6, eps, out, m4));
+            }
+            expect(IllegalArgumentException.class, "weight has 5 elements", () -> nn.rmsNormForward(x, w5, 1e-6f, out, m4));
+            expect(IllegalArgumentException.class, "rstd has 3 elements", () -> nn.rmsNormForward(x, w6, 1e-6f, out, m3));
+            expect(IllegalArgumentException.class, "out has shape [6, 4], expected [4, 6]", () -> nn.rmsNormForward(x, w6, 1e-6f, x64, m4));
+            expect(IllegalArgumentException.class, "out and x overlap", () -> nn.rmsNormForward(x, w6, 1e-6f, x, m4));
+            expect(IllegalArgumentException.class, "out and rstd overlap",
+                    () -> nn.rmsNormForward(x, w6, 1e-6f, big.view(0, 4, 6), big.view(20, 4)));
+            expect(IllegalArgumentException.class, "x is an int32 tensor", () -> nn.rmsNormForward(ints, w6, 1e-6f, out, m4));
+            expect(IllegalArgumentException.class, "dx has shape", () -> nn.rmsNormBackward(out, x, w6, m4, x64, w6));
+            expect(IllegalArgumentException.class, "dweight has 5 elements", () -> nn.rmsNormBackward(out, x, w6, m4, big.view(0, 4, 6), w5));
+            expect(IllegalArgumentException.class, "dx and dout overlap", () -> nn.rmsNormBackward(out, x, w6, m4, out, null));
+            expect(IllegalArgumentException.class, "dx and dweight overlap",
+                    () -> nn.rmsNormBackward(out, x, w6, m4, big.view(0, 4, 6), big.view(23, 6)));
+            expect(IllegalArgumentException.class, "rstd is null", () -> nn.rmsNormBackward(out, x, w6, null, big.view(0, 4, 6), null));
+            // rope: x [2, 3, 8], tables [4, 2] (headDim 4)
+            for (int hd : new int[] {3, 0, -2}) {
+                expect(IllegalArgumentException.class, "headDim must be even and > 0, got " + hd, () -> nn.ropeForward(rx, cos, sin, hd, 0, rout));
+            }
+            expect(IllegalArgumentException.class, "is not a multiple of headDim = 6", () -> nn.ropeForward(rx, cos, sin, 6, 0, rout));
+            expect(IllegalArgumentException.class, "cos has shape [4, 3], expected [P, 2]", () -> nn.ropeForward(rx, cos3, cos3, 4, 0, rout));
+            expect(IllegalArgumentException.class, "sin has shape [5, 2], expected [4, 2] (the shape of cos)",
+                    () -> nn.ropeBackward(rx, cos, sin5, 4, 0, rout));
+            expect(IllegalArgumentException.class, "pos0 must be >= 0, got -1", () -> nn.ropeForward(rx, cos, sin, 4, -1, rout));
+            expect(IllegalArgumentException.class, "pos0 + T = 2 + 3 exceeds the P = 4 positions", () -> nn.ropeForward(rx, cos, sin, 4, 2, rout));
+            expect(IllegalArgumentException.class, "x must have rank 3", () -> nn.ropeForward(x, cos, sin, 2, 0, out));
+            expect(IllegalArgumentException.class, "dout must have rank 3", () -> nn.ropeBackward(x, cos, sin, 2, 0, out));
+            expect(IllegalArgumentException.class, "out has shape", () -> nn.ropeForward(rx, cos, sin, 4, 0, big.view(0, 3, 2, 8)));
+            expect(IllegalArgumentException.class, "out and x overlap",
+                    () -> nn.ropeForward(big.view(0, 2, 3, 8), cos, sin, 4, 0, big.view(8, 2, 3, 8)));
+            expect(IllegalArgumentException.class, "dx and dout overlap",
+                    () -> nn.ropeBackward(big.view(0, 2, 3, 8), cos, sin, 4, 0, big.view(1, 2, 3, 8)));
+            expect(IllegalArgumentException.class, "out and cos overlap",
+                    () -> nn.ropeForward(rx, big.view(0, 4, 2), sin, 4, 0, big.view(4, 2, 3, 8)));
+            expect(IllegalArgumentException.class, "dx and sin overlap",
+                    () -> nn.ropeBackward(rx, cos, big.view(0, 4, 2), 4, 0, big.view(4, 2, 3, 8)));
+            expect(IllegalArgumentException.class, "cos is an int32 tensor", () -> nn.ropeForward(rx, cosInts, sin, 4, 0, rout));
+            // not bad input: in place, and the last positions of the table
+            nn.ropeForward(rx, cos, sin, 4, 1, rx);
+            nn.ropeBackward(rx, cos, sin, 4, 1, rx);
+            // swiglu
+            expect(IllegalArgumentException.class, "up has 5 elements", () -> nn.swigluForward(w6, w5, w6));
+            expect(IllegalArgumentException.class, "out has 24 elements", () -> nn.swigluForward(w6, w6, out));
+            expect(IllegalArgumentException.class, "out and gate overlap", () -> nn.swigluForward(big.view(0, 24), out, big.view(3, 24)));
+            expect(IllegalArgumentException.class, "out and up overlap", () -> nn.swigluForward(out, big.view(0, 24), big.view(23, 24)));
+            expect(IllegalArgumentException.class, "dgate and gate overlap", () -> nn.swigluBackward(x, out, x, x, big.view(0, 24)));
+            expect(IllegalArgumentException.class, "dgate and dup overlap",
+                    () -> nn.swigluBackward(x, out, out, big.view(0, 24), big.view(10, 24)));
+            expect(IllegalArgumentException.class, "dup has 6 elements", () -> nn.swigluBackward(x, out, out, big.view(0, 24), w6));
+            expect(IllegalArgumentException.class, "gate is an int32 tensor", () -> nn.swigluForward(ints, out, out));
+            // not bad input: in place over gate or up
+            nn.swigluForward(x, out, x);
+            nn.swigluForward(x, out, out);
+        }
+    }
+
     static void closed(Device ref, Device dev) {
         NnOps nn = dev.nn();
         Tensor x = dev.allocate(2, 3);
@@ -323,7 +444,8 @@ final class NnRules {
              Tensor x = dev.allocate(n, c); Tensor y = dev.allocate(n, c); Tensor w = dev.allocate(c); Tensor mean = dev.allocate(n);
              Tensor rstd = dev.allocate(n); Tensor qkv = dev.allocate(3, b, t, c); Tensor dqkv = dev.allocate(3, b, t, c);
              Tensor att = dev.allocate(b, nh, t, t); Tensor datt = dev.allocate(b, nh, t, t); Tensor logits = dev.allocate(n, v);
-             Tensor losses = dev.allocate(n); Tensor pooled = dev.allocate(b, c)) {
+             Tensor losses = dev.allocate(n); Tensor pooled = dev.allocate(b, c); Tensor rx = dev.allocate(b, t, 16);
+             Tensor cos = dev.allocate(t, 4); Tensor sin = dev.allocate(t, 4)) {
             Tensor idView = idBuf.view(1, n); // its buffer holds out-of-range values: the range check reads the view
             assertNoAllocations(dev, "nn ops", () -> {
                 NnOps nn = dev.nn();
@@ -347,6 +469,19 @@ final class NnRules {
                 nn.crossEntropyBackward(logits, ids, logits, 0.1f, -1, 1f / n);
                 nn.poolForward(Pool.MEAN, x.reshape(b, t, c), pooled);
                 nn.poolBackward(Pool.FIRST, pooled, y.reshape(b, t, c));
+                nn.rmsNormForward(x, w, 1e-5f, y, rstd);
+                nn.rmsNormBackward(x, y, w, rstd, dqkv.view(0, n, c), pooled.view(0, c));
+                nn.ropeForward(rx, cos, sin, 8, 0, rx);
+                nn.ropeBackward(rx, cos, sin, 8, 0, rx);
+                nn.swigluForward(x, y, x);
+                nn.swigluBackward(x, y, qkv.view(0, n, c), dqkv.view(0, n, c), dqkv.view(n * c, n, c));
+                // grouped-query attention: three query heads on one KV head of hs = c / nh
+                int hs = c / nh;
+                nn.attentionForward(qkv.view(0, b, t, c), qkv.view(n * c, b, t, hs), qkv.view(2 * n * c, b, t, hs), att,
+                        x.reshape(b, t, c), true);
+                nn.attentionBackward(y.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(n * c, b, t, hs),
+                        qkv.view(2 * n * c, b, t, hs), att, datt, dqkv.view(0, b, t, c), dqkv.view(n * c, b, t, hs),
+                        dqkv.view(2 * n * c, b, t, hs), true);
             });
         }
     }

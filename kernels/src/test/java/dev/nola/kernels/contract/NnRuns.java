@@ -133,7 +133,18 @@ final class NnRuns {
      */
     static double[][] attentionBackwardBound(float[] q, float[] k, float[] v, float[] att, float[] dout, int b, int t, int c,
                                              int nh) {
+        return attentionBackwardBound(q, k, v, att, dout, b, t, c, nh, nh);
+    }
+
+    /**
+     * {@link #attentionBackwardBound} with grouped-query heads: q and dout [B, T, C], k and v
+     * [B, T, KVH·hs] (hs = C / NH), query head h on KV head h / (NH / KVH).
+     */
+    static double[][] attentionBackwardBound(float[] q, float[] k, float[] v, float[] att, float[] dout, int b, int t, int c,
+                                             int nh, int kvh) {
         int hs = c / nh;
+        int ck = kvh * hs;
+        int group = nh / kvh;
         double s = 1 / Math.sqrt(hs);
         double[] dq = new double[q.length];
         double[] dk = new double[k.length];
@@ -141,11 +152,12 @@ final class NnRuns {
         double[][] datt = new double[t][t];
         for (int bb = 0; bb < b; bb++) {
             for (int h = 0; h < nh; h++) {
+                int g = h / group;
                 for (int i = 0; i < t; i++) {
                     for (int j = 0; j < t; j++) {
                         double sum = 0;
                         for (int d = 0; d < hs; d++) {
-                            sum += Math.abs(dout[(bb * t + i) * c + h * hs + d]) * Math.abs(v[(bb * t + j) * c + h * hs + d]);
+                            sum += Math.abs(dout[(bb * t + i) * c + h * hs + d]) * Math.abs(v[(bb * t + j) * ck + g * hs + d]);
                         }
                         datt[i][j] = sum;
                     }
@@ -161,7 +173,7 @@ final class NnRuns {
                         double dpre = s * a * (datt[i][j] + dot);
                         for (int d = 0; d < hs; d++) {
                             int ei = (bb * t + i) * c + h * hs + d;
-                            int ej = (bb * t + j) * c + h * hs + d;
+                            int ej = (bb * t + j) * ck + g * hs + d;
                             dq[ei] += dpre * Math.abs(k[ej]);
                             dk[ej] += dpre * Math.abs(q[ei]);
                             dv[ej] += a * Math.abs(dout[ei]);
@@ -175,7 +187,14 @@ final class NnRuns {
 
     /** Σ_j att[i, j]·|v[j, :]| per element of attention's output [B, T, C]: the terms of out = att·v (v [B, T, C]). */
     static double[] attentionForwardBound(float[] v, float[] att, int b, int t, int c, int nh) {
+        return attentionForwardBound(v, att, b, t, c, nh, nh);
+    }
+
+    /** {@link #attentionForwardBound} with v [B, T, KVH·hs], query head h on KV head h / (NH / KVH). */
+    static double[] attentionForwardBound(float[] v, float[] att, int b, int t, int c, int nh, int kvh) {
         int hs = c / nh;
+        int ck = kvh * hs;
+        int group = nh / kvh;
         double[] bound = new double[b * t * c];
         for (int bb = 0; bb < b; bb++) {
             for (int h = 0; h < nh; h++) {
@@ -183,7 +202,7 @@ final class NnRuns {
                     for (int j = 0; j < t; j++) {
                         double a = att[((bb * nh + h) * t + i) * t + j];
                         for (int d = 0; d < hs; d++) {
-                            bound[(bb * t + i) * c + h * hs + d] += a * Math.abs(v[(bb * t + j) * c + h * hs + d]);
+                            bound[(bb * t + i) * c + h * hs + d] += a * Math.abs(v[(bb * t + j) * ck + h / group * hs + d]);
                         }
                     }
                 }
