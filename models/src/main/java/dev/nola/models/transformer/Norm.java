@@ -20,7 +20,7 @@ record Norm(NormSpec spec, Tensor weight, Tensor bias, Tensor dweight, Tensor db
     void forward(Device d, Tensor x, Tensor out, Tensor mean, Tensor rstd) {
         switch (spec.kind()) {
             case LAYER_NORM -> d.nn().layerNormForward(x, weight, bias, spec.eps(), out, mean, rstd);
-            case RMS_NORM -> throw new UnsupportedOperationException("rmsNorm: the LLaMA-family ops are not merged yet");
+            case RMS_NORM -> d.nn().rmsNormForward(x, weight, spec.eps(), out, rstd);
         }
     }
 
@@ -28,7 +28,7 @@ record Norm(NormSpec spec, Tensor weight, Tensor bias, Tensor dweight, Tensor db
     void backward(Device d, Tensor dout, Tensor x, Tensor mean, Tensor rstd, Tensor dx) {
         switch (spec.kind()) {
             case LAYER_NORM -> d.nn().layerNormBackward(dout, x, weight, mean, rstd, dx, dweight, dbias);
-            case RMS_NORM -> throw new UnsupportedOperationException("rmsNorm: the LLaMA-family ops are not merged yet");
+            case RMS_NORM -> d.nn().rmsNormBackward(dout, x, weight, rstd, dx, dweight);
         }
     }
 }

@@ -226,7 +226,8 @@ public final class TransformerBlock implements AutoCloseable {
         k.forward(device, a.ln1, rows(a.k));
         v.forward(device, a.ln1, rows(a.v));
         if (rope != null) {
-            throw new UnsupportedOperationException("ropeForward: the LLaMA-family ops are not merged yet");
+            nn.ropeForward(a.q, rope.cos(), rope.sin(), rope.headDim(), 0, a.q);
+            nn.ropeForward(a.k, rope.cos(), rope.sin(), rope.headDim(), 0, a.k);
         }
         nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
         o.forward(device, rows(a.atty), a.h);
@@ -240,7 +241,7 @@ public final class TransformerBlock implements AutoCloseable {
             case SWIGLU -> {
                 gate.forward(device, a.ln2, a.gateOut);
                 up.forward(device, a.ln2, a.upOut);
-                throw new UnsupportedOperationException("swigluForward: the LLaMA-family ops are not merged yet");
+                nn.swigluForward(a.gateOut, a.upOut, a.fcAct);
             }
         }
         down.forward(device, a.fcAct, out);
@@ -279,7 +280,9 @@ public final class TransformerBlock implements AutoCloseable {
                 up.backward(device, a.ln2, s.dup, s.dln);
             }
             case SWIGLU -> {
-                throw new UnsupportedOperationException("swigluBackward: the LLaMA-family ops are not merged yet");
+                nn.swigluBackward(a.gateOut, a.upOut, s.dfcAct, s.dgate, s.dup);
+                gate.backward(device, a.ln2, s.dgate, s.dln);
+                up.backward(device, a.ln2, s.dup, s.dln);
             }
         }
         norm2.backward(device, s.dln, a.h, a.mean2, a.rstd2, s.dh);
@@ -291,7 +294,8 @@ public final class TransformerBlock implements AutoCloseable {
         fill.fill(s.dqkv, 0f);
         nn.attentionBackward(s.datty, a.q, a.k, a.v, a.att, s.datt, s.dq, s.dk, s.dv, spec.attention().causal());
         if (rope != null) {
-            throw new UnsupportedOperationException("ropeBackward: the LLaMA-family ops are not merged yet");
+            nn.ropeBackward(s.dq, rope.cos(), rope.sin(), rope.headDim(), 0, s.dq);
+            nn.ropeBackward(s.dk, rope.cos(), rope.sin(), rope.headDim(), 0, s.dk);
         }
         fill.fill(s.dln, 0f);
         Tensor dq = rows(s.dq);
