@@ -10,6 +10,10 @@ import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.io.SafeTensorsReader;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.transformer.Adapters;
+import dev.nola.models.transformer.DeviceWeights;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -20,15 +24,16 @@ import org.junit.jupiter.api.Test;
  */
 class Gpt2PeftExportTest {
 
-    static final Gpt2Model.Dims TINY = new Gpt2Model.Dims(29, 8, 2, 2, 8, 1e-5f);
+    static final Gpt2Config TINY = new Gpt2Config(8, 2, 2, 8, 29, 1e-5f, "gelu_new");
 
     @Test
     void mergingThePeftExportReproducesTheAdaptedLogits() throws Exception {
         int[] ids = {1, 5, 9, 28, 3, 3};
         try (Device d = Backends.open("reference")) {
-            Gpt2Model.Weights w = Gpt2Init.random(d, TINY, 3);
+            CausalLmSpec spec = TINY.spec();
+            DeviceWeights w = CausalLm.randomWeights(d, spec, 3);
             NolaConfig cfg = NolaConfig.offset(2, 6, 6, 8f, 4L, List.of("q", "v"));
-            Map<String, NolaAdapter> a = Gpt2Adapters.nola(d, cfg, TINY);
+            Map<String, NolaAdapter> a = Adapters.nola(d, cfg, spec.model());
             int n = 0;
             for (NolaAdapter x : a.values()) {
                 float[] p = new float[x.parameterCount()];
@@ -38,24 +43,24 @@ class Gpt2PeftExportTest {
                 x.setParameters(p);
             }
             float[] adapted;
-            try (Gpt2Model m = new Gpt2Model(d, TINY, w, false, Gpt2Adapters.slots(a, TINY))) {
+            try (CausalLm m = new CausalLm(d, spec, w, false, a)) {
                 m.forward(ids, 1, ids.length);
                 adapted = d.read(m.logits());
             }
-            Map<String, byte[]> files = Gpt2PeftExport.files(a, TINY, "tiny");
+            Map<String, byte[]> files = Gpt2PeftExport.files(a, spec, "tiny");
             JsonNode c = new ObjectMapper().readTree(files.get("adapter_config.json"));
             assertEquals(List.of("c_attn"), List.of(c.get("target_modules").get(0).asText()));
             assertTrue(c.get("fan_in_fan_out").asBoolean());
             double scaling = c.get("lora_alpha").asDouble() / c.get("r").asInt();
             int r2 = c.get("r").asInt();
-            int ch = TINY.width();
+            int ch = TINY.embeddingSize();
             float[] plainBefore;
             try (SafeTensorsReader r = SafeTensorsReader.fromBytes(files.get("adapter_model.safetensors"), "export")) {
                 for (int i = 0; i < TINY.layers(); i++) {
                     String p = "base_model.model.transformer.h." + i + ".attn.c_attn";
                     float[] la = r.readFloats(p + ".lora_A.weight");
                     float[] lb = r.readFloats(p + ".lora_B.weight");
-                    var attn = w.blocks().get(i).attnWeight();
+                    var attn = w.get("h." + i + ".attn.c_attn.weight");
                     float[] wv = d.read(attn);
                     // Conv1D weight [C, 3C]: W[in][out] += scaling·Σ_k B[out][k]·A[k][in]
                     for (int in = 0; in < ch; in++) {
@@ -71,7 +76,7 @@ class Gpt2PeftExportTest {
                 }
             }
             float[] merged;
-            try (Gpt2Model m = new Gpt2Model(d, TINY, w, false, i -> Map.of())) {
+            try (CausalLm m = new CausalLm(d, spec, w, false, Map.of())) {
                 m.forward(ids, 1, ids.length);
                 merged = d.read(m.logits());
             }
@@ -83,7 +88,7 @@ class Gpt2PeftExportTest {
             }
             assertTrue(diff <= 1e-5 * max + 1e-6, "merged logits differ by " + diff + " (largest logit " + max + ")");
             a.values().forEach(NolaAdapter::close);
-            Gpt2Init.close(w);
+            w.close();
         }
     }
 }

@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.nola.models.lm.HfCheckpoint;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -18,12 +19,16 @@ import java.util.SplittableRandom;
 /**
  * Test fixture: writes a tiny GPT-2 checkpoint with random weights the way Hugging Face lays one out
  * (config.json + model.safetensors, HF key names, Conv1D [in, out] weights), independently of
- * {@link Gpt2Checkpoint}: the safetensors bytes are assembled here by hand so the loader is checked
+ * {@link HfCheckpoint}: the safetensors bytes are assembled here by hand so the loader is checked
  * against the format, not against its own writer. Knobs produce the variants found in the wild
- * (prefix, mask buffers, a tied lm_head, F16/BF16) and broken files (a tensor left out, misshaped,
- * extra, or a config that disagrees with the weights).
+ * (prefix, mask buffers, a tied lm_head, F16/BF16, two shards named by
+ * {@code model.safetensors.index.json}) and broken files (a tensor left out, misshaped, extra, or a
+ * config that disagrees with the weights).
  */
 final class TinyGpt2 {
+
+    /** The prefix GPT2LMHeadModel saves the body's keys under. */
+    static final String PREFIX = "transformer.";
 
     /** C = 8, 2 heads, 2 layers, 16 positions, 32 tokens. */
     static final Gpt2Config CONFIG = new Gpt2Config(8, 2, 2, 16, 32, 1e-5f, "gelu_new");
@@ -41,6 +46,7 @@ final class TinyGpt2 {
     private final Map<String, String> retyped = new LinkedHashMap<>();
     private final Map<String, int[]> extra = new LinkedHashMap<>();
     private String omitted;
+    private boolean sharded;
 
     TinyGpt2 config(Gpt2Config c) {
         config = c;
@@ -79,6 +85,19 @@ final class TinyGpt2 {
         return this;
     }
 
+    /**
+     * Writes two shards, {@link #SHARD_1} (the first half of the tensors in table order) and
+     * {@link #SHARD_2} (the rest, the buffers, the head and extras), and the index naming them, as
+     * Hugging Face's {@code save_pretrained(max_shard_size = …)} does, instead of one model.safetensors.
+     */
+    TinyGpt2 sharded(boolean s) {
+        sharded = s;
+        return this;
+    }
+
+    static final String SHARD_1 = "model-00001-of-00002.safetensors";
+    static final String SHARD_2 = "model-00002-of-00002.safetensors";
+
     TinyGpt2 omit(String name) {
         omitted = name;
         return this;
@@ -107,7 +126,7 @@ final class TinyGpt2 {
         SplittableRandom rnd = new SplittableRandom(seed);
         Map<String, float[]> values = new LinkedHashMap<>();
         Map<String, int[]> shapes = new LinkedHashMap<>();
-        Gpt2Checkpoint.shapes(config).forEach((name, shape) -> {
+        config.spec().model().weights().shapes().forEach((name, shape) -> {
             int[] s = reshaped.getOrDefault(name, shape);
             float[] v = new float[Math.toIntExact(count(s))];
             boolean gain = name.endsWith("ln_1.weight") || name.endsWith("ln_2.weight") || name.endsWith("ln_f.weight");
@@ -117,12 +136,21 @@ final class TinyGpt2 {
             values.put(name, v);
             shapes.put(name, s);
         });
-        Raw raw = new Raw();
-        String p = prefix ? Gpt2Checkpoint.PREFIX : "";
+        Raw first = new Raw();
+        Raw raw = sharded ? new Raw() : first;
+        Map<String, String> weightMap = new LinkedHashMap<>();
+        String p = prefix ? PREFIX : "";
+        int index = 0;
         for (Map.Entry<String, float[]> e : values.entrySet()) {
             if (e.getKey().equals(omitted)) {
                 continue;
             }
+            if (sharded && index++ < values.size() / 2) {
+                first.add(p + e.getKey(), retyped.getOrDefault(e.getKey(), dtype), shapes.get(e.getKey()), e.getValue());
+                weightMap.put(p + e.getKey(), SHARD_1);
+                continue;
+            }
+            weightMap.put(p + e.getKey(), SHARD_2);
             raw.add(p + e.getKey(), retyped.getOrDefault(e.getKey(), dtype), shapes.get(e.getKey()), e.getValue());
             if (maskBuffers && e.getKey().endsWith("attn.c_attn.bias")) {
                 String layer = e.getKey().substring(0, e.getKey().length() - "c_attn.bias".length());
@@ -147,9 +175,19 @@ final class TinyGpt2 {
         extra.forEach((name, shape) -> raw.add(name, "F32", shape, new float[Math.toIntExact(count(shape))]));
         try {
             Files.createDirectories(dir);
-            Files.writeString(dir.resolve(Gpt2Checkpoint.CONFIG_FILE),
+            Files.writeString(dir.resolve(HfCheckpoint.CONFIG_FILE),
                     configJson != null ? configJson : new String(config.toJson(), StandardCharsets.UTF_8));
-            Files.write(dir.resolve(Gpt2Checkpoint.WEIGHTS_FILE), raw.bytes());
+            if (sharded) {
+                Files.write(dir.resolve(SHARD_1), first.bytes());
+                Files.write(dir.resolve(SHARD_2), raw.bytes());
+                ObjectNode idx = new ObjectMapper().createObjectNode();
+                idx.putObject("metadata").put("total_size", 4L * config.parameterCount());
+                ObjectNode map = idx.putObject("weight_map");
+                weightMap.forEach(map::put);
+                Files.writeString(dir.resolve(HfCheckpoint.INDEX_FILE), idx.toPrettyString());
+            } else {
+                Files.write(dir.resolve(HfCheckpoint.WEIGHTS_FILE), raw.bytes());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

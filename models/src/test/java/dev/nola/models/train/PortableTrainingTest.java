@@ -13,10 +13,10 @@ import dev.nola.kernels.Backend;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
-import dev.nola.models.gpt2.Gpt2Adapters;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Task;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.CausalLmTask;
+import dev.nola.models.transformer.Adapters;
+import dev.nola.models.transformer.DeviceWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -39,7 +39,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@link TrainerTest#aResumedRunEndsWithTheSameCoefficientsBitForBit()}.
  *
  * <p>The tiny GPT-2 and its data are {@link TrainerTest}'s: V = 23, T ≤ 8, 2 layers, 2 heads, C = 8,
- * random base weights from {@link Gpt2Init} with seed 11 (generated on the host, so the same on every
+ * random base weights from {@link CausalLm#randomWeights} with seed 11 (generated on the host, so the same on every
  * device), NOLA (offset scheme, r = 2, k = l = 16) on q and v.
  *
  * <p>opencl is skipped, by a JUnit assumption that names the reason, only where it is unavailable; with
@@ -95,10 +95,10 @@ class PortableTrainingTest {
     /** The tiny GPT-2 on a device, with given adapters (fresh ones when null), and TrainerTest's task. */
     private static final class Run implements AutoCloseable {
         final Device d;
-        final Gpt2Model.Weights w;
+        final DeviceWeights w;
         final Map<String, NolaAdapter> adapters;
-        final Gpt2Model m;
-        final Gpt2Task task;
+        final CausalLm m;
+        final CausalLmTask task;
 
         Run(String device) {
             this(device, null);
@@ -107,10 +107,10 @@ class PortableTrainingTest {
         /** With the adapters of a saved file, regenerated on this device. */
         Run(String device, SavedNola saved) {
             d = Backends.open(device);
-            w = Gpt2Init.random(d, TrainerTest.TINY, 11);
-            adapters = saved == null ? Gpt2Adapters.nola(d, TrainerTest.NOLA, TrainerTest.TINY) : saved.instantiate(d);
-            m = new Gpt2Model(d, TrainerTest.TINY, w, false, Gpt2Adapters.slots(adapters, TrainerTest.TINY));
-            task = new Gpt2Task(m, TrainerTest.windows(16, 6, 1), TrainerTest.windows(4, 6, 2), 4, 9);
+            w = CausalLm.randomWeights(d, TrainerTest.TINY.spec(), 11);
+            adapters = saved == null ? Adapters.nola(d, TrainerTest.NOLA, TrainerTest.TINY.spec().model()) : saved.instantiate(d);
+            m = new CausalLm(d, TrainerTest.TINY.spec(), w, false, adapters);
+            task = new CausalLmTask(m, TrainerTest.windows(16, 6, 1), TrainerTest.windows(4, 6, 2), 4, 9);
         }
 
         float[] coefficients() {
@@ -127,6 +127,8 @@ class PortableTrainingTest {
         @Override
         public void close() {
             m.close();
+            adapters.values().forEach(NolaAdapter::close);
+            w.close();
             d.close();
         }
     }

@@ -12,14 +12,14 @@ import dev.nola.adapter.optim.ParameterSet;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Task;
+import dev.nola.models.gpt2.Gpt2Config;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.CausalLmTask;
 import dev.nola.models.text.TokenWindows;
-import dev.nola.models.transformer.TransformerBlock;
+import dev.nola.models.transformer.DeviceWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainerTest {
 
     static final String DEVICE = "cpu";
-    static final Gpt2Model.Dims TINY = new Gpt2Model.Dims(23, 8, 2, 2, 8, 1e-5f);
+    static final Gpt2Config TINY = new Gpt2Config(8, 2, 2, 8, 23, 1e-5f, "gelu_new");
     static final NolaConfig NOLA = NolaConfig.offset(2, 16, 16, 16f, 5L, List.of("q", "v"));
 
     @TempDir
@@ -42,10 +42,10 @@ class TrainerTest {
         int[] in = new int[n * t];
         int[] out = new int[n * t];
         for (int w = 0; w < n; w++) {
-            int x = r.nextInt(TINY.vocab());
+            int x = r.nextInt(TINY.vocabularySize());
             for (int j = 0; j < t; j++) {
                 in[w * t + j] = x;
-                x = (x + 1) % TINY.vocab();
+                x = (x + 1) % TINY.vocabularySize();
                 out[w * t + j] = x;
             }
         }
@@ -55,20 +55,22 @@ class TrainerTest {
     /** A model on fixed random weights with NOLA on q and v, and its task. */
     private static final class Setup implements AutoCloseable {
         final Device d;
-        final Gpt2Model.Weights w;
-        final Gpt2Model m;
-        final Gpt2Task task;
+        final DeviceWeights w;
+        final CausalLm m;
+        final CausalLmTask task;
 
         Setup(String device) {
             d = Backends.open(device);
-            w = Gpt2Init.random(d, TINY, 11);
-            m = new Gpt2Model(d, TINY, w, false, i -> {
-                Map<String, Adapter> a = new HashMap<>();
-                a.put(TransformerBlock.Q, NolaAdapter.create(d, NOLA, TINY.width(), TINY.width(), i, "q"));
-                a.put(TransformerBlock.V, NolaAdapter.create(d, NOLA, TINY.width(), TINY.width(), i, "v"));
-                return a;
-            });
-            task = new Gpt2Task(m, windows(16, 6, 1), windows(4, 6, 2), 4, 9);
+            w = CausalLm.randomWeights(d, TINY.spec(), 11);
+            // layer by layer, q then v: the order the adapters' parameters have always been listed in
+            Map<String, Adapter> a = new LinkedHashMap<>();
+            int c = TINY.embeddingSize();
+            for (int i = 0; i < TINY.layers(); i++) {
+                a.put("h." + i + ".attn.q", NolaAdapter.create(d, NOLA, c, c, i, "q"));
+                a.put("h." + i + ".attn.v", NolaAdapter.create(d, NOLA, c, c, i, "v"));
+            }
+            m = new CausalLm(d, TINY.spec(), w, false, a);
+            task = new CausalLmTask(m, windows(16, 6, 1), windows(4, 6, 2), 4, 9);
         }
 
         float[] coefficients() {
@@ -86,6 +88,8 @@ class TrainerTest {
         @Override
         public void close() {
             m.close();
+            m.adapters().values().forEach(Adapter::close);
+            w.close();
             d.close();
         }
     }
@@ -182,7 +186,7 @@ class TrainerTest {
                 @Override public void runStep(long step) {
                     s.task.runStep(step);
                     if (step == 3) {
-                        Adapter a = s.m.adapters(1).get(TransformerBlock.V);
+                        Adapter a = s.m.adapters().get("h.1.attn.v");
                         Tensor g = a.parameterSet().list().get(0).grad();
                         s.d.write(g, 2, new float[] {Float.NaN}, 0, 1);
                     }
@@ -209,7 +213,7 @@ class TrainerTest {
                 @Override public double step(long step) {
                     double loss = s.task.step(step);
                     if (step == 3) {
-                        Adapter a = s.m.adapters(1).get(TransformerBlock.V);
+                        Adapter a = s.m.adapters().get("h.1.attn.v");
                         Tensor g = a.parameterSet().list().get(0).grad();
                         s.d.write(g, 2, new float[] {Float.NaN}, 0, 1);
                     }

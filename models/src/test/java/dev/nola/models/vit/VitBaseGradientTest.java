@@ -6,7 +6,9 @@ import dev.nola.adapter.optim.Parameter;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.image.ImageSet;
+import dev.nola.models.transformer.DeviceWeights;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Every base tensor's gradient (pretraining) against central differences at a few elements. */
@@ -16,12 +18,13 @@ class VitBaseGradientTest {
     void baseGradientsMatchFiniteDifferences() {
         ImageSet data = VitModelTest.quadrants(6, 1);
         try (Device d = Backends.open("reference")) {
-            VitModel.Weights w = VitInit.random(d, VitModelTest.TINY, 4);
-            try (VitModel m = new VitModel(d, VitModelTest.TINY, w, true, null)) {
+            DeviceWeights w = VitModel.randomWeights(d, VitModelTest.TINY, 4);
+            try (VitModel m = new VitModel(d, VitModelTest.TINY, w, true, Map.of())) {
                 m.zeroGradients();
                 m.forward(data.pixels(), data.labels(), 6, 0f);
                 m.backward(0f);
                 List<Parameter> ps = m.trainable().list();
+                assertEquals(VitModelTest.TINY.spec().weights().size(), ps.size(), "every tensor of the table trains");
                 for (Parameter p : ps) {
                     float[] g = d.read(p.grad());
                     float[] v = d.read(p.value());

@@ -9,17 +9,18 @@ import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.optim.AdamW;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.models.transformer.TransformerBlock;
-import java.util.HashMap;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.transformer.Adapters;
+import dev.nola.models.transformer.DeviceWeights;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** A tiny GPT-2 on the reference device: gradients by finite differences, and training lowers the loss. */
-class Gpt2ModelTest {
+/** A tiny GPT-2 as a {@link CausalLm} on the reference device: gradients by finite differences, and training lowers the loss. */
+class Gpt2CausalLmTest {
 
-    static final Gpt2Model.Dims TINY = new Gpt2Model.Dims(37, 16, 2, 2, 8, 1e-5f);
+    static final Gpt2Config TINY = new Gpt2Config(8, 2, 2, 16, 37, 1e-5f, "gelu_new");
     static final int B = 2;
     static final int T = 5;
 
@@ -28,18 +29,12 @@ class Gpt2ModelTest {
         int[] ids = new int[B * T];
         int[] targets = new int[B * T];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = r.nextInt(TINY.vocab());
-            targets[i] = i % T == 0 ? Gpt2Model.IGNORE : r.nextInt(TINY.vocab());
+            ids[i] = r.nextInt(TINY.vocabularySize());
+            targets[i] = i % T == 0 ? CausalLm.IGNORE : r.nextInt(TINY.vocabularySize());
         }
         return new int[][] {ids, targets};
     }
 
-    static Map<String, Adapter> nolaOnQv(Device d, NolaConfig cfg, int layer) {
-        Map<String, Adapter> m = new HashMap<>();
-        m.put(TransformerBlock.Q, NolaAdapter.create(d, cfg, TINY.width(), TINY.width(), layer, "q"));
-        m.put(TransformerBlock.V, NolaAdapter.create(d, cfg, TINY.width(), TINY.width(), layer, "v"));
-        return m;
-    }
 
     /**
      * The coefficient gradients through the whole model against central differences of the loss. The
@@ -53,9 +48,11 @@ class Gpt2ModelTest {
         NolaConfig cfg = NolaConfig.offset(2, 6, 5, 16f, 3L, List.of("q", "v"));
         int[][] data = batch(1);
         try (Device d = Backends.open("reference")) {
-            Gpt2Model.Weights w = Gpt2Init.random(d, TINY, 7);
-            try (Gpt2Model m = new Gpt2Model(d, TINY, w, false, i -> nolaOnQv(d, cfg, i))) {
-                Adapter a = m.adapters(1).get(TransformerBlock.V);
+            DeviceWeights w = CausalLm.randomWeights(d, TINY.spec(), 7);
+            Map<String, NolaAdapter> adapters = Adapters.nola(d, cfg, TINY.spec().model());
+            try (CausalLm m = new CausalLm(d, TINY.spec(), w, false, adapters)) {
+                assertEquals(List.of("h.0.attn.q", "h.0.attn.v", "h.1.attn.q", "h.1.attn.v"), List.copyOf(m.adapters().keySet()));
+                Adapter a = m.adapters().get("h.1.attn.v");
                 float[] p = a.parameters();
                 for (int i = 0; i < p.length; i++) {
                     p[i] = (float) (0.3 * Math.sin(i + 1));
@@ -84,7 +81,8 @@ class Gpt2ModelTest {
                     assertEquals(fd, g[i], 0.02 * gmax + 1e-5, "coefficient " + i);
                 }
             } finally {
-                Gpt2Init.close(w);
+                adapters.values().forEach(NolaAdapter::close);
+                w.close();
             }
         }
     }
@@ -93,8 +91,8 @@ class Gpt2ModelTest {
     void pretrainingLowersTheLoss() {
         int[][] data = batch(2);
         try (Device d = Backends.open("reference")) {
-            Gpt2Model.Weights w = Gpt2Init.random(d, TINY, 8);
-            try (Gpt2Model m = new Gpt2Model(d, TINY, w, true, i -> Map.of());
+            DeviceWeights w = CausalLm.randomWeights(d, TINY.spec(), 8);
+            try (CausalLm m = new CausalLm(d, TINY.spec(), w, true, Map.of());
                  AdamW opt = new AdamW(m.trainable(), 0.9, 0.95, 1e-8, 0.0)) {
                 double first = 0;
                 double last = 0;
@@ -108,10 +106,39 @@ class Gpt2ModelTest {
                     }
                     last = loss;
                 }
-                assertEquals(Math.log(TINY.vocab()), first, 0.3, "random weights start near log V");
+                assertEquals(Math.log(TINY.vocabularySize()), first, 0.3, "random weights start near log V");
                 assertTrue(last < 0.5 * first, "30 steps on one batch memorise it: " + first + " -> " + last);
             } finally {
-                Gpt2Init.close(w);
+                w.close();
+            }
+        }
+    }
+
+    /**
+     * The optimizer's parameter order (it sets the order of the gradient-norm sum, so the bits of a
+     * clipped step): the adapters in site order, then in pretraining every weight in checkpoint order,
+     * named as the checkpoint names them.
+     */
+    @Test
+    void trainableParametersKeepTheirOrder() {
+        NolaConfig cfg = NolaConfig.offset(2, 6, 5, 16f, 3L, List.of("v", "q"));
+        try (Device d = Backends.open("reference"); DeviceWeights w = CausalLm.randomWeights(d, TINY.spec(), 7)) {
+            Map<String, NolaAdapter> adapters = Adapters.nola(d, cfg, TINY.spec().model());
+            assertEquals(List.of("h.0.attn.v", "h.0.attn.q", "h.1.attn.v", "h.1.attn.q"), List.copyOf(adapters.keySet()));
+            try (CausalLm m = new CausalLm(d, TINY.spec(), w, true, adapters)) {
+                assertEquals(List.of("h.0.attn.q", "h.0.attn.v", "h.1.attn.q", "h.1.attn.v"), List.copyOf(m.adapters().keySet()),
+                        "site order, whatever the order given");
+                var params = m.trainable().list();
+                int k = 0;
+                for (String site : m.adapters().keySet()) {
+                    for (var p : adapters.get(site).parameterSet().list()) {
+                        assertEquals(p.value(), params.get(k++).value(), site);
+                    }
+                }
+                List<String> rest = params.subList(k, params.size()).stream().map(p -> p.name()).toList();
+                assertEquals(List.copyOf(TINY.spec().model().weights().shapes().keySet()), rest);
+            } finally {
+                adapters.values().forEach(NolaAdapter::close);
             }
         }
     }
