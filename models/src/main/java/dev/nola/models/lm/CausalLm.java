@@ -9,6 +9,7 @@ import dev.nola.kernels.NnOps;
 import dev.nola.kernels.Tensor;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.transformer.DeviceWeights;
+import dev.nola.models.transformer.KvCache;
 import dev.nola.models.transformer.TransformerStack;
 import java.util.Map;
 
@@ -178,6 +179,45 @@ public final class CausalLm implements AutoCloseable {
         device.nn().encoderForward(s.ids, w.get(spec.tokenEmbedding()), positions(s), x, t);
         stack.forward();
         device.linalg().matmul(false, true, 1f, stack.normed(), w.get(spec.headWeight()), 0f, s.logits);
+    }
+
+    /**
+     * A KV cache for generating up to {@code capacity} positions (prompt included, at most the model's
+     * positions) for each of B sequences; the caller closes it.
+     */
+    public KvCache newCache(int b, int capacity) {
+        if (capacity > spec.positions()) {
+            throw new IllegalArgumentException("a KV cache of " + capacity + " positions exceeds the model's " + spec.positions());
+        }
+        return stack.newCache(b, capacity);
+    }
+
+    /**
+     * Generation step with a KV cache: the logits of {@code t} new positions of each of B sequences
+     * (row-major by sequence), which follow the {@code cache.length()} positions already cached; their
+     * keys and values are appended. The first call (an empty cache) takes the prompts; later calls one
+     * token each (t = 1). Returns the logits [B·t, V] ({@link #logits()}).
+     */
+    public Tensor forwardCached(int[] ids, int b, int t, KvCache cache) {
+        Checks.notNull("ids", ids);
+        Checks.notNull("cache", cache);
+        if (ids.length != b * t) {
+            throw new IllegalArgumentException("ids has " + ids.length + " tokens, expected b·t = " + b * t);
+        }
+        int pos0 = cache.length();
+        Buffers s = buffers(b, t);
+        device.write(s.ids, ids);
+        Tensor x = stack.input(b, t);
+        Tensor positions = positions(s);
+        if (spec.positionEmbedding() != null) {
+            // learned positions: rows pos0 .. pos0 + t − 1 of the table
+            int c = spec.model().width();
+            positions = positions.view((long) pos0 * c, (spec.positions() - pos0) * c).reshape(spec.positions() - pos0, c);
+        }
+        device.nn().encoderForward(s.ids, w.get(spec.tokenEmbedding()), positions, x, t);
+        stack.forwardCached(cache);
+        device.linalg().matmul(false, true, 1f, stack.normed(), w.get(spec.headWeight()), 0f, s.logits);
+        return s.logits;
     }
 
     /**

@@ -248,6 +248,74 @@ public final class TransformerBlock implements AutoCloseable {
         nn.residualForward(out, a.h, out);
     }
 
+    /**
+     * Inference with a KV cache: {@code out = block(x)} for {@code t} new positions of each of B
+     * sequences, starting at position {@code cache.length()}; their keys and values are appended to
+     * the cache (layer {@code layer}). A prefill (cache empty) runs attention as {@link #forward} does;
+     * a decode step (t = 1) attends over every cached position with batched products and a softmax.
+     * Nothing is kept for a backward pass.
+     */
+    void forwardCached(Tensor x, Tensor out, int b, int t, KvCache cache, int layer) {
+        int pos0 = cache.length();
+        if (pos0 > 0 && t != 1) {
+            throw new IllegalArgumentException("a cached step after the prefill takes one position, got " + t);
+        }
+        Activations a = activations(b, t);
+        NnOps nn = device.nn();
+        AttentionSpec as = spec.attention();
+        norm1.forward(device, x, a.ln1, a.mean1, a.rstd1);
+        q.forward(device, a.ln1, rows(a.q));
+        k.forward(device, a.ln1, rows(a.k));
+        v.forward(device, a.ln1, rows(a.v));
+        if (rope != null) {
+            nn.ropeForward(a.q, rope.cos(), rope.sin(), rope.headDim(), pos0, a.q);
+            nn.ropeForward(a.k, rope.cos(), rope.sin(), rope.headDim(), pos0, a.k);
+        }
+        int wq = as.heads() * as.headDim();
+        int wkv = as.kvHeads() * as.headDim();
+        int cap = cache.capacity();
+        Tensor kc = cache.keys(layer);
+        Tensor vc = cache.values(layer);
+        for (int s = 0; s < b; s++) {
+            long at = ((long) s * cap + pos0) * wkv;
+            device.copy(a.k.view((long) s * t * wkv, t * wkv), kc.view(at, t * wkv));
+            device.copy(a.v.view((long) s * t * wkv, t * wkv), vc.view(at, t * wkv));
+        }
+        if (pos0 == 0) {
+            nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+        } else {
+            // one query per sequence against pos0 + 1 keys; query heads g·j .. g·j + g − 1 read KV head j
+            int tk = pos0 + 1;
+            int hd = as.headDim();
+            int g = as.heads() / as.kvHeads();
+            Tensor sc = cache.scores();
+            for (int s = 0; s < b; s++) {
+                Tensor scores = sc.view((long) s * as.heads() * cap, as.heads() * tk).reshape(as.heads(), tk);
+                device.linalg().matmulBatched(false, true, as.kvHeads(), g, tk, hd, 1f, a.q.view((long) s * wq, wq), hd,
+                        (long) g * hd, kc.view((long) s * cap * wkv, tk * wkv), wkv, hd, 0f, scores, tk, (long) g * tk);
+                nn.softmaxForward(scores, scores, (float) (1.0 / Math.sqrt(hd)), false);
+                device.linalg().matmulBatched(false, false, as.kvHeads(), g, hd, tk, 1f, scores, tk, (long) g * tk,
+                        vc.view((long) s * cap * wkv, tk * wkv), wkv, hd, 0f, a.atty.view((long) s * wq, wq), hd, (long) g * hd);
+            }
+        }
+        o.forward(device, rows(a.atty), a.h);
+        nn.residualForward(a.h, x, a.h);
+        norm2.forward(device, a.h, a.ln2, a.mean2, a.rstd2);
+        switch (spec.mlp().activation()) {
+            case GELU_TANH, GELU_ERF -> {
+                up.forward(device, a.ln2, a.upOut);
+                nn.geluForward(gelu(), a.upOut, a.fcAct);
+            }
+            case SWIGLU -> {
+                gate.forward(device, a.ln2, a.gateOut);
+                up.forward(device, a.ln2, a.upOut);
+                nn.swigluForward(a.gateOut, a.upOut, a.fcAct);
+            }
+        }
+        down.forward(device, a.fcAct, out);
+        nn.residualForward(out, a.h, out);
+    }
+
     private NnOps.Gelu gelu() {
         return spec.mlp().activation() == MlpSpec.Activation.GELU_ERF ? NnOps.Gelu.ERF : NnOps.Gelu.TANH;
     }

@@ -220,6 +220,32 @@ public final class TransformerStack implements AutoCloseable {
         finalNorm.forward(device, s.residual.get(blocks.size()), s.normed, s.mean, s.rstd);
     }
 
+    /**
+     * {@link #forward} for generation: the {@link #input} holds T new positions of each sequence, which
+     * start at position {@code cache.length()}; every block appends their keys and values to the cache,
+     * which then holds T more positions. Keeps nothing for a backward pass.
+     */
+    public void forwardCached(KvCache cache) {
+        Buffers s = buffers();
+        if (cache.batch() != s.b) {
+            throw new IllegalArgumentException("the KV cache holds " + cache.batch() + " sequences; the input has " + s.b);
+        }
+        if (cache.length() + s.t > cache.capacity()) {
+            throw new IllegalArgumentException("the KV cache holds " + cache.capacity() + " positions; " + cache.length() + " + "
+                    + s.t + " would not fit");
+        }
+        for (int i = 0; i < blocks.size(); i++) {
+            blocks.get(i).forwardCached(s.residual.get(i), s.residual.get(i + 1), s.b, s.t, cache, i);
+        }
+        finalNorm.forward(device, s.residual.get(blocks.size()), s.normed, s.mean, s.rstd);
+        cache.advance(s.t);
+    }
+
+    /** A KV cache for B sequences of up to {@code capacity} positions of this model. */
+    public KvCache newCache(int b, int capacity) {
+        return new KvCache(device, spec, b, capacity);
+    }
+
     /** The final norm's output of the last forward, [B·T, C]. */
     public Tensor normed() {
         return buffers().normed;
