@@ -1,6 +1,6 @@
 package dev.nola.cli.run;
 
-import dev.nola.adapter.io.Echo;
+import dev.nola.io.Echo;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.text.TextDataset;
 import dev.nola.models.text.TokenWindows;

@@ -1,12 +1,13 @@
 package dev.nola.models.gpt2;
 
 import dev.nola.adapter.io.DType;
-import dev.nola.adapter.io.InvalidFileException;
 import dev.nola.adapter.io.SafeTensorsReader;
 import dev.nola.adapter.io.SafeTensorsWriter;
 import dev.nola.adapter.io.TensorInfo;
-import dev.nola.models.io.AtomicFiles;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.AtomicFiles;
+import dev.nola.io.Echo;
+import dev.nola.io.InputFiles;
+import dev.nola.io.InvalidFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -123,7 +124,7 @@ public final class Gpt2Checkpoint {
         Map<String, int[]> expected = shapes(config);
         for (String name : tensors.keySet()) {
             if (!expected.containsKey(name)) {
-                throw new IllegalArgumentException("tensor '" + UntrustedFiles.quote(name) + "' is not part of a GPT-2 of n_layer = "
+                throw new IllegalArgumentException("tensor " + Echo.quote(name) + " is not part of a GPT-2 of n_layer = "
                         + config.layers() + "; expected the names of Gpt2Checkpoint.shapes");
             }
         }
@@ -211,10 +212,10 @@ public final class Gpt2Checkpoint {
         private InvalidFileException unexpected(String key, String name) {
             Matcher m = LAYER_KEY.matcher(name);
             if (m.matches() && Long.parseLong(m.group(1)) >= config.layers()) {
-                return bad("tensor '" + UntrustedFiles.quote(key) + "' belongs to layer " + m.group(1) + ", but " + configFile
+                return bad("tensor " + Echo.quote(key) + " belongs to layer " + m.group(1) + ", but " + configFile
                         + " says n_layer = " + config.layers() + "; expected layers 0.." + (config.layers() - 1));
             }
-            return bad("tensor '" + UntrustedFiles.quote(key) + "' is not part of GPT-2; expected wte, wpe, h.{0.."
+            return bad("tensor " + Echo.quote(key) + " is not part of GPT-2; expected wte, wpe, h.{0.."
                     + (config.layers() - 1) + "}.*, ln_f, optionally lm_head.weight and the attn.bias mask buffers");
         }
 
@@ -273,10 +274,10 @@ public final class Gpt2Checkpoint {
      */
     public Map<String, byte[]> files(String dir) {
         long bytes = 4 * config.parameterCount();
-        if (bytes > UntrustedFiles.MAX_ARRAY_BYTES - (1 << 20)) {
+        if (bytes > InputFiles.MAX_ARRAY_BYTES - (1 << 20)) {
             throw new IllegalArgumentException("checkpoint for " + dir + " holds " + config.parameterCount()
                     + " parameters (" + bytes + " bytes); this writer builds the file in one array and takes at most "
-                    + (UntrustedFiles.MAX_ARRAY_BYTES - (1 << 20)) + " bytes");
+                    + (InputFiles.MAX_ARRAY_BYTES - (1 << 20)) + " bytes");
         }
         SafeTensorsWriter w = new SafeTensorsWriter();
         Map<String, int[]> shapes = shapes(config);

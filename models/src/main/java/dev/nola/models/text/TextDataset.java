@@ -1,9 +1,10 @@
 package dev.nola.models.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.nola.adapter.io.InvalidFileException;
+import dev.nola.io.Echo;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.UntrustedJson;
 import dev.nola.models.gpt2.Gpt2Tokenizer;
-import dev.nola.models.io.UntrustedFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -149,7 +150,7 @@ public final class TextDataset {
             if (l.isBlank()) {
                 continue;
             }
-            JsonNode n = UntrustedFiles.parseJson(l.getBytes(StandardCharsets.UTF_8), file + ":" + line);
+            JsonNode n = UntrustedJson.parse(l.getBytes(StandardCharsets.UTF_8), file + ":" + line);
             if (!n.isObject()) {
                 throw new InvalidFileException(file + ":" + line + ": the line holds a JSON "
                         + n.getNodeType().name().toLowerCase() + "; expected an object");
@@ -166,7 +167,7 @@ public final class TextDataset {
         JsonNode v = obj.get(field);
         if (v == null || !v.isTextual()) {
             throw new InvalidFileException(file + ":" + line + ": field '" + field + "' is "
-                    + (v == null ? "missing" : UntrustedFiles.quote(v.toString())) + "; expected a string");
+                    + (v == null ? "missing" : Echo.value(v.toString())) + "; expected a string");
         }
         return v.textValue();
     }

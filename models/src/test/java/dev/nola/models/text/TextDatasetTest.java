@@ -157,6 +157,6 @@ class TextDatasetTest {
     void aMissingFileIsNamed() {
         Path f = tmp.resolve("absent.txt");
         String m = Messages.of(() -> TextDataset.plainText(f));
-        assertTrue(m.contains("absent.txt") && m.contains("no such file"), m);
+        assertTrue(m.contains("absent.txt") && m.contains("does not exist"), m);
     }
 }
