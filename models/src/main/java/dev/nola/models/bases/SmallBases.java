@@ -10,6 +10,7 @@ import dev.nola.models.gpt2.Gpt2Checkpoint;
 import dev.nola.models.gpt2.Gpt2Init;
 import dev.nola.models.gpt2.Gpt2Model;
 import dev.nola.models.gpt2.Gpt2Task;
+import dev.nola.models.gpt2.Gpt2Tokenizer;
 import dev.nola.models.gpt2.Gpt2Weights;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.text.TextDataset;
@@ -88,7 +89,7 @@ public final class SmallBases {
                     + "apt-get install fortunes");
         }
         long start = System.nanoTime();
-        TokenWindows all = TextDataset.fortunes(fortunes).packedWindows(GPT2_DIMS.positions());
+        TokenWindows all = TextDataset.fortunes(fortunes, Gpt2Tokenizer.get()).packedWindows(GPT2_DIMS.positions());
         TokenWindows.Split split = all.split(0.02, 1);
         Gpt2Model.Weights w = Gpt2Init.random(d, GPT2_DIMS, 1);
         try (Gpt2Model m = new Gpt2Model(d, GPT2_DIMS, w, true, null)) {
