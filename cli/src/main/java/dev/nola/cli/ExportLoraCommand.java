@@ -1,12 +1,12 @@
 package dev.nola.cli;
 
 import dev.nola.adapter.NolaAdapter;
-import dev.nola.adapter.io.Echo;
 import dev.nola.adapter.io.NolaAdapterFiles;
-import dev.nola.adapter.io.OutputPaths;
 import dev.nola.adapter.io.PeftLoraExport;
 import dev.nola.adapter.io.SavedNola;
 import dev.nola.config.RuntimeSettings;
+import dev.nola.io.Echo;
+import dev.nola.io.OutputPaths;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.gpt2.Gpt2Checkpoint;

@@ -1,17 +1,18 @@
 package dev.nola.cli;
 
 import dev.nola.adapter.Adapter;
-import dev.nola.adapter.io.Echo;
 import dev.nola.cli.run.AdapterDirs;
 import dev.nola.cli.run.Gpt2Workload;
 import dev.nola.cli.run.ModelSource;
 import dev.nola.cli.run.Progress;
 import dev.nola.config.RuntimeSettings;
+import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.gpt2.Gpt2Checkpoint;
 import dev.nola.models.gpt2.Gpt2Model;
 import dev.nola.models.gpt2.Gpt2Tokenizer;
+import dev.nola.models.text.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -75,7 +76,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--top-k is " + topK + "; expected >= 0 (0 for all)");
         }
         PrintWriter out = spec.commandLine().getOut();
-        Gpt2Tokenizer tok = Gpt2Tokenizer.get();
+        Tokenizer tok = Gpt2Tokenizer.get();
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
             ModelSource src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES, spec.commandLine().getErr(),
                     "pretrain " + model, "tokens"));
@@ -96,9 +97,9 @@ final class GenerateCommand implements Callable<Integer> {
                     int t = Math.min(n, p);
                     m.forward(Arrays.copyOfRange(all, n - t, n), 1, t);
                     d.read(m.logits(), (long) (t - 1) * v, logits, 0, v);
-                    int next = pick(logits, Math.min(v, Gpt2Tokenizer.VOCABULARY_SIZE), rnd);
+                    int next = pick(logits, Math.min(v, tok.vocabularySize()), rnd);
                     all[n++] = next;
-                    if (next == Gpt2Tokenizer.END_OF_TEXT) {
+                    if (next == tok.endOfText()) {
                         break;
                     }
                 }

@@ -1,9 +1,9 @@
 package dev.nola.cli;
 
 import dev.nola.adapter.NolaConfig;
-import dev.nola.adapter.io.Echo;
 import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.adapter.io.SavedNola;
+import dev.nola.io.Echo;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -1,6 +1,6 @@
 package dev.nola.cli;
 
-import dev.nola.adapter.io.Echo;
+import dev.nola.io.Echo;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.InvalidPathException;

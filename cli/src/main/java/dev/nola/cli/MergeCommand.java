@@ -1,12 +1,12 @@
 package dev.nola.cli;
 
 import dev.nola.adapter.Adapter;
-import dev.nola.adapter.io.Echo;
-import dev.nola.adapter.io.OutputPaths;
 import dev.nola.cli.run.AdapterDirs;
 import dev.nola.cli.run.ModelSource;
 import dev.nola.cli.run.Progress;
 import dev.nola.config.RuntimeSettings;
+import dev.nola.io.Echo;
+import dev.nola.io.OutputPaths;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;

@@ -1,9 +1,9 @@
 package dev.nola.cli;
 
-import dev.nola.adapter.io.Echo;
 import dev.nola.cli.run.ModelSource;
 import dev.nola.cli.run.Progress;
 import dev.nola.config.RuntimeSettings;
+import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.bases.SmallBases;

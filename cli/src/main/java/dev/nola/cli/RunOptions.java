@@ -1,10 +1,10 @@
 package dev.nola.cli;
 
 import dev.nola.adapter.NolaConfig;
-import dev.nola.adapter.io.Echo;
 import dev.nola.cli.run.DataSpec;
 import dev.nola.cli.run.MethodSpec;
 import dev.nola.cli.run.Progress;
+import dev.nola.io.Echo;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Option;

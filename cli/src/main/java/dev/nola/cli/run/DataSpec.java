@@ -1,6 +1,7 @@
 package dev.nola.cli.run;
 
-import dev.nola.adapter.io.Echo;
+import dev.nola.io.Echo;
+import dev.nola.models.gpt2.Gpt2Tokenizer;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.text.TextDataset;
 import dev.nola.models.text.TokenWindows;
@@ -71,10 +72,10 @@ public record DataSpec(Path path, String format, int heldOut) {
     /** The text as token windows of {@code length} tokens (prompt/completion: one record per window). */
     public TokenWindows windows(int length) {
         return switch (resolvedFormat()) {
-            case "text" -> TextDataset.plainText(path).packedWindows(length);
-            case "jsonl" -> TextDataset.jsonlText(path).packedWindows(length);
-            case "prompt-completion" -> TextDataset.promptCompletion(path).exampleWindows(length);
-            case "fortunes" -> TextDataset.fortunes(path).packedWindows(length);
+            case "text" -> TextDataset.plainText(path, Gpt2Tokenizer.get()).packedWindows(length);
+            case "jsonl" -> TextDataset.jsonlText(path, Gpt2Tokenizer.get()).packedWindows(length);
+            case "prompt-completion" -> TextDataset.promptCompletion(path, Gpt2Tokenizer.get()).exampleWindows(length);
+            case "fortunes" -> TextDataset.fortunes(path, Gpt2Tokenizer.get()).packedWindows(length);
             default -> throw new IllegalArgumentException("--data " + Echo.path(path) + " holds images (" + resolvedFormat()
                     + "); a GPT-2 needs text (--format text, jsonl, prompt-completion or fortunes)");
         };

@@ -6,6 +6,7 @@ import dev.nola.adapter.NolaAdapter;
 import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.adapter.io.PeftLoraExport;
+import dev.nola.io.Echo;
 import dev.nola.kernels.Device;
 import dev.nola.models.gpt2.Gpt2Adapters;
 import java.io.IOException;
@@ -32,12 +33,12 @@ public record MethodSpec(String method, NolaConfig nola, int rank, List<String> 
 
     public MethodSpec {
         if (!List.of("nola", "lora", "head").contains(method)) {
-            throw new IllegalArgumentException("--method " + dev.nola.adapter.io.Echo.quote(method)
+            throw new IllegalArgumentException("--method " + Echo.quote(method)
                     + " is not a method; expected nola, lora or head");
         }
         for (String t : targets) {
             if (!Gpt2Adapters.MODULES.contains(t)) {
-                throw new IllegalArgumentException("--targets has " + dev.nola.adapter.io.Echo.quote(t)
+                throw new IllegalArgumentException("--targets has " + Echo.quote(t)
                         + "; expected modules among " + String.join(", ", Gpt2Adapters.MODULES));
             }
         }

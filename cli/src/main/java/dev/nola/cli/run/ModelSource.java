@@ -1,6 +1,6 @@
 package dev.nola.cli.run;
 
-import dev.nola.adapter.io.Echo;
+import dev.nola.io.Echo;
 import dev.nola.kernels.Device;
 import dev.nola.models.bases.SmallBases;
 import dev.nola.models.gpt2.Gpt2Checkpoint;

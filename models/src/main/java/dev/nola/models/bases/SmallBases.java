@@ -3,9 +3,11 @@ package dev.nola.models.bases;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nola.io.AtomicFiles;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.models.gpt2.Gpt2Config;
+import dev.nola.models.gpt2.Gpt2Tokenizer;
 import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.CausalLmTask;
 import dev.nola.models.lm.HfCheckpoint;
@@ -13,7 +15,6 @@ import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.transformer.DeviceWeights;
 import dev.nola.models.vit.VitConfig;
 import dev.nola.models.image.ImageSet;
-import dev.nola.models.io.AtomicFiles;
 import dev.nola.models.text.TextDataset;
 import dev.nola.models.text.TokenWindows;
 import dev.nola.models.train.Evaluation;
@@ -89,7 +90,7 @@ public final class SmallBases {
                     + "apt-get install fortunes");
         }
         long start = System.nanoTime();
-        TokenWindows all = TextDataset.fortunes(fortunes).packedWindows(GPT2_CONFIG.positions());
+        TokenWindows all = TextDataset.fortunes(fortunes, Gpt2Tokenizer.get()).packedWindows(GPT2_CONFIG.positions());
         TokenWindows.Split split = all.split(0.02, 1);
         CausalLmSpec spec = GPT2_CONFIG.spec();
         DeviceWeights w = CausalLm.randomWeights(d, spec, 1);

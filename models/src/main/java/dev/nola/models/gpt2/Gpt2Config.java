@@ -2,8 +2,10 @@ package dev.nola.models.gpt2;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.nola.adapter.io.InvalidFileException;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.Echo;
+import dev.nola.io.InputFiles;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.UntrustedJson;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import dev.nola.models.lm.HfConfig;
@@ -179,8 +181,8 @@ public record Gpt2Config(int embeddingSize, int heads, int layers, int positions
      * and the field.
      */
     public static Gpt2Config read(Path file) {
-        byte[] bytes = UntrustedFiles.readAll(file, MAX_CONFIG_BYTES);
-        return parse(UntrustedFiles.parseJson(bytes, file.toString()), file.toString());
+        byte[] bytes = InputFiles.readAll(file, MAX_CONFIG_BYTES, UntrustedJson.HEAP_PER_BYTE);
+        return parse(UntrustedJson.parse(bytes, file.toString()), file.toString());
     }
 
     /** Validates a parsed {@code config.json}; {@code where} names it in errors. */
@@ -232,13 +234,13 @@ public record Gpt2Config(int embeddingSize, int heads, int layers, int positions
     }
 
     private static String quote(JsonNode v) {
-        return v == null ? "missing" : UntrustedFiles.quote(v.toString());
+        return v == null ? "missing" : Echo.value(v.toString());
     }
 
     /** This configuration as a Hugging Face {@code config.json} (UTF-8, indented) that transformers loads. */
     @Override
     public byte[] toJson() {
-        ObjectNode o = UntrustedFiles.JSON.createObjectNode();
+        ObjectNode o = UntrustedJson.MAPPER.createObjectNode();
         o.putArray("architectures").add("GPT2LMHeadModel");
         o.put("model_type", "gpt2");
         o.put("n_embd", embeddingSize);
@@ -255,7 +257,7 @@ public record Gpt2Config(int embeddingSize, int heads, int layers, int positions
         o.put("eos_token_id", Gpt2Tokenizer.END_OF_TEXT);
         o.put("tie_word_embeddings", true);
         try {
-            return (UntrustedFiles.JSON.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
+            return (UntrustedJson.MAPPER.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot write config.json: " + e.getOriginalMessage(), e);
         }

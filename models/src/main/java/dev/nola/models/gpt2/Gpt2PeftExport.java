@@ -6,7 +6,7 @@ import dev.nola.adapter.Adapter;
 import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.adapter.io.PeftLoraExport;
 import dev.nola.adapter.io.SafeTensorsWriter;
-import dev.nola.adapter.io.SizeBudget;
+import dev.nola.io.SizeBudget;
 import dev.nola.kernels.Checks;
 import dev.nola.models.spec.AdapterSite;
 import dev.nola.models.spec.CausalLmSpec;

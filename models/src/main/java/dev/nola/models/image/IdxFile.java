@@ -1,14 +1,15 @@
 package dev.nola.models.image;
 
-import dev.nola.adapter.io.InvalidFileException;
-import dev.nola.models.io.FileErrors;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.FileErrors;
+import dev.nola.io.InputFiles;
+import dev.nola.io.InvalidFileException;
 import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
@@ -57,13 +58,14 @@ public record IdxFile(String source, int[] dims, byte[] data) {
      * or {@link #LABELS_MAGIC}).
      */
     public static IdxFile read(Path file, int expectedMagic) {
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+        try (FileChannel ch = InputFiles.open(file);
+                InputStream raw = new BufferedInputStream(Channels.newInputStream(ch), 1 << 16)) {
             raw.mark(2);
             int b0 = raw.read();
             int b1 = raw.read();
             raw.reset();
             boolean gzip = b0 == 0x1F && b1 == 0x8B;
-            long size = Files.size(file);
+            long size = ch.size();
             if (gzip) {
                 try (InputStream in = new GZIPInputStream(raw, 1 << 16)) {
                     return parse(file, in, -1, expectedMagic);
@@ -113,13 +115,13 @@ public record IdxFile(String source, int[] dims, byte[] data) {
             }
             dims[i] = (int) v;
             // saturate past the limit: both factors stay below 2^32, so the product never overflows
-            count = Math.min(count * v, UntrustedFiles.MAX_ARRAY_BYTES + 1);
+            count = Math.min(count * v, InputFiles.MAX_ARRAY_BYTES + 1);
         }
         long headerBytes = 4 + 4L * d;
-        if (count > UntrustedFiles.MAX_ARRAY_BYTES) {
+        if (count > InputFiles.MAX_ARRAY_BYTES) {
             throw new InvalidFileException(where + ": extents " + Arrays.toString(dims) + " declare more than "
-                    + UntrustedFiles.MAX_ARRAY_BYTES + " bytes; expected at most "
-                    + UntrustedFiles.MAX_ARRAY_BYTES + " (one array)");
+                    + InputFiles.MAX_ARRAY_BYTES + " bytes; expected at most "
+                    + InputFiles.MAX_ARRAY_BYTES + " (one array)");
         }
         if (fileSize >= 0 && fileSize != headerBytes + count) {
             throw new InvalidFileException(where + ": the file is " + fileSize + " bytes but its header "

@@ -1,6 +1,6 @@
 package dev.nola.models.image;
 
-import dev.nola.adapter.io.InvalidFileException;
+import dev.nola.io.InvalidFileException;
 import dev.nola.models.data.SeededShuffle;
 import java.nio.file.Files;
 import java.nio.file.Path;

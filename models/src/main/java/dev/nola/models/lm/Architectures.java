@@ -1,9 +1,11 @@
 package dev.nola.models.lm;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.nola.adapter.io.InvalidFileException;
+import dev.nola.io.InvalidFileException;
 import dev.nola.models.gpt2.Gpt2Config;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.Echo;
+import dev.nola.io.InputFiles;
+import dev.nola.io.UntrustedJson;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -21,8 +23,8 @@ public final class Architectures {
 
     /** Reads and validates a {@code config.json} of any supported architecture. */
     public static HfConfig read(Path file) {
-        byte[] bytes = UntrustedFiles.readAll(file, Gpt2Config.MAX_CONFIG_BYTES);
-        return parse(UntrustedFiles.parseJson(bytes, file.toString()), file.toString());
+        byte[] bytes = InputFiles.readAll(file, Gpt2Config.MAX_CONFIG_BYTES, UntrustedJson.HEAP_PER_BYTE);
+        return parse(UntrustedJson.parse(bytes, file.toString()), file.toString());
     }
 
     /** Validates a parsed {@code config.json}; {@code where} names it in errors. */
@@ -40,7 +42,7 @@ public final class Architectures {
         if (LlamaConfig.MODEL_TYPES.contains(t)) {
             return LlamaConfig.parse(root, where);
         }
-        throw new InvalidFileException(where + ": model_type is " + (type == null ? "missing" : UntrustedFiles.quote(type.toString()))
+        throw new InvalidFileException(where + ": model_type is " + (type == null ? "missing" : Echo.value(type.toString()))
                 + "; expected one of " + MODEL_TYPES);
     }
 }

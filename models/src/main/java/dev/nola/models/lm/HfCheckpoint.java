@@ -2,12 +2,14 @@ package dev.nola.models.lm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.nola.adapter.io.DType;
-import dev.nola.adapter.io.InvalidFileException;
+import dev.nola.io.InvalidFileException;
 import dev.nola.adapter.io.SafeTensorsReader;
 import dev.nola.adapter.io.SafeTensorsWriter;
 import dev.nola.adapter.io.TensorInfo;
-import dev.nola.models.io.AtomicFiles;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.AtomicFiles;
+import dev.nola.io.Echo;
+import dev.nola.io.InputFiles;
+import dev.nola.io.UntrustedJson;
 import dev.nola.models.spec.WeightSpec;
 import dev.nola.models.spec.WeightTable;
 import java.nio.file.Files;
@@ -81,7 +83,7 @@ public final class HfCheckpoint {
         WeightTable table = config.spec().model().weights();
         for (String name : tensors.keySet()) {
             if (!table.contains(name)) {
-                throw new IllegalArgumentException("tensor '" + UntrustedFiles.quote(name) + "' is not part of this "
+                throw new IllegalArgumentException("tensor " + Echo.quote(name) + " is not part of this "
                         + config.displayName() + "; expected the names of its weight table");
             }
         }
@@ -131,10 +133,10 @@ public final class HfCheckpoint {
             throw new InvalidFileException(single + ": no such file; expected the checkpoint's weights beside "
                     + CONFIG_FILE + " (or shards listed by " + INDEX_FILE + ")");
         }
-        JsonNode root = UntrustedFiles.parseJson(UntrustedFiles.readAll(index, MAX_INDEX_BYTES), index.toString());
+        JsonNode root = UntrustedJson.parse(InputFiles.readAll(index, MAX_INDEX_BYTES, UntrustedJson.HEAP_PER_BYTE), index.toString());
         JsonNode map = root.get("weight_map");
         if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new InvalidFileException(index + ": field 'weight_map' is " + (map == null ? "missing" : UntrustedFiles.quote(map.toString()))
+            throw new InvalidFileException(index + ": field 'weight_map' is " + (map == null ? "missing" : Echo.value(map.toString()))
                     + "; expected an object of tensor name → shard file");
         }
         List<Path> files = new ArrayList<>();
@@ -144,13 +146,13 @@ public final class HfCheckpoint {
             String name = f.isTextual() ? f.textValue() : null;
             if (name == null || name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals("..")
                     || name.equals(".") || name.indexOf('\0') >= 0) {
-                throw new InvalidFileException(index + ": weight_map['" + UntrustedFiles.quote(e.getKey()) + "'] is "
-                        + UntrustedFiles.quote(f.toString()) + "; expected a file name inside " + dir);
+                throw new InvalidFileException(index + ": weight_map[" + Echo.quote(e.getKey()) + "] is "
+                        + Echo.value(f.toString()) + "; expected a file name inside " + dir);
             }
             Path shard = dir.resolve(name);
             if (!Files.isRegularFile(shard, LinkOption.NOFOLLOW_LINKS)) {
-                throw new InvalidFileException(index + ": weight_map['" + UntrustedFiles.quote(e.getKey()) + "'] names "
-                        + UntrustedFiles.quote(name) + ", which is not a regular file in " + dir);
+                throw new InvalidFileException(index + ": weight_map[" + Echo.quote(e.getKey()) + "] names "
+                        + Echo.value(name) + ", which is not a regular file in " + dir);
             }
             if (!files.contains(shard)) {
                 files.add(shard);
@@ -229,10 +231,10 @@ public final class HfCheckpoint {
             Matcher m = LAYER_KEY.matcher(name);
             int layers = config.spec().model().layers();
             if (m.matches() && Long.parseLong(m.group(1)) >= layers) {
-                return bad(reader, "tensor '" + UntrustedFiles.quote(key) + "' belongs to layer " + m.group(1) + ", but "
+                return bad(reader, "tensor " + Echo.quote(key) + " belongs to layer " + m.group(1) + ", but "
                         + configFile + " says " + config.fieldsFor(name).split(",")[0] + "; expected layers 0.." + (layers - 1));
             }
-            return bad(reader, "tensor '" + UntrustedFiles.quote(key) + "' is not part of " + config.displayName()
+            return bad(reader, "tensor " + Echo.quote(key) + " is not part of " + config.displayName()
                     + "; expected the " + expected().size() + " tensors its config describes"
                     + (config.tiedHeadKey() != null ? ", optionally " + config.tiedHeadKey() : "") + " and its buffers");
         }
@@ -281,10 +283,10 @@ public final class HfCheckpoint {
      */
     public Map<String, byte[]> files(String dir) {
         long bytes = 4 * table.parameterCount();
-        if (bytes > UntrustedFiles.MAX_ARRAY_BYTES - (1 << 20)) {
+        if (bytes > InputFiles.MAX_ARRAY_BYTES - (1 << 20)) {
             throw new IllegalArgumentException("checkpoint for " + dir + " holds " + table.parameterCount()
                     + " parameters (" + bytes + " bytes); this writer builds the file in one array and takes at most "
-                    + (UntrustedFiles.MAX_ARRAY_BYTES - (1 << 20)) + " bytes");
+                    + (InputFiles.MAX_ARRAY_BYTES - (1 << 20)) + " bytes");
         }
         SafeTensorsWriter w = new SafeTensorsWriter();
         tensors.forEach((name, values) -> w.f32(name, table.shape(name), values));
@@ -313,7 +315,7 @@ public final class HfCheckpoint {
     public float[] tensor(String name) {
         float[] t = tensors.get(name);
         if (t == null) {
-            throw new IllegalArgumentException("this checkpoint has no tensor '" + UntrustedFiles.quote(name) + "'");
+            throw new IllegalArgumentException("this checkpoint has no tensor " + Echo.quote(name) + "");
         }
         return t;
     }

@@ -2,8 +2,10 @@ package dev.nola.models.lm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.nola.adapter.io.InvalidFileException;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.Echo;
+import dev.nola.io.InputFiles;
+import dev.nola.io.UntrustedJson;
 import dev.nola.models.spec.AttentionSpec;
 import dev.nola.models.spec.BlockSpec;
 import dev.nola.models.spec.CausalLmSpec;
@@ -256,7 +258,7 @@ public record LlamaConfig(String modelType, int hiddenSize, int intermediate, in
 
     @Override
     public byte[] toJson() {
-        ObjectNode o = UntrustedFiles.JSON.createObjectNode();
+        ObjectNode o = UntrustedJson.MAPPER.createObjectNode();
         o.putArray("architectures").add(architecture());
         o.put("model_type", modelType);
         o.put("hidden_size", hiddenSize);
@@ -289,7 +291,7 @@ public record LlamaConfig(String modelType, int hiddenSize, int intermediate, in
             o.put("sliding_window", slidingWindow);
         }
         try {
-            return (UntrustedFiles.JSON.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
+            return (UntrustedJson.MAPPER.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot write config.json: " + e.getOriginalMessage(), e);
         }
@@ -351,7 +353,7 @@ public record LlamaConfig(String modelType, int hiddenSize, int intermediate, in
         JsonNode t = s.has("rope_type") ? s.get("rope_type") : s.get("type");
         String type = t != null && t.isTextual() ? t.textValue() : null;
         if (!"llama3".equals(type)) {
-            throw new InvalidFileException(where + ": rope_scaling type is " + (t == null ? "missing" : UntrustedFiles.quote(t.toString()))
+            throw new InvalidFileException(where + ": rope_scaling type is " + (t == null ? "missing" : Echo.value(t.toString()))
                     + "; nola implements " + ROPE_SCALINGS + " (or none)");
         }
         return new Llama3Scaling(number(s.get("factor"), where, "rope_scaling.factor"),
@@ -390,7 +392,7 @@ public record LlamaConfig(String modelType, int hiddenSize, int intermediate, in
     }
 
     private static InvalidFileException bad(String where, String name, JsonNode v, String expected) {
-        return new InvalidFileException(where + ": field '" + name + "' is " + (v == null ? "missing" : UntrustedFiles.quote(v.toString()))
+        return new InvalidFileException(where + ": field '" + name + "' is " + (v == null ? "missing" : Echo.value(v.toString()))
                 + "; expected " + expected);
     }
 }

@@ -1,9 +1,9 @@
 package dev.nola.models.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.nola.adapter.io.InvalidFileException;
-import dev.nola.models.gpt2.Gpt2Tokenizer;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.Echo;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.UntrustedJson;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,9 +20,10 @@ import java.util.List;
  *       prompt's tokens are inputs whose prediction is masked from the loss.</li>
  * </ul>
  *
- * Every example ends with {@code <|endoftext|>}. Blank lines of a JSONL file are skipped. Prompt and
- * completion are tokenized separately, so the mask falls exactly on the boundary. Any problem is one
- * line naming the file and the line. Turn a data set into training windows with
+ * Text is tokenized by the {@link Tokenizer} given (GPT-2's for the project's models). Every example
+ * ends with the tokenizer's end-of-text id ({@code <|endoftext|>} for GPT-2). Blank lines of a JSONL
+ * file are skipped. Prompt and completion are tokenized separately, so the mask falls exactly on the
+ * boundary. Any problem is one line naming the file and the line. Turn a data set into training windows with
  * {@link #packedWindows} (documents, concatenated) or {@link #exampleWindows} (pairs, one each).
  */
 public final class TextDataset {
@@ -32,16 +33,19 @@ public final class TextDataset {
 
     private final String source;
     private final List<TextExample> examples;
+    private final int endOfText;
 
-    private TextDataset(String source, List<TextExample> examples) {
+    private TextDataset(String source, List<TextExample> examples, Tokenizer tokenizer) {
         this.source = source;
         this.examples = List.copyOf(examples);
+        this.endOfText = tokenizer.endOfText();
     }
 
-    /** The whole of {@code file} as one document. */
-    public static TextDataset plainText(Path file) {
+    /** The whole of {@code file} as one document, tokenized by {@code tokenizer}. */
+    public static TextDataset plainText(Path file, Tokenizer tokenizer) {
         String text = Utf8Text.read(file, MAX_FILE_BYTES);
-        return new TextDataset(file.toString(), List.of(new TextExample(withEnd(encode(text)), 0, 1)));
+        return new TextDataset(file.toString(), List.of(new TextExample(withEnd(tokenizer.encode(text), tokenizer), 0, 1)),
+                tokenizer);
     }
 
     /**
@@ -49,7 +53,7 @@ public final class TextDataset {
      * separated by lines of a single {@code %}; one document per entry. Index files ({@code .dat}) and
      * links are skipped, files in name order.
      */
-    public static TextDataset fortunes(Path fileOrDir) {
+    public static TextDataset fortunes(Path fileOrDir, Tokenizer tokenizer) {
         List<Path> files = new ArrayList<>();
         if (java.nio.file.Files.isDirectory(fileOrDir)) {
             try (var list = java.nio.file.Files.list(fileOrDir)) {
@@ -71,7 +75,7 @@ public final class TextDataset {
             for (String l : text.split("\n", -1)) {
                 if (l.equals("%")) {
                     if (!entry.toString().isBlank()) {
-                        out.add(new TextExample(withEnd(encode(entry.toString())), 0, entryLine));
+                        out.add(new TextExample(withEnd(tokenizer.encode(entry.toString()), tokenizer), 0, entryLine));
                     }
                     entry.setLength(0);
                     entryLine = line + 1;
@@ -81,52 +85,54 @@ public final class TextDataset {
                 line++;
             }
             if (!entry.toString().isBlank()) {
-                out.add(new TextExample(withEnd(encode(entry.toString())), 0, entryLine));
+                out.add(new TextExample(withEnd(tokenizer.encode(entry.toString()), tokenizer), 0, entryLine));
             }
         }
         if (out.isEmpty()) {
             throw new InvalidFileException(fileOrDir + ": no fortunes (entries separated by lines of '%')");
         }
-        return new TextDataset(fileOrDir.toString(), out);
+        return new TextDataset(fileOrDir.toString(), out, tokenizer);
     }
 
     /** One document per JSONL line, from the string field {@code field} of each object. */
-    public static TextDataset jsonlText(Path file, String field) {
+    public static TextDataset jsonlText(Path file, String field, Tokenizer tokenizer) {
         List<TextExample> out = new ArrayList<>();
-        forEachObject(file, (obj, line) -> out.add(new TextExample(withEnd(encode(string(obj, field, file, line))), 0, line)));
-        return new TextDataset(file.toString(), out);
+        forEachObject(file, (obj, line) -> out.add(
+                new TextExample(withEnd(tokenizer.encode(string(obj, field, file, line)), tokenizer), 0, line)));
+        return new TextDataset(file.toString(), out, tokenizer);
     }
 
-    /** {@link #jsonlText} with the field {@code "text"}. */
-    public static TextDataset jsonlText(Path file) {
-        return jsonlText(file, "text");
+    /** {@link #jsonlText(Path, String, Tokenizer)} with the field {@code "text"}. */
+    public static TextDataset jsonlText(Path file, Tokenizer tokenizer) {
+        return jsonlText(file, "text", tokenizer);
     }
 
     /**
      * One example per JSONL line: tokens of {@code promptField}, then of {@code completionField} (which
-     * must not be empty), then {@code <|endoftext|>}; only the completion and the end are learned.
+     * must not be empty), then the end-of-text id; only the completion and the end are learned.
      */
-    public static TextDataset promptCompletion(Path file, String promptField, String completionField) {
+    public static TextDataset promptCompletion(Path file, String promptField, String completionField,
+            Tokenizer tokenizer) {
         List<TextExample> out = new ArrayList<>();
         forEachObject(file, (obj, line) -> {
-            int[] prompt = encode(string(obj, promptField, file, line));
+            int[] prompt = tokenizer.encode(string(obj, promptField, file, line));
             String c = string(obj, completionField, file, line);
             if (c.isEmpty()) {
                 throw new InvalidFileException(file + ":" + line + ": field '" + completionField
                         + "' is empty; expected a completion to learn");
             }
-            int[] completion = encode(c);
+            int[] completion = tokenizer.encode(c);
             int[] all = Arrays.copyOf(prompt, prompt.length + completion.length + 1);
             System.arraycopy(completion, 0, all, prompt.length, completion.length);
-            all[all.length - 1] = Gpt2Tokenizer.END_OF_TEXT;
+            all[all.length - 1] = tokenizer.endOfText();
             out.add(new TextExample(all, prompt.length, line));
         });
-        return new TextDataset(file.toString(), out);
+        return new TextDataset(file.toString(), out, tokenizer);
     }
 
-    /** {@link #promptCompletion} with the fields {@code "prompt"} and {@code "completion"}. */
-    public static TextDataset promptCompletion(Path file) {
-        return promptCompletion(file, "prompt", "completion");
+    /** {@link #promptCompletion(Path, String, String, Tokenizer)} with the fields {@code "prompt"} and {@code "completion"}. */
+    public static TextDataset promptCompletion(Path file, Tokenizer tokenizer) {
+        return promptCompletion(file, "prompt", "completion", tokenizer);
     }
 
     private interface ObjectHandler {
@@ -149,7 +155,7 @@ public final class TextDataset {
             if (l.isBlank()) {
                 continue;
             }
-            JsonNode n = UntrustedFiles.parseJson(l.getBytes(StandardCharsets.UTF_8), file + ":" + line);
+            JsonNode n = UntrustedJson.parse(l.getBytes(StandardCharsets.UTF_8), file + ":" + line);
             if (!n.isObject()) {
                 throw new InvalidFileException(file + ":" + line + ": the line holds a JSON "
                         + n.getNodeType().name().toLowerCase() + "; expected an object");
@@ -166,18 +172,14 @@ public final class TextDataset {
         JsonNode v = obj.get(field);
         if (v == null || !v.isTextual()) {
             throw new InvalidFileException(file + ":" + line + ": field '" + field + "' is "
-                    + (v == null ? "missing" : UntrustedFiles.quote(v.toString())) + "; expected a string");
+                    + (v == null ? "missing" : Echo.value(v.toString())) + "; expected a string");
         }
         return v.textValue();
     }
 
-    private static int[] encode(String s) {
-        return Gpt2Tokenizer.get().encode(s);
-    }
-
-    private static int[] withEnd(int[] tokens) {
+    private static int[] withEnd(int[] tokens, Tokenizer tokenizer) {
         int[] t = Arrays.copyOf(tokens, tokens.length + 1);
-        t[tokens.length] = Gpt2Tokenizer.END_OF_TEXT;
+        t[tokens.length] = tokenizer.endOfText();
         return t;
     }
 
@@ -202,8 +204,8 @@ public final class TextDataset {
 
     /**
      * All examples concatenated into one stream, cut into windows of T + 1 tokens that overlap by one:
-     * window w covers stream tokens [w·T, w·T + T]. The last window is padded with
-     * {@code <|endoftext|>} inputs and {@link TokenWindows#IGNORE} targets. For documents (plain text, JSONL text).
+     * window w covers stream tokens [w·T, w·T + T]. The last window is padded with end-of-text
+     * inputs and {@link TokenWindows#IGNORE} targets. For documents (plain text, JSONL text).
      */
     public TokenWindows packedWindows(int length) {
         checkLength(length);
@@ -224,7 +226,7 @@ public final class TextDataset {
             for (int j = 0; j < length; j++) {
                 long k = (long) w * length + j;
                 int i = w * length + j;
-                inputs[i] = k < total ? stream[(int) k] : Gpt2Tokenizer.END_OF_TEXT;
+                inputs[i] = k < total ? stream[(int) k] : endOfText;
                 targets[i] = k + 1 < total && learned[(int) k + 1] ? stream[(int) k + 1] : TokenWindows.IGNORE;
             }
         }
@@ -232,7 +234,7 @@ public final class TextDataset {
     }
 
     /**
-     * One window per example: its tokens, padded after the end with {@code <|endoftext|>} inputs and
+     * One window per example: its tokens, padded after the end with end-of-text inputs and
      * {@link TokenWindows#IGNORE} targets; prompt positions are IGNORE targets too. An example longer
      * than T + 1 tokens is an error naming its line. For prompt/completion pairs.
      */
@@ -241,7 +243,7 @@ public final class TextDataset {
         TokenWindows.checkSize(examples.size(), length, source);
         int[] inputs = new int[examples.size() * length];
         int[] targets = new int[examples.size() * length];
-        Arrays.fill(inputs, Gpt2Tokenizer.END_OF_TEXT);
+        Arrays.fill(inputs, endOfText);
         Arrays.fill(targets, TokenWindows.IGNORE);
         for (int w = 0; w < examples.size(); w++) {
             TextExample e = examples.get(w);

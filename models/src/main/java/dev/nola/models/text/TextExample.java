@@ -3,7 +3,7 @@ package dev.nola.models.text;
 /**
  * One tokenized example of a text data set.
  *
- * @param tokens       token ids, ending with {@code <|endoftext|>} (50256)
+ * @param tokens       token ids, ending with the tokenizer's end-of-text id ({@code <|endoftext|>}, 50256, for GPT-2)
  * @param promptLength how many leading tokens are prompt: their prediction is masked from the loss
  *                     (0 for plain documents); the model still reads them as inputs
  * @param line         the 1-based line of the source file it came from (1 for a plain text file)

@@ -1,7 +1,7 @@
 package dev.nola.models.text;
 
-import dev.nola.adapter.io.InvalidFileException;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.InputFiles;
+import dev.nola.io.InvalidFileException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
@@ -18,7 +18,8 @@ final class Utf8Text {
 
     /** The text of {@code file} (at most {@code maxBytes}), without a leading byte-order mark; refused when blank. */
     static String read(Path file, long maxBytes) {
-        byte[] bytes = UntrustedFiles.readAll(file, maxBytes);
+        // the bytes, the decoder's UTF-16 buffer (2 bytes a byte) and the String made from it (up to 2)
+        byte[] bytes = InputFiles.readAll(file, maxBytes, 5);
         int start = bytes.length >= 3 && (bytes[0] & 0xFF) == 0xEF && (bytes[1] & 0xFF) == 0xBB && (bytes[2] & 0xFF) == 0xBF ? 3 : 0;
         if (bytes.length == start) {
             throw new InvalidFileException(file + ": the file is empty; expected UTF-8 text");

@@ -75,6 +75,6 @@ class Gpt2ConfigTest {
     void namesAMissingFile() {
         Path f = tmp.resolve("nope.json");
         String m = Messages.of(() -> Gpt2Config.read(f));
-        assertTrue(m.contains("nope.json") && m.contains("no such file"), m);
+        assertTrue(m.contains("nope.json") && m.contains("does not exist"), m);
     }
 }

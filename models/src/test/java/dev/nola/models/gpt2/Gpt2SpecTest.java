@@ -20,7 +20,9 @@ import dev.nola.models.spec.MlpSpec;
 import dev.nola.models.spec.ModelSpec;
 import dev.nola.models.spec.WeightSpec;
 import dev.nola.models.spec.WeightTable;
-import dev.nola.models.io.UntrustedFiles;
+import dev.nola.io.Echo;
+import dev.nola.io.InputFiles;
+import dev.nola.io.UntrustedJson;
 import dev.nola.models.transformer.DeviceWeights;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -152,7 +154,7 @@ class Gpt2SpecTest {
             assertEquals(want, b.mlp().activation(), act + " in block " + b.layer());
         }
         // and through config.json, as a checkpoint directory gives it
-        var parsed = Architectures.parse(UntrustedFiles.parseJson(c.toJson(), "config.json"), "config.json");
+        var parsed = Architectures.parse(UntrustedJson.parse(c.toJson(), "config.json"), "config.json");
         assertEquals(c, parsed);
         assertTrue(new String(c.toJson(), StandardCharsets.UTF_8).contains("\"" + act + "\""));
         assertEquals(want, parsed.spec().model().blocks().get(1).mlp().activation());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nola.models.Messages;
+import dev.nola.models.text.Tokenizer;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +31,10 @@ class Gpt2TokenizerTest {
     @Test
     void endOfTextIsSpecialOnlyWhenInserted() {
         assertEquals(50257, Gpt2Tokenizer.VOCABULARY_SIZE);
+        Tokenizer asTokenizer = tok;
+        assertEquals(50257, asTokenizer.vocabularySize());
+        assertEquals(50256, asTokenizer.endOfText());
+        assertTrue(asTokenizer.beginningOfText().isEmpty(), "GPT-2 has no beginning-of-text token");
         assertEquals("<|endoftext|>", tok.decode(new int[] {Gpt2Tokenizer.END_OF_TEXT}));
         int[] literal = tok.encode("a<|endoftext|>b");
         assertTrue(Arrays.stream(literal).noneMatch(i -> i == Gpt2Tokenizer.END_OF_TEXT), Arrays.toString(literal));

@@ -103,6 +103,6 @@ class IdxFileTest {
     void aMissingFileIsNamed() {
         Path f = tmp.resolve("absent-idx3-ubyte.gz");
         String m = Messages.of(() -> IdxFile.read(f, IdxFile.IMAGES_MAGIC));
-        assertTrue(m.contains("absent-idx3-ubyte.gz") && m.contains("no such file"), m);
+        assertTrue(m.contains("absent-idx3-ubyte.gz") && m.contains("does not exist"), m);
     }
 }

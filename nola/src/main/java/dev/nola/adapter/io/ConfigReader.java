@@ -3,6 +3,8 @@ package dev.nola.adapter.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.StreamId;
+import dev.nola.io.Echo;
+import dev.nola.io.InvalidFileException;
 import dev.nola.kernels.Philox;
 import java.util.ArrayList;
 import java.util.HashSet;

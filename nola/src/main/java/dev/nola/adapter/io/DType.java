@@ -1,5 +1,8 @@
 package dev.nola.adapter.io;
 
+import dev.nola.io.Echo;
+import dev.nola.io.InvalidFileException;
+
 /** The safetensors element types this reader accepts in a header, with their sizes in bytes. */
 public enum DType {
     F64(8), F32(4), F16(2), BF16(2), I64(8), I32(4), I16(2), I8(1), U8(1), BOOL(1);

@@ -1,5 +1,8 @@
 package dev.nola.adapter.io;
 
+import dev.nola.io.Echo;
+import dev.nola.io.InvalidFileException;
+
 /**
  * The rule for names that files carry and the project writes: module paths (layer names such as
  * {@code h.0.attn.q}, target modules) and tensor names ({@code h.0.attn.q.nola_alpha},

@@ -9,6 +9,12 @@ import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.StreamId;
 import dev.nola.adapter.quant.CoefficientQuantizer;
 import dev.nola.adapter.quant.QuantizedVector;
+import dev.nola.io.AtomicFiles;
+import dev.nola.io.Echo;
+import dev.nola.io.InputFiles;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.OutputPaths;
+import dev.nola.io.UntrustedJson;
 import dev.nola.kernels.Philox;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -28,7 +34,7 @@ import java.util.Set;
  * {@code <name>.nola_alpha.codes} (U8) and the step {@code <name>.nola_alpha.step} (F32 [1]), and
  * likewise for beta.
  *
- * <p>Saving is atomic (see {@link AtomicDirectory}); a quantized config stores the quantized
+ * <p>Saving is atomic (see {@link AtomicFiles}); a quantized config stores the quantized
  * coefficients (post-training quantization). Loading treats both files as untrusted and refuses an
  * unknown format or generator version, a scale this build would not compute, a shape mismatch, a
  * missing or extra tensor, or a non-finite coefficient, with an {@link InvalidFileException} that
@@ -51,19 +57,19 @@ public final class NolaAdapterFiles {
 
     /** Saves live adapters (sharing one config), atomically replacing {@code dir}. */
     public static void save(Path dir, Map<String, NolaAdapter> adapters) {
-        save(dir, SavedNola.of(adapters), AtomicDirectory.NONE);
+        save(dir, SavedNola.of(adapters), AtomicFiles.NONE);
     }
 
     /** Saves an adapter set, atomically replacing {@code dir}. */
     public static void save(Path dir, SavedNola saved) {
-        save(dir, saved, AtomicDirectory.NONE);
+        save(dir, saved, AtomicFiles.NONE);
     }
 
-    static void save(Path dir, SavedNola saved, AtomicDirectory.Stage stage) {
+    static void save(Path dir, SavedNola saved, AtomicFiles.Stage stage) {
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put(CONFIG_FILE, configJson(saved));
         files.put(WEIGHTS_FILE, weights(saved));
-        AtomicDirectory.write(dir, OUTPUT, files, stage);
+        AtomicFiles.writeDirectory(dir, OUTPUT, files, stage);
     }
 
     /** The bytes of the safetensors file for an adapter set. */
@@ -95,7 +101,7 @@ public final class NolaAdapterFiles {
     /** The bytes of adapter_config.json for an adapter set. */
     public static byte[] configJson(SavedNola saved) {
         NolaConfig c = saved.config();
-        ObjectNode root = JsonSupport.MAPPER.createObjectNode();
+        ObjectNode root = UntrustedJson.MAPPER.createObjectNode();
         root.put("format", FORMAT);
         root.put("format_version", FORMAT_VERSION);
         root.put("peft_type", "NOLA");
@@ -132,7 +138,7 @@ public final class NolaAdapterFiles {
             }
         }
         try {
-            return JsonSupport.MAPPER.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
+            return UntrustedJson.MAPPER.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialise " + CONFIG_FILE, e);
         }
@@ -181,7 +187,7 @@ public final class NolaAdapterFiles {
     }
 
     private static SavedNola parse(byte[] json, String cfgName, SafeTensorsReader weights) {
-        ConfigReader cr = new ConfigReader(JsonSupport.parse(json, cfgName), cfgName);
+        ConfigReader cr = new ConfigReader(UntrustedJson.parse(json, cfgName), cfgName);
         NolaConfig config = cr.config();
         List<SavedNola.Layer> layers = new ArrayList<>();
         Set<String> expected = new HashSet<>();

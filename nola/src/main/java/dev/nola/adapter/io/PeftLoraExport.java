@@ -4,6 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.adapter.Adapter;
+import dev.nola.io.AtomicFiles;
+import dev.nola.io.Echo;
+import dev.nola.io.OutputPaths;
+import dev.nola.io.SizeBudget;
+import dev.nola.io.TooLargeException;
+import dev.nola.io.UntrustedJson;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -39,7 +45,7 @@ public final class PeftLoraExport {
      * @param baseModel     {@code base_model_name_or_path}, or null
      */
     public static void write(Path dir, Map<String, ? extends Adapter> adapters, List<String> targetModules, String baseModel) {
-        AtomicDirectory.write(dir, OUTPUT, files(Echo.path(dir), adapters, targetModules, baseModel), AtomicDirectory.NONE);
+        AtomicFiles.writeDirectory(dir, OUTPUT, files(Echo.path(dir), adapters, targetModules, baseModel), AtomicFiles.NONE);
     }
 
     /**
@@ -48,7 +54,7 @@ public final class PeftLoraExport {
      * previous export ({@link #OUTPUT}). {@code files} must be exactly {@link #OUTPUT}'s file names.
      */
     public static void writeFiles(Path dir, Map<String, byte[]> files) {
-        AtomicDirectory.write(dir, OUTPUT, files, AtomicDirectory.NONE);
+        AtomicFiles.writeDirectory(dir, OUTPUT, files, AtomicFiles.NONE);
     }
 
     /** The directory's files (name → bytes); {@code source} names the export in messages. */
@@ -86,7 +92,7 @@ public final class PeftLoraExport {
             w.f32(prefix + ".lora_A.weight", new int[] {a.rank(), a.inFeatures()}, a.device().read(a.factorA()));
             w.f32(prefix + ".lora_B.weight", new int[] {a.outFeatures(), a.rank()}, a.device().read(a.factorB()));
         }
-        ObjectNode c = JsonSupport.MAPPER.createObjectNode();
+        ObjectNode c = UntrustedJson.MAPPER.createObjectNode();
         c.put("peft_type", "LORA");
         c.put("r", first.rank());
         c.put("lora_alpha", (double) first.scale() * first.rank());
@@ -106,7 +112,7 @@ public final class PeftLoraExport {
         }
         Map<String, byte[]> files = new LinkedHashMap<>();
         try {
-            files.put(NolaAdapterFiles.CONFIG_FILE, JsonSupport.MAPPER.writeValueAsString(c).getBytes(StandardCharsets.UTF_8));
+            files.put(NolaAdapterFiles.CONFIG_FILE, UntrustedJson.MAPPER.writeValueAsString(c).getBytes(StandardCharsets.UTF_8));
         } catch (JsonProcessingException ex) {
             throw new IllegalStateException("cannot serialise the PEFT config", ex);
         }

@@ -1,6 +1,13 @@
 package dev.nola.adapter.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.nola.io.Echo;
+import dev.nola.io.FileErrors;
+import dev.nola.io.InputFiles;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.SizeBudget;
+import dev.nola.io.TooLargeException;
+import dev.nola.io.UntrustedJson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -66,10 +73,10 @@ public final class SafeTensorsReader implements AutoCloseable {
         }
         headerLength = n;
         dataStart = 8 + n;
-        SizeBudget.requireHeap(source, "parsing its header of " + n + " bytes", SizeBudget.times(n, JsonSupport.HEAP_PER_BYTE));
+        SizeBudget.requireHeap(source, "parsing its header of " + n + " bytes", SizeBudget.times(n, UntrustedJson.HEAP_PER_BYTE));
         ByteBuffer header = ByteBuffer.allocate((int) n);
         readFully(8, header);
-        JsonNode root = JsonSupport.parse(requireUtf8Object(header.array()), source + ": header");
+        JsonNode root = UntrustedJson.parse(requireUtf8Object(header.array()), source + ": header");
         if (!root.isObject()) {
             throw bad("header is a JSON " + root.getNodeType() + ", expected an object");
         }
@@ -108,7 +115,7 @@ public final class SafeTensorsReader implements AutoCloseable {
             return new SafeTensorsReader(ch, source, maxHeader);
         } catch (IOException e) {
             close(ch);
-            throw new UncheckedIOException("cannot read " + source + ": " + InputFiles.describe(e), e);
+            throw new UncheckedIOException("cannot read " + source + ": " + FileErrors.describe(e), e);
         } catch (RuntimeException e) {
             close(ch);
             throw e;
@@ -311,7 +318,7 @@ public final class SafeTensorsReader implements AutoCloseable {
         try {
             readFully(dataStart + t.begin(), buf);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + source + ": " + InputFiles.describe(e), e);
+            throw new UncheckedIOException("cannot read " + source + ": " + FileErrors.describe(e), e);
         }
         return buf.array();
     }

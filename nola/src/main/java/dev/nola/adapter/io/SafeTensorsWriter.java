@@ -3,6 +3,9 @@ package dev.nola.adapter.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nola.io.Echo;
+import dev.nola.io.TooLargeException;
+import dev.nola.io.UntrustedJson;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -79,7 +82,7 @@ public final class SafeTensorsWriter {
 
     /** The file's bytes, with the given {@code __metadata__} (omitted when empty). */
     public byte[] toBytes(Map<String, String> metadata) {
-        ObjectNode header = JsonSupport.MAPPER.createObjectNode();
+        ObjectNode header = UntrustedJson.MAPPER.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode m = header.putObject("__metadata__");
             metadata.forEach(m::put);
@@ -99,7 +102,7 @@ public final class SafeTensorsWriter {
         }
         byte[] json;
         try {
-            json = JsonSupport.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+            json = UntrustedJson.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
                     .writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialise a safetensors header", e);

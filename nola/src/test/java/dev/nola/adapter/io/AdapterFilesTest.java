@@ -10,6 +10,8 @@ import dev.nola.adapter.NolaAdapter;
 import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.TestDevices;
 import dev.nola.adapter.quant.CoefficientQuantizer;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.UntrustedJson;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
@@ -180,7 +182,7 @@ class AdapterFilesTest {
         try (Device d = Backends.open("cpu")) {
             Map<String, NolaAdapter> m = adapters(d, CONFIG);
             PeftLoraExport.write(dir, m, List.of("q", "v"), "gpt2");
-            var json = JsonSupport.MAPPER.readTree(dir.resolve("adapter_config.json").toFile());
+            var json = UntrustedJson.MAPPER.readTree(dir.resolve("adapter_config.json").toFile());
             assertEquals("LORA", json.get("peft_type").asText());
             assertEquals(4, json.get("r").asInt());
             assertEquals(8.0, json.get("lora_alpha").asDouble(), 1e-6);

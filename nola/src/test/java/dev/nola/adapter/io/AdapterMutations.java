@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.adapter.NolaConfig;
+import dev.nola.io.UntrustedJson;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -135,7 +136,7 @@ public final class AdapterMutations {
     /** A layer renamed in both files (so only the name is wrong), a stray tensor, or a target module. */
     public static Files hostileNames(Files f, SplittableRandom rnd) throws IOException {
         String evil = HOSTILE[rnd.nextInt(HOSTILE.length)];
-        ObjectNode cfg = (ObjectNode) JsonSupport.MAPPER.readTree(f.config());
+        ObjectNode cfg = (ObjectNode) UntrustedJson.MAPPER.readTree(f.config());
         Weights w = Weights.of(f.weights());
         ObjectNode header = w.header();
         byte[] data = w.data();
@@ -144,7 +145,7 @@ public final class AdapterMutations {
                 ObjectNode layer = (ObjectNode) cfg.get("layers").get(rnd.nextInt(cfg.get("layers").size()));
                 String old = layer.get("name").asText();
                 layer.put("name", evil);
-                ObjectNode renamed = JsonSupport.MAPPER.createObjectNode();
+                ObjectNode renamed = UntrustedJson.MAPPER.createObjectNode();
                 header.properties().forEach(e -> renamed.set(e.getKey().startsWith(old + ".")
                         ? evil + e.getKey().substring(old.length()) : e.getKey(), e.getValue()));
                 header = renamed;
@@ -158,20 +159,20 @@ public final class AdapterMutations {
             }
             default -> ((ArrayNode) cfg.get("target_modules")).set(rnd.nextInt(2), evil);
         }
-        return new Files(JsonSupport.MAPPER.writeValueAsBytes(cfg), Weights.join(header, data));
+        return new Files(UntrustedJson.MAPPER.writeValueAsBytes(cfg), Weights.join(header, data));
     }
 
     /** A safetensors file split into its parsed header and its data section. */
     record Weights(ObjectNode header, byte[] data) {
         static Weights of(byte[] wts) throws IOException {
             long n = ByteBuffer.wrap(wts, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-            return new Weights((ObjectNode) JsonSupport.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n))),
+            return new Weights((ObjectNode) UntrustedJson.MAPPER.readTree(Arrays.copyOfRange(wts, 8, (int) (8 + n))),
                     Arrays.copyOfRange(wts, (int) (8 + n), wts.length));
         }
 
         /** The file of a header and a data section. */
         static byte[] join(ObjectNode header, byte[] data) throws IOException {
-            return rebuild(JsonSupport.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(header), data);
+            return rebuild(UntrustedJson.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(header), data);
         }
     }
 

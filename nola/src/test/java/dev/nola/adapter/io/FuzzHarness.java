@@ -1,5 +1,8 @@
 package dev.nola.adapter.io;
 
+import dev.nola.io.Echo;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.TooLargeException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

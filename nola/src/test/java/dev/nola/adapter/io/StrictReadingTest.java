@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nola.adapter.Adapter;
+import dev.nola.io.InvalidFileException;
+import dev.nola.io.TooLargeException;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import java.lang.reflect.Proxy;

@@ -1,4 +1,4 @@
-package dev.nola.adapter.io;
+package dev.nola.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  * lie inside one and does not contain one. Paths are compared after resolving symbolic links (the
  * output's longest existing prefix is resolved, the rest appended) and, where both exist, by file
  * identity, so {@code DIR/.}, {@code ../x/DIR}, a link to DIR and a bind mount of DIR are all DIR.
- * And an existing output is replaced (atomically, by {@link AtomicDirectory}) only when it is a
+ * And an existing output is replaced (atomically, by {@link AtomicFiles#writeDirectory}) only when it is a
  * previous output of the same kind ({@link #requireReplaceable}).
  */
 public final class OutputPaths {
@@ -105,7 +105,7 @@ public final class OutputPaths {
                 }
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException(t + " cannot be listed: " + InputFiles.describe(e), e);
+            throw new IllegalArgumentException(t + " cannot be listed: " + FileErrors.describe(e), e);
         }
         if (!empty && !kind.recognizes().test(abs)) {
             throw new IllegalArgumentException(t + " exists and does not hold " + kind.what() + "; it is replaced only "
@@ -119,8 +119,8 @@ public final class OutputPaths {
      */
     public static boolean configSays(Path dir, String configFile, String field, String value) {
         try {
-            byte[] json = InputFiles.readAll(dir.resolve(configFile), 1 << 20, JsonSupport.HEAP_PER_BYTE);
-            JsonNode n = JsonSupport.parse(json, configFile).get(field);
+            byte[] json = InputFiles.readAll(dir.resolve(configFile), 1 << 20, UntrustedJson.HEAP_PER_BYTE);
+            JsonNode n = UntrustedJson.parse(json, configFile).get(field);
             return n != null && n.isTextual() && n.textValue().equals(value);
         } catch (RuntimeException e) {
             return false;

@@ -1,4 +1,4 @@
-package dev.nola.adapter.io;
+package dev.nola.io;
 
 /**
  * A file (or an argument) asks for more memory than the device or the Java heap can give: the file may
@@ -9,6 +9,7 @@ public class TooLargeException extends IllegalArgumentException {
 
     private static final long serialVersionUID = 1L;
 
+    /** A refusal; {@code message} is one line naming the file, the allocation, the bytes and the limit. */
     public TooLargeException(String message) {
         super(message);
     }

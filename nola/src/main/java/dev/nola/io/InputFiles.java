@@ -1,4 +1,4 @@
-package dev.nola.adapter.io;
+package dev.nola.io;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +18,7 @@ import java.nio.file.attribute.BasicFileAttributes;
  * {@link Kind} is found, so a FIFO is never opened (which would block until a writer comes), and a
  * path that is not what was expected is described as what it is: missing, a directory, a FIFO, a
  * socket, a device, a symbolic link loop or a link to nothing, or not examinable (permission denied).
- * I/O failures are described in words ({@link #describe(IOException)}), never by exception class.
+ * I/O failures are described in words ({@link FileErrors#describe}), never by exception class.
  */
 public final class InputFiles {
 
@@ -48,6 +48,9 @@ public final class InputFiles {
             return phrase;
         }
     }
+
+    /** The largest file held in one byte array: 2³¹ − 9 bytes (the JVM's limit on an array's length). */
+    public static final long MAX_ARRAY_BYTES = Integer.MAX_VALUE - 8;
 
     private InputFiles() {
     }
@@ -139,29 +142,49 @@ public final class InputFiles {
         return p;
     }
 
-    /** Opens a regular file for reading, after {@link #requireRegularFile}. */
+    /**
+     * Opens a regular file for reading, after {@link #requireRegularFile}: a FIFO, socket or device is
+     * refused before it is opened.
+     *
+     * @throws InvalidFileException not a regular file, or it cannot be opened (the reason in words)
+     */
     public static FileChannel open(Path file) {
         requireRegularFile(file);
         try {
             return FileChannel.open(file, StandardOpenOption.READ);
         } catch (IOException e) {
-            throw new InvalidFileException("cannot open " + Echo.path(file) + ": " + describe(e), e);
+            throw new InvalidFileException("cannot open " + Echo.path(file) + ": " + FileErrors.describe(e), e);
         }
     }
 
     /**
-     * Reads a whole regular file of at most {@code maxBytes} bytes, refusing a larger one before
-     * reading, and one the heap cannot hold.
+     * Reads a whole regular file of at most {@code maxBytes} bytes (and at most
+     * {@link #MAX_ARRAY_BYTES}), for a caller that keeps only the bytes: {@code readAll(file, maxBytes, 1)}.
+     */
+    public static byte[] readAll(Path file, long maxBytes) {
+        return readAll(file, maxBytes, 1);
+    }
+
+    /**
+     * Reads a whole regular file. Guarantees, in order: the path is a regular file (links followed;
+     * a FIFO is never opened); its size is at most {@code maxBytes} and {@link #MAX_ARRAY_BYTES},
+     * checked on the file's size before anything is allocated; the heap can hold
+     * {@code size · heapPerByte} bytes ({@link SizeBudget#requireHeap}); and the bytes returned are the
+     * whole file: one that shrinks or grows while it is read is refused.
      *
      * @param heapPerByte the heap needed per byte read, counting what the caller builds from it
-     *                    (e.g. a parsed JSON tree); at least 1
+     *                    (e.g. a parsed JSON tree, {@link UntrustedJson#HEAP_PER_BYTE}); at least 1
+     * @throws InvalidFileException the path is not a regular file, is too large, or changed size
+     * @throws TooLargeException the heap cannot hold it
+     * @throws UncheckedIOException the file could not be read (the reason in words)
      */
     public static byte[] readAll(Path file, long maxBytes, long heapPerByte) {
+        long limit = Math.min(maxBytes, MAX_ARRAY_BYTES);
         try (FileChannel ch = open(file)) {
             long size = ch.size();
-            if (size > maxBytes) {
+            if (size > limit) {
                 throw new InvalidFileException(Echo.path(file) + " is " + Echo.bytes(size) + ", above the limit of "
-                        + Echo.bytes(maxBytes) + " for this kind of file");
+                        + Echo.bytes(limit) + " for this kind of file");
             }
             SizeBudget.requireHeap(Echo.path(file), "reading it", SizeBudget.times(size, Math.max(1, heapPerByte)));
             ByteBuffer b = ByteBuffer.allocate((int) size);
@@ -171,32 +194,12 @@ public final class InputFiles {
                             + b.position() + " of " + size + " bytes)");
                 }
             }
+            if (ch.read(ByteBuffer.allocate(1)) > 0) {
+                throw new InvalidFileException(Echo.path(file) + " grew while it was read (it was " + size + " bytes)");
+            }
             return b.array();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + Echo.path(file) + ": " + describe(e), e);
+            throw new UncheckedIOException("cannot read " + Echo.path(file) + ": " + FileErrors.describe(e), e);
         }
-    }
-
-    /**
-     * An I/O failure in words: "permission denied", "does not exist", the system's reason ("No space
-     * left on device"), never the exception's class.
-     */
-    public static String describe(IOException e) {
-        if (e instanceof AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof NoSuchFileException) {
-            return "does not exist";
-        }
-        if (e instanceof java.nio.file.FileAlreadyExistsException) {
-            return Echo.line(e.getMessage()) + " is in the way (it already exists)";
-        }
-        if (e instanceof NotDirectoryException) {
-            return "a component of the path is not a directory";
-        }
-        if (e instanceof FileSystemException f && f.getReason() != null) {
-            return Echo.line(f.getReason());
-        }
-        return e.getMessage() == null ? "input/output error" : Echo.line(e.getMessage());
     }
 }

@@ -1,10 +1,11 @@
-package dev.nola.models.io;
+package dev.nola.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.nola.models.Messages;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,12 +14,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
+/** Atomic writes of files and directories, and recovery from what a SIGKILL leaves. */
 class AtomicFilesTest {
 
     @TempDir
     Path tmp;
+
+    /** The message of the exception {@code action} throws, checked to be one line. */
+    private static String message(Executable action) {
+        RuntimeException e = assertThrows(RuntimeException.class, action);
+        assertFalse(e.getMessage() == null || e.getMessage().contains("\n"), "not one line: " + e.getMessage());
+        return e.getMessage();
+    }
 
     private List<String> names(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
@@ -34,7 +44,7 @@ class AtomicFilesTest {
         AtomicFiles.write(f, new byte[] {4});
         assertArrayEquals(new byte[] {4}, Files.readAllBytes(f));
         assertEquals(List.of("c.bin"), names(f.getParent()));
-        assertTrue(Messages.of(() -> AtomicFiles.write(tmp.resolve("a"), new byte[0])).contains("it is a directory"));
+        assertTrue(message(() -> AtomicFiles.write(tmp.resolve("a"), new byte[0])).contains("it is a directory"));
     }
 
     @Test
@@ -54,14 +64,20 @@ class AtomicFilesTest {
     void foreignContentAndBadNamesAreRefused() throws IOException {
         Path d = Files.createDirectories(tmp.resolve("mine"));
         Files.writeString(d.resolve("keep.txt"), "x");
-        String m = Messages.of(() -> AtomicFiles.writeDirectory(d, Map.of("x.json", new byte[0])));
-        assertTrue(m.contains("holds [keep.txt], expected only [x.json]"), m);
+        String m = message(() -> AtomicFiles.writeDirectory(d, Map.of("x.json", new byte[0])));
+        assertTrue(m.contains("holds 'keep.txt', which this command does not write"), m);
         assertEquals(List.of("keep.txt"), names(d));
-        assertTrue(Messages.of(() -> AtomicFiles.writeDirectory(tmp.resolve("o"), Map.of("../x", new byte[0])))
+        assertTrue(message(() -> AtomicFiles.writeDirectory(tmp.resolve("o"), Map.of("../x", new byte[0])))
                 .contains("'../x'"));
         Path file = Files.writeString(tmp.resolve("plain"), "x");
-        assertTrue(Messages.of(() -> AtomicFiles.writeDirectory(file, Map.of("x.json", new byte[0])))
-                .contains("it exists and is not a directory"));
+        assertTrue(message(() -> AtomicFiles.writeDirectory(file, Map.of("x.json", new byte[0])))
+                .contains("exists and is a regular file"));
+        // a link is refused, not replaced by a directory (the rule of OutputPaths, which both writers now share)
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), d);
+        assertTrue(message(() -> AtomicFiles.writeDirectory(link, Map.of("keep.txt", new byte[0])))
+                .contains("is a symbolic link"));
+        assertTrue(Files.isSymbolicLink(link));
+        assertEquals(List.of("keep.txt"), names(d));
     }
 
     /**

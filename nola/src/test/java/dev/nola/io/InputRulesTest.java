@@ -1,7 +1,6 @@
-package dev.nola.adapter.io;
+package dev.nola.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -17,7 +16,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The rules every reader shares: Echo, Names, InputFiles, SizeBudget, OutputPaths. */
+/** The rules every reader and writer shares: Echo, InputFiles, FileErrors, SizeBudget, OutputPaths. */
 class InputRulesTest {
 
     @TempDir
@@ -35,25 +34,6 @@ class InputRulesTest {
         assertEquals("18446744073709551615", Echo.unsigned(-1L));
         assertEquals("2147483648 bytes (2.0 GiB)", Echo.bytes(1L << 31));
         assertEquals("a\\nb \\ c", Echo.line("a\nb \\ c"), "a whole message keeps its (already escaped) backslashes");
-    }
-
-    @Test
-    void namesFollowOneRuleForReaderAndWriter() {
-        for (String ok : new String[] {"h.0.attn.q", "q_proj", "base_model.model.h.0.attn.q.lora_A.weight", "a-b"}) {
-            assertNull(Names.TENSOR.problem(ok), ok);
-        }
-        assertEquals("is empty", Names.MODULE.problem(""));
-        assertTrue(Names.MODULE.problem("a/b").contains("path separator"));
-        assertTrue(Names.MODULE.problem("a\\b").contains("path separator"));
-        assertTrue(Names.MODULE.problem("..").contains("empty segment"));
-        assertTrue(Names.MODULE.problem("h..q").contains("empty segment"));
-        assertTrue(Names.MODULE.problem("h.0\n").contains("control"));
-        assertTrue(Names.TENSOR.problem(Names.RESERVED).contains("reserved"));
-        assertTrue(Names.MODULE.problem("x".repeat(257)).contains("more than 256"));
-        assertTrue(Names.MODULE.problem("\uFF48").contains("character"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new SafeTensorsWriter().f32("a/../b", new int[] {1}, new float[] {1}));
-        assertTrue(e.getMessage().contains("'a/../b' contains a path separator"), e.getMessage());
     }
 
     @Test
@@ -101,7 +81,7 @@ class InputRulesTest {
 
     @Test
     void permissionProblemsSayPermissionDenied() throws IOException {
-        assertEquals("permission denied", InputFiles.describe(new AccessDeniedException("/x")));
+        assertEquals("permission denied", FileErrors.describe(new AccessDeniedException("/x")));
         Path file = Files.writeString(tmp.resolve("secret"), "x");
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("---------"));
         try {
@@ -164,28 +144,75 @@ class InputRulesTest {
                 dir -> OutputPaths.configSays(dir, "a.json", "kind", "test"));
         java.util.Map<String, byte[]> files = java.util.Map.of("a.json", "{\"kind\":\"test\"}".getBytes());
         Path out = tmp.resolve("out");
-        AtomicDirectory.write(out, kind, files, AtomicDirectory.NONE);
-        AtomicDirectory.write(out, kind, java.util.Map.of("a.json", "{\"kind\":\"test\",\"v\":2}".getBytes()),
-                AtomicDirectory.NONE);
+        AtomicFiles.writeDirectory(out, kind, files, AtomicFiles.NONE);
+        AtomicFiles.writeDirectory(out, kind, java.util.Map.of("a.json", "{\"kind\":\"test\",\"v\":2}".getBytes()),
+                AtomicFiles.NONE);
         assertTrue(Files.readString(out.resolve("a.json")).contains("\"v\":2"), "a previous output is replaced");
         Path home = Files.createDirectories(tmp.resolve("home"));
         Files.writeString(home.resolve("thesis.tex"), "years of work");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> AtomicDirectory.write(home, kind, files, AtomicDirectory.NONE));
+                () -> AtomicFiles.writeDirectory(home, kind, files, AtomicFiles.NONE));
         assertTrue(e.getMessage().contains("holds 'thesis.tex', which this command does not write"), e.getMessage());
         assertEquals("years of work", Files.readString(home.resolve("thesis.tex")));
         Path other = Files.createDirectories(tmp.resolve("other"));
         Files.writeString(other.resolve("a.json"), "{\"kind\":\"something else\"}");
-        e = assertThrows(IllegalArgumentException.class, () -> AtomicDirectory.write(other, kind, files, AtomicDirectory.NONE));
+        e = assertThrows(IllegalArgumentException.class, () -> AtomicFiles.writeDirectory(other, kind, files, AtomicFiles.NONE));
         assertTrue(e.getMessage().contains("does not hold a test output"), e.getMessage());
         Path plain = Files.writeString(tmp.resolve("plain"), "x");
-        e = assertThrows(IllegalArgumentException.class, () -> AtomicDirectory.write(plain, kind, files, AtomicDirectory.NONE));
+        e = assertThrows(IllegalArgumentException.class, () -> AtomicFiles.writeDirectory(plain, kind, files, AtomicFiles.NONE));
         assertTrue(e.getMessage().contains("exists and is a regular file"), e.getMessage());
         Path link = Files.createSymbolicLink(tmp.resolve("to-out"), out);
-        e = assertThrows(IllegalArgumentException.class, () -> AtomicDirectory.write(link, kind, files, AtomicDirectory.NONE));
+        e = assertThrows(IllegalArgumentException.class, () -> AtomicFiles.writeDirectory(link, kind, files, AtomicFiles.NONE));
         assertTrue(e.getMessage().contains("is a symbolic link"), e.getMessage());
         try (var s = Files.list(tmp)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".")), "no temporary directory is left");
         }
+    }
+
+    @Test
+    void wholeFileReadsAreCheckedBeforeReading() throws Exception {
+        Path f = Files.writeString(tmp.resolve("data.json"), "{\"a\": 1}");
+        assertEquals("{\"a\": 1}", new String(InputFiles.readAll(f, 8 + 1)));
+        InvalidFileException e = assertThrows(InvalidFileException.class, () -> InputFiles.readAll(f, 7));
+        assertTrue(e.getMessage().endsWith("data.json is 8 bytes, above the limit of 7 bytes for this kind of file"),
+                e.getMessage());
+        TooLargeException t = assertThrows(TooLargeException.class, () -> InputFiles.readAll(f, 100, Long.MAX_VALUE));
+        assertTrue(t.getMessage().contains("data.json: reading it would take more than"), t.getMessage());
+        e = assertThrows(InvalidFileException.class, () -> InputFiles.readAll(tmp.resolve("absent"), 100));
+        assertTrue(e.getMessage().endsWith("absent does not exist; expected a regular file"), e.getMessage());
+        Path fifo = mkfifo(tmp.resolve("pipe"));
+        e = assertThrows(InvalidFileException.class, () -> InputFiles.readAll(fifo, 100));
+        assertTrue(e.getMessage().endsWith("pipe is a FIFO (named pipe); expected a regular file"), e.getMessage());
+    }
+
+    @Test
+    void untrustedJsonIsBoundedAndItsErrorsAreOneLineWithAPosition() {
+        assertEquals(1, UntrustedJson.parse("{\"a\": 1}".getBytes(), "f").get("a").intValue());
+        String[][] cases = {
+            {"{\"a\": 1, \"a\": 2}", "f: invalid JSON: Duplicate field 'a' (line 1, column"},
+            {"{\"a\": 1} {}", "f: invalid JSON: more content follows the end of the JSON value"},
+            {"{\"a\": 1 // c\n}", "f: invalid JSON:"},
+            {"[".repeat(40) + "]".repeat(40), "f: invalid JSON: Document nesting depth (33) exceeds the maximum allowed (32"},
+            {"1" + "0".repeat(100), "f: invalid JSON: Number value length (101) exceeds the maximum allowed (64"},
+            {"", "f: no JSON value; expected a JSON object"},
+        };
+        for (String[] c : cases) {
+            InvalidFileException e = assertThrows(InvalidFileException.class, () -> UntrustedJson.parse(c[0].getBytes(), "f"));
+            assertTrue(e.getMessage().startsWith(c[1]) && !e.getMessage().contains("\n")
+                    && !e.getMessage().contains("com.fasterxml"), c[0] + ": " + e.getMessage());
+        }
+    }
+
+    @Test
+    void ioFailuresAreWordsNotClassNames() {
+        assertEquals("does not exist", FileErrors.describe(new java.nio.file.NoSuchFileException("/x")));
+        assertEquals("directory not empty", FileErrors.describe(new java.nio.file.DirectoryNotEmptyException("/d")));
+        assertEquals("a component of the path is not a directory",
+                FileErrors.describe(new java.nio.file.NotDirectoryException("/f/x")));
+        assertEquals("/x is in the way (it already exists)", FileErrors.describe(new java.nio.file.FileAlreadyExistsException("/x")));
+        assertEquals("No space left on device",
+                FileErrors.describe(new java.nio.file.FileSystemException("/x", null, "No space left on device")));
+        assertEquals("input/output error", FileErrors.describe(new IOException()));
+        assertEquals("first line \\u001B", FileErrors.describe(new IOException("first line \u001B\nsecond")));
     }
 }

@@ -1,4 +1,4 @@
-package dev.nola.adapter.io;
+package dev.nola.io;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
@@ -13,12 +13,20 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 
 /**
- * The one JSON mapper of the file formats, configured for untrusted input: bounded nesting, string,
- * name and number lengths, duplicate keys and trailing tokens rejected.
+ * JSON from files that may be hostile: one mapper for every reader and writer of the project's JSON
+ * (adapter configs, safetensors headers, checkpoints, {@code config.json}, JSONL records). Reading is
+ * bounded: nesting depth 32, strings 1 MiB, names 64 KiB, numbers 64 characters, a document 200 MiB;
+ * duplicate keys, comments and content after the value are refused; and the heap a parsed tree needs
+ * is checked before parsing ({@link #HEAP_PER_BYTE}). Writing indents.
  */
-final class JsonSupport {
+public final class UntrustedJson {
 
-    static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+    /**
+     * The mapper, configured as above. Read untrusted bytes through {@link #parse}, which adds the heap
+     * check and the messages; use the mapper directly to build and write JSON, or to read JSON this
+     * program wrote itself.
+     */
+    public static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
                     .streamReadConstraints(StreamReadConstraints.builder()
                             .maxNestingDepth(32)
                             .maxStringLength(1 << 20)
@@ -33,7 +41,7 @@ final class JsonSupport {
             .enable(SerializationFeature.INDENT_OUTPUT)
             .build();
 
-    private JsonSupport() {
+    private UntrustedJson() {
     }
 
     /**
@@ -41,27 +49,37 @@ final class JsonSupport {
      * An estimate on the generous side (nested empty arrays cost the most per byte), used to refuse a document before
      * parsing it rather than to run out of memory while parsing.
      */
-    static final long HEAP_PER_BYTE = 24;
+    public static final long HEAP_PER_BYTE = 24;
 
-    /** Parses untrusted JSON, any failure as an {@link InvalidFileException} naming {@code what}. */
-    static JsonNode parse(byte[] json, String what) {
-        SizeBudget.requireHeap(what, "parsing " + json.length + " bytes of JSON", SizeBudget.times(json.length, HEAP_PER_BYTE));
+    /**
+     * Parses untrusted JSON. The heap for the tree is checked first; any failure is one line naming
+     * {@code where}: "WHERE: invalid JSON: REASON (line L, column C)" or "WHERE: no JSON value;
+     * expected a JSON object".
+     *
+     * @param where the file, or the file and line ({@code "data.jsonl:3"}), as it should appear in messages
+     * @return the value, never null or missing (it may be any JSON type; the caller checks which)
+     * @throws InvalidFileException the bytes are not one JSON value within the limits
+     * @throws TooLargeException the heap cannot hold the parsed tree
+     */
+    public static JsonNode parse(byte[] json, String where) {
+        SizeBudget.requireHeap(where, "parsing " + json.length + " bytes of JSON", SizeBudget.times(json.length, HEAP_PER_BYTE));
         try {
             JsonNode n = MAPPER.readTree(json);
             if (n == null || n.isMissingNode()) {
-                throw new InvalidFileException(what + " is empty; expected a JSON object");
+                throw new InvalidFileException(where + ": no JSON value; expected a JSON object");
             }
             return n;
         } catch (IOException e) {
-            throw new InvalidFileException(what + " is not valid JSON: " + describe(e), e);
+            throw new InvalidFileException(where + ": invalid JSON: " + describe(e), e);
         }
     }
 
     /**
      * A parse error in words, with its position: Jackson's message without the source excerpt on its
-     * later lines and without the names of its own classes and methods (which a limit's message cites).
+     * later lines and without the names of its own classes and methods (which a limit's message cites),
+     * escaped to one line and shortened to 200 characters.
      */
-    static String describe(IOException e) {
+    public static String describe(IOException e) {
         String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
         if (m == null) {
             m = "(no detail)";

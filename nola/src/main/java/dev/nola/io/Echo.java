@@ -1,4 +1,4 @@
-package dev.nola.adapter.io;
+package dev.nola.io;
 
 import java.nio.file.Path;
 
@@ -103,8 +103,11 @@ public final class Echo {
         }
     }
 
-    /** Control characters (C0, DEL, C1), line and paragraph separators, bidi controls, lone surrogates. */
-    static boolean unsafe(int cp) {
+    /**
+     * Whether {@code cp} is escaped in messages: control characters (C0, DEL, C1), line and paragraph
+     * separators, bidirectional controls, lone surrogates and the byte-order mark.
+     */
+    public static boolean unsafe(int cp) {
         return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029
                 || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F
                 || cp == 0x061C || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFEFF;

@@ -1,4 +1,4 @@
-package dev.nola.adapter.io;
+package dev.nola.io;
 
 import dev.nola.kernels.DeviceInfo;
 import java.util.ArrayList;
