@@ -36,10 +36,20 @@ import java.util.Map;
  * last complete checkpoint: what it left beside it is tidied, and a checkpoint it had renamed aside but
  * not yet replaced is renamed back, when the next run starts ({@link AtomicFiles#recoverDirectory}).
  *
- * <p>Guard: each step reads back one number besides the loss, the global gradient norm; when the loss
- * or the norm is not finite the run stops before the optimizer step, with a {@link TrainingStopped}
- * that names the step and the first parameter whose gradient is not finite, and the last checkpoint
- * stays as it was.
+ * <p>Steps: each step is one {@link Device#capture} (on TornadoVM one execution plan, recorded once and
+ * replayed): forward and backward ({@link TrainingTask#runStep} for a {@link DeviceLossTask}, else
+ * {@link TrainingTask#step}), the global gradient norm and clipping factor, a device-side copy of the
+ * trainable values and AdamW's moments, and the AdamW update. The loss and the norm are read after it.
+ *
+ * <p>Guard: so when the loss or the norm is not finite, the update has already been applied in memory.
+ * The trainer then undoes it: it copies the values and moments back from the copies taken before the
+ * update and takes the step back from AdamW's count, so the trainable values are bit for bit those from
+ * before the step; and it stops with a {@link TrainingStopped} that names the step, the first
+ * non-finite gradient element (when there is one), that the update was undone, and the last
+ * checkpoint, which it has not touched. Undoing rather than checking before the update keeps the
+ * step one capture: reading the norm before the update would split it into two plans, each of which
+ * would then copy in, on every run, what the other wrote (trainable values, gradients). The copies
+ * cost three device tensors the size of each trainable one and three device copies per step.
  */
 public final class Trainer {
 
@@ -50,7 +60,11 @@ public final class Trainer {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A run stopped by the guard; the message names the step and the parameter. */
+    /**
+     * A run stopped by the guard: the message names the step, the first non-finite gradient element, that
+     * the step's update was undone (the trainable values and AdamW's moments are those from before the
+     * step), and the last checkpoint.
+     */
     public static final class TrainingStopped extends RuntimeException {
         private final long step;
 
@@ -100,7 +114,8 @@ public final class Trainer {
         List<Double> losses = new ArrayList<>();
         Map<Long, Evaluation> evals = new LinkedHashMap<>();
         try (AdamW opt = new AdamW(params, 0.9, s.beta2(), 1e-8, s.weightDecay());
-             GradientClipping clip = new GradientClipping(params, s.clipNorm() > 0 ? s.clipNorm() : Float.MAX_VALUE)) {
+             GradientClipping clip = new GradientClipping(params, s.clipNorm() > 0 ? s.clipNorm() : Float.MAX_VALUE);
+             StateBeforeStep before = new StateBeforeStep(params, opt)) {
             if (checkpoints != null) {
                 // a run stopped by SIGKILL may have left a half-written temporary beside the checkpoint,
                 // or (stopped between the two renames) only the previous checkpoint, renamed aside
@@ -113,31 +128,25 @@ public final class Trainer {
             for (long step = first; step < s.steps(); step++) {
                 long t0 = System.nanoTime();
                 double lr = s.schedule().at(step);
-                double loss;
-                double norm;
-                if (task.defersLoss()) {
-                    // the whole step as one unit the device may record and replay (TornadoVM: one execution
-                    // plan); the loss and norm are read after it, so a non-finite one has already updated
-                    // the parameters in memory when the run stops (the checkpoint is untouched either way)
-                    long now = step;
-                    d.capture(() -> {
+                long now = step;
+                double[] stepLoss = {Double.NaN};
+                // the whole step, update included, as one unit the device may record and replay (TornadoVM:
+                // one execution plan); the loss and norm are read after it, and a non-finite one undoes it
+                d.capture(() -> {
+                    if (task.defersLoss()) {
                         task.runStep(now);
-                        Tensor f = clip.clipFactor();
-                        opt.step(lr, s.clipNorm() > 0 ? f : null);
-                    });
-                    loss = task.lastLoss();
-                    norm = clip.norm();
-                    if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-                        throw new TrainingStopped(step, stopMessage(step, loss, norm, params, checkpoints));
+                    } else {
+                        stepLoss[0] = task.step(now);
                     }
-                } else {
-                    loss = task.step(step);
                     Tensor factor = clip.clipFactor();
-                    norm = clip.norm();
-                    if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-                        throw new TrainingStopped(step, stopMessage(step, loss, norm, params, checkpoints));
-                    }
+                    before.keep();
                     opt.step(lr, s.clipNorm() > 0 ? factor : null);
+                });
+                double loss = task.defersLoss() ? task.lastLoss() : stepLoss[0];
+                double norm = clip.norm();
+                if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                    before.putBack();
+                    throw new TrainingStopped(step, stopMessage(step, loss, norm, params, checkpoints));
                 }
                 losses.add(loss);
                 double dt = (System.nanoTime() - t0) / 1e9;
@@ -178,9 +187,94 @@ public final class Trainer {
                 break;
             }
         }
-        String ckpt = checkpoints != null && Files.isRegularFile(checkpoints.resolve(META_FILE))
-                ? "; the last checkpoint in " + checkpoints + " is intact" : "";
-        return "training stopped at step " + step + ": " + what + where + "; no update was applied" + ckpt;
+        String undone = "; the update of step " + step + " was undone: the trainable values and AdamW's moments"
+                + " are back to their values before step " + step;
+        String ckpt = "";
+        if (checkpoints != null && Files.isRegularFile(checkpoints.resolve(META_FILE))) {
+            long saved = checkpointStep(checkpoints);
+            ckpt = "; the last checkpoint" + (saved >= 0 ? ", of step " + saved + "," : "") + " in " + checkpoints
+                    + " is untouched";
+        } else if (checkpoints != null) {
+            ckpt = "; no checkpoint has been written to " + checkpoints;
+        }
+        return "training stopped at step " + step + ": " + what + where + undone + ckpt;
+    }
+
+    /** The step of the checkpoint in {@code dir}, or -1 when its {@code trainer.json} cannot be read. */
+    private static long checkpointStep(Path dir) {
+        try {
+            return JSON.readTree(Files.readAllBytes(dir.resolve(META_FILE))).path("step").asLong(-1);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * A device-side copy of the trainable values and AdamW's moments, taken inside each captured step
+     * just before the update ({@link #keep}), so that a step found non-finite afterwards can be undone
+     * ({@link #putBack}) without splitting the step in two. Holds three tensors per parameter.
+     */
+    private static final class StateBeforeStep implements AutoCloseable {
+        private final ParameterSet params;
+        private final AdamW opt;
+        private final List<Tensor[]> copies = new ArrayList<>();
+
+        StateBeforeStep(ParameterSet params, AdamW opt) {
+            this.params = params;
+            this.opt = opt;
+            Device d = params.device();
+            try {
+                for (Parameter p : params.list()) {
+                    Tensor[] c = new Tensor[3];
+                    copies.add(c);
+                    for (int k = 0; k < 3; k++) {
+                        c[k] = d.allocate(p.value().shape());
+                    }
+                }
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /** Copies the values and moments aside, on the device (recorded with the step in a capture). */
+        void keep() {
+            Device d = params.device();
+            List<Parameter> list = params.list();
+            for (int i = 0; i < list.size(); i++) {
+                Tensor[] mv = opt.moments(i);
+                Tensor[] c = copies.get(i);
+                d.copy(list.get(i).value(), c[0]);
+                d.copy(mv[0], c[1]);
+                d.copy(mv[1], c[2]);
+            }
+        }
+
+        /** Undoes the last update: values, moments and the optimizer's step count as {@link #keep} found them. */
+        void putBack() {
+            Device d = params.device();
+            List<Parameter> list = params.list();
+            for (int i = 0; i < list.size(); i++) {
+                Tensor[] mv = opt.moments(i);
+                Tensor[] c = copies.get(i);
+                d.copy(c[0], list.get(i).value());
+                d.copy(c[1], mv[0]);
+                d.copy(c[2], mv[1]);
+                list.get(i).touch();
+            }
+            opt.restoreSteps(opt.steps() - 1);
+        }
+
+        @Override
+        public void close() {
+            for (Tensor[] c : copies) {
+                for (Tensor t : c) {
+                    if (t != null) {
+                        t.close();
+                    }
+                }
+            }
+        }
     }
 
     /** Writes the trainable values, the moments and the step, atomically. */

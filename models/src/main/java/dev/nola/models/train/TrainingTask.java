@@ -22,8 +22,10 @@ public interface TrainingTask {
 
     /**
      * Whether {@link #runStep} and {@link #lastLoss} work ({@link DeviceLossTask}): the step can leave
-     * its loss on the device, so the {@link Trainer} runs forward, backward, clipping and the optimizer
-     * as one {@link dev.nola.kernels.Device#capture} (on TornadoVM: one execution plan per step, replayed).
+     * its loss on the device, so nothing is read back inside the {@link dev.nola.kernels.Device#capture}
+     * in which the {@link Trainer} runs each step (forward, backward, clipping, the copies that let it
+     * undo the update, the optimizer; on TornadoVM one execution plan per step, replayed). A task that
+     * returns its loss from {@link #step} reads it back inside the capture, which splits the plan there.
      */
     default boolean defersLoss() {
         return false;

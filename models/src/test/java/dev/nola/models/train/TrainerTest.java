@@ -2,12 +2,14 @@ package dev.nola.models.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nola.adapter.Adapter;
 import dev.nola.adapter.NolaAdapter;
 import dev.nola.adapter.NolaConfig;
+import dev.nola.adapter.optim.Parameter;
 import dev.nola.adapter.optim.ParameterSet;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
@@ -174,62 +176,115 @@ class TrainerTest {
         }
     }
 
-    /** The guard on a captured step: a NaN gradient still stops the run at its step, naming it. */
-    @Test
-    void aNonFiniteGradientStopsACapturedStep() throws Exception {
-        Path ckpt = tmp.resolve("guard-captured");
-        try (Setup s = new Setup("reference")) {
-            TrainingTask poisoned = new TrainingTask() {
-                @Override public ParameterSet trainable() { return s.task.trainable(); }
-                @Override public double step(long step) { throw new AssertionError("the captured path is expected"); }
-                @Override public boolean defersLoss() { return true; }
-                @Override public void runStep(long step) {
-                    s.task.runStep(step);
-                    if (step == 3) {
-                        Adapter a = s.m.adapters().get("h.1.attn.v");
-                        Tensor g = a.parameterSet().list().get(0).grad();
-                        s.d.write(g, 2, new float[] {Float.NaN}, 0, 1);
-                    }
+    /**
+     * The task of {@link Setup} with a poison at step {@code at}: {@code "grad"} writes a NaN into
+     * element 2 of layer 1's first v-adapter parameter's gradient after backward, {@code "loss"} makes
+     * the loss read back NaN (the gradients stay finite), {@code "throw"} stops the run by throwing
+     * before the step does anything. {@code deferred} picks how the trainer gets the loss: through
+     * {@link DeviceLossTask} ({@code runStep}, then {@code lastLoss}) or through {@code step}.
+     */
+    private static TrainingTask poisoned(Setup s, long at, String poison, boolean deferred) {
+        class Poisoned {
+            void run(long step) {
+                if (step == at && poison.equals("throw")) {
+                    throw new IllegalStateException("stopped before step " + at);
                 }
-                @Override public double lastLoss() { return s.task.lastLoss(); }
+                s.task.runStep(step);
+                if (step == at && poison.equals("grad")) {
+                    s.d.write(poisonedParameter(s).grad(), 2, new float[] {Float.NaN}, 0, 1);
+                }
+            }
+
+            double loss(long step) {
+                return step == at && poison.equals("loss") ? Double.NaN : s.task.lastLoss();
+            }
+        }
+        Poisoned p = new Poisoned();
+        if (deferred) {
+            return new DeviceLossTask() {
+                long last;
+                @Override public ParameterSet trainable() { return s.task.trainable(); }
+                @Override public void runStep(long step) { last = step; p.run(step); }
+                @Override public double lastLoss() { return p.loss(last); }
                 @Override public Evaluation evaluate() { return s.task.evaluate(); }
-                @Override public long itemsPerStep() { return 1; }
+                @Override public long itemsPerStep() { return s.task.itemsPerStep(); }
                 @Override public String itemUnit() { return "tokens"; }
             };
-            Trainer.TrainingStopped e = assertThrows(Trainer.TrainingStopped.class,
-                    () -> Trainer.run(poisoned, settings(8, 2), ckpt, false, null));
-            assertEquals(3, e.step());
-            assertTrue(e.getMessage().contains("[2] = NaN") && e.getMessage().contains("intact"), e.getMessage());
-            assertTrue(Files.readString(ckpt.resolve(Trainer.META_FILE)).contains("\"step\" : 2"));
+        }
+        return new TrainingTask() {
+            @Override public ParameterSet trainable() { return s.task.trainable(); }
+            @Override public double step(long step) { p.run(step); return p.loss(step); }
+            @Override public Evaluation evaluate() { return s.task.evaluate(); }
+            @Override public long itemsPerStep() { return s.task.itemsPerStep(); }
+            @Override public String itemUnit() { return "tokens"; }
+        };
+    }
+
+    static Parameter poisonedParameter(Setup s) {
+        return s.m.adapters().get("h.1.attn.v").parameterSet().list().get(0);
+    }
+
+    /** The coefficients after steps 0..at-1 of an 8-step run (stopped by a throw before step {@code at}). */
+    private static float[] coefficientsBefore(long at) {
+        try (Setup s = new Setup(DEVICE)) {
+            assertThrows(IllegalStateException.class,
+                    () -> Trainer.run(poisoned(s, at, "throw", true), settings(8, 0), null, false, null));
+            return s.coefficients();
         }
     }
 
+    /**
+     * A NaN written into one gradient at step 3 of a captured step (forward, backward, norm, update in
+     * one capture): the run stops at step 3, names the element, says the update was undone, and the
+     * parameters are bit for bit those after step 2; the checkpoint of step 2 stays and resumes to the
+     * uninterrupted run's parameters. Through {@code DeviceLossTask} and through {@code step} alike.
+     */
     @Test
-    void aNonFiniteLossStopsTheRunNamingTheStepAndKeepsTheCheckpoint() throws Exception {
-        Path ckpt = tmp.resolve("guard");
-        try (Setup s = new Setup("reference")) {
-            TrainingTask poisoned = new TrainingTask() {
-                @Override public ParameterSet trainable() { return s.task.trainable(); }
-                @Override public double step(long step) {
-                    double loss = s.task.step(step);
-                    if (step == 3) {
-                        Adapter a = s.m.adapters().get("h.1.attn.v");
-                        Tensor g = a.parameterSet().list().get(0).grad();
-                        s.d.write(g, 2, new float[] {Float.NaN}, 0, 1);
-                    }
-                    return loss;
-                }
-                @Override public Evaluation evaluate() { return s.task.evaluate(); }
-                @Override public long itemsPerStep() { return 1; }
-                @Override public String itemUnit() { return "tokens"; }
-            };
-            Trainer.TrainingStopped e = assertThrows(Trainer.TrainingStopped.class,
-                    () -> Trainer.run(poisoned, settings(8, 2), ckpt, false, null));
-            assertEquals(3, e.step());
-            assertTrue(e.getMessage().contains("step 3") && e.getMessage().contains("[2] = NaN")
-                    && e.getMessage().contains("intact"), e.getMessage());
-            String meta = Files.readString(ckpt.resolve(Trainer.META_FILE));
-            assertTrue(meta.contains("\"step\" : 2"), meta);
+    void aNonFiniteGradientUndoesTheStepsUpdateAndLeavesTheCheckpointToResume() throws Exception {
+        float[] afterStep2 = coefficientsBefore(3);
+        float[] straight;
+        try (Setup s = new Setup(DEVICE)) {
+            Trainer.run(s.task, settings(8, 0), null, false, null);
+            straight = s.coefficients();
         }
+        for (boolean deferred : new boolean[] {true, false}) {
+            Path ckpt = tmp.resolve("guard-" + deferred);
+            try (Setup s = new Setup(DEVICE)) {
+                TrainingTask task = poisoned(s, 3, "grad", deferred);
+                assertEquals(deferred, task.defersLoss());
+                Trainer.TrainingStopped e = assertThrows(Trainer.TrainingStopped.class,
+                        () -> Trainer.run(task, settings(8, 2), ckpt, false, null));
+                assertEquals(3, e.step());
+                assertEquals("training stopped at step 3: the gradient norm is NaN; the first non-finite gradient is "
+                        + poisonedParameter(s).name() + "[2] = NaN; the update of step 3 was undone: the trainable"
+                        + " values and AdamW's moments are back to their values before step 3; the last checkpoint,"
+                        + " of step 2, in " + ckpt + " is untouched", e.getMessage());
+                assertArrayEquals(afterStep2, s.coefficients(), "the values after step 2 (deferred: " + deferred + ")");
+            }
+            String meta = Files.readString(ckpt.resolve(Trainer.META_FILE));
+            assertTrue(meta.contains("\"step\" : 2") && meta.contains("\"adamw_steps\" : 2"), meta);
+            try (Setup s = new Setup(DEVICE)) {
+                Trainer.Result r = Trainer.run(s.task, settings(8, 2), ckpt, true, null);
+                assertEquals(2, r.firstStep());
+                assertArrayEquals(straight, s.coefficients(), "resumed from step 2: the uninterrupted run's values");
+            }
+        }
+    }
+
+    /** A loss read back NaN with finite gradients is undone the same way; no checkpoint yet is said so. */
+    @Test
+    void aNonFiniteLossUndoesTheStepsUpdateToo() {
+        float[] afterStep2 = coefficientsBefore(3);
+        Path ckpt = tmp.resolve("guard-loss");
+        try (Setup s = new Setup(DEVICE)) {
+            Trainer.TrainingStopped e = assertThrows(Trainer.TrainingStopped.class,
+                    () -> Trainer.run(poisoned(s, 3, "loss", true), settings(8, 5), ckpt, false, null));
+            assertEquals(3, e.step());
+            assertEquals("training stopped at step 3: the loss is NaN; the update of step 3 was undone: the trainable"
+                    + " values and AdamW's moments are back to their values before step 3; no checkpoint has been"
+                    + " written to " + ckpt, e.getMessage());
+            assertArrayEquals(afterStep2, s.coefficients());
+        }
+        assertFalse(Files.exists(ckpt.resolve(Trainer.META_FILE)));
     }
 }
