@@ -16,16 +16,17 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * The nn family on the cpu backend: Vector API row kernels ({@link LayerNormKernels},
- * {@link GeluKernels}, {@link SoftmaxKernels} on the exp and sums of {@link NnMath}) spread over rows
- * or element ranges on the common fork-join pool; every view is addressed from its offset.
- * Attention is the default composition (the cpu {@link Sgemm} through {@code matmulBatched}, parallel
- * over heads, around {@link #softmaxForward}).
+ * {@link RmsNormKernels}, {@link GeluKernels}, {@link SwigluKernels}, {@link SoftmaxKernels} on the exp
+ * and sums of {@link NnMath}, and {@link RopeKernels}) spread over rows or element ranges on the
+ * common fork-join pool; every view is addressed from its offset. Attention, grouped-query heads
+ * included, is the default composition (the cpu {@link Sgemm} through {@code matmulBatched},
+ * parallel over heads, around {@link #softmaxForward}).
  *
  * <p>Deterministic: no result depends on how work is split among threads. Column sums over rows (the
- * bias and layernorm weight gradients) go through per-range partials whose ranges depend only on the
- * row length, added in range order; the embedding gradients are split by columns, each column adding
- * its tokens in ascending order (bit-identical to the reference); everything else writes disjoint
- * elements.
+ * bias, layernorm and RMSNorm weight gradients) go through per-range partials whose ranges depend
+ * only on the row length, added in range order; the embedding gradients are split by columns, each
+ * column adding its tokens in ascending order (bit-identical to the reference); RoPE is the
+ * reference's float operations (bit-identical); everything else writes disjoint elements.
  */
 public final class CpuNnOps extends AbstractNnOps {
 
@@ -396,5 +397,46 @@ public final class CpuNnOps extends AbstractNnOps {
                 }
             }
         });
+    }
+
+    // ---------------------------------------------------------------- RMSNorm, RoPE, SwiGLU
+
+    @Override
+    protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
+        rows(n, c, (from, to) -> RmsNormKernels.forward(floats(x), at(x), floats(weight), at(weight), eps, floats(out), at(out),
+                floats(rstd), at(rstd), c, from, to));
+    }
+
+    @Override
+    protected void doRmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight, int n,
+                                     int c) {
+        int per = rowsPerTask(c);
+        int tasks = (n + per - 1) / per;
+        // Per task: its dweight partial at [c·i, c·i + c).
+        float[] partial = dweight == null ? null : new float[c * tasks];
+        forEach(tasks, i -> RmsNormKernels.backward(floats(dout), at(dout), floats(x), at(x), floats(weight), at(weight),
+                floats(rstd), at(rstd), floats(dx), at(dx), partial, c * i, c, i * per, Math.min(n, (i + 1) * per)));
+        if (dweight != null) {
+            addPartials(partial, 0, c, tasks, floats(dweight), at(dweight), c);
+        }
+    }
+
+    @Override
+    protected void doRope(Tensor in, Tensor cos, Tensor sin, Tensor out, boolean transpose, int rows, int t, int w,
+                          int headDim, int pos0) {
+        rows(rows, w, (from, to) -> RopeKernels.rotate(floats(in), at(in), floats(cos), at(cos), floats(sin), at(sin),
+                floats(out), at(out), transpose, t, w, headDim, pos0, from, to));
+    }
+
+    @Override
+    protected void doSwigluForward(Tensor gate, Tensor up, Tensor out, long n) {
+        elements(n, (from, to) -> SwigluKernels.forward(floats(gate), at(gate) + from, floats(up), at(up) + from, floats(out),
+                at(out) + from, to - from));
+    }
+
+    @Override
+    protected void doSwigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup, long n) {
+        elements(n, (from, to) -> SwigluKernels.backward(floats(gate), at(gate) + from, floats(up), at(up) + from, floats(dout),
+                at(dout) + from, floats(dgate), at(dgate) + from, floats(dup), at(dup) + from, to - from));
     }
 }

@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The cpu nn family (and the nola and adapter reductions) gives the same bits whatever the thread count
- * and whatever the JIT has compiled:
+ * The cpu nn family, the LLaMA family's ops included (and the nola and adapter reductions), gives the
+ * same bits whatever the thread count and whatever the JIT has compiled:
  * a fingerprint of every op's outputs computed here must equal the one computed by a child JVM with a
  * common pool of another size (7 threads, or 1 where this one has 7) and, at small sizes, by an
  * interpreted child ({@code -Xint}: the Vector API's Java fallback instead of C2's instructions).
@@ -138,6 +138,30 @@ class CpuNnDeterminismTest {
             nn.poolForward(Pool.MEAN, x.reshape(b, t, c), pooled);
             nn.poolBackward(Pool.MEAN, pooled, dx.reshape(b, t, c));
             hash(sb, d, "pool", pooled, dx);
+            // the LLaMA family: RMSNorm, SwiGLU, RoPE, grouped-query attention (NH / 2 KV heads)
+            Tensor rstdR = d.allocate(n);
+            nn.rmsNormForward(x, w, 1e-6f, out, rstdR);
+            nn.rmsNormBackward(dout, x, w, rstdR, dx, dw);
+            hash(sb, d, "rmsNorm", out, rstdR, dx, dw);
+            Tensor hup = random(d, r, 1, n, 4 * c);
+            nn.swigluForward(h, hup, ho);
+            Tensor hdup = random(d, r, 1, n, 4 * c);
+            nn.swigluBackward(h, hup, hd, hdx, hdup);
+            hash(sb, d, "swiglu", ho, hdx, hdup);
+            int hs = c / nh;
+            Tensor cos = random(d, r, 1, t + 3, hs / 2);
+            Tensor sin = random(d, r, 1, t + 3, hs / 2);
+            nn.ropeForward(x.reshape(b, t, c), cos, sin, hs, 3, out.reshape(b, t, c));
+            nn.ropeBackward(dout.reshape(b, t, c), cos, sin, hs, 2, dout.reshape(b, t, c));
+            hash(sb, d, "rope", out, dout);
+            int ck = c / 2;
+            Tensor kv = random(d, r, 1, 2, b, t, ck);
+            Tensor dkv = random(d, r, 1, 2, b, t, ck);
+            long btk = (long) b * t * ck;
+            nn.attentionForward(qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck), att, ao, true);
+            nn.attentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck), att,
+                    datt, dqkv.view(0, b, t, c), dkv.view(0, b, t, ck), dkv.view(btk, b, t, ck), true);
+            hash(sb, d, "groupedAttention", att, ao, dqkv, dkv);
             // the nola and adapter families' reductions: coefficient gradients (materialised and fused)
             // and the adapter's row kernels, which a resumed training run depends on too
             // (331 elements: long enough for the vector loops even at the interpreter's small sizes)

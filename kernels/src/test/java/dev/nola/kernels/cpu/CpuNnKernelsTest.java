@@ -510,6 +510,39 @@ class CpuNnKernelsTest {
         }
     }
 
+    // ---------------------------------------------------------------- rope
+
+    /**
+     * RoPE is specified as float32 operations in a fixed order (two rounded products, one rounded sum),
+     * so cpu must give the reference's bits: vector lanes and the scalar tail (half = 3, 10), in place
+     * and apart, from pos0 &gt; 0, forward and transposed, above the parallel threshold.
+     */
+    @Test
+    void ropeIsTheReferenceBitForBit() {
+        // {B, T, W, headDim, P, pos0}
+        int[][] shapes = {{1, 1, 2, 2, 1, 0}, {2, 7, 30, 6, 9, 2}, {2, 5, 40, 20, 8, 3}, {4, 64, 768, 64, 70, 3}};
+        for (int[] s : shapes) {
+            int b = s[0], t = s[1], w = s[2], hd = s[3], p = s[4], pos0 = s[5];
+            for (boolean backward : new boolean[] {false, true}) {
+                for (boolean inPlace : new boolean[] {false, true}) {
+                    String what = "rope " + Arrays.toString(s) + (backward ? " backward" : " forward") + (inPlace ? " in place" : "");
+                    check(what, 31, 0, 0, (d, in) -> {
+                        Tensor x = in.random(-3, 3, b, t, w);
+                        Tensor cos = in.random(-1, 1, p, hd / 2);
+                        Tensor sin = in.random(-1, 1, p, hd / 2);
+                        Tensor out = inPlace ? x : in.random(-1, 1, b, t, w);
+                        if (backward) {
+                            d.nn().ropeBackward(x, cos, sin, hd, pos0, out);
+                        } else {
+                            d.nn().ropeForward(x, cos, sin, hd, pos0, out);
+                        }
+                        return storages(d, out);
+                    });
+                }
+            }
+        }
+    }
+
     @Test
     void registeredOnCpu() {
         NnOps nn = cpu.nn();
