@@ -8,9 +8,11 @@ import dev.nola.kernels.AbstractDevice;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.TransferCounts;
-import dev.nola.models.gpt2.Gpt2Adapters;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
+import dev.nola.models.gpt2.Gpt2Config;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.transformer.Adapters;
+import dev.nola.models.transformer.DeviceWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,12 +69,12 @@ public final class Gpt2StepBench {
             throw new IllegalArgumentException("--capture must be true or false, got " + cap);
         }
         boolean capture = cap.equals("true");
-        Gpt2Model.Dims dims = new Gpt2Model.Dims(50257, 1024, layers, width / 64, width, 1e-5f);
+        CausalLmSpec spec = new Gpt2Config(width, width / 64, layers, 1024, 50257, 1e-5f, "gelu_new").spec();
         String validation = validate(device, variant);
         try (Device d = Backends.open(device)) {
-            Gpt2Model.Weights w = Gpt2Init.random(d, dims, 7);
-            Map<String, ? extends Adapter> adapters = adapters(d, variant, dims);
-            try (Gpt2Model m = new Gpt2Model(d, dims, w, false, Gpt2Adapters.slots(adapters, dims));
+            DeviceWeights w = CausalLm.randomWeights(d, spec, 7);
+            Map<String, ? extends Adapter> adapters = adapters(d, variant, spec);
+            try (CausalLm m = new CausalLm(d, spec, w, false, adapters);
                  AdamW opt = AdamW.nolaDefaults(m.trainable())) {
                 for (String point : o.get("--points").split(",")) {
                     String[] bt = point.split("x");
@@ -83,19 +85,19 @@ public final class Gpt2StepBench {
                 }
             } finally {
                 adapters.values().forEach(Adapter::close);
-                Gpt2Init.close(w);
+                w.close();
             }
         }
     }
 
-    private static String point(Device d, Gpt2Model m, AdamW opt, String variant, int layers, int width, int b, int t,
+    private static String point(Device d, CausalLm m, AdamW opt, String variant, int layers, int width, int b, int t,
                                 int warmup, int steps, boolean capture, String validation) {
         SplittableRandom r = new SplittableRandom(1);
         int[] ids = new int[b * t];
         int[] targets = new int[b * t];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = r.nextInt(m.dims().vocab());
-            targets[i] = r.nextInt(m.dims().vocab());
+            ids[i] = r.nextInt(m.spec().vocabulary());
+            targets[i] = r.nextInt(m.spec().vocabulary());
         }
         AbstractDevice counted = d instanceof AbstractDevice a ? a : null;
         if (counted != null) {
@@ -149,7 +151,7 @@ public final class Gpt2StepBench {
         double transfer = transfers.isEmpty() ? Double.NaN
                 : transfers.stream().mapToDouble(Double::doubleValue).sorted().toArray()[transfers.size() / 2];
         // forward ≈ 2·(12·L·C² + V·C) FLOP per token in matmuls; backward ≈ 2× that (activation gradients only)
-        double flopsPerToken = 3 * 2.0 * (12.0 * layers * width * (double) width + (double) m.dims().vocab() * width);
+        double flopsPerToken = 3 * 2.0 * (12.0 * layers * width * (double) width + (double) m.spec().vocabulary() * width);
         return String.format("{\"device\": \"%s\", \"variant\": \"%s\", \"layers\": %d, \"width\": %d, \"batch\": %d,"
                         + " \"seq\": %d, \"warmup\": %d, \"reps\": %d, \"min_s\": %.5f, \"median_s\": %.5f, \"max_s\": %.5f,"
                         + " \"tokens_per_s\": %.2f, \"transfer_s\": %.6f, \"transfer_bytes\": %d, \"kernel_s\": %.5f,"
@@ -161,14 +163,14 @@ public final class Gpt2StepBench {
                 flopsPerToken * b * t, loss, validation, Arrays.toString(sorted), backend);
     }
 
-    static Map<String, ? extends Adapter> adapters(Device d, String variant, Gpt2Model.Dims dims) {
+    static Map<String, ? extends Adapter> adapters(Device d, String variant, CausalLmSpec spec) {
         return switch (variant) {
             // one bank per adapter (per layer and module), as the peer's nola_materialized / nola_on_the_fly
-            case "nola_materialized" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
-                    .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.MATERIALIZED), dims);
-            case "nola_on_the_fly" -> Gpt2Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
-                    .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.ON_THE_FLY), dims);
-            case "lora_r4" -> Gpt2Adapters.lora(d, 4, List.of("q", "v"), dims, 3L);
+            case "nola_materialized" -> Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
+                    .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.MATERIALIZED), spec.model());
+            case "nola_on_the_fly" -> Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
+                    .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.ON_THE_FLY), spec.model());
+            case "lora_r4" -> Adapters.lora(d, 4, List.of("q", "v"), spec.model(), 3L);
             default -> throw new IllegalArgumentException("variant " + variant
                     + " is not one of nola_materialized, nola_on_the_fly, lora_r4");
         };
@@ -183,21 +185,21 @@ public final class Gpt2StepBench {
         if (device.equals("reference")) {
             return "reference (the oracle)";
         }
-        Gpt2Model.Dims small = new Gpt2Model.Dims(211, 32, 2, 2, 64, 1e-5f);
+        CausalLmSpec small = new Gpt2Config(64, 2, 2, 32, 211, 1e-5f, "gelu_new").spec();
         List<double[]> first = null;
         double worst = 0;
         for (String id : List.of("reference", device)) {
             try (Device d = Backends.open(id)) {
-                Gpt2Model.Weights w = Gpt2Init.random(d, small, 5);
+                DeviceWeights w = CausalLm.randomWeights(d, small, 5);
                 Map<String, ? extends Adapter> adapters = adapters(d, variant, small);
                 adapters.values().forEach(a -> a.setParameters(Fixtures.random(13, a.parameterCount(), 0.05)));
-                try (Gpt2Model m = new Gpt2Model(d, small, w, false, Gpt2Adapters.slots(adapters, small))) {
+                try (CausalLm m = new CausalLm(d, small, w, false, adapters)) {
                     int n = 32;
                     int[] ids = new int[n];
                     int[] tg = new int[n];
                     for (int i = 0; i < n; i++) {
-                        ids[i] = (i * 37) % small.vocab();
-                        tg[i] = (i * 53 + 7) % small.vocab();
+                        ids[i] = (i * 37) % small.vocabulary();
+                        tg[i] = (i * 53 + 7) % small.vocabulary();
                     }
                     d.capture(() -> {
                         m.zeroGradients();
@@ -220,7 +222,7 @@ public final class Gpt2StepBench {
                     }
                 } finally {
                     adapters.values().forEach(Adapter::close);
-                    Gpt2Init.close(w);
+                    w.close();
                 }
             }
         }

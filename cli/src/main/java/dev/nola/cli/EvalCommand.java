@@ -5,16 +5,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.adapter.Adapter;
 import dev.nola.cli.run.AdapterDirs;
 import dev.nola.cli.run.DataSpec;
-import dev.nola.cli.run.Gpt2Workload;
 import dev.nola.cli.run.ModelSource;
 import dev.nola.cli.run.Progress;
-import dev.nola.cli.run.VitWorkload;
 import dev.nola.cli.run.Workload;
 import dev.nola.config.RuntimeSettings;
 import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
 import dev.nola.models.train.Evaluation;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -68,10 +65,9 @@ final class EvalCommand implements Callable<Integer> {
             ModelSource src = ModelSource.resolve(model, d, 0, new Progress(output.mode(), spec.commandLine().getErr(),
                     "pretrain " + model, "items"));
             Map<String, Adapter> adapters = adapter == null ? Map.of() : AdapterDirs.load(adapter, d);
-            try (Workload w = src.kind() == ModelSource.Kind.VIT
-                    ? new VitWorkload(d, src.dir(), new java.util.LinkedHashMap<>(adapters), ds, classes, 0,
-                            adapter == null ? null : AdapterDirs.headFile(adapter), batch, 1)
-                    : new Gpt2Workload(d, Gpt2Checkpoint.load(src.dir()), new java.util.LinkedHashMap<>(adapters), ds, batch, 1)) {
+            Path headFile = adapter == null ? null : AdapterDirs.headFile(adapter); // a ViT's trained head, beside its adapter
+            try (Workload w = src.workload(d, new java.util.LinkedHashMap<>(adapters), ds,
+                    new ModelSource.Setup(batch, 1, classes, 0, headFile))) {
                 Evaluation e = w.evaluate();
                 if (output.json) {
                     ObjectNode j = new ObjectMapper().createObjectNode();

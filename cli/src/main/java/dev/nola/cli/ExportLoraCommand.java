@@ -9,16 +9,17 @@ import dev.nola.io.Echo;
 import dev.nola.io.OutputPaths;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
 import dev.nola.models.gpt2.Gpt2Config;
-import dev.nola.models.gpt2.Gpt2Model;
 import dev.nola.models.gpt2.Gpt2PeftExport;
-import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.lm.Architectures;
+import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.lm.HfConfig;
+import dev.nola.models.spec.AdapterSite;
+import dev.nola.models.spec.CausalLmSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -78,28 +79,26 @@ final class ExportLoraCommand implements Callable<Integer> {
             OutputPaths.requireApart("OUT", target, dir, model);
         }
         OutputPaths.requireReplaceable(target, PeftLoraExport.OUTPUT); // checked before the work, and again when writing
-        Gpt2Model.Dims dims = model == null ? null : Gpt2Weights.dims(Gpt2Config.read(model.resolve(Gpt2Checkpoint.CONFIG_FILE)));
+        HfConfig config = model == null ? null : gpt2Config(model);
+        CausalLmSpec lm = config == null ? null : config.spec();
         SavedNola saved = NolaAdapterFiles.load(dir);
-        if (dims != null) {
+        Map<String, AdapterSite> sites = lm == null ? Map.of() : lm.model().sites();
+        if (lm != null) {
             for (SavedNola.Layer layer : saved.layers()) {
-                Matcher m = GPT2_QV.matcher(layer.name());
-                if (!m.matches()) {
-                    throw new IllegalArgumentException(Echo.path(dir) + ": adapter " + Echo.quote(layer.name()) + " is not a GPT-2 "
-                            + "q or v adapter; --model writes h.{i}.attn.q and h.{i}.attn.v onto c_attn (leave --model out to "
-                            + "export every adapter under its own name)");
+                AdapterSite site = sites.get(layer.name());
+                if (site == null || !site.module().equals("q") && !site.module().equals("v")) {
+                    throw new IllegalArgumentException(Echo.path(dir) + ": adapter " + Echo.quote(layer.name()) + " is not a q or v "
+                            + "adapter of " + Echo.path(model) + " (" + config.fieldsFor(layer.name()) + "); --model writes h.{i}.attn.q "
+                            + "and h.{i}.attn.v onto c_attn (leave --model out to export every adapter under its own name)");
                 }
-                if (Integer.parseInt(m.group(1)) >= dims.layers()) {
-                    throw new IllegalArgumentException(Echo.path(dir) + ": adapter " + Echo.quote(layer.name()) + " names layer "
-                            + m.group(1) + ", but " + Echo.path(model) + " has n_layer = " + dims.layers());
-                }
-                saved.requireShape(layer.name(), dims.width(), dims.width()); // before any factor is generated
+                saved.requireShape(layer.name(), site.in(), site.out()); // before any factor is generated
             }
         }
         try (Device dev = Backends.open(RuntimeSettings.resolve(device))) {
             Map<String, NolaAdapter> adapters = saved.instantiate(dev, Echo.path(dir));
             try {
-                if (dims != null) {
-                    Gpt2PeftExport.write(target, adapters, dims, baseModel);
+                if (lm != null) {
+                    Gpt2PeftExport.write(target, adapters, lm, baseModel);
                 } else {
                     PeftLoraExport.write(target, adapters, saved.config().targetModules(), baseModel);
                 }
@@ -108,8 +107,8 @@ final class ExportLoraCommand implements Callable<Integer> {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
-        if (dims != null) {
-            long layers = saved.layers().stream().map(l -> l.name().substring(0, l.name().lastIndexOf(".attn."))).distinct().count();
+        if (lm != null) {
+            long layers = saved.layers().stream().map(l -> sites.get(l.name()).layer()).distinct().count();
             out.printf("wrote %s: PEFT LoRA on GPT-2's c_attn, r=%d (q and v at r=%d each, k zero), %d layers%n", Echo.path(target),
                     2 * saved.config().rank(), saved.config().rank(), layers);
         } else {
@@ -123,5 +122,16 @@ final class ExportLoraCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** DIR's config.json (read as any architecture) when it is a GPT-2's; another architecture is refused in one line. */
+    private static HfConfig gpt2Config(Path modelDir) {
+        HfConfig config = Architectures.read(modelDir.resolve(HfCheckpoint.CONFIG_FILE));
+        if (!(config instanceof Gpt2Config)) {
+            throw new IllegalArgumentException("--model " + Echo.path(modelDir) + " is a " + config.displayName()
+                    + "; expected a GPT-2, whose fused c_attn this export writes (leave --model out to export every adapter"
+                    + " under its own name)");
+        }
+        return config;
     }
 }

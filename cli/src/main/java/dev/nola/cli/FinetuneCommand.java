@@ -4,13 +4,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.adapter.Adapter;
 import dev.nola.cli.run.DataSpec;
 import dev.nola.cli.run.FinetuneLayout;
-import dev.nola.cli.run.Gpt2Workload;
 import dev.nola.cli.run.MethodSpec;
 import dev.nola.cli.run.ModelSource;
 import dev.nola.cli.run.Progress;
 import dev.nola.cli.run.RunLog;
 import dev.nola.cli.run.RunReport;
-import dev.nola.cli.run.VitWorkload;
 import dev.nola.cli.run.Workload;
 import dev.nola.config.RuntimeSettings;
 import dev.nola.io.AtomicFiles;
@@ -19,8 +17,6 @@ import dev.nola.io.OutputPaths;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.bases.SmallBases;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Weights;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.Trainer;
 import dev.nola.models.train.TrainerSettings;
@@ -28,7 +24,6 @@ import dev.nola.models.train.TrainingListener;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
@@ -39,8 +34,8 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code nola finetune}: trains a NOLA or LoRA adapter (or a ViT's head) on a GPT-2 or the project's
- * ViT, and writes {@code OUT/adapter}, {@code OUT/report} and {@code OUT/checkpoint}
+ * {@code nola finetune}: trains a NOLA or LoRA adapter (or a ViT's head) on a Hugging Face causal language model (GPT-2) or
+ * the project's ViT, and writes {@code OUT/adapter}, {@code OUT/report} and {@code OUT/checkpoint}
  * ({@link FinetuneLayout}). Checkpoints are atomic directories, so a run stopped at any point
  * (Ctrl-C, or SIGKILL) keeps the last one and continues from it with {@code --resume}.
  */
@@ -141,13 +136,14 @@ final class FinetuneCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
             ModelSource src = ModelSource.resolve(model, d, baseSteps, new Progress(mode, err, "pretrain " + model, "items"));
-            boolean vit = src.kind() == ModelSource.Kind.VIT;
-            MethodSpec m = method.spec(vit);
-            if (vit && !dataSpec.images() || !vit && dataSpec.images()) {
-                throw new IllegalArgumentException("--model " + Echo.quote(model) + " is a " + (vit ? "ViT" : "GPT-2") + " but --data "
+            boolean vit = src.readsImages();
+            MethodSpec m = method.spec(src);
+            if (vit != dataSpec.images()) {
+                throw new IllegalArgumentException("--model " + Echo.quote(model) + " is a " + src.displayName() + " but --data "
                         + Echo.path(dataSpec.path()) + " holds " + (dataSpec.images() ? "images" : "text"));
             }
-            try (Workload w = build(d, src, dataSpec, classes, m)) {
+            try (Workload w = src.workload(d, m.create(d, src.spec()), dataSpec,
+                    new ModelSource.Setup(batch, m.seed(), classes, data.shots, null))) {
                 long perEpoch = Math.max(1, epochCount(w));
                 long n = steps != null ? steps : Math.max(1, Math.round(epochs * perEpoch));
                 double rate = lr != null ? lr : m.method().equals("lora") ? 2e-3 : 1e-2;
@@ -244,17 +240,6 @@ final class FinetuneCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    private Workload build(Device d, ModelSource src, DataSpec dataSpec, int[] classes, MethodSpec m) {
-        if (src.kind() == ModelSource.Kind.VIT) {
-            var dims = SmallBases.VIT_DIMS;
-            return new VitWorkload(d, src.dir(), m.create(d, dims.layers(), dims.width()), dataSpec, classes, data.shots, null,
-                    batch, m.seed());
-        }
-        Gpt2Checkpoint ckpt = Gpt2Checkpoint.load(src.dir());
-        var dims = Gpt2Weights.dims(ckpt.config());
-        return new Gpt2Workload(d, ckpt, m.create(d, dims.layers(), dims.width()), dataSpec, batch, m.seed());
     }
 
     private long epochCount(Workload w) {

@@ -2,17 +2,17 @@ package dev.nola.cli;
 
 import dev.nola.adapter.Adapter;
 import dev.nola.cli.run.AdapterDirs;
-import dev.nola.cli.run.Gpt2Workload;
+import dev.nola.cli.run.CausalLmWorkload;
 import dev.nola.cli.run.ModelSource;
 import dev.nola.cli.run.Progress;
 import dev.nola.config.RuntimeSettings;
 import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Model;
 import dev.nola.models.gpt2.Gpt2Tokenizer;
 import dev.nola.models.text.Tokenizer;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.HfCheckpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -76,18 +76,16 @@ final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--top-k is " + topK + "; expected >= 0 (0 for all)");
         }
         PrintWriter out = spec.commandLine().getOut();
-        Tokenizer tok = Gpt2Tokenizer.get();
+        Tokenizer tok = Gpt2Tokenizer.get(); // the tokenizer of every architecture nola reads so far
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
-            ModelSource src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES, spec.commandLine().getErr(),
-                    "pretrain " + model, "tokens"));
-            if (src.kind() != ModelSource.Kind.GPT2) {
-                throw new IllegalArgumentException("--model " + Echo.quote(model) + " is a ViT; generate needs a GPT-2");
-            }
+            ModelSource.CausalLmDir src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES,
+                    spec.commandLine().getErr(), "pretrain " + model, "tokens")).languageModel("generate");
+            HfCheckpoint ckpt = src.checkpoint();
             Map<String, Adapter> adapters = adapter == null ? Map.of() : AdapterDirs.load(adapter, d);
-            try (Gpt2Workload w = new Gpt2Workload(d, Gpt2Checkpoint.load(src.dir()), new LinkedHashMap<>(adapters), null, 1, seed)) {
-                Gpt2Model m = w.model();
-                int v = m.dims().vocab();
-                int p = m.dims().positions();
+            try (CausalLmWorkload w = new CausalLmWorkload(d, ckpt, new LinkedHashMap<>(adapters), null, 1, seed)) {
+                CausalLm m = w.model();
+                int v = m.spec().vocabulary();
+                int p = m.spec().positions();
                 int[] ids = tok.encode(prompt);
                 SplittableRandom rnd = new SplittableRandom(seed);
                 int[] all = Arrays.copyOf(ids, ids.length + length);

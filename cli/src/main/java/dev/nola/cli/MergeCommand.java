@@ -10,9 +10,10 @@ import dev.nola.io.OutputPaths;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
-import dev.nola.models.gpt2.Gpt2Adapters;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.spec.AdapterSite;
+import dev.nola.models.spec.LinearSpec;
+import dev.nola.models.transformer.Linear;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -24,13 +25,14 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code nola merge}: W' = W + s·B·A for every adapted layer of a GPT-2, written as a new Hugging Face
- * checkpoint (config.json, model.safetensors) that loads without nola. GPT-2 keeps weights in Conv1D
- * layout [in, out] and q, k, v side by side in c_attn [C, 3C], so ΔW [out, in] is added transposed
- * into the module's columns.
+ * {@code nola merge}: W' = W + s·B·A for every adapted layer of a causal language model, written as a
+ * new Hugging Face checkpoint (config.json, model.safetensors) that loads without nola. Each adapter's
+ * {@link AdapterSite} (by its saved name) says which stored weight it adds into and where: for GPT-2,
+ * q and v are column ranges of the fused Conv1D c_attn [C, 3C], so ΔW [out, in] is added transposed
+ * into the module's columns ({@link Linear#addDelta}).
  */
 @Command(name = "merge", mixinStandardHelpOptions = true,
-        description = "Merge an adapter into its GPT-2 base and write a new Hugging Face checkpoint.")
+        description = "Merge an adapter into its language model (GPT-2) and write a new Hugging Face checkpoint.")
 final class MergeCommand implements Callable<Integer> {
 
     @Spec
@@ -39,7 +41,7 @@ final class MergeCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes or a GPT-2 checkpoint directory.")
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes or a Hugging Face checkpoint directory (GPT-2).")
     String model;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "An adapter directory, or a finetune output directory.")
@@ -56,43 +58,23 @@ final class MergeCommand implements Callable<Integer> {
         }
         PrintWriter o = spec.commandLine().getOut();
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
-            ModelSource src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES, spec.commandLine().getErr(),
-                    "pretrain " + model, "tokens"));
-            if (src.kind() != ModelSource.Kind.GPT2) {
-                throw new IllegalArgumentException("--model " + Echo.quote(model) + " is a ViT; merge writes GPT-2 checkpoints only");
-            }
-            Gpt2Checkpoint ckpt = Gpt2Checkpoint.load(src.dir());
-            var dims = Gpt2Weights.dims(ckpt.config());
+            ModelSource.CausalLmDir src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES,
+                    spec.commandLine().getErr(), "pretrain " + model, "tokens")).languageModel("merge");
+            HfCheckpoint ckpt = src.checkpoint();
+            Map<String, AdapterSite> sites = ckpt.config().spec().model().sites();
             Map<String, Adapter> adapters = AdapterDirs.load(adapter, d);
             try {
-                Gpt2Adapters.slots(adapters, dims); // every name and shape fits this model, or a one-line error
-                int c = dims.width();
+                // every name is a site of this model and every adapter of its shape, or a one-line error
                 for (Map.Entry<String, Adapter> e : adapters.entrySet()) {
-                    String[] parts = e.getKey().split("\\.");
-                    String module = parts[3];
-                    String prefix = "h." + parts[1] + ".";
-                    String tensor;
-                    int col0;
-                    int cols;
-                    switch (module) {
-                        case "q" -> { tensor = prefix + "attn.c_attn.weight"; col0 = 0; cols = 3 * c; }
-                        case "v" -> { tensor = prefix + "attn.c_attn.weight"; col0 = 2 * c; cols = 3 * c; }
-                        case "fc" -> { tensor = prefix + "mlp.c_fc.weight"; col0 = 0; cols = 4 * c; }
-                        default -> { tensor = prefix + "mlp.c_proj.weight"; col0 = 0; cols = c; }
-                    }
-                    Adapter a = e.getValue();
+                    requireSite(sites, e.getKey(), e.getValue());
+                }
+                for (Map.Entry<String, Adapter> e : adapters.entrySet()) {
+                    LinearSpec layer = sites.get(e.getKey()).linear();
                     float[] delta;
-                    try (Tensor t = a.deltaWeight()) {
+                    try (Tensor t = e.getValue().deltaWeight()) {
                         delta = d.read(t);
                     }
-                    float[] w = ckpt.tensors().get(tensor);
-                    int in = a.inFeatures();
-                    int outF = a.outFeatures();
-                    for (int r = 0; r < outF; r++) {
-                        for (int i = 0; i < in; i++) {
-                            w[i * cols + col0 + r] += delta[r * in + i];
-                        }
-                    }
+                    Linear.addDelta(layer, ckpt.tensor(layer.weight()), delta);
                 }
                 ckpt.write(out);
             } finally {
@@ -102,5 +84,20 @@ final class MergeCommand implements Callable<Integer> {
         }
         o.flush();
         return 0;
+    }
+
+    /** Refuses, in one line, an adapter whose name is no site of the model or whose shape is not its site's. */
+    private void requireSite(Map<String, AdapterSite> sites, String name, Adapter a) {
+        AdapterSite s = sites.get(name);
+        if (s == null) {
+            throw new IllegalArgumentException("--adapter " + Echo.path(adapter) + ": adapter " + Echo.quote(name)
+                    + " names no adapter site of --model " + Echo.quote(model) + "; expected names like "
+                    + sites.keySet().iterator().next());
+        }
+        if (a.inFeatures() != s.in() || a.outFeatures() != s.out()) {
+            throw new IllegalArgumentException("--adapter " + Echo.path(adapter) + ": adapter " + name + " is ["
+                    + a.inFeatures() + " -> " + a.outFeatures() + "]; this model's " + s.module() + " is [" + s.in()
+                    + " -> " + s.out() + "]");
+        }
     }
 }

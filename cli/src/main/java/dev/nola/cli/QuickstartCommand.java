@@ -4,13 +4,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.adapter.Adapter;
 import dev.nola.adapter.NolaConfig;
 import dev.nola.cli.run.DataSpec;
-import dev.nola.cli.run.Gpt2Workload;
 import dev.nola.cli.run.MethodSpec;
 import dev.nola.cli.run.ModelSource;
 import dev.nola.cli.run.Progress;
 import dev.nola.cli.run.RunLog;
 import dev.nola.cli.run.RunReport;
-import dev.nola.cli.run.VitWorkload;
 import dev.nola.cli.run.Workload;
 import dev.nola.config.RuntimeSettings;
 import dev.nola.io.AtomicFiles;
@@ -18,8 +16,6 @@ import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.bases.SmallBases;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Weights;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.Trainer;
@@ -199,14 +195,9 @@ final class QuickstartCommand implements Callable<Integer> {
     }
 
     private Workload workload(Device d, ModelSource src, DataSpec ds, MethodSpec m, boolean vit, long seed) {
-        if (vit) {
-            var dims = SmallBases.VIT_DIMS;
-            return new VitWorkload(d, src.dir(), m.create(d, dims.layers(), dims.width()), ds, new int[] {5, 6, 7, 8, 9}, shots,
-                    null, 25, seed);
-        }
-        Gpt2Checkpoint ckpt = Gpt2Checkpoint.load(src.dir());
-        var dims = Gpt2Weights.dims(ckpt.config());
-        return new Gpt2Workload(d, ckpt, m.create(d, dims.layers(), dims.width()), ds, 8, seed);
+        ModelSource.Setup setup = vit ? new ModelSource.Setup(25, seed, new int[] {5, 6, 7, 8, 9}, shots, null)
+                : ModelSource.Setup.text(8, seed);
+        return src.workload(d, m.create(d, src.spec()), ds, setup);
     }
 
     private static long headBytes(Workload w, Path dir) {

@@ -3,6 +3,7 @@ package dev.nola.cli;
 import dev.nola.adapter.NolaConfig;
 import dev.nola.cli.run.DataSpec;
 import dev.nola.cli.run.MethodSpec;
+import dev.nola.cli.run.ModelSource;
 import dev.nola.cli.run.Progress;
 import dev.nola.io.Echo;
 import java.nio.file.Path;
@@ -93,10 +94,12 @@ final class RunOptions {
         @Option(names = "--seed", defaultValue = "1", paramLabel = "SEED", description = "Seed of bases, init and batches. Default: ${DEFAULT-VALUE}.")
         long seed;
 
-        MethodSpec spec(boolean vit) {
-            List<String> t = targets != null ? targets : vit ? List.of("fc", "fc2") : List.of("q", "v");
-            if (method.equals("head") && !vit) {
-                throw new IllegalArgumentException("--method head trains a ViT's classification head; a GPT-2 has none (use nola or lora)");
+        /** The method for this model: targets among its modules (default {@link ModelSource#defaultTargets()}). */
+        MethodSpec spec(ModelSource model) {
+            List<String> t = targets != null ? targets : model.defaultTargets();
+            if (method.equals("head") && !(model instanceof ModelSource.VitBase)) {
+                throw new IllegalArgumentException("--method head trains a ViT's classification head; a " + model.displayName()
+                        + " has none (use nola or lora)");
             }
             NolaConfig cfg = null;
             if (method.equals("nola")) {
@@ -117,7 +120,7 @@ final class RunOptions {
                 };
                 cfg = cfg.withBasisMode(mode);
             }
-            return new MethodSpec(method, cfg, rank, t, seed);
+            return new MethodSpec(method, cfg, rank, t, seed).requireTargetsOf(model.spec());
         }
     }
 }

@@ -5,11 +5,10 @@ import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.config.RuntimeSettings;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Adapters;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.transformer.DeviceWeights;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -21,8 +20,8 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code nola score}: the mean next-token cross-entropy of a GPT-2 checkpoint (with an adapter) over
- * token ids, then the logits of the last position, one per line: a cross-implementation check like
+ * {@code nola score}: the mean next-token cross-entropy of a Hugging Face causal-LM checkpoint (GPT-2),
+ * with an adapter or not, over token ids, then the logits of the last position, one per line: a cross-implementation check like
  * {@code nola basis} and {@code nola mix}.
  */
 @Command(name = "score", mixinStandardHelpOptions = true,
@@ -51,16 +50,17 @@ final class ScoreCommand implements Callable<Integer> {
         if (ids.length < 2) {
             throw new IllegalArgumentException("--ids has " + ids.length + " id; expected at least 2 (a next-token loss needs a pair)");
         }
-        Gpt2Checkpoint ckpt = Gpt2Checkpoint.load(model);
-        Gpt2Model.Dims dims = Gpt2Weights.dims(ckpt.config());
-        if (ids.length > dims.positions()) {
+        HfCheckpoint ckpt = HfCheckpoint.load(model);
+        CausalLmSpec lm = ckpt.config().spec();
+        int v = lm.vocabulary();
+        if (ids.length > lm.positions()) {
             throw new IllegalArgumentException("--ids has " + ids.length + " ids; the model takes at most n_positions = "
-                    + dims.positions());
+                    + lm.positions());
         }
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= dims.vocab()) {
+            if (ids[i] < 0 || ids[i] >= v) {
                 throw new IllegalArgumentException("--ids[" + i + "] = " + ids[i] + " is outside the vocabulary [0, "
-                        + dims.vocab() + ")");
+                        + v + ")");
             }
         }
         int t = ids.length - 1;
@@ -69,17 +69,16 @@ final class ScoreCommand implements Callable<Integer> {
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
             Map<String, NolaAdapter> adapters = adapter == null ? Map.of()
                     : NolaAdapterFiles.load(adapter).instantiate(d, adapter.toString());
-            Gpt2Model.Weights w = Gpt2Weights.upload(d, ckpt);
-            try (Gpt2Model m = new Gpt2Model(d, dims, w, false, Gpt2Adapters.slots(adapters, dims))) {
+            try (DeviceWeights w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors());
+                 CausalLm m = new CausalLm(d, lm, w, false, adapters)) {
                 double loss = m.forward(in, targets, 1, t);
-                float[] logits = new float[dims.vocab()];
-                d.read(m.logits(), (long) (t - 1) * dims.vocab(), logits, 0, dims.vocab());
+                float[] logits = new float[v];
+                d.read(m.logits(), (long) (t - 1) * v, logits, 0, v);
                 PrintWriter out = spec.commandLine().getOut();
                 out.println(Float.toString((float) loss));
                 BasisCommand.printValues(out, logits);
             } finally {
                 adapters.values().forEach(NolaAdapter::close);
-                Gpt2Init.close(w);
             }
         }
         return 0;

@@ -13,11 +13,9 @@ import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.adapter.io.SafeTensorsReader;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Adapters;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.gpt2.Gpt2Config;
+import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.transformer.Adapters;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class Gpt2ExportLoraTest {
 
     /** 2 layers (the export is per layer), 3 heads, C = 12; a small vocabulary keeps the files small. */
-    static final Gpt2Model.Dims TINY = new Gpt2Model.Dims(53, 12, 2, 3, 12, 1e-5f);
+    static final Gpt2Config TINY = new Gpt2Config(12, 3, 2, 12, 53, 1e-5f, "gelu_new");
     static final String IDS = "3,17,52,0,9,41,41,7,22,5";
 
     @TempDir
@@ -48,10 +46,9 @@ class Gpt2ExportLoraTest {
     static void writeBaseAndAdapter() {
         base = tmp.resolve("base");
         adapter = tmp.resolve("adapter");
+        Tiny.write(TINY, 21, base);
         try (Device d = Backends.open("reference")) {
-            Gpt2Model.Weights w = Gpt2Init.random(d, TINY, 21);
-            Gpt2Weights.download(d, w, Gpt2Weights.config(TINY)).write(base);
-            Map<String, NolaAdapter> a = Gpt2Adapters.nola(d, NolaConfig.offset(3, 8, 7, 6f, 13L, List.of("q", "v")), TINY);
+            Map<String, NolaAdapter> a = Adapters.nola(d, NolaConfig.offset(3, 8, 7, 6f, 13L, List.of("q", "v")), TINY.spec().model());
             int i = 0;
             for (NolaAdapter x : a.values()) {
                 float[] p = new float[x.parameterCount()];
@@ -62,7 +59,6 @@ class Gpt2ExportLoraTest {
             }
             NolaAdapterFiles.save(adapter, a);
             a.values().forEach(NolaAdapter::close);
-            Gpt2Init.close(w);
         }
     }
 
@@ -104,8 +100,8 @@ class Gpt2ExportLoraTest {
         int r = cfg.get("r").asInt();
         double scaling = cfg.get("lora_alpha").asDouble() / r;
 
-        Gpt2Checkpoint merged = Gpt2Checkpoint.load(base);
-        int c = TINY.width();
+        HfCheckpoint merged = HfCheckpoint.load(base);
+        int c = TINY.embeddingSize();
         try (SafeTensorsReader st = SafeTensorsReader.open(peft.resolve("adapter_model.safetensors"))) {
             assertEquals(2 * TINY.layers(), st.tensors().size(), st.tensors().keySet().toString());
             for (int layer = 0; layer < TINY.layers(); layer++) {
@@ -138,7 +134,7 @@ class Gpt2ExportLoraTest {
         float[] adapted = score("--model", base.toString(), "--adapter", adapter.toString());
         float[] viaPeft = score("--model", mergedDir.toString());
         float[] plain = score("--model", base.toString());
-        assertEquals(1 + TINY.vocab(), adapted.length, "the loss, then V logits");
+        assertEquals(1 + TINY.vocabularySize(), adapted.length, "the loss, then V logits");
         // Merged weights are rounded to float32 once per element (≈ 6e-8 relative) and the adapter path
         // sums in another order; through 2 layers that moves a logit by ~1e-6 of the largest, so 1e-4 of
         // it (plus the loss's own scale) is float32 noise, while the adapter itself moves the logits by
@@ -164,7 +160,7 @@ class Gpt2ExportLoraTest {
 
     @Test
     void outputPathsStaySafeWithModel() throws IOException {
-        byte[] weights = Files.readAllBytes(base.resolve(Gpt2Checkpoint.WEIGHTS_FILE));
+        byte[] weights = Files.readAllBytes(base.resolve(HfCheckpoint.WEIGHTS_FILE));
         byte[] adapterWeights = Files.readAllBytes(adapter.resolve(NolaAdapterFiles.WEIGHTS_FILE));
         Path other = tmp.resolve("notes");
         Files.createDirectories(other);
@@ -174,7 +170,7 @@ class Gpt2ExportLoraTest {
             assertEquals(2, r.status(), out + ": " + r.out() + r.err());
             assertEquals(1, r.err().strip().lines().count(), r.err());
         }
-        assertArrayEquals(weights, Files.readAllBytes(base.resolve(Gpt2Checkpoint.WEIGHTS_FILE)));
+        assertArrayEquals(weights, Files.readAllBytes(base.resolve(HfCheckpoint.WEIGHTS_FILE)));
         assertArrayEquals(adapterWeights, Files.readAllBytes(adapter.resolve(NolaAdapterFiles.WEIGHTS_FILE)));
         assertEquals("keep me", Files.readString(other.resolve("todo.txt")));
         assertFalse(Files.exists(base.resolve("inside")));
@@ -184,16 +180,16 @@ class Gpt2ExportLoraTest {
     void aModelOfAnotherShapeIsRefusedBeforeAnythingIsWritten() throws IOException {
         Path wide = tmp.resolve("wide");
         Files.createDirectories(wide);
-        Files.write(wide.resolve(Gpt2Checkpoint.CONFIG_FILE),
-                Gpt2Weights.config(new Gpt2Model.Dims(53, 12, 2, 2, 16, 1e-5f)).toJson());
+        Files.write(wide.resolve(HfCheckpoint.CONFIG_FILE),
+                new Gpt2Config(16, 2, 2, 12, 53, 1e-5f, "gelu_new").toJson());
         Path out = tmp.resolve("wide-peft");
         CliTest.Result r = CliTest.run("export-lora", adapter.toString(), out.toString(), "--model", wide.toString());
         assertEquals(2, r.status(), r.err());
         assertTrue(r.err().contains("in=16, out=16"), r.err());
         Path shallow = tmp.resolve("shallow");
         Files.createDirectories(shallow);
-        Files.write(shallow.resolve(Gpt2Checkpoint.CONFIG_FILE),
-                Gpt2Weights.config(new Gpt2Model.Dims(53, 12, 1, 3, 12, 1e-5f)).toJson());
+        Files.write(shallow.resolve(HfCheckpoint.CONFIG_FILE),
+                new Gpt2Config(12, 3, 1, 12, 53, 1e-5f, "gelu_new").toJson());
         r = CliTest.run("export-lora", adapter.toString(), out.toString(), "--model", shallow.toString());
         assertEquals(2, r.status(), r.err());
         assertTrue(r.err().contains("n_layer = 1"), r.err());

@@ -11,10 +11,8 @@ import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.OpFamily;
-import dev.nola.models.gpt2.Gpt2Adapters;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.gpt2.Gpt2Config;
+import dev.nola.models.transformer.Adapters;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,18 +24,17 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code nola score} on a tiny random GPT-2 checkpoint written by the test, with and without an adapter. */
 class ScoreCommandTest {
 
-    static final Gpt2Model.Dims TINY = new Gpt2Model.Dims(41, 12, 2, 2, 8, 1e-5f);
+    static final Gpt2Config TINY = new Gpt2Config(8, 2, 2, 12, 41, 1e-5f, "gelu_new");
 
     @TempDir
     static Path tmp;
 
     @BeforeAll
     static void writeCheckpointAndAdapter() {
+        Tiny.write(TINY, 5, tmp.resolve("model"));
         try (Device d = Backends.open("reference")) {
-            Gpt2Model.Weights w = Gpt2Init.random(d, TINY, 5);
-            Gpt2Weights.download(d, w, Gpt2Weights.config(TINY)).write(tmp.resolve("model"));
             NolaConfig cfg = NolaConfig.offset(2, 8, 8, 16f, 9L, List.of("q", "v"));
-            Map<String, NolaAdapter> a = Gpt2Adapters.nola(d, cfg, TINY);
+            Map<String, NolaAdapter> a = Adapters.nola(d, cfg, TINY.spec().model());
             int i = 0;
             for (NolaAdapter x : a.values()) {
                 float[] p = new float[x.parameterCount()];
@@ -48,7 +45,6 @@ class ScoreCommandTest {
             }
             NolaAdapterFiles.save(tmp.resolve("adapter"), a);
             a.values().forEach(NolaAdapter::close);
-            Gpt2Init.close(w);
         }
     }
 
@@ -75,9 +71,9 @@ class ScoreCommandTest {
                 "--device", "reference");
         assertEquals(0, plain.status(), plain.err());
         String[] lines = plain.out().split("\n");
-        assertEquals(1 + TINY.vocab(), lines.length, "the loss, then one logit per vocabulary entry");
+        assertEquals(1 + TINY.vocabularySize(), lines.length, "the loss, then one logit per vocabulary entry");
         double loss = Double.parseDouble(lines[0]);
-        assertEquals(Math.log(TINY.vocab()), loss, 0.2, "a random GPT-2 is near log V");
+        assertEquals(Math.log(TINY.vocabularySize()), loss, 0.2, "a random GPT-2 is near log V");
         CliTest.Result adapted = CliTest.run("score", "--model", tmp.resolve("model").toString(), "--ids", ids,
                 "--adapter", tmp.resolve("adapter").toString(), "--device", "reference");
         assertEquals(0, adapted.status(), adapted.err());

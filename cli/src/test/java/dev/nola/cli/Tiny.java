@@ -2,9 +2,10 @@ package dev.nola.cli;
 
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.gpt2.Gpt2Config;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.transformer.DeviceWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,19 +14,21 @@ import java.nio.file.Path;
 final class Tiny {
 
     /** GPT-2's vocabulary (the tokenizer's ids must fit), 16 positions, 1 layer, 2 heads, C = 8. */
-    static final Gpt2Model.Dims DIMS = new Gpt2Model.Dims(50257, 16, 1, 2, 8, 1e-5f);
+    static final Gpt2Config CONFIG = new Gpt2Config(8, 2, 1, 16, 50257, 1e-5f, "gelu_new");
 
     private Tiny() {
     }
 
     static Path gpt2(Path dir) {
-        try (Device d = Backends.open("reference")) {
-            Gpt2Model.Weights w = Gpt2Init.random(d, DIMS, 5);
-            try {
-                Gpt2Weights.download(d, w, Gpt2Weights.config(DIMS)).write(dir);
-            } finally {
-                Gpt2Init.close(w);
-            }
+        write(CONFIG, 5, dir);
+        return dir;
+    }
+
+    /** Writes a random GPT-2 of this shape (seeded) as a Hugging Face checkpoint directory. */
+    static Path write(Gpt2Config config, long seed, Path dir) {
+        try (Device d = Backends.open("reference");
+             DeviceWeights w = CausalLm.randomWeights(d, config.spec(), seed)) {
+            HfCheckpoint.of(config, w.download(d)).write(dir);
         }
         return dir;
     }

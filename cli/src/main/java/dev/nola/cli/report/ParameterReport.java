@@ -6,12 +6,16 @@ import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.adapter.io.SafeTensorsWriter;
 import dev.nola.adapter.io.SavedNola;
 import dev.nola.adapter.quant.CoefficientQuantizer;
+import dev.nola.models.gpt2.Gpt2Config;
+import dev.nola.models.spec.AdapterSite;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Trainable-parameter counts and bytes on disk for adapters on GPT-2's q and v projections
+ * Trainable-parameter counts and bytes on disk for adapters on GPT-2's q and v projections (the sites of
+ * {@link Gpt2Config#spec()})
  * (nola-spec.md §1.3): NOLA stores k + l coefficients per adapted matrix, LoRA r·(in + out).
  * Bytes are measured by serialising the actual adapter files (safetensors header included) with zero
  * coefficients; nothing is trained or allocated on a device.
@@ -37,29 +41,32 @@ public final class ParameterReport {
     private ParameterReport() {
     }
 
+    /** The adapted modules: GPT-2's q and v. */
+    static final List<String> TARGETS = List.of("q", "v");
+
     /** Rows for GPT-2 M (d=1024, 24 layers) and L (d=1280, 36 layers), q and v adapted. */
     public static List<Row> gpt2(int k, int nolaRank, int bits) {
         List<Row> rows = new ArrayList<>();
-        for (Object[] m : new Object[][] {{"GPT-2 M", 1024, 24}, {"GPT-2 L", 1280, 36}}) {
-            String name = (String) m[0];
-            int d = (Integer) m[1];
-            int layers = (Integer) m[2];
-            rows.add(nola(name, d, layers, k, nolaRank, bits));
-            rows.add(lora(name, d, layers, 1));
-            rows.add(lora(name, d, layers, 4));
-        }
+        Map<String, Gpt2Config> models = new LinkedHashMap<>();
+        models.put("GPT-2 M", new Gpt2Config(1024, 16, 24, 1024, 50257, 1e-5f, "gelu_new"));
+        models.put("GPT-2 L", new Gpt2Config(1280, 20, 36, 1024, 50257, 1e-5f, "gelu_new"));
+        models.forEach((name, config) -> {
+            List<AdapterSite> sites = config.spec().model().sitesOf(TARGETS);
+            rows.add(nola(name, sites, k, nolaRank, bits));
+            rows.add(lora(name, sites, 1));
+            rows.add(lora(name, sites, 4));
+        });
         return rows;
     }
 
-    static Row nola(String model, int d, int layers, int k, int r, int bits) {
-        NolaConfig c = NolaConfig.offset(r, k, k, r, 0L, List.of("q", "v"));
+    static Row nola(String model, List<AdapterSite> sites, int k, int r, int bits) {
+        NolaConfig c = NolaConfig.offset(r, k, k, r, 0L, TARGETS);
         List<SavedNola.Layer> ls = new ArrayList<>();
-        for (int layer = 0; layer < layers; layer++) {
-            for (int m = 0; m < 2; m++) {
-                ls.add(new SavedNola.Layer("h." + layer + ".attn." + (m == 0 ? "q" : "v"), d, d,
-                        StreamId.of(layer, true, m, StreamId.FACTOR_A), StreamId.of(layer, true, m, StreamId.FACTOR_B),
-                        new float[k], new float[k]));
-            }
+        for (AdapterSite s : sites) {
+            int m = TARGETS.indexOf(s.module());
+            ls.add(new SavedNola.Layer(s.name(), s.in(), s.out(),
+                    StreamId.of(s.layer(), true, m, StreamId.FACTOR_A), StreamId.of(s.layer(), true, m, StreamId.FACTOR_B),
+                    new float[k], new float[k]));
         }
         SavedNola f32 = new SavedNola(c, ls);
         SavedNola q = new SavedNola(c.withQuantization(bits, false), ls);
@@ -68,18 +75,16 @@ public final class ParameterReport {
                 NolaAdapterFiles.configJson(f32).length);
     }
 
-    static Row lora(String model, int d, int layers, int r) {
+    static Row lora(String model, List<AdapterSite> sites, int r) {
         SafeTensorsWriter w = new SafeTensorsWriter();
         long params = 0;
-        for (int layer = 0; layer < layers; layer++) {
-            for (String m : new String[] {"q", "v"}) {
-                String p = "base_model.model.h." + layer + ".attn." + m;
-                w.f32(p + ".lora_A.weight", new int[] {r, d}, new float[r * d]);
-                w.f32(p + ".lora_B.weight", new int[] {d, r}, new float[d * r]);
-                params += 2L * r * d;
-            }
+        for (AdapterSite s : sites) {
+            String p = "base_model.model." + s.name();
+            w.f32(p + ".lora_A.weight", new int[] {r, s.in()}, new float[r * s.in()]);
+            w.f32(p + ".lora_B.weight", new int[] {s.out(), r}, new float[s.out() * r]);
+            params += (long) r * (s.in() + s.out());
         }
-        return new Row(model, "LoRA r=" + r, layers * 2, params, w.toBytes(Map.of()).length, -1, 0, -1);
+        return new Row(model, "LoRA r=" + r, sites.size(), params, w.toBytes(Map.of()).length, -1, 0, -1);
     }
 
     /** The rows as an aligned text table. */

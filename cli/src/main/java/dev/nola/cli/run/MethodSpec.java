@@ -4,11 +4,13 @@ import dev.nola.adapter.Adapter;
 import dev.nola.adapter.LoraAdapter;
 import dev.nola.adapter.NolaAdapter;
 import dev.nola.adapter.NolaConfig;
+import dev.nola.io.Echo;
 import dev.nola.adapter.io.NolaAdapterFiles;
 import dev.nola.adapter.io.PeftLoraExport;
 import dev.nola.io.Echo;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Adapters;
+import dev.nola.models.spec.ModelSpec;
+import dev.nola.models.transformer.Adapters;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -20,14 +22,15 @@ import java.util.stream.Stream;
 
 /**
  * How the layers of a transformer are adapted: NOLA (a {@link NolaConfig}), LoRA of rank r, or no
- * adapter at all (only a ViT's head trains). Adapters are named as saved files name them,
- * {@code h.{i}.attn.q} … ({@link Gpt2Adapters#name}), for GPT-2 and the ViT alike (they share the block).
+ * adapter at all (only a ViT's head trains). Adapters sit on the model's adapter sites
+ * ({@link ModelSpec#sites()}) and are named as saved files name them, by site ({@code h.{i}.attn.q} …
+ * for GPT-2 and the ViT alike).
  *
- * @param method "nola", "lora" or "head"
- * @param nola   the NOLA settings (method nola), else null
- * @param rank   LoRA's r (method lora)
- * @param targets the adapted modules (q, v, fc, fc2)
- * @param seed   LoRA's initialisation seed
+ * @param method  "nola", "lora" or "head"
+ * @param nola    the NOLA settings (method nola), else null
+ * @param rank    LoRA's r (method lora)
+ * @param targets the adapted modules, words of the model's {@link ModelSpec#modules()} (q, v, fc, fc2)
+ * @param seed    LoRA's initialisation seed
  */
 public record MethodSpec(String method, NolaConfig nola, int rank, List<String> targets, long seed) {
 
@@ -36,15 +39,29 @@ public record MethodSpec(String method, NolaConfig nola, int rank, List<String> 
             throw new IllegalArgumentException("--method " + Echo.quote(method)
                     + " is not a method; expected nola, lora or head");
         }
-        for (String t : targets) {
-            if (!Gpt2Adapters.MODULES.contains(t)) {
-                throw new IllegalArgumentException("--targets has " + Echo.quote(t)
-                        + "; expected modules among " + String.join(", ", Gpt2Adapters.MODULES));
-            }
-        }
+        targets = List.copyOf(targets);
         if (method.equals("lora") && rank <= 0) {
             throw new IllegalArgumentException("--rank is " + rank + "; expected > 0");
         }
+    }
+
+    /**
+     * This method, its targets checked against the model's modules: each a module of {@code model},
+     * given once; else a one-line error naming {@code --targets}.
+     */
+    public MethodSpec requireTargetsOf(ModelSpec model) {
+        List<String> known = model.modules();
+        for (int i = 0; i < targets.size(); i++) {
+            String t = targets.get(i);
+            if (!known.contains(t)) {
+                throw new IllegalArgumentException("--targets has " + Echo.quote(t) + "; expected modules among "
+                        + String.join(", ", known));
+            }
+            if (targets.indexOf(t) != i) {
+                throw new IllegalArgumentException("--targets has " + Echo.quote(t) + " twice; expected each module once");
+            }
+        }
+        return this;
     }
 
     /** The name a report gives this method: "nola", "lora-r4" or "head". */
@@ -52,29 +69,18 @@ public record MethodSpec(String method, NolaConfig nola, int rank, List<String> 
         return method.equals("lora") ? "lora-r" + rank : method;
     }
 
-    /** The adapters of every layer of a model of {@code layers} blocks of width {@code width}, by saved name. */
-    public Map<String, Adapter> create(Device d, int layers, int width) {
-        Map<String, Adapter> m = new LinkedHashMap<>();
-        try {
-            for (int i = 0; i < layers; i++) {
-                for (int j = 0; j < targets.size(); j++) {
-                    String module = targets.get(j);
-                    int[] s = Gpt2Adapters.shape(module, width);
-                    Adapter a = switch (method) {
-                        case "nola" -> NolaAdapter.create(d, nola, s[0], s[1], i, module);
-                        case "lora" -> new LoraAdapter(d, s[0], s[1], rank, 2f * rank, seed, i * 16 + j);
-                        default -> null;
-                    };
-                    if (a != null) {
-                        m.put(Gpt2Adapters.name(i, module), a);
-                    }
-                }
-            }
-        } catch (RuntimeException e) {
-            m.values().forEach(Adapter::close);
-            throw e;
-        }
-        return m;
+    /**
+     * The adapters of the target modules in every block of {@code model}, by saved name, layer by layer
+     * in the order of {@link #targets()}: NOLA's streams by layer and module, LoRA's A seeded by
+     * {@link #seed()} and stream {@code layer·16 + j} (j the module's index in the targets); none for head.
+     */
+    public Map<String, Adapter> create(Device d, ModelSpec model) {
+        requireTargetsOf(model);
+        return Adapters.<Adapter>create(model, targets, (s, j) -> switch (method) {
+            case "nola" -> NolaAdapter.create(d, nola, s.in(), s.out(), s.layer(), s.module());
+            case "lora" -> new LoraAdapter(d, s.in(), s.out(), rank, 2f * rank, seed, s.layer() * 16 + j);
+            default -> null;
+        });
     }
 
     /**

@@ -11,12 +11,12 @@ import dev.nola.models.bases.VitWeightsFile;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.TrainingTask;
-import dev.nola.models.vit.VitInit;
+import dev.nola.models.transformer.DeviceWeights;
+import dev.nola.models.vit.VitConfig;
 import dev.nola.models.vit.VitModel;
 import dev.nola.models.vit.VitTask;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -26,9 +26,8 @@ import java.util.Map;
 public final class VitWorkload implements Workload {
 
     private final Device device;
-    private final VitModel.Weights base;
-    private final Tensor head;
-    private final Tensor headBias;
+    private final DeviceWeights base;
+    private final VitModel.Head head;
     private final Map<String, Adapter> adapters;
     private final VitModel model;
     private final VitTask task;
@@ -45,12 +44,11 @@ public final class VitWorkload implements Workload {
                        Path headFile, int batch, long seed) {
         this.device = d;
         this.adapters = adapters;
-        VitModel.Dims dims = SmallBases.VIT_DIMS;
+        VitConfig config = SmallBases.VIT_CONFIG;
         double[] st = SmallBases.vitFashionStats(baseDir);
         ImageSet.Stats stats = new ImageSet.Stats((float) st[0], (float) st[1]);
-        VitModel.Weights b = null;
-        Tensor h = null;
-        Tensor hb = null;
+        DeviceWeights b = null;
+        VitModel.Head h = null;
         VitModel m = null;
         try {
             ImageSet train = data.images(true, classes);
@@ -60,50 +58,15 @@ public final class VitWorkload implements Workload {
                 train = train.kShot(shots, seed);
             }
             train = train.standardized(stats);
-            b = VitWeightsFile.read(d, baseDir.resolve(ModelSource.VIT_WEIGHTS), dims);
+            b = VitWeightsFile.read(d, baseDir.resolve(ModelSource.VIT_WEIGHTS), config);
+            VitConfig kc = config.withClasses(k);
             if (headFile != null) {
-                try (SafeTensorsReader r = SafeTensorsReader.open(headFile)) {
-                    int[] s = r.tensor("head.weight").shape();
-                    if (s.length != 2 || s[0] != dims.width() || s[1] != k) {
-                        throw new IllegalArgumentException(headFile + ": head.weight is " + Arrays.toString(s) + "; this data has "
-                                + k + " classes, so expected [" + dims.width() + ", " + k + "]");
-                    }
-                    h = d.upload(r.readFloats("head.weight"), s);
-                    hb = d.upload(r.readFloats("head.bias"), k);
-                }
-            } else if (k != dims.classes() || classes.length > 0 && classes[0] != 0) {
-                VitModel.Weights fresh = VitInit.withNewHead(d, b, k, seed);
-                h = fresh.head();
-                hb = fresh.headBias();
+                h = readHead(d, headFile, config.width(), k);
+            } else if (k != config.classes() || classes.length > 0 && classes[0] != 0) {
+                h = VitModel.newHead(d, kc, seed);
             }
-            VitModel.Weights w = h == null ? b : new VitModel.Weights(b.patchWeight(), b.tokenTable(), b.positions(),
-                    b.blocks(), b.lnfWeight(), b.lnfBias(), h, hb);
-            Map<Integer, Map<String, Adapter>> byLayer = new HashMap<>();
-            for (int i = 0; i < dims.layers(); i++) {
-                byLayer.put(i, new HashMap<>());
-            }
-            Map<String, Adapter> left = new HashMap<>(adapters);
-            for (int i = 0; i < dims.layers(); i++) {
-                for (String module : dev.nola.models.gpt2.Gpt2Adapters.MODULES) {
-                    Adapter a = left.remove(dev.nola.models.gpt2.Gpt2Adapters.name(i, module));
-                    if (a != null) {
-                        int[] s = dev.nola.models.gpt2.Gpt2Adapters.shape(module, dims.width());
-                        if (a.inFeatures() != s[0] || a.outFeatures() != s[1]) {
-                            throw new IllegalArgumentException("adapter " + dev.nola.models.gpt2.Gpt2Adapters.name(i, module)
-                                    + " is [" + a.inFeatures() + " -> " + a.outFeatures() + "]; this ViT's " + module
-                                    + " is [" + s[0] + " -> " + s[1] + "]");
-                        }
-                        byLayer.get(i).put(module, a);
-                    }
-                }
-            }
-            if (!left.isEmpty()) {
-                throw new IllegalArgumentException("adapters " + left.keySet() + " name no layer of this " + dims.layers()
-                        + "-layer ViT");
-            }
-            VitModel.Dims kd = new VitModel.Dims(dims.image(), dims.patch(), dims.layers(), dims.heads(), dims.width(), k,
-                    dims.eps());
-            m = new VitModel(d, kd, w, false, byLayer::get);
+            DeviceWeights w = h == null ? b : b.with(kc.spec().weights(), h.tensors());
+            m = new VitModel(d, kc, w, false, adapters);
             this.task = new VitTask(m, train, test, batch, seed, 0.1f);
             this.description = String.format("%s: %d classes, %,d training images%s, %,d test images",
                     data.path(), k, train.size(), shots > 0 ? " (" + shots + " per class)" : "", test.size());
@@ -113,7 +76,6 @@ public final class VitWorkload implements Workload {
             }
             if (h != null) {
                 h.close();
-                hb.close();
             }
             if (b != null) {
                 b.close();
@@ -123,8 +85,25 @@ public final class VitWorkload implements Workload {
         }
         this.base = b;
         this.head = h;
-        this.headBias = hb;
         this.model = m;
+    }
+
+    /** A head saved by {@link #saveHead}, checked to be [width, k] before it is read. */
+    private static VitModel.Head readHead(Device d, Path headFile, int width, int k) {
+        try (SafeTensorsReader r = SafeTensorsReader.open(headFile)) {
+            int[] s = r.tensor("head.weight").shape();
+            if (s.length != 2 || s[0] != width || s[1] != k) {
+                throw new IllegalArgumentException(headFile + ": head.weight is " + Arrays.toString(s) + "; this data has "
+                        + k + " classes, so expected [" + width + ", " + k + "]");
+            }
+            Tensor w = d.upload(r.readFloats("head.weight"), s);
+            try {
+                return new VitModel.Head(w, d.upload(r.readFloats("head.bias"), k));
+            } catch (RuntimeException e) {
+                w.close();
+                throw e;
+            }
+        }
     }
 
     @Override
@@ -154,8 +133,8 @@ public final class VitWorkload implements Workload {
 
     @Override
     public void saveHead(Path file) {
-        Tensor w = head != null ? head : base.head();
-        Tensor b = head != null ? headBias : base.headBias();
+        Tensor w = head != null ? head.weight() : base.get("head.weight");
+        Tensor b = head != null ? head.bias() : base.get("head.bias");
         SafeTensorsWriter out = new SafeTensorsWriter();
         out.f32("head.weight", w.shape(), device.read(w));
         out.f32("head.bias", b.shape(), device.read(b));
@@ -172,7 +151,6 @@ public final class VitWorkload implements Workload {
         model.close();
         if (head != null) {
             head.close();
-            headBias.close();
         }
         base.close();
         adapters.values().forEach(Adapter::close);

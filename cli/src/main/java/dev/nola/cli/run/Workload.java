@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * A model on the device with its adapters and data, ready to train or evaluate: {@link Gpt2Workload}
+ * A model on the device with its adapters and data, ready to train or evaluate: {@link CausalLmWorkload}
  * (next-token loss, perplexity) or {@link VitWorkload} (classification accuracy). Closing frees what
  * it put on the device, adapters included.
  */
@@ -30,10 +30,10 @@ public interface Workload extends AutoCloseable {
     /** The adapters, by saved name (empty for none). */
     Map<String, Adapter> adapters();
 
-    /** Numbers of a trained classification head (0 for GPT-2). */
+    /** Numbers of a trained classification head (0 for a language model). */
     long headNumbers();
 
-    /** Writes a trained head beside the adapter (ViT); nothing for GPT-2. */
+    /** Writes a trained head beside the adapter (ViT); nothing for a language model. */
     void saveHead(Path file);
 
     /** What the report calls the data ("kjv.txt: 1,234 training windows of 64 tokens"). */

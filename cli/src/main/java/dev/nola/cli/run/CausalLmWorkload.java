@@ -2,56 +2,57 @@ package dev.nola.cli.run;
 
 import dev.nola.adapter.Adapter;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Adapters;
-import dev.nola.models.gpt2.Gpt2Checkpoint;
-import dev.nola.models.gpt2.Gpt2Init;
-import dev.nola.models.gpt2.Gpt2Model;
-import dev.nola.models.gpt2.Gpt2Task;
-import dev.nola.models.gpt2.Gpt2Weights;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.CausalLmTask;
+import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.text.TokenWindows;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.TrainingTask;
+import dev.nola.models.transformer.DeviceWeights;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** A GPT-2 checkpoint with adapters on its blocks, and a text's token windows: next-token loss, perplexity. */
-public final class Gpt2Workload implements Workload {
+/**
+ * A Hugging Face causal language model (any architecture its {@link HfCheckpoint} reads) with adapters
+ * on its sites, and a text's token windows: next-token loss, perplexity.
+ */
+public final class CausalLmWorkload implements Workload {
 
     /** The share of the windows held out for evaluation. */
     public static final double HELD_OUT = 0.05;
 
-    private final Gpt2Model.Weights weights;
+    private final DeviceWeights weights;
     private final Map<String, Adapter> adapters;
-    private final Gpt2Model model;
-    private final Gpt2Task task;
+    private final CausalLm model;
+    private final CausalLmTask task;
     private final String description;
 
     /**
      * @param adapters the adapters by saved name (owned by the workload from now on; closed with it)
      * @param data     the text, or null to build a model alone ({@link #model()}, for generation)
      */
-    public Gpt2Workload(Device d, Gpt2Checkpoint ckpt, Map<String, Adapter> adapters, DataSpec data, int batch, long seed) {
-        Gpt2Model.Dims dims = Gpt2Weights.dims(ckpt.config());
+    public CausalLmWorkload(Device d, HfCheckpoint ckpt, Map<String, Adapter> adapters, DataSpec data, int batch, long seed) {
+        CausalLmSpec spec = ckpt.config().spec();
         this.adapters = adapters;
-        Gpt2Model.Weights w = null;
-        Gpt2Model m = null;
+        DeviceWeights w = null;
+        CausalLm m = null;
         try {
-            var slots = Gpt2Adapters.slots(adapters, dims);
-            w = Gpt2Weights.upload(d, ckpt);
-            m = new Gpt2Model(d, dims, w, false, slots);
+            w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors());
+            m = new CausalLm(d, spec, w, false, adapters);
             if (data != null) {
-                TokenWindows all = data.windows(dims.positions());
+                TokenWindows all = data.windows(spec.positions());
                 if (all.size() < 2) {
                     throw new IllegalArgumentException("--data " + data.path() + " gives " + all.size() + " window of "
-                            + dims.positions() + " tokens; expected at least 2 (one to train on, one held out)");
+                            + spec.positions() + " tokens; expected at least 2 (one to train on, one held out)");
                 }
                 TokenWindows.Split split = all.split(HELD_OUT, 3);
                 TokenWindows heldOut = data.limit(split.heldOut());
                 int b = Math.min(batch, split.train().size());
-                this.task = new Gpt2Task(m, split.train(), heldOut, b, seed);
+                this.task = new CausalLmTask(m, split.train(), heldOut, b, seed);
                 this.description = String.format("%s (%s): %,d training windows and %,d held out, %d tokens each",
                         data.path().getFileName(), data.resolvedFormat(), split.train().size(), heldOut.size(),
-                        dims.positions());
+                        spec.positions());
             } else {
                 this.task = null;
                 this.description = "no data";
@@ -61,7 +62,7 @@ public final class Gpt2Workload implements Workload {
                 m.close();
             }
             if (w != null) {
-                Gpt2Init.close(w);
+                w.close();
             }
             adapters.values().forEach(Adapter::close);
             throw e;
@@ -71,7 +72,7 @@ public final class Gpt2Workload implements Workload {
     }
 
     /** The model (for generation). */
-    public Gpt2Model model() {
+    public CausalLm model() {
         return model;
     }
 
@@ -112,7 +113,7 @@ public final class Gpt2Workload implements Workload {
     @Override
     public void close() {
         model.close();
-        Gpt2Init.close(weights);
+        weights.close();
         adapters.values().forEach(Adapter::close);
     }
 }
