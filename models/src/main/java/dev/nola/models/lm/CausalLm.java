@@ -8,6 +8,7 @@ import dev.nola.kernels.Device;
 import dev.nola.kernels.NnOps;
 import dev.nola.kernels.Tensor;
 import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.transformer.CrossEntropyLoss;
 import dev.nola.models.transformer.DeviceWeights;
 import dev.nola.models.transformer.KvCache;
 import dev.nola.models.transformer.TransformerStack;
@@ -28,12 +29,13 @@ import java.util.Map;
 public final class CausalLm implements AutoCloseable {
 
     /** Targets of masked positions (prompt tokens, padding): they take no part in the loss. */
-    public static final int IGNORE = -1;
+    public static final int IGNORE = CrossEntropyLoss.IGNORE;
 
     private final Device device;
     private final CausalLmSpec spec;
     private final DeviceWeights w;
     private final TransformerStack stack;
+    private final CrossEntropyLoss loss;
     private Buffers buf;
     private float labelSmoothing;
 
@@ -52,6 +54,7 @@ public final class CausalLm implements AutoCloseable {
             throw new IllegalArgumentException("the weights are not of this model's table");
         }
         this.stack = new TransformerStack(device, spec.model(), weights, trainBase, adapters);
+        this.loss = new CrossEntropyLoss(device);
     }
 
     /**
@@ -113,16 +116,10 @@ public final class CausalLm implements AutoCloseable {
         final int b;
         final int t;
         final Tensor ids;
-        final Tensor targets;
         final Tensor logits;
-        final Tensor losses;
         /** A zero position table [T, C] for models without learned positions (the embedding op adds one). */
         final Tensor noPositions;
         final Tensor dnoPositions;
-        int counted;
-        /** Targets counted by the last forward with targets (the loss divisor; kept through backward). */
-        int lossCounted;
-        float smoothing;
 
         Buffers(Device d, CausalLmSpec spec, boolean trainBase, int b, int t) {
             this.b = b;
@@ -130,16 +127,14 @@ public final class CausalLm implements AutoCloseable {
             int n = b * t;
             int c = spec.model().width();
             ids = d.allocate(DType.INT32, n);
-            targets = d.allocate(DType.INT32, n);
             logits = d.allocate(n, spec.vocabulary());
-            losses = d.allocate(n);
             noPositions = spec.positionEmbedding() == null ? d.allocate(t, c) : null;
             dnoPositions = spec.positionEmbedding() == null && trainBase ? d.allocate(t, c) : null;
         }
 
         @Override
         public void close() {
-            for (Tensor x : new Tensor[] {ids, targets, logits, losses, noPositions, dnoPositions}) {
+            for (Tensor x : new Tensor[] {ids, logits, noPositions, dnoPositions}) {
                 if (x != null) {
                     x.close();
                 }
@@ -238,26 +233,9 @@ public final class CausalLm implements AutoCloseable {
      * {@link dev.nola.kernels.Device#capture captured} unit).
      */
     public void forwardLoss(int[] ids, int[] targets, int b, int t) {
-        Checks.notNull("targets", targets);
-        if (targets.length != b * t) {
-            throw new IllegalArgumentException("targets has " + targets.length + " entries, expected b·t = " + b * t);
-        }
-        int counted = 0;
-        for (int x : targets) {
-            if (x != IGNORE) {
-                counted++;
-            }
-        }
-        if (counted == 0) {
-            throw new IllegalArgumentException("every target is IGNORE; there is no loss to compute");
-        }
+        CrossEntropyLoss.countTargets(targets, b * t);
         forward(ids, b, t);
-        Buffers s = buf;
-        device.write(s.targets, targets);
-        device.nn().crossEntropyForward(s.logits, s.targets, s.losses, labelSmoothing, IGNORE);
-        s.counted = counted;
-        s.smoothing = labelSmoothing;
-        s.lossCounted = counted;
+        loss.forward(buf.logits, targets, labelSmoothing);
     }
 
     /**
@@ -265,16 +243,7 @@ public final class CausalLm implements AutoCloseable {
      * {@link #backward()}.
      */
     public double loss() {
-        Buffers s = buf;
-        if (s == null || s.lossCounted == 0) {
-            throw new IllegalStateException("no forward with targets yet");
-        }
-        float[] l = device.read(s.losses);
-        double sum = 0;
-        for (float x : l) {
-            sum += x;
-        }
-        return sum / s.lossCounted;
+        return loss.mean();
     }
 
     /**
@@ -283,11 +252,11 @@ public final class CausalLm implements AutoCloseable {
      */
     public void backward() {
         Buffers s = buf;
-        if (s == null || s.counted == 0) {
+        if (s == null) {
             throw new IllegalStateException("backward needs a forward with targets first");
         }
         NnOps nn = device.nn();
-        nn.crossEntropyBackward(s.logits, s.targets, s.logits, s.smoothing, IGNORE, 1f / s.counted);
+        loss.backward(s.logits);
         // logits = normed·headᵀ: dnormed = dlogits·head, dhead += dlogitsᵀ·normed
         String head = spec.headWeight();
         device.linalg().matmul(false, false, 1f, s.logits, w.get(head), 0f, stack.normedGradient());
@@ -300,7 +269,6 @@ public final class CausalLm implements AutoCloseable {
             Tensor dpos = spec.positionEmbedding() == null ? s.dnoPositions : stack.gradient(spec.positionEmbedding());
             nn.encoderBackward(s.ids, dout, stack.gradient(spec.tokenEmbedding()), dpos, s.t);
         }
-        s.counted = 0;
     }
 
     /**
@@ -328,6 +296,7 @@ public final class CausalLm implements AutoCloseable {
     @Override
     public void close() {
         stack.close();
+        loss.close();
         if (buf != null) {
             buf.close();
             buf = null;

@@ -82,6 +82,64 @@ public final class TransformerBlock implements AutoCloseable {
     record Rope(Tensor cos, Tensor sin, int headDim) {
     }
 
+    /**
+     * The widths of a block at one (B, T), and the planar buffers its activations and their gradients
+     * share a layout of: q, k, v side by side as [N·(NH·hd + 2·KVH·hd)], viewed as [B, T, width] each; an
+     * MLP's up(x) (and gate(x) before it, for SwiGLU) as [1 or 2, N, I].
+     */
+    private static final class Shape {
+        final int b;
+        final int t;
+        final int n;
+        final int c;
+        final int heads;
+        final int wq;
+        final int wkv;
+        final int inner;
+        final boolean glu;
+
+        Shape(BlockSpec s, int b, int t) {
+            AttentionSpec a = s.attention();
+            this.b = b;
+            this.t = t;
+            this.n = b * t;
+            this.c = a.q().in();
+            this.heads = a.heads();
+            this.wq = a.heads() * a.headDim();
+            this.wkv = a.kvHeads() * a.headDim();
+            this.inner = s.mlp().up().out();
+            this.glu = s.mlp().gate() != null;
+        }
+
+        Tensor qkv(Device d) {
+            return d.allocate(Math.multiplyExact(n, wq + 2 * wkv));
+        }
+
+        Tensor q(Tensor qkv) {
+            return qkv.view(0, b, t, wq);
+        }
+
+        Tensor k(Tensor qkv) {
+            return qkv.view((long) n * wq, b, t, wkv);
+        }
+
+        Tensor v(Tensor qkv) {
+            return qkv.view((long) n * (wq + wkv), b, t, wkv);
+        }
+
+        Tensor mlp(Device d) {
+            return d.allocate(glu ? 2 : 1, n, inner);
+        }
+
+        Tensor gate(Tensor mlp) {
+            return glu ? mlp.view(0, n, inner) : null;
+        }
+
+        Tensor up(Tensor mlp) {
+            return glu ? mlp.view((long) n * inner, n, inner) : mlp.reshape(n, inner);
+        }
+    }
+
     /** What the forward pass of one (B, T) keeps for the backward pass. */
     private static final class Activations implements AutoCloseable {
         final int b;
@@ -109,30 +167,24 @@ public final class TransformerBlock implements AutoCloseable {
         Activations(Device d, BlockSpec s, int b, int t) {
             this.b = b;
             this.t = t;
-            AttentionSpec a = s.attention();
-            int n = b * t;
-            int c = a.q().in();
-            int wq = a.heads() * a.headDim();
-            int wkv = a.kvHeads() * a.headDim();
-            int inner = s.mlp().up().out();
-            ln1 = d.allocate(n, c);
-            mean1 = d.allocate(n);
-            rstd1 = d.allocate(n);
-            qkv = d.allocate(Math.multiplyExact(n, wq + 2 * wkv));
-            q = qkv.view(0, b, t, wq);
-            k = qkv.view((long) n * wq, b, t, wkv);
-            v = qkv.view((long) n * (wq + wkv), b, t, wkv);
-            att = d.allocate(b, a.heads(), t, t);
-            atty = d.allocate(b, t, wq);
-            h = d.allocate(n, c);
-            ln2 = d.allocate(n, c);
-            mean2 = d.allocate(n);
-            rstd2 = d.allocate(n);
-            boolean glu = s.mlp().gate() != null;
-            fc = d.allocate(glu ? 2 : 1, n, inner);
-            gateOut = glu ? fc.view(0, n, inner) : null;
-            upOut = glu ? fc.view((long) n * inner, n, inner) : fc.reshape(n, inner);
-            fcAct = d.allocate(n, inner);
+            Shape z = new Shape(s, b, t);
+            ln1 = d.allocate(z.n, z.c);
+            mean1 = d.allocate(z.n);
+            rstd1 = d.allocate(z.n);
+            qkv = z.qkv(d);
+            q = z.q(qkv);
+            k = z.k(qkv);
+            v = z.v(qkv);
+            att = d.allocate(b, z.heads, t, t);
+            atty = d.allocate(b, t, z.wq);
+            h = d.allocate(z.n, z.c);
+            ln2 = d.allocate(z.n, z.c);
+            mean2 = d.allocate(z.n);
+            rstd2 = d.allocate(z.n);
+            fc = z.mlp(d);
+            gateOut = z.gate(fc);
+            upOut = z.up(fc);
+            fcAct = d.allocate(z.n, z.inner);
         }
 
         @Override
@@ -167,25 +219,19 @@ public final class TransformerBlock implements AutoCloseable {
         Scratch(Device d, BlockSpec s, int b, int t) {
             this.b = b;
             this.t = t;
-            AttentionSpec a = s.attention();
-            int n = b * t;
-            int c = a.q().in();
-            int wq = a.heads() * a.headDim();
-            int wkv = a.kvHeads() * a.headDim();
-            int inner = s.mlp().up().out();
-            dln = d.allocate(n, c);
-            dqkv = d.allocate(Math.multiplyExact(n, wq + 2 * wkv));
-            dq = dqkv.view(0, b, t, wq);
-            dk = dqkv.view((long) n * wq, b, t, wkv);
-            dv = dqkv.view((long) n * (wq + wkv), b, t, wkv);
-            datt = d.allocate(b, a.heads(), t, t);
-            dh = d.allocate(n, c);
-            datty = d.allocate(b, t, wq);
-            boolean glu = s.mlp().gate() != null;
-            dfc = d.allocate(glu ? 2 : 1, n, inner);
-            dgate = glu ? dfc.view(0, n, inner) : null;
-            dup = glu ? dfc.view((long) n * inner, n, inner) : dfc.reshape(n, inner);
-            dfcAct = d.allocate(n, inner);
+            Shape z = new Shape(s, b, t);
+            dln = d.allocate(z.n, z.c);
+            dqkv = z.qkv(d);
+            dq = z.q(dqkv);
+            dk = z.k(dqkv);
+            dv = z.v(dqkv);
+            datt = d.allocate(b, z.heads, t, t);
+            dh = d.allocate(z.n, z.c);
+            datty = d.allocate(b, t, z.wq);
+            dfc = z.mlp(d);
+            dgate = z.gate(dfc);
+            dup = z.up(dfc);
+            dfcAct = d.allocate(z.n, z.inner);
         }
 
         @Override

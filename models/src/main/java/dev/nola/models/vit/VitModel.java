@@ -10,6 +10,7 @@ import dev.nola.kernels.Tensor;
 import dev.nola.models.spec.Layout;
 import dev.nola.models.spec.LinearSpec;
 import dev.nola.models.spec.ModelSpec;
+import dev.nola.models.transformer.CrossEntropyLoss;
 import dev.nola.models.transformer.DeviceWeights;
 import dev.nola.models.transformer.Linear;
 import dev.nola.models.transformer.TransformerStack;
@@ -36,6 +37,7 @@ public final class VitModel implements AutoCloseable {
     private final DeviceWeights w;
     private final TransformerStack stack;
     private final Linear head;
+    private final CrossEntropyLoss loss;
     private Buffers buf;
 
     /**
@@ -52,6 +54,7 @@ public final class VitModel implements AutoCloseable {
         this.stack = new TransformerStack(device, spec, weights, trainBase, adapters);
         this.head = new Linear(LinearSpec.whole("head.weight", "head.bias", Layout.CONV1D, config.width(), config.classes(),
                 null, null), weights.get("head.weight"), weights.get("head.bias"));
+        this.loss = new CrossEntropyLoss(device);
     }
 
     /** Fresh weights of a ViT (seeded), on the device; the caller closes them. */
@@ -118,8 +121,6 @@ public final class VitModel implements AutoCloseable {
         final Tensor ids;
         final Tensor pooled;
         final Tensor logits;
-        final Tensor labels;
-        final Tensor losses;
         final Tensor dpooled;
 
         Buffers(Device d, VitConfig dims, int b) {
@@ -134,14 +135,12 @@ public final class VitModel implements AutoCloseable {
             this.ids = d.upload(ids, n);
             pooled = d.allocate(b, c);
             logits = d.allocate(b, dims.classes());
-            labels = d.allocate(DType.INT32, b);
-            losses = d.allocate(b);
             dpooled = d.allocate(b, c);
         }
 
         @Override
         public void close() {
-            for (Tensor x : new Tensor[] {patches, ids, pooled, logits, labels, losses, dpooled}) {
+            for (Tensor x : new Tensor[] {patches, ids, pooled, logits, dpooled}) {
                 x.close();
             }
         }
@@ -214,33 +213,28 @@ public final class VitModel implements AutoCloseable {
      * stay on the device until {@link #loss()}.
      */
     public void forwardLoss(float[] pixels, int[] labels, int b, float labelSmoothing) {
+        CrossEntropyLoss.countTargets(labels, b);
         forward(pixels, b);
-        device.write(buf.labels, labels);
-        device.nn().crossEntropyForward(buf.logits, buf.labels, buf.losses, labelSmoothing, -1);
+        loss.forward(buf.logits, labels, labelSmoothing);
     }
 
     /** The mean loss of the last forward with labels (reads B floats back). */
     public double loss() {
-        if (buf == null) {
-            throw new IllegalStateException("no forward with labels yet");
-        }
-        float[] l = device.read(buf.losses);
-        double sum = 0;
-        for (float x : l) {
-            sum += x;
-        }
-        return sum / l.length;
+        return loss.mean();
     }
 
-    /** Backward of the last forward with labels: accumulates the gradients of {@link #trainable()}. */
-    public void backward(float labelSmoothing) {
+    /**
+     * Backward of the last forward with labels (with its label smoothing): accumulates the gradients of
+     * {@link #trainable()}.
+     */
+    public void backward() {
         Buffers s = buf;
         int b = s.b;
         VitConfig dims = config;
         int t = dims.tokens();
         int c = dims.width();
         NnOps nn = device.nn();
-        nn.crossEntropyBackward(s.logits, s.labels, s.logits, labelSmoothing, -1, 1f / b);
+        loss.backward(s.logits);
         device.linalg().fill(s.dpooled, 0f);
         head.backward(device, s.pooled, s.logits, s.dpooled, stack.gradient("head.weight"), stack.gradient("head.bias"));
         Tensor dnormed = stack.normedGradient();
@@ -273,6 +267,7 @@ public final class VitModel implements AutoCloseable {
     @Override
     public void close() {
         stack.close();
+        loss.close();
         if (buf != null) {
             buf.close();
         }

@@ -49,7 +49,7 @@ public final class VitTask implements DeviceLossTask {
         ImageBatch b = epoch.get((int) (step % perEpoch));
         model.zeroGradients();
         model.forwardLoss(b.pixels(), b.labels(), b.batchSize(), labelSmoothing);
-        model.backward(labelSmoothing);
+        model.backward();
     }
 
     @Override

@@ -22,7 +22,7 @@ class VitBaseGradientTest {
             try (VitModel m = new VitModel(d, VitModelTest.TINY, w, true, Map.of())) {
                 m.zeroGradients();
                 m.forward(data.pixels(), data.labels(), 6, 0f);
-                m.backward(0f);
+                m.backward();
                 List<Parameter> ps = m.trainable().list();
                 assertEquals(VitModelTest.TINY.spec().weights().size(), ps.size(), "every tensor of the table trains");
                 for (Parameter p : ps) {

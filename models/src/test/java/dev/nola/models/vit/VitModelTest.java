@@ -59,7 +59,7 @@ class VitModelTest {
                 fc.setParameters(p);
                 m.zeroGradients();
                 m.forward(data.pixels(), data.labels(), 6, 0.1f);
-                m.backward(0.1f);
+                m.backward();
                 float[] g = fc.gradients();
                 double gmax = 0;
                 for (float x : g) {
