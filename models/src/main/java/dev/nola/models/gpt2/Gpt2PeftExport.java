@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -80,15 +81,19 @@ public final class Gpt2PeftExport {
             }
         }
         // the file's tensors, then the file, then one layer's factors read back: checked before any is read
-        long layers = named.keySet().stream().map(n -> n.substring(0, n.lastIndexOf(".attn."))).distinct().count();
+        long layers = named.keySet().stream().map(n -> sites.get(n).layer()).distinct().count();
         long floats = SizeBudget.times(layers, SizeBudget.plus(2L * r * c, 3L * c * 2 * r));
         SizeBudget.of("the GPT-2 PEFT export").addFloats("the c_attn factors", floats)
                 .addBytes("the safetensors file", SizeBudget.times(floats, Float.BYTES))
                 .addFloats("one layer's q and v factors read back", 4L * r * c).requireOnHeap();
         SafeTensorsWriter w = new SafeTensorsWriter();
+        // each layer's q and v sites are column ranges of one stored Conv1D weight (c_attn)
+        List<AdapterSite> qv = spec.model().sitesOf(List.of("q", "v"));
         for (int i = 0; i < spec.model().layers(); i++) {
-            Adapter q = named.get("h." + i + ".attn.q");
-            Adapter v = named.get("h." + i + ".attn.v");
+            AdapterSite qSite = qv.get(2 * i);
+            AdapterSite vSite = qv.get(2 * i + 1);
+            Adapter q = named.get(qSite.name());
+            Adapter v = named.get(vSite.name());
             if (q == null && v == null) {
                 continue;
             }
@@ -110,7 +115,8 @@ public final class Gpt2PeftExport {
                     System.arraycopy(bv, row * r, b, (2 * c + row) * 2 * r + r, r);
                 }
             }
-            String prefix = "base_model.model.transformer.h." + i + ".attn.c_attn";
+            String stored = qSite.linear().weight();
+            String prefix = "base_model.model.transformer." + stored.substring(0, stored.length() - ".weight".length());
             w.f32(prefix + ".lora_A.weight", new int[] {2 * r, c}, a);
             w.f32(prefix + ".lora_B.weight", new int[] {3 * c, 2 * r}, b);
         }
