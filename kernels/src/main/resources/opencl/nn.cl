@@ -366,14 +366,132 @@ __kernel void layernorm_backward(__global const float *dout, const ulong dout_of
 #endif
 }
 
-// Column sums in two passes with a fixed order (bias and layernorm parameter gradients): chunk r of
-// `rows` consecutive rows writes pb[r, :] = Σ dout[i, :] and, with has_w, pw[r, :] = Σ dout[i, :]·norm[i, :]
-// (rows ascending); column_finish then adds the chunks in order. GPU: global (C rounded up, chunks),
+// ---------------------------------------------------------------- rmsnorm
+
+// (N,C) out = (x·rstd)·w per row, rstd = 1/√(Σx²/C + eps) written: layernorm_forward's sum without the mean.
+// GPU: a work-group per row, global (N·L), local (L). CPU: a row each, global (N rounded up).
+__kernel void rmsnorm_forward(__global const float *x, const ulong x_off, __global const float *w, const ulong w_off,
+                              __global float *out, const ulong out_off, __global float *rstd, const ulong rstd_off,
+                              const uint n, const uint c, const float eps, __local float *scratch) {
+    x += x_off;
+    w += w_off;
+    out += out_off;
+    rstd += rstd_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+    __global const float *xr = x + (ulong)row * c;
+    __global float *o = out + (ulong)row * c;
+    float8 acc = (float8)(0.0f);
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 v = vload8(0, xr + j);
+        acc = fma(v, v, acc);
+    }
+    float tail = 0.0f;
+    for (; j < c; j++) {
+        tail = fma(xr[j], xr[j], tail);
+    }
+    float s = 1.0f / sqrt((hsum8(acc) + tail) / (float)c + eps);
+    j = 0;
+    for (; j + 8 <= c; j += 8) {
+        vstore8(vload8(0, xr + j) * s * vload8(0, w + j), 0, o + j);
+    }
+    for (; j < c; j++) {
+        o[j] = xr[j] * s * w[j];
+    }
+#else
+    uint row = get_group_id(0);
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+    __global const float *xr = x + (ulong)row * c;
+    __global float *o = out + (ulong)row * c;
+    float acc = 0.0f;
+    for (uint j = lid; j < c; j += size) {
+        acc = fma(xr[j], xr[j], acc);
+    }
+    float s = 1.0f / sqrt(group_sum(acc, scratch) / (float)c + eps);
+    for (uint j = lid; j < c; j += size) {
+        o[j] = xr[j] * s * w[j];
+    }
+    if (lid != 0) {
+        return;
+    }
+#endif
+    rstd[row] = s;
+}
+
+// dx[n, :] += rstd·(dnorm − norm·mean(dnorm·norm)) with dnorm = dout·w, norm = x·rstd. The weight
+// gradient is column_partials' (without the mean). Layout and geometry as rmsnorm_forward.
+__kernel void rmsnorm_backward(__global const float *dout, const ulong dout_off, __global const float *x, const ulong x_off,
+                               __global const float *w, const ulong w_off, __global const float *rstd, const ulong rstd_off,
+                               __global float *dx, const ulong dx_off, const uint n, const uint c, __local float *scratch) {
+    dout += dout_off;
+    x += x_off;
+    w += w_off;
+    rstd += rstd_off;
+    dx += dx_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+#else
+    uint row = get_group_id(0);
+    uint lid = get_local_id(0);
+    uint size = get_local_size(0);
+#endif
+    __global const float *g = dout + (ulong)row * c;
+    __global const float *xr = x + (ulong)row * c;
+    __global float *d = dx + (ulong)row * c;
+    float s = rstd[row];
+#ifdef CHUNKED
+    float8 sdn8 = (float8)(0.0f);
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        sdn8 = fma(vload8(0, g + j) * vload8(0, w + j), vload8(0, xr + j) * s, sdn8);
+    }
+    float sdn = 0.0f;
+    for (; j < c; j++) {
+        sdn = fma(g[j] * w[j], xr[j] * s, sdn);
+    }
+    float meanDN = (hsum8(sdn8) + sdn) / (float)c;
+    j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 norm = vload8(0, xr + j) * s;
+        float8 dn = vload8(0, g + j) * vload8(0, w + j);
+        vstore8(fma(s, dn - norm * meanDN, vload8(0, d + j)), 0, d + j);
+    }
+    for (; j < c; j++) {
+        float norm = xr[j] * s;
+        float dn = g[j] * w[j];
+        d[j] = fma(s, dn - norm * meanDN, d[j]);
+    }
+#else
+    float sdn = 0.0f;
+    for (uint j = lid; j < c; j += size) {
+        sdn = fma(g[j] * w[j], xr[j] * s, sdn);
+    }
+    float meanDN = group_sum(sdn, scratch) / (float)c;
+    for (uint j = lid; j < c; j += size) {
+        float norm = xr[j] * s;
+        float dn = g[j] * w[j];
+        d[j] = fma(s, dn - norm * meanDN, d[j]);
+    }
+#endif
+}
+
+// Column sums in two passes with a fixed order (bias, layernorm and RMSNorm parameter gradients): chunk r
+// of `rows` consecutive rows writes pb[r, :] = Σ dout[i, :] and, with has_w, pw[r, :] = Σ dout[i, :]·norm[i, :]
+// (rows ascending; norm = (x − mean)·rstd, or x·rstd without has_mean); column_finish then adds the
+// chunks in order. GPU: global (C rounded up, chunks),
 // a column each. CPU: global (C/8 rounded up, chunks), 8 columns each.
 __kernel void column_partials(__global const float *dout, const ulong dout_off, __global const float *x, const ulong x_off,
                               __global const float *mean, const ulong mean_off, __global const float *rstd, const ulong rstd_off,
                               __global float *pb, const ulong pb_off, __global float *pw, const ulong pw_off,
-                              const uint n, const uint c, const uint rows, const int has_w) {
+                              const uint n, const uint c, const uint rows, const int has_w, const int has_mean) {
     dout += dout_off;
     x += x_off;
     mean += mean_off;
@@ -395,7 +513,7 @@ __kernel void column_partials(__global const float *dout, const ulong dout_off, 
             float8 g = vload8(0, dout + (ulong)i * c + j);
             sb += g;
             if (has_w) {
-                sw = fma(g, (vload8(0, x + (ulong)i * c + j) - mean[i]) * rstd[i], sw);
+                sw = fma(g, (vload8(0, x + (ulong)i * c + j) - (has_mean ? mean[i] : 0.0f)) * rstd[i], sw);
             }
         }
         vstore8(sb, 0, pb + (ulong)r * c + j);
@@ -418,7 +536,7 @@ __kernel void column_partials(__global const float *dout, const ulong dout_off, 
             float g = dout[(ulong)i * c + j];
             sb += g;
             if (has_w) {
-                sw = fma(g, (x[(ulong)i * c + j] - mean[i]) * rstd[i], sw);
+                sw = fma(g, (x[(ulong)i * c + j] - (has_mean ? mean[i] : 0.0f)) * rstd[i], sw);
             }
         }
         pb[(ulong)r * c + j] = sb;
@@ -557,6 +675,106 @@ __kernel void bias_forward(__global float *x, const ulong x_off, __global const 
         x[(ulong)get_global_id(1) * c + j] += bias[j];
     }
 #endif
+}
+
+// ---------------------------------------------------------------- rope, swiglu
+
+// (rows, W) rotary embedding, HF's rotate_half layout: row r at position p = pos0 + r mod t, heads of
+// head_dim side by side, pairs (i, i + d/2) rotated by the table row [p, :] (sin negated for the
+// transpose). Each product rounded, then one subtraction or addition (FP_CONTRACT OFF, no fma): the
+// reference's bits. Each pair is read before it is written, so out may be x.
+// GPU: a pair each, global (W/2 rounded up, rows). CPU: a row each, global (rows rounded up).
+__kernel void rope(__global const float *x, const ulong x_off, __global const float *cosv, const ulong cos_off,
+                   __global const float *sinv, const ulong sin_off, __global float *out, const ulong out_off,
+                   const uint rows, const uint t, const uint w, const uint head_dim, const uint pos0, const int transpose) {
+    x += x_off;
+    cosv += cos_off;
+    sinv += sin_off;
+    out += out_off;
+    uint half_dim = head_dim / 2;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    __global const float *cr = cosv + (ulong)(pos0 + row % t) * half_dim;
+    __global const float *sr = sinv + (ulong)(pos0 + row % t) * half_dim;
+    for (uint h = 0; h < w; h += head_dim) {
+        __global const float *xa = x + (ulong)row * w + h;
+        __global float *oa = out + (ulong)row * w + h;
+        uint i = 0;
+        for (; i + 8 <= half_dim; i += 8) {
+            float8 a = vload8(0, xa + i);
+            float8 b = vload8(0, xa + half_dim + i);
+            float8 c = vload8(0, cr + i);
+            float8 s = vload8(0, sr + i);
+            s = transpose ? -s : s;
+            vstore8(a * c - b * s, 0, oa + i);
+            vstore8(b * c + a * s, 0, oa + half_dim + i);
+        }
+        for (; i < half_dim; i++) {
+            float a = xa[i];
+            float b = xa[half_dim + i];
+            float c = cr[i];
+            float s = transpose ? -sr[i] : sr[i];
+            oa[i] = a * c - b * s;
+            oa[half_dim + i] = b * c + a * s;
+        }
+    }
+#else
+    uint j = get_global_id(0);
+    uint row = get_global_id(1);
+    if (j >= w / 2) {
+        return;
+    }
+    uint head = j / half_dim;
+    uint i = j % half_dim;
+    ulong at = (ulong)row * w + head * head_dim + i;
+    ulong k = (ulong)(pos0 + row % t) * half_dim + i;
+    float a = x[at];
+    float b = x[at + half_dim];
+    float c = cosv[k];
+    float s = transpose ? -sinv[k] : sinv[k];
+    out[at] = a * c - b * s;
+    out[at + half_dim] = b * c + a * s;
+#endif
+}
+
+// out = silu(gate)·up with silu(g) = g·σ(g), σ from t = e^(−|g|): 1/(1 + t) for g ≥ 0, t/(1 + t) below
+// (no overflow, the negative tail keeps its relative accuracy); out may be gate or up.
+__kernel void swiglu_forward(__global const float *gate, const ulong gate_off, __global const float *up, const ulong up_off,
+                             __global float *out, const ulong out_off, const ulong n, const ulong chunk) {
+    gate += gate_off;
+    up += up_off;
+    out += out_off;
+    FOR_ELEMENTS(n, chunk,
+                 { float8 g = vload8(0, gate + e); float8 t = exp(-fabs(g));
+                   float8 silu = g * select((float8)(1.0f), t, g < 0.0f) / (1.0f + t);
+                   vstore8(silu * vload8(0, up + e), 0, out + e); },
+                 { float g = gate[e]; float t = exp(-fabs(g));
+                   out[e] = g * (g < 0.0f ? t : 1.0f) / (1.0f + t) * up[e]; })
+}
+
+// dgate += dout·up·silu'(gate), dup += dout·silu(gate), silu'(g) = σ + g·t/(1 + t)² (σ(1 − σ) = t/(1 + t)²).
+__kernel void swiglu_backward(__global const float *gate, const ulong gate_off, __global const float *up, const ulong up_off,
+                              __global const float *dout, const ulong dout_off, __global float *dgate, const ulong dgate_off,
+                              __global float *dup, const ulong dup_off, const ulong n, const ulong chunk) {
+    gate += gate_off;
+    up += up_off;
+    dout += dout_off;
+    dgate += dgate_off;
+    dup += dup_off;
+    FOR_ELEMENTS(n, chunk,
+                 { float8 g = vload8(0, gate + e); float8 t = exp(-fabs(g)); float8 op = 1.0f + t;
+                   float8 sg = select((float8)(1.0f), t, g < 0.0f) / op; float8 grad = g * t / (op * op) + sg;
+                   float8 d = vload8(0, dout + e);
+                   vstore8(fma(d * vload8(0, up + e), grad, vload8(0, dgate + e)), 0, dgate + e);
+                   vstore8(fma(d, g * sg, vload8(0, dup + e)), 0, dup + e); },
+                 { float g = gate[e]; float t = exp(-fabs(g)); float op = 1.0f + t;
+                   float sg = (g < 0.0f ? t : 1.0f) / op; float grad = g * t / (op * op) + sg;
+                   float d = dout[e];
+                   dgate[e] = fma(d * up[e], grad, dgate[e]);
+                   dup[e] = fma(d, g * sg, dup[e]); })
 }
 
 // ---------------------------------------------------------------- softmax

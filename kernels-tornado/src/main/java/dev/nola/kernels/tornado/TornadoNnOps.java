@@ -387,9 +387,21 @@ final class TornadoNnOps extends AbstractNnOps {
         p.fp.set(0, (float) (1.0 / Math.sqrt(c / nh)));
     }
 
+    /**
+     * NnKernels' attention indexes k and v with q's width, so grouped-query heads (KVH &lt; NH) are
+     * refused rather than miscomputed until it has kernels for them.
+     */
+    private void requireEqualHeads(Tensor k, int c, int nh) {
+        if (k.shape()[2] != c) {
+            throw new UnsupportedOperationException("grouped-query attention (" + k.shape()[2] / (c / nh) + " KV heads for " + nh
+                    + " query heads) is not implemented on " + device.id() + " yet");
+        }
+    }
+
     @Override
     protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal, int b,
                                       int t, int c, int nh) {
+        requireEqualHeads(k, c, nh);
         FloatArray[] o = slots(att, out);
         KernelPlan p = plan("nn.attentionForward", NnKernels.A_SIZE, 1, (g, ip, fp) -> placeholders(g, o).task(
                 KernelPlan.task(0), NnKernels::nnAttentionForward, new KernelContext(), ip, fp, floats(q), floats(k),
@@ -401,6 +413,7 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt, Tensor dq,
                                        Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        requireEqualHeads(k, c, nh);
         FloatArray[] o = slots(datt, dq);
         KernelPlan p = plan("nn.attentionBackwardQuery", NnKernels.A_SIZE, 1, (g, ip, fp) -> placeholders(g, o).task(
                 KernelPlan.task(0), NnKernels::nnAttentionBackwardQuery, new KernelContext(), ip, fp, floats(dout),

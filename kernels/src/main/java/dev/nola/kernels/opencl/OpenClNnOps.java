@@ -17,9 +17,11 @@ import org.jocl.cl_kernel;
  * in local memory, for layernorm, softmax and cross-entropy. On CPU devices ({@code -DCHUNKED}): a
  * work-item per row, per contiguous chunk or per 8-column block, 8 wide.
  *
- * <p>Deterministic in both layouts: column sums (bias and layernorm parameter gradients) are per-chunk
- * partials in the workspace added in chunk order, with chunks that depend only on the row count; the
- * encoder backward adds the rows of repeated ids in token order; no float atomics. Attention is
+ * <p>Deterministic in both layouts: column sums (bias, layernorm and RMSNorm parameter gradients) are
+ * per-chunk partials in the workspace added in chunk order, with chunks that depend only on the row
+ * count; the encoder backward adds the rows of repeated ids in token order; no float atomics. RMSNorm
+ * has layernorm's geometry, RoPE a pair per work-item (GPU) or a row (CPU) in the reference's float
+ * order, SwiGLU the element-wise geometry. Attention, grouped-query heads included, is
  * {@link AbstractNnOps}'s composition of batched sgemm and this class's softmax.
  */
 final class OpenClNnOps extends AbstractNnOps {
@@ -171,7 +173,8 @@ final class OpenClNnOps extends AbstractNnOps {
 
     /**
      * dbias += Σ_n dout[n, :] and, when x is given, dweight += Σ_n dout[n, :]·norm[n, :] (either
-     * output may be null): chunk partials in the workspace, then the chunks added in order.
+     * output may be null) with norm = (x − mean)·rstd, or x·rstd when mean is null (RMSNorm): chunk
+     * partials in the workspace, then the chunks added in order.
      */
     private void columnSums(Tensor dout, Tensor x, Tensor mean, Tensor rstd, Tensor dbias, Tensor dweight, int n,
                             int c) {
@@ -183,7 +186,7 @@ final class OpenClNnOps extends AbstractNnOps {
         boolean hasW = x != null && dweight != null;
         cl_kernel k = kernel("column_partials");
         args(k, dout, x == null ? dout : x, mean == null ? dout : mean, rstd == null ? dout : rstd, pb, pw, n, c, rows,
-                hasW ? 1 : 0);
+                hasW ? 1 : 0, mean == null ? 0 : 1);
         launchColumns(k, c, chunks, false);
         cl_kernel finish = kernel("column_finish");
         if (dbias != null) {
@@ -284,5 +287,49 @@ final class OpenClNnOps extends AbstractNnOps {
         long rows = (long) b * per;
         args(k, dout, dx, (int) rows, per, t, c, kind == Pool.MEAN ? POOL_MEAN : POOL_FIRST);
         launchColumns(k, c, rows, true);
+    }
+
+    // ---------------------------------------------------------------- RMSNorm, RoPE, SwiGLU
+
+    @Override
+    protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
+        cl_kernel k = kernel("rmsnorm_forward");
+        args(k, x, weight, out, rstd, n, c, eps, rowScratch(k, c));
+        launchRows(k, n, c);
+    }
+
+    @Override
+    protected void doRmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight, int n,
+                                     int c) {
+        cl_kernel k = kernel("rmsnorm_backward");
+        args(k, dout, x, weight, rstd, dx, n, c, rowScratch(k, c));
+        launchRows(k, n, c);
+        if (dweight != null) {
+            columnSums(dout, x, null, rstd, null, dweight, n, c);
+        }
+    }
+
+    @Override
+    protected void doRope(Tensor in, Tensor cos, Tensor sin, Tensor out, boolean transpose, int rows, int t, int w,
+                          int headDim, int pos0) {
+        cl_kernel k = kernel("rope");
+        args(k, in, cos, sin, out, rows, t, w, headDim, pos0, transpose ? 1 : 0);
+        launchColumns(k, w / 2, rows, true);
+    }
+
+    @Override
+    protected void doSwigluForward(Tensor gate, Tensor up, Tensor out, long n) {
+        cl_kernel k = kernel("swiglu_forward");
+        long chunk = chunk(n);
+        args(k, gate, up, out, n, chunk);
+        launchElements(k, n, chunk);
+    }
+
+    @Override
+    protected void doSwigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup, long n) {
+        cl_kernel k = kernel("swiglu_backward");
+        long chunk = chunk(n);
+        args(k, gate, up, dout, dgate, dup, n, chunk);
+        launchElements(k, n, chunk);
     }
 }

@@ -333,6 +333,38 @@ class OpenClNnKernelsTest {
         }
     }
 
+    // ---------------------------------------------------------------- rope
+
+    /**
+     * RoPE is specified as float32 operations in a fixed order (two rounded products, one rounded sum;
+     * the file has FP_CONTRACT OFF), so both layouts give the reference's bits: float8 blocks and the
+     * tail (half = 3, 10), in place and apart, from pos0 &gt; 0, forward and transposed.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"-DCHUNKED", ""})
+    void ropeIsTheReferenceBitForBit(String layout) {
+        // {B, T, W, headDim, P, pos0}
+        int[][] shapes = {{1, 1, 2, 2, 1, 0}, {2, 7, 30, 6, 9, 2}, {2, 5, 40, 20, 8, 3}, {4, 16, 256, 64, 20, 3}};
+        try (Pair p = new Pair(layout, 38)) {
+            for (int[] s : shapes) {
+                int b = s[0], t = s[1], w = s[2], hd = s[3], pos = s[4], pos0 = s[5];
+                Tensor[] cos = p.tensor(1, pos, hd / 2);
+                Tensor[] sin = p.tensor(1, pos, hd / 2);
+                for (boolean backward : new boolean[] {false, true}) {
+                    String at = " " + java.util.Arrays.toString(s) + (backward ? " backward" : " forward");
+                    Tensor[] x = p.tensor(3, b, t, w);
+                    Tensor[] out = p.tensor(1, b, t, w);
+                    Op op = backward ? (nn, y) -> nn.ropeBackward(y[0], y[1], y[2], hd, pos0, y[3])
+                            : (nn, y) -> nn.ropeForward(y[0], y[1], y[2], hd, pos0, y[3]);
+                    p.run(op, x, cos, sin, out);
+                    p.exact("rope" + at, out);
+                    p.run(op, x, cos, sin, x);
+                    p.exact("rope in place" + at, x);
+                }
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- cross-entropy
 
     @ParameterizedTest
