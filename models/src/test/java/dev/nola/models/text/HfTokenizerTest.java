@@ -17,7 +17,6 @@ import dev.nola.models.lm.LlamaConfig;
 import dev.nola.models.lm.Tokenizers;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -380,9 +379,9 @@ class HfTokenizerTest {
         assertTrue(Tokenizers.forModel(dir("sp", sentencePiece(), LLAMA2_CONFIG), llama) instanceof HfTokenizer);
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         assertThrows(InvalidFileException.class, () -> Tokenizers.forModel(file, llama));
-        Path fifoLike = Files.createDirectories(tmp.resolve("dirtok").resolve("tokenizer.json")).getParent();
-        InvalidFileException d = assertThrows(InvalidFileException.class, () -> Tokenizers.forModel(fifoLike, llama));
+        // something other than a regular file at tokenizer.json is refused as what it is, not skipped
+        Path dirTok = Files.createDirectories(tmp.resolve("dirtok").resolve("tokenizer.json")).getParent();
+        InvalidFileException d = assertThrows(InvalidFileException.class, () -> Tokenizers.forModel(dirTok, gpt2));
         assertTrue(d.getMessage().contains("is a directory"), d.getMessage());
-        assertEquals(StandardCharsets.UTF_8.name(), "UTF-8");
     }
 }
