@@ -4,7 +4,9 @@ import dev.nola.adapter.Adapter;
 import dev.nola.kernels.Device;
 import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.CausalLmTask;
+import dev.nola.models.gpt2.Gpt2Tokenizer;
 import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.lm.Tokenizers;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.text.TokenWindows;
 import dev.nola.models.train.Evaluation;
@@ -41,7 +43,8 @@ public final class CausalLmWorkload implements Workload {
             w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors());
             m = new CausalLm(d, spec, w, false, adapters);
             if (data != null) {
-                TokenWindows all = data.windows(spec.positions());
+                TokenWindows all = data.windows(spec.positions(), ckpt.dir() == null ? Gpt2Tokenizer.get()
+                        : Tokenizers.forModel(ckpt.dir(), ckpt.config()));
                 if (all.size() < 2) {
                     throw new IllegalArgumentException("--data " + data.path() + " gives " + all.size() + " window of "
                             + spec.positions() + " tokens; expected at least 2 (one to train on, one held out)");

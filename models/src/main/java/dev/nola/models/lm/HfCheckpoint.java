@@ -61,8 +61,14 @@ public final class HfCheckpoint {
     private final HfConfig config;
     private final WeightTable table;
     private final Map<String, float[]> tensors;
+    private final Path dir;
 
     private HfCheckpoint(HfConfig config, Map<String, float[]> tensors) {
+        this(config, tensors, null);
+    }
+
+    private HfCheckpoint(HfConfig config, Map<String, float[]> tensors, Path dir) {
+        this.dir = dir;
         this.config = config;
         this.table = config.spec().model().weights();
         this.tensors = Collections.unmodifiableMap(tensors);
@@ -116,7 +122,8 @@ public final class HfCheckpoint {
             for (Path shard : shards) {
                 readers.add(SafeTensorsReader.open(shard));
             }
-            return new Loader(config, configFile, readers).load();
+            HfCheckpoint c = new Loader(config, configFile, readers).load();
+            return new HfCheckpoint(c.config, new LinkedHashMap<>(c.tensors), dir);
         } finally {
             readers.forEach(SafeTensorsReader::close);
         }
@@ -294,6 +301,11 @@ public final class HfCheckpoint {
         files.put(WEIGHTS_FILE, w.toBytes(Map.of("format", "pt")));
         files.put(CONFIG_FILE, config.toJson());
         return files;
+    }
+
+    /** The directory it was loaded from, or null for one made in memory. */
+    public Path dir() {
+        return dir;
     }
 
     /** The configuration. */
