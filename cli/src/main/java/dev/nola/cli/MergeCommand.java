@@ -30,8 +30,8 @@ import picocli.CommandLine.Spec;
  * {@link AdapterSite} (by its saved name) says which stored weight it adds into and where: for GPT-2,
  * q and v are column ranges of the fused Conv1D c_attn [C, 3C], so ΔW [out, in] is added transposed
  * into the module's columns ({@link Linear#addDelta}). The checkpoint is written as one
- * {@code model.safetensors} (a sharded input too) with every tensor in the dtype and under the key the
- * input stored it (BF16 in, BF16 out, W + ΔW rounded to nearest even; F16 likewise; F32 stays F32).
+ * {@code model.safetensors} (a sharded input too) with every tensor in the dtype the input stored it as,
+ * under its Hugging Face name (GPT-2 without {@code transformer.}) (BF16 in, BF16 out, W + ΔW rounded to nearest even; F16 likewise; F32 stays F32).
  */
 @Command(name = "merge", mixinStandardHelpOptions = true,
         description = "Merge an adapter into its language model (GPT-2, LLaMA, Mistral, Qwen2) and write a new Hugging Face "

@@ -39,10 +39,11 @@ import java.util.regex.Pattern;
  * tensor's shape is checked against the table before any data is read. Shards must be plain file
  * names inside the directory. Any problem is one line naming the file and the tensor or field.
  *
- * <p>A loaded checkpoint remembers, per tensor, the dtype and the key it was stored under
- * ({@link #dtype}, {@link #storedKey}); one built in memory ({@link #of}, {@link #zeros}) stores F32
- * without prefix, and {@link #as} changes the dtype. Writing produces one {@code model.safetensors}
- * (each tensor in its dtype under its key, values rounded to nearest even for F16 and BF16,
+ * <p>A loaded checkpoint remembers, per tensor, the dtype it was stored as ({@link #dtype}); one built
+ * in memory ({@link #of}, {@link #zeros}) stores F32, and {@link #as} changes the dtype. Keys are
+ * written without the architecture's prefix ({@link #storedKey}: GPT-2's {@code transformer.} dropped,
+ * which Hugging Face loads either way; LLaMA-family keys have none, so they are written as read).
+ * Writing produces one {@code model.safetensors} (each tensor in its dtype under its key, values rounded to nearest even for F16 and BF16,
  * {@code __metadata__} format "pt") or shards and their index ({@link #write(Path, int)}), and
  * {@code config.json}, the directory replaced atomically: a checkpoint read as BF16 shards is written
  * back as BF16 under the same names. The arrays are the checkpoint's own, not copies: a trainer may
@@ -107,7 +108,7 @@ public final class HfCheckpoint {
         return dtypes.get(name);
     }
 
-    /** The key this tensor was stored under (with the file's prefix, if it had one), which {@link #write} writes. */
+    /** The key {@link #write} writes this tensor under: its name without the architecture's prefix. */
     public String storedKey(String name) {
         tensor(name);
         return keys.get(name);
@@ -255,8 +256,7 @@ public final class HfCheckpoint {
             for (String name : expected.keySet()) {
                 TensorInfo info = found.get(name);
                 values.put(name, source.get(name).readFloats(info.name()));
-                dtypes.put(name, info.dtype());
-                keys.put(name, info.name());
+                dtypes.put(name, info.dtype()); // written back under the name without prefix, as before
             }
             if (head != null) {
                 String embedding = config.spec().tokenEmbedding();
