@@ -10,9 +10,20 @@ independent implementation of what its LlamaForCausalLM / Qwen2ForCausalLM compu
 conventions) and writes models/src/test/resources/fixtures/llama_fixture.safetensors holding, for each
 case (a prefix per case):
 
-  llama.*  GQA (4 query heads, 2 KV heads), head_dim 8 with hidden 24 (head_dim * heads != hidden),
-           Llama 3 rope scaling, untied lm_head, no biases
-  qwen2.*  q/k/v biases, 1 KV head, head_dim 6, tied head, rope_theta 1e6, no scaling
+  llama.*   GQA (4 query heads, 2 KV heads), head_dim 8 with hidden 24 (head_dim * heads != hidden),
+            Llama 3 rope scaling, untied lm_head, no biases; stored F32
+  qwen2.*   q/k/v biases, 1 KV head, head_dim 6, tied head, rope_theta 1e6, no scaling; stored BF16
+  llama3.*  as a Llama 3 release: GQA (4 heads, 2 KV heads), llama3 rope scaling, theta 500000, untied
+            head; stored BF16 in two shards with model.safetensors.index.json
+  llama2.*  as a Llama 2 release: MHA (KV heads = heads), no scaling; stored F16
+
+Each case's metadata says how the checkpoint is stored (<case>.dtype: F32, BF16 or F16; <case>.shards).
+The parameters are drawn in float32 and rounded to that dtype first (round to nearest even, PyTorch's
+.bfloat16() / .half()); the fixture holds those rounded values (exact in float32), so a checkpoint
+written from them in the stated dtype holds exactly what the reference was computed from.
+
+Besides the batch, each case holds what `nola score --ids <case>.score.ids` prints: the mean next-token
+loss of one sequence (<case>.score.loss) and the logits of its last input position (<case>.score.logits).
 
 and per case: the config.json text (metadata <case>.config), the float32 parameters under Hugging Face
 names (<case>.param.<name>), the ids and targets (<case>.ids, <case>.targets; int32, -1 = ignored),
@@ -32,7 +43,7 @@ import struct
 import numpy as np
 import torch
 
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2
 REGENERATE = "/usr/bin/python3 models/src/test/python/llama_fixture.py"
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "fixtures", "llama_fixture.safetensors")
 
@@ -45,7 +56,17 @@ CASES = {
     "qwen2": dict(model_type="qwen2", hidden_size=24, intermediate_size=36, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=1, head_dim=6, max_position_embeddings=16, vocab_size=50, rms_norm_eps=1e-6,
                   rope_theta=1000000.0, tie_word_embeddings=True, rope_scaling=None),
+    "llama3": dict(model_type="llama", hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                   num_key_value_heads=2, max_position_embeddings=16, vocab_size=60, rms_norm_eps=1e-5,
+                   rope_theta=500000.0, tie_word_embeddings=False, attention_bias=False,
+                   rope_scaling=dict(rope_type="llama3", factor=32.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                                     original_max_position_embeddings=8)),
+    "llama2": dict(model_type="llama", hidden_size=24, intermediate_size=44, num_hidden_layers=2, num_attention_heads=4,
+                   num_key_value_heads=4, max_position_embeddings=16, vocab_size=50, rms_norm_eps=1e-5,
+                   rope_theta=10000.0, tie_word_embeddings=False, attention_bias=False, rope_scaling=None),
 }
+STORAGE = {"llama": ("F32", 1), "qwen2": ("BF16", 1), "llama3": ("BF16", 2), "llama2": ("F16", 1)}
+ROUND = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
 B, T = 2, 7
 
 
@@ -69,9 +90,13 @@ def write_safetensors(path, tensors, metadata):
             f.write(b)
 
 
+def head_dim(cfg):
+    return cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+
+
 def inverse_frequencies(cfg):
     """Float32, as Hugging Face's rotary init computes it, then the llama3 rule in float32."""
-    d = cfg["head_dim"]
+    d = head_dim(cfg)
     inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
     s = cfg.get("rope_scaling")
     if s:
@@ -104,7 +129,7 @@ def rms_norm(x, w, eps):
 
 def params(cfg, gen):
     c, i, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
-    hq, hkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    hq, hkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], head_dim(cfg)
     qwen = cfg["model_type"] == "qwen2"
 
     def rnd(*shape, std=0.2):
@@ -129,13 +154,16 @@ def params(cfg, gen):
 
 
 def forward(cfg, p, ids, targets):
+    """Float64 logits [B, T, V], mean loss (targets -1 ignored) and the embedding output (for its gradient)."""
+    B, T = ids.shape
     c = cfg["hidden_size"]
-    hq, hkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    hq, hkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], head_dim(cfg)
     eps = cfg["rms_norm_eps"]
     cos, sin = rope_tables(cfg, T)
     x = p["model.embed_tokens.weight"][ids.long()]
     embed = x
-    embed.retain_grad()
+    if embed.requires_grad:
+        embed.retain_grad()
     mask = torch.ones(T, T, dtype=torch.bool).tril()
     for l in range(cfg["num_hidden_layers"]):
         pre = f"model.layers.{l}."
@@ -178,7 +206,8 @@ def main():
             "B": B, "T": T, "cases": ",".join(CASES)}
     for n, (case, cfg) in enumerate(CASES.items()):
         gen = torch.Generator().manual_seed(100 + n)
-        p32 = params(cfg, gen)
+        dtype, shards = STORAGE[case]
+        p32 = {k: v.to(ROUND[dtype]).float() for k, v in params(cfg, gen).items()}  # the values as stored
         ids = torch.randint(0, cfg["vocab_size"], (B, T), generator=gen, dtype=torch.int64).int()
         targets = torch.randint(0, cfg["vocab_size"], (B, T), generator=gen, dtype=torch.int64).int()
         targets[0, 2] = -1  # an ignored position
@@ -188,6 +217,16 @@ def main():
         cfg_json = dict(cfg, architectures=[{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM"}[cfg["model_type"]]],
                         hidden_act="silu")
         meta[case + ".config"] = json.dumps(cfg_json)
+        meta[case + ".dtype"] = dtype
+        meta[case + ".shards"] = shards
+        # what `nola score --ids` computes: one sequence, the loss of each next token, the last logits
+        seq = torch.cat([ids[0], targets[1, -1:].clamp(min=0)])
+        with torch.no_grad():
+            pd = {k: v.double() for k, v in p32.items()}
+            s_logits, s_loss, _ = forward(cfg, pd, seq[None, :-1], seq[None, 1:])
+        out[case + ".score.ids"] = seq.numpy().astype(np.int32)
+        out[case + ".score.loss"] = np.array([s_loss.item()], dtype=np.float32)
+        out[case + ".score.logits"] = s_logits[0, -1].float().numpy()
         for k, v in p32.items():
             out[f"{case}.param.{k}"] = v.numpy().astype(np.float32)
             out[f"{case}.grad.{k}"] = p[k].grad.float().numpy()

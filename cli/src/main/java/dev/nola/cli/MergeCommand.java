@@ -29,10 +29,13 @@ import picocli.CommandLine.Spec;
  * new Hugging Face checkpoint (config.json, model.safetensors) that loads without nola. Each adapter's
  * {@link AdapterSite} (by its saved name) says which stored weight it adds into and where: for GPT-2,
  * q and v are column ranges of the fused Conv1D c_attn [C, 3C], so ΔW [out, in] is added transposed
- * into the module's columns ({@link Linear#addDelta}).
+ * into the module's columns ({@link Linear#addDelta}). The checkpoint is written as one
+ * {@code model.safetensors} (a sharded input too) with every tensor in the dtype the input stored it as,
+ * under its Hugging Face name (GPT-2 without {@code transformer.}) (BF16 in, BF16 out, W + ΔW rounded to nearest even; F16 likewise; F32 stays F32).
  */
 @Command(name = "merge", mixinStandardHelpOptions = true,
-        description = "Merge an adapter into its language model (GPT-2) and write a new Hugging Face checkpoint.")
+        description = "Merge an adapter into its language model (GPT-2, LLaMA, Mistral, Qwen2) and write a new Hugging Face "
+                + "checkpoint in the input's dtype.")
 final class MergeCommand implements Callable<Integer> {
 
     @Spec
@@ -41,7 +44,7 @@ final class MergeCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes or a Hugging Face checkpoint directory (GPT-2).")
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes or a Hugging Face checkpoint directory.")
     String model;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "An adapter directory, or a finetune output directory.")

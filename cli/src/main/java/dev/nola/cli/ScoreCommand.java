@@ -20,12 +20,13 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code nola score}: the mean next-token cross-entropy of a Hugging Face causal-LM checkpoint (GPT-2),
+ * {@code nola score}: the mean next-token cross-entropy of a Hugging Face causal-LM checkpoint (GPT-2,
+ * LLaMA, Mistral, Qwen2; F32, F16 or BF16, one file or shards),
  * with an adapter or not, over token ids, then the logits of the last position, one per line: a cross-implementation check like
  * {@code nola basis} and {@code nola mix}.
  */
 @Command(name = "score", mixinStandardHelpOptions = true,
-        description = "Print a GPT-2's mean next-token cross-entropy over token ids, then the last position's logits.")
+        description = "Print a causal LM's mean next-token cross-entropy over token ids, then the last position's logits.")
 final class ScoreCommand implements Callable<Integer> {
 
     @Spec
@@ -35,14 +36,14 @@ final class ScoreCommand implements Callable<Integer> {
     Main main;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "A Hugging Face GPT-2 directory: config.json and model.safetensors.")
+            description = "A Hugging Face causal-LM directory: config.json and model.safetensors (or shards and their index).")
     Path model;
 
     @Option(names = "--ids", required = true, split = ",", paramLabel = "ID",
             description = "Token ids, comma-separated (at least 2, at most n_positions).")
     int[] ids;
 
-    @Option(names = "--adapter", paramLabel = "DIR", description = "A NOLA adapter directory for this model (layers h.{i}.attn.q, …).")
+    @Option(names = "--adapter", paramLabel = "DIR", description = "A NOLA adapter directory for this model (layers h.{i}.attn.q, model.layers.{i}.self_attn.q_proj, …).")
     Path adapter;
 
     @Override

@@ -39,9 +39,15 @@ import java.util.regex.Pattern;
  * tensor's shape is checked against the table before any data is read. Shards must be plain file
  * names inside the directory. Any problem is one line naming the file and the tensor or field.
  *
- * <p>Writing produces one {@code model.safetensors} (F32, keys without prefix, {@code __metadata__}
- * format "pt") and {@code config.json}, the directory replaced atomically. The arrays are the
- * checkpoint's own, not copies: a trainer may update them in place and write the checkpoint again.
+ * <p>A loaded checkpoint remembers, per tensor, the dtype it was stored as ({@link #dtype}); one built
+ * in memory ({@link #of}, {@link #zeros}) stores F32, and {@link #as} changes the dtype. Keys are
+ * written without the architecture's prefix ({@link #storedKey}: GPT-2's {@code transformer.} dropped,
+ * which Hugging Face loads either way; LLaMA-family keys have none, so they are written as read).
+ * Writing produces one {@code model.safetensors} (each tensor in its dtype under its key, values rounded to nearest even for F16 and BF16,
+ * {@code __metadata__} format "pt") or shards and their index ({@link #write(Path, int)}), and
+ * {@code config.json}, the directory replaced atomically: a checkpoint read as BF16 shards is written
+ * back as BF16 under the same names. The arrays are the checkpoint's own, not copies: a trainer may
+ * update them in place and write the checkpoint again.
  */
 public final class HfCheckpoint {
 
@@ -61,17 +67,58 @@ public final class HfCheckpoint {
     private final HfConfig config;
     private final WeightTable table;
     private final Map<String, float[]> tensors;
+    private final Map<String, DType> dtypes;
+    private final Map<String, String> keys;
     private final Path dir;
 
     private HfCheckpoint(HfConfig config, Map<String, float[]> tensors) {
-        this(config, tensors, null);
+        this(config, tensors, Map.of(), Map.of(), null);
     }
 
-    private HfCheckpoint(HfConfig config, Map<String, float[]> tensors, Path dir) {
+    private HfCheckpoint(HfConfig config, Map<String, float[]> tensors, Map<String, DType> dtypes, Map<String, String> keys) {
+        this(config, tensors, dtypes, keys, null);
+    }
+
+    private HfCheckpoint(HfConfig config, Map<String, float[]> tensors, Map<String, DType> dtypes, Map<String, String> keys,
+                         Path dir) {
         this.dir = dir;
         this.config = config;
         this.table = config.spec().model().weights();
         this.tensors = Collections.unmodifiableMap(tensors);
+        Map<String, DType> d = new LinkedHashMap<>();
+        Map<String, String> k = new LinkedHashMap<>();
+        for (String name : tensors.keySet()) {
+            DType t = dtypes.getOrDefault(name, DType.F32);
+            if (!READ_DTYPES.contains(t)) {
+                throw new IllegalArgumentException("tensor '" + name + "' cannot be stored as " + t + "; expected one of " + READ_DTYPES);
+            }
+            d.put(name, t);
+            k.put(name, keys.getOrDefault(name, name));
+        }
+        this.dtypes = Collections.unmodifiableMap(d);
+        this.keys = Collections.unmodifiableMap(k);
+    }
+
+    /**
+     * The same arrays (not copies) stored as {@code dtype} (F32, F16 or BF16) under the same keys: what
+     * {@link #write} then writes. The in-memory values are not rounded; the file's are.
+     */
+    public HfCheckpoint as(DType dtype) {
+        Map<String, DType> d = new LinkedHashMap<>();
+        tensors.keySet().forEach(n -> d.put(n, dtype));
+        return new HfCheckpoint(config, new LinkedHashMap<>(tensors), d, keys, dir);
+    }
+
+    /** The dtype this tensor was stored as (F32, F16 or BF16), which {@link #write} writes it as. */
+    public DType dtype(String name) {
+        tensor(name);
+        return dtypes.get(name);
+    }
+
+    /** The key {@link #write} writes this tensor under: its name without the architecture's prefix. */
+    public String storedKey(String name) {
+        tensor(name);
+        return keys.get(name);
     }
 
     /** A checkpoint of zeros of this shape (norm gains too), for a trainer to fill in place. */
@@ -123,7 +170,7 @@ public final class HfCheckpoint {
                 readers.add(SafeTensorsReader.open(shard));
             }
             HfCheckpoint c = new Loader(config, configFile, readers).load();
-            return new HfCheckpoint(c.config, new LinkedHashMap<>(c.tensors), dir);
+            return new HfCheckpoint(c.config, new LinkedHashMap<>(c.tensors), c.dtypes, c.keys, dir);
         } finally {
             readers.forEach(SafeTensorsReader::close);
         }
@@ -212,8 +259,12 @@ public final class HfCheckpoint {
                 check(source.get(e.getKey()), info, e.getKey(), e.getValue());
             }
             Map<String, float[]> values = new LinkedHashMap<>();
+            Map<String, DType> dtypes = new LinkedHashMap<>();
+            Map<String, String> keys = new LinkedHashMap<>();
             for (String name : expected.keySet()) {
-                values.put(name, source.get(name).readFloats(found.get(name).name()));
+                TensorInfo info = found.get(name);
+                values.put(name, source.get(name).readFloats(info.name()));
+                dtypes.put(name, info.dtype()); // written back under the name without prefix, as before
             }
             if (head != null) {
                 String embedding = config.spec().tokenEmbedding();
@@ -222,7 +273,7 @@ public final class HfCheckpoint {
                 }
                 checkTiedHead(headReader, head, expected.get(embedding), values.get(embedding), embedding);
             }
-            return new HfCheckpoint(config, values);
+            return new HfCheckpoint(config, values, dtypes, keys);
         }
 
         private String strip(String key) {
@@ -273,13 +324,64 @@ public final class HfCheckpoint {
     }
 
     /**
-     * Writes {@code dir/config.json} and {@code dir/model.safetensors} (F32, keys without prefix,
-     * {@code __metadata__} {"format": "pt"}, no buffers, no duplicate head) and replaces the directory
-     * atomically. An existing directory may hold only these two files. Values must be finite. The
-     * safetensors file is built in memory, so it is limited to 2³¹ − 9 bytes (about 536M parameters).
+     * Writes {@code dir/config.json} and {@code dir/model.safetensors} (each tensor in its
+     * {@link #dtype} under its {@link #storedKey}, {@code __metadata__} {"format": "pt"}, no buffers, no
+     * duplicate head) and replaces the directory atomically. An existing directory may hold only these
+     * two files. Values must be finite (and stay finite in F16/BF16). The safetensors file is built in
+     * memory, so it is limited to 2³¹ − 9 bytes (about 536M F32 parameters).
      */
     public void write(Path dir) {
         AtomicFiles.writeDirectory(dir, files(dir.toString()));
+    }
+
+    /**
+     * Writes the checkpoint as Hugging Face's sharded releases are laid out: the tensors in table order
+     * split into {@code shards} files {@code model-0000i-of-0000n.safetensors} of about equal bytes, and
+     * {@value #INDEX_FILE} ({"metadata": {"total_size": data bytes}, "weight_map": {key: shard}}), with
+     * {@code config.json}; one shard is {@link #write(Path)}.
+     */
+    public void write(Path dir, int shards) {
+        if (shards == 1) {
+            write(dir);
+            return;
+        }
+        if (shards < 1 || shards > tensors.size()) {
+            throw new IllegalArgumentException("shards is " + shards + "; expected 1 to " + tensors.size() + " (one tensor each at most)");
+        }
+        long total = 0;
+        for (String name : tensors.keySet()) {
+            total += bytes(name);
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        com.fasterxml.jackson.databind.node.ObjectNode index = UntrustedJson.MAPPER.createObjectNode();
+        index.putObject("metadata").put("total_size", total);
+        com.fasterxml.jackson.databind.node.ObjectNode map = index.putObject("weight_map");
+        List<String> names = new ArrayList<>(tensors.keySet());
+        int next = 0;
+        long done = 0;
+        for (int s = 1; s <= shards; s++) {
+            String file = String.format("model-%05d-of-%05d.safetensors", s, shards);
+            SafeTensorsWriter w = new SafeTensorsWriter();
+            long goal = total * s / shards;
+            do {
+                String name = names.get(next++);
+                w.floats(keys.get(name), dtypes.get(name), table.shape(name), tensors.get(name));
+                map.put(keys.get(name), file);
+                done += bytes(name);
+            } while (next < names.size() - (shards - s) && (done < goal || s == shards));
+            files.put(file, w.toBytes(Map.of("format", "pt")));
+        }
+        try {
+            files.put(INDEX_FILE, UntrustedJson.MAPPER.writeValueAsBytes(index));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise " + INDEX_FILE, e);
+        }
+        files.put(CONFIG_FILE, config.toJson());
+        AtomicFiles.writeDirectory(dir, files);
+    }
+
+    private long bytes(String name) {
+        return (long) tensors.get(name).length * dtypes.get(name).bytes();
     }
 
     /**
@@ -296,7 +398,7 @@ public final class HfCheckpoint {
                     + (InputFiles.MAX_ARRAY_BYTES - (1 << 20)) + " bytes");
         }
         SafeTensorsWriter w = new SafeTensorsWriter();
-        tensors.forEach((name, values) -> w.f32(name, table.shape(name), values));
+        tensors.forEach((name, values) -> w.floats(keys.get(name), dtypes.get(name), table.shape(name), values));
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put(WEIGHTS_FILE, w.toBytes(Map.of("format", "pt")));
         files.put(CONFIG_FILE, config.toJson());

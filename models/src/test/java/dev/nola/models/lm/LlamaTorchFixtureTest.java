@@ -1,11 +1,13 @@
 package dev.nola.models.lm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import dev.nola.adapter.io.SafeTensorsReader;
-import dev.nola.adapter.io.SafeTensorsWriter;
+import dev.nola.adapter.io.DType;
 import dev.nola.adapter.optim.Parameter;
 import dev.nola.kernels.Availability;
 import dev.nola.kernels.Backend;
@@ -37,10 +39,13 @@ import org.junit.jupiter.api.io.TempDir;
  * The LLaMA family against an independent PyTorch implementation: {@code llama_fixture.safetensors}
  * (written by {@code models/src/test/python/llama_fixture.py}) holds, for a Llama case (GQA, head_dim ≠
  * hidden/heads, Llama 3 rope scaling, untied head) and a Qwen2 case (q/k/v biases, one KV head, tied
- * head), the parameters under Hugging Face names, a batch, and PyTorch's logits, loss and gradients
- * computed in float64. The test writes each case as a real checkpoint directory (its config.json and a
- * model.safetensors), loads it through {@link HfCheckpoint}, and runs {@link CausalLm} on every device:
- * logits, loss and dL/d(embedding) with the base frozen, and every weight gradient with it trained.
+ * head, BF16), a Llama 3 style case (GQA, llama3 scaling, BF16 in two shards with an index) and a
+ * Llama 2 style case (MHA, F16), the parameters under Hugging Face names (already rounded to the stored
+ * dtype), a batch, and PyTorch's logits, loss and gradients computed in float64 from those values. The
+ * test writes each case as a real checkpoint directory in its dtype and layout (config.json and
+ * model.safetensors, or model-0000i-of-00002.safetensors and model.safetensors.index.json), checks the
+ * files say so, loads it through {@link HfCheckpoint}, and runs {@link CausalLm} on every device: logits,
+ * loss and dL/d(embedding) with the base frozen, and every weight gradient with it trained.
  *
  * <p>Tolerance: 1e-4 of each tensor's max|value|, as for GPT-2 (the fixture is the float64 answer
  * rounded once; what is left is float32 arithmetic over two layers, and the rotary table, whose float32
@@ -49,6 +54,8 @@ import org.junit.jupiter.api.io.TempDir;
 class LlamaTorchFixtureTest {
 
     static final double TOL = 1e-4;
+    /** The fixture's format_version this test reads. */
+    static final String VERSION = "2";
 
     @TempDir
     static Path tmp;
@@ -69,9 +76,9 @@ class LlamaTorchFixtureTest {
             Map<String, int[]> ints = new TreeMap<>();
             try (SafeTensorsReader r = SafeTensorsReader.fromBytes(all, "llama_fixture.safetensors")) {
                 Map<String, String> meta = Map.copyOf(r.metadata());
-                if (!"nola-llama-fixture".equals(meta.get("format")) || !"1".equals(meta.get("format_version"))) {
+                if (!"nola-llama-fixture".equals(meta.get("format")) || !VERSION.equals(meta.get("format_version"))) {
                     throw new AssertionError("fixture has format " + meta.get("format") + " version " + meta.get("format_version")
-                            + "; this test reads nola-llama-fixture version 1; regenerate it with " + meta.get("regenerate"));
+                            + "; this test reads nola-llama-fixture version " + VERSION + "; regenerate it with " + meta.get("regenerate"));
                 }
                 r.tensors().forEach((name, info) -> {
                     switch (info.dtype()) {
@@ -97,19 +104,63 @@ class LlamaTorchFixtureTest {
         }
     }
 
-    /** Writes a case as a checkpoint directory: config.json from the fixture, model.safetensors of its parameters. */
+    /**
+     * Writes a case as a checkpoint directory the way its release is stored: config.json from the
+     * fixture, the parameters in the case's dtype (F32, BF16 or F16), in one model.safetensors or in the
+     * case's number of shards with model.safetensors.index.json.
+     */
     static Path writeCheckpoint(Fixture f, String c) throws IOException {
         Path dir = tmp.resolve(c);
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(HfCheckpoint.CONFIG_FILE), f.meta().get(c + ".config"), StandardCharsets.UTF_8);
         HfConfig config = Architectures.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
-        SafeTensorsWriter w = new SafeTensorsWriter();
+        Map<String, float[]> params = new TreeMap<>();
         String prefix = c + ".param.";
-        for (var e : config.spec().model().weights().shapes().entrySet()) {
-            w.f32(e.getKey(), e.getValue(), f.f(prefix + e.getKey()));
+        for (String name : config.spec().model().weights().shapes().keySet()) {
+            params.put(name, f.f(prefix + name));
         }
-        Files.write(dir.resolve(HfCheckpoint.WEIGHTS_FILE), w.toBytes(Map.of("format", "pt")));
+        HfCheckpoint.of(config, params).as(DType.valueOf(f.meta().get(c + ".dtype")))
+                .write(dir, Integer.parseInt(f.meta().get(c + ".shards")));
         return dir;
+    }
+
+    /** The files hold every tensor in the case's dtype; a sharded case has its shards and a real index. */
+    static void checkStorage(Fixture f, String c, Path dir, HfCheckpoint ckpt) throws IOException {
+        DType dtype = DType.valueOf(f.meta().get(c + ".dtype"));
+        int shards = Integer.parseInt(f.meta().get(c + ".shards"));
+        List<Path> files = HfCheckpoint.shards(dir);
+        assertEquals(shards, files.size(), c + ": weight files " + files);
+        if (shards > 1) {
+            assertFalse(Files.exists(dir.resolve(HfCheckpoint.WEIGHTS_FILE)), c + ": sharded, no model.safetensors");
+            var index = dev.nola.io.UntrustedJson.MAPPER.readTree(dir.resolve(HfCheckpoint.INDEX_FILE).toFile());
+            long total = 0;
+            int tensors = 0;
+            for (Path p : files) {
+                assertTrue(p.getFileName().toString().matches("model-0000[1-9]-of-0000" + shards + "\\.safetensors"), p.toString());
+                try (SafeTensorsReader r = SafeTensorsReader.open(p)) {
+                    for (var info : r.tensors().values()) {
+                        assertEquals(p.getFileName().toString(), index.get("weight_map").get(info.name()).asText(), info.name());
+                        total += info.elements() * info.dtype().bytes();
+                        tensors++;
+                    }
+                }
+            }
+            assertEquals(total, index.get("metadata").get("total_size").asLong(), c + ": total_size is the data bytes");
+            assertEquals(tensors, index.get("weight_map").size(), c + ": every tensor in the weight map once");
+        }
+        for (Path p : files) {
+            try (SafeTensorsReader r = SafeTensorsReader.open(p)) {
+                r.tensors().values().forEach(info -> assertEquals(dtype, info.dtype(), c + " " + info.name()));
+            }
+        }
+        for (String name : ckpt.table().shapes().keySet()) {
+            assertEquals(dtype, ckpt.dtype(name), c + " " + name);
+            float[] want = f.f(c + ".param." + name);
+            float[] got = ckpt.tensor(name);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(Float.floatToIntBits(want[i]), Float.floatToIntBits(got[i]), c + " " + name + "[" + i + "] read back exactly");
+            }
+        }
     }
 
     @TestFactory
@@ -121,6 +172,7 @@ class LlamaTorchFixtureTest {
         for (String c : f.meta().get("cases").split(",")) {
             Path dir = writeCheckpoint(f, c);
             HfCheckpoint ckpt = HfCheckpoint.load(dir);
+            checkStorage(f, c, dir, ckpt);
             CausalLmSpec spec = ckpt.config().spec();
             if (c.equals("qwen2")) {
                 assertNull(spec.head(), "Qwen2 case: the head is tied to the embedding");

@@ -53,6 +53,80 @@ public final class SafeTensorsWriter {
         return add(new Entry(name, DType.F32, shape.clone(), b.array()));
     }
 
+    /**
+     * Adds a BF16 tensor: each finite float32 rounded to bfloat16 (the top 16 bits of a float32) to
+     * nearest, ties to even, as PyTorch's {@code .bfloat16()} does. A value that rounds to infinity
+     * (|x| above about 3.3961e38) is refused.
+     */
+    public SafeTensorsWriter bf16(String name, int[] shape, float[] values) {
+        return half(name, shape, values, DType.BF16);
+    }
+
+    /**
+     * Adds an F16 tensor: each finite float32 rounded to IEEE half precision to nearest, ties to even
+     * (subnormals kept), as PyTorch's {@code .half()} does. A value that rounds to infinity (|x| ≥ 65520)
+     * is refused.
+     */
+    public SafeTensorsWriter f16(String name, int[] shape, float[] values) {
+        return half(name, shape, values, DType.F16);
+    }
+
+    /**
+     * Adds a tensor in one of the float dtypes a checkpoint stores: {@link DType#F32}, {@link DType#F16}
+     * or {@link DType#BF16}.
+     */
+    public SafeTensorsWriter floats(String name, DType dtype, int[] shape, float[] values) {
+        return switch (dtype) {
+            case F32 -> f32(name, shape, values);
+            case F16, BF16 -> half(name, shape, values, dtype);
+            default -> throw new IllegalArgumentException("tensor '" + name + "': cannot write floats as " + dtype
+                    + "; expected F32, F16 or BF16");
+        };
+    }
+
+    /** The bfloat16 bits of a float32, rounded to nearest, ties to even (a NaN stays a quiet NaN). */
+    public static short bf16Bits(float f) {
+        int b = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) {
+            return (short) ((b >>> 16) | 0x0040);
+        }
+        return (short) ((b + 0x7FFF + ((b >>> 16) & 1)) >>> 16);
+    }
+
+    /** The IEEE half-precision bits of a float32, rounded to nearest, ties to even. */
+    public static short f16Bits(float f) {
+        return Float.floatToFloat16(f);
+    }
+
+    private SafeTensorsWriter half(String name, int[] shape, float[] values, DType dtype) {
+        Names.TENSOR.require("tensor", name);
+        long n = elements(name, shape);
+        if (values.length != n) {
+            throw new IllegalArgumentException("tensor '" + name + "' has shape " + java.util.Arrays.toString(shape)
+                    + " (" + n + " elements) but " + values.length + " values");
+        }
+        long bytes = (long) values.length * 2;
+        if (bytes > SafeTensorsReader.MAX_ARRAY) {
+            throw new TooLargeException("tensor '" + name + "' of shape " + java.util.Arrays.toString(shape) + " is "
+                    + Echo.bytes(bytes) + "; a file built in memory holds at most " + Echo.bytes(SafeTensorsReader.MAX_ARRAY));
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < values.length; i++) {
+            float v = values[i];
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException("tensor '" + name + "' value " + i + " is " + v + "; only finite values are written");
+            }
+            short h = dtype == DType.BF16 ? bf16Bits(v) : f16Bits(v);
+            float back = dtype == DType.BF16 ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h);
+            if (Float.isInfinite(back)) {
+                throw new IllegalArgumentException("tensor '" + name + "' value " + i + " is " + v + ", which is infinite as "
+                        + dtype + "; only values that stay finite are written");
+            }
+            b.putShort(h);
+        }
+        return add(new Entry(name, dtype, shape.clone(), b.array()));
+    }
+
     /** Adds a U8 tensor of shape [bytes.length]. */
     public SafeTensorsWriter u8(String name, byte[] bytes) {
         int[] shape = {bytes.length};
