@@ -95,6 +95,15 @@ final class NnKernels {
         }
     }
 
+    /** o_slot[i] = v over two output slots, each stored with {@link #put} (n a size). */
+    private static void slotPut(FloatArray o0, FloatArray o1, int slot, int i, float v, int n) {
+        if (slot == 0) {
+            put(o0, i, v, n);
+        } else {
+            put(o1, i, v, n);
+        }
+    }
+
     // ---------------------------------------------------------------- encoder
 
     /**
@@ -596,7 +605,9 @@ final class NnKernels {
     /** The output slot of the first output (att; datt; dk) and of the second (out; dq; dv). */
     static final int A_SLOT0 = 14;
     static final int A_SLOT1 = 15;
-    static final int A_SIZE = 16;
+    /** The width of k and v, KVH·hs (c when KVH = NH). */
+    static final int A_CK = 16;
+    static final int A_SIZE = 17;
 
     /**
      * Attention forward for one query row (b, h, i) per work-item (global B·NH·T): scores
@@ -624,14 +635,16 @@ final class NnKernels {
             float scale = fp.get(0);
             int attSlot = ip.get(A_SLOT0);
             int outSlot = ip.get(A_SLOT1);
+            int ck = ip.get(A_CK);
             int seq = b * t * c + h * hs;
+            int kvSeq = b * t * ck + (h / (nh / (ck / hs))) * hs;
             int qi = ip.get(A_Q) + seq + i * c;
-            int kOff = ip.get(A_K) + seq;
-            int vOff = ip.get(A_V) + seq;
+            int kOff = ip.get(A_K) + kvSeq;
+            int vOff = ip.get(A_V) + kvSeq;
             int a = ip.get(A_ATT) + id * t;
             float m = 0f;
             for (int j = 0; j < len; j++) {
-                int kj = kOff + j * c;
+                int kj = kOff + j * ck;
                 float s = 0f;
                 for (int d = 0; d < hs; d++) {
                     s = q.get(qi + d) * k.get(kj + d) + s;
@@ -659,7 +672,7 @@ final class NnKernels {
             for (int d = 0; d < hs; d++) {
                 float acc = 0f;
                 for (int j = 0; j < len; j++) {
-                    acc = slotGet(o0, o1, attSlot, a + j) * v.get(vOff + j * c + d) + acc;
+                    acc = slotGet(o0, o1, attSlot, a + j) * v.get(vOff + j * ck + d) + acc;
                 }
                 slotSet(o0, o1, outSlot, o + d, acc);
             }
@@ -692,15 +705,17 @@ final class NnKernels {
             float scale = fp.get(0);
             int dattSlot = ip.get(A_SLOT0);
             int dqSlot = ip.get(A_SLOT1);
+            int ck = ip.get(A_CK);
             int seq = b * t * c + h * hs;
+            int kvSeq = b * t * ck + (h / (nh / (ck / hs))) * hs;
             int gi = ip.get(A_OUT) + seq + i * c;
-            int kOff = ip.get(A_K) + seq;
-            int vOff = ip.get(A_V) + seq;
+            int kOff = ip.get(A_K) + kvSeq;
+            int vOff = ip.get(A_V) + kvSeq;
             int a = ip.get(A_ATT) + id * t;
             int da = ip.get(A_DATT) + id * t;
             float dot = 0f;
             for (int j = 0; j < len; j++) {
-                int vj = vOff + j * c;
+                int vj = vOff + j * ck;
                 float s = 0f;
                 for (int d = 0; d < hs; d++) {
                     s = dout.get(gi + d) * v.get(vj + d) + s;
@@ -718,7 +733,7 @@ final class NnKernels {
             for (int d = 0; d < hs; d++) {
                 float acc = 0f;
                 for (int j = 0; j < len; j++) {
-                    acc = slotGet(o0, o1, dattSlot, da + j) * k.get(kOff + j * c + d) + acc;
+                    acc = slotGet(o0, o1, dattSlot, da + j) * k.get(kOff + j * ck + d) + acc;
                 }
                 slotSet(o0, o1, dqSlot, dqi + d, slotGet(o0, o1, dqSlot, dqi + d) + acc);
             }
@@ -726,10 +741,12 @@ final class NnKernels {
     }
 
     /**
-     * Attention backward, the key side, one key row (b, h, j) per work-item (global B·NH·T), after
-     * {@link #nnAttentionBackwardQuery} has left dpre in datt: dk_j += Σ_i dpre[i, j]·q_i and
-     * dv_j += Σ_i att[i, j]·dout_i over the queries that see key j (i ≥ j when causal), i ascending.
-     * dk and dv through the output slots o0, o1. ip as {@link #A_SIZE}.
+     * Attention backward, the key side, one key row (b, g, j) of a key/value head per work-item
+     * (global B·KVH·T), after {@link #nnAttentionBackwardQuery} has left dpre in datt:
+     * dk_j += Σ_h Σ_i dpre[h, i, j]·q_{h, i} and dv_j += Σ_h Σ_i att[h, i, j]·dout_{h, i} over the
+     * query heads h of the group (g·NH/KVH ascending, consecutive heads sharing a KV head) and the
+     * queries that see key j (i ≥ j when causal), i ascending; one accumulator per element across
+     * the group. dk and dv through the output slots o0, o1. ip as {@link #A_SIZE}.
      */
     static void nnAttentionBackwardKey(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray q, FloatArray att,
                                        FloatArray datt, FloatArray o0, FloatArray o1) {
@@ -738,35 +755,246 @@ final class NnKernels {
         int t = ip.get(A_T);
         int c = ip.get(A_C);
         int nh = ip.get(A_NH);
-        if (id < bs * nh * t) {
-            int hs = c / nh;
-            int bh = id / t;
-            int j = id - bh * t;
-            int b = bh / nh;
-            int h = bh - b * nh;
+        int ck = ip.get(A_CK);
+        int hs = c / nh;
+        int kvh = ck / hs;
+        if (id < bs * kvh * t) {
+            int rep = nh / kvh;
+            int bg = id / t;
+            int j = id - bg * t;
+            int b = bg / kvh;
+            int g = bg - b * kvh;
             int first = 0;
             if (ip.get(A_CAUSAL) != 0) {
                 first = j;
             }
             int dkSlot = ip.get(A_SLOT0);
             int dvSlot = ip.get(A_SLOT1);
-            int seq = b * t * c + h * hs;
-            int qOff = ip.get(A_Q) + seq;
-            int gOff = ip.get(A_OUT) + seq;
-            int a = ip.get(A_ATT) + bh * t * t + j;
-            int da = ip.get(A_DATT) + bh * t * t + j;
-            int dkj = ip.get(A_DK) + seq + j * c;
-            int dvj = ip.get(A_DV) + seq + j * c;
+            int kvRow = b * t * ck + g * hs + j * ck;
+            int dkj = ip.get(A_DK) + kvRow;
+            int dvj = ip.get(A_DV) + kvRow;
             for (int d = 0; d < hs; d++) {
                 float sk = 0f;
                 float sv = 0f;
-                for (int i = first; i < t; i++) {
-                    sk = datt.get(da + i * t) * q.get(qOff + i * c + d) + sk;
-                    sv = att.get(a + i * t) * dout.get(gOff + i * c + d) + sv;
+                for (int r = 0; r < rep; r++) {
+                    int h = g * rep + r;
+                    int seq = b * t * c + h * hs + d;
+                    int qOff = ip.get(A_Q) + seq;
+                    int gOff = ip.get(A_OUT) + seq;
+                    int bh = b * nh + h;
+                    int a = ip.get(A_ATT) + bh * t * t + j;
+                    int da = ip.get(A_DATT) + bh * t * t + j;
+                    for (int i = first; i < t; i++) {
+                        sk = datt.get(da + i * t) * q.get(qOff + i * c) + sk;
+                        sv = att.get(a + i * t) * dout.get(gOff + i * c) + sv;
+                    }
                 }
                 slotSet(o0, o1, dkSlot, dkj + d, slotGet(o0, o1, dkSlot, dkj + d) + sk);
                 slotSet(o0, o1, dvSlot, dvj + d, slotGet(o0, o1, dvSlot, dvj + d) + sv);
             }
+        }
+    }
+
+    // ---------------------------------------------------------------- the LLaMA family
+
+    /**
+     * RMSNorm forward, one row per work-item (global n): the row's sum of squares in column order,
+     * rstd = 1/√(Σx²/c + eps), out = (x·rstd)·w. out and rstd through the output slots o0, o1.
+     * ip = {n, c, xOff, wOff, outOff, rstdOff, outSlot, rstdSlot}, fp = {eps}.
+     */
+    static void nnRmsNormForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray w,
+                                 FloatArray o0, FloatArray o1) {
+        int row = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        if (row < n) {
+            int xr = ip.get(2) + row * c;
+            int wOff = ip.get(3);
+            int o = ip.get(4) + row * c;
+            int outSlot = ip.get(6);
+            float sq = 0f;
+            for (int j = 0; j < c; j++) {
+                float v = x.get(xr + j);
+                sq = v * v + sq;
+            }
+            float s = 1f / TornadoMath.sqrt(sq / c + fp.get(0));
+            for (int j = 0; j < c; j++) {
+                slotPut(o0, o1, outSlot, o + j, x.get(xr + j) * s * w.get(wOff + j), n);
+            }
+            slotPut(o0, o1, ip.get(7), ip.get(5) + row, s, n);
+        }
+    }
+
+    /**
+     * RMSNorm backward, dx only, one row per work-item (global n):
+     * dx += rstd·(dn − norm·mean(dn·norm)) with dn = dout·w and norm = x·rstd, the mean in column
+     * order. ip = {n, c, doutOff, xOff, wOff, rstdOff, dxOff}.
+     */
+    static void nnRmsNormBackward(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray w,
+                                  FloatArray rstd, FloatArray dx) {
+        int row = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        if (row < n) {
+            int g = ip.get(2) + row * c;
+            int xr = ip.get(3) + row * c;
+            int wOff = ip.get(4);
+            int d = ip.get(6) + row * c;
+            float s = rstd.get(ip.get(5) + row);
+            float sdn = 0f;
+            for (int j = 0; j < c; j++) {
+                sdn = dout.get(g + j) * w.get(wOff + j) * (x.get(xr + j) * s) + sdn;
+            }
+            float meanDN = sdn / c;
+            for (int j = 0; j < c; j++) {
+                float norm = x.get(xr + j) * s;
+                float dn = dout.get(g + j) * w.get(wOff + j);
+                dx.set(d + j, s * (dn - norm * meanDN) + dx.get(d + j));
+            }
+        }
+    }
+
+    /**
+     * The RMSNorm weight gradient's partial column sums: work-item (p, j) (global groups·c, j fastest)
+     * adds dout[i, j]·(x[i, j]·rstd[i]) over its fixed span of rows p·span .. p·span + span − 1
+     * (clipped to n), ascending, into ws[p·c + j]. The spans depend on n alone.
+     * ip = {n, c, span, groups, doutOff, xOff, rstdOff, wsOff}.
+     */
+    static void nnRmsNormWeightPartials(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray rstd,
+                                        FloatArray ws) {
+        int id = ctx.globalIdx;
+        int n = ip.get(0);
+        int c = ip.get(1);
+        int span = ip.get(2);
+        if (id < ip.get(3) * c) {
+            int p = id / c;
+            int j = id - p * c;
+            int from = p * span;
+            int to = from + span;
+            if (to > n) {
+                to = n;
+            }
+            int doutOff = ip.get(4);
+            int xOff = ip.get(5);
+            int rstdOff = ip.get(6);
+            float acc = 0f;
+            for (int i = from; i < to; i++) {
+                acc = dout.get(doutOff + i * c + j) * (x.get(xOff + i * c + j) * rstd.get(rstdOff + i)) + acc;
+            }
+            put(ws, ip.get(7) + id, acc, n);
+        }
+    }
+
+    /**
+     * dweight[j] += the partials ws[p·c + j] added in p order on one work-item per column (global c):
+     * the same sum whatever the scheduling, no atomics. ip = {c, groups, wsOff, dwOff}.
+     */
+    static void nnRmsNormWeightCombine(KernelContext ctx, IntArray ip, FloatArray ws, FloatArray dw) {
+        int j = ctx.globalIdx;
+        int c = ip.get(0);
+        if (j < c) {
+            int groups = ip.get(1);
+            int wsOff = ip.get(2);
+            float s = 0f;
+            for (int p = 0; p < groups; p++) {
+                s = s + ws.get(wsOff + p * c + j);
+            }
+            int d = ip.get(3) + j;
+            dw.set(d, dw.get(d) + s);
+        }
+    }
+
+    /**
+     * RoPE in rotate_half layout, both directions, one pair (i, i + d/2) of one head per work-item
+     * (global rows·w/2); row r is at position pos0 + r mod t. (The tables' parameters are not named cos and
+     * sin: TornadoVM keeps Java parameter names in the OpenCL source, where those are built-ins.) With sp = sin·fp[0] and sm = sin·fp[1]
+     * (exactly ±sin: fp = {1, −1} forward, {−1, 1} for the transpose):
+     * out[i] = x[i]·cos − x[i + d/2]·sp and out[i + d/2] = x[i + d/2]·cos − x[i]·sm, each product
+     * rounded, then one subtraction. Both are written as subtractions on purpose: TornadoVM's OpenCL
+     * backend turns every float add of a product into {@code fma} (its OCLFMAPhase), which would
+     * change the bits; it leaves subtractions alone, and sm = −sp comes from the parameter buffer,
+     * which the compiler cannot see through. out may be x (each work-item reads its pair before
+     * writing it). ip = {rows, t, w, headDim, pos0, xOff, cosOff, sinOff, outOff}, fp = {sign, −sign}.
+     */
+    static void nnRope(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray cosTable,
+                       FloatArray sinTable, FloatArray out) {
+        int id = ctx.globalIdx;
+        int rows = ip.get(0);
+        int w = ip.get(2);
+        int pairs = w / 2;
+        if (id < rows * pairs) {
+            int t = ip.get(1);
+            int hd = ip.get(3);
+            int half = hd / 2;
+            int r = id / pairs;
+            int k = id - r * pairs;
+            int head = k / half;
+            int i = k - head * half;
+            int p = ip.get(4) + r - (r / t) * t;
+            int e = r * w + head * hd + i;
+            int xa = ip.get(5) + e;
+            float a = x.get(xa);
+            float b = x.get(xa + half);
+            int tc = p * half + i;
+            float cs = cosTable.get(ip.get(6) + tc);
+            float sn = sinTable.get(ip.get(7) + tc);
+            float sp = sn * fp.get(0);
+            float sm = sn * fp.get(1);
+            int oa = ip.get(8) + e;
+            put(out, oa, a * cs - b * sp, rows);
+            put(out, oa + half, b * cs - a * sm, rows);
+        }
+    }
+
+    /**
+     * σ(g) from t = e^(−|g|): 1/(1 + t) for g ≥ 0, t/(1 + t) below (no overflow; the negative tail
+     * keeps its relative accuracy).
+     */
+    private static float sigmoidFrom(float g, float t) {
+        float num = 1f;
+        if (g < 0f) {
+            num = t;
+        }
+        return num / (1f + t);
+    }
+
+    /**
+     * out = silu(gate)·up = gate·σ(gate)·up, one work-item per element (global n); out may be gate or
+     * up (its element is read before it is written). ip = {n, gateOff, upOff, outOff}.
+     */
+    static void nnSwigluForward(KernelContext ctx, IntArray ip, FloatArray gate, FloatArray up, FloatArray out) {
+        int e = ctx.globalIdx;
+        int n = ip.get(0);
+        if (e < n) {
+            float g = gate.get(ip.get(1) + e);
+            float u = up.get(ip.get(2) + e);
+            float sg = sigmoidFrom(g, TornadoMath.exp(-TornadoMath.abs(g)));
+            put(out, ip.get(3) + e, g * sg * u, n);
+        }
+    }
+
+    /**
+     * dgate += dout·up·silu'(gate) with silu'(g) = σ + g·t/(1 + t)² (σ(1 − σ) = t/(1 + t)², t = e^(−|g|)),
+     * dup += dout·(gate·σ); one work-item per element (global n). dgate and dup through the output
+     * slots o0, o1. ip = {n, gateOff, upOff, doutOff, dgateOff, dupOff, dgateSlot, dupSlot}.
+     */
+    static void nnSwigluBackward(KernelContext ctx, IntArray ip, FloatArray gate, FloatArray up, FloatArray dout,
+                                 FloatArray o0, FloatArray o1) {
+        int e = ctx.globalIdx;
+        int n = ip.get(0);
+        if (e < n) {
+            float g = gate.get(ip.get(1) + e);
+            float t = TornadoMath.exp(-TornadoMath.abs(g));
+            float op = 1f + t;
+            float sg = sigmoidFrom(g, t);
+            float grad = g * t / (op * op) + sg;
+            float d = dout.get(ip.get(3) + e);
+            int dg = ip.get(4) + e;
+            int du = ip.get(5) + e;
+            int dgSlot = ip.get(6);
+            int duSlot = ip.get(7);
+            slotSet(o0, o1, dgSlot, dg, d * up.get(ip.get(2) + e) * grad + slotGet(o0, o1, dgSlot, dg));
+            slotSet(o0, o1, duSlot, du, d * (g * sg) + slotGet(o0, o1, duSlot, du));
         }
     }
 }

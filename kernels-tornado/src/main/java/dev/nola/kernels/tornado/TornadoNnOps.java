@@ -14,8 +14,9 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * The nn family on a TornadoVM device ({@link NnKernels}), attention included as kernels of its own
- * (a work-item per query row forward; a query-side and a key-side kernel backward), so it needs no
- * batched matmul.
+ * (a work-item per query row forward; a query-side and a key-side kernel backward), grouped-query
+ * heads (KVH dividing NH) included, so it needs no batched matmul; and the LLaMA family's RMSNorm
+ * (its weight gradient as fixed partials in the device workspace, added in order), RoPE and SwiGLU.
  *
  * <p><b>Views.</b> Every operand may be a view at any offset: the kernels take each array with its
  * element offset in the int parameter buffer. A plan is cached per op variant and the storages of its
@@ -40,6 +41,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 final class TornadoNnOps extends AbstractNnOps {
 
     private final TornadoPlans plans;
+    private final TornadoVmDevice dev;
     /** Stands in for an absent optional input (never read by the kernel that gets it). */
     private final FloatArray absent = new FloatArray(1);
     /** Pad the output slots beyond the outputs' distinct storages: distinct arrays, never touched. */
@@ -48,6 +50,7 @@ final class TornadoNnOps extends AbstractNnOps {
     TornadoNnOps(TornadoVmDevice device) {
         super(device);
         this.plans = device.plans();
+        this.dev = device;
         plans.placeholders(List.of(absent, spareSlots[0], spareSlots[1], spareSlots[2]));
     }
 
@@ -383,25 +386,18 @@ final class TornadoNnOps extends AbstractNnOps {
     private void attentionParams(KernelPlan p, boolean causal, int b, int t, int c, int nh, Tensor q, Tensor k, Tensor v,
                                  Tensor att, Tensor out, Tensor datt, Tensor dq, Tensor dk, Tensor dv, int slot0, int slot1) {
         set(p.ip, b, t, c, nh, causal ? 1 : 0, off(q), off(k), off(v), off(att), off(out), off(datt), off(dq), off(dk),
-                off(dv), slot0, slot1);
+                off(dv), slot0, slot1, k.shape()[2]);
         p.fp.set(0, (float) (1.0 / Math.sqrt(c / nh)));
     }
 
-    /**
-     * NnKernels' attention indexes k and v with q's width, so grouped-query heads (KVH &lt; NH) are
-     * refused rather than miscomputed until it has kernels for them.
-     */
-    private void requireEqualHeads(Tensor k, int c, int nh) {
-        if (k.shape()[2] != c) {
-            throw new UnsupportedOperationException("grouped-query attention (" + k.shape()[2] / (c / nh) + " KV heads for " + nh
-                    + " query heads) is not implemented on " + device.id() + " yet");
-        }
+    /** KVH, the key/value heads: k's width over hs = c / nh (NH when k has q's shape). */
+    private static int kvHeads(Tensor k, int c, int nh) {
+        return k.shape()[2] / (c / nh);
     }
 
     @Override
     protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal, int b,
                                       int t, int c, int nh) {
-        requireEqualHeads(k, c, nh);
         FloatArray[] o = slots(att, out);
         KernelPlan p = plan("nn.attentionForward", NnKernels.A_SIZE, 1, (g, ip, fp) -> placeholders(g, o).task(
                 KernelPlan.task(0), NnKernels::nnAttentionForward, new KernelContext(), ip, fp, floats(q), floats(k),
@@ -413,7 +409,6 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt, Tensor dq,
                                        Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
-        requireEqualHeads(k, c, nh);
         FloatArray[] o = slots(datt, dq);
         KernelPlan p = plan("nn.attentionBackwardQuery", NnKernels.A_SIZE, 1, (g, ip, fp) -> placeholders(g, o).task(
                 KernelPlan.task(0), NnKernels::nnAttentionBackwardQuery, new KernelContext(), ip, fp, floats(dout),
@@ -425,7 +420,7 @@ final class TornadoNnOps extends AbstractNnOps {
                 KernelPlan.task(0), NnKernels::nnAttentionBackwardKey, new KernelContext(), ip, floats(dout), floats(q),
                 floats(att), floats(datt), o2[0], o2[1]), in(dout), in(q), in(att), in(datt), inOut(dk), inOut(dv));
         attentionParams(r, causal, b, t, c, nh, q, k, v, att, dout, datt, dq, dk, dv, slot(o2, dk), slot(o2, dv));
-        run(r, (long) b * nh * t, true, dk, dv);
+        run(r, (long) b * kvHeads(k, c, nh) * t, true, dk, dv);
     }
 
     // ---------------------------------------------------------------- cross-entropy
@@ -470,5 +465,86 @@ final class TornadoNnOps extends AbstractNnOps {
         int per = kind == Pool.MEAN ? t : 1;
         set(p.ip, b * per, per, t, c, kind == Pool.MEAN ? NnKernels.POOL_MEAN : NnKernels.POOL_FIRST, off(dout), off(dx));
         run(p, (long) b * per * c, false, dx);
+    }
+
+    // ---------------------------------------------------------------- the LLaMA family
+
+    /** Rows per partial of the RMSNorm weight gradient at least, and partials at most (from n alone). */
+    private static final int RMS_MIN_SPAN = 16;
+    private static final int RMS_MAX_PARTIALS = 64;
+
+    @Override
+    protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
+        FloatArray[] o = slots(out, rstd);
+        KernelPlan p = plan("nn.rmsNormForward", 8, 1, (g, ip, fp) -> placeholders(g, o).task(KernelPlan.task(0),
+                NnKernels::nnRmsNormForward, new KernelContext(), ip, fp, floats(x), floats(weight), o[0], o[1]),
+                in(x), in(weight), out(out), out(rstd));
+        set(p.ip, n, c, off(x), off(weight), off(out), off(rstd), slot(o, out), slot(o, rstd));
+        p.fp.set(0, eps);
+        run(p, n, true, out, rstd);
+    }
+
+    /**
+     * dx a work-item per row; then, with a dweight, its column sums in two plans: fixed spans of rows
+     * (from n alone) into partials in the device workspace, a work-item per (span, column), then a
+     * work-item per column adding its partials in span order into dweight. No atomics.
+     */
+    @Override
+    protected void doRmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight, int n,
+                                     int c) {
+        KernelPlan p = plan("nn.rmsNormBackward", 7, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
+                NnKernels::nnRmsNormBackward, new KernelContext(), ip, floats(dout), floats(x), floats(weight),
+                floats(rstd), floats(dx)),
+                in(dout), in(x), in(weight), in(rstd), inOut(dx));
+        set(p.ip, n, c, off(dout), off(x), off(weight), off(rstd), off(dx));
+        run(p, n, true, dx);
+        if (dweight == null) {
+            return;
+        }
+        int span = Math.max(RMS_MIN_SPAN, (n + RMS_MAX_PARTIALS - 1) / RMS_MAX_PARTIALS);
+        int groups = (n + span - 1) / span;
+        long floats = (long) groups * c;
+        Tensor ws = dev.workspace("tornado.nn.rmsNormWeight", floats).view(0, Math.toIntExact(floats));
+        KernelPlan q = plan("nn.rmsNormWeightPartials", 8, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
+                NnKernels::nnRmsNormWeightPartials, new KernelContext(), ip, floats(dout), floats(x), floats(rstd),
+                floats(ws)),
+                in(dout), in(x), in(rstd), out(ws));
+        set(q.ip, n, c, span, groups, off(dout), off(x), off(rstd), off(ws));
+        run(q, floats, true, ws);
+        KernelPlan r = plan("nn.rmsNormWeightCombine", 4, 1, (g, ip, fp) -> g.task(KernelPlan.task(0),
+                NnKernels::nnRmsNormWeightCombine, new KernelContext(), ip, floats(ws), floats(dweight)),
+                in(ws), inOut(dweight));
+        set(r.ip, c, groups, off(ws), off(dweight));
+        run(r, c, true, dweight);
+    }
+
+    @Override
+    protected void doRope(Tensor in, Tensor cos, Tensor sin, Tensor out, boolean transpose, int rows, int t, int w,
+                          int headDim, int pos0) {
+        KernelPlan p = plan("nn.rope", 9, 2, (g, ip, fp) -> g.task(KernelPlan.task(0), NnKernels::nnRope,
+                new KernelContext(), ip, fp, floats(in), floats(cos), floats(sin), floats(out)),
+                in(in), in(cos), in(sin), out(out));
+        set(p.ip, rows, t, w, headDim, pos0, off(in), off(cos), off(sin), off(out));
+        p.fp.set(0, transpose ? -1f : 1f);
+        p.fp.set(1, transpose ? 1f : -1f);
+        run(p, (long) rows * (w / 2), false, out);
+    }
+
+    @Override
+    protected void doSwigluForward(Tensor gate, Tensor up, Tensor out, long n) {
+        KernelPlan p = plan("nn.swigluForward", 4, 1, (g, ip, fp) -> g.task(KernelPlan.task(0), NnKernels::nnSwigluForward,
+                new KernelContext(), ip, floats(gate), floats(up), floats(out)), in(gate), in(up), out(out));
+        set(p.ip, Math.toIntExact(n), off(gate), off(up), off(out));
+        run(p, n, false, out);
+    }
+
+    @Override
+    protected void doSwigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup, long n) {
+        FloatArray[] o = slots(dgate, dup);
+        KernelPlan p = plan("nn.swigluBackward", 8, 1, (g, ip, fp) -> placeholders(g, o).task(KernelPlan.task(0),
+                NnKernels::nnSwigluBackward, new KernelContext(), ip, floats(gate), floats(up), floats(dout), o[0], o[1]),
+                in(gate), in(up), in(dout), inOut(dgate), inOut(dup));
+        set(p.ip, Math.toIntExact(n), off(gate), off(up), off(dout), off(dgate), off(dup), slot(o, dgate), slot(o, dup));
+        run(p, n, false, dgate, dup);
     }
 }

@@ -32,6 +32,11 @@ import org.junit.jupiter.api.DynamicNode;
  * other backend modules. A backend that is not available, or a family a device lacks, is one test
  * that is aborted (reported as skipped) and whose name carries the reason, unless the backend is
  * named in {@code NOLA_REQUIRE_BACKENDS}: then it fails.
+ *
+ * <p><b>Running a subset.</b> The system property {@code nola.contract.only} (comma-separated, case
+ * insensitive) keeps only the checks whose {@code "<family>: <check>"} contains one of its parts, e.g.
+ * {@code -Dnola.contract.only=nn: rmsnorm,nn: rope,nn: swiglu,grouped-query} or {@code =nn:} for one
+ * family; families left without a check are left out. Unset or blank, every check runs.
  */
 public final class Contract {
 
@@ -139,9 +144,11 @@ public final class Contract {
                         + a.reason(), mustRun));
                 continue;
             }
-            List<DynamicNode> checks = family.checks().stream()
+            List<DynamicNode> checks = family.checks().stream().filter(c -> selected(family.label(), c))
                     .map(c -> (DynamicNode) test(id, family.label(), c, opener)).toList();
-            nodes.add(DynamicContainer.dynamicContainer(family.label(), checks));
+            if (!checks.isEmpty()) {
+                nodes.add(DynamicContainer.dynamicContainer(family.label(), checks));
+            }
         }
         return nodes.stream();
     }
@@ -156,12 +163,23 @@ public final class Contract {
         List<DynamicNode> nodes = new ArrayList<>();
         for (Family family : families()) {
             List<DynamicNode> checks = family.checks().stream().filter(Check::independent)
-                    .map(c -> (DynamicNode) test("reference", family.label(), c, opener)).toList();
+                    .filter(c -> selected(family.label(), c)).map(c -> (DynamicNode) test("reference", family.label(), c, opener)).toList();
             if (!checks.isEmpty()) {
                 nodes.add(DynamicContainer.dynamicContainer(family.label(), checks));
             }
         }
         return nodes.stream();
+    }
+
+    /** Whether {@code nola.contract.only} keeps this check (always, when it is unset or blank). */
+    static boolean selected(String family, Check check) {
+        String only = System.getProperty("nola.contract.only", "").trim();
+        if (only.isEmpty()) {
+            return true;
+        }
+        String name = (family + ": " + check.name()).toLowerCase(java.util.Locale.ROOT);
+        return Stream.of(only.split(",")).map(x -> x.trim().toLowerCase(java.util.Locale.ROOT))
+                .anyMatch(x -> !x.isEmpty() && name.contains(x));
     }
 
     /** The backend of a device string: {@code opencl} of {@code opencl:0:0}. */
