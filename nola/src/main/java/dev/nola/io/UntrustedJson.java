@@ -39,6 +39,9 @@ public final class UntrustedJson {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .disable(JsonParser.Feature.ALLOW_COMMENTS)
             .enable(SerializationFeature.INDENT_OUTPUT)
+            // a Map written as JSON has its keys sorted (ObjectNodes keep the order the code builds them in), so a
+            // file's bytes never depend on a hash order that changes from one JVM to the next
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
             .build();
 
     private UntrustedJson() {

@@ -51,7 +51,8 @@ public final class SmallBases {
     /** Bumped whenever a recipe changes, so an old cache entry is not reused. */
     public static final int RECIPE = 1;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
     private SmallBases() {
     }

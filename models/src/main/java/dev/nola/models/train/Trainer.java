@@ -58,7 +58,8 @@ public final class Trainer {
     static final String STATE_FILE = "state.safetensors";
     static final String META_FILE = "trainer.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
     /**
      * A run stopped by the guard: the message names the step, the first non-finite gradient element, that
