@@ -136,7 +136,7 @@ public final class HfCheckpoint {
         JsonNode root = UntrustedJson.parse(InputFiles.readAll(index, MAX_INDEX_BYTES, UntrustedJson.HEAP_PER_BYTE), index.toString());
         JsonNode map = root.get("weight_map");
         if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new InvalidFileException(index + ": field 'weight_map' is " + (map == null ? "missing" : Echo.value(map.toString()))
+            throw new InvalidFileException(index + ": field 'weight_map' is " + (map == null ? "missing" : Echo.value(UntrustedJson.written(map)))
                     + "; expected an object of tensor name → shard file");
         }
         List<Path> files = new ArrayList<>();
@@ -147,7 +147,7 @@ public final class HfCheckpoint {
             if (name == null || name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals("..")
                     || name.equals(".") || name.indexOf('\0') >= 0) {
                 throw new InvalidFileException(index + ": weight_map[" + Echo.quote(e.getKey()) + "] is "
-                        + Echo.value(f.toString()) + "; expected a file name inside " + dir);
+                        + Echo.value(UntrustedJson.written(f)) + "; expected a file name inside " + dir);
             }
             Path shard = dir.resolve(name);
             if (!Files.isRegularFile(shard, LinkOption.NOFOLLOW_LINKS)) {
