@@ -106,7 +106,18 @@ public final class Trainer {
      */
     public static Result run(TrainingTask task, TrainerSettings s, Path checkpoints, boolean resume,
                              TrainingListener listener) {
+        return run(task, s, checkpoints, resume, listener, Map.of());
+    }
+
+    /**
+     * Trains, recording {@code inputs} (what the run was made from, e.g. the training data's digest) in every
+     * checkpoint's {@code trainer.json}, where {@link #checkpointInputs} reads them back so a caller can
+     * refuse to resume a run whose inputs changed. The trainer itself only records them.
+     */
+    public static Result run(TrainingTask task, TrainerSettings s, Path checkpoints, boolean resume,
+                             TrainingListener listener, Map<String, String> inputs) {
         Checks.notNull("task", task);
+        Checks.notNull("inputs", inputs);
         Checks.notNull("settings", s);
         TrainingListener l = listener == null ? TrainingListener.NONE : listener;
         ParameterSet params = task.trainable();
@@ -160,7 +171,7 @@ public final class Trainer {
                 }
                 if (checkpoints != null && (s.checkpointEvery() > 0 && done % s.checkpointEvery() == 0
                         || done == s.steps())) {
-                    save(checkpoints, params, opt, done, s);
+                    save(checkpoints, params, opt, done, s, inputs);
                     l.onCheckpoint(done, checkpoints);
                 }
             }
@@ -280,6 +291,10 @@ public final class Trainer {
 
     /** Writes the trainable values, the moments and the step, atomically. */
     static void save(Path dir, ParameterSet params, AdamW opt, long step, TrainerSettings s) {
+        save(dir, params, opt, step, s, Map.of());
+    }
+
+    static void save(Path dir, ParameterSet params, AdamW opt, long step, TrainerSettings s, Map<String, String> inputs) {
         Device d = params.device();
         SafeTensorsWriter w = new SafeTensorsWriter();
         ObjectNode meta = JSON.createObjectNode();
@@ -287,6 +302,10 @@ public final class Trainer {
         meta.put("step", step);
         meta.put("steps", s.steps());
         meta.put("adamw_steps", opt.steps());
+        if (!inputs.isEmpty()) {
+            ObjectNode in = meta.putObject("inputs");
+            new java.util.TreeMap<>(inputs).forEach(in::put);
+        }
         ArrayNode names = meta.putArray("parameters");
         List<Parameter> list = params.list();
         for (int i = 0; i < list.size(); i++) {
@@ -306,6 +325,32 @@ public final class Trainer {
             throw new UncheckedIOException(e);
         }
         AtomicFiles.writeDirectory(dir, files);
+    }
+
+    /**
+     * The inputs a checkpoint recorded ({@link #run(TrainingTask, TrainerSettings, Path, boolean, TrainingListener, Map)}),
+     * empty for a checkpoint written without them; its step under the key {@code "step"} is not among them.
+     *
+     * @throws IllegalArgumentException {@code trainer.json} cannot be read or is not this format's
+     */
+    public static Map<String, String> checkpointInputs(Path dir) {
+        JsonNode meta;
+        try {
+            meta = JSON.readTree(Files.readAllBytes(dir.resolve(META_FILE)));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + dir + ": " + META_FILE + " cannot be read: " + e.getMessage());
+        }
+        Map<String, String> out = new java.util.TreeMap<>();
+        JsonNode in = meta == null ? null : meta.get("inputs");
+        if (in != null && in.isObject()) {
+            in.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+        }
+        return out;
+    }
+
+    /** The step of the checkpoint in {@code dir}, or -1 when there is none or it cannot be read. */
+    public static long savedStep(Path dir) {
+        return checkpointStep(dir);
     }
 
     /** Loads a checkpoint into the parameters and the optimizer; returns the step to continue from. */
