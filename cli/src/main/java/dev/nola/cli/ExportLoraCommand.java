@@ -11,7 +11,6 @@ import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.gpt2.Gpt2Config;
 import dev.nola.models.gpt2.Gpt2PeftExport;
-import dev.nola.models.lm.Architectures;
 import dev.nola.models.lm.HfCheckpoint;
 import dev.nola.models.lm.HfConfig;
 import dev.nola.models.spec.AdapterSite;
@@ -126,7 +125,7 @@ final class ExportLoraCommand implements Callable<Integer> {
 
     /** DIR's config.json (read as any architecture) when it is a GPT-2's; another architecture is refused in one line. */
     private static HfConfig gpt2Config(Path modelDir) {
-        HfConfig config = Architectures.read(modelDir.resolve(HfCheckpoint.CONFIG_FILE));
+        HfConfig config = HfCheckpoint.readConfig(modelDir);
         if (!(config instanceof Gpt2Config)) {
             throw new IllegalArgumentException("--model " + Echo.path(modelDir) + " is a " + config.displayName()
                     + "; expected a GPT-2, whose fused c_attn this export writes (leave --model out to export every adapter"
