@@ -125,7 +125,7 @@ public final class Trainer {
         long first = 0;
         List<Double> losses = new ArrayList<>();
         Map<Long, Evaluation> evals = new LinkedHashMap<>();
-        try (AdamW opt = new AdamW(params, 0.9, s.beta2(), 1e-8, s.weightDecay());
+        try (AdamW opt = optimizer(params, s);
              GradientClipping clip = new GradientClipping(params, s.clipNorm() > 0 ? s.clipNorm() : Float.MAX_VALUE);
              StateBeforeStep before = new StateBeforeStep(params, opt)) {
             if (checkpoints != null) {
@@ -181,6 +181,15 @@ public final class Trainer {
             l.onEvaluation(s.steps(), e);
             d.synchronize();
             return new Result(losses, first, evals, seconds);
+        }
+    }
+
+    /** AdamW over the parameters; a device too small for its moments says so, naming them. */
+    private static AdamW optimizer(ParameterSet params, TrainerSettings s) {
+        try {
+            return new AdamW(params, 0.9, s.beta2(), 1e-8, s.weightDecay());
+        } catch (dev.nola.kernels.DeviceMemoryExhausted e) {
+            throw e.named("AdamW moments");
         }
     }
 
@@ -240,7 +249,11 @@ public final class Trainer {
                     Tensor[] c = new Tensor[3];
                     copies.add(c);
                     for (int k = 0; k < 3; k++) {
-                        c[k] = d.allocate(p.value().shape());
+                        try {
+                            c[k] = d.allocate(p.value().shape());
+                        } catch (dev.nola.kernels.DeviceMemoryExhausted e) {
+                            throw e.named("undo copy of " + p.name());
+                        }
                     }
                 }
             } catch (RuntimeException e) {
