@@ -11,7 +11,6 @@ import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.gpt2.Gpt2Config;
 import dev.nola.models.gpt2.Gpt2PeftExport;
-import dev.nola.models.lm.Architectures;
 import dev.nola.models.lm.HfCheckpoint;
 import dev.nola.models.lm.HfConfig;
 import dev.nola.models.spec.AdapterSite;
@@ -87,7 +86,7 @@ final class ExportLoraCommand implements Callable<Integer> {
             OutputPaths.requireApart("OUT", target, dir, model);
         }
         OutputPaths.requireReplaceable(target, PeftLoraExport.OUTPUT); // checked before the work, and again when writing
-        HfConfig config = model == null ? null : Architectures.read(model.resolve(HfCheckpoint.CONFIG_FILE));
+        HfConfig config = model == null ? null : HfCheckpoint.readConfig(model);
         CausalLmSpec lm = config == null ? null : config.spec();
         boolean gpt2 = config instanceof Gpt2Config;
         SavedNola saved = NolaAdapterFiles.load(dir);

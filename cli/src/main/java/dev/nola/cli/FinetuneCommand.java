@@ -43,6 +43,9 @@ import picocli.CommandLine.Spec;
         description = "Train a NOLA or LoRA adapter on a GPT-2 (text) or the project's ViT (IDX images); writes OUT/adapter and OUT/report.")
 final class FinetuneCommand implements Callable<Integer> {
 
+    /** The key of the training data's SHA-256 among a checkpoint's inputs. */
+    static final String DATA_DIGEST = "data_sha256";
+
     @Spec
     CommandSpec spec;
 
@@ -91,6 +94,10 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from OUT/checkpoint.")
     boolean resume;
 
+    @Option(names = "--resume-changed-data",
+            description = "With --resume: continue although --data changed since the checkpoint was written (its SHA-256 differs).")
+    boolean resumeChangedData;
+
     @Option(names = "--base-steps", defaultValue = "0", paramLabel = "N", hidden = true,
             description = "Pretraining steps of a base built now (0: the recipe's).")
     long baseSteps;
@@ -125,6 +132,23 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         if (resume && !Files.isRegularFile(ckptDir.resolve("trainer.json"))) {
             throw new IllegalArgumentException("--resume: " + Echo.path(ckptDir) + " holds no checkpoint to continue");
+        }
+        if (resumeChangedData && !resume) {
+            throw new IllegalArgumentException("--resume-changed-data is given without --resume; it only lets a resumed run"
+                    + " continue on changed data");
+        }
+        // the data's digest goes into every checkpoint; a resume compares it before anything is loaded
+        java.util.Map<String, String> inputs = java.util.Map.of(DATA_DIGEST, dataSpec.sha256());
+        boolean dataChanged = false;
+        if (resume) {
+            String was = Trainer.checkpointInputs(ckptDir).get(DATA_DIGEST);
+            dataChanged = was != null && !was.equals(inputs.get(DATA_DIGEST));
+            if (dataChanged && !resumeChangedData) {
+                throw new IllegalArgumentException("--data " + Echo.path(dataSpec.path()) + " changed since the checkpoint of step "
+                        + Trainer.savedStep(ckptDir) + " in " + Echo.path(ckptDir) + " was written (sha256 " + was.substring(0, 12)
+                        + "…, now " + inputs.get(DATA_DIGEST).substring(0, 12) + "…); restore it, or pass --resume-changed-data"
+                        + " to continue on the new data");
+            }
         }
         OutputPaths.requireApart("--out", out, dataSpec.path());
         if (!ModelSource.isBaseName(model)) {
@@ -178,7 +202,12 @@ final class FinetuneCommand implements Callable<Integer> {
                 Runtime.getRuntime().addShutdownHook(hook);
                 Trainer.Result r;
                 try {
-                    r = Trainer.run(w.task(), ts, ckptDir, resume, l);
+                    if (dataChanged && mode != Progress.Mode.QUIET) {
+                        err.println("nola finetune: --data changed since the checkpoint; continuing on the new data"
+                                + " (--resume-changed-data)");
+                        err.flush();
+                    }
+                    r = Trainer.run(w.task(), ts, ckptDir, resume, l, inputs);
                 } finally {
                     try {
                         Runtime.getRuntime().removeShutdownHook(hook);

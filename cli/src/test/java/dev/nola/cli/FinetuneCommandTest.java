@@ -109,6 +109,48 @@ class FinetuneCommandTest {
         assertEquals(3, j.path("config").path("resumed_from_step").asLong());
     }
 
+    /**
+     * Issue 21: the data's SHA-256 is in the checkpoint; a resume on changed data is refused in one line naming the
+     * file and the flag, the checkpoint untouched; with --resume-changed-data it continues (and records the new digest).
+     */
+    @Test
+    void aResumeOnChangedDataIsRefusedUnlessTheFlagSaysGoOn() throws Exception {
+        Path out = tmp.resolve("ft-changed");
+        Path data = tmp.resolve("changing.txt");
+        Files.copy(text, data);
+        String[] base = {"finetune", "--model", model.toString(), "--data", data.toString(), "--k", "4", "--l", "4",
+                "--batch", "2", "--device", "reference", "--out", out.toString(), "--quiet"};
+        assertEquals(0, run(concat(base, "--steps", "3")).status());
+        Path ckpt = out.resolve("checkpoint");
+        String digest = new ObjectMapper().readTree(ckpt.resolve("trainer.json").toFile()).path("inputs").path("data_sha256").asText();
+        assertEquals(64, digest.length(), "the data's SHA-256 is in the checkpoint");
+
+        // unchanged data (even rewritten with the same bytes) resumes
+        Files.writeString(data, Files.readString(text));
+        assertEquals(0, run(concat(base, "--steps", "4", "--resume")).status());
+
+        // one byte changed: refused, one line, exit 2, the checkpoint's bytes untouched
+        Files.writeString(data, Files.readString(text).replaceFirst("God", "Gad"));
+        byte[] state = Files.readAllBytes(ckpt.resolve("state.safetensors"));
+        byte[] meta = Files.readAllBytes(ckpt.resolve("trainer.json"));
+        CliTest.Result refused = run(concat(base, "--steps", "6", "--resume"));
+        assertEquals(2, refused.status(), refused.err());
+        assertEquals(1, refused.err().strip().lines().count(), refused.err());
+        assertTrue(refused.err().contains("--data " + data) && refused.err().contains("changed since the checkpoint of step 4")
+                && refused.err().contains("--resume-changed-data"), refused.err());
+        System.out.println("[changed-data] " + refused.err().strip());
+        assertTrue(java.util.Arrays.equals(state, Files.readAllBytes(ckpt.resolve("state.safetensors"))), "checkpoint untouched");
+        assertTrue(java.util.Arrays.equals(meta, Files.readAllBytes(ckpt.resolve("trainer.json"))), "checkpoint untouched");
+
+        // the flag without --resume is a mistake; with it the run goes on and records the new data's digest
+        assertEquals(2, run(concat(base, "--steps", "6", "--resume-changed-data")).status());
+        CliTest.Result goOn = run(concat(base, "--steps", "6", "--resume", "--resume-changed-data", "--json"));
+        assertEquals(0, goOn.status(), goOn.err());
+        assertEquals(4, new ObjectMapper().readTree(goOn.out()).path("config").path("resumed_from_step").asLong());
+        String now = new ObjectMapper().readTree(ckpt.resolve("trainer.json").toFile()).path("inputs").path("data_sha256").asText();
+        assertTrue(now.length() == 64 && !now.equals(digest), "the new digest is recorded: " + now);
+    }
+
     @Test
     void badInputIsOneLineNamingTheValue() throws Exception {
         Path out = tmp.resolve("bad");

@@ -151,6 +151,98 @@ class KillResumeTest {
         assertFalse(Files.exists(cache), "NOLA_CACHE untouched");
     }
 
+    /** SIGKILLs {@code args}' child once its checkpoint reaches {@code atLeast}; returns the step the kill left. */
+    static long killAt(List<String> args, Path out, long atLeast, Path logs, Path cache) throws Exception {
+        Process p = child(args, logs, cache);
+        long seen = -1;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (seen < atLeast && p.isAlive() && System.nanoTime() < deadline) {
+            seen = checkpointStep(out.resolve("checkpoint"));
+            Thread.sleep(2);
+        }
+        p.destroyForcibly();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the killed JVM exits");
+        String err = Files.readString(logs.resolve("err.txt"));
+        assertTrue(seen >= atLeast, "checkpoint " + atLeast + " appeared before the child ended (step " + seen + "): " + err);
+        assertEquals(128 + 9, p.exitValue(), "killed by SIGKILL, not finished: " + err);
+        assertFalse(Files.exists(out.resolve("adapter")), "no adapter: the run did not end");
+        return seen;
+    }
+
+    /** Runs {@code args} to the end in a child JVM (its own Map.of salt, its own JIT state). */
+    static void finishInChild(List<String> args, Path logs, Path cache) throws Exception {
+        Process p = child(args, logs, cache);
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the child finishes");
+        assertEquals(0, p.exitValue(), Files.readString(logs.resolve("err.txt")));
+    }
+
+    /** Every file of two adapter directories compared byte for byte (cmp); the names too. */
+    static void assertSameBytes(Path expected, Path actual, String what) throws IOException {
+        assertEquals(names(expected), names(actual), what + ": the same files");
+        for (String f : names(expected)) {
+            byte[] e = Files.readAllBytes(expected.resolve(f));
+            byte[] a = Files.readAllBytes(actual.resolve(f));
+            long firstDiff = java.util.Arrays.mismatch(e, a);
+            assertEquals(-1L, firstDiff, what + ": " + f + " differs at byte " + firstDiff);
+            System.out.printf("[cmp] %s/%s (%d bytes) = straight/adapter/%s%n", what, f, a.length, f);
+        }
+    }
+
+    /**
+     * Issue 21: an uninterrupted run and runs killed with SIGKILL at several points — early, midway, and after
+     * the last step's checkpoint but before the adapter was written — and resumed, in this JVM and in fresh
+     * ones, write byte-identical adapter files (config and weights: every JSON map in a fixed order). The
+     * resumes in child JVMs matter: {@code Map.of}'s iteration order is salted per JVM, which is how the
+     * {@code __metadata__} keys used to come out in another order.
+     */
+    @Test
+    void killedAndResumedAtSeveralPointsTheAdapterFilesAreByteIdentical() throws Exception {
+        Path model = Tiny.gpt2(tmp.resolve("tiny-gpt2"));
+        Path text = Tiny.text(tmp.resolve("text.txt"));
+        Path cache = tmp.resolve("cache");
+
+        Path straight = tmp.resolve("straight");
+        CliTest.Result full = CliTest.run(args(model, text, straight).toArray(String[]::new));
+        assertEquals(0, full.status(), full.err());
+
+        // uninterrupted again, in a fresh JVM
+        Path fresh = tmp.resolve("fresh");
+        finishInChild(args(model, text, fresh), tmp.resolve("logs-fresh"), cache);
+        assertSameBytes(straight.resolve("adapter"), fresh.resolve("adapter"), "fresh");
+
+        // killed early and midway, each resumed in a fresh JVM
+        long[] points = {2, STEPS / 2};
+        for (long at : points) {
+            Path out = tmp.resolve("killed-" + at);
+            long left = killAt(args(model, text, out), out, at, tmp.resolve("logs-kill-" + at), cache);
+            List<String> again = new ArrayList<>(args(model, text, out));
+            again.add("--resume");
+            finishInChild(again, tmp.resolve("logs-resume-" + at), cache);
+            System.out.printf("[kill] killed with checkpoint of step %d (waited for %d), resumed in a fresh JVM%n", left, at);
+            assertSameBytes(straight.resolve("adapter"), out.resolve("adapter"), "killed-" + at);
+        }
+
+        // after the last step: its checkpoint written, the adapter not yet (what a kill between the two leaves),
+        // resumed in a fresh JVM and in this one
+        for (String where : List.of("child", "here")) {
+            Path out = tmp.resolve("after-last-" + where);
+            Files.createDirectories(out.resolve("checkpoint"));
+            for (String f : names(straight.resolve("checkpoint"))) {
+                Files.copy(straight.resolve("checkpoint").resolve(f), out.resolve("checkpoint").resolve(f));
+            }
+            assertEquals(STEPS, checkpointStep(out.resolve("checkpoint")), "the checkpoint of the last step");
+            List<String> again = new ArrayList<>(args(model, text, out));
+            again.add("--resume");
+            if (where.equals("child")) {
+                finishInChild(again, tmp.resolve("logs-after-last"), cache);
+            } else {
+                CliTest.Result r = CliTest.run(again.toArray(String[]::new));
+                assertEquals(0, r.status(), r.err());
+            }
+            assertSameBytes(straight.resolve("adapter"), out.resolve("adapter"), "after-last-" + where);
+        }
+    }
+
     static int[] bits(float[] v) {
         int[] b = new int[v.length];
         for (int i = 0; i < v.length; i++) {

@@ -200,11 +200,37 @@ public abstract class AbstractDevice implements Device {
 
     // ---------------------------------------------------------------- memory
 
+    /**
+     * Limits the bytes of storage tensors this device may hold at once (0: no limit beyond the device's own):
+     * an allocation past it is refused with a {@link DeviceMemoryExhausted} before anything is allocated. Set
+     * from {@code RuntimeSettings.memoryLimit()} when the device is opened ({@code Backends.open}).
+     */
+    public final void limitMemory(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("memory limit is " + bytes + " bytes; expected >= 0 (0 for none)");
+        }
+        this.memoryLimit = bytes;
+    }
+
+    /** The limit {@link #limitMemory} set, 0 for none. */
+    public final long memoryLimit() {
+        return memoryLimit;
+    }
+
+    private long memoryLimit;
+
     @Override
     public final Tensor allocate(DType dtype, int... shape) {
         requireOpen();
         Checks.notNull("dtype", dtype);
         long n = Checks.shape("shape", shape);
+        if (memoryLimit > 0) {
+            long bytes = Math.multiplyHigh(n, dtype.bytes()) != 0 ? Long.MAX_VALUE : n * dtype.bytes();
+            long inUse = live.bytes();
+            if (bytes > memoryLimit - inUse) {
+                throw DeviceMemoryExhausted.of(id(), dtype, shape, bytes, inUse, memoryLimit);
+            }
+        }
         Tensor t = doAllocate(dtype, shape, n);
         allocations++;
         if (dtype == DType.INT32) {
@@ -267,8 +293,13 @@ public abstract class AbstractDevice implements Device {
         if (t == null || t.isClosed() || t.size() < elements) {
             if (t != null) {
                 t.close(); // the runtime keeps memory alive until enqueued kernels that use it finish
+                workspaces.remove(purpose);
             }
-            t = allocate(DType.FLOAT32, (int) elements);
+            try {
+                t = allocate(DType.FLOAT32, (int) elements);
+            } catch (DeviceMemoryExhausted e) {
+                throw e.named("workspace " + purpose);
+            }
             workspaces.put(purpose, t);
         }
         return t;

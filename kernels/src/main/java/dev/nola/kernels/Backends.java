@@ -67,7 +67,11 @@ public final class Backends {
         if (!a.available()) {
             throw new IllegalStateException("device '" + spec + "': backend " + b.name() + " is unavailable: " + a.reason());
         }
-        return b.open(spec.platform(), spec.device(), settings);
+        Device d = b.open(spec.platform(), spec.device(), settings);
+        if (settings.memoryLimit() > 0 && d instanceof AbstractDevice limited) {
+            limited.limitMemory(settings.memoryLimit());
+        }
+        return d;
     }
 
     private static Device openAuto(RuntimeSettings settings) {
@@ -77,10 +81,10 @@ public final class Backends {
             }
             for (DeviceInfo d : b.devices()) {
                 if (d.type() == DeviceInfo.Type.GPU) {
-                    return open(new RuntimeSettings(DeviceSpec.parse(d.id()), settings.openclOptions()));
+                    return open(new RuntimeSettings(DeviceSpec.parse(d.id()), settings.openclOptions(), settings.memoryLimit()));
                 }
             }
         }
-        return open(new RuntimeSettings(DeviceSpec.parse("cpu"), settings.openclOptions()));
+        return open(new RuntimeSettings(DeviceSpec.parse("cpu"), settings.openclOptions(), settings.memoryLimit()));
     }
 }

@@ -71,7 +71,8 @@ public final class AtomicFiles {
             move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             deleteQuietly(tmp);
-            throw new UncheckedIOException("cannot write " + Echo.path(target) + ": " + FileErrors.describe(e), e);
+            throw new UncheckedIOException("cannot write " + Echo.path(target) + ": " + FileErrors.describe(e)
+                    + space(parent, new long[] {data.length}, false), e);
         } catch (RuntimeException e) {
             deleteQuietly(tmp);
             throw e;
@@ -139,11 +140,39 @@ public final class AtomicFiles {
             }
         } catch (IOException e) {
             undo(target, old, tmp, movedAside);
-            throw new UncheckedIOException("cannot write " + Echo.path(target) + ": " + FileErrors.describe(e), e);
+            throw new UncheckedIOException("cannot write " + Echo.path(target) + ": " + FileErrors.describe(e)
+                    + space(parent, files.values().stream().mapToLong(b -> b.length).toArray(), true), e);
         } catch (RuntimeException e) {
             undo(target, old, tmp, movedAside);
             throw e;
         }
+    }
+
+    /**
+     * What the write needed and what its file system has: "; it needs N bytes, B in S-byte blocks, F free
+     * there", so a full disk says how much to free. Files take whole blocks (and a new directory one more), so
+     * the block figure is what compares with the free space; figures the file system cannot give are left out.
+     */
+    static String space(Path parent, long[] sizes, boolean directory) {
+        long data = 0;
+        for (long n : sizes) {
+            data += n;
+        }
+        String blocks = "";
+        String free = "";
+        try {
+            java.nio.file.FileStore store = Files.getFileStore(parent);
+            long bs = Math.max(1, store.getBlockSize());
+            long need = directory ? bs : 0;
+            for (long n : sizes) {
+                need += (n + bs - 1) / bs * bs;
+            }
+            blocks = ", " + Echo.bytes(need) + " in " + bs + "-byte blocks";
+            free = ", " + Echo.bytes(store.getUsableSpace()) + " free there";
+        } catch (IOException | RuntimeException e) {
+            // the figures are a courtesy; the reason stands alone
+        }
+        return "; it needs " + Echo.bytes(data) + blocks + free;
     }
 
     /**

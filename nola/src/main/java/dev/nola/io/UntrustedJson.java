@@ -37,8 +37,14 @@ public final class UntrustedJson {
                     .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // a fraction or exponent is kept as a BigDecimal, so 1e309 is not read as Infinity and a message can
+            // echo it as written (see written); doubleValue() still gives the nearest double (here Infinity)
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .disable(JsonParser.Feature.ALLOW_COMMENTS)
             .enable(SerializationFeature.INDENT_OUTPUT)
+            // a Map written as JSON has its keys sorted (ObjectNodes keep the order the code builds them in), so a
+            // file's bytes never depend on a hash order that changes from one JVM to the next
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
             .build();
 
     private UntrustedJson() {
@@ -75,6 +81,17 @@ public final class UntrustedJson {
     }
 
     /**
+     * A value as a message should echo it: numbers as written ({@code 1e309}, not "Infinity"; an exponent as
+     * {@code e}, without a plus sign), anything else as its JSON text.
+     */
+    public static String written(JsonNode v) {
+        if (v != null && v.isBigDecimal()) {
+            return v.decimalValue().toString().replace("E+", "e").replace("E-", "e-");
+        }
+        return String.valueOf(v);
+    }
+
+    /**
      * A parse error in words, with its position: Jackson's message without the source excerpt on its
      * later lines and without the names of its own classes and methods (which a limit's message cites),
      * escaped to one line and shortened to 200 characters.
@@ -92,9 +109,31 @@ public final class UntrustedJson {
         m = m.replaceAll(",? *from `[^`]*`", "").replaceAll("`[^`]*`", "a limit of this reader").strip();
         String at = "";
         if (e instanceof JsonProcessingException j && j.getLocation() != null && j.getLocation().getLineNr() > 0) {
-            at = " (line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() + ")";
+            at = " (" + path(j) + "line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() + ")";
         }
         return shortened(Echo.line(m)) + at;
+    }
+
+    /**
+     * Where in the document the parser was, as {@code at layers[3].in, } (empty at the top level): so an error
+     * inside an array element says which element, not only a line and column.
+     */
+    private static String path(JsonProcessingException e) {
+        if (!(e instanceof com.fasterxml.jackson.core.exc.StreamReadException s)
+                || !(s.getProcessor() instanceof JsonParser p) || p.getParsingContext() == null) {
+            return "";
+        }
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (com.fasterxml.jackson.core.JsonStreamContext c = p.getParsingContext(); c != null && !c.inRoot(); c = c.getParent()) {
+            if (c.inArray()) {
+                parts.addFirst("[" + Math.max(0, c.getCurrentIndex()) + "]");
+            } else if (c.getCurrentName() != null) {
+                parts.addFirst("." + c.getCurrentName());
+            }
+        }
+        String path = String.join("", parts);
+        path = path.startsWith(".") ? path.substring(1) : path;
+        return path.isEmpty() ? "" : "at " + Echo.value(path) + ", ";
     }
 
     private static String shortened(String s) {

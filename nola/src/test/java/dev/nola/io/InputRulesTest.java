@@ -189,7 +189,7 @@ class InputRulesTest {
     void untrustedJsonIsBoundedAndItsErrorsAreOneLineWithAPosition() {
         assertEquals(1, UntrustedJson.parse("{\"a\": 1}".getBytes(), "f").get("a").intValue());
         String[][] cases = {
-            {"{\"a\": 1, \"a\": 2}", "f: invalid JSON: Duplicate field 'a' (line 1, column"},
+            {"{\"a\": 1, \"a\": 2}", "f: invalid JSON: Duplicate field 'a' (at a, line 1, column"},
             {"{\"a\": 1} {}", "f: invalid JSON: more content follows the end of the JSON value"},
             {"{\"a\": 1 // c\n}", "f: invalid JSON:"},
             {"[".repeat(40) + "]".repeat(40), "f: invalid JSON: Document nesting depth (33) exceeds the maximum allowed (32"},

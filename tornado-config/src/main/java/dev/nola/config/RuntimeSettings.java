@@ -15,6 +15,8 @@ import java.util.Properties;
  * <ul>
  *   <li>device: {@code --device}, else {@code NOLA_DEVICE}, else {@code device=} in the config
  *       file, else {@code auto};</li>
+ *   <li>a device memory limit: {@code NOLA_DEVICE_MEMORY}, else {@code device.memory=} (bytes, or with k, m,
+ *       g); none by default. The device refuses an allocation past it, naming the tensor and the bytes;</li>
  *   <li>OpenCL build options: {@code NOLA_OPENCL_OPTIONS}, else {@code opencl.options=}, else
  *       {@link #DEFAULT_OPENCL_OPTIONS} (no fast-math flags, so results are exact and portable);</li>
  *   <li>the config file: {@code NOLA_CONFIG}, else {@code ~/.config/nola/nola.properties} if it
@@ -27,7 +29,12 @@ import java.util.Properties;
  * @param device         the chosen device
  * @param openclOptions  options passed to {@code clBuildProgram}
  */
-public record RuntimeSettings(DeviceSpec device, String openclOptions) {
+public record RuntimeSettings(DeviceSpec device, String openclOptions, long memoryLimit) {
+
+    /** Settings without a memory limit. */
+    public RuntimeSettings(DeviceSpec device, String openclOptions) {
+        this(device, openclOptions, 0);
+    }
 
     /**
      * OpenCL C build options: version 1.2 and nothing that relaxes IEEE semantics. Fast-math flags
@@ -41,6 +48,32 @@ public record RuntimeSettings(DeviceSpec device, String openclOptions) {
         }
         if (openclOptions == null) {
             throw new IllegalArgumentException("openclOptions is null");
+        }
+        if (memoryLimit < 0) {
+            throw new IllegalArgumentException("memoryLimit is " + memoryLimit + "; expected >= 0 (0 for none)");
+        }
+    }
+
+    /**
+     * A memory size as {@code NOLA_DEVICE_MEMORY} or {@code device.memory=} give it: bytes, or a number with a
+     * suffix k, m, g (powers of 1024); 0 for no limit.
+     */
+    public static long parseBytes(String where, String value) {
+        String v = value.trim().toLowerCase();
+        long unit = 1;
+        if (!v.isEmpty() && "kmg".indexOf(v.charAt(v.length() - 1)) >= 0) {
+            unit = 1L << (10 * ("kmg".indexOf(v.charAt(v.length() - 1)) + 1));
+            v = v.substring(0, v.length() - 1);
+        }
+        try {
+            long n = Long.parseLong(v);
+            if (n < 0 || n > Long.MAX_VALUE / unit) {
+                throw new NumberFormatException();
+            }
+            return n * unit;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(where + " is '" + value + "'; expected a byte count such as 536870912, 512m or 2g"
+                    + " (0 for no limit)");
         }
     }
 
@@ -61,7 +94,10 @@ public record RuntimeSettings(DeviceSpec device, String openclOptions) {
         String options = firstNonBlank(env.get("NOLA_OPENCL_OPTIONS"), file.getProperty("opencl.options"),
                 DEFAULT_OPENCL_OPTIONS);
         // (the same precedence as resolveOpenclOptions(env), read from the one file load above)
-        return new RuntimeSettings(DeviceSpec.parse(device), options);
+        String env0 = env.get("NOLA_DEVICE_MEMORY");
+        long limit = env0 != null && !env0.isBlank() ? parseBytes("NOLA_DEVICE_MEMORY", env0)
+                : file.getProperty("device.memory") != null ? parseBytes("device.memory", file.getProperty("device.memory")) : 0;
+        return new RuntimeSettings(DeviceSpec.parse(device), options, limit);
     }
 
     /**

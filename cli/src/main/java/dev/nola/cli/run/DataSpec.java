@@ -38,6 +38,49 @@ public record DataSpec(Path path, String format, int heldOut) {
         }
     }
 
+    /**
+     * A SHA-256 of the data, recorded in the trainer's checkpoints so a resumed run notices data that changed
+     * under it: of the file's bytes, or, for a directory, of each regular file in it (sorted by name) as its
+     * name, its length and its bytes. Read in 1 MiB blocks, never whole.
+     */
+    public String sha256() {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JVM has no SHA-256", e);
+        }
+        try {
+            if (Files.isDirectory(path)) {
+                java.util.List<Path> files;
+                try (var s = Files.list(path)) {
+                    files = s.filter(Files::isRegularFile).sorted().toList();
+                }
+                for (Path f : files) {
+                    byte[] name = f.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    md.update(java.nio.ByteBuffer.allocate(8).putLong(name.length).array());
+                    md.update(name);
+                    md.update(java.nio.ByteBuffer.allocate(8).putLong(Files.size(f)).array());
+                    digest(f, md);
+                }
+            } else {
+                digest(path, md);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("--data " + Echo.path(path) + " cannot be read: " + e.getMessage(), e);
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
+    private static void digest(Path f, java.security.MessageDigest md) throws java.io.IOException {
+        try (var in = Files.newInputStream(f)) {
+            byte[] b = new byte[1 << 20];
+            for (int n; (n = in.read(b)) > 0; ) {
+                md.update(b, 0, n);
+            }
+        }
+    }
+
     /** The format, with auto resolved: a directory of IDX files, *.jsonl (prompt/completion when its first record has a prompt), else text. */
     public String resolvedFormat() {
         if (!format.equals("auto")) {

@@ -99,7 +99,7 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
 
         /** The directory's {@code config.json}, read and validated. */
         public HfConfig config() {
-            return Architectures.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
+            return HfCheckpoint.readConfig(dir);
         }
 
         /** The whole checkpoint, read and validated. */

@@ -27,7 +27,8 @@ public final class RunReport {
     /** The files a report directory holds. */
     public static final List<String> FILES = List.of("report.json", "loss.png", "metric.png", "params.png");
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
     /**
      * One method's outcome.

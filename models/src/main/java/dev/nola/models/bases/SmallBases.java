@@ -51,7 +51,8 @@ public final class SmallBases {
     /** Bumped whenever a recipe changes, so an old cache entry is not reused. */
     public static final int RECIPE = 1;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
     private SmallBases() {
     }
@@ -175,8 +176,30 @@ public final class SmallBases {
 
     /** The pixel mean and standard deviation the cached ViT base was trained with (from its manifest). */
     public static double[] vitFashionStats(Path baseDir) {
-        JsonNode m = manifest(baseDir);
-        return new double[] {m.path("pixel_mean").asDouble(), m.path("pixel_std").asDouble()};
+        // a ViT base directory may be the user's: its manifest is untrusted input (bounded, strict JSON, each field
+        // checked and named), and neither file may be a link out of the directory
+        Path f = baseDir.resolve("manifest.json");
+        HfCheckpoint.requireInside(baseDir, f);
+        HfCheckpoint.requireInside(baseDir, baseDir.resolve("vit.safetensors"));
+        JsonNode m = dev.nola.io.UntrustedJson.parse(dev.nola.io.InputFiles.readAll(f, 1 << 20,
+                dev.nola.io.UntrustedJson.HEAP_PER_BYTE), f.toString());
+        if (!m.isObject()) {
+            throw new dev.nola.io.InvalidFileException(f + ": the top level is a JSON " + m.getNodeType().name().toLowerCase()
+                    + "; expected an object");
+        }
+        return new double[] {pixelStat(m, f, "pixel_mean", 0, 1, false), pixelStat(m, f, "pixel_std", 0, 1, false)};
+    }
+
+    /** A pixel statistic of pixels / 255: a number in [lo, hi] (lo itself only when {@code withLo}). */
+    private static double pixelStat(JsonNode m, Path f, String name, double lo, double hi, boolean withLo) {
+        JsonNode v = m.get(name);
+        double d = v != null && v.isNumber() ? v.doubleValue() : Double.NaN;
+        if (!(withLo ? d >= lo : d > lo) || !(d <= hi)) {
+            throw new dev.nola.io.InvalidFileException(f + ": field '" + name + "' is " + (v == null ? "missing"
+                    : dev.nola.io.Echo.value(dev.nola.io.UntrustedJson.written(v))) + "; expected a number in " + (withLo ? "[" : "(")
+                    + lo + ", " + hi + "] (a statistic of pixels / 255)");
+        }
+        return d;
     }
 
     private static ObjectNode recipe(String kind, Trainer.Result r, long startNanos) {

@@ -234,7 +234,7 @@ public record Gpt2Config(int embeddingSize, int heads, int layers, int positions
     }
 
     private static String quote(JsonNode v) {
-        return v == null ? "missing" : Echo.value(v.toString());
+        return v == null ? "missing" : Echo.value(UntrustedJson.written(v));
     }
 
     /** This configuration as a Hugging Face {@code config.json} (UTF-8, indented) that transformers loads. */

@@ -32,7 +32,8 @@ import java.util.Map;
  */
 public final class Gpt2PeftExport {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
     private Gpt2PeftExport() {
     }

@@ -42,7 +42,7 @@ public final class Architectures {
         if (LlamaConfig.MODEL_TYPES.contains(t)) {
             return LlamaConfig.parse(root, where);
         }
-        throw new InvalidFileException(where + ": model_type is " + (type == null ? "missing" : Echo.value(type.toString()))
+        throw new InvalidFileException(where + ": model_type is " + (type == null ? "missing" : Echo.value(UntrustedJson.written(type)))
                 + "; expected one of " + MODEL_TYPES);
     }
 }

@@ -162,12 +162,29 @@ public final class HfCheckpoint {
                     + CONFIG_FILE + " and " + WEIGHTS_FILE);
         }
         Path configFile = dir.resolve(CONFIG_FILE);
-        HfConfig config = Architectures.read(configFile);
-        List<Path> shards = shards(dir);
+        HfConfig config = readConfig(dir);
+        Map<String, Path> index = new LinkedHashMap<>();
+        List<Path> shards = shards(dir, index);
         List<SafeTensorsReader> readers = new ArrayList<>();
         try {
             for (Path shard : shards) {
                 readers.add(SafeTensorsReader.open(shard));
+            }
+            if (!index.isEmpty()) {
+                // buffers (masks, rotary tables) and a tied head's duplicate a shard may hold need not be listed
+                checkIndex(dir.resolve(INDEX_FILE), index, shards, readers, key -> {
+                    if (key.equals(config.tiedHeadKey())) {
+                        return true;
+                    }
+                    String name = key;
+                    for (String p : config.keyPrefixes()) {
+                        if (key.startsWith(p)) {
+                            name = key.substring(p.length());
+                            break;
+                        }
+                    }
+                    return config.ignoredKeys().test(name);
+                });
             }
             HfCheckpoint c = new Loader(config, configFile, readers).load();
             return new HfCheckpoint(c.config, new LinkedHashMap<>(c.tensors), c.dtypes, c.keys, dir);
@@ -176,10 +193,95 @@ public final class HfCheckpoint {
         }
     }
 
+    /**
+     * The directory's {@code config.json}, read by {@link Architectures#read} once it is known to lie inside the
+     * directory (the file itself, or a link that resolves inside it).
+     */
+    public static HfConfig readConfig(Path dir) {
+        Path configFile = dir.resolve(CONFIG_FILE);
+        requireInside(dir, configFile);
+        return Architectures.read(configFile);
+    }
+
+    /**
+     * Refuses a file of the model directory that is a symbolic link leading outside it (nothing outside a
+     * model directory is read: a link to ../x or /x is a way to read another file). A link inside, as a
+     * snapshot's files may be, is followed.
+     */
+    public static void requireInside(Path dir, Path file) {
+        if (!Files.isSymbolicLink(file)) {
+            return;
+        }
+        Path real;
+        Path root;
+        try {
+            real = file.toRealPath();
+            root = dir.toRealPath();
+        } catch (java.io.IOException e) {
+            throw new InvalidFileException(file + ": a symbolic link that cannot be followed (" + dev.nola.io.FileErrors.describe(e)
+                    + "); expected a file inside " + dir);
+        }
+        if (!real.startsWith(root)) {
+            String target;
+            try {
+                target = Files.readSymbolicLink(file).toString();
+            } catch (java.io.IOException | UnsupportedOperationException e) {
+                target = real.toString();
+            }
+            throw new InvalidFileException(file + ": a symbolic link to " + Echo.value(target) + ", outside the model directory "
+                    + dir + "; expected the file itself, or a link inside the directory");
+        }
+    }
+
+    /**
+     * The index must agree with the shards: every tensor it names is in the shard it names, and every tensor of a
+     * shard is named, with that shard (an index that lists absent tensors, or shards swapped under it, describes
+     * another checkpoint).
+     */
+    private static void checkIndex(Path indexFile, Map<String, Path> index, List<Path> shards, List<SafeTensorsReader> readers,
+                                   java.util.function.Predicate<String> buffer) {
+        for (int i = 0; i < shards.size(); i++) {
+            Path shard = shards.get(i);
+            Map<String, TensorInfo> held = readers.get(i).tensors();
+            for (String t : held.keySet()) {
+                Path named = index.get(t);
+                if (named == null && buffer.test(t)) {
+                    continue;
+                }
+                if (named != null && !named.equals(shard) && shards.contains(named)
+                        && readers.get(shards.indexOf(named)).tensors().containsKey(t)) {
+                    continue; // in two shards: the loader names both
+                }
+                if (named == null) {
+                    throw new InvalidFileException(indexFile + ": weight_map does not name tensor " + Echo.quote(t) + ", which "
+                            + shard.getFileName() + " holds; expected every tensor of every shard");
+                }
+                if (!named.equals(shard)) {
+                    throw new InvalidFileException(indexFile + ": weight_map[" + Echo.quote(t) + "] is " + named.getFileName()
+                            + ", but the tensor is in " + shard.getFileName() + "; expected the shard that holds it");
+                }
+            }
+        }
+        for (Map.Entry<String, Path> e : index.entrySet()) {
+            SafeTensorsReader r = readers.get(shards.indexOf(e.getValue()));
+            if (!r.tensors().containsKey(e.getKey())) {
+                throw new InvalidFileException(indexFile + ": weight_map[" + Echo.quote(e.getKey()) + "] names "
+                        + e.getValue().getFileName() + ", which holds no such tensor; expected the tensors the shards hold");
+            }
+        }
+    }
+
     /** The weight files: model.safetensors, or the distinct shards of the index in order. */
     static List<Path> shards(Path dir) {
+        return shards(dir, new LinkedHashMap<>());
+    }
+
+    /** As {@link #shards(Path)}; {@code index} receives the index's tensor → shard entries (none for one file). */
+    static List<Path> shards(Path dir, Map<String, Path> indexOut) {
         Path single = dir.resolve(WEIGHTS_FILE);
         Path index = dir.resolve(INDEX_FILE);
+        requireInside(dir, single);
+        requireInside(dir, index);
         if (Files.isRegularFile(single)) {
             return List.of(single);
         }
@@ -190,7 +292,7 @@ public final class HfCheckpoint {
         JsonNode root = UntrustedJson.parse(InputFiles.readAll(index, MAX_INDEX_BYTES, UntrustedJson.HEAP_PER_BYTE), index.toString());
         JsonNode map = root.get("weight_map");
         if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new InvalidFileException(index + ": field 'weight_map' is " + (map == null ? "missing" : Echo.value(map.toString()))
+            throw new InvalidFileException(index + ": field 'weight_map' is " + (map == null ? "missing" : Echo.value(UntrustedJson.written(map)))
                     + "; expected an object of tensor name → shard file");
         }
         List<Path> files = new ArrayList<>();
@@ -201,7 +303,7 @@ public final class HfCheckpoint {
             if (name == null || name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals("..")
                     || name.equals(".") || name.indexOf('\0') >= 0) {
                 throw new InvalidFileException(index + ": weight_map[" + Echo.quote(e.getKey()) + "] is "
-                        + Echo.value(f.toString()) + "; expected a file name inside " + dir);
+                        + Echo.value(UntrustedJson.written(f)) + "; expected a file name inside " + dir);
             }
             Path shard = dir.resolve(name);
             if (!Files.isRegularFile(shard, LinkOption.NOFOLLOW_LINKS)) {
@@ -211,6 +313,7 @@ public final class HfCheckpoint {
             if (!files.contains(shard)) {
                 files.add(shard);
             }
+            indexOut.put(e.getKey(), shard);
         }
         return files;
     }
@@ -313,7 +416,8 @@ public final class HfCheckpoint {
             for (int i = 0; i < h.length; i++) {
                 if (Float.floatToIntBits(h[i]) != Float.floatToIntBits(embedding[i])) {
                     throw bad(reader, "tensor '" + head.name() + "' differs from " + name + " at element " + i + " (" + h[i]
-                            + " vs " + embedding[i] + "); expected the head tied to " + name + ", as the config says");
+                            + " vs " + embedding[i] + "); expected the head tied to " + name + ", as " + configFile
+                            + " says (tie_word_embeddings)");
                 }
             }
         }

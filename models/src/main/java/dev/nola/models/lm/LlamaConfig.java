@@ -353,7 +353,7 @@ public record LlamaConfig(String modelType, int hiddenSize, int intermediate, in
         JsonNode t = s.has("rope_type") ? s.get("rope_type") : s.get("type");
         String type = t != null && t.isTextual() ? t.textValue() : null;
         if (!"llama3".equals(type)) {
-            throw new InvalidFileException(where + ": rope_scaling type is " + (t == null ? "missing" : Echo.value(t.toString()))
+            throw new InvalidFileException(where + ": rope_scaling type is " + (t == null ? "missing" : Echo.value(UntrustedJson.written(t)))
                     + "; nola implements " + ROPE_SCALINGS + " (or none)");
         }
         return new Llama3Scaling(number(s.get("factor"), where, "rope_scaling.factor"),
@@ -392,7 +392,7 @@ public record LlamaConfig(String modelType, int hiddenSize, int intermediate, in
     }
 
     private static InvalidFileException bad(String where, String name, JsonNode v, String expected) {
-        return new InvalidFileException(where + ": field '" + name + "' is " + (v == null ? "missing" : Echo.value(v.toString()))
+        return new InvalidFileException(where + ": field '" + name + "' is " + (v == null ? "missing" : Echo.value(UntrustedJson.written(v)))
                 + "; expected " + expected);
     }
 }

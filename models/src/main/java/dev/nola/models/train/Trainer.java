@@ -58,7 +58,8 @@ public final class Trainer {
     static final String STATE_FILE = "state.safetensors";
     static final String META_FILE = "trainer.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
     /**
      * A run stopped by the guard: the message names the step, the first non-finite gradient element, that
@@ -105,7 +106,18 @@ public final class Trainer {
      */
     public static Result run(TrainingTask task, TrainerSettings s, Path checkpoints, boolean resume,
                              TrainingListener listener) {
+        return run(task, s, checkpoints, resume, listener, Map.of());
+    }
+
+    /**
+     * Trains, recording {@code inputs} (what the run was made from, e.g. the training data's digest) in every
+     * checkpoint's {@code trainer.json}, where {@link #checkpointInputs} reads them back so a caller can
+     * refuse to resume a run whose inputs changed. The trainer itself only records them.
+     */
+    public static Result run(TrainingTask task, TrainerSettings s, Path checkpoints, boolean resume,
+                             TrainingListener listener, Map<String, String> inputs) {
         Checks.notNull("task", task);
+        Checks.notNull("inputs", inputs);
         Checks.notNull("settings", s);
         TrainingListener l = listener == null ? TrainingListener.NONE : listener;
         ParameterSet params = task.trainable();
@@ -113,7 +125,7 @@ public final class Trainer {
         long first = 0;
         List<Double> losses = new ArrayList<>();
         Map<Long, Evaluation> evals = new LinkedHashMap<>();
-        try (AdamW opt = new AdamW(params, 0.9, s.beta2(), 1e-8, s.weightDecay());
+        try (AdamW opt = optimizer(params, s);
              GradientClipping clip = new GradientClipping(params, s.clipNorm() > 0 ? s.clipNorm() : Float.MAX_VALUE);
              StateBeforeStep before = new StateBeforeStep(params, opt)) {
             if (checkpoints != null) {
@@ -159,7 +171,7 @@ public final class Trainer {
                 }
                 if (checkpoints != null && (s.checkpointEvery() > 0 && done % s.checkpointEvery() == 0
                         || done == s.steps())) {
-                    save(checkpoints, params, opt, done, s);
+                    save(checkpoints, params, opt, done, s, inputs);
                     l.onCheckpoint(done, checkpoints);
                 }
             }
@@ -169,6 +181,15 @@ public final class Trainer {
             l.onEvaluation(s.steps(), e);
             d.synchronize();
             return new Result(losses, first, evals, seconds);
+        }
+    }
+
+    /** AdamW over the parameters; a device too small for its moments says so, naming them. */
+    private static AdamW optimizer(ParameterSet params, TrainerSettings s) {
+        try {
+            return new AdamW(params, 0.9, s.beta2(), 1e-8, s.weightDecay());
+        } catch (dev.nola.kernels.DeviceMemoryExhausted e) {
+            throw e.named("AdamW moments");
         }
     }
 
@@ -228,7 +249,11 @@ public final class Trainer {
                     Tensor[] c = new Tensor[3];
                     copies.add(c);
                     for (int k = 0; k < 3; k++) {
-                        c[k] = d.allocate(p.value().shape());
+                        try {
+                            c[k] = d.allocate(p.value().shape());
+                        } catch (dev.nola.kernels.DeviceMemoryExhausted e) {
+                            throw e.named("undo copy of " + p.name());
+                        }
                     }
                 }
             } catch (RuntimeException e) {
@@ -279,6 +304,10 @@ public final class Trainer {
 
     /** Writes the trainable values, the moments and the step, atomically. */
     static void save(Path dir, ParameterSet params, AdamW opt, long step, TrainerSettings s) {
+        save(dir, params, opt, step, s, Map.of());
+    }
+
+    static void save(Path dir, ParameterSet params, AdamW opt, long step, TrainerSettings s, Map<String, String> inputs) {
         Device d = params.device();
         SafeTensorsWriter w = new SafeTensorsWriter();
         ObjectNode meta = JSON.createObjectNode();
@@ -286,6 +315,10 @@ public final class Trainer {
         meta.put("step", step);
         meta.put("steps", s.steps());
         meta.put("adamw_steps", opt.steps());
+        if (!inputs.isEmpty()) {
+            ObjectNode in = meta.putObject("inputs");
+            new java.util.TreeMap<>(inputs).forEach(in::put);
+        }
         ArrayNode names = meta.putArray("parameters");
         List<Parameter> list = params.list();
         for (int i = 0; i < list.size(); i++) {
@@ -305,6 +338,32 @@ public final class Trainer {
             throw new UncheckedIOException(e);
         }
         AtomicFiles.writeDirectory(dir, files);
+    }
+
+    /**
+     * The inputs a checkpoint recorded ({@link #run(TrainingTask, TrainerSettings, Path, boolean, TrainingListener, Map)}),
+     * empty for a checkpoint written without them; its step under the key {@code "step"} is not among them.
+     *
+     * @throws IllegalArgumentException {@code trainer.json} cannot be read or is not this format's
+     */
+    public static Map<String, String> checkpointInputs(Path dir) {
+        JsonNode meta;
+        try {
+            meta = JSON.readTree(Files.readAllBytes(dir.resolve(META_FILE)));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + dir + ": " + META_FILE + " cannot be read: " + e.getMessage());
+        }
+        Map<String, String> out = new java.util.TreeMap<>();
+        JsonNode in = meta == null ? null : meta.get("inputs");
+        if (in != null && in.isObject()) {
+            in.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+        }
+        return out;
+    }
+
+    /** The step of the checkpoint in {@code dir}, or -1 when there is none or it cannot be read. */
+    public static long savedStep(Path dir) {
+        return checkpointStep(dir);
     }
 
     /** Loads a checkpoint into the parameters and the optimizer; returns the step to continue from. */

@@ -112,7 +112,11 @@ public final class DeviceWeights implements AutoCloseable {
         Map<String, Tensor> m = new LinkedHashMap<>();
         try {
             for (WeightSpec w : table.list()) {
-                m.put(w.name(), maker.make(w));
+                try {
+                    m.put(w.name(), maker.make(w));
+                } catch (dev.nola.kernels.DeviceMemoryExhausted e) {
+                    throw e.named(w.name());
+                }
             }
         } catch (RuntimeException e) {
             m.values().forEach(Tensor::close);

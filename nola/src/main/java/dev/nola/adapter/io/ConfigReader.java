@@ -5,6 +5,7 @@ import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.StreamId;
 import dev.nola.io.Echo;
 import dev.nola.io.InvalidFileException;
+import dev.nola.io.UntrustedJson;
 import dev.nola.kernels.Philox;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -31,14 +32,17 @@ final class ConfigReader {
         this.root = root;
     }
 
-    /** A refusal; {@code at} is "" for a top-level field, else "layer 'NAME': " (see {@link #at}). */
+    /** A refusal; {@code at} is "" for a top-level field, else "layers[N] 'NAME': " (see {@link #at}). */
     private InvalidFileException bad(String at, String what) {
         return new InvalidFileException(where + ": " + at + what);
     }
 
-    /** The prefix naming a layer in messages: its name once known, else its index. */
+    /**
+     * The prefix naming a layer in messages: always its index in {@code layers} (a name may be shortened in a
+     * message, or appear twice), and its name once known.
+     */
     private static String at(int index, String name) {
-        return "layer " + (name == null ? "#" + index : Echo.quote(name)) + ": ";
+        return "layers[" + index + "]" + (name == null ? "" : " " + Echo.quote(name)) + ": ";
     }
 
     private JsonNode field(JsonNode n, String at, String name) {
@@ -50,7 +54,7 @@ final class ConfigReader {
     }
 
     private InvalidFileException wrongType(String at, String name, JsonNode v, String expected) {
-        return bad(at, "field '" + name + "' is " + Echo.value(v.toString()) + ", expected " + expected);
+        return bad(at, "field '" + name + "' is " + Echo.value(UntrustedJson.written(v)) + ", expected " + expected);
     }
 
     private String text(JsonNode n, String at, String name) {
@@ -85,7 +89,7 @@ final class ConfigReader {
         }
         double d = v.doubleValue();
         if (!Double.isFinite(d) || !Float.isFinite((float) d)) {
-            throw bad(at, "field '" + name + "' is " + Echo.value(v.toString()) + ", outside float32's range (magnitude at most "
+            throw bad(at, "field '" + name + "' is " + Echo.value(UntrustedJson.written(v)) + ", outside float32's range (magnitude at most "
                     + Float.MAX_VALUE + ")");
         }
         return (float) d;
@@ -137,7 +141,7 @@ final class ConfigReader {
         List<String> modules = new ArrayList<>();
         for (JsonNode m : tm) {
             if (!m.isTextual()) {
-                throw bad("", "target_modules holds " + Echo.value(m.toString()) + ", expected strings");
+                throw bad("", "target_modules holds " + Echo.value(UntrustedJson.written(m)) + ", expected strings");
             }
             modules.add(Names.MODULE.requireInFile(where, "target_modules", m.textValue()));
         }
@@ -170,9 +174,9 @@ final class ConfigReader {
         for (int i = 0; i < ls.size(); i++) {
             JsonNode n = ls.get(i);
             if (!n.isObject()) {
-                throw bad(at(i, null), "is " + Echo.value(n.toString()) + ", expected an object");
+                throw bad(at(i, null), "is " + Echo.value(UntrustedJson.written(n)) + ", expected an object");
             }
-            String name = Names.MODULE.requireInFile(where, "layer #" + i, text(n, at(i, null), "name"));
+            String name = Names.MODULE.requireInFile(where, "layers[" + i + "]", text(n, at(i, null), "name"));
             String at = at(i, name);
             if (!names.add(name)) {
                 throw bad(at, "appears twice");

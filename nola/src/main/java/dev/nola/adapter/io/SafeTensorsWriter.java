@@ -154,12 +154,16 @@ public final class SafeTensorsWriter {
         return n;
     }
 
-    /** The file's bytes, with the given {@code __metadata__} (omitted when empty). */
+    /**
+     * The file's bytes, with the given {@code __metadata__} (omitted when empty). Its keys are written
+     * sorted, whatever the map's iteration order ({@code Map.of}'s changes from one JVM to the next), so
+     * the same tensors and metadata give the same bytes in every run, resumed or not.
+     */
     public byte[] toBytes(Map<String, String> metadata) {
         ObjectNode header = UntrustedJson.MAPPER.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode m = header.putObject("__metadata__");
-            metadata.forEach(m::put);
+            new java.util.TreeMap<>(metadata).forEach(m::put);
         }
         long offset = 0;
         for (Entry e : entries) {

@@ -87,14 +87,37 @@ class StrictReadingTest {
     @Test
     void configMessagesNameTheLayerAndTheRangeOfFloat32() {
         String json = new String(validConfig(), StandardCharsets.UTF_8);
-        assertEquals("x/adapter_config.json: field 'alpha' is 1.0E39, outside float32's range (magnitude at most "
+        assertEquals("x/adapter_config.json: field 'alpha' is 1e39, outside float32's range (magnitude at most "
                 + Float.MAX_VALUE + ")", configRefusal(json.replaceFirst("\"alpha\" : 8.0", "\"alpha\" : 1e39")));
         String m = configRefusal(json.replaceFirst("\"in\" : 20", "\"in\" : \"twenty\""));
-        assertEquals("x/adapter_config.json: layer 'h.0.attn.q': field 'in' is \"twenty\", expected an integer in [1, 1048576]", m);
+        assertEquals("x/adapter_config.json: layers[0] 'h.0.attn.q': field 'in' is \"twenty\", expected an integer in [1, 1048576]", m);
         m = configRefusal(json.replaceFirst("\"name\" : \"h.1.attn.v\"", "\"name\" : \"../../etc\""));
-        assertTrue(m.startsWith("x/adapter_config.json: layer #3 module name '../../etc' has an empty segment"), m);
+        assertTrue(m.startsWith("x/adapter_config.json: layers[3] module name '../../etc' has an empty segment"), m);
         m = configRefusal(json.replaceFirst("\"seed\" : \"[0-9]+\"", "\"seed\" : \"-1\""));
         assertTrue(m.contains("field 'seed' is '-1', expected an unsigned 64-bit decimal"), m);
+    }
+
+    /** Issue 21: a number beyond a double is echoed as written, not as "Infinity"; every layer error says layers[N]. */
+    @Test
+    void aNumberBeyondADoubleIsEchoedAsWrittenAndLayerErrorsSayWhichLayer() {
+        String json = new String(validConfig(), StandardCharsets.UTF_8);
+        assertEquals("x/adapter_config.json: field 'alpha' is 1e309, outside float32's range (magnitude at most "
+                + Float.MAX_VALUE + ")", configRefusal(json.replaceFirst("\"alpha\" : 8.0", "\"alpha\" : 1e309")));
+        assertEquals("x/adapter_config.json: field 'alpha' is -2.5e400, outside float32's range (magnitude at most "
+                + Float.MAX_VALUE + ")", configRefusal(json.replaceFirst("\"alpha\" : 8.0", "\"alpha\" : -2.5e400")));
+        // the second layer's out as 1e309: a number that is not an integer, echoed as written
+        String second = json.replaceFirst("(\"name\" : \"h.0.attn.v\"[^}]*?\"out\" : )12", "$11e309");
+        assertEquals("x/adapter_config.json: layers[1] 'h.0.attn.v': field 'out' is 1e309, expected an integer in [1, 1048576]",
+                configRefusal(second));
+        // a layer that is not an object, a missing field in the fourth, a duplicate layer: each names its index
+        assertEquals("x/adapter_config.json: layers[3] 'h.1.attn.v': field 'stream_b' is missing",
+                configRefusal(json.replaceFirst("(\"name\" : \"h.1.attn.v\"[^}]*?)\"stream_b\" : [0-9]+,?", "$1")
+                        .replaceAll(",(\\s*})", "$1")));
+        assertEquals("x/adapter_config.json: layers[1] 'h.0.attn.q': appears twice",
+                configRefusal(json.replaceFirst("\"name\" : \"h.0.attn.v\"", "\"name\" : \"h.0.attn.q\"")));
+        // an error the JSON parser finds inside a layer (a duplicate field) names the layer too
+        String dup = configRefusal(json.replaceFirst("(\"name\" : \"h.1.attn.q\")", "$1, \"in\" : 1"));
+        assertTrue(dup.startsWith("x/adapter_config.json: invalid JSON: Duplicate field 'in' (at layers[2].in, line "), dup);
     }
 
     @Test
