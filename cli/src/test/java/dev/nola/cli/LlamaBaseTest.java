@@ -175,7 +175,7 @@ class LlamaBaseTest {
     }
 
     @Test
-    void anUnknownTokenizerInTheManifestIsOneLine() throws Exception {
+    void anUnknownOrTooLargeTokenizerIsOneLine() throws Exception {
         LlamaConfig tiny = new LlamaConfig("llama", 8, 16, 1, 2, 1, 4, 16, 50257, 1e-5f, 10000.0, null, true, false, false, 0);
         Path dir = tmp.resolve("tiny-llama");
         try (Device d = Backends.open("reference"); DeviceWeights w = CausalLm.randomWeights(d, tiny.spec(), 3)) {
@@ -191,6 +191,16 @@ class LlamaBaseTest {
         assertTrue(bad.err().contains("tokenizer") && bad.err().contains("sentencepiece-32k") && bad.err().contains("gpt2-r50k"),
                 bad.err());
         assertEquals(1, bad.err().strip().lines().count(), bad.err());
+
+        // GPT-2's ids do not fit a model of 1,000 tokens: refused before anything runs, not read out of range
+        LlamaConfig small = new LlamaConfig("llama", 8, 16, 1, 2, 1, 4, 16, 1000, 1e-5f, 10000.0, null, true, false, false, 0);
+        Path smallDir = tmp.resolve("small-vocab");
+        try (Device d = Backends.open("reference"); DeviceWeights w = CausalLm.randomWeights(d, small.spec(), 3)) {
+            HfCheckpoint.of(small, w.download(d)).write(smallDir);
+        }
+        CliTest.Result v = CliTest.run("eval", "--model", smallDir.toString(), "--data", text.toString(), "--device", "reference");
+        assertEquals(2, v.status(), v.err());
+        assertTrue(v.err().contains("vocab_size is 1000") && v.err().contains("50257"), v.err());
     }
 
     @Test

@@ -41,6 +41,11 @@ public final class CausalLmWorkload implements Workload {
         DeviceWeights w = null;
         CausalLm m = null;
         try {
+            if (tokenizer.vocabularySize() > spec.vocabulary()) {
+                throw new IllegalArgumentException("the model's vocab_size is " + spec.vocabulary() + " but its tokenizer has "
+                        + tokenizer.vocabularySize() + " ids (nola reads a directory without a manifest naming its tokenizer"
+                        + " with GPT-2's); expected a tokenizer whose ids fit the model");
+            }
             w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors());
             m = new CausalLm(d, spec, w, false, adapters);
             if (data != null) {
