@@ -38,7 +38,7 @@ final class EvalCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes, vit-fashion or a model directory.")
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes, llama-fortunes, vit-fashion or a model directory.")
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "An adapter directory, or a finetune output directory.")

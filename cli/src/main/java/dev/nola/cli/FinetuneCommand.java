@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
  * (Ctrl-C, or SIGKILL) keeps the last one and continues from it with {@code --resume}.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
-        description = "Train a NOLA or LoRA adapter on a GPT-2 (text) or the project's ViT (IDX images); writes OUT/adapter and OUT/report.")
+        description = "Train a NOLA or LoRA adapter on a causal language model (text) or the project's ViT (IDX images); writes OUT/adapter and OUT/report.")
 final class FinetuneCommand implements Callable<Integer> {
 
     /** The key of the training data's SHA-256 among a checkpoint's inputs. */
@@ -53,7 +53,7 @@ final class FinetuneCommand implements Callable<Integer> {
     Main main;
 
     @Option(names = "--model", required = true, paramLabel = "MODEL",
-            description = "gpt2-fortunes, vit-fashion (the project's bases, built on first use) or a directory: a Hugging Face GPT-2 checkpoint or a ViT base.")
+            description = "gpt2-fortunes, llama-fortunes, vit-fashion (the project's bases, built on first use) or a directory: a Hugging Face causal LM checkpoint (GPT-2, LLaMA, Mistral, Qwen2) or a ViT base.")
     String model;
 
     @Mixin

@@ -9,7 +9,6 @@ import dev.nola.config.RuntimeSettings;
 import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.models.gpt2.Gpt2Tokenizer;
 import dev.nola.models.text.Tokenizer;
 import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.HfCheckpoint;
@@ -27,11 +26,11 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code nola generate}: continues a prompt with a GPT-2 (and an adapter), token by token: greedy at
+ * {@code nola generate}: continues a prompt with a causal language model (and an adapter), token by token: greedy at
  * temperature 0, else sampling from the softmax of logits / temperature over the top k, seeded. The
  * context is the last n_positions tokens.
  */
-@Command(name = "generate", mixinStandardHelpOptions = true, description = "Continue a prompt with a GPT-2, with or without an adapter.")
+@Command(name = "generate", mixinStandardHelpOptions = true, description = "Continue a prompt with a causal language model, with or without an adapter.")
 final class GenerateCommand implements Callable<Integer> {
 
     @Spec
@@ -40,7 +39,7 @@ final class GenerateCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes or a GPT-2 checkpoint directory.")
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes, llama-fortunes or a Hugging Face causal LM directory.")
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "An adapter directory, or a finetune output directory.")
@@ -76,13 +75,13 @@ final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--top-k is " + topK + "; expected >= 0 (0 for all)");
         }
         PrintWriter out = spec.commandLine().getOut();
-        Tokenizer tok = Gpt2Tokenizer.get(); // the tokenizer of every architecture nola reads so far
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
             ModelSource.CausalLmDir src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES,
                     spec.commandLine().getErr(), "pretrain " + model, "tokens")).languageModel("generate");
             HfCheckpoint ckpt = src.checkpoint();
+            Tokenizer tok = src.tokenizer();
             Map<String, Adapter> adapters = adapter == null ? Map.of() : AdapterDirs.load(adapter, d);
-            try (CausalLmWorkload w = new CausalLmWorkload(d, ckpt, new LinkedHashMap<>(adapters), null, 1, seed)) {
+            try (CausalLmWorkload w = new CausalLmWorkload(d, ckpt, tok, new LinkedHashMap<>(adapters), null, 1, seed)) {
                 CausalLm m = w.model();
                 int v = m.spec().vocabulary();
                 int p = m.spec().positions();

@@ -44,7 +44,7 @@ final class MergeCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes or a Hugging Face checkpoint directory.")
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "gpt2-fortunes, llama-fortunes or a Hugging Face causal LM checkpoint directory.")
     String model;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "An adapter directory, or a finetune output directory.")

@@ -18,12 +18,12 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code nola pretrain BASE}: builds one of the project's small bases ({@code gpt2-fortunes} from
- * Debian's fortunes, {@code vit-fashion} from Fashion-MNIST classes 0–4) into the cache
+ * {@code nola pretrain BASE}: builds one of the project's small bases ({@code gpt2-fortunes} and
+ * {@code llama-fortunes} from Debian's fortunes, {@code vit-fashion} from Fashion-MNIST classes 0–4) into the cache
  * ({@code $NOLA_CACHE}, default {@code ~/.cache/nola}), or says where the cached one is.
  */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-        description = "Build (or find in the cache) one of the project's small bases: gpt2-fortunes or vit-fashion.")
+        description = "Build (or find in the cache) one of the project's small bases: gpt2-fortunes, llama-fortunes or vit-fashion.")
 final class PretrainCommand implements Callable<Integer> {
 
     @Spec
@@ -32,11 +32,11 @@ final class PretrainCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Parameters(index = "0", paramLabel = "BASE", description = "gpt2-fortunes or vit-fashion.")
+    @Parameters(index = "0", paramLabel = "BASE", description = "gpt2-fortunes, llama-fortunes or vit-fashion.")
     String base;
 
     @Option(names = "--steps", defaultValue = "0", paramLabel = "N",
-            description = "Pretraining steps (0: the recipe's, 400 for gpt2-fortunes, 1500 for vit-fashion); other counts are cached apart.")
+            description = "Pretraining steps (0: the recipe's, 400 for gpt2-fortunes and llama-fortunes, 1500 for vit-fashion); other counts are cached apart.")
     long steps;
 
     @Mixin
@@ -45,7 +45,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!ModelSource.isBaseName(base)) {
-            throw new IllegalArgumentException("BASE " + Echo.quote(base) + " is not a base; expected gpt2-fortunes or vit-fashion");
+            throw new IllegalArgumentException("BASE " + Echo.quote(base) + " is not a base; expected gpt2-fortunes, llama-fortunes or vit-fashion");
         }
         if (steps < 0) {
             throw new IllegalArgumentException("--steps is " + steps + "; expected > 0, or 0 for the recipe's");
@@ -53,7 +53,7 @@ final class PretrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
             Progress p = new Progress(output.mode(), spec.commandLine().getErr(), "pretrain " + base,
-                    base.equals(ModelSource.GPT2_FORTUNES) ? "tokens" : "images");
+                    base.equals(ModelSource.VIT_FASHION) ? "images" : "tokens");
             ModelSource src = ModelSource.resolve(base, d, steps, p);
             p.close();
             var manifest = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()

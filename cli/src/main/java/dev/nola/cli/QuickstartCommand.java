@@ -16,6 +16,7 @@ import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.bases.SmallBases;
+import dev.nola.models.experiments.PaperClaim;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.Trainer;
@@ -40,18 +41,23 @@ import picocli.CommandLine.Spec;
  * {@code nola quickstart}: the paper's claim on real data, end to end — the project's ViT base
  * (Fashion-MNIST classes 0–4, built on the first run and cached) adapted to 10 images of each of the
  * unseen classes 5–9 with the head alone, NOLA, LoRA r = 1 and LoRA r = 4 (on the MLPs); or, with
- * {@code --task gpt2}, the fortunes GPT-2 adapted to the King James Bible. Prints a table (trainable
+ * {@code --task gpt2} or {@code --task llama}, the fortunes GPT-2 or the fortunes LLaMA adapted to the
+ * King James Bible with NOLA, LoRA r = 1 and r = 4 on the query and value projections (the paper's
+ * setting; NOLA's k and l from {@link PaperClaim#domainNola}). Prints a table (trainable
  * numbers, adapter bytes on disk, the metric before and after) and writes a report with charts.
  * Installs nothing: a missing data package is named with the command that installs it.
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true, description = {
         "NOLA beside LoRA r=1, LoRA r=4 (and the head alone) on real data: few-shot Fashion-MNIST with the project's ViT"
-                + " base (default), or the fortunes GPT-2 adapted to the King James Bible (--task gpt2).",
+                + " base (default), or the fortunes GPT-2 or LLaMA adapted to the King James Bible (--task gpt2, --task llama).",
         "Bases are built on the first run and cached ($NOLA_CACHE, default ~/.cache/nola)."})
 final class QuickstartCommand implements Callable<Integer> {
 
     /** Where the King James text is cached, produced by Debian's {@code bible} program. */
     static final String KJV_FILE = "kjv.txt";
+
+    /** The tasks, in the order help lists them. */
+    static final List<String> TASKS = List.of("vit", "gpt2", "llama");
 
     @Spec
     CommandSpec spec;
@@ -59,10 +65,10 @@ final class QuickstartCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Option(names = "--task", defaultValue = "vit", paramLabel = "TASK", description = "vit or gpt2. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--task", defaultValue = "vit", paramLabel = "TASK", description = "vit, gpt2 or llama. Default: ${DEFAULT-VALUE}.")
     String task;
 
-    @Option(names = "--steps", paramLabel = "N", description = "Training steps per method. Default: 150 (vit), 200 (gpt2).")
+    @Option(names = "--steps", paramLabel = "N", description = "Training steps per method. Default: 150 (vit), 200 (gpt2, llama).")
     Long steps;
 
     @Option(names = "--seeds", defaultValue = "1", paramLabel = "N", description = "Seeds per method (mean reported). Default: ${DEFAULT-VALUE}.")
@@ -72,7 +78,7 @@ final class QuickstartCommand implements Callable<Integer> {
     int shots;
 
     @Option(names = "--held-out", defaultValue = "0", paramLabel = "N",
-            description = "Evaluate on at most N test images / held-out windows (0: vit all 5,000, gpt2 64).")
+            description = "Evaluate on at most N test images / held-out windows (0: vit all 5,000, gpt2 and llama 64).")
     int heldOut;
 
     @Option(names = "--base-steps", defaultValue = "0", paramLabel = "N",
@@ -88,8 +94,8 @@ final class QuickstartCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!task.equals("vit") && !task.equals("gpt2")) {
-            throw new IllegalArgumentException("--task " + Echo.quote(task) + " is not a task; expected vit or gpt2");
+        if (!TASKS.contains(task)) {
+            throw new IllegalArgumentException("--task " + Echo.quote(task) + " is not a task; expected vit, gpt2 or llama");
         }
         boolean vit = task.equals("vit");
         long n = steps != null ? steps : vit ? 150 : 200;
@@ -107,15 +113,19 @@ final class QuickstartCommand implements Callable<Integer> {
                 err.println("nola quickstart: device " + d.id() + " (" + d.info().name() + ")");
                 err.flush();
             }
-            String baseName = vit ? ModelSource.VIT_FASHION : ModelSource.GPT2_FORTUNES;
+            String baseName = switch (task) {
+                case "vit" -> ModelSource.VIT_FASHION;
+                case "gpt2" -> ModelSource.GPT2_FORTUNES;
+                default -> ModelSource.LLAMA_FORTUNES;
+            };
             long t0 = System.nanoTime();
             ModelSource src = ModelSource.resolve(baseName, d, baseSteps,
                     new Progress(mode, err, "pretrain " + baseName + " (first run only)", vit ? "images" : "tokens"));
             double baseSeconds = (System.nanoTime() - t0) / 1e9;
             DataSpec ds = new DataSpec(data, vit ? "idx" : "text", heldOut > 0 ? heldOut : vit ? 0 : 64);
-            List<MethodSpec> methods = methods(vit);
+            List<MethodSpec> methods = methods(vit, src);
             RunReport rep = new RunReport("quickstart", vit ? String.format("Fashion-MNIST classes 5-9, %d-shot, ViT base", shots)
-                    : "King James Bible, fortunes GPT-2", vit ? "accuracy" : "perplexity").device(d);
+                    : "King James Bible, fortunes " + src.displayName(), vit ? "accuracy" : "perplexity").device(d);
             for (MethodSpec m : methods) {
                 double[] after = new double[seeds];
                 double before = Double.NaN;
@@ -176,17 +186,23 @@ final class QuickstartCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static List<MethodSpec> methods(boolean vit) {
+    /**
+     * The methods of a task: on the ViT the head alone and NOLA on the MLPs; on a language model NOLA
+     * on its query and value projections ({@link ModelSource#defaultTargets()}: q, v for GPT-2, q_proj,
+     * v_proj for LLaMA) with {@link PaperClaim#domainNola}'s k and l; then LoRA r = 1 and r = 4 on the
+     * same modules.
+     */
+    private static List<MethodSpec> methods(boolean vit, ModelSource src) {
         List<MethodSpec> m = new ArrayList<>();
-        List<String> targets = vit ? List.of("fc", "fc2") : List.of("q", "v");
+        List<String> targets = src.defaultTargets();
         if (vit) {
             m.add(new MethodSpec("head", null, 0, targets, 1));
             // k + l = 80 per matrix, 8 matrices: 640 numbers, a quarter of LoRA r = 1's 2,560
             m.add(new MethodSpec("nola", NolaConfig.offset(4, 40, 40, 4f, 7L, targets)
                     .withBasisMode(NolaConfig.BasisMode.MATERIALIZED), 4, targets, 1));
         } else {
-            // k + l = 128 per matrix, half of LoRA r = 1's 2·C = 256
-            m.add(new MethodSpec("nola", NolaConfig.offset(8, 64, 64, 8f, 11L, targets)
+            // half of LoRA r = 1's numbers: GPT-2 k = l = 64 (512 against 1,024), LLaMA k = l = 56 (448 against 896)
+            m.add(new MethodSpec("nola", PaperClaim.domainNola(src.spec(), targets)
                     .withBasisMode(NolaConfig.BasisMode.MATERIALIZED), 8, targets, 1));
         }
         m.add(new MethodSpec("lora", null, 1, targets, 1));

@@ -88,7 +88,7 @@ final class RunOptions {
         String basis;
 
         @Option(names = "--targets", split = ",", paramLabel = "MODULE",
-                description = "Adapted modules of every block: q, v, fc, fc2. Default: q,v (GPT-2), fc,fc2 (ViT).")
+                description = "Adapted modules of every block: q, v, fc, fc2 (GPT-2); q_proj, k_proj, ..., down_proj (LLaMA). Default: q,v (GPT-2), q_proj,v_proj (LLaMA), fc,fc2 (ViT).")
         List<String> targets;
 
         @Option(names = "--seed", defaultValue = "1", paramLabel = "SEED", description = "Seed of bases, init and batches. Default: ${DEFAULT-VALUE}.")

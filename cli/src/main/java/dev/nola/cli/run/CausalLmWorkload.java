@@ -9,6 +9,7 @@ import dev.nola.models.lm.HfCheckpoint;
 import dev.nola.models.lm.Tokenizers;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.text.TokenWindows;
+import dev.nola.models.text.Tokenizer;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.TrainingTask;
 import dev.nola.models.transformer.DeviceWeights;
@@ -31,20 +32,26 @@ public final class CausalLmWorkload implements Workload {
     private final String description;
 
     /**
-     * @param adapters the adapters by saved name (owned by the workload from now on; closed with it)
-     * @param data     the text, or null to build a model alone ({@link #model()}, for generation)
+     * @param tokenizer the model's tokenizer, which reads the data ({@link ModelSource.CausalLmDir#tokenizer()})
+     * @param adapters  the adapters by saved name (owned by the workload from now on; closed with it)
+     * @param data      the text, or null to build a model alone ({@link #model()}, for generation)
      */
-    public CausalLmWorkload(Device d, HfCheckpoint ckpt, Map<String, Adapter> adapters, DataSpec data, int batch, long seed) {
+    public CausalLmWorkload(Device d, HfCheckpoint ckpt, Tokenizer tokenizer, Map<String, Adapter> adapters, DataSpec data,
+                            int batch, long seed) {
         CausalLmSpec spec = ckpt.config().spec();
         this.adapters = adapters;
         DeviceWeights w = null;
         CausalLm m = null;
         try {
+            if (tokenizer.vocabularySize() > spec.vocabulary()) {
+                throw new IllegalArgumentException("the model's vocab_size is " + spec.vocabulary() + " but its tokenizer has "
+                        + tokenizer.vocabularySize() + " ids (nola reads a directory without a manifest naming its tokenizer"
+                        + " with GPT-2's); expected a tokenizer whose ids fit the model");
+            }
             w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors());
             m = new CausalLm(d, spec, w, false, adapters);
             if (data != null) {
-                TokenWindows all = data.windows(spec.positions(), ckpt.dir() == null ? Gpt2Tokenizer.get()
-                        : Tokenizers.forModel(ckpt.dir(), ckpt.config()));
+                TokenWindows all = data.windows(spec.positions(), tokenizer);
                 if (all.size() < 2) {
                     throw new IllegalArgumentException("--data " + data.path() + " gives " + all.size() + " window of "
                             + spec.positions() + " tokens; expected at least 2 (one to train on, one held out)");

@@ -1,10 +1,10 @@
 package dev.nola.cli.run;
 
 import dev.nola.io.Echo;
-import dev.nola.models.text.Tokenizer;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.text.TextDataset;
 import dev.nola.models.text.TokenWindows;
+import dev.nola.models.text.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -112,7 +112,10 @@ public record DataSpec(Path path, String format, int heldOut) {
         return resolvedFormat().equals("idx");
     }
 
-    /** The text as token windows of {@code length} tokens, tokenized by the model's tokenizer (prompt/completion: one record per window). */
+    /**
+     * The text as token windows of {@code length} tokens (prompt/completion: one record per window),
+     * tokenized by the model's tokenizer.
+     */
     public TokenWindows windows(int length, Tokenizer tokenizer) {
         return switch (resolvedFormat()) {
             case "text" -> TextDataset.plainText(path, tokenizer).packedWindows(length);
@@ -120,7 +123,7 @@ public record DataSpec(Path path, String format, int heldOut) {
             case "prompt-completion" -> TextDataset.promptCompletion(path, tokenizer).exampleWindows(length);
             case "fortunes" -> TextDataset.fortunes(path, tokenizer).packedWindows(length);
             default -> throw new IllegalArgumentException("--data " + Echo.path(path) + " holds images (" + resolvedFormat()
-                    + "); a GPT-2 needs text (--format text, jsonl, prompt-completion or fortunes)");
+                    + "); a language model needs text (--format text, jsonl, prompt-completion or fortunes)");
         };
     }
 

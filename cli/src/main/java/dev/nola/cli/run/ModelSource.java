@@ -8,8 +8,10 @@ import dev.nola.models.image.ImageSet;
 import dev.nola.models.lm.Architectures;
 import dev.nola.models.lm.HfCheckpoint;
 import dev.nola.models.lm.HfConfig;
+import dev.nola.models.lm.Tokenizers;
 import dev.nola.models.spec.AttentionSpec;
 import dev.nola.models.spec.ModelSpec;
+import dev.nola.models.text.Tokenizer;
 import dev.nola.models.train.TrainingListener;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +20,7 @@ import java.util.Map;
 
 /**
  * What {@code --model} names: one of the project's small bases ({@code gpt2-fortunes},
- * {@code vit-fashion}; built and cached on first use) or a directory — a Hugging Face causal language
+ * {@code llama-fortunes}, {@code vit-fashion}; built and cached on first use) or a directory — a Hugging Face causal language
  * model ({@link CausalLmDir}: {@code config.json} of any architecture {@link Architectures} reads, and
  * {@code model.safetensors} or a sharded index) or a ViT base as the project saves it ({@link VitBase}:
  * {@code vit.safetensors} + {@code manifest.json}). Each tells its {@link ModelSpec} (the adapter sites
@@ -28,6 +30,8 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
 
     /** The name of the project's GPT-2 base. */
     String GPT2_FORTUNES = "gpt2-fortunes";
+    /** The name of the project's LLaMA base. */
+    String LLAMA_FORTUNES = "llama-fortunes";
     /** The name of the project's ViT base. */
     String VIT_FASHION = "vit-fashion";
     /** Where Debian's {@code fortunes} package puts its files. */
@@ -69,7 +73,8 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
             return lm;
         }
         throw new IllegalArgumentException("--model " + Echo.quote(name()) + " is a " + displayName() + "; " + command
-                + " needs a causal language model (" + GPT2_FORTUNES + " or a Hugging Face checkpoint directory)");
+                + " needs a causal language model (" + GPT2_FORTUNES + ", " + LLAMA_FORTUNES
+                + " or a Hugging Face checkpoint directory)");
     }
 
     /**
@@ -102,6 +107,16 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
             return HfCheckpoint.readConfig(dir);
         }
 
+        /**
+         * The tokenizer of this model's text: the one the directory's {@code manifest.json} names (the
+         * project's bases write {@code "tokenizer": "gpt2-r50k"}), else GPT-2's, which every checkpoint
+         * nola read so far used ({@link Tokenizers#forModel}). The one place a model's tokenizer
+         * is chosen: data, evaluation and generation all ask here.
+         */
+        public Tokenizer tokenizer() {
+            return Tokenizers.forModel(dir, config());
+        }
+
         /** The whole checkpoint, read and validated. */
         public HfCheckpoint checkpoint() {
             return HfCheckpoint.load(dir);
@@ -117,7 +132,7 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
             return config().spec().model();
         }
 
-        /** The first block's query and value projections (q, v for GPT-2). */
+        /** The first block's query and value projections (q, v for GPT-2; q_proj, v_proj for LLaMA). */
         @Override
         public List<String> defaultTargets() {
             AttentionSpec a = spec().blocks().get(0).attention();
@@ -138,7 +153,7 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
                 adapters.values().forEach(Adapter::close);
                 throw e;
             }
-            return new CausalLmWorkload(d, ckpt, adapters, data, setup.batch(), setup.seed());
+            return new CausalLmWorkload(d, ckpt, tokenizer(), adapters, data, setup.batch(), setup.seed());
         }
     }
 
@@ -179,7 +194,7 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
 
     /** Whether {@code spec} names a small base rather than a directory. */
     static boolean isBaseName(String spec) {
-        return spec.equals(GPT2_FORTUNES) || spec.equals(VIT_FASHION);
+        return spec.equals(GPT2_FORTUNES) || spec.equals(LLAMA_FORTUNES) || spec.equals(VIT_FASHION);
     }
 
     /**
@@ -192,6 +207,11 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
         if (spec.equals(GPT2_FORTUNES)) {
             SmallBases.Built b = SmallBases.gpt2Fortunes(device, SmallBases.cacheDir(), DEBIAN_FORTUNES,
                     baseSteps > 0 ? baseSteps : SmallBases.GPT2_STEPS, listener);
+            return new CausalLmDir(b.dir(), spec);
+        }
+        if (spec.equals(LLAMA_FORTUNES)) {
+            SmallBases.Built b = SmallBases.llamaFortunes(device, SmallBases.cacheDir(), DEBIAN_FORTUNES,
+                    baseSteps > 0 ? baseSteps : SmallBases.LLAMA_STEPS, listener);
             return new CausalLmDir(b.dir(), spec);
         }
         if (spec.equals(VIT_FASHION)) {
@@ -216,6 +236,6 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
         String what = Files.isDirectory(dir) ? "a directory without config.json + model.safetensors (a Hugging Face causal LM) or "
                 + VIT_WEIGHTS + " + manifest.json (ViT)" : Files.exists(dir) ? "not a directory" : "missing";
         throw new IllegalArgumentException("--model " + Echo.quote(spec) + " is " + what + "; expected " + GPT2_FORTUNES
-                + ", " + VIT_FASHION + " or a model directory");
+                + ", " + LLAMA_FORTUNES + ", " + VIT_FASHION + " or a model directory");
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.io.AtomicFiles;
+import dev.nola.io.Echo;
 import dev.nola.kernels.Checks;
 import dev.nola.kernels.Device;
 import dev.nola.models.gpt2.Gpt2Config;
@@ -11,11 +12,15 @@ import dev.nola.models.gpt2.Gpt2Tokenizer;
 import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.CausalLmTask;
 import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.lm.Tokenizers;
+import dev.nola.models.lm.HfConfig;
+import dev.nola.models.lm.LlamaConfig;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.transformer.DeviceWeights;
 import dev.nola.models.vit.VitConfig;
 import dev.nola.models.image.ImageSet;
 import dev.nola.models.text.TextDataset;
+import dev.nola.models.text.Tokenizer;
 import dev.nola.models.text.TokenWindows;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.Trainer;
@@ -31,25 +36,44 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The project's own small pretrained bases, since no weights can be downloaded: a small GPT-2 with
- * GPT-2's 50,257-token vocabulary pretrained on English text from Debian's {@code fortunes}, and a
- * small ViT pretrained on Fashion-MNIST classes 0–4. Each is built once, with the same code users
+ * The project's own small pretrained bases, since no weights can be downloaded: a small GPT-2 and a
+ * small LLaMA (RMSNorm, rotary GQA attention, SwiGLU, tied head), both with GPT-2's 50,257-token
+ * byte-level BPE and pretrained on English text from Debian's {@code fortunes}, and a small ViT
+ * pretrained on Fashion-MNIST classes 0–4. Each is built once, with the same code users
  * fine-tune with, and cached under {@code $NOLA_CACHE} (default {@code ~/.cache/nola}) in a directory
  * whose name carries the recipe's version, beside a {@code manifest.json} (recipe, data, final
  * held-out metrics, time). The cache entry is written atomically, so an interrupted build is rebuilt.
+ * The language-model bases are Hugging Face checkpoint directories ({@code config.json} +
+ * {@code model.safetensors}) whose manifest names their tokenizer ({@link #TOKENIZER_KEY}; see
+ * {@link #tokenizer(Path)}).
  */
 public final class SmallBases {
 
     /** The GPT-2 base's shape: V = 50,257, 64 positions, 2 layers, 4 heads, C = 128. */
     public static final Gpt2Config GPT2_CONFIG = new Gpt2Config(128, 4, 2, 64, 50257, 1e-5f, "gelu_new");
+    /**
+     * The LLaMA base's shape, about the GPT-2 base's: V = 50,257 (GPT-2's tokenizer), 64 positions, 2
+     * layers, C = 128, 4 query heads sharing 2 key/value heads (GQA) of width 32, rotary θ = 10,000,
+     * SwiGLU of width 344 (8/3·C rounded up to a multiple of 8), RMSNorm ε = 1e-5, head tied to the
+     * embedding, no biases.
+     */
+    public static final LlamaConfig LLAMA_CONFIG = new LlamaConfig("llama", 128, 344, 2, 4, 2, 32, 64, 50257, 1e-5f,
+            10000.0, null, true, false, false, 0);
     /** The ViT base's shape: 28×28 images in 7×7 patches (T = 17), 4 layers, 4 heads, C = 64, 5 classes. */
     public static final VitConfig VIT_CONFIG = new VitConfig(28, 7, 4, 4, 64, 5, 1e-6f);
     /** Pretraining steps of the GPT-2 base (16 × 64 tokens each). */
     public static final long GPT2_STEPS = 400;
+    /** Pretraining steps of the LLaMA base (16 × 64 tokens each, the GPT-2 base's recipe). */
+    public static final long LLAMA_STEPS = 400;
     /** Pretraining steps of the ViT base (64 images each). */
     public static final long VIT_STEPS = 1500;
     /** Bumped whenever a recipe changes, so an old cache entry is not reused. */
     public static final int RECIPE = 1;
+
+    /** The manifest field naming a language-model base's tokenizer ({@link Tokenizers}). */
+    public static final String TOKENIZER_KEY = Tokenizers.MANIFEST_KEY;
+    /** The tokenizer name of GPT-2's byte-level BPE ({@code r50k_base}, {@link Gpt2Tokenizer}). */
+    public static final String GPT2_TOKENIZER = Tokenizers.GPT2_BPE;
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
@@ -81,7 +105,35 @@ public final class SmallBases {
      * weaker base for tests and slow devices), cached apart from the default one.
      */
     public static Built gpt2Fortunes(Device d, Path cache, Path fortunes, long steps, TrainingListener listener) {
-        Path dir = cache.resolve("bases").resolve(cacheName("gpt2-fortunes", steps, GPT2_STEPS));
+        return fortunesBase(d, cache, fortunes, "gpt2-fortunes", GPT2_CONFIG, steps, GPT2_STEPS, listener);
+    }
+
+    /**
+     * The fortunes LLaMA ({@link #LLAMA_CONFIG}): from the cache, or pretrained now with the GPT-2
+     * base's recipe (400 steps of 16 × 64 tokens, the same data split, learning rate and schedule).
+     *
+     * @param fortunes the fortunes directory ({@code /usr/share/games/fortunes})
+     */
+    public static Built llamaFortunes(Device d, Path cache, Path fortunes, TrainingListener listener) {
+        return llamaFortunes(d, cache, fortunes, LLAMA_STEPS, listener);
+    }
+
+    /**
+     * The fortunes LLaMA pretrained for {@code steps} steps instead of {@link #LLAMA_STEPS} (a smaller,
+     * weaker base for tests and slow devices), cached apart from the default one.
+     */
+    public static Built llamaFortunes(Device d, Path cache, Path fortunes, long steps, TrainingListener listener) {
+        return fortunesBase(d, cache, fortunes, "llama-fortunes", LLAMA_CONFIG, steps, LLAMA_STEPS, listener);
+    }
+
+    /**
+     * A causal LM of {@code config} pretrained on the fortunes with GPT-2's tokenizer (seed 1 for the
+     * weights and the batches, 2% held out), written as a Hugging Face checkpoint directory with its
+     * manifest; or the cached one.
+     */
+    private static Built fortunesBase(Device d, Path cache, Path fortunes, String kind, HfConfig config, long steps,
+                                      long defaultSteps, TrainingListener listener) {
+        Path dir = cache.resolve("bases").resolve(cacheName(kind, steps, defaultSteps));
         if (Files.isRegularFile(dir.resolve("manifest.json")) && Files.isRegularFile(dir.resolve(HfCheckpoint.WEIGHTS_FILE))) {
             return new Built(dir, manifest(dir), true);
         }
@@ -91,16 +143,17 @@ public final class SmallBases {
                     + "apt-get install fortunes");
         }
         long start = System.nanoTime();
-        TokenWindows all = TextDataset.fortunes(fortunes, Gpt2Tokenizer.get()).packedWindows(GPT2_CONFIG.positions());
+        CausalLmSpec spec = config.spec();
+        TokenWindows all = TextDataset.fortunes(fortunes, Gpt2Tokenizer.get()).packedWindows(spec.positions());
         TokenWindows.Split split = all.split(0.02, 1);
-        CausalLmSpec spec = GPT2_CONFIG.spec();
         DeviceWeights w = CausalLm.randomWeights(d, spec, 1);
         try (CausalLm m = new CausalLm(d, spec, w, true, Map.of())) {
             CausalLmTask task = new CausalLmTask(m, split.train(), split.heldOut(), 16, 1);
             Trainer.Result r = Trainer.run(task, new TrainerSettings(steps, 3e-3, Math.min(20, steps / 20), true, 1.0, 0.0, 0, 0, 0.95), null,
                     false, listener);
-            HfCheckpoint ckpt = HfCheckpoint.of(GPT2_CONFIG, w.download(d));
-            ObjectNode man = recipe("gpt2-fortunes", r, start);
+            HfCheckpoint ckpt = HfCheckpoint.of(config, w.download(d));
+            ObjectNode man = recipe(kind, r, start);
+            man.put(TOKENIZER_KEY, GPT2_TOKENIZER);
             man.put("train_windows", split.train().size());
             man.put("held_out_windows", split.heldOut().size());
             man.put("data", fortunes.toString());

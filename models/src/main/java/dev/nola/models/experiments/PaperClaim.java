@@ -21,6 +21,7 @@ import dev.nola.models.vit.VitConfig;
 import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.CausalLmTask;
 import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.spec.AdapterSite;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.spec.ModelSpec;
 import dev.nola.models.transformer.Adapters;
@@ -180,12 +181,42 @@ public final class PaperClaim {
     }
 
     /**
-     * Domain adaptation of the fortunes GPT-2 to a text (the King James Bible): held-out perplexity of
-     * the base and of NOLA, LoRA r = 1 and r = 4 on q and v, each trained {@code steps} steps of 8 × 64
-     * tokens from the same seeds.
+     * The NOLA of the domain-adaptation runs on {@code modules} of {@code spec}: rank 8, α = 8, basis
+     * seed 11, offset init, and k = l = (LoRA r = 1's numbers on those sites) / (4 · sites), so NOLA
+     * trains (at most) half of LoRA r = 1's numbers: k + l per matrix against LoRA r = 1's in + out.
+     * The fortunes GPT-2 on q, v (4 matrices of 128 × 128; LoRA r = 1: 1,024) gets k = l = 64, 512
+     * numbers; the fortunes LLaMA on q_proj (128 → 128) and v_proj (128 → 64; LoRA r = 1: 896) gets
+     * k = l = 56, 448 numbers.
+     */
+    public static NolaConfig domainNola(ModelSpec spec, List<String> modules) {
+        List<AdapterSite> sites = spec.sitesOf(modules);
+        if (sites.isEmpty()) {
+            throw new IllegalArgumentException("modules " + modules + " have no adapter site in " + spec.architecture()
+                    + "; expected at least one of " + spec.modules());
+        }
+        long loraR1 = sites.stream().mapToLong(s -> (long) s.in() + s.out()).sum();
+        int k = (int) Math.max(1, loraR1 / (4L * sites.size()));
+        return NolaConfig.offset(8, k, k, 8f, 11L, modules);
+    }
+
+    /**
+     * Domain adaptation of the fortunes GPT-2 to a text (the King James Bible):
+     * {@link #causalLmDomain} on q and v.
      */
     public static List<Row> gpt2Domain(Device d, Path baseDir, TextDataset text, long[] seeds, long steps,
                                        int heldOutWindows, TrainingListener listener) {
+        return causalLmDomain(d, baseDir, List.of("q", "v"), text, seeds, steps, heldOutWindows, listener);
+    }
+
+    /**
+     * Domain adaptation of any causal LM checkpoint directory (the fortunes GPT-2 or LLaMA, a Hugging Face
+     * model) to a text, tokenized by the caller with the base's tokenizer: held-out perplexity of the
+     * base and of NOLA ({@link #domainNola}), LoRA r = 1 and r = 4 on {@code modules} of every layer
+     * ({@code q, v} for GPT-2, {@code q_proj, v_proj} for LLaMA: the paper's setting), each trained
+     * {@code steps} steps of 8 windows of the model's positions from the same seeds.
+     */
+    public static List<Row> causalLmDomain(Device d, Path baseDir, List<String> modules, TextDataset text, long[] seeds,
+                                           long steps, int heldOutWindows, TrainingListener listener) {
         HfCheckpoint ckpt = HfCheckpoint.load(baseDir);
         CausalLmSpec spec = ckpt.config().spec();
         TokenWindows all = text.packedWindows(spec.positions());
@@ -195,9 +226,7 @@ public final class PaperClaim {
             idx[i] = i;
         }
         TokenWindows heldOut = split.heldOut().select(idx);
-        List<String> modules = List.of("q", "v");
-        // NOLA: k + l = 128 per matrix, half of LoRA r = 1's 2·C = 256
-        NolaConfig nola = NolaConfig.offset(8, 64, 64, 8f, 11L, modules);
+        NolaConfig nola = domainNola(spec.model(), modules);
         List<Row> rows = new ArrayList<>();
         try (DeviceWeights w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors())) {
             for (Method method : new Method[] {Method.BASE, Method.NOLA, Method.LORA_R1, Method.LORA_R4}) {

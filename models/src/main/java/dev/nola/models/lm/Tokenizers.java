@@ -18,39 +18,53 @@ public final class Tokenizers {
     }
 
     /**
-     * {@code dir}'s tokenizer: its {@value HfTokenizer#TOKENIZER_FILE} where there is one (anything at
-     * that name that is not a regular file is refused as what it is); else, for a GPT-2 config or one of
-     * the project's bases whose manifest names {@value #GPT2_BPE}, GPT-2's built-in BPE
-     * ({@link Gpt2Tokenizer}, JTokkit r50k); else an error.
+     * {@code dir}'s tokenizer, the one place a model's tokenizer is chosen: the one a project base's
+     * {@code manifest.json} names ({@value #GPT2_BPE}: GPT-2's built-in BPE, {@link Gpt2Tokenizer}); else
+     * its {@value HfTokenizer#TOKENIZER_FILE} where there is one (anything at that name that is not a
+     * regular file is refused as what it is); else, for a GPT-2 config, GPT-2's built-in BPE; else an
+     * error (a LLaMA-family model never silently gets GPT-2's tokenizer).
      *
      * @throws InvalidFileException {@code dir} is not a directory, its tokenizer files are invalid, or a
      *                              non-GPT-2 model has no {@code tokenizer.json} (one line naming the directory)
      */
-    /** The value of {@code "tokenizer"} in a base's {@code manifest.json} that names GPT-2's BPE. */
+    /** The field of a base's {@code manifest.json} naming a tokenizer that ships with nola. */
+    public static final String MANIFEST_KEY = "tokenizer";
+    /** The name, in that field, of GPT-2's byte-level BPE ({@code r50k_base}, {@link Gpt2Tokenizer}). */
     public static final String GPT2_BPE = "gpt2-r50k";
 
     /**
-     * Whether the directory is one of the project's own bases that uses GPT-2's BPE (JTokkit r50k, which
-     * ships with nola) without a {@code tokenizer.json}: its {@code manifest.json} says
-     * {@code "tokenizer": "gpt2-r50k"}.
+     * The tokenizer a base's {@code manifest.json} names ({@value #MANIFEST_KEY}), or null when the
+     * directory has no manifest or the manifest names none; a name nola does not ship is one line.
      */
-    static boolean usesGpt2Bpe(Path dir) {
+    static Tokenizer named(Path dir) {
         Path manifest = dir.resolve("manifest.json");
         if (InputFiles.kind(manifest) != InputFiles.Kind.REGULAR_FILE) {
-            return false;
+            return null;
         }
         var root = UntrustedJson.parse(InputFiles.readAll(manifest, 1 << 20, UntrustedJson.HEAP_PER_BYTE), manifest.toString());
-        return GPT2_BPE.equals(root.path("tokenizer").asText(null));
+        var name = root.get(MANIFEST_KEY);
+        if (name == null || name.isNull()) {
+            return null;
+        }
+        if (name.isTextual() && name.textValue().equals(GPT2_BPE)) {
+            return Gpt2Tokenizer.get();
+        }
+        throw new InvalidFileException(Echo.path(manifest) + ": field '" + MANIFEST_KEY + "' is " + Echo.value(name.toString())
+                + "; expected \"" + GPT2_BPE + "\" (the tokenizers nola ships) or no such field");
     }
 
     public static Tokenizer forModel(Path dir, HfConfig config) {
         Objects.requireNonNull(config, "config");
         InputFiles.requireDirectory(dir, "a model directory");
+        Tokenizer shipped = named(dir);
+        if (shipped != null) {
+            return shipped;
+        }
         Path file = dir.resolve(HfTokenizer.TOKENIZER_FILE);
         if (InputFiles.kind(file) != InputFiles.Kind.MISSING) {
             return HfTokenizer.load(dir);
         }
-        if (config instanceof Gpt2Config || usesGpt2Bpe(dir)) {
+        if (config instanceof Gpt2Config) {
             return Gpt2Tokenizer.get();
         }
         throw new InvalidFileException(Echo.path(dir) + " has no " + HfTokenizer.TOKENIZER_FILE + "; expected the "
