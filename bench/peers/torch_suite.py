@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch peer of the nola benchmark suite: the same kernels, layers and GPT-2 steps, timed on CPU.
+"""PyTorch peer of the nola benchmark suite: the same kernels, layers, training steps (GPT-2 124M and a
+SmolLM2-135M-shaped LLaMA) and greedy generation with and without a KV cache, timed on CPU.
 
     /usr/bin/python3 bench/peers/torch_suite.py [--groups peaks,nola,...] [--quick] [--threads N]
     /usr/bin/python3 bench/peers/torch_suite.py --selftest
@@ -7,8 +8,9 @@
 Prints JSON lines on stdout: first {"meta": {...}}, then one record per measurement,
 {"peer": "torch", "group", "op", "shape", "warmup", "reps", "min_s", "median_s", "max_s", ...}.
 The Java side pairs records with its own by the (group, op, shape) strings, so those are fixed.
-fp32, CPU tensors, inputs drawn from generators seeded per measurement. Each GPT-2 step
-configuration runs in its own child process (--step-child), so its peak RSS is its own.
+fp32, CPU tensors, inputs drawn from generators seeded per measurement. Each step configuration
+(--step-child) and each generation (--generate-child) runs in its own child process, so its peak RSS
+is its own.
 Needs Debian's interpreter (python3-torch 1.13 linked to OpenBLAS); the pyenv python has no torch.
 """
 import argparse
@@ -23,7 +25,7 @@ import sys
 import time
 import zlib
 
-GROUPS = ("peaks", "random", "nola", "linalg", "adapter", "nn", "optim", "layer", "step", "scaling")
+GROUPS = ("peaks", "random", "nola", "linalg", "adapter", "nn", "optim", "layer", "step", "generate", "scaling")
 POLICY_INHERITED = "OMP_WAIT_POLICY" in os.environ
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must precede libgomp's start (import torch)
 
@@ -33,6 +35,8 @@ import torch.nn.functional as F  # noqa: E402
 # GPT-2 124M
 GB, GT, GC, NH, V, CTX = 4, 128, 768, 12, 50257, 1024
 GN = GB * GT
+# SmolLM2-135M's shape: layers, width, heads, KV heads, head width, MLP width, vocabulary, positions, rotary base
+LL, LC, LNH, LKV, LHD, LI, LV, LCTX, LTHETA = 30, 576, 9, 3, 64, 1536, 49152, 8192, 10000.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +199,9 @@ class Adapter(torch.nn.Module):
 
 
 def parse_variant(variant):
-    """'lora_r4' -> ('lora', 4); 'nola_materialized' / 'nola_on_the_fly' -> (variant, 8)."""
+    """'lora_r4' -> ('lora', 4); 'nola_materialized' / 'nola_on_the_fly' -> (variant, 8); None -> (None, 0)."""
+    if variant is None:
+        return None, 0
     if variant.startswith("lora_r"):
         return "lora", int(variant[6:])
     if variant in ("nola_materialized", "nola_on_the_fly"):
@@ -203,9 +209,28 @@ def parse_variant(variant):
     raise ValueError(f"unknown GPT-2 variant {variant!r}")
 
 
+def causal_mask(T, pos0):
+    """True where query t (at position pos0 + t) must not see key s: s > pos0 + t, over pos0 + T keys."""
+    return torch.ones(T, pos0 + T, dtype=torch.bool).triu_(pos0 + 1)
+
+
+def extend_cache(cache, i, k, v):
+    """Appends this call's keys and values [B, heads, T, hs] to layer i's cache (a list of (K, V)) and
+    returns the layer's whole K and V; with no cache, k and v themselves."""
+    if cache is None:
+        return k, v
+    if len(cache) > i:
+        k, v = torch.cat((cache[i][0], k), 2), torch.cat((cache[i][1], v), 2)
+        cache[i] = (k, v)
+    else:
+        cache.append((k, v))
+    return k, v
+
+
 class GPT2(torch.nn.Module):
     """Pre-LN GPT-2, frozen base weights (plain tensors, N(0, 0.02)), tied LM head, no dropout.
-    Adapters (the only parameters) add to the q and v slices of the fused c_attn output."""
+    Adapters (the only parameters) add to the q and v slices of the fused c_attn output; variant None:
+    no adapter. logits(idx, cache) runs with a KV cache: a list of per-layer (K, V), extended."""
 
     def __init__(self, variant, L=12, C=GC, nh=NH, vocab=V, ctx=CTX, k=1000, seed=0):
         super().__init__()
@@ -219,8 +244,8 @@ class GPT2(torch.nn.Module):
                        for _ in range(L)]
         self.ln_f = (ones, zeros)
         kind, r = parse_variant(variant)
-        self.adapters = torch.nn.ModuleList(
-            Adapter(kind, C, C, r, k, k, seed=1000 + 2 * i + j, gen=g) for i in range(L) for j in range(2))
+        self.adapters = torch.nn.ModuleList(() if kind is None else (
+            Adapter(kind, C, C, r, k, k, seed=1000 + 2 * i + j, gen=g) for i in range(L) for j in range(2)))
         self.masks = {}
 
     def base_tensors(self):
@@ -230,27 +255,132 @@ class GPT2(torch.nn.Module):
                 out.extend(pair)
         return out
 
-    def loss(self, idx, targets):
+    def logits(self, idx, cache=None):
+        """Logits [B*T, V] of idx [B, T], which follow the positions already in cache (None: no cache)."""
         B, T = idx.shape
         C, nh, hs = self.C, self.nh, self.C // self.nh
-        if T not in self.masks:
-            self.masks[T] = torch.ones(T, T, dtype=torch.bool).triu_(1)
-        mask = self.masks[T]
-        x = (self.wte[idx] + self.wpe[:T]).view(B * T, C)
+        pos0 = cache[0][0].shape[2] if cache else 0
+        if (T, pos0) not in self.masks:
+            self.masks[(T, pos0)] = causal_mask(T, pos0)
+        mask = self.masks[(T, pos0)]
+        x = (self.wte[idx] + self.wpe[pos0:pos0 + T]).view(B * T, C)
         for i, p in enumerate(self.layers):
             h = F.layer_norm(x, (C,), *p["ln1"])
             qkv = F.linear(h, *p["attn"])
-            q = self.adapters[2 * i].add_to(qkv[:, :C], h)
-            k = qkv[:, C:2 * C]
-            v = self.adapters[2 * i + 1].add_to(qkv[:, 2 * C:], h)
+            q, k, v = qkv[:, :C], qkv[:, C:2 * C], qkv[:, 2 * C:]
+            if len(self.adapters):
+                q = self.adapters[2 * i].add_to(q, h)
+                v = self.adapters[2 * i + 1].add_to(v, h)
             q, k, v = (t.reshape(B, T, nh, hs).transpose(1, 2) for t in (q, k, v))
+            k, v = extend_cache(cache, i, k, v)
             att = (q @ k.transpose(-2, -1)).mul_(1.0 / math.sqrt(hs)).masked_fill_(mask, float("-inf"))
             y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B * T, C)
             x = x + F.linear(y, *p["proj"])
             h = F.gelu(F.linear(F.layer_norm(x, (C,), *p["ln2"]), *p["fc"]), approximate="tanh")
             x = x + F.linear(h, *p["fcp"])
-        logits = F.layer_norm(x, (C,), *self.ln_f) @ self.wte.t()
-        return F.cross_entropy(logits, targets.view(-1))
+        return F.layer_norm(x, (C,), *self.ln_f) @ self.wte.t()
+
+    def loss(self, idx, targets):
+        return F.cross_entropy(self.logits(idx), targets.view(-1))
+
+
+def rotate_half(x):
+    """(x1, x2) -> (-x2, x1) over the two halves of the last dimension (Hugging Face's rotary convention)."""
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), -1)
+
+
+class Llama(torch.nn.Module):
+    """LLaMA (SmolLM2-135M's shape by default): RMSNorm (eps 1e-5), rotary embeddings (rotate_half, base
+    theta), grouped-query attention (K/V heads repeated with repeat_interleave), the SwiGLU MLP
+    down(silu(gate x) * up x), no biases, the head tied to the embedding; frozen base weights N(0, 0.02),
+    norms 1. Adapters (the only parameters) add to q_proj and v_proj; variant None: no adapter.
+    logits(idx, cache) as GPT2's: the cache holds keys after the rotation."""
+
+    def __init__(self, variant, L=LL, C=LC, nh=LNH, nkv=LKV, hd=LHD, inter=LI, vocab=LV, ctx=LCTX, theta=LTHETA,
+                 k=1000, seed=0, eps=1e-5):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        w = lambda *shape: torch.empty(*shape).normal_(0.0, 0.02, generator=g)  # noqa: E731
+        self.C, self.nh, self.nkv, self.hd, self.eps = C, nh, nkv, hd, eps
+        self.embed = w(vocab, C)
+        self.layers = [dict(ln1=torch.ones(C), q=w(nh * hd, C), k=w(nkv * hd, C), v=w(nkv * hd, C), o=w(C, nh * hd),
+                            ln2=torch.ones(C), gate=w(inter, C), up=w(inter, C), down=w(C, inter))
+                       for _ in range(L)]
+        self.norm = torch.ones(C)
+        inv = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
+        freqs = torch.outer(torch.arange(ctx, dtype=torch.float32), inv)
+        angles = torch.cat((freqs, freqs), -1)
+        self.cos, self.sin = angles.cos(), angles.sin()
+        kind, r = parse_variant(variant)
+        self.adapters = torch.nn.ModuleList(() if kind is None else (
+            Adapter(kind, C, (nh if j == 0 else nkv) * hd, r, k, k, seed=1000 + 2 * i + j, gen=g)
+            for i in range(L) for j in range(2)))
+        self.masks = {}
+
+    def base_tensors(self):
+        out = [self.embed, self.norm]
+        for layer in self.layers:
+            out.extend(layer.values())
+        return out
+
+    def rms(self, x, weight):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * weight
+
+    def logits(self, idx, cache=None):
+        B, T = idx.shape
+        nh, nkv, hd = self.nh, self.nkv, self.hd
+        pos0 = cache[0][0].shape[2] if cache else 0
+        if (T, pos0) not in self.masks:
+            self.masks[(T, pos0)] = causal_mask(T, pos0)
+        mask = self.masks[(T, pos0)]
+        cos, sin = self.cos[pos0:pos0 + T], self.sin[pos0:pos0 + T]
+        x = self.embed[idx].view(B * T, self.C)
+        for i, p in enumerate(self.layers):
+            h = self.rms(x, p["ln1"])
+            q, k, v = F.linear(h, p["q"]), F.linear(h, p["k"]), F.linear(h, p["v"])
+            if len(self.adapters):
+                q = self.adapters[2 * i].add_to(q, h)
+                v = self.adapters[2 * i + 1].add_to(v, h)
+            q = q.view(B, T, nh, hd).transpose(1, 2)
+            k = k.view(B, T, nkv, hd).transpose(1, 2)
+            v = v.view(B, T, nkv, hd).transpose(1, 2)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+            k, v = extend_cache(cache, i, k, v)
+            k, v = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
+            att = (q @ k.transpose(-2, -1)).mul_(1.0 / math.sqrt(hd)).masked_fill_(mask, float("-inf"))
+            y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B * T, nh * hd)
+            x = x + F.linear(y, p["o"])
+            h = self.rms(x, p["ln2"])
+            x = x + F.linear(F.silu(F.linear(h, p["gate"])) * F.linear(h, p["up"]), p["down"])
+        return self.rms(x, self.norm) @ self.embed.t()
+
+    def loss(self, idx, targets):
+        return F.cross_entropy(self.logits(idx), targets.view(-1))
+
+
+def model_of(arch, variant, L):
+    """The benchmarked model of an architecture: GPT-2 124M's or SmolLM2-135M's shape at L layers."""
+    if arch == "gpt2":
+        return GPT2(variant, L=L), V
+    if arch == "llama":
+        return Llama(variant, L=L), LV
+    raise ValueError(f"unknown architecture {arch!r}")
+
+
+def generate(model, prompt, new, use_cache):
+    """Greedy: new token ids after prompt [1, P]. With the cache the prompt runs once and then one position
+    per token over the cached keys and values; without it the whole context runs again for every token."""
+    ids, out = prompt, []
+    cache = [] if use_cache else None
+    with torch.no_grad():
+        for s in range(new):
+            logits = model.logits(ids if s == 0 or not use_cache else ids[:, -1:], cache)
+            nxt = int(logits[-1].argmax())
+            out.append(nxt)
+            ids = torch.cat((ids, torch.tensor([[nxt]])), 1)
+    return out
 
 
 def make_trainer(model, B, T, vocab, lr=1e-3, seed=7):
@@ -268,13 +398,17 @@ def make_trainer(model, B, T, vocab, lr=1e-3, seed=7):
     return step
 
 
+def step_shape(cfg):
+    return f"{cfg['variant']} L={cfg['L']} C={GC if cfg.get('arch', 'gpt2') == 'gpt2' else LC} B={cfg['B']} T={cfg['T']}"
+
+
 def step_child(cfg):
-    """One GPT-2 configuration in this (fresh) process; prints one record."""
-    variant, L, B, T = cfg["variant"], int(cfg["L"]), int(cfg["B"]), int(cfg["T"])
-    rec = {"peer": "torch", "group": cfg.get("group", "step"), "op": "gpt2_step",
-           "shape": f"{variant} L={L} C={GC} B={B} T={T}"}
+    """One step configuration (GPT-2 or LLaMA) in this (fresh) process; prints one record."""
+    variant, L, B, T, arch = cfg["variant"], int(cfg["L"]), int(cfg["B"]), int(cfg["T"]), cfg.get("arch", "gpt2")
+    rec = {"peer": "torch", "group": cfg.get("group", "step"), "op": f"{arch}_step", "shape": step_shape(cfg)}
     try:
-        step = make_trainer(GPT2(variant, L=L), B, T, V)
+        model, vocab = model_of(arch, variant, L)
+        step = make_trainer(model, B, T, vocab)
         for _ in range(int(cfg["warmup"])):
             step()
         times, loss = [], None
@@ -291,10 +425,39 @@ def step_child(cfg):
     emit(rec)
 
 
-def run_step_child(group, threads, cfg):
-    """Run one GPT-2 configuration in a child process and relay its record."""
-    shape = f"{cfg['variant']} L={cfg['L']} C={GC} B={cfg['B']} T={cfg['T']}"
-    cmd = [sys.executable, os.path.abspath(__file__), "--threads", str(threads), "--step-child", json.dumps(cfg)]
+def generate_child(cfg):
+    """One generation configuration in this (fresh) process: greedy, prompt of random tokens; one record.
+    tokens_per_s = new tokens / the whole generation's time (prefill included), median of reps."""
+    arch, mode, L, P, N = cfg["arch"], cfg["mode"], int(cfg["L"]), int(cfg["P"]), int(cfg["N"])
+    rec = {"peer": "torch", "group": "generate", "op": f"{arch}_generate", "shape": f"{mode} L={L} prompt={P} new={N}"}
+    try:
+        model, vocab = model_of(arch, None, L)
+        prompt = torch.randint(vocab, (1, P), generator=torch.Generator().manual_seed(1))
+        use_cache = mode == "cache"
+        for _ in range(int(cfg["warmup"])):
+            generate(model, prompt, min(N, 8), use_cache)
+        times, tokens = [], None
+        for _ in range(int(cfg["reps"])):
+            t0 = time.perf_counter()
+            tokens = generate(model, prompt, N, use_cache)
+            times.append(time.perf_counter() - t0)
+        med = statistics.median(times)
+        rec.update({"warmup": int(cfg["warmup"]), "reps": len(times), "min_s": min(times), "median_s": med,
+                    "max_s": max(times), "tokens_per_s": N / med,
+                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "tokens": tokens})
+    except Exception as e:  # noqa: BLE001
+        rec["error"] = f"{type(e).__name__}: {e}"
+    emit(rec)
+
+
+def run_step_child(group, threads, cfg, flag="--step-child"):
+    """Run one step (or, with flag --generate-child, generation) configuration in a child process and
+    relay its record."""
+    if flag == "--step-child":
+        op, shape = f"{cfg.get('arch', 'gpt2')}_step", step_shape(cfg)
+    else:
+        op, shape = f"{cfg['arch']}_generate", f"{cfg['mode']} L={cfg['L']} prompt={cfg['P']} new={cfg['N']}"
+    cmd = [sys.executable, os.path.abspath(__file__), "--threads", str(threads), flag, json.dumps(cfg)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
         lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
@@ -304,7 +467,7 @@ def run_step_child(group, threads, cfg):
         rec["group"] = group
         emit(rec)
     except Exception as e:  # noqa: BLE001
-        emit({"peer": "torch", "group": group, "op": "gpt2_step", "shape": shape, "error": f"{type(e).__name__}: {e}"})
+        emit({"peer": "torch", "group": group, "op": op, "shape": shape, "error": f"{type(e).__name__}: {e}"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,6 +718,20 @@ def g_step(S, args):
     L, B, T = (2, 2, 64) if args.quick else (12, GB, GT)
     for variant in ("nola_materialized", "nola_on_the_fly", "lora_r4"):
         run_step_child("step", args.threads, dict(variant=variant, L=L, B=B, T=T, steps=3, warmup=1))
+    L = 2 if args.quick else LL
+    for variant in ("nola_materialized", "nola_on_the_fly", "lora_r4"):
+        run_step_child("step", args.threads, dict(arch="llama", variant=variant, L=L, B=B, T=T, steps=3, warmup=1))
+
+
+def g_generate(S, args):
+    P, N = (32, 16) if args.quick else (128, 128)
+    for arch in ("gpt2", "llama"):
+        L = 2 if args.quick else (12 if arch == "gpt2" else LL)
+        for mode in ("cache", "no_cache"):
+            # the recompute path is slow (the whole context per token): one timed run of it
+            reps = 3 if mode == "cache" and not args.quick else 1
+            run_step_child("generate", args.threads, dict(arch=arch, mode=mode, L=L, P=P, N=N, reps=reps, warmup=1),
+                           flag="--generate-child")
 
 
 def g_scaling(S, args):
@@ -567,7 +744,7 @@ def g_scaling(S, args):
 
 
 RUNNERS = {"peaks": g_peaks, "random": g_random, "nola": g_nola, "linalg": g_linalg, "adapter": g_adapter,
-           "nn": g_nn, "optim": g_optim, "layer": g_layer, "step": g_step, "scaling": g_scaling}
+           "nn": g_nn, "optim": g_optim, "layer": g_layer, "step": g_step, "generate": g_generate, "scaling": g_scaling}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -620,6 +797,34 @@ def selftest():
               base_clean and all_grads and {id(p) for p in trainable} == adapter_ids)
     check("GPT-2 tiny: materialized and on_the_fly losses agree",
           all(abs(a - b) < 1e-4 for a, b in zip(curves["nola_materialized"], curves["nola_on_the_fly"])))
+    # tiny LLaMA (GQA 4 heads over 2): the loss falls, only adapter parameters get gradients
+    for variant in ("nola_materialized", "lora_r4"):
+        model = Llama(variant, L=2, C=64, nh=4, nkv=2, hd=16, inter=96, vocab=100, ctx=64, seed=2)
+        step = make_trainer(model, 2, 16, 100, lr=1e-2)
+        losses = [step() for _ in range(5)]
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        check(f"LLaMA tiny {variant}: loss {losses[0]:.4f} -> {losses[-1]:.4f} decreases", losses[-1] < losses[0])
+        check(f"LLaMA tiny {variant}: only adapter params ({len(trainable)}) get grads",
+              all(not t.requires_grad for t in model.base_tensors())
+              and {id(p) for p in trainable} == {id(p) for p in model.adapters.parameters()})
+    # GQA with every K/V head repeated equals attention with the repeated heads as weights
+    m = Llama(None, L=1, C=32, nh=4, nkv=2, hd=8, inter=48, vocab=50, ctx=32, seed=4)
+    full = Llama(None, L=1, C=32, nh=4, nkv=4, hd=8, inter=48, vocab=50, ctx=32, seed=4)
+    full.embed, full.layers[0] = m.embed, dict(m.layers[0])
+    for name in ("k", "v"):
+        full.layers[0][name] = m.layers[0][name].view(2, 8, 32).repeat_interleave(2, 0).reshape(32, 32)
+    idx = torch.randint(50, (2, 12), generator=g)
+    check("LLaMA GQA == multi-head attention with the K/V heads repeated", close(m.logits(idx), full.logits(idx)))
+    # the KV cache: prefill + one token at a time gives the no-cache logits, and the same greedy tokens
+    for name, model in (("GPT-2", GPT2(None, L=2, C=64, nh=4, vocab=100, ctx=64, seed=5)),
+                        ("LLaMA", Llama(None, L=2, C=64, nh=4, nkv=2, hd=16, inter=96, vocab=100, ctx=64, seed=5))):
+        idx = torch.randint(100, (1, 20), generator=g)
+        with torch.no_grad():
+            cache = []
+            steps = [model.logits(idx[:, :12], cache)] + [model.logits(idx[:, t:t + 1], cache) for t in range(12, 20)]
+            check(f"{name} KV cache: logits equal the whole sequence's", close(torch.cat(steps), model.logits(idx)))
+        check(f"{name} KV cache: greedy tokens with and without the cache agree",
+              generate(model, idx[:, :8], 10, True) == generate(model, idx[:, :8], 10, False))
     print("selftest: " + ("all passed" if not failures else f"{len(failures)} failed"), flush=True)
     return 1 if failures else 0
 
@@ -631,7 +836,8 @@ def main():
     ap.add_argument("--groups", default=",".join(GROUPS), help="comma-separated subset of " + ",".join(GROUPS))
     ap.add_argument("--quick", action="store_true", help="few repetitions, small GPT-2 (smoke run)")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--step-child", metavar="JSON", help="internal: run one GPT-2 step configuration")
+    ap.add_argument("--step-child", metavar="JSON", help="internal: run one step configuration")
+    ap.add_argument("--generate-child", metavar="JSON", help="internal: run one generation configuration")
     ap.add_argument("--selftest", action="store_true", help="correctness checks, then exit")
     args = ap.parse_args()
     groups = [s.strip() for s in args.groups.split(",") if s.strip()]
@@ -649,6 +855,9 @@ def main():
         return selftest()
     if args.step_child:
         step_child(json.loads(args.step_child))
+        return 0
+    if args.generate_child:
+        generate_child(json.loads(args.generate_child))
         return 0
     emit(meta(args))
     for name in GROUPS:   # fixed order, whatever order --groups lists them in

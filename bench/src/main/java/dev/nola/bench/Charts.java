@@ -22,7 +22,7 @@ import org.knowm.xchart.style.Styler;
  * The report's PNG charts: per-op bars across devices with PyTorch beside them (one chart per group,
  * log scale), a roofline of each device (every kernel's GFLOP/s against its FLOP per byte, under the
  * device's measured sgemm and bandwidth peaks), the scaling curves (time and memory against k,
- * tokens/s against batch × sequence) and the GPT-2 step's tokens/s.
+ * tokens/s against batch × sequence) and the training steps' tokens/s (GPT-2 and LLaMA).
  */
 final class Charts {
 
@@ -122,14 +122,17 @@ final class Charts {
     }
 
     private static CategoryChart stepBars(List<Row> steps, List<String> series) {
-        List<String> shapes = new ArrayList<>(new LinkedHashSet<>(steps.stream().map(Row::shape).toList()));
-        CategoryChart c = new CategoryChartBuilder().width(W).height(H).title("GPT-2 training step: tokens/s (higher is"
-                + " better)").xAxisTitle("variant and shape").yAxisTitle("tokens/s").build();
+        // one category per model and shape: "gpt2 nola_materialized L=12 …", "llama …"
+        List<String> keys = new ArrayList<>(new LinkedHashSet<>(steps.stream().map(r -> r.op() + "|" + r.shape()).toList()));
+        List<String> shapes = keys.stream().map(k -> k.replace("_step|", " ")).toList();
+        CategoryChart c = new CategoryChartBuilder().width(W).height(H).title("Training step: tokens/s (higher is"
+                + " better)").xAxisTitle("model, variant and shape").yAxisTitle("tokens/s").build();
         style(c.getStyler());
         for (String s : series) {
             List<Number> y = new ArrayList<>();
-            for (String shape : shapes) {
-                Row r = Report.find(steps, s, "gpt2_step", shape);
+            for (String key : keys) {
+                String[] k = key.split("\\|", 2);
+                Row r = Report.find(steps, s, k[0], k[1]);
                 y.add(r == null ? null : r.number("tokens_per_s"));
             }
             if (y.stream().anyMatch(v -> v != null)) {

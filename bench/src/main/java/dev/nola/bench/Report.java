@@ -111,6 +111,7 @@ final class Report {
             }
         }
         steps(sb, rows, devices);
+        generation(sb, rows);
         scaling(sb, rows, devices, meta);
         @SuppressWarnings("unchecked")
         List<String> charts = (List<String>) meta.getOrDefault("charts", List.of());
@@ -127,9 +128,11 @@ final class Report {
         long checked = rows.stream().filter(r -> r.validation().startsWith("max error")).count();
         List<Row> bad = rows.stream().filter(r -> r.validation().startsWith("FAILED") || r.validation().startsWith("ERROR"))
                 .toList();
+        List<Row> skipped = rows.stream().filter(r -> r.validation().startsWith("SKIPPED")).toList();
         sb.append("**Validation.** ").append(checked).append(" results were compared with the reference backend before")
                 .append(" they were timed (tolerance ").append(Compare.TOLERANCE).append(" of scale; matmuls and losses")
-                .append(" on their first rows, GPT-2 steps on a small GPT-2)");
+                .append(" on their first rows, training steps on a small model of their architecture, generation's greedy tokens")
+                .append(" on a small model and with against without the KV cache)");
         if (bad.isEmpty()) {
             sb.append("; all agreed.\n\n");
         } else {
@@ -137,6 +140,14 @@ final class Report {
             for (Row r : bad) {
                 sb.append("- ").append(r.device()).append(' ').append(r.group()).append('/').append(r.op()).append(' ')
                         .append(r.shape()).append(": ").append(r.validation()).append('\n');
+            }
+            sb.append('\n');
+        }
+        if (!skipped.isEmpty()) {
+            sb.append("**Skipped** (the device lacks an op the row needs):\n\n");
+            for (Row r : skipped) {
+                sb.append("- ").append(r.device()).append(' ').append(r.group()).append('/').append(r.op()).append(' ')
+                        .append(r.shape()).append(": ").append(r.validation().substring("SKIPPED: ".length())).append('\n');
             }
             sb.append('\n');
         }
@@ -194,24 +205,54 @@ final class Report {
         if (steps.isEmpty()) {
             return;
         }
-        sb.append("## GPT-2 training step\n\nzero_grad + forward + loss + backward + AdamW on the adapters; weights random;")
-                .append(" adapters on q and v. Transfers: host↔device copies within the step (ids, targets in; loss out),")
+        sb.append("## Training step (GPT-2 124M, SmolLM2-135M-shaped LLaMA)\n\nzero_grad + forward + loss + backward + AdamW on the")
+                .append(" adapters; weights random; adapters on q and v (q_proj, v_proj). Transfers: host↔device copies within the step (ids, targets in; loss out),")
                 .append(" timed by the device; kernel = step − transfers.\n\n")
-                .append("| shape | device | tokens/s | step s (min–max) | transfers ms | kernel s | device peak MB | RSS MB | ×torch |\n")
-                .append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+                .append("| model | shape | device | tokens/s | step s (min–max) | transfers ms | kernel s | device peak MB | RSS MB | ×torch |\n")
+                .append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : steps) {
+            sb.append("| ").append(r.op().replace("_step", ""));
             if (Double.isNaN(r.medianS())) {
-                sb.append("| ").append(r.shape()).append(" | ").append(r.device()).append(" | ").append(shortError(r))
+                sb.append(" | ").append(r.shape()).append(" | ").append(r.device()).append(" | ").append(shortError(r))
                         .append(" | | | | | | |\n");
                 continue;
             }
-            sb.append("| ").append(r.shape()).append(" | ").append(r.device()).append(" | ")
+            sb.append(" | ").append(r.shape()).append(" | ").append(r.device()).append(" | ")
                     .append(f1(r.extra().get("tokens_per_s"))).append(" | ")
                     .append(String.format(Locale.ROOT, "%.3f (%.3f–%.3f)", r.medianS(), r.minS(), r.maxS())).append(" | ")
                     .append(isPeer(r) ? "" : String.format(Locale.ROOT, "%.3f", r.number("transfer_s") * 1e3)).append(" | ")
                     .append(isPeer(r) ? "" : String.format(Locale.ROOT, "%.3f", r.number("kernel_s"))).append(" | ")
                     .append(isPeer(r) ? "" : f0(r.extra().get("device_peak_mb"))).append(" | ")
                     .append(f0(r.extra().get("peak_rss_mb"))).append(" | ").append(x(r.number("speed_vs_torch"))).append(" |\n");
+        }
+        sb.append('\n');
+    }
+
+    private static void generation(StringBuilder sb, List<Row> rows) {
+        List<Row> gen = rows.stream().filter(r -> r.group().equals("generate")).toList();
+        if (gen.isEmpty()) {
+            return;
+        }
+        sb.append("## Generation, greedy, with and without the KV cache\n\nRandom weights, no adapter; a prompt of random")
+                .append(" tokens, then the new tokens one at a time. tokens/s = new tokens / the whole generation (prefill")
+                .append(" included). cache: the prompt runs once, then one position per token over the cached keys and values;")
+                .append(" no_cache: the whole context runs again for every token. PyTorch's cache is its own (past keys and")
+                .append(" values concatenated). Both of our modes must generate the same tokens.\n\n")
+                .append("| model | shape | device | new tokens/s | generate s (min–max) | RSS MB | same tokens | ×torch |\n")
+                .append("|---|---|---|---:|---:|---:|---|---:|\n");
+        for (Row r : gen) {
+            sb.append("| ").append(r.op().replace("_generate", "")).append(" | ").append(r.shape()).append(" | ")
+                    .append(r.device()).append(" | ");
+            if (Double.isNaN(r.medianS())) {
+                sb.append(shortError(r)).append(" | | | | |\n");
+                continue;
+            }
+            Object same = r.extra().get("tokens_identical");
+            sb.append(f1(r.extra().get("tokens_per_s"))).append(" | ")
+                    .append(String.format(Locale.ROOT, "%.2f (%.2f–%.2f)", r.medianS(), r.minS(), r.maxS())).append(" | ")
+                    .append(f0(r.extra().get("peak_rss_mb"))).append(" | ")
+                    .append(same == null ? "" : Boolean.TRUE.equals(same) ? "yes" : "**no**").append(" | ")
+                    .append(x(r.number("speed_vs_torch"))).append(" |\n");
         }
         sb.append('\n');
     }
@@ -315,7 +356,7 @@ final class Report {
 
     private static String shortError(Row r) {
         String v = r.validation();
-        return v.startsWith("FAILED") ? "failed check" : "error";
+        return v.startsWith("FAILED") ? "failed check" : v.startsWith("SKIPPED") ? "skipped (see above)" : "error";
     }
 
     static String ms(double s) {

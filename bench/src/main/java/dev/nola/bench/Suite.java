@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * {@code nola bench}: the cross-device comparison suite. On every device given (default: every device
  * found, the reference excepted) it measures the device's own peaks (memory bandwidth, sgemm, host
  * transfers), every op family at GPT-2 124M shapes, one adapted layer forward and backward, GPT-2
- * training steps (in a JVM of their own per device and variant) and how cost grows with k and with
+ * 124M and SmolLM2-135M-shaped LLaMA training steps (in a JVM of their own per device, architecture and
+ * variant), greedy generation with and without the KV cache on both, and how cost grows with k and with
  * batch × sequence; then the peers on the same work (numpy's sgemm, and PyTorch through
  * {@code bench/peers/torch_suite.py}). Every result is checked against the reference backend before
  * it is timed. Writes report.md, results.csv, results.json and charts/*.png into one new directory.
@@ -42,7 +43,7 @@ public final class Suite {
 
     /** The groups in the order they run. */
     static final List<String> GROUPS = List.of("peaks", "random", "nola", "linalg", "adapter", "nn", "optim", "layer",
-            "step", "scaling");
+            "step", "generate", "scaling");
     static final List<String> STEP_VARIANTS = List.of("nola_materialized", "nola_on_the_fly", "lora_r4");
     static final int GEMM = 1024;
     static final int STREAM_N = 1 << 24;
@@ -223,7 +224,16 @@ public final class Suite {
                     points.addAll(scalingPoints);
                 }
                 if (!points.isEmpty()) {
-                    steps(id, variant, List.copyOf(points), step ? stepPoint : null, scaling ? scalingPoints : List.of());
+                    steps(id, "gpt2", variant, List.copyOf(points), step ? stepPoint : null,
+                            scaling ? scalingPoints : List.of());
+                }
+            }
+            for (String variant : step ? STEP_VARIANTS : List.<String>of()) {
+                steps(id, "llama", variant, List.of(stepPoint), stepPoint, List.of()); // the step point alone
+            }
+            if (options.groups().contains("generate")) {
+                for (String arch : StepBench.ARCHS) {
+                    generate(id, arch);
                 }
             }
         }
@@ -414,27 +424,49 @@ public final class Suite {
         }
     }
 
-    // ------------------------------------------------------------------ GPT-2 steps in child JVMs
+    // ------------------------------------------------------------------ steps and generation in child JVMs
 
-    /**
-     * Runs {@link Gpt2StepBench} in a JVM of its own (so its peak RSS is this variant's) over the points,
-     * smallest first; the step point's figures become a {@code step} row, the scaling points' {@code scaling} rows.
-     */
-    private void steps(String device, String variant, List<String> points, String stepPoint, List<String> scalingPoints) {
-        int layers = options.quick() ? 2 : 12;
+    /** The layers of the architecture's model in this run: 2 under --quick, else the full model's. */
+    private int layers(String arch) {
+        return options.quick() ? 2 : StepBench.defaultLayers(arch);
+    }
+
+    /** This JVM's command line for a child class of the bench. */
+    private static List<String> javaCommand(Class<?> main) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Gpt2StepBench.class.getName(),
-                "--device", device, "--variant", variant, "--points", String.join(",", points), "--layers",
-                Integer.toString(layers), "--steps", options.quick() ? "2" : "3", "--warmup", options.quick() ? "1" : "2"));
-        log.printf("  GPT-2 step %s on %s at %s (its own JVM) ...%n", variant, device, points);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        return cmd;
+    }
+
+    /**
+     * Runs {@link StepBench} in a JVM of its own (so its peak RSS is this variant's) over the points,
+     * smallest first; the step point's figures become a {@code step} row, the scaling points' {@code scaling}
+     * rows. A device that lacks one of the architecture's ops gives a row that says it was skipped and why.
+     */
+    private void steps(String device, String arch, String variant, List<String> points, String stepPoint,
+                       List<String> scalingPoints) {
+        int layers = layers(arch);
+        List<String> cmd = javaCommand(StepBench.class);
+        cmd.addAll(List.of("--arch", arch, "--device", device, "--variant", variant, "--points", String.join(",", points),
+                "--layers", Integer.toString(layers), "--steps", options.quick() ? "2" : "3", "--warmup",
+                options.quick() ? "1" : "2"));
+        String op = StepBench.op(arch);
+        log.printf("  %s step %s on %s at %s (its own JVM) ...%n", arch, variant, device, points);
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
             Process p = pb.start();
             JsonLines.read(p, n -> {
+                if (n.has("skipped")) {
+                    String[] bt = (stepPoint != null ? stepPoint : points.get(0)).split("x");
+                    rows.add(skippedRow(stepPoint != null ? "step" : "scaling", op, StepBench.shape(arch, variant, layers,
+                            Integer.parseInt(bt[0]), Integer.parseInt(bt[1])), device, n.get("skipped").asText()));
+                    log.printf("    skipped on %s: %s%n", device, n.get("skipped").asText());
+                    return;
+                }
                 String point = n.get("batch").asInt() + "x" + n.get("seq").asInt();
-                String shape = stepShape(variant, layers, n.get("batch").asInt(), n.get("seq").asInt());
+                String shape = StepBench.shape(arch, variant, layers, n.get("batch").asInt(), n.get("seq").asInt());
                 Map<String, Object> extra = new LinkedHashMap<>();
                 for (String f : List.of("tokens_per_s", "transfer_s", "transfer_bytes", "kernel_s", "device_peak_mb",
                         "peak_rss_mb", "loss")) {
@@ -448,7 +480,7 @@ public final class Suite {
                     boolean belongs = group.equals("step") ? point.equals(stepPoint)
                             : variant.equals("nola_materialized") && scalingPoints.contains(point);
                     if (belongs) {
-                        rows.add(new Row(group, "gpt2_step", shape, device, n.get("warmup").asInt(),
+                        rows.add(new Row(group, op, shape, device, n.get("warmup").asInt(),
                                 n.get("reps").asInt(), n.get("min_s").asDouble(), n.get("median_s").asDouble(),
                                 n.get("max_s").asDouble(), n.get("flops").asDouble(), 0, n.get("validation").asText(),
                                 extra));
@@ -461,23 +493,113 @@ public final class Suite {
             });
             if (!p.waitFor(30, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
-                throw new IllegalStateException("the GPT-2 step on " + device + " ran over 30 minutes");
+                throw new IllegalStateException("the " + arch + " step on " + device + " ran over 30 minutes");
             }
             if (p.exitValue() != 0) {
-                rows.add(new Row(stepPoint != null ? "step" : "scaling", "gpt2_step", stepShape(variant, layers, 0, 0),
+                rows.add(new Row(stepPoint != null ? "step" : "scaling", op, StepBench.shape(arch, variant, layers, 0, 0),
                         device, 0, 0, Double.NaN,
                         Double.NaN, Double.NaN, 0, 0, "ERROR: the step's JVM exited with status " + p.exitValue()
                         + " (its messages are above)", Map.of()));
             }
         } catch (IOException e) {
-            throw new IllegalStateException("could not start the GPT-2 step's JVM: " + e.getMessage(), e);
+            throw new IllegalStateException("could not start the " + arch + " step's JVM: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    static String stepShape(String variant, int layers, int b, int t) {
-        return variant + " L=" + layers + " C=768 B=" + b + " T=" + t;
+    /** A row that was not measured because the device lacks an op; its validation says so and why. */
+    static Row skippedRow(String group, String op, String shape, String device, String reason) {
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("skipped", reason);
+        return new Row(group, op, shape, device, 0, 0, Double.NaN, Double.NaN, Double.NaN, 0, 0, "SKIPPED: " + reason, extra);
+    }
+
+    /** Prompt and new tokens of the generation rows: 128 + 128 (quick: 32 + 16). */
+    int[] generationLengths() {
+        return options.quick() ? new int[] {32, 16} : new int[] {128, 128};
+    }
+
+    /**
+     * Greedy generation on the architecture's model with and without the KV cache, each in a JVM of its
+     * own ({@link GenerateBench}); two {@code generate} rows. The bench asserts that both modes generated
+     * the same tokens: where they did not, both rows fail their check and say at which token.
+     */
+    private void generate(String device, String arch) {
+        int layers = layers(arch);
+        int[] len = generationLengths();
+        Map<String, Row> byMode = new LinkedHashMap<>();
+        Map<String, int[]> tokens = new LinkedHashMap<>();
+        for (String mode : GenerateBench.MODES) {
+            String shape = GenerateBench.shape(mode, layers, len[0], len[1]);
+            List<String> cmd = javaCommand(GenerateBench.class);
+            // the recompute path is slow (the whole context per token): one timed run of it
+            cmd.addAll(List.of("--arch", arch, "--device", device, "--mode", mode, "--layers", Integer.toString(layers),
+                    "--prompt", Integer.toString(len[0]), "--new", Integer.toString(len[1]), "--reps",
+                    mode.equals("cache") && !options.quick() ? "3" : "1", "--warmup", "1"));
+            log.printf("  %s generate %s on %s (its own JVM) ...%n", arch, shape, device);
+            try {
+                Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                JsonLines.read(p, n -> {
+                    if (n.has("skipped")) {
+                        byMode.put(mode, skippedRow("generate", GenerateBench.op(arch), shape, device, n.get("skipped").asText()));
+                        return;
+                    }
+                    Map<String, Object> extra = new LinkedHashMap<>();
+                    extra.put("tokens_per_s", n.get("tokens_per_s").asDouble());
+                    extra.put("peak_rss_mb", n.get("peak_rss_mb").asDouble());
+                    extra.put("tokens", n.get("new").asInt());
+                    int[] got = JsonLines.JSON.convertValue(n.get("tokens"), int[].class);
+                    tokens.put(mode, got);
+                    byMode.put(mode, new Row("generate", GenerateBench.op(arch), shape, device, n.get("warmup").asInt(),
+                            n.get("reps").asInt(), n.get("min_s").asDouble(), n.get("median_s").asDouble(),
+                            n.get("max_s").asDouble(), 0, 0, n.get("validation").asText(), extra));
+                    log.printf("    %s: %.2f new tokens/s, %.3f s, RSS %d MB%n", shape, n.get("tokens_per_s").asDouble(),
+                            n.get("median_s").asDouble(), n.get("peak_rss_mb").asInt());
+                });
+                if (!p.waitFor(30, TimeUnit.MINUTES)) {
+                    p.destroyForcibly();
+                    throw new IllegalStateException("the " + arch + " generation on " + device + " ran over 30 minutes");
+                }
+                if (p.exitValue() != 0 && !byMode.containsKey(mode)) {
+                    byMode.put(mode, new Row("generate", GenerateBench.op(arch), shape, device, 0, 0, Double.NaN, Double.NaN,
+                            Double.NaN, 0, 0, "ERROR: the generation's JVM exited with status " + p.exitValue()
+                            + " (its messages are above)", Map.of()));
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("could not start the " + arch + " generation's JVM: " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        rows.addAll(sameTokens(byMode, tokens));
+    }
+
+    /**
+     * The generation rows, with the check that the cached and the recomputing run generated the same
+     * greedy tokens added to their validation (or, where they differ, both rows marked FAILED with the
+     * first differing token; the figures stay, so the report shows what was measured).
+     */
+    static List<Row> sameTokens(Map<String, Row> byMode, Map<String, int[]> tokens) {
+        int[] a = tokens.get("cache");
+        int[] b = tokens.get("no_cache");
+        List<Row> out = new ArrayList<>();
+        for (Row r : byMode.values()) {
+            if (a == null || b == null || Double.isNaN(r.medianS())) {
+                out.add(r);
+                continue;
+            }
+            int at = GenerateBench.firstDifference(a, b);
+            String v = at < 0 ? r.validation() + "; the same " + a.length + " greedy tokens with and without the cache"
+                    : "FAILED: greedy tokens with and without the cache differ from new token " + at + " on ("
+                    + (at < a.length ? a[at] : "none") + " with, " + (at < b.length ? b[at] : "none") + " without); "
+                    + r.validation();
+            r.extra().put("tokens_identical", at < 0);
+            out.add(new Row(r.group(), r.op(), r.shape(), r.device(), r.warmup(), r.reps(), r.minS(), r.medianS(), r.maxS(),
+                    r.flops(), r.bytes(), v, r.extra()));
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ peers and derived figures

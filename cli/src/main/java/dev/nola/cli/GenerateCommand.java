@@ -9,15 +9,15 @@ import dev.nola.config.RuntimeSettings;
 import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
+import dev.nola.models.text.HfTokenizer;
 import dev.nola.models.text.Tokenizer;
 import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.Generator;
 import dev.nola.models.lm.HfCheckpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,11 +26,14 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code nola generate}: continues a prompt with a causal language model (and an adapter), token by token: greedy at
- * temperature 0, else sampling from the softmax of logits / temperature over the top k, seeded. The
- * context is the last n_positions tokens.
+ * {@code nola generate}: continues a prompt with a causal LM (and an adapter) through {@link Generator}:
+ * greedy at temperature 0, else sampling from the softmax of logits / temperature over the top k and
+ * the top-p nucleus, seeded. The KV cache is on: the prompt runs once, then one position per new token;
+ * {@code --no-cache} runs the whole context (its last n_positions tokens) again for every token, the
+ * path the cache is checked against. Both give the same text for the same seed, as the command did
+ * before it used the cache.
  */
-@Command(name = "generate", mixinStandardHelpOptions = true, description = "Continue a prompt with a causal language model, with or without an adapter.")
+@Command(name = "generate", mixinStandardHelpOptions = true, description = "Continue a prompt with a causal LM, with or without an adapter.")
 final class GenerateCommand implements Callable<Integer> {
 
     @Spec
@@ -57,8 +60,15 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-k", defaultValue = "40", paramLabel = "K", description = "Sample among the K likeliest tokens (0: all). Default: ${DEFAULT-VALUE}.")
     int topK;
 
+    @Option(names = "--top-p", defaultValue = "1.0", paramLabel = "P",
+            description = "Sample among the likeliest tokens whose probabilities add up to P, in (0, 1] (1: all). Default: ${DEFAULT-VALUE}.")
+    double topP;
+
     @Option(names = "--seed", defaultValue = "1", paramLabel = "SEED", description = "Sampling seed. Default: ${DEFAULT-VALUE}.")
     long seed;
+
+    @Option(names = "--no-cache", description = "Recompute the whole context for every token instead of using the KV cache (slower; for checking).")
+    boolean noCache;
 
     @Override
     public Integer call() {
@@ -74,6 +84,9 @@ final class GenerateCommand implements Callable<Integer> {
         if (topK < 0) {
             throw new IllegalArgumentException("--top-k is " + topK + "; expected >= 0 (0 for all)");
         }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("--top-p is " + topP + "; expected a number in (0, 1] (1 for all)");
+        }
         PrintWriter out = spec.commandLine().getOut();
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
             ModelSource.CausalLmDir src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES,
@@ -83,70 +96,24 @@ final class GenerateCommand implements Callable<Integer> {
             Map<String, Adapter> adapters = adapter == null ? Map.of() : AdapterDirs.load(adapter, d);
             try (CausalLmWorkload w = new CausalLmWorkload(d, ckpt, tok, new LinkedHashMap<>(adapters), null, 1, seed)) {
                 CausalLm m = w.model();
-                int v = m.spec().vocabulary();
-                int p = m.spec().positions();
                 int[] ids = tok.encode(prompt);
-                SplittableRandom rnd = new SplittableRandom(seed);
-                int[] all = Arrays.copyOf(ids, ids.length + length);
-                int n = ids.length;
-                float[] logits = new float[v];
-                for (int s = 0; s < length; s++) {
-                    int t = Math.min(n, p);
-                    m.forward(Arrays.copyOfRange(all, n - t, n), 1, t);
-                    d.read(m.logits(), (long) (t - 1) * v, logits, 0, v);
-                    int next = pick(logits, Math.min(v, tok.vocabularySize()), rnd);
-                    all[n++] = next;
-                    if (next == tok.endOfText()) {
-                        break;
-                    }
+                if (tok instanceof HfTokenizer h && h.addsBeginningOfText() && h.beginningOfText().isPresent()) {
+                    // a LLaMA-family prompt starts with bos, as the model was trained to see it
+                    int[] withBos = new int[ids.length + 1];
+                    withBos[0] = h.beginningOfText().getAsInt();
+                    System.arraycopy(ids, 0, withBos, 1, ids.length);
+                    ids = withBos;
                 }
-                out.println(prompt + tok.decode(Arrays.copyOfRange(all, ids.length, n)).replace("<|endoftext|>", ""));
+                Generator.Settings settings = new Generator.Settings(length, temperature, topK, topP, seed, tok.endOfText());
+                // ids the tokenizer cannot decode (embedding rows beyond its vocabulary) are never picked
+                int[] fresh = Generator.generate(m, ids, settings, !noCache, tok.vocabularySize());
+                if (fresh.length > 0 && fresh[fresh.length - 1] == tok.endOfText()) {
+                    fresh = java.util.Arrays.copyOf(fresh, fresh.length - 1);   // the stop token is not text
+                }
+                out.println(prompt + tok.decode(fresh));
             }
         }
         out.flush();
         return 0;
-    }
-
-    private int pick(float[] logits, int v, SplittableRandom rnd) {
-        int best = 0;
-        for (int i = 1; i < v; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        if (temperature == 0) {
-            return best;
-        }
-        Integer[] order = null;
-        int k = topK == 0 || topK > v ? v : topK;
-        int[] cand;
-        if (k < v) {
-            order = new Integer[v];
-            for (int i = 0; i < v; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));
-            cand = new int[k];
-            for (int i = 0; i < k; i++) {
-                cand[i] = order[i];
-            }
-        } else {
-            cand = new int[v];
-            Arrays.setAll(cand, i -> i);
-        }
-        double[] w = new double[cand.length];
-        double sum = 0;
-        for (int i = 0; i < cand.length; i++) {
-            w[i] = Math.exp((logits[cand[i]] - logits[best]) / temperature);
-            sum += w[i];
-        }
-        double u = rnd.nextDouble() * sum;
-        for (int i = 0; i < cand.length; i++) {
-            u -= w[i];
-            if (u <= 0) {
-                return cand[i];
-            }
-        }
-        return cand[cand.length - 1];
     }
 }

@@ -56,7 +56,19 @@ public final class Generator {
      * included). The prompt must not be empty; its ids must be in the vocabulary.
      */
     public static int[] generate(CausalLm m, int[] prompt, Settings s, boolean useCache) {
+        return generate(m, prompt, s, useCache, m.spec().vocabulary());
+    }
+
+    /**
+     * As {@link #generate(CausalLm, int[], Settings, boolean)}, picking only among the ids below
+     * {@code candidates} (≥ 1; at most the vocabulary counts): a tokenizer that knows fewer tokens than
+     * the embedding has rows never gets an id it cannot decode.
+     */
+    public static int[] generate(CausalLm m, int[] prompt, Settings s, boolean useCache, int candidates) {
         Checks.notNull("prompt", prompt);
+        if (candidates < 1) {
+            throw new IllegalArgumentException("candidates is " + candidates + "; expected ≥ 1");
+        }
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty; expected at least one token");
         }
@@ -88,7 +100,7 @@ public final class Generator {
                     m.forward(Arrays.copyOfRange(all, n - t, n), 1, t);
                     d.read(m.logits(), (long) (t - 1) * v, logits, 0, v);
                 }
-                int next = pick(logits, s, rnd);
+                int next = pick(candidates < v ? Arrays.copyOf(logits, candidates) : logits, s, rnd);
                 all[n++] = next;
                 if (next == s.stop()) {
                     break;

@@ -10,6 +10,7 @@ import dev.nola.kernels.Device;
 import dev.nola.kernels.TransferCounts;
 import dev.nola.models.gpt2.Gpt2Config;
 import dev.nola.models.lm.CausalLm;
+import dev.nola.models.lm.LlamaConfig;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.transformer.Adapters;
 import dev.nola.models.transformer.DeviceWeights;
@@ -25,32 +26,41 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 /**
- * GPT-2 training steps, timed: V = 50,257, P = 1024, 12 heads of 64 (the 124M model at 12 layers and
- * C = 768) on random weights, adapters on q and v (NOLA r = 8, k = l = 1000, one bank per adapter,
- * materialised or on the fly; or LoRA r = 4); a step is zero_grad + forward + loss + backward +
- * AdamW, as the PyTorch peer's. The suite runs it in a JVM of its own per device and variant, so the
- * process's peak RSS is that variant's:
+ * Training steps of a causal LM, timed, for either architecture {@link CausalLm} runs: {@code gpt2}
+ * (V = 50,257, P = 1024, heads of 64: the 124M model at 12 layers and C = 768) or {@code llama}
+ * (SmolLM2-135M's shape: 30 layers, C = 576, 9 heads and 3 KV heads of 64, SwiGLU of 1536, V = 49,152,
+ * tied, θ = 10000), on random weights, adapters on the query and value projections (q, v; q_proj,
+ * v_proj) — NOLA r = 8, k = l = 1000, one bank per adapter, materialised or on the fly; or LoRA r = 4.
+ * A step is zero_grad + forward + loss + backward + AdamW, as the PyTorch peer's. The suite runs it in
+ * a JVM of its own per device, architecture and variant, so the process's peak RSS is that variant's:
  * <pre>
- *   java … dev.nola.bench.Gpt2StepBench --device cpu --variant nola_materialized [--points 4x128,8x256]
+ *   java … dev.nola.bench.StepBench --arch gpt2 --device cpu --variant nola_materialized [--points 4x128,8x256]
  *        [--layers 12] [--width 768] [--steps 3] [--warmup 1] [--capture true]
  * </pre>
+ * {@code --layers} defaults to the architecture's (12, 30); {@code --width} is GPT-2's alone.
+ * A device that lacks one of the architecture's ops (an {@link UnsupportedOperationException}) prints
+ * one line {@code {"skipped": reason}} and exits 0, so the suite reports it as skipped.
  * Each step (zero the gradients, forward to the loss, backward, AdamW) runs as one
  * {@link Device#capture} unless {@code --capture false}, and its loss is read after it.
- * Before timing, one step of a small GPT-2 on the device is compared with the same step on the
+ * Before timing, one step of a small model of the architecture on the device is compared with the same step on the
  * reference backend (loss and every adapter gradient). Prints one JSON object per point (B×T): step
  * min/median/max seconds, tokens/s, the host↔device transfer time within a step (median) and the rest
  * (kernel time), peak device memory, peak RSS, and the last loss.
  */
-public final class Gpt2StepBench {
+public final class StepBench {
 
-    private Gpt2StepBench() {
+    /** The architectures. */
+    static final List<String> ARCHS = List.of("gpt2", "llama");
+
+    private StepBench() {
     }
 
     public static void main(String[] args) throws Exception {
         Locale.setDefault(Locale.ROOT);
         Map<String, String> o = new LinkedHashMap<>(Map.of("--device", "cpu", "--variant", "nola_materialized",
-                "--points", "4x128", "--layers", "12", "--width", "768", "--steps", "3", "--warmup", "1"));
+                "--points", "4x128", "--layers", "", "--width", "768", "--steps", "3", "--warmup", "1"));
         o.put("--capture", "true");
+        o.put("--arch", "gpt2");
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + args[i] + " is unknown or has no value; expected "
@@ -60,8 +70,9 @@ public final class Gpt2StepBench {
         }
         String device = o.get("--device");
         String variant = o.get("--variant");
-        int layers = Integer.parseInt(o.get("--layers"));
-        int width = Integer.parseInt(o.get("--width"));
+        String arch = arch(o.get("--arch"));
+        int layers = o.get("--layers").isEmpty() ? defaultLayers(arch) : Integer.parseInt(o.get("--layers"));
+        int width = arch.equals("gpt2") ? Integer.parseInt(o.get("--width")) : LLAMA_WIDTH;
         int steps = Integer.parseInt(o.get("--steps"));
         int warmup = Integer.parseInt(o.get("--warmup"));
         String cap = o.get("--capture");
@@ -69,18 +80,25 @@ public final class Gpt2StepBench {
             throw new IllegalArgumentException("--capture must be true or false, got " + cap);
         }
         boolean capture = cap.equals("true");
-        CausalLmSpec spec = new Gpt2Config(width, width / 64, layers, 1024, 50257, 1e-5f, "gelu_new").spec();
-        String validation = validate(device, variant);
+        CausalLmSpec spec = spec(arch, layers, width);
+        String validation;
+        try {
+            validation = validate(device, arch, variant);
+        } catch (UnsupportedOperationException e) {
+            System.out.println(skipped(device, arch, variant, e.getMessage()));
+            return;
+        }
         try (Device d = Backends.open(device)) {
             DeviceWeights w = CausalLm.randomWeights(d, spec, 7);
-            Map<String, ? extends Adapter> adapters = adapters(d, variant, spec);
+            Map<String, ? extends Adapter> adapters = adapters(d, variant, spec, targets(arch));
             try (CausalLm m = new CausalLm(d, spec, w, false, adapters);
                  AdamW opt = AdamW.nolaDefaults(m.trainable())) {
                 for (String point : o.get("--points").split(",")) {
                     String[] bt = point.split("x");
                     int b = Integer.parseInt(bt[0]);
                     int t = Integer.parseInt(bt[1]);
-                    System.out.println(point(d, m, opt, variant, layers, width, b, t, warmup, steps, capture, validation));
+                    System.out.println(point(d, m, opt, arch, variant, layers, width, b, t, warmup, steps, capture,
+                            validation));
                     System.out.flush();
                 }
             } finally {
@@ -90,8 +108,71 @@ public final class Gpt2StepBench {
         }
     }
 
-    private static String point(Device d, CausalLm m, AdamW opt, String variant, int layers, int width, int b, int t,
-                                int warmup, int steps, boolean capture, String validation) {
+    /** The architecture, checked. */
+    static String arch(String arch) {
+        if (!ARCHS.contains(arch)) {
+            throw new IllegalArgumentException("--arch is " + arch + "; expected one of " + ARCHS);
+        }
+        return arch;
+    }
+
+    static final int LLAMA_WIDTH = 576;
+
+    /** The architecture's layers at full size: GPT-2 124M's 12, SmolLM2-135M's 30. */
+    static int defaultLayers(String arch) {
+        return arch.equals("gpt2") ? 12 : 30;
+    }
+
+    /** The modules adapted: the query and value projections as the architecture names them. */
+    static List<String> targets(String arch) {
+        return arch.equals("gpt2") ? List.of("q", "v") : List.of("q_proj", "v_proj");
+    }
+
+    /**
+     * The benchmarked model: GPT-2 of this width (heads of 64, V = 50,257, P = 1024), or SmolLM2-135M's
+     * shape at this many layers (C = 576, 9 heads, 3 KV heads, head_dim 64, intermediate 1536,
+     * V = 49,152, P = 8192, tied, θ = 10000, ε = 1e-5).
+     */
+    static CausalLmSpec spec(String arch, int layers, int width) {
+        return arch.equals("gpt2") ? new Gpt2Config(width, width / 64, layers, 1024, 50257, 1e-5f, "gelu_new").spec()
+                : new LlamaConfig("llama", LLAMA_WIDTH, 1536, layers, 9, 3, 64, 8192, 49152, 1e-5f, 10000.0, null, true,
+                false, false, 0).spec();
+    }
+
+    /** The small model of the validation step: V = 211, 2 layers, C = 64 (LLaMA: 4 heads, 2 KV heads of 16, I = 96). */
+    static CausalLmSpec small(String arch) {
+        return arch.equals("gpt2") ? new Gpt2Config(64, 2, 2, 32, 211, 1e-5f, "gelu_new").spec()
+                : new LlamaConfig("llama", 64, 96, 2, 4, 2, 16, 32, 211, 1e-5f, 10000.0, null, true, false, false, 0).spec();
+    }
+
+    /** The op name of the architecture's step row. */
+    static String op(String arch) {
+        return arch + "_step";
+    }
+
+    /** The row's shape: variant, layers, width, batch and sequence (the peer writes the same). */
+    static String shape(String arch, String variant, int layers, int b, int t) {
+        return variant + " L=" + layers + " C=" + (arch.equals("gpt2") ? 768 : LLAMA_WIDTH) + " B=" + b + " T=" + t;
+    }
+
+    /** The line of a device that lacks one of the architecture's ops. */
+    static String skipped(String device, String arch, String variant, String reason) {
+        return String.format("{\"skipped\": %s, \"device\": \"%s\", \"arch\": \"%s\", \"variant\": \"%s\"}",
+                JsonLines.quote(reason), device, arch, variant);
+    }
+
+    /** Matmul FLOP per token of forward + backward (activation gradients only: 3 × forward), attention scores aside. */
+    static double flopsPerToken(CausalLmSpec spec, String arch, int layers, int width) {
+        if (arch.equals("gpt2")) {
+            // forward ≈ 2·(12·L·C² + V·C) FLOP per token in matmuls; backward ≈ 2× that (activation gradients only)
+            return 3 * 2.0 * (12.0 * layers * width * (double) width + (double) spec.vocabulary() * width);
+        }
+        double perLayer = 2.0 * width * 9 * 64 + 2.0 * width * 3 * 64 + 3.0 * width * 1536;
+        return 3 * 2.0 * (layers * perLayer + (double) spec.vocabulary() * width);
+    }
+
+    private static String point(Device d, CausalLm m, AdamW opt, String arch, String variant, int layers, int width, int b,
+                                int t, int warmup, int steps, boolean capture, String validation) {
         SplittableRandom r = new SplittableRandom(1);
         int[] ids = new int[b * t];
         int[] targets = new int[b * t];
@@ -150,48 +231,47 @@ public final class Gpt2StepBench {
         double median = sorted[sorted.length / 2];
         double transfer = transfers.isEmpty() ? Double.NaN
                 : transfers.stream().mapToDouble(Double::doubleValue).sorted().toArray()[transfers.size() / 2];
-        // forward ≈ 2·(12·L·C² + V·C) FLOP per token in matmuls; backward ≈ 2× that (activation gradients only)
-        double flopsPerToken = 3 * 2.0 * (12.0 * layers * width * (double) width + (double) m.spec().vocabulary() * width);
-        return String.format("{\"device\": \"%s\", \"variant\": \"%s\", \"layers\": %d, \"width\": %d, \"batch\": %d,"
+        double flopsPerToken = flopsPerToken(m.spec(), arch, layers, width);
+        return String.format("{\"device\": \"%s\", \"arch\": \"%s\", \"variant\": \"%s\", \"layers\": %d, \"width\": %d, \"batch\": %d,"
                         + " \"seq\": %d, \"warmup\": %d, \"reps\": %d, \"min_s\": %.5f, \"median_s\": %.5f, \"max_s\": %.5f,"
                         + " \"tokens_per_s\": %.2f, \"transfer_s\": %.6f, \"transfer_bytes\": %d, \"kernel_s\": %.5f,"
                         + " \"device_peak_mb\": %.1f, \"peak_rss_mb\": %d, \"flops\": %.4e, \"loss\": %.5f,"
                         + " \"validation\": \"%s\", \"times\": \"%s\", \"backend_per_step\": {%s}}",
-                d.id(), variant, layers, width, b, t, warmup, steps, sorted[0], median, sorted[sorted.length - 1],
+                d.id(), arch, variant, layers, width, b, t, warmup, steps, sorted[0], median, sorted[sorted.length - 1],
                 b * t / median, transfer, bytesMoved, median - (Double.isNaN(transfer) ? 0 : transfer),
                 counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(),
                 flopsPerToken * b * t, loss, validation, Arrays.toString(sorted), backend);
     }
 
-    static Map<String, ? extends Adapter> adapters(Device d, String variant, CausalLmSpec spec) {
+    static Map<String, ? extends Adapter> adapters(Device d, String variant, CausalLmSpec spec, List<String> targets) {
         return switch (variant) {
             // one bank per adapter (per layer and module), as the peer's nola_materialized / nola_on_the_fly
-            case "nola_materialized" -> Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
+            case "nola_materialized" -> Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, targets)
                     .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.MATERIALIZED), spec.model());
-            case "nola_on_the_fly" -> Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, List.of("q", "v"))
+            case "nola_on_the_fly" -> Adapters.nola(d, NolaConfig.offset(8, 1000, 1000, 8f, 3L, targets)
                     .withSharedBases(false).withBasisMode(NolaConfig.BasisMode.ON_THE_FLY), spec.model());
-            case "lora_r4" -> Adapters.lora(d, 4, List.of("q", "v"), spec.model(), 3L);
+            case "lora_r4" -> Adapters.lora(d, 4, targets, spec.model(), 3L);
             default -> throw new IllegalArgumentException("variant " + variant
                     + " is not one of nola_materialized, nola_on_the_fly, lora_r4");
         };
     }
 
     /**
-     * One step of a small GPT-2 (V = 211, 2 layers, C = 64, B×T = 2×16) with this variant, on the device
+     * One step of the architecture's {@link #small} model (B×T = 2×16) with this variant, on the device
      * and on the reference: the loss and every trainable gradient must agree within 1e-3 of their scale.
-     * Returns "max error E of scale" or throws.
+     * Returns "max error E of scale" or throws (UnsupportedOperationException where the device lacks an op).
      */
-    static String validate(String device, String variant) {
+    static String validate(String device, String arch, String variant) {
         if (device.equals("reference")) {
             return "reference (the oracle)";
         }
-        CausalLmSpec small = new Gpt2Config(64, 2, 2, 32, 211, 1e-5f, "gelu_new").spec();
+        CausalLmSpec small = small(arch);
         List<double[]> first = null;
         double worst = 0;
         for (String id : List.of("reference", device)) {
             try (Device d = Backends.open(id)) {
                 DeviceWeights w = CausalLm.randomWeights(d, small, 5);
-                Map<String, ? extends Adapter> adapters = adapters(d, variant, small);
+                Map<String, ? extends Adapter> adapters = adapters(d, variant, small, targets(arch));
                 adapters.values().forEach(a -> a.setParameters(Fixtures.random(13, a.parameterCount(), 0.05)));
                 try (CausalLm m = new CausalLm(d, small, w, false, adapters)) {
                     int n = 32;
@@ -227,10 +307,10 @@ public final class Gpt2StepBench {
             }
         }
         if (!(worst <= Compare.TOLERANCE)) {
-            throw new IllegalStateException("the " + variant + " GPT-2 step on " + device + " differs from the reference:"
+            throw new IllegalStateException("the " + variant + " " + arch + " step on " + device + " differs from the reference:"
                     + " max error " + worst + " of scale (tolerance " + Compare.TOLERANCE + ")");
         }
-        return String.format("max error %.1e of scale vs reference (small GPT-2)", worst);
+        return String.format("max error %.1e of scale vs reference (small %s)", worst, arch.equals("gpt2") ? "GPT-2" : "LLaMA");
     }
 
     /** VmHWM of this process in MB (Linux), or -1. */
