@@ -267,15 +267,26 @@ public final class TransformerBlock implements AutoCloseable {
         Activations a = activations(b, t);
         NnOps nn = device.nn();
         AttentionSpec as = spec.attention();
+        projectQkv(x, a, 0);
+        nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+        outputAndMlp(x, a, out);
+    }
+
+    /** norm1, then q, k and v (and their adapters), then the rotary embedding at positions pos0 … */
+    private void projectQkv(Tensor x, Activations a, int pos0) {
         norm1.forward(device, x, a.ln1, a.mean1, a.rstd1);
         q.forward(device, a.ln1, rows(a.q));
         k.forward(device, a.ln1, rows(a.k));
         v.forward(device, a.ln1, rows(a.v));
         if (rope != null) {
-            nn.ropeForward(a.q, rope.cos(), rope.sin(), rope.headDim(), 0, a.q);
-            nn.ropeForward(a.k, rope.cos(), rope.sin(), rope.headDim(), 0, a.k);
+            device.nn().ropeForward(a.q, rope.cos(), rope.sin(), rope.headDim(), pos0, a.q);
+            device.nn().ropeForward(a.k, rope.cos(), rope.sin(), rope.headDim(), pos0, a.k);
         }
-        nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+    }
+
+    /** After attention: h = x + out(atty), then out = h + down(act(…norm2(h))). */
+    private void outputAndMlp(Tensor x, Activations a, Tensor out) {
+        NnOps nn = device.nn();
         o.forward(device, rows(a.atty), a.h);
         nn.residualForward(a.h, x, a.h);
         norm2.forward(device, a.h, a.ln2, a.mean2, a.rstd2);
@@ -309,14 +320,7 @@ public final class TransformerBlock implements AutoCloseable {
         Activations a = activations(b, t);
         NnOps nn = device.nn();
         AttentionSpec as = spec.attention();
-        norm1.forward(device, x, a.ln1, a.mean1, a.rstd1);
-        q.forward(device, a.ln1, rows(a.q));
-        k.forward(device, a.ln1, rows(a.k));
-        v.forward(device, a.ln1, rows(a.v));
-        if (rope != null) {
-            nn.ropeForward(a.q, rope.cos(), rope.sin(), rope.headDim(), pos0, a.q);
-            nn.ropeForward(a.k, rope.cos(), rope.sin(), rope.headDim(), pos0, a.k);
-        }
+        projectQkv(x, a, pos0);
         int wq = as.heads() * as.headDim();
         int wkv = as.kvHeads() * as.headDim();
         int cap = cache.capacity();
@@ -344,22 +348,7 @@ public final class TransformerBlock implements AutoCloseable {
                         vc.view((long) s * cap * wkv, tk * wkv), wkv, hd, 0f, a.atty.view((long) s * wq, wq), hd, (long) g * hd);
             }
         }
-        o.forward(device, rows(a.atty), a.h);
-        nn.residualForward(a.h, x, a.h);
-        norm2.forward(device, a.h, a.ln2, a.mean2, a.rstd2);
-        switch (spec.mlp().activation()) {
-            case GELU_TANH, GELU_ERF -> {
-                up.forward(device, a.ln2, a.upOut);
-                nn.geluForward(gelu(), a.upOut, a.fcAct);
-            }
-            case SWIGLU -> {
-                gate.forward(device, a.ln2, a.gateOut);
-                up.forward(device, a.ln2, a.upOut);
-                nn.swigluForward(a.gateOut, a.upOut, a.fcAct);
-            }
-        }
-        down.forward(device, a.fcAct, out);
-        nn.residualForward(out, a.h, out);
+        outputAndMlp(x, a, out);
     }
 
     private NnOps.Gelu gelu() {

@@ -1,20 +1,19 @@
 package dev.nola.models.gpt2;
 
+import static dev.nola.models.DeviceComparison.onEveryDevice;
+
+import dev.nola.models.DeviceComparison.Worst;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import dev.nola.adapter.NolaAdapter;
 import dev.nola.adapter.NolaConfig;
 import dev.nola.adapter.io.SafeTensorsReader;
 import dev.nola.adapter.optim.Parameter;
-import dev.nola.kernels.Availability;
-import dev.nola.kernels.Backend;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
-import dev.nola.kernels.DeviceInfo;
-import dev.nola.kernels.OpFamily;
 import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.HfCheckpoint;
 import dev.nola.models.spec.CausalLmSpec;
@@ -27,14 +26,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.Test;
@@ -224,7 +220,7 @@ class Gpt2TorchFixtureTest {
             DeviceWeights w = DeviceWeights.upload(d, spec.model().weights(), ckpt.tensors());
             try (CausalLm m = new CausalLm(d, spec, w, false, Map.of())) {
                 m.labelSmoothing(smoothing);
-                Worst worst = new Worst(d);
+                Worst worst = new Worst(d, "gpt2-fixture");
                 double loss = m.forward(ids, targets, b, t);
                 worst.check("logits", f.f("logits"), d.read(m.logits()));
                 worst.check("loss", f.f("loss"), new float[] {(float) loss});
@@ -244,7 +240,7 @@ class Gpt2TorchFixtureTest {
             DeviceWeights w = DeviceWeights.upload(d, spec.model().weights(), ckpt.tensors());
             try (CausalLm m = new CausalLm(d, spec, w, true, Map.of())) {
                 m.labelSmoothing(smoothing);
-                Worst worst = new Worst(d);
+                Worst worst = new Worst(d, "gpt2-fixture");
                 m.zeroGradients();
                 double loss = m.forward(ids, targets, b, t);
                 worst.check("loss", f.f("loss"), new float[] {(float) loss});
@@ -297,7 +293,7 @@ class Gpt2TorchFixtureTest {
             try (CausalLm m = new CausalLm(d, spec, w, false, adapters)) {
                 m.labelSmoothing(smoothing);
                 coefficients(adapters, false);
-                Worst worst = new Worst(d);
+                Worst worst = new Worst(d, "gpt2-fixture");
                 m.zeroGradients();
                 double loss = m.forward(ids, targets, b, t);
                 worst.check("loss (ΔW = 0)", f.f("loss"), new float[] {(float) loss});
@@ -395,7 +391,7 @@ class Gpt2TorchFixtureTest {
         assertTrue(nonzero, "the reference's coefficient gradients are large enough to compare");
         return onEveryDevice("NOLA on q, v (α, β ≠ 0): logits, loss, coefficient gradients against reference", d -> {
             AdaptedRun got = AdaptedRun.on(d);
-            Worst worst = new Worst(d);
+            Worst worst = new Worst(d, "gpt2-fixture");
             worst.check("logits", want.logits(), got.logits());
             worst.check("loss", new float[] {want.loss()}, new float[] {got.loss()});
             want.gradients().forEach((name, g) -> worst.check(name + " coefficient gradients", g, got.gradients().get(name)));
@@ -419,7 +415,7 @@ class Gpt2TorchFixtureTest {
         float[] hostTanh = hostLogits(false);
         float[] hostErf = hostLogits(true);
         try (Device d = Backends.open("reference")) {
-            new Worst(d).check("host forward (tanh) against PyTorch", f.f("logits"), hostTanh);
+            new Worst(d, "gpt2-fixture").check("host forward (tanh) against PyTorch", f.f("logits"), hostTanh);
             float[] devTanh;
             float[] devErf;
             try (DeviceWeights w = DeviceWeights.upload(d, tanh.spec().model().weights(), ckpt.tensors());
@@ -578,59 +574,4 @@ class Gpt2TorchFixtureTest {
         return 2 / Math.sqrt(Math.PI) * s * h / 3;
     }
 
-    /** The largest error seen on a device, as a fraction of each tensor's max|value|. */
-    static final class Worst {
-        private final Device d;
-        private double worst;
-
-        Worst(Device d) {
-            this.d = d;
-        }
-
-        /** |got − want| ≤ TOL·(|want| + max|want|) for every element. */
-        void check(String what, float[] want, float[] got) {
-            assertEquals(want.length, got.length, what + ": element count");
-            double scale = 0;
-            for (float x : want) {
-                scale = Math.max(scale, Math.abs(x));
-            }
-            for (int i = 0; i < want.length; i++) {
-                double err = Math.abs((double) got[i] - want[i]);
-                double tol = TOL * (Math.abs(want[i]) + scale);
-                if (!(err <= tol)) {
-                    throw new AssertionError(what + " on " + d.id() + ": element " + i + " is " + got[i] + ", expected " + want[i]
-                            + " (error " + err + " > tolerance " + tol + ")");
-                }
-                worst = Math.max(worst, err / Math.max(scale, 1e-30));
-            }
-        }
-
-        void print() {
-            System.out.printf("[gpt2-fixture] %s: largest error %.2e of a tensor's max|value| (tolerance %.0e)%n", d.id(), worst,
-                    TOL);
-        }
-    }
-
-    /** One test per device of every available backend; a device without the nn family is skipped with the reason. */
-    static Stream<DynamicNode> onEveryDevice(String what, Consumer<Device> body) {
-        List<DynamicNode> nodes = new ArrayList<>();
-        for (Backend backend : Backends.all()) {
-            Availability a = backend.availability();
-            if (!a.available()) {
-                nodes.add(dynamicTest(what + " on " + backend.name() + " (skipped: " + a.reason() + ")",
-                        () -> Assumptions.abort(a.reason())));
-                continue;
-            }
-            for (DeviceInfo info : backend.devices()) {
-                nodes.add(dynamicTest(what + " on " + info.id(), () -> {
-                    try (Device d = Backends.open(info.id())) {
-                        Availability nn = d.supports(OpFamily.NN);
-                        Assumptions.assumeTrue(nn.available(), () -> info.id() + " lacks the nn family: " + nn.reason());
-                        body.accept(d);
-                    }
-                }));
-            }
-        }
-        return nodes.stream();
-    }
 }

@@ -1,20 +1,16 @@
 package dev.nola.models.lm;
 
+import dev.nola.models.DeviceComparison;
+import dev.nola.models.DeviceComparison.Worst;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import dev.nola.adapter.io.SafeTensorsReader;
 import dev.nola.adapter.io.DType;
 import dev.nola.adapter.optim.Parameter;
-import dev.nola.kernels.Availability;
-import dev.nola.kernels.Backend;
-import dev.nola.kernels.Backends;
-import dev.nola.kernels.Device;
-import dev.nola.kernels.DeviceInfo;
-import dev.nola.kernels.OpFamily;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.transformer.DeviceWeights;
 import java.io.IOException;
@@ -30,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -179,8 +174,8 @@ class LlamaTorchFixtureTest {
             }
             int[] ids = f.ints().get(c + ".ids");
             int[] targets = f.ints().get(c + ".targets");
-            nodes.addAll(onEveryDevice(c, d -> {
-                Worst worst = new Worst(d, c);
+            nodes.addAll(DeviceComparison.onEveryDevice(c, d -> {
+                Worst worst = new Worst(d, "llama-fixture " + c);
                 try (DeviceWeights w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors())) {
                     try (CausalLm m = new CausalLm(d, spec, w, false, Map.of())) {
                         double loss = m.forward(ids, targets, b, t);
@@ -202,68 +197,9 @@ class LlamaTorchFixtureTest {
                     }
                 }
                 worst.print();
-            }));
+            }).toList());
         }
         return nodes.stream();
     }
 
-    /** The largest error seen, as a fraction of each tensor's max|value|. */
-    static final class Worst {
-        private final Device d;
-        private final String c;
-        private double worst;
-
-        Worst(Device d, String c) {
-            this.d = d;
-            this.c = c;
-        }
-
-        void check(String what, float[] want, float[] got) {
-            assertEquals(want.length, got.length, what + ": element count");
-            double scale = 0;
-            for (float x : want) {
-                scale = Math.max(scale, Math.abs(x));
-            }
-            for (int i = 0; i < want.length; i++) {
-                double err = Math.abs((double) got[i] - want[i]);
-                double tol = TOL * (Math.abs(want[i]) + scale);
-                if (!(err <= tol)) {
-                    throw new AssertionError(c + " " + what + " on " + d.id() + ": element " + i + " is " + got[i] + ", expected "
-                            + want[i] + " (error " + err + " > tolerance " + tol + ")");
-                }
-                worst = Math.max(worst, err / Math.max(scale, 1e-30));
-            }
-        }
-
-        void print() {
-            System.out.printf("[llama-fixture] %s %s: largest error %.2e of a tensor's max|value| (tolerance %.0e)%n", c, d.id(),
-                    worst, TOL);
-        }
-    }
-
-    interface DeviceBody {
-        void run(Device d) throws Exception;
-    }
-
-    static List<DynamicNode> onEveryDevice(String what, DeviceBody body) {
-        List<DynamicNode> nodes = new ArrayList<>();
-        for (Backend backend : Backends.all()) {
-            Availability a = backend.availability();
-            if (!a.available()) {
-                nodes.add(dynamicTest(what + " on " + backend.name() + " (skipped: " + a.reason() + ")",
-                        () -> Assumptions.abort(a.reason())));
-                continue;
-            }
-            for (DeviceInfo info : backend.devices()) {
-                nodes.add(dynamicTest(what + " on " + info.id(), () -> {
-                    try (Device d = Backends.open(info.id())) {
-                        Availability nn = d.supports(OpFamily.NN);
-                        Assumptions.assumeTrue(nn.available(), () -> info.id() + " lacks the nn family: " + nn.reason());
-                        body.run(d);
-                    }
-                }));
-            }
-        }
-        return nodes;
-    }
 }
