@@ -203,9 +203,10 @@ class LlamaBaseTest {
         try (Device d = Backends.open("reference"); DeviceWeights w = CausalLm.randomWeights(d, small.spec(), 3)) {
             HfCheckpoint.of(small, w.download(d)).write(smallDir);
         }
+        Files.writeString(smallDir.resolve("manifest.json"), "{\"tokenizer\": \"gpt2-r50k\"}");
         CliTest.Result v = CliTest.run("eval", "--model", smallDir.toString(), "--data", text.toString(), "--device", "reference");
         assertEquals(2, v.status(), v.err());
-        assertTrue(v.err().contains("vocab_size is 1000") && v.err().contains("50257"), v.err());
+        assertTrue(v.err().contains("vocab_size 1000") && v.err().contains("50257") && v.err().contains("manifest.json"), v.err());
     }
 
     @Test

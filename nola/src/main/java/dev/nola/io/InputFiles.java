@@ -131,6 +131,39 @@ public final class InputFiles {
         return require(file, Kind.REGULAR_FILE, "a regular file");
     }
 
+    /**
+     * Refuses a file of {@code dir} that is a symbolic link leading outside it (nothing outside a model
+     * or adapter directory is read: a link to {@code ../x} or {@code /x} is a way to read another file).
+     * A link inside, as a snapshot's files may be, is followed; a file that is no link passes.
+     *
+     * @param what how the message names {@code dir}, e.g. "the model directory"
+     * @throws InvalidFileException "FILE: a symbolic link to TARGET, outside the model directory DIR; …"
+     */
+    public static void requireInside(Path dir, Path file, String what) {
+        if (!Files.isSymbolicLink(file)) {
+            return;
+        }
+        Path real;
+        Path root;
+        try {
+            real = file.toRealPath();
+            root = dir.toRealPath();
+        } catch (IOException e) {
+            throw new InvalidFileException(file + ": a symbolic link that cannot be followed (" + FileErrors.describe(e)
+                    + "); expected a file inside " + dir);
+        }
+        if (!real.startsWith(root)) {
+            String target;
+            try {
+                target = Files.readSymbolicLink(file).toString();
+            } catch (IOException | UnsupportedOperationException e) {
+                target = real.toString();
+            }
+            throw new InvalidFileException(file + ": a symbolic link to " + Echo.value(target) + ", outside " + what + " "
+                    + dir + "; expected the file itself, or a link inside the directory");
+        }
+    }
+
     private static Path require(Path p, Kind wanted, String expected) {
         if (p.toString().isEmpty()) {
             throw new InvalidFileException("the path is empty; expected " + expected);

@@ -44,9 +44,9 @@ public final class CausalLmWorkload implements Workload {
         CausalLm m = null;
         try {
             if (tokenizer.vocabularySize() > spec.vocabulary()) {
+                // Tokenizers.forModel refuses this first, naming the files; this guards other callers
                 throw new IllegalArgumentException("the model's vocab_size is " + spec.vocabulary() + " but its tokenizer has "
-                        + tokenizer.vocabularySize() + " ids (nola reads a directory without a manifest naming its tokenizer"
-                        + " with GPT-2's); expected a tokenizer whose ids fit the model");
+                        + tokenizer.vocabularySize() + " ids; expected a tokenizer whose ids fit the model");
             }
             w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors());
             m = new CausalLm(d, spec, w, false, adapters);

@@ -209,28 +209,7 @@ public final class HfCheckpoint {
      * snapshot's files may be, is followed.
      */
     public static void requireInside(Path dir, Path file) {
-        if (!Files.isSymbolicLink(file)) {
-            return;
-        }
-        Path real;
-        Path root;
-        try {
-            real = file.toRealPath();
-            root = dir.toRealPath();
-        } catch (java.io.IOException e) {
-            throw new InvalidFileException(file + ": a symbolic link that cannot be followed (" + dev.nola.io.FileErrors.describe(e)
-                    + "); expected a file inside " + dir);
-        }
-        if (!real.startsWith(root)) {
-            String target;
-            try {
-                target = Files.readSymbolicLink(file).toString();
-            } catch (java.io.IOException | UnsupportedOperationException e) {
-                target = real.toString();
-            }
-            throw new InvalidFileException(file + ": a symbolic link to " + Echo.value(target) + ", outside the model directory "
-                    + dir + "; expected the file itself, or a link inside the directory");
-        }
+        InputFiles.requireInside(dir, file, "the model directory");
     }
 
     /**

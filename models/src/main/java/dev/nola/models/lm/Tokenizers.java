@@ -38,6 +38,7 @@ public final class Tokenizers {
      */
     static Tokenizer named(Path dir) {
         Path manifest = dir.resolve("manifest.json");
+        HfCheckpoint.requireInside(dir, manifest);
         if (InputFiles.kind(manifest) != InputFiles.Kind.REGULAR_FILE) {
             return null;
         }
@@ -58,17 +59,34 @@ public final class Tokenizers {
         InputFiles.requireDirectory(dir, "a model directory");
         Tokenizer shipped = named(dir);
         if (shipped != null) {
-            return shipped;
+            return fits(shipped, Echo.path(dir.resolve("manifest.json")) + ": field '" + MANIFEST_KEY + "' names " + GPT2_BPE
+                    + ", which", dir, config);
         }
         Path file = dir.resolve(HfTokenizer.TOKENIZER_FILE);
         if (InputFiles.kind(file) != InputFiles.Kind.MISSING) {
-            return HfTokenizer.load(dir);
+            HfTokenizer t = HfTokenizer.load(dir);
+            return fits(t, t.source() + ": the tokenizer", dir, config);
         }
         if (config instanceof Gpt2Config) {
-            return Gpt2Tokenizer.get();
+            return fits(Gpt2Tokenizer.get(), Echo.path(dir) + " has no " + HfTokenizer.TOKENIZER_FILE + "; GPT-2's tokenizer",
+                    dir, config);
         }
         throw new InvalidFileException(Echo.path(dir) + " has no " + HfTokenizer.TOKENIZER_FILE + "; expected the "
                 + config.displayName() + " model's Hugging Face tokenizer (with " + HfTokenizer.CONFIG_FILE
                 + ") there: only GPT-2 has a tokenizer built in");
+    }
+
+    /**
+     * {@code t}, unless it has ids the model's embedding has no row for: a token id at or past the
+     * config's {@code vocab_size} is one line naming where the tokenizer came from ({@code what}) and the field.
+     */
+    private static Tokenizer fits(Tokenizer t, String what, Path dir, HfConfig config) {
+        int rows = config.spec().vocabulary();
+        if (t.vocabularySize() > rows) {
+            throw new InvalidFileException(what + " has " + t.vocabularySize() + " token ids (up to " + (t.vocabularySize() - 1) + "), but "
+                    + Echo.path(dir.resolve(HfCheckpoint.CONFIG_FILE)) + " has vocab_size " + rows
+                    + "; expected every token id below vocab_size (the model has no embedding row for the others)");
+        }
+        return t;
     }
 }

@@ -86,8 +86,9 @@ public final class HfTokenizer implements Tokenizer {
     /**
      * Loads {@code dir}'s {@value #TOKENIZER_FILE} and {@value #CONFIG_FILE}.
      *
-     * @throws InvalidFileException a file is missing, too large, not JSON, of the wrong structure, or
-     *                              names a special token its vocabulary lacks (one line naming the file and field)
+     * @throws InvalidFileException a file is missing, too large, not JSON, of the wrong structure, a
+     *                              symbolic link leading outside {@code dir}, or names a special token its
+     *                              vocabulary lacks (one line naming the file and field)
      * @throws dev.nola.io.TooLargeException the heap cannot hold the parsed file
      * @throws IllegalStateException DJL's native library cannot be loaded on this platform
      */
@@ -96,6 +97,9 @@ public final class HfTokenizer implements Tokenizer {
         Path file = dir.resolve(TOKENIZER_FILE);
         Path configFile = dir.resolve(CONFIG_FILE);
         String where = Echo.path(file);
+        // nothing outside the model directory is read: a link out of it is refused, as a checkpoint's files are
+        InputFiles.requireInside(dir, file, "the model directory");
+        InputFiles.requireInside(dir, configFile, "the model directory");
         byte[] bytes = InputFiles.readAll(file, MAX_TOKENIZER_BYTES, UntrustedJson.HEAP_PER_BYTE);
         JsonNode root = UntrustedJson.parse(bytes, where);
         Vocabulary v = Vocabulary.of(root, where);
@@ -246,6 +250,9 @@ public final class HfTokenizer implements Tokenizer {
                     throw bad(where, "model." + f, n, "a string or null");
                 }
             }
+            if (merges != null) {
+                checkMerges(merges, vocab, model.get("continuing_subword_prefix"), where);
+            }
             JsonNode unk = model.get("unk_token");
             if (unk != null && unk.isTextual() && !tokenIds.containsKey(unk.textValue())) {
                 throw new InvalidFileException(where + ": model.unk_token " + Echo.quote(unk.textValue())
@@ -288,6 +295,51 @@ public final class HfTokenizer implements Tokenizer {
                 throw new InvalidFileException(where + ": model.vocab and added_tokens are empty; expected tokens");
             }
             return new Vocabulary(ids, tokenIds, special);
+        }
+
+        /**
+         * Each merge is a pair of tokens of {@code model.vocab}, {@code "a b"} or {@code ["a", "b"]}, whose
+         * concatenation (b without the continuing-subword prefix) is in the vocabulary too: what the Rust
+         * library requires, checked here so the refusal names the merge (and a part shorter than the
+         * prefix, which the library would slice past, never reaches it).
+         */
+        private static void checkMerges(JsonNode merges, JsonNode vocab, JsonNode prefixNode, String where) {
+            if (merges.size() > MAX_IDS) {
+                throw new InvalidFileException(where + ": model.merges has " + merges.size() + " entries; expected at most " + MAX_IDS);
+            }
+            String prefix = prefixNode != null && prefixNode.isTextual() ? prefixNode.textValue() : "";
+            for (int i = 0; i < merges.size(); i++) {
+                JsonNode m = merges.get(i);
+                String field = "model.merges[" + i + "]";
+                String a;
+                String b;
+                int space = m.isTextual() ? m.textValue().indexOf(' ') : -1;
+                if (space >= 0) {
+                    a = m.textValue().substring(0, space);
+                    b = m.textValue().substring(space + 1);
+                } else if (m.isArray() && m.size() == 2 && m.get(0).isTextual() && m.get(1).isTextual()) {
+                    a = m.get(0).textValue();
+                    b = m.get(1).textValue();
+                } else {
+                    throw bad(where, field, m, "a merge of two tokens, \"a b\" or [\"a\", \"b\"]");
+                }
+                for (String part : new String[] {a, b}) {
+                    if (!vocab.has(part)) {
+                        throw new InvalidFileException(where + ": " + field + " " + Echo.value(m.toString()) + " names "
+                                + Echo.quote(part) + ", which is not in model.vocab; expected two of its tokens");
+                    }
+                }
+                if (!b.startsWith(prefix)) {
+                    throw new InvalidFileException(where + ": " + field + " " + Echo.value(m.toString()) + ": "
+                            + Echo.quote(b) + " does not start with model.continuing_subword_prefix " + Echo.quote(prefix)
+                            + "; expected the second token to carry it");
+                }
+                String merged = a + b.substring(prefix.length());
+                if (!vocab.has(merged)) {
+                    throw new InvalidFileException(where + ": " + field + " " + Echo.value(m.toString()) + " makes "
+                            + Echo.quote(merged) + ", which is not in model.vocab; expected the merged token there too");
+                }
+            }
         }
 
         private static int id(JsonNode n, String where, String field) {

@@ -327,9 +327,52 @@ class HfTokenizerTest {
                 "addedid/tokenizer.json", "added_tokens[1].id");
         refused(broken("unk", t -> ((ObjectNode) t.get("model")).put("unk_token", "<nope>")),
                 "unk/tokenizer.json", "model.unk_token");
-        // well-typed, but the Rust library refuses it: a merge of tokens the vocabulary lacks
+        // well-typed, but the Rust library would refuse them: checked first, so the refusal names the merge
         refused(broken("merge", t -> ((ArrayNode) t.get("model").get("merges")).add("x y")),
-                "merge/tokenizer.json", "refuses it");
+                "merge/tokenizer.json", "model.merges[7]", "'x'", "not in model.vocab");
+        refused(broken("merged", t -> ((ArrayNode) t.get("model").get("merges")).insert(0, "h o")),
+                "merged/tokenizer.json", "model.merges[0]", "makes 'ho'");
+        refused(broken("merge1", t -> ((ArrayNode) t.get("model").get("merges")).add("he")),
+                "merge1/tokenizer.json", "model.merges[7]", "two tokens");
+        refused(broken("merge2", t -> ((ArrayNode) t.get("model").get("merges")).addArray().add("h").add(5)),
+                "merge2/tokenizer.json", "model.merges[7]", "two tokens");
+        refused(broken("prefix", t -> ((ObjectNode) t.get("model")).put("continuing_subword_prefix", "##")),
+                "prefix/tokenizer.json", "model.merges[0]", "continuing_subword_prefix");
+        // the array form of a merge is read too
+        HfTokenizer pairs = HfTokenizer.load(broken("pairs", t -> {
+            ArrayNode m = (ArrayNode) t.get("model").get("merges");
+            for (int i = 0; i < m.size(); i++) {
+                String[] ab = m.get(i).textValue().split(" ");
+                m.set(i, UntrustedJson.MAPPER.createArrayNode().add(ab[0]).add(ab[1]));
+            }
+        }));
+        assertArrayEquals(HfTokenizer.load(dir("plain", sentencePiece(), LLAMA2_CONFIG)).encode("hello world"),
+                pairs.encode("hello world"));
+    }
+
+    @Test
+    void tokenizerFilesLinkedFromOutsideTheDirectoryAreRefused() throws IOException {
+        Path outside = dir("outside", sentencePiece(), LLAMA2_CONFIG);
+        for (String name : List.of("tokenizer.json", "tokenizer_config.json")) {
+            for (boolean relative : new boolean[] {false, true}) {
+                Path d = dir("linked-" + name + relative, sentencePiece(), LLAMA2_CONFIG);
+                Files.delete(d.resolve(name));
+                Files.createSymbolicLink(d.resolve(name), relative ? d.relativize(outside.resolve(name)) : outside.resolve(name));
+                refused(d, d.resolve(name).toString(), "a symbolic link", "outside the model directory");
+            }
+        }
+        // a link inside the directory (as a snapshot's files may be) is followed
+        Path inside = dir("inside", sentencePiece(), LLAMA2_CONFIG);
+        Files.move(inside.resolve("tokenizer.json"), inside.resolve("blob"));
+        Files.createSymbolicLink(inside.resolve("tokenizer.json"), Path.of("blob"));
+        assertEquals(274, HfTokenizer.load(inside).vocabularySize());
+        // and a manifest.json leading out is refused before it is read
+        Path man = dir("manifest", sentencePiece(), LLAMA2_CONFIG);
+        Files.writeString(outside.resolve("manifest.json"), "{\"tokenizer\": \"gpt2-r50k\"}");
+        Files.createSymbolicLink(man.resolve("manifest.json"), outside.resolve("manifest.json"));
+        LlamaConfig llama = new LlamaConfig("llama", 24, 40, 2, 4, 2, 8, 32, 274, 1e-5f, 10000.0, null, false, false, false, 0);
+        InvalidFileException e = assertThrows(InvalidFileException.class, () -> Tokenizers.forModel(man, llama));
+        assertTrue(e.getMessage().contains("manifest.json: a symbolic link"), e.getMessage());
     }
 
     @Test
@@ -383,5 +426,27 @@ class HfTokenizerTest {
         Path dirTok = Files.createDirectories(tmp.resolve("dirtok").resolve("tokenizer.json")).getParent();
         InvalidFileException d = assertThrows(InvalidFileException.class, () -> Tokenizers.forModel(dirTok, gpt2));
         assertTrue(d.getMessage().contains("is a directory"), d.getMessage());
+    }
+
+    @Test
+    void forModelRefusesTokenIdsPastTheModelsVocabSize() throws IOException {
+        // the SentencePiece tokenizer has 274 ids: a model of 273 rows has none for the last
+        LlamaConfig small = new LlamaConfig("llama", 24, 40, 2, 4, 2, 8, 32, 273, 1e-5f, 10000.0, null, false, false,
+                false, 0);
+        Path d = dir("small", sentencePiece(), LLAMA2_CONFIG);
+        InvalidFileException e = assertThrows(InvalidFileException.class, () -> Tokenizers.forModel(d, small));
+        String m = e.getMessage();
+        assertTrue(m.contains("small/tokenizer.json") && m.contains("up to 273") && m.contains("small/config.json")
+                && m.contains("vocab_size 273") && !m.contains("\n"), m);
+        // GPT-2's built-in tokenizer on a GPT-2 of fewer rows: config.json's vocab_size is named
+        Gpt2Config gpt2 = new Gpt2Config(16, 4, 2, 32, 50000, 1e-5f, "gelu_new");
+        Path g = Files.createDirectories(tmp.resolve("g"));
+        e = assertThrows(InvalidFileException.class, () -> Tokenizers.forModel(g, gpt2));
+        assertTrue(e.getMessage().contains("g/config.json has vocab_size 50000") && e.getMessage().contains("GPT-2's tokenizer"),
+                e.getMessage());
+        // a padded embedding (more rows than ids) is fine
+        LlamaConfig padded = new LlamaConfig("llama", 24, 40, 2, 4, 2, 8, 32, 288, 1e-5f, 10000.0, null, false, false,
+                false, 0);
+        assertEquals(274, Tokenizers.forModel(d, padded).vocabularySize());
     }
 }
