@@ -17,6 +17,7 @@ import dev.nola.models.bases.VitWeightsFile;
 import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.HfCheckpoint;
 import dev.nola.models.lm.LlamaConfig;
+import dev.nola.models.text.HfTokenizer;
 import dev.nola.models.transformer.DeviceWeights;
 import dev.nola.models.vit.VitModel;
 import java.io.IOException;
@@ -55,14 +56,16 @@ import org.junit.jupiter.api.io.TempDir;
  * the case (an always-invalid class accepted is a failure), and their access times must not move (checked
  * where the file system records reads, which the test finds out first).
  *
- * <p>TODO(tokenizers branch): tokenizer.json and tokenizer_config.json are not read yet (every architecture
- * uses GPT-2's r50k tokenizer); when the HF tokenizer lands, add its seeds' tokenizer files in
- * {@link #seeds} and its classes in {@link #tokenizerMutations} (malformed JSON, wrong types, huge vocabularies,
- * merges naming absent tokens, added tokens out of range).
+ * <p>The LLaMA seed carries its own byte-level BPE {@code tokenizer.json} and {@code tokenizer_config.json}
+ * ({@link #tokenizer}), which eval, finetune and generate read; {@link #tokenizerMutations} breaks them (not JSON,
+ * fields of the wrong type, merges naming absent tokens, ids past the model's vocab_size, files over the limits,
+ * links leading out, a directory or nothing in their place) through those three commands only: score takes ids
+ * and merge and export-lora read no text, so a broken tokenizer does not stop them
+ * ({@link #tokenizerFilesAreReadOnlyWhereTextIs}), and every case here must be refused.
  */
 class ModelDirFuzzTest {
 
-    static final int CASES = 300;
+    static final int CASES = 400;
     static final Duration LIMIT = Duration.ofSeconds(120);
     static final Duration PER_CASE = Duration.ofSeconds(30);
 
@@ -77,9 +80,14 @@ class ModelDirFuzzTest {
     /**
      * One case: a mutated copy of a seed directory and one command over it.
      *
-     * @param file the file the refusal must name (the one mutated), or null for any
+     * @param file  the file the refusal must name (the one mutated), or null for any
+     * @param field the field of that file the refusal must name, or null where there is none (broken syntax)
      */
-    record Case(Kind kind, Path dir, String[] args, String file) {
+    record Case(Kind kind, Path dir, String[] args, String file, String field) {
+        Case(Kind kind, Path dir, String[] args, String file) {
+            this(kind, dir, args, file, null);
+        }
+
         @Override
         public String toString() {
             return String.join(" ", args);
@@ -102,13 +110,17 @@ class ModelDirFuzzTest {
         Path gpt2 = Tiny.gpt2(tmp.resolve("seed-gpt2"));
         SEEDS.add(new Seed(Kind.GPT2, gpt2));
         SEEDS.add(new Seed(Kind.GPT2_SHARDED, shard(gpt2, tmp.resolve("seed-gpt2-sharded"))));
-        // a LLaMA: GQA (4 heads on 2), untied head, GPT-2's vocabulary (the tokenizer every architecture uses for now)
-        LlamaConfig llama = new LlamaConfig("llama", 8, 16, 1, 4, 2, 2, 16, 50257, 1e-5f, 10000.0, null, false, false, false, 0);
+        // a LLaMA: GQA (4 heads on 2), untied head, its own byte-level BPE tokenizer (LLAMA_IDS ids in an
+        // embedding of LLAMA_VOCAB rows, padded as real checkpoints' are)
+        LlamaConfig llama = new LlamaConfig("llama", 8, 16, 1, 4, 2, 2, 16, LLAMA_VOCAB, 1e-5f, 10000.0, null, false, false,
+                false, 0);
         Path llamaDir = tmp.resolve("seed-llama");
         try (Device d = Backends.open("reference");
              DeviceWeights w = CausalLm.randomWeights(d, llama.spec(), 7)) {
             HfCheckpoint.of(llama, w.download(d)).write(llamaDir);
         }
+        writeJson(llamaDir.resolve(HfTokenizer.TOKENIZER_FILE), tokenizer());
+        Files.writeString(llamaDir.resolve(HfTokenizer.CONFIG_FILE), TOKENIZER_CONFIG);
         SEEDS.add(new Seed(Kind.LLAMA, llamaDir));
         Path vit = tmp.resolve("seed-vit");
         Files.createDirectories(vit);
@@ -143,7 +155,10 @@ class ModelDirFuzzTest {
         Files.createDirectories(outside);
         Files.copy(gpt2.resolve("model.safetensors"), outside.resolve("model.safetensors"));
         Files.copy(gpt2.resolve("config.json"), outside.resolve("config.json"));
-        for (Path f : List.of(outside.resolve("model.safetensors"), outside.resolve("config.json"))) {
+        for (String t : List.of(HfTokenizer.TOKENIZER_FILE, HfTokenizer.CONFIG_FILE)) {
+            Files.copy(llamaDir.resolve(t), outside.resolve(t));
+        }
+        for (Path f : outsideFiles()) {
             age(f);
         }
         // does this file system record reads? (relatime does when the access time is older than the change)
@@ -155,6 +170,72 @@ class ModelDirFuzzTest {
         atimeWorks = !atime(probe).equals(before);
         System.out.println("[model-fuzz] access times " + (atimeWorks ? "recorded: reads outside are checked by atime too"
                 : "not recorded here (noatime): reads outside are caught by the valid copies alone"));
+    }
+
+    /** The valid copies outside every case directory. */
+    static List<Path> outsideFiles() {
+        return Stream.of("model.safetensors", "config.json", HfTokenizer.TOKENIZER_FILE, HfTokenizer.CONFIG_FILE)
+                .map(outside::resolve).toList();
+    }
+
+    // ---- the LLaMA seed's tokenizer: a byte-level BPE (Llama 3 / Qwen2 style) small enough for the tiny model ----
+
+    /** The tokens the merges make, ids 256 on; "Ġ" is the space's character in the byte-level alphabet. */
+    static final List<String> MERGED = List.of("he", "Ġt", "Ġthe", "In", "an", "Ġa", "Ġan");
+    static final List<String> MERGES = List.of("h e", "Ġ t", "Ġt he", "I n", "a n", "Ġ a", "Ġa n");
+    static final int BOS = 256 + MERGED.size();
+    static final int EOS = BOS + 1;
+    /** The tokenizer's ids: 256 bytes, the merged tokens, bos and eos. */
+    static final int LLAMA_IDS = EOS + 1;
+    /** The LLaMA seed's vocab_size: the tokenizer's ids, padded to a multiple of 16. */
+    static final int LLAMA_VOCAB = (LLAMA_IDS + 15) / 16 * 16;
+    static final String TOKENIZER_CONFIG = "{\"add_bos_token\": true, \"add_eos_token\": false, \"bos_token\": \"<s>\","
+            + " \"eos_token\": \"</s>\", \"model_max_length\": 16}";
+
+    /** Whether byte {@code b} stands for itself in the byte-level alphabet (printable Latin-1 but the soft hyphen). */
+    static boolean printable(int b) {
+        return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+    }
+
+    /** Byte {@code b}'s character: itself where printable, else 256 + its rank among the unprintable bytes. */
+    static String byteChar(int b) {
+        if (printable(b)) {
+            return Character.toString(b);
+        }
+        return Character.toString(256 + (int) java.util.stream.IntStream.range(0, b).filter(x -> !printable(x)).count());
+    }
+
+    static ObjectNode addedToken(int id, String content) {
+        return UntrustedJson.MAPPER.createObjectNode().put("id", id).put("content", content).put("single_word", false)
+                .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
+    }
+
+    /** The seed's {@code tokenizer.json}: ids 0–255 one per byte, 256– the merged tokens, then {@code <s>}, {@code </s>}. */
+    static ObjectNode tokenizer() {
+        ObjectNode root = UntrustedJson.MAPPER.createObjectNode().put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        root.putArray("added_tokens").add(addedToken(BOS, "<s>")).add(addedToken(EOS, "</s>"));
+        root.putNull("normalizer");
+        ObjectNode byteLevel = UntrustedJson.MAPPER.createObjectNode().put("type", "ByteLevel").put("add_prefix_space", false)
+                .put("trim_offsets", true).put("use_regex", true);
+        root.set("pre_tokenizer", byteLevel.deepCopy());
+        root.set("post_processor", byteLevel.deepCopy().put("trim_offsets", false));
+        root.set("decoder", byteLevel);
+        ObjectNode model = root.putObject("model").put("type", "BPE");
+        model.putNull("dropout");
+        model.putNull("unk_token").putNull("continuing_subword_prefix").putNull("end_of_word_suffix");
+        model.put("fuse_unk", false).put("byte_fallback", false).put("ignore_merges", false);
+        ObjectNode vocab = model.putObject("vocab");
+        for (int b = 0; b < 256; b++) {
+            vocab.put(byteChar(b), b);
+        }
+        for (int i = 0; i < MERGED.size(); i++) {
+            vocab.put(MERGED.get(i), 256 + i);
+        }
+        ArrayNode merges = model.putArray("merges");
+        MERGES.forEach(merges::add);
+        return root;
     }
 
     /** Sets a file's access time a day before its modification time (so relatime records the next read). */
@@ -227,7 +308,9 @@ class ModelDirFuzzTest {
         }
         Path adapter = (kind == Kind.LLAMA ? llamaAdapter : gpt2Adapter).resolve("adapter");
         return switch (which) {
-            case 0 -> new String[] {"score", "--model", m, "--ids", "464,3797,286", "--device", "cpu"};
+            // "In the" in either vocabulary
+            case 0 -> new String[] {"score", "--model", m, "--ids", kind == Kind.LLAMA ? "259,258" : "464,3797,286",
+                "--device", "cpu"};
             case 1 -> new String[] {"eval", "--model", m, "--data", text.toString(), "--adapter", adapter.toString(),
                 "--device", "cpu", "--json"};
             case 2 -> new String[] {"finetune", "--model", m, "--data", text.toString(), "--steps", "1", "--batch", "1",
@@ -253,6 +336,13 @@ class ModelDirFuzzTest {
      * directory's config.json and none of its weights (a mutated weight file is not its input).
      */
     static Case copy(Seed s, SplittableRandom rnd, String file, boolean configOnly) throws IOException {
+        int which = rnd.nextInt(configOnly ? 6 : 5);
+        which = !configOnly && which == 4 && s.kind() != Kind.LLAMA ? 5 : which;
+        return copy(s, which, file, null);
+    }
+
+    /** A fresh copy of a seed, and command {@code which} over it. */
+    static Case copy(Seed s, int which, String file, String field) throws IOException {
         Path root = tmp.resolve("case-" + N.incrementAndGet());
         Path dir = root.resolve("model");
         Files.createDirectories(dir);
@@ -261,9 +351,7 @@ class ModelDirFuzzTest {
                 Files.copy(f, dir.resolve(f.getFileName()));
             }
         }
-        int which = rnd.nextInt(configOnly ? 6 : 5);
-        which = !configOnly && which == 4 && s.kind() != Kind.LLAMA ? 5 : which;
-        return new Case(s.kind(), dir, command(s.kind(), dir, which, root.resolve("out")), file);
+        return new Case(s.kind(), dir, command(s.kind(), dir, which, root.resolve("out")), file, field);
     }
 
     static Seed seed(SplittableRandom rnd, Kind... kinds) {
@@ -517,8 +605,234 @@ class ModelDirFuzzTest {
         return new Case(c.kind(), c.dir(), c.args(), f.getFileName().toString());
     }
 
-    /** TODO(tokenizers branch): tokenizer.json / tokenizer_config.json mutations go here; none until they are read. */
+    // ---- tokenizer.json and tokenizer_config.json: read by eval, finetune and generate (score takes ids; merge and
+    // export-lora read no text: tokenizerFilesAreReadOnlyWhereTextIs checks that they ignore the files) ----
+
+    static final String TOK = HfTokenizer.TOKENIZER_FILE;
+    static final String TOK_CONFIG = HfTokenizer.CONFIG_FILE;
+
+    /** A fresh copy of the LLaMA seed and one of the commands that tokenize text (eval, finetune, generate). */
+    static Case tokenizing(SplittableRandom rnd, String file, String field) throws IOException {
+        return copy(seed(rnd, Kind.LLAMA), 1 + rnd.nextInt(3), file, field);
+    }
+
+    static JsonNode json(String raw) throws IOException {
+        return UntrustedJson.MAPPER.readTree(raw);
+    }
+
+    /** tokenizer.json or tokenizer_config.json that is not JSON, or not an object. */
+    static Case tokenizerSyntax(SplittableRandom rnd) throws IOException {
+        String name = rnd.nextInt(3) == 0 ? TOK_CONFIG : TOK;
+        Case c = tokenizing(rnd, name, null);
+        Path f = c.dir().resolve(name);
+        String j = Files.readString(f).strip();
+        switch (rnd.nextInt(6)) {
+            case 0 -> Files.writeString(f, j.substring(0, rnd.nextInt(1, j.length() - 1)));
+            case 1 -> Files.writeString(f, j + "{}");
+            case 2 -> Files.writeString(f, "[" + j + "]");
+            case 3 -> Files.writeString(f, "");
+            case 4 -> Files.writeString(f, j.replaceFirst(":", ": // comment\n"));
+            default -> {
+                byte[] junk = new byte[rnd.nextInt(1, 200)];
+                rnd.nextBytes(junk);
+                junk[0] = (byte) 0xFF; // not the start of any JSON value
+                Files.write(f, junk);
+            }
+        }
+        return c;
+    }
+
+    /** tokenizer.json with a field of the wrong type or value; the refusal names it. */
+    static Case tokenizerWrongType(SplittableRandom rnd) throws IOException {
+        Case c = tokenizing(rnd, TOK, null);
+        Path f = c.dir().resolve(TOK);
+        ObjectNode root = readJson(f);
+        ObjectNode model = (ObjectNode) root.get("model");
+        String field;
+        switch (rnd.nextInt(8)) {
+            case 0 -> {
+                field = "model.type";
+                model.set("type", json(pick(rnd, List.of("\"Unigram\"", "\"WordPiece\"", "\"WordLevel\"", "\"bpe\"", "1",
+                        "null", "[\"BPE\"]"))));
+            }
+            case 1 -> {
+                field = "model.vocab";
+                model.set("vocab", json(pick(rnd, List.of("[\"a\", \"b\"]", "[[\"a\", 0]]", "\"vocab.json\"", "null", "7"))));
+            }
+            case 2 -> {
+                field = "model.vocab[";
+                String token = pick(rnd, List.of("he", "Ġthe", "a", byteChar(0)));
+                ((ObjectNode) model.get("vocab")).set(token, json(pick(rnd, List.of("\"5\"", "1.5", "-1", "-2147483648",
+                        "2147483648", "16777216", "9223372036854775807", "true", "null", "[3]"))));
+            }
+            case 3 -> {
+                field = "model";
+                root.set("model", json(pick(rnd, List.of("[]", "\"BPE\"", "null", "1"))));
+            }
+            case 4 -> {
+                field = "model.merges";
+                model.set("merges", json(pick(rnd, List.of("{\"h\": \"e\"}", "\"h e\"", "7", "true"))));
+            }
+            case 5 -> {
+                field = "added_tokens";
+                if (rnd.nextBoolean()) {
+                    root.set("added_tokens", json(pick(rnd, List.of("{}", "\"<s>\"", "3"))));
+                } else {
+                    ObjectNode a = (ObjectNode) root.get("added_tokens").get(rnd.nextInt(2));
+                    switch (rnd.nextInt(4)) {
+                        case 0 -> a.set("id", json(pick(rnd, List.of("\"263\"", "-1", "263.5", "null", "4294967296"))));
+                        case 1 -> a.remove("id");
+                        case 2 -> a.set("content", json(pick(rnd, List.of("\"\"", "5", "null", "[\"<s>\"]"))));
+                        default -> a.set("special", json(pick(rnd, List.of("\"yes\"", "1", "[true]"))));
+                    }
+                }
+            }
+            case 6 -> {
+                field = "model.unk_token";
+                model.set("unk_token", json(pick(rnd, List.of("\"<unk>\"", "\"zz\"", "5", "{}"))));
+            }
+            default -> {
+                field = "model.byte_fallback";
+                model.set("byte_fallback", json(pick(rnd, List.of("\"yes\"", "1", "[]"))));
+            }
+        }
+        writeJson(f, root);
+        return new Case(c.kind(), c.dir(), c.args(), TOK, field);
+    }
+
+    /** Merges that name tokens the vocabulary lacks, or that are not a pair of tokens. */
+    static Case tokenizerMerges(SplittableRandom rnd) throws IOException {
+        Case c = tokenizing(rnd, TOK, "model.merges");
+        Path f = c.dir().resolve(TOK);
+        ObjectNode root = readJson(f);
+        ArrayNode merges = (ArrayNode) root.get("model").get("merges");
+        JsonNode bad = json(pick(rnd, List.of(
+                "\"zz e\"", "\"h qq\"", "\"<none> Ġt\"",  // a part the vocabulary lacks
+                "\"h a\"", "\"Ġ e\"",                       // both parts known, the merged token ("ha", "Ġe") not
+                "\"<s> </s>\"",                              // added tokens are not the model's vocabulary
+                "\"he\"", "\"h e l\"", "\"\"", "\" \"",        // not a pair
+                "5", "null", "[\"h\"]", "[\"h\", 5]", "[\"zz\", \"e\"]")));
+        if (rnd.nextBoolean()) {
+            merges.add(bad);
+        } else {
+            merges.insert(rnd.nextInt(merges.size() + 1), bad);
+        }
+        writeJson(f, root);
+        return c;
+    }
+
+    /** A token id (in range for a tokenizer) beyond the model's vocab_size: the model has no row for it. */
+    static Case tokenizerIdsBeyondModel(SplittableRandom rnd) throws IOException {
+        Case c = tokenizing(rnd, TOK, null);
+        Path f = c.dir().resolve(TOK);
+        ObjectNode root = readJson(f);
+        int id = pick(rnd, List.of(LLAMA_VOCAB, LLAMA_VOCAB + 1, 50257, 100_000, HfTokenizer.MAX_IDS - 1));
+        if (rnd.nextBoolean()) {
+            ((ObjectNode) root.get("added_tokens").get(rnd.nextInt(2))).put("id", id);
+        } else if (rnd.nextBoolean()) {
+            ((ArrayNode) root.get("added_tokens")).add(addedToken(id, "<pad>"));
+        } else {
+            ((ObjectNode) root.get("model").get("vocab")).put(pick(rnd, MERGED), id);
+        }
+        writeJson(f, root);
+        return c;
+    }
+
+    /** A file over its limit (sparse: nothing is written): 64 MiB for tokenizer.json, 4 MiB for its config. */
+    static Case tokenizerHuge(SplittableRandom rnd) throws IOException {
+        boolean config = rnd.nextInt(3) == 0;
+        String name = config ? TOK_CONFIG : TOK;
+        Case c = tokenizing(rnd, name, null);
+        long limit = config ? HfTokenizer.MAX_CONFIG_BYTES : HfTokenizer.MAX_TOKENIZER_BYTES;
+        try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(c.dir().resolve(name).toFile(), "rw")) {
+            r.setLength(limit + 1 + rnd.nextLong(rnd.nextBoolean() ? 1 : 1L << 32));
+        }
+        return c;
+    }
+
+    /** tokenizer_config.json well-formed but wrong: a field of the wrong type, a special token the vocabulary lacks. */
+    static Case tokenizerConfig(SplittableRandom rnd) throws IOException {
+        Case c = tokenizing(rnd, TOK_CONFIG, null);
+        Path f = c.dir().resolve(TOK_CONFIG);
+        ObjectNode o = readJson(f);
+        String field;
+        switch (rnd.nextInt(7)) {
+            case 0 -> {
+                field = "add_bos_token";
+                o.set(field, json(pick(rnd, List.of("\"true\"", "\"yes\"", "1", "[]", "{}"))));
+            }
+            case 1 -> {
+                field = "add_eos_token";
+                o.set(field, json(pick(rnd, List.of("\"false\"", "0", "[false]"))));
+            }
+            case 2 -> {
+                field = "bos_token";
+                o.set(field, json(pick(rnd, List.of("\"<bos>\"", "\"<|begin_of_text|>\"", "\"\"", "{\"content\": \"<BOS>\"}",
+                        "263", "[\"<s>\"]", "{\"content\": 263}", "{}"))));
+            }
+            case 3 -> {
+                field = "eos_token";
+                o.set(field, json(pick(rnd, List.of("\"<eos>\"", "264", "null", "{\"content\": null}", "true"))));
+            }
+            case 4 -> {
+                field = "eos_token";
+                o.remove(field);
+            }
+            case 5 -> {
+                // bos wanted, none named
+                field = "add_bos_token";
+                o.put("add_bos_token", true);
+                if (rnd.nextBoolean()) {
+                    o.remove("bos_token");
+                } else {
+                    o.putNull("bos_token");
+                }
+            }
+            default -> {
+                field = null; // the top level is not an object
+                writeJson(f, json(pick(rnd, List.of("[]", "\"<s>\"", "null", "3"))));
+                return c;
+            }
+        }
+        writeJson(f, o);
+        return new Case(c.kind(), c.dir(), c.args(), TOK_CONFIG, field);
+    }
+
+    /** A tokenizer file replaced by a link to a valid copy outside the directory. */
+    static Case tokenizerLinkOutside(SplittableRandom rnd) throws IOException {
+        String name = rnd.nextBoolean() ? TOK : TOK_CONFIG;
+        Case c = tokenizing(rnd, name, null);
+        Files.delete(c.dir().resolve(name));
+        Path target = rnd.nextBoolean() ? outside.resolve(name) : c.dir().relativize(outside.resolve(name));
+        Files.createSymbolicLink(c.dir().resolve(name), target);
+        return c;
+    }
+
+    /** Something other than a regular file at a tokenizer file's name: a directory, a dangling link, nothing. */
+    static Case tokenizerNotAFile(SplittableRandom rnd) throws IOException {
+        String name = rnd.nextBoolean() ? TOK : TOK_CONFIG;
+        Case c = tokenizing(rnd, name, null);
+        Path f = c.dir().resolve(name);
+        Files.delete(f);
+        switch (rnd.nextInt(3)) {
+            case 0 -> Files.createDirectory(f);
+            case 1 -> Files.createSymbolicLink(f, Path.of("absent-" + name));
+            default -> {
+                // missing
+            }
+        }
+        return c;
+    }
+
     static void tokenizerMutations(FuzzHarness<Case> h) {
+        h.mutation("TOKENIZER_SYNTAX", true, (s, rnd) -> tokenizerSyntax(rnd));
+        h.mutation("TOKENIZER_WRONG_TYPE", true, (s, rnd) -> tokenizerWrongType(rnd));
+        h.mutation("TOKENIZER_MERGES", true, (s, rnd) -> tokenizerMerges(rnd));
+        h.mutation("TOKENIZER_IDS_BEYOND_MODEL", true, (s, rnd) -> tokenizerIdsBeyondModel(rnd));
+        h.mutation("TOKENIZER_HUGE", true, (s, rnd) -> tokenizerHuge(rnd));
+        h.mutation("TOKENIZER_CONFIG", true, (s, rnd) -> tokenizerConfig(rnd));
+        h.mutation("TOKENIZER_LINK_OUTSIDE", true, (s, rnd) -> tokenizerLinkOutside(rnd));
+        h.mutation("TOKENIZER_NOT_A_FILE", true, (s, rnd) -> tokenizerNotAFile(rnd));
     }
 
     static FuzzHarness<Case> harness() {
@@ -561,12 +875,14 @@ class ModelDirFuzzTest {
             String file = c.file();
             if (file != null && !m.contains(file) && !(file.equals("safetensors") && m.contains(".safetensors"))) {
                 problem = "the message does not name " + file;
+            } else if (c.field() != null && !m.contains(c.field())) {
+                problem = "the message does not name the field " + c.field();
             } else if (!m.contains(c.dir().toString()) && !m.contains(c.dir().getFileName().toString())) {
                 problem = "the message does not name the model directory " + c.dir();
             }
         }
         if (atimeWorks && problem == null) {
-            for (Path f : List.of(outside.resolve("model.safetensors"), outside.resolve("config.json"))) {
+            for (Path f : outsideFiles()) {
                 FileTime m = Files.getLastModifiedTime(f);
                 if (atime(f).toMillis() > m.toMillis() - 86_400_000L + 1000) {
                     problem = "read " + f + ", outside the model directory";
@@ -587,6 +903,29 @@ class ModelDirFuzzTest {
                 Files.deleteIfExists(p);
             }
         }
+    }
+
+    /**
+     * The commands that read no text (score takes ids; merge writes weights) do not read the tokenizer files, so
+     * broken ones do not stop them; the ones that read text refuse the same directory (the files are broken).
+     */
+    @Test
+    void tokenizerFilesAreReadOnlyWhereTextIs() throws IOException {
+        Case c = copy(seed(new SplittableRandom(1), Kind.LLAMA), 0, null, null);
+        Files.writeString(c.dir().resolve(TOK), "{\"model\": ");
+        Files.writeString(c.dir().resolve(TOK_CONFIG), "[]");
+        Path out = c.dir().resolveSibling("out");
+        for (int which : new int[] {0, 5, 1, 2, 3}) {
+            String[] args = command(Kind.LLAMA, c.dir(), which, out.resolve("c" + which));
+            CliTest.Result r = CliTest.run(args);
+            if (which == 0 || which == 5) {
+                assertEquals(0, r.status(), String.join(" ", args) + ": " + r.err());
+            } else {
+                assertEquals(2, r.status(), String.join(" ", args) + ": " + r.err());
+                assertTrue(r.err().strip().lines().count() == 1 && r.err().contains(TOK), r.err());
+            }
+        }
+        delete(c.dir().getParent());
     }
 
     @Test
