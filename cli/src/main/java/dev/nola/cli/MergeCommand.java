@@ -10,7 +10,9 @@ import dev.nola.io.OutputPaths;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.io.AtomicFiles;
 import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.lm.Tokenizers;
 import dev.nola.models.spec.AdapterSite;
 import dev.nola.models.spec.LinearSpec;
 import dev.nola.models.transformer.Linear;
@@ -79,7 +81,10 @@ final class MergeCommand implements Callable<Integer> {
                     }
                     Linear.addDelta(layer, ckpt.tensor(layer.weight()), delta);
                 }
-                ckpt.write(out);
+                // the merged model keeps its tokenizer, so it is a directory HF (and nola) can use as it is
+                Map<String, byte[]> files = new java.util.LinkedHashMap<>(ckpt.files(out.toString()));
+                files.putAll(Tokenizers.filesFor(src.dir()));
+                AtomicFiles.writeDirectory(out, files);
             } finally {
                 adapters.values().forEach(Adapter::close);
             }

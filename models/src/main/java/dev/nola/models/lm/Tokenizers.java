@@ -32,6 +32,33 @@ public final class Tokenizers {
     /** The name, in that field, of GPT-2's byte-level BPE ({@code r50k_base}, {@link Gpt2Tokenizer}). */
     public static final String GPT2_BPE = "gpt2-r50k";
 
+    /** The files of a Hugging Face model directory that hold its tokenizer. */
+    public static final java.util.List<String> TOKENIZER_FILES = java.util.List.of(HfTokenizer.TOKENIZER_FILE,
+            HfTokenizer.CONFIG_FILE, "special_tokens_map.json");
+
+    /**
+     * What carries {@code dir}'s tokenizer to a checkpoint written from it (a merged model): its
+     * tokenizer files, each a regular file inside {@code dir} (links out refused), read under the size
+     * limits; and for a project base whose manifest names a tokenizer nola ships, a
+     * {@code manifest.json} naming it. Name → bytes; empty when the tokenizer is GPT-2's built-in one.
+     */
+    public static java.util.Map<String, byte[]> filesFor(Path dir) {
+        java.util.Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+        for (String name : TOKENIZER_FILES) {
+            Path f = dir.resolve(name);
+            if (InputFiles.kind(f) == InputFiles.Kind.MISSING) {
+                continue;
+            }
+            HfCheckpoint.requireInside(dir, f);
+            files.put(name, InputFiles.readAll(f, HfTokenizer.MAX_TOKENIZER_BYTES, 1));
+        }
+        if (named(dir) != null) {
+            files.put("manifest.json", ("{\"" + MANIFEST_KEY + "\": \"" + GPT2_BPE + "\"}\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return files;
+    }
+
     /**
      * The tokenizer a base's {@code manifest.json} names ({@value #MANIFEST_KEY}), or null when the
      * directory has no manifest or the manifest names none; a name nola does not ship is one line.
