@@ -191,6 +191,56 @@ class TornadoContractTest {
         assertTrue(e.getMessage().contains("tornado:0:99") && e.getMessage().contains("tornado:0:0"), e.getMessage());
     }
 
+    /**
+     * RoPE keeps the reference's float order bit for bit (each product rounded, then one subtraction or
+     * addition), forward and backward, in place too: TornadoVM's OpenCL backend turns a float add of a
+     * product into fma, which {@link NnKernels#nnRope} avoids by writing both outputs as subtractions.
+     * The contract allows an fma (2^-23 of the terms), so this is the check that the kernel really
+     * has none.
+     */
+    @Test
+    void ropeIsTheReferenceBitForBit() {
+        try (Device dev = Backends.open("tornado:0:0"); Device ref = Backends.open("reference")) {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+            int b = 2;
+            int t = 5;
+            int d = 8;
+            int w = 3 * d;
+            int p = 9;
+            float[] x = new float[b * t * w];
+            float[] cs = new float[p * d / 2];
+            float[] sn = new float[p * d / 2];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (r.nextDouble() * 4 - 2);
+            }
+            for (int i = 0; i < cs.length; i++) {
+                double a = r.nextDouble() * 7;
+                cs[i] = (float) Math.cos(a);
+                sn[i] = (float) Math.sin(a);
+            }
+            for (boolean backward : new boolean[] {false, true}) {
+                for (boolean inPlace : new boolean[] {false, true}) {
+                    float[][] got = new float[2][];
+                    Device[] both = {ref, dev};
+                    for (int k = 0; k < 2; k++) {
+                        Device e = both[k];
+                        Tensor xt = e.upload(x, b, t, w);
+                        Tensor ct = e.upload(cs, p, d / 2);
+                        Tensor st = e.upload(sn, p, d / 2);
+                        Tensor out = inPlace ? xt : e.allocate(b, t, w);
+                        if (backward) {
+                            e.nn().ropeBackward(xt, ct, st, d, 3, out);
+                        } else {
+                            e.nn().ropeForward(xt, ct, st, d, 3, out);
+                        }
+                        got[k] = e.read(out);
+                    }
+                    assertBits(got[0], got[1], (backward ? "backward" : "forward") + (inPlace ? " in place" : ""));
+                }
+            }
+        }
+    }
+
     private static float[] filled(int n, float v) {
         float[] a = new float[n];
         java.util.Arrays.fill(a, v);
