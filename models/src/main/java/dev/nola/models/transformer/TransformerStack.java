@@ -83,12 +83,18 @@ public final class TransformerStack implements AutoCloseable {
         }
         TransformerBlock.Rope r = rope == null ? null : new TransformerBlock.Rope(ropeCos, ropeSin, rope.headDim());
         DeviceWeights blockGrads = trainBase ? grads : null;
-        for (var b : spec.blocks()) {
-            TransformerBlock block = new TransformerBlock(device, b, weights, blockGrads, named, r);
-            this.adapters.putAll(block.adapters());
-            blocks.add(block);
+        try {
+            for (var b : spec.blocks()) {
+                TransformerBlock block = new TransformerBlock(device, b, weights, blockGrads, named, r);
+                this.adapters.putAll(block.adapters());
+                blocks.add(block);
+            }
+            this.finalNorm = Norm.of(spec.finalNorm(), weights, blockGrads);
+        } catch (RuntimeException e) {
+            // an adapter of the wrong shape: free what this constructor allocated before saying so
+            close();
+            throw e;
         }
-        this.finalNorm = Norm.of(spec.finalNorm(), weights, blockGrads);
     }
 
     /** The spec. */
