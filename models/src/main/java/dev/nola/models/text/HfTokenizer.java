@@ -188,6 +188,7 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     /** Whether the model expects bos before every sequence ({@link #encodeWithSpecialTokens}). */
+    @Override
     public boolean addsBeginningOfText() {
         return addBos;
     }

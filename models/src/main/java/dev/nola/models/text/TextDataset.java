@@ -115,7 +115,7 @@ public final class TextDataset {
             Tokenizer tokenizer) {
         List<TextExample> out = new ArrayList<>();
         forEachObject(file, (obj, line) -> {
-            int[] prompt = tokenizer.encode(string(obj, promptField, file, line));
+            int[] prompt = withStart(tokenizer.encode(string(obj, promptField, file, line)), tokenizer);
             String c = string(obj, completionField, file, line);
             if (c.isEmpty()) {
                 throw new InvalidFileException(file + ":" + line + ": field '" + completionField
@@ -177,9 +177,22 @@ public final class TextDataset {
         return v.textValue();
     }
 
+    /** A document as the model reads one: bos first where the tokenizer adds it, the end-of-text id last. */
     private static int[] withEnd(int[] tokens, Tokenizer tokenizer) {
-        int[] t = Arrays.copyOf(tokens, tokens.length + 1);
-        t[tokens.length] = tokenizer.endOfText();
+        int[] start = withStart(tokens, tokenizer);
+        int[] t = Arrays.copyOf(start, start.length + 1);
+        t[start.length] = tokenizer.endOfText();
+        return t;
+    }
+
+    /** bos first where the tokenizer adds it (LLaMA-family tokenizers; never GPT-2's). */
+    private static int[] withStart(int[] tokens, Tokenizer tokenizer) {
+        if (!tokenizer.addsBeginningOfText() || tokenizer.beginningOfText().isEmpty()) {
+            return tokens;
+        }
+        int[] t = new int[tokens.length + 1];
+        t[0] = tokenizer.beginningOfText().getAsInt();
+        System.arraycopy(tokens, 0, t, 1, tokens.length);
         return t;
     }
 

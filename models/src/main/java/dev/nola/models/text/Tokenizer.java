@@ -36,4 +36,12 @@ public interface Tokenizer {
     default OptionalInt beginningOfText() {
         return OptionalInt.empty();
     }
+
+    /**
+     * Whether the model expects {@link #beginningOfText()} before every sequence (Llama 2/3 do, GPT-2 and
+     * Qwen2 do not); data sets then start each document, and each prompt, with it.
+     */
+    default boolean addsBeginningOfText() {
+        return false;
+    }
 }

@@ -194,4 +194,48 @@ class TextDatasetTest {
         TokenWindows e = TextDataset.promptCompletion(f, ASCII).exampleWindows(4);
         assertArrayEquals(new int[] {'q', 'a', 0, 0}, e.inputs(0));
     }
+
+    /** ASCII with bos = 1 added before every sequence, as a Llama tokenizer does. */
+    private static final Tokenizer ASCII_BOS = new Tokenizer() {
+        @Override
+        public int[] encode(String text) {
+            return ASCII.encode(text);
+        }
+
+        @Override
+        public String decode(int[] ids) {
+            return ASCII.decode(ids);
+        }
+
+        @Override
+        public int vocabularySize() {
+            return 128;
+        }
+
+        @Override
+        public int endOfText() {
+            return 0;
+        }
+
+        @Override
+        public java.util.OptionalInt beginningOfText() {
+            return java.util.OptionalInt.of(1);
+        }
+
+        @Override
+        public boolean addsBeginningOfText() {
+            return true;
+        }
+    };
+
+    @Test
+    void aTokenizerThatAddsBosStartsEveryDocumentAndPromptWithIt() throws IOException {
+        TextDataset d = TextDataset.plainText(file("abc2.txt", "abc"), ASCII_BOS);
+        assertArrayEquals(new int[] {1, 'a', 'b', 'c', 0}, d.examples().getFirst().tokens());
+        Path f = file("pc2.jsonl", "{\"prompt\": \"q\", \"completion\": \"a\"}\n");
+        TokenWindows e = TextDataset.promptCompletion(f, ASCII_BOS).exampleWindows(4);
+        assertArrayEquals(new int[] {1, 'q', 'a', 0}, e.inputs(0));
+        assertArrayEquals(new int[] {TokenWindows.IGNORE, 'a', 0, TokenWindows.IGNORE}, e.targets(0),
+                "bos and the prompt are masked; the completion and its end are learned");
+    }
 }
