@@ -253,15 +253,23 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
 
     @Override
     public final void residualForward(Tensor a, Tensor b, Tensor out) {
-        open();
-        on("a", a);
-        on("b", b);
-        on("out", out);
-        size("b", b, a.size(), "a.size()");
-        size("out", out, a.size(), "a.size()");
-        Checks.sameOrApart("out", out, "a", a);
-        Checks.sameOrApart("out", out, "b", b);
+        elementwise("a", a, "b", b, out);
         doResidualForward(a, b, out, a.size());
+    }
+
+    /**
+     * The checks of an elementwise op of two inputs: every tensor this device's and open, {@code b} and
+     * {@code out} of {@code a}'s size, {@code out} either one of the inputs itself or apart from both.
+     */
+    private void elementwise(String aName, Tensor a, String bName, Tensor b, Tensor out) {
+        open();
+        on(aName, a);
+        on(bName, b);
+        on("out", out);
+        size(bName, b, a.size(), aName + ".size()");
+        size("out", out, a.size(), aName + ".size()");
+        Checks.sameOrApart("out", out, aName, a);
+        Checks.sameOrApart("out", out, bName, b);
     }
 
     // ---------------------------------------------------------------- softmax
@@ -523,14 +531,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
 
     @Override
     public final void swigluForward(Tensor gate, Tensor up, Tensor out) {
-        open();
-        on("gate", gate);
-        on("up", up);
-        on("out", out);
-        size("up", up, gate.size(), "gate.size()");
-        size("out", out, gate.size(), "gate.size()");
-        Checks.sameOrApart("out", out, "gate", gate);
-        Checks.sameOrApart("out", out, "up", up);
+        elementwise("gate", gate, "up", up, out);
         doSwigluForward(gate, up, out, gate.size());
     }
 

@@ -75,10 +75,6 @@ public final class HfCheckpoint {
         this(config, tensors, Map.of(), Map.of(), null);
     }
 
-    private HfCheckpoint(HfConfig config, Map<String, float[]> tensors, Map<String, DType> dtypes, Map<String, String> keys) {
-        this(config, tensors, dtypes, keys, null);
-    }
-
     private HfCheckpoint(HfConfig config, Map<String, float[]> tensors, Map<String, DType> dtypes, Map<String, String> keys,
                          Path dir) {
         this.dir = dir;
@@ -186,8 +182,7 @@ public final class HfCheckpoint {
                     return config.ignoredKeys().test(name);
                 });
             }
-            HfCheckpoint c = new Loader(config, configFile, readers).load();
-            return new HfCheckpoint(c.config, new LinkedHashMap<>(c.tensors), c.dtypes, c.keys, dir);
+            return new Loader(config, configFile, readers, dir).load();
         } finally {
             readers.forEach(SafeTensorsReader::close);
         }
@@ -298,7 +293,7 @@ public final class HfCheckpoint {
     }
 
     /** Matches the files' tensors to the table and reads them; one instance per load. */
-    private record Loader(HfConfig config, Path configFile, List<SafeTensorsReader> readers) {
+    private record Loader(HfConfig config, Path configFile, List<SafeTensorsReader> readers, Path dir) {
 
         Map<String, int[]> expected() {
             return config.spec().model().weights().shapes();
@@ -355,7 +350,7 @@ public final class HfCheckpoint {
                 }
                 checkTiedHead(headReader, head, expected.get(embedding), values.get(embedding), embedding);
             }
-            return new HfCheckpoint(config, values, dtypes, keys);
+            return new HfCheckpoint(config, values, dtypes, keys, dir);
         }
 
         private String strip(String key) {
