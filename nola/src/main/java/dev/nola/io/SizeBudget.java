@@ -15,9 +15,9 @@ import java.util.List;
  *
  * <p>Limits: on a device, each allocation must fit {@link DeviceInfo#maxAllocBytes()} and their sum
  * {@link DeviceInfo#globalMemBytes()}. On the heap, the sum must fit what is free below the maximum
- * heap ({@code -Xmx}) less a margin for the rest of the program; the reference and cpu backends keep
- * tensors on the heap (their global memory is reported as {@link Runtime#maxMemory()}), so both
- * limits apply to them.
+ * heap ({@code -Xmx}) less a margin for the rest of the program; the reference backend keeps tensors
+ * on the heap (its global memory is reported as {@link Runtime#maxMemory()}), so both limits apply
+ * to it. The cpu backend's tensors are native memory; its global memory is the machine's.
  */
 public final class SizeBudget {
 

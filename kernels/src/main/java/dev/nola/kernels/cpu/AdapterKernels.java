@@ -1,5 +1,9 @@
 package dev.nola.kernels.cpu;
 
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.MemorySegment;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -33,9 +37,9 @@ final class AdapterKernels {
     }
 
     /** h [N,r] = x·aᵀ; y [N,out] += s·h·bᵀ. */
-    static void forward(float[] x, float[] a, float[] b, float s, float[] h, float[] y, int tokens, int in, int r,
+    static void forward(MemorySegment x, MemorySegment a, MemorySegment b, float s, MemorySegment h, MemorySegment y, int tokens, int in, int r,
                         int out) {
-        float[] bt = transpose(b, out, r);
+        MemorySegment bt = MemorySegment.ofArray(transpose(b, out, r));
         int rows = chunkRows(tokens);
         int chunks = (tokens + rows - 1) / rows;
         IntStream.range(0, chunks).parallel().forEach(c -> {
@@ -43,8 +47,8 @@ final class AdapterKernels {
             int end = Math.min(tokens, (c + 1) * rows);
             for (int i = c * rows; i < end; i++) {
                 for (int q = 0; q < r; q++) {
-                    h[i * r + q] = MixKernels.dot(x, i * in, a, q * in, in);
-                    coef[q] = s * h[i * r + q];
+                    h.setAtIndex(JAVA_FLOAT, i * r + q, MixKernels.dot(x, i * in, a, q * in, in));
+                    coef[q] = s * h.getAtIndex(JAVA_FLOAT, i * r + q);
                 }
                 addCombination(coef, r, bt, 0, out, y, i * out);
             }
@@ -55,21 +59,21 @@ final class AdapterKernels {
      * w[wo + e] += Σ_q coef[q]·m[mo + q·n + e] for e &lt; n: each vector of w is loaded and stored once,
      * the r terms accumulated in a register (r separate axpys would store w r times).
      */
-    static void addCombination(float[] coef, int r, float[] m, int mo, int n, float[] w, int wo) {
+    static void addCombination(float[] coef, int r, MemorySegment m, int mo, int n, MemorySegment w, int wo) {
         int bound = S.loopBound(n);
         for (int e = 0; e < bound; e += V) {
-            FloatVector acc = FloatVector.fromArray(S, w, wo + e);
+            FloatVector acc = FloatVector.fromMemorySegment(S, w, 4L * (wo + e), ORDER);
             for (int q = 0; q < r; q++) {
-                acc = FloatVector.fromArray(S, m, mo + q * n + e).fma(FloatVector.broadcast(S, coef[q]), acc);
+                acc = FloatVector.fromMemorySegment(S, m, 4L * (mo + q * n + e), ORDER).fma(FloatVector.broadcast(S, coef[q]), acc);
             }
-            acc.intoArray(w, wo + e);
+            acc.intoMemorySegment(w, 4L * (wo + e), ORDER);
         }
         for (int e = bound; e < n; e++) {
-            float acc = w[wo + e];
+            float acc = w.getAtIndex(JAVA_FLOAT, wo + e);
             for (int q = 0; q < r; q++) {
-                acc = Math.fma(coef[q], m[mo + q * n + e], acc);
+                acc = Math.fma(coef[q], m.getAtIndex(JAVA_FLOAT, mo + q * n + e), acc);
             }
-            w[wo + e] = acc;
+            w.setAtIndex(JAVA_FLOAT, wo + e, acc);
         }
     }
 
@@ -77,9 +81,9 @@ final class AdapterKernels {
      * db = s·dyᵀ·h; dh = s·dy·b; da = dhᵀ·x; dx += dh·a (dx may be null). Sums over tokens run per
      * chunk of rows, each chunk's rows combined in registers before one store per vector.
      */
-    static void backward(float[] x, float[] a, float[] b, float s, float[] h, float[] dy, float[] dh, float[] dx,
-                         float[] da, float[] db, int tokens, int in, int r, int out) {
-        float[] bt = transpose(b, out, r);
+    static void backward(MemorySegment x, MemorySegment a, MemorySegment b, float s, MemorySegment h, MemorySegment dy, MemorySegment dh, MemorySegment dx,
+                         MemorySegment da, MemorySegment db, int tokens, int in, int r, int out) {
+        MemorySegment bt = MemorySegment.ofArray(transpose(b, out, r));
         int rows = chunkRows(tokens);
         int chunks = (tokens + rows - 1) / rows;
         // pass 1 over dy: dh rows and partial dBᵀ [r, out]
@@ -90,7 +94,7 @@ final class AdapterKernels {
             float[] coef = new float[len];
             for (int i = start; i < start + len; i++) {
                 for (int q = 0; q < r; q++) {
-                    dh[i * r + q] = s * MixKernels.dot(dy, i * out, bt, q * out, out);
+                    dh.setAtIndex(JAVA_FLOAT, i * r + q, s * MixKernels.dot(dy, i * out, bt, q * out, out));
                 }
             }
             // row blocks of ROW_BLOCK: few enough streams for the prefetchers, one store per block
@@ -98,16 +102,16 @@ final class AdapterKernels {
                 int bl = Math.min(ROW_BLOCK, len - i0);
                 for (int q = 0; q < r; q++) {
                     for (int i = 0; i < bl; i++) {
-                        coef[i] = s * h[(start + i0 + i) * r + q];
+                        coef[i] = s * h.getAtIndex(JAVA_FLOAT, (start + i0 + i) * r + q);
                     }
-                    addCombination(coef, bl, dy, (start + i0) * out, out, dbt[c], q * out);
+                    addCombination(coef, bl, dy, (start + i0) * out, out, MemorySegment.ofArray(dbt[c]), q * out);
                 }
             }
         });
         float[] dbtSum = sum(dbt);
         for (int o = 0; o < out; o++) {
             for (int q = 0; q < r; q++) {
-                db[o * r + q] = dbtSum[q * out + o];
+                db.setAtIndex(JAVA_FLOAT, o * r + q, dbtSum[q * out + o]);
             }
         }
         // pass 2 over x (and dx): partial dA [r, in], dx rows
@@ -120,50 +124,50 @@ final class AdapterKernels {
                 int bl = Math.min(ROW_BLOCK, len - i0);
                 for (int q = 0; q < r; q++) {
                     for (int i = 0; i < bl; i++) {
-                        coef[i] = dh[(start + i0 + i) * r + q];
+                        coef[i] = dh.getAtIndex(JAVA_FLOAT, (start + i0 + i) * r + q);
                     }
-                    addCombination(coef, bl, x, (start + i0) * in, in, daPart[c], q * in);
+                    addCombination(coef, bl, x, (start + i0) * in, in, MemorySegment.ofArray(daPart[c]), q * in);
                 }
             }
             if (dx != null) {
                 float[] g = new float[r];
                 for (int i = start; i < start + len; i++) {
-                    System.arraycopy(dh, i * r, g, 0, r);
+                    MemorySegment.copy(dh, JAVA_FLOAT, 4L * i * r, g, 0, r);
                     addCombination(g, r, a, 0, in, dx, i * in);
                 }
             }
         });
-        System.arraycopy(sum(daPart), 0, da, 0, r * in);
+        MemorySegment.copy(sum(daPart), 0, da, JAVA_FLOAT, 0, r * in);
     }
 
     /** Partials added in index order. */
     private static float[] sum(float[][] parts) {
         float[] total = parts[0];
         for (int c = 1; c < parts.length; c++) {
-            axpy(1f, parts[c], 0, total, 0, total.length);
+            axpy(1f, MemorySegment.ofArray(parts[c]), 0, MemorySegment.ofArray(total), 0, total.length);
         }
         return total;
     }
 
-    private static float[] transpose(float[] m, int rows, int cols) {
+    private static float[] transpose(MemorySegment m, int rows, int cols) {
         float[] t = new float[rows * cols];
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
-                t[j * rows + i] = m[i * cols + j];
+                t[j * rows + i] = m.getAtIndex(JAVA_FLOAT, i * cols + j);
             }
         }
         return t;
     }
 
     /** w[wo..wo+n) += alpha·u[uo..uo+n). */
-    static void axpy(float alpha, float[] u, int uo, float[] w, int wo, int n) {
+    static void axpy(float alpha, MemorySegment u, int uo, MemorySegment w, int wo, int n) {
         FloatVector va = FloatVector.broadcast(S, alpha);
         int e = 0;
         for (; e + V <= n; e += V) {
-            FloatVector.fromArray(S, u, uo + e).fma(va, FloatVector.fromArray(S, w, wo + e)).intoArray(w, wo + e);
+            FloatVector.fromMemorySegment(S, u, 4L * (uo + e), ORDER).fma(va, FloatVector.fromMemorySegment(S, w, 4L * (wo + e), ORDER)).intoMemorySegment(w, 4L * (wo + e), ORDER);
         }
         for (; e < n; e++) {
-            w[wo + e] = Math.fma(alpha, u[uo + e], w[wo + e]);
+            w.setAtIndex(JAVA_FLOAT, wo + e, Math.fma(alpha, u.getAtIndex(JAVA_FLOAT, uo + e), w.getAtIndex(JAVA_FLOAT, wo + e)));
         }
     }
 }

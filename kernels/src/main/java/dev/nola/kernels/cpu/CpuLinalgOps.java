@@ -1,11 +1,14 @@
 package dev.nola.kernels.cpu;
 
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
 import static dev.nola.kernels.host.HostTensor.at;
-import static dev.nola.kernels.host.HostTensor.floats;
+import static dev.nola.kernels.host.HostTensor.segment;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.nola.kernels.AbstractLinalgOps;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -25,8 +28,8 @@ public final class CpuLinalgOps extends AbstractLinalgOps {
     protected void doMatmul(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
-        Sgemm.gemmBatched(transA, transB, batch, alpha, floats(a), at(a), lda, strideA, floats(b), at(b), ldb, strideB,
-                beta, floats(c), at(c), ldc, strideC, m, n, k);
+        Sgemm.gemmBatched(transA, transB, batch, alpha, segment(a), at(a), lda, strideA, segment(b), at(b), ldb, strideB,
+                beta, segment(c), at(c), ldc, strideC, m, n, k);
     }
 
     /** Runs body(from, to) over [0, n) in chunks, in parallel when n is large. */
@@ -42,35 +45,35 @@ public final class CpuLinalgOps extends AbstractLinalgOps {
 
     @Override
     protected void doAxpy(float alpha, Tensor x, Tensor y, long n) {
-        float[] xv = floats(x);
-        float[] yv = floats(y);
+        MemorySegment xv = segment(x);
+        MemorySegment yv = segment(y);
         int x0 = at(x);
         int y0 = at(y);
         chunks(n, (from, to) -> {
             FloatVector va = FloatVector.broadcast(S, alpha);
             int i = from;
             for (int bound = from + S.loopBound(to - from); i < bound; i += S.length()) {
-                FloatVector.fromArray(S, xv, x0 + i).fma(va, FloatVector.fromArray(S, yv, y0 + i)).intoArray(yv, y0 + i);
+                FloatVector.fromMemorySegment(S, xv, 4L * (x0 + i), ORDER).fma(va, FloatVector.fromMemorySegment(S, yv, 4L * (y0 + i), ORDER)).intoMemorySegment(yv, 4L * (y0 + i), ORDER);
             }
             for (; i < to; i++) {
-                yv[y0 + i] = Math.fma(alpha, xv[x0 + i], yv[y0 + i]);
+                yv.setAtIndex(JAVA_FLOAT, y0 + i, Math.fma(alpha, xv.getAtIndex(JAVA_FLOAT, x0 + i), yv.getAtIndex(JAVA_FLOAT, y0 + i)));
             }
         });
     }
 
     @Override
     protected void doScale(float alpha, Tensor x, long n) {
-        float[] xv = floats(x);
+        MemorySegment xv = segment(x);
         int x0 = at(x);
         chunks(n, (from, to) -> {
             for (int i = from; i < to; i++) {
-                xv[x0 + i] *= alpha;
+                xv.setAtIndex(JAVA_FLOAT, x0 + i, xv.getAtIndex(JAVA_FLOAT, x0 + i) * (alpha));
             }
         });
     }
 
     @Override
     protected void doFill(Tensor x, float value, long n) {
-        java.util.Arrays.fill(floats(x), at(x), (int) (at(x) + n), value);
+        SegmentAccess.fill(segment(x), at(x), at(x) + n, value);
     }
 }

@@ -2,14 +2,16 @@ package dev.nola.kernels.cpu;
 
 import static dev.nola.kernels.cpu.NnMath.S;
 import static dev.nola.kernels.cpu.NnMath.V;
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
 import static dev.nola.kernels.host.HostTensor.at;
-import static dev.nola.kernels.host.HostTensor.floats;
-import static dev.nola.kernels.host.HostTensor.ints;
+import static dev.nola.kernels.host.HostTensor.segment;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import dev.nola.kernels.AbstractNnOps;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
-import java.util.Arrays;
+import java.lang.foreign.MemorySegment;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
@@ -71,13 +73,13 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doEncoderForward(Tensor ids, Tensor wte, Tensor wpe, Tensor out, int n, int t, int c) {
-        int[] id = ints(ids);
+        MemorySegment id = segment(ids);
         int io = at(ids);
-        float[] te = wte == null ? null : floats(wte);
+        MemorySegment te = wte == null ? null : segment(wte);
         int teo = wte == null ? 0 : at(wte);
-        float[] pe = wpe == null ? null : floats(wpe);
+        MemorySegment pe = wpe == null ? null : segment(wpe);
         int peo = wpe == null ? 0 : at(wpe);
-        float[] o = floats(out);
+        MemorySegment o = segment(out);
         int oo = at(out);
         rows(n, c, (from, to) -> {
             int full = S.loopBound(c);
@@ -85,20 +87,20 @@ public final class CpuNnOps extends AbstractNnOps {
                 int orow = oo + r * c;
                 int prow = peo + (r % t) * c;
                 if (te == null) {
-                    System.arraycopy(pe, prow, o, orow, c);
+                    SegmentAccess.copy(pe, prow, o, orow, c);
                     continue;
                 }
-                int trow = teo + id[io + r] * c;
+                int trow = teo + id.getAtIndex(JAVA_INT, io + r) * c;
                 if (pe == null) {
-                    System.arraycopy(te, trow, o, orow, c);
+                    SegmentAccess.copy(te, trow, o, orow, c);
                     continue;
                 }
                 int j = 0;
                 for (; j < full; j += V) {
-                    FloatVector.fromArray(S, te, trow + j).add(FloatVector.fromArray(S, pe, prow + j)).intoArray(o, orow + j);
+                    FloatVector.fromMemorySegment(S, te, 4L * (trow + j), ORDER).add(FloatVector.fromMemorySegment(S, pe, 4L * (prow + j), ORDER)).intoMemorySegment(o, 4L * (orow + j), ORDER);
                 }
                 for (; j < c; j++) {
-                    o[orow + j] = te[trow + j] + pe[prow + j];
+                    o.setAtIndex(JAVA_FLOAT, orow + j, te.getAtIndex(JAVA_FLOAT, trow + j) + pe.getAtIndex(JAVA_FLOAT, prow + j));
                 }
             }
         });
@@ -106,13 +108,13 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doEncoderBackward(Tensor ids, Tensor dout, Tensor dwte, Tensor dwpe, int n, int t, int c) {
-        int[] id = ints(ids);
+        MemorySegment id = segment(ids);
         int io = at(ids);
-        float[] g = floats(dout);
+        MemorySegment g = segment(dout);
         int go = at(dout);
-        float[] te = dwte == null ? null : floats(dwte);
+        MemorySegment te = dwte == null ? null : segment(dwte);
         int teo = dwte == null ? 0 : at(dwte);
-        float[] pe = dwpe == null ? null : floats(dwpe);
+        MemorySegment pe = dwpe == null ? null : segment(dwpe);
         int peo = dwpe == null ? 0 : at(dwpe);
         int blocks = (c + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
         IntConsumer block = bi -> {
@@ -122,7 +124,7 @@ public final class CpuNnOps extends AbstractNnOps {
             for (int r = 0; r < n; r++) {
                 int grow = go + r * c + j0;
                 if (te != null) {
-                    addRow(g, grow, te, teo + id[io + r] * c + j0, width, full);
+                    addRow(g, grow, te, teo + id.getAtIndex(JAVA_INT, io + r) * c + j0, width, full);
                 }
                 if (pe != null) {
                     addRow(g, grow, pe, peo + (r % t) * c + j0, width, full);
@@ -139,13 +141,13 @@ public final class CpuNnOps extends AbstractNnOps {
     }
 
     /** dst[d + j] += src[s + j] for j &lt; width ({@code full} = the vector part of width). */
-    private static void addRow(float[] src, int s, float[] dst, int d, int width, int full) {
+    private static void addRow(MemorySegment src, int s, MemorySegment dst, int d, int width, int full) {
         int j = 0;
         for (; j < full; j += V) {
-            FloatVector.fromArray(S, dst, d + j).add(FloatVector.fromArray(S, src, s + j)).intoArray(dst, d + j);
+            FloatVector.fromMemorySegment(S, dst, 4L * (d + j), ORDER).add(FloatVector.fromMemorySegment(S, src, 4L * (s + j), ORDER)).intoMemorySegment(dst, 4L * (d + j), ORDER);
         }
         for (; j < width; j++) {
-            dst[d + j] += src[s + j];
+            dst.setAtIndex(JAVA_FLOAT, d + j, dst.getAtIndex(JAVA_FLOAT, d + j) + (src.getAtIndex(JAVA_FLOAT, s + j)));
         }
     }
 
@@ -154,8 +156,8 @@ public final class CpuNnOps extends AbstractNnOps {
     @Override
     protected void doLayerNormForward(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean,
                                       Tensor rstd, int n, int c) {
-        rows(n, c, (from, to) -> LayerNormKernels.forward(floats(x), at(x), floats(weight), at(weight), floats(bias),
-                at(bias), eps, floats(out), at(out), floats(mean), at(mean), floats(rstd), at(rstd), c, from, to));
+        rows(n, c, (from, to) -> LayerNormKernels.forward(segment(x), at(x), segment(weight), at(weight), segment(bias),
+                at(bias), eps, segment(out), at(out), segment(mean), at(mean), segment(rstd), at(rstd), c, from, to));
     }
 
     @Override
@@ -164,36 +166,36 @@ public final class CpuNnOps extends AbstractNnOps {
         int per = rowsPerTask(c);
         int tasks = (n + per - 1) / per;
         // Per task: its dweight partial at [2c·i, 2c·i + c), its dbias partial after it.
-        float[] partial = dweight == null && dbias == null ? null : new float[2 * c * tasks];
-        forEach(tasks, i -> LayerNormKernels.backward(floats(dout), at(dout), floats(x), at(x), floats(weight),
-                at(weight), floats(mean), at(mean), floats(rstd), at(rstd), floats(dx), at(dx),
+        MemorySegment partial = dweight == null && dbias == null ? null : SegmentAccess.scratch(2 * c * tasks);
+        forEach(tasks, i -> LayerNormKernels.backward(segment(dout), at(dout), segment(x), at(x), segment(weight),
+                at(weight), segment(mean), at(mean), segment(rstd), at(rstd), segment(dx), at(dx),
                 dweight == null ? null : partial, 2 * c * i, dbias == null ? null : partial, 2 * c * i + c, c,
                 i * per, Math.min(n, (i + 1) * per)));
         if (dweight != null) {
-            addPartials(partial, 0, 2 * c, tasks, floats(dweight), at(dweight), c);
+            addPartials(partial, 0, 2 * c, tasks, segment(dweight), at(dweight), c);
         }
         if (dbias != null) {
-            addPartials(partial, c, 2 * c, tasks, floats(dbias), at(dbias), c);
+            addPartials(partial, c, 2 * c, tasks, segment(dbias), at(dbias), c);
         }
     }
 
     /** out[o + j] += Σ_i p[p0 + i·stride + j] over i &lt; count, in ascending i. */
-    private static void addPartials(float[] p, int p0, int stride, int count, float[] out, int o, int c) {
+    private static void addPartials(MemorySegment p, int p0, int stride, int count, MemorySegment out, int o, int c) {
         int full = S.loopBound(c);
         int j = 0;
         for (; j < full; j += V) {
-            FloatVector acc = FloatVector.fromArray(S, p, p0 + j);
+            FloatVector acc = FloatVector.fromMemorySegment(S, p, 4L * (p0 + j), ORDER);
             for (int i = 1; i < count; i++) {
-                acc = acc.add(FloatVector.fromArray(S, p, p0 + i * stride + j));
+                acc = acc.add(FloatVector.fromMemorySegment(S, p, 4L * (p0 + i * stride + j), ORDER));
             }
-            acc.add(FloatVector.fromArray(S, out, o + j)).intoArray(out, o + j);
+            acc.add(FloatVector.fromMemorySegment(S, out, 4L * (o + j), ORDER)).intoMemorySegment(out, 4L * (o + j), ORDER);
         }
         for (; j < c; j++) {
-            float acc = p[p0 + j];
+            float acc = p.getAtIndex(JAVA_FLOAT, p0 + j);
             for (int i = 1; i < count; i++) {
-                acc += p[p0 + i * stride + j];
+                acc += p.getAtIndex(JAVA_FLOAT, p0 + i * stride + j);
             }
-            out[o + j] = acc + out[o + j];
+            out.setAtIndex(JAVA_FLOAT, o + j, acc + out.getAtIndex(JAVA_FLOAT, o + j));
         }
     }
 
@@ -201,20 +203,20 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doGeluForward(Gelu kind, Tensor x, Tensor out, long n) {
-        elements(n, (from, to) -> GeluKernels.forward(kind, floats(x), at(x) + from, floats(out), at(out) + from, to - from));
+        elements(n, (from, to) -> GeluKernels.forward(kind, segment(x), at(x) + from, segment(out), at(out) + from, to - from));
     }
 
     @Override
     protected void doGeluBackward(Gelu kind, Tensor x, Tensor dout, Tensor dx, long n) {
-        elements(n, (from, to) -> GeluKernels.backward(kind, floats(x), at(x) + from, floats(dout), at(dout) + from,
-                floats(dx), at(dx) + from, to - from));
+        elements(n, (from, to) -> GeluKernels.backward(kind, segment(x), at(x) + from, segment(dout), at(dout) + from,
+                segment(dx), at(dx) + from, to - from));
     }
 
     @Override
     protected void doBiasForward(Tensor x, Tensor bias, int n, int c) {
-        float[] xv = floats(x);
+        MemorySegment xv = segment(x);
         int xo = at(x);
-        float[] b = floats(bias);
+        MemorySegment b = segment(bias);
         int bo = at(bias);
         rows(n, c, (from, to) -> {
             int full = S.loopBound(c);
@@ -226,35 +228,35 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doBiasBackward(Tensor dout, Tensor dbias, int n, int c) {
-        float[] g = floats(dout);
+        MemorySegment g = segment(dout);
         int go = at(dout);
         int per = rowsPerTask(c);
         int tasks = (n + per - 1) / per;
-        float[] partial = new float[c * tasks];
+        MemorySegment partial = SegmentAccess.scratch(c * tasks);
         forEach(tasks, i -> {
             int full = S.loopBound(c);
             for (int r = i * per, end = Math.min(n, (i + 1) * per); r < end; r++) {
                 addRow(g, go + r * c, partial, i * c, c, full);
             }
         });
-        addPartials(partial, 0, c, tasks, floats(dbias), at(dbias), c);
+        addPartials(partial, 0, c, tasks, segment(dbias), at(dbias), c);
     }
 
     @Override
     protected void doResidualForward(Tensor a, Tensor b, Tensor out, long n) {
-        float[] av = floats(a);
-        float[] bv = floats(b);
-        float[] o = floats(out);
+        MemorySegment av = segment(a);
+        MemorySegment bv = segment(b);
+        MemorySegment o = segment(out);
         int ao = at(a);
         int bo = at(b);
         int oo = at(out);
         elements(n, (from, to) -> {
             int j = from;
             for (int bound = from + S.loopBound(to - from); j < bound; j += V) {
-                FloatVector.fromArray(S, av, ao + j).add(FloatVector.fromArray(S, bv, bo + j)).intoArray(o, oo + j);
+                FloatVector.fromMemorySegment(S, av, 4L * (ao + j), ORDER).add(FloatVector.fromMemorySegment(S, bv, 4L * (bo + j), ORDER)).intoMemorySegment(o, 4L * (oo + j), ORDER);
             }
             for (; j < to; j++) {
-                o[oo + j] = av[ao + j] + bv[bo + j];
+                o.setAtIndex(JAVA_FLOAT, oo + j, av.getAtIndex(JAVA_FLOAT, ao + j) + bv.getAtIndex(JAVA_FLOAT, bo + j));
             }
         });
     }
@@ -263,8 +265,8 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doSoftmaxForward(Tensor x, Tensor out, float scale, boolean causal, int rows, int l) {
-        float[] xv = floats(x);
-        float[] o = floats(out);
+        MemorySegment xv = segment(x);
+        MemorySegment o = segment(out);
         int xo = at(x);
         int oo = at(out);
         rows(rows, l, (from, to) -> {
@@ -277,9 +279,9 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale, int rows, int l) {
-        float[] yv = floats(y);
-        float[] g = floats(dy);
-        float[] d = floats(dx);
+        MemorySegment yv = segment(y);
+        MemorySegment g = segment(dy);
+        MemorySegment d = segment(dx);
         int yo = at(y);
         int go = at(dy);
         int dOff = at(dx);
@@ -295,17 +297,17 @@ public final class CpuNnOps extends AbstractNnOps {
     @Override
     protected void doCrossEntropyForward(Tensor logits, Tensor targets, Tensor losses, float labelSmoothing,
                                          int ignoreIndex, int n, int v) {
-        float[] x = floats(logits);
-        int[] tv = ints(targets);
-        float[] o = floats(losses);
+        MemorySegment x = segment(logits);
+        MemorySegment tv = segment(targets);
+        MemorySegment o = segment(losses);
         int xo = at(logits);
         int to0 = at(targets);
         int oo = at(losses);
         rows(n, v, (from, to) -> {
             for (int r = from; r < to; r++) {
-                int target = tv[to0 + r];
-                o[oo + r] = target == ignoreIndex ? 0f
-                        : SoftmaxKernels.crossEntropyRow(x, xo + r * v, v, target, labelSmoothing);
+                int target = tv.getAtIndex(JAVA_INT, to0 + r);
+                o.setAtIndex(JAVA_FLOAT, oo + r, target == ignoreIndex ? 0f
+                        : SoftmaxKernels.crossEntropyRow(x, xo + r * v, v, target, labelSmoothing));
             }
         });
     }
@@ -313,17 +315,17 @@ public final class CpuNnOps extends AbstractNnOps {
     @Override
     protected void doCrossEntropyBackward(Tensor logits, Tensor targets, Tensor dlogits, float labelSmoothing,
                                           int ignoreIndex, float lossGradient, int n, int v) {
-        float[] x = floats(logits);
-        int[] tv = ints(targets);
-        float[] d = floats(dlogits);
+        MemorySegment x = segment(logits);
+        MemorySegment tv = segment(targets);
+        MemorySegment d = segment(dlogits);
         int xo = at(logits);
         int to0 = at(targets);
         int dOff = at(dlogits);
         rows(n, v, (from, to) -> {
             for (int r = from; r < to; r++) {
-                int target = tv[to0 + r];
+                int target = tv.getAtIndex(JAVA_INT, to0 + r);
                 if (target == ignoreIndex) {
-                    Arrays.fill(d, dOff + r * v, dOff + (r + 1) * v, 0f);
+                    SegmentAccess.fill(d, dOff + r * v, dOff + (r + 1) * v, 0f);
                 } else {
                     SoftmaxKernels.crossEntropyBackwardRow(x, xo + r * v, d, dOff + r * v, v, target, labelSmoothing,
                             lossGradient);
@@ -336,8 +338,8 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doPoolForward(Pool kind, Tensor x, Tensor out, int b, int t, int c) {
-        float[] xv = floats(x);
-        float[] o = floats(out);
+        MemorySegment xv = segment(x);
+        MemorySegment o = segment(out);
         int xo = at(x);
         int oo = at(out);
         rows(b, t * c, (from, to) -> {
@@ -345,23 +347,23 @@ public final class CpuNnOps extends AbstractNnOps {
             for (int s = from; s < to; s++) {
                 int seq = xo + s * t * c;
                 if (kind == Pool.FIRST) {
-                    System.arraycopy(xv, seq, o, oo + s * c, c);
+                    SegmentAccess.copy(xv, seq, o, oo + s * c, c);
                     continue;
                 }
                 int j = 0;
                 for (; j < full; j += V) {
-                    FloatVector acc = FloatVector.fromArray(S, xv, seq + j);
+                    FloatVector acc = FloatVector.fromMemorySegment(S, xv, 4L * (seq + j), ORDER);
                     for (int i = 1; i < t; i++) {
-                        acc = acc.add(FloatVector.fromArray(S, xv, seq + i * c + j));
+                        acc = acc.add(FloatVector.fromMemorySegment(S, xv, 4L * (seq + i * c + j), ORDER));
                     }
-                    acc.div(t).intoArray(o, oo + s * c + j);
+                    acc.div(t).intoMemorySegment(o, 4L * (oo + s * c + j), ORDER);
                 }
                 for (; j < c; j++) {
-                    float acc = xv[seq + j];
+                    float acc = xv.getAtIndex(JAVA_FLOAT, seq + j);
                     for (int i = 1; i < t; i++) {
-                        acc += xv[seq + i * c + j];
+                        acc += xv.getAtIndex(JAVA_FLOAT, seq + i * c + j);
                     }
-                    o[oo + s * c + j] = acc / t;
+                    o.setAtIndex(JAVA_FLOAT, oo + s * c + j, acc / t);
                 }
             }
         });
@@ -369,8 +371,8 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doPoolBackward(Pool kind, Tensor dout, Tensor dx, int b, int t, int c) {
-        float[] g = floats(dout);
-        float[] d = floats(dx);
+        MemorySegment g = segment(dout);
+        MemorySegment d = segment(dx);
         int go = at(dout);
         int dOff = at(dx);
         rows(b, t * c, (from, to) -> {
@@ -384,15 +386,15 @@ public final class CpuNnOps extends AbstractNnOps {
                 }
                 int j = 0;
                 for (; j < full; j += V) {
-                    FloatVector share = FloatVector.fromArray(S, g, grow + j).div(t);
+                    FloatVector share = FloatVector.fromMemorySegment(S, g, 4L * (grow + j), ORDER).div(t);
                     for (int i = 0; i < t; i++) {
-                        share.add(FloatVector.fromArray(S, d, seq + i * c + j)).intoArray(d, seq + i * c + j);
+                        share.add(FloatVector.fromMemorySegment(S, d, 4L * (seq + i * c + j), ORDER)).intoMemorySegment(d, 4L * (seq + i * c + j), ORDER);
                     }
                 }
                 for (; j < c; j++) {
-                    float share = g[grow + j] / t;
+                    float share = g.getAtIndex(JAVA_FLOAT, grow + j) / t;
                     for (int i = 0; i < t; i++) {
-                        d[seq + i * c + j] += share;
+                        d.setAtIndex(JAVA_FLOAT, seq + i * c + j, d.getAtIndex(JAVA_FLOAT, seq + i * c + j) + (share));
                     }
                 }
             }
@@ -403,8 +405,8 @@ public final class CpuNnOps extends AbstractNnOps {
 
     @Override
     protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
-        rows(n, c, (from, to) -> RmsNormKernels.forward(floats(x), at(x), floats(weight), at(weight), eps, floats(out), at(out),
-                floats(rstd), at(rstd), c, from, to));
+        rows(n, c, (from, to) -> RmsNormKernels.forward(segment(x), at(x), segment(weight), at(weight), eps, segment(out), at(out),
+                segment(rstd), at(rstd), c, from, to));
     }
 
     @Override
@@ -413,30 +415,30 @@ public final class CpuNnOps extends AbstractNnOps {
         int per = rowsPerTask(c);
         int tasks = (n + per - 1) / per;
         // Per task: its dweight partial at [c·i, c·i + c).
-        float[] partial = dweight == null ? null : new float[c * tasks];
-        forEach(tasks, i -> RmsNormKernels.backward(floats(dout), at(dout), floats(x), at(x), floats(weight), at(weight),
-                floats(rstd), at(rstd), floats(dx), at(dx), partial, c * i, c, i * per, Math.min(n, (i + 1) * per)));
+        MemorySegment partial = dweight == null ? null : SegmentAccess.scratch(c * tasks);
+        forEach(tasks, i -> RmsNormKernels.backward(segment(dout), at(dout), segment(x), at(x), segment(weight), at(weight),
+                segment(rstd), at(rstd), segment(dx), at(dx), partial, c * i, c, i * per, Math.min(n, (i + 1) * per)));
         if (dweight != null) {
-            addPartials(partial, 0, c, tasks, floats(dweight), at(dweight), c);
+            addPartials(partial, 0, c, tasks, segment(dweight), at(dweight), c);
         }
     }
 
     @Override
     protected void doRope(Tensor in, Tensor cos, Tensor sin, Tensor out, boolean transpose, int rows, int t, int w,
                           int headDim, int pos0) {
-        rows(rows, w, (from, to) -> RopeKernels.rotate(floats(in), at(in), floats(cos), at(cos), floats(sin), at(sin),
-                floats(out), at(out), transpose, t, w, headDim, pos0, from, to));
+        rows(rows, w, (from, to) -> RopeKernels.rotate(segment(in), at(in), segment(cos), at(cos), segment(sin), at(sin),
+                segment(out), at(out), transpose, t, w, headDim, pos0, from, to));
     }
 
     @Override
     protected void doSwigluForward(Tensor gate, Tensor up, Tensor out, long n) {
-        elements(n, (from, to) -> SwigluKernels.forward(floats(gate), at(gate) + from, floats(up), at(up) + from, floats(out),
+        elements(n, (from, to) -> SwigluKernels.forward(segment(gate), at(gate) + from, segment(up), at(up) + from, segment(out),
                 at(out) + from, to - from));
     }
 
     @Override
     protected void doSwigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup, long n) {
-        elements(n, (from, to) -> SwigluKernels.backward(floats(gate), at(gate) + from, floats(up), at(up) + from, floats(dout),
-                at(dout) + from, floats(dgate), at(dgate) + from, floats(dup), at(dup) + from, to - from));
+        elements(n, (from, to) -> SwigluKernels.backward(segment(gate), at(gate) + from, segment(up), at(up) + from, segment(dout),
+                at(dout) + from, segment(dgate), at(dgate) + from, segment(dup), at(dup) + from, to - from));
     }
 }

@@ -1,13 +1,15 @@
 package dev.nola.kernels.cpu;
 
 import static dev.nola.kernels.host.HostTensor.at;
-import static dev.nola.kernels.host.HostTensor.floats;
+import static dev.nola.kernels.host.HostTensor.segment;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.nola.kernels.AbstractOptimOps;
 import dev.nola.kernels.AdamWStep;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
 import dev.nola.kernels.reference.ReferenceOptimOps;
+import java.lang.foreign.MemorySegment;
 import java.util.stream.IntStream;
 
 /**
@@ -32,15 +34,15 @@ public final class CpuOptimOps extends AbstractOptimOps {
 
     @Override
     protected void doAdamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s, Tensor gradScale, long n) {
-        float[] p = floats(param);
-        float[] g = floats(grad);
-        float[] mv = floats(m);
-        float[] vv = floats(v);
+        MemorySegment p = segment(param);
+        MemorySegment g = segment(grad);
+        MemorySegment mv = segment(m);
+        MemorySegment vv = segment(v);
         int p0 = at(param);
         int g0 = at(grad);
         int m0 = at(m);
         int v0 = at(v);
-        float factor = gradScale == null ? 1f : floats(gradScale)[at(gradScale)];
+        float factor = gradScale == null ? 1f : segment(gradScale).getAtIndex(JAVA_FLOAT, at(gradScale));
         float b1 = s.beta1();
         float b2 = s.beta2();
         float ib1 = 1f - b1;
@@ -53,20 +55,20 @@ public final class CpuOptimOps extends AbstractOptimOps {
         chunks(n).forEach(c -> {
             int end = (int) Math.min(n, (long) (c + 1) * CHUNK);
             for (int i = c * CHUNK; i < end; i++) {
-                float gi = g[g0 + i] * factor;
-                float mi = b1 * mv[m0 + i] + ib1 * gi;
-                float vi = b2 * vv[v0 + i] + ib2 * gi * gi;
-                mv[m0 + i] = mi;
-                vv[v0 + i] = vi;
-                float pi = p[p0 + i];
-                p[p0 + i] = pi - lr * ((mi * ic1) / ((float) Math.sqrt(vi * ic2) + eps) + wd * pi);
+                float gi = g.getAtIndex(JAVA_FLOAT, g0 + i) * factor;
+                float mi = b1 * mv.getAtIndex(JAVA_FLOAT, m0 + i) + ib1 * gi;
+                float vi = b2 * vv.getAtIndex(JAVA_FLOAT, v0 + i) + ib2 * gi * gi;
+                mv.setAtIndex(JAVA_FLOAT, m0 + i, mi);
+                vv.setAtIndex(JAVA_FLOAT, v0 + i, vi);
+                float pi = p.getAtIndex(JAVA_FLOAT, p0 + i);
+                p.setAtIndex(JAVA_FLOAT, p0 + i, pi - lr * ((mi * ic1) / ((float) Math.sqrt(vi * ic2) + eps) + wd * pi));
             }
         });
     }
 
     @Override
     protected void doSumOfSquares(Tensor x, Tensor sum, long n) {
-        float[] xv = floats(x);
+        MemorySegment xv = segment(x);
         int x0 = at(x);
         int count = (int) ((n + CHUNK - 1) / CHUNK);
         double[] partial = new double[count];
@@ -74,7 +76,7 @@ public final class CpuOptimOps extends AbstractOptimOps {
             int end = (int) Math.min(n, (long) (c + 1) * CHUNK);
             double acc = 0;
             for (int i = c * CHUNK; i < end; i++) {
-                acc += (double) xv[x0 + i] * xv[x0 + i];
+                acc += (double) xv.getAtIndex(JAVA_FLOAT, x0 + i) * xv.getAtIndex(JAVA_FLOAT, x0 + i);
             }
             partial[c] = acc;
         });
@@ -82,19 +84,23 @@ public final class CpuOptimOps extends AbstractOptimOps {
         for (double d : partial) {
             total += d;
         }
-        float[] sv = floats(sum);
-        sv[at(sum)] = (float) (sv[at(sum)] + total);
+        MemorySegment sv = segment(sum);
+        sv.setAtIndex(JAVA_FLOAT, at(sum), (float) (sv.getAtIndex(JAVA_FLOAT, at(sum)) + total));
     }
 
     @Override
     protected void doClipFactor(Tensor sum, float maxNorm, Tensor factor) {
-        float ss = floats(sum)[at(sum)];
-        floats(factor)[at(factor)] = Float.isFinite(ss) ? Math.min(1f, maxNorm / ((float) Math.sqrt(ss) + 1e-6f)) : Float.NaN;
+        float ss = segment(sum).getAtIndex(JAVA_FLOAT, at(sum));
+        segment(factor).setAtIndex(JAVA_FLOAT, at(factor), Float.isFinite(ss) ? Math.min(1f, maxNorm / ((float) Math.sqrt(ss) + 1e-6f)) : Float.NaN);
     }
 
     /** Scalar, as the reference: coefficient vectors are a few thousand numbers. */
     @Override
     protected void doFakeQuantize(Tensor x, int bits, Tensor out, long n) {
-        ReferenceOptimOps.fakeQuantize(x, bits, out, n);
+        float[] xs = new float[(int) n];
+        float[] os = new float[(int) n];
+        MemorySegment.copy(segment(x), JAVA_FLOAT, 4L * at(x), xs, 0, (int) n);
+        ReferenceOptimOps.fakeQuantize(xs, 0, os, 0, bits, n);
+        MemorySegment.copy(os, 0, segment(out), JAVA_FLOAT, 4L * at(out), (int) n);
     }
 }

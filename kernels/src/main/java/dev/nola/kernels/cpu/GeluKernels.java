@@ -2,8 +2,11 @@ package dev.nola.kernels.cpu;
 
 import static dev.nola.kernels.cpu.NnMath.S;
 import static dev.nola.kernels.cpu.NnMath.V;
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.nola.kernels.NnOps.Gelu;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -56,8 +59,8 @@ final class GeluKernels {
     }
 
     /** out[oo + i] = gelu(x[xo + i]) for i &lt; n; out may be x at the same offset. */
-    static void forward(Gelu kind, float[] x, int xo, float[] out, int oo, int n) {
-        float[] scratch = new float[3 * BLOCK];
+    static void forward(Gelu kind, MemorySegment x, int xo, MemorySegment out, int oo, int n) {
+        MemorySegment scratch = SegmentAccess.scratch(3 * BLOCK);
         for (int b = 0; b < n; b += BLOCK) {
             int len = Math.min(BLOCK, n - b);
             if (kind == Gelu.TANH) {
@@ -73,8 +76,8 @@ final class GeluKernels {
     }
 
     /** dx[xo' + i] += gelu'(x[xo + i])·dout[go + i] for i &lt; n. */
-    static void backward(Gelu kind, float[] x, int xo, float[] dout, int go, float[] dx, int dOff, int n) {
-        float[] scratch = new float[3 * BLOCK];
+    static void backward(Gelu kind, MemorySegment x, int xo, MemorySegment dout, int go, MemorySegment dx, int dOff, int n) {
+        MemorySegment scratch = SegmentAccess.scratch(3 * BLOCK);
         for (int b = 0; b < n; b += BLOCK) {
             int len = Math.min(BLOCK, n - b);
             if (kind == Gelu.TANH) {
@@ -92,62 +95,62 @@ final class GeluKernels {
     // ---------------------------------------------------------------- tanh form
 
     /** s[i] = −2|u|, u = √(2/π)·x·(1 + K·x²). */
-    private static void tanhArguments(float[] x, int xo, float[] s, int len) {
+    private static void tanhArguments(MemorySegment x, int xo, MemorySegment s, int len) {
         int full = S.loopBound(len);
         int i = 0;
         for (; i < full; i += V) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, 4L * (xo + i), ORDER);
             FloatVector u = v.mul(v).fma(K, 1f).mul(v).mul(SQRT_2_OVER_PI);
-            u.lanewise(VectorOperators.ABS).mul(-2f).intoArray(s, i);
+            u.lanewise(VectorOperators.ABS).mul(-2f).intoMemorySegment(s, 4L * i, ORDER);
         }
         for (; i < len; i++) {
-            float v = x[xo + i];
+            float v = x.getAtIndex(JAVA_FLOAT, xo + i);
             float u = Math.fma(v * v, K, 1f) * v * SQRT_2_OVER_PI;
-            s[i] = Math.abs(u) * -2f;
+            s.setAtIndex(JAVA_FLOAT, i, Math.abs(u) * -2f);
         }
     }
 
     /** out = x·σ(2u), σ from t = s[i] = e^(−2|u|). */
-    private static void tanhForward(float[] x, int xo, float[] s, float[] out, int oo, int len) {
+    private static void tanhForward(MemorySegment x, int xo, MemorySegment s, MemorySegment out, int oo, int len) {
         int full = S.loopBound(len);
         int i = 0;
         for (; i < full; i += V) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i);
-            FloatVector t = FloatVector.fromArray(S, s, i);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, 4L * (xo + i), ORDER);
+            FloatVector t = FloatVector.fromMemorySegment(S, s, 4L * i, ORDER);
             VectorMask<Float> neg = v.lt(0f);
             FloatVector num = FloatVector.broadcast(S, 1f).blend(t, neg);
-            v.mul(num).div(t.add(1f)).intoArray(out, oo + i);
+            v.mul(num).div(t.add(1f)).intoMemorySegment(out, 4L * (oo + i), ORDER);
         }
         for (; i < len; i++) {
-            float v = x[xo + i];
-            float t = s[i];
-            out[oo + i] = v * (v < 0f ? t : 1f) / (t + 1f);
+            float v = x.getAtIndex(JAVA_FLOAT, xo + i);
+            float t = s.getAtIndex(JAVA_FLOAT, i);
+            out.setAtIndex(JAVA_FLOAT, oo + i, v * (v < 0f ? t : 1f) / (t + 1f));
         }
     }
 
     /** dx += (σ + 2x·u'·t/(1+t)²)·dout with u' = √(2/π)·(1 + 3K·x²). */
-    private static void tanhBackward(float[] x, int xo, float[] s, float[] dout, int go, float[] dx, int dOff, int len) {
+    private static void tanhBackward(MemorySegment x, int xo, MemorySegment s, MemorySegment dout, int go, MemorySegment dx, int dOff, int len) {
         int full = S.loopBound(len);
         int i = 0;
         for (; i < full; i += V) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i);
-            FloatVector t = FloatVector.fromArray(S, s, i);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, 4L * (xo + i), ORDER);
+            FloatVector t = FloatVector.fromMemorySegment(S, s, 4L * i, ORDER);
             FloatVector onePlusT = t.add(1f);
             FloatVector num = FloatVector.broadcast(S, 1f).blend(t, v.lt(0f));
             FloatVector sigma = num.div(onePlusT);
             FloatVector du = v.mul(v).fma(3 * K, 1f).mul(SQRT_2_OVER_PI);
             FloatVector slope = v.mul(2f).mul(du).mul(t).div(onePlusT.mul(onePlusT));
             FloatVector grad = sigma.add(slope);
-            grad.fma(FloatVector.fromArray(S, dout, go + i), FloatVector.fromArray(S, dx, dOff + i)).intoArray(dx, dOff + i);
+            grad.fma(FloatVector.fromMemorySegment(S, dout, 4L * (go + i), ORDER), FloatVector.fromMemorySegment(S, dx, 4L * (dOff + i), ORDER)).intoMemorySegment(dx, 4L * (dOff + i), ORDER);
         }
         for (; i < len; i++) {
-            float v = x[xo + i];
-            float t = s[i];
+            float v = x.getAtIndex(JAVA_FLOAT, xo + i);
+            float t = s.getAtIndex(JAVA_FLOAT, i);
             float onePlusT = t + 1f;
             float sigma = (v < 0f ? t : 1f) / onePlusT;
             float du = Math.fma(v * v, 3 * K, 1f) * SQRT_2_OVER_PI;
             float slope = v * 2f * du * t / (onePlusT * onePlusT);
-            dx[dOff + i] = Math.fma(sigma + slope, dout[go + i], dx[dOff + i]);
+            dx.setAtIndex(JAVA_FLOAT, dOff + i, Math.fma(sigma + slope, dout.getAtIndex(JAVA_FLOAT, go + i), dx.getAtIndex(JAVA_FLOAT, dOff + i)));
         }
     }
 
@@ -157,7 +160,7 @@ final class GeluKernels {
      * s[i] = −z² + P(t), s[2·BLOCK + i] = t = 1/(1 + z/2) for z = |x|/√2; with {@code normalToo},
      * also s[len + i] = −x²/2 for the normal density, so one exp call covers both.
      */
-    private static void erfcArguments(float[] x, int xo, float[] s, int len, boolean normalToo) {
+    private static void erfcArguments(MemorySegment x, int xo, MemorySegment s, int len, boolean normalToo) {
         FloatVector c0 = FloatVector.broadcast(S, C0);
         FloatVector c1 = FloatVector.broadcast(S, C1);
         FloatVector c2 = FloatVector.broadcast(S, C2);
@@ -169,7 +172,7 @@ final class GeluKernels {
         int full = S.loopBound(len);
         int i = 0;
         for (; i < full; i += V) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, 4L * (xo + i), ORDER);
             FloatVector z = v.lanewise(VectorOperators.ABS).mul(INV_SQRT2);
             FloatVector t = FloatVector.broadcast(S, 1f).div(z.fma(0.5f, 1f));
             FloatVector p = t.fma(C9, C8);
@@ -182,14 +185,14 @@ final class GeluKernels {
             p = p.fma(t, c1);
             p = p.fma(t, c0);
             FloatVector halfNeg = v.mul(-0.5f);
-            halfNeg.fma(v, p).intoArray(s, i);
-            t.intoArray(s, 2 * BLOCK + i);
+            halfNeg.fma(v, p).intoMemorySegment(s, 4L * i, ORDER);
+            t.intoMemorySegment(s, 4L * (2 * BLOCK + i), ORDER);
             if (normalToo) {
-                halfNeg.mul(v).intoArray(s, len + i);
+                halfNeg.mul(v).intoMemorySegment(s, 4L * (len + i), ORDER);
             }
         }
         for (; i < len; i++) {
-            float v = x[xo + i];
+            float v = x.getAtIndex(JAVA_FLOAT, xo + i);
             float z = Math.abs(v) * INV_SQRT2;
             float t = 1f / Math.fma(z, 0.5f, 1f);
             float p = Math.fma(t, C9, C8);
@@ -202,48 +205,48 @@ final class GeluKernels {
             p = Math.fma(p, t, C1);
             p = Math.fma(p, t, C0);
             float halfNeg = v * -0.5f;
-            s[i] = Math.fma(halfNeg, v, p);
-            s[2 * BLOCK + i] = t;
+            s.setAtIndex(JAVA_FLOAT, i, Math.fma(halfNeg, v, p));
+            s.setAtIndex(JAVA_FLOAT, 2 * BLOCK + i, t);
             if (normalToo) {
-                s[len + i] = halfNeg * v;
+                s.setAtIndex(JAVA_FLOAT, len + i, halfNeg * v);
             }
         }
     }
 
     /** out = x·Φ(x) with erfc(z) = t·s[i] (s holding exp(−z² + P(t))). */
-    private static void erfForward(float[] x, int xo, float[] s, float[] out, int oo, int len) {
+    private static void erfForward(MemorySegment x, int xo, MemorySegment s, MemorySegment out, int oo, int len) {
         int full = S.loopBound(len);
         int i = 0;
         for (; i < full; i += V) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i);
-            FloatVector halfErfc = FloatVector.fromArray(S, s, 2 * BLOCK + i).mul(FloatVector.fromArray(S, s, i)).mul(0.5f);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, 4L * (xo + i), ORDER);
+            FloatVector halfErfc = FloatVector.fromMemorySegment(S, s, 4L * (2 * BLOCK + i), ORDER).mul(FloatVector.fromMemorySegment(S, s, 4L * i, ORDER)).mul(0.5f);
             FloatVector phi = halfErfc.neg().add(1f).blend(halfErfc, v.lt(0f));
-            v.mul(phi).intoArray(out, oo + i);
+            v.mul(phi).intoMemorySegment(out, 4L * (oo + i), ORDER);
         }
         for (; i < len; i++) {
-            float v = x[xo + i];
-            float halfErfc = s[2 * BLOCK + i] * s[i] * 0.5f;
-            out[oo + i] = v * (v < 0f ? halfErfc : 1f - halfErfc);
+            float v = x.getAtIndex(JAVA_FLOAT, xo + i);
+            float halfErfc = s.getAtIndex(JAVA_FLOAT, 2 * BLOCK + i) * s.getAtIndex(JAVA_FLOAT, i) * 0.5f;
+            out.setAtIndex(JAVA_FLOAT, oo + i, v * (v < 0f ? halfErfc : 1f - halfErfc));
         }
     }
 
     /** dx += (Φ(x) + x·φ(x))·dout, φ(x) = s[len + i]/√(2π) (s holding exp(−x²/2) there). */
-    private static void erfBackward(float[] x, int xo, float[] s, float[] dout, int go, float[] dx, int dOff, int len) {
+    private static void erfBackward(MemorySegment x, int xo, MemorySegment s, MemorySegment dout, int go, MemorySegment dx, int dOff, int len) {
         int full = S.loopBound(len);
         int i = 0;
         for (; i < full; i += V) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i);
-            FloatVector halfErfc = FloatVector.fromArray(S, s, 2 * BLOCK + i).mul(FloatVector.fromArray(S, s, i)).mul(0.5f);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, 4L * (xo + i), ORDER);
+            FloatVector halfErfc = FloatVector.fromMemorySegment(S, s, 4L * (2 * BLOCK + i), ORDER).mul(FloatVector.fromMemorySegment(S, s, 4L * i, ORDER)).mul(0.5f);
             FloatVector phi = halfErfc.neg().add(1f).blend(halfErfc, v.lt(0f));
-            FloatVector grad = v.mul(INV_SQRT_2PI).fma(FloatVector.fromArray(S, s, len + i), phi);
-            grad.fma(FloatVector.fromArray(S, dout, go + i), FloatVector.fromArray(S, dx, dOff + i)).intoArray(dx, dOff + i);
+            FloatVector grad = v.mul(INV_SQRT_2PI).fma(FloatVector.fromMemorySegment(S, s, 4L * (len + i), ORDER), phi);
+            grad.fma(FloatVector.fromMemorySegment(S, dout, 4L * (go + i), ORDER), FloatVector.fromMemorySegment(S, dx, 4L * (dOff + i), ORDER)).intoMemorySegment(dx, 4L * (dOff + i), ORDER);
         }
         for (; i < len; i++) {
-            float v = x[xo + i];
-            float halfErfc = s[2 * BLOCK + i] * s[i] * 0.5f;
+            float v = x.getAtIndex(JAVA_FLOAT, xo + i);
+            float halfErfc = s.getAtIndex(JAVA_FLOAT, 2 * BLOCK + i) * s.getAtIndex(JAVA_FLOAT, i) * 0.5f;
             float phi = v < 0f ? halfErfc : 1f - halfErfc;
-            float grad = Math.fma(v * INV_SQRT_2PI, s[len + i], phi);
-            dx[dOff + i] = Math.fma(grad, dout[go + i], dx[dOff + i]);
+            float grad = Math.fma(v * INV_SQRT_2PI, s.getAtIndex(JAVA_FLOAT, len + i), phi);
+            dx.setAtIndex(JAVA_FLOAT, dOff + i, Math.fma(grad, dout.getAtIndex(JAVA_FLOAT, go + i), dx.getAtIndex(JAVA_FLOAT, dOff + i)));
         }
     }
 }

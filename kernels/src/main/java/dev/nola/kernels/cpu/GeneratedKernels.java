@@ -3,8 +3,10 @@ package dev.nola.kernels.cpu;
 import static dev.nola.kernels.cpu.PhiloxLanes.FS;
 import static dev.nola.kernels.cpu.PhiloxLanes.LANES;
 import static dev.nola.kernels.cpu.PhiloxLanes.STEP;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.nola.kernels.BasisStream;
+import java.lang.foreign.MemorySegment;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 
@@ -33,7 +35,7 @@ final class GeneratedKernels {
     }
 
     /** out[j·n + e] = element e of matrix firstIndex + j, for j &lt; count, e &lt; n. */
-    static void basis(BasisStream s, int firstIndex, int count, int n, float[] out) {
+    static void basis(BasisStream s, int firstIndex, int count, int n, MemorySegment out) {
         PhiloxLanes.Key key = PhiloxLanes.Key.of(s);
         int tilesPerRow = (n + TILE - 1) / TILE;
         int tasks = count * tilesPerRow;
@@ -47,7 +49,7 @@ final class GeneratedKernels {
                 PhiloxLanes.fill(key, e >>> 2, firstIndex + j, w, 0);
                 int lim = Math.min(STEP, e1 - e);
                 for (int q = 0; q < lim; q++) {
-                    out[base + e + q] = w[PERM[q]];
+                    out.setAtIndex(JAVA_FLOAT, base + e + q, w[PERM[q]]);
                 }
             }
         });
@@ -57,7 +59,7 @@ final class GeneratedKernels {
      * out[e] = off[e] (or 0) then acc = fma(c[i], basis_i[e], acc) for i ascending: bit-identical to
      * {@link #basis} then {@link MixKernels#mix}. {@code off} may be {@code out}.
      */
-    static void mix(float[] c, BasisStream s, float[] off, float[] out, int k, int n) {
+    static void mix(MemorySegment c, BasisStream s, MemorySegment off, MemorySegment out, int k, int n) {
         PhiloxLanes.Key key = PhiloxLanes.Key.of(s);
         int tiles = (n + TILE - 1) / TILE;
         forEach((long) k * n >= PARALLEL_WORK, tiles, t -> {
@@ -67,13 +69,13 @@ final class GeneratedKernels {
             float[] acc = new float[steps * STEP];
             if (off != null) {
                 for (int q = 0; q < width; q++) {
-                    acc[wordMajor(q)] = off[e0 + q];
+                    acc[wordMajor(q)] = off.getAtIndex(JAVA_FLOAT, e0 + q);
                 }
             }
             float[] w = new float[STEP];
             int block0 = e0 >>> 2;
             for (int i = 0; i < k; i++) {
-                FloatVector ci = FloatVector.broadcast(FS, c[i]);
+                FloatVector ci = FloatVector.broadcast(FS, c.getAtIndex(JAVA_FLOAT, i));
                 for (int st = 0, o = 0; st < steps; st++, o += STEP) {
                     PhiloxLanes.fill(key, block0 + st * LANES, i, w, 0);
                     for (int v = 0; v < STEP; v += FS.length()) {
@@ -82,18 +84,18 @@ final class GeneratedKernels {
                 }
             }
             for (int q = 0; q < width; q++) {
-                out[e0 + q] = acc[wordMajor(q)];
+                out.setAtIndex(JAVA_FLOAT, e0 + q, acc[wordMajor(q)]);
             }
         });
     }
 
     /** out[i] = ⟨basis_i, grad⟩ accumulated per tile in float lanes and across tiles in double. */
-    static void coefficientGradient(BasisStream s, float[] grad, float[] out, int k, int n) {
+    static void coefficientGradient(BasisStream s, MemorySegment grad, MemorySegment out, int k, int n) {
         PhiloxLanes.Key key = PhiloxLanes.Key.of(s);
         int padded = (n + STEP - 1) / STEP * STEP;
         float[] g = new float[padded];
         for (int q = 0; q < n; q++) {
-            g[wordMajor(q)] = grad[q];
+            g[wordMajor(q)] = grad.getAtIndex(JAVA_FLOAT, q);
         }
         forEach((long) k * n >= PARALLEL_WORK, k, i -> {
             float[] w = new float[STEP];
@@ -114,7 +116,7 @@ final class GeneratedKernels {
                     total += lane;
                 }
             }
-            out[i] = (float) total;
+            out.setAtIndex(JAVA_FLOAT, i, (float) total);
         });
     }
 

@@ -1,5 +1,9 @@
 package dev.nola.kernels.cpu;
 
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.MemorySegment;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -31,7 +35,7 @@ final class MixKernels {
      * out[e] = off[e] (or 0) + Σ_i c[i]·basis[i·n + e] with one fma per term in ascending i, so the
      * result is bit-identical to the scalar definition. {@code off} may be {@code out}.
      */
-    static void mix(float[] c, float[] basis, float[] off, float[] out, int k, int n) {
+    static void mix(MemorySegment c, MemorySegment basis, MemorySegment off, MemorySegment out, int k, int n) {
         // Narrower tiles when n is small, so that every core gets one.
         int threads = Runtime.getRuntime().availableProcessors();
         int perThread = (n + threads - 1) / threads;
@@ -40,7 +44,7 @@ final class MixKernels {
     }
 
     /** As {@link #mix} with tiles of {@code tile} columns (for tuning). */
-    static void mix(float[] c, float[] basis, float[] off, float[] out, int k, int n, int tile) {
+    static void mix(MemorySegment c, MemorySegment basis, MemorySegment off, MemorySegment out, int k, int n, int tile) {
         int tiles = (n + tile - 1) / tile;
         boolean parallel = tiles > 1 && (long) k * n >= (1 << 16);
         if (parallel) {
@@ -52,19 +56,19 @@ final class MixKernels {
         }
     }
 
-    private static void mixTile(float[] c, float[] basis, float[] off, float[] out, int k, int n, int e0, int tile) {
+    private static void mixTile(MemorySegment c, MemorySegment basis, MemorySegment off, MemorySegment out, int k, int n, int e0, int tile) {
         int width = Math.min(tile, n - e0);
         float[] acc = new float[width];
         if (off != null) {
-            System.arraycopy(off, e0, acc, 0, width);
+            MemorySegment.copy(off, JAVA_FLOAT, 4L * e0, acc, 0, width);
         }
         int vb = S.loopBound(width);
         int i = 0;
         for (; i + ROWS <= k; i += ROWS) {
-            FloatVector x0 = FloatVector.broadcast(S, c[i]);
-            FloatVector x1 = FloatVector.broadcast(S, c[i + 1]);
-            FloatVector x2 = FloatVector.broadcast(S, c[i + 2]);
-            FloatVector x3 = FloatVector.broadcast(S, c[i + 3]);
+            FloatVector x0 = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i));
+            FloatVector x1 = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i + 1));
+            FloatVector x2 = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i + 2));
+            FloatVector x3 = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i + 3));
             int r0 = i * n + e0;
             int r1 = r0 + n;
             int r2 = r1 + n;
@@ -72,37 +76,37 @@ final class MixKernels {
             int e = 0;
             for (; e < vb; e += V) {
                 FloatVector a = FloatVector.fromArray(S, acc, e);
-                a = FloatVector.fromArray(S, basis, r0 + e).fma(x0, a);
-                a = FloatVector.fromArray(S, basis, r1 + e).fma(x1, a);
-                a = FloatVector.fromArray(S, basis, r2 + e).fma(x2, a);
-                a = FloatVector.fromArray(S, basis, r3 + e).fma(x3, a);
+                a = FloatVector.fromMemorySegment(S, basis, 4L * (r0 + e), ORDER).fma(x0, a);
+                a = FloatVector.fromMemorySegment(S, basis, 4L * (r1 + e), ORDER).fma(x1, a);
+                a = FloatVector.fromMemorySegment(S, basis, 4L * (r2 + e), ORDER).fma(x2, a);
+                a = FloatVector.fromMemorySegment(S, basis, 4L * (r3 + e), ORDER).fma(x3, a);
                 a.intoArray(acc, e);
             }
             for (; e < width; e++) {
                 float a = acc[e];
-                a = Math.fma(c[i], basis[r0 + e], a);
-                a = Math.fma(c[i + 1], basis[r1 + e], a);
-                a = Math.fma(c[i + 2], basis[r2 + e], a);
-                a = Math.fma(c[i + 3], basis[r3 + e], a);
+                a = Math.fma(c.getAtIndex(JAVA_FLOAT, i), basis.getAtIndex(JAVA_FLOAT, r0 + e), a);
+                a = Math.fma(c.getAtIndex(JAVA_FLOAT, i + 1), basis.getAtIndex(JAVA_FLOAT, r1 + e), a);
+                a = Math.fma(c.getAtIndex(JAVA_FLOAT, i + 2), basis.getAtIndex(JAVA_FLOAT, r2 + e), a);
+                a = Math.fma(c.getAtIndex(JAVA_FLOAT, i + 3), basis.getAtIndex(JAVA_FLOAT, r3 + e), a);
                 acc[e] = a;
             }
         }
         for (; i < k; i++) {
-            FloatVector x = FloatVector.broadcast(S, c[i]);
+            FloatVector x = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i));
             int r = i * n + e0;
             int e = 0;
             for (; e < vb; e += V) {
-                FloatVector.fromArray(S, basis, r + e).fma(x, FloatVector.fromArray(S, acc, e)).intoArray(acc, e);
+                FloatVector.fromMemorySegment(S, basis, 4L * (r + e), ORDER).fma(x, FloatVector.fromArray(S, acc, e)).intoArray(acc, e);
             }
             for (; e < width; e++) {
-                acc[e] = Math.fma(c[i], basis[r + e], acc[e]);
+                acc[e] = Math.fma(c.getAtIndex(JAVA_FLOAT, i), basis.getAtIndex(JAVA_FLOAT, r + e), acc[e]);
             }
         }
-        System.arraycopy(acc, 0, out, e0, width);
+        MemorySegment.copy(acc, 0, out, JAVA_FLOAT, 4L * e0, width);
     }
 
     /** out[i] = Σ_e basis[i·n + e]·grad[e], in any order (four rows share each load of grad). */
-    static void coefficientGradient(float[] basis, float[] grad, float[] out, int k, int n) {
+    static void coefficientGradient(MemorySegment basis, MemorySegment grad, MemorySegment out, int k, int n) {
         int groups = (k + ROWS - 1) / ROWS;
         boolean parallel = groups > 1 && (long) k * n >= (1 << 16);
         if (parallel) {
@@ -114,10 +118,10 @@ final class MixKernels {
         }
     }
 
-    private static void gradientRows(float[] basis, float[] grad, float[] out, int k, int n, int i0) {
+    private static void gradientRows(MemorySegment basis, MemorySegment grad, MemorySegment out, int k, int n, int i0) {
         if (i0 + ROWS > k) {
             for (int i = i0; i < k; i++) {
-                out[i] = dot(basis, i * n, grad, 0, n);
+                out.setAtIndex(JAVA_FLOAT, i, dot(basis, i * n, grad, 0, n));
             }
             return;
         }
@@ -130,16 +134,16 @@ final class MixKernels {
         int bound2 = n - n % (2 * V);
         int e = 0;
         for (; e < bound2; e += 2 * V) {
-            FloatVector g0 = FloatVector.fromArray(S, grad, e);
-            FloatVector g1 = FloatVector.fromArray(S, grad, e + V);
-            a0 = FloatVector.fromArray(S, basis, r0 + e).fma(g0, a0);
-            b0 = FloatVector.fromArray(S, basis, r0 + e + V).fma(g1, b0);
-            a1 = FloatVector.fromArray(S, basis, r1 + e).fma(g0, a1);
-            b1 = FloatVector.fromArray(S, basis, r1 + e + V).fma(g1, b1);
-            a2 = FloatVector.fromArray(S, basis, r2 + e).fma(g0, a2);
-            b2 = FloatVector.fromArray(S, basis, r2 + e + V).fma(g1, b2);
-            a3 = FloatVector.fromArray(S, basis, r3 + e).fma(g0, a3);
-            b3 = FloatVector.fromArray(S, basis, r3 + e + V).fma(g1, b3);
+            FloatVector g0 = FloatVector.fromMemorySegment(S, grad, 4L * e, ORDER);
+            FloatVector g1 = FloatVector.fromMemorySegment(S, grad, 4L * (e + V), ORDER);
+            a0 = FloatVector.fromMemorySegment(S, basis, 4L * (r0 + e), ORDER).fma(g0, a0);
+            b0 = FloatVector.fromMemorySegment(S, basis, 4L * (r0 + e + V), ORDER).fma(g1, b0);
+            a1 = FloatVector.fromMemorySegment(S, basis, 4L * (r1 + e), ORDER).fma(g0, a1);
+            b1 = FloatVector.fromMemorySegment(S, basis, 4L * (r1 + e + V), ORDER).fma(g1, b1);
+            a2 = FloatVector.fromMemorySegment(S, basis, 4L * (r2 + e), ORDER).fma(g0, a2);
+            b2 = FloatVector.fromMemorySegment(S, basis, 4L * (r2 + e + V), ORDER).fma(g1, b2);
+            a3 = FloatVector.fromMemorySegment(S, basis, 4L * (r3 + e), ORDER).fma(g0, a3);
+            b3 = FloatVector.fromMemorySegment(S, basis, 4L * (r3 + e + V), ORDER).fma(g1, b3);
         }
         // lanes added in lane order (reduceLanes' order is unspecified and differs between the
         // interpreter and C2, which would make a resumed run differ from an uninterrupted one)
@@ -153,16 +157,16 @@ final class MixKernels {
         a3.add(b3).intoArray(lanes, 0);
         float s3 = laneSum(lanes);
         for (; e < n; e++) {
-            float g = grad[e];
-            s0 = Math.fma(basis[r0 + e], g, s0);
-            s1 = Math.fma(basis[r1 + e], g, s1);
-            s2 = Math.fma(basis[r2 + e], g, s2);
-            s3 = Math.fma(basis[r3 + e], g, s3);
+            float g = grad.getAtIndex(JAVA_FLOAT, e);
+            s0 = Math.fma(basis.getAtIndex(JAVA_FLOAT, r0 + e), g, s0);
+            s1 = Math.fma(basis.getAtIndex(JAVA_FLOAT, r1 + e), g, s1);
+            s2 = Math.fma(basis.getAtIndex(JAVA_FLOAT, r2 + e), g, s2);
+            s3 = Math.fma(basis.getAtIndex(JAVA_FLOAT, r3 + e), g, s3);
         }
-        out[i0] = s0;
-        out[i0 + 1] = s1;
-        out[i0 + 2] = s2;
-        out[i0 + 3] = s3;
+        out.setAtIndex(JAVA_FLOAT, i0, s0);
+        out.setAtIndex(JAVA_FLOAT, i0 + 1, s1);
+        out.setAtIndex(JAVA_FLOAT, i0 + 2, s2);
+        out.setAtIndex(JAVA_FLOAT, i0 + 3, s3);
     }
 
     /** lanes[0] + lanes[1] + … in index order: a reduction whose result does not depend on the JIT. */
@@ -175,20 +179,20 @@ final class MixKernels {
     }
 
     /** Σ_e a[aOff + e]·b[bOff + e] over e &lt; len, two vector accumulators, lanes summed in order. */
-    static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+    static float dot(MemorySegment a, int aOff, MemorySegment b, int bOff, int len) {
         FloatVector s0 = FloatVector.zero(S);
         FloatVector s1 = FloatVector.zero(S);
         int bound2 = len - len % (2 * V);
         int e = 0;
         for (; e < bound2; e += 2 * V) {
-            s0 = FloatVector.fromArray(S, a, aOff + e).fma(FloatVector.fromArray(S, b, bOff + e), s0);
-            s1 = FloatVector.fromArray(S, a, aOff + e + V).fma(FloatVector.fromArray(S, b, bOff + e + V), s1);
+            s0 = FloatVector.fromMemorySegment(S, a, 4L * (aOff + e), ORDER).fma(FloatVector.fromMemorySegment(S, b, 4L * (bOff + e), ORDER), s0);
+            s1 = FloatVector.fromMemorySegment(S, a, 4L * (aOff + e + V), ORDER).fma(FloatVector.fromMemorySegment(S, b, 4L * (bOff + e + V), ORDER), s1);
         }
         float[] lanes = new float[V];
         s0.add(s1).intoArray(lanes, 0);
         float sum = laneSum(lanes);
         for (; e < len; e++) {
-            sum = Math.fma(a[aOff + e], b[bOff + e], sum);
+            sum = Math.fma(a.getAtIndex(JAVA_FLOAT, aOff + e), b.getAtIndex(JAVA_FLOAT, bOff + e), sum);
         }
         return sum;
     }

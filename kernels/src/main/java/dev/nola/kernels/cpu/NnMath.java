@@ -1,5 +1,9 @@
 package dev.nola.kernels.cpu;
 
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -67,7 +71,7 @@ final class NnMath {
      * <p>exp(a) = 2ⁿ·exp(r) with n = round(a·log₂e) and r = a − n·ln2 (|r| ≤ ln2/2, Cody–Waite with
      * fmas), exp(r) by its Taylor polynomial of degree 7, and 2ⁿ built in the exponent bits.
      */
-    static double expShifted(float[] x, int xo, float[] out, int oo, int len, float scale, float shift) {
+    static double expShifted(MemorySegment x, int xo, MemorySegment out, int oo, int len, float scale, float shift) {
         FloatVector vs = FloatVector.broadcast(S, scale);
         FloatVector vShift = FloatVector.broadcast(S, -shift);
         float[] lanes = new float[V];
@@ -78,9 +82,9 @@ final class NnMath {
             FloatVector acc = FloatVector.zero(S);
             int blockEnd = Math.min(full, j + BLOCK);
             for (; j < blockEnd; j += V) {
-                FloatVector e = exp(FloatVector.fromArray(S, x, xo + j).fma(vs, vShift));
+                FloatVector e = exp(FloatVector.fromMemorySegment(S, x, 4L * (xo + j), ORDER).fma(vs, vShift));
                 if (out != null) {
-                    e.intoArray(out, oo + j);
+                    e.intoMemorySegment(out, 4L * (oo + j), ORDER);
                 }
                 acc = acc.add(e);
             }
@@ -88,9 +92,9 @@ final class NnMath {
                 // The ragged end as one masked vector: the same formula, so every element gets the same bits
                 // whatever its position.
                 VectorMask<Float> m = S.indexInRange(j, len);
-                FloatVector e = exp(FloatVector.fromArray(S, x, xo + j, m).fma(vs, vShift));
+                FloatVector e = exp(FloatVector.fromMemorySegment(S, x, 4L * (xo + j), ORDER, m).fma(vs, vShift));
                 if (out != null) {
-                    e.intoArray(out, oo + j, m);
+                    e.intoMemorySegment(out, 4L * (oo + j), ORDER, m);
                 }
                 acc = acc.add(e, m);
                 j = len;
@@ -123,7 +127,7 @@ final class NnMath {
     }
 
     /** Σ x[xo + j] for j &lt; len, in the fixed order of the class comment. */
-    static double sum(float[] x, int xo, int len) {
+    static double sum(MemorySegment x, int xo, int len) {
         float[] lanes = new float[V];
         double total = 0;
         int full = S.loopBound(len);
@@ -132,7 +136,7 @@ final class NnMath {
             FloatVector acc = FloatVector.zero(S);
             int blockEnd = Math.min(full, j + BLOCK);
             for (; j < blockEnd; j += V) {
-                acc = acc.add(FloatVector.fromArray(S, x, xo + j));
+                acc = acc.add(FloatVector.fromMemorySegment(S, x, 4L * (xo + j), ORDER));
             }
             acc.intoArray(lanes, 0);
             for (float lane : lanes) {
@@ -140,13 +144,13 @@ final class NnMath {
             }
         }
         for (; j < len; j++) {
-            total += x[xo + j];
+            total += x.getAtIndex(JAVA_FLOAT, xo + j);
         }
         return total;
     }
 
     /** Σ a[ao + j]·b[bo + j] for j &lt; len (products by fma into the lanes), in a fixed order. */
-    static double dot(float[] a, int ao, float[] b, int bo, int len) {
+    static double dot(MemorySegment a, int ao, MemorySegment b, int bo, int len) {
         float[] lanes = new float[V];
         double total = 0;
         int full = S.loopBound(len);
@@ -155,7 +159,7 @@ final class NnMath {
             FloatVector acc = FloatVector.zero(S);
             int blockEnd = Math.min(full, j + BLOCK);
             for (; j < blockEnd; j += V) {
-                acc = FloatVector.fromArray(S, a, ao + j).fma(FloatVector.fromArray(S, b, bo + j), acc);
+                acc = FloatVector.fromMemorySegment(S, a, 4L * (ao + j), ORDER).fma(FloatVector.fromMemorySegment(S, b, 4L * (bo + j), ORDER), acc);
             }
             acc.intoArray(lanes, 0);
             for (float lane : lanes) {
@@ -163,7 +167,7 @@ final class NnMath {
             }
         }
         for (; j < len; j++) {
-            total += (double) a[ao + j] * b[bo + j];
+            total += (double) a.getAtIndex(JAVA_FLOAT, ao + j) * b.getAtIndex(JAVA_FLOAT, bo + j);
         }
         return total;
     }
@@ -173,20 +177,20 @@ final class NnMath {
      * skipped (they make the exp sum NaN anyway); a compare and a blend instead of {@code max}, whose
      * Java semantics cost C2 twice the time.
      */
-    static float maxScaled(float[] x, int xo, int len, float scale) {
+    static float maxScaled(MemorySegment x, int xo, int len, float scale) {
         int full = S.loopBound(len);
         float m = Float.NEGATIVE_INFINITY;
         int j = 0;
         if (full > 0) {
             FloatVector vm = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
             for (; j < full; j += V) {
-                FloatVector v = FloatVector.fromArray(S, x, xo + j).mul(scale);
+                FloatVector v = FloatVector.fromMemorySegment(S, x, 4L * (xo + j), ORDER).mul(scale);
                 vm = vm.blend(v, v.compare(VectorOperators.GT, vm));
             }
             m = vm.reduceLanes(VectorOperators.MAX);
         }
         for (; j < len; j++) {
-            float v = scale * x[xo + j];
+            float v = scale * x.getAtIndex(JAVA_FLOAT, xo + j);
             if (v > m) {
                 m = v;
             }

@@ -3,7 +3,10 @@ package dev.nola.kernels.cpu;
 import static dev.nola.kernels.cpu.NnMath.BLOCK;
 import static dev.nola.kernels.cpu.NnMath.S;
 import static dev.nola.kernels.cpu.NnMath.V;
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -18,7 +21,7 @@ final class RmsNormKernels {
     }
 
     /** Rows [from, to) of {@code out = (x·rstd)·w}, rstd = 1/√(Σx²/c + eps) written. */
-    static void forward(float[] x, int xo, float[] w, int wo, float eps, float[] out, int oo, float[] rstd, int ro, int c,
+    static void forward(MemorySegment x, int xo, MemorySegment w, int wo, float eps, MemorySegment out, int oo, MemorySegment rstd, int ro, int c,
                         int from, int to) {
         int full = S.loopBound(c);
         for (int r = from; r < to; r++) {
@@ -27,12 +30,12 @@ final class RmsNormKernels {
             float s = (float) (1 / Math.sqrt(NnMath.dot(x, row, x, row, c) / c + eps));
             int j = 0;
             for (; j < full; j += V) {
-                FloatVector.fromArray(S, x, row + j).mul(s).mul(FloatVector.fromArray(S, w, wo + j)).intoArray(out, orow + j);
+                FloatVector.fromMemorySegment(S, x, 4L * (row + j), ORDER).mul(s).mul(FloatVector.fromMemorySegment(S, w, 4L * (wo + j), ORDER)).intoMemorySegment(out, 4L * (orow + j), ORDER);
             }
             for (; j < c; j++) {
-                out[orow + j] = x[row + j] * s * w[wo + j];
+                out.setAtIndex(JAVA_FLOAT, orow + j, x.getAtIndex(JAVA_FLOAT, row + j) * s * w.getAtIndex(JAVA_FLOAT, wo + j));
             }
-            rstd[ro + r] = s;
+            rstd.setAtIndex(JAVA_FLOAT, ro + r, s);
         }
     }
 
@@ -41,23 +44,23 @@ final class RmsNormKernels {
      * dn = dout·w and norm = x·rstd, and {@code pdw += dout·norm} into the partial sums pdw [C] at pw
      * (pdw may be null).
      */
-    static void backward(float[] g, int go, float[] x, int xo, float[] w, int wo, float[] rstd, int ro, float[] dx, int dOff,
-                         float[] pdw, int pw, int c, int from, int to) {
+    static void backward(MemorySegment g, int go, MemorySegment x, int xo, MemorySegment w, int wo, MemorySegment rstd, int ro, MemorySegment dx, int dOff,
+                         MemorySegment pdw, int pw, int c, int from, int to) {
         float[] lanes = new float[V];
         int full = S.loopBound(c);
         for (int r = from; r < to; r++) {
             int grow = go + r * c;
             int xrow = xo + r * c;
             int drow = dOff + r * c;
-            float s = rstd[ro + r];
+            float s = rstd.getAtIndex(JAVA_FLOAT, ro + r);
             double sumDN = 0;
             int j = 0;
             while (j < full) {
                 FloatVector acc = FloatVector.zero(S);
                 int blockEnd = Math.min(full, j + BLOCK);
                 for (; j < blockEnd; j += V) {
-                    FloatVector dn = FloatVector.fromArray(S, g, grow + j).mul(FloatVector.fromArray(S, w, wo + j));
-                    acc = dn.fma(FloatVector.fromArray(S, x, xrow + j).mul(s), acc);
+                    FloatVector dn = FloatVector.fromMemorySegment(S, g, 4L * (grow + j), ORDER).mul(FloatVector.fromMemorySegment(S, w, 4L * (wo + j), ORDER));
+                    acc = dn.fma(FloatVector.fromMemorySegment(S, x, 4L * (xrow + j), ORDER).mul(s), acc);
                 }
                 acc.intoArray(lanes, 0);
                 for (float lane : lanes) {
@@ -65,26 +68,26 @@ final class RmsNormKernels {
                 }
             }
             for (; j < c; j++) {
-                sumDN += (double) (g[grow + j] * w[wo + j]) * (x[xrow + j] * s);
+                sumDN += (double) (g.getAtIndex(JAVA_FLOAT, grow + j) * w.getAtIndex(JAVA_FLOAT, wo + j)) * (x.getAtIndex(JAVA_FLOAT, xrow + j) * s);
             }
             float meanDN = (float) (sumDN / c);
             FloatVector vNegMeanDN = FloatVector.broadcast(S, -meanDN);
             FloatVector vs = FloatVector.broadcast(S, s);
             for (j = 0; j < full; j += V) {
-                FloatVector gv = FloatVector.fromArray(S, g, grow + j);
-                FloatVector dn = gv.mul(FloatVector.fromArray(S, w, wo + j));
-                FloatVector norm = FloatVector.fromArray(S, x, xrow + j).mul(s);
-                norm.fma(vNegMeanDN, dn).fma(vs, FloatVector.fromArray(S, dx, drow + j)).intoArray(dx, drow + j);
+                FloatVector gv = FloatVector.fromMemorySegment(S, g, 4L * (grow + j), ORDER);
+                FloatVector dn = gv.mul(FloatVector.fromMemorySegment(S, w, 4L * (wo + j), ORDER));
+                FloatVector norm = FloatVector.fromMemorySegment(S, x, 4L * (xrow + j), ORDER).mul(s);
+                norm.fma(vNegMeanDN, dn).fma(vs, FloatVector.fromMemorySegment(S, dx, 4L * (drow + j), ORDER)).intoMemorySegment(dx, 4L * (drow + j), ORDER);
                 if (pdw != null) {
-                    gv.fma(norm, FloatVector.fromArray(S, pdw, pw + j)).intoArray(pdw, pw + j);
+                    gv.fma(norm, FloatVector.fromMemorySegment(S, pdw, 4L * (pw + j), ORDER)).intoMemorySegment(pdw, 4L * (pw + j), ORDER);
                 }
             }
             for (; j < c; j++) {
-                float gj = g[grow + j];
-                float norm = x[xrow + j] * s;
-                dx[drow + j] = Math.fma(Math.fma(norm, -meanDN, gj * w[wo + j]), s, dx[drow + j]);
+                float gj = g.getAtIndex(JAVA_FLOAT, grow + j);
+                float norm = x.getAtIndex(JAVA_FLOAT, xrow + j) * s;
+                dx.setAtIndex(JAVA_FLOAT, drow + j, Math.fma(Math.fma(norm, -meanDN, gj * w.getAtIndex(JAVA_FLOAT, wo + j)), s, dx.getAtIndex(JAVA_FLOAT, drow + j)));
                 if (pdw != null) {
-                    pdw[pw + j] = Math.fma(gj, norm, pdw[pw + j]);
+                    pdw.setAtIndex(JAVA_FLOAT, pw + j, Math.fma(gj, norm, pdw.getAtIndex(JAVA_FLOAT, pw + j)));
                 }
             }
         }

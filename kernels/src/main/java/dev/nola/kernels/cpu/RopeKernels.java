@@ -2,7 +2,10 @@ package dev.nola.kernels.cpu;
 
 import static dev.nola.kernels.cpu.NnMath.S;
 import static dev.nola.kernels.cpu.NnMath.V;
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -18,7 +21,7 @@ final class RopeKernels {
     }
 
     /** Rows [from, to) of w = heads·headDim elements; row r is at position pos0 + r mod t of the [P, headDim/2] tables. */
-    static void rotate(float[] x, int xo, float[] cos, int co, float[] sin, int so, float[] out, int oo, boolean transpose,
+    static void rotate(MemorySegment x, int xo, MemorySegment cos, int co, MemorySegment sin, int so, MemorySegment out, int oo, boolean transpose,
                        int t, int w, int headDim, int pos0, int from, int to) {
         int half = headDim / 2;
         int full = S.loopBound(half);
@@ -29,25 +32,25 @@ final class RopeKernels {
                 int oi = oo + r * w + h;
                 int i = 0;
                 for (; i < full; i += V) {
-                    FloatVector a = FloatVector.fromArray(S, x, xi + i);
-                    FloatVector b = FloatVector.fromArray(S, x, xi + half + i);
-                    FloatVector c = FloatVector.fromArray(S, cos, co + table + i);
-                    FloatVector s = FloatVector.fromArray(S, sin, so + table + i);
+                    FloatVector a = FloatVector.fromMemorySegment(S, x, 4L * (xi + i), ORDER);
+                    FloatVector b = FloatVector.fromMemorySegment(S, x, 4L * (xi + half + i), ORDER);
+                    FloatVector c = FloatVector.fromMemorySegment(S, cos, 4L * (co + table + i), ORDER);
+                    FloatVector s = FloatVector.fromMemorySegment(S, sin, 4L * (so + table + i), ORDER);
                     if (transpose) {
-                        a.mul(c).add(b.mul(s)).intoArray(out, oi + i);
-                        b.mul(c).sub(a.mul(s)).intoArray(out, oi + half + i);
+                        a.mul(c).add(b.mul(s)).intoMemorySegment(out, 4L * (oi + i), ORDER);
+                        b.mul(c).sub(a.mul(s)).intoMemorySegment(out, 4L * (oi + half + i), ORDER);
                     } else {
-                        a.mul(c).sub(b.mul(s)).intoArray(out, oi + i);
-                        b.mul(c).add(a.mul(s)).intoArray(out, oi + half + i);
+                        a.mul(c).sub(b.mul(s)).intoMemorySegment(out, 4L * (oi + i), ORDER);
+                        b.mul(c).add(a.mul(s)).intoMemorySegment(out, 4L * (oi + half + i), ORDER);
                     }
                 }
                 for (; i < half; i++) {
-                    float a = x[xi + i];
-                    float b = x[xi + half + i];
-                    float c = cos[co + table + i];
-                    float s = transpose ? -sin[so + table + i] : sin[so + table + i];
-                    out[oi + i] = a * c - b * s;
-                    out[oi + half + i] = b * c + a * s;
+                    float a = x.getAtIndex(JAVA_FLOAT, xi + i);
+                    float b = x.getAtIndex(JAVA_FLOAT, xi + half + i);
+                    float c = cos.getAtIndex(JAVA_FLOAT, co + table + i);
+                    float s = transpose ? -sin.getAtIndex(JAVA_FLOAT, so + table + i) : sin.getAtIndex(JAVA_FLOAT, so + table + i);
+                    out.setAtIndex(JAVA_FLOAT, oi + i, a * c - b * s);
+                    out.setAtIndex(JAVA_FLOAT, oi + half + i, b * c + a * s);
                 }
             }
         }

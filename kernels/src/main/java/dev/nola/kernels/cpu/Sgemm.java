@@ -1,5 +1,9 @@
 package dev.nola.kernels.cpu;
 
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.MemorySegment;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -51,8 +55,8 @@ final class Sgemm {
      * batch per thread; large ones one after another, each parallel inside.
      */
     static void gemmBatched(boolean transA, boolean transB, int batch, float alpha,
-                            float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
-                            float beta, float[] c, int cOff, int ldc, long strideC, int m, int n, int k) {
+                            MemorySegment a, int aOff, int lda, long strideA, MemorySegment b, int bOff, int ldb, long strideB,
+                            float beta, MemorySegment c, int cOff, int ldc, long strideC, int m, int n, int k) {
         if (batch == 1 || (long) m * n * k >= PARALLEL_THRESHOLD) {
             for (int q = 0; q < batch; q++) {
                 gemm(transA, transB, alpha, a, (int) (aOff + q * strideA), lda, b, (int) (bOff + q * strideB), ldb,
@@ -66,13 +70,13 @@ final class Sgemm {
     }
 
     /** One GEMM on row-major arrays with offsets and leading dimensions (A [m, k], or [k, m] when transA; B [k, n] or [n, k]). */
-    static void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b, int bOff,
-                     int ldb, float beta, float[] c, int cOff, int ldc, int m, int n, int k) {
+    static void gemm(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b, int bOff,
+                     int ldb, float beta, MemorySegment c, int cOff, int ldc, int m, int n, int k) {
         gemm(transA, transB, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, m, n, k, true);
     }
 
-    private static void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b,
-                             int bOff, int ldb, float beta, float[] c, int cOff, int ldc, int m, int n, int k,
+    private static void gemm(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b,
+                             int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc, int m, int n, int k,
                              boolean mayFork) {
         if (k == 0 || alpha == 0f) {
             scaleC(beta, c, cOff, ldc, m, n);
@@ -105,8 +109,8 @@ final class Sgemm {
     }
 
     /** C[i0..i1, j0..j1] of the product, all k slices, on the calling thread. */
-    private static void part(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b,
-                             int bOff, int ldb, float beta, float[] c, int cOff, int ldc,
+    private static void part(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b,
+                             int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc,
                              int m, int n, int k, int i0, int i1, int j0, int j1, boolean narrow) {
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
@@ -146,10 +150,10 @@ final class Sgemm {
         }
     }
 
-    private static void scaleC(float beta, float[] c, int cOff, int ldc, int m, int n) {
+    private static void scaleC(float beta, MemorySegment c, int cOff, int ldc, int m, int n) {
         for (int i = 0; i < m; i++) {
             for (int j = cOff + i * ldc, end = j + n; j < end; j++) {
-                c[j] = beta == 0f ? 0f : beta * c[j];
+                c.setAtIndex(JAVA_FLOAT, j, beta == 0f ? 0f : beta * c.getAtIndex(JAVA_FLOAT, j));
             }
         }
     }
@@ -158,7 +162,7 @@ final class Sgemm {
      * Packs the panel of op(B) starting at column j0 (width columns; those at or past jEnd are zero),
      * rows p0..p0+kc-1, as [kc][width] at bp[base..].
      */
-    private static void packB(boolean transB, float[] b, int bOff, int ldb, int p0, int kc, int j0, int jEnd, int width,
+    private static void packB(boolean transB, MemorySegment b, int bOff, int ldb, int p0, int kc, int j0, int jEnd, int width,
                               float[] bp, int base) {
         int nr = Math.min(width, jEnd - j0);
         if (!transB) {
@@ -167,7 +171,7 @@ final class Sgemm {
                     int src = bOff + (p0 + p) * ldb + j0;
                     int dst = base + p * width;
                     for (int q = 0; q < width; q += V) {
-                        FloatVector.fromArray(S, b, src + q).intoArray(bp, dst + q);
+                        FloatVector.fromMemorySegment(S, b, 4L * (src + q), ORDER).intoArray(bp, dst + q);
                     }
                 }
             } else {
@@ -175,7 +179,7 @@ final class Sgemm {
                     int src = bOff + (p0 + p) * ldb + j0;
                     int dst = base + p * width;
                     for (int j = 0; j < width; j++) {
-                        bp[dst + j] = j < nr ? b[src + j] : 0f;
+                        bp[dst + j] = j < nr ? b.getAtIndex(JAVA_FLOAT, src + j) : 0f;
                     }
                 }
             }
@@ -185,7 +189,7 @@ final class Sgemm {
                 if (j < nr) {
                     int src = bOff + (j0 + j) * ldb + p0;
                     for (int p = 0; p < kc; p++) {
-                        bp[base + p * width + j] = b[src + p];
+                        bp[base + p * width + j] = b.getAtIndex(JAVA_FLOAT, src + p);
                     }
                 } else {
                     for (int p = 0; p < kc; p++) {
@@ -197,7 +201,7 @@ final class Sgemm {
     }
 
     /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as panels [kc][rows], zero-padded. */
-    private static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc, int rows, float[] ap) {
+    private static void packA(boolean transA, MemorySegment a, int aOff, int lda, int i0, int mc, int p0, int kc, int rows, float[] ap) {
         if (transA) {
             // A is [k, m]: row p of A holds op(A)'s column p. Walk A row by row (p outer) so every
             // read is a contiguous run of mc floats; walking a panel down p instead strides by
@@ -208,7 +212,7 @@ final class Sgemm {
                     int mr = Math.min(rows, mc - ip);
                     int dst = ip * kc + p * rows;
                     for (int r = 0; r < rows; r++) {
-                        ap[dst + r] = r < mr ? a[src + ip + r] : 0f;
+                        ap[dst + r] = r < mr ? a.getAtIndex(JAVA_FLOAT, src + ip + r) : 0f;
                     }
                 }
             }
@@ -221,7 +225,7 @@ final class Sgemm {
                 if (r < mr) {
                     int src = aOff + (i0 + ip + r) * lda + p0;
                     for (int p = 0; p < kc; p++) {
-                        ap[base + p * rows + r] = a[src + p];
+                        ap[base + p * rows + r] = a.getAtIndex(JAVA_FLOAT, src + p);
                     }
                 } else {
                     for (int p = 0; p < kc; p++) {
@@ -303,7 +307,7 @@ final class Sgemm {
      * Kept apart from the micro-kernel so that neither passes vectors across a call (which would
      * box them when the JIT does not inline).
      */
-    private static void update(float[] t, int width, float[] c, int cOff, int ldc, int i, int j, int mr, int nr,
+    private static void update(float[] t, int width, MemorySegment c, int cOff, int ldc, int i, int j, int mr, int nr,
                                float alpha, float beta) {
         // Two loops rather than a vector reassigned under a condition: C2 boxes a vector that
         // merges across branches and falls back to the Java implementation (seen in profiles).
@@ -312,7 +316,7 @@ final class Sgemm {
             for (int r = 0; r < mr; r++) {
                 int o = cOff + (i + r) * ldc + j;
                 for (int q = 0; q < width; q += V) {
-                    FloatVector.fromArray(S, t, r * width + q).mul(va).intoArray(c, o + q);
+                    FloatVector.fromArray(S, t, r * width + q).mul(va).intoMemorySegment(c, 4L * (o + q), ORDER);
                 }
             }
             return;
@@ -323,8 +327,8 @@ final class Sgemm {
             for (int r = 0; r < mr; r++) {
                 int o = cOff + (i + r) * ldc + j;
                 for (int q = 0; q < width; q += V) {
-                    FloatVector.fromArray(S, c, o + q).fma(vb, FloatVector.fromArray(S, t, r * width + q).mul(va))
-                            .intoArray(c, o + q);
+                    FloatVector.fromMemorySegment(S, c, 4L * (o + q), ORDER).fma(vb, FloatVector.fromArray(S, t, r * width + q).mul(va))
+                            .intoMemorySegment(c, 4L * (o + q), ORDER);
                 }
             }
             return;
@@ -333,7 +337,7 @@ final class Sgemm {
             int o = cOff + (i + r) * ldc + j;
             for (int q = 0; q < nr; q++) {
                 float v = alpha * t[r * width + q];
-                c[o + q] = beta == 0f ? v : Math.fma(beta, c[o + q], v);
+                c.setAtIndex(JAVA_FLOAT, o + q, beta == 0f ? v : Math.fma(beta, c.getAtIndex(JAVA_FLOAT, o + q), v));
             }
         }
     }

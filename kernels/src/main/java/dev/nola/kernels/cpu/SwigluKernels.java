@@ -2,7 +2,10 @@ package dev.nola.kernels.cpu;
 
 import static dev.nola.kernels.cpu.NnMath.S;
 import static dev.nola.kernels.cpu.NnMath.V;
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -24,20 +27,20 @@ final class SwigluKernels {
     }
 
     /** s[i] = −|gate[go + i]| for i &lt; len. */
-    private static void arguments(float[] gate, int go, float[] s, int len) {
+    private static void arguments(MemorySegment gate, int go, MemorySegment s, int len) {
         int full = S.loopBound(len);
         int i = 0;
         for (; i < full; i += V) {
-            FloatVector.fromArray(S, gate, go + i).lanewise(VectorOperators.ABS).neg().intoArray(s, i);
+            FloatVector.fromMemorySegment(S, gate, 4L * (go + i), ORDER).lanewise(VectorOperators.ABS).neg().intoMemorySegment(s, 4L * i, ORDER);
         }
         for (; i < len; i++) {
-            s[i] = -Math.abs(gate[go + i]);
+            s.setAtIndex(JAVA_FLOAT, i, -Math.abs(gate.getAtIndex(JAVA_FLOAT, go + i)));
         }
     }
 
     /** out[oo + i] = silu(gate[go + i])·up[uo + i] for i &lt; n; out may be gate or up at the same offset. */
-    static void forward(float[] gate, int go, float[] up, int uo, float[] out, int oo, int n) {
-        float[] scratch = new float[BLOCK];
+    static void forward(MemorySegment gate, int go, MemorySegment up, int uo, MemorySegment out, int oo, int n) {
+        MemorySegment scratch = SegmentAccess.scratch(BLOCK);
         for (int b = 0; b < n; b += BLOCK) {
             int len = Math.min(BLOCK, n - b);
             arguments(gate, go + b, scratch, len);
@@ -45,24 +48,24 @@ final class SwigluKernels {
             int full = S.loopBound(len);
             int i = 0;
             for (; i < full; i += V) {
-                FloatVector g = FloatVector.fromArray(S, gate, go + b + i);
-                FloatVector t = FloatVector.fromArray(S, scratch, i);
+                FloatVector g = FloatVector.fromMemorySegment(S, gate, 4L * (go + b + i), ORDER);
+                FloatVector t = FloatVector.fromMemorySegment(S, scratch, 4L * i, ORDER);
                 VectorMask<Float> neg = g.lt(0f);
                 FloatVector silu = g.mul(FloatVector.broadcast(S, 1f).blend(t, neg)).div(t.add(1f));
-                silu.mul(FloatVector.fromArray(S, up, uo + b + i)).intoArray(out, oo + b + i);
+                silu.mul(FloatVector.fromMemorySegment(S, up, 4L * (uo + b + i), ORDER)).intoMemorySegment(out, 4L * (oo + b + i), ORDER);
             }
             for (; i < len; i++) {
-                float g = gate[go + b + i];
-                float t = scratch[i];
-                out[oo + b + i] = g * (g < 0f ? t : 1f) / (t + 1f) * up[uo + b + i];
+                float g = gate.getAtIndex(JAVA_FLOAT, go + b + i);
+                float t = scratch.getAtIndex(JAVA_FLOAT, i);
+                out.setAtIndex(JAVA_FLOAT, oo + b + i, g * (g < 0f ? t : 1f) / (t + 1f) * up.getAtIndex(JAVA_FLOAT, uo + b + i));
             }
         }
     }
 
     /** dgate += dout·up·silu'(gate), dup += dout·silu(gate), for i &lt; n. */
-    static void backward(float[] gate, int go, float[] up, int uo, float[] dout, int doo, float[] dgate, int dgo, float[] dup,
+    static void backward(MemorySegment gate, int go, MemorySegment up, int uo, MemorySegment dout, int doo, MemorySegment dgate, int dgo, MemorySegment dup,
                          int duo, int n) {
-        float[] scratch = new float[BLOCK];
+        MemorySegment scratch = SegmentAccess.scratch(BLOCK);
         for (int b = 0; b < n; b += BLOCK) {
             int len = Math.min(BLOCK, n - b);
             arguments(gate, go + b, scratch, len);
@@ -71,25 +74,25 @@ final class SwigluKernels {
             int i = 0;
             for (; i < full; i += V) {
                 int e = b + i;
-                FloatVector g = FloatVector.fromArray(S, gate, go + e);
-                FloatVector t = FloatVector.fromArray(S, scratch, i);
+                FloatVector g = FloatVector.fromMemorySegment(S, gate, 4L * (go + e), ORDER);
+                FloatVector t = FloatVector.fromMemorySegment(S, scratch, 4L * i, ORDER);
                 FloatVector onePlus = t.add(1f);
                 FloatVector sigma = FloatVector.broadcast(S, 1f).blend(t, g.lt(0f)).div(onePlus);
                 FloatVector grad = g.mul(t).div(onePlus.mul(onePlus)).add(sigma);
-                FloatVector d = FloatVector.fromArray(S, dout, doo + e);
-                d.mul(FloatVector.fromArray(S, up, uo + e)).fma(grad, FloatVector.fromArray(S, dgate, dgo + e)).intoArray(dgate, dgo + e);
-                d.fma(g.mul(sigma), FloatVector.fromArray(S, dup, duo + e)).intoArray(dup, duo + e);
+                FloatVector d = FloatVector.fromMemorySegment(S, dout, 4L * (doo + e), ORDER);
+                d.mul(FloatVector.fromMemorySegment(S, up, 4L * (uo + e), ORDER)).fma(grad, FloatVector.fromMemorySegment(S, dgate, 4L * (dgo + e), ORDER)).intoMemorySegment(dgate, 4L * (dgo + e), ORDER);
+                d.fma(g.mul(sigma), FloatVector.fromMemorySegment(S, dup, 4L * (duo + e), ORDER)).intoMemorySegment(dup, 4L * (duo + e), ORDER);
             }
             for (; i < len; i++) {
                 int e = b + i;
-                float g = gate[go + e];
-                float t = scratch[i];
+                float g = gate.getAtIndex(JAVA_FLOAT, go + e);
+                float t = scratch.getAtIndex(JAVA_FLOAT, i);
                 float onePlus = t + 1f;
                 float sigma = (g < 0f ? t : 1f) / onePlus;
                 float grad = g * t / (onePlus * onePlus) + sigma;
-                float d = dout[doo + e];
-                dgate[dgo + e] = Math.fma(d * up[uo + e], grad, dgate[dgo + e]);
-                dup[duo + e] = Math.fma(d, g * sigma, dup[duo + e]);
+                float d = dout.getAtIndex(JAVA_FLOAT, doo + e);
+                dgate.setAtIndex(JAVA_FLOAT, dgo + e, Math.fma(d * up.getAtIndex(JAVA_FLOAT, uo + e), grad, dgate.getAtIndex(JAVA_FLOAT, dgo + e)));
+                dup.setAtIndex(JAVA_FLOAT, duo + e, Math.fma(d, g * sigma, dup.getAtIndex(JAVA_FLOAT, duo + e)));
             }
         }
     }

@@ -4,59 +4,102 @@ import dev.nola.kernels.AbstractTensor;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.LiveTensors;
 import dev.nola.kernels.Tensor;
+import java.lang.foreign.MemorySegment;
 
 /**
- * A tensor in JVM heap memory, for the host backends ({@code reference}, {@code cpu}): a float[] or an
- * int[] by element type. Kernels reach a tensor or view through {@link #floats(Tensor)} /
- * {@link #ints(Tensor)} and its element {@link Tensor#offset()}.
+ * A tensor in host memory, for the host backends. Its storage is one of two kinds, chosen by the
+ * device ({@link HostDevice.Memory}):
+ * <ul>
+ *   <li>{@code HEAP} ({@code reference}): a float[] or an int[] by element type, reached through
+ *       {@link #floats(Tensor)} / {@link #ints(Tensor)} and the element {@link Tensor#offset()};</li>
+ *   <li>{@code NATIVE} ({@code cpu}): one 64-byte aligned native segment of
+ *       {@code size · dtype.bytes()} bytes (so a 2-byte element type needs nothing new), freed when
+ *       the tensor closes, reached through {@link #segment(Tensor)} (indexed from the offset) or
+ *       {@link #slice(Tensor)} (the view's elements only, from 0).</li>
+ * </ul>
+ * A heap tensor also answers {@link #segment(Tensor)}, with a segment over its array (so a cpu family
+ * can run on a heap device, as the contract tests' mixed devices do); asking a native tensor for an
+ * array is a programming error and says so.
  */
 public final class HostTensor extends AbstractTensor {
 
     private float[] floats;
     private int[] ints;
+    private NativeMemory.Block block;
+    private MemorySegment heapSegment;
 
-    HostTensor(HostDevice device, LiveTensors owner, DType dtype, int[] shape, int size) {
+    HostTensor(HostDevice device, LiveTensors owner, DType dtype, int[] shape, int size, HostDevice.Memory memory) {
         super(device, owner, dtype, shape, size);
-        if (dtype == DType.FLOAT32) {
+        if (memory == HostDevice.Memory.NATIVE) {
+            this.block = NativeMemory.allocate((long) size * dtype.bytes());
+        } else if (dtype == DType.FLOAT32) {
             this.floats = new float[size];
+            this.heapSegment = MemorySegment.ofArray(floats);
         } else {
             this.ints = new int[size];
+            this.heapSegment = MemorySegment.ofArray(ints);
         }
     }
 
-    /** The backing float array of a float32 storage tensor; valid until it is closed. */
+    /** The backing float array of a float32 heap tensor; valid until it is closed. */
     public float[] data() {
         requireOpen();
+        if (floats == null) {
+            throw wrongKind("a float[]");
+        }
         return floats;
     }
 
-    /** The backing int array of an int32 storage tensor; valid until it is closed. */
+    /** The backing int array of an int32 heap tensor; valid until it is closed. */
     public int[] intData() {
         requireOpen();
+        if (ints == null) {
+            throw wrongKind("an int[]");
+        }
         return ints;
     }
 
-    /** The float array behind a host tensor or view (index it from {@code t.offset()}). */
+    /** All the bytes of this tensor as a segment (native, or over its heap array); valid until it is closed. */
+    public MemorySegment segmentData() {
+        requireOpen();
+        return block != null ? block.segment() : heapSegment;
+    }
+
+    private IllegalStateException wrongKind(String asked) {
+        return new IllegalStateException("tensor " + this + " is held " + (block != null ? "in native memory" : "on the heap")
+                + "; " + asked + " was asked for");
+    }
+
+    /** The float array behind a heap host tensor or view (index it from {@code t.offset()}). */
     public static float[] floats(Tensor t) {
         return ((HostTensor) t.storage()).data();
     }
 
-    /** The int array behind a host int32 tensor or view (index it from {@code t.offset()}). */
+    /** The int array behind a heap host int32 tensor or view (index it from {@code t.offset()}). */
     public static int[] ints(Tensor t) {
         return ((HostTensor) t.storage()).intData();
     }
 
-    /** Whether every given tensor (nulls skipped) starts at element 0 of its array: what the vector kernels that index from 0 need. */
-    public static boolean atZero(Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t != null && t.offset() != 0) {
-                return false;
-            }
-        }
-        return true;
+    /** The segment behind a host tensor or view, whole (index its elements from {@code t.offset()}). */
+    public static MemorySegment segment(Tensor t) {
+        return ((HostTensor) t.storage()).segmentData();
     }
 
-    /** The element offset of a tensor or view within its array. */
+    /** The bytes of exactly a tensor or view's elements, element 0 at byte 0; null for null. */
+    public static MemorySegment slice(Tensor t) {
+        if (t == null) {
+            return null;
+        }
+        long bytes = t.dtype().bytes();
+        return segment(t).asSlice(t.offset() * bytes, t.size() * bytes);
+    }
+
+    /** Whether a host tensor or view is held in native memory. */
+    public static boolean isNative(Tensor t) {
+        return ((HostTensor) t.storage()).block != null;
+    }
+
+    /** The element offset of a tensor or view within its storage. */
     public static int at(Tensor t) {
         return (int) t.offset();
     }
@@ -65,5 +108,11 @@ public final class HostTensor extends AbstractTensor {
     protected void release() {
         floats = null;
         ints = null;
+        heapSegment = null;
+        if (block != null) {
+            NativeMemory.Block b = block;
+            block = null;
+            NativeMemory.free(b);
+        }
     }
 }

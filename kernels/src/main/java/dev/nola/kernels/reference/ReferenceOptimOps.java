@@ -62,15 +62,16 @@ public final class ReferenceOptimOps extends AbstractOptimOps {
         fakeQuantize(x, bits, out, n);
     }
 
-    /**
-     * Max-abs fake quantization of host tensors, in the definition's order (the cpu backend uses it too:
-     * it runs on coefficient vectors of a few thousand numbers, where a scalar pass costs nothing).
-     */
+    /** Max-abs fake quantization of heap host tensors, in the definition's order. */
     public static void fakeQuantize(Tensor x, int bits, Tensor out, long n) {
-        float[] xv = floats(x);
-        float[] o = floats(out);
-        int x0 = at(x);
-        int o0 = at(out);
+        fakeQuantize(floats(x), at(x), floats(out), at(out), bits, n);
+    }
+
+    /**
+     * Max-abs fake quantization of xv[x0 .. x0+n) into o[o0 ..] (the cpu backend uses it too, on
+     * copies: it runs on coefficient vectors of a few thousand numbers, where a scalar pass costs nothing).
+     */
+    public static void fakeQuantize(float[] xv, int x0, float[] o, int o0, int bits, long n) {
         int levels = (1 << (bits - 1)) - 1;
         float max = 0f;
         for (int i = 0; i < n; i++) {
