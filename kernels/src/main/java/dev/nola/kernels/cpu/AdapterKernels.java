@@ -39,7 +39,7 @@ final class AdapterKernels {
     /** h [N,r] = x·aᵀ; y [N,out] += s·h·bᵀ. */
     static void forward(MemorySegment x, MemorySegment a, MemorySegment b, float s, MemorySegment h, MemorySegment y, int tokens, int in, int r,
                         int out) {
-        MemorySegment bt = MemorySegment.ofArray(transpose(b, out, r));
+        MemorySegment bt = transpose(b, out, r);
         int rows = chunkRows(tokens);
         int chunks = (tokens + rows - 1) / rows;
         IntStream.range(0, chunks).parallel().forEach(c -> {
@@ -83,11 +83,11 @@ final class AdapterKernels {
      */
     static void backward(MemorySegment x, MemorySegment a, MemorySegment b, float s, MemorySegment h, MemorySegment dy, MemorySegment dh, MemorySegment dx,
                          MemorySegment da, MemorySegment db, int tokens, int in, int r, int out) {
-        MemorySegment bt = MemorySegment.ofArray(transpose(b, out, r));
+        MemorySegment bt = transpose(b, out, r);
         int rows = chunkRows(tokens);
         int chunks = (tokens + rows - 1) / rows;
         // pass 1 over dy: dh rows and partial dBᵀ [r, out]
-        float[][] dbt = new float[chunks][r * out];
+        MemorySegment[] dbt = scratches(chunks, r * out);
         IntStream.range(0, chunks).parallel().forEach(c -> {
             int start = c * rows;
             int len = Math.min(tokens, start + rows) - start;
@@ -104,18 +104,18 @@ final class AdapterKernels {
                     for (int i = 0; i < bl; i++) {
                         coef[i] = s * h.getAtIndex(JAVA_FLOAT, (start + i0 + i) * r + q);
                     }
-                    addCombination(coef, bl, dy, (start + i0) * out, out, MemorySegment.ofArray(dbt[c]), q * out);
+                    addCombination(coef, bl, dy, (start + i0) * out, out, dbt[c], q * out);
                 }
             }
         });
-        float[] dbtSum = sum(dbt);
+        MemorySegment dbtSum = sum(dbt, r * out);
         for (int o = 0; o < out; o++) {
             for (int q = 0; q < r; q++) {
-                db.setAtIndex(JAVA_FLOAT, o * r + q, dbtSum[q * out + o]);
+                db.setAtIndex(JAVA_FLOAT, o * r + q, dbtSum.getAtIndex(JAVA_FLOAT, q * out + o));
             }
         }
         // pass 2 over x (and dx): partial dA [r, in], dx rows
-        float[][] daPart = new float[chunks][r * in];
+        MemorySegment[] daPart = scratches(chunks, r * in);
         IntStream.range(0, chunks).parallel().forEach(c -> {
             int start = c * rows;
             int len = Math.min(tokens, start + rows) - start;
@@ -126,7 +126,7 @@ final class AdapterKernels {
                     for (int i = 0; i < bl; i++) {
                         coef[i] = dh.getAtIndex(JAVA_FLOAT, (start + i0 + i) * r + q);
                     }
-                    addCombination(coef, bl, x, (start + i0) * in, in, MemorySegment.ofArray(daPart[c]), q * in);
+                    addCombination(coef, bl, x, (start + i0) * in, in, daPart[c], q * in);
                 }
             }
             if (dx != null) {
@@ -137,23 +137,31 @@ final class AdapterKernels {
                 }
             }
         });
-        MemorySegment.copy(sum(daPart), 0, da, JAVA_FLOAT, 0, r * in);
+        MemorySegment.copy(sum(daPart, r * in), 0, da, 0, 4L * r * in);
     }
 
     /** Partials added in index order. */
-    private static float[] sum(float[][] parts) {
-        float[] total = parts[0];
+    private static MemorySegment sum(MemorySegment[] parts, int n) {
+        MemorySegment total = parts[0];
         for (int c = 1; c < parts.length; c++) {
-            axpy(1f, MemorySegment.ofArray(parts[c]), 0, MemorySegment.ofArray(total), 0, total.length);
+            axpy(1f, parts[c], 0, total, 0, n);
         }
         return total;
     }
 
-    private static float[] transpose(MemorySegment m, int rows, int cols) {
-        float[] t = new float[rows * cols];
+    private static MemorySegment[] scratches(int count, int n) {
+        MemorySegment[] s = new MemorySegment[count];
+        for (int c = 0; c < count; c++) {
+            s[c] = SegmentAccess.scratch(n);
+        }
+        return s;
+    }
+
+    private static MemorySegment transpose(MemorySegment m, int rows, int cols) {
+        MemorySegment t = SegmentAccess.scratch(rows * cols);
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
-                t[j * rows + i] = m.getAtIndex(JAVA_FLOAT, i * cols + j);
+                t.setAtIndex(JAVA_FLOAT, j * rows + i, m.getAtIndex(JAVA_FLOAT, i * cols + j));
             }
         }
         return t;

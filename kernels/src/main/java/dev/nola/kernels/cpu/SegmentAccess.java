@@ -2,6 +2,7 @@ package dev.nola.kernels.cpu;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
@@ -19,9 +20,14 @@ final class SegmentAccess {
     private SegmentAccess() {
     }
 
-    /** A zeroed scratch buffer of {@code n} floats that the segment kernels can take (heap-backed). */
+    /**
+     * A zeroed scratch buffer of {@code n} floats in native memory, readable by every thread, freed
+     * by the GC once unreachable. Native rather than {@code MemorySegment.ofArray(float[])}: vector
+     * loads and stores on a segment over a float[] are not intrinsified and ran 10–25× slower
+     * (GELU forward, measured side by side).
+     */
     static MemorySegment scratch(int n) {
-        return MemorySegment.ofArray(new float[n]);
+        return Arena.ofAuto().allocate((long) n * Float.BYTES, 64);
     }
 
     /** dst[d + i] = src[s + i] for i &lt; n (element indices); the ranges may overlap. */
