@@ -431,11 +431,23 @@ public final class Suite {
         return options.quick() ? 2 : StepBench.defaultLayers(arch);
     }
 
-    /** This JVM's command line for a child class of the bench. */
-    private static List<String> javaCommand(Class<?> main) {
+    /**
+     * The heap of a step or generation child JVM unless this JVM was given one or the device is the
+     * reference (whose tensors are the heap): cpu and opencl keep their tensors outside the heap, which holds the host-side copies made while weights are drawn
+     * (the largest, GPT-2's token table, 154 MB) and small objects, so a JVM default of a quarter of
+     * the machine would only let garbage grow into the measured RSS.
+     */
+    private static final String CHILD_HEAP = "-Xmx1g";
+
+    /** This JVM's command line for a child class of the bench that runs on {@code device}. */
+    private static List<String> javaCommand(Class<?> main, String device) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        List<String> inherited = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        cmd.addAll(inherited);
+        if (!device.startsWith("reference") && inherited.stream().noneMatch(x -> x.startsWith("-Xmx") || x.startsWith("-XX:MaxHeapSize"))) {
+            cmd.add(CHILD_HEAP);
+        }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         return cmd;
     }
@@ -448,7 +460,7 @@ public final class Suite {
     private void steps(String device, String arch, String variant, List<String> points, String stepPoint,
                        List<String> scalingPoints) {
         int layers = layers(arch);
-        List<String> cmd = javaCommand(StepBench.class);
+        List<String> cmd = javaCommand(StepBench.class, device);
         cmd.addAll(List.of("--arch", arch, "--device", device, "--variant", variant, "--points", String.join(",", points),
                 "--layers", Integer.toString(layers), "--steps", options.quick() ? "2" : "3", "--warmup",
                 options.quick() ? "1" : "2"));
@@ -532,7 +544,7 @@ public final class Suite {
         Map<String, int[]> tokens = new LinkedHashMap<>();
         for (String mode : GenerateBench.MODES) {
             String shape = GenerateBench.shape(mode, layers, len[0], len[1]);
-            List<String> cmd = javaCommand(GenerateBench.class);
+            List<String> cmd = javaCommand(GenerateBench.class, device);
             // the recompute path is slow (the whole context per token): one timed run of it
             cmd.addAll(List.of("--arch", arch, "--device", device, "--mode", mode, "--layers", Integer.toString(layers),
                     "--prompt", Integer.toString(len[0]), "--new", Integer.toString(len[1]), "--reps",
