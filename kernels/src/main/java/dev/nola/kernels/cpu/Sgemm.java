@@ -9,36 +9,45 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Single-precision GEMM, {@code C[m,n] = alpha·op(A)·op(B) + beta·C}, on float arrays in row-major
- * layout, in the GotoBLAS style: op(B) is packed in {@link #KC}-deep slices of {@link #NR}-wide
+ * Single-precision GEMM, {@code C[m,n] = alpha·op(A)·op(B) + beta·C}, on memory segments (tensor
+ * storage; element i at byte 4·i) in row-major layout, in the GotoBLAS style: op(B) is packed in {@link #KC}-deep slices of {@link #NR}-wide
  * column panels, op(A) in {@link #MC}-row blocks of {@link #MR}-row panels, and a register-blocked
  * micro-kernel keeps an MR × NR tile of C (MR·2 vectors) in registers while it streams one A panel
  * and one B panel through L1. Transposes are absorbed by the packing, so the micro-kernel sees one
  * layout for all four combinations.
  *
- * <p>Order of work: for each k slice (sequential, because C accumulates across slices) op(B) is
- * packed in parallel, then the (row block × column chunk) tiles of C run in parallel on the common
- * fork-join pool, each packing its own A block. The first slice applies {@code beta} (and does not
- * read C when {@code beta == 0}); later slices add.
+ * <p>Order of work: C is cut into one independent part per core (by rows or by columns, whichever
+ * has more tiles), each run on the common fork-join pool with its own packed buffers. Within a part,
+ * for each k slice (sequential, because C accumulates across slices) and each A block, every B
+ * panel meets every A micro-panel; a B panel is packed just before the first A block uses it. The
+ * first slice applies {@code beta} (and does not read C when {@code beta == 0}); later slices add.
+ * Packing is the only place tensor memory is read for A and B, so another element type (bf16, say)
+ * widens there and the micro-kernels stay float.
  */
 final class Sgemm {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int V = S.length();
     /**
-     * Rows of the register tile. 4 × 2 vectors = 8 accumulators, as many as two FMA pipes with a
-     * 4-cycle latency keep busy; a 6 × 2 tile (12 accumulators, the textbook choice for 16 AVX2
-     * registers) ran ~30% slower in isolation under C2, which appears to spill at that pressure.
+     * Rows of the register tile. With 16 vector registers (AVX2): 4 × 2 vectors = 8 accumulators, as
+     * many as two FMA pipes with a 4-cycle latency keep busy; a 6 × 2 tile (12 accumulators, the
+     * textbook choice) ran ~30% slower in isolation under C2, which appears to spill at that pressure.
+     * With AVX-512's 32 registers: 8 × 2 vectors = 16 accumulators, two B loads and a broadcast, so
+     * each B vector loaded feeds eight FMAs instead of four.
      */
-    static final int MR = 4;
+    static final int MR = V >= 16 ? 8 : 4;
     /** Columns of the register tile: two vectors. */
     static final int NR = 2 * V;
     /** Depth of one k slice: an A panel (MR·KC) and a B panel (NR·KC) fit L1 together. */
     static final int KC = 256;
     /** Rows of the narrow register tile, used when op(B) has at most one vector of columns (rank-r shapes). */
     static final int MR_NARROW = 8;
-    /** Rows of one packed A block (kept in L2); a multiple of MR and MR_NARROW. */
-    static final int MC = 96;
+    /**
+     * Rows of one packed A block (kept in L2: 256 × 256 floats, 256 KiB); a multiple of MR and
+     * MR_NARROW. Each A block reads every packed B panel of the part once, so fewer, taller blocks
+     * mean fewer passes over packed B; the step's products have m = 512 (tokens), two blocks.
+     */
+    static final int MC = 256;
     /** Below this many multiply-adds the call runs on the calling thread only. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
 
@@ -126,9 +135,6 @@ final class Sgemm {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             float slotBeta = pc == 0 ? beta : 1f;
-            for (int jp = 0; jp < panels; jp++) {
-                packB(transB, b, bOff, ldb, pc, kc, j0 + jp * tn, Math.min(j1, n), tn, bp, jp * tn * kc);
-            }
             for (int ib = i0; ib < i1; ib += MC) {
                 int mc = Math.min(MC, i1 - ib);
                 packA(transA, a, aOff, lda, ib, mc, pc, kc, tm, ap);
@@ -136,10 +142,17 @@ final class Sgemm {
                     int j = j0 + jp * tn;
                     int nr = Math.min(tn, j1 - j);
                     int pOff = jp * tn * kc;
+                    if (ib == i0) {
+                        // Packed just before its first use, so the first row block finds it in L1
+                        // (packing every panel first left the early ones evicted when n is large).
+                        packB(transB, b, bOff, ldb, pc, kc, j, Math.min(j1, n), tn, bp, pOff);
+                    }
                     for (int i = 0; i < mc; i += tm) {
                         int mr = Math.min(tm, mc - i);
                         if (narrow) {
                             kernelNarrow(kc, ap, i * kc, bp, pOff, t2);
+                        } else if (MR == 8) {
+                            kernel8(kc, ap, i * kc, bp, pOff, t2);
                         } else {
                             kernel(kc, ap, i * kc, bp, pOff, t2);
                         }
@@ -237,7 +250,7 @@ final class Sgemm {
     }
 
     /**
-     * The MR × NR register tile: t[r·NR + q] = Σ_p A[p][r]·B[p][q]. Indices are written as linear
+     * The 4 × NR register tile (AVX2): t[r·NR + q] = Σ_p A[p][r]·B[p][q]. Indices are written as linear
      * functions of the loop counter so C2 can hoist the array range checks out of the loop.
      */
     private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
@@ -271,6 +284,64 @@ final class Sgemm {
         c21.intoArray(t, 2 * NR + V);
         c30.intoArray(t, 3 * NR);
         c31.intoArray(t, 3 * NR + V);
+    }
+
+    /** The 8 × NR register tile (AVX-512): t[r·NR + q] = Σ_p A[p][r]·B[p][q]. */
+    private static void kernel8(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
+        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int pa = aOff + p * 8;
+            int pb = bOff + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+            FloatVector b1 = FloatVector.fromArray(S, bp, pb + V);
+            FloatVector x = FloatVector.broadcast(S, ap[pa]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, ap[pa + 1]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, ap[pa + 2]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, ap[pa + 3]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, ap[pa + 4]);
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, ap[pa + 5]);
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, ap[pa + 6]);
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, ap[pa + 7]);
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
+        }
+        c00.intoArray(t, 0);
+        c01.intoArray(t, V);
+        c10.intoArray(t, NR);
+        c11.intoArray(t, NR + V);
+        c20.intoArray(t, 2 * NR);
+        c21.intoArray(t, 2 * NR + V);
+        c30.intoArray(t, 3 * NR);
+        c31.intoArray(t, 3 * NR + V);
+        c40.intoArray(t, 4 * NR);
+        c41.intoArray(t, 4 * NR + V);
+        c50.intoArray(t, 5 * NR);
+        c51.intoArray(t, 5 * NR + V);
+        c60.intoArray(t, 6 * NR);
+        c61.intoArray(t, 6 * NR + V);
+        c70.intoArray(t, 7 * NR);
+        c71.intoArray(t, 7 * NR + V);
     }
 
     /** The MR_NARROW × V register tile: t[r·V + q] = Σ_p A[p][r]·B[p][q]. */
