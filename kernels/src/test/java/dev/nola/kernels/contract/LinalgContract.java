@@ -30,6 +30,7 @@ final class LinalgContract {
         return List.of(
                 new Check("matmul, all transposes and alpha/beta", false, LinalgContract::matmul),
                 new Check("matmulBatched: strides, broadcast, padded ld, attention heads", false, LinalgContract::matmulBatched),
+                new Check("matmul of few rows (decode): wide, deep, padded ld, batched", false, LinalgContract::fewRows),
                 new Check("axpy, scale and fill against host arithmetic", true, LinalgContract::level1),
                 new Check("every op on views, nothing around them written", false, Operands.inBothLayouts(LinalgContract::views)),
                 new Check("bad input is rejected with named arguments", true, LinalgContract::badInput),
@@ -175,6 +176,39 @@ final class LinalgContract {
         // and its backward: dV_h = P_hᵀ·dO_h into interleaved columns, with beta = 1 (accumulate)
         new Gemm(true, false, heads, tokens, hs, tokens, 1f, tokens, (long) tokens * tokens, channels, hs,
                 1f, channels, hs).check(ref, dev, r, null, "attention dV");
+    }
+
+    /**
+     * Products of 1 to 5 rows of C, the shapes of a decode step (one token through a projection or the
+     * LM head; a backend may take them on a path of their own), with column counts off every tile
+     * width, depths off every vector width, padded leading dimensions, and batches of one-row heads.
+     */
+    static void fewRows(Device ref, Device dev) {
+        SplittableRandom r = new SplittableRandom(18);
+        int[][] mnk = {{1, 1031, 77}, {2, 300, 130}, {3, 513, 33}, {4, 77, 260}, {5, 40, 31}, {1, 3, 1}};
+        float[][] ab = {{1f, 0f}, {0.5f, 1f}, {-2f, 0.25f}};
+        for (int[] s : mnk) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            for (int variant = 0; variant < 4; variant++) {
+                boolean ta = (variant & 1) != 0;
+                boolean tb = (variant & 2) != 0;
+                float[] alphaBeta = ab[(variant + m) % ab.length];
+                int pad = variant; // 0..3 extra elements per stored row
+                String what = "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb + " pad=" + pad;
+                new Gemm(ta, tb, 1, m, n, k, alphaBeta[0], (ta ? m : k) + pad, 0, (tb ? k : n) + pad, 0,
+                        alphaBeta[1], n + pad, 0).check(ref, dev, r, null, what);
+            }
+        }
+        // a decode step's attention: one query row per head against T cached keys, then against the values
+        int heads = 3;
+        int hs = 8;
+        int cached = 37;
+        new Gemm(false, true, heads, 1, cached, hs, 0.5f, heads * hs, hs, heads * hs, hs, 0f, cached, cached)
+                .check(ref, dev, r, null, "one-row attention scores");
+        new Gemm(false, false, heads, 1, hs, cached, 1f, cached, cached, heads * hs, hs, 0f, heads * hs, hs)
+                .check(ref, dev, r, null, "one-row attention output");
     }
 
     /** Host arithmetic: axpy within one rounding of the exact y + alpha·x, scale exact, fill exact. */
