@@ -143,23 +143,48 @@ final class Gemv {
         return t;
     }
 
-    /** B stored [k, n]: acc[i, j − j0] = Σ_p x[i, p]·B[p, j], row p of B added into every row of acc. */
+    /**
+     * B stored [k, n]: acc[i, j − j0] = Σ_p x[i, p]·B[p, j]. Four vectors of columns at a time stay in
+     * registers through all k rows of B (each row of B contributes a few cache lines, read once for
+     * m = 1; the tile, k·4 vectors, is in L2 for the other rows of x); the last columns one vector, then
+     * one float, at a time.
+     */
     private static void rows(float[] x, int m, int k, float[] b, int bOff, int ldb, int j0, int j1, float[] acc) {
         int w = j1 - j0;
-        int bound = S.loopBound(w);
-        for (int p = 0; p < k; p++) {
-            int r = bOff + p * ldb + j0;
-            for (int i = 0; i < m; i++) {
-                float xv = x[i * k + p];
-                FloatVector xs = FloatVector.broadcast(S, xv);
-                int ai = i * w;
-                int j = 0;
-                for (; j < bound; j += V) {
-                    FloatVector.fromArray(S, b, r + j).fma(xs, FloatVector.fromArray(S, acc, ai + j)).intoArray(acc, ai + j);
+        for (int i = 0; i < m; i++) {
+            int xi = i * k;
+            int ai = i * w;
+            int j = 0;
+            for (; j + 4 * V <= w; j += 4 * V) {
+                FloatVector s0 = FloatVector.zero(S);
+                FloatVector s1 = FloatVector.zero(S);
+                FloatVector s2 = FloatVector.zero(S);
+                FloatVector s3 = FloatVector.zero(S);
+                for (int p = 0, r = bOff + j0 + j; p < k; p++, r += ldb) {
+                    FloatVector xs = FloatVector.broadcast(S, x[xi + p]);
+                    s0 = FloatVector.fromArray(S, b, r).fma(xs, s0);
+                    s1 = FloatVector.fromArray(S, b, r + V).fma(xs, s1);
+                    s2 = FloatVector.fromArray(S, b, r + 2 * V).fma(xs, s2);
+                    s3 = FloatVector.fromArray(S, b, r + 3 * V).fma(xs, s3);
                 }
-                for (; j < w; j++) {
-                    acc[ai + j] = Math.fma(xv, b[r + j], acc[ai + j]);
+                s0.intoArray(acc, ai + j);
+                s1.intoArray(acc, ai + j + V);
+                s2.intoArray(acc, ai + j + 2 * V);
+                s3.intoArray(acc, ai + j + 3 * V);
+            }
+            for (; j + V <= w; j += V) {
+                FloatVector s0 = FloatVector.zero(S);
+                for (int p = 0, r = bOff + j0 + j; p < k; p++, r += ldb) {
+                    s0 = FloatVector.fromArray(S, b, r).fma(FloatVector.broadcast(S, x[xi + p]), s0);
                 }
+                s0.intoArray(acc, ai + j);
+            }
+            for (; j < w; j++) {
+                float t = 0f;
+                for (int p = 0, r = bOff + j0 + j; p < k; p++, r += ldb) {
+                    t = Math.fma(x[xi + p], b[r], t);
+                }
+                acc[ai + j] = t;
             }
         }
     }

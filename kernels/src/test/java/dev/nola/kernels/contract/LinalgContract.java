@@ -186,20 +186,17 @@ final class LinalgContract {
     static void fewRows(Device ref, Device dev) {
         SplittableRandom r = new SplittableRandom(18);
         int[][] mnk = {{1, 1031, 77}, {2, 300, 130}, {3, 513, 33}, {4, 77, 260}, {5, 40, 31}, {1, 3, 1}};
-        float[][] ab = {{1f, 0f}, {0.5f, 1f}, {-2f, 0.25f}};
-        for (int[] s : mnk) {
-            int m = s[0];
-            int n = s[1];
-            int k = s[2];
-            for (int variant = 0; variant < 4; variant++) {
-                boolean ta = (variant & 1) != 0;
-                boolean tb = (variant & 2) != 0;
-                float[] alphaBeta = ab[(variant + m) % ab.length];
-                int pad = variant; // 0..3 extra elements per stored row
-                String what = "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb + " pad=" + pad;
-                new Gemm(ta, tb, 1, m, n, k, alphaBeta[0], (ta ? m : k) + pad, 0, (tb ? k : n) + pad, 0,
-                        alphaBeta[1], n + pad, 0).check(ref, dev, r, null, what);
-            }
+        float[] alphas = {1f, 0.5f, -2f};
+        float[] betas = {0f, 1f, 0.25f};
+        // every shape in all four transposes; case i pads each stored row by i % 4 elements
+        for (int i = 0; i < mnk.length * 4; i++) {
+            int[] s = mnk[i / 4];
+            boolean ta = (i & 1) != 0;
+            boolean tb = (i & 2) != 0;
+            int pad = i % 4;
+            Gemm g = new Gemm(ta, tb, 1, s[0], s[1], s[2], alphas[i % 3], (ta ? s[0] : s[2]) + pad, 0,
+                    (tb ? s[2] : s[1]) + pad, 0, betas[i % 3], s[1] + pad, 0);
+            g.check(ref, dev, r, null, g.toString());
         }
         // a decode step's attention: one query row per head against T cached keys, then against the values
         int heads = 3;
