@@ -232,6 +232,16 @@ __kernel void sgemm_panel(const int trans_a, const int m, const int n, const int
     }
 }
 
+// c[o] = v + beta * c[o], c not read when beta == 0 (v is alpha times the product).
+inline void store_c(__global float *c, const ulong o, const float v, const float beta) {
+    if (beta != 0.0f) {
+        float prior = beta * c[o];
+        c[o] = v + prior;
+    } else {
+        c[o] = v;
+    }
+}
+
 // Variant 4: a few rows of C (m <= GM: a decode step's projections and LM head). B is read once, in
 // place (no packed copy); each work-item keeps every row of C it owns in registers.
 #define GM 4
@@ -277,13 +287,7 @@ __kernel void gemv_cols(const int trans_a, const int m, const int n, const int k
         float t[16];
         vstore16(acc[r], 0, t);
         for (int j = 0; j < 16 && col0 + j < n; j++) {
-            ulong o = (ulong)r * ldc + col0 + j;
-            float v = alpha * t[j];
-            if (beta != 0.0f) {
-                float prior = beta * c[o];
-                v = v + prior;
-            }
-            c[o] = v;
+            store_c(c, (ulong)r * ldc + col0 + j, alpha * t[j], beta);
         }
     }
 }
@@ -325,13 +329,7 @@ __kernel void gemv_dots(const int trans_a, const int m, const int n, const int k
         for (int q = p; q < kk; q++) {
             t = fma(a[r * rs + q * ps], row[q], t);
         }
-        ulong o = (ulong)r * ldc + j;
-        float v = alpha * t;
-        if (beta != 0.0f) {
-            float prior = beta * c[o];
-            v = v + prior;
-        }
-        c[o] = v;
+        store_c(c, (ulong)r * ldc + j, alpha * t, beta);
     }
 }
 

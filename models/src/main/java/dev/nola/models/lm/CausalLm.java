@@ -122,7 +122,7 @@ public final class CausalLm implements AutoCloseable {
 
     /**
      * Rows of logits the loss computes at once (the [B·T, V] logits of a training step never exist
-     * whole; see {@link LmHead}); 0 (the default) takes them from a 64 MiB budget per block.
+     * whole; see {@link LmHead}); 0 (the default) takes them from a 32 MiB budget per block.
      */
     public CausalLm headBlockRows(int rows) {
         head.rows(rows);

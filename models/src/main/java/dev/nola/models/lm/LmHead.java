@@ -15,15 +15,19 @@ import dev.nola.models.transformer.CrossEntropyLoss;
  * the buffer. The gradient is therefore computed in the forward pass (the loss's scale, 1 / counted
  * rows, is known there), which costs no more matmuls than the unfused head and recomputes nothing.
  *
- * <p>Memory: R·V floats instead of N·V (twice that before: the logits and, in the backward pass,
- * their gradient in place of them, plus the whole [N, V] product's working set). R comes from a
- * byte budget: larger blocks keep the head's matmuls as efficient as one product over all rows
- * (each call packs the whole [V, C] head once, so very small blocks pay that packing many times).
+ * <p>Memory: R·V floats instead of N·V. R comes from a byte budget ({@link #BLOCK_BYTES}): a block
+ * must stay large enough for the head's matmuls to run as efficiently as one product over all rows
+ * (each call reads, and on cpu packs, the whole [V, C] head, so very small blocks pay that many times).
  */
 final class LmHead implements AutoCloseable {
 
-    /** Bytes of one block of logits when no row count is set (the blocks split N evenly). */
-    static final long BLOCK_BYTES = 64L << 20;
+    /**
+     * Bytes of one block of logits when no row count is set (the blocks split N evenly): GPT-2's
+     * 4 × 128 rows at V = 50,257 run as 4 blocks of 128. Why not fewer, larger blocks: with today's
+     * {@code Sgemm} a block of ≥ 192 rows makes the dnormed product (n = C = 768) split C by rows, so
+     * that every thread packs the whole head for itself; below that each call packs it once in all.
+     */
+    static final long BLOCK_BYTES = 32L << 20;
 
     private final Device device;
     private final int vocabulary;
