@@ -232,6 +232,107 @@ __kernel void sgemm_panel(const int trans_a, const int m, const int n, const int
     }
 }
 
+// c[o] = v + beta * c[o], c not read when beta == 0 (v is alpha times the product).
+inline void store_c(__global float *c, const ulong o, const float v, const float beta) {
+    if (beta != 0.0f) {
+        float prior = beta * c[o];
+        c[o] = v + prior;
+    } else {
+        c[o] = v;
+    }
+}
+
+// Variant 4: a few rows of C (m <= GM: a decode step's projections and LM head). B is read once, in
+// place (no packed copy); each work-item keeps every row of C it owns in registers.
+#define GM 4
+
+// B stored [kk, n] (trans_b == 0): one work-item per 16 columns. Global: (ceil(n / 16), 1, batch).
+__kernel void gemv_cols(const int trans_a, const int m, const int n, const int kk, const float alpha,
+                        __global const float *a, const ulong a_off, const int lda, const ulong sa,
+                        __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                        const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
+    a += a_off + get_global_id(2) * sa;
+    b += b_off + get_global_id(2) * sb;
+    c += c_off + get_global_id(2) * sc;
+    int col0 = get_global_id(0) * 16;
+    if (col0 >= n) {
+        return;
+    }
+    ulong rs = trans_a ? 1 : (ulong)lda;
+    ulong ps = trans_a ? (ulong)lda : 1;
+    float16 acc[GM];
+    for (int r = 0; r < GM; r++) {
+        acc[r] = (float16)(0.0f);
+    }
+    if (col0 + 16 <= n) {
+        for (int p = 0; p < kk; p++) {
+            float16 bv = vload16(0, b + (ulong)p * ldb + col0);
+            for (int r = 0; r < m; r++) {
+                acc[r] = fma((float16)(a[r * rs + p * ps]), bv, acc[r]);
+            }
+        }
+    } else {
+        for (int p = 0; p < kk; p++) {
+            float t[16];
+            for (int j = 0; j < 16; j++) {
+                t[j] = col0 + j < n ? b[(ulong)p * ldb + col0 + j] : 0.0f;
+            }
+            float16 bv = vload16(0, t);
+            for (int r = 0; r < m; r++) {
+                acc[r] = fma((float16)(a[r * rs + p * ps]), bv, acc[r]);
+            }
+        }
+    }
+    for (int r = 0; r < m; r++) {
+        float t[16];
+        vstore16(acc[r], 0, t);
+        for (int j = 0; j < 16 && col0 + j < n; j++) {
+            store_c(c, (ulong)r * ldc + col0 + j, alpha * t[j], beta);
+        }
+    }
+}
+
+// B stored [n, kk] (trans_b == 1): one work-item per column, a dot product of B's row with each row
+// of op(A), eight lanes at a time. Global: (n rounded up to the group, 1, batch).
+__kernel void gemv_dots(const int trans_a, const int m, const int n, const int kk, const float alpha,
+                        __global const float *a, const ulong a_off, const int lda, const ulong sa,
+                        __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                        const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
+    a += a_off + get_global_id(2) * sa;
+    b += b_off + get_global_id(2) * sb;
+    c += c_off + get_global_id(2) * sc;
+    int j = get_global_id(0);
+    if (j >= n) {
+        return;
+    }
+    ulong rs = trans_a ? 1 : (ulong)lda;
+    ulong ps = trans_a ? (ulong)lda : 1;
+    __global const float *row = b + (ulong)j * ldb;
+    float8 acc[GM];
+    for (int r = 0; r < GM; r++) {
+        acc[r] = (float8)(0.0f);
+    }
+    int p = 0;
+    for (; p + 8 <= kk; p += 8) {
+        float8 bv = vload8(0, row + p);
+        for (int r = 0; r < m; r++) {
+            float8 x = trans_a ? (float8)(a[r + (p + 0) * ps], a[r + (p + 1) * ps], a[r + (p + 2) * ps],
+                                           a[r + (p + 3) * ps], a[r + (p + 4) * ps], a[r + (p + 5) * ps],
+                                           a[r + (p + 6) * ps], a[r + (p + 7) * ps])
+                               : vload8(0, a + r * rs + p);
+            acc[r] = fma(x, bv, acc[r]);
+        }
+    }
+    for (int r = 0; r < m; r++) {
+        float8 s = acc[r];
+        float t = ((s.s0 + s.s1) + (s.s2 + s.s3)) + ((s.s4 + s.s5) + (s.s6 + s.s7));
+        for (int q = p; q < kk; q++) {
+            t = fma(a[r * rs + q * ps], row[q], t);
+        }
+        store_c(c, (ulong)r * ldc + j, alpha * t, beta);
+    }
+}
+
 // Level 1, one element per work-item.
 __kernel void axpy(const float alpha, __global const float *x, const ulong x_off, __global float *y,
                    const ulong y_off, const ulong n) {

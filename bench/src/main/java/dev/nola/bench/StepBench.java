@@ -35,13 +35,14 @@ import java.util.stream.IntStream;
  * a JVM of its own per device, architecture and variant, so the process's peak RSS is that variant's:
  * <pre>
  *   java … dev.nola.bench.StepBench --arch gpt2 --device cpu --variant nola_materialized [--points 4x128,8x256]
- *        [--layers 12] [--width 768] [--steps 3] [--warmup 1] [--capture true]
+ *        [--layers 12] [--width 768] [--steps 3] [--warmup 1] [--capture true] [--head-rows 0]
  * </pre>
  * {@code --layers} defaults to the architecture's (12, 30); {@code --width} is GPT-2's alone.
  * A device that lacks one of the architecture's ops (an {@link UnsupportedOperationException}) prints
  * one line {@code {"skipped": reason}} and exits 0, so the suite reports it as skipped.
  * Each step (zero the gradients, forward to the loss, backward, AdamW) runs as one
  * {@link Device#capture} unless {@code --capture false}, and its loss is read after it.
+ * {@code --head-rows} sets {@link CausalLm#headBlockRows} (0: the model's default; B·T: the whole logits at once).
  * Before timing, one step of a small model of the architecture on the device is compared with the same step on the
  * reference backend (loss and every adapter gradient). Prints one JSON object per point (B×T): step
  * min/median/max seconds, tokens/s, the host↔device transfer time within a step (median) and the rest
@@ -60,6 +61,7 @@ public final class StepBench {
         Map<String, String> o = new LinkedHashMap<>(Map.of("--device", "cpu", "--variant", "nola_materialized",
                 "--points", "4x128", "--layers", "", "--width", "768", "--steps", "3", "--warmup", "1"));
         o.put("--capture", "true");
+        o.put("--head-rows", "0");
         o.put("--arch", "gpt2");
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) || i + 1 >= args.length) {
@@ -91,7 +93,7 @@ public final class StepBench {
         try (Device d = Backends.open(device)) {
             DeviceWeights w = CausalLm.randomWeights(d, spec, 7);
             Map<String, ? extends Adapter> adapters = adapters(d, variant, spec, targets(arch));
-            try (CausalLm m = new CausalLm(d, spec, w, false, adapters);
+            try (CausalLm m = new CausalLm(d, spec, w, false, adapters).headBlockRows(Integer.parseInt(o.get("--head-rows")));
                  AdamW opt = AdamW.nolaDefaults(m.trainable())) {
                 for (String point : o.get("--points").split(",")) {
                     String[] bt = point.split("x");

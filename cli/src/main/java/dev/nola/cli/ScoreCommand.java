@@ -72,9 +72,10 @@ final class ScoreCommand implements Callable<Integer> {
                     : NolaAdapterFiles.load(adapter).instantiate(d, adapter.toString());
             try (DeviceWeights w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors());
                  CausalLm m = new CausalLm(d, lm, w, false, adapters)) {
-                double loss = m.forward(in, targets, 1, t);
+                double loss = m.evaluate(in, targets, 1, t);
+                m.forwardLast(in, 1, t);
                 float[] logits = new float[v];
-                d.read(m.logits(), (long) (t - 1) * v, logits, 0, v);
+                d.read(m.logits(), 0, logits, 0, v);
                 PrintWriter out = spec.commandLine().getOut();
                 out.println(Float.toString((float) loss));
                 BasisCommand.printValues(out, logits);

@@ -13,7 +13,10 @@ import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The linalg family on the cpu backend: {@link Sgemm} with offsets and leading dimensions; vector level-1 loops. */
+/**
+ * The linalg family on the cpu backend: {@link Sgemm} with offsets and leading dimensions ({@link Gemv} for
+ * products of at most {@link Gemv#MAX_ROWS} rows); vector level-1 loops.
+ */
 public final class CpuLinalgOps extends AbstractLinalgOps {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -28,6 +31,11 @@ public final class CpuLinalgOps extends AbstractLinalgOps {
     protected void doMatmul(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
+        if (Gemv.takes(m)) { // a decode step's rows: B read once in place, not packed
+            Gemv.gemmBatched(transA, transB, batch, alpha, segment(a), at(a), lda, strideA, segment(b), at(b), ldb, strideB,
+                    beta, segment(c), at(c), ldc, strideC, m, n, k);
+            return;
+        }
         Sgemm.gemmBatched(transA, transB, batch, alpha, segment(a), at(a), lda, strideA, segment(b), at(b), ldb, strideB,
                 beta, segment(c), at(c), ldc, strideC, m, n, k);
     }

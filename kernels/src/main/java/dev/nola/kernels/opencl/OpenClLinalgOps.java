@@ -21,6 +21,8 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
     /** Which sgemm kernel {@link #doMatmul} uses; AUTO picks PANEL on CPU devices, else by shape. Package-private for tests. */
     enum MatmulVariant { AUTO, TILED, BLOCKED, PANEL }
 
+    /** The most rows of C the gemv kernels take (GM in linalg.cl). */
+    private static final int GEMV_ROWS = 4;
     /** Rows of C per work-item of the CPU sgemm (PM in linalg.cl). */
     private static final int PANEL_ROWS = 6;
     /** Row blocks per work-group of the CPU sgemm (they share one panel of B in cache). */
@@ -46,6 +48,10 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
         MatmulVariant v = matmulVariant;
+        if (v == MatmulVariant.AUTO && m <= GEMV_ROWS && alpha != 0f) {
+            gemv(transA, transB, batch, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
+            return;
+        }
         if (v == MatmulVariant.PANEL || v == MatmulVariant.AUTO && dev.info().type() == DeviceInfo.Type.CPU) {
             panelMatmul(transA, transB, batch, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
             return;
@@ -97,6 +103,20 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
         long rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
         int g = (int) Math.min(groupSize(dev, k, PANEL_GROUP), rowBlocks);
         dev.launch(k, new long[] {panels, roundUp(rowBlocks, g), batch}, new long[] {1, g, 1});
+    }
+
+    /**
+     * A few rows of C (a decode step): B read once in place, no packed copy (which for the LM head
+     * would be the whole [V, C] weight, written and read again for every token).
+     */
+    private void gemv(boolean transA, boolean transB, int batch, int m, int n, int kk, float alpha,
+                      Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
+                      float beta, Tensor c, int ldc, long strideC) {
+        cl_kernel k = dev.kernel("linalg", transB ? "gemv_dots" : "gemv_cols", options);
+        args(k, transA ? 1 : 0, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
+        long items = transB ? n : (n + 15) / 16;
+        int g = groupSize(dev, k, ELEMENTWISE_GROUP);
+        dev.launch(k, new long[] {roundUp(items, g), 1, batch}, new long[] {g, 1, 1});
     }
 
     /** One work-item per element. */

@@ -30,6 +30,7 @@ final class LinalgContract {
         return List.of(
                 new Check("matmul, all transposes and alpha/beta", false, LinalgContract::matmul),
                 new Check("matmulBatched: strides, broadcast, padded ld, attention heads", false, LinalgContract::matmulBatched),
+                new Check("matmul of few rows (decode): wide, deep, padded ld, batched", false, LinalgContract::fewRows),
                 new Check("axpy, scale and fill against host arithmetic", true, LinalgContract::level1),
                 new Check("every op on views, nothing around them written", false, Operands.inBothLayouts(LinalgContract::views)),
                 new Check("bad input is rejected with named arguments", true, LinalgContract::badInput),
@@ -175,6 +176,36 @@ final class LinalgContract {
         // and its backward: dV_h = P_hᵀ·dO_h into interleaved columns, with beta = 1 (accumulate)
         new Gemm(true, false, heads, tokens, hs, tokens, 1f, tokens, (long) tokens * tokens, channels, hs,
                 1f, channels, hs).check(ref, dev, r, null, "attention dV");
+    }
+
+    /**
+     * Products of 1 to 5 rows of C, the shapes of a decode step (one token through a projection or the
+     * LM head; a backend may take them on a path of their own), with column counts off every tile
+     * width, depths off every vector width, padded leading dimensions, and batches of one-row heads.
+     */
+    static void fewRows(Device ref, Device dev) {
+        SplittableRandom r = new SplittableRandom(18);
+        int[][] mnk = {{1, 1031, 77}, {2, 300, 130}, {3, 513, 33}, {4, 77, 260}, {5, 40, 31}, {1, 3, 1}};
+        float[] alphas = {1f, 0.5f, -2f};
+        float[] betas = {0f, 1f, 0.25f};
+        // every shape in all four transposes; case i pads each stored row by i % 4 elements
+        for (int i = 0; i < mnk.length * 4; i++) {
+            int[] s = mnk[i / 4];
+            boolean ta = (i & 1) != 0;
+            boolean tb = (i & 2) != 0;
+            int pad = i % 4;
+            Gemm g = new Gemm(ta, tb, 1, s[0], s[1], s[2], alphas[i % 3], (ta ? s[0] : s[2]) + pad, 0,
+                    (tb ? s[2] : s[1]) + pad, 0, betas[i % 3], s[1] + pad, 0);
+            g.check(ref, dev, r, null, g.toString());
+        }
+        // a decode step's attention: one query row per head against T cached keys, then against the values
+        int heads = 3;
+        int hs = 8;
+        int cached = 37;
+        new Gemm(false, true, heads, 1, cached, hs, 0.5f, heads * hs, hs, heads * hs, hs, 0f, cached, cached)
+                .check(ref, dev, r, null, "one-row attention scores");
+        new Gemm(false, false, heads, 1, hs, cached, 1f, cached, cached, heads * hs, hs, 0f, heads * hs, hs)
+                .check(ref, dev, r, null, "one-row attention output");
     }
 
     /** Host arithmetic: axpy within one rounding of the exact y + alpha·x, scale exact, fill exact. */

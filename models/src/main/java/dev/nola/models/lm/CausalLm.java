@@ -36,7 +36,14 @@ public final class CausalLm implements AutoCloseable {
     private final DeviceWeights w;
     private final TransformerStack stack;
     private final CrossEntropyLoss loss;
+    private final LmHead head;
     private Buffers buf;
+    /** The logits of the last forward that asked for them ([rows, V]), grown as needed; null before. */
+    private Tensor logits;
+    /** What {@link #logits()} holds now: the rows of the last logits forward, or 0 when a loss forward came since. */
+    private int logitsRows;
+    /** Whether the last forward computed dL/d(normed) for {@link #backward()}. */
+    private boolean gradientReady;
     private float labelSmoothing;
 
     /**
@@ -55,6 +62,7 @@ public final class CausalLm implements AutoCloseable {
         }
         this.stack = new TransformerStack(device, spec.model(), weights, trainBase, adapters);
         this.loss = new CrossEntropyLoss(device);
+        this.head = new LmHead(device, spec.vocabulary());
     }
 
     /**
@@ -112,11 +120,19 @@ public final class CausalLm implements AutoCloseable {
         trainable().zeroGradients();
     }
 
+    /**
+     * Rows of logits the loss computes at once (the [B·T, V] logits of a training step never exist
+     * whole; see {@link LmHead}); 0 (the default) takes them from a 32 MiB budget per block.
+     */
+    public CausalLm headBlockRows(int rows) {
+        head.rows(rows);
+        return this;
+    }
+
     private static final class Buffers implements AutoCloseable {
         final int b;
         final int t;
         final Tensor ids;
-        final Tensor logits;
         /** A zero position table [T, C] for models without learned positions (the embedding op adds one). */
         final Tensor noPositions;
         final Tensor dnoPositions;
@@ -127,14 +143,13 @@ public final class CausalLm implements AutoCloseable {
             int n = b * t;
             int c = spec.model().width();
             ids = d.allocate(DType.INT32, n);
-            logits = d.allocate(n, spec.vocabulary());
             noPositions = spec.positionEmbedding() == null ? d.allocate(t, c) : null;
             dnoPositions = spec.positionEmbedding() == null && trainBase ? d.allocate(t, c) : null;
         }
 
         @Override
         public void close() {
-            for (Tensor x : new Tensor[] {ids, logits, noPositions, dnoPositions}) {
+            for (Tensor x : new Tensor[] {ids, noPositions, dnoPositions}) {
                 if (x != null) {
                     x.close();
                 }
@@ -164,16 +179,48 @@ public final class CausalLm implements AutoCloseable {
      * @param ids token ids [B·T], row-major by sequence, each in [0, V)
      */
     public void forward(int[] ids, int b, int t) {
+        embedAndRun(ids, b, t);
+        device.linalg().matmul(false, true, 1f, stack.normed(), w.get(spec.headWeight()), 0f, logits(b * t));
+    }
+
+    /**
+     * Forward pass to the logits of the last position of each sequence only ([B, V], see
+     * {@link #logits()}): what generation without a cache needs, at 1/T of the head's work.
+     */
+    public void forwardLast(int[] ids, int b, int t) {
+        embedAndRun(ids, b, t);
+        head.logits(stack.normed(), t - 1, t, w.get(spec.headWeight()), logits(b));
+    }
+
+    /** Writes the ids, embeds them and runs the stack to {@link TransformerStack#normed()}. */
+    private void embedAndRun(int[] ids, int b, int t) {
+        Buffers s = embed(ids, b, t);
+        device.nn().encoderForward(s.ids, w.get(spec.tokenEmbedding()), positions(s), stack.input(b, t), t);
+        stack.forward();
+    }
+
+    private Buffers embed(int[] ids, int b, int t) {
         Checks.notNull("ids", ids);
         if (ids.length != b * t) {
             throw new IllegalArgumentException("ids has " + ids.length + " tokens, expected b·t = " + b * t);
         }
         Buffers s = buffers(b, t);
         device.write(s.ids, ids);
-        Tensor x = stack.input(b, t);
-        device.nn().encoderForward(s.ids, w.get(spec.tokenEmbedding()), positions(s), x, t);
-        stack.forward();
-        device.linalg().matmul(false, true, 1f, stack.normed(), w.get(spec.headWeight()), 0f, s.logits);
+        gradientReady = false;
+        return s;
+    }
+
+    /** The logits buffer viewed as [rows, V], grown when needed; {@link #logits()} then shows those rows. */
+    private Tensor logits(int rows) {
+        int v = spec.vocabulary();
+        if (logits == null || logits.dim(0) < rows) {
+            if (logits != null) {
+                logits.close();
+            }
+            logits = device.allocate(rows, v);
+        }
+        logitsRows = rows;
+        return logits.dim(0) == rows ? logits : logits.view(0, rows, v);
     }
 
     /**
@@ -191,17 +238,13 @@ public final class CausalLm implements AutoCloseable {
      * Generation step with a KV cache: the logits of {@code t} new positions of each of B sequences
      * (row-major by sequence), which follow the {@code cache.length()} positions already cached; their
      * keys and values are appended. The first call (an empty cache) takes the prompts; later calls one
-     * token each (t = 1). Returns the logits [B·t, V] ({@link #logits()}).
+     * token each (t = 1). Returns the logits of the last new position of each sequence, [B, V]
+     * ({@link #logits()}): generation picks from those alone, so the head runs on B rows, not B·t.
      */
     public Tensor forwardCached(int[] ids, int b, int t, KvCache cache) {
-        Checks.notNull("ids", ids);
         Checks.notNull("cache", cache);
-        if (ids.length != b * t) {
-            throw new IllegalArgumentException("ids has " + ids.length + " tokens, expected b·t = " + b * t);
-        }
         int pos0 = cache.length();
-        Buffers s = buffers(b, t);
-        device.write(s.ids, ids);
+        Buffers s = embed(ids, b, t);
         Tensor x = stack.input(b, t);
         Tensor positions = positions(s);
         if (spec.positionEmbedding() != null) {
@@ -211,13 +254,15 @@ public final class CausalLm implements AutoCloseable {
         }
         device.nn().encoderForward(s.ids, w.get(spec.tokenEmbedding()), positions, x, t);
         stack.forwardCached(cache);
-        device.linalg().matmul(false, true, 1f, stack.normed(), w.get(spec.headWeight()), 0f, s.logits);
-        return s.logits;
+        Tensor out = logits(b);
+        head.logits(stack.normed(), t - 1, t, w.get(spec.headWeight()), out);
+        return out;
     }
 
     /**
      * Forward pass and the mean next-token cross-entropy (with the {@link #labelSmoothing()} set)
-     * over the positions whose target is not {@link #IGNORE}.
+     * over the positions whose target is not {@link #IGNORE}, ready for {@link #backward()} (see
+     * {@link #forwardLoss}).
      *
      * @param targets [B·T], each in [0, V) or {@link #IGNORE}; at least one counted
      * @return the mean loss (reads B·T floats back)
@@ -228,14 +273,37 @@ public final class CausalLm implements AutoCloseable {
     }
 
     /**
+     * The mean loss as {@link #forward(int[], int[], int, int)}, for evaluation: no gradient is
+     * prepared (the head runs once), and no {@link #backward()} may follow.
+     */
+    public double evaluate(int[] ids, int[] targets, int b, int t) {
+        lossForward(ids, targets, b, t, false);
+        return loss();
+    }
+
+    /**
      * {@link #forward(int[], int[], int, int)} without reading anything back: the per-token losses stay
      * on the device until {@link #loss()} (so a whole step, forward to optimizer, can run as one
      * {@link dev.nola.kernels.Device#capture captured} unit).
+     *
+     * <p>The head and the loss run fused in row blocks ({@link LmHead}), so the [B·T, V] logits are never
+     * held and {@link #logits()} is not available after it; the head's backward runs here too, block by
+     * block: dL/d(normed) is kept for {@link #backward()}, and when the head trains (pretraining) its
+     * gradient is accumulated now, so gradients are zeroed before this call, not between it and
+     * {@link #backward()}.
      */
     public void forwardLoss(int[] ids, int[] targets, int b, int t) {
-        CrossEntropyLoss.countTargets(targets, b * t);
-        forward(ids, b, t);
-        loss.forward(buf.logits, targets, labelSmoothing);
+        lossForward(ids, targets, b, t, true);
+    }
+
+    private void lossForward(int[] ids, int[] targets, int b, int t, boolean gradient) {
+        loss.prepare(targets, b * t, labelSmoothing); // bad targets cost no forward pass
+        embedAndRun(ids, b, t);
+        logitsRows = 0;
+        String h = spec.headWeight();
+        head.loss(stack.normed(), w.get(h), loss, gradient ? stack.normedGradient() : null,
+                gradient ? stack.gradient(h) : null);
+        gradientReady = gradient;
     }
 
     /**
@@ -247,23 +315,16 @@ public final class CausalLm implements AutoCloseable {
     }
 
     /**
-     * Backward of the last {@link #forward(int[], int[], int, int)}: accumulates the gradients of
-     * {@link #trainable()}. The logits buffer is overwritten by their gradient.
+     * Backward of the last {@link #forwardLoss} (or {@link #forward(int[], int[], int, int)}):
+     * accumulates the gradients of {@link #trainable()}, from the dL/d(normed) that forward left.
      */
     public void backward() {
         Buffers s = buf;
-        if (s == null) {
-            throw new IllegalStateException("backward needs a forward with targets first");
+        if (s == null || !gradientReady) {
+            throw new IllegalStateException("backward needs a forward with targets (forwardLoss) first");
         }
+        gradientReady = false;
         NnOps nn = device.nn();
-        loss.backward(s.logits);
-        // logits = normed·headᵀ: dnormed = dlogits·head, dhead += dlogitsᵀ·normed
-        String head = spec.headWeight();
-        device.linalg().matmul(false, false, 1f, s.logits, w.get(head), 0f, stack.normedGradient());
-        Tensor dhead = stack.gradient(head);
-        if (dhead != null) {
-            device.linalg().matmul(true, false, 1f, s.logits, stack.normed(), 1f, dhead);
-        }
         Tensor dout = stack.backward();
         if (stack.trainsBase()) {
             Tensor dpos = spec.positionEmbedding() == null ? s.dnoPositions : stack.gradient(spec.positionEmbedding());
@@ -280,12 +341,16 @@ public final class CausalLm implements AutoCloseable {
         return stack.inputGradient();
     }
 
-    /** The logits of the last forward pass, [B·T, V] (until the next backward overwrites them). */
+    /**
+     * The logits of the last forward pass that computed them: [B·T, V] after {@link #forward(int[], int, int)},
+     * [B, V] after {@link #forwardLast} and {@link #forwardCached}. A loss forward keeps none.
+     */
     public Tensor logits() {
-        if (buf == null) {
-            throw new IllegalStateException("no forward pass yet");
+        if (logitsRows == 0) {
+            throw new IllegalStateException("no logits: the last forward was a loss forward (which keeps none) or there was none");
         }
-        return buf.logits;
+        int v = spec.vocabulary();
+        return logits.dim(0) == logitsRows ? logits : logits.view(0, logitsRows, v);
     }
 
     private Tensor positions(Buffers s) {
@@ -297,6 +362,11 @@ public final class CausalLm implements AutoCloseable {
     public void close() {
         stack.close();
         loss.close();
+        head.close();
+        if (logits != null) {
+            logits.close();
+            logits = null;
+        }
         if (buf != null) {
             buf.close();
             buf = null;

@@ -77,7 +77,7 @@ public final class CausalLmTask implements DeviceLossTask {
         for (TokenBatch b : heldOut.inOrder(Math.min(batch, heldOut.size()))) {
             int n = b.learnedTargets();
             if (n > 0) {
-                sum += model.forward(b.inputs(), b.targets(), b.batchSize(), b.length()) * n;
+                sum += model.evaluate(b.inputs(), b.targets(), b.batchSize(), b.length()) * n;
                 count += n;
             }
         }

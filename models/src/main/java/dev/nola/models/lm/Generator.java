@@ -94,11 +94,11 @@ public final class Generator {
                 if (cache != null) {
                     int[] in = step == 0 ? Arrays.copyOf(all, n) : new int[] {all[n - 1]};
                     m.forwardCached(in, 1, in.length, cache);
-                    d.read(m.logits(), (long) (in.length - 1) * v, logits, 0, v);
+                    d.read(m.logits(), 0, logits, 0, v);
                 } else {
                     int t = Math.min(n, p);
-                    m.forward(Arrays.copyOfRange(all, n - t, n), 1, t);
-                    d.read(m.logits(), (long) (t - 1) * v, logits, 0, v);
+                    m.forwardLast(Arrays.copyOfRange(all, n - t, n), 1, t);
+                    d.read(m.logits(), 0, logits, 0, v);
                 }
                 int next = pick(candidates < v ? Arrays.copyOf(logits, candidates) : logits, s, rnd);
                 all[n++] = next;

@@ -59,7 +59,15 @@ public final class CrossEntropyLoss implements AutoCloseable {
      * {@link #IGNORE}), with label smoothing ε in [0, 1).
      */
     public void forward(Tensor logits, int[] targets, float labelSmoothing) {
-        int n = logits.dim(0);
+        prepare(targets, logits.dim(0), labelSmoothing);
+        forwardRows(logits, 0);
+    }
+
+    /**
+     * Takes the targets [N] of a forward whose logits come in row blocks ({@link #forwardRows}): checks
+     * and counts them (once), writes them to the device, and sets the smoothing. Nothing is computed yet.
+     */
+    public void prepare(int[] targets, int n, float labelSmoothing) {
         int c = countTargets(targets, n);
         if (this.targets == null || this.targets.dim(0) != n) {
             close();
@@ -67,10 +75,34 @@ public final class CrossEntropyLoss implements AutoCloseable {
             this.losses = device.allocate(n);
         }
         device.write(this.targets, targets);
-        device.nn().crossEntropyForward(logits, this.targets, losses, labelSmoothing, IGNORE);
         this.smoothing = labelSmoothing;
         this.counted = c;
         this.pending = true;
+    }
+
+    /**
+     * The losses of rows [row0, row0 + R) of the prepared targets from their logits [R, V] (a block of
+     * the whole [N, V], which need never exist at once).
+     */
+    public void forwardRows(Tensor logits, int row0) {
+        if (!pending) {
+            throw new IllegalStateException("forwardRows needs prepared targets first");
+        }
+        int r = logits.dim(0);
+        device.nn().crossEntropyForward(logits, targets.view(row0, r), losses.view(row0, r), smoothing, IGNORE);
+    }
+
+    /**
+     * Overwrites a block of logits [R, V] (rows from {@code row0}) with dL/d(logits) of the mean loss;
+     * the block's rows must have gone through {@link #forwardRows} since {@link #prepare}.
+     */
+    public void backwardRows(Tensor logits, int row0) {
+        if (!pending) {
+            throw new IllegalStateException("backwardRows needs a forward with targets first");
+        }
+        int r = logits.dim(0);
+        Tensor t = targets.view(row0, r);
+        device.nn().crossEntropyBackward(logits, t, logits, smoothing, IGNORE, 1f / counted);
     }
 
     /** The mean loss of the last forward (reads N floats back, summed in order in double); valid after backward too. */
@@ -91,7 +123,7 @@ public final class CrossEntropyLoss implements AutoCloseable {
         if (!pending) {
             throw new IllegalStateException("backward needs a forward with targets first");
         }
-        device.nn().crossEntropyBackward(logits, targets, logits, smoothing, IGNORE, 1f / counted);
+        backwardRows(logits, 0);
         pending = false;
     }
 

@@ -213,9 +213,9 @@ public final class VitModel implements AutoCloseable {
      * stay on the device until {@link #loss()}.
      */
     public void forwardLoss(float[] pixels, int[] labels, int b, float labelSmoothing) {
-        CrossEntropyLoss.countTargets(labels, b);
+        loss.prepare(labels, b, labelSmoothing); // bad labels cost no forward pass
         forward(pixels, b);
-        loss.forward(buf.logits, labels, labelSmoothing);
+        loss.forwardRows(buf.logits, 0);
     }
 
     /** The mean loss of the last forward with labels (reads B floats back). */

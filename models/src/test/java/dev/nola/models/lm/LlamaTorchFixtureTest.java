@@ -178,13 +178,15 @@ class LlamaTorchFixtureTest {
                 Worst worst = new Worst(d, "llama-fixture " + c);
                 try (DeviceWeights w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors())) {
                     try (CausalLm m = new CausalLm(d, spec, w, false, Map.of())) {
-                        double loss = m.forward(ids, targets, b, t);
+                        m.forward(ids, b, t);
                         worst.check("logits", f.f(c + ".logits"), d.read(m.logits()));
+                        double loss = m.forward(ids, targets, b, t);
                         worst.check("loss", f.f(c + ".loss"), new float[] {(float) loss});
                         m.backward();
                         worst.check("dL/d(embedding)", f.f(c + ".grad.embed"), d.read(m.inputGradient()));
                     }
                     try (CausalLm m = new CausalLm(d, spec, w, true, Map.of())) {
+                        m.headBlockRows(3); // head and loss in blocks that do not divide B·T
                         m.zeroGradients();
                         m.forward(ids, targets, b, t);
                         m.backward();
