@@ -110,6 +110,8 @@ public final class NolaServer implements AutoCloseable {
                 .host(s.host())
                 .port(s.port())
                 .maxPayloadSize(s.maxBodyBytes())
+                // SIGTERM is ours to handle (drainAndStop): Helidon's own hook would close connections mid-answer
+                .shutdownHook(false)
                 .routing(r -> r
                         .get("/health", (req, res) -> counted(req, res, this::health))
                         .get("/stats", (req, res) -> counted(req, res, this::stats))
