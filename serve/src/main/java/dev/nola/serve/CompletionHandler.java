@@ -151,6 +151,22 @@ final class CompletionHandler {
             }
         }
 
+        /**
+         * Takes the job's next event: null while the text goes on, else the finish reason ("stop" also
+         * when a stop string matched, and the job is cancelled).
+         */
+        String take(Job job, Job.Event e) {
+            if (e instanceof Job.Token tk) {
+                add(tk.id());
+                if (stopped) {
+                    job.cancel();
+                    return "stop";
+                }
+                return null;
+            }
+            return ((Job.Done) e).finishReason();
+        }
+
         /** What can be sent now: not a half-decoded character, not what may start a stop string. */
         String fresh(boolean last) {
             int end = text.length();
@@ -180,21 +196,10 @@ final class CompletionHandler {
     private void whole(ServerResponse res, Job job, CompletionRequest cr, String id, long created) throws InterruptedException {
         Text t = new Text(cr.stop());
         String reason;
-        while (true) {
-            Job.Event e = next(job);
-            if (e instanceof Job.Token tk) {
-                t.add(tk.id());
-                if (t.stopped) {
-                    job.cancel();
-                    reason = "stop";
-                    break;
-                }
-            } else {
-                reason = ((Job.Done) e).finishReason();
-                break;
-            }
-        }
-        ObjectNode body = chunk(id, created, cr.model(), t.fresh(true), reason, "text_completion");
+        do {
+            reason = t.take(job, next(job));
+        } while (reason == null);
+        ObjectNode body = chunk(id, created, cr.model(), t.fresh(true), reason);
         ObjectNode usage = body.putObject("usage");
         usage.put("prompt_tokens", job.prompt.length);
         usage.put("completion_tokens", t.ids.size());
@@ -212,22 +217,11 @@ final class CompletionHandler {
         try (OutputStream out = res.outputStream()) {
             Job.Event e = first;
             String reason;
-            while (true) {
-                if (e instanceof Job.Token tk) {
-                    t.add(tk.id());
-                    if (t.stopped) {
-                        job.cancel();
-                        reason = "stop";
-                        break;
-                    }
-                    String d = t.fresh(false);
-                    if (!d.isEmpty()) {
-                        out.write(Responses.event(chunk(id, created, cr.model(), d, null, "text_completion")));
-                        out.flush();
-                    }
-                } else {
-                    reason = ((Job.Done) e).finishReason();
-                    break;
+            while ((reason = t.take(job, e)) == null) {
+                String d = t.fresh(false);
+                if (!d.isEmpty()) {
+                    out.write(Responses.event(chunk(id, created, cr.model(), d, null)));
+                    out.flush();
                 }
                 try {
                     e = next(job);
@@ -237,7 +231,7 @@ final class CompletionHandler {
                     return;
                 }
             }
-            out.write(Responses.event(chunk(id, created, cr.model(), t.fresh(true), reason, "text_completion")));
+            out.write(Responses.event(chunk(id, created, cr.model(), t.fresh(true), reason)));
             out.write(Responses.event("[DONE]"));
             out.flush();
         } catch (IOException | UncheckedIOException e) {
@@ -247,10 +241,10 @@ final class CompletionHandler {
         }
     }
 
-    private static ObjectNode chunk(String id, long created, String model, String text, String reason, String object) {
+    private static ObjectNode chunk(String id, long created, String model, String text, String reason) {
         ObjectNode o = Responses.JSON.createObjectNode();
         o.put("id", id);
-        o.put("object", object);
+        o.put("object", "text_completion");
         o.put("created", created);
         o.put("model", model);
         ArrayNode choices = o.putArray("choices");

@@ -192,26 +192,12 @@ public final class NolaServer implements AutoCloseable {
         o.put("object", "list");
         ArrayNode data = o.putArray("data");
         long now = System.currentTimeMillis() / 1000;
-        ObjectNode base = data.addObject();
-        base.put("id", baseName);
-        base.put("object", "model");
-        base.put("created", now);
-        base.put("owned_by", "nola");
-        base.put("root", baseName);
-        base.putNull("parent");
-        base.put("max_model_len", spec.positions());
+        modelEntry(data, baseName, null, now);
         for (String name : adapters.names()) {
             if (name.equals(baseName)) {
                 continue;
             }
-            ObjectNode m = data.addObject();
-            m.put("id", name);
-            m.put("object", "model");
-            m.put("created", now);
-            m.put("owned_by", "nola");
-            m.put("root", baseName);
-            m.put("parent", baseName);
-            m.put("max_model_len", spec.positions());
+            ObjectNode m = modelEntry(data, name, baseName, now);
             ObjectNode n = m.putObject("nola");
             AdapterStore.AtRest a = adapters.peek(name);
             if (a == null) {
@@ -225,6 +211,19 @@ public final class NolaServer implements AutoCloseable {
             }
         }
         Responses.json(res, 200, o);
+    }
+
+    /** One entry of /v1/models as OpenAI (and vLLM, for LoRA modules: root and parent) write it. */
+    private ObjectNode modelEntry(ArrayNode data, String id, String parent, long created) {
+        ObjectNode m = data.addObject();
+        m.put("id", id);
+        m.put("object", "model");
+        m.put("created", created);
+        m.put("owned_by", "nola");
+        m.put("root", baseName);
+        m.put("parent", parent);
+        m.put("max_model_len", spec.positions());
+        return m;
     }
 
     private void stats(ServerRequest req, ServerResponse res) {

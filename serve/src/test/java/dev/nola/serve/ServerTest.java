@@ -104,6 +104,30 @@ class ServerTest {
     }
 
     @Test
+    void aStopStringEndsTheTextBeforeIt() throws Exception {
+        String whole = Http.post(port, "/v1/completions", Http.completion("a0", "The cat", 16, false)).body()
+                .path("choices").path(0).path("text").asText();
+        String stop = whole.substring(whole.length() / 2, whole.length() / 2 + 2);
+        String want = whole.substring(0, whole.indexOf(stop));
+        for (boolean stream : new boolean[] {false, true}) {
+            var body = (com.fasterxml.jackson.databind.node.ObjectNode) Http.JSON.readTree(Http.completion("a0", "The cat", 16, stream));
+            body.putArray("stop").add(stop);
+            Http.Reply r = Http.post(port, "/v1/completions", body.toString());
+            assertEquals(200, r.status(), r.text());
+            StringBuilder text = new StringBuilder();
+            String reason = null;
+            for (String data : stream ? r.text().lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()
+                    : List.of(r.text())) {
+                JsonNode c = Http.JSON.readTree(data).path("choices").path(0);
+                text.append(c.path("text").asText());
+                reason = c.path("finish_reason").isNull() ? reason : c.path("finish_reason").asText();
+            }
+            assertEquals(want, text.toString(), "stop " + stop + (stream ? ", streamed" : ""));
+            assertEquals("stop", reason);
+        }
+    }
+
+    @Test
     void modelsListsTheBaseAndEveryAdapterWithItsBytes() throws Exception {
         assertEquals(200, Http.post(port, "/v1/completions", Http.completion("a2", "Hi", 2, false)).status());
         Http.Reply r = Http.get(port, "/v1/models");
