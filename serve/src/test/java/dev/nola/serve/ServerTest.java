@@ -104,6 +104,16 @@ class ServerTest {
     }
 
     @Test
+    void aLoraAdapterIsServedAsItsNolaTwinIs() throws Exception {
+        TinyModel.adapter(adapters.resolve("lora1"), 101, true);
+        Http.Reply lora = Http.post(port, "/v1/completions", Http.completion("lora1", "The cat", 12, false));
+        Http.Reply nola = Http.post(port, "/v1/completions", Http.completion("a1", "The cat", 12, false));
+        assertEquals(200, lora.status(), lora.text());
+        assertEquals(nola.body().path("choices").path(0).path("text").asText(), lora.body().path("choices").path(0).path("text").asText());
+        assertTrue(Http.get(port, "/v1/models").text().contains("\"kind\":\"lora\""));
+    }
+
+    @Test
     void aStopStringEndsTheTextBeforeIt() throws Exception {
         String whole = Http.post(port, "/v1/completions", Http.completion("a0", "The cat", 16, false)).body()
                 .path("choices").path(0).path("text").asText();

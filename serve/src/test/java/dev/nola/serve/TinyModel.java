@@ -52,6 +52,14 @@ final class TinyModel {
 
     /** Writes a NOLA adapter on every site with coefficients drawn from {@code seed}. */
     static Path adapter(Path dir, long seed) {
+        return adapter(dir, seed, false);
+    }
+
+    /**
+     * As {@link #adapter(Path, long)}; with {@code lora} the same adapter's mixed factors are written
+     * as a PEFT LoRA directory instead (the same update, so the same text).
+     */
+    static Path adapter(Path dir, long seed, boolean lora) {
         List<String> modules = CONFIG.spec().model().sites().values().stream().map(AdapterSite::module).distinct().toList();
         NolaConfig cfg = NolaConfig.offset(2, 8, 8, 16f, 3L, modules);
         try (Device d = Backends.open("cpu")) {
@@ -68,7 +76,11 @@ final class TinyModel {
                 }
                 a.setCoefficients(alpha, beta);
             }
-            NolaAdapterFiles.save(dir, m);
+            if (lora) {
+                dev.nola.adapter.io.PeftLoraExport.write(dir, m, modules, null);
+            } else {
+                NolaAdapterFiles.save(dir, m);
+            }
             m.values().forEach(NolaAdapter::close);
         }
         return dir;
