@@ -30,16 +30,19 @@ final class CompletionHandler {
 
     private static final AtomicLong IDS = new AtomicLong();
     private final NolaServer server;
+    private final boolean chat;
 
-    CompletionHandler(NolaServer server) {
+    /** @param chat {@code /v1/chat/completions} (messages through the chat template, chat objects back) */
+    CompletionHandler(NolaServer server, boolean chat) {
         this.server = server;
+        this.chat = chat;
     }
 
     void handle(ServerRequest req, ServerResponse res) {
         Job job = null;
         try {
             byte[] body = readBody(req, server.settings().maxBodyBytes());
-            CompletionRequest cr = CompletionRequest.parse(body);
+            CompletionRequest cr = chat ? CompletionRequest.parseChat(body, server.chatTemplate()) : CompletionRequest.parse(body);
             AdapterStore.AtRest adapter = server.resolveModel(cr.model());
             int[] prompt = encode(cr.prompt());
             int positions = server.positions();
@@ -52,7 +55,7 @@ final class CompletionHandler {
                     server.tokenizer().endOfText());
             job = new Job(adapter, prompt, settings);
             server.scheduler().submit(job);
-            String id = "cmpl-" + IDS.incrementAndGet();
+            String id = (chat ? "chatcmpl-" : "cmpl-") + IDS.incrementAndGet();
             long created = System.currentTimeMillis() / 1000;
             if (cr.stream()) {
                 stream(res, job, cr, id, created);
@@ -108,8 +111,8 @@ final class CompletionHandler {
         int[] ids;
         synchronized (tok) {
             ids = tok.encode(prompt);
-            if (tok instanceof HfTokenizer h && h.addsBeginningOfText() && h.beginningOfText().isPresent()) {
-                // a LLaMA-family prompt starts with bos, as nola generate gives it
+            if (!chat && tok instanceof HfTokenizer h && h.addsBeginningOfText() && h.beginningOfText().isPresent()) {
+                // a LLaMA-family prompt starts with bos, as nola generate gives it (a chat template writes its own)
                 int[] withBos = new int[ids.length + 1];
                 withBos[0] = h.beginningOfText().getAsInt();
                 System.arraycopy(ids, 0, withBos, 1, ids.length);
@@ -199,7 +202,7 @@ final class CompletionHandler {
         do {
             reason = t.take(job, next(job));
         } while (reason == null);
-        ObjectNode body = chunk(id, created, cr.model(), t.fresh(true), reason);
+        ObjectNode body = chunk(id, created, cr.model(), t.fresh(true), reason, false);
         ObjectNode usage = body.putObject("usage");
         usage.put("prompt_tokens", job.prompt.length);
         usage.put("completion_tokens", t.ids.size());
@@ -220,7 +223,7 @@ final class CompletionHandler {
             while ((reason = t.take(job, e)) == null) {
                 String d = t.fresh(false);
                 if (!d.isEmpty()) {
-                    out.write(Responses.event(chunk(id, created, cr.model(), d, null)));
+                    out.write(Responses.event(chunk(id, created, cr.model(), d, null, true)));
                     out.flush();
                 }
                 try {
@@ -231,7 +234,7 @@ final class CompletionHandler {
                     return;
                 }
             }
-            out.write(Responses.event(chunk(id, created, cr.model(), t.fresh(true), reason)));
+            out.write(Responses.event(chunk(id, created, cr.model(), t.fresh(true), reason, true)));
             out.write(Responses.event("[DONE]"));
             out.flush();
         } catch (IOException | UncheckedIOException e) {
@@ -241,16 +244,23 @@ final class CompletionHandler {
         }
     }
 
-    private static ObjectNode chunk(String id, long created, String model, String text, String reason) {
+    /** A completion object, or one event's chunk; chat: OpenAI's chat objects (message, or delta when streamed). */
+    private ObjectNode chunk(String id, long created, String model, String text, String reason, boolean streamed) {
         ObjectNode o = Responses.JSON.createObjectNode();
         o.put("id", id);
-        o.put("object", "text_completion");
+        o.put("object", !chat ? "text_completion" : streamed ? "chat.completion.chunk" : "chat.completion");
         o.put("created", created);
         o.put("model", model);
         ArrayNode choices = o.putArray("choices");
         ObjectNode c = choices.addObject();
         c.put("index", 0);
-        c.put("text", text);
+        if (chat) {
+            ObjectNode m = c.putObject(streamed ? "delta" : "message");
+            m.put("role", "assistant");
+            m.put("content", text);
+        } else {
+            c.put("text", text);
+        }
         c.putNull("logprobs");
         c.put("finish_reason", reason);
         return o;

@@ -94,6 +94,47 @@ record CompletionRequest(String model, String prompt, int maxTokens, double temp
                 st != null && st.asBoolean());
     }
 
+    /**
+     * {@code POST /v1/chat/completions}: {@code messages} ([{role, content}], strings) rendered by the
+     * model's chat template into the prompt, then the completion fields as above
+     * ({@code max_completion_tokens} is taken for max_tokens).
+     *
+     * @param template the model's template, or null when it has none (400)
+     */
+    static CompletionRequest parseChat(byte[] body, ChatTemplate template) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (java.io.IOException e) {
+            return parse(body);   // the same 400 as a completion's
+        }
+        if (root == null || !root.isObject()) {
+            return parse(body);
+        }
+        JsonNode msgs = root.get("messages");
+        if (msgs == null || !msgs.isArray() || msgs.isEmpty()) {
+            throw ApiError.badRequest("messages", "messages is " + describe(msgs) + "; expected a non-empty array of {role, content}");
+        }
+        List<java.util.Map<String, Object>> list = new ArrayList<>();
+        for (JsonNode m : msgs) {
+            if (!m.isObject() || !m.path("role").isTextual() || !m.path("content").isTextual()) {
+                throw ApiError.badRequest("messages", "messages holds " + describe(m) + "; expected {\"role\": string, \"content\": string}");
+            }
+            list.add(java.util.Map.of("role", m.get("role").asText(), "content", m.get("content").asText()));
+        }
+        if (template == null) {
+            throw ApiError.badRequest("messages", "the base has no chat template (tokenizer_config.json's chat_template);"
+                    + " expected /v1/completions for this model");
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode o = ((com.fasterxml.jackson.databind.node.ObjectNode) root).deepCopy();
+        o.remove("messages");
+        o.put("prompt", template.render(list));
+        if (o.has("max_completion_tokens") && !o.has("max_tokens")) {
+            o.set("max_tokens", o.remove("max_completion_tokens"));
+        }
+        return parse(o.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     private static void requireDefault(JsonNode root, String field, int only) {
         JsonNode x = root.get(field);
         if (x != null && !x.isNull() && !(x.canConvertToExactIntegral() && x.asLong() == only)) {

@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * {@code nola serve}: one base model on one device, the adapters of a directory, and an
  * OpenAI-compatible HTTP API on Helidon SE's virtual-thread web server —
- * {@code POST /v1/completions} ({@link CompletionHandler}), {@code GET /v1/models} (the base and every
+ * {@code POST /v1/completions} ({@link CompletionHandler}), {@code POST /v1/chat/completions} (where
+ * the base has a chat template, {@link ChatTemplate}), {@code GET /v1/models} (the base and every
  * adapter directory, with each adapter's bytes at rest and mixed), {@code GET /health} and
  * {@code GET /stats} (batch, queue, tokens, the mixed-factor cache's hit rate, the process's RSS).
  * Requests are decoded together by the {@link BatchScheduler}. {@link #drainAndStop} (SIGTERM) refuses
@@ -84,6 +85,7 @@ public final class NolaServer implements AutoCloseable {
     private final MixedCache mixed;
     private final BatchScheduler scheduler;
     private final WebServer web;
+    private final ChatTemplate chat;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong disconnects = new AtomicLong();
     private volatile boolean draining;
@@ -105,7 +107,9 @@ public final class NolaServer implements AutoCloseable {
         this.decode = new CausalLm(d, spec, weights, false, Map.of());
         this.mixed = new MixedCache(d, spec.model(), s.cacheBytes());
         this.scheduler = new BatchScheduler(d, prefill, decode, mixed, s.maxBatch(), s.maxQueue(), tokenizer.vocabularySize());
-        CompletionHandler completions = new CompletionHandler(this);
+        this.chat = ChatTemplate.find(ckpt.dir());
+        CompletionHandler completions = new CompletionHandler(this, false);
+        CompletionHandler chats = new CompletionHandler(this, true);
         this.web = WebServer.builder()
                 .host(s.host())
                 .port(s.port())
@@ -116,7 +120,8 @@ public final class NolaServer implements AutoCloseable {
                         .get("/health", (req, res) -> counted(req, res, this::health))
                         .get("/stats", (req, res) -> counted(req, res, this::stats))
                         .get("/v1/models", (req, res) -> counted(req, res, this::models))
-                        .post("/v1/completions", (req, res) -> counted(req, res, completions::handle)))
+                        .post("/v1/completions", (req, res) -> counted(req, res, completions::handle))
+                        .post("/v1/chat/completions", (req, res) -> counted(req, res, chats::handle)))
                 .build()
                 .start();
     }
@@ -162,6 +167,11 @@ public final class NolaServer implements AutoCloseable {
 
     Tokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /** The base's chat template, or null. */
+    ChatTemplate chatTemplate() {
+        return chat;
     }
 
     BatchScheduler scheduler() {

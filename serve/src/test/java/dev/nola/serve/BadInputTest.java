@@ -110,6 +110,15 @@ class BadInputTest {
         assertTrue(e.path("message").asText().startsWith(param + " "), e.toString());
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"{\"model\": \"tiny\"}", "{\"model\": \"tiny\", \"messages\": []}",
+        "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\"}]}",
+        "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}"})
+    void aChatWithBadMessagesOrWithoutATemplateIs400(String body) throws Exception {
+        JsonNode e = error(Http.post(port, "/v1/chat/completions", body), 400);
+        assertEquals("messages", e.path("param").asText(), e.toString());
+    }
+
     @Test
     void anUnknownModelIs404() throws Exception {
         JsonNode e = error(Http.post(port, "/v1/completions", Http.completion("nope", "Hi", 2, false)), 404);

@@ -38,6 +38,13 @@ class ServerTest {
     @BeforeAll
     static void start() {
         model = TinyModel.model(tmp.resolve("tiny"));
+        try {
+            Files.writeString(model.resolve("tokenizer_config.json"), Http.JSON.createObjectNode().put("chat_template",
+                    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+                    + "{% if add_generation_prompt %}assistant:{% endif %}").toString());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         adapters = tmp.resolve("adapters");
         for (int i = 0; i < 3; i++) {
             TinyModel.adapter(adapters.resolve("a" + i), 100 + i);
@@ -111,6 +118,32 @@ class ServerTest {
         assertEquals(200, lora.status(), lora.text());
         assertEquals(nola.body().path("choices").path(0).path("text").asText(), lora.body().path("choices").path(0).path("text").asText());
         assertTrue(Http.get(port, "/v1/models").text().contains("\"kind\":\"lora\""));
+    }
+
+    @Test
+    void aChatIsTheCompletionOfItsTemplatedPrompt() throws Exception {
+        String prompt = "system: Be brief\nuser: Hi\nassistant:";
+        String want = Http.post(port, "/v1/completions", Http.completion("a2", prompt, 8, false)).body()
+                .path("choices").path(0).path("text").asText();
+        for (boolean stream : new boolean[] {false, true}) {
+            var body = Http.JSON.createObjectNode().put("model", "a2").put("max_completion_tokens", 8).put("temperature", 0)
+                    .put("stream", stream);
+            var msgs = body.putArray("messages");
+            msgs.addObject().put("role", "system").put("content", "Be brief");
+            msgs.addObject().put("role", "user").put("content", "Hi");
+            Http.Reply r = Http.post(port, "/v1/chat/completions", body.toString());
+            assertEquals(200, r.status(), r.text());
+            StringBuilder text = new StringBuilder();
+            for (String data : stream ? r.text().lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()
+                    : List.of(r.text())) {
+                JsonNode o = Http.JSON.readTree(data);
+                assertEquals(stream ? "chat.completion.chunk" : "chat.completion", o.path("object").asText());
+                JsonNode m = o.path("choices").path(0).path(stream ? "delta" : "message");
+                assertEquals("assistant", m.path("role").asText());
+                text.append(m.path("content").asText());
+            }
+            assertEquals(want, text.toString(), stream ? "streamed" : "whole");
+        }
     }
 
     @Test
