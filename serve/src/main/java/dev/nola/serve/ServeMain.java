@@ -62,8 +62,8 @@ public final class ServeMain {
                 case "--port" -> port = integer(a, v);
                 case "--max-batch" -> batch = integer(a, v);
                 case "--max-queue" -> queue = integer(a, v);
-                case "--max-body" -> body = integer(a, v);
-                case "--cache-bytes" -> cache = Long.parseLong(v);
+                case "--max-body" -> body = longInteger(a, v);
+                case "--cache-bytes" -> cache = longInteger(a, v);
                 default -> throw new IllegalArgumentException("unknown option " + Echo.quote(a) + "; expected --model, --adapters, --device,"
                         + " --host, --port, --max-batch, --max-queue, --max-body or --cache-bytes");
             }
@@ -94,8 +94,16 @@ public final class ServeMain {
     }
 
     private static int integer(String name, String v) {
+        long n = longInteger(name, v);
+        if (n != (int) n) {
+            throw new IllegalArgumentException(name + " is " + Echo.quote(v) + "; expected an integer below 2^31");
+        }
+        return (int) n;
+    }
+
+    private static long longInteger(String name, String v) {
         try {
-            return Integer.parseInt(v);
+            return Long.parseLong(v);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + " is " + Echo.quote(v) + "; expected an integer");
         }
