@@ -4,10 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.nola.kernels.Backends;
-import dev.nola.kernels.Device;
-import dev.nola.models.lm.HfCheckpoint;
-import dev.nola.models.lm.Tokenizers;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -43,8 +39,7 @@ class BadInputTest {
     static Path tmp;
     static Path model;
     static Path adapters;
-    static Device device;
-    static NolaServer server;
+    static TinyModel.Served served;
     static int port;
 
     @BeforeAll
@@ -59,17 +54,13 @@ class BadInputTest {
         Files.createSymbolicLink(adapters.resolve("evil"), outside);
         Files.createSymbolicLink(adapters.resolve("alias"), adapters.resolve("a0"));
         Files.writeString(adapters.resolve("file"), "not a directory");
-        device = Backends.open("cpu");
-        HfCheckpoint ckpt = HfCheckpoint.load(model);
-        server = NolaServer.start(device, "tiny", ckpt, Tokenizers.forModel(model, ckpt.config()), adapters,
-                new NolaServer.Settings("127.0.0.1", 0, 2, 2, 4096, 1 << 20, 60_000));
-        port = server.port();
+        served = TinyModel.Served.start(model, adapters, new NolaServer.Settings("127.0.0.1", 0, 2, 2, 4096, 1 << 20, 60_000));
+        port = served.port();
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        device.close();
+        served.close();
     }
 
     static JsonNode error(Http.Reply r, int status) {

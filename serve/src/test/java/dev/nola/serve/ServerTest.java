@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.nola.kernels.Backends;
-import dev.nola.kernels.Device;
-import dev.nola.models.lm.HfCheckpoint;
-import dev.nola.models.lm.Tokenizers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,8 +27,7 @@ class ServerTest {
     static Path tmp;
     static Path model;
     static Path adapters;
-    static Device device;
-    static NolaServer server;
+    static TinyModel.Served served;
     static int port;
 
     @BeforeAll
@@ -49,17 +44,13 @@ class ServerTest {
         for (int i = 0; i < 3; i++) {
             TinyModel.adapter(adapters.resolve("a" + i), 100 + i);
         }
-        device = Backends.open("cpu");
-        HfCheckpoint ckpt = HfCheckpoint.load(model);
-        server = NolaServer.start(device, "tiny", ckpt, Tokenizers.forModel(model, ckpt.config()), adapters,
-                NolaServer.Settings.defaults().withCacheBytes(1 << 20));
-        port = server.port();
+        served = TinyModel.Served.start(model, adapters, NolaServer.Settings.defaults().withCacheBytes(1 << 20));
+        port = served.port();
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        device.close();
+        served.close();
     }
 
     @Test

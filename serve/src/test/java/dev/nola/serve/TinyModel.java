@@ -86,6 +86,25 @@ final class TinyModel {
         return dir;
     }
 
+    /** A server on a free loopback port for the model directory under "tiny" on a cpu device; closes both. */
+    record Served(Device device, NolaServer server) implements AutoCloseable {
+        static Served start(Path model, Path adapters, NolaServer.Settings settings) {
+            Device d = Backends.open("cpu");
+            HfCheckpoint ckpt = HfCheckpoint.load(model);
+            return new Served(d, NolaServer.start(d, "tiny", ckpt, Tokenizers.forModel(model, ckpt.config()), adapters, settings));
+        }
+
+        int port() {
+            return server.port();
+        }
+
+        @Override
+        public void close() {
+            server.close();
+            device.close();
+        }
+    }
+
     /** What {@code nola generate} gives (greedy) for a prompt with an adapter directory (or none). */
     static String generate(Path model, Path adapter, String prompt, int n) {
         HfCheckpoint ckpt = HfCheckpoint.load(model);
