@@ -22,7 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * JSON line: requests, failures, completion tokens per second, p50 and p99 latency, and the server's
  * /stats after the run (RSS, the mixed-factor cache's hits and misses during the run).
  *
- * <pre>java -cp bench/target/nola-bench.jar dev.nola.bench.ServeLoad URL BASE_NAME ADAPTERS CLIENTS REQUESTS MAX_TOKENS</pre>
+ * <pre>java -cp bench/target/nola-bench.jar dev.nola.bench.ServeLoad URL BASE_NAME ADAPTERS CLIENTS REQUESTS MAX_TOKENS [FIRST]</pre>
+ *
+ * FIRST (default 0) offsets the request indices, which seed the adapter choice and the sampling: a
+ * warm-up run with another FIRST does not prime the measured run's adapters.
  */
 public final class ServeLoad {
 
@@ -42,6 +45,7 @@ public final class ServeLoad {
         int clients = Integer.parseInt(args[3]);
         int requests = Integer.parseInt(args[4]);
         int maxTokens = Integer.parseInt(args[5]);
+        long first = args.length > 6 ? Long.parseLong(args[6]) : 0;
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         JsonNode before = get(http, url + "/stats");
         AtomicInteger next = new AtomicInteger();
@@ -53,10 +57,11 @@ public final class ServeLoad {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int c = 0; c < clients; c++) {
                 pool.submit(() -> {
-                    int i;
-                    while ((i = next.getAndIncrement()) < requests) {
+                    int n;
+                    while ((n = next.getAndIncrement()) < requests) {
+                        long i = first + n;
                         String model = adapters == 0 ? base : String.format("n%04d", new java.util.SplittableRandom(i).nextInt(adapters));
-                        String body = JSON.createObjectNode().put("model", model).put("prompt", prompts[i % prompts.length])
+                        String body = JSON.createObjectNode().put("model", model).put("prompt", prompts[(int) (i % prompts.length)])
                                 .put("max_tokens", maxTokens).put("temperature", 0.8).put("seed", i).toString();
                         long s = System.nanoTime();
                         try {
