@@ -11,7 +11,9 @@ import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.transformer.CrossEntropyLoss;
 import dev.nola.models.transformer.DeviceWeights;
 import dev.nola.models.transformer.KvCache;
+import dev.nola.models.transformer.RowAdapters;
 import dev.nola.models.transformer.TransformerStack;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -242,21 +244,68 @@ public final class CausalLm implements AutoCloseable {
      * ({@link #logits()}): generation picks from those alone, so the head runs on B rows, not B·t.
      */
     public Tensor forwardCached(int[] ids, int b, int t, KvCache cache) {
+        return forwardCached(ids, b, t, cache, null);
+    }
+
+    /**
+     * {@link #forwardCached(int[], int, int, KvCache)} with low-rank updates per row besides the
+     * model's own adapters: a server's prefill of one request under its adapter is
+     * {@code RowAdapters.single(t, adapters)} with b = 1.
+     *
+     * @param rows which of the B·t rows get which factors, or null
+     */
+    public Tensor forwardCached(int[] ids, int b, int t, KvCache cache, RowAdapters rows) {
         Checks.notNull("cache", cache);
         int pos0 = cache.length();
         Buffers s = embed(ids, b, t);
         Tensor x = stack.input(b, t);
-        Tensor positions = positions(s);
-        if (spec.positionEmbedding() != null) {
-            // learned positions: rows pos0 .. pos0 + t − 1 of the table
-            int c = spec.model().width();
-            positions = positions.view((long) pos0 * c, (spec.positions() - pos0) * c).reshape(spec.positions() - pos0, c);
-        }
-        device.nn().encoderForward(s.ids, w.get(spec.tokenEmbedding()), positions, x, t);
-        stack.forwardCached(cache);
+        device.nn().encoderForward(s.ids, w.get(spec.tokenEmbedding()), positionsFrom(s, pos0), x, t);
+        stack.forwardCached(cache, rows);
         Tensor out = logits(b);
         head.logits(stack.normed(), t - 1, t, w.get(spec.headWeight()), out);
         return out;
+    }
+
+    /**
+     * One decode step of B independent sequences, each with its own KV cache (batch 1, prefilled by
+     * {@link #forwardCached}) at its own length: ids[s] is sequence s's next token. The base runs once
+     * over the B rows; {@code rows} gives each row its adapter (continuous batching: whichever
+     * sequences are running). Appends one position to every cache. Returns the logits [B, V]
+     * ({@link #logits()}): row s is what sequence s decoded alone would give.
+     */
+    public Tensor forwardDecode(int[] ids, List<KvCache> caches, RowAdapters rows) {
+        Checks.notNull("ids", ids);
+        Checks.notNull("caches", caches);
+        int b = ids.length;
+        if (caches.size() != b) {
+            throw new IllegalArgumentException("ids has " + b + " tokens for " + caches.size() + " caches; expected one token per cache");
+        }
+        Buffers s = embed(ids, b, 1);
+        Tensor x = stack.input(b, 1);
+        Tensor wte = w.get(spec.tokenEmbedding());
+        if (spec.positionEmbedding() == null) {
+            device.nn().encoderForward(s.ids, wte, s.noPositions, x, 1);
+        } else {
+            int c = spec.model().width();
+            for (int i = 0; i < b; i++) {
+                device.nn().encoderForward(s.ids.view(i, 1), wte, positionsFrom(s, caches.get(i).length()),
+                        x.view((long) i * c, 1, c), 1);
+            }
+        }
+        stack.forwardDecode(caches, rows);
+        Tensor out = logits(b);
+        head.logits(stack.normed(), 0, 1, w.get(spec.headWeight()), out);
+        return out;
+    }
+
+    /** The position table from row pos0 on (learned positions), or the zero table. */
+    private Tensor positionsFrom(Buffers s, int pos0) {
+        Tensor positions = positions(s);
+        if (spec.positionEmbedding() != null) {
+            int c = spec.model().width();
+            positions = positions.view((long) pos0 * c, (spec.positions() - pos0) * c).reshape(spec.positions() - pos0, c);
+        }
+        return positions;
     }
 
     /**

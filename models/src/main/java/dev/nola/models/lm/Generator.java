@@ -114,8 +114,12 @@ public final class Generator {
         return Arrays.copyOfRange(all, prompt.length, n);
     }
 
-    /** One token from a row of logits under the settings (greedy: the first maximum). */
-    static int pick(float[] logits, Settings s, SplittableRandom rnd) {
+    /**
+     * One token from a row of logits under the settings (greedy: the first maximum), drawing from
+     * {@code rnd} as {@link #generate} does, so a caller that decodes step by step (a server's batch)
+     * picks the tokens generate would for the same seed.
+     */
+    public static int pick(float[] logits, Settings s, SplittableRandom rnd) {
         int v = logits.length;
         int best = 0;
         for (int i = 1; i < v; i++) {

@@ -34,6 +34,36 @@ record AdaptedLinear(Linear base, Adapter adapter, Tensor dweight, Tensor dbias)
         }
     }
 
+    /**
+     * Inference with adapters per row: y [N, out] = x·op(W) + b over every row at once, then the
+     * fixed adapter (if any), then each segment's factors of this layer's site add into that
+     * segment's rows (views, no copy).
+     *
+     * @param rows which rows get which factors; null for none
+     * @param h    scratch of at least N·r floats for the largest rank r in {@code rows}
+     */
+    void forward(Device d, Tensor x, Tensor y, RowAdapters rows, Tensor h) {
+        forward(d, x, y);
+        if (rows == null) {
+            return;
+        }
+        int in = base.spec().in();
+        int out = base.spec().out();
+        String site = base.spec().site();
+        for (RowAdapters.Segment s : rows.segments()) {
+            RowAdapters.Factors f = site == null ? null : s.sites().get(site);
+            if (f == null) {
+                continue;
+            }
+            if (f.a().dim(1) != in || f.b().dim(0) != out) {
+                throw new IllegalArgumentException("factors for " + site + " are A " + java.util.Arrays.toString(f.a().shape())
+                        + ", B " + java.util.Arrays.toString(f.b().shape()) + "; this layer is [" + in + " -> " + out + "]");
+            }
+            d.adapter().forward(x.view((long) s.row0() * in, s.rows(), in), f.a(), f.b(), f.scale(),
+                    h.view(0, s.rows(), f.rank()), y.view((long) s.row0() * out, s.rows(), out));
+        }
+    }
+
     /** The base layer's backward: dx += dy·op(W)ᵀ, weight gradients when training. */
     void backwardBase(Device d, Tensor x, Tensor dy, Tensor dx) {
         base.backward(d, x, dy, dx, dweight, dbias);

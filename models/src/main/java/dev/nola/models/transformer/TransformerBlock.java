@@ -9,6 +9,7 @@ import dev.nola.models.spec.BlockSpec;
 import dev.nola.models.spec.LinearSpec;
 import dev.nola.models.spec.MlpSpec;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -267,41 +268,46 @@ public final class TransformerBlock implements AutoCloseable {
         Activations a = activations(b, t);
         NnOps nn = device.nn();
         AttentionSpec as = spec.attention();
-        projectQkv(x, a, 0);
+        projectQkv(x, a, null, null);
+        rope(a.q, a.k, 0);
         nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
-        outputAndMlp(x, a, out);
+        outputAndMlp(x, a, out, null, null);
     }
 
-    /** norm1, then q, k and v (and their adapters), then the rotary embedding at positions pos0 … */
-    private void projectQkv(Tensor x, Activations a, int pos0) {
+    /** norm1, then q, k and v (and their adapters; with {@code ra}, each row's own too). */
+    private void projectQkv(Tensor x, Activations a, RowAdapters ra, Tensor h) {
         norm1.forward(device, x, a.ln1, a.mean1, a.rstd1);
-        q.forward(device, a.ln1, rows(a.q));
-        k.forward(device, a.ln1, rows(a.k));
-        v.forward(device, a.ln1, rows(a.v));
+        q.forward(device, a.ln1, rows(a.q), ra, h);
+        k.forward(device, a.ln1, rows(a.k), ra, h);
+        v.forward(device, a.ln1, rows(a.v), ra, h);
+    }
+
+    /** The rotary embedding of q and k [B, T, ·] at positions pos0 … (nothing without one). */
+    private void rope(Tensor q, Tensor k, int pos0) {
         if (rope != null) {
-            device.nn().ropeForward(a.q, rope.cos(), rope.sin(), rope.headDim(), pos0, a.q);
-            device.nn().ropeForward(a.k, rope.cos(), rope.sin(), rope.headDim(), pos0, a.k);
+            device.nn().ropeForward(q, rope.cos(), rope.sin(), rope.headDim(), pos0, q);
+            device.nn().ropeForward(k, rope.cos(), rope.sin(), rope.headDim(), pos0, k);
         }
     }
 
     /** After attention: h = x + out(atty), then out = h + down(act(…norm2(h))). */
-    private void outputAndMlp(Tensor x, Activations a, Tensor out) {
+    private void outputAndMlp(Tensor x, Activations a, Tensor out, RowAdapters ra, Tensor hs) {
         NnOps nn = device.nn();
-        o.forward(device, rows(a.atty), a.h);
+        o.forward(device, rows(a.atty), a.h, ra, hs);
         nn.residualForward(a.h, x, a.h);
         norm2.forward(device, a.h, a.ln2, a.mean2, a.rstd2);
         switch (spec.mlp().activation()) {
             case GELU_TANH, GELU_ERF -> {
-                up.forward(device, a.ln2, a.upOut);
+                up.forward(device, a.ln2, a.upOut, ra, hs);
                 nn.geluForward(gelu(), a.upOut, a.fcAct);
             }
             case SWIGLU -> {
-                gate.forward(device, a.ln2, a.gateOut);
-                up.forward(device, a.ln2, a.upOut);
+                gate.forward(device, a.ln2, a.gateOut, ra, hs);
+                up.forward(device, a.ln2, a.upOut, ra, hs);
                 nn.swigluForward(a.gateOut, a.upOut, a.fcAct);
             }
         }
-        down.forward(device, a.fcAct, out);
+        down.forward(device, a.fcAct, out, ra, hs);
         nn.residualForward(out, a.h, out);
     }
 
@@ -311,17 +317,19 @@ public final class TransformerBlock implements AutoCloseable {
      * the cache (layer {@code layer}). A prefill (cache empty) runs attention as {@link #forward} does;
      * a decode step (t = 1) attends over every cached position with batched products and a softmax.
      * Nothing is kept for a backward pass.
+     *
+     * @param ra adapters per row ({@link RowAdapters}), or null for the block's own alone
+     * @param h  scratch for {@code ra}'s low-rank activations (N·max rank floats), or null without ra
      */
-    void forwardCached(Tensor x, Tensor out, int b, int t, KvCache cache, int layer) {
+    void forwardCached(Tensor x, Tensor out, int b, int t, KvCache cache, int layer, RowAdapters ra, Tensor h) {
         int pos0 = cache.length();
         if (pos0 > 0 && t != 1) {
             throw new IllegalArgumentException("a cached step after the prefill takes one position, got " + t);
         }
         Activations a = activations(b, t);
-        NnOps nn = device.nn();
         AttentionSpec as = spec.attention();
-        projectQkv(x, a, pos0);
-        int wq = as.heads() * as.headDim();
+        projectQkv(x, a, ra, h);
+        rope(a.q, a.k, pos0);
         int wkv = as.kvHeads() * as.headDim();
         int cap = cache.capacity();
         Tensor kc = cache.keys(layer);
@@ -332,23 +340,62 @@ public final class TransformerBlock implements AutoCloseable {
             device.copy(a.v.view((long) s * t * wkv, t * wkv), vc.view(at, t * wkv));
         }
         if (pos0 == 0) {
-            nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+            device.nn().attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
         } else {
-            // one query per sequence against pos0 + 1 keys; query heads g·j .. g·j + g − 1 read KV head j
-            int tk = pos0 + 1;
-            int hd = as.headDim();
-            int g = as.heads() / as.kvHeads();
-            Tensor sc = cache.scores();
             for (int s = 0; s < b; s++) {
-                Tensor scores = sc.view((long) s * as.heads() * cap, as.heads() * tk).reshape(as.heads(), tk);
-                device.linalg().matmulBatched(false, true, as.kvHeads(), g, tk, hd, 1f, a.q.view((long) s * wq, wq), hd,
-                        (long) g * hd, kc.view((long) s * cap * wkv, tk * wkv), wkv, hd, 0f, scores, tk, (long) g * tk);
-                nn.softmaxForward(scores, scores, (float) (1.0 / Math.sqrt(hd)), false);
-                device.linalg().matmulBatched(false, false, as.kvHeads(), g, hd, tk, 1f, scores, tk, (long) g * tk,
-                        vc.view((long) s * cap * wkv, tk * wkv), wkv, hd, 0f, a.atty.view((long) s * wq, wq), hd, (long) g * hd);
+                attendCached(a, s, cache, s, layer, pos0 + 1);
             }
         }
-        outputAndMlp(x, a, out);
+        outputAndMlp(x, a, out, ra, h);
+    }
+
+    /**
+     * One decode step of B independent sequences, one new token each, each with its own KV cache
+     * (batch 1) and its own length: the projections and the MLP run once over all B rows (with the
+     * rows' adapters, {@code ra}); each row's rotary embedding, key/value append and attention use its
+     * own position and cache. Row s's logits equal what a {@link #forwardCached} of that sequence alone
+     * gives, up to the batch's effect on matmul blocking.
+     *
+     * @param x      [B, C], row s is sequence s's new position
+     * @param out    [B, C], written
+     * @param caches B caches of batch 1, row s's holds its {@code length()} positions so far
+     */
+    void forwardDecode(Tensor x, Tensor out, List<KvCache> caches, int layer, RowAdapters ra, Tensor h) {
+        int b = caches.size();
+        Activations a = activations(b, 1);
+        AttentionSpec as = spec.attention();
+        projectQkv(x, a, ra, h);
+        int wq = as.heads() * as.headDim();
+        int wkv = as.kvHeads() * as.headDim();
+        for (int s = 0; s < b; s++) {
+            KvCache c = caches.get(s);
+            int pos = c.length();
+            rope(a.q.view((long) s * wq, 1, 1, wq), a.k.view((long) s * wkv, 1, 1, wkv), pos);
+            device.copy(a.k.view((long) s * wkv, wkv), c.keys(layer).view((long) pos * wkv, wkv));
+            device.copy(a.v.view((long) s * wkv, wkv), c.values(layer).view((long) pos * wkv, wkv));
+            attendCached(a, s, c, 0, layer, pos + 1);
+        }
+        outputAndMlp(x, a, out, ra, h);
+    }
+
+    /**
+     * Attention of row s's one query against the first {@code tk} cached positions of sequence
+     * {@code cs} of a cache; query heads g·j .. g·j + g − 1 read KV head j. Writes row s of atty.
+     */
+    private void attendCached(Activations a, int s, KvCache cache, int cs, int layer, int tk) {
+        AttentionSpec as = spec.attention();
+        int wq = as.heads() * as.headDim();
+        int wkv = as.kvHeads() * as.headDim();
+        int hd = as.headDim();
+        int g = as.heads() / as.kvHeads();
+        int cap = cache.capacity();
+        Tensor scores = cache.scores().view((long) cs * as.heads() * cap, as.heads() * tk).reshape(as.heads(), tk);
+        device.linalg().matmulBatched(false, true, as.kvHeads(), g, tk, hd, 1f, a.q.view((long) s * wq, wq), hd,
+                (long) g * hd, cache.keys(layer).view((long) cs * cap * wkv, tk * wkv), wkv, hd, 0f, scores, tk, (long) g * tk);
+        device.nn().softmaxForward(scores, scores, (float) (1.0 / Math.sqrt(hd)), false);
+        device.linalg().matmulBatched(false, false, as.kvHeads(), g, hd, tk, 1f, scores, tk, (long) g * tk,
+                cache.values(layer).view((long) cs * cap * wkv, tk * wkv), wkv, hd, 0f, a.atty.view((long) s * wq, wq), hd,
+                (long) g * hd);
     }
 
     private NnOps.Gelu gelu() {

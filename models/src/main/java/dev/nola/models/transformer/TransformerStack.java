@@ -45,6 +45,8 @@ public final class TransformerStack implements AutoCloseable {
     private final Tensor ropeCos;
     private final Tensor ropeSin;
     private Buffers buf;
+    /** The low-rank activations of per-row adapters ({@link RowAdapters}); null until needed. */
+    private Tensor rowScratch;
 
     /**
      * @param weights   the model's weights (the stack does not close them)
@@ -232,6 +234,16 @@ public final class TransformerStack implements AutoCloseable {
      * which then holds T more positions. Keeps nothing for a backward pass.
      */
     public void forwardCached(KvCache cache) {
+        forwardCached(cache, null);
+    }
+
+    /**
+     * {@link #forwardCached(KvCache)} with low-rank updates per row besides the stack's own adapters
+     * (a request's adapter in a server that holds one base for many adapters).
+     *
+     * @param rows which of the B·T input rows get which factors, or null
+     */
+    public void forwardCached(KvCache cache, RowAdapters rows) {
         Buffers s = buffers();
         if (cache.batch() != s.b) {
             throw new IllegalArgumentException("the KV cache holds " + cache.batch() + " sequences; the input has " + s.b);
@@ -240,11 +252,60 @@ public final class TransformerStack implements AutoCloseable {
             throw new IllegalArgumentException("the KV cache holds " + cache.capacity() + " positions; " + cache.length() + " + "
                     + s.t + " would not fit");
         }
+        Tensor h = rowScratch(rows, s.b * s.t);
         for (int i = 0; i < blocks.size(); i++) {
-            blocks.get(i).forwardCached(s.residual.get(i), s.residual.get(i + 1), s.b, s.t, cache, i);
+            blocks.get(i).forwardCached(s.residual.get(i), s.residual.get(i + 1), s.b, s.t, cache, i, rows, h);
         }
         finalNorm.forward(device, s.residual.get(blocks.size()), s.normed, s.mean, s.rstd);
         cache.advance(s.t);
+    }
+
+    /**
+     * One decode step of B independent sequences ({@link #input}{@code (B, 1)} holds one new position
+     * of each): each sequence has its own cache (batch 1, any length with room for one more), to which
+     * every block appends; the base matmuls run once over the B rows and {@code rows} gives each row
+     * its adapter. Continuous batching calls this with whichever sequences are running at the step.
+     *
+     * @param caches one per input row, in row order
+     * @param rows   which rows get which factors, or null
+     */
+    public void forwardDecode(List<KvCache> caches, RowAdapters rows) {
+        Buffers s = buffers();
+        if (caches.size() != s.b || s.t != 1) {
+            throw new IllegalArgumentException("a decode step takes one position of each sequence and one cache per sequence; got "
+                    + caches.size() + " caches for input [" + s.b + ", " + s.t + "]");
+        }
+        for (int i = 0; i < caches.size(); i++) {
+            KvCache c = caches.get(i);
+            if (c.batch() != 1 || c.length() < 1 || c.length() >= c.capacity()) {
+                throw new IllegalArgumentException("cache " + i + " holds " + c.batch() + " sequences, " + c.length() + " of "
+                        + c.capacity() + " positions; expected one prefilled sequence with room for one more");
+            }
+        }
+        Tensor h = rowScratch(rows, s.b);
+        for (int i = 0; i < blocks.size(); i++) {
+            blocks.get(i).forwardDecode(s.residual.get(i), s.residual.get(i + 1), caches, i, rows, h);
+        }
+        finalNorm.forward(device, s.residual.get(blocks.size()), s.normed, s.mean, s.rstd);
+        caches.forEach(c -> c.advance(1));
+    }
+
+    /** Scratch for the low-rank activations of {@code rows} over n rows, grown when needed; null without rows. */
+    private Tensor rowScratch(RowAdapters rows, int n) {
+        if (rows == null) {
+            return null;
+        }
+        if (rows.end() > n) {
+            throw new IllegalArgumentException("row adapters cover " + rows.end() + " rows; the input has " + n);
+        }
+        long need = (long) n * Math.max(1, rows.maxRank());
+        if (rowScratch == null || rowScratch.size() < need) {
+            if (rowScratch != null) {
+                rowScratch.close();
+            }
+            rowScratch = device.allocate(Math.toIntExact(need));
+        }
+        return rowScratch;
     }
 
     /** A KV cache for B sequences of up to {@code capacity} positions of this model. */
@@ -303,6 +364,10 @@ public final class TransformerStack implements AutoCloseable {
         }
         if (grads != null) {
             grads.close();
+        }
+        if (rowScratch != null) {
+            rowScratch.close();
+            rowScratch = null;
         }
         if (ropeCos != null) {
             ropeCos.close();
