@@ -86,7 +86,7 @@ final class Breakdown {
         sb.append("## Where the step's time goes\n\nA profiled pass after the timed steps (not captured): every op between two")
                 .append(" `synchronize()` calls, ms per step; an op composed of others counts as itself. \"outside ops\" = the")
                 .append(" profiled step − its ops (host work: Java between ops, allocation, GC). The synchronisation removes")
-                .append(" overlap, so the profiled step is a little longer than the timed one. GC = the collectors' time per timed step.\n\n");
+                .append(" overlap, so the profiled step is a little longer than the timed one. GC and JIT = the collectors' and the JIT compilers' time per timed step (the warm-up lasts until the JIT is nearly done).\n\n");
         Set<String> archs = new LinkedHashSet<>();
         profiled.forEach(r -> archs.add(r.op()));
         for (String arch : archs) {
@@ -118,6 +118,9 @@ final class Breakdown {
             cols.forEach(r -> sb.append(' ').append(Report.ms(r.medianS())).append(" | |"));
             sb.append("\n| GC per timed step |");
             cols.forEach(r -> sb.append(' ').append(Double.isNaN(r.number("gc_s")) ? "" : Report.ms(r.number("gc_s")))
+                    .append(" | |"));
+            sb.append("\n| JIT per timed step |");
+            cols.forEach(r -> sb.append(' ').append(Double.isNaN(r.number("jit_s")) ? "" : Report.ms(r.number("jit_s")))
                     .append(" | |"));
             sb.append("\n\n");
             detail(sb, arch, "by op (calls per step)", "op", cols, "ops", Integer.MAX_VALUE);

@@ -46,7 +46,9 @@ import java.util.stream.IntStream;
  * Before timing, one step of a small model of the architecture on the device is compared with the same step on the
  * reference backend (loss and every adapter gradient). Prints one JSON object per point (B×T): step
  * min/median/max seconds, tokens/s, the host↔device transfer time within a step (median) and the rest
- * (kernel time), peak device memory, peak RSS, the garbage collectors' time per timed step, and the last loss.
+ * (kernel time), peak device memory, peak RSS, the garbage collectors' and the JIT compilers' time per timed
+ * step, and the last loss. The warm-up is {@code --warmup} steps, then more (up to {@link #EXTRA_WARMUP}) until
+ * the JIT compiler worked for less than 5% of each of two steps in a row; {@code "warmup"} is the count it took.
  * With {@code --profile N > 0}, N more steps run after the timed ones with every op timed between two
  * synchronisations ({@link OpProfile}, never captured), and the object gains {@code "breakdown"}: the
  * profiled step's seconds, and per {@code family.op} and per matmul shape the calls and seconds per step
@@ -202,33 +204,48 @@ public final class StepBench {
             m.backward();
             opt.step(1e-3);
         };
-        long gcBefore = 0;
-        for (int s = 0; s < warmup + steps; s++) {
-            if (s == warmup) {
-                gcBefore = gcMillis();
-            }
-            TransferCounts before = counted == null ? null : counted.transfers();
+        double[] lastLoss = {0};
+        java.util.function.DoubleSupplier once = () -> { // one step, its seconds
             long t0 = System.nanoTime();
             if (capture) {
                 d.capture(step); // one execution plan per step where the backend records (TornadoVM)
             } else {
                 step.run();
             }
-            loss = m.loss();
+            lastLoss[0] = m.loss();
             d.synchronize();
-            double sec = (System.nanoTime() - t0) / 1e9;
-            if (s == warmup - 1 && counted != null) {
-                countersBefore = counted.backendCounters();
-            }
-            if (s >= warmup) {
-                times.add(sec);
-                if (counted != null) {
-                    TransferCounts moved = counted.transfers().since(before);
-                    transfers.add(moved.seconds());
-                    bytesMoved = moved.bytesToDevice() + moved.bytesToHost();
-                }
+            return (System.nanoTime() - t0) / 1e9;
+        };
+        // Warm-up: the steps asked for, then more until the JIT compiler worked for less than 5% of two
+        // steps in a row (at most EXTRA_WARMUP more): on a small machine C2 takes tens of seconds to reach
+        // the kernels, and a step run by C1's code (the Vector API not intrinsified) is several times slower.
+        int warmed = 0;
+        int quiet = 0; // consecutive steps in which the JIT was (nearly) idle: it compiles in bursts
+        while (warmed < warmup || (warmup > 0 && warmed < warmup + EXTRA_WARMUP)) {
+            long jit0 = jitMillis();
+            double sec = once.getAsDouble();
+            warmed++;
+            quiet = (jitMillis() - jit0) / 1e3 < 0.05 * sec ? quiet + 1 : 0;
+            if (warmed >= warmup && quiet >= 2) {
+                break;
             }
         }
+        if (counted != null) {
+            countersBefore = counted.backendCounters();
+        }
+        long gcBefore = gcMillis();
+        long jitBefore = jitMillis();
+        for (int s = 0; s < steps; s++) {
+            TransferCounts before = counted == null ? null : counted.transfers();
+            times.add(once.getAsDouble());
+            if (counted != null) {
+                TransferCounts moved = counted.transfers().since(before);
+                transfers.add(moved.seconds());
+                bytesMoved = moved.bytesToDevice() + moved.bytesToHost();
+            }
+        }
+        loss = lastLoss[0];
+        double jitPerStep = (jitMillis() - jitBefore) / 1e3 / steps;
         double gcPerStep = (gcMillis() - gcBefore) / 1e3 / steps;
         String breakdown = profile > 0 && counted != null ? profiled(counted, step, profile) : "{}";
         // the backend's own counters (TornadoVM's profiler) per timed step, when it keeps any
@@ -248,11 +265,11 @@ public final class StepBench {
         return String.format("{\"device\": \"%s\", \"arch\": \"%s\", \"variant\": \"%s\", \"layers\": %d, \"width\": %d, \"batch\": %d,"
                         + " \"seq\": %d, \"warmup\": %d, \"reps\": %d, \"min_s\": %.5f, \"median_s\": %.5f, \"max_s\": %.5f,"
                         + " \"tokens_per_s\": %.2f, \"transfer_s\": %.6f, \"transfer_bytes\": %d, \"kernel_s\": %.5f,"
-                        + " \"device_peak_mb\": %.1f, \"peak_rss_mb\": %d, \"gc_s\": %.5f, \"flops\": %.4e, \"loss\": %.5f,"
+                        + " \"device_peak_mb\": %.1f, \"peak_rss_mb\": %d, \"gc_s\": %.5f, \"jit_s\": %.5f, \"flops\": %.4e, \"loss\": %.5f,"
                         + " \"validation\": \"%s\", \"times\": \"%s\", \"backend_per_step\": {%s}, \"breakdown\": %s}",
-                d.id(), arch, variant, layers, width, b, t, warmup, steps, sorted[0], median, sorted[sorted.length - 1],
+                d.id(), arch, variant, layers, width, b, t, warmed, steps, sorted[0], median, sorted[sorted.length - 1],
                 b * t / median, transfer, bytesMoved, median - (Double.isNaN(transfer) ? 0 : transfer),
-                counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(), gcPerStep,
+                counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(), gcPerStep, jitPerStep,
                 flopsPerToken * b * t, loss, validation, Arrays.toString(sorted), backend, breakdown);
     }
 
@@ -286,6 +303,15 @@ public final class StepBench {
                     .append(String.format("%.6f", e.getValue()[1] / 1e9 / n)).append(']');
         }
         return sb.append('}').toString();
+    }
+
+    /** Warm-up steps beyond {@code --warmup} while the JIT compiler is still busy. */
+    static final int EXTRA_WARMUP = 8;
+
+    /** Milliseconds the JIT compilers have worked in this JVM so far (0 where the JVM does not say). */
+    static long jitMillis() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     /** Milliseconds the garbage collectors have run in this JVM so far. */

@@ -469,7 +469,7 @@ public final class Suite {
                 String shape = StepBench.shape(arch, variant, layers, n.get("batch").asInt(), n.get("seq").asInt());
                 Map<String, Object> extra = new LinkedHashMap<>();
                 for (String f : List.of("tokens_per_s", "transfer_s", "transfer_bytes", "kernel_s", "device_peak_mb",
-                        "peak_rss_mb", "gc_s", "loss")) {
+                        "peak_rss_mb", "gc_s", "jit_s", "loss")) {
                     extra.put(f, n.get(f).asDouble());
                 }
                 if (n.path("breakdown").size() > 0) { // the profiled pass: seconds per op, see Breakdown
