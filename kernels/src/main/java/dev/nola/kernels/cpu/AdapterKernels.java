@@ -40,15 +40,59 @@ final class AdapterKernels {
         int chunks = (tokens + rows - 1) / rows;
         IntStream.range(0, chunks).parallel().forEach(c -> {
             float[] coef = new float[r];
+            float[] lanes = new float[V];
             int end = Math.min(tokens, (c + 1) * rows);
             for (int i = c * rows; i < end; i++) {
+                dots(x, i * in, a, in, r, 1f, h, i * r, lanes);
                 for (int q = 0; q < r; q++) {
-                    h[i * r + q] = MixKernels.dot(x, i * in, a, q * in, in);
                     coef[q] = s * h[i * r + q];
                 }
                 addCombination(coef, r, bt, 0, out, y, i * out);
             }
         });
+    }
+
+    /**
+     * res[ro + q] = scale·Σ_e v[vo + e]·m[q·n + e] for q &lt; r: four rows of m per pass share each load
+     * of v, so a row of v is read r / 4 times instead of r, and the four lane sums overlap; each
+     * sum's lanes are added in lane order, then its tail, as {@link MixKernels#dot} does.
+     */
+    static void dots(float[] v, int vo, float[] m, int n, int r, float scale, float[] res, int ro, float[] lanes) {
+        int bound = S.loopBound(n);
+        int q = 0;
+        for (; q + 4 <= r; q += 4) {
+            int m0 = q * n;
+            FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+            for (int e = 0; e < bound; e += V) {
+                FloatVector x = FloatVector.fromArray(S, v, vo + e);
+                s0 = FloatVector.fromArray(S, m, m0 + e).fma(x, s0);
+                s1 = FloatVector.fromArray(S, m, m0 + n + e).fma(x, s1);
+                s2 = FloatVector.fromArray(S, m, m0 + 2 * n + e).fma(x, s2);
+                s3 = FloatVector.fromArray(S, m, m0 + 3 * n + e).fma(x, s3);
+            }
+            s0.intoArray(lanes, 0);
+            float t0 = MixKernels.laneSum(lanes);
+            s1.intoArray(lanes, 0);
+            float t1 = MixKernels.laneSum(lanes);
+            s2.intoArray(lanes, 0);
+            float t2 = MixKernels.laneSum(lanes);
+            s3.intoArray(lanes, 0);
+            float t3 = MixKernels.laneSum(lanes);
+            for (int e = bound; e < n; e++) {
+                float x = v[vo + e];
+                t0 = Math.fma(m[m0 + e], x, t0);
+                t1 = Math.fma(m[m0 + n + e], x, t1);
+                t2 = Math.fma(m[m0 + 2 * n + e], x, t2);
+                t3 = Math.fma(m[m0 + 3 * n + e], x, t3);
+            }
+            res[ro + q] = scale * t0;
+            res[ro + q + 1] = scale * t1;
+            res[ro + q + 2] = scale * t2;
+            res[ro + q + 3] = scale * t3;
+        }
+        for (; q < r; q++) {
+            res[ro + q] = scale * MixKernels.dot(v, vo, m, q * n, n);
+        }
     }
 
     /**
@@ -88,10 +132,9 @@ final class AdapterKernels {
             int start = c * rows;
             int len = Math.min(tokens, start + rows) - start;
             float[] coef = new float[len];
+            float[] lanes = new float[V];
             for (int i = start; i < start + len; i++) {
-                for (int q = 0; q < r; q++) {
-                    dh[i * r + q] = s * MixKernels.dot(dy, i * out, bt, q * out, out);
-                }
+                dots(dy, i * out, bt, out, r, s, dh, i * r, lanes);
             }
             // row blocks of ROW_BLOCK: few enough streams for the prefetchers, one store per block
             for (int i0 = 0; i0 < len; i0 += ROW_BLOCK) {
