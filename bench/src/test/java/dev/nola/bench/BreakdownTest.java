@@ -76,18 +76,14 @@ class BreakdownTest {
 
     @Test
     void opsFallIntoTheirKinds() {
-        assertEquals("matmul", Breakdown.kind("linalg.matmulBatched"));
-        assertEquals("linalg (axpy, scale, fill)", Breakdown.kind("linalg.axpy"));
-        assertEquals("attention", Breakdown.kind("nn.softmaxBackward"));
-        assertEquals("norms", Breakdown.kind("nn.layerNormForward"));
-        assertEquals("activations", Breakdown.kind("nn.swigluBackward"));
-        assertEquals("cross-entropy", Breakdown.kind("nn.crossEntropyForward"));
-        assertEquals("rope", Breakdown.kind("nn.ropeForward"));
-        assertEquals("embedding", Breakdown.kind("nn.encoderBackward"));
-        assertEquals("optimizer", Breakdown.kind("optim.sumOfSquares"));
-        assertEquals("nola mix, gradient", Breakdown.kind("nola.coefficientGradient"));
-        assertEquals("copies", Breakdown.kind("device.copy"));
-        assertEquals("other ops", Breakdown.kind("nn.poolForward"));
+        Map<String, String> kinds = Map.ofEntries(Map.entry("linalg.matmulBatched", "matmul"),
+                Map.entry("linalg.axpy", "linalg (axpy, scale, fill)"), Map.entry("nn.softmaxBackward", "attention"),
+                Map.entry("nn.layerNormForward", "norms"), Map.entry("nn.swigluBackward", "activations"),
+                Map.entry("nn.crossEntropyForward", "cross-entropy"), Map.entry("nn.ropeForward", "rope"),
+                Map.entry("nn.encoderBackward", "embedding"), Map.entry("optim.sumOfSquares", "optimizer"),
+                Map.entry("nola.coefficientGradient", "nola mix, gradient"), Map.entry("device.copy", "copies"),
+                Map.entry("nn.poolForward", "other ops"));
+        kinds.forEach((op, kind) -> assertEquals(kind, Breakdown.kind(op), op));
         assertEquals(0.0, Breakdown.byKind(Map.of()).values().stream().mapToDouble(Double::doubleValue).sum());
     }
 }
