@@ -716,11 +716,13 @@ def g_layer(S, args):
 
 def g_step(S, args):
     L, B, T = (2, 2, 64) if args.quick else (12, GB, GT)
+    # as many timed steps as nola's rows (10, so max/median means something), after 2 warm-ups
+    steps, warmup = (2, 1) if args.quick else (10, 2)
     for variant in ("nola_materialized", "nola_on_the_fly", "lora_r4"):
-        run_step_child("step", args.threads, dict(variant=variant, L=L, B=B, T=T, steps=3, warmup=1))
+        run_step_child("step", args.threads, dict(variant=variant, L=L, B=B, T=T, steps=steps, warmup=warmup))
     L = 2 if args.quick else LL
     for variant in ("nola_materialized", "nola_on_the_fly", "lora_r4"):
-        run_step_child("step", args.threads, dict(arch="llama", variant=variant, L=L, B=B, T=T, steps=3, warmup=1))
+        run_step_child("step", args.threads, dict(arch="llama", variant=variant, L=L, B=B, T=T, steps=steps, warmup=warmup))
 
 
 def g_generate(S, args):

@@ -57,6 +57,38 @@ __kernel void reduce_partial(__global const float *x, const ulong x_off, __globa
     }
 }
 
+// The same partials on CPU devices: work-item g reduces the contiguous range [g*span, (g+1)*span)
+// with two float8 accumulators (their lanes combined in lane order), no local memory and no barrier;
+// PoCL runs each work-item as vector code over a streaming range instead of a strided walk and a tree.
+__kernel void reduce_chunks(__global const float *x, const ulong x_off, __global float *partial,
+                            const ulong partial_off, const ulong n, const ulong span, const int mode) {
+    x += x_off;
+    partial += partial_off;
+    ulong g = get_global_id(0);
+    ulong start = g * span;
+    ulong end = min(n, start + span);
+    float8 a0 = (float8)(0.0f);
+    float8 a1 = (float8)(0.0f);
+    ulong i = start;
+    for (; i + 16 <= end; i += 16) {
+        float8 v0 = vload8(0, x + i);
+        float8 v1 = vload8(0, x + i + 8);
+        a0 = mode == 0 ? fma(v0, v0, a0) : fmax(a0, fabs(v0));
+        a1 = mode == 0 ? fma(v1, v1, a1) : fmax(a1, fabs(v1));
+    }
+    float8 a = mode == 0 ? a0 + a1 : fmax(a0, a1);
+    float acc = 0.0f;
+    float lanes[8] = {a.s0, a.s1, a.s2, a.s3, a.s4, a.s5, a.s6, a.s7};
+    for (int l = 0; l < 8; l++) {
+        acc = mode == 0 ? acc + lanes[l] : fmax(acc, lanes[l]);
+    }
+    for (; i < end; i++) {
+        float xi = x[i];
+        acc = mode == 0 ? fma(xi, xi, acc) : fmax(acc, fabs(xi));
+    }
+    partial[g] = acc;
+}
+
 // One work-item: mode 0 adds the partials in order to out[0]; mode 1 writes their maximum to out[0].
 __kernel void reduce_final(__global const float *partial, const ulong partial_off, __global float *out,
                            const ulong out_off, const uint groups, const int mode) {

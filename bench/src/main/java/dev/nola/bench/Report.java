@@ -111,6 +111,7 @@ final class Report {
             }
         }
         steps(sb, rows, devices);
+        Breakdown.markdown(sb, rows);
         generation(sb, rows);
         scaling(sb, rows, devices, meta);
         @SuppressWarnings("unchecked")
@@ -208,18 +209,19 @@ final class Report {
         sb.append("## Training step (GPT-2 124M, SmolLM2-135M-shaped LLaMA)\n\nzero_grad + forward + loss + backward + AdamW on the")
                 .append(" adapters; weights random; adapters on q and v (q_proj, v_proj). Transfers: host↔device copies within the step (ids, targets in; loss out),")
                 .append(" timed by the device; kernel = step − transfers.\n\n")
-                .append("| model | shape | device | tokens/s | step s (min–max) | transfers ms | kernel s | device peak MB | RSS MB | ×torch |\n")
-                .append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+                .append("| model | shape | device | tokens/s | step s (min–max) | max/median | transfers ms | kernel s | device peak MB | RSS MB | ×torch |\n")
+                .append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : steps) {
             sb.append("| ").append(r.op().replace("_step", ""));
             if (Double.isNaN(r.medianS())) {
                 sb.append(" | ").append(r.shape()).append(" | ").append(r.device()).append(" | ").append(shortError(r))
-                        .append(" | | | | | | |\n");
+                        .append(" | | | | | | | |\n");
                 continue;
             }
             sb.append(" | ").append(r.shape()).append(" | ").append(r.device()).append(" | ")
                     .append(f1(r.extra().get("tokens_per_s"))).append(" | ")
                     .append(String.format(Locale.ROOT, "%.3f (%.3f–%.3f)", r.medianS(), r.minS(), r.maxS())).append(" | ")
+                    .append(String.format(Locale.ROOT, "%.2f (%d)", r.maxS() / r.medianS(), r.reps())).append(" | ")
                     .append(isPeer(r) ? "" : String.format(Locale.ROOT, "%.3f", r.number("transfer_s") * 1e3)).append(" | ")
                     .append(isPeer(r) ? "" : String.format(Locale.ROOT, "%.3f", r.number("kernel_s"))).append(" | ")
                     .append(isPeer(r) ? "" : f0(r.extra().get("device_peak_mb"))).append(" | ")

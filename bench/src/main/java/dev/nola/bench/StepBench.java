@@ -7,6 +7,7 @@ import dev.nola.adapter.optim.Parameter;
 import dev.nola.kernels.AbstractDevice;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
+import dev.nola.kernels.OpProfile;
 import dev.nola.kernels.TransferCounts;
 import dev.nola.models.gpt2.Gpt2Config;
 import dev.nola.models.lm.CausalLm;
@@ -35,7 +36,7 @@ import java.util.stream.IntStream;
  * a JVM of its own per device, architecture and variant, so the process's peak RSS is that variant's:
  * <pre>
  *   java … dev.nola.bench.StepBench --arch gpt2 --device cpu --variant nola_materialized [--points 4x128,8x256]
- *        [--layers 12] [--width 768] [--steps 3] [--warmup 1] [--capture true] [--head-rows 0]
+ *        [--layers 12] [--width 768] [--steps 3] [--warmup 1] [--capture true] [--profile 0] [--head-rows 0]
  * </pre>
  * {@code --layers} defaults to the architecture's (12, 30); {@code --width} is GPT-2's alone.
  * A device that lacks one of the architecture's ops (an {@link UnsupportedOperationException}) prints
@@ -46,7 +47,13 @@ import java.util.stream.IntStream;
  * Before timing, one step of a small model of the architecture on the device is compared with the same step on the
  * reference backend (loss and every adapter gradient). Prints one JSON object per point (B×T): step
  * min/median/max seconds, tokens/s, the host↔device transfer time within a step (median) and the rest
- * (kernel time), peak device memory, peak RSS, and the last loss.
+ * (kernel time), peak device memory, peak RSS, the garbage collectors' and the JIT compilers' time per timed
+ * step, and the last loss. The warm-up is {@code --warmup} steps, then more (up to {@link #EXTRA_WARMUP}) until
+ * the JIT compiler worked for less than 5% of each of two steps in a row; {@code "warmup"} is the count it took.
+ * With {@code --profile N > 0}, N more steps run after the timed ones with every op timed between two
+ * synchronisations ({@link OpProfile}, never captured), and the object gains {@code "breakdown"}: the
+ * profiled step's seconds, and per {@code family.op} and per matmul shape the calls and seconds per step
+ * ({@link Breakdown} groups them into kinds for the report).
  */
 public final class StepBench {
 
@@ -63,6 +70,7 @@ public final class StepBench {
         o.put("--capture", "true");
         o.put("--head-rows", "0");
         o.put("--arch", "gpt2");
+        o.put("--profile", "0");
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + args[i] + " is unknown or has no value; expected "
@@ -82,6 +90,7 @@ public final class StepBench {
             throw new IllegalArgumentException("--capture must be true or false, got " + cap);
         }
         boolean capture = cap.equals("true");
+        int profile = Integer.parseInt(o.get("--profile"));
         CausalLmSpec spec = spec(arch, layers, width);
         String validation;
         try {
@@ -100,7 +109,7 @@ public final class StepBench {
                     int b = Integer.parseInt(bt[0]);
                     int t = Integer.parseInt(bt[1]);
                     System.out.println(point(d, m, opt, arch, variant, layers, width, b, t, warmup, steps, capture,
-                            validation));
+                            profile, validation));
                     System.out.flush();
                 }
             } finally {
@@ -174,7 +183,7 @@ public final class StepBench {
     }
 
     private static String point(Device d, CausalLm m, AdamW opt, String arch, String variant, int layers, int width, int b,
-                                int t, int warmup, int steps, boolean capture, String validation) {
+                                int t, int warmup, int steps, boolean capture, int profile, String validation) {
         SplittableRandom r = new SplittableRandom(1);
         int[] ids = new int[b * t];
         int[] targets = new int[b * t];
@@ -191,35 +200,56 @@ public final class StepBench {
         List<Double> transfers = new ArrayList<>();
         long bytesMoved = 0;
         double loss = 0;
-        for (int s = 0; s < warmup + steps; s++) {
-            TransferCounts before = counted == null ? null : counted.transfers();
+        Runnable step = () -> {
+            m.zeroGradients();
+            m.forwardLoss(ids, targets, b, t);
+            m.backward();
+            opt.step(1e-3);
+        };
+        double[] lastLoss = {0};
+        java.util.function.DoubleSupplier once = () -> { // one step, its seconds
             long t0 = System.nanoTime();
-            Runnable step = () -> {
-                m.zeroGradients();
-                m.forwardLoss(ids, targets, b, t);
-                m.backward();
-                opt.step(1e-3);
-            };
             if (capture) {
                 d.capture(step); // one execution plan per step where the backend records (TornadoVM)
             } else {
                 step.run();
             }
-            loss = m.loss();
+            lastLoss[0] = m.loss();
             d.synchronize();
-            double sec = (System.nanoTime() - t0) / 1e9;
-            if (s == warmup - 1 && counted != null) {
-                countersBefore = counted.backendCounters();
-            }
-            if (s >= warmup) {
-                times.add(sec);
-                if (counted != null) {
-                    TransferCounts moved = counted.transfers().since(before);
-                    transfers.add(moved.seconds());
-                    bytesMoved = moved.bytesToDevice() + moved.bytesToHost();
-                }
+            return (System.nanoTime() - t0) / 1e9;
+        };
+        // Warm-up: the steps asked for, then more until the JIT compiler worked for less than 5% of two
+        // steps in a row (at most EXTRA_WARMUP more): on a small machine C2 takes tens of seconds to reach
+        // the kernels, and a step run by C1's code (the Vector API not intrinsified) is several times slower.
+        int warmed = 0;
+        int quiet = 0; // consecutive steps in which the JIT was (nearly) idle: it compiles in bursts
+        while (warmed < warmup || (warmup > 0 && warmed < warmup + EXTRA_WARMUP)) {
+            long jit0 = jitMillis();
+            double sec = once.getAsDouble();
+            warmed++;
+            quiet = (jitMillis() - jit0) / 1e3 < 0.05 * sec ? quiet + 1 : 0;
+            if (warmed >= warmup && quiet >= 2) {
+                break;
             }
         }
+        if (counted != null) {
+            countersBefore = counted.backendCounters();
+        }
+        long gcBefore = gcMillis();
+        long jitBefore = jitMillis();
+        for (int s = 0; s < steps; s++) {
+            TransferCounts before = counted == null ? null : counted.transfers();
+            times.add(once.getAsDouble());
+            if (counted != null) {
+                TransferCounts moved = counted.transfers().since(before);
+                transfers.add(moved.seconds());
+                bytesMoved = moved.bytesToDevice() + moved.bytesToHost();
+            }
+        }
+        loss = lastLoss[0];
+        double jitPerStep = (jitMillis() - jitBefore) / 1e3 / steps;
+        double gcPerStep = (gcMillis() - gcBefore) / 1e3 / steps;
+        String breakdown = profile > 0 && counted != null ? profiled(counted, step, profile) : "{}";
         // the backend's own counters (TornadoVM's profiler) per timed step, when it keeps any
         StringBuilder backend = new StringBuilder();
         if (counted != null) {
@@ -237,12 +267,62 @@ public final class StepBench {
         return String.format("{\"device\": \"%s\", \"arch\": \"%s\", \"variant\": \"%s\", \"layers\": %d, \"width\": %d, \"batch\": %d,"
                         + " \"seq\": %d, \"warmup\": %d, \"reps\": %d, \"min_s\": %.5f, \"median_s\": %.5f, \"max_s\": %.5f,"
                         + " \"tokens_per_s\": %.2f, \"transfer_s\": %.6f, \"transfer_bytes\": %d, \"kernel_s\": %.5f,"
-                        + " \"device_peak_mb\": %.1f, \"peak_rss_mb\": %d, \"flops\": %.4e, \"loss\": %.5f,"
-                        + " \"validation\": \"%s\", \"times\": \"%s\", \"backend_per_step\": {%s}}",
-                d.id(), arch, variant, layers, width, b, t, warmup, steps, sorted[0], median, sorted[sorted.length - 1],
+                        + " \"device_peak_mb\": %.1f, \"peak_rss_mb\": %d, \"gc_s\": %.5f, \"jit_s\": %.5f, \"flops\": %.4e, \"loss\": %.5f,"
+                        + " \"validation\": \"%s\", \"times\": \"%s\", \"backend_per_step\": {%s}, \"breakdown\": %s}",
+                d.id(), arch, variant, layers, width, b, t, warmed, steps, sorted[0], median, sorted[sorted.length - 1],
                 b * t / median, transfer, bytesMoved, median - (Double.isNaN(transfer) ? 0 : transfer),
-                counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(),
-                flopsPerToken * b * t, loss, validation, Arrays.toString(sorted), backend);
+                counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(), gcPerStep, jitPerStep,
+                flopsPerToken * b * t, loss, validation, Arrays.toString(sorted), backend, breakdown);
+    }
+
+    /**
+     * Runs the step {@code n} times with every op timed (not captured: a recording backend would time
+     * its recording), and returns the breakdown as JSON: the profiled step's seconds (mean), and per op
+     * and per matmul shape {@code [calls, seconds]} per step.
+     */
+    static String profiled(AbstractDevice d, Runnable step, int n) {
+        OpProfile p = new OpProfile();
+        d.profile(p);
+        long t0 = System.nanoTime();
+        try {
+            for (int i = 0; i < n; i++) {
+                step.run();
+            }
+            d.synchronize();
+        } finally {
+            d.profile(null);
+        }
+        double stepS = (System.nanoTime() - t0) / 1e9 / n;
+        return String.format("{\"steps\": %d, \"step_s\": %.6f, \"ops\": %s, \"matmul_shapes\": %s}", n, stepS,
+                perStep(p.ops(), n), perStep(p.matmulShapes(), n));
+    }
+
+    private static String perStep(Map<String, long[]> counts, int n) {
+        StringBuilder sb = new StringBuilder("{");
+        for (Map.Entry<String, long[]> e : counts.entrySet()) {
+            sb.append(sb.length() > 1 ? ", " : "").append(JsonLines.quote(e.getKey())).append(": [")
+                    .append(e.getValue()[0] / (double) n).append(", ")
+                    .append(String.format("%.6f", e.getValue()[1] / 1e9 / n)).append(']');
+        }
+        return sb.append('}').toString();
+    }
+
+    /** Warm-up steps beyond {@code --warmup} while the JIT compiler is still busy. */
+    static final int EXTRA_WARMUP = 8;
+
+    /** Milliseconds the JIT compilers have worked in this JVM so far (0 where the JVM does not say). */
+    static long jitMillis() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    }
+
+    /** Milliseconds the garbage collectors have run in this JVM so far. */
+    static long gcMillis() {
+        long ms = 0;
+        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            ms += Math.max(0, gc.getCollectionTime());
+        }
+        return ms;
     }
 
     static Map<String, ? extends Adapter> adapters(Device d, String variant, CausalLmSpec spec, List<String> targets) {

@@ -462,8 +462,8 @@ public final class Suite {
         int layers = layers(arch);
         List<String> cmd = javaCommand(StepBench.class, device);
         cmd.addAll(List.of("--arch", arch, "--device", device, "--variant", variant, "--points", String.join(",", points),
-                "--layers", Integer.toString(layers), "--steps", options.quick() ? "2" : "3", "--warmup",
-                options.quick() ? "1" : "2"));
+                "--layers", Integer.toString(layers), "--steps", options.quick() ? "2" : "10", "--warmup",
+                options.quick() ? "1" : "2", "--profile", options.quick() ? "1" : "2"));
         String op = StepBench.op(arch);
         log.printf("  %s step %s on %s at %s (its own JVM) ...%n", arch, variant, device, points);
         try {
@@ -481,8 +481,11 @@ public final class Suite {
                 String shape = StepBench.shape(arch, variant, layers, n.get("batch").asInt(), n.get("seq").asInt());
                 Map<String, Object> extra = new LinkedHashMap<>();
                 for (String f : List.of("tokens_per_s", "transfer_s", "transfer_bytes", "kernel_s", "device_peak_mb",
-                        "peak_rss_mb", "loss")) {
+                        "peak_rss_mb", "gc_s", "jit_s", "loss")) {
                     extra.put(f, n.get(f).asDouble());
+                }
+                if (n.path("breakdown").size() > 0) { // the profiled pass: seconds per op, see Breakdown
+                    extra.put("breakdown", JsonLines.JSON.convertValue(n.get("breakdown"), Map.class));
                 }
                 extra.put("tokens", n.get("batch").asInt() * n.get("seq").asInt());
                 if (n.path("backend_per_step").size() > 0) { // e.g. TornadoVM's profiler, when enabled

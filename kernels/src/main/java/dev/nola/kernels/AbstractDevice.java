@@ -165,7 +165,24 @@ public abstract class AbstractDevice implements Device {
             throw new UnsupportedOperationException("device " + describe() + " has no " + family.label() + " ops: "
                     + supports(family).reason());
         }
+        if (profile != null) {
+            OpProfile p = profile;
+            f = profiled.computeIfAbsent(family, k -> p.wrap(this, k, families.get(k)));
+        }
         return type.cast(f);
+    }
+
+    private OpProfile profile;
+    private final Map<OpFamily, Object> profiled = new EnumMap<>(OpFamily.class);
+
+    /**
+     * Times every op this device runs from now on into {@code profile} (each op between two
+     * synchronisations, see {@link OpProfile}), or stops timing with {@code null}. Families fetched
+     * before the call are not timed: callers fetch them per use ({@code device.nn()}).
+     */
+    public final void profile(OpProfile profile) {
+        this.profile = profile;
+        profiled.clear();
     }
 
     @Override
@@ -384,7 +401,11 @@ public abstract class AbstractDevice implements Device {
             int[] r = valueRange(src);
             widen(dst.storage(), r[0], r[1]);
         }
-        doCopy(src.storage(), src.offset(), dst.storage(), dst.offset(), src.size());
+        if (profile != null) {
+            profile.time(this, "device.copy", () -> doCopy(src.storage(), src.offset(), dst.storage(), dst.offset(), src.size()));
+        } else {
+            doCopy(src.storage(), src.offset(), dst.storage(), dst.offset(), src.size());
+        }
     }
 
     @Override

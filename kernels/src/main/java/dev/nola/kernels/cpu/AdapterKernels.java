@@ -44,15 +44,60 @@ final class AdapterKernels {
         int chunks = (tokens + rows - 1) / rows;
         IntStream.range(0, chunks).parallel().forEach(c -> {
             float[] coef = new float[r];
+            float[] lanes = new float[V];
             int end = Math.min(tokens, (c + 1) * rows);
             for (int i = c * rows; i < end; i++) {
+                dots(x, i * in, a, in, r, 1f, h, i * r, lanes);
                 for (int q = 0; q < r; q++) {
-                    h.setAtIndex(JAVA_FLOAT, i * r + q, MixKernels.dot(x, i * in, a, q * in, in));
                     coef[q] = s * h.getAtIndex(JAVA_FLOAT, i * r + q);
                 }
                 addCombination(coef, r, bt, 0, out, y, i * out);
             }
         });
+    }
+
+    /**
+     * res[ro + q] = scale·Σ_e v[vo + e]·m[q·n + e] for q &lt; r: four rows of m per pass share each load
+     * of v, so a row of v is read r / 4 times instead of r, and the four lane sums overlap; each
+     * sum's lanes are added in lane order, then its tail, as {@link MixKernels#dot} does.
+     */
+    static void dots(MemorySegment v, int vo, MemorySegment m, int n, int r, float scale, MemorySegment res, int ro,
+                     float[] lanes) {
+        int bound = S.loopBound(n);
+        int q = 0;
+        for (; q + 4 <= r; q += 4) {
+            int m0 = q * n;
+            FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+            for (int e = 0; e < bound; e += V) {
+                FloatVector x = FloatVector.fromMemorySegment(S, v, 4L * (vo + e), ORDER);
+                s0 = FloatVector.fromMemorySegment(S, m, 4L * (m0 + e), ORDER).fma(x, s0);
+                s1 = FloatVector.fromMemorySegment(S, m, 4L * (m0 + n + e), ORDER).fma(x, s1);
+                s2 = FloatVector.fromMemorySegment(S, m, 4L * (m0 + 2 * n + e), ORDER).fma(x, s2);
+                s3 = FloatVector.fromMemorySegment(S, m, 4L * (m0 + 3 * n + e), ORDER).fma(x, s3);
+            }
+            s0.intoArray(lanes, 0);
+            float t0 = MixKernels.laneSum(lanes);
+            s1.intoArray(lanes, 0);
+            float t1 = MixKernels.laneSum(lanes);
+            s2.intoArray(lanes, 0);
+            float t2 = MixKernels.laneSum(lanes);
+            s3.intoArray(lanes, 0);
+            float t3 = MixKernels.laneSum(lanes);
+            for (int e = bound; e < n; e++) {
+                float x = v.getAtIndex(JAVA_FLOAT, vo + e);
+                t0 = Math.fma(m.getAtIndex(JAVA_FLOAT, m0 + e), x, t0);
+                t1 = Math.fma(m.getAtIndex(JAVA_FLOAT, m0 + n + e), x, t1);
+                t2 = Math.fma(m.getAtIndex(JAVA_FLOAT, m0 + 2 * n + e), x, t2);
+                t3 = Math.fma(m.getAtIndex(JAVA_FLOAT, m0 + 3 * n + e), x, t3);
+            }
+            res.setAtIndex(JAVA_FLOAT, ro + q, scale * t0);
+            res.setAtIndex(JAVA_FLOAT, ro + q + 1, scale * t1);
+            res.setAtIndex(JAVA_FLOAT, ro + q + 2, scale * t2);
+            res.setAtIndex(JAVA_FLOAT, ro + q + 3, scale * t3);
+        }
+        for (; q < r; q++) {
+            res.setAtIndex(JAVA_FLOAT, ro + q, scale * MixKernels.dot(v, vo, m, q * n, n));
+        }
     }
 
     /**
@@ -92,10 +137,9 @@ final class AdapterKernels {
             int start = c * rows;
             int len = Math.min(tokens, start + rows) - start;
             float[] coef = new float[len];
+            float[] lanes = new float[V];
             for (int i = start; i < start + len; i++) {
-                for (int q = 0; q < r; q++) {
-                    dh.setAtIndex(JAVA_FLOAT, i * r + q, s * MixKernels.dot(dy, i * out, bt, q * out, out));
-                }
+                dots(dy, i * out, bt, out, r, s, dh, i * r, lanes);
             }
             // row blocks of ROW_BLOCK: few enough streams for the prefetchers, one store per block
             for (int i0 = 0; i0 < len; i0 += ROW_BLOCK) {

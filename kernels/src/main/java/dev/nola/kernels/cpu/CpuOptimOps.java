@@ -1,5 +1,6 @@
 package dev.nola.kernels.cpu;
 
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
 import static dev.nola.kernels.host.HostTensor.at;
 import static dev.nola.kernels.host.HostTensor.segment;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -11,11 +12,16 @@ import dev.nola.kernels.Tensor;
 import dev.nola.kernels.reference.ReferenceOptimOps;
 import java.lang.foreign.MemorySegment;
 import java.util.stream.IntStream;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The optim family on the cpu backend: the AdamW update in float32, parallel over chunks for large
- * parameter tensors; the sum of squares in fixed chunks added in chunk order, so the result does not
- * depend on thread timing.
+ * parameter tensors; the sum of squares in double vector lanes over fixed chunks added in chunk order,
+ * so the result does not depend on thread timing.
  */
 public final class CpuOptimOps extends AbstractOptimOps {
 
@@ -71,21 +77,52 @@ public final class CpuOptimOps extends AbstractOptimOps {
         MemorySegment xv = segment(x);
         int x0 = at(x);
         int count = (int) ((n + CHUNK - 1) / CHUNK);
-        double[] partial = new double[count];
-        chunks(n).forEach(c -> {
-            int end = (int) Math.min(n, (long) (c + 1) * CHUNK);
-            double acc = 0;
-            for (int i = c * CHUNK; i < end; i++) {
-                acc += (double) xv.getAtIndex(JAVA_FLOAT, x0 + i) * xv.getAtIndex(JAVA_FLOAT, x0 + i);
+        double total;
+        if (count == 1) { // a coefficient vector: no task, no array
+            total = sumOfSquares(xv, x0, x0 + (int) n);
+        } else {
+            double[] partial = new double[count];
+            chunks(n).forEach(c -> partial[c] = sumOfSquares(xv, x0 + c * CHUNK, x0 + (int) Math.min(n, (long) (c + 1) * CHUNK)));
+            total = 0;
+            for (double d : partial) {
+                total += d;
             }
-            partial[c] = acc;
-        });
-        double total = 0;
-        for (double d : partial) {
-            total += d;
         }
         MemorySegment sv = segment(sum);
         sv.setAtIndex(JAVA_FLOAT, at(sum), (float) (sv.getAtIndex(JAVA_FLOAT, at(sum)) + total));
+    }
+
+    /** Double lanes as wide as the machine's vectors, fed by float vectors of as many lanes. */
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
+
+    /**
+     * Σ x[i]² over [from, to) in double: two vector accumulators (a float squared is exact in double,
+     * so fma and multiply-add agree), their lanes added in lane order, then the tail; the same bits
+     * whatever the JIT or the thread, for one vector width.
+     */
+    static double sumOfSquares(MemorySegment x, int from, int to) {
+        DoubleVector a0 = DoubleVector.zero(D);
+        DoubleVector a1 = DoubleVector.zero(D);
+        int step = 2 * F.length();
+        int i = from;
+        for (int bound = to - (to - from) % step; i < bound; i += step) {
+            DoubleVector d0 = (DoubleVector) FloatVector.fromMemorySegment(F, x, 4L * i, ORDER).convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector d1 = (DoubleVector) FloatVector.fromMemorySegment(F, x, 4L * (i + F.length()), ORDER).convertShape(VectorOperators.F2D, D, 0);
+            a0 = d0.fma(d0, a0);
+            a1 = d1.fma(d1, a1);
+        }
+        double[] lanes = new double[D.length()];
+        a0.add(a1).intoArray(lanes, 0);
+        double s = 0;
+        for (double l : lanes) {
+            s += l;
+        }
+        for (; i < to; i++) {
+            double v = x.getAtIndex(JAVA_FLOAT, i);
+            s += v * v;
+        }
+        return s;
     }
 
     @Override

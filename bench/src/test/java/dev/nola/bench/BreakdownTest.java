@@ -1,0 +1,89 @@
+package dev.nola.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.nola.adapter.Adapter;
+import dev.nola.adapter.optim.AdamW;
+import dev.nola.kernels.AbstractDevice;
+import dev.nola.kernels.Backends;
+import dev.nola.models.lm.CausalLm;
+import dev.nola.models.spec.CausalLmSpec;
+import dev.nola.models.transformer.DeviceWeights;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The step breakdown: a profiled pass of the small LLaMA step on cpu counts every op of the step by its
+ * name, as often per step as the model issues it; the kinds group them; the report shows them with the
+ * time outside the ops.
+ */
+class BreakdownTest {
+
+    @Test
+    void aProfiledSmallLlamaStepCountsItsOpsPerStep() throws Exception {
+        CausalLmSpec spec = StepBench.small("llama");
+        int layers = spec.model().layers();
+        String json;
+        try (AbstractDevice d = (AbstractDevice) Backends.open("cpu")) {
+            DeviceWeights w = CausalLm.randomWeights(d, spec, 5);
+            Map<String, ? extends Adapter> adapters = StepBench.adapters(d, "nola_materialized", spec,
+                    StepBench.targets("llama"));
+            try (CausalLm m = new CausalLm(d, spec, w, false, adapters); AdamW opt = AdamW.nolaDefaults(m.trainable())) {
+                int[] ids = {1, 2, 3, 4, 5, 6, 7, 8};
+                int[] tg = {2, 3, 4, 5, 6, 7, 8, 9};
+                json = StepBench.profiled(d, () -> {
+                    m.zeroGradients();
+                    m.forwardLoss(ids, tg, 2, 4);
+                    m.backward();
+                    opt.step(1e-3);
+                }, 2);
+            } finally {
+                adapters.values().forEach(Adapter::close);
+                w.close();
+            }
+        }
+        JsonNode b = JsonLines.JSON.readTree(json);
+        assertEquals(2, b.get("steps").asInt());
+        JsonNode ops = b.get("ops");
+        // two RMSNorms per block and the final one, forward and backward, per step
+        assertEquals(2 * layers + 1, ops.get("nn.rmsNormForward").get(0).asDouble(), 0, json);
+        assertEquals(2 * layers + 1, ops.get("nn.rmsNormBackward").get(0).asDouble(), 0, json);
+        assertEquals(layers, ops.get("nn.swigluForward").get(0).asDouble(), 0, json);
+        assertTrue(ops.has("linalg.matmul") && ops.has("nola.mix") && ops.has("nola.coefficientGradient")
+                && ops.has("optim.adamw") && ops.has("adapter.forward") && ops.has("nn.crossEntropyForward"), json);
+        assertTrue(b.get("matmul_shapes").size() > 0, json);
+        double sum = 0;
+        for (JsonNode v : ops) {
+            sum += v.get(1).asDouble();
+        }
+        assertTrue(sum > 0 && sum <= b.get("step_s").asDouble() * 1.001, json);
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> breakdown = JsonLines.JSON.convertValue(b, Map.class);
+        Row row = new Row("step", "llama_step", StepBench.shape("llama", "nola_materialized", layers, 2, 4), "cpu", 1, 10,
+                0.1, 0.1, 0.1, 1, 0, "max error 0 of scale", new LinkedHashMap<>(Map.of("breakdown", breakdown,
+                "gc_s", 0.001)));
+        StringBuilder md = new StringBuilder();
+        Breakdown.markdown(md, List.of(row));
+        String s = md.toString();
+        assertTrue(s.contains("### llama by kind") && s.contains("| norms |") && s.contains("| nola mix, gradient |")
+                && s.contains("| outside ops |") && s.contains("| nn.rmsNormForward | ") && s.contains("matmul shapes"), s);
+    }
+
+    @Test
+    void opsFallIntoTheirKinds() {
+        Map<String, String> kinds = Map.ofEntries(Map.entry("linalg.matmulBatched", "matmul"),
+                Map.entry("linalg.axpy", "linalg (axpy, scale, fill)"), Map.entry("nn.softmaxBackward", "attention"),
+                Map.entry("nn.layerNormForward", "norms"), Map.entry("nn.swigluBackward", "activations"),
+                Map.entry("nn.crossEntropyForward", "cross-entropy"), Map.entry("nn.ropeForward", "rope"),
+                Map.entry("nn.encoderBackward", "embedding"), Map.entry("optim.sumOfSquares", "optimizer"),
+                Map.entry("nola.coefficientGradient", "nola mix, gradient"), Map.entry("device.copy", "copies"),
+                Map.entry("nn.poolForward", "other ops"));
+        kinds.forEach((op, kind) -> assertEquals(kind, Breakdown.kind(op), op));
+        assertEquals(0.0, Breakdown.byKind(Map.of()).values().stream().mapToDouble(Double::doubleValue).sum());
+    }
+}
