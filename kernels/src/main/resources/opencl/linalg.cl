@@ -10,11 +10,24 @@
 #define TS 16
 #endif
 
+// B_BF16: B holds bfloat16 bits (a frozen weight). Each element is widened exactly where it is loaded
+// (its 16 bits become the top half of a float32); A, C and every sum stay float32. The program is
+// built a second time with -DB_BF16 for such products.
+#ifdef B_BF16
+typedef ushort b_t;
+#define LOAD_B(x) as_float((uint)(x) << 16)
+#define LOAD_B16(i, p) as_float16(convert_uint16(vload16(i, p)) << 16)
+#else
+typedef float b_t;
+#define LOAD_B(x) (x)
+#define LOAD_B16(i, p) vload16(i, p)
+#endif
+
 // Variant 1: square TS x TS tiles in local memory, one output per work-item. Local: (TS, TS).
 // Every global load is coalesced: for a transposed operand the work-items swap roles while loading.
 __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, const int n, const int kk,
                           const float alpha, __global const float *a, const ulong a_off, const int lda, const ulong sa,
-                          __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                          __global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
                           const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
     a += a_off + get_global_id(2) * sa;
     b += b_off + get_global_id(2) * sb;
@@ -39,11 +52,11 @@ __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, con
         if (trans_b) {
             int col = col0 + ty;
             int p = p0 + tx;
-            bs[tx][ty] = (col < n && p < kk) ? b[(ulong)col * ldb + p] : 0.0f;
+            bs[tx][ty] = (col < n && p < kk) ? LOAD_B(b[(ulong)col * ldb + p]) : 0.0f;
         } else {
             int col = col0 + tx;
             int p = p0 + ty;
-            bs[ty][tx] = (col < n && p < kk) ? b[(ulong)p * ldb + col] : 0.0f;
+            bs[ty][tx] = (col < n && p < kk) ? LOAD_B(b[(ulong)p * ldb + col]) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int p = 0; p < TS; p++) {
@@ -73,7 +86,7 @@ __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, con
 __kernel __attribute__((reqd_work_group_size(16, 16, 1)))
 void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int n, const int kk,
                    const float alpha, __global const float *a, const ulong a_off, const int lda, const ulong sa,
-                   __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                   __global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
                    const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
     a += a_off + get_global_id(2) * sa;
     b += b_off + get_global_id(2) * sb;
@@ -103,10 +116,10 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
             }
             if (trans_b) {
                 int cc = idx / BK, p = idx % BK;
-                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? b[(ulong)(col0 + cc) * ldb + p0 + p] : 0.0f;
+                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? LOAD_B(b[(ulong)(col0 + cc) * ldb + p0 + p]) : 0.0f;
             } else {
                 int p = idx / BT, cc = idx % BT;
-                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? b[(ulong)(p0 + p) * ldb + col0 + cc] : 0.0f;
+                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? LOAD_B(b[(ulong)(p0 + p) * ldb + col0 + cc]) : 0.0f;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -153,7 +166,7 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
 
 // packed[(q * kk + p) * 16 + j] = op(B)(p, 16q + j), zeros past n; batch z at packed + z * sp.
 // Global: (kk, ceil(n / 16), batch).
-__kernel void pack_panels(__global const float *b, const ulong b_off, const int ldb, const ulong sb,
+__kernel void pack_panels(__global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
                           __global float *packed, const ulong packed_off, const ulong sp, const int trans_b,
                           const int n, const int kk) {
     b += b_off + get_global_id(2) * sb;
@@ -166,12 +179,12 @@ __kernel void pack_panels(__global const float *b, const ulong b_off, const int 
     __global float *dst = packed + ((ulong)q * kk + p) * PN;
     int col0 = q * PN;
     if (!trans_b && col0 + PN <= n) {
-        vstore16(vload16(0, b + (ulong)p * ldb + col0), 0, dst);
+        vstore16(LOAD_B16(0, b + (ulong)p * ldb + col0), 0, dst);
         return;
     }
     for (int j = 0; j < PN; j++) {
         int col = col0 + j;
-        dst[j] = col < n ? (trans_b ? b[(ulong)col * ldb + p] : b[(ulong)p * ldb + col]) : 0.0f;
+        dst[j] = col < n ? LOAD_B(trans_b ? b[(ulong)col * ldb + p] : b[(ulong)p * ldb + col]) : 0.0f;
     }
 }
 

@@ -128,6 +128,45 @@ __kernel void encoder_forward(__global const int *ids, const ulong ids_off, __gl
 #endif
 }
 
+// encoder_forward with a bfloat16 table (a frozen wte held as its 16-bit patterns): each element
+// widened exactly (its bits the top half of a float32) before the position term is added. Same
+// geometry as encoder_forward.
+__kernel void encoder_forward_bf16(__global const int *ids, const ulong ids_off, __global const ushort *wte,
+                                   const ulong wte_off, __global const float *wpe, const ulong wpe_off,
+                                   __global float *out, const ulong out_off, const uint n, const uint t, const uint c,
+                                   const int has_wpe) {
+    ids += ids_off;
+    wte += wte_off;
+    wpe += wpe_off;
+    out += out_off;
+#ifdef CHUNKED
+    uint row = get_global_id(0);
+    if (row >= n) {
+        return;
+    }
+    __global const ushort *e = wte + (ulong)ids[row] * c;
+    __global const float *p = wpe + (ulong)(row % t) * c;
+    __global float *o = out + (ulong)row * c;
+    uint j = 0;
+    for (; j + 8 <= c; j += 8) {
+        float8 v = as_float8(convert_uint8(vload8(0, e + j)) << 16);
+        vstore8(has_wpe ? v + vload8(0, p + j) : v, 0, o + j);
+    }
+    for (; j < c; j++) {
+        float v = as_float((uint)e[j] << 16);
+        o[j] = has_wpe ? v + p[j] : v;
+    }
+#else
+    uint j = get_global_id(0);
+    uint row = get_global_id(1);
+    if (j >= c) {
+        return;
+    }
+    float e = as_float((uint)wte[(ulong)ids[row] * c + j] << 16);
+    out[(ulong)row * c + j] = has_wpe ? e + wpe[(ulong)(row % t) * c + j] : e;
+#endif
+}
+
 // dwte[ids[n], :] += dout[n, :] for n ascending, so rows of repeated ids add in token order.
 // GPU: a work-group per token; the first occurrence of an id adds every later token with that id
 // (the others return), its work-items striding over the columns. Global (N·L), local (L).

@@ -4,8 +4,10 @@ import static dev.nola.kernels.host.HostTensor.at;
 import static dev.nola.kernels.host.HostTensor.floats;
 
 import dev.nola.kernels.AbstractLinalgOps;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.host.HostTensor;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -25,8 +27,9 @@ public final class CpuLinalgOps extends AbstractLinalgOps {
     protected void doMatmul(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
-        Sgemm.gemmBatched(transA, transB, batch, alpha, floats(a), at(a), lda, strideA, floats(b), at(b), ldb, strideB,
-                beta, floats(c), at(c), ldc, strideC, m, n, k);
+        boolean half = b.dtype() == DType.BF16;
+        Sgemm.gemmBatched(transA, transB, batch, alpha, floats(a), at(a), lda, strideA, half ? null : floats(b),
+                half ? HostTensor.halves(b) : null, at(b), ldb, strideB, beta, floats(c), at(c), ldc, strideC, m, n, k);
     }
 
     /** Runs body(from, to) over [0, n) in chunks, in parallel when n is large. */

@@ -7,8 +7,11 @@ import static dev.nola.kernels.host.HostTensor.floats;
 import static dev.nola.kernels.host.HostTensor.ints;
 
 import dev.nola.kernels.AbstractNnOps;
+import dev.nola.kernels.BFloat16;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.host.HostTensor;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
@@ -73,6 +76,10 @@ public final class CpuNnOps extends AbstractNnOps {
     protected void doEncoderForward(Tensor ids, Tensor wte, Tensor wpe, Tensor out, int n, int t, int c) {
         int[] id = ints(ids);
         int io = at(ids);
+        if (wte != null && wte.dtype() == DType.BF16) {
+            encoderForwardHalf(id, io, wte, wpe, out, n, t, c);
+            return;
+        }
         float[] te = wte == null ? null : floats(wte);
         int teo = wte == null ? 0 : at(wte);
         float[] pe = wpe == null ? null : floats(wpe);
@@ -99,6 +106,28 @@ public final class CpuNnOps extends AbstractNnOps {
                 }
                 for (; j < c; j++) {
                     o[orow + j] = te[trow + j] + pe[prow + j];
+                }
+            }
+        });
+    }
+
+    /** The forward with a bfloat16 table: each row widened exactly into out, then the position row added. */
+    private void encoderForwardHalf(int[] id, int io, Tensor wte, Tensor wpe, Tensor out, int n, int t, int c) {
+        short[] te = HostTensor.halves(wte);
+        int teo = at(wte);
+        float[] pe = wpe == null ? null : floats(wpe);
+        int peo = wpe == null ? 0 : at(wpe);
+        float[] o = floats(out);
+        int oo = at(out);
+        rows(n, c, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int orow = oo + r * c;
+                BFloat16.widen(te, teo + id[io + r] * c, o, orow, c);
+                if (pe != null) {
+                    int prow = peo + (r % t) * c;
+                    for (int j = 0; j < c; j++) {
+                        o[orow + j] += pe[prow + j];
+                    }
                 }
             }
         });

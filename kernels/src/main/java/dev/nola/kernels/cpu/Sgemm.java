@@ -2,6 +2,10 @@ package dev.nola.kernels.cpu;
 
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -21,6 +25,9 @@ final class Sgemm {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int V = S.length();
+    /** V shorts (bfloat16 bits) and V ints: the shapes that widen one float vector's worth of a bfloat16 B. */
+    private static final VectorSpecies<Short> HALVES = VectorSpecies.of(short.class, VectorShape.forBitSize(V * 16));
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
     /**
      * Rows of the register tile. 4 × 2 vectors = 8 accumulators, as many as two FMA pipes with a
      * 4-cycle latency keep busy; a 6 × 2 tile (12 accumulators, the textbook choice for 16 AVX2
@@ -53,26 +60,38 @@ final class Sgemm {
     static void gemmBatched(boolean transA, boolean transB, int batch, float alpha,
                             float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
                             float beta, float[] c, int cOff, int ldc, long strideC, int m, int n, int k) {
+        gemmBatched(transA, transB, batch, alpha, a, aOff, lda, strideA, b, null, bOff, ldb, strideB, beta, c, cOff, ldc,
+                strideC, m, n, k);
+    }
+
+    /**
+     * As {@link #gemmBatched(boolean, boolean, int, float, float[], int, int, long, float[], int, int, long, float, float[], int, int, long, int, int, int)}
+     * with B given either as floats ({@code b}) or, when {@code bHalf} is not null, as bfloat16 bits
+     * ({@code b} then unused): the B packing widens them, so everything after it is the float32 path.
+     */
+    static void gemmBatched(boolean transA, boolean transB, int batch, float alpha,
+                            float[] a, int aOff, int lda, long strideA, float[] b, short[] bHalf, int bOff, int ldb,
+                            long strideB, float beta, float[] c, int cOff, int ldc, long strideC, int m, int n, int k) {
         if (batch == 1 || (long) m * n * k >= PARALLEL_THRESHOLD) {
             for (int q = 0; q < batch; q++) {
-                gemm(transA, transB, alpha, a, (int) (aOff + q * strideA), lda, b, (int) (bOff + q * strideB), ldb,
+                gemm(transA, transB, alpha, a, (int) (aOff + q * strideA), lda, b, bHalf, (int) (bOff + q * strideB), ldb,
                         beta, c, (int) (cOff + q * strideC), ldc, m, n, k, true);
             }
             return;
         }
         IntStream.range(0, batch).parallel().forEach(q -> gemm(transA, transB, alpha,
-                a, (int) (aOff + q * strideA), lda, b, (int) (bOff + q * strideB), ldb,
+                a, (int) (aOff + q * strideA), lda, b, bHalf, (int) (bOff + q * strideB), ldb,
                 beta, c, (int) (cOff + q * strideC), ldc, m, n, k, false));
     }
 
     /** One GEMM on row-major arrays with offsets and leading dimensions (A [m, k], or [k, m] when transA; B [k, n] or [n, k]). */
     static void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b, int bOff,
                      int ldb, float beta, float[] c, int cOff, int ldc, int m, int n, int k) {
-        gemm(transA, transB, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, m, n, k, true);
+        gemm(transA, transB, alpha, a, aOff, lda, b, null, bOff, ldb, beta, c, cOff, ldc, m, n, k, true);
     }
 
     private static void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b,
-                             int bOff, int ldb, float beta, float[] c, int cOff, int ldc, int m, int n, int k,
+                             short[] bHalf, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, int m, int n, int k,
                              boolean mayFork) {
         if (k == 0 || alpha == 0f) {
             scaleC(beta, c, cOff, ldc, m, n);
@@ -100,13 +119,13 @@ final class Sgemm {
             int i1 = byRows ? Math.min(m, last * tm) : m;
             int j0 = byRows ? 0 : first * tn;
             int j1 = byRows ? n : Math.min(n, last * tn);
-            part(transA, transB, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, m, n, k, i0, i1, j0, j1, narrow);
+            part(transA, transB, alpha, a, aOff, lda, b, bHalf, bOff, ldb, beta, c, cOff, ldc, m, n, k, i0, i1, j0, j1, narrow);
         });
     }
 
     /** C[i0..i1, j0..j1] of the product, all k slices, on the calling thread. */
     private static void part(boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda, float[] b,
-                             int bOff, int ldb, float beta, float[] c, int cOff, int ldc,
+                             short[] bHalf, int bOff, int ldb, float beta, float[] c, int cOff, int ldc,
                              int m, int n, int k, int i0, int i1, int j0, int j1, boolean narrow) {
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
@@ -123,7 +142,11 @@ final class Sgemm {
             int kc = Math.min(KC, k - pc);
             float slotBeta = pc == 0 ? beta : 1f;
             for (int jp = 0; jp < panels; jp++) {
-                packB(transB, b, bOff, ldb, pc, kc, j0 + jp * tn, Math.min(j1, n), tn, bp, jp * tn * kc);
+                if (bHalf != null) {
+                    packBHalf(transB, bHalf, bOff, ldb, pc, kc, j0 + jp * tn, Math.min(j1, n), tn, bp, jp * tn * kc);
+                } else {
+                    packB(transB, b, bOff, ldb, pc, kc, j0 + jp * tn, Math.min(j1, n), tn, bp, jp * tn * kc);
+                }
             }
             for (int ib = i0; ib < i1; ib += MC) {
                 int mc = Math.min(MC, i1 - ib);
@@ -186,6 +209,49 @@ final class Sgemm {
                     int src = bOff + (j0 + j) * ldb + p0;
                     for (int p = 0; p < kc; p++) {
                         bp[base + p * width + j] = b[src + p];
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * width + j] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #packB} for a bfloat16 B: the same panel, each element widened exactly (its 16 bits become
+     * the top half of a float32) as it is packed, so the micro-kernel and everything after it are the
+     * float32 path and B is read at half the bytes.
+     */
+    private static void packBHalf(boolean transB, short[] b, int bOff, int ldb, int p0, int kc, int j0, int jEnd,
+                                  int width, float[] bp, int base) {
+        int nr = Math.min(width, jEnd - j0);
+        if (!transB) {
+            if (nr == width) {
+                for (int p = 0; p < kc; p++) {
+                    int src = bOff + (p0 + p) * ldb + j0;
+                    int dst = base + p * width;
+                    for (int q = 0; q < width; q += V) {
+                        ((IntVector) ShortVector.fromArray(HALVES, b, src + q).convertShape(VectorOperators.S2I, INTS, 0))
+                                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(bp, dst + q);
+                    }
+                }
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    int src = bOff + (p0 + p) * ldb + j0;
+                    int dst = base + p * width;
+                    for (int j = 0; j < width; j++) {
+                        bp[dst + j] = j < nr ? Float.intBitsToFloat(b[src + j] << 16) : 0f;
+                    }
+                }
+            }
+        } else {
+            for (int j = 0; j < width; j++) {
+                if (j < nr) {
+                    int src = bOff + (j0 + j) * ldb + p0;
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * width + j] = Float.intBitsToFloat(b[src + p] << 16);
                     }
                 } else {
                     for (int p = 0; p < kc; p++) {

@@ -1,6 +1,7 @@
 package dev.nola.kernels.host;
 
 import dev.nola.kernels.AbstractDevice;
+import dev.nola.kernels.BFloat16;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
@@ -44,6 +45,10 @@ public final class HostDevice extends AbstractDevice {
 
     @Override
     protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
+        if (dst.dtype() == DType.BF16) {
+            BFloat16.round(src, srcOffset, HostTensor.halves(dst), (int) dstOffset, length);
+            return;
+        }
         System.arraycopy(src, srcOffset, HostTensor.floats(dst), (int) dstOffset, length);
     }
 
@@ -54,6 +59,10 @@ public final class HostDevice extends AbstractDevice {
 
     @Override
     protected void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
+        if (src.dtype() == DType.BF16) {
+            BFloat16.widen(HostTensor.halves(src), (int) srcOffset, dst, dstOffset, length);
+            return;
+        }
         System.arraycopy(HostTensor.floats(src), (int) srcOffset, dst, dstOffset, length);
     }
 
@@ -64,10 +73,10 @@ public final class HostDevice extends AbstractDevice {
 
     @Override
     protected void doCopy(Tensor src, long srcOffset, Tensor dst, long dstOffset, long n) {
-        if (src.dtype() == DType.FLOAT32) {
-            System.arraycopy(HostTensor.floats(src), (int) srcOffset, HostTensor.floats(dst), (int) dstOffset, (int) n);
-        } else {
-            System.arraycopy(HostTensor.ints(src), (int) srcOffset, HostTensor.ints(dst), (int) dstOffset, (int) n);
+        switch (src.dtype()) {
+            case FLOAT32 -> System.arraycopy(HostTensor.floats(src), (int) srcOffset, HostTensor.floats(dst), (int) dstOffset, (int) n);
+            case INT32 -> System.arraycopy(HostTensor.ints(src), (int) srcOffset, HostTensor.ints(dst), (int) dstOffset, (int) n);
+            case BF16 -> System.arraycopy(HostTensor.halves(src), (int) srcOffset, HostTensor.halves(dst), (int) dstOffset, (int) n);
         }
     }
 }

@@ -6,21 +6,23 @@ import dev.nola.kernels.LiveTensors;
 import dev.nola.kernels.Tensor;
 
 /**
- * A tensor in JVM heap memory, for the host backends ({@code reference}, {@code cpu}): a float[] or an
- * int[] by element type. Kernels reach a tensor or view through {@link #floats(Tensor)} /
- * {@link #ints(Tensor)} and its element {@link Tensor#offset()}.
+ * A tensor in JVM heap memory, for the host backends ({@code reference}, {@code cpu}): a float[], an
+ * int[] or, for bfloat16, a short[] of the raw 16-bit patterns, by element type. Kernels reach a tensor
+ * or view through {@link #floats(Tensor)} / {@link #ints(Tensor)} / {@link #halves(Tensor)} and its
+ * element {@link Tensor#offset()}.
  */
 public final class HostTensor extends AbstractTensor {
 
     private float[] floats;
     private int[] ints;
+    private short[] halves;
 
     HostTensor(HostDevice device, LiveTensors owner, DType dtype, int[] shape, int size) {
         super(device, owner, dtype, shape, size);
-        if (dtype == DType.FLOAT32) {
-            this.floats = new float[size];
-        } else {
-            this.ints = new int[size];
+        switch (dtype) {
+            case FLOAT32 -> this.floats = new float[size];
+            case INT32 -> this.ints = new int[size];
+            case BF16 -> this.halves = new short[size];
         }
     }
 
@@ -34,6 +36,17 @@ public final class HostTensor extends AbstractTensor {
     public int[] intData() {
         requireOpen();
         return ints;
+    }
+
+    /** The bfloat16 bits of a bfloat16 storage tensor; valid until it is closed. */
+    public short[] halfData() {
+        requireOpen();
+        return halves;
+    }
+
+    /** The bfloat16 bits behind a host bfloat16 tensor or view (index it from {@code t.offset()}; widen with {@code BFloat16.widen}). */
+    public static short[] halves(Tensor t) {
+        return ((HostTensor) t.storage()).halfData();
     }
 
     /** The float array behind a host tensor or view (index it from {@code t.offset()}). */
@@ -65,5 +78,6 @@ public final class HostTensor extends AbstractTensor {
     protected void release() {
         floats = null;
         ints = null;
+        halves = null;
     }
 }
