@@ -13,8 +13,10 @@ import dev.nola.models.text.Tokenizer;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.TrainingTask;
 import dev.nola.models.transformer.DeviceWeights;
+import dev.nola.models.transformer.WeightPrecision;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A Hugging Face causal language model (any architecture its {@link HfCheckpoint} reads) with adapters
@@ -30,14 +32,16 @@ public final class CausalLmWorkload implements Workload {
     private final CausalLm model;
     private final CausalLmTask task;
     private final String description;
+    private final WeightMemory memory;
 
     /**
      * @param tokenizer the model's tokenizer, which reads the data ({@link ModelSource.CausalLmDir#tokenizer()})
      * @param adapters  the adapters by saved name (owned by the workload from now on; closed with it)
      * @param data      the text, or null to build a model alone ({@link #model()}, for generation)
+     * @param precision how the frozen base is held on the device ({@code --weights})
      */
     public CausalLmWorkload(Device d, HfCheckpoint ckpt, Tokenizer tokenizer, Map<String, Adapter> adapters, DataSpec data,
-                            int batch, long seed) {
+                            int batch, long seed, WeightPrecision precision) {
         CausalLmSpec spec = ckpt.config().spec();
         this.adapters = adapters;
         DeviceWeights w = null;
@@ -48,7 +52,10 @@ public final class CausalLmWorkload implements Workload {
                 throw new IllegalArgumentException("the model's vocab_size is " + spec.vocabulary() + " but its tokenizer has "
                         + tokenizer.vocabularySize() + " ids; expected a tokenizer whose ids fit the model");
             }
-            w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors());
+            Set<String> half = precision.halfWeights(spec, false);
+            w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors(), half);
+            this.memory = new WeightMemory(precision.label(), WeightPrecision.deviceBytes(ckpt.table(), half),
+                    WeightPrecision.deviceBytes(ckpt.table(), Set.of()));
             m = new CausalLm(d, spec, w, false, adapters);
             if (data != null) {
                 TokenWindows all = data.windows(spec.positions(), tokenizer);
@@ -113,6 +120,11 @@ public final class CausalLmWorkload implements Workload {
 
     @Override
     public void saveHead(Path file) {
+    }
+
+    @Override
+    public WeightMemory weightMemory() {
+        return memory;
     }
 
     @Override

@@ -32,15 +32,27 @@ public final class DeviceWeights implements AutoCloseable {
         return build(table, w -> d.allocate(w.shape()));
     }
 
-    /** Uploads host arrays, one per entry (checked by name and size). */
+    /** Uploads host arrays, one per entry (checked by name and size), all float32. */
     public static DeviceWeights upload(Device d, WeightTable table, Map<String, float[]> host) {
+        return upload(d, table, host, java.util.Set.of());
+    }
+
+    /**
+     * Uploads host arrays, one per entry (checked by name and size); those named in {@code half} are
+     * held as bfloat16 (each value rounded to nearest even; {@link WeightPrecision#halfWeights}), the
+     * rest as float32.
+     */
+    public static DeviceWeights upload(Device d, WeightTable table, Map<String, float[]> host, java.util.Set<String> half) {
+        for (String name : half) {
+            table.get(name); // a name outside the table is a caller's error, named
+        }
         return build(table, w -> {
             float[] v = host.get(w.name());
             if (v == null || v.length != w.elements()) {
                 throw new IllegalArgumentException("tensor " + w.name() + " is " + (v == null ? "missing" : v.length + " floats")
                         + "; expected " + w);
             }
-            return d.upload(v, w.shape());
+            return d.upload(WeightPrecision.dtypeOf(w.name(), half), v, w.shape());
         });
     }
 
