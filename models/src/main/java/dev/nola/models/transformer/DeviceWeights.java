@@ -61,6 +61,12 @@ public final class DeviceWeights implements AutoCloseable {
      * order of names (entries not named draw nothing: zeros and ones), with the given sampler.
      */
     public static DeviceWeights random(Device d, WeightTable table, long seed, List<String> drawOrder, Sampler sampler) {
+        return random(d, table, seed, drawOrder, sampler, java.util.Set.of());
+    }
+
+    /** {@link #random(Device, WeightTable, long, List, Sampler)} with the tensors named in {@code half} held as bfloat16 (the same draws, rounded). */
+    public static DeviceWeights random(Device d, WeightTable table, long seed, List<String> drawOrder, Sampler sampler,
+                                       java.util.Set<String> half) {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, float[]> host = new LinkedHashMap<>();
         for (String name : drawOrder) {
@@ -75,9 +81,9 @@ public final class DeviceWeights implements AutoCloseable {
                 if (v == null) {
                     throw new IllegalArgumentException("tensor " + w.name() + " draws normals but is not in the draw order");
                 }
-                yield d.upload(v, w.shape());
+                yield d.upload(WeightPrecision.dtypeOf(w.name(), half), v, w.shape());
             }
-            case ZEROS -> d.allocate(w.shape());
+            case ZEROS -> d.allocate(WeightPrecision.dtypeOf(w.name(), half), w.shape());
             case ONES -> {
                 Tensor t = d.allocate(w.shape());
                 d.linalg().fill(t, 1f);
