@@ -46,14 +46,7 @@ public interface Device extends AutoCloseable {
 
     /** Allocates a float32 tensor of the given shape and fills it with {@code data} (whose length must equal the size). */
     default Tensor upload(float[] data, int... shape) {
-        Tensor t = allocate(DType.FLOAT32, shape);
-        try {
-            write(t, data);
-        } catch (RuntimeException e) {
-            t.close();
-            throw e;
-        }
-        return t;
+        return upload(DType.FLOAT32, data, shape);
     }
 
     /**

@@ -123,15 +123,9 @@ final class OpenClNnOps extends AbstractNnOps {
 
     @Override
     protected void doEncoderForward(Tensor ids, Tensor wte, Tensor wpe, Tensor out, int n, int t, int c) {
-        cl_kernel k;
-        if (wte != null && wte.dtype() == DType.BF16) {
-            k = kernel("encoder_forward_bf16");
-            args(k, ids, wte, wpe == null ? out : wpe, out, n, t, c, wpe == null ? 0 : 1);
-        } else {
-            k = kernel("encoder_forward");
-            args(k, ids, wte == null ? out : wte, wpe == null ? out : wpe, out, n, t, c, wte == null ? 0 : 1,
-                    wpe == null ? 0 : 1);
-        }
+        cl_kernel k = kernel(wte != null && wte.dtype() == DType.BF16 ? "encoder_forward_bf16" : "encoder_forward");
+        args(k, ids, wte == null ? out : wte, wpe == null ? out : wpe, out, n, t, c, wte == null ? 0 : 1,
+                wpe == null ? 0 : 1);
         launchColumns(k, c, n, true);
     }
 
