@@ -6,6 +6,8 @@ import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.CausalLmTask;
 import dev.nola.models.gpt2.Gpt2Tokenizer;
 import dev.nola.models.lm.HfCheckpoint;
+import dev.nola.models.lm.HfConfig;
+import dev.nola.models.spec.WeightTable;
 import dev.nola.models.lm.Tokenizers;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.text.TokenWindows;
@@ -35,14 +37,18 @@ public final class CausalLmWorkload implements Workload {
     private final WeightMemory memory;
 
     /**
+     * @param config    the model's configuration
+     * @param weights   its weights, uploaded one tensor at a time as they are read (no whole host copy):
+     *                  {@code each -> HfCheckpoint.stream(dir, each)}
      * @param tokenizer the model's tokenizer, which reads the data ({@link ModelSource.CausalLmDir#tokenizer()})
      * @param adapters  the adapters by saved name (owned by the workload from now on; closed with it)
      * @param data      the text, or null to build a model alone ({@link #model()}, for generation)
      * @param precision how the frozen base is held on the device ({@code --weights})
      */
-    public CausalLmWorkload(Device d, HfCheckpoint ckpt, Tokenizer tokenizer, Map<String, Adapter> adapters, DataSpec data,
-                            int batch, long seed, WeightPrecision precision) {
-        CausalLmSpec spec = ckpt.config().spec();
+    public CausalLmWorkload(Device d, HfConfig config, DeviceWeights.Source weights, Tokenizer tokenizer,
+                            Map<String, Adapter> adapters, DataSpec data, int batch, long seed, WeightPrecision precision) {
+        CausalLmSpec spec = config.spec();
+        WeightTable table = spec.model().weights();
         this.adapters = adapters;
         DeviceWeights w = null;
         CausalLm m = null;
@@ -53,9 +59,9 @@ public final class CausalLmWorkload implements Workload {
                         + tokenizer.vocabularySize() + " ids; expected a tokenizer whose ids fit the model");
             }
             Set<String> half = precision.halfWeights(spec, false);
-            w = DeviceWeights.upload(d, ckpt.table(), ckpt.tensors(), half);
-            this.memory = new WeightMemory(precision.label(), WeightPrecision.deviceBytes(ckpt.table(), half),
-                    WeightPrecision.deviceBytes(ckpt.table(), Set.of()));
+            w = DeviceWeights.stream(d, table, half, weights);
+            this.memory = new WeightMemory(precision.label(), WeightPrecision.deviceBytes(table, half),
+                    WeightPrecision.deviceBytes(table, Set.of()));
             m = new CausalLm(d, spec, w, false, adapters);
             if (data != null) {
                 TokenWindows all = data.windows(spec.positions(), tokenizer);

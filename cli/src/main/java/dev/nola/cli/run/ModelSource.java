@@ -153,14 +153,18 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
 
         @Override
         public Workload workload(Device d, Map<String, Adapter> adapters, DataSpec data, Setup setup) {
-            HfCheckpoint ckpt;
+            HfConfig config;
+            Tokenizer tokenizer;
             try {
-                ckpt = checkpoint();
+                config = config();
+                tokenizer = tokenizer();
             } catch (RuntimeException e) {
                 adapters.values().forEach(Adapter::close);
                 throw e;
             }
-            return new CausalLmWorkload(d, ckpt, tokenizer(), adapters, data, setup.batch(), setup.seed(), setup.weights());
+            // the weights go to the device tensor by tensor as they are read: no whole float32 copy on the heap
+            return new CausalLmWorkload(d, config, each -> HfCheckpoint.stream(dir, each), tokenizer, adapters, data,
+                    setup.batch(), setup.seed(), setup.weights());
         }
     }
 

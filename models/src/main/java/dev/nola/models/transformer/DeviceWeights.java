@@ -56,6 +56,51 @@ public final class DeviceWeights implements AutoCloseable {
         });
     }
 
+    /** Hands each (name, values) of a model to a consumer, once per tensor, in any order (a checkpoint read tensor by tensor). */
+    @FunctionalInterface
+    public interface Source {
+        /** Calls {@code each} once per tensor. */
+        void forEach(java.util.function.BiConsumer<String, float[]> each);
+    }
+
+    /**
+     * Uploads a model's tensors as a {@link Source} hands them over, each right away, keeping no host
+     * copy (those named in {@code half} as bfloat16): a checkpoint never has to be whole on the heap.
+     * Every entry of the table must come once, with its size; on any failure what was uploaded is freed.
+     */
+    public static DeviceWeights stream(Device d, WeightTable table, java.util.Set<String> half, Source source) {
+        for (String name : half) {
+            table.get(name);
+        }
+        Map<String, Tensor> got = new java.util.HashMap<>();
+        try {
+            source.forEach((name, v) -> {
+                WeightSpec w = table.get(name);
+                if (v.length != w.elements() || got.containsKey(name)) {
+                    throw new IllegalArgumentException("tensor " + name + " is " + (got.containsKey(name) ? "given twice"
+                            : v.length + " floats") + "; expected " + w + " once");
+                }
+                try {
+                    got.put(name, d.upload(WeightPrecision.dtypeOf(name, half), v, w.shape()));
+                } catch (dev.nola.kernels.DeviceMemoryExhausted e) {
+                    throw e.named(name);
+                }
+            });
+            Map<String, Tensor> ordered = new LinkedHashMap<>();
+            for (WeightSpec w : table.list()) {
+                Tensor t = got.get(w.name());
+                if (t == null) {
+                    throw new IllegalArgumentException("tensor " + w.name() + " is missing; expected " + w);
+                }
+                ordered.put(w.name(), t);
+            }
+            return new DeviceWeights(table, ordered, true);
+        } catch (RuntimeException e) {
+            got.values().forEach(Tensor::close);
+            throw e;
+        }
+    }
+
     /**
      * Fresh weights by each entry's {@link Init}: normal draws from one seeded generator, in the given
      * order of names (entries not named draw nothing: zeros and ones), with the given sampler.
