@@ -96,10 +96,10 @@ final class GenerateCommand implements Callable<Integer> {
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
             ModelSource.CausalLmDir src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES,
                     spec.commandLine().getErr(), "pretrain " + model, "tokens")).languageModel("generate");
-            Tokenizer tok = src.tokenizer();
             Map<String, Adapter> adapters = adapter == null ? Map.of() : AdapterDirs.load(adapter, d);
             try (CausalLmWorkload w = new CausalLmWorkload(d, src.config(), each -> HfCheckpoint.stream(src.dir(), each),
-                    tok, new LinkedHashMap<>(adapters), null, 1, seed, precision)) {
+                    src::tokenizer, new LinkedHashMap<>(adapters), null, 1, seed, precision)) {
+                Tokenizer tok = w.tokenizer();
                 CausalLm m = w.model();
                 int[] ids = tok.encode(prompt);
                 if (tok instanceof HfTokenizer h && h.addsBeginningOfText() && h.beginningOfText().isPresent()) {

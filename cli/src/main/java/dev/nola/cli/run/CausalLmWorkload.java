@@ -35,31 +35,37 @@ public final class CausalLmWorkload implements Workload {
     private final CausalLmTask task;
     private final String description;
     private final WeightMemory memory;
+    private final Tokenizer tokenizer;
 
     /**
      * @param config    the model's configuration
      * @param weights   its weights, uploaded one tensor at a time as they are read (no whole host copy):
      *                  {@code each -> HfCheckpoint.stream(dir, each)}
-     * @param tokenizer the model's tokenizer, which reads the data ({@link ModelSource.CausalLmDir#tokenizer()})
+     * @param tokenizers gives the model's tokenizer, which reads the data ({@link ModelSource.CausalLmDir#tokenizer()});
+     *                  asked once the weights are on the device, so a broken checkpoint is reported before a
+     *                  missing tokenizer, as when the whole checkpoint was loaded first
      * @param adapters  the adapters by saved name (owned by the workload from now on; closed with it)
      * @param data      the text, or null to build a model alone ({@link #model()}, for generation)
      * @param precision how the frozen base is held on the device ({@code --weights})
      */
-    public CausalLmWorkload(Device d, HfConfig config, DeviceWeights.Source weights, Tokenizer tokenizer,
-                            Map<String, Adapter> adapters, DataSpec data, int batch, long seed, WeightPrecision precision) {
+    public CausalLmWorkload(Device d, HfConfig config, DeviceWeights.Source weights,
+                            java.util.function.Supplier<Tokenizer> tokenizers, Map<String, Adapter> adapters, DataSpec data,
+                            int batch, long seed, WeightPrecision precision) {
         CausalLmSpec spec = config.spec();
         WeightTable table = spec.model().weights();
         this.adapters = adapters;
         DeviceWeights w = null;
         CausalLm m = null;
         try {
+            Set<String> half = precision.halfWeights(spec, false);
+            w = DeviceWeights.stream(d, table, half, weights);
+            Tokenizer tokenizer = tokenizers.get();
+            this.tokenizer = tokenizer;
             if (tokenizer.vocabularySize() > spec.vocabulary()) {
                 // Tokenizers.forModel refuses this first, naming the files; this guards other callers
                 throw new IllegalArgumentException("the model's vocab_size is " + spec.vocabulary() + " but its tokenizer has "
                         + tokenizer.vocabularySize() + " ids; expected a tokenizer whose ids fit the model");
             }
-            Set<String> half = precision.halfWeights(spec, false);
-            w = DeviceWeights.stream(d, table, half, weights);
             this.memory = new WeightMemory(precision.label(), WeightPrecision.deviceBytes(table, half),
                     WeightPrecision.deviceBytes(table, Set.of()));
             m = new CausalLm(d, spec, w, false, adapters);
@@ -92,6 +98,11 @@ public final class CausalLmWorkload implements Workload {
         }
         this.weights = w;
         this.model = m;
+    }
+
+    /** The model's tokenizer. */
+    public Tokenizer tokenizer() {
+        return tokenizer;
     }
 
     /** The model (for generation). */

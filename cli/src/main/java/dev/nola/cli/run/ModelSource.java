@@ -154,16 +154,14 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
         @Override
         public Workload workload(Device d, Map<String, Adapter> adapters, DataSpec data, Setup setup) {
             HfConfig config;
-            Tokenizer tokenizer;
             try {
                 config = config();
-                tokenizer = tokenizer();
             } catch (RuntimeException e) {
                 adapters.values().forEach(Adapter::close);
                 throw e;
             }
             // the weights go to the device tensor by tensor as they are read: no whole float32 copy on the heap
-            return new CausalLmWorkload(d, config, each -> HfCheckpoint.stream(dir, each), tokenizer, adapters, data,
+            return new CausalLmWorkload(d, config, each -> HfCheckpoint.stream(dir, each), this::tokenizer, adapters, data,
                     setup.batch(), setup.seed(), setup.weights());
         }
     }
