@@ -100,15 +100,14 @@ inline float row_max(__global const float *x, uint n) {
 #define LOAD8_F32(p, j) vload8(0, (p) + (j))
 #define LOAD_BF16(p, j) as_float((uint)(p)[j] << 16)
 #define LOAD8_BF16(p, j) as_float8(convert_uint8(vload8(0, (p) + (j))) << 16)
+#define ENCODER_FORWARD_ARGS(T) __global const int *ids, const ulong ids_off, __global const T *wte, const ulong wte_off, \
+        __global const float *wpe, const ulong wpe_off, __global float *out, const ulong out_off, const uint n, \
+        const uint t, const uint c, const int has_wte, const int has_wpe
+#define ENCODER_FORWARD_OFFSETS ids += ids_off; wte += wte_off; wpe += wpe_off; out += out_off;
 #ifdef CHUNKED
 #define ENCODER_FORWARD(NAME, T, LOAD, LOAD8) \
-__kernel void NAME(__global const int *ids, const ulong ids_off, __global const T *wte, const ulong wte_off, \
-                   __global const float *wpe, const ulong wpe_off, __global float *out, const ulong out_off, \
-                   const uint n, const uint t, const uint c, const int has_wte, const int has_wpe) { \
-    ids += ids_off; \
-    wte += wte_off; \
-    wpe += wpe_off; \
-    out += out_off; \
+__kernel void NAME(ENCODER_FORWARD_ARGS(T)) { \
+    ENCODER_FORWARD_OFFSETS \
     uint row = get_global_id(0); \
     if (row >= n) { \
         return; \
@@ -127,13 +126,8 @@ __kernel void NAME(__global const int *ids, const ulong ids_off, __global const 
 }
 #else
 #define ENCODER_FORWARD(NAME, T, LOAD, LOAD8) \
-__kernel void NAME(__global const int *ids, const ulong ids_off, __global const T *wte, const ulong wte_off, \
-                   __global const float *wpe, const ulong wpe_off, __global float *out, const ulong out_off, \
-                   const uint n, const uint t, const uint c, const int has_wte, const int has_wpe) { \
-    ids += ids_off; \
-    wte += wte_off; \
-    wpe += wpe_off; \
-    out += out_off; \
+__kernel void NAME(ENCODER_FORWARD_ARGS(T)) { \
+    ENCODER_FORWARD_OFFSETS \
     uint j = get_global_id(0); \
     uint row = get_global_id(1); \
     if (j >= c) { \
