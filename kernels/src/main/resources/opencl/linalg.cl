@@ -10,11 +10,26 @@
 #define TS 16
 #endif
 
+// B_BF16: B holds bfloat16 bits (a frozen weight). Each element is widened exactly where it is loaded
+// (its 16 bits become the top half of a float32); A, C and every sum stay float32. The program is
+// built a second time with -DB_BF16 for such products.
+#ifdef B_BF16
+typedef ushort b_t;
+#define LOAD_B(x) as_float((uint)(x) << 16)
+#define LOAD_B16(i, p) as_float16(convert_uint16(vload16(i, p)) << 16)
+#define LOAD_B8(i, p) as_float8(convert_uint8(vload8(i, p)) << 16)
+#else
+typedef float b_t;
+#define LOAD_B(x) (x)
+#define LOAD_B16(i, p) vload16(i, p)
+#define LOAD_B8(i, p) vload8(i, p)
+#endif
+
 // Variant 1: square TS x TS tiles in local memory, one output per work-item. Local: (TS, TS).
 // Every global load is coalesced: for a transposed operand the work-items swap roles while loading.
 __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, const int n, const int kk,
                           const float alpha, __global const float *a, const ulong a_off, const int lda, const ulong sa,
-                          __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                          __global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
                           const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
     a += a_off + get_global_id(2) * sa;
     b += b_off + get_global_id(2) * sb;
@@ -39,11 +54,11 @@ __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, con
         if (trans_b) {
             int col = col0 + ty;
             int p = p0 + tx;
-            bs[tx][ty] = (col < n && p < kk) ? b[(ulong)col * ldb + p] : 0.0f;
+            bs[tx][ty] = (col < n && p < kk) ? LOAD_B(b[(ulong)col * ldb + p]) : 0.0f;
         } else {
             int col = col0 + tx;
             int p = p0 + ty;
-            bs[ty][tx] = (col < n && p < kk) ? b[(ulong)p * ldb + col] : 0.0f;
+            bs[ty][tx] = (col < n && p < kk) ? LOAD_B(b[(ulong)p * ldb + col]) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int p = 0; p < TS; p++) {
@@ -73,7 +88,7 @@ __kernel void sgemm_tiled(const int trans_a, const int trans_b, const int m, con
 __kernel __attribute__((reqd_work_group_size(16, 16, 1)))
 void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int n, const int kk,
                    const float alpha, __global const float *a, const ulong a_off, const int lda, const ulong sa,
-                   __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                   __global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
                    const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
     a += a_off + get_global_id(2) * sa;
     b += b_off + get_global_id(2) * sb;
@@ -103,10 +118,10 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
             }
             if (trans_b) {
                 int cc = idx / BK, p = idx % BK;
-                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? b[(ulong)(col0 + cc) * ldb + p0 + p] : 0.0f;
+                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? LOAD_B(b[(ulong)(col0 + cc) * ldb + p0 + p]) : 0.0f;
             } else {
                 int p = idx / BT, cc = idx % BT;
-                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? b[(ulong)(p0 + p) * ldb + col0 + cc] : 0.0f;
+                bs[p][cc] = (col0 + cc < n && p0 + p < kk) ? LOAD_B(b[(ulong)(p0 + p) * ldb + col0 + cc]) : 0.0f;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -153,7 +168,7 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
 
 // packed[(q * kk + p) * 16 + j] = op(B)(p, 16q + j), zeros past n; batch z at packed + z * sp.
 // Global: (kk, ceil(n / 16), batch).
-__kernel void pack_panels(__global const float *b, const ulong b_off, const int ldb, const ulong sb,
+__kernel void pack_panels(__global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
                           __global float *packed, const ulong packed_off, const ulong sp, const int trans_b,
                           const int n, const int kk) {
     b += b_off + get_global_id(2) * sb;
@@ -166,12 +181,12 @@ __kernel void pack_panels(__global const float *b, const ulong b_off, const int 
     __global float *dst = packed + ((ulong)q * kk + p) * PN;
     int col0 = q * PN;
     if (!trans_b && col0 + PN <= n) {
-        vstore16(vload16(0, b + (ulong)p * ldb + col0), 0, dst);
+        vstore16(LOAD_B16(0, b + (ulong)p * ldb + col0), 0, dst);
         return;
     }
     for (int j = 0; j < PN; j++) {
         int col = col0 + j;
-        dst[j] = col < n ? (trans_b ? b[(ulong)col * ldb + p] : b[(ulong)p * ldb + col]) : 0.0f;
+        dst[j] = col < n ? LOAD_B(trans_b ? b[(ulong)col * ldb + p] : b[(ulong)p * ldb + col]) : 0.0f;
     }
 }
 
@@ -249,7 +264,7 @@ inline void store_c(__global float *c, const ulong o, const float v, const float
 // B stored [kk, n] (trans_b == 0): one work-item per 16 columns. Global: (ceil(n / 16), 1, batch).
 __kernel void gemv_cols(const int trans_a, const int m, const int n, const int kk, const float alpha,
                         __global const float *a, const ulong a_off, const int lda, const ulong sa,
-                        __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                        __global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
                         const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
     a += a_off + get_global_id(2) * sa;
     b += b_off + get_global_id(2) * sb;
@@ -266,7 +281,7 @@ __kernel void gemv_cols(const int trans_a, const int m, const int n, const int k
     }
     if (col0 + 16 <= n) {
         for (int p = 0; p < kk; p++) {
-            float16 bv = vload16(0, b + (ulong)p * ldb + col0);
+            float16 bv = LOAD_B16(0, b + (ulong)p * ldb + col0);
             for (int r = 0; r < m; r++) {
                 acc[r] = fma((float16)(a[r * rs + p * ps]), bv, acc[r]);
             }
@@ -275,7 +290,7 @@ __kernel void gemv_cols(const int trans_a, const int m, const int n, const int k
         for (int p = 0; p < kk; p++) {
             float t[16];
             for (int j = 0; j < 16; j++) {
-                t[j] = col0 + j < n ? b[(ulong)p * ldb + col0 + j] : 0.0f;
+                t[j] = col0 + j < n ? LOAD_B(b[(ulong)p * ldb + col0 + j]) : 0.0f;
             }
             float16 bv = vload16(0, t);
             for (int r = 0; r < m; r++) {
@@ -296,7 +311,7 @@ __kernel void gemv_cols(const int trans_a, const int m, const int n, const int k
 // of op(A), eight lanes at a time. Global: (n rounded up to the group, 1, batch).
 __kernel void gemv_dots(const int trans_a, const int m, const int n, const int kk, const float alpha,
                         __global const float *a, const ulong a_off, const int lda, const ulong sa,
-                        __global const float *b, const ulong b_off, const int ldb, const ulong sb,
+                        __global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
                         const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
     a += a_off + get_global_id(2) * sa;
     b += b_off + get_global_id(2) * sb;
@@ -307,14 +322,14 @@ __kernel void gemv_dots(const int trans_a, const int m, const int n, const int k
     }
     ulong rs = trans_a ? 1 : (ulong)lda;
     ulong ps = trans_a ? (ulong)lda : 1;
-    __global const float *row = b + (ulong)j * ldb;
+    __global const b_t *row = b + (ulong)j * ldb;
     float8 acc[GM];
     for (int r = 0; r < GM; r++) {
         acc[r] = (float8)(0.0f);
     }
     int p = 0;
     for (; p + 8 <= kk; p += 8) {
-        float8 bv = vload8(0, row + p);
+        float8 bv = LOAD_B8(0, row + p);
         for (int r = 0; r < m; r++) {
             float8 x = trans_a ? (float8)(a[r + (p + 0) * ps], a[r + (p + 1) * ps], a[r + (p + 2) * ps],
                                            a[r + (p + 3) * ps], a[r + (p + 4) * ps], a[r + (p + 5) * ps],
@@ -327,7 +342,7 @@ __kernel void gemv_dots(const int trans_a, const int m, const int n, const int k
         float8 s = acc[r];
         float t = ((s.s0 + s.s1) + (s.s2 + s.s3)) + ((s.s4 + s.s5) + (s.s6 + s.s7));
         for (int q = p; q < kk; q++) {
-            t = fma(a[r * rs + q * ps], row[q], t);
+            t = fma(a[r * rs + q * ps], LOAD_B(row[q]), t);
         }
         store_c(c, (ulong)r * ldc + j, alpha * t, beta);
     }

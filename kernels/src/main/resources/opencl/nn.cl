@@ -93,40 +93,53 @@ inline float row_max(__global const float *x, uint n) {
 
 // (N,C) out[n, :] = wte[ids[n], :] + wpe[n mod t, :]; either table may be absent (has_* = 0).
 // GPU: global (C rounded up, N), one element each. CPU: global (N rounded up), a row each.
-__kernel void encoder_forward(__global const int *ids, const ulong ids_off, __global const float *wte, const ulong wte_off,
-                              __global const float *wpe, const ulong wpe_off, __global float *out, const ulong out_off,
-                              const uint n, const uint t, const uint c, const int has_wte, const int has_wpe) {
-    ids += ids_off;
-    wte += wte_off;
-    wpe += wpe_off;
-    out += out_off;
+// Two kernels from one body: encoder_forward reads a float32 table; encoder_forward_bf16 a bfloat16
+// one (a frozen wte held as its 16-bit patterns), each element widened exactly (its bits the top half
+// of a float32) before the position term is added.
+#define LOAD_F32(p, j) ((p)[j])
+#define LOAD8_F32(p, j) vload8(0, (p) + (j))
+#define LOAD_BF16(p, j) as_float((uint)(p)[j] << 16)
+#define LOAD8_BF16(p, j) as_float8(convert_uint8(vload8(0, (p) + (j))) << 16)
+#define ENCODER_FORWARD_ARGS(T) __global const int *ids, const ulong ids_off, __global const T *wte, const ulong wte_off, \
+        __global const float *wpe, const ulong wpe_off, __global float *out, const ulong out_off, const uint n, \
+        const uint t, const uint c, const int has_wte, const int has_wpe
+#define ENCODER_FORWARD_OFFSETS ids += ids_off; wte += wte_off; wpe += wpe_off; out += out_off;
 #ifdef CHUNKED
-    uint row = get_global_id(0);
-    if (row >= n) {
-        return;
-    }
-    __global const float *e = wte + (has_wte ? (ulong)ids[row] * c : 0);
-    __global const float *p = wpe + (ulong)(row % t) * c;
-    __global float *o = out + (ulong)row * c;
-    uint j = 0;
-    for (; j + 8 <= c; j += 8) {
-        float8 v = has_wte ? vload8(0, e + j) : (float8)(0.0f);
-        vstore8(has_wpe ? (has_wte ? v + vload8(0, p + j) : vload8(0, p + j)) : v, 0, o + j);
-    }
-    for (; j < c; j++) {
-        o[j] = has_wpe ? (has_wte ? e[j] + p[j] : p[j]) : e[j];
-    }
-#else
-    uint j = get_global_id(0);
-    uint row = get_global_id(1);
-    if (j >= c) {
-        return;
-    }
-    float e = has_wte ? wte[(ulong)ids[row] * c + j] : 0.0f;
-    float p = has_wpe ? wpe[(ulong)(row % t) * c + j] : 0.0f;
-    out[(ulong)row * c + j] = has_wpe ? (has_wte ? e + p : p) : e;
-#endif
+#define ENCODER_FORWARD(NAME, T, LOAD, LOAD8) \
+__kernel void NAME(ENCODER_FORWARD_ARGS(T)) { \
+    ENCODER_FORWARD_OFFSETS \
+    uint row = get_global_id(0); \
+    if (row >= n) { \
+        return; \
+    } \
+    __global const T *e = wte + (has_wte ? (ulong)ids[row] * c : 0); \
+    __global const float *p = wpe + (ulong)(row % t) * c; \
+    __global float *o = out + (ulong)row * c; \
+    uint j = 0; \
+    for (; j + 8 <= c; j += 8) { \
+        float8 v = has_wte ? LOAD8(e, j) : (float8)(0.0f); \
+        vstore8(has_wpe ? (has_wte ? v + vload8(0, p + j) : vload8(0, p + j)) : v, 0, o + j); \
+    } \
+    for (; j < c; j++) { \
+        o[j] = has_wpe ? (has_wte ? LOAD(e, j) + p[j] : p[j]) : LOAD(e, j); \
+    } \
 }
+#else
+#define ENCODER_FORWARD(NAME, T, LOAD, LOAD8) \
+__kernel void NAME(ENCODER_FORWARD_ARGS(T)) { \
+    ENCODER_FORWARD_OFFSETS \
+    uint j = get_global_id(0); \
+    uint row = get_global_id(1); \
+    if (j >= c) { \
+        return; \
+    } \
+    float e = has_wte ? LOAD(wte, (ulong)ids[row] * c + j) : 0.0f; \
+    float p = has_wpe ? wpe[(ulong)(row % t) * c + j] : 0.0f; \
+    out[(ulong)row * c + j] = has_wpe ? (has_wte ? e + p : p) : e; \
+}
+#endif
+ENCODER_FORWARD(encoder_forward, float, LOAD_F32, LOAD8_F32)
+ENCODER_FORWARD(encoder_forward_bf16, ushort, LOAD_BF16, LOAD8_BF16)
 
 // dwte[ids[n], :] += dout[n, :] for n ascending, so rows of repeated ids add in token order.
 // GPU: a work-group per token; the first occurrence of an id adds every later token with that id

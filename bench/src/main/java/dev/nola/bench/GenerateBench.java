@@ -6,6 +6,7 @@ import dev.nola.models.lm.CausalLm;
 import dev.nola.models.lm.Generator;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.transformer.DeviceWeights;
+import dev.nola.models.transformer.WeightPrecision;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -42,6 +43,7 @@ public final class GenerateBench {
         Locale.setDefault(Locale.ROOT);
         Map<String, String> o = new LinkedHashMap<>(Map.of("--device", "cpu", "--arch", "gpt2", "--mode", "cache",
                 "--prompt", "128", "--new", "128", "--layers", "", "--reps", "3", "--warmup", "1"));
+        o.put("--weights", "f32");
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + args[i] + " is unknown or has no value; expected "
@@ -61,9 +63,10 @@ public final class GenerateBench {
         int layers = o.get("--layers").isEmpty() ? StepBench.defaultLayers(arch) : Integer.parseInt(o.get("--layers"));
         int reps = Integer.parseInt(o.get("--reps"));
         int warmup = Integer.parseInt(o.get("--warmup"));
+        WeightPrecision precision = WeightPrecision.parse("--weights", o.get("--weights"));
         String validation;
         try {
-            validation = validate(device, arch);
+            validation = validate(device, arch, precision);
         } catch (UnsupportedOperationException e) {
             System.out.println(String.format("{\"skipped\": %s, \"device\": \"%s\", \"arch\": \"%s\", \"mode\": \"%s\"}",
                     JsonLines.quote(e.getMessage()), device, arch, mode));
@@ -76,7 +79,7 @@ public final class GenerateBench {
             prompt[i] = r.nextInt(spec.vocabulary());
         }
         try (Device d = Backends.open(device)) {
-            DeviceWeights w = CausalLm.randomWeights(d, spec, 7);
+            DeviceWeights w = CausalLm.randomWeights(d, spec, 7, precision);
             try (CausalLm m = new CausalLm(d, spec, w, false, Map.of())) {
                 for (int i = 0; i < warmup; i++) {
                     Generator.generate(m, prompt, Generator.Settings.greedy(Math.min(fresh, 8)), cache);
@@ -90,11 +93,11 @@ public final class GenerateBench {
                 }
                 double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
                 double median = sorted[sorted.length / 2];
-                System.out.println(String.format("{\"device\": \"%s\", \"arch\": \"%s\", \"mode\": \"%s\", \"layers\": %d,"
+                System.out.println(String.format("{\"device\": \"%s\", \"arch\": \"%s\", \"mode\": \"%s\", \"weights\": \"%s\", \"layers\": %d,"
                                 + " \"prompt\": %d, \"new\": %d, \"warmup\": %d, \"reps\": %d, \"min_s\": %.5f, \"median_s\": %.5f,"
                                 + " \"max_s\": %.5f, \"tokens_per_s\": %.3f, \"peak_rss_mb\": %d, \"validation\": %s,"
                                 + " \"tokens\": %s}",
-                        d.id(), arch, mode, layers, promptLength, fresh, warmup, reps, sorted[0], median,
+                        d.id(), arch, mode, precision.label(), layers, promptLength, fresh, warmup, reps, sorted[0], median,
                         sorted[sorted.length - 1], tokens.length / median, StepBench.peakRssMb(), JsonLines.quote(validation),
                         Arrays.toString(tokens)));
             } finally {
@@ -119,6 +122,11 @@ public final class GenerateBench {
      * what agreed, or throws where they differ.
      */
     static String validate(String device, String arch) {
+        return validate(device, arch, WeightPrecision.F32);
+    }
+
+    /** {@link #validate(String, String)} with the frozen base held as {@code precision} on both devices. */
+    static String validate(String device, String arch, WeightPrecision precision) {
         CausalLmSpec small = StepBench.small(arch);
         int[] prompt = {3, 141, 59, 26, 53, 58, 97, 93};
         Generator.Settings s = Generator.Settings.greedy(12);
@@ -126,7 +134,7 @@ public final class GenerateBench {
         List<String> runs = new ArrayList<>();
         for (String id : device.equals("reference") ? List.of("reference") : List.of(device, "reference")) {
             try (Device d = Backends.open(id)) {
-                DeviceWeights w = CausalLm.randomWeights(d, small, 5);
+                DeviceWeights w = CausalLm.randomWeights(d, small, 5, precision);
                 try (CausalLm m = new CausalLm(d, small, w, false, Map.of())) {
                     for (boolean useCache : id.equals("reference") && !device.equals("reference")
                             ? new boolean[] {false} : new boolean[] {true, false}) {

@@ -15,6 +15,7 @@ import dev.nola.models.lm.LlamaConfig;
 import dev.nola.models.spec.CausalLmSpec;
 import dev.nola.models.transformer.Adapters;
 import dev.nola.models.transformer.DeviceWeights;
+import dev.nola.models.transformer.WeightPrecision;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,8 +37,9 @@ import java.util.stream.IntStream;
  * a JVM of its own per device, architecture and variant, so the process's peak RSS is that variant's:
  * <pre>
  *   java … dev.nola.bench.StepBench --arch gpt2 --device cpu --variant nola_materialized [--points 4x128,8x256]
- *        [--layers 12] [--width 768] [--steps 3] [--warmup 1] [--capture true] [--profile 0] [--head-rows 0]
+ *        [--layers 12] [--width 768] [--steps 3] [--warmup 1] [--capture true] [--profile 0] [--head-rows 0] [--weights f32|bf16]
  * </pre>
+ * {@code --weights bf16} holds the frozen base's matrices and embedding as bfloat16 ({@link WeightPrecision}).
  * {@code --layers} defaults to the architecture's (12, 30); {@code --width} is GPT-2's alone.
  * A device that lacks one of the architecture's ops (an {@link UnsupportedOperationException}) prints
  * one line {@code {"skipped": reason}} and exits 0, so the suite reports it as skipped.
@@ -71,6 +73,7 @@ public final class StepBench {
         o.put("--head-rows", "0");
         o.put("--arch", "gpt2");
         o.put("--profile", "0");
+        o.put("--weights", "f32");
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + args[i] + " is unknown or has no value; expected "
@@ -92,15 +95,16 @@ public final class StepBench {
         boolean capture = cap.equals("true");
         int profile = Integer.parseInt(o.get("--profile"));
         CausalLmSpec spec = spec(arch, layers, width);
+        WeightPrecision precision = WeightPrecision.parse("--weights", o.get("--weights"));
         String validation;
         try {
-            validation = validate(device, arch, variant);
+            validation = validate(device, arch, variant, precision);
         } catch (UnsupportedOperationException e) {
             System.out.println(skipped(device, arch, variant, e.getMessage()));
             return;
         }
         try (Device d = Backends.open(device)) {
-            DeviceWeights w = CausalLm.randomWeights(d, spec, 7);
+            DeviceWeights w = CausalLm.randomWeights(d, spec, 7, precision);
             Map<String, ? extends Adapter> adapters = adapters(d, variant, spec, targets(arch));
             try (CausalLm m = new CausalLm(d, spec, w, false, adapters).headBlockRows(Integer.parseInt(o.get("--head-rows")));
                  AdamW opt = AdamW.nolaDefaults(m.trainable())) {
@@ -108,8 +112,8 @@ public final class StepBench {
                     String[] bt = point.split("x");
                     int b = Integer.parseInt(bt[0]);
                     int t = Integer.parseInt(bt[1]);
-                    System.out.println(point(d, m, opt, arch, variant, layers, width, b, t, warmup, steps, capture,
-                            profile, validation));
+                    System.out.println(point(d, m, opt, arch, variant, precision, layers, width, b, t, warmup, steps,
+                            capture, profile, validation));
                     System.out.flush();
                 }
             } finally {
@@ -182,8 +186,9 @@ public final class StepBench {
         return 3 * 2.0 * (layers * perLayer + (double) spec.vocabulary() * width);
     }
 
-    private static String point(Device d, CausalLm m, AdamW opt, String arch, String variant, int layers, int width, int b,
-                                int t, int warmup, int steps, boolean capture, int profile, String validation) {
+    private static String point(Device d, CausalLm m, AdamW opt, String arch, String variant, WeightPrecision precision,
+                                int layers, int width, int b, int t, int warmup, int steps, boolean capture, int profile,
+                                String validation) {
         SplittableRandom r = new SplittableRandom(1);
         int[] ids = new int[b * t];
         int[] targets = new int[b * t];
@@ -264,12 +269,12 @@ public final class StepBench {
         double transfer = transfers.isEmpty() ? Double.NaN
                 : transfers.stream().mapToDouble(Double::doubleValue).sorted().toArray()[transfers.size() / 2];
         double flopsPerToken = flopsPerToken(m.spec(), arch, layers, width);
-        return String.format("{\"device\": \"%s\", \"arch\": \"%s\", \"variant\": \"%s\", \"layers\": %d, \"width\": %d, \"batch\": %d,"
+        return String.format("{\"device\": \"%s\", \"arch\": \"%s\", \"variant\": \"%s\", \"weights\": \"%s\", \"layers\": %d, \"width\": %d, \"batch\": %d,"
                         + " \"seq\": %d, \"warmup\": %d, \"reps\": %d, \"min_s\": %.5f, \"median_s\": %.5f, \"max_s\": %.5f,"
                         + " \"tokens_per_s\": %.2f, \"transfer_s\": %.6f, \"transfer_bytes\": %d, \"kernel_s\": %.5f,"
                         + " \"device_peak_mb\": %.1f, \"peak_rss_mb\": %d, \"gc_s\": %.5f, \"jit_s\": %.5f, \"flops\": %.4e, \"loss\": %.5f,"
                         + " \"validation\": \"%s\", \"times\": \"%s\", \"backend_per_step\": {%s}, \"breakdown\": %s}",
-                d.id(), arch, variant, layers, width, b, t, warmed, steps, sorted[0], median, sorted[sorted.length - 1],
+                d.id(), arch, variant, precision.label(), layers, width, b, t, warmed, steps, sorted[0], median, sorted[sorted.length - 1],
                 b * t / median, transfer, bytesMoved, median - (Double.isNaN(transfer) ? 0 : transfer),
                 counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(), gcPerStep, jitPerStep,
                 flopsPerToken * b * t, loss, validation, Arrays.toString(sorted), backend, breakdown);
@@ -344,6 +349,11 @@ public final class StepBench {
      * Returns "max error E of scale" or throws (UnsupportedOperationException where the device lacks an op).
      */
     static String validate(String device, String arch, String variant) {
+        return validate(device, arch, variant, WeightPrecision.F32);
+    }
+
+    /** {@link #validate(String, String, String)} with the frozen base held as {@code precision} on both devices. */
+    static String validate(String device, String arch, String variant, WeightPrecision precision) {
         if (device.equals("reference")) {
             return "reference (the oracle)";
         }
@@ -352,7 +362,7 @@ public final class StepBench {
         double worst = 0;
         for (String id : List.of("reference", device)) {
             try (Device d = Backends.open(id)) {
-                DeviceWeights w = CausalLm.randomWeights(d, small, 5);
+                DeviceWeights w = CausalLm.randomWeights(d, small, 5, precision);
                 Map<String, ? extends Adapter> adapters = adapters(d, variant, small, targets(arch));
                 adapters.values().forEach(a -> a.setParameters(Fixtures.random(13, a.parameterCount(), 0.05)));
                 try (CausalLm m = new CausalLm(d, small, w, false, adapters)) {

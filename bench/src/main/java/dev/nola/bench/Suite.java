@@ -8,6 +8,7 @@ import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
+import dev.nola.models.transformer.WeightPrecision;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -49,7 +50,8 @@ public final class Suite {
     static final int STREAM_N = 1 << 24;
 
     /** Parsed command line. */
-    record Options(List<String> devices, List<String> groups, Path out, boolean json, boolean quick, boolean peers) {
+    record Options(List<String> devices, List<String> groups, Path out, boolean json, boolean quick, boolean peers,
+                   WeightPrecision weights) {
     }
 
     private final Options options;
@@ -98,7 +100,8 @@ public final class Suite {
 
     static String usage() {
         return String.join("\n",
-                "usage: nola bench [--device D[,D...]] [--only GROUPS] [--out DIR] [--json] [--quick] [--no-peers]",
+                "usage: nola bench [--device D[,D...]] [--only GROUPS] [--out DIR] [--json] [--quick] [--no-peers]"
+                        + " [--weights f32|bf16]",
                 "  --device   devices to compare (default: every device found, the reference backend excepted)",
                 "  --only     groups, comma-separated, of: " + String.join(",", GROUPS)
                         + " (the peaks are measured in any case:",
@@ -107,7 +110,9 @@ public final class Suite {
                 "             (default: nola-bench-YYYYMMDD-HHMMSS)",
                 "  --json     print results.json on stdout instead of the Markdown report",
                 "  --quick    fewer repetitions, a 2-layer GPT-2 for the steps, fewer scaling points (under 2 minutes)",
-                "  --no-peers skip numpy and PyTorch");
+                "  --no-peers skip numpy and PyTorch",
+                "  --weights  the step and generate rows' frozen base in f32 (default) or bf16 (matrices and embedding",
+                "             as bfloat16; the peers stay float32)");
     }
 
     static Options parse(String[] args) {
@@ -117,6 +122,7 @@ public final class Suite {
         boolean json = false;
         boolean quick = false;
         boolean peers = true;
+        WeightPrecision weights = WeightPrecision.F32;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -134,6 +140,7 @@ public final class Suite {
                 case "--json" -> json = true;
                 case "--quick" -> quick = true;
                 case "--no-peers" -> peers = false;
+                case "--weights" -> weights = WeightPrecision.parse("--weights", value(args, ++i, a));
                 case "--help", "-h" -> {
                     return null;
                 }
@@ -154,7 +161,7 @@ public final class Suite {
         if (Files.exists(out) && !(Files.isDirectory(out) && isEmpty(out))) {
             throw new IllegalArgumentException("--out " + out + " exists and is not an empty directory; give a new one");
         }
-        return new Options(devices, groups, out, json, quick, peers);
+        return new Options(devices, groups, out, json, quick, peers, weights);
     }
 
     private static boolean isEmpty(Path dir) {
@@ -291,6 +298,9 @@ public final class Suite {
         }
         if (!options.peers()) {
             a.add("--no-peers");
+        }
+        if (options.weights() != WeightPrecision.F32) {
+            a.add("--weights " + options.weights().label());
         }
         return a;
     }
@@ -463,7 +473,7 @@ public final class Suite {
         List<String> cmd = javaCommand(StepBench.class, device);
         cmd.addAll(List.of("--arch", arch, "--device", device, "--variant", variant, "--points", String.join(",", points),
                 "--layers", Integer.toString(layers), "--steps", options.quick() ? "2" : "10", "--warmup",
-                options.quick() ? "1" : "2", "--profile", options.quick() ? "1" : "2"));
+                options.quick() ? "1" : "2", "--profile", options.quick() ? "1" : "2", "--weights", options.weights().label()));
         String op = StepBench.op(arch);
         log.printf("  %s step %s on %s at %s (its own JVM) ...%n", arch, variant, device, points);
         try {
@@ -488,6 +498,7 @@ public final class Suite {
                     extra.put("breakdown", JsonLines.JSON.convertValue(n.get("breakdown"), Map.class));
                 }
                 extra.put("tokens", n.get("batch").asInt() * n.get("seq").asInt());
+                extra.put("weights", options.weights().label());
                 if (n.path("backend_per_step").size() > 0) { // e.g. TornadoVM's profiler, when enabled
                     extra.put("backend_per_step", JsonLines.JSON.convertValue(n.get("backend_per_step"), Map.class));
                 }
@@ -501,8 +512,8 @@ public final class Suite {
                                 extra));
                     }
                 }
-                log.printf("    %s: %.1f tokens/s, step %.3f s (transfers %.2f ms), device peak %.0f MB, RSS %d MB%n",
-                        shape, n.get("tokens_per_s").asDouble(), n.get("median_s").asDouble(),
+                log.printf("    %s (weights %s): %.1f tokens/s, step %.3f s (transfers %.2f ms), device peak %.0f MB, RSS %d MB%n",
+                        shape, options.weights().label(), n.get("tokens_per_s").asDouble(), n.get("median_s").asDouble(),
                         n.get("transfer_s").asDouble() * 1e3, n.get("device_peak_mb").asDouble(),
                         n.get("peak_rss_mb").asInt());
             });
@@ -551,7 +562,8 @@ public final class Suite {
             // the recompute path is slow (the whole context per token): one timed run of it
             cmd.addAll(List.of("--arch", arch, "--device", device, "--mode", mode, "--layers", Integer.toString(layers),
                     "--prompt", Integer.toString(len[0]), "--new", Integer.toString(len[1]), "--reps",
-                    mode.equals("cache") && !options.quick() ? "3" : "1", "--warmup", "1"));
+                    mode.equals("cache") && !options.quick() ? "3" : "1", "--warmup", "1", "--weights",
+                    options.weights().label()));
             log.printf("  %s generate %s on %s (its own JVM) ...%n", arch, shape, device);
             try {
                 Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();

@@ -41,6 +41,19 @@ class StepAndGenerateTest {
         assertTrue(GenerateBench.validate("reference", arch).contains("reference with the cache, reference without it"));
     }
 
+    /** --weights bf16: the same checks with the frozen base in bfloat16 on both sides (cpu, and the opencl device when there is one). */
+    @Test
+    void theSmallStepsAndGenerationAgreeWithBf16Weights() {
+        var bf16 = dev.nola.models.transformer.WeightPrecision.BF16;
+        for (String device : dev.nola.kernels.Backends.find("opencl").map(b -> b.availability().available()).orElse(false)
+                ? List.of("cpu", "opencl:0:0") : List.of("cpu")) {
+            String v = StepBench.validate(device, "gpt2", "lora_r4", bf16);
+            assertTrue(v.startsWith("max error") && v.contains("small GPT-2"), device + ": " + v);
+            String g = GenerateBench.validate(device, "llama", bf16);
+            assertTrue(g.contains(device + " with the cache, " + device + " without it, reference without it"), g);
+        }
+    }
+
     @Test
     void stepRowsAreNamedAsThePeerNamesThem() {
         assertEquals("lora_r4 L=30 C=576 B=4 T=128", StepBench.shape("llama", "lora_r4", 30, 4, 128));

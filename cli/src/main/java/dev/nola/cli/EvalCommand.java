@@ -13,6 +13,7 @@ import dev.nola.io.Echo;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.train.Evaluation;
+import dev.nola.models.transformer.WeightPrecision;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -51,11 +52,15 @@ final class EvalCommand implements Callable<Integer> {
     int batch;
 
     @Mixin
+    RunOptions.Weights weights;
+
+    @Mixin
     RunOptions.Output output;
 
     @Override
     public Integer call() {
         DataSpec ds = data.spec();
+        WeightPrecision precision = weights.precision();
         int[] classes = DataSpec.parseClasses(data.classes);
         if (batch <= 0) {
             throw new IllegalArgumentException("--batch is " + batch + "; expected > 0");
@@ -67,7 +72,7 @@ final class EvalCommand implements Callable<Integer> {
             Map<String, Adapter> adapters = adapter == null ? Map.of() : AdapterDirs.load(adapter, d);
             Path headFile = adapter == null ? null : AdapterDirs.headFile(adapter); // a ViT's trained head, beside its adapter
             try (Workload w = src.workload(d, new java.util.LinkedHashMap<>(adapters), ds,
-                    new ModelSource.Setup(batch, 1, classes, 0, headFile))) {
+                    new ModelSource.Setup(batch, 1, classes, 0, headFile, precision))) {
                 Evaluation e = w.evaluate();
                 if (output.json) {
                     ObjectNode j = new ObjectMapper().createObjectNode();
@@ -76,11 +81,15 @@ final class EvalCommand implements Callable<Integer> {
                     j.put("device", d.id());
                     j.put("data", w.describe());
                     j.put("loss", e.loss());
+                    j.put("weights", w.weightMemory().precision());
+                    j.put("weight_bytes", w.weightMemory().bytes());
+                    j.put("weight_bytes_f32", w.weightMemory().f32Bytes());
                     j.put(w.metricName(), w.metric(e));
                     out.println(j.toString());
                 } else {
                     out.printf("%s%s on %s: loss %.4f, %s %s%n", src.name(), adapter == null ? "" : " + " + Echo.path(adapter),
                             w.describe(), e.loss(), w.metricName(), FinetuneCommand.fmt(w.metricName(), w.metric(e)));
+                    out.printf("weights %s%n", w.weightMemory().describe());
                 }
             }
         }

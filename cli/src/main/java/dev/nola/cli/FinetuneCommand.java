@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
+import dev.nola.models.transformer.WeightPrecision;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -103,10 +104,14 @@ final class FinetuneCommand implements Callable<Integer> {
     long baseSteps;
 
     @Mixin
+    RunOptions.Weights weights;
+
+    @Mixin
     RunOptions.Output output;
 
     @Override
     public Integer call() {
+        WeightPrecision precision = weights.precision();
         if (steps == null && epochs == null || steps != null && epochs != null) {
             throw new IllegalArgumentException("give one of --steps N or --epochs E (got " + (steps == null ? "neither" : "both") + ")");
         }
@@ -167,7 +172,7 @@ final class FinetuneCommand implements Callable<Integer> {
                         + Echo.path(dataSpec.path()) + " holds " + (dataSpec.images() ? "images" : "text"));
             }
             try (Workload w = src.workload(d, m.create(d, src.spec()), dataSpec,
-                    new ModelSource.Setup(batch, m.seed(), classes, data.shots, null))) {
+                    new ModelSource.Setup(batch, m.seed(), classes, data.shots, null, precision))) {
                 long perEpoch = Math.max(1, epochCount(w));
                 long n = steps != null ? steps : Math.max(1, Math.round(epochs * perEpoch));
                 double rate = lr != null ? lr : m.method().equals("lora") ? 2e-3 : 1e-2;
@@ -175,7 +180,8 @@ final class FinetuneCommand implements Callable<Integer> {
                 TrainerSettings ts = new TrainerSettings(n, rate, warm, schedule.equals("cosine"), 1.0, 0.0, evalEvery,
                         checkpointEvery > 0 ? checkpointEvery : Math.max(1, n / 10), 0.999);
                 if (mode != Progress.Mode.QUIET) {
-                    err.println("nola finetune: " + m.label() + " on " + src.name() + " (" + d.id() + "), " + w.describe());
+                    err.println("nola finetune: " + m.label() + " on " + src.name() + " (" + d.id() + "), " + w.describe()
+                            + "; weights " + w.weightMemory().describe());
                     err.flush();
                 }
                 Evaluation before = w.evaluate();
@@ -247,6 +253,9 @@ final class FinetuneCommand implements Callable<Integer> {
                 c.put("schedule", schedule);
                 c.put("warmup", warm);
                 c.put("batch", batch);
+                c.put("weights", w.weightMemory().precision());
+                c.put("weight_bytes", w.weightMemory().bytes());
+                c.put("weight_bytes_f32", w.weightMemory().f32Bytes());
                 c.put("resumed_from_step", r.firstStep());
                 rep.add(new RunReport.Method(m.label(), trainable, vit ? w.headNumbers() : 0, bytes, w.metric(before),
                         w.metric(after), new double[] {w.metric(after)}, log, r.seconds()));

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import dev.nola.models.transformer.WeightPrecision;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -67,11 +68,15 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", paramLabel = "SEED", description = "Sampling seed. Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @picocli.CommandLine.Mixin
+    RunOptions.Weights weights;
+
     @Option(names = "--no-cache", description = "Recompute the whole context for every token instead of using the KV cache (slower; for checking).")
     boolean noCache;
 
     @Override
     public Integer call() {
+        WeightPrecision precision = weights.precision();
         if (prompt.isEmpty()) {
             throw new IllegalArgumentException("--prompt is empty; expected some text to continue");
         }
@@ -91,10 +96,10 @@ final class GenerateCommand implements Callable<Integer> {
         try (Device d = Backends.open(RuntimeSettings.resolve(main.device()))) {
             ModelSource.CausalLmDir src = ModelSource.resolve(model, d, 0, new Progress(Progress.Mode.LINES,
                     spec.commandLine().getErr(), "pretrain " + model, "tokens")).languageModel("generate");
-            HfCheckpoint ckpt = src.checkpoint();
-            Tokenizer tok = src.tokenizer();
             Map<String, Adapter> adapters = adapter == null ? Map.of() : AdapterDirs.load(adapter, d);
-            try (CausalLmWorkload w = new CausalLmWorkload(d, ckpt, tok, new LinkedHashMap<>(adapters), null, 1, seed)) {
+            try (CausalLmWorkload w = new CausalLmWorkload(d, src.config(), each -> HfCheckpoint.stream(src.dir(), each),
+                    src::tokenizer, new LinkedHashMap<>(adapters), null, 1, seed, precision)) {
+                Tokenizer tok = w.tokenizer();
                 CausalLm m = w.model();
                 int[] ids = tok.encode(prompt);
                 if (tok instanceof HfTokenizer h && h.addsBeginningOfText() && h.beginningOfText().isPresent()) {

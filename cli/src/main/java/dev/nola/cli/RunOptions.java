@@ -8,6 +8,7 @@ import dev.nola.cli.run.Progress;
 import dev.nola.io.Echo;
 import java.nio.file.Path;
 import java.util.List;
+import dev.nola.models.transformer.WeightPrecision;
 import picocli.CommandLine.Option;
 
 /** Options the training and evaluation commands share, as picocli mixins. */
@@ -26,6 +27,19 @@ final class RunOptions {
 
         Progress.Mode mode() {
             return Progress.mode(quiet);
+        }
+    }
+
+    /** --weights: how a language model's frozen base is held on the device. */
+    static final class Weights {
+        @Option(names = "--weights", defaultValue = "f32", paramLabel = "PRECISION",
+                description = "f32, or bf16: a causal LM's frozen weight matrices, embedding and head held as bfloat16 (half"
+                        + " the memory; sums stay float32). Default: ${DEFAULT-VALUE}.")
+        String weights;
+
+        /** The parsed value; a bad one is one line naming --weights. */
+        WeightPrecision precision() {
+            return WeightPrecision.parse("--weights", weights);
         }
     }
 

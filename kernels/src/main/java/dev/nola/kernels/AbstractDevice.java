@@ -237,9 +237,25 @@ public abstract class AbstractDevice implements Device {
     private long memoryLimit;
 
     @Override
+    public final Availability holds(DType dtype) {
+        Checks.notNull("dtype", dtype);
+        return dtype == DType.BF16 ? bf16Support() : Availability.yes();
+    }
+
+    /** Whether this backend implements the bfloat16 operands (matmul's b, the embedding table); yes unless overridden. */
+    protected Availability bf16Support() {
+        return Availability.yes();
+    }
+
+    @Override
     public final Tensor allocate(DType dtype, int... shape) {
         requireOpen();
         Checks.notNull("dtype", dtype);
+        Availability a = holds(dtype);
+        if (!a.available()) {
+            throw new UnsupportedOperationException("device " + describe() + " cannot hold " + dtype.label() + " tensors: "
+                    + a.reason());
+        }
         long n = Checks.shape("shape", shape);
         if (memoryLimit > 0) {
             long bytes = Math.multiplyHigh(n, dtype.bytes()) != 0 ? Long.MAX_VALUE : n * dtype.bytes();
@@ -327,13 +343,13 @@ public abstract class AbstractDevice implements Device {
     @Override
     public final void write(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
         requireOpen();
-        Checks.on(this, "dst", dst);
+        Checks.onFloats(this, "dst", dst);
         Checks.notNull("src", src);
         Checks.range("src", srcOffset, length, src.length);
         Checks.range("dst", dstOffset, length, dst.size());
         long t0 = startTransfer();
         doWrite(dst.storage(), dst.offset() + dstOffset, src, srcOffset, length);
-        endTransfer(t0, 4L * length, 0);
+        endTransfer(t0, (long) dst.dtype().bytes() * length, 0);
     }
 
     @Override
@@ -360,13 +376,13 @@ public abstract class AbstractDevice implements Device {
     @Override
     public final void read(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
         requireOpen();
-        Checks.on(this, "src", src);
+        Checks.onFloats(this, "src", src);
         Checks.notNull("dst", dst);
         Checks.range("src", srcOffset, length, src.size());
         Checks.range("dst", dstOffset, length, dst.length);
         long t0 = startTransfer();
         doRead(src.storage(), src.offset() + srcOffset, dst, dstOffset, length);
-        endTransfer(t0, 0, 4L * length);
+        endTransfer(t0, 0, (long) src.dtype().bytes() * length);
     }
 
     @Override
@@ -446,13 +462,16 @@ public abstract class AbstractDevice implements Device {
         }
     }
 
-    /** Copies {@code length} floats from the host into a storage tensor at an absolute, checked offset. */
+    /**
+     * Copies {@code length} floats from the host into a float32 or bfloat16 storage tensor at an absolute,
+     * checked offset (bfloat16: each rounded with {@link BFloat16#round(float)}).
+     */
     protected abstract void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length);
 
     /** Copies {@code length} ints from the host into a storage tensor at an absolute, checked offset. */
     protected abstract void doWriteInts(Tensor dst, long dstOffset, int[] src, int srcOffset, int length);
 
-    /** Copies {@code length} floats of a storage tensor to the host, after all enqueued work. */
+    /** Copies {@code length} elements of a float32 or bfloat16 (widened) storage tensor to the host as floats, after all enqueued work. */
     protected abstract void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length);
 
     /** Copies {@code length} ints of a storage tensor to the host, after all enqueued work. */

@@ -8,6 +8,8 @@ import static dev.nola.kernels.Checks.positive;
 /**
  * The checking layer of {@link LinalgOps}. Backends implement one sgemm kernel, {@link #doMatmul}
  * (strided batched with leading dimensions; {@link #matmul} is its batch of one), and the level-1 ops.
+ * B may be bfloat16 (a frozen weight): the kernel widens its elements exactly and accumulates in
+ * float32, so the product is that of the widened B.
  */
 public abstract class AbstractLinalgOps extends AbstractFamilyOps implements LinalgOps {
 
@@ -21,7 +23,7 @@ public abstract class AbstractLinalgOps extends AbstractFamilyOps implements Lin
         finite("beta", beta);
         open();
         on("a", a);
-        on("b", b);
+        Checks.onWeight(device, "b", b);
         on("c", c);
         int[] as = matrix("a", a);
         int[] bs = matrix("b", b);
@@ -55,7 +57,7 @@ public abstract class AbstractLinalgOps extends AbstractFamilyOps implements Lin
         finite("beta", beta);
         open();
         on("a", a);
-        on("b", b);
+        Checks.onWeight(device, "b", b);
         on("c", c);
         operand("a", a, batch, transA ? k : m, transA ? m : k, lda, strideA);
         operand("b", b, batch, transB ? n : k, transB ? k : n, ldb, strideB);

@@ -80,7 +80,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     public final void encoderForward(Tensor ids, Tensor wte, Tensor wpe, Tensor out, int t) {
         positive("t", t);
         open();
-        int[] d = encoderDims(ids, wte, wpe, t);
+        int[] d = encoderDims(ids, wte, wpe, t, true);
         on("out", out);
         matrix("out", out, d[0], d[2], "tokens by channels");
         noOverlap("out", out, "wte", wte);
@@ -92,7 +92,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     public final void encoderBackward(Tensor ids, Tensor dout, Tensor dwte, Tensor dwpe, int t) {
         positive("t", t);
         open();
-        int[] d = encoderDims(ids, dwte, dwpe, t);
+        int[] d = encoderDims(ids, dwte, dwpe, t, false);
         on("dout", dout);
         matrix("dout", dout, d[0], d[2], "tokens by channels");
         noOverlap("dwte", dwte, "dout", dout);
@@ -101,8 +101,11 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         doEncoderBackward(ids, dout, dwte, dwpe, d[0], t, d[2]);
     }
 
-    /** {N, V, C} after checking ids [N] (N a multiple of t), wte [V, C], wpe [P ≥ t, C]; wte or wpe may be null, not both. */
-    private int[] encoderDims(Tensor ids, Tensor wte, Tensor wpe, int t) {
+    /**
+     * {N, V, C} after checking ids [N] (N a multiple of t), wte [V, C], wpe [P ≥ t, C]; wte or wpe may be
+     * null, not both; wte may be bfloat16 when {@code halfTable} (the forward's frozen table).
+     */
+    private int[] encoderDims(Tensor ids, Tensor wte, Tensor wpe, int t, boolean halfTable) {
         Checks.onInts(device, "ids", ids);
         long n = ids.size();
         if (n % t != 0) {
@@ -114,7 +117,11 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         int v = -1;
         int c;
         if (wte != null) {
-            on("wte", wte);
+            if (halfTable) {
+                Checks.onWeight(device, "wte", wte);
+            } else {
+                on("dwte", wte);
+            }
             int[] ws = matrix("wte", wte);
             v = ws[0];
             c = ws[1];

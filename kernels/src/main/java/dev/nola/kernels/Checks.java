@@ -68,10 +68,28 @@ public final class Checks {
     /** Checks that a float32 tensor is open and belongs to {@code device}. */
     public static Tensor on(Device device, String name, Tensor t) {
         onAny(device, name, t);
+        if (t.dtype() == DType.BF16) {
+            throw new IllegalArgumentException(name + " is a bfloat16 tensor, expected float32 (bfloat16 is read only as"
+                    + " matmul's b and encoderForward's wte; other operands and outputs are float32)");
+        }
         if (t.dtype() != DType.FLOAT32) {
             throw new IllegalArgumentException(name + " is an " + t.dtype().label() + " tensor, expected float32");
         }
         return t;
+    }
+
+    /** Checks that a weight operand that may be held in bfloat16 (matmul's b, the embedding table) is open, float32 or bfloat16, on {@code device}. */
+    public static Tensor onWeight(Device device, String name, Tensor t) {
+        onAny(device, name, t);
+        if (t.dtype() != DType.FLOAT32 && t.dtype() != DType.BF16) {
+            throw new IllegalArgumentException(name + " is an " + t.dtype().label() + " tensor, expected float32 or bfloat16");
+        }
+        return t;
+    }
+
+    /** Checks that a tensor that the host writes or reads as floats is open, float32 or bfloat16, on {@code device}. */
+    static Tensor onFloats(Device device, String name, Tensor t) {
+        return onWeight(device, name, t);
     }
 
     /** Checks that an int32 tensor is open and belongs to {@code device}. */

@@ -46,7 +46,18 @@ public interface Device extends AutoCloseable {
 
     /** Allocates a float32 tensor of the given shape and fills it with {@code data} (whose length must equal the size). */
     default Tensor upload(float[] data, int... shape) {
-        Tensor t = allocate(DType.FLOAT32, shape);
+        return upload(DType.FLOAT32, data, shape);
+    }
+
+    /**
+     * Allocates a tensor of a floating-point type (float32, or bfloat16 for a frozen weight: each value
+     * rounded to nearest even, {@link BFloat16}) and fills it with {@code data}.
+     */
+    default Tensor upload(DType dtype, float[] data, int... shape) {
+        if (dtype == DType.INT32) {
+            throw new IllegalArgumentException("dtype is int32; upload(int[], shape) takes ints, this one float32 or bfloat16");
+        }
+        Tensor t = allocate(dtype, shape);
         try {
             write(t, data);
         } catch (RuntimeException e) {
@@ -85,10 +96,10 @@ public interface Device extends AutoCloseable {
     }
 
     /**
-     * Copies {@code length} floats from {@code src[srcOffset..]} into the float32 tensor {@code dst} at
-     * element {@code dstOffset}.
+     * Copies {@code length} floats from {@code src[srcOffset..]} into the float32 (or bfloat16, rounded
+     * to nearest even) tensor {@code dst} at element {@code dstOffset}.
      *
-     * @throws IllegalArgumentException when a range falls outside either buffer or dst is not float32
+     * @throws IllegalArgumentException when a range falls outside either buffer or dst is int32
      */
     void write(Tensor dst, long dstOffset, float[] src, int srcOffset, int length);
 
@@ -110,8 +121,8 @@ public interface Device extends AutoCloseable {
     }
 
     /**
-     * Copies {@code length} floats of the float32 tensor {@code src} from element {@code srcOffset} into
-     * {@code dst[dstOffset..]}, after all enqueued work.
+     * Copies {@code length} floats of the float32 (or bfloat16, widened exactly) tensor {@code src} from
+     * element {@code srcOffset} into {@code dst[dstOffset..]}, after all enqueued work.
      *
      * @throws IllegalArgumentException when a range falls outside either buffer
      */
@@ -130,6 +141,14 @@ public interface Device extends AutoCloseable {
 
     /** Whether this device runs a family; when not, the reason. */
     Availability supports(OpFamily family);
+
+    /**
+     * Whether this device can hold tensors of an element type (float32 and int32 always; bfloat16 where
+     * the backend implements the ops that read it); when not, the reason, which {@link #allocate} throws.
+     */
+    default Availability holds(DType dtype) {
+        return dtype == DType.BF16 ? Availability.no("bfloat16 tensors are not implemented on " + id()) : Availability.yes();
+    }
 
     /** Seeded basis generation. */
     RandomOps random();

@@ -15,7 +15,7 @@ public interface LinalgOps {
      * @param transB whether op(B) = Bᵀ; B is [k, n] or, transposed, [n, k]
      * @param alpha  finite
      * @param a      the matrix A (rank 2)
-     * @param b      the matrix B (rank 2)
+     * @param b      the matrix B (rank 2), float32 or bfloat16 (a frozen weight, widened exactly; A and C stay float32)
      * @param beta   finite
      * @param c      [m, n], must not overlap A or B
      */
@@ -35,6 +35,7 @@ public interface LinalgOps {
      * @param k       the inner dimension, &gt; 0
      * @param lda     row stride of stored A_q, &gt;= its columns
      * @param strideA element stride between A_q, &gt;= 0
+     * @param b       float32 or bfloat16, as in {@link #matmul}
      * @param ldc     row stride of C_q, &gt;= n
      * @param strideC element stride between C_q; the C_q must not overlap one another
      */

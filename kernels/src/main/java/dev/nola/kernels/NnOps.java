@@ -35,7 +35,7 @@ public interface NnOps {
      * Token and position embedding: {@code out[b·T + t, :] = wte[ids[b·T + t], :] + wpe[t, :]}.
      *
      * @param ids int32 [N] with N = B·T, each in [0, V) (checked before the kernel runs)
-     * @param wte [V, C]
+     * @param wte [V, C], float32 or bfloat16 (a frozen table; its rows are widened exactly), or null
      * @param wpe [P, C] with P ≥ T, or null for no position term
      * @param out [N, C], written
      * @param t   T, the sequence length, &gt; 0, dividing N

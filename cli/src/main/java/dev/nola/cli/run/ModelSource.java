@@ -11,6 +11,7 @@ import dev.nola.models.lm.HfConfig;
 import dev.nola.models.lm.Tokenizers;
 import dev.nola.models.spec.AttentionSpec;
 import dev.nola.models.spec.ModelSpec;
+import dev.nola.models.transformer.WeightPrecision;
 import dev.nola.models.text.Tokenizer;
 import dev.nola.models.train.TrainingListener;
 import java.nio.file.Files;
@@ -85,10 +86,16 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
      * @param classes  images: the classes to classify (renumbered from 0), all when empty
      * @param shots    images: per class to train on (0: every training image)
      * @param headFile images: a trained head to evaluate with, or null
+     * @param weights  how a language model's frozen base is held on the device ({@code --weights}); the ViT takes f32 only
      */
-    record Setup(int batch, long seed, int[] classes, int shots, Path headFile) {
+    record Setup(int batch, long seed, int[] classes, int shots, Path headFile, WeightPrecision weights) {
 
-        /** A text workload's setup (no classes, shots or head). */
+        /** A setup with float32 weights. */
+        public Setup(int batch, long seed, int[] classes, int shots, Path headFile) {
+            this(batch, seed, classes, shots, headFile, WeightPrecision.F32);
+        }
+
+        /** A text workload's setup (no classes, shots or head), float32 weights. */
         public static Setup text(int batch, long seed) {
             return new Setup(batch, seed, new int[0], 0, null);
         }
@@ -146,14 +153,16 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
 
         @Override
         public Workload workload(Device d, Map<String, Adapter> adapters, DataSpec data, Setup setup) {
-            HfCheckpoint ckpt;
+            HfConfig config;
             try {
-                ckpt = checkpoint();
+                config = config();
             } catch (RuntimeException e) {
                 adapters.values().forEach(Adapter::close);
                 throw e;
             }
-            return new CausalLmWorkload(d, ckpt, tokenizer(), adapters, data, setup.batch(), setup.seed());
+            // the weights go to the device tensor by tensor as they are read: no whole float32 copy on the heap
+            return new CausalLmWorkload(d, config, each -> HfCheckpoint.stream(dir, each), this::tokenizer, adapters, data,
+                    setup.batch(), setup.seed(), setup.weights());
         }
     }
 
@@ -187,6 +196,11 @@ public sealed interface ModelSource permits ModelSource.CausalLmDir, ModelSource
 
         @Override
         public Workload workload(Device d, Map<String, Adapter> adapters, DataSpec data, Setup setup) {
+            if (setup.weights() != WeightPrecision.F32) {
+                adapters.values().forEach(Adapter::close);
+                throw new IllegalArgumentException("--weights is '" + setup.weights().label() + "'; the ViT holds its weights"
+                        + " in f32 only (bf16 applies to causal language models): expected f32");
+            }
             return new VitWorkload(d, dir, adapters, data, setup.classes(), setup.shots(), setup.headFile(), setup.batch(),
                     setup.seed());
         }

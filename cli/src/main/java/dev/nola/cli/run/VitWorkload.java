@@ -142,6 +142,12 @@ public final class VitWorkload implements Workload {
     }
 
     @Override
+    public WeightMemory weightMemory() {
+        long bytes = dev.nola.models.transformer.WeightPrecision.deviceBytes(base.table(), java.util.Set.of());
+        return new WeightMemory("f32", bytes, bytes);
+    }
+
+    @Override
     public String describe() {
         return description;
     }

@@ -1,6 +1,7 @@
 package dev.nola.kernels.tornado;
 
 import dev.nola.kernels.AbstractDevice;
+import dev.nola.kernels.Availability;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
@@ -78,6 +79,13 @@ final class TornadoVmDevice extends AbstractDevice {
     @Override
     protected String describe() {
         return info.id() + " (" + info.name() + ")";
+    }
+
+    /** The TornadoVM kernels read float32 weights only; a bfloat16 tensor is refused at allocation, with this reason. */
+    @Override
+    protected Availability bf16Support() {
+        return Availability.no("the tornado backend has no bfloat16 kernels (matmul's b, the embedding table); use"
+                + " --weights f32 here, or the cpu or opencl backend for bf16");
     }
 
     @Override

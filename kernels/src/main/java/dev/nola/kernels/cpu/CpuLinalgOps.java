@@ -6,6 +6,7 @@ import static dev.nola.kernels.host.HostTensor.segment;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.nola.kernels.AbstractLinalgOps;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -31,13 +32,14 @@ public final class CpuLinalgOps extends AbstractLinalgOps {
     protected void doMatmul(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
+        boolean half = b.dtype() == DType.BF16; // a frozen weight: widened exactly where B is read
         if (Gemv.takes(m)) { // a decode step's rows: B read once in place, not packed
-            Gemv.gemmBatched(transA, transB, batch, alpha, segment(a), at(a), lda, strideA, segment(b), at(b), ldb, strideB,
-                    beta, segment(c), at(c), ldc, strideC, m, n, k);
+            Gemv.gemmBatched(transA, transB, batch, alpha, segment(a), at(a), lda, strideA, segment(b), half, at(b), ldb,
+                    strideB, beta, segment(c), at(c), ldc, strideC, m, n, k);
             return;
         }
-        Sgemm.gemmBatched(transA, transB, batch, alpha, segment(a), at(a), lda, strideA, segment(b), at(b), ldb, strideB,
-                beta, segment(c), at(c), ldc, strideC, m, n, k);
+        Sgemm.gemmBatched(transA, transB, batch, alpha, segment(a), at(a), lda, strideA, segment(b), half, at(b), ldb,
+                strideB, beta, segment(c), at(c), ldc, strideC, m, n, k);
     }
 
     /** Runs body(from, to) over [0, n) in chunks, in parallel when n is large. */

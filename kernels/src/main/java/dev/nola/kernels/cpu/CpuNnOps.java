@@ -9,6 +9,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import dev.nola.kernels.AbstractNnOps;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -76,6 +77,7 @@ public final class CpuNnOps extends AbstractNnOps {
         MemorySegment id = segment(ids);
         int io = at(ids);
         MemorySegment te = wte == null ? null : segment(wte);
+        boolean half = wte != null && wte.dtype() == DType.BF16; // a frozen table: rows widened exactly as loaded
         int teo = wte == null ? 0 : at(wte);
         MemorySegment pe = wpe == null ? null : segment(wpe);
         int peo = wpe == null ? 0 : at(wpe);
@@ -91,16 +93,21 @@ public final class CpuNnOps extends AbstractNnOps {
                     continue;
                 }
                 int trow = teo + id.getAtIndex(JAVA_INT, io + r) * c;
-                if (pe == null) {
+                if (pe == null && !half) {
                     SegmentAccess.copy(te, trow, o, orow, c);
                     continue;
                 }
                 int j = 0;
                 for (; j < full; j += V) {
-                    FloatVector.fromMemorySegment(S, te, 4L * (trow + j), ORDER).add(FloatVector.fromMemorySegment(S, pe, 4L * (prow + j), ORDER)).intoMemorySegment(o, 4L * (orow + j), ORDER);
+                    FloatVector row = SegmentAccess.load(te, half, trow + j);
+                    if (pe != null) {
+                        row = row.add(FloatVector.fromMemorySegment(S, pe, 4L * (prow + j), ORDER));
+                    }
+                    row.intoMemorySegment(o, 4L * (orow + j), ORDER);
                 }
                 for (; j < c; j++) {
-                    o.setAtIndex(JAVA_FLOAT, orow + j, te.getAtIndex(JAVA_FLOAT, trow + j) + pe.getAtIndex(JAVA_FLOAT, prow + j));
+                    float v = SegmentAccess.get(te, half, trow + j);
+                    o.setAtIndex(JAVA_FLOAT, orow + j, pe == null ? v : v + pe.getAtIndex(JAVA_FLOAT, prow + j));
                 }
             }
         });

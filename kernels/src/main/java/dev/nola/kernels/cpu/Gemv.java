@@ -1,6 +1,7 @@
 package dev.nola.kernels.cpu;
 
-import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
+import static dev.nola.kernels.cpu.SegmentAccess.get;
+import static dev.nola.kernels.cpu.SegmentAccess.load;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import java.lang.foreign.MemorySegment;
@@ -17,6 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * op(A) (copied to a contiguous scratch row, k floats) is applied to it while it is in registers: the
  * product runs at memory bandwidth. A, B and C are segments (element offsets, as {@link Sgemm}); the
  * copied rows of op(A) and the per-block accumulators are small heap arrays, never wrapped as segments.
+ * B may be bfloat16 (a frozen weight): its elements are widened exactly as they are loaded, so a
+ * bfloat16 decode step reads half the bytes of B and sums as the float32 path does over the widened B.
  *
  * <p>Two layouts of B: stored [n, k] (op(B) = Bᵀ, as a linear layer's weight or the LM head): each
  * column of C is a dot product of a row of B with each row of op(A), lanes summed at the end; stored
@@ -46,20 +49,21 @@ final class Gemv {
 
     /**
      * As {@link Sgemm#gemmBatched}, for m ≤ {@link #MAX_ROWS}: large products one after another, each
-     * parallel inside; small ones (a decode step's attention heads) one batch per thread.
+     * parallel inside; small ones (a decode step's attention heads) one batch per thread. With
+     * {@code halfB}, B's elements are bfloat16 bits (offsets and strides of B count 2-byte elements).
      */
     static void gemmBatched(boolean transA, boolean transB, int batch, float alpha,
-                            MemorySegment a, int aOff, int lda, long strideA, MemorySegment b, int bOff, int ldb,
+                            MemorySegment a, int aOff, int lda, long strideA, MemorySegment b, boolean halfB, int bOff, int ldb,
                             long strideB, float beta, MemorySegment c, int cOff, int ldc, long strideC, int m, int n, int k) {
         boolean large = (long) m * n * k >= PARALLEL_THRESHOLD;
         IntStream qs = IntStream.range(0, batch);
         (batch > 1 && !large ? qs.parallel() : qs).forEach(q -> gemm(transA, transB, alpha,
-                a, (int) (aOff + q * strideA), lda, b, (int) (bOff + q * strideB), ldb,
+                a, (int) (aOff + q * strideA), lda, b, halfB, (int) (bOff + q * strideB), ldb,
                 beta, c, (int) (cOff + q * strideC), ldc, m, n, k, large));
     }
 
     private static void gemm(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda,
-                             MemorySegment b, int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc,
+                             MemorySegment b, boolean halfB, int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc,
                              int m, int n, int k,
                              boolean mayFork) {
         if (alpha == 0f) { // as BLAS (and Sgemm): C = beta·C, op(A)·op(B) not formed
@@ -84,9 +88,9 @@ final class Gemv {
             int j1 = Math.min(n, j0 + BLOCK);
             float[] acc = new float[m * (j1 - j0)];
             if (transB) {
-                dots(x, m, k, b, bOff, ldb, j0, j1, acc);
+                dots(x, m, k, b, halfB, bOff, ldb, j0, j1, acc);
             } else {
-                rows(x, m, k, b, bOff, ldb, j0, j1, acc);
+                rows(x, m, k, b, halfB, bOff, ldb, j0, j1, acc);
             }
             for (int i = 0; i < m; i++) {
                 for (int j = j0; j < j1; j++) {
@@ -102,7 +106,7 @@ final class Gemv {
      * B stored [n, k]: acc[i, j − j0] = Σ_p x[i, p]·B[j, p], two rows of B at a time against every row
      * of x while those two rows are in L1.
      */
-    private static void dots(float[] x, int m, int k, MemorySegment b, int bOff, int ldb, int j0, int j1, float[] acc) {
+    private static void dots(float[] x, int m, int k, MemorySegment b, boolean half, int bOff, int ldb, int j0, int j1, float[] acc) {
         int w = j1 - j0;
         int bound = S.loopBound(k);
         int j = j0;
@@ -116,14 +120,14 @@ final class Gemv {
                 int p = 0;
                 for (; p < bound; p += V) {
                     FloatVector xv = FloatVector.fromArray(S, x, xi + p);
-                    s0 = FloatVector.fromMemorySegment(S, b, 4L * (r0 + p), ORDER).fma(xv, s0);
-                    s1 = FloatVector.fromMemorySegment(S, b, 4L * (r1 + p), ORDER).fma(xv, s1);
+                    s0 = load(b, half, r0 + p).fma(xv, s0);
+                    s1 = load(b, half, r1 + p).fma(xv, s1);
                 }
                 float t0 = s0.reduceLanes(VectorOperators.ADD);
                 float t1 = s1.reduceLanes(VectorOperators.ADD);
                 for (; p < k; p++) {
-                    t0 = Math.fma(x[xi + p], b.getAtIndex(JAVA_FLOAT, r0 + p), t0);
-                    t1 = Math.fma(x[xi + p], b.getAtIndex(JAVA_FLOAT, r1 + p), t1);
+                    t0 = Math.fma(x[xi + p], get(b, half, r0 + p), t0);
+                    t1 = Math.fma(x[xi + p], get(b, half, r1 + p), t1);
                 }
                 acc[i * w + j - j0] = t0;
                 acc[i * w + j + 1 - j0] = t1;
@@ -131,20 +135,20 @@ final class Gemv {
         }
         if (j < j1) {
             for (int i = 0; i < m; i++) {
-                acc[i * w + j - j0] = dot(x, i * k, b, bOff + j * ldb, k, bound);
+                acc[i * w + j - j0] = dot(x, i * k, b, half, bOff + j * ldb, k, bound);
             }
         }
     }
 
-    private static float dot(float[] x, int xi, MemorySegment b, int r, int k, int bound) {
+    private static float dot(float[] x, int xi, MemorySegment b, boolean half, int r, int k, int bound) {
         FloatVector s = FloatVector.zero(S);
         int p = 0;
         for (; p < bound; p += V) {
-            s = FloatVector.fromMemorySegment(S, b, 4L * (r + p), ORDER).fma(FloatVector.fromArray(S, x, xi + p), s);
+            s = load(b, half, r + p).fma(FloatVector.fromArray(S, x, xi + p), s);
         }
         float t = s.reduceLanes(VectorOperators.ADD);
         for (; p < k; p++) {
-            t = Math.fma(x[xi + p], b.getAtIndex(JAVA_FLOAT, r + p), t);
+            t = Math.fma(x[xi + p], get(b, half, r + p), t);
         }
         return t;
     }
@@ -155,7 +159,7 @@ final class Gemv {
      * m = 1; the tile, k·4 vectors, is in L2 for the other rows of x); the last columns one vector, then
      * one float, at a time.
      */
-    private static void rows(float[] x, int m, int k, MemorySegment b, int bOff, int ldb, int j0, int j1, float[] acc) {
+    private static void rows(float[] x, int m, int k, MemorySegment b, boolean half, int bOff, int ldb, int j0, int j1, float[] acc) {
         int w = j1 - j0;
         for (int i = 0; i < m; i++) {
             int xi = i * k;
@@ -168,10 +172,10 @@ final class Gemv {
                 FloatVector s3 = FloatVector.zero(S);
                 for (int p = 0, r = bOff + j0 + j; p < k; p++, r += ldb) {
                     FloatVector xs = FloatVector.broadcast(S, x[xi + p]);
-                    s0 = FloatVector.fromMemorySegment(S, b, 4L * r, ORDER).fma(xs, s0);
-                    s1 = FloatVector.fromMemorySegment(S, b, 4L * (r + V), ORDER).fma(xs, s1);
-                    s2 = FloatVector.fromMemorySegment(S, b, 4L * (r + 2 * V), ORDER).fma(xs, s2);
-                    s3 = FloatVector.fromMemorySegment(S, b, 4L * (r + 3 * V), ORDER).fma(xs, s3);
+                    s0 = load(b, half, r).fma(xs, s0);
+                    s1 = load(b, half, r + V).fma(xs, s1);
+                    s2 = load(b, half, r + 2 * V).fma(xs, s2);
+                    s3 = load(b, half, r + 3 * V).fma(xs, s3);
                 }
                 s0.intoArray(acc, ai + j);
                 s1.intoArray(acc, ai + j + V);
@@ -181,14 +185,14 @@ final class Gemv {
             for (; j + V <= w; j += V) {
                 FloatVector s0 = FloatVector.zero(S);
                 for (int p = 0, r = bOff + j0 + j; p < k; p++, r += ldb) {
-                    s0 = FloatVector.fromMemorySegment(S, b, 4L * r, ORDER).fma(FloatVector.broadcast(S, x[xi + p]), s0);
+                    s0 = load(b, half, r).fma(FloatVector.broadcast(S, x[xi + p]), s0);
                 }
                 s0.intoArray(acc, ai + j);
             }
             for (; j < w; j++) {
                 float t = 0f;
                 for (int p = 0, r = bOff + j0 + j; p < k; p++, r += ldb) {
-                    t = Math.fma(x[xi + p], b.getAtIndex(JAVA_FLOAT, r), t);
+                    t = Math.fma(x[xi + p], get(b, half, r), t);
                 }
                 acc[ai + j] = t;
             }

@@ -66,26 +66,39 @@ final class Sgemm {
     static void gemmBatched(boolean transA, boolean transB, int batch, float alpha,
                             MemorySegment a, int aOff, int lda, long strideA, MemorySegment b, int bOff, int ldb, long strideB,
                             float beta, MemorySegment c, int cOff, int ldc, long strideC, int m, int n, int k) {
+        gemmBatched(transA, transB, batch, alpha, a, aOff, lda, strideA, b, false, bOff, ldb, strideB, beta, c, cOff, ldc,
+                strideC, m, n, k);
+    }
+
+    /**
+     * As {@link #gemmBatched(boolean, boolean, int, float, MemorySegment, int, int, long, MemorySegment, int, int, long, float, MemorySegment, int, int, long, int, int, int)}
+     * with B's elements either float32 or, when {@code halfB}, bfloat16 bits (2-byte elements, so
+     * {@code bOff}, {@code ldb} and {@code strideB} count shorts): the B packing widens them, so
+     * everything after it is the float32 path.
+     */
+    static void gemmBatched(boolean transA, boolean transB, int batch, float alpha,
+                            MemorySegment a, int aOff, int lda, long strideA, MemorySegment b, boolean halfB, int bOff, int ldb,
+                            long strideB, float beta, MemorySegment c, int cOff, int ldc, long strideC, int m, int n, int k) {
         if (batch == 1 || (long) m * n * k >= PARALLEL_THRESHOLD) {
             for (int q = 0; q < batch; q++) {
-                gemm(transA, transB, alpha, a, (int) (aOff + q * strideA), lda, b, (int) (bOff + q * strideB), ldb,
+                gemm(transA, transB, alpha, a, (int) (aOff + q * strideA), lda, b, halfB, (int) (bOff + q * strideB), ldb,
                         beta, c, (int) (cOff + q * strideC), ldc, m, n, k, true);
             }
             return;
         }
         IntStream.range(0, batch).parallel().forEach(q -> gemm(transA, transB, alpha,
-                a, (int) (aOff + q * strideA), lda, b, (int) (bOff + q * strideB), ldb,
+                a, (int) (aOff + q * strideA), lda, b, halfB, (int) (bOff + q * strideB), ldb,
                 beta, c, (int) (cOff + q * strideC), ldc, m, n, k, false));
     }
 
     /** One GEMM on row-major arrays with offsets and leading dimensions (A [m, k], or [k, m] when transA; B [k, n] or [n, k]). */
     static void gemm(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b, int bOff,
                      int ldb, float beta, MemorySegment c, int cOff, int ldc, int m, int n, int k) {
-        gemm(transA, transB, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, m, n, k, true);
+        gemm(transA, transB, alpha, a, aOff, lda, b, false, bOff, ldb, beta, c, cOff, ldc, m, n, k, true);
     }
 
     private static void gemm(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b,
-                             int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc, int m, int n, int k,
+                             boolean halfB, int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc, int m, int n, int k,
                              boolean mayFork) {
         if (k == 0 || alpha == 0f) {
             scaleC(beta, c, cOff, ldc, m, n);
@@ -113,13 +126,13 @@ final class Sgemm {
             int i1 = byRows ? Math.min(m, last * tm) : m;
             int j0 = byRows ? 0 : first * tn;
             int j1 = byRows ? n : Math.min(n, last * tn);
-            part(transA, transB, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, m, n, k, i0, i1, j0, j1, narrow);
+            part(transA, transB, alpha, a, aOff, lda, b, halfB, bOff, ldb, beta, c, cOff, ldc, m, n, k, i0, i1, j0, j1, narrow);
         });
     }
 
     /** C[i0..i1, j0..j1] of the product, all k slices, on the calling thread. */
     private static void part(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b,
-                             int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc,
+                             boolean halfB, int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc,
                              int m, int n, int k, int i0, int i1, int j0, int j1, boolean narrow) {
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
@@ -145,7 +158,7 @@ final class Sgemm {
                     if (ib == i0) {
                         // Packed just before its first use, so the first row block finds it in L1
                         // (packing every panel first left the early ones evicted when n is large).
-                        packB(transB, b, bOff, ldb, pc, kc, j, Math.min(j1, n), tn, bp, pOff);
+                        packB(transB, b, halfB, bOff, ldb, pc, kc, j, Math.min(j1, n), tn, bp, pOff);
                     }
                     for (int i = 0; i < mc; i += tm) {
                         int mr = Math.min(tm, mc - i);
@@ -173,10 +186,12 @@ final class Sgemm {
 
     /**
      * Packs the panel of op(B) starting at column j0 (width columns; those at or past jEnd are zero),
-     * rows p0..p0+kc-1, as [kc][width] at bp[base..].
+     * rows p0..p0+kc-1, as [kc][width] at bp[base..]. A bfloat16 B ({@code half}) is widened exactly
+     * as it is packed, so the micro-kernel and everything after it are the float32 path and B is read
+     * at half the bytes.
      */
-    private static void packB(boolean transB, MemorySegment b, int bOff, int ldb, int p0, int kc, int j0, int jEnd, int width,
-                              float[] bp, int base) {
+    private static void packB(boolean transB, MemorySegment b, boolean half, int bOff, int ldb, int p0, int kc, int j0,
+                              int jEnd, int width, float[] bp, int base) {
         int nr = Math.min(width, jEnd - j0);
         if (!transB) {
             if (nr == width) {
@@ -184,7 +199,7 @@ final class Sgemm {
                     int src = bOff + (p0 + p) * ldb + j0;
                     int dst = base + p * width;
                     for (int q = 0; q < width; q += V) {
-                        FloatVector.fromMemorySegment(S, b, 4L * (src + q), ORDER).intoArray(bp, dst + q);
+                        SegmentAccess.load(b, half, src + q).intoArray(bp, dst + q);
                     }
                 }
             } else {
@@ -192,7 +207,7 @@ final class Sgemm {
                     int src = bOff + (p0 + p) * ldb + j0;
                     int dst = base + p * width;
                     for (int j = 0; j < width; j++) {
-                        bp[dst + j] = j < nr ? b.getAtIndex(JAVA_FLOAT, src + j) : 0f;
+                        bp[dst + j] = j < nr ? SegmentAccess.get(b, half, src + j) : 0f;
                     }
                 }
             }
@@ -202,7 +217,7 @@ final class Sgemm {
                 if (j < nr) {
                     int src = bOff + (j0 + j) * ldb + p0;
                     for (int p = 0; p < kc; p++) {
-                        bp[base + p * width + j] = b.getAtIndex(JAVA_FLOAT, src + p);
+                        bp[base + p * width + j] = SegmentAccess.get(b, half, src + p);
                     }
                 } else {
                     for (int p = 0; p < kc; p++) {

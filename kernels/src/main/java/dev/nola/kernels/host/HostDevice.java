@@ -2,8 +2,10 @@ package dev.nola.kernels.host;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import dev.nola.kernels.AbstractDevice;
+import dev.nola.kernels.BFloat16;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
@@ -76,7 +78,14 @@ public final class HostDevice extends AbstractDevice {
 
     @Override
     protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
-        MemorySegment.copy(src, srcOffset, HostTensor.segment(dst), JAVA_FLOAT, dstOffset * Float.BYTES, length);
+        MemorySegment d = HostTensor.segment(dst);
+        if (dst.dtype() == DType.BF16) { // rounded to nearest even, element by element (BFloat16, the one definition)
+            for (int i = 0; i < length; i++) {
+                d.setAtIndex(JAVA_SHORT, dstOffset + i, BFloat16.round(src[srcOffset + i]));
+            }
+            return;
+        }
+        MemorySegment.copy(src, srcOffset, d, JAVA_FLOAT, dstOffset * Float.BYTES, length);
     }
 
     @Override
@@ -86,7 +95,14 @@ public final class HostDevice extends AbstractDevice {
 
     @Override
     protected void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
-        MemorySegment.copy(HostTensor.segment(src), JAVA_FLOAT, srcOffset * Float.BYTES, dst, dstOffset, length);
+        MemorySegment s = HostTensor.segment(src);
+        if (src.dtype() == DType.BF16) { // widened exactly
+            for (int i = 0; i < length; i++) {
+                dst[dstOffset + i] = BFloat16.widen(s.getAtIndex(JAVA_SHORT, srcOffset + i));
+            }
+            return;
+        }
+        MemorySegment.copy(s, JAVA_FLOAT, srcOffset * Float.BYTES, dst, dstOffset, length);
     }
 
     @Override

@@ -10,12 +10,13 @@ import java.lang.foreign.MemorySegment;
  * A tensor in host memory, for the host backends. Its storage is one of two kinds, chosen by the
  * device ({@link HostDevice.Memory}):
  * <ul>
- *   <li>{@code HEAP} ({@code reference}): a float[] or an int[] by element type, reached through
- *       {@link #floats(Tensor)} / {@link #ints(Tensor)} and the element {@link Tensor#offset()};</li>
+ *   <li>{@code HEAP} ({@code reference}): a float[], an int[] or, for bfloat16, a short[] of the raw
+ *       16-bit patterns, by element type, reached through {@link #floats(Tensor)} / {@link #ints(Tensor)}
+ *       / {@link #halves(Tensor)} and the element {@link Tensor#offset()};</li>
  *   <li>{@code NATIVE} ({@code cpu}): one 64-byte aligned native segment of
- *       {@code size · dtype.bytes()} bytes (so a 2-byte element type needs nothing new), freed when
- *       the tensor closes, reached through {@link #segment(Tensor)} (indexed from the offset) or
- *       {@link #slice(Tensor)} (the view's elements only, from 0).</li>
+ *       {@code size · dtype.bytes()} bytes (a bfloat16 tensor is 2-byte elements, read as
+ *       {@code JAVA_SHORT}), freed when the tensor closes, reached through {@link #segment(Tensor)}
+ *       (indexed from the offset) or {@link #slice(Tensor)} (the view's elements only, from 0).</li>
  * </ul>
  * A heap tensor also answers {@link #segment(Tensor)}, with a segment over its array (so a cpu family
  * can run on a heap device, as the contract tests' mixed devices do); asking a native tensor for an
@@ -25,6 +26,7 @@ public final class HostTensor extends AbstractTensor {
 
     private float[] floats;
     private int[] ints;
+    private short[] halves;
     private NativeMemory.Block block;
     private MemorySegment heapSegment;
 
@@ -32,12 +34,12 @@ public final class HostTensor extends AbstractTensor {
         super(device, owner, dtype, shape, size);
         if (memory == HostDevice.Memory.NATIVE) {
             this.block = NativeMemory.allocate((long) size * dtype.bytes());
-        } else if (dtype == DType.FLOAT32) {
-            this.floats = new float[size];
-            this.heapSegment = MemorySegment.ofArray(floats);
-        } else {
-            this.ints = new int[size];
-            this.heapSegment = MemorySegment.ofArray(ints);
+            return;
+        }
+        switch (dtype) {
+            case FLOAT32 -> this.heapSegment = MemorySegment.ofArray(this.floats = new float[size]);
+            case INT32 -> this.heapSegment = MemorySegment.ofArray(this.ints = new int[size]);
+            case BF16 -> this.heapSegment = MemorySegment.ofArray(this.halves = new short[size]);
         }
     }
 
@@ -59,6 +61,15 @@ public final class HostTensor extends AbstractTensor {
         return ints;
     }
 
+    /** The bfloat16 bits of a bfloat16 heap tensor; valid until it is closed. */
+    public short[] halfData() {
+        requireOpen();
+        if (halves == null) {
+            throw wrongKind("a short[]");
+        }
+        return halves;
+    }
+
     /** All the bytes of this tensor as a segment (native, or over its heap array); valid until it is closed. */
     public MemorySegment segmentData() {
         requireOpen();
@@ -68,6 +79,14 @@ public final class HostTensor extends AbstractTensor {
     private IllegalStateException wrongKind(String asked) {
         return new IllegalStateException("tensor " + this + " is held " + (block != null ? "in native memory" : "on the heap")
                 + "; " + asked + " was asked for");
+    }
+
+    /**
+     * The bfloat16 bits behind a heap bfloat16 tensor or view (index it from {@code t.offset()}; widen
+     * with {@code BFloat16.widen}).
+     */
+    public static short[] halves(Tensor t) {
+        return ((HostTensor) t.storage()).halfData();
     }
 
     /** The float array behind a heap host tensor or view (index it from {@code t.offset()}). */
@@ -108,6 +127,7 @@ public final class HostTensor extends AbstractTensor {
     protected void release() {
         floats = null;
         ints = null;
+        halves = null;
         heapSegment = null;
         if (block != null) {
             NativeMemory.Block b = block;

@@ -5,6 +5,7 @@ import static org.jocl.CL.CL_MEM_READ_WRITE;
 import static org.jocl.CL.CL_TRUE;
 
 import dev.nola.kernels.AbstractDevice;
+import dev.nola.kernels.BFloat16;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.DType;
 import dev.nola.kernels.Tensor;
@@ -91,14 +92,16 @@ public final class OpenClDevice extends AbstractDevice {
 
     @Override
     protected Tensor doAllocate(DType dtype, int[] shape, long n) {
-        long bytes = n * Sizeof.cl_float;
-        if (n > Long.MAX_VALUE / Sizeof.cl_float || bytes > info.maxAllocBytes()) {
+        int width = dtype.bytes();
+        long bytes = n * width;
+        if (n > Long.MAX_VALUE / width || bytes > info.maxAllocBytes()) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + bytes + " bytes; device "
                     + describe() + " allows at most " + info.maxAllocBytes() + " bytes per buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE)");
         }
         cl_mem mem = createBuffer(bytes, "shape " + Arrays.toString(shape));
         try {
-            CL.clEnqueueFillBuffer(queue, mem, Pointer.to(new float[] {0f}), Sizeof.cl_float, 0, bytes, 0, null, null);
+            Pointer zero = width == Sizeof.cl_short ? Pointer.to(new short[] {0}) : Pointer.to(new float[] {0f});
+            CL.clEnqueueFillBuffer(queue, mem, zero, width, 0, bytes, 0, null, null);
         } catch (CLException e) {
             CL.clReleaseMemObject(mem);
             ClObjects.BUFFERS.decrementAndGet();
@@ -129,6 +132,14 @@ public final class OpenClDevice extends AbstractDevice {
         if (length == 0) {
             return;
         }
+        if (dst.dtype() == DType.BF16) {
+            // rounded on the host: half the bytes cross the bus, and the device never sees float32 weights
+            short[] h = new short[length];
+            BFloat16.round(src, srcOffset, h, 0, length);
+            CL.clEnqueueWriteBuffer(queue, mem(dst), CL_TRUE, dstOffset * Sizeof.cl_short, (long) length * Sizeof.cl_short,
+                    Pointer.to(h), 0, null, null);
+            return;
+        }
         // Blocking: the Java array may move once this call returns, and transfer time stays separate.
         CL.clEnqueueWriteBuffer(queue, mem(dst), CL_TRUE, dstOffset * Sizeof.cl_float,
                 (long) length * Sizeof.cl_float, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float),
@@ -151,6 +162,13 @@ public final class OpenClDevice extends AbstractDevice {
             doSynchronize();
             return;
         }
+        if (src.dtype() == DType.BF16) {
+            short[] h = new short[length];
+            CL.clEnqueueReadBuffer(queue, mem(src), CL_TRUE, srcOffset * Sizeof.cl_short, (long) length * Sizeof.cl_short,
+                    Pointer.to(h), 0, null, null);
+            BFloat16.widen(h, 0, dst, dstOffset, length);
+            return;
+        }
         CL.clEnqueueReadBuffer(queue, mem(src), CL_TRUE, srcOffset * Sizeof.cl_float,
                 (long) length * Sizeof.cl_float, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float),
                 0, null, null);
@@ -169,8 +187,8 @@ public final class OpenClDevice extends AbstractDevice {
 
     @Override
     protected void doCopy(Tensor src, long srcOffset, Tensor dst, long dstOffset, long n) {
-        CL.clEnqueueCopyBuffer(queue, mem(src), mem(dst), srcOffset * Sizeof.cl_float, dstOffset * Sizeof.cl_float,
-                n * Sizeof.cl_float, 0, null, null);
+        int width = src.dtype().bytes();
+        CL.clEnqueueCopyBuffer(queue, mem(src), mem(dst), srcOffset * width, dstOffset * width, n * width, 0, null, null);
     }
 
     @Override

@@ -6,6 +6,7 @@ import static dev.nola.kernels.opencl.ClLaunch.groupSize;
 import static dev.nola.kernels.opencl.ClLaunch.roundUp;
 
 import dev.nola.kernels.AbstractLinalgOps;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.DeviceInfo;
 import dev.nola.kernels.Tensor;
 import org.jocl.cl_kernel;
@@ -48,17 +49,20 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
         MatmulVariant v = matmulVariant;
+        // a bfloat16 B reads through the same kernels built with -DB_BF16 (a second program), widened where loaded
+        String bOptions = b.dtype() == DType.BF16 ? options + " -DB_BF16" : options;
         if (v == MatmulVariant.AUTO && m <= GEMV_ROWS && alpha != 0f) {
-            gemv(transA, transB, batch, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
+            gemv(transA, transB, batch, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, bOptions);
             return;
         }
         if (v == MatmulVariant.PANEL || v == MatmulVariant.AUTO && dev.info().type() == DeviceInfo.Type.CPU) {
-            panelMatmul(transA, transB, batch, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
+            panelMatmul(transA, transB, batch, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC,
+                    bOptions);
             return;
         }
         cl_kernel blocked = null;
         if (v != MatmulVariant.TILED) {
-            blocked = dev.kernel("linalg", "sgemm_blocked", options);
+            blocked = dev.kernel("linalg", "sgemm_blocked", bOptions);
             boolean fits = dev.programs().maxWorkGroup(blocked) >= 256;
             if (v == MatmulVariant.BLOCKED && !fits) {
                 throw new IllegalStateException("sgemm_blocked needs a work-group of 256 on device " + dev.describe()
@@ -69,7 +73,7 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
                 v = fits && m >= 32 && n >= 32 ? MatmulVariant.BLOCKED : MatmulVariant.TILED;
             }
         }
-        cl_kernel k = v == MatmulVariant.BLOCKED ? blocked : dev.kernel("linalg", "sgemm_tiled", options);
+        cl_kernel k = v == MatmulVariant.BLOCKED ? blocked : dev.kernel("linalg", "sgemm_tiled", bOptions);
         args(k, transA ? 1 : 0, transB ? 1 : 0, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
         if (v == MatmulVariant.BLOCKED) {
             dev.launch(k, new long[] {roundUp(n, BLOCKED_TILE) / 4, roundUp(m, BLOCKED_TILE) / 4, batch},
@@ -86,15 +90,16 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
 
     /**
      * The CPU sgemm: op(B) of every batch packed into column panels of 16 in the workspace (n · kk
-     * copies against m · n · kk multiply-adds), then register blocks of PANEL_ROWS x 16.
+     * copies against m · n · kk multiply-adds; a bfloat16 B is widened there), then register blocks of
+     * PANEL_ROWS x 16.
      */
     private void panelMatmul(boolean transA, boolean transB, int batch, int m, int n, int kk, float alpha,
                              Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
-                             float beta, Tensor c, int ldc, long strideC) {
+                             float beta, Tensor c, int ldc, long strideC, String bOptions) {
         long panels = (n + 15) / 16;
         long perBatch = panels * 16 * kk;
         Tensor packed = dev.workspace("linalg.packedB", perBatch * batch);
-        cl_kernel pack = dev.kernel("linalg", "pack_panels", options);
+        cl_kernel pack = dev.kernel("linalg", "pack_panels", bOptions);
         args(pack, b, ldb, strideB, packed, perBatch, transB ? 1 : 0, n, kk);
         int gp = groupSize(dev, pack, ELEMENTWISE_GROUP);
         dev.launch(pack, new long[] {roundUp(kk, gp), panels, batch}, new long[] {gp, 1, 1});
@@ -111,8 +116,8 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
      */
     private void gemv(boolean transA, boolean transB, int batch, int m, int n, int kk, float alpha,
                       Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
-                      float beta, Tensor c, int ldc, long strideC) {
-        cl_kernel k = dev.kernel("linalg", transB ? "gemv_dots" : "gemv_cols", options);
+                      float beta, Tensor c, int ldc, long strideC, String bOptions) {
+        cl_kernel k = dev.kernel("linalg", transB ? "gemv_dots" : "gemv_cols", bOptions);
         args(k, transA ? 1 : 0, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
         long items = transB ? n : (n + 15) / 16;
         int g = groupSize(dev, k, ELEMENTWISE_GROUP);

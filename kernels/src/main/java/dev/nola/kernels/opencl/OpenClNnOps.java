@@ -6,6 +6,7 @@ import static dev.nola.kernels.opencl.ClLaunch.groupSize;
 import static dev.nola.kernels.opencl.ClLaunch.roundUp;
 
 import dev.nola.kernels.AbstractNnOps;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.Tensor;
 import org.jocl.Sizeof;
 import org.jocl.cl_kernel;
@@ -122,7 +123,7 @@ final class OpenClNnOps extends AbstractNnOps {
 
     @Override
     protected void doEncoderForward(Tensor ids, Tensor wte, Tensor wpe, Tensor out, int n, int t, int c) {
-        cl_kernel k = kernel("encoder_forward");
+        cl_kernel k = kernel(wte != null && wte.dtype() == DType.BF16 ? "encoder_forward_bf16" : "encoder_forward");
         args(k, ids, wte == null ? out : wte, wpe == null ? out : wpe, out, n, t, c, wte == null ? 0 : 1,
                 wpe == null ? 0 : 1);
         launchColumns(k, c, n, true);

@@ -6,7 +6,7 @@ import dev.nola.kernels.LiveTensors;
 import org.jocl.CL;
 import org.jocl.cl_mem;
 
-/** A float32 or int32 tensor in an OpenCL buffer ({@code cl_mem}) of its {@link OpenClDevice}'s context. */
+/** A float32, int32 or bfloat16 tensor in an OpenCL buffer ({@code cl_mem}) of its {@link OpenClDevice}'s context. */
 public final class OpenClTensor extends AbstractTensor {
 
     private cl_mem mem;

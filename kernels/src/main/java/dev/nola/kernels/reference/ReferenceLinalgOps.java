@@ -4,8 +4,11 @@ import static dev.nola.kernels.host.HostTensor.at;
 import static dev.nola.kernels.host.HostTensor.floats;
 
 import dev.nola.kernels.AbstractLinalgOps;
+import dev.nola.kernels.BFloat16;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.host.HostTensor;
 
 /** The oracle of the linalg family: the triple loop, each dot product accumulated in double. */
 public final class ReferenceLinalgOps extends AbstractLinalgOps {
@@ -19,7 +22,8 @@ public final class ReferenceLinalgOps extends AbstractLinalgOps {
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
         float[] av = floats(a);
-        float[] bv = floats(b);
+        // a bfloat16 B is widened exactly, once, into a float copy of its storage: the oracle then reads one layout
+        float[] bv = b.dtype() == DType.BF16 ? widened(b) : floats(b);
         float[] cv = floats(c);
         for (int q = 0; q < batch; q++) {
             long a0 = at(a) + q * strideA;
@@ -39,6 +43,14 @@ public final class ReferenceLinalgOps extends AbstractLinalgOps {
                 }
             }
         }
+    }
+
+    /** The whole storage of a bfloat16 tensor, widened to float32 (indexed as the storage is). */
+    private static float[] widened(Tensor b) {
+        short[] h = HostTensor.halves(b);
+        float[] out = new float[h.length];
+        BFloat16.widen(h, 0, out, 0, h.length);
+        return out;
     }
 
     @Override

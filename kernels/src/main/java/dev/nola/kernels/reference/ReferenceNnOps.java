@@ -5,8 +5,11 @@ import static dev.nola.kernels.host.HostTensor.floats;
 import static dev.nola.kernels.host.HostTensor.ints;
 
 import dev.nola.kernels.AbstractNnOps;
+import dev.nola.kernels.BFloat16;
+import dev.nola.kernels.DType;
 import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.host.HostTensor;
 
 /**
  * The oracle of the nn family: plain loops in the order of the definitions, every sum and every
@@ -33,7 +36,8 @@ public final class ReferenceNnOps extends AbstractNnOps {
             for (int j = 0; j < c; j++) {
                 double v = 0;
                 if (wte != null) {
-                    v += floats(wte)[at(wte) + id[at(ids) + i] * c + j];
+                    int e = at(wte) + id[at(ids) + i] * c + j;
+                    v += wte.dtype() == DType.BF16 ? BFloat16.widen(HostTensor.halves(wte)[e]) : floats(wte)[e];
                 }
                 if (wpe != null) {
                     v += floats(wpe)[at(wpe) + (i % t) * c + j];

@@ -33,6 +33,7 @@ final class DeviceContract {
     static List<Check> checks() {
         return List.of(
                 new Check("int32 tensors: upload, read, write, copy", true, DeviceContract::int32),
+                HalfWeightsContract.storage(),
                 new Check("views: write, read, view of a view, reshape", true, DeviceContract::views),
                 new Check("copy between views, tensors and dtypes", true, DeviceContract::copy),
                 new Check("bad ranges, shapes and overlapping copies are rejected", true, DeviceContract::badInput),

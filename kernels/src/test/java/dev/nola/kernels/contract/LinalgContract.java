@@ -31,6 +31,7 @@ final class LinalgContract {
                 new Check("matmul, all transposes and alpha/beta", false, LinalgContract::matmul),
                 new Check("matmulBatched: strides, broadcast, padded ld, attention heads", false, LinalgContract::matmulBatched),
                 new Check("matmul of few rows (decode): wide, deep, padded ld, batched", false, LinalgContract::fewRows),
+                HalfWeightsContract.matmul(),
                 new Check("axpy, scale and fill against host arithmetic", true, LinalgContract::level1),
                 new Check("every op on views, nothing around them written", false, Operands.inBothLayouts(LinalgContract::views)),
                 new Check("bad input is rejected with named arguments", true, LinalgContract::badInput),

@@ -39,6 +39,7 @@ final class NnContract {
     static List<Check> checks() {
         List<Check> all = new ArrayList<>(List.of(
                 new Check("encoder forward and backward within tolerance of the reference", false, on(NnContract::encoder)),
+                HalfWeightsContract.encoder(),
                 new Check("layernorm forward and backward within tolerance of the reference", false, on(NnContract::layerNorm)),
                 new Check("gelu (tanh, erf) forward and backward within tolerance of the reference", false, on(NnContract::gelu)),
                 new Check("bias and residual within tolerance of the reference", false, on(NnContract::biasAndResidual)),

@@ -13,6 +13,7 @@ import dev.nola.models.transformer.DeviceWeights;
 import dev.nola.models.transformer.KvCache;
 import dev.nola.models.transformer.RowAdapters;
 import dev.nola.models.transformer.TransformerStack;
+import dev.nola.models.transformer.WeightPrecision;
 import java.util.List;
 import java.util.Map;
 
@@ -72,9 +73,17 @@ public final class CausalLm implements AutoCloseable {
      * of uniforms giving two values (as GPT-2's initialisation has always drawn). The caller closes them.
      */
     public static DeviceWeights randomWeights(Device d, CausalLmSpec spec, long seed) {
+        return randomWeights(d, spec, seed, WeightPrecision.F32);
+    }
+
+    /**
+     * {@link #randomWeights(Device, CausalLmSpec, long)} with the frozen matrices held as {@code precision}
+     * says ({@link WeightPrecision#halfWeights}; the same draws, rounded), for a frozen base.
+     */
+    public static DeviceWeights randomWeights(Device d, CausalLmSpec spec, long seed, WeightPrecision precision) {
         var table = spec.model().weights();
         return DeviceWeights.random(d, table, seed, table.list().stream().map(w -> w.name()).toList(),
-                DeviceWeights.Sampler.BOX_MULLER_PAIRS);
+                DeviceWeights.Sampler.BOX_MULLER_PAIRS, precision.halfWeights(spec, false));
     }
 
     /** The spec. */

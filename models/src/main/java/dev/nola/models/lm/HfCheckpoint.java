@@ -153,6 +153,26 @@ public final class HfCheckpoint {
 
     /** Loads a checkpoint directory, checked as described above. */
     public static HfCheckpoint load(Path dir) {
+        return open(dir, Loader::load);
+    }
+
+    /**
+     * Reads a checkpoint directory's weights one tensor at a time, in table order, handing each to
+     * {@code each} and keeping none: what a device upload needs, so that the whole float32 model is never
+     * on the heap at once (a bf16 base then takes 2 bytes a weight, plus the largest tensor). Every check
+     * of {@link #load} applies, shapes and dtypes before any data is read; a tied head's duplicate is
+     * compared when the embedding is read, before it is handed on.
+     *
+     * @return the configuration
+     */
+    public static HfConfig stream(Path dir, java.util.function.BiConsumer<String, float[]> each) {
+        return open(dir, l -> {
+            l.stream(each);
+            return l.config();
+        });
+    }
+
+    private static <R> R open(Path dir, java.util.function.Function<Loader, R> body) {
         if (!Files.isDirectory(dir)) {
             throw new InvalidFileException(dir + ": not a directory; expected a checkpoint directory holding "
                     + CONFIG_FILE + " and " + WEIGHTS_FILE);
@@ -182,7 +202,7 @@ public final class HfCheckpoint {
                     return config.ignoredKeys().test(name);
                 });
             }
-            return new Loader(config, configFile, readers, dir).load();
+            return body.apply(new Loader(config, configFile, readers, dir));
         } finally {
             readers.forEach(SafeTensorsReader::close);
         }
@@ -299,7 +319,38 @@ public final class HfCheckpoint {
             return config.spec().model().weights().shapes();
         }
 
+        /** The tensors found for the table's names, their readers, and a tied head's duplicate (or null), all checked. */
+        private record Matched(Map<String, TensorInfo> found, Map<String, SafeTensorsReader> source, TensorInfo head,
+                               SafeTensorsReader headReader) {
+        }
+
         HfCheckpoint load() {
+            Map<String, float[]> values = new LinkedHashMap<>();
+            Map<String, DType> dtypes = new LinkedHashMap<>();
+            Map<String, String> keys = new LinkedHashMap<>();
+            Matched mt = stream((name, v) -> values.put(name, v));
+            mt.found().forEach((name, info) -> dtypes.put(name, info.dtype())); // written back under the name without prefix
+            return new HfCheckpoint(config, values, dtypes, keys, dir);
+        }
+
+        /** Reads every tensor in table order into {@code each}; a tied head is compared with the embedding first. */
+        Matched stream(java.util.function.BiConsumer<String, float[]> each) {
+            Matched mt = match();
+            String embedding = config.spec().tokenEmbedding();
+            if (mt.head() != null && config.spec().head() != null) {
+                throw bad(mt.headReader(), "holds '" + mt.head().name() + "' twice");
+            }
+            for (String name : expected().keySet()) {
+                float[] v = mt.source().get(name).readFloats(mt.found().get(name).name());
+                if (mt.head() != null && name.equals(embedding)) {
+                    checkTiedHead(mt.headReader(), mt.head(), expected().get(embedding), v, embedding);
+                }
+                each.accept(name, v);
+            }
+            return mt;
+        }
+
+        private Matched match() {
             Map<String, int[]> expected = expected();
             Map<String, TensorInfo> found = new LinkedHashMap<>();
             Map<String, SafeTensorsReader> source = new LinkedHashMap<>();
@@ -335,22 +386,7 @@ public final class HfCheckpoint {
                 }
                 check(source.get(e.getKey()), info, e.getKey(), e.getValue());
             }
-            Map<String, float[]> values = new LinkedHashMap<>();
-            Map<String, DType> dtypes = new LinkedHashMap<>();
-            Map<String, String> keys = new LinkedHashMap<>();
-            for (String name : expected.keySet()) {
-                TensorInfo info = found.get(name);
-                values.put(name, source.get(name).readFloats(info.name()));
-                dtypes.put(name, info.dtype()); // written back under the name without prefix, as before
-            }
-            if (head != null) {
-                String embedding = config.spec().tokenEmbedding();
-                if (config.spec().head() != null) {
-                    throw bad(headReader, "holds '" + head.name() + "' twice");
-                }
-                checkTiedHead(headReader, head, expected.get(embedding), values.get(embedding), embedding);
-            }
-            return new HfCheckpoint(config, values, dtypes, keys, dir);
+            return new Matched(found, source, head, headReader);
         }
 
         private String strip(String key) {

@@ -32,16 +32,73 @@ public final class DeviceWeights implements AutoCloseable {
         return build(table, w -> d.allocate(w.shape()));
     }
 
-    /** Uploads host arrays, one per entry (checked by name and size). */
+    /** Uploads host arrays, one per entry (checked by name and size), all float32. */
     public static DeviceWeights upload(Device d, WeightTable table, Map<String, float[]> host) {
+        return upload(d, table, host, java.util.Set.of());
+    }
+
+    /**
+     * Uploads host arrays, one per entry (checked by name and size); those named in {@code half} are
+     * held as bfloat16 (each value rounded to nearest even; {@link WeightPrecision#halfWeights}), the
+     * rest as float32.
+     */
+    public static DeviceWeights upload(Device d, WeightTable table, Map<String, float[]> host, java.util.Set<String> half) {
+        for (String name : half) {
+            table.get(name); // a name outside the table is a caller's error, named
+        }
         return build(table, w -> {
             float[] v = host.get(w.name());
             if (v == null || v.length != w.elements()) {
                 throw new IllegalArgumentException("tensor " + w.name() + " is " + (v == null ? "missing" : v.length + " floats")
                         + "; expected " + w);
             }
-            return d.upload(v, w.shape());
+            return d.upload(WeightPrecision.dtypeOf(w.name(), half), v, w.shape());
         });
+    }
+
+    /** Hands each (name, values) of a model to a consumer, once per tensor, in any order (a checkpoint read tensor by tensor). */
+    @FunctionalInterface
+    public interface Source {
+        /** Calls {@code each} once per tensor. */
+        void forEach(java.util.function.BiConsumer<String, float[]> each);
+    }
+
+    /**
+     * Uploads a model's tensors as a {@link Source} hands them over, each right away, keeping no host
+     * copy (those named in {@code half} as bfloat16): a checkpoint never has to be whole on the heap.
+     * Every entry of the table must come once, with its size; on any failure what was uploaded is freed.
+     */
+    public static DeviceWeights stream(Device d, WeightTable table, java.util.Set<String> half, Source source) {
+        for (String name : half) {
+            table.get(name);
+        }
+        Map<String, Tensor> got = new java.util.HashMap<>();
+        try {
+            source.forEach((name, v) -> {
+                WeightSpec w = table.get(name);
+                if (v.length != w.elements() || got.containsKey(name)) {
+                    throw new IllegalArgumentException("tensor " + name + " is " + (got.containsKey(name) ? "given twice"
+                            : v.length + " floats") + "; expected " + w + " once");
+                }
+                try {
+                    got.put(name, d.upload(WeightPrecision.dtypeOf(name, half), v, w.shape()));
+                } catch (dev.nola.kernels.DeviceMemoryExhausted e) {
+                    throw e.named(name);
+                }
+            });
+            Map<String, Tensor> ordered = new LinkedHashMap<>();
+            for (WeightSpec w : table.list()) {
+                Tensor t = got.get(w.name());
+                if (t == null) {
+                    throw new IllegalArgumentException("tensor " + w.name() + " is missing; expected " + w);
+                }
+                ordered.put(w.name(), t);
+            }
+            return new DeviceWeights(table, ordered, true);
+        } catch (RuntimeException e) {
+            got.values().forEach(Tensor::close);
+            throw e;
+        }
     }
 
     /**
@@ -49,6 +106,12 @@ public final class DeviceWeights implements AutoCloseable {
      * order of names (entries not named draw nothing: zeros and ones), with the given sampler.
      */
     public static DeviceWeights random(Device d, WeightTable table, long seed, List<String> drawOrder, Sampler sampler) {
+        return random(d, table, seed, drawOrder, sampler, java.util.Set.of());
+    }
+
+    /** {@link #random(Device, WeightTable, long, List, Sampler)} with the tensors named in {@code half} held as bfloat16 (the same draws, rounded). */
+    public static DeviceWeights random(Device d, WeightTable table, long seed, List<String> drawOrder, Sampler sampler,
+                                       java.util.Set<String> half) {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, float[]> host = new LinkedHashMap<>();
         for (String name : drawOrder) {
@@ -63,9 +126,9 @@ public final class DeviceWeights implements AutoCloseable {
                 if (v == null) {
                     throw new IllegalArgumentException("tensor " + w.name() + " draws normals but is not in the draw order");
                 }
-                yield d.upload(v, w.shape());
+                yield d.upload(WeightPrecision.dtypeOf(w.name(), half), v, w.shape());
             }
-            case ZEROS -> d.allocate(w.shape());
+            case ZEROS -> d.allocate(WeightPrecision.dtypeOf(w.name(), half), w.shape());
             case ONES -> {
                 Tensor t = d.allocate(w.shape());
                 d.linalg().fill(t, 1f);

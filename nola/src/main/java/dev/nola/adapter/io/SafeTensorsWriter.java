@@ -86,11 +86,7 @@ public final class SafeTensorsWriter {
 
     /** The bfloat16 bits of a float32, rounded to nearest, ties to even (a NaN stays a quiet NaN). */
     public static short bf16Bits(float f) {
-        int b = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) {
-            return (short) ((b >>> 16) | 0x0040);
-        }
-        return (short) ((b + 0x7FFF + ((b >>> 16) & 1)) >>> 16);
+        return dev.nola.kernels.BFloat16.round(f);
     }
 
     /** The IEEE half-precision bits of a float32, rounded to nearest, ties to even. */
