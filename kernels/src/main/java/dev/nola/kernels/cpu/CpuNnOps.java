@@ -98,16 +98,21 @@ public final class CpuNnOps extends AbstractNnOps {
                     continue;
                 }
                 int j = 0;
-                for (; j < full; j += V) {
-                    FloatVector row = SegmentAccess.load(te, half, trow + j);
-                    if (pe != null) {
-                        row = row.add(FloatVector.fromMemorySegment(S, pe, 4L * (prow + j), ORDER));
+                if (pe == null) { // a bfloat16 table without positions: widened rows copied
+                    for (; j < full; j += V) {
+                        SegmentAccess.widenHalves(te, trow + j).intoMemorySegment(o, 4L * (orow + j), ORDER);
                     }
-                    row.intoMemorySegment(o, 4L * (orow + j), ORDER);
+                    for (; j < c; j++) {
+                        o.setAtIndex(JAVA_FLOAT, orow + j, SegmentAccess.widenHalf(te, trow + j));
+                    }
+                    continue;
+                }
+                for (; j < full; j += V) { // one loop per case: no vector merged across a branch
+                    SegmentAccess.load(te, half, trow + j).add(FloatVector.fromMemorySegment(S, pe, 4L * (prow + j), ORDER))
+                            .intoMemorySegment(o, 4L * (orow + j), ORDER);
                 }
                 for (; j < c; j++) {
-                    float v = SegmentAccess.get(te, half, trow + j);
-                    o.setAtIndex(JAVA_FLOAT, orow + j, pe == null ? v : v + pe.getAtIndex(JAVA_FLOAT, prow + j));
+                    o.setAtIndex(JAVA_FLOAT, orow + j, SegmentAccess.get(te, half, trow + j) + pe.getAtIndex(JAVA_FLOAT, prow + j));
                 }
             }
         });
