@@ -13,7 +13,11 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.LongConsumer;
 import java.util.stream.IntStream;
+import org.apache.spark.TaskFailedReason;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 
 /**
  * A finetune's micro-batches on Spark: one Spark job per step, {@code ranks} tasks, each computing one rank's
@@ -34,6 +38,8 @@ public final class SparkDistribution implements Distribution {
     private final LongConsumer beforeStep;
     private final List<double[]> steps = new ArrayList<>();
     private final Map<String, Long> microBatchesByExecutor = new TreeMap<>();
+    private final List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    private volatile long currentStep = -1;
     private long loadNanos;
 
     /**
@@ -45,6 +51,24 @@ public final class SparkDistribution implements Distribution {
         this.sc = sc;
         this.workerDevice = workerDevice;
         this.beforeStep = beforeStep == null ? s -> { } : beforeStep;
+        sc.sc().addSparkListener(new FaultLog());
+    }
+
+    /** What Spark did about faults (a task lost, an executor gone), by step, for the report and the console. */
+    private final class FaultLog extends SparkListener {
+        @Override
+        public void onTaskEnd(SparkListenerTaskEnd end) {
+            if (end.reason() instanceof TaskFailedReason f) {
+                events.add("step " + currentStep + ": rank " + end.taskInfo().index() + " (attempt " + end.taskInfo().attemptNumber()
+                        + ") failed on executor " + end.taskInfo().executorId() + " at " + end.taskInfo().host() + ": "
+                        + String.valueOf(f.toErrorString()).lines().findFirst().orElse("") + "; Spark reruns it");
+            }
+        }
+
+        @Override
+        public void onExecutorRemoved(SparkListenerExecutorRemoved removed) {
+            events.add("step " + currentStep + ": executor " + removed.executorId() + " removed: " + removed.reason());
+        }
     }
 
     @Override
@@ -53,6 +77,7 @@ public final class SparkDistribution implements Distribution {
         Device d = job.trainable().device();
         List<Integer> ranks = IntStream.range(0, job.ranks()).boxed().toList();
         return (step, n, sink) -> {
+            currentStep = step;
             beforeStep.accept(step);
             float[][] values = new float[params.size()][];
             for (int i = 0; i < values.length; i++) {
@@ -97,6 +122,13 @@ public final class SparkDistribution implements Distribution {
         return new UncheckedIOException("step " + step + " failed on the cluster: " + first, new IOException(e));
     }
 
+    /** The faults Spark met and what it did, in order ("step 2: rank 1 (attempt 0) failed on executor 0 …"). */
+    public List<String> faults() {
+        synchronized (events) {
+            return List.copyOf(events);
+        }
+    }
+
     @Override
     public int defaultRanks() {
         return Math.max(1, sc.defaultParallelism());
@@ -130,5 +162,6 @@ public final class SparkDistribution implements Distribution {
         report.note("sync_share", wall > 0 ? sync / wall : 0);
         report.note("worker_load_seconds", loadNanos / 1e9);
         report.note("micro_batches_by_executor", new TreeMap<>(microBatchesByExecutor));
+        report.note("cluster_faults", faults());
     }
 }

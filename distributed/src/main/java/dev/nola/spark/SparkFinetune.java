@@ -96,6 +96,9 @@ public final class SparkFinetune {
                         + " micro-batches by executor %s", t.size(), sync, wall > 0 ? 100 * sync / wall : 0, wall,
                         dist.microBatchesByExecutor()));
             }
+            if (!List.of(args).contains("--quiet")) {
+                dist.faults().forEach(f -> err.println("nola-spark: " + Echo.line(f)));
+            }
             return status;
         } finally {
             sc.stop();
