@@ -30,12 +30,17 @@ public final class SparkFinetune {
             "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED", "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
             "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED",
             "--add-opens=java.base/sun.security.action=ALL-UNNAMED", "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
-            "-Dio.netty.tryReflectionSetAccessible=true");
+            "-Dio.netty.tryReflectionSetAccessible=true", "--sun-misc-unsafe-memory-access=allow");
 
     private SparkFinetune() {
     }
 
+    /** {@code --jvm-flags} prints {@link #JVM_FLAGS}, one a line (bin/nola starts the driver with them); else runs. */
     public static void main(String[] args) {
+        if (args.length == 1 && args[0].equals("--jvm-flags")) {
+            JVM_FLAGS.forEach(System.out::println);
+            return;
+        }
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), new SparkConf(), null));
     }
 
@@ -102,6 +107,7 @@ public final class SparkFinetune {
             return status;
         } finally {
             sc.stop();
+            WorkerWorkloads.closeAll();
         }
     }
 

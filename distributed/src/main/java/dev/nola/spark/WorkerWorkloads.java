@@ -69,6 +69,19 @@ final class WorkerWorkloads {
         }
     }
 
+    /**
+     * Closes every idle workload of this JVM. The driver calls it when its run ends: in {@code local[N]} the executors
+     * are its own threads and their workloads would outlive the run; a cluster's executor JVMs end with the application.
+     */
+    static void closeAll() {
+        for (ConcurrentLinkedDeque<Opened> q : IDLE.values()) {
+            for (Opened o = q.pollFirst(); o != null; o = q.pollFirst()) {
+                close(o);
+            }
+        }
+        IDLE.clear();
+    }
+
     private static Opened open(List<String> args, String device, String host) {
         Device d;
         try {

@@ -84,4 +84,26 @@ class LocalSparkTest {
         assertTrue(lines.get(0).startsWith("nola: worker "), r.err());
         assertTrue(lines.get(0).contains(model.toString()), r.err());
     }
+
+    @Test
+    void aDriverStoppedMidRunResumesFromItsCheckpointToTheSameAdapter() throws IOException {
+        Path model = Runs.gpt2(tmp.resolve("gpt2-resume"));
+        Runs.ok(Runs.local(Runs.finetune(model, tmp.resolve("one"), false, 4, 2, "--accumulate", "2", "--quiet")));
+        Path out = tmp.resolve("resumed");
+        List<String> args = Runs.finetune(model, out, false, 4, 2, "--spark", "local[2]", "--accumulate", "2", "--quiet");
+        // the driver stops before step 3 (a checkpoint is written every 2 steps: the last one is step 2's)
+        Runs.Result stopped = Runs.spark(args, conf(), step -> {
+            if (step == 3) {
+                throw new IllegalStateException("the driver stops before step 3");
+            }
+        });
+        assertEquals(2, stopped.status(), stopped.err());
+        List<String> again = new java.util.ArrayList<>(args);
+        again.add("--resume");
+        Runs.Result resumed = Runs.spark(again, conf(), null);
+        Runs.ok(resumed);
+        assertArrayEquals(Runs.adapter(tmp.resolve("one")), Runs.adapter(out), "resumed on the cluster: the same adapter");
+        JsonNode rep = new ObjectMapper().readTree(out.resolve("report/report.json").toFile());
+        assertEquals(2, rep.path("config").path("resumed_from_step").asLong(), rep.toString());
+    }
 }

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * nola-spark on a real standalone cluster: Spark's Master and two one-core Workers as separate JVMs on loopback, the
- * driver in this JVM. The cluster's adapter is the one-process {@code --accumulate 2} adapter bit for bit, with and
- * without an executor JVM killed by SIGKILL mid-run.
+ * driver in this JVM. The cluster's adapter is the one-process {@code --accumulate 2} adapter bit for bit, though an
+ * executor JVM is killed by SIGKILL mid-run (one run: each run starts its own executors, which costs most of the time).
  */
 class StandaloneClusterTest {
 
@@ -47,19 +47,7 @@ class StandaloneClusterTest {
     }
 
     @Test
-    void twoWorkersMakeTheAccumulateTwoAdapterBitForBit() throws Exception {
-        Path out = tmp.resolve("cluster-run");
-        Runs.Result r = Runs.spark(Runs.finetune(model, out, false, STEPS, 2, "--accumulate", "2"), cluster.conf(), null);
-        assertEquals(0, r.status(), r.err() + cluster.logs());
-        assertArrayEquals(accumulated, Runs.adapter(out), "2 workers × batch 2 is --accumulate 2 --batch 2 in one process");
-        JsonNode rep = new ObjectMapper().readTree(out.resolve("report/report.json").toFile());
-        JsonNode by = rep.path("micro_batches_by_executor");
-        assertEquals(2, by.size(), "both workers' executors computed micro-batches: " + by);
-        assertTrue(r.err().contains("nola-spark: " + STEPS + " steps; sync"), r.err());
-    }
-
-    @Test
-    void anExecutorKilledMidRunLeavesTheSameAdapter() throws Exception {
+    void twoWorkersGiveTheAccumulateTwoAdapterBitForBitThoughAnExecutorIsKilledMidRun() throws Exception {
         Path out = tmp.resolve("killed-run");
         AtomicReference<String> killed = new AtomicReference<>();
         Runs.Result r = Runs.spark(Runs.finetune(model, out, false, STEPS, 2, "--accumulate", "2"), cluster.conf(), step -> {
@@ -77,5 +65,7 @@ class StandaloneClusterTest {
         JsonNode rep = new ObjectMapper().readTree(out.resolve("report/report.json").toFile());
         assertTrue(rep.path("cluster_faults").size() > 0, "what Spark did is reported: " + rep + "\n" + r.err());
         assertTrue(rep.path("cluster_faults").toString().contains("step 2"), rep.path("cluster_faults").toString());
+        assertTrue(rep.path("micro_batches_by_executor").size() >= 2, "both workers' executors computed micro-batches: " + rep);
+        assertTrue(r.err().contains("nola-spark: " + STEPS + " steps; sync"), r.err());
     }
 }
