@@ -3,6 +3,7 @@
 # classes from distributed/target/spark-home/jars) against one process with 1 thread, the same global batch
 # (2 x 4 sequences of 128 tokens per step), on a GPT-2 124M-shaped random base:
 #   distributed/bench-cluster.sh [STEPS]       (default 8; needs ~10 GB of memory: driver + 2 executors of 3 GB)
+#   NOLA_BENCH_LAYERS=1 distributed/bench-cluster.sh 3     (a quick trial of the script on a 1-layer model)
 # Prints tokens/s of each, the sync per step and its share, and whether the adapters are identical.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,7 +16,7 @@ STEPS="${1:-8}"
 JAR="$ROOT/distributed/target/nola-spark.jar"
 JARS="$ROOT/distributed/target/spark-home/jars"
 JAVA="$JAVA_HOME/bin/java"
-mapfile -t FLAGS < <("$JAVA" -cp "$JAR" dev.nola.spark.SparkFinetune --jvm-flags)
+mapfile -t FLAGS < <("$JAVA" -cp "$JAR" dev.nola.spark.SparkJvmFlags)
 WORK="$(mktemp -d)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -26,8 +26,12 @@ import java.util.SplittableRandom;
  */
 public final class ClusterBench {
 
-    /** GPT-2 124M's shape with 128 positions: the windows are 128 tokens. */
-    static final Gpt2Config SHAPE = new Gpt2Config(768, 12, 12, 128, 50257, 1e-5f, "gelu_new");
+    /**
+     * GPT-2 124M's shape with 128 positions (the windows are 128 tokens); {@code NOLA_BENCH_LAYERS} gives fewer layers
+     * than 12 for a quick trial of the script.
+     */
+    static final Gpt2Config SHAPE = new Gpt2Config(768, 12, Integer.parseInt(System.getenv().getOrDefault("NOLA_BENCH_LAYERS", "12")),
+            128, 50257, 1e-5f, "gelu_new");
 
     private ClusterBench() {
     }

@@ -20,27 +20,13 @@ import org.apache.spark.api.java.JavaSparkContext;
  */
 public final class SparkFinetune {
 
-    /** The JVM flags Spark needs on JDK 25 (Spark's own launcher's list), for drivers and executors started by hand. */
-    public static final List<String> JVM_FLAGS = List.of("-XX:+IgnoreUnrecognizedVMOptions",
-            "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-            "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
-            "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
-            "--add-opens=java.base/java.net=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
-            "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
-            "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED", "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
-            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED",
-            "--add-opens=java.base/sun.security.action=ALL-UNNAMED", "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
-            "-Dio.netty.tryReflectionSetAccessible=true", "--sun-misc-unsafe-memory-access=allow");
+    /** The JVM flags Spark needs on JDK 25 ({@link SparkJvmFlags#LIST}). */
+    public static final List<String> JVM_FLAGS = SparkJvmFlags.LIST;
 
     private SparkFinetune() {
     }
 
-    /** {@code --jvm-flags} prints {@link #JVM_FLAGS}, one a line (bin/nola starts the driver with them); else runs. */
     public static void main(String[] args) {
-        if (args.length == 1 && args[0].equals("--jvm-flags")) {
-            JVM_FLAGS.forEach(System.out::println);
-            return;
-        }
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), new SparkConf(), null));
     }
 

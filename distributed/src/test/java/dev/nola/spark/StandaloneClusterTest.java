@@ -63,6 +63,8 @@ class StandaloneClusterTest {
         assertTrue(killed.get() != null, "an executor was killed");
         assertArrayEquals(accumulated, Runs.adapter(out), "the killed executor's work was redone: the same adapter");
         JsonNode rep = new ObjectMapper().readTree(out.resolve("report/report.json").toFile());
+        // the evidence, in the test's output: which step, what Spark did
+        System.out.println("StandaloneClusterTest: killed executor " + killed.get() + " before step 2's job; " + rep.path("cluster_faults"));
         assertTrue(rep.path("cluster_faults").size() > 0, "what Spark did is reported: " + rep + "\n" + r.err());
         assertTrue(rep.path("cluster_faults").toString().contains("step 2"), rep.path("cluster_faults").toString());
         assertTrue(rep.path("micro_batches_by_executor").size() >= 2, "both workers' executors computed micro-batches: " + rep);
