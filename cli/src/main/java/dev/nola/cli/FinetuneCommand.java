@@ -3,6 +3,7 @@ package dev.nola.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nola.adapter.Adapter;
 import dev.nola.cli.run.DataSpec;
+import dev.nola.cli.run.Distribution;
 import dev.nola.cli.run.FinetuneLayout;
 import dev.nola.cli.run.MethodSpec;
 import dev.nola.cli.run.ModelSource;
@@ -17,17 +18,18 @@ import dev.nola.io.OutputPaths;
 import dev.nola.kernels.Backends;
 import dev.nola.kernels.Device;
 import dev.nola.models.bases.SmallBases;
+import dev.nola.models.train.AccumulatingTask;
 import dev.nola.models.train.Evaluation;
 import dev.nola.models.train.Trainer;
 import dev.nola.models.train.TrainerSettings;
 import dev.nola.models.train.TrainingListener;
+import dev.nola.models.train.TrainingTask;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
-import dev.nola.models.transformer.WeightPrecision;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -82,6 +84,16 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "Sequences or images per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
+    @Option(names = "--accumulate", paramLabel = "N",
+            description = "Micro-batches of --batch each per optimizer step, their gradients summed in order and averaged"
+                    + " (with --spark: the workers' shards per step). Default: 1 (with --spark: the cluster's cores).")
+    Integer accumulate;
+
+    @Option(names = "--spark", paramLabel = "MASTER",
+            description = "Train data-parallel on a Spark cluster (local[N], spark://HOST:PORT): the nola-spark module runs"
+                    + " --accumulate micro-batches per step on the executors.")
+    String spark;
+
     @Option(names = "--eval-every", defaultValue = "0", paramLabel = "N", description = "Evaluate every N steps (0: only at the end).")
     long evalEvery;
 
@@ -111,7 +123,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        WeightPrecision precision = weights.precision();
+        weights.precision(); // a bad --weights is refused before anything is opened
         if (steps == null && epochs == null || steps != null && epochs != null) {
             throw new IllegalArgumentException("give one of --steps N or --epochs E (got " + (steps == null ? "neither" : "both") + ")");
         }
@@ -121,11 +133,17 @@ final class FinetuneCommand implements Callable<Integer> {
         if (batch <= 0) {
             throw new IllegalArgumentException("--batch is " + batch + "; expected > 0");
         }
+        if (accumulate != null && accumulate <= 0) {
+            throw new IllegalArgumentException("--accumulate is " + accumulate + "; expected > 0");
+        }
+        if (spark != null && main.distribution == null) {
+            throw new IllegalArgumentException("--spark " + Echo.quote(spark) + " needs the nola-spark module (distributed/);"
+                    + " build it and run through bin/nola, or submit distributed/target/nola-spark.jar with spark-submit");
+        }
         if (!schedule.equals("linear") && !schedule.equals("cosine")) {
             throw new IllegalArgumentException("--schedule " + Echo.quote(schedule) + " is not a schedule; expected linear or cosine");
         }
         DataSpec dataSpec = data.spec();
-        int[] classes = DataSpec.parseClasses(data.classes);
         Path ckptDir = out.resolve(FinetuneLayout.CHECKPOINT);
         if (Files.isDirectory(out)) {
             // what a run killed with SIGKILL left: a temporary removed, a checkpoint renamed aside put back
@@ -167,12 +185,12 @@ final class FinetuneCommand implements Callable<Integer> {
             ModelSource src = ModelSource.resolve(model, d, baseSteps, new Progress(mode, err, "pretrain " + model, "items"));
             boolean vit = src.readsImages();
             MethodSpec m = method.spec(src);
-            if (vit != dataSpec.images()) {
-                throw new IllegalArgumentException("--model " + Echo.quote(model) + " is a " + src.displayName() + " but --data "
-                        + Echo.path(dataSpec.path()) + " holds " + (dataSpec.images() ? "images" : "text"));
-            }
-            try (Workload w = src.workload(d, m.create(d, src.spec()), dataSpec,
-                    new ModelSource.Setup(batch, m.seed(), classes, data.shots, null, precision))) {
+            Distribution dist = main.distribution;
+            int ranks = accumulate != null ? accumulate : dist != null ? dist.defaultRanks() : 1;
+            try (Workload w = open(d, src, m, dataSpec);
+                 AccumulatingTask acc = accumulator(w, src, dist, ranks)) {
+                TrainingTask task = acc != null ? acc : w.task();
+                ranksPerStep = ranks;
                 long perEpoch = Math.max(1, epochCount(w));
                 long n = steps != null ? steps : Math.max(1, Math.round(epochs * perEpoch));
                 double rate = lr != null ? lr : m.method().equals("lora") ? 2e-3 : 1e-2;
@@ -181,7 +199,9 @@ final class FinetuneCommand implements Callable<Integer> {
                         checkpointEvery > 0 ? checkpointEvery : Math.max(1, n / 10), 0.999);
                 if (mode != Progress.Mode.QUIET) {
                     err.println("nola finetune: " + m.label() + " on " + src.name() + " (" + d.id() + "), " + w.describe()
-                            + "; weights " + w.weightMemory().describe());
+                            + "; weights " + w.weightMemory().describe()
+                            + (dist != null ? "; " + dist.describe() : "")
+                            + (ranks > 1 ? "; " + ranks + " micro-batches of " + batch + " per step" : ""));
                     err.flush();
                 }
                 Evaluation before = w.evaluate();
@@ -213,7 +233,7 @@ final class FinetuneCommand implements Callable<Integer> {
                                 + " (--resume-changed-data)");
                         err.flush();
                     }
-                    r = Trainer.run(w.task(), ts, ckptDir, resume, l, inputs);
+                    r = Trainer.run(task, ts, ckptDir, resume, l, inputs);
                 } finally {
                     try {
                         Runtime.getRuntime().removeShutdownHook(hook);
@@ -256,6 +276,10 @@ final class FinetuneCommand implements Callable<Integer> {
                 c.put("weights", w.weightMemory().precision());
                 c.put("weight_bytes", w.weightMemory().bytes());
                 c.put("weight_bytes_f32", w.weightMemory().f32Bytes());
+                c.put("accumulate", ranks);
+                if (dist != null) {
+                    dist.report(rep);
+                }
                 c.put("resumed_from_step", r.firstStep());
                 rep.add(new RunReport.Method(m.label(), trainable, vit ? w.headNumbers() : 0, bytes, w.metric(before),
                         w.metric(after), new double[] {w.metric(after)}, log, r.seconds()));
@@ -280,8 +304,56 @@ final class FinetuneCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The workload of this command's model, method and data on {@code d} (what every worker of a distributed run opens too). */
+    Workload open(Device d, ModelSource src, MethodSpec m, DataSpec dataSpec) {
+        if (src.readsImages() != dataSpec.images()) {
+            throw new IllegalArgumentException("--model " + Echo.quote(model) + " is a " + src.displayName() + " but --data "
+                    + Echo.path(dataSpec.path()) + " holds " + (dataSpec.images() ? "images" : "text"));
+        }
+        int[] classes = DataSpec.parseClasses(data.classes);
+        return src.workload(d, m.create(d, src.spec()), dataSpec,
+                new ModelSource.Setup(batch, m.seed(), classes, data.shots, null, weights.precision()));
+    }
+
+    /** The task that sums {@code ranks} micro-batches per step (on the cluster, with a distribution), or null for none. */
+    private AccumulatingTask accumulator(Workload w, ModelSource src, Distribution dist, int ranks) {
+        if (dist != null) {
+            return new AccumulatingTask(w.task(), ranks, dist.start(new Distribution.Job(workerArgs(src), ranks, w.task().trainable())));
+        }
+        return ranks > 1 ? AccumulatingTask.local(w.task(), ranks) : null;
+    }
+
+    /** The workload a worker opens from {@code args} (a finetune command line from {@link #workerArgs}) on {@code d}. */
+    Workload openForWorker(Device d) {
+        ModelSource src = ModelSource.directory(model);
+        return open(d, src, method.spec(src), data.spec());
+    }
+
+    /**
+     * This command line as a worker rebuilds it: the model as the directory it resolved to (a base name was built
+     * here), without --spark.
+     */
+    private java.util.List<String> workerArgs(ModelSource src) {
+        java.util.List<String> a = new java.util.ArrayList<>();
+        String[] args = main.args;
+        for (int i = 0; i < args.length; i++) {
+            String s = args[i];
+            if (s.equals("--spark") || s.equals("--model")) {
+                i++;
+            } else if (!s.startsWith("--spark=") && !s.startsWith("--model=")) {
+                a.add(s);
+            }
+        }
+        a.add("--model");
+        a.add(src.dir().toAbsolutePath().toString());
+        return a;
+    }
+
+    /** Micro-batches per step, once known (an epoch is this many batches fewer steps). */
+    private int ranksPerStep = 1;
+
     private long epochCount(Workload w) {
-        return w.task() == null ? 1 : Math.max(1, trainItems(w) / Math.max(1, batch));
+        return w.task() == null ? 1 : Math.max(1, trainItems(w) / Math.max(1, (long) batch * ranksPerStep));
     }
 
     private static long trainItems(Workload w) {

@@ -30,6 +30,9 @@ public final class Main {
     /** The command line as given, for messages that repeat it (how to resume). */
     String[] args;
 
+    /** Where {@code finetune --spark} computes its micro-batches (the nola-spark module), or null without it. */
+    dev.nola.cli.run.Distribution distribution;
+
     /** Exit status for bad input. */
     public static final int BAD_INPUT = 2;
 
@@ -52,14 +55,22 @@ public final class Main {
      * name cannot add lines, and no Java exception class is named except for an internal error.
      */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        return run(args, out, err, null);
+    }
+
+    /**
+     * As {@link #run(String[], PrintWriter, PrintWriter)}, with {@code finetune}'s micro-batches computed by
+     * {@code distribution} (the nola-spark module's entry point passes its Spark run here).
+     */
+    public static int run(String[] args, PrintWriter out, PrintWriter err, dev.nola.cli.run.Distribution distribution) {
         // charts are drawn off-screen; no display is needed or wanted
         System.setProperty("java.awt.headless", "true");
         Main main = new Main();
         main.args = args.clone();
-        CommandLine cl = new CommandLine(main);
+        main.distribution = distribution;
+        CommandLine cl = commandLine(main);
         cl.setOut(out);
         cl.setErr(err);
-        cl.registerConverter(Path.class, Main::path);
         cl.setParameterExceptionHandler((ex, a) -> {
             err.println("nola: " + Echo.line(ex.getMessage()) + " (see 'nola " + commandPath(ex.getCommandLine()) + "--help')");
             return BAD_INPUT;
@@ -88,6 +99,13 @@ public final class Main {
                     + " of Java heap); give java a larger -Xmx, e.g. NOLA_JAVA_OPTS=-Xmx8g bin/nola ...");
             return 1;
         }
+    }
+
+    /** The command line of {@code main}, with the converters every command's options need. */
+    static CommandLine commandLine(Main main) {
+        CommandLine cl = new CommandLine(main);
+        cl.registerConverter(Path.class, Main::path);
+        return cl;
     }
 
     /** Path arguments: an empty one is called empty (an empty path would silently mean "."). */

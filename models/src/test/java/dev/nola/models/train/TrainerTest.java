@@ -55,7 +55,7 @@ class TrainerTest {
     }
 
     /** A model on fixed random weights with NOLA on q and v, and its task. */
-    private static final class Setup implements AutoCloseable {
+    static final class Setup implements AutoCloseable {
         final Device d;
         final DeviceWeights w;
         final CausalLm m;
