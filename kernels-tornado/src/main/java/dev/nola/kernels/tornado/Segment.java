@@ -17,7 +17,6 @@ import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
-import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -231,6 +230,7 @@ final class Segment implements AutoCloseable {
     private TornadoExecutionResult last;
     private boolean ran;
     private final long deviceBytes;
+    private final TornadoProfile profile;
 
     /**
      * Builds the plan for these recorded calls (nothing runs yet); tensors in {@code everyExecution}
@@ -238,8 +238,9 @@ final class Segment implements AutoCloseable {
      * absent operands: sent once to every graph.
      */
     Segment(List<KernelPlan> calls, TornadoDevice device, String openclFlags, Set<TornadoTensor> everyExecution,
-            List<Object> placeholders) {
+            List<Object> placeholders, TornadoOptions options, TornadoProfile profile) {
         this.calls = List.copyOf(calls);
+        this.profile = profile;
         int[] graphOf = graphsOf(calls);
         int g = graphOf.length == 0 ? 0 : graphOf[graphOf.length - 1];
         this.graphOf = graphOf;
@@ -332,7 +333,7 @@ final class Segment implements AutoCloseable {
                 if (!persisted.isEmpty()) {
                     tg.persistOnDevice(persisted.toArray());
                 }
-                if (Boolean.getBoolean("nola.tornado.traceFlush")) {
+                if (options.traceFlush()) {
                     System.err.printf("segment graph %d: calls %d, consumed %d, copied in %d+%d, persisted %d%n", g, c - first,
                             consumed.size(), once.size(), always.size(), persisted.size());
                 }
@@ -344,9 +345,7 @@ final class Segment implements AutoCloseable {
         this.deviceBytes = bytes;
         this.plan = new TornadoExecutionPlan(built);
         plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
-        if (KernelPlan.PROFILE) {
-            plan.withProfiler(ProfilerMode.SILENT);
-        }
+        profile.attach(plan);
     }
 
     int graphs() {
@@ -411,7 +410,7 @@ final class Segment implements AutoCloseable {
         }
         for (int g = 0; g < graphs; g++) {
             last = plan.withGraph(g).execute();
-            KernelPlan.profile(last);
+            profile.add(last);
         }
         ran = true;
         for (Use u : uses) {
@@ -436,9 +435,7 @@ final class Segment implements AutoCloseable {
         } else {
             last.transferToHost(u.in.array);
         }
-        if (KernelPlan.PROFILE) {
-            KernelPlan.TOTALS[7] += t.size() * 4L;
-        }
+        profile.addCopyOut(t.size() * 4L);
     }
 
     /**

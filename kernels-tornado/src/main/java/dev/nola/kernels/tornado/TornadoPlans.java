@@ -60,6 +60,8 @@ final class TornadoPlans {
     }
 
     private final TornadoDevice device;
+    private final TornadoOptions options;
+    private final TornadoProfile profile;
     /** CPU-shaped kernels (a contiguous chunk per work-item) rather than one element per work-item. */
     final boolean cpuLayout;
     private final Map<Key, KernelPlan> plans = new LinkedHashMap<>(16, 0.75f, true);
@@ -73,11 +75,22 @@ final class TornadoPlans {
     private long built;
 
     TornadoPlans(TornadoDevice device) {
-        this(device, device.getMaxGlobalMemory() / 2, device.getDeviceType() == TornadoDeviceType.CPU);
+        this(device, TornadoOptions.fromSystemProperties());
+    }
+
+    /** With the given switches. */
+    TornadoPlans(TornadoDevice device, TornadoOptions options) {
+        this(device, device.getMaxGlobalMemory() / 2, device.getDeviceType() == TornadoDeviceType.CPU, options);
     }
 
     /** With a given byte budget and layout (tests run the GPU-shaped kernels on a CPU device this way). */
     TornadoPlans(TornadoDevice device, long budgetBytes, boolean cpuLayout) {
+        this(device, budgetBytes, cpuLayout, TornadoOptions.fromSystemProperties());
+    }
+
+    TornadoPlans(TornadoDevice device, long budgetBytes, boolean cpuLayout, TornadoOptions options) {
+        this.options = options;
+        this.profile = new TornadoProfile(options.profile());
         this.device = device;
         this.cpuLayout = cpuLayout;
         this.budgetBytes = budgetBytes;
@@ -431,8 +444,8 @@ final class TornadoPlans {
             p = null;
         }
         if (p == null) {
-            p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, tasks, ipSize, fpSize, tensors, resident,
-                    builder);
+            p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, profile, tasks, ipSize, fpSize, tensors,
+                    resident, builder);
             p.scratchFloats = scratch;
             built++;
             heldBytes += p.deviceBytes();
@@ -488,6 +501,16 @@ final class TornadoPlans {
     /** The element index of {@code t}'s first element in {@link #arrayOf}{@code (t)}. */
     int baseOf(TornadoTensor t) {
         return inArena(t) ? t.base() : 0;
+    }
+
+    /** The switches this cache was opened with. */
+    TornadoOptions options() {
+        return options;
+    }
+
+    /** TornadoVM's profiler figures over this device's plans and segments (empty when profiling is off). */
+    TornadoProfile profile() {
+        return profile;
     }
 
     /** Whether ops are being recorded ({@link #capture}) rather than run one by one. */
@@ -570,7 +593,7 @@ final class TornadoPlans {
         if (pending.isEmpty()) {
             return;
         }
-        if (recording && Boolean.getBoolean("nola.tornado.traceFlush")) {
+        if (recording && options.traceFlush()) {
             new Throwable("flush inside a capture after " + pending.size() + " calls").printStackTrace();
         }
         List<KernelPlan> calls = new ArrayList<>(pending);
@@ -622,7 +645,7 @@ final class TornadoPlans {
                         }
                     }
                 }
-                s = new Segment(part, device, OPENCL_FLAGS, every, placeholders);
+                s = new Segment(part, device, OPENCL_FLAGS, every, placeholders, options, profile);
                 segmentsBuilt++;
                 heldBytes += s.deviceBytes();
                 chain.parts().set(k, s);

@@ -35,12 +35,9 @@ final class TornadoVmDevice extends AbstractDevice {
         this(info, device, new TornadoPlans(device));
     }
 
-    /**
-     * With the given plan cache (tests choose its layout); float32 tensors in arenas unless
-     * {@code -Dnola.tornado.arenas=false}.
-     */
+    /** With the given plan cache (tests choose its layout); float32 tensors in arenas as its options say. */
     TornadoVmDevice(DeviceInfo info, TornadoDevice device, TornadoPlans plans) {
-        this(info, device, plans, Boolean.parseBoolean(System.getProperty("nola.tornado.arenas", "true")));
+        this(info, device, plans, plans.options().arenas());
     }
 
     /** With the given plan cache, and float32 tensors in arenas or each in an array of its own. */
@@ -63,12 +60,7 @@ final class TornadoVmDevice extends AbstractDevice {
         m.put("tornado.segments_built", plans.segmentsBuilt());
         m.put("tornado.segment_runs", plans.segmentRuns());
         m.put("tornado.arena_bytes", arenas == null ? 0 : arenas.bytes());
-        if (!KernelPlan.PROFILE) {
-            return m;
-        }
-        for (int i = 0; i < KernelPlan.TOTAL_NAMES.length; i++) {
-            m.put(KernelPlan.TOTAL_NAMES[i], KernelPlan.TOTALS[i]);
-        }
+        m.putAll(plans.profile().counters());
         return m;
     }
 

@@ -206,6 +206,46 @@ class SegmentTest {
     }
 
     /**
+     * A replayed step copies in only what the host wrote inside it (the batch and the targets, as
+     * arrays of their own) and the calls' parameter buffers, and copies out nothing until the losses
+     * are read (their region of the arena only): TornadoVM's profiler, summed per device, says so.
+     */
+    @Test
+    void aReplayedStepCopiesOnlyItsInputsAndTheLosses() {
+        int steps = 3;
+        float[][] in = batches(steps);
+        var td = TornadoRuntimeAccess.device(0, 0);
+        TornadoOptions options = TornadoOptions.fromSystemProperties();
+        TornadoOptions profiled = new TornadoOptions(true, options.traceFlush(), true);
+        try (Device eager = Backends.open("tornado:0:0");
+             TornadoVmDevice captured = new TornadoVmDevice(eager.info(), td, new TornadoPlans(td, profiled))) {
+            Model a = new Model(eager, 4);
+            Model c = new Model(captured, 4);
+            java.util.Map<String, Long> before = null;
+            for (int s = 0; s < steps; s++) {
+                int step = s;
+                if (s == 1) {
+                    before = captured.backendCounters();
+                }
+                a.step(in[s], targets(s));
+                captured.capture(() -> c.step(in[step], targets(step)));
+                assertArrayEquals(eager.read(a.losses), captured.read(c.losses), "losses of step " + s);
+            }
+            java.util.Map<String, Long> after = captured.backendCounters();
+            long replays = steps - 1;
+            long copiedIn = (after.get("tornado.copy_in_bytes") - before.get("tornado.copy_in_bytes")) / replays;
+            long copiedOut = (after.get("tornado.copy_out_bytes") - before.get("tornado.copy_out_bytes")) / replays;
+            assertEquals(steps, captured.plans().segmentRuns(), "one segment run per step");
+            assertEquals(1, after.get("tornado.segments_built"), "built in the first step only");
+            // in: the batch (N·C floats) and targets (N ints), plus a few words of parameters per call;
+            // out: the losses (N floats). The weights, moments and activations (over 40 KB) never move.
+            long inputs = (N * C + N) * 4L;
+            assertTrue(copiedIn >= inputs && copiedIn < inputs + 16 * 1024, "bytes copied in per replayed step: " + copiedIn);
+            assertEquals(N * 4L, copiedOut, "bytes copied out per replayed step");
+        }
+    }
+
+    /**
      * Changes made outside the captured step between its runs (an op run on its own, a host write) are
      * seen by the next run: the segment notices the tensor's new version and is rebuilt, copying it in on
      * every run from then on.
