@@ -5,11 +5,8 @@ import java.util.List;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
-import uk.ac.manchester.tornado.api.TornadoExecutionResult;
-import uk.ac.manchester.tornado.api.TornadoProfilerResult;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
-import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -86,6 +83,8 @@ final class KernelPlan implements AutoCloseable {
     private final long[] residentVersions;
     private final WorkerGrid1D[] grids;
     private final TornadoExecutionPlan plan;
+    /** Where a plan of its own adds its runs' profiler figures (null for a recorded call). */
+    private final TornadoProfile profile;
 
     /** Builds the task graph from a fresh graph, the parameter buffers and the device. */
     interface GraphBuilder {
@@ -94,13 +93,17 @@ final class KernelPlan implements AutoCloseable {
 
     KernelPlan(String name, TornadoDevice device, String openclFlags, int ipSize, int fpSize,
                List<TornadoTensor> tensors, List<TornadoTensor> resident, GraphBuilder builder) {
-        this(name, device, openclFlags, 1, ipSize, fpSize, tensors, resident, builder);
+        this(name, device, openclFlags, new TornadoProfile(false), 1, ipSize, fpSize, tensors, resident, builder);
     }
 
-    /** A plan whose graph has {@code tasks} tasks, named {@link #task}(0..tasks-1). */
-    KernelPlan(String name, TornadoDevice device, String openclFlags, int tasks, int ipSize, int fpSize,
-               List<TornadoTensor> tensors, List<TornadoTensor> resident, GraphBuilder builder) {
+    /**
+     * A plan whose graph has {@code tasks} tasks, named {@link #task}(0..tasks-1), its runs added to
+     * {@code profile}.
+     */
+    KernelPlan(String name, TornadoDevice device, String openclFlags, TornadoProfile profile, int tasks, int ipSize,
+               int fpSize, List<TornadoTensor> tensors, List<TornadoTensor> resident, GraphBuilder builder) {
         this.recorded = null;
+        this.profile = profile;
         this.globalSizes = new int[tasks];
         this.smallGroupsOf = new boolean[tasks];
         this.ip = new IntArray(Math.max(1, ipSize));
@@ -120,9 +123,7 @@ final class KernelPlan implements AutoCloseable {
         }
         this.plan = new TornadoExecutionPlan(g.snapshot());
         plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
-        if (PROFILE) {
-            plan.withProfiler(ProfilerMode.SILENT);
-        }
+        profile.attach(plan);
     }
 
     /**
@@ -131,6 +132,7 @@ final class KernelPlan implements AutoCloseable {
      */
     KernelPlan(int tasks, int ipSize, int fpSize, Recorded recorded) {
         this.recorded = recorded;
+        this.profile = null;
         this.globalSizes = new int[tasks];
         this.smallGroupsOf = new boolean[tasks];
         this.ip = new IntArray(Math.max(1, ipSize));
@@ -234,7 +236,7 @@ final class KernelPlan implements AutoCloseable {
         }
     }
 
-    /** Runs every task in order, with the grids set (and adds TornadoVM's profile to {@link #TOTALS} when profiling). */
+    /** Runs every task in order, with the grids set (and adds TornadoVM's profile to the device's when profiling). */
     void execute() {
         if (recorded != null) {
             recorded.recorder().add(this);
@@ -243,35 +245,8 @@ final class KernelPlan implements AutoCloseable {
         for (TornadoTensor t : tensors) {
             t.toHost();
         }
-        profile(plan.execute());
+        profile.add(plan.execute());
     }
-
-    /** Adds TornadoVM's profile of one execution to {@link #TOTALS} when profiling. */
-    static void profile(TornadoExecutionResult r) {
-        if (PROFILE) {
-            TornadoProfilerResult p = r.getProfilerResult();
-            TOTALS[0] += p.getTotalTime();
-            TOTALS[1] += p.getDeviceKernelTime();
-            TOTALS[2] += p.getDeviceWriteTime();
-            TOTALS[3] += p.getDeviceReadTime();
-            TOTALS[4] += p.getDataTransferDispatchTime() + p.getKernelDispatchTime();
-            TOTALS[5] += p.getCompileTime();
-            TOTALS[6] += p.getTotalBytesCopyIn();
-            TOTALS[7] += p.getTotalBytesCopyOut();
-            TOTALS[8]++;
-        }
-    }
-
-    /**
-     * {@code -Dnola.tornado.profile=true}: every plan runs with TornadoVM's profiler (silent) and its
-     * figures are summed into {@link #TOTALS}, read through {@code AbstractDevice.backendCounters()}.
-     */
-    static final boolean PROFILE = Boolean.getBoolean("nola.tornado.profile");
-    /** Names of {@link #TOTALS}: nanoseconds, then bytes, then plan executions. */
-    static final String[] TOTAL_NAMES = {"tornado.total_ns", "tornado.kernel_ns", "tornado.copy_in_ns",
-            "tornado.copy_out_ns", "tornado.dispatch_ns", "tornado.compile_ns", "tornado.copy_in_bytes",
-            "tornado.copy_out_bytes", "tornado.executions"};
-    static final long[] TOTALS = new long[TOTAL_NAMES.length];
 
     /** Largest CPU work-group. */
     static final int CPU_GROUP = 64;

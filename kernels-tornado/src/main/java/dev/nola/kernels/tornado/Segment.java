@@ -10,16 +10,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import uk.ac.manchester.tornado.api.DataRange;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
-import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * A recorded sequence of kernel calls (a {@link TornadoPlans#capture captured} training step, or
@@ -164,31 +165,54 @@ final class Segment implements AutoCloseable {
 
     private static final AtomicLong NAMES = new AtomicLong();
 
-    /** One storage tensor's array in this plan. */
+    /**
+     * One array of this plan: a tensor's own array, or an arena ({@link TornadoArenas}) that holds
+     * several of the tensors the calls use.
+     */
     private static final class Info {
         final Object array;
-        final TornadoTensor tensor;
         /** The first graph that uses it (allocates, copies in, persists). */
         final int owner;
         /** The last graph that uses it. */
         int last;
-        /** The first call that uses it. */
-        final int firstCall;
-        /** Read before anything in the sequence writes it (by its first call): copied in. */
+        /** Some tensor in it is read before anything in the sequence writes it: copied in. */
         boolean input;
         boolean written;
+        /** Copied in on every run rather than once. */
         boolean every;
+        /** The tensors the calls address through it. */
+        final List<Use> tensors = new ArrayList<>();
 
-        Info(Object array, TornadoTensor tensor, int owner, int firstCall) {
+        Info(Object array, int owner) {
             this.array = array;
-            this.tensor = tensor;
             this.owner = owner;
             this.last = owner;
-            this.firstCall = firstCall;
         }
 
         long bytes() {
-            return tensor.size() * 4L;
+            return array instanceof FloatArray f ? f.getSize() * 4L : ((IntArray) array).getSize() * 4L;
+        }
+    }
+
+    /** A tensor the calls use, through which array, and how. */
+    private static final class Use {
+        final TornadoTensor tensor;
+        final Info in;
+        /** The first call that uses it. */
+        final int firstCall;
+        /** Read before anything in the sequence writes it (by its first call): its array is copied in. */
+        boolean input;
+        boolean written;
+
+        Use(TornadoTensor tensor, Info in, int firstCall) {
+            this.tensor = tensor;
+            this.in = in;
+            this.firstCall = firstCall;
+        }
+
+        /** Whether the array is the tensor's arena (a pull copies its region only). */
+        boolean inArena() {
+            return in.array != tensor.data();
         }
     }
 
@@ -197,6 +221,8 @@ final class Segment implements AutoCloseable {
     private final int[] graphOf;
     private final Map<Object, Info> arrays = new IdentityHashMap<>();
     private final List<Info> order = new ArrayList<>();
+    private final Map<TornadoTensor, Use> tensors = new IdentityHashMap<>();
+    private final List<Use> uses = new ArrayList<>();
     private final Map<TornadoTensor, Long> deviceVersions = new IdentityHashMap<>();
     private final long[] scratchFloats;
     private final int graphs;
@@ -204,6 +230,7 @@ final class Segment implements AutoCloseable {
     private TornadoExecutionResult last;
     private boolean ran;
     private final long deviceBytes;
+    private final TornadoProfile profile;
 
     /**
      * Builds the plan for these recorded calls (nothing runs yet); tensors in {@code everyExecution}
@@ -211,8 +238,9 @@ final class Segment implements AutoCloseable {
      * absent operands: sent once to every graph.
      */
     Segment(List<KernelPlan> calls, TornadoDevice device, String openclFlags, Set<TornadoTensor> everyExecution,
-            List<Object> placeholders) {
+            List<Object> placeholders, TornadoOptions options, TornadoProfile profile) {
         this.calls = List.copyOf(calls);
+        this.profile = profile;
         int[] graphOf = graphsOf(calls);
         int g = graphOf.length == 0 ? 0 : graphOf[graphOf.length - 1];
         this.graphOf = graphOf;
@@ -225,18 +253,31 @@ final class Segment implements AutoCloseable {
             for (KernelPlan.Arg a : call.recorded.args()) {
                 Info in = arrays.get(a.array());
                 if (in == null) {
-                    in = new Info(a.array(), a.tensor(), cg, c);
+                    in = new Info(a.array(), cg);
                     arrays.put(a.array(), in);
                     order.add(in);
                 }
-                in.input |= in.firstCall == c && a.read();
+                Use u = tensors.get(a.tensor());
+                if (u == null) {
+                    u = new Use(a.tensor(), in, c);
+                    tensors.put(a.tensor(), u);
+                    uses.add(u);
+                    in.tensors.add(u);
+                } else if (u.in != in) {
+                    throw new IllegalStateException(a.tensor() + " is addressed through two arrays in one TornadoVM segment");
+                }
+                u.input |= u.firstCall == c && a.read();
+                u.written |= a.written();
+                in.input |= u.input;
                 in.last = cg;
                 in.written |= a.written();
             }
         }
         long bytes = 0;
+        for (Use u : uses) {
+            u.in.every |= u.input && everyExecution.contains(u.tensor);
+        }
         for (Info in : order) {
-            in.every = everyExecution.contains(in.tensor);
             bytes += in.bytes();
         }
         String base = "seg" + NAMES.incrementAndGet() + "g";
@@ -292,7 +333,7 @@ final class Segment implements AutoCloseable {
                 if (!persisted.isEmpty()) {
                     tg.persistOnDevice(persisted.toArray());
                 }
-                if (Boolean.getBoolean("nola.tornado.traceFlush")) {
+                if (options.traceFlush()) {
                     System.err.printf("segment graph %d: calls %d, consumed %d, copied in %d+%d, persisted %d%n", g, c - first,
                             consumed.size(), once.size(), always.size(), persisted.size());
                 }
@@ -304,9 +345,7 @@ final class Segment implements AutoCloseable {
         this.deviceBytes = bytes;
         this.plan = new TornadoExecutionPlan(built);
         plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
-        if (KernelPlan.PROFILE) {
-            plan.withProfiler(ProfilerMode.SILENT);
-        }
+        profile.attach(plan);
     }
 
     int graphs() {
@@ -341,21 +380,16 @@ final class Segment implements AutoCloseable {
         if (!ran) {
             return out;
         }
-        for (Info in : order) {
-            if (in.input && !in.every && (in.tensor.isClosed() || deviceVersions.get(in.tensor) != in.tensor.version())) {
-                out.add(in.tensor);
+        for (Use u : uses) {
+            if (u.input && !u.in.every && (u.tensor.isClosed() || deviceVersions.get(u.tensor) != u.tensor.version())) {
+                out.add(u.tensor);
             }
         }
         return out;
     }
 
     boolean uses(TornadoTensor t) {
-        for (Info in : order) {
-            if (in.tensor == t) {
-                return true;
-            }
-        }
-        return false;
+        return tensors.containsKey(t);
     }
 
     /**
@@ -369,36 +403,39 @@ final class Segment implements AutoCloseable {
                 calls.get(i).takeCallFrom(recording.get(i));
             }
         }
-        for (Info in : order) {
-            if (in.input && (in.every || !ran)) {
-                in.tensor.toHost();
+        for (Use u : uses) {
+            if (u.input && (u.in.every || !ran)) {
+                u.tensor.toHost();
             }
         }
         for (int g = 0; g < graphs; g++) {
             last = plan.withGraph(g).execute();
-            KernelPlan.profile(last);
+            profile.add(last);
         }
         ran = true;
-        for (Info in : order) {
-            if (in.written) {
-                in.tensor.touch();
-                in.tensor.ownedBy(this);
+        for (Use u : uses) {
+            if (u.written) {
+                u.tensor.touch();
+                u.tensor.ownedBy(this);
             }
-            deviceVersions.put(in.tensor, in.tensor.version());
+            deviceVersions.put(u.tensor, u.tensor.version());
         }
     }
 
     /** Copies a tensor this plan holds the latest data of back to its array. */
     void pull(TornadoTensor t) {
-        Info in = arrays.get(t.data());
-        if (in == null || last == null) {
+        Use u = tensors.get(t);
+        if (u == null || last == null) {
             throw new IllegalStateException(t + " is not held by this TornadoVM segment");
         }
-        plan.withGraph(in.owner);
-        last.transferToHost(in.array);
-        if (KernelPlan.PROFILE) {
-            KernelPlan.TOTALS[7] += in.bytes();
+        plan.withGraph(u.in.owner);
+        if (u.inArena()) {
+            // its region of the arena only (TornadoVM's partial copy: element offset and count)
+            last.transferToHost(new DataRange((FloatArray) u.in.array).withOffset(t.base()).withSize(t.size()));
+        } else {
+            last.transferToHost(u.in.array);
         }
+        profile.addCopyOut(t.size() * 4L);
     }
 
     /**
@@ -406,12 +443,12 @@ final class Segment implements AutoCloseable {
      * the device is closing).
      */
     void close(boolean discard) {
-        for (Info in : order) {
-            if (in.tensor.owner() == this) {
-                if (!discard && !in.tensor.isClosed()) {
-                    in.tensor.toHost();
+        for (Use u : uses) {
+            if (u.tensor.owner() == this) {
+                if (!discard && !u.tensor.isClosed()) {
+                    u.tensor.toHost();
                 } else {
-                    in.tensor.ownedBy(null);
+                    u.tensor.ownedBy(null);
                 }
             }
         }

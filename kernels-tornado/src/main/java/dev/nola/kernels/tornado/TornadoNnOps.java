@@ -131,7 +131,9 @@ final class TornadoNnOps extends AbstractNnOps {
             for (Operand o : operands) {
                 if (o.tensor() != null) {
                     TornadoTensor st = o.storage();
-                    args.add(new KernelPlan.Arg(st.data(), st, o.read() || o.written() && o.tensor().size() != st.size(),
+                    boolean arena = plans.inArena(st);
+                    variant.append(arena ? 'a' : '-');
+                    args.add(new KernelPlan.Arg(plans.arrayOf(st), st, o.read() || o.written() && o.tensor().size() != st.size(),
                             o.written()));
                 }
             }
@@ -211,17 +213,21 @@ final class TornadoNnOps extends AbstractNnOps {
         return send.isEmpty() ? g : g.transferToDevice(FIRST_EXECUTION, send.toArray());
     }
 
-    /** The float array of an operand, or the placeholder for an absent one. */
+    /**
+     * The float array of an operand (inside a capture its arena, {@link TornadoPlans#arrayOf}), or the
+     * placeholder for an absent one.
+     */
     private FloatArray floats(Tensor t) {
-        return t == null ? absent : ((TornadoTensor) t.storage()).array();
+        return t == null ? absent : (FloatArray) plans.arrayOf((TornadoTensor) t.storage());
     }
 
     private static IntArray ints(Tensor t) {
         return ((TornadoTensor) t.storage()).intArray();
     }
 
-    private static int off(Tensor t) {
-        return t == null ? 0 : Math.toIntExact(t.offset());
+    /** An operand's element offset in {@link #floats}({@code t}) (0 for an absent one). */
+    private int off(Tensor t) {
+        return t == null ? 0 : Math.toIntExact(t.offset() + plans.baseOf((TornadoTensor) t.storage()));
     }
 
     /** Runs the plan and marks the written storages as changed. */

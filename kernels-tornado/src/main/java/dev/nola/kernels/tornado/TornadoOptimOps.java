@@ -32,23 +32,33 @@ final class TornadoOptimOps extends AbstractOptimOps {
 
     @Override
     protected void doAdamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s, Tensor gradScale, long n) {
-        // p, m and v each go to the written argument (slot) of its storage; see OptimKernels.adamw
+        // p, m and v each go to the written argument (slot) of its array (its storage's, or inside a capture
+        // its arena's: TornadoPlans.arrayOf); see OptimKernels.adamw
         Tensor[] state = {param, m, v};
         List<Tensor> slots = new ArrayList<>();
+        List<Object> slotArrays = new ArrayList<>();
+        List<Tensor> through = new ArrayList<>();
         int[] slot = new int[3];
         for (int i = 0; i < 3; i++) {
+            Object array = plans.arrayOf((TornadoTensor) state[i].storage());
             int j = 0;
-            while (j < slots.size() && slots.get(j) != state[i].storage()) {
+            while (j < slots.size() && slotArrays.get(j) != array) {
                 j++;
             }
             if (j == slots.size()) {
                 slots.add(state[i].storage());
+                slotArrays.add(array);
+            } else if (slots.get(j) != state[i].storage()) {
+                through.add(state[i].storage());
             }
             slot[i] = j;
         }
         TornadoPlans.Call call = plans.call("adamw").in(grad).inOrNone(gradScale);
         for (int j = 0; j < 3; j++) {
-            call = j < slots.size() ? call.inOut(slots.get(j)) : call.scratch(dev.workspace("tornado.adamw.slot" + j, 1));
+            call = j < slots.size() ? call.inOut(slots.get(j)) : call.spare(dev.workspace("tornado.adamw.slot" + j, 1));
+        }
+        for (Tensor t : through) {
+            call = call.inOutThrough(t);
         }
         KernelPlan p = call.plan(OptimKernels.ADAMW_PARAMS, 7, (g, ip, fp, a) -> g
                 .task(KernelPlan.task(0), OptimKernels::adamw, new KernelContext(), ip, fp, a[0], a[1], a[2], a[3], a[4]));
@@ -56,7 +66,7 @@ final class TornadoOptimOps extends AbstractOptimOps {
         p.ip.set(1, gradScale != null ? 1 : 0);
         for (int i = 0; i < 3; i++) {
             p.ip.set(2 + i, slot[i]);
-            p.ip.set(5 + i, (int) state[i].offset());
+            p.ip.set(5 + i, Math.toIntExact(state[i].offset() + plans.baseOf((TornadoTensor) state[i].storage())));
         }
         float[] f = {s.learningRate(), s.beta1(), s.beta2(), s.epsilon(), s.weightDecay(), 1f / s.correction1(),
                 1f / s.correction2()};

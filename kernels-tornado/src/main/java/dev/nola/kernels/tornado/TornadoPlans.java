@@ -60,6 +60,8 @@ final class TornadoPlans {
     }
 
     private final TornadoDevice device;
+    private final TornadoOptions options;
+    private final TornadoProfile profile;
     /** CPU-shaped kernels (a contiguous chunk per work-item) rather than one element per work-item. */
     final boolean cpuLayout;
     private final Map<Key, KernelPlan> plans = new LinkedHashMap<>(16, 0.75f, true);
@@ -73,11 +75,22 @@ final class TornadoPlans {
     private long built;
 
     TornadoPlans(TornadoDevice device) {
-        this(device, device.getMaxGlobalMemory() / 2, device.getDeviceType() == TornadoDeviceType.CPU);
+        this(device, TornadoOptions.fromSystemProperties());
+    }
+
+    /** With the given switches. */
+    TornadoPlans(TornadoDevice device, TornadoOptions options) {
+        this(device, device.getMaxGlobalMemory() / 2, device.getDeviceType() == TornadoDeviceType.CPU, options);
     }
 
     /** With a given byte budget and layout (tests run the GPU-shaped kernels on a CPU device this way). */
     TornadoPlans(TornadoDevice device, long budgetBytes, boolean cpuLayout) {
+        this(device, budgetBytes, cpuLayout, TornadoOptions.fromSystemProperties());
+    }
+
+    TornadoPlans(TornadoDevice device, long budgetBytes, boolean cpuLayout, TornadoOptions options) {
+        this.options = options;
+        this.profile = new TornadoProfile(options.profile());
         this.device = device;
         this.cpuLayout = cpuLayout;
         this.budgetBytes = budgetBytes;
@@ -127,6 +140,10 @@ final class TornadoPlans {
         private final List<Integer> offsets = new ArrayList<>();
         private final List<Use> uses = new ArrayList<>();
         private final List<Boolean> partial = new ArrayList<>();
+        /** Operands passed as their own array even inside a capture (spare slots, which must differ from every other). */
+        private final List<Boolean> own = new ArrayList<>();
+        /** Written tensors addressed through an earlier operand's array (the same arena): recorded, not passed. */
+        private final List<TornadoTensor> through = new ArrayList<>();
         /** Floats of the plan's own scratch array (operand with a null storage), or 0. */
         private long ownFloats;
 
@@ -135,10 +152,25 @@ final class TornadoPlans {
         }
 
         private Call add(Tensor t, Use use, boolean part) {
-            storages.add((TornadoTensor) t.storage());
-            offsets.add((int) t.offset());
+            TornadoTensor s = (TornadoTensor) t.storage();
+            storages.add(s);
+            offsets.add(Math.toIntExact(t.offset() + baseOf(s)));
             uses.add(use);
             partial.add(part);
+            own.add(false);
+            return this;
+        }
+
+        /**
+         * A written argument the kernel never touches (a spare output slot): passed as its own array
+         * even inside a capture, so it differs from every arena the kernel writes.
+         */
+        Call spare(Tensor t) {
+            storages.add((TornadoTensor) t.storage());
+            offsets.add(Math.toIntExact(t.offset()));
+            uses.add(Use.SCRATCH);
+            partial.add(false);
+            own.add(true);
             return this;
         }
 
@@ -180,7 +212,17 @@ final class TornadoPlans {
             offsets.add(0);
             uses.add(Use.SCRATCH);
             partial.add(false);
+            own.add(false);
             ownFloats = Math.max(1, floats);
+            return this;
+        }
+
+        /**
+         * A tensor the kernel reads and writes through an earlier operand's array, which is its arena too
+         * (see {@link #arrayOf}): no argument of its own, but the recording knows it is written.
+         */
+        Call inOutThrough(Tensor t) {
+            through.add((TornadoTensor) t.storage());
             return this;
         }
 
@@ -193,6 +235,7 @@ final class TornadoPlans {
             offsets.add(0);
             uses.add(Use.NONE);
             partial.add(false);
+            own.add(own.getLast());
             return this;
         }
 
@@ -206,10 +249,18 @@ final class TornadoPlans {
 
         /** As {@link #plan(int, int, TaskBuilder)} for a graph of {@code tasks} tasks, named {@link KernelPlan#task}(i). */
         KernelPlan plan(int tasks, int ipSize, int fpSize, TaskBuilder builder) {
-            for (int i = 0; i < storages.size(); i++) {
-                for (int j = i + 1; j < storages.size(); j++) {
-                    if ((uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) && storages.get(i) != null
-                            && storages.get(j) == storages.get(i)) {
+            int n = storages.size();
+            // the arrays the kernel gets: inside a capture a tensor in an arena is passed as its arena
+            Object[] arrays = new Object[n];
+            StringBuilder placed = new StringBuilder();
+            for (int i = 0; i < n; i++) {
+                arrays[i] = storages.get(i) == null ? null : own.get(i) ? storages.get(i).data() : arrayOf(storages.get(i));
+                placed.append(storages.get(i) != null && arrays[i] != storages.get(i).data() ? 'a' : '-');
+            }
+            for (int i = 0; i < n; i++) {
+                for (int j = i + 1; j < n; j++) {
+                    if ((uses.get(i) == Use.OUT || uses.get(i) == Use.IN_OUT) && arrays[i] != null
+                            && arrays[j] == arrays[i]) {
                         // TornadoVM's graph builder makes the task depend on itself and its scheduler loops forever
                         throw new IllegalStateException(op + ": operand " + i + " is written and operand " + j
                                 + " shares its storage; a kernel must take read operands first and one argument per written storage");
@@ -258,7 +309,6 @@ final class TornadoPlans {
                 }
                 transfers.append(';');
             }
-            int n = storages.size();
             long own = ownFloats;
             if (recording) {
                 List<KernelPlan.Arg> args = new ArrayList<>();
@@ -270,15 +320,20 @@ final class TornadoPlans {
                     }
                     boolean read = u == Use.IN || u == Use.IN_OUT || u == Use.RESIDENT || u == Use.SCRATCH
                             || u == Use.OUT && partial.get(i);
-                    args.add(new KernelPlan.Arg(t.array(), t, read, u == Use.OUT || u == Use.IN_OUT));
+                    args.add(new KernelPlan.Arg(arrays[i], t, read, u == Use.OUT || u == Use.IN_OUT));
                 }
-                List<TornadoTensor> ops = Collections.unmodifiableList(new ArrayList<>(storages));
+                for (TornadoTensor t : through) {
+                    args.add(new KernelPlan.Arg(arrayOf(t), t, true, true));
+                }
+                List<TornadoTensor> ops = new ArrayList<>(storages);
+                ops.addAll(through);
                 KernelPlan p = new KernelPlan(tasks, ipSize + n, fpSize, new KernelPlan.Recorded(
-                        List.of(op, ops, transfers.toString(), tasks, ipSize, fpSize), args, own,
+                        List.of(op, Collections.unmodifiableList(ops), transfers.toString(), placed.toString(), tasks, ipSize,
+                                fpSize), args, own,
                         (g, ip, fp, scratch) -> {
                             FloatArray[] a = new FloatArray[n];
                             for (int i = 0; i < n; i++) {
-                                a[i] = storages.get(i) != null ? storages.get(i).array() : scratch;
+                                a[i] = arrays[i] != null ? (FloatArray) arrays[i] : scratch;
                             }
                             return builder.task(g, ip, fp, a);
                         }, TornadoPlans.this::record));
@@ -346,6 +401,7 @@ final class TornadoPlans {
                     storages.get(i).touch();
                 }
             }
+            through.forEach(TornadoTensor::touch);
         }
     }
 
@@ -388,8 +444,8 @@ final class TornadoPlans {
             p = null;
         }
         if (p == null) {
-            p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, tasks, ipSize, fpSize, tensors, resident,
-                    builder);
+            p = new KernelPlan("nola" + NAMES.incrementAndGet(), device, OPENCL_FLAGS, profile, tasks, ipSize, fpSize, tensors,
+                    resident, builder);
             p.scratchFloats = scratch;
             built++;
             heldBytes += p.deviceBytes();
@@ -425,6 +481,37 @@ final class TornadoPlans {
     private List<Object> placeholders = List.of();
     private long segmentsBuilt;
     private long segmentRuns;
+
+    /**
+     * Whether a recorded call addresses {@code t} through its arena ({@link TornadoArenas}): inside a
+     * capture (while recording, and while a {@link Segment} adds the recorded tasks), for a float32
+     * tensor that lives in an arena and that the host does not write between a segment's runs (those
+     * travel on their own, copied in every run, so the arena itself is sent once). Outside a capture
+     * every op uses the tensor's own array, so a plan of its own moves that tensor alone.
+     */
+    boolean inArena(TornadoTensor t) {
+        return (recording || KernelPlan.inSegment()) && t.region() != null && !everyExecution.contains(t);
+    }
+
+    /** The array a kernel gets for storage {@code t}: its arena ({@link #inArena}) or its own. */
+    Object arrayOf(TornadoTensor t) {
+        return inArena(t) ? t.arena() : t.data();
+    }
+
+    /** The element index of {@code t}'s first element in {@link #arrayOf}{@code (t)}. */
+    int baseOf(TornadoTensor t) {
+        return inArena(t) ? t.base() : 0;
+    }
+
+    /** The switches this cache was opened with. */
+    TornadoOptions options() {
+        return options;
+    }
+
+    /** TornadoVM's profiler figures over this device's plans and segments (empty when profiling is off). */
+    TornadoProfile profile() {
+        return profile;
+    }
 
     /** Whether ops are being recorded ({@link #capture}) rather than run one by one. */
     boolean recording() {
@@ -506,7 +593,7 @@ final class TornadoPlans {
         if (pending.isEmpty()) {
             return;
         }
-        if (recording && Boolean.getBoolean("nola.tornado.traceFlush")) {
+        if (recording && options.traceFlush()) {
             new Throwable("flush inside a capture after " + pending.size() + " calls").printStackTrace();
         }
         List<KernelPlan> calls = new ArrayList<>(pending);
@@ -529,6 +616,9 @@ final class TornadoPlans {
             chain = new Chain(parts, ranges);
             segments.put(key, chain);
         }
+        // tensors found changed between runs join everyExecution only after this recording's segments are
+        // built: its calls chose arena or own array when they were recorded, and the build must agree
+        Set<TornadoTensor> changed = Collections.newSetFromMap(new IdentityHashMap<>());
         for (int k = 0; k < chain.parts().size(); k++) {
             int[] r = chain.ranges().get(k);
             List<KernelPlan> part = calls.subList(r[0], r[1]);
@@ -536,7 +626,7 @@ final class TornadoPlans {
             if (s != null) {
                 List<TornadoTensor> stale = s.stale();
                 if (!stale.isEmpty() || !s.fits(part)) {
-                    everyExecution.addAll(stale);
+                    changed.addAll(stale);
                     freeSegment(s);
                     s = null;
                 }
@@ -545,6 +635,7 @@ final class TornadoPlans {
                 // what the other parts of this recording write changes between this part's runs
                 Set<TornadoTensor> every = Collections.newSetFromMap(new IdentityHashMap<>());
                 every.addAll(everyExecution);
+                every.addAll(changed);
                 for (int j = 0; j < calls.size(); j++) {
                     if (j < r[0] || j >= r[1]) {
                         for (KernelPlan.Arg a : calls.get(j).recorded.args()) {
@@ -554,7 +645,7 @@ final class TornadoPlans {
                         }
                     }
                 }
-                s = new Segment(part, device, OPENCL_FLAGS, every, placeholders);
+                s = new Segment(part, device, OPENCL_FLAGS, every, placeholders, options, profile);
                 segmentsBuilt++;
                 heldBytes += s.deviceBytes();
                 chain.parts().set(k, s);
@@ -564,6 +655,7 @@ final class TornadoPlans {
             }
             segmentRuns++;
         }
+        everyExecution.addAll(changed);
         Iterator<Chain> it = segments.values().iterator();
         while ((segments.size() > MAX_SEGMENTS || heldBytes > budgetBytes) && segments.size() > 1) {
             Chain eldest = it.next();

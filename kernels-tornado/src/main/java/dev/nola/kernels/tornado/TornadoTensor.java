@@ -13,6 +13,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * plan that uses it holds its own device buffer, which plans keep resident across calls where the
  * contract allows (see {@link TornadoPlans}). Views of it are the contract's shared view class.
  *
+ * <p>A float32 tensor normally lives in one of the device's arenas ({@link TornadoArenas}): its own
+ * array is then a shallow view of its region of the arena's host memory, which the ops run one by one
+ * use, while a recorded step addresses it as {@link #arena()} + {@link #base()}.
+ *
  * <p>{@link #version()} counts writes (host writes, copies, op outputs), so a plan that keeps this
  * tensor on the device knows when its device copy is stale.
  */
@@ -24,13 +28,33 @@ final class TornadoTensor extends AbstractTensor {
     /** The segment whose device buffer holds this tensor's latest data (the array is stale), or null. */
     private Segment owner;
 
-    TornadoTensor(TornadoVmDevice device, LiveTensors owner, DType dtype, int[] shape, int size) {
+    /** Where a float32 tensor lives among the device's arenas, or null (int32 tensors, arenas off). */
+    private final TornadoArenas.Region region;
+
+    TornadoTensor(TornadoVmDevice device, LiveTensors owner, DType dtype, int[] shape, int size,
+                  TornadoArenas.Region region) {
         super(device, owner, dtype, shape, size);
+        this.region = region;
         if (dtype == DType.INT32) {
             this.ints = new IntArray(size);
         } else {
-            this.floats = new FloatArray(size);
+            this.floats = region != null ? region.own() : new FloatArray(size);
         }
+    }
+
+    /** The arena this tensor's elements live in (from {@link #base()}), or null when it has an array of its own only. */
+    FloatArray arena() {
+        requireOpen();
+        return region == null ? null : region.chunk().array;
+    }
+
+    /** The element index of this tensor's first element in its {@link #arena()} (0 without one). */
+    int base() {
+        return region == null ? 0 : region.base();
+    }
+
+    TornadoArenas.Region region() {
+        return region;
     }
 
     /** The off-heap float array; valid until closed. The ops' checks guarantee float32 here. */
@@ -91,6 +115,9 @@ final class TornadoTensor extends AbstractTensor {
     @Override
     protected void release() {
         ((TornadoVmDevice) device()).evict(this);
+        if (region != null) {
+            ((TornadoVmDevice) device()).arenas().free(region);
+        }
         floats = null;
         ints = null;
     }

@@ -29,16 +29,24 @@ final class TornadoVmDevice extends AbstractDevice {
     private final DeviceInfo info;
     private final TornadoDevice device;
     private final TornadoPlans plans;
+    /** Where float32 tensors live (null: each has an array of its own, {@code -Dnola.tornado.arenas=false}). */
+    private final TornadoArenas arenas;
 
     TornadoVmDevice(DeviceInfo info, TornadoDevice device) {
         this(info, device, new TornadoPlans(device));
     }
 
-    /** With the given plan cache (tests choose its layout). */
+    /** With the given plan cache (tests choose its layout); float32 tensors in arenas as its options say. */
     TornadoVmDevice(DeviceInfo info, TornadoDevice device, TornadoPlans plans) {
+        this(info, device, plans, plans.options().arenas());
+    }
+
+    /** With the given plan cache, and float32 tensors in arenas or each in an array of its own. */
+    TornadoVmDevice(DeviceInfo info, TornadoDevice device, TornadoPlans plans, boolean arenas) {
         this.info = info;
         this.device = device;
         this.plans = plans;
+        this.arenas = arenas ? new TornadoArenas(maxChunkFloats(info.maxAllocBytes())) : null;
         provideAll(new TornadoRandomOps(this), new TornadoNolaOps(this), new TornadoLinalgOps(this),
                 new TornadoAdapterOps(this), new TornadoOptimOps(this), new TornadoNnOps(this));
     }
@@ -52,13 +60,23 @@ final class TornadoVmDevice extends AbstractDevice {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("tornado.segments_built", plans.segmentsBuilt());
         m.put("tornado.segment_runs", plans.segmentRuns());
-        if (!KernelPlan.PROFILE) {
-            return m;
-        }
-        for (int i = 0; i < KernelPlan.TOTAL_NAMES.length; i++) {
-            m.put(KernelPlan.TOTAL_NAMES[i], KernelPlan.TOTALS[i]);
-        }
+        m.put("tornado.arena_bytes", arenas == null ? 0 : arenas.bytes());
+        m.putAll(plans.profile().counters());
         return m;
+    }
+
+    /**
+     * Floats per arena at most: 64 Mi (256 MiB), or less where the device allocates less per buffer
+     * (at least the first chunk's size; a larger tensor gets a chunk of its own).
+     */
+    private static int maxChunkFloats(long maxAllocBytes) {
+        long header = TornadoArenas.headerFloats() + TornadoArenas.ALIGN;
+        return (int) Math.max(TornadoArenas.FIRST_CHUNK, Math.min(64L << 20, maxAllocBytes / 4 - header));
+    }
+
+    /** The arenas float32 tensors live in, or null when they are off. */
+    TornadoArenas arenas() {
+        return arenas;
     }
 
     TornadoDevice tornadoDevice() {
@@ -95,7 +113,8 @@ final class TornadoVmDevice extends AbstractDevice {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements; device "
                     + describe() + " holds at most " + limit + " per tensor");
         }
-        return new TornadoTensor(this, live, dtype, shape, (int) n);
+        TornadoArenas.Region region = arenas != null && dtype == DType.FLOAT32 ? arenas.place((int) n) : null;
+        return new TornadoTensor(this, live, dtype, shape, (int) n, region);
     }
 
     /**

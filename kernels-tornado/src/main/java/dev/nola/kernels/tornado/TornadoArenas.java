@@ -1,0 +1,153 @@
+package dev.nola.kernels.tornado;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
+
+/**
+ * The float32 tensors of one TornadoVM device, placed in a few large arrays (arenas, "chunks" here)
+ * and addressed as arena + element offset, so that a recorded step ({@link Segment}) passes a handful
+ * of arrays to its task graphs instead of one per tensor: TornadoVM 5.2.1 builds each task graph into
+ * at most 1,024 nodes, two to four per array, and gives every execution plan its own device copy of
+ * each array. With arenas a GPT-2 124M step is one segment holding one device copy of the weights.
+ *
+ * <p><b>Two names for the same memory.</b> Each tensor also has an array of its own, a
+ * {@link FloatArray#fromSegmentShallow shallow} array over its region of the arena's host memory (no
+ * copy): the ops run one by one outside a capture use it, so each of their plans moves that tensor
+ * alone, as before. TornadoVM writes an array's header (16 or 24 bytes) in front of its elements, so
+ * every region is preceded by a gap of {@link #headerFloats()} floats that holds it. Regions start at
+ * a multiple of {@value #ALIGN} floats (64 bytes).
+ *
+ * <p><b>Chunks.</b> The first chunk holds {@value #FIRST_CHUNK} floats; each new one twice the last,
+ * up to {@code maxChunkFloats}; a tensor larger than that gets a chunk of its own size. Regions are
+ * placed first-fit and given back on close (neighbouring free ranges merged), and a reused region is
+ * zeroed, as every new tensor is. Chunks live as long as the device: a segment may hold a device copy
+ * of one after all its tensors closed.
+ *
+ * <p>Single-threaded, like the rest of the backend.
+ */
+final class TornadoArenas {
+
+    /** Floats of the first chunk (4 MiB). */
+    static final int FIRST_CHUNK = 1 << 20;
+    /** Region alignment in floats. */
+    static final int ALIGN = 16;
+
+    /** One arena: its array and its free ranges ([start, end) in element indices, keyed by start). */
+    static final class Chunk {
+        final FloatArray array;
+        final int capacity;
+        private final TreeMap<Integer, Integer> free = new TreeMap<>();
+
+        Chunk(int capacity) {
+            this.capacity = capacity;
+            this.array = new FloatArray(capacity);
+            free.put(0, capacity);
+        }
+
+        long bytes() {
+            return capacity * 4L;
+        }
+    }
+
+    /**
+     * A tensor's place: elements {@code [base, base + size)} of {@code chunk.array}, reserved as
+     * {@code [start, end)} with the header gap before {@code base}; {@code own} is the shallow array
+     * over the header gap and the elements.
+     */
+    record Region(Chunk chunk, int start, int base, int end, int size, FloatArray own) {
+    }
+
+    private final int maxChunkFloats;
+    private final List<Chunk> chunks = new ArrayList<>();
+    private int nextChunk = FIRST_CHUNK;
+
+    /** Arenas of at most {@code maxChunkFloats} floats each (a larger tensor gets a chunk of its own). */
+    TornadoArenas(int maxChunkFloats) {
+        if (maxChunkFloats < FIRST_CHUNK) {
+            throw new IllegalArgumentException("maxChunkFloats " + maxChunkFloats + "; expected at least " + FIRST_CHUNK);
+        }
+        this.maxChunkFloats = maxChunkFloats;
+    }
+
+    /** Floats in front of each region that hold TornadoVM's array header. */
+    static int headerFloats() {
+        return (int) ((TornadoNativeArray.ARRAY_HEADER + 3) / 4);
+    }
+
+    /** Places a zero-filled tensor of {@code size} floats. */
+    Region place(int size) {
+        int h = headerFloats();
+        for (Chunk c : chunks) {
+            Region r = fit(c, size, h);
+            if (r != null) {
+                return r;
+            }
+        }
+        long need = (long) size + h + ALIGN;
+        int cap = (int) Math.max(need, Math.min(nextChunk, maxChunkFloats));
+        if (need <= maxChunkFloats) {
+            nextChunk = (int) Math.min(maxChunkFloats, 2L * nextChunk);
+        }
+        Chunk c = new Chunk(cap);
+        chunks.add(c);
+        return fit(c, size, h);
+    }
+
+    private static Region fit(Chunk c, int size, int h) {
+        for (Map.Entry<Integer, Integer> e : c.free.entrySet()) {
+            int start = e.getKey();
+            int end = e.getValue();
+            int base = (start + h + ALIGN - 1) / ALIGN * ALIGN;
+            long last = (long) base + size;
+            if (last <= end) {
+                int stop = (int) Math.min(end, (last + ALIGN - 1) / ALIGN * ALIGN);
+                c.free.remove(start);
+                if (stop < end) {
+                    c.free.put(stop, end);
+                }
+                MemorySegment data = c.array.getSegment();
+                MemorySegment own = data.asSlice((long) (base - h) * 4, (long) (size + h) * 4);
+                own.fill((byte) 0); // a reused region: the new tensor starts at zero
+                return new Region(c, start, base, stop, size, FloatArray.fromSegmentShallow(own));
+            }
+        }
+        return null;
+    }
+
+    /** Gives a closed tensor's region back (merged with free neighbours). */
+    void free(Region r) {
+        TreeMap<Integer, Integer> free = r.chunk().free;
+        int start = r.start();
+        int end = r.end();
+        Map.Entry<Integer, Integer> before = free.floorEntry(start);
+        if (before != null && before.getValue() == start) {
+            start = before.getKey();
+            free.remove(before.getKey());
+        }
+        Integer after = free.get(end);
+        if (after != null) {
+            free.remove(end);
+            end = after;
+        }
+        free.put(start, end);
+    }
+
+    /** Bytes of the arenas' host memory. */
+    long bytes() {
+        long b = 0;
+        for (Chunk c : chunks) {
+            b += c.bytes();
+        }
+        return b;
+    }
+
+    /** The arenas now (for tests and counters). */
+    int chunks() {
+        return chunks.size();
+    }
+}

@@ -1,0 +1,27 @@
+package dev.nola.kernels.tornado;
+
+/**
+ * The backend's own switches, read once when a device opens (never in a static initialiser), and
+ * handed to its plan cache, segments and arenas:
+ * <ul>
+ *   <li>{@code profile} ({@code -Dnola.tornado.profile=true}): every plan and segment runs with
+ *       TornadoVM's silent profiler, its figures summed per device ({@link TornadoProfile});</li>
+ *   <li>{@code traceFlush} ({@code -Dnola.tornado.traceFlush=true}): prints where a capture was split
+ *       by a host access and the size of each graph a segment builds;</li>
+ *   <li>{@code arenas} ({@code -Dnola.tornado.arenas}, default true): float32 tensors live in
+ *       {@link TornadoArenas}; false gives each an array of its own.</li>
+ * </ul>
+ */
+record TornadoOptions(boolean profile, boolean traceFlush, boolean arenas) {
+
+    /** The switches as the JVM's system properties set them now. */
+    static TornadoOptions fromSystemProperties() {
+        return new TornadoOptions(Boolean.getBoolean("nola.tornado.profile"), Boolean.getBoolean("nola.tornado.traceFlush"),
+                Boolean.parseBoolean(System.getProperty("nola.tornado.arenas", "true")));
+    }
+
+    /** The same switches with arenas on or off (tests compare both). */
+    TornadoOptions withArenas(boolean on) {
+        return new TornadoOptions(profile, traceFlush, on);
+    }
+}

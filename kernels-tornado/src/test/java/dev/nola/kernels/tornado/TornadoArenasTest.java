@@ -1,0 +1,74 @@
+package dev.nola.kernels.tornado;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The arenas' placement: regions inside their chunk, aligned, apart by at least a header, never
+ * overlapping; a tensor's own array is the arena's memory (a write through one is seen through the
+ * other); a freed region is reused and zeroed; large tensors get a chunk of their own.
+ */
+class TornadoArenasTest {
+
+    @Test
+    void regionsAreAlignedDisjointAndShareTheArenasMemory() {
+        TornadoArenas a = new TornadoArenas(TornadoArenas.FIRST_CHUNK);
+        List<TornadoArenas.Region> rs = new ArrayList<>();
+        for (int size : new int[] {1, 17, 1000, 5, 4096, 3}) {
+            rs.add(a.place(size));
+        }
+        int h = TornadoArenas.headerFloats();
+        for (int i = 0; i < rs.size(); i++) {
+            TornadoArenas.Region r = rs.get(i);
+            assertEquals(0, r.base() % TornadoArenas.ALIGN, "base of region " + i);
+            assertTrue(r.base() - h >= r.start(), "header gap of region " + i);
+            assertTrue(r.base() + r.size() <= r.end() && r.end() <= r.chunk().capacity, "end of region " + i);
+            assertEquals(r.size(), r.own().getSize(), "own array of region " + i);
+            for (int j = 0; j < i; j++) {
+                TornadoArenas.Region q = rs.get(j);
+                assertTrue(q.chunk() != r.chunk() || q.end() <= r.start() || r.end() <= q.start(),
+                        "regions " + j + " and " + i + " overlap");
+            }
+            r.own().set(r.size() - 1, i + 0.5f);
+            assertEquals(i + 0.5f, r.chunk().array.get(r.base() + r.size() - 1), "arena sees the own array's write");
+            r.chunk().array.set(r.base(), -i);
+            assertEquals(-i, r.own().get(0), "own array sees the arena's write");
+        }
+        assertEquals(1, a.chunks());
+    }
+
+    @Test
+    void aFreedRegionIsReusedAndZeroed() {
+        TornadoArenas a = new TornadoArenas(TornadoArenas.FIRST_CHUNK);
+        TornadoArenas.Region first = a.place(100);
+        TornadoArenas.Region second = a.place(100);
+        first.own().set(7, 3f);
+        a.free(first);
+        TornadoArenas.Region again = a.place(50);
+        assertEquals(first.base(), again.base(), "first fit takes the freed range");
+        assertEquals(0f, again.own().get(7));
+        a.free(again);
+        a.free(second);
+        TornadoArenas.Region merged = a.place(300);
+        assertEquals(first.base(), merged.base(), "freed neighbours merge");
+    }
+
+    @Test
+    void aTensorLargerThanAChunkGetsOneOfItsOwn() {
+        TornadoArenas a = new TornadoArenas(TornadoArenas.FIRST_CHUNK);
+        TornadoArenas.Region small = a.place(10);
+        TornadoArenas.Region big = a.place(TornadoArenas.FIRST_CHUNK + 5);
+        assertNotSame(small.chunk(), big.chunk());
+        assertTrue(big.chunk().capacity >= big.base() + big.size());
+        TornadoArenas.Region next = a.place(10);
+        assertSame(small.chunk(), next.chunk(), "the first chunk still has room");
+        assertThrows(IllegalArgumentException.class, () -> new TornadoArenas(5));
+    }
+}
