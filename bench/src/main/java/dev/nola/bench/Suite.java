@@ -443,7 +443,9 @@ public final class Suite {
 
     /**
      * The heap of a step or generation child JVM unless this JVM was given one or the device is the
-     * reference (whose tensors are the heap): cpu and opencl keep their tensors outside the heap, which holds the host-side copies made while weights are drawn
+     * reference (whose tensors are the heap) or TornadoVM (whose arrays are direct memory, which the JVM
+     * caps at the heap's size: a 1 GB cap refused GPT-2 124M's arenas): cpu and opencl keep their
+     * tensors outside the heap, which holds the host-side copies made while weights are drawn
      * (the largest, GPT-2's token table, 154 MB) and small objects, so a JVM default of a quarter of
      * the machine would only let garbage grow into the measured RSS.
      */
@@ -455,7 +457,7 @@ public final class Suite {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> inherited = ManagementFactory.getRuntimeMXBean().getInputArguments();
         cmd.addAll(inherited);
-        if (!device.startsWith("reference") && inherited.stream().noneMatch(x -> x.startsWith("-Xmx") || x.startsWith("-XX:MaxHeapSize"))) {
+        if (!device.startsWith("reference") && !device.startsWith("tornado") && inherited.stream().noneMatch(x -> x.startsWith("-Xmx") || x.startsWith("-XX:MaxHeapSize"))) {
             cmd.add(CHILD_HEAP);
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));

@@ -580,7 +580,7 @@ final class TornadoPlans {
 
         boolean uses(TornadoTensor t) {
             for (Segment s : parts) {
-                if (s.uses(t)) {
+                if (s != null && s.uses(t)) { // null: a part not built yet, or whose build failed
                     return true;
                 }
             }
