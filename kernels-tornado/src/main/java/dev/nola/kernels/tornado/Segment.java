@@ -61,10 +61,20 @@ final class Segment implements AutoCloseable {
      * "Tornado Graph resize not implemented yet"), two to four per array.
      */
     static final int OBJECTS_PER_GRAPH = 240;
-    /** Arrays a graph holds besides the tensors: its calls' two parameter buffers each, placeholders, scratch. */
-    private static final int LOCALS = 2 * TASKS_PER_GRAPH + 5;
-    /** Room kept in a graph for the tensors its own calls bring. */
+    /** Arrays every graph holds besides its calls': the placeholders ({@link Placeholders}) and its scratch. */
+    private static final int GRAPH_LOCALS = 5;
+    /** Room kept in a graph for the tensors its own calls bring, when deciding where a recording splits into parts. */
     private static final int ROOM = 64;
+
+    /**
+     * The one packing rule, for graphs ({@link #graphsOf}) and for the parts of a recording
+     * ({@link #parts}): whether a graph of {@code tasks} tasks that holds {@code arrays} tensor arrays
+     * (carried through it and brought by its calls) and {@code calls} calls (two parameter buffers each)
+     * stays within {@value #TASKS_PER_GRAPH} tasks and {@value #OBJECTS_PER_GRAPH} arrays.
+     */
+    static boolean fits(int tasks, int arrays, int calls) {
+        return tasks <= TASKS_PER_GRAPH && arrays + 2 * calls + GRAPH_LOCALS <= OBJECTS_PER_GRAPH;
+    }
 
     /**
      * Splits a recording into parts that each become a segment of their own: a part ends where the
@@ -75,7 +85,7 @@ final class Segment implements AutoCloseable {
      *
      * @return the parts as [first call, end) ranges, in order
      */
-    static List<int[]> parts(List<KernelPlan> calls) {
+    static List<int[]> parts(List<RecordedCall> calls) {
         Map<Object, Integer> last = lastUses(calls);
         List<int[]> out = new ArrayList<>();
         Set<Object> seen = identitySet();
@@ -87,12 +97,13 @@ final class Segment implements AutoCloseable {
                     live++;
                 }
             }
-            if (c > start && live + LOCALS + ROOM > OBJECTS_PER_GRAPH) {
+            // a part must leave a full graph of calls room beside what is live across its boundary
+            if (c > start && !fits(0, live + ROOM, TASKS_PER_GRAPH)) {
                 out.add(new int[] {start, c});
                 start = c;
                 seen.clear();
             }
-            for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
+            for (RecordedCall.Arg a : calls.get(c).args()) {
                 seen.add(a.array());
             }
         }
@@ -101,10 +112,10 @@ final class Segment implements AutoCloseable {
     }
 
     /** The index of the last call that uses each array. */
-    private static Map<Object, Integer> lastUses(List<KernelPlan> calls) {
+    private static Map<Object, Integer> lastUses(List<RecordedCall> calls) {
         Map<Object, Integer> last = new IdentityHashMap<>();
         for (int c = 0; c < calls.size(); c++) {
-            for (KernelPlan.Arg a : calls.get(c).recorded.args()) {
+            for (RecordedCall.Arg a : calls.get(c).args()) {
                 last.put(a.array(), c);
             }
         }
@@ -119,7 +130,7 @@ final class Segment implements AutoCloseable {
      * The graph of each call: a new graph starts where the tasks would pass {@link #TASKS_PER_GRAPH}
      * or the arrays (carried in, brought by the calls, and the calls' own) {@link #OBJECTS_PER_GRAPH}.
      */
-    private static int[] graphsOf(List<KernelPlan> calls) {
+    private static int[] graphsOf(List<RecordedCall> calls) {
         Map<Object, Integer> last = lastUses(calls);
         int[] graphOf = new int[calls.size()];
         int g = 0;
@@ -129,17 +140,15 @@ final class Segment implements AutoCloseable {
         Set<Object> inGraph = identitySet();
         int carried = 0;
         for (int c = 0; c < calls.size(); c++) {
-            KernelPlan call = calls.get(c);
+            RecordedCall call = calls.get(c);
             int fresh = 0;
-            for (KernelPlan.Arg a : call.recorded.args()) {
+            for (RecordedCall.Arg a : call.args()) {
                 if (!inGraph.contains(a.array()) && !(before.contains(a.array()) && last.get(a.array()) >= graphStart)) {
                     fresh++;
                 }
             }
             int calls0 = c - graphStart;
-            boolean full = tasks + call.tasks() > TASKS_PER_GRAPH
-                    || carried + inGraph.size() + fresh + 2 * (calls0 + 1) + 5 > OBJECTS_PER_GRAPH;
-            if (c > graphStart && full) {
+            if (c > graphStart && !fits(tasks + call.taskCount(), carried + inGraph.size() + fresh, calls0 + 1)) {
                 g++;
                 tasks = 0;
                 before.addAll(inGraph);
@@ -153,8 +162,8 @@ final class Segment implements AutoCloseable {
                 }
             }
             graphOf[c] = g;
-            tasks += call.tasks();
-            for (KernelPlan.Arg a : call.recorded.args()) {
+            tasks += call.taskCount();
+            for (RecordedCall.Arg a : call.args()) {
                 if (!(before.contains(a.array()) && last.get(a.array()) >= graphStart)) {
                     inGraph.add(a.array());
                 }
@@ -217,7 +226,7 @@ final class Segment implements AutoCloseable {
     }
 
     /** The recorded calls this plan was built from (it keeps their parameter buffers and grids). */
-    final List<KernelPlan> calls;
+    final List<RecordedCall> calls;
     private final int[] graphOf;
     private final Map<Object, Info> arrays = new IdentityHashMap<>();
     private final List<Info> order = new ArrayList<>();
@@ -237,7 +246,7 @@ final class Segment implements AutoCloseable {
      * are copied in on every run instead of once. {@code placeholders} are the arrays kernels get for
      * absent operands: sent once to every graph.
      */
-    Segment(List<KernelPlan> calls, TornadoDevice device, String openclFlags, Set<TornadoTensor> everyExecution,
+    Segment(List<RecordedCall> calls, TornadoDevice device, String openclFlags, Set<TornadoTensor> everyExecution,
             List<Object> placeholders, TornadoOptions options, TornadoProfile profile) {
         this.calls = List.copyOf(calls);
         this.profile = profile;
@@ -247,10 +256,10 @@ final class Segment implements AutoCloseable {
         this.graphs = g + 1;
         this.scratchFloats = new long[graphs];
         for (int c = 0; c < calls.size(); c++) {
-            KernelPlan call = calls.get(c);
+            RecordedCall call = calls.get(c);
             int cg = graphOf[c];
-            scratchFloats[cg] = Math.max(scratchFloats[cg], call.recorded.scratchFloats());
-            for (KernelPlan.Arg a : call.recorded.args()) {
+            scratchFloats[cg] = Math.max(scratchFloats[cg], call.scratchFloats());
+            for (RecordedCall.Arg a : call.args()) {
                 Info in = arrays.get(a.array());
                 if (in == null) {
                     in = new Info(a.array(), cg);
@@ -284,63 +293,58 @@ final class Segment implements AutoCloseable {
         GridScheduler scheduler = new GridScheduler();
         ImmutableTaskGraph[] built = new ImmutableTaskGraph[graphs];
         int c = 0;
-        try {
-            for (g = 0; g < graphs; g++) {
-                String name = base + g;
-                TaskGraph tg = new TaskGraph(name);
-                List<Object> consumed = new ArrayList<>();
-                List<Object> once = new ArrayList<>(placeholders);
-                List<Object> always = new ArrayList<>();
-                List<Object> persisted = new ArrayList<>();
-                for (Info in : order) {
-                    if (in.owner < g && in.last >= g) {
-                        consumed.add(in.array);
-                    } else if (in.owner == g) {
-                        if (in.input) {
-                            (in.every ? always : once).add(in.array);
-                        }
-                        if (in.last > g || in.written) {
-                            persisted.add(in.array);
-                        }
+        for (g = 0; g < graphs; g++) {
+            String name = base + g;
+            TaskGraph tg = new TaskGraph(name);
+            List<Object> consumed = new ArrayList<>();
+            List<Object> once = new ArrayList<>(placeholders);
+            List<Object> always = new ArrayList<>();
+            List<Object> persisted = new ArrayList<>();
+            for (Info in : order) {
+                if (in.owner < g && in.last >= g) {
+                    consumed.add(in.array);
+                } else if (in.owner == g) {
+                    if (in.input) {
+                        (in.every ? always : once).add(in.array);
+                    }
+                    if (in.last > g || in.written) {
+                        persisted.add(in.array);
                     }
                 }
-                if (!consumed.isEmpty()) {
-                    tg.consumeFromDevice(base + (g - 1), consumed.toArray());
-                }
-                FloatArray scratch = null;
-                if (scratchFloats[g] > 0) {
-                    scratch = new FloatArray((int) scratchFloats[g]);
-                    once.add(scratch);
-                    bytes += scratchFloats[g] * 4L;
-                }
-                int first = c;
-                for (; c < calls.size() && graphOf[c] == g; c++) {
-                    KernelPlan call = calls.get(c);
-                    always.add(call.ip);
-                    always.add(call.fp);
-                }
-                tg.transferToDevice(EVERY_EXECUTION, always.toArray());
-                tg.transferToDevice(FIRST_EXECUTION, once.toArray());
-                for (int k = first; k < c; k++) {
-                    KernelPlan call = calls.get(k);
-                    KernelPlan.prefix = "c" + k + "_";
-                    tg = call.recorded.adder().add(tg, call.ip, call.fp, scratch);
-                    for (int t = 0; t < call.tasks(); t++) {
-                        scheduler.addWorkerGrid(name + "." + KernelPlan.task(t), call.grid(t));
-                    }
-                }
-                KernelPlan.prefix = "";
-                if (!persisted.isEmpty()) {
-                    tg.persistOnDevice(persisted.toArray());
-                }
-                if (options.traceFlush()) {
-                    System.err.printf("segment graph %d: calls %d, consumed %d, copied in %d+%d, persisted %d%n", g, c - first,
-                            consumed.size(), once.size(), always.size(), persisted.size());
-                }
-                built[g] = tg.snapshot();
             }
-        } finally {
-            KernelPlan.prefix = "";
+            if (!consumed.isEmpty()) {
+                tg.consumeFromDevice(base + (g - 1), consumed.toArray());
+            }
+            FloatArray scratch = null;
+            if (scratchFloats[g] > 0) {
+                scratch = new FloatArray((int) scratchFloats[g]);
+                once.add(scratch);
+                bytes += scratchFloats[g] * 4L;
+            }
+            int first = c;
+            for (; c < calls.size() && graphOf[c] == g; c++) {
+                RecordedCall call = calls.get(c);
+                always.add(call.values().ip);
+                always.add(call.values().fp);
+            }
+            tg.transferToDevice(EVERY_EXECUTION, always.toArray());
+            tg.transferToDevice(FIRST_EXECUTION, once.toArray());
+            for (int k = first; k < c; k++) {
+                RecordedCall call = calls.get(k);
+                KernelTasks.Names names = new KernelTasks.Names("c" + k + "_");
+                tg = call.addTo(tg, names, scratch);
+                for (int t = 0; t < call.taskCount(); t++) {
+                    scheduler.addWorkerGrid(name + "." + names.task(t), call.values().grid(t));
+                }
+            }
+            if (!persisted.isEmpty()) {
+                tg.persistOnDevice(persisted.toArray());
+            }
+            if (options.traceFlush()) {
+                System.err.printf("segment graph %d: calls %d, consumed %d, copied in %d+%d, persisted %d%n", g, c - first,
+                        consumed.size(), once.size(), always.size(), persisted.size());
+            }
+            built[g] = tg.snapshot();
         }
         this.deviceBytes = bytes;
         this.plan = new TornadoExecutionPlan(built);
@@ -361,9 +365,9 @@ final class Segment implements AutoCloseable {
     }
 
     /** Whether a new recording of the same sequence fits this plan (its calls need no more scratch). */
-    boolean fits(List<KernelPlan> recording) {
+    boolean fits(List<RecordedCall> recording) {
         for (int c = 0; c < recording.size(); c++) {
-            if (recording.get(c).recorded.scratchFloats() > scratchFloats[graphOf[c]]) {
+            if (recording.get(c).scratchFloats() > scratchFloats[graphOf[c]]) {
                 return false;
             }
         }
@@ -397,10 +401,10 @@ final class Segment implements AutoCloseable {
      * the first run, or a later recording of the same sequence), then marks what it wrote as living
      * here.
      */
-    void run(List<KernelPlan> recording) {
+    void run(List<RecordedCall> recording) {
         if (recording != calls) {
             for (int i = 0; i < calls.size(); i++) {
-                calls.get(i).takeCallFrom(recording.get(i));
+                calls.get(i).values().copyFrom(recording.get(i).values());
             }
         }
         for (Use u : uses) {

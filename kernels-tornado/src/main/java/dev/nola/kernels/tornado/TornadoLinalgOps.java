@@ -9,7 +9,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * The linalg family on a TornadoVM device ({@link LinalgKernels}): strided-batched sgemm (on CPU
  * devices op(B) packed into 16-column panels in the plan's own scratch, then 6 x 16 {@code Float8}
  * register blocks; one work-item per element of C elsewhere; each task over every batch) and element-wise axpy, scale and fill. Operands may be views at any offset, with any leading
- * dimensions and batch strides ({@link TornadoPlans.Call}).
+ * dimensions and batch strides ({@link KernelCall}).
  */
 final class TornadoLinalgOps extends AbstractLinalgOps {
 
@@ -28,17 +28,17 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         boolean cpu = plans.cpuLayout;
         long panels = (n + LinalgKernels.PANEL - 1) / LinalgKernels.PANEL;
         long packed = panels * LinalgKernels.PANEL * k;
-        TornadoPlans.Call call = plans.call(cpu ? "matmulPanel" : "matmul").in(a).in(b);
+        KernelCall call = plans.call(cpu ? "matmulPanel" : "matmul").in(a).in(b);
         if (cpu) {
             call = call.ownScratch(packed * batch);
         }
         call = readC ? call.inOut(c) : call.out(c, (long) batch * m * n);
-        KernelPlan p = cpu
-                ? call.plan(2, LinalgKernels.PANEL_PARAMS, 2, (g, ip, fp, x) -> g
-                        .task(KernelPlan.task(0), LinalgKernels::packPanels, new KernelContext(), ip, x[1], x[2])
-                        .task(KernelPlan.task(1), LinalgKernels::matmulPanel, new KernelContext(), ip, fp, x[0], x[2], x[3]))
-                : call.plan(LinalgKernels.MATMUL_PARAMS, 2, (g, ip, fp, x) -> g
-                        .task(KernelPlan.task(0), LinalgKernels::matmul, new KernelContext(), ip, fp, x[0], x[1], x[2]));
+        Launch p = cpu
+                ? call.launch(2, LinalgKernels.PANEL_PARAMS, 2, (g, t, ip, fp, x) -> g
+                        .task(t.task(0), LinalgKernels::packPanels, new KernelContext(), ip, x.f(1), x.f(2))
+                        .task(t.task(1), LinalgKernels::matmulPanel, new KernelContext(), ip, fp, x.f(0), x.f(2), x.f(3)))
+                : call.launch(LinalgKernels.MATMUL_PARAMS, 2, (g, t, ip, fp, x) -> g
+                        .task(t.task(0), LinalgKernels::matmul, new KernelContext(), ip, fp, x.f(0), x.f(1), x.f(2)));
         // op(A)[i][p] = a[i·sa0 + p·sa1]: A stored [m, k] at row stride lda, or transposed [k, m]; B likewise
         IntArray ip = p.ip;
         ip.set(0, m);
@@ -58,32 +58,32 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         p.fp.set(1, beta);
         if (cpu) {
             ip.set(LinalgKernels.P_PACKED, (int) packed);
-            call.grid(p, 0, batch * packed / LinalgKernels.PANEL, true);
-            call.grid(p, 1, batch * panels * ((m + LinalgKernels.PANEL_ROWS - 1) / LinalgKernels.PANEL_ROWS), true);
-            call.execute(p);
+            p.grid(0, batch * packed / LinalgKernels.PANEL, true);
+            p.grid(1, batch * panels * ((m + LinalgKernels.PANEL_ROWS - 1) / LinalgKernels.PANEL_ROWS), true);
+            p.execute();
         } else {
-            call.run(p, (long) batch * m * n, false);
+            p.run((long) batch * m * n, false);
         }
     }
 
     @Override
     protected void doAxpy(float alpha, Tensor x, Tensor y, long n) {
-        TornadoPlans.Call call = plans.call("axpy").in(x).inOut(y);
-        KernelPlan p = call.plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), LinalgKernels::axpyElements, new KernelContext(), ip, fp, a[0], a[1]));
+        KernelCall call = plans.call("axpy").in(x).inOut(y);
+        Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
+                .task(t.task(0), LinalgKernels::axpyElements, new KernelContext(), ip, fp, a.f(0), a.f(1)));
         p.ip.set(0, (int) n);
         p.fp.set(0, alpha);
-        call.run(p, n, false);
+        p.run(n, false);
     }
 
     @Override
     protected void doScale(float alpha, Tensor x, long n) {
-        TornadoPlans.Call call = plans.call("scale").inOut(x);
-        KernelPlan p = call.plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), LinalgKernels::scaleElements, new KernelContext(), ip, fp, a[0]));
+        KernelCall call = plans.call("scale").inOut(x);
+        Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
+                .task(t.task(0), LinalgKernels::scaleElements, new KernelContext(), ip, fp, a.f(0)));
         p.ip.set(0, (int) n);
         p.fp.set(0, alpha);
-        call.run(p, n, false);
+        p.run(n, false);
     }
 
     /**
@@ -91,20 +91,20 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
      * device: how a host {@code copy} is recorded inside a capture.
      */
     void copyOnDevice(Tensor x, Tensor y, long n) {
-        TornadoPlans.Call call = plans.call("copy").in(x).out(y, n);
-        KernelPlan p = call.plan(LinalgKernels.LEVEL1_PARAMS, 0, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), LinalgKernels::copyElements, new KernelContext(), ip, a[0], a[1]));
+        KernelCall call = plans.call("copy").in(x).out(y, n);
+        Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 0, (g, t, ip, fp, a) -> g
+                .task(t.task(0), LinalgKernels::copyElements, new KernelContext(), ip, a.f(0), a.f(1)));
         p.ip.set(0, (int) n);
-        call.run(p, n, false);
+        p.run(n, false);
     }
 
     @Override
     protected void doFill(Tensor x, float value, long n) {
-        TornadoPlans.Call call = plans.call("fill").out(x, n);
-        KernelPlan p = call.plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
+        KernelCall call = plans.call("fill").out(x, n);
+        Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
+                .task(t.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a.f(0)));
         p.ip.set(0, (int) n);
         p.fp.set(0, value);
-        call.run(p, n, false);
+        p.run(n, false);
     }
 }

@@ -8,7 +8,7 @@ import uk.ac.manchester.tornado.api.KernelContext;
 /**
  * The nola family on a TornadoVM device ({@link NolaKernels}): mix and coefficient gradients from a
  * resident materialised basis, and their fused generate-on-the-fly variants. Operands may be views
- * at any offset ({@link TornadoPlans.Call}).
+ * at any offset ({@link KernelCall}).
  */
 final class TornadoNolaOps extends AbstractNolaOps {
 
@@ -20,50 +20,50 @@ final class TornadoNolaOps extends AbstractNolaOps {
     }
 
     /** out as an operand: read as well when it is the offset (in place), else written only. */
-    private static TornadoPlans.Call out(TornadoPlans.Call call, Tensor offset, Tensor out, long n) {
+    private static KernelCall out(KernelCall call, Tensor offset, Tensor out, long n) {
         return offset != null && offset.storage() == out.storage() && offset.offset() == out.offset()
                 ? call.inOut(out) : call.out(out, n);
     }
 
     @Override
     protected void doMix(Tensor coefficients, Tensor basis, Tensor offset, Tensor out, int k, long n) {
-        TornadoPlans.Call call = out(plans.call("mix").in(coefficients).resident(basis).inOrNone(offset), offset, out, n);
-        KernelPlan p = call.plan(NolaKernels.MIX_PARAMS, 0, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), NolaKernels::mixTiles, new KernelContext(), ip, a[0], a[1], a[2], a[3]));
+        KernelCall call = out(plans.call("mix").in(coefficients).resident(basis).in(offset), offset, out, n);
+        Launch p = call.launch(NolaKernels.MIX_PARAMS, 0, (g, t, ip, fp, a) -> g
+                .task(t.task(0), NolaKernels::mixTiles, new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3)));
         int w = plans.mixTile(n);
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
         p.ip.set(2, w);
         p.ip.set(3, offset != null ? 1 : 0);
-        call.run(p, (n + w - 1) / w, plans.cpuLayout);
+        p.run((n + w - 1) / w, plans.cpuLayout);
     }
 
     @Override
     protected void doMixGenerated(Tensor coefficients, BasisStream stream, Tensor offset, Tensor out, int k, long n) {
-        TornadoPlans.Call call = out(plans.call("mixGenerated").in(coefficients).inOrNone(offset), offset, out, n);
-        KernelPlan p = call.plan(RandomKernels.P_SIZE, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), NolaKernels::mixGenerated, new KernelContext(), ip, fp, a[0], a[1], a[2]));
+        KernelCall call = out(plans.call("mixGenerated").in(coefficients).in(offset), offset, out, n);
+        Launch p = call.launch(RandomKernels.P_SIZE, 1, (g, t, ip, fp, a) -> g
+                .task(t.task(0), NolaKernels::mixGenerated, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2)));
         TornadoPlans.streamParams(p.ip, p.fp, stream, 0, k, (int) n);
         p.ip.set(RandomKernels.P_FROM, offset != null ? 1 : 0);
-        call.run(p, TornadoPlans.blocks(n), false);
+        p.run(TornadoPlans.blocks(n), false);
     }
 
     @Override
     protected void doCoefficientGradient(Tensor basis, Tensor grad, Tensor out, int k, long n) {
-        TornadoPlans.Call call = plans.call("coefficientGradient").resident(basis).in(grad).out(out, k);
-        KernelPlan p = call.plan(NolaKernels.GRADIENT_PARAMS, 0, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), NolaKernels::coefficientGradient, new KernelContext(), ip, a[0], a[1], a[2]));
+        KernelCall call = plans.call("coefficientGradient").resident(basis).in(grad).out(out, k);
+        Launch p = call.launch(NolaKernels.GRADIENT_PARAMS, 0, (g, t, ip, fp, a) -> g
+                .task(t.task(0), NolaKernels::coefficientGradient, new KernelContext(), ip, a.f(0), a.f(1), a.f(2)));
         p.ip.set(0, k);
         p.ip.set(1, (int) n);
-        call.run(p, k, plans.cpuLayout);
+        p.run(k, plans.cpuLayout);
     }
 
     @Override
     protected void doCoefficientGradientGenerated(BasisStream stream, Tensor grad, Tensor out, int k, long n) {
-        TornadoPlans.Call call = plans.call("coefficientGradientGenerated").in(grad).out(out, k);
-        KernelPlan p = call.plan(RandomKernels.P_SIZE, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), NolaKernels::coefficientGradientGenerated, new KernelContext(), ip, fp, a[0], a[1]));
+        KernelCall call = plans.call("coefficientGradientGenerated").in(grad).out(out, k);
+        Launch p = call.launch(RandomKernels.P_SIZE, 1, (g, t, ip, fp, a) -> g
+                .task(t.task(0), NolaKernels::coefficientGradientGenerated, new KernelContext(), ip, fp, a.f(0), a.f(1)));
         TornadoPlans.streamParams(p.ip, p.fp, stream, 0, k, (int) n);
-        call.run(p, k, plans.cpuLayout);
+        p.run(k, plans.cpuLayout);
     }
 }

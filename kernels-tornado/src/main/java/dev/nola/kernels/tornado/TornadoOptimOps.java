@@ -3,8 +3,6 @@ package dev.nola.kernels.tornado;
 import dev.nola.kernels.AbstractOptimOps;
 import dev.nola.kernels.AdamWStep;
 import dev.nola.kernels.Tensor;
-import java.util.ArrayList;
-import java.util.List;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -32,48 +30,24 @@ final class TornadoOptimOps extends AbstractOptimOps {
 
     @Override
     protected void doAdamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s, Tensor gradScale, long n) {
-        // p, m and v each go to the written argument (slot) of its array (its storage's, or inside a capture
-        // its arena's: TornadoPlans.arrayOf); see OptimKernels.adamw
+        // p, m and v go to the written argument (slot) of their array: see OptimKernels.adamw
+        KernelCall call = plans.call("adamw").in(grad).in(gradScale);
+        int[] slot = call.slots(KernelCall.updates(param), KernelCall.updates(m), KernelCall.updates(v));
+        Launch p = call.launch(OptimKernels.ADAMW_PARAMS, 7, (g, t, ip, fp, a) -> g
+                .task(t.task(0), OptimKernels::adamw, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4)));
         Tensor[] state = {param, m, v};
-        List<Tensor> slots = new ArrayList<>();
-        List<Object> slotArrays = new ArrayList<>();
-        List<Tensor> through = new ArrayList<>();
-        int[] slot = new int[3];
-        for (int i = 0; i < 3; i++) {
-            Object array = plans.arrayOf((TornadoTensor) state[i].storage());
-            int j = 0;
-            while (j < slots.size() && slotArrays.get(j) != array) {
-                j++;
-            }
-            if (j == slots.size()) {
-                slots.add(state[i].storage());
-                slotArrays.add(array);
-            } else if (slots.get(j) != state[i].storage()) {
-                through.add(state[i].storage());
-            }
-            slot[i] = j;
-        }
-        TornadoPlans.Call call = plans.call("adamw").in(grad).inOrNone(gradScale);
-        for (int j = 0; j < 3; j++) {
-            call = j < slots.size() ? call.inOut(slots.get(j)) : call.spare(dev.workspace("tornado.adamw.slot" + j, 1));
-        }
-        for (Tensor t : through) {
-            call = call.inOutThrough(t);
-        }
-        KernelPlan p = call.plan(OptimKernels.ADAMW_PARAMS, 7, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), OptimKernels::adamw, new KernelContext(), ip, fp, a[0], a[1], a[2], a[3], a[4]));
         p.ip.set(0, (int) n);
         p.ip.set(1, gradScale != null ? 1 : 0);
         for (int i = 0; i < 3; i++) {
             p.ip.set(2 + i, slot[i]);
-            p.ip.set(5 + i, Math.toIntExact(state[i].offset() + plans.baseOf((TornadoTensor) state[i].storage())));
+            p.ip.set(5 + i, plans.offsetOf(state[i]));
         }
         float[] f = {s.learningRate(), s.beta1(), s.beta2(), s.epsilon(), s.weightDecay(), 1f / s.correction1(),
                 1f / s.correction2()};
         for (int i = 0; i < f.length; i++) {
             p.fp.set(i, f[i]);
         }
-        call.run(p, n, false);
+        p.run(n, false);
     }
 
     /** The workspace: MAX_GROUPS partials, then one float for a reduction's result that stays on the device. */
@@ -82,48 +56,48 @@ final class TornadoOptimOps extends AbstractOptimOps {
     }
 
     /** Sets the reduction's sizes in ip (G partials of a fixed span, from n alone) and the grids of its first two tasks. */
-    private void reduction(TornadoPlans.Call call, KernelPlan p, long n, int mode) {
+    private void reduction(Launch p, long n, int mode) {
         int groups = (int) Math.max(1, Math.min(MAX_GROUPS, (n + MIN_SPAN - 1) / MIN_SPAN));
         IntArray ip = p.ip;
         ip.set(0, (int) n);
         ip.set(1, (int) ((n + groups - 1) / groups));
         ip.set(2, groups);
         ip.set(3, mode);
-        call.grid(p, 0, groups, plans.cpuLayout);
-        call.grid(p, 1, 1, false);
+        p.grid(0, groups, plans.cpuLayout);
+        p.grid(1, 1, false);
     }
 
     @Override
     protected void doSumOfSquares(Tensor x, Tensor sum, long n) {
-        TornadoPlans.Call call = plans.call("sumOfSquares").in(x).scratch(workspace().view(0, MAX_GROUPS)).inOut(sum);
-        KernelPlan p = call.plan(2, OptimKernels.REDUCE_PARAMS, 0, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), OptimKernels::reducePartial, new KernelContext(), ip, a[0], a[1])
-                .task(KernelPlan.task(1), OptimKernels::reduceFinal, new KernelContext(), ip, a[1], a[2]));
-        reduction(call, p, n, OptimKernels.SUM_OF_SQUARES);
-        call.execute(p);
+        KernelCall call = plans.call("sumOfSquares").in(x).scratch(workspace().view(0, MAX_GROUPS)).inOut(sum);
+        Launch p = call.launch(2, OptimKernels.REDUCE_PARAMS, 0, (g, t, ip, fp, a) -> g
+                .task(t.task(0), OptimKernels::reducePartial, new KernelContext(), ip, a.f(0), a.f(1))
+                .task(t.task(1), OptimKernels::reduceFinal, new KernelContext(), ip, a.f(1), a.f(2)));
+        reduction(p, n, OptimKernels.SUM_OF_SQUARES);
+        p.execute();
     }
 
     @Override
     protected void doClipFactor(Tensor sum, float maxNorm, Tensor factor) {
-        TornadoPlans.Call call = plans.call("clipFactor").in(sum).out(factor, 1);
-        KernelPlan p = call.plan(OptimKernels.CLIP_PARAMS, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), OptimKernels::clipFactor, new KernelContext(), ip, fp, a[0], a[1]));
+        KernelCall call = plans.call("clipFactor").in(sum).out(factor, 1);
+        Launch p = call.launch(OptimKernels.CLIP_PARAMS, 1, (g, t, ip, fp, a) -> g
+                .task(t.task(0), OptimKernels::clipFactor, new KernelContext(), ip, fp, a.f(0), a.f(1)));
         p.fp.set(0, maxNorm);
-        call.run(p, 1, false);
+        p.run(1, false);
     }
 
     @Override
     protected void doFakeQuantize(Tensor x, int bits, Tensor out, long n) {
         Tensor w = workspace();
-        TornadoPlans.Call call = plans.call("fakeQuantize").in(x).scratch(w.view(0, MAX_GROUPS)).scratch(w.view(MAX_GROUPS, 1))
+        KernelCall call = plans.call("fakeQuantize").in(x).scratch(w.view(0, MAX_GROUPS)).scratch(w.view(MAX_GROUPS, 1))
                 .out(out, n);
-        KernelPlan p = call.plan(3, OptimKernels.REDUCE_PARAMS, 0, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), OptimKernels::reducePartial, new KernelContext(), ip, a[0], a[1])
-                .task(KernelPlan.task(1), OptimKernels::reduceFinal, new KernelContext(), ip, a[1], a[2])
-                .task(KernelPlan.task(2), OptimKernels::fakeQuantize, new KernelContext(), ip, a[0], a[2], a[3]));
-        reduction(call, p, n, OptimKernels.MAX_ABS);
+        Launch p = call.launch(3, OptimKernels.REDUCE_PARAMS, 0, (g, t, ip, fp, a) -> g
+                .task(t.task(0), OptimKernels::reducePartial, new KernelContext(), ip, a.f(0), a.f(1))
+                .task(t.task(1), OptimKernels::reduceFinal, new KernelContext(), ip, a.f(1), a.f(2))
+                .task(t.task(2), OptimKernels::fakeQuantize, new KernelContext(), ip, a.f(0), a.f(2), a.f(3)));
+        reduction(p, n, OptimKernels.MAX_ABS);
         p.ip.set(4, (1 << (bits - 1)) - 1);
-        call.grid(p, 2, n, false);
-        call.execute(p);
+        p.grid(2, n, false);
+        p.execute();
     }
 }

@@ -17,10 +17,10 @@ final class TornadoRandomOps extends AbstractRandomOps {
 
     @Override
     protected void doBasis(BasisStream stream, int firstIndex, int count, long n, Tensor out) {
-        TornadoPlans.Call call = plans.call("basis").out(out, (long) count * n);
-        KernelPlan p = call.plan(RandomKernels.P_SIZE, 1, (g, ip, fp, a) -> g
-                .task(KernelPlan.task(0), RandomKernels::basis, new KernelContext(), ip, fp, a[0]));
+        KernelCall call = plans.call("basis").out(out, (long) count * n);
+        Launch p = call.launch(RandomKernels.P_SIZE, 1, (g, t, ip, fp, a) -> g
+                .task(t.task(0), RandomKernels::basis, new KernelContext(), ip, fp, a.f(0)));
         TornadoPlans.streamParams(p.ip, p.fp, stream, firstIndex, count, (int) n);
-        call.run(p, (long) count * TornadoPlans.blocks(n), false);
+        p.run((long) count * TornadoPlans.blocks(n), false);
     }
 }

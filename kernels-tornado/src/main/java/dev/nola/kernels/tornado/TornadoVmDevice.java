@@ -58,8 +58,8 @@ final class TornadoVmDevice extends AbstractDevice {
     @Override
     public Map<String, Long> backendCounters() {
         Map<String, Long> m = new LinkedHashMap<>();
-        m.put("tornado.segments_built", plans.segmentsBuilt());
-        m.put("tornado.segment_runs", plans.segmentRuns());
+        m.put("tornado.segments_built", plans.capture().segmentsBuilt());
+        m.put("tornado.segment_runs", plans.capture().segmentRuns());
         m.put("tornado.arena_bytes", arenas == null ? 0 : arenas.bytes());
         m.putAll(plans.profile().counters());
         return m;
@@ -120,14 +120,14 @@ final class TornadoVmDevice extends AbstractDevice {
     /**
      * Records the ops {@code work} issues and runs them as one execution plan ({@link Segment}), built
      * the first time this sequence runs and replayed afterwards: data stays on the device between the
-     * ops and nothing is copied back until the host reads it (see {@link TornadoPlans#capture}).
+     * ops and nothing is copied back until the host reads it (see {@link Capture#run}).
      */
     @Override
     protected void doCapture(Runnable work) {
-        plans.capture(work);
+        plans.capture().run(work);
     }
 
-    /** Host transfers wait per tensor ({@link TornadoPlans#beforeHostRead}), so a capture is not split by unrelated ones. */
+    /** Host transfers wait per tensor ({@link Capture#beforeHostRead}), so a capture is not split by unrelated ones. */
     @Override
     protected void awaitBeforeTransfer() {
     }
@@ -135,13 +135,13 @@ final class TornadoVmDevice extends AbstractDevice {
     /** Runs what a capture has recorded so far (TornadoVM's own executions block). */
     @Override
     protected void doSynchronize() {
-        plans.flush();
+        plans.capture().flush();
     }
 
     /** Closing: recorded ops are dropped and no segment copies its data back. */
     @Override
     protected void drain() {
-        plans.discard();
+        plans.capture().discard();
     }
 
     /** Drops the execution plans that hold a closing tensor. */
@@ -156,7 +156,7 @@ final class TornadoVmDevice extends AbstractDevice {
     @Override
     protected void doWrite(Tensor dst, long dstOffset, float[] src, int srcOffset, int length) {
         TornadoTensor d = storage(dst);
-        plans.beforeHostWrite(d);
+        plans.capture().beforeHostWrite(d);
         MemorySegment.copy(src, srcOffset, d.segment(), ValueLayout.JAVA_FLOAT, dstOffset * Float.BYTES, length);
         d.touch();
     }
@@ -164,20 +164,20 @@ final class TornadoVmDevice extends AbstractDevice {
     @Override
     protected void doWriteInts(Tensor dst, long dstOffset, int[] src, int srcOffset, int length) {
         TornadoTensor d = storage(dst);
-        plans.beforeHostWrite(d);
+        plans.capture().beforeHostWrite(d);
         MemorySegment.copy(src, srcOffset, d.segment(), ValueLayout.JAVA_INT, dstOffset * Integer.BYTES, length);
         d.touch();
     }
 
     @Override
     protected void doRead(Tensor src, long srcOffset, float[] dst, int dstOffset, int length) {
-        plans.beforeHostRead(storage(src));
+        plans.capture().beforeHostRead(storage(src));
         MemorySegment.copy(storage(src).segment(), ValueLayout.JAVA_FLOAT, srcOffset * Float.BYTES, dst, dstOffset, length);
     }
 
     @Override
     protected void doReadInts(Tensor src, long srcOffset, int[] dst, int dstOffset, int length) {
-        plans.beforeHostRead(storage(src));
+        plans.capture().beforeHostRead(storage(src));
         MemorySegment.copy(storage(src).segment(), ValueLayout.JAVA_INT, srcOffset * Integer.BYTES, dst, dstOffset, length);
     }
 
@@ -190,8 +190,8 @@ final class TornadoVmDevice extends AbstractDevice {
             ((TornadoLinalgOps) linalg()).copyOnDevice(view(src, srcOffset, (int) n), view(dst, dstOffset, (int) n), n);
             return;
         }
-        plans.beforeHostRead(storage(src));
-        plans.beforeHostWrite(d);
+        plans.capture().beforeHostRead(storage(src));
+        plans.capture().beforeHostWrite(d);
         MemorySegment.copy(storage(src).segment(), srcOffset * Float.BYTES, d.segment(), dstOffset * Float.BYTES,
                 n * Float.BYTES);
         d.touch();

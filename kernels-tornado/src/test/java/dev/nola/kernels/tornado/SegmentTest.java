@@ -156,12 +156,12 @@ class SegmentTest {
                 a.step(in[s], targets(s));
                 captured.capture(() -> c.step(in[step], targets(step)));
                 assertArrayEquals(eager.read(a.losses), captured.read(c.losses), "losses of step " + s);
-                assertEquals(1, plans.segmentsBuilt(), "segments built after step " + s);
-                assertEquals(s + 1, plans.segmentRuns(), "segment runs after step " + s);
+                assertEquals(1, plans.capture().segmentsBuilt(), "segments built after step " + s);
+                assertEquals(s + 1, plans.capture().segmentRuns(), "segment runs after step " + s);
             }
             assertArrayEquals(a.weights(), c.weights(), "weights after " + steps + " steps");
             assertArrayEquals(eager.read(a.acts), captured.read(c.acts), "activations");
-            assertTrue(plans.segments() == 1, "one segment held");
+            assertTrue(plans.capture().segments() == 1, "one segment held");
         }
     }
 
@@ -186,20 +186,20 @@ class SegmentTest {
             long perStep = 0;
             for (int s = 0; s < steps; s++) {
                 int step = s;
-                long before = plans.segmentRuns();
+                long before = plans.capture().segmentRuns();
                 a.step(in[s], targets(s));
                 split.capture(() -> c.step(in[step], targets(step)));
                 whole.capture(() -> w.step(in[step], targets(step)));
-                perStep = plans.segmentRuns() - before;
+                perStep = plans.capture().segmentRuns() - before;
                 assertArrayEquals(eager.read(a.losses), split.read(c.losses), "losses of step " + s + ", split");
                 assertArrayEquals(eager.read(a.losses), whole.read(w.losses), "losses of step " + s + ", arenas");
             }
             // each tensor an array of its own: more live across the step than one chain of graphs holds
             assertTrue(perStep > 1, "without arenas the step ran as " + perStep + " segment(s)");
-            assertEquals(perStep, plans.segmentsBuilt(), "each part built once, none rebuilt");
+            assertEquals(perStep, plans.capture().segmentsBuilt(), "each part built once, none rebuilt");
             // in arenas the same step passes a handful of arrays: one segment, built once
-            assertEquals(1, wholePlans.segmentsBuilt(), "segments built with arenas");
-            assertEquals(steps, wholePlans.segmentRuns(), "segment runs with arenas");
+            assertEquals(1, wholePlans.capture().segmentsBuilt(), "segments built with arenas");
+            assertEquals(steps, wholePlans.capture().segmentRuns(), "segment runs with arenas");
             assertArrayEquals(a.weights(), c.weights());
             assertArrayEquals(a.weights(), w.weights());
         }
@@ -235,7 +235,7 @@ class SegmentTest {
             long replays = steps - 1;
             long copiedIn = (after.get("tornado.copy_in_bytes") - before.get("tornado.copy_in_bytes")) / replays;
             long copiedOut = (after.get("tornado.copy_out_bytes") - before.get("tornado.copy_out_bytes")) / replays;
-            assertEquals(steps, captured.plans().segmentRuns(), "one segment run per step");
+            assertEquals(steps, captured.plans().capture().segmentRuns(), "one segment run per step");
             assertEquals(1, after.get("tornado.segments_built"), "built in the first step only");
             // in: the batch (N·C floats) and targets (N ints), plus a few words of parameters per call;
             // out: the losses (N floats). The weights, moments and activations (over 40 KB) never move.
@@ -273,7 +273,7 @@ class SegmentTest {
             // built once; rebuilt with the changed tensors' arenas copied in every run (the recording had
             // addressed them through their arenas); then once more, from the next recording on, with those
             // tensors on arrays of their own, copied in every run, and the arenas sent once
-            assertEquals(3, plans.segmentsBuilt(), "segments built, the outside changes included");
+            assertEquals(3, plans.capture().segmentsBuilt(), "segments built, the outside changes included");
         }
     }
 
@@ -306,7 +306,7 @@ class SegmentTest {
                 assertArrayEquals(got[0], got[1]);
                 assertArrayEquals(new float[] {10, 16, 22, 28}, got[1]);
             }
-            assertEquals(6, ((TornadoVmDevice) captured).plans().segmentsBuilt(), "two segments per capture, new tensors each time");
+            assertEquals(6, ((TornadoVmDevice) captured).plans().capture().segmentsBuilt(), "two segments per capture, new tensors each time");
         }
     }
 }

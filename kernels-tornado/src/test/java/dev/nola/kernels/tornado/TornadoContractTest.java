@@ -103,7 +103,7 @@ class TornadoContractTest {
                 }
                 dev.write(big, filled(n + 7, 9f));
             }
-            assertEquals(2, ((TornadoVmDevice) dev).plans().size(), "one plan for fill and one for axpy at every offset");
+            assertEquals(2, ((TornadoVmDevice) dev).plans().cache().size(), "one plan for fill and one for axpy at every offset");
         }
     }
 
@@ -118,10 +118,10 @@ class TornadoContractTest {
             List<Tensor> ts = java.util.stream.IntStream.range(0, 80).mapToObj(i -> dev.allocate(16)).toList();
             Runnable step = () -> ts.forEach(t -> dev.linalg().fill(t, 1f));
             step.run();
-            long built = plans.built();
-            assertEquals(80, plans.size(), "one plan per tensor");
+            long built = plans.cache().built();
+            assertEquals(80, plans.cache().size(), "one plan per tensor");
             step.run();
-            assertEquals(built, plans.built(), "plans built again in the second step");
+            assertEquals(built, plans.cache().built(), "plans built again in the second step");
         }
     }
 
@@ -131,17 +131,15 @@ class TornadoContractTest {
         try (Device dev = Backends.open("tornado:0:0")) {
             TornadoPlans small = new TornadoPlans(TornadoRuntimeAccess.device(0, 0), 10_000, true);
             Tensor[] ts = {dev.allocate(1000), dev.allocate(1000), dev.allocate(1000)};
-            KernelPlan[] ps = new KernelPlan[3];
             for (int i = 0; i < 3; i++) {
-                ps[i] = small.call("fill").out(ts[i], 1000).plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                        .task(KernelPlan.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
-                assertTrue(ps[i].deviceBytes() > 4000 && ps[i].deviceBytes() < 5000, "bytes " + ps[i].deviceBytes());
+                small.call("fill").out(ts[i], 1000).launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
+                        .task(t.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a.f(0)));
             }
-            assertEquals(2, small.size(), "two plans of ~4 KB fit 10 KB");
-            assertEquals(3, small.built());
-            small.call("fill").out(ts[2], 1000).plan(LinalgKernels.LEVEL1_PARAMS, 1, (g, ip, fp, a) -> g
-                    .task(KernelPlan.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a[0]));
-            assertEquals(3, small.built(), "the most recent plan is still cached");
+            assertEquals(2, small.cache().size(), "two plans of ~4 KB fit 10 KB");
+            assertEquals(3, small.cache().built());
+            small.call("fill").out(ts[2], 1000).launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
+                    .task(t.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a.f(0)));
+            assertEquals(3, small.cache().built(), "the most recent plan is still cached");
             small.closeAll();
         }
     }
@@ -157,15 +155,17 @@ class TornadoContractTest {
         assertTrue(Backends.find("tornado").orElseThrow().availability().available());
         assertEquals("False", System.getProperty("tornado.recover.bailout"), "tests must run with bail-out off");
         FloatArray x = new FloatArray(16);
+        CallValues v = new CallValues(1, 2, 1);
         try (KernelPlan p = new KernelPlan("nolaBadFlags", TornadoRuntimeAccess.device(0, 0), "-cl-std=CL1.2 -no-such-option",
-                2, 1, List.of(), List.of(), (g, ip, fp) -> g
-                .transferToDevice(EVERY_EXECUTION, ip, fp)
-                .task(KernelPlan.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, x)
+                new TornadoProfile(false), v, List.of(), List.of(), 0, g -> g
+                .transferToDevice(EVERY_EXECUTION, v.ip, v.fp)
+                .task(KernelTasks.Names.OWN.task(0), LinalgKernels::fillElements, new KernelContext(), v.ip, v.fp, x)
                 .transferToHost(EVERY_EXECUTION, x))) {
-            p.ip.set(0, 16);
-            p.ip.set(1, 0);
-            p.fp.set(0, 7f);
-            RuntimeException e = assertThrows(RuntimeException.class, () -> p.run(16, false));
+            v.ip.set(0, 16);
+            v.ip.set(1, 0);
+            v.fp.set(0, 7f);
+            v.grid(0, 16, false);
+            RuntimeException e = assertThrows(RuntimeException.class, p::execute);
             assertTrue(String.valueOf(e.getMessage()).contains("Bailout is disabled"), String.valueOf(e.getMessage()));
             assertEquals(0f, x.get(0), "the kernel must not have run as Java");
         }

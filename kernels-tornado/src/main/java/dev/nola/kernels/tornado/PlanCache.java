@@ -1,0 +1,90 @@
+package dev.nola.kernels.tornado;
+
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The compiled plans of one device ({@link KernelPlan}), one per {@link CallKey}, so a training loop
+ * that calls the same op on the same tensors compiles once and then only moves what changed. A plan is
+ * replaced when a resident tensor it holds was written since ({@link KernelPlan#stale}) or its scratch
+ * is too small for the call; the least recently used are freed past {@link #MAX_PLANS} or the device's
+ * {@link MemoryBudget}.
+ */
+final class PlanCache {
+
+    /**
+     * Plans kept per device at most. A training step calls each op on its own tensor sets (a GPT-2 step:
+     * hundreds of op and tensor combinations), every one a plan whose rebuild costs a TornadoVM JIT
+     * compile (60 ms for fill, 350 ms for a matmul, measured on PoCL), so the cache must hold a whole
+     * step: what bounds it in practice is the memory budget.
+     */
+    static final int MAX_PLANS = 4096;
+
+    private final Map<CallKey, KernelPlan> plans = new LinkedHashMap<>(16, 0.75f, true);
+    private final MemoryBudget budget;
+    private long built;
+
+    PlanCache(MemoryBudget budget) {
+        this.budget = budget;
+    }
+
+    /** The plan under {@code key}, built (and the eldest freed) when missing, stale or short of {@code scratchFloats}. */
+    KernelPlan get(CallKey key, long scratchFloats, Supplier<KernelPlan> compile) {
+        KernelPlan p = plans.get(key);
+        if (p != null && (p.stale() || p.scratchFloats() < scratchFloats)) {
+            plans.remove(key);
+            free(p);
+            p = null;
+        }
+        if (p == null) {
+            p = compile.get();
+            built++;
+            budget.add(p.deviceBytes());
+            plans.put(key, p);
+            // the least recently used go first; the plan just built stays, whatever its size
+            Iterator<KernelPlan> it = plans.values().iterator();
+            while ((plans.size() > MAX_PLANS || budget.exceeded()) && plans.size() > 1) {
+                KernelPlan eldest = it.next();
+                it.remove();
+                free(eldest);
+            }
+        }
+        return p;
+    }
+
+    private void free(KernelPlan p) {
+        budget.remove(p.deviceBytes());
+        p.close();
+    }
+
+    /** Frees the plans that use a tensor being closed. */
+    void evict(TornadoTensor t) {
+        Iterator<KernelPlan> it = plans.values().iterator();
+        while (it.hasNext()) {
+            KernelPlan p = it.next();
+            if (p.uses(t)) {
+                it.remove();
+                free(p);
+            }
+        }
+    }
+
+    void closeAll() {
+        for (KernelPlan p : plans.values()) {
+            free(p);
+        }
+        plans.clear();
+    }
+
+    /** Plans held now (for tests of reuse). */
+    int size() {
+        return plans.size();
+    }
+
+    /** Plans built so far, rebuilt ones included (for tests that a repeated step compiles nothing). */
+    long built() {
+        return built;
+    }
+}
