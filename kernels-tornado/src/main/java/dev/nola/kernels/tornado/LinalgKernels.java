@@ -20,6 +20,14 @@ import uk.ac.manchester.tornado.api.types.vectors.Float8;
  */
 final class LinalgKernels {
 
+    // the int parameter layout, shared by these kernels and TornadoLinalgOps
+    static final int P_M = 0;
+    static final int P_N = 1;
+    static final int P_K = 2;
+    static final int P_SA0 = 3;
+    static final int P_SA1 = 4;
+    static final int P_SB0 = 5;
+    static final int P_SB1 = 6;
     static final int P_READ_C = 7;
     static final int P_BATCH = 8;
     static final int P_LDC = 9;
@@ -28,7 +36,8 @@ final class LinalgKernels {
     static final int P_STRIDE_C = 12;
     /** sgemm parameters before the offsets of a, b, c. */
     static final int MATMUL_PARAMS = 13;
-    /** Level-1 parameters (n) before the offsets. */
+    /** Level-1 parameters: n, then the offsets. */
+    static final int P_COUNT = 0;
     static final int LEVEL1_PARAMS = 1;
 
     private LinalgKernels() {
@@ -37,15 +46,15 @@ final class LinalgKernels {
     /** C = alpha·op(A)·op(B) + beta·C for every batch; C is not read when beta is 0. Global size batch·m·n. */
     static void matmul(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray b, FloatArray c) {
         int idx = ctx.globalIdx;
-        int m = ip.get(0);
-        int n = ip.get(1);
+        int m = ip.get(P_M);
+        int n = ip.get(P_N);
         int mn = m * n;
         if (idx < ip.get(P_BATCH) * mn) {
-            int k = ip.get(2);
-            int sa0 = ip.get(3);
-            int sa1 = ip.get(4);
-            int sb0 = ip.get(5);
-            int sb1 = ip.get(6);
+            int k = ip.get(P_K);
+            int sa0 = ip.get(P_SA0);
+            int sa1 = ip.get(P_SA1);
+            int sb0 = ip.get(P_SB0);
+            int sb1 = ip.get(P_SB1);
             int z = idx / mn;
             int r = idx - z * mn;
             int i = r / n;
@@ -82,16 +91,16 @@ final class LinalgKernels {
      */
     static void packPanels(KernelContext ctx, IntArray ip, FloatArray b, FloatArray packed) {
         int id = ctx.globalIdx;
-        int n = ip.get(1);
-        int k = ip.get(2);
+        int n = ip.get(P_N);
+        int k = ip.get(P_K);
         int perBatch = ((n + PANEL - 1) / PANEL) * k;
         if (id < ip.get(P_BATCH) * perBatch) {
             int z = id / perBatch;
             int r = id - z * perBatch;
             int q = r / k;
             int p = r - q * k;
-            int sb1 = ip.get(6);
-            int bp = ip.get(PANEL_PARAMS + 1) + z * ip.get(P_STRIDE_B) + p * ip.get(5);
+            int sb1 = ip.get(P_SB1);
+            int bp = ip.get(PANEL_PARAMS + 1) + z * ip.get(P_STRIDE_B) + p * ip.get(P_SB0);
             int dst = ip.get(PANEL_PARAMS + 2) + z * ip.get(P_PACKED) + r * PANEL;
             for (int j = 0; j < PANEL; j++) {
                 int col = q * PANEL + j;
@@ -114,14 +123,14 @@ final class LinalgKernels {
      */
     static void matmulPanel(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray packed, FloatArray c) {
         int id = ctx.globalIdx;
-        int m = ip.get(0);
-        int n = ip.get(1);
+        int m = ip.get(P_M);
+        int n = ip.get(P_N);
         int rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
         int perBatch = ((n + PANEL - 1) / PANEL) * rowBlocks;
         if (id < ip.get(P_BATCH) * perBatch) {
-            int k = ip.get(2);
-            int sa0 = ip.get(3);
-            int sa1 = ip.get(4);
+            int k = ip.get(P_K);
+            int sa0 = ip.get(P_SA0);
+            int sa1 = ip.get(P_SA1);
             int z = id / perBatch;
             int r = id - z * perBatch;
             int q = r / rowBlocks;
@@ -225,17 +234,17 @@ final class LinalgKernels {
      */
     static void axpyElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray y) {
         int i = ctx.globalIdx;
-        if (i < ip.get(0)) {
-            int yi = ip.get(2) + i;
-            y.set(yi, fp.get(0) * x.get(ip.get(1) + i) + y.get(yi));
+        if (i < ip.get(P_COUNT)) {
+            int yi = ip.get(LEVEL1_PARAMS + 1) + i;
+            y.set(yi, fp.get(0) * x.get(ip.get(LEVEL1_PARAMS) + i) + y.get(yi));
         }
     }
 
     /** x[i] = alpha·x[i] for i &lt; n ({@code ip[0]}), alpha in {@code fp[0]}; one work-item per element. */
     static void scaleElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x) {
         int i = ctx.globalIdx;
-        if (i < ip.get(0)) {
-            int xi = ip.get(1) + i;
+        if (i < ip.get(P_COUNT)) {
+            int xi = ip.get(LEVEL1_PARAMS) + i;
             x.set(xi, fp.get(0) * x.get(xi));
         }
     }
@@ -244,15 +253,15 @@ final class LinalgKernels {
     /** y[i] = x[i] for i &lt; n ({@code ip[0]}): a device-side copy (recorded in a capture); one work-item per element. */
     static void copyElements(KernelContext ctx, IntArray ip, FloatArray x, FloatArray y) {
         int i = ctx.globalIdx;
-        if (i < ip.get(0)) {
-            y.set(ip.get(2) + i, x.get(ip.get(1) + i));
+        if (i < ip.get(P_COUNT)) {
+            y.set(ip.get(LEVEL1_PARAMS + 1) + i, x.get(ip.get(LEVEL1_PARAMS) + i));
         }
     }
 
     static void fillElements(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x) {
         int i = ctx.globalIdx;
-        if (i < ip.get(0)) {
-            x.set(ip.get(1) + i, fp.get(0));
+        if (i < ip.get(P_COUNT)) {
+            x.set(ip.get(LEVEL1_PARAMS) + i, fp.get(0));
         }
     }
 }

@@ -1,5 +1,28 @@
 package dev.nola.kernels.tornado;
 
+import dev.nola.kernels.tornado.NnParams.BiasForward;
+import dev.nola.kernels.tornado.NnParams.ColumnSums;
+import dev.nola.kernels.tornado.NnParams.CrossEntropy;
+import dev.nola.kernels.tornado.NnParams.EncoderBackwardPositions;
+import dev.nola.kernels.tornado.NnParams.EncoderBackwardTokens;
+import dev.nola.kernels.tornado.NnParams.EncoderForward;
+import dev.nola.kernels.tornado.NnParams.GeluBackward;
+import dev.nola.kernels.tornado.NnParams.GeluForward;
+import dev.nola.kernels.tornado.NnParams.LayerNormBackward;
+import dev.nola.kernels.tornado.NnParams.LayerNormForward;
+import dev.nola.kernels.tornado.NnParams.LayerNormParams;
+import dev.nola.kernels.tornado.NnParams.PoolBackward;
+import dev.nola.kernels.tornado.NnParams.PoolForward;
+import dev.nola.kernels.tornado.NnParams.Residual;
+import dev.nola.kernels.tornado.NnParams.RmsNormBackward;
+import dev.nola.kernels.tornado.NnParams.RmsNormForward;
+import dev.nola.kernels.tornado.NnParams.RmsNormWeightCombine;
+import dev.nola.kernels.tornado.NnParams.RmsNormWeightPartials;
+import dev.nola.kernels.tornado.NnParams.Rope;
+import dev.nola.kernels.tornado.NnParams.SoftmaxBackward;
+import dev.nola.kernels.tornado.NnParams.SoftmaxForward;
+import dev.nola.kernels.tornado.NnParams.SwigluBackward;
+import dev.nola.kernels.tornado.NnParams.SwigluForward;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -9,7 +32,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * The nn family (llm.c's transformer ops) as TornadoVM kernels. Every array argument comes with its
  * element offset in the int parameter buffer {@code ip} (tensors may be views: q, k and v are views of
  * one planar buffer in GPT-2), and every access is {@code x[xOff + i]}. Sizes, flags and offsets go in
- * {@code ip}, float values (eps, scale, smoothing, loss gradient) in {@code fp}: TornadoVM bakes scalar
+ * {@code ip}, at the positions {@link NnParams} names (one layout per kernel, written by name by
+ * {@link TornadoNnOps}; attention's is {@code A_*} here), float values (eps, scale, smoothing, loss gradient) in {@code fp}: TornadoVM bakes scalar
  * arguments into the kernel, so per-call values travel in those small buffers.
  *
  * <p>Shapes of the launches: element-wise ops one work-item per element; row ops (layernorm, softmax,
@@ -113,23 +137,23 @@ final class NnKernels {
     static void nnEncoderForward(KernelContext ctx, IntArray ip, IntArray ids, FloatArray wte, FloatArray wpe,
                                  FloatArray out) {
         int e = ctx.globalIdx;
-        int n = ip.get(0);
-        int t = ip.get(1);
-        int c = ip.get(2);
+        int n = ip.get(EncoderForward.N);
+        int t = ip.get(EncoderForward.T);
+        int c = ip.get(EncoderForward.C);
         if (e < n * c) {
             int row = e / c;
             int j = e - row * c;
             int pos = row - (row / t) * t;
             float v;
-            if (ip.get(3) != 0) {
-                v = wte.get(ip.get(6) + ids.get(ip.get(5) + row) * c + j);
-                if (ip.get(4) != 0) {
-                    v = v + wpe.get(ip.get(7) + pos * c + j);
+            if (ip.get(EncoderForward.HAS_WTE) != 0) {
+                v = wte.get(ip.get(EncoderForward.WTE) + ids.get(ip.get(EncoderForward.IDS) + row) * c + j);
+                if (ip.get(EncoderForward.HAS_WPE) != 0) {
+                    v = v + wpe.get(ip.get(EncoderForward.WPE) + pos * c + j);
                 }
             } else {
-                v = wpe.get(ip.get(7) + pos * c + j);
+                v = wpe.get(ip.get(EncoderForward.WPE) + pos * c + j);
             }
-            put(out, ip.get(8) + e, v, n);
+            put(out, ip.get(EncoderForward.OUT) + e, v, n);
         }
     }
 
@@ -139,12 +163,12 @@ final class NnKernels {
      */
     static void nnEncoderBackwardTokens(KernelContext ctx, IntArray ip, IntArray ids, FloatArray dout, FloatArray dwte) {
         int j = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
+        int n = ip.get(EncoderBackwardTokens.N);
+        int c = ip.get(EncoderBackwardTokens.C);
         if (j < c) {
-            int idsOff = ip.get(2);
-            int doutOff = ip.get(3);
-            int dwteOff = ip.get(4);
+            int idsOff = ip.get(EncoderBackwardTokens.IDS);
+            int doutOff = ip.get(EncoderBackwardTokens.DOUT);
+            int dwteOff = ip.get(EncoderBackwardTokens.DWTE);
             for (int i = 0; i < n; i++) {
                 int d = dwteOff + ids.get(idsOff + i) * c + j;
                 dwte.set(d, dwte.get(d) + dout.get(doutOff + i * c + j));
@@ -158,12 +182,12 @@ final class NnKernels {
      */
     static void nnEncoderBackwardPositions(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray dwpe) {
         int e = ctx.globalIdx;
-        int n = ip.get(0);
-        int t = ip.get(1);
-        int c = ip.get(2);
+        int n = ip.get(EncoderBackwardPositions.N);
+        int t = ip.get(EncoderBackwardPositions.T);
+        int c = ip.get(EncoderBackwardPositions.C);
         if (e < t * c) {
-            int doutOff = ip.get(3);
-            int d = ip.get(4) + e;
+            int doutOff = ip.get(EncoderBackwardPositions.DOUT);
+            int d = ip.get(EncoderBackwardPositions.DWPE) + e;
             float acc = dwpe.get(d);
             int batches = n / t;
             for (int b = 0; b < batches; b++) {
@@ -183,14 +207,14 @@ final class NnKernels {
     static void nnLayerNormForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray w,
                                    FloatArray b, FloatArray o0, FloatArray o1, FloatArray o2) {
         int row = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
+        int n = ip.get(LayerNormForward.N);
+        int c = ip.get(LayerNormForward.C);
         if (row < n) {
-            int xr = ip.get(2) + row * c;
-            int wOff = ip.get(3);
-            int bOff = ip.get(4);
-            int o = ip.get(5) + row * c;
-            int outSlot = ip.get(8);
+            int xr = ip.get(LayerNormForward.X) + row * c;
+            int wOff = ip.get(LayerNormForward.W);
+            int bOff = ip.get(LayerNormForward.B);
+            int o = ip.get(LayerNormForward.OUT) + row * c;
+            int outSlot = ip.get(LayerNormForward.OUT_SLOT);
             float sum = 0f;
             for (int j = 0; j < c; j++) {
                 sum = sum + x.get(xr + j);
@@ -205,8 +229,8 @@ final class NnKernels {
             for (int j = 0; j < c; j++) {
                 slotSet3(o0, o1, o2, outSlot, o + j, (x.get(xr + j) - m) * s * w.get(wOff + j) + b.get(bOff + j), n);
             }
-            slotSet3(o0, o1, o2, ip.get(9), ip.get(6) + row, m, n);
-            slotSet3(o0, o1, o2, ip.get(10), ip.get(7) + row, s, n);
+            slotSet3(o0, o1, o2, ip.get(LayerNormForward.MEAN_SLOT), ip.get(LayerNormForward.MEAN) + row, m, n);
+            slotSet3(o0, o1, o2, ip.get(LayerNormForward.RSTD_SLOT), ip.get(LayerNormForward.RSTD) + row, s, n);
         }
     }
 
@@ -218,15 +242,15 @@ final class NnKernels {
     static void nnLayerNormBackward(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray w,
                                     FloatArray mean, FloatArray rstd, FloatArray dx) {
         int row = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
+        int n = ip.get(LayerNormBackward.N);
+        int c = ip.get(LayerNormBackward.C);
         if (row < n) {
-            int g = ip.get(2) + row * c;
-            int xr = ip.get(3) + row * c;
-            int wOff = ip.get(4);
-            int d = ip.get(7) + row * c;
-            float m = mean.get(ip.get(5) + row);
-            float s = rstd.get(ip.get(6) + row);
+            int g = ip.get(LayerNormBackward.DOUT) + row * c;
+            int xr = ip.get(LayerNormBackward.X) + row * c;
+            int wOff = ip.get(LayerNormBackward.W);
+            int d = ip.get(LayerNormBackward.DX) + row * c;
+            float m = mean.get(ip.get(LayerNormBackward.MEAN) + row);
+            float s = rstd.get(ip.get(LayerNormBackward.RSTD) + row);
             float sd = 0f;
             float sdn = 0f;
             for (int j = 0; j < c; j++) {
@@ -253,13 +277,13 @@ final class NnKernels {
     static void nnLayerNormParams(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray mean,
                                   FloatArray rstd, FloatArray o0, FloatArray o1) {
         int j = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
+        int n = ip.get(LayerNormParams.N);
+        int c = ip.get(LayerNormParams.C);
         if (j < c) {
-            int doutOff = ip.get(2);
-            int xOff = ip.get(3);
-            int meanOff = ip.get(4);
-            int rstdOff = ip.get(5);
+            int doutOff = ip.get(LayerNormParams.DOUT);
+            int xOff = ip.get(LayerNormParams.X);
+            int meanOff = ip.get(LayerNormParams.MEAN);
+            int rstdOff = ip.get(LayerNormParams.RSTD);
             float sw = 0f;
             float sb = 0f;
             for (int i = 0; i < n; i++) {
@@ -267,14 +291,14 @@ final class NnKernels {
                 sb = sb + g;
                 sw = g * ((x.get(xOff + i * c + j) - mean.get(meanOff + i)) * rstd.get(rstdOff + i)) + sw;
             }
-            if (ip.get(8) != 0) {
-                int dw = ip.get(6) + j;
-                int slot = ip.get(10);
+            if (ip.get(LayerNormParams.HAS_W) != 0) {
+                int dw = ip.get(LayerNormParams.DW) + j;
+                int slot = ip.get(LayerNormParams.DW_SLOT);
                 slotSet(o0, o1, slot, dw, slotGet(o0, o1, slot, dw) + sw);
             }
-            if (ip.get(9) != 0) {
-                int db = ip.get(7) + j;
-                int slot = ip.get(11);
+            if (ip.get(LayerNormParams.HAS_B) != 0) {
+                int db = ip.get(LayerNormParams.DB) + j;
+                int slot = ip.get(LayerNormParams.DB_SLOT);
                 slotSet(o0, o1, slot, db, slotGet(o0, o1, slot, db) + sb);
             }
         }
@@ -285,28 +309,28 @@ final class NnKernels {
     /** x[i, j] += bias[j], one work-item per element (global n·c). ip = {n, c, xOff, biasOff}. */
     static void nnBiasForward(KernelContext ctx, IntArray ip, FloatArray bias, FloatArray x) {
         int e = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
+        int n = ip.get(BiasForward.N);
+        int c = ip.get(BiasForward.C);
         if (e < n * c) {
             int row = e / c;
             int j = e - row * c;
-            int xe = ip.get(2) + e;
-            x.set(xe, x.get(xe) + bias.get(ip.get(3) + j));
+            int xe = ip.get(BiasForward.X) + e;
+            x.set(xe, x.get(xe) + bias.get(ip.get(BiasForward.BIAS) + j));
         }
     }
 
     /** dbias[j] += Σ_i dout[i, j], rows ascending; one work-item per column (global c). ip = {n, c, doutOff, dbiasOff}. */
     static void nnColumnSums(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray dbias) {
         int j = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
+        int n = ip.get(ColumnSums.N);
+        int c = ip.get(ColumnSums.C);
         if (j < c) {
-            int doutOff = ip.get(2);
+            int doutOff = ip.get(ColumnSums.DOUT);
             float s = 0f;
             for (int i = 0; i < n; i++) {
                 s = s + dout.get(doutOff + i * c + j);
             }
-            int d = ip.get(3) + j;
+            int d = ip.get(ColumnSums.DBIAS) + j;
             dbias.set(d, dbias.get(d) + s);
         }
     }
@@ -314,8 +338,8 @@ final class NnKernels {
     /** out = a + b, one work-item per element (global n); out may be a or b. ip = {n, aOff, bOff, outOff}. */
     static void nnResidualForward(KernelContext ctx, IntArray ip, FloatArray a, FloatArray b, FloatArray out) {
         int e = ctx.globalIdx;
-        if (e < ip.get(0)) {
-            put(out, ip.get(3) + e, a.get(ip.get(1) + e) + b.get(ip.get(2) + e), ip.get(0));
+        if (e < ip.get(Residual.N)) {
+            put(out, ip.get(Residual.OUT) + e, a.get(ip.get(Residual.A) + e) + b.get(ip.get(Residual.B) + e), ip.get(Residual.N));
         }
     }
 
@@ -355,15 +379,15 @@ final class NnKernels {
      */
     static void nnGeluForward(KernelContext ctx, IntArray ip, FloatArray x, FloatArray out) {
         int e = ctx.globalIdx;
-        if (e < ip.get(0)) {
-            float v = x.get(ip.get(2) + e);
+        if (e < ip.get(GeluForward.N)) {
+            float v = x.get(ip.get(GeluForward.X) + e);
             float r;
-            if (ip.get(1) == GELU_TANH) {
+            if (ip.get(GeluForward.KIND) == GELU_TANH) {
                 r = 0.5f * v * (1f + TornadoMath.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
             } else {
                 r = v * normalCdf(v);
             }
-            put(out, ip.get(3) + e, r, ip.get(0));
+            put(out, ip.get(GeluForward.OUT) + e, r, ip.get(GeluForward.N));
         }
     }
 
@@ -374,17 +398,17 @@ final class NnKernels {
      */
     static void nnGeluBackward(KernelContext ctx, IntArray ip, FloatArray x, FloatArray dout, FloatArray dx) {
         int e = ctx.globalIdx;
-        if (e < ip.get(0)) {
-            float v = x.get(ip.get(2) + e);
+        if (e < ip.get(GeluBackward.N)) {
+            float v = x.get(ip.get(GeluBackward.X) + e);
             float grad;
-            if (ip.get(1) == GELU_TANH) {
+            if (ip.get(GeluBackward.KIND) == GELU_TANH) {
                 float th = TornadoMath.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v));
                 grad = 0.5f * (1f + th) + 0.5f * v * (1f - th * th) * (SQRT_2_OVER_PI * (1f + 0.134145f * v * v));
             } else {
                 grad = normalCdf(v) + v * TornadoMath.exp(-0.5f * v * v) * INV_SQRT_2PI;
             }
-            int d = ip.get(4) + e;
-            dx.set(d, grad * dout.get(ip.get(3) + e) + dx.get(d));
+            int d = ip.get(GeluBackward.DX) + e;
+            dx.set(d, grad * dout.get(ip.get(GeluBackward.DOUT) + e) + dx.get(d));
         }
     }
 
@@ -397,16 +421,16 @@ final class NnKernels {
      */
     static void nnSoftmaxForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray out) {
         int r = ctx.globalIdx;
-        int rows = ip.get(0);
-        int l = ip.get(1);
+        int rows = ip.get(SoftmaxForward.ROWS);
+        int l = ip.get(SoftmaxForward.L);
         if (r < rows) {
             float scale = fp.get(0);
             int len = l;
-            if (ip.get(2) != 0) {
+            if (ip.get(SoftmaxForward.CAUSAL) != 0) {
                 len = r - (r / l) * l + 1;
             }
-            int xr = ip.get(3) + r * l;
-            int o = ip.get(4) + r * l;
+            int xr = ip.get(SoftmaxForward.X) + r * l;
+            int o = ip.get(SoftmaxForward.OUT) + r * l;
             float m = scale * x.get(xr);
             for (int j = 1; j < len; j++) {
                 m = TornadoMath.max(m, scale * x.get(xr + j));
@@ -433,13 +457,13 @@ final class NnKernels {
     static void nnSoftmaxBackward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray y, FloatArray dy,
                                   FloatArray dx) {
         int r = ctx.globalIdx;
-        int rows = ip.get(0);
-        int l = ip.get(1);
+        int rows = ip.get(SoftmaxBackward.ROWS);
+        int l = ip.get(SoftmaxBackward.L);
         if (r < rows) {
             float scale = fp.get(0);
-            int yr = ip.get(2) + r * l;
-            int g = ip.get(3) + r * l;
-            int d = ip.get(4) + r * l;
+            int yr = ip.get(SoftmaxBackward.Y) + r * l;
+            int g = ip.get(SoftmaxBackward.DY) + r * l;
+            int d = ip.get(SoftmaxBackward.DX) + r * l;
             float dot = 0f;
             for (int j = 0; j < l; j++) {
                 dot = y.get(yr + j) * dy.get(g + j) + dot;
@@ -460,13 +484,13 @@ final class NnKernels {
     static void nnCrossEntropyForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray logits,
                                       IntArray targets, FloatArray losses) {
         int row = ctx.globalIdx;
-        int n = ip.get(0);
-        int v = ip.get(1);
+        int n = ip.get(CrossEntropy.N);
+        int v = ip.get(CrossEntropy.V);
         if (row < n) {
-            int t = targets.get(ip.get(4) + row);
+            int t = targets.get(ip.get(CrossEntropy.TARGETS) + row);
             float loss = 0f;
-            if (t != ip.get(2)) {
-                int xr = ip.get(3) + row * v;
+            if (t != ip.get(CrossEntropy.IGNORE)) {
+                int xr = ip.get(CrossEntropy.LOGITS) + row * v;
                 float m = logits.get(xr);
                 float a = 0f;
                 for (int j = 0; j < v; j++) {
@@ -485,7 +509,7 @@ final class NnKernels {
                     loss = smoothing * (xt - a / v) + loss;
                 }
             }
-            put(losses, ip.get(5) + row, loss, n);
+            put(losses, ip.get(CrossEntropy.OUT) + row, loss, n);
         }
     }
 
@@ -498,13 +522,13 @@ final class NnKernels {
     static void nnCrossEntropyBackward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray logits,
                                        IntArray targets, FloatArray dlogits) {
         int row = ctx.globalIdx;
-        int n = ip.get(0);
-        int v = ip.get(1);
+        int n = ip.get(CrossEntropy.N);
+        int v = ip.get(CrossEntropy.V);
         if (row < n) {
-            int t = targets.get(ip.get(4) + row);
-            int xr = ip.get(3) + row * v;
-            int d = ip.get(5) + row * v;
-            if (t == ip.get(2)) {
+            int t = targets.get(ip.get(CrossEntropy.TARGETS) + row);
+            int xr = ip.get(CrossEntropy.LOGITS) + row * v;
+            int d = ip.get(CrossEntropy.OUT) + row * v;
+            if (t == ip.get(CrossEntropy.IGNORE)) {
                 for (int j = 0; j < v; j++) {
                     dlogits.set(d + j, 0f);
                 }
@@ -540,22 +564,22 @@ final class NnKernels {
      */
     static void nnPoolForward(KernelContext ctx, IntArray ip, FloatArray x, FloatArray out) {
         int e = ctx.globalIdx;
-        int bs = ip.get(0);
-        int t = ip.get(1);
-        int c = ip.get(2);
+        int bs = ip.get(PoolForward.B);
+        int t = ip.get(PoolForward.T);
+        int c = ip.get(PoolForward.C);
         if (e < bs * c) {
             int b = e / c;
             int j = e - b * c;
-            int base = ip.get(4) + b * t * c + j;
+            int base = ip.get(PoolForward.X) + b * t * c + j;
             float r = x.get(base);
-            if (ip.get(3) == POOL_MEAN) {
+            if (ip.get(PoolForward.KIND) == POOL_MEAN) {
                 float acc = 0f;
                 for (int i = 0; i < t; i++) {
                     acc = acc + x.get(base + i * c);
                 }
                 r = acc / t;
             }
-            put(out, ip.get(5) + e, r, bs);
+            put(out, ip.get(PoolForward.OUT) + e, r, bs);
         }
     }
 
@@ -566,20 +590,20 @@ final class NnKernels {
      */
     static void nnPoolBackward(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray dx) {
         int e = ctx.globalIdx;
-        int rows = ip.get(0);
-        int per = ip.get(1);
-        int t = ip.get(2);
-        int c = ip.get(3);
+        int rows = ip.get(PoolBackward.ROWS);
+        int per = ip.get(PoolBackward.PER);
+        int t = ip.get(PoolBackward.T);
+        int c = ip.get(PoolBackward.C);
         if (e < rows * c) {
             int q = e / c;
             int j = e - q * c;
             int b = q / per;
             int i = q - b * per;
-            float g = dout.get(ip.get(5) + b * c + j);
-            if (ip.get(4) == POOL_MEAN) {
+            float g = dout.get(ip.get(PoolBackward.DOUT) + b * c + j);
+            if (ip.get(PoolBackward.KIND) == POOL_MEAN) {
                 g = g / t;
             }
-            int d = ip.get(6) + (b * t + i) * c + j;
+            int d = ip.get(PoolBackward.DX) + (b * t + i) * c + j;
             dx.set(d, dx.get(d) + g);
         }
     }
@@ -805,13 +829,13 @@ final class NnKernels {
     static void nnRmsNormForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray w,
                                  FloatArray o0, FloatArray o1) {
         int row = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
+        int n = ip.get(RmsNormForward.N);
+        int c = ip.get(RmsNormForward.C);
         if (row < n) {
-            int xr = ip.get(2) + row * c;
-            int wOff = ip.get(3);
-            int o = ip.get(4) + row * c;
-            int outSlot = ip.get(6);
+            int xr = ip.get(RmsNormForward.X) + row * c;
+            int wOff = ip.get(RmsNormForward.W);
+            int o = ip.get(RmsNormForward.OUT) + row * c;
+            int outSlot = ip.get(RmsNormForward.OUT_SLOT);
             float sq = 0f;
             for (int j = 0; j < c; j++) {
                 float v = x.get(xr + j);
@@ -821,7 +845,7 @@ final class NnKernels {
             for (int j = 0; j < c; j++) {
                 slotPut(o0, o1, outSlot, o + j, x.get(xr + j) * s * w.get(wOff + j), n);
             }
-            slotPut(o0, o1, ip.get(7), ip.get(5) + row, s, n);
+            slotPut(o0, o1, ip.get(RmsNormForward.RSTD_SLOT), ip.get(RmsNormForward.RSTD) + row, s, n);
         }
     }
 
@@ -833,14 +857,14 @@ final class NnKernels {
     static void nnRmsNormBackward(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray w,
                                   FloatArray rstd, FloatArray dx) {
         int row = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
+        int n = ip.get(RmsNormBackward.N);
+        int c = ip.get(RmsNormBackward.C);
         if (row < n) {
-            int g = ip.get(2) + row * c;
-            int xr = ip.get(3) + row * c;
-            int wOff = ip.get(4);
-            int d = ip.get(6) + row * c;
-            float s = rstd.get(ip.get(5) + row);
+            int g = ip.get(RmsNormBackward.DOUT) + row * c;
+            int xr = ip.get(RmsNormBackward.X) + row * c;
+            int wOff = ip.get(RmsNormBackward.W);
+            int d = ip.get(RmsNormBackward.DX) + row * c;
+            float s = rstd.get(ip.get(RmsNormBackward.RSTD) + row);
             float sdn = 0f;
             for (int j = 0; j < c; j++) {
                 sdn = dout.get(g + j) * w.get(wOff + j) * (x.get(xr + j) * s) + sdn;
@@ -863,10 +887,10 @@ final class NnKernels {
     static void nnRmsNormWeightPartials(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray rstd,
                                         FloatArray ws) {
         int id = ctx.globalIdx;
-        int n = ip.get(0);
-        int c = ip.get(1);
-        int span = ip.get(2);
-        if (id < ip.get(3) * c) {
+        int n = ip.get(RmsNormWeightPartials.N);
+        int c = ip.get(RmsNormWeightPartials.C);
+        int span = ip.get(RmsNormWeightPartials.SPAN);
+        if (id < ip.get(RmsNormWeightPartials.GROUPS) * c) {
             int p = id / c;
             int j = id - p * c;
             int from = p * span;
@@ -874,14 +898,14 @@ final class NnKernels {
             if (to > n) {
                 to = n;
             }
-            int doutOff = ip.get(4);
-            int xOff = ip.get(5);
-            int rstdOff = ip.get(6);
+            int doutOff = ip.get(RmsNormWeightPartials.DOUT);
+            int xOff = ip.get(RmsNormWeightPartials.X);
+            int rstdOff = ip.get(RmsNormWeightPartials.RSTD);
             float acc = 0f;
             for (int i = from; i < to; i++) {
                 acc = dout.get(doutOff + i * c + j) * (x.get(xOff + i * c + j) * rstd.get(rstdOff + i)) + acc;
             }
-            put(ws, ip.get(7) + id, acc, n);
+            put(ws, ip.get(RmsNormWeightPartials.WS) + id, acc, n);
         }
     }
 
@@ -891,15 +915,15 @@ final class NnKernels {
      */
     static void nnRmsNormWeightCombine(KernelContext ctx, IntArray ip, FloatArray ws, FloatArray dw) {
         int j = ctx.globalIdx;
-        int c = ip.get(0);
+        int c = ip.get(RmsNormWeightCombine.C);
         if (j < c) {
-            int groups = ip.get(1);
-            int wsOff = ip.get(2);
+            int groups = ip.get(RmsNormWeightCombine.GROUPS);
+            int wsOff = ip.get(RmsNormWeightCombine.WS);
             float s = 0f;
             for (int p = 0; p < groups; p++) {
                 s = s + ws.get(wsOff + p * c + j);
             }
-            int d = ip.get(3) + j;
+            int d = ip.get(RmsNormWeightCombine.DW) + j;
             dw.set(d, dw.get(d) + s);
         }
     }
@@ -919,28 +943,28 @@ final class NnKernels {
     static void nnRope(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray cosTable,
                        FloatArray sinTable, FloatArray out) {
         int id = ctx.globalIdx;
-        int rows = ip.get(0);
-        int w = ip.get(2);
+        int rows = ip.get(Rope.ROWS);
+        int w = ip.get(Rope.W);
         int pairs = w / 2;
         if (id < rows * pairs) {
-            int t = ip.get(1);
-            int hd = ip.get(3);
+            int t = ip.get(Rope.T);
+            int hd = ip.get(Rope.HEAD_DIM);
             int half = hd / 2;
             int r = id / pairs;
             int k = id - r * pairs;
             int head = k / half;
             int i = k - head * half;
-            int p = ip.get(4) + r - (r / t) * t;
+            int p = ip.get(Rope.POS0) + r - (r / t) * t;
             int e = r * w + head * hd + i;
-            int xa = ip.get(5) + e;
+            int xa = ip.get(Rope.X) + e;
             float a = x.get(xa);
             float b = x.get(xa + half);
             int tc = p * half + i;
-            float cs = cosTable.get(ip.get(6) + tc);
-            float sn = sinTable.get(ip.get(7) + tc);
+            float cs = cosTable.get(ip.get(Rope.COS) + tc);
+            float sn = sinTable.get(ip.get(Rope.SIN) + tc);
             float sp = sn * fp.get(0);
             float sm = sn * fp.get(1);
-            int oa = ip.get(8) + e;
+            int oa = ip.get(Rope.OUT) + e;
             put(out, oa, a * cs - b * sp, rows);
             put(out, oa + half, b * cs - a * sm, rows);
         }
@@ -964,12 +988,12 @@ final class NnKernels {
      */
     static void nnSwigluForward(KernelContext ctx, IntArray ip, FloatArray gate, FloatArray up, FloatArray out) {
         int e = ctx.globalIdx;
-        int n = ip.get(0);
+        int n = ip.get(SwigluForward.N);
         if (e < n) {
-            float g = gate.get(ip.get(1) + e);
-            float u = up.get(ip.get(2) + e);
+            float g = gate.get(ip.get(SwigluForward.GATE) + e);
+            float u = up.get(ip.get(SwigluForward.UP) + e);
             float sg = sigmoidFrom(g, TornadoMath.exp(-TornadoMath.abs(g)));
-            put(out, ip.get(3) + e, g * sg * u, n);
+            put(out, ip.get(SwigluForward.OUT) + e, g * sg * u, n);
         }
     }
 
@@ -981,19 +1005,19 @@ final class NnKernels {
     static void nnSwigluBackward(KernelContext ctx, IntArray ip, FloatArray gate, FloatArray up, FloatArray dout,
                                  FloatArray o0, FloatArray o1) {
         int e = ctx.globalIdx;
-        int n = ip.get(0);
+        int n = ip.get(SwigluBackward.N);
         if (e < n) {
-            float g = gate.get(ip.get(1) + e);
+            float g = gate.get(ip.get(SwigluBackward.GATE) + e);
             float t = TornadoMath.exp(-TornadoMath.abs(g));
             float op = 1f + t;
             float sg = sigmoidFrom(g, t);
             float grad = g * t / (op * op) + sg;
-            float d = dout.get(ip.get(3) + e);
-            int dg = ip.get(4) + e;
-            int du = ip.get(5) + e;
-            int dgSlot = ip.get(6);
-            int duSlot = ip.get(7);
-            slotSet(o0, o1, dgSlot, dg, d * up.get(ip.get(2) + e) * grad + slotGet(o0, o1, dgSlot, dg));
+            float d = dout.get(ip.get(SwigluBackward.DOUT) + e);
+            int dg = ip.get(SwigluBackward.DGATE) + e;
+            int du = ip.get(SwigluBackward.DUP) + e;
+            int dgSlot = ip.get(SwigluBackward.DGATE_SLOT);
+            int duSlot = ip.get(SwigluBackward.DUP_SLOT);
+            slotSet(o0, o1, dgSlot, dg, d * up.get(ip.get(SwigluBackward.UP) + e) * grad + slotGet(o0, o1, dgSlot, dg));
             slotSet(o0, o1, duSlot, du, d * (g * sg) + slotGet(o0, o1, duSlot, du));
         }
     }

@@ -37,8 +37,14 @@ import uk.ac.manchester.tornado.api.types.vectors.Int4;
 final class NolaKernels {
 
     /** mix parameters: k, n, tile width, offset flag, then the offsets of c, basis, offset, out. */
+    static final int MIX_K = 0;
+    static final int MIX_N = 1;
+    static final int MIX_TILE = 2;
+    static final int MIX_FROM = 3;
     static final int MIX_PARAMS = 4;
     /** Coefficient gradient parameters: k, n, then the offsets of basis, grad, out. */
+    static final int GRADIENT_K = 0;
+    static final int GRADIENT_N = 1;
     static final int GRADIENT_PARAMS = 2;
 
     private NolaKernels() {
@@ -89,10 +95,10 @@ final class NolaKernels {
      * offset is out: each work-item reads its own elements before it writes them. Global size ceil(n/w).
      */
     static void mixTiles(KernelContext ctx, IntArray ip, FloatArray c, FloatArray basis, FloatArray offset, FloatArray out) {
-        int k = ip.get(0);
-        int n = ip.get(1);
-        int w = ip.get(2);
-        boolean from = ip.get(3) != 0;
+        int k = ip.get(MIX_K);
+        int n = ip.get(MIX_N);
+        int w = ip.get(MIX_TILE);
+        boolean from = ip.get(MIX_FROM) != 0;
         int t0 = ctx.globalIdx * w;
         if (t0 < n) {
             int fo = ip.get(MIX_PARAMS + 2);
@@ -173,8 +179,8 @@ final class NolaKernels {
      */
     static void coefficientGradient(KernelContext ctx, IntArray ip, FloatArray basis, FloatArray grad, FloatArray out) {
         int i = ctx.globalIdx;
-        int k = ip.get(0);
-        int n = ip.get(1);
+        int k = ip.get(GRADIENT_K);
+        int n = ip.get(GRADIENT_N);
         if (i < k) {
             int row = ip.get(GRADIENT_PARAMS) + i * n;
             int go = ip.get(GRADIENT_PARAMS + 1);

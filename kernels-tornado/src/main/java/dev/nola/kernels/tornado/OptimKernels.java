@@ -20,11 +20,22 @@ final class OptimKernels {
      * adamw: {@code ip = {n, has scale, slot of p, slot of m, slot of v, offset of p, of m, of v}}, then
      * the offsets of g and scale; {@code fp = {lr, beta1, beta2, epsilon, weight decay, 1/c1, 1/c2}}.
      */
+    static final int ADAMW_N = 0;
+    static final int ADAMW_HAS_SCALE = 1;
+    /** The slots of p, m and v, from here. */
+    static final int ADAMW_SLOTS = 2;
+    /** The offsets of p, m and v, from here. */
+    static final int ADAMW_OFFSETS = 5;
     static final int ADAMW_PARAMS = 8;
     /**
      * Reductions and fake quantization: {@code ip = {n, span, G, mode, levels}}, mode 0 sum of squares,
      * 1 max |x|; then the offsets of x, the partials, the result (sum or max) and (quantization) out.
      */
+    static final int R_N = 0;
+    static final int R_SPAN = 1;
+    static final int R_GROUPS = 2;
+    static final int R_MODE = 3;
+    static final int R_LEVELS = 4;
     static final int REDUCE_PARAMS = 5;
     static final int SUM_OF_SQUARES = 0;
     static final int MAX_ABS = 1;
@@ -43,17 +54,17 @@ final class OptimKernels {
     static void adamw(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray g, FloatArray scale, FloatArray w0,
                       FloatArray w1, FloatArray w2) {
         int i = ctx.globalIdx;
-        if (i < ip.get(0)) {
+        if (i < ip.get(ADAMW_N)) {
             float f = 1f;
-            if (ip.get(1) != 0) {
+            if (ip.get(ADAMW_HAS_SCALE) != 0) {
                 f = scale.get(ip.get(ADAMW_PARAMS + 1));
             }
-            int sp = ip.get(2);
-            int sm = ip.get(3);
-            int sv = ip.get(4);
-            int pi = ip.get(5) + i;
-            int mi = ip.get(6) + i;
-            int vi = ip.get(7) + i;
+            int sp = ip.get(ADAMW_SLOTS);
+            int sm = ip.get(ADAMW_SLOTS + 1);
+            int sv = ip.get(ADAMW_SLOTS + 2);
+            int pi = ip.get(ADAMW_OFFSETS) + i;
+            int mi = ip.get(ADAMW_OFFSETS + 1) + i;
+            int vi = ip.get(ADAMW_OFFSETS + 2) + i;
             float b1 = fp.get(1);
             float b2 = fp.get(2);
             float gi = g.get(ip.get(ADAMW_PARAMS) + i) * f;
@@ -94,10 +105,10 @@ final class OptimKernels {
      */
     static void reducePartial(KernelContext ctx, IntArray ip, FloatArray x, FloatArray partial) {
         int g = ctx.globalIdx;
-        if (g < ip.get(2)) {
-            int n = ip.get(0);
-            int span = ip.get(1);
-            boolean squares = ip.get(3) == SUM_OF_SQUARES;
+        if (g < ip.get(R_GROUPS)) {
+            int n = ip.get(R_N);
+            int span = ip.get(R_SPAN);
+            boolean squares = ip.get(R_MODE) == SUM_OF_SQUARES;
             int xo = ip.get(REDUCE_PARAMS);
             int start = g * span;
             int end = Math.min(n, start + span);
@@ -159,10 +170,10 @@ final class OptimKernels {
      */
     static void reduceFinal(KernelContext ctx, IntArray ip, FloatArray partial, FloatArray out) {
         if (ctx.globalIdx == 0) {
-            int groups = ip.get(2);
+            int groups = ip.get(R_GROUPS);
             int po = ip.get(REDUCE_PARAMS + 1);
             int oo = ip.get(REDUCE_PARAMS + 2);
-            boolean squares = ip.get(3) == SUM_OF_SQUARES;
+            boolean squares = ip.get(R_MODE) == SUM_OF_SQUARES;
             float acc = 0f;
             for (int g = 0; g < groups; g++) {
                 float v = partial.get(po + g);
@@ -211,8 +222,8 @@ final class OptimKernels {
      */
     static void fakeQuantize(KernelContext ctx, IntArray ip, FloatArray x, FloatArray max, FloatArray out) {
         int i = ctx.globalIdx;
-        if (i < ip.get(0)) {
-            float levels = ip.get(4);
+        if (i < ip.get(R_N)) {
+            float levels = ip.get(R_LEVELS);
             float step = max.get(ip.get(REDUCE_PARAMS + 2)) / levels;
             float r = 0f;
             if (step > 0f) {

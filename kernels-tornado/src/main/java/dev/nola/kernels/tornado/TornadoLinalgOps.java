@@ -41,13 +41,13 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
                         .task(t.task(0), LinalgKernels::matmul, new KernelContext(), ip, fp, x.f(0), x.f(1), x.f(2)));
         // op(A)[i][p] = a[i·sa0 + p·sa1]: A stored [m, k] at row stride lda, or transposed [k, m]; B likewise
         IntArray ip = p.ip;
-        ip.set(0, m);
-        ip.set(1, n);
-        ip.set(2, k);
-        ip.set(3, transA ? 1 : lda);
-        ip.set(4, transA ? lda : 1);
-        ip.set(5, transB ? 1 : ldb);
-        ip.set(6, transB ? ldb : 1);
+        ip.set(LinalgKernels.P_M, m);
+        ip.set(LinalgKernels.P_N, n);
+        ip.set(LinalgKernels.P_K, k);
+        ip.set(LinalgKernels.P_SA0, transA ? 1 : lda);
+        ip.set(LinalgKernels.P_SA1, transA ? lda : 1);
+        ip.set(LinalgKernels.P_SB0, transB ? 1 : ldb);
+        ip.set(LinalgKernels.P_SB1, transB ? ldb : 1);
         ip.set(LinalgKernels.P_READ_C, readC ? 1 : 0);
         ip.set(LinalgKernels.P_BATCH, batch);
         ip.set(LinalgKernels.P_LDC, ldc);
@@ -71,7 +71,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         KernelCall call = plans.call("axpy").in(x).inOut(y);
         Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
                 .task(t.task(0), LinalgKernels::axpyElements, new KernelContext(), ip, fp, a.f(0), a.f(1)));
-        p.ip.set(0, (int) n);
+        p.ip.set(LinalgKernels.P_COUNT, (int) n);
         p.fp.set(0, alpha);
         p.run(n, false);
     }
@@ -81,7 +81,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         KernelCall call = plans.call("scale").inOut(x);
         Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
                 .task(t.task(0), LinalgKernels::scaleElements, new KernelContext(), ip, fp, a.f(0)));
-        p.ip.set(0, (int) n);
+        p.ip.set(LinalgKernels.P_COUNT, (int) n);
         p.fp.set(0, alpha);
         p.run(n, false);
     }
@@ -94,7 +94,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         KernelCall call = plans.call("copy").in(x).out(y, n);
         Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 0, (g, t, ip, fp, a) -> g
                 .task(t.task(0), LinalgKernels::copyElements, new KernelContext(), ip, a.f(0), a.f(1)));
-        p.ip.set(0, (int) n);
+        p.ip.set(LinalgKernels.P_COUNT, (int) n);
         p.run(n, false);
     }
 
@@ -103,7 +103,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         KernelCall call = plans.call("fill").out(x, n);
         Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
                 .task(t.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a.f(0)));
-        p.ip.set(0, (int) n);
+        p.ip.set(LinalgKernels.P_COUNT, (int) n);
         p.fp.set(0, value);
         p.run(n, false);
     }

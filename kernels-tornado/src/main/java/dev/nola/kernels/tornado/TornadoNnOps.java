@@ -5,6 +5,29 @@ import static dev.nola.kernels.tornado.KernelCall.writes;
 
 import dev.nola.kernels.AbstractNnOps;
 import dev.nola.kernels.Tensor;
+import dev.nola.kernels.tornado.NnParams.BiasForward;
+import dev.nola.kernels.tornado.NnParams.ColumnSums;
+import dev.nola.kernels.tornado.NnParams.CrossEntropy;
+import dev.nola.kernels.tornado.NnParams.EncoderBackwardPositions;
+import dev.nola.kernels.tornado.NnParams.EncoderBackwardTokens;
+import dev.nola.kernels.tornado.NnParams.EncoderForward;
+import dev.nola.kernels.tornado.NnParams.GeluBackward;
+import dev.nola.kernels.tornado.NnParams.GeluForward;
+import dev.nola.kernels.tornado.NnParams.LayerNormBackward;
+import dev.nola.kernels.tornado.NnParams.LayerNormForward;
+import dev.nola.kernels.tornado.NnParams.LayerNormParams;
+import dev.nola.kernels.tornado.NnParams.PoolBackward;
+import dev.nola.kernels.tornado.NnParams.PoolForward;
+import dev.nola.kernels.tornado.NnParams.Residual;
+import dev.nola.kernels.tornado.NnParams.RmsNormBackward;
+import dev.nola.kernels.tornado.NnParams.RmsNormForward;
+import dev.nola.kernels.tornado.NnParams.RmsNormWeightCombine;
+import dev.nola.kernels.tornado.NnParams.RmsNormWeightPartials;
+import dev.nola.kernels.tornado.NnParams.Rope;
+import dev.nola.kernels.tornado.NnParams.SoftmaxBackward;
+import dev.nola.kernels.tornado.NnParams.SoftmaxForward;
+import dev.nola.kernels.tornado.NnParams.SwigluBackward;
+import dev.nola.kernels.tornado.NnParams.SwigluForward;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -60,24 +83,43 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doEncoderForward(Tensor ids, Tensor wte, Tensor wpe, Tensor out, int n, int t, int c) {
-        Launch p = call("nn.encoderForward").in(ids).in(wte).in(wpe).out(out).launch(9, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.encoderForward").in(ids).in(wte).in(wpe).out(out)
+                .launch(EncoderForward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnEncoderForward, new KernelContext(), ip, a.ints(0), a.f(1), a.f(2), a.f(3)));
-        set(p.ip, n, t, c, wte != null ? 1 : 0, wpe != null ? 1 : 0, off(ids), off(wte), off(wpe), off(out));
+        p.ip.set(EncoderForward.N, n);
+        p.ip.set(EncoderForward.T, t);
+        p.ip.set(EncoderForward.C, c);
+        p.ip.set(EncoderForward.HAS_WTE, wte != null ? 1 : 0);
+        p.ip.set(EncoderForward.HAS_WPE, wpe != null ? 1 : 0);
+        p.ip.set(EncoderForward.IDS, off(ids));
+        p.ip.set(EncoderForward.WTE, off(wte));
+        p.ip.set(EncoderForward.WPE, off(wpe));
+        p.ip.set(EncoderForward.OUT, off(out));
         run(p, (long) n * c, false);
     }
 
     @Override
     protected void doEncoderBackward(Tensor ids, Tensor dout, Tensor dwte, Tensor dwpe, int n, int t, int c) {
         if (dwte != null) {
-            Launch p = call("nn.encoderBackwardTokens").in(ids).in(dout).inOut(dwte).launch(5, 1, (g, tn, ip, fp, a) -> g
+            Launch p = call("nn.encoderBackwardTokens").in(ids).in(dout).inOut(dwte)
+                    .launch(EncoderBackwardTokens.SIZE, 1, (g, tn, ip, fp, a) -> g
                     .task(tn.task(0), NnKernels::nnEncoderBackwardTokens, new KernelContext(), ip, a.ints(0), a.f(1), a.f(2)));
-            set(p.ip, n, c, off(ids), off(dout), off(dwte));
+            p.ip.set(EncoderBackwardTokens.N, n);
+            p.ip.set(EncoderBackwardTokens.C, c);
+            p.ip.set(EncoderBackwardTokens.IDS, off(ids));
+            p.ip.set(EncoderBackwardTokens.DOUT, off(dout));
+            p.ip.set(EncoderBackwardTokens.DWTE, off(dwte));
             run(p, c, true);
         }
         if (dwpe != null) {
-            Launch p = call("nn.encoderBackwardPositions").in(dout).inOut(dwpe).launch(5, 1, (g, tn, ip, fp, a) -> g
+            Launch p = call("nn.encoderBackwardPositions").in(dout).inOut(dwpe)
+                    .launch(EncoderBackwardPositions.SIZE, 1, (g, tn, ip, fp, a) -> g
                     .task(tn.task(0), NnKernels::nnEncoderBackwardPositions, new KernelContext(), ip, a.f(0), a.f(1)));
-            set(p.ip, n, t, c, off(dout), off(dwpe));
+            p.ip.set(EncoderBackwardPositions.N, n);
+            p.ip.set(EncoderBackwardPositions.T, t);
+            p.ip.set(EncoderBackwardPositions.C, c);
+            p.ip.set(EncoderBackwardPositions.DOUT, off(dout));
+            p.ip.set(EncoderBackwardPositions.DWPE, off(dwpe));
             run(p, (long) t * c, false);
         }
     }
@@ -89,9 +131,20 @@ final class TornadoNnOps extends AbstractNnOps {
                                       Tensor rstd, int n, int c) {
         KernelCall call = call("nn.layerNormForward").in(x).in(weight).in(bias);
         int[] slot = call.slots(writes(out), writes(mean), writes(rstd));
-        Launch p = call.launch(11, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnLayerNormForward,
+        Launch p = call
+                .launch(LayerNormForward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnLayerNormForward,
                 new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
-        set(p.ip, n, c, off(x), off(weight), off(bias), off(out), off(mean), off(rstd), slot[0], slot[1], slot[2]);
+        p.ip.set(LayerNormForward.N, n);
+        p.ip.set(LayerNormForward.C, c);
+        p.ip.set(LayerNormForward.X, off(x));
+        p.ip.set(LayerNormForward.W, off(weight));
+        p.ip.set(LayerNormForward.B, off(bias));
+        p.ip.set(LayerNormForward.OUT, off(out));
+        p.ip.set(LayerNormForward.MEAN, off(mean));
+        p.ip.set(LayerNormForward.RSTD, off(rstd));
+        p.ip.set(LayerNormForward.OUT_SLOT, slot[0]);
+        p.ip.set(LayerNormForward.MEAN_SLOT, slot[1]);
+        p.ip.set(LayerNormForward.RSTD_SLOT, slot[2]);
         p.fp.set(0, eps);
         run(p, n, true);
     }
@@ -100,17 +153,36 @@ final class TornadoNnOps extends AbstractNnOps {
     protected void doLayerNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dx,
                                        Tensor dweight, Tensor dbias, int n, int c) {
         Launch p = call("nn.layerNormBackward").in(dout).in(x).in(weight).in(mean).in(rstd).inOut(dx)
-                .launch(8, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnLayerNormBackward, new KernelContext(), ip,
+                .launch(LayerNormBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
+                        .task(tn.task(0), NnKernels::nnLayerNormBackward, new KernelContext(), ip,
                         a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
-        set(p.ip, n, c, off(dout), off(x), off(weight), off(mean), off(rstd), off(dx));
+        p.ip.set(LayerNormBackward.N, n);
+        p.ip.set(LayerNormBackward.C, c);
+        p.ip.set(LayerNormBackward.DOUT, off(dout));
+        p.ip.set(LayerNormBackward.X, off(x));
+        p.ip.set(LayerNormBackward.W, off(weight));
+        p.ip.set(LayerNormBackward.MEAN, off(mean));
+        p.ip.set(LayerNormBackward.RSTD, off(rstd));
+        p.ip.set(LayerNormBackward.DX, off(dx));
         run(p, n, true);
         if (dweight != null || dbias != null) {
             KernelCall call = call("nn.layerNormParams").in(dout).in(x).in(mean).in(rstd);
             int[] slot = call.slots(updates(dweight), updates(dbias));
-            Launch q = call.launch(12, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnLayerNormParams,
+            Launch q = call
+                    .launch(LayerNormParams.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnLayerNormParams,
                     new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
-            set(q.ip, n, c, off(dout), off(x), off(mean), off(rstd), off(dweight), off(dbias), dweight != null ? 1 : 0,
-                    dbias != null ? 1 : 0, slot[0], slot[1]);
+            q.ip.set(LayerNormParams.N, n);
+            q.ip.set(LayerNormParams.C, c);
+            q.ip.set(LayerNormParams.DOUT, off(dout));
+            q.ip.set(LayerNormParams.X, off(x));
+            q.ip.set(LayerNormParams.MEAN, off(mean));
+            q.ip.set(LayerNormParams.RSTD, off(rstd));
+            q.ip.set(LayerNormParams.DW, off(dweight));
+            q.ip.set(LayerNormParams.DB, off(dbias));
+            q.ip.set(LayerNormParams.HAS_W, dweight != null ? 1 : 0);
+            q.ip.set(LayerNormParams.HAS_B, dbias != null ? 1 : 0);
+            q.ip.set(LayerNormParams.DW_SLOT, slot[0]);
+            q.ip.set(LayerNormParams.DB_SLOT, slot[1]);
             run(q, c, true);
         }
     }
@@ -123,41 +195,57 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doGeluForward(Gelu kind, Tensor x, Tensor out, long n) {
-        Launch p = call("nn.geluForward").in(x).out(out).launch(4, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.geluForward").in(x).out(out).launch(GeluForward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnGeluForward, new KernelContext(), ip, a.f(0), a.f(1)));
-        set(p.ip, Math.toIntExact(n), kind(kind), off(x), off(out));
+        p.ip.set(GeluForward.N, Math.toIntExact(n));
+        p.ip.set(GeluForward.KIND, kind(kind));
+        p.ip.set(GeluForward.X, off(x));
+        p.ip.set(GeluForward.OUT, off(out));
         run(p, n, false);
     }
 
     @Override
     protected void doGeluBackward(Gelu kind, Tensor x, Tensor dout, Tensor dx, long n) {
-        Launch p = call("nn.geluBackward").in(x).in(dout).inOut(dx).launch(5, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.geluBackward").in(x).in(dout).inOut(dx).launch(GeluBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnGeluBackward, new KernelContext(), ip, a.f(0), a.f(1), a.f(2)));
-        set(p.ip, Math.toIntExact(n), kind(kind), off(x), off(dout), off(dx));
+        p.ip.set(GeluBackward.N, Math.toIntExact(n));
+        p.ip.set(GeluBackward.KIND, kind(kind));
+        p.ip.set(GeluBackward.X, off(x));
+        p.ip.set(GeluBackward.DOUT, off(dout));
+        p.ip.set(GeluBackward.DX, off(dx));
         run(p, n, false);
     }
 
     @Override
     protected void doBiasForward(Tensor x, Tensor bias, int n, int c) {
-        Launch p = call("nn.biasForward").in(bias).inOut(x).launch(4, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.biasForward").in(bias).inOut(x).launch(BiasForward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnBiasForward, new KernelContext(), ip, a.f(0), a.f(1)));
-        set(p.ip, n, c, off(x), off(bias));
+        p.ip.set(BiasForward.N, n);
+        p.ip.set(BiasForward.C, c);
+        p.ip.set(BiasForward.X, off(x));
+        p.ip.set(BiasForward.BIAS, off(bias));
         run(p, (long) n * c, false);
     }
 
     @Override
     protected void doBiasBackward(Tensor dout, Tensor dbias, int n, int c) {
-        Launch p = call("nn.biasBackward").in(dout).inOut(dbias).launch(4, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.biasBackward").in(dout).inOut(dbias).launch(ColumnSums.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnColumnSums, new KernelContext(), ip, a.f(0), a.f(1)));
-        set(p.ip, n, c, off(dout), off(dbias));
+        p.ip.set(ColumnSums.N, n);
+        p.ip.set(ColumnSums.C, c);
+        p.ip.set(ColumnSums.DOUT, off(dout));
+        p.ip.set(ColumnSums.DBIAS, off(dbias));
         run(p, c, true);
     }
 
     @Override
     protected void doResidualForward(Tensor a, Tensor b, Tensor out, long n) {
-        Launch p = call("nn.residualForward").in(a).in(b).out(out).launch(4, 1, (g, tn, ip, fp, x) -> g
+        Launch p = call("nn.residualForward").in(a).in(b).out(out).launch(Residual.SIZE, 1, (g, tn, ip, fp, x) -> g
                 .task(tn.task(0), NnKernels::nnResidualForward, new KernelContext(), ip, x.f(0), x.f(1), x.f(2)));
-        set(p.ip, Math.toIntExact(n), off(a), off(b), off(out));
+        p.ip.set(Residual.N, Math.toIntExact(n));
+        p.ip.set(Residual.A, off(a));
+        p.ip.set(Residual.B, off(b));
+        p.ip.set(Residual.OUT, off(out));
         run(p, n, false);
     }
 
@@ -165,18 +253,26 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doSoftmaxForward(Tensor x, Tensor out, float scale, boolean causal, int rows, int l) {
-        Launch p = call("nn.softmaxForward").in(x).out(out).launch(5, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.softmaxForward").in(x).out(out).launch(SoftmaxForward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnSoftmaxForward, new KernelContext(), ip, fp, a.f(0), a.f(1)));
-        set(p.ip, rows, l, causal ? 1 : 0, off(x), off(out));
+        p.ip.set(SoftmaxForward.ROWS, rows);
+        p.ip.set(SoftmaxForward.L, l);
+        p.ip.set(SoftmaxForward.CAUSAL, causal ? 1 : 0);
+        p.ip.set(SoftmaxForward.X, off(x));
+        p.ip.set(SoftmaxForward.OUT, off(out));
         p.fp.set(0, scale);
         run(p, rows, true);
     }
 
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale, int rows, int l) {
-        Launch p = call("nn.softmaxBackward").in(y).in(dy).out(dx).launch(5, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.softmaxBackward").in(y).in(dy).out(dx).launch(SoftmaxBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnSoftmaxBackward, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2)));
-        set(p.ip, rows, l, off(y), off(dy), off(dx));
+        p.ip.set(SoftmaxBackward.ROWS, rows);
+        p.ip.set(SoftmaxBackward.L, l);
+        p.ip.set(SoftmaxBackward.Y, off(y));
+        p.ip.set(SoftmaxBackward.DY, off(dy));
+        p.ip.set(SoftmaxBackward.DX, off(dx));
         p.fp.set(0, scale);
         run(p, rows, true);
     }
@@ -228,9 +324,15 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doCrossEntropyForward(Tensor logits, Tensor targets, Tensor losses, float labelSmoothing,
                                          int ignoreIndex, int n, int v) {
-        Launch p = call("nn.crossEntropyForward").in(logits).in(targets).out(losses).launch(6, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.crossEntropyForward").in(logits).in(targets).out(losses)
+                .launch(CrossEntropy.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnCrossEntropyForward, new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
-        set(p.ip, n, v, ignoreIndex, off(logits), off(targets), off(losses));
+        p.ip.set(CrossEntropy.N, n);
+        p.ip.set(CrossEntropy.V, v);
+        p.ip.set(CrossEntropy.IGNORE, ignoreIndex);
+        p.ip.set(CrossEntropy.LOGITS, off(logits));
+        p.ip.set(CrossEntropy.TARGETS, off(targets));
+        p.ip.set(CrossEntropy.OUT, off(losses));
         p.fp.set(0, labelSmoothing);
         run(p, n, true);
     }
@@ -238,9 +340,15 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doCrossEntropyBackward(Tensor logits, Tensor targets, Tensor dlogits, float labelSmoothing,
                                           int ignoreIndex, float lossGradient, int n, int v) {
-        Launch p = call("nn.crossEntropyBackward").in(logits).in(targets).out(dlogits).launch(6, 2, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.crossEntropyBackward").in(logits).in(targets).out(dlogits)
+                .launch(CrossEntropy.SIZE, 2, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnCrossEntropyBackward, new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
-        set(p.ip, n, v, ignoreIndex, off(logits), off(targets), off(dlogits));
+        p.ip.set(CrossEntropy.N, n);
+        p.ip.set(CrossEntropy.V, v);
+        p.ip.set(CrossEntropy.IGNORE, ignoreIndex);
+        p.ip.set(CrossEntropy.LOGITS, off(logits));
+        p.ip.set(CrossEntropy.TARGETS, off(targets));
+        p.ip.set(CrossEntropy.OUT, off(dlogits));
         p.fp.set(0, labelSmoothing);
         p.fp.set(1, lossGradient);
         run(p, n, true);
@@ -254,18 +362,29 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doPoolForward(Pool kind, Tensor x, Tensor out, int b, int t, int c) {
-        Launch p = call("nn.poolForward").in(x).out(out).launch(6, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.poolForward").in(x).out(out).launch(PoolForward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnPoolForward, new KernelContext(), ip, a.f(0), a.f(1)));
-        set(p.ip, b, t, c, kind(kind), off(x), off(out));
+        p.ip.set(PoolForward.B, b);
+        p.ip.set(PoolForward.T, t);
+        p.ip.set(PoolForward.C, c);
+        p.ip.set(PoolForward.KIND, kind(kind));
+        p.ip.set(PoolForward.X, off(x));
+        p.ip.set(PoolForward.OUT, off(out));
         run(p, (long) b * c, false);
     }
 
     @Override
     protected void doPoolBackward(Pool kind, Tensor dout, Tensor dx, int b, int t, int c) {
-        Launch p = call("nn.poolBackward").in(dout).inOut(dx).launch(7, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.poolBackward").in(dout).inOut(dx).launch(PoolBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnPoolBackward, new KernelContext(), ip, a.f(0), a.f(1)));
         int per = kind == Pool.MEAN ? t : 1;
-        set(p.ip, b * per, per, t, c, kind(kind), off(dout), off(dx));
+        p.ip.set(PoolBackward.ROWS, b * per);
+        p.ip.set(PoolBackward.PER, per);
+        p.ip.set(PoolBackward.T, t);
+        p.ip.set(PoolBackward.C, c);
+        p.ip.set(PoolBackward.KIND, kind(kind));
+        p.ip.set(PoolBackward.DOUT, off(dout));
+        p.ip.set(PoolBackward.DX, off(dx));
         run(p, (long) b * per * c, false);
     }
 
@@ -279,9 +398,16 @@ final class TornadoNnOps extends AbstractNnOps {
     protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
         KernelCall call = call("nn.rmsNormForward").in(x).in(weight);
         int[] slot = call.slots(writes(out), writes(rstd));
-        Launch p = call.launch(8, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnRmsNormForward,
+        Launch p = call.launch(RmsNormForward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnRmsNormForward,
                 new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3)));
-        set(p.ip, n, c, off(x), off(weight), off(out), off(rstd), slot[0], slot[1]);
+        p.ip.set(RmsNormForward.N, n);
+        p.ip.set(RmsNormForward.C, c);
+        p.ip.set(RmsNormForward.X, off(x));
+        p.ip.set(RmsNormForward.W, off(weight));
+        p.ip.set(RmsNormForward.OUT, off(out));
+        p.ip.set(RmsNormForward.RSTD, off(rstd));
+        p.ip.set(RmsNormForward.OUT_SLOT, slot[0]);
+        p.ip.set(RmsNormForward.RSTD_SLOT, slot[1]);
         p.fp.set(0, eps);
         run(p, n, true);
     }
@@ -294,10 +420,16 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doRmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight, int n,
                                      int c) {
-        Launch p = call("nn.rmsNormBackward").in(dout).in(x).in(weight).in(rstd).inOut(dx).launch(7, 1,
+        Launch p = call("nn.rmsNormBackward").in(dout).in(x).in(weight).in(rstd).inOut(dx).launch(RmsNormBackward.SIZE, 1,
                 (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnRmsNormBackward, new KernelContext(), ip, a.f(0), a.f(1),
                         a.f(2), a.f(3), a.f(4)));
-        set(p.ip, n, c, off(dout), off(x), off(weight), off(rstd), off(dx));
+        p.ip.set(RmsNormBackward.N, n);
+        p.ip.set(RmsNormBackward.C, c);
+        p.ip.set(RmsNormBackward.DOUT, off(dout));
+        p.ip.set(RmsNormBackward.X, off(x));
+        p.ip.set(RmsNormBackward.W, off(weight));
+        p.ip.set(RmsNormBackward.RSTD, off(rstd));
+        p.ip.set(RmsNormBackward.DX, off(dx));
         run(p, n, true);
         if (dweight == null) {
             return;
@@ -306,22 +438,42 @@ final class TornadoNnOps extends AbstractNnOps {
         int groups = (n + span - 1) / span;
         long floats = (long) groups * c;
         Tensor ws = dev.workspace("tornado.nn.rmsNormWeight", floats).view(0, Math.toIntExact(floats));
-        Launch q = call("nn.rmsNormWeightPartials").in(dout).in(x).in(rstd).out(ws).launch(8, 1, (g, tn, ip, fp, a) -> g
+        Launch q = call("nn.rmsNormWeightPartials").in(dout).in(x).in(rstd).out(ws)
+                .launch(RmsNormWeightPartials.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnRmsNormWeightPartials, new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3)));
-        set(q.ip, n, c, span, groups, off(dout), off(x), off(rstd), off(ws));
+        q.ip.set(RmsNormWeightPartials.N, n);
+        q.ip.set(RmsNormWeightPartials.C, c);
+        q.ip.set(RmsNormWeightPartials.SPAN, span);
+        q.ip.set(RmsNormWeightPartials.GROUPS, groups);
+        q.ip.set(RmsNormWeightPartials.DOUT, off(dout));
+        q.ip.set(RmsNormWeightPartials.X, off(x));
+        q.ip.set(RmsNormWeightPartials.RSTD, off(rstd));
+        q.ip.set(RmsNormWeightPartials.WS, off(ws));
         run(q, floats, true);
-        Launch r = call("nn.rmsNormWeightCombine").in(ws).inOut(dweight).launch(4, 1, (g, tn, ip, fp, a) -> g
+        Launch r = call("nn.rmsNormWeightCombine").in(ws).inOut(dweight)
+                .launch(RmsNormWeightCombine.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnRmsNormWeightCombine, new KernelContext(), ip, a.f(0), a.f(1)));
-        set(r.ip, c, groups, off(ws), off(dweight));
+        r.ip.set(RmsNormWeightCombine.C, c);
+        r.ip.set(RmsNormWeightCombine.GROUPS, groups);
+        r.ip.set(RmsNormWeightCombine.WS, off(ws));
+        r.ip.set(RmsNormWeightCombine.DW, off(dweight));
         run(r, c, true);
     }
 
     @Override
     protected void doRope(Tensor in, Tensor cos, Tensor sin, Tensor out, boolean transpose, int rows, int t, int w,
                           int headDim, int pos0) {
-        Launch p = call("nn.rope").in(in).in(cos).in(sin).out(out).launch(9, 2, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.rope").in(in).in(cos).in(sin).out(out).launch(Rope.SIZE, 2, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnRope, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3)));
-        set(p.ip, rows, t, w, headDim, pos0, off(in), off(cos), off(sin), off(out));
+        p.ip.set(Rope.ROWS, rows);
+        p.ip.set(Rope.T, t);
+        p.ip.set(Rope.W, w);
+        p.ip.set(Rope.HEAD_DIM, headDim);
+        p.ip.set(Rope.POS0, pos0);
+        p.ip.set(Rope.X, off(in));
+        p.ip.set(Rope.COS, off(cos));
+        p.ip.set(Rope.SIN, off(sin));
+        p.ip.set(Rope.OUT, off(out));
         p.fp.set(0, transpose ? -1f : 1f);
         p.fp.set(1, transpose ? 1f : -1f);
         run(p, (long) rows * (w / 2), false);
@@ -329,9 +481,12 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doSwigluForward(Tensor gate, Tensor up, Tensor out, long n) {
-        Launch p = call("nn.swigluForward").in(gate).in(up).out(out).launch(4, 1, (g, tn, ip, fp, a) -> g
+        Launch p = call("nn.swigluForward").in(gate).in(up).out(out).launch(SwigluForward.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnSwigluForward, new KernelContext(), ip, a.f(0), a.f(1), a.f(2)));
-        set(p.ip, Math.toIntExact(n), off(gate), off(up), off(out));
+        p.ip.set(SwigluForward.N, Math.toIntExact(n));
+        p.ip.set(SwigluForward.GATE, off(gate));
+        p.ip.set(SwigluForward.UP, off(up));
+        p.ip.set(SwigluForward.OUT, off(out));
         run(p, n, false);
     }
 
@@ -339,9 +494,16 @@ final class TornadoNnOps extends AbstractNnOps {
     protected void doSwigluBackward(Tensor gate, Tensor up, Tensor dout, Tensor dgate, Tensor dup, long n) {
         KernelCall call = call("nn.swigluBackward").in(gate).in(up).in(dout);
         int[] slot = call.slots(updates(dgate), updates(dup));
-        Launch p = call.launch(8, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnSwigluBackward,
+        Launch p = call.launch(SwigluBackward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnSwigluBackward,
                 new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4)));
-        set(p.ip, Math.toIntExact(n), off(gate), off(up), off(dout), off(dgate), off(dup), slot[0], slot[1]);
+        p.ip.set(SwigluBackward.N, Math.toIntExact(n));
+        p.ip.set(SwigluBackward.GATE, off(gate));
+        p.ip.set(SwigluBackward.UP, off(up));
+        p.ip.set(SwigluBackward.DOUT, off(dout));
+        p.ip.set(SwigluBackward.DGATE, off(dgate));
+        p.ip.set(SwigluBackward.DUP, off(dup));
+        p.ip.set(SwigluBackward.DGATE_SLOT, slot[0]);
+        p.ip.set(SwigluBackward.DUP_SLOT, slot[1]);
         run(p, n, false);
     }
 }

@@ -31,10 +31,10 @@ final class TornadoNolaOps extends AbstractNolaOps {
         Launch p = call.launch(NolaKernels.MIX_PARAMS, 0, (g, t, ip, fp, a) -> g
                 .task(t.task(0), NolaKernels::mixTiles, new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3)));
         int w = plans.mixTile(n);
-        p.ip.set(0, k);
-        p.ip.set(1, (int) n);
-        p.ip.set(2, w);
-        p.ip.set(3, offset != null ? 1 : 0);
+        p.ip.set(NolaKernels.MIX_K, k);
+        p.ip.set(NolaKernels.MIX_N, (int) n);
+        p.ip.set(NolaKernels.MIX_TILE, w);
+        p.ip.set(NolaKernels.MIX_FROM, offset != null ? 1 : 0);
         p.run((n + w - 1) / w, plans.cpuLayout);
     }
 
@@ -53,8 +53,8 @@ final class TornadoNolaOps extends AbstractNolaOps {
         KernelCall call = plans.call("coefficientGradient").resident(basis).in(grad).out(out, k);
         Launch p = call.launch(NolaKernels.GRADIENT_PARAMS, 0, (g, t, ip, fp, a) -> g
                 .task(t.task(0), NolaKernels::coefficientGradient, new KernelContext(), ip, a.f(0), a.f(1), a.f(2)));
-        p.ip.set(0, k);
-        p.ip.set(1, (int) n);
+        p.ip.set(NolaKernels.GRADIENT_K, k);
+        p.ip.set(NolaKernels.GRADIENT_N, (int) n);
         p.run(k, plans.cpuLayout);
     }
 

@@ -36,11 +36,11 @@ final class TornadoOptimOps extends AbstractOptimOps {
         Launch p = call.launch(OptimKernels.ADAMW_PARAMS, 7, (g, t, ip, fp, a) -> g
                 .task(t.task(0), OptimKernels::adamw, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4)));
         Tensor[] state = {param, m, v};
-        p.ip.set(0, (int) n);
-        p.ip.set(1, gradScale != null ? 1 : 0);
+        p.ip.set(OptimKernels.ADAMW_N, (int) n);
+        p.ip.set(OptimKernels.ADAMW_HAS_SCALE, gradScale != null ? 1 : 0);
         for (int i = 0; i < 3; i++) {
-            p.ip.set(2 + i, slot[i]);
-            p.ip.set(5 + i, plans.offsetOf(state[i]));
+            p.ip.set(OptimKernels.ADAMW_SLOTS + i, slot[i]);
+            p.ip.set(OptimKernels.ADAMW_OFFSETS + i, plans.offsetOf(state[i]));
         }
         float[] f = {s.learningRate(), s.beta1(), s.beta2(), s.epsilon(), s.weightDecay(), 1f / s.correction1(),
                 1f / s.correction2()};
@@ -59,10 +59,10 @@ final class TornadoOptimOps extends AbstractOptimOps {
     private void reduction(Launch p, long n, int mode) {
         int groups = (int) Math.max(1, Math.min(MAX_GROUPS, (n + MIN_SPAN - 1) / MIN_SPAN));
         IntArray ip = p.ip;
-        ip.set(0, (int) n);
-        ip.set(1, (int) ((n + groups - 1) / groups));
-        ip.set(2, groups);
-        ip.set(3, mode);
+        ip.set(OptimKernels.R_N, (int) n);
+        ip.set(OptimKernels.R_SPAN, (int) ((n + groups - 1) / groups));
+        ip.set(OptimKernels.R_GROUPS, groups);
+        ip.set(OptimKernels.R_MODE, mode);
         p.grid(0, groups, plans.cpuLayout);
         p.grid(1, 1, false);
     }
@@ -96,7 +96,7 @@ final class TornadoOptimOps extends AbstractOptimOps {
                 .task(t.task(1), OptimKernels::reduceFinal, new KernelContext(), ip, a.f(1), a.f(2))
                 .task(t.task(2), OptimKernels::fakeQuantize, new KernelContext(), ip, a.f(0), a.f(2), a.f(3)));
         reduction(p, n, OptimKernels.MAX_ABS);
-        p.ip.set(4, (1 << (bits - 1)) - 1);
+        p.ip.set(OptimKernels.R_LEVELS, (1 << (bits - 1)) - 1);
         p.grid(2, n, false);
         p.execute();
     }
