@@ -22,6 +22,11 @@ final class MemoryBudget {
         held -= bytes;
     }
 
+    /** Bytes held now. */
+    long held() {
+        return held;
+    }
+
     boolean exceeded() {
         return held > limit;
     }

@@ -83,6 +83,11 @@ final class PlanCache {
         return plans.size();
     }
 
+    /** Bytes of device buffers held by the plans and segments that share this cache's budget. */
+    long heldBytes() {
+        return budget.held();
+    }
+
     /** Plans built so far, rebuilt ones included (for tests that a repeated step compiles nothing). */
     long built() {
         return built;

@@ -136,6 +136,8 @@ class TornadoContractTest {
                         .task(t.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a.f(0)));
             }
             assertEquals(2, small.cache().size(), "two plans of ~4 KB fit 10 KB");
+            long held = small.cache().heldBytes();
+            assertTrue(held > 8000 && held <= 10_000, "bytes held by two plans of 1000 floats: " + held);
             assertEquals(3, small.cache().built());
             small.call("fill").out(ts[2], 1000).launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
                     .task(t.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a.f(0)));
