@@ -42,6 +42,15 @@ nola_chain_signals() {
 
 # JVM flags every nola run needs: the Vector API and JOCL's native access.
 NOLA_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
+# The Java heap of the CLI, the server and the bench (whose step children inherit it, so the bench
+# measures what `nola finetune` gets): the cpu and opencl devices keep tensors outside the heap, which
+# then holds ~35 MB live and a stream of short-lived garbage. G1's defaults start the heap at 1/64 of
+# the machine (384 MB here) and grow it whenever collection passes 1/13 of the time, so garbage, not
+# data, set ~400-500 MB of a GPT-2 124M step's RSS. Starting at 32 MB and growing only past 20% of the
+# time keeps it nearer what is live (220–370 MB committed on a loaded 2-core machine, against 380–560 MB
+# with the bench's former -Xmx1g or with the defaults). No -Xmx: the reference
+# device's tensors are the heap, and TornadoVM's direct memory is capped at -Xmx.
+NOLA_MEMORY_FLAGS="-Xms32m -XX:GCTimeRatio=4"
 # Maven's own JVM: silence JDK 25's warnings about Maven's bundled libraries.
 export MAVEN_OPTS="${MAVEN_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
 

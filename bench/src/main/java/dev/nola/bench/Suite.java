@@ -442,24 +442,15 @@ public final class Suite {
     }
 
     /**
-     * The heap of a step or generation child JVM unless this JVM was given one or the device is the
-     * reference (whose tensors are the heap) or TornadoVM (whose arrays are direct memory, which the JVM
-     * caps at the heap's size: a 1 GB cap refused GPT-2 124M's arenas): cpu and opencl keep their
-     * tensors outside the heap, which holds the host-side copies made while weights are drawn
-     * (the largest, GPT-2's token table, 154 MB) and small objects, so a JVM default of a quarter of
-     * the machine would only let garbage grow into the measured RSS.
+     * This JVM's command line for a child class of the bench: the same flags, so a step child gets the
+     * memory settings {@code bin/nola} gives every command ({@code NOLA_MEMORY_FLAGS} in
+     * {@code bin/jdk.sh}) and its RSS is what {@code nola finetune} on that device uses; nothing is chosen
+     * per device here.
      */
-    private static final String CHILD_HEAP = "-Xmx1g";
-
-    /** This JVM's command line for a child class of the bench that runs on {@code device}. */
-    private static List<String> javaCommand(Class<?> main, String device) {
+    private static List<String> javaCommand(Class<?> main) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> inherited = ManagementFactory.getRuntimeMXBean().getInputArguments();
-        cmd.addAll(inherited);
-        if (!device.startsWith("reference") && !device.startsWith("tornado") && inherited.stream().noneMatch(x -> x.startsWith("-Xmx") || x.startsWith("-XX:MaxHeapSize"))) {
-            cmd.add(CHILD_HEAP);
-        }
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         return cmd;
     }
@@ -472,7 +463,7 @@ public final class Suite {
     private void steps(String device, String arch, String variant, List<String> points, String stepPoint,
                        List<String> scalingPoints) {
         int layers = layers(arch);
-        List<String> cmd = javaCommand(StepBench.class, device);
+        List<String> cmd = javaCommand(StepBench.class);
         cmd.addAll(List.of("--arch", arch, "--device", device, "--variant", variant, "--points", String.join(",", points),
                 "--layers", Integer.toString(layers), "--steps", options.quick() ? "2" : "10", "--warmup",
                 options.quick() ? "1" : "2", "--profile", options.quick() ? "1" : "2", "--weights", options.weights().label()));
@@ -560,7 +551,7 @@ public final class Suite {
         Map<String, int[]> tokens = new LinkedHashMap<>();
         for (String mode : GenerateBench.MODES) {
             String shape = GenerateBench.shape(mode, layers, len[0], len[1]);
-            List<String> cmd = javaCommand(GenerateBench.class, device);
+            List<String> cmd = javaCommand(GenerateBench.class);
             // the recompute path is slow (the whole context per token): one timed run of it
             cmd.addAll(List.of("--arch", arch, "--device", device, "--mode", mode, "--layers", Integer.toString(layers),
                     "--prompt", Integer.toString(len[0]), "--new", Integer.toString(len[1]), "--reps",

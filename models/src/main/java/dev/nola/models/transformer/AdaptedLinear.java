@@ -64,6 +64,14 @@ record AdaptedLinear(Linear base, Adapter adapter, Tensor dweight, Tensor dbias)
         }
     }
 
+    /**
+     * Whether {@link #backward} reads its input x: for the weight gradient, or for the adapter's (which
+     * holds on to the forward's x). When not, the forward's x need not outlive the forward.
+     */
+    boolean readsInput() {
+        return adapter != null || dweight != null;
+    }
+
     /** The base layer's backward: dx += dy·op(W)ᵀ, weight gradients when training. */
     void backwardBase(Device d, Tensor x, Tensor dy, Tensor dx) {
         base.backward(d, x, dy, dx, dweight, dbias);

@@ -109,32 +109,64 @@ public final class DeviceWeights implements AutoCloseable {
         return random(d, table, seed, drawOrder, sampler, java.util.Set.of());
     }
 
+    /**
+     * Floats drawn per chunk (16 MB): each tensor is drawn in chunks straight into its device tensor,
+     * so the heap never holds the model (GPT-2's token table alone is 154 MB). Even, so a Box–Muller
+     * pair never straddles two chunks and the draws are those of one pass over the whole tensor.
+     */
+    static final int DRAW_CHUNK = 1 << 22;
+
     /** {@link #random(Device, WeightTable, long, List, Sampler)} with the tensors named in {@code half} held as bfloat16 (the same draws, rounded). */
     public static DeviceWeights random(Device d, WeightTable table, long seed, List<String> drawOrder, Sampler sampler,
                                        java.util.Set<String> half) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Map<String, float[]> host = new LinkedHashMap<>();
-        for (String name : drawOrder) {
-            WeightSpec w = table.get(name);
-            if (w.init().kind() == Init.Kind.NORMAL) {
-                host.put(name, sampler.draw(r, w.init().std(), w.elements()));
-            }
+        return random(d, table, seed, drawOrder, sampler, half, DRAW_CHUNK);
+    }
+
+    /** {@link #random(Device, WeightTable, long, List, Sampler, java.util.Set)} drawing {@code chunk} (even) floats at a time. */
+    static DeviceWeights random(Device d, WeightTable table, long seed, List<String> drawOrder, Sampler sampler,
+                                java.util.Set<String> half, int chunkFloats) {
+        if (chunkFloats < 2 || chunkFloats % 2 != 0) {
+            throw new IllegalArgumentException("chunkFloats is " + chunkFloats + "; expected an even count ≥ 2");
         }
-        return build(table, w -> switch (w.init().kind()) {
-            case NORMAL -> {
-                float[] v = host.get(w.name());
-                if (v == null) {
-                    throw new IllegalArgumentException("tensor " + w.name() + " draws normals but is not in the draw order");
+        SplittableRandom r = new SplittableRandom(seed);
+        Map<String, Tensor> drawn = new java.util.HashMap<>();
+        try {
+            for (String name : drawOrder) {
+                WeightSpec w = table.get(name);
+                if (w.init().kind() == Init.Kind.NORMAL) {
+                    Tensor t;
+                    try {
+                        t = d.allocate(WeightPrecision.dtypeOf(name, half), w.shape());
+                    } catch (dev.nola.kernels.DeviceMemoryExhausted e) {
+                        throw e.named(name);
+                    }
+                    drawn.put(name, t);
+                    float[] chunk = new float[Math.min(chunkFloats, w.elements())];
+                    for (int from = 0; from < w.elements(); from += chunk.length) {
+                        int len = Math.min(chunk.length, w.elements() - from);
+                        sampler.draw(r, w.init().std(), chunk, len, from + len == w.elements());
+                        d.write(t, from, chunk, 0, len);
+                    }
                 }
-                yield d.upload(WeightPrecision.dtypeOf(w.name(), half), v, w.shape());
             }
-            case ZEROS -> d.allocate(WeightPrecision.dtypeOf(w.name(), half), w.shape());
-            case ONES -> {
-                Tensor t = d.allocate(w.shape());
-                d.linalg().fill(t, 1f);
-                yield t;
-            }
-        });
+            return build(table, w -> switch (w.init().kind()) {
+                case NORMAL -> {
+                    Tensor t = drawn.remove(w.name()); // the build owns it from here (and closes it on failure)
+                    if (t == null) {
+                        throw new IllegalArgumentException("tensor " + w.name() + " draws normals but is not in the draw order");
+                    }
+                    yield t;
+                }
+                case ZEROS -> d.allocate(WeightPrecision.dtypeOf(w.name(), half), w.shape());
+                case ONES -> {
+                    Tensor t = d.allocate(w.shape());
+                    d.linalg().fill(t, 1f);
+                    yield t;
+                }
+            });
+        } finally {
+            drawn.values().forEach(Tensor::close); // only those no build took: none after a success
+        }
     }
 
     /** How normal draws are made from a generator (each architecture keeps the draw it was built with). */
@@ -144,9 +176,15 @@ public final class DeviceWeights implements AutoCloseable {
         /** Box–Muller, the cos value alone (the project's ViT). */
         BOX_MULLER_COS;
 
-        float[] draw(SplittableRandom r, double std, int n) {
-            float[] v = new float[n];
+        /**
+         * The next {@code n} draws of a tensor into {@code v[0..n)}; {@code last} when they end the tensor.
+         * Only the last chunk may have an odd {@code n} (its final pair keeps the cos value alone).
+         */
+        void draw(SplittableRandom r, double std, float[] v, int n, boolean last) {
             if (this == BOX_MULLER_PAIRS) {
+                if (n % 2 != 0 && !last) {
+                    throw new IllegalArgumentException("n is " + n + "; expected an even count of draws before a tensor's last chunk");
+                }
                 for (int i = 0; i < n; i += 2) {
                     double u1 = 1.0 - r.nextDouble();
                     double u2 = r.nextDouble();
@@ -163,7 +201,6 @@ public final class DeviceWeights implements AutoCloseable {
                     v[i] = (float) (Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2) * std);
                 }
             }
-            return v;
         }
     }
 

@@ -165,34 +165,54 @@ public final class TransformerBlock implements AutoCloseable {
         /** act(…), the down projection's input. */
         final Tensor fcAct;
 
-        Activations(Device d, BlockSpec s, int b, int t) {
+        /** The stack's scratch that ln2 and fcAct borrow from when backward does not read them (null: none). */
+        final Scratch shared;
+        private final List<Tensor> owned = new java.util.ArrayList<>();
+
+        /**
+         * @param shared       the stack's scratch, or null to allocate everything here
+         * @param sharedLn2    when ln2 (the MLP's input) may live in shared's dln: no MLP projection reads it in backward
+         * @param sharedFcAct  when act(…) (the down projection's input) may live in shared's dfcAct: down does not read it
+         */
+        Activations(Device d, BlockSpec s, int b, int t, Scratch shared, boolean sharedLn2, boolean sharedFcAct) {
             this.b = b;
             this.t = t;
+            this.shared = shared;
             Shape z = new Shape(s, b, t);
-            ln1 = d.allocate(z.n, z.c);
-            mean1 = d.allocate(z.n);
-            rstd1 = d.allocate(z.n);
-            qkv = z.qkv(d);
+            ln1 = own(d.allocate(z.n, z.c));
+            mean1 = own(d.allocate(z.n));
+            rstd1 = own(d.allocate(z.n));
+            qkv = own(z.qkv(d));
             q = z.q(qkv);
             k = z.k(qkv);
             v = z.v(qkv);
-            att = d.allocate(b, z.heads, t, t);
-            atty = d.allocate(b, t, z.wq);
-            h = d.allocate(z.n, z.c);
-            ln2 = d.allocate(z.n, z.c);
-            mean2 = d.allocate(z.n);
-            rstd2 = d.allocate(z.n);
-            fc = z.mlp(d);
+            att = own(d.allocate(b, z.heads, t, t));
+            atty = own(d.allocate(b, t, z.wq));
+            h = own(d.allocate(z.n, z.c));
+            // Written and read within the forward alone when backward does not read them: the scratch
+            // the backward uses later holds them meanwhile (GPT-2 124M: 94 MB less for a 4 × 128 step).
+            ln2 = borrowOrOwn(d, shared != null && sharedLn2 ? shared.dln : null, z.n, z.c);
+            mean2 = own(d.allocate(z.n));
+            rstd2 = own(d.allocate(z.n));
+            fc = own(z.mlp(d));
             gateOut = z.gate(fc);
             upOut = z.up(fc);
-            fcAct = d.allocate(z.n, z.inner);
+            fcAct = borrowOrOwn(d, shared != null && sharedFcAct ? shared.dfcAct : null, z.n, z.inner);
+        }
+
+        private Tensor own(Tensor x) {
+            owned.add(x);
+            return x;
+        }
+
+        /** {@code lend} if it has the shape, else a tensor of this block's own. */
+        private Tensor borrowOrOwn(Device d, Tensor lend, int... shape) {
+            return lend != null && java.util.Arrays.equals(lend.shape(), shape) ? lend : own(d.allocate(shape));
         }
 
         @Override
         public void close() {
-            for (Tensor x : new Tensor[] {ln1, mean1, rstd1, qkv, att, atty, h, ln2, mean2, rstd2, fc, fcAct}) {
-                x.close();
-            }
+            owned.forEach(Tensor::close);
         }
     }
 
@@ -243,12 +263,14 @@ public final class TransformerBlock implements AutoCloseable {
         }
     }
 
-    private Activations activations(int b, int t) {
-        if (act == null || act.b != b || act.t != t) {
+    /** This block's activations for (B, T), borrowing from {@code shared} (the stack's scratch; null: none). */
+    private Activations activations(int b, int t, Scratch shared) {
+        if (act == null || act.b != b || act.t != t || act.shared != shared) {
             if (act != null) {
                 act.close();
             }
-            act = new Activations(device, spec, b, t);
+            boolean mlpReads = up.readsInput() || (gate != null && gate.readsInput());
+            act = new Activations(device, spec, b, t, shared, !mlpReads, !down.readsInput());
         }
         return act;
     }
@@ -265,7 +287,16 @@ public final class TransformerBlock implements AutoCloseable {
      * @param out [B·T, C], written; must not overlap x
      */
     public void forward(Tensor x, Tensor out, int b, int t) {
-        Activations a = activations(b, t);
+        forward(x, out, b, t, null);
+    }
+
+    /**
+     * {@link #forward(Tensor, Tensor, int, int)} keeping what the backward pass does not read in
+     * {@code shared}, the scratch the stack's blocks share (of this (B, T)); the next block's forward and
+     * the backward overwrite it.
+     */
+    void forward(Tensor x, Tensor out, int b, int t, Scratch shared) {
+        Activations a = activations(b, t, shared);
         NnOps nn = device.nn();
         AttentionSpec as = spec.attention();
         projectQkv(x, a, null, null);
@@ -326,7 +357,7 @@ public final class TransformerBlock implements AutoCloseable {
         if (pos0 > 0 && t != 1) {
             throw new IllegalArgumentException("a cached step after the prefill takes one position, got " + t);
         }
-        Activations a = activations(b, t);
+        Activations a = activations(b, t, null);
         AttentionSpec as = spec.attention();
         projectQkv(x, a, ra, h);
         rope(a.q, a.k, pos0);
@@ -362,7 +393,7 @@ public final class TransformerBlock implements AutoCloseable {
      */
     void forwardDecode(Tensor x, Tensor out, List<KvCache> caches, int layer, RowAdapters ra, Tensor h) {
         int b = caches.size();
-        Activations a = activations(b, 1);
+        Activations a = activations(b, 1, null);
         AttentionSpec as = spec.attention();
         projectQkv(x, a, ra, h);
         int wq = as.heads() * as.headDim();

@@ -223,7 +223,7 @@ public final class TransformerStack implements AutoCloseable {
     public void forward() {
         Buffers s = buffers();
         for (int i = 0; i < blocks.size(); i++) {
-            blocks.get(i).forward(s.residual.get(i), s.residual.get(i + 1), s.b, s.t);
+            blocks.get(i).forward(s.residual.get(i), s.residual.get(i + 1), s.b, s.t, s.scratch);
         }
         finalNorm.forward(device, s.residual.get(blocks.size()), s.normed, s.mean, s.rstd);
     }

@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The stack's backward temporaries are one {@link TransformerBlock.Scratch} for all blocks, not one per
  * block (as before the stack): two more layers cost their forward activations and residual buffers and
- * no more. Measured as the reference device's peak of held bytes over one forward and backward of a
+ * no more; and with the MLP's projections frozen and without adapters, its input (ln2) and act(…) are not
+ * kept per block but borrowed from that scratch, since the backward pass reads neither. Measured as the reference device's peak of held bytes over one forward and backward of a
  * fine-tuning step (frozen base, no adapters), so it counts every allocation the model makes, and is
  * deterministic (bytes of element counts, not a process's memory).
  */
@@ -58,9 +59,10 @@ class SharedScratchTest {
     @Test
     void twoMoreLayersAddTheirActivationsButNoScratch() {
         long n = (long) B * T;
-        // what a block keeps for backward: ln1, mean1, rstd1, qkv, att, atty, h, ln2, mean2, rstd2, fc, fcAct
-        long forward = 4 * (n * C + n + n + 3 * n * C + (long) B * HEADS * T * T + n * C + n * C + n * C + n + n
-                + 4 * n * C + 4 * n * C);
+        // what a block keeps for backward: ln1, mean1, rstd1, qkv, att, atty, h, mean2, rstd2, fc
+        long forward = 4 * (n * C + n + n + 3 * n * C + (long) B * HEADS * T * T + n * C + n * C + n + n + 4 * n * C);
+        // what it borrows from the scratch when the MLP is frozen: ln2 and fcAct
+        long borrowed = 4 * (n * C + 4 * n * C);
         long residual = 4 * n * C;
         // one block's backward temporaries: dln, dqkv, datt, dh, datty, dfc, dfcAct
         long scratch = 4 * (n * C + 3 * n * C + (long) B * HEADS * T * T + n * C + n * C + 4 * n * C + 4 * n * C);
@@ -68,10 +70,11 @@ class SharedScratchTest {
         long four = stepBytes(4);
         long added = four - two;
         String report = "2 layers " + two + " B, 4 layers " + four + " B; per layer: forward " + forward + ", residual "
-                + residual + ", scratch " + scratch;
+                + residual + ", scratch " + scratch + ", borrowed " + borrowed;
         assertTrue(added >= 2 * (forward + residual), "the activations are kept: " + report);
         // per-block scratch would add 2·scratch more
         assertTrue(added < 2 * (forward + residual) + scratch, "the scratch is shared: " + report);
+        assertTrue(added < 2 * (forward + residual + borrowed), "ln2 and act(…) are borrowed, not kept: " + report);
         assertTrue(two >= 2 * (forward + residual) + scratch, "one scratch is held during backward: " + report);
     }
 }
