@@ -14,8 +14,9 @@ import org.jocl.cl_kernel;
 /**
  * The linalg family as OpenCL kernels ({@code linalg.cl}). Three sgemm layouts, all strided-batched
  * (the batch is global dimension 2): square tiles in local memory, 64 × 64 register-blocked tiles
- * (GPUs), and on CPU devices op(B) packed into 16-column panels in the device workspace, then 6 × 16
- * {@code float8} register blocks straight from the caches.
+ * (GPUs), and on CPU devices op(A) packed into 6-row blocks and op(B) into 64-column panels in the
+ * device workspace, then 6 × 64 {@code float16} register blocks straight from the caches, a long k
+ * in slices.
  */
 final class OpenClLinalgOps extends AbstractLinalgOps {
 
@@ -26,6 +27,14 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
     private static final int GEMV_ROWS = 4;
     /** Rows of C per work-item of the CPU sgemm (PM in linalg.cl). */
     private static final int PANEL_ROWS = 6;
+    /** Columns of C per work-item of the CPU sgemm (PN in linalg.cl). */
+    private static final int PANEL_COLS = 64;
+    /**
+     * Above this depth the CPU sgemm runs k in slices of about {@link #SLICE} (the slice of a panel,
+     * 64 · 512 floats, stays in L2 while a work-group's row blocks reuse it); at or below, in one pass.
+     */
+    private static final int SLICE_ABOVE = 2560;
+    private static final int SLICE = 512;
     /** Row blocks per work-group of the CPU sgemm (they share one panel of B in cache). */
     private static final int PANEL_GROUP = 8;
     /** The register-blocked sgemm's tile edge (a 16 x 16 work-group of 4 x 4 blocks). */
@@ -89,25 +98,40 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
     }
 
     /**
-     * The CPU sgemm: op(B) of every batch packed into column panels of 16 in the workspace (n · kk
-     * copies against m · n · kk multiply-adds; a bfloat16 B is widened there), then register blocks of
-     * PANEL_ROWS x 16.
+     * The CPU sgemm: op(A) of every batch packed into row blocks of PANEL_ROWS and op(B) into column
+     * panels of PANEL_COLS in the workspace ((m + n) · kk copies against m · n · kk multiply-adds; a
+     * bfloat16 B is widened there), then register blocks of PANEL_ROWS x PANEL_COLS, k in slices when
+     * it is long (beta applies in the first slice, the rest add to C).
      */
     private void panelMatmul(boolean transA, boolean transB, int batch, int m, int n, int kk, float alpha,
                              Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                              float beta, Tensor c, int ldc, long strideC, String bOptions) {
-        long panels = (n + 15) / 16;
-        long perBatch = panels * 16 * kk;
-        Tensor packed = dev.workspace("linalg.packedB", perBatch * batch);
-        cl_kernel pack = dev.kernel("linalg", "pack_panels", bOptions);
-        args(pack, b, ldb, strideB, packed, perBatch, transB ? 1 : 0, n, kk);
-        int gp = groupSize(dev, pack, ELEMENTWISE_GROUP);
-        dev.launch(pack, new long[] {roundUp(kk, gp), panels, batch}, new long[] {gp, 1, 1});
-        cl_kernel k = dev.kernel("linalg", "sgemm_panel", options);
-        args(k, transA ? 1 : 0, m, n, kk, alpha, a, lda, strideA, packed, perBatch, beta, c, ldc, strideC);
+        long panels = (n + PANEL_COLS - 1) / PANEL_COLS;
         long rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
+        long perBatchB = panels * PANEL_COLS * kk;
+        long perBatchA = rowBlocks * PANEL_ROWS * kk;
+        Tensor packedB = dev.workspace("linalg.packedB", perBatchB * batch);
+        Tensor packedA = dev.workspace("linalg.packedA", perBatchA * batch);
+        cl_kernel packB = dev.kernel("linalg", "pack_panels", bOptions);
+        args(packB, b, ldb, strideB, packedB, perBatchB, transB ? 1 : 0, n, kk);
+        int gp = groupSize(dev, packB, ELEMENTWISE_GROUP);
+        dev.launch(packB, new long[] {roundUp(kk, gp), panels, batch}, new long[] {gp, 1, 1});
+        cl_kernel packA = dev.kernel("linalg", "pack_rows", options);
+        args(packA, a, lda, strideA, packedA, perBatchA, transA ? 1 : 0, m, kk);
+        int ga = groupSize(dev, packA, ELEMENTWISE_GROUP);
+        dev.launch(packA, new long[] {roundUp(kk, ga), rowBlocks, batch}, new long[] {ga, 1, 1});
+        cl_kernel k = dev.kernel("linalg", "sgemm_panel", options);
         int g = (int) Math.min(groupSize(dev, k, PANEL_GROUP), rowBlocks);
-        dev.launch(k, new long[] {panels, roundUp(rowBlocks, g), batch}, new long[] {1, g, 1});
+        long[] global = {panels, roundUp(rowBlocks, g), batch};
+        long[] local = {1, g, 1};
+        int slices = kk > SLICE_ABOVE ? (kk + SLICE - 1) / SLICE : 1;
+        for (int s = 0; s < slices; s++) {
+            int p0 = (int) ((long) kk * s / slices);
+            int p1 = (int) ((long) kk * (s + 1) / slices);
+            args(k, m, n, kk, p0, p1, alpha, packedA, perBatchA, packedB, perBatchB, s == 0 ? beta : 1f,
+                    c, ldc, strideC);
+            dev.launch(k, global, local);
+        }
     }
 
     /**

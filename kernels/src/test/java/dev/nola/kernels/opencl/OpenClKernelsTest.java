@@ -79,7 +79,8 @@ class OpenClKernelsTest {
     @EnumSource(value = OpenClLinalgOps.MatmulVariant.class, names = {"TILED", "BLOCKED", "PANEL"})
     void eachSgemmVariantMatchesTheReference(OpenClLinalgOps.MatmulVariant variant) {
         SplittableRandom r = new SplittableRandom(21);
-        int[][] mnk = {{1, 1, 1}, {63, 65, 17}, {64, 64, 16}, {130, 70, 33}, {5, 200, 129}};
+        // past the tile edges of each variant (PANEL: 6 x 64 blocks), and a k long enough that PANEL runs it in slices
+        int[][] mnk = {{1, 1, 1}, {63, 65, 17}, {64, 64, 16}, {130, 70, 33}, {5, 200, 129}, {13, 130, 3001}};
         try (OpenClDevice dev = first(); Device ref = Backends.open("reference")) {
             ((OpenClLinalgOps) dev.linalg()).matmulVariant = variant;
             for (int[] s : mnk) {
