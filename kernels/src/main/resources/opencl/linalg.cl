@@ -307,7 +307,121 @@ inline void store_c(__global float *c, const ulong o, const float v, const float
     }
 }
 
-// Variant 4: a few rows of C (m <= GM: a decode step's projections and LM head). B is read once, in
+// Variant 4, for CPU devices when op(B) is Bᵀ of a large B and C has few rows (the LM head over a
+// block of rows): packing B would copy n * kk floats for only m multiply-adds per float, so B is read
+// in place. Each element of C is a dot product along k, 16 lanes at a time: a work-item holds a
+// DM x DN block of C as DM * DN float16 sums (24 of the 32 vector registers) and reads DM rows of A
+// and DN rows of B in address order. The lanes are added pairwise at the end, then the k % 16 tail.
+// A work-group is the row blocks of one column block, so its DN rows of B are read from memory once.
+// Either operand may also be the other way round (a strided gather, correct but slow: the host picks
+// this kernel only for row-major A and Bᵀ). Global: (ceil(n / DN), ceil(m / DM) rounded up to the
+// work-group size, batch), local: (1, G, 1).
+#define DM 4
+#define DN 6
+
+// 16 elements along k, s apart (the gather of a transposed operand).
+inline float16 load_a16(__global const float *x, const ulong s) {
+    float t[16];
+    for (int i = 0; i < 16; i++) {
+        t[i] = x[i * s];
+    }
+    return vload16(0, t);
+}
+
+inline float16 load_b16(__global const b_t *x, const ulong s) {
+    float t[16];
+    for (int i = 0; i < 16; i++) {
+        t[i] = LOAD_B(x[i * s]);
+    }
+    return vload16(0, t);
+}
+
+inline float sum16(const float16 v) {
+    float8 s8 = v.lo + v.hi;
+    float4 s4 = s8.lo + s8.hi;
+    float2 s2 = s4.lo + s4.hi;
+    return s2.x + s2.y;
+}
+
+__kernel void sgemm_dots(const int trans_a, const int trans_b, const int m, const int n, const int kk,
+                         const float alpha, __global const float *a, const ulong a_off, const int lda, const ulong sa,
+                         __global const b_t *b, const ulong b_off, const int ldb, const ulong sb,
+                         const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
+    a += a_off + get_global_id(2) * sa;
+    b += b_off + get_global_id(2) * sb;
+    c += c_off + get_global_id(2) * sc;
+    int col0 = get_global_id(0) * DN;
+    int row0 = get_global_id(1) * DM;
+    if (col0 >= n || row0 >= m) {
+        return;
+    }
+    // op(A)(r, p) = a[r * rs + p * ps], op(B)(p, j) = b[j * bs + p * ks]; rows and columns past the
+    // edge read the last one and are not stored
+    ulong rs = trans_a ? 1 : (ulong)lda;
+    ulong ps = trans_a ? (ulong)lda : 1;
+    ulong bs = trans_b ? (ulong)ldb : 1;
+    ulong ks = trans_b ? 1 : (ulong)ldb;
+    __global const float *ar[DM];
+    __global const b_t *br[DN];
+#pragma unroll
+    for (int r = 0; r < DM; r++) {
+        ar[r] = a + (ulong)min(row0 + r, m - 1) * rs;
+    }
+#pragma unroll
+    for (int j = 0; j < DN; j++) {
+        br[j] = b + (ulong)min(col0 + j, n - 1) * bs;
+    }
+    float16 acc[DM][DN];
+#pragma unroll
+    for (int r = 0; r < DM; r++) {
+#pragma unroll
+        for (int j = 0; j < DN; j++) {
+            acc[r][j] = (float16)(0.0f);
+        }
+    }
+    int p = 0;
+    // one step of 16 along k; the loop is written twice so that the contiguous case has no branch inside
+#define DOTS_STEP(LOAD_BJ, LOAD_AR)                                 \
+    {                                                               \
+        float16 bv[DN];                                             \
+        _Pragma("unroll") for (int j = 0; j < DN; j++) {            \
+            bv[j] = LOAD_BJ;                                        \
+        }                                                           \
+        _Pragma("unroll") for (int r = 0; r < DM; r++) {            \
+            float16 x = LOAD_AR;                                    \
+            _Pragma("unroll") for (int j = 0; j < DN; j++) {        \
+                acc[r][j] = fma(x, bv[j], acc[r][j]);               \
+            }                                                       \
+        }                                                           \
+    }
+    if (ps == 1 && ks == 1) {
+        for (; p + 16 <= kk; p += 16) {
+            DOTS_STEP(LOAD_B16(0, br[j] + p), vload16(0, ar[r] + p))
+        }
+    } else {
+        for (; p + 16 <= kk; p += 16) {
+            DOTS_STEP(load_b16(br[j] + p * ks, ks), load_a16(ar[r] + p * ps, ps))
+        }
+    }
+#undef DOTS_STEP
+#pragma unroll
+    for (int r = 0; r < DM; r++) {
+        int row = row0 + r;
+#pragma unroll
+        for (int j = 0; j < DN; j++) {
+            int col = col0 + j;
+            float t = sum16(acc[r][j]);
+            for (int q = p; q < kk; q++) {
+                t = fma(ar[r][q * ps], LOAD_B(br[j][q * ks]), t);
+            }
+            if (row < m && col < n) {
+                store_c(c, (ulong)row * ldc + col, alpha * t, beta);
+            }
+        }
+    }
+}
+
+// Variant 5: a few rows of C (m <= GM: a decode step's projections and LM head). B is read once, in
 // place (no packed copy); each work-item keeps every row of C it owns in registers.
 #define GM 4
 

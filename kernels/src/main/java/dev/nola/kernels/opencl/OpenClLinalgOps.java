@@ -16,12 +16,16 @@ import org.jocl.cl_kernel;
  * (the batch is global dimension 2): square tiles in local memory, 64 × 64 register-blocked tiles
  * (GPUs), and on CPU devices op(A) packed into 6-row blocks and op(B) into 64-column panels in the
  * device workspace, then 6 × 64 {@code float16} register blocks straight from the caches, a long k
- * in slices.
+ * in slices; for a large Bᵀ under few rows of C (the LM head), 4 × 6 blocks of {@code float16} dot
+ * products that read A and B in place.
  */
 final class OpenClLinalgOps extends AbstractLinalgOps {
 
-    /** Which sgemm kernel {@link #doMatmul} uses; AUTO picks PANEL on CPU devices, else by shape. Package-private for tests. */
-    enum MatmulVariant { AUTO, TILED, BLOCKED, PANEL }
+    /**
+     * Which sgemm kernel {@link #doMatmul} uses; AUTO picks PANEL or DOTS on CPU devices, else by
+     * shape. Package-private for tests.
+     */
+    enum MatmulVariant { AUTO, TILED, BLOCKED, PANEL, DOTS }
 
     /** The most rows of C the gemv kernels take (GM in linalg.cl). */
     private static final int GEMV_ROWS = 4;
@@ -35,6 +39,15 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
      */
     private static final int SLICE_ABOVE = 2560;
     private static final int SLICE = 512;
+    /** Rows of C per work-item of the dot-product sgemm (DM in linalg.cl). */
+    private static final int DOTS_ROWS = 4;
+    /** Columns of C per work-item of the dot-product sgemm (DN in linalg.cl). */
+    private static final int DOTS_COLS = 6;
+    /** Row blocks per work-group of the dot-product sgemm (they share DOTS_COLS rows of B in cache). */
+    private static final int DOTS_GROUP = 32;
+    /** DOTS, not PANEL, takes row-major A by Bᵀ when C has at most this many rows and B this many elements or more. */
+    private static final int DOTS_MAX_ROWS = 256;
+    private static final long DOTS_MIN_B = 1L << 20;
     /** Row blocks per work-group of the CPU sgemm (they share one panel of B in cache). */
     private static final int PANEL_GROUP = 8;
     /** The register-blocked sgemm's tile edge (a 16 x 16 work-group of 4 x 4 blocks). */
@@ -64,7 +77,18 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
             gemv(transA, transB, batch, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, bOptions);
             return;
         }
-        if (v == MatmulVariant.PANEL || v == MatmulVariant.AUTO && dev.info().type() == DeviceInfo.Type.CPU) {
+        boolean cpu = dev.info().type() == DeviceInfo.Type.CPU;
+        if (v == MatmulVariant.DOTS || v == MatmulVariant.AUTO && cpu && !transA && transB && m <= DOTS_MAX_ROWS
+                && (long) n * kk >= DOTS_MIN_B) {
+            // packing B would copy n·kk floats for m multiply-adds each (about half the product's time at m = 128)
+            cl_kernel k = dev.kernel("linalg", "sgemm_dots", bOptions);
+            args(k, transA ? 1 : 0, transB ? 1 : 0, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
+            long rowBlocks = (m + DOTS_ROWS - 1) / DOTS_ROWS;
+            int g = (int) Math.min(groupSize(dev, k, DOTS_GROUP), rowBlocks);
+            dev.launch(k, new long[] {(n + DOTS_COLS - 1) / DOTS_COLS, roundUp(rowBlocks, g), batch}, new long[] {1, g, 1});
+            return;
+        }
+        if (v == MatmulVariant.PANEL || v == MatmulVariant.AUTO && cpu) {
             panelMatmul(transA, transB, batch, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC,
                     bOptions);
             return;
