@@ -166,7 +166,9 @@ void sgemm_blocked(const int trans_a, const int trans_b, const int m, const int 
 // 256-bit registers and reaches about half the peak). 6 x 64 keeps 24 of the 32 vector registers
 // as accumulators. The host splits a long k into slices (p0, p1) so that a slice of a panel stays in
 // L2 while the work-items of a work-group (consecutive row blocks of one panel) reuse it; slices after
-// the first accumulate into C (beta = 1).
+// the first accumulate into C (beta = 1). A float32 B that is not transposed, n a multiple of PN, is
+// read in place: its rows are the panels' rows already, ldb apart (a partial last panel would read
+// past the end of B's buffer, so such a B is packed).
 // Global: (ceil(n / PN), ceil(m / PM) rounded up to the work-group size, batch), local: (1, G, 1).
 #ifndef PM
 #define PM 6
@@ -222,10 +224,12 @@ __kernel void pack_rows(__global const float *a, const ulong a_off, const int ld
     }
 }
 
-// C (+)= alpha * the product over k in [p0, p1) of the packed operands (kk is their full depth).
+// C (+)= alpha * the product over k in [p0, p1) of packed A (kk is its full depth) and op(B), whose
+// panel q has row p at pb + q * qs + p * ps (packed: qs = kk * PN, ps = PN; in place: qs = PN,
+// ps = ldb).
 __kernel void sgemm_panel(const int m, const int n, const int kk, const int p0, const int p1, const float alpha,
                           __global const float *pa, const ulong pa_off, const ulong spa,
-                          __global const float *pb, const ulong pb_off, const ulong spb,
+                          __global const float *pb, const ulong pb_off, const ulong spb, const ulong qs, const ulong ps,
                           const float beta, __global float *c, const ulong c_off, const int ldc, const ulong sc) {
     pa += pa_off + get_global_id(2) * spa;
     pb += pb_off + get_global_id(2) * spb;
@@ -246,12 +250,12 @@ __kernel void sgemm_panel(const int m, const int n, const int kk, const int p0, 
         }
     }
     __global const float *ap = pa + (ulong)rb * kk * PM;
-    __global const float *bp = pb + (ulong)q * kk * PN;
+    __global const float *bp = pb + q * qs;
     for (int p = p0; p < p1; p++) {
         float16 bv[PV];
 #pragma unroll
         for (int v = 0; v < PV; v++) {
-            bv[v] = vload16(v, bp + (ulong)p * PN);
+            bv[v] = vload16(v, bp + p * ps);
         }
 #pragma unroll
         for (int r = 0; r < PM; r++) {

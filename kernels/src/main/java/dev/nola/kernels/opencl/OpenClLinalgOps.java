@@ -14,9 +14,9 @@ import org.jocl.cl_kernel;
 /**
  * The linalg family as OpenCL kernels ({@code linalg.cl}). Three sgemm layouts, all strided-batched
  * (the batch is global dimension 2): square tiles in local memory, 64 × 64 register-blocked tiles
- * (GPUs), and on CPU devices op(A) packed into 6-row blocks and op(B) into 64-column panels in the
- * device workspace, then 6 × 64 {@code float16} register blocks straight from the caches, a long k
- * in slices; for a large Bᵀ under few rows of C (the LM head), 4 × 6 blocks of {@code float16} dot
+ * (GPUs), and on CPU devices op(A) packed into 6-row blocks and op(B) read in place or packed into
+ * 64-column panels in the device workspace, then 6 × 64 {@code float16} register blocks straight from
+ * the caches, a long k in slices; for a large Bᵀ under few rows of C (the LM head), 4 × 6 blocks of {@code float16} dot
  * products that read A and B in place.
  */
 final class OpenClLinalgOps extends AbstractLinalgOps {
@@ -45,9 +45,14 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
     private static final int DOTS_COLS = 6;
     /** Row blocks per work-group of the dot-product sgemm (they share DOTS_COLS rows of B in cache). */
     private static final int DOTS_GROUP = 32;
-    /** DOTS, not PANEL, takes row-major A by Bᵀ when C has at most this many rows and B this many elements or more. */
+    /**
+     * DOTS, not PANEL, takes row-major A by Bᵀ when B has at least DOTS_MIN_B elements and either C
+     * has at most DOTS_MAX_ROWS rows (the pack is then a large share of the work) or B is larger
+     * than the last-level cache (the pack then streams it through memory twice): the LM head.
+     */
     private static final int DOTS_MAX_ROWS = 256;
     private static final long DOTS_MIN_B = 1L << 20;
+    private static final long DOTS_LARGE_B = 1L << 23;
     /** Row blocks per work-group of the CPU sgemm (they share one panel of B in cache). */
     private static final int PANEL_GROUP = 8;
     /** The register-blocked sgemm's tile edge (a 16 x 16 work-group of 4 x 4 blocks). */
@@ -78,8 +83,9 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
             return;
         }
         boolean cpu = dev.info().type() == DeviceInfo.Type.CPU;
-        if (v == MatmulVariant.DOTS || v == MatmulVariant.AUTO && cpu && !transA && transB && m <= DOTS_MAX_ROWS
-                && (long) n * kk >= DOTS_MIN_B) {
+        long bElements = (long) n * kk;
+        if (v == MatmulVariant.DOTS || v == MatmulVariant.AUTO && cpu && !transA && transB && bElements >= DOTS_MIN_B
+                && (m <= DOTS_MAX_ROWS || bElements >= DOTS_LARGE_B)) {
             // packing B would copy n·kk floats for m multiply-adds each (about half the product's time at m = 128)
             cl_kernel k = dev.kernel("linalg", "sgemm_dots", bOptions);
             args(k, transA ? 1 : 0, transB ? 1 : 0, m, n, kk, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
@@ -122,28 +128,37 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
     }
 
     /**
-     * The CPU sgemm: op(A) of every batch packed into row blocks of PANEL_ROWS and op(B) into column
-     * panels of PANEL_COLS in the workspace ((m + n) · kk copies against m · n · kk multiply-adds; a
-     * bfloat16 B is widened there), then register blocks of PANEL_ROWS x PANEL_COLS, k in slices when
-     * it is long (beta applies in the first slice, the rest add to C).
+     * The CPU sgemm: op(A) of every batch packed into row blocks of PANEL_ROWS in the workspace, op(B)
+     * read in place when it is a float32 B not transposed with n a multiple of PANEL_COLS (its rows are
+     * the panels' rows), else packed into column panels of PANEL_COLS (a bfloat16 B is widened there); then register blocks of PANEL_ROWS x PANEL_COLS, k in slices when it is long (beta
+     * applies in the first slice, the rest add to C).
      */
     private void panelMatmul(boolean transA, boolean transB, int batch, int m, int n, int kk, float alpha,
                              Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                              float beta, Tensor c, int ldc, long strideC, String bOptions) {
         long panels = (n + PANEL_COLS - 1) / PANEL_COLS;
         long rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
-        long perBatchB = panels * PANEL_COLS * kk;
         long perBatchA = rowBlocks * PANEL_ROWS * kk;
-        Tensor packedB = dev.workspace("linalg.packedB", perBatchB * batch);
         Tensor packedA = dev.workspace("linalg.packedA", perBatchA * batch);
-        cl_kernel packB = dev.kernel("linalg", "pack_panels", bOptions);
-        args(packB, b, ldb, strideB, packedB, perBatchB, transB ? 1 : 0, n, kk);
-        int gp = groupSize(dev, packB, ELEMENTWISE_GROUP);
-        dev.launch(packB, new long[] {roundUp(kk, gp), panels, batch}, new long[] {gp, 1, 1});
         cl_kernel packA = dev.kernel("linalg", "pack_rows", options);
         args(packA, a, lda, strideA, packedA, perBatchA, transA ? 1 : 0, m, kk);
         int ga = groupSize(dev, packA, ELEMENTWISE_GROUP);
         dev.launch(packA, new long[] {roundUp(kk, ga), rowBlocks, batch}, new long[] {ga, 1, 1});
+        // a partial last panel read in place would pass the end of B's buffer: such a B is packed
+        boolean inPlace = !transB && b.dtype() == DType.FLOAT32 && n % PANEL_COLS == 0;
+        long perBatchB = panels * PANEL_COLS * kk;
+        Tensor bPanels = b;
+        if (!inPlace) {
+            bPanels = dev.workspace("linalg.packedB", perBatchB * batch);
+            cl_kernel packB = dev.kernel("linalg", "pack_panels", bOptions);
+            args(packB, b, ldb, strideB, bPanels, perBatchB, transB ? 1 : 0, n, kk);
+            int gp = groupSize(dev, packB, ELEMENTWISE_GROUP);
+            dev.launch(packB, new long[] {roundUp(kk, gp), panels, batch}, new long[] {gp, 1, 1});
+        }
+        // panel q of op(B) has row p at q * qs + p * ps
+        long batchB = inPlace ? strideB : perBatchB;
+        long qs = inPlace ? PANEL_COLS : (long) kk * PANEL_COLS;
+        long ps = inPlace ? ldb : PANEL_COLS;
         cl_kernel k = dev.kernel("linalg", "sgemm_panel", options);
         int g = (int) Math.min(groupSize(dev, k, PANEL_GROUP), rowBlocks);
         long[] global = {panels, roundUp(rowBlocks, g), batch};
@@ -152,7 +167,7 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
         for (int s = 0; s < slices; s++) {
             int p0 = (int) ((long) kk * s / slices);
             int p1 = (int) ((long) kk * (s + 1) / slices);
-            args(k, m, n, kk, p0, p1, alpha, packedA, perBatchA, packedB, perBatchB, s == 0 ? beta : 1f,
+            args(k, m, n, kk, p0, p1, alpha, packedA, perBatchA, bPanels, batchB, qs, ps, s == 0 ? beta : 1f,
                     c, ldc, strideC);
             dev.launch(k, global, local);
         }

@@ -131,6 +131,8 @@ class OpenClKernelsTest {
                 {1, 0, heads, tokens, hs, tokens, tokens, (long) tokens * tokens, channels, hs, channels, hs},
                 {0, 0, 4, 33, 65, 17, 17, 33 * 17, 65, 0, 65, 33 * 65},
                 {1, 1, 2, 64, 64, 64, 70, 64 * 70 + 3, 66, 64 * 66 + 1, 67, 64 * 67 + 5},
+                // B read in place by PANEL (n a multiple of its 64 columns), rows padded, batches apart
+                {0, 0, 3, 10, 128, 20, 20, 200, 131, 20 * 131 + 7, 128, 10 * 128},
                 {0, 0, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1}};
         try (OpenClDevice dev = first(); Device ref = Backends.open("reference")) {
             ((OpenClLinalgOps) dev.linalg()).matmulVariant = variant;
