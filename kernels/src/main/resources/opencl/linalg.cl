@@ -542,3 +542,56 @@ __kernel void fill(__global float *x, const ulong x_off, const float value, cons
         x[i] = value;
     }
 }
+
+// The same three in the CPU layout (-DCHUNKED devices): a work-item per contiguous chunk of EW_CHUNK
+// floats, 16 lanes at a time, so PoCL emits 512-bit loads and stores instead of a loop of scalar
+// work-items. Each element gets the scalar kernel's operation, so the results are the same bits.
+// Global: ceil(n / EW_CHUNK) rounded up to the work-group size.
+#define EW_CHUNK 4096
+
+__kernel void axpy_chunks(const float alpha, __global const float *x, const ulong x_off, __global float *y,
+                          const ulong y_off, const ulong n) {
+    x += x_off;
+    y += y_off;
+    ulong i = get_global_id(0) * EW_CHUNK;
+    if (i >= n) {
+        return;
+    }
+    ulong end = min(i + EW_CHUNK, n);
+    for (; i + 16 <= end; i += 16) {
+        vstore16(fma((float16)(alpha), vload16(0, x + i), vload16(0, y + i)), 0, y + i);
+    }
+    for (; i < end; i++) {
+        y[i] = fma(alpha, x[i], y[i]);
+    }
+}
+
+__kernel void scale_chunks(const float alpha, __global float *x, const ulong x_off, const ulong n) {
+    x += x_off;
+    ulong i = get_global_id(0) * EW_CHUNK;
+    if (i >= n) {
+        return;
+    }
+    ulong end = min(i + EW_CHUNK, n);
+    for (; i + 16 <= end; i += 16) {
+        vstore16((float16)(alpha) * vload16(0, x + i), 0, x + i);
+    }
+    for (; i < end; i++) {
+        x[i] = alpha * x[i];
+    }
+}
+
+__kernel void fill_chunks(__global float *x, const ulong x_off, const float value, const ulong n) {
+    x += x_off;
+    ulong i = get_global_id(0) * EW_CHUNK;
+    if (i >= n) {
+        return;
+    }
+    ulong end = min(i + EW_CHUNK, n);
+    for (; i + 16 <= end; i += 16) {
+        vstore16((float16)(value), 0, x + i);
+    }
+    for (; i < end; i++) {
+        x[i] = value;
+    }
+}

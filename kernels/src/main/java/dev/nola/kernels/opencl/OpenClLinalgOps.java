@@ -55,6 +55,10 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
     private static final long DOTS_LARGE_B = 1L << 23;
     /** Row blocks per work-group of the CPU sgemm (they share one panel of B in cache). */
     private static final int PANEL_GROUP = 8;
+    /** Floats per work-item of axpy, scale and fill on CPU devices (EW_CHUNK in linalg.cl). */
+    private static final int ELEMENTWISE_CHUNK = 4096;
+    /** Chunks per work-group of axpy, scale and fill on CPU devices. */
+    private static final int CHUNK_GROUP = 16;
     /** The register-blocked sgemm's tile edge (a 16 x 16 work-group of 4 x 4 blocks). */
     private static final int BLOCKED_TILE = 64;
 
@@ -187,10 +191,20 @@ final class OpenClLinalgOps extends AbstractLinalgOps {
         dev.launch(k, new long[] {roundUp(items, g), 1, batch}, new long[] {g, 1, 1});
     }
 
-    /** One work-item per element. */
+    /**
+     * One work-item per element (GPU layout: neighbours touch neighbouring addresses), or on
+     * {@code -DCHUNKED} devices one per contiguous chunk of ELEMENTWISE_CHUNK floats ({@code name_chunks}).
+     */
     private void elementwise(String name, long n, Object... arguments) {
-        cl_kernel k = dev.kernel("linalg", name, options);
+        boolean chunked = dev.cpuLayout();
+        cl_kernel k = dev.kernel("linalg", chunked ? name + "_chunks" : name, options);
         args(k, arguments);
+        if (chunked) {
+            long items = (n + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK;
+            int g = items >= CHUNK_GROUP ? groupSize(dev, k, CHUNK_GROUP) : 1;
+            dev.launch(k, new long[] {roundUp(items, g)}, new long[] {g});
+            return;
+        }
         int g = groupSize(dev, k, ELEMENTWISE_GROUP);
         dev.launch(k, new long[] {roundUp(n, g)}, new long[] {g});
     }
