@@ -74,7 +74,7 @@ public final class OpenClDevice extends AbstractDevice {
                 new OpenClAdapterOps(this), new OpenClOptimOps(this), new OpenClNnOps(this));
     }
 
-    /** Whether the random, nola and nn kernels run in the CPU layout (contiguous ranges per work-item). */
+    /** Whether the random, nola, nn and level-1 linalg kernels run in the CPU layout (contiguous ranges per work-item). */
     boolean cpuLayout() {
         return layoutOptions.contains("-DCHUNKED");
     }

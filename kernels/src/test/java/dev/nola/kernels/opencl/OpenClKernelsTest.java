@@ -65,7 +65,8 @@ class OpenClKernelsTest {
                     return d;
                 })));
         for (OpenClLinalgOps.MatmulVariant v : List.of(OpenClLinalgOps.MatmulVariant.TILED,
-                OpenClLinalgOps.MatmulVariant.BLOCKED, OpenClLinalgOps.MatmulVariant.PANEL)) {
+                OpenClLinalgOps.MatmulVariant.BLOCKED, OpenClLinalgOps.MatmulVariant.PANEL,
+                OpenClLinalgOps.MatmulVariant.DOTS)) {
             nodes.add(DynamicContainer.dynamicContainer("sgemm " + v, Contract.forDevice(() -> {
                 OpenClDevice d = first();
                 ((OpenClLinalgOps) d.linalg()).matmulVariant = v;
@@ -76,10 +77,13 @@ class OpenClKernelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = OpenClLinalgOps.MatmulVariant.class, names = {"TILED", "BLOCKED", "PANEL"})
+    @EnumSource(value = OpenClLinalgOps.MatmulVariant.class, names = {"AUTO", "TILED", "BLOCKED", "PANEL", "DOTS"})
     void eachSgemmVariantMatchesTheReference(OpenClLinalgOps.MatmulVariant variant) {
         SplittableRandom r = new SplittableRandom(21);
-        int[][] mnk = {{1, 1, 1}, {63, 65, 17}, {64, 64, 16}, {130, 70, 33}, {5, 200, 129}};
+        // past the tile edges of each variant (PANEL: 6 x 64 blocks, DOTS: 4 x 6 and k by 16), a k long
+        // enough that PANEL runs it in slices, and a Bᵀ large enough that AUTO takes DOTS on a CPU device
+        int[][] mnk = {{1, 1, 1}, {63, 65, 17}, {64, 64, 16}, {130, 70, 33}, {5, 200, 129}, {13, 130, 3001},
+                {9, 1100, 1001}};
         try (OpenClDevice dev = first(); Device ref = Backends.open("reference")) {
             ((OpenClLinalgOps) dev.linalg()).matmulVariant = variant;
             for (int[] s : mnk) {
@@ -113,7 +117,7 @@ class OpenClKernelsTest {
      * shared buffers. Elements of C outside the batches must come back unchanged.
      */
     @ParameterizedTest
-    @EnumSource(value = OpenClLinalgOps.MatmulVariant.class, names = {"TILED", "BLOCKED", "PANEL"})
+    @EnumSource(value = OpenClLinalgOps.MatmulVariant.class, names = {"TILED", "BLOCKED", "PANEL", "DOTS"})
     void eachSgemmVariantRunsStridedBatches(OpenClLinalgOps.MatmulVariant variant) {
         SplittableRandom r = new SplittableRandom(24);
         int tokens = 70;
@@ -127,6 +131,8 @@ class OpenClKernelsTest {
                 {1, 0, heads, tokens, hs, tokens, tokens, (long) tokens * tokens, channels, hs, channels, hs},
                 {0, 0, 4, 33, 65, 17, 17, 33 * 17, 65, 0, 65, 33 * 65},
                 {1, 1, 2, 64, 64, 64, 70, 64 * 70 + 3, 66, 64 * 66 + 1, 67, 64 * 67 + 5},
+                // B read in place by PANEL (n a multiple of its 64 columns), rows padded, batches apart
+                {0, 0, 3, 10, 128, 20, 20, 200, 131, 20 * 131 + 7, 128, 10 * 128},
                 {0, 0, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1}};
         try (OpenClDevice dev = first(); Device ref = Backends.open("reference")) {
             ((OpenClLinalgOps) dev.linalg()).matmulVariant = variant;

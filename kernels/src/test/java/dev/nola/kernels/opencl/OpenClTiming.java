@@ -64,7 +64,7 @@ public final class OpenClTiming {
                 if (d.linalg() instanceof OpenClLinalgOps cl) {
                     for (OpenClLinalgOps.MatmulVariant v : new OpenClLinalgOps.MatmulVariant[] {
                             OpenClLinalgOps.MatmulVariant.TILED, OpenClLinalgOps.MatmulVariant.BLOCKED,
-                            OpenClLinalgOps.MatmulVariant.PANEL}) {
+                            OpenClLinalgOps.MatmulVariant.PANEL, OpenClLinalgOps.MatmulVariant.DOTS}) {
                         cl.matmulVariant = v;
                         row(d, "matmul " + m + "^3 " + v, dv -> dv.linalg().matmul(false, true, 1f, at, bt2, 0f, mt), mt,
                                 new Tensor[] {at, bt2}, new float[][] {a, a});
