@@ -382,6 +382,66 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
     }
 
+    /** {B, T, C, NH} after checking q, k, v and out as {@link #attentionDims} does, and lse [B, NH, T]. */
+    private int[] fusedAttentionDims(Tensor q, Tensor k, Tensor v, Tensor out, String outName, Tensor lse) {
+        on("q", q);
+        on("k", k);
+        on("v", v);
+        on("lse", lse);
+        on(outName, out);
+        int[] os = rank(outName, out, 3, "[B, T, NH·hs]");
+        sameShape("q", q, outName, out);
+        int[] ls = rank("lse", lse, 3, "[B, NH, T]");
+        int nh = ls[1];
+        if (ls[0] != os[0] || ls[2] != os[1] || os[2] % nh != 0) {
+            throw new IllegalArgumentException("lse has shape " + Arrays.toString(ls) + ", expected [" + os[0] + ", NH, "
+                    + os[1] + "] with NH dividing C = " + os[2]);
+        }
+        keyValueShape("k", k, outName, os, nh);
+        keyValueShape("v", v, outName, os, nh);
+        sameShape("v", v, "k", k);
+        return new int[] {os[0], os[1], os[2], nh};
+    }
+
+    @Override
+    public boolean hasFusedAttention() {
+        return false;
+    }
+
+    @Override
+    public final void fusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal) {
+        open();
+        int[] d = fusedAttentionDims(q, k, v, out, "out", lse);
+        for (Tensor in : new Tensor[] {q, k, v}) {
+            noOverlap("out", out, "an input", in);
+            noOverlap("lse", lse, "an input", in);
+        }
+        noOverlap("out", out, "lse", lse);
+        doFusedAttentionForward(q, k, v, out, lse, causal, d[0], d[1], d[2], d[3]);
+    }
+
+    @Override
+    public final void fusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                             Tensor dq, Tensor dk, Tensor dv, boolean causal) {
+        open();
+        int[] d = fusedAttentionDims(q, k, v, dout, "dout", lse);
+        on("out", out);
+        sameShape("out", out, "q", q);
+        Tensor[] outs = {dq, dk, dv};
+        String[] outNames = {"dq", "dk", "dv"};
+        Tensor[] like = {q, k, v};
+        String[] likeNames = {"q", "k", "v"};
+        for (int i = 0; i < outs.length; i++) {
+            on(outNames[i], outs[i]);
+            sameShape(outNames[i], outs[i], likeNames[i], like[i]);
+        }
+        Tensor[] ins = {dout, q, k, v, out, lse};
+        String[] inNames = new String[ins.length];
+        java.util.Arrays.fill(inNames, "an input");
+        Checks.outputsApart(outNames, outs, inNames, ins);
+        doFusedAttentionBackward(dout, q, k, v, out, lse, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
+    }
+
     // ---------------------------------------------------------------- cross-entropy
 
     /** {N, V} after checking logits [N, V] and targets [N]. */
@@ -613,6 +673,21 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
                                        Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
         AttentionComposition.backward(this, device.linalg(), dout, q, k, v, att, datt, dq, dk, dv, b, t, c, nh);
+    }
+
+    /**
+     * The fused attention's forward (the backends whose {@link #hasFusedAttention} is true override
+     * it); arguments as {@link #doAttentionForward}, lse [B, NH, T].
+     */
+    protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
+                                           int t, int c, int nh) {
+        throw notYet("fusedAttentionForward");
+    }
+
+    /** The fused attention's backward, arguments as {@link #doFusedAttentionForward}. */
+    protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                            Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        throw notYet("fusedAttentionBackward");
     }
 
     /** The exception of a LLaMA-family hook that a backend has not implemented yet. */
