@@ -625,6 +625,15 @@ def g_nn(S, args):
         dout = torch.randn(GB, NH, GT, hs, generator=g)
         return lambda: torch.autograd.grad(attention(q, k, v), (q, k, v), dout)
 
+    def sdpa_fwd(g):
+        q, k, v = qkv(g, False)
+        return lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    def sdpa_fwd_bwd(g):
+        q, k, v = qkv(g, True)
+        dout = torch.randn(GB, NH, GT, hs, generator=g)
+        return lambda: torch.autograd.grad(F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), dout)
+
     targets = torch.arange(GN) * 7919 % V
 
     def ce_fwd(g):
@@ -651,6 +660,8 @@ def g_nn(S, args):
                             ("softmax_forward", f"{GB}x{NH}x{GT}x{GT}", softmax_fwd),
                             ("attention_forward", attn_shape, attn_fwd),
                             ("attention_forward_backward", attn_shape, attn_fwd_bwd),
+                            ("fused_attention_forward", attn_shape, sdpa_fwd),
+                            ("fused_attention_forward_backward", attn_shape, sdpa_fwd_bwd),
                             ("cross_entropy_forward", f"{GN}x{V}", ce_fwd),
                             ("cross_entropy_backward", f"{GN}x{V}", ce_bwd),
                             ("cross_entropy_forward_backward", f"{GN}x{V}", ce_fwd_bwd)):

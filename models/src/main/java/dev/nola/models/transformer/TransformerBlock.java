@@ -152,6 +152,9 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor q;
         final Tensor k;
         final Tensor v;
+        /** Whether attention is the backend's fused op ({@code NnOps#hasFusedAttention}). */
+        final boolean fused;
+        /** The fused op's row log-sum-exp [B, NH, T], or else the probabilities [B, NH, T, T]. */
         final Tensor att;
         final Tensor atty;
         final Tensor h;
@@ -176,7 +179,8 @@ public final class TransformerBlock implements AutoCloseable {
             q = z.q(qkv);
             k = z.k(qkv);
             v = z.v(qkv);
-            att = d.allocate(b, z.heads, t, t);
+            fused = d.nn().hasFusedAttention();
+            att = fused ? d.allocate(b, z.heads, t) : d.allocate(b, z.heads, t, t);
             atty = d.allocate(b, t, z.wq);
             h = d.allocate(z.n, z.c);
             ln2 = d.allocate(z.n, z.c);
@@ -208,6 +212,7 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor dq;
         final Tensor dk;
         final Tensor dv;
+        /** The probabilities' gradient [B, NH, T, T]; null with the fused attention, which needs none. */
         final Tensor datt;
         final Tensor dh;
         final Tensor datty;
@@ -226,7 +231,7 @@ public final class TransformerBlock implements AutoCloseable {
             dq = z.q(dqkv);
             dk = z.k(dqkv);
             dv = z.v(dqkv);
-            datt = d.allocate(b, z.heads, t, t);
+            datt = d.nn().hasFusedAttention() ? null : d.allocate(b, z.heads, t, t);
             dh = d.allocate(z.n, z.c);
             datty = d.allocate(b, t, z.wq);
             dfc = z.mlp(d);
@@ -238,7 +243,9 @@ public final class TransformerBlock implements AutoCloseable {
         @Override
         public void close() {
             for (Tensor x : new Tensor[] {dln, dqkv, datt, dh, datty, dfc, dfcAct}) {
-                x.close();
+                if (x != null) {
+                    x.close();
+                }
             }
         }
     }
@@ -259,6 +266,18 @@ public final class TransformerBlock implements AutoCloseable {
     }
 
     /**
+     * atty = attention(q, k, v): the backend's fused op where it has one (only the row log-sum-exp
+     * kept for the backward pass, nothing of size T × T), else the op that keeps the probabilities.
+     */
+    private void attend(Activations a, boolean causal) {
+        if (a.fused) {
+            device.nn().fusedAttentionForward(a.q, a.k, a.v, a.atty, a.att, causal);
+        } else {
+            device.nn().attentionForward(a.q, a.k, a.v, a.att, a.atty, causal);
+        }
+    }
+
+    /**
      * Forward: {@code out = block(x)}.
      *
      * @param x   [B·T, C], the residual stream in (kept for the backward pass: do not change it)
@@ -270,7 +289,7 @@ public final class TransformerBlock implements AutoCloseable {
         AttentionSpec as = spec.attention();
         projectQkv(x, a, null, null);
         rope(a.q, a.k, 0);
-        nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+        attend(a, as.causal());
         outputAndMlp(x, a, out, null, null);
     }
 
@@ -340,7 +359,7 @@ public final class TransformerBlock implements AutoCloseable {
             device.copy(a.v.view((long) s * t * wkv, t * wkv), vc.view(at, t * wkv));
         }
         if (pos0 == 0) {
-            device.nn().attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+            attend(a, as.causal());
         } else {
             for (int s = 0; s < b; s++) {
                 attendCached(a, s, cache, s, layer, pos0 + 1);
@@ -442,7 +461,11 @@ public final class TransformerBlock implements AutoCloseable {
         fill.fill(datty, 0f);
         o.backward(device, rows(a.atty), s.dh, datty);
         fill.fill(s.dqkv, 0f);
-        nn.attentionBackward(s.datty, a.q, a.k, a.v, a.att, s.datt, s.dq, s.dk, s.dv, spec.attention().causal());
+        if (a.fused) {
+            nn.fusedAttentionBackward(s.datty, a.q, a.k, a.v, a.atty, a.att, s.dq, s.dk, s.dv, spec.attention().causal());
+        } else {
+            nn.attentionBackward(s.datty, a.q, a.k, a.v, a.att, s.datt, s.dq, s.dk, s.dv, spec.attention().causal());
+        }
         if (rope != null) {
             nn.ropeBackward(s.dq, rope.cos(), rope.sin(), rope.headDim(), 0, s.dq);
             nn.ropeBackward(s.dk, rope.cos(), rope.sin(), rope.headDim(), 0, s.dk);
