@@ -660,12 +660,14 @@ def g_nn(S, args):
                             ("softmax_forward", f"{GB}x{NH}x{GT}x{GT}", softmax_fwd),
                             ("attention_forward", attn_shape, attn_fwd),
                             ("attention_forward_backward", attn_shape, attn_fwd_bwd),
-                            ("fused_attention_forward", attn_shape, sdpa_fwd),
-                            ("fused_attention_forward_backward", attn_shape, sdpa_fwd_bwd),
                             ("cross_entropy_forward", f"{GN}x{V}", ce_fwd),
                             ("cross_entropy_backward", f"{GN}x{V}", ce_bwd),
                             ("cross_entropy_forward_backward", f"{GN}x{V}", ce_fwd_bwd)):
         S.case(op, shape, make)
+    # torch's own fused attention beside nola's, where this torch has it (2.0 on)
+    if hasattr(F, "scaled_dot_product_attention"):
+        S.case("fused_attention_forward", attn_shape, sdpa_fwd)
+        S.case("fused_attention_forward_backward", attn_shape, sdpa_fwd_bwd)
 
 
 def g_optim(S, args):
