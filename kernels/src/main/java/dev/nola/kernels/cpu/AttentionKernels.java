@@ -36,9 +36,9 @@ final class AttentionKernels {
     /** The geometry of one call: hs, the widths of q (c) and of k and v (ck), the group and T. */
     record Heads(int t, int c, int ck, int hs, int group, float scale, boolean causal) {
 
-        /** T rounded up to the vector length: the row length of a packed [hs, T'] block. */
+        /** T rounded up to two vectors (the keys a score step covers): the row length of a packed [hs, T'] block. */
         int padded() {
-            return (t + V - 1) / V * V;
+            return (t + 2 * V - 1) / (2 * V) * (2 * V);
         }
 
         /** Keys visible from query row i. */
@@ -47,10 +47,18 @@ final class AttentionKernels {
         }
     }
 
-    /** A task's buffers: packed keys and values, a score row, a second row, an output row and the dk, dv accumulators. */
+    /** Query rows per block: the score, probability and gradient products share each load of a key or value among them. */
+    static final int ROWS = 4;
+
+    /**
+     * A task's buffers: packed keys and values, {@link #ROWS} score rows and as many second rows
+     * ([ROWS, T']), {@link #ROWS} output rows ([ROWS, hs']) and the dk, dv accumulators ([T, hs]).
+     */
     static final class Scratch {
         final int t;
         final int hs;
+        /** hs rounded up to the vector length: the stride of the output rows. */
+        final int hsp;
         final MemorySegment kt;
         final MemorySegment vt;
         final MemorySegment s;
@@ -58,16 +66,23 @@ final class AttentionKernels {
         final MemorySegment row;
         final MemorySegment dk;
         final MemorySegment dv;
+        final float[] m = new float[ROWS];
+        final double[] l = new double[ROWS];
+        final float[] f = new float[ROWS];
+        final int[] len = new int[ROWS];
+        final int[] off = new int[ROWS];
+        final int[] off2 = new int[ROWS];
 
         Scratch(Heads h, boolean backward) {
             int tp = h.padded();
             t = h.t();
             hs = h.hs();
+            hsp = (hs + V - 1) / V * V;
             kt = SegmentAccess.scratch(h.hs() * tp);
-            s = SegmentAccess.scratch(tp);
-            row = SegmentAccess.scratch(h.hs() + V);
+            s = SegmentAccess.scratch(ROWS * tp);
+            row = SegmentAccess.scratch(ROWS * hsp);
             vt = backward ? SegmentAccess.scratch(h.hs() * tp) : null;
-            dp = backward ? SegmentAccess.scratch(tp) : null;
+            dp = backward ? SegmentAccess.scratch(ROWS * tp) : null;
             dk = backward ? SegmentAccess.scratch(h.t() * h.hs()) : null;
             dv = backward ? SegmentAccess.scratch(h.t() * h.hs()) : null;
         }
@@ -95,16 +110,94 @@ final class AttentionKernels {
     static void forward(int bb, int g, Operand q, Operand k, Operand v, Operand out, Operand lse, Heads h) {
         Scratch sc = scratch(h, false);
         int t = h.t();
-        int kv = k.at() + bb * t * h.ck() + g * h.hs();
-        pack(k.m(), kv, h.ck(), h, sc.kt);
+        pack(k.m(), k.at() + bb * t * h.ck() + g * h.hs(), h.ck(), h, sc.kt);
         int vo = v.at() + bb * t * h.ck() + g * h.hs();
         int nh = h.c() / h.hs();
         for (int hh = g * h.group(); hh < (g + 1) * h.group(); hh++) {
-            for (int i = 0; i < t; i++) {
-                int row = (bb * t + i) * h.c() + hh * h.hs();
-                float l = forwardRow(q.m(), q.at() + row, v.m(), vo, out.m(), out.at() + row, i, h, sc);
-                lse.m().setAtIndex(JAVA_FLOAT, lse.at() + (long) (bb * nh + hh) * t + i, l);
+            for (int i0 = 0; i0 < t; i0 += ROWS) {
+                int rows = block(bb, hh, i0, h, sc);
+                for (int r = 0; r < ROWS; r++) {
+                    sc.off2[r] = q.at() + sc.off[r];
+                }
+                forwardBlock(q.m(), v.m(), vo, h, sc);
+                for (int r = 0; r < rows; r++) {
+                    int oo = out.at() + sc.off[r];
+                    float inv = (float) (1.0 / sc.l[r]);
+                    scaleInto(sc.row, r * sc.hsp, inv, out.m(), oo, h.hs());
+                    lse.m().setAtIndex(JAVA_FLOAT, lse.at() + (long) (bb * nh + hh) * t + i0 + r, (float) (sc.m[r] + Math.log(sc.l[r])));
+                }
             }
+        }
+    }
+
+    /**
+     * Sets up the block of query rows i0 .. i0 + ROWS − 1 of head hh: each row's offset in a [B, T, C]
+     * tensor (sc.off) and visible keys (sc.len); rows past T repeat the last row with no keys, so they
+     * add nothing. Returns the block's real rows.
+     */
+    private static int block(int bb, int hh, int i0, Heads h, Scratch sc) {
+        int t = h.t();
+        int rows = Math.min(ROWS, t - i0);
+        for (int r = 0; r < ROWS; r++) {
+            int i = Math.min(i0 + r, t - 1);
+            sc.off[r] = (bb * t + i) * h.c() + hh * h.hs();
+            sc.len[r] = r < rows ? h.visible(i) : 0;
+        }
+        return rows;
+    }
+
+    private static int maxLen(Scratch sc) {
+        int n = 0;
+        for (int r = 0; r < ROWS; r++) {
+            n = Math.max(n, sc.len[r]);
+        }
+        return n;
+    }
+
+    /**
+     * The online softmax of a block of query rows (q at sc.off2, sc.len keys each) over its keys in
+     * blocks of {@link #KEY_BLOCK}: leaves Σ exp(s − m)·v in the output rows, m in sc.m and the sum in sc.l.
+     */
+    private static void forwardBlock(MemorySegment q, MemorySegment v, int vo, Heads h, Scratch sc) {
+        int tp = h.padded();
+        int all = maxLen(sc);
+        SegmentAccess.fill(sc.row, 0, (long) ROWS * sc.hsp, 0f);
+        for (int r = 0; r < ROWS; r++) {
+            sc.m[r] = Float.NEGATIVE_INFINITY;
+            sc.l[r] = 0;
+        }
+        for (int from = 0; from < all; from += KEY_BLOCK) {
+            int n = Math.min(KEY_BLOCK, all - from);
+            scores(q, sc.off2, sc.kt, from, from + n, h, sc.s);
+            for (int r = 0; r < ROWS; r++) {
+                int nr = Math.clamp(sc.len[r] - from, 0, n);
+                int so = r * tp;
+                if (nr == 0) {
+                    SegmentAccess.fill(sc.s, so, so + n, 0f);
+                    sc.f[r] = 1f;
+                    continue;
+                }
+                float mNew = Math.max(sc.m[r], NnMath.maxScaled(sc.s, so, nr, h.scale()));
+                // The first block finds the output and the sum at 0, so its factor (0 for m = −∞) changes nothing.
+                float f = sc.m[r] == Float.NEGATIVE_INFINITY ? 0f : (float) StrictMath.exp((double) sc.m[r] - mNew);
+                sc.l[r] = sc.l[r] * f + NnMath.expShifted(sc.s, so, sc.s, so, nr, h.scale(), mNew);
+                SegmentAccess.fill(sc.s, so + nr, so + n, 0f);
+                sc.f[r] = f;
+                sc.m[r] = mNew;
+            }
+            weightedRows(sc.s, n, v, vo, h.ck(), from, h, sc.f, sc.row, sc.hsp);
+        }
+    }
+
+    /** dst[do + d] = f·src[so + d] for d &lt; n. */
+    private static void scaleInto(MemorySegment src, int so, float f, MemorySegment dst, int dOff, int n) {
+        int full = S.loopBound(n);
+        int d = 0;
+        for (; d < full; d += V) {
+            FloatVector.fromMemorySegment(S, src, 4L * (so + d), ORDER).mul(f).intoMemorySegment(dst, 4L * (dOff + d), ORDER);
+        }
+        for (; d < n; d++) {
+            dst.setAtIndex(JAVA_FLOAT, dOff + d, src.getAtIndex(JAVA_FLOAT, so + d) * f);
         }
     }
 
@@ -113,22 +206,79 @@ final class AttentionKernels {
                          Operand dk, Operand dv, Heads h) {
         Scratch sc = scratch(h, true);
         int t = h.t();
-        int kvOff = bb * t * h.ck() + g * h.hs();
+        int tp = h.padded();
+        int hs = h.hs();
+        int kvOff = bb * t * h.ck() + g * hs;
         pack(k.m(), k.at() + kvOff, h.ck(), h, sc.kt);
         pack(v.m(), v.at() + kvOff, h.ck(), h, sc.vt);
-        SegmentAccess.fill(sc.dk, 0, (long) t * h.hs(), 0f);
-        SegmentAccess.fill(sc.dv, 0, (long) t * h.hs(), 0f);
-        int nh = h.c() / h.hs();
+        SegmentAccess.fill(sc.dk, 0, (long) t * hs, 0f);
+        SegmentAccess.fill(sc.dv, 0, (long) t * hs, 0f);
+        int nh = h.c() / hs;
+        float[] rowTerm = new float[ROWS];
         for (int hh = g * h.group(); hh < (g + 1) * h.group(); hh++) {
-            for (int i = 0; i < t; i++) {
-                int row = (bb * t + i) * h.c() + hh * h.hs();
-                float l = lse.m().getAtIndex(JAVA_FLOAT, lse.at() + (long) (bb * nh + hh) * t + i);
-                backwardRow(dout.m(), dout.at() + row, q.m(), q.at() + row, k.m(), k.at() + kvOff, out.m(), out.at() + row, l,
-                        dq.m(), dq.at() + row, i, h, sc);
+            for (int i0 = 0; i0 < t; i0 += ROWS) {
+                int rows = block(bb, hh, i0, h, sc);
+                int all = maxLen(sc);
+                // p = exp(scale·q·kᵀ − lse), 0 past each row's keys
+                for (int r = 0; r < ROWS; r++) {
+                    sc.off2[r] = q.at() + sc.off[r];
+                }
+                scores(q.m(), sc.off2, sc.kt, 0, all, h, sc.s);
+                for (int r = 0; r < ROWS; r++) {
+                    int so = r * tp;
+                    int n = sc.len[r];
+                    if (n > 0) {
+                        float l = lse.m().getAtIndex(JAVA_FLOAT, lse.at() + (long) (bb * nh + hh) * t + i0 + r);
+                        NnMath.expShifted(sc.s, so, sc.s, so, n, h.scale(), l);
+                        rowTerm[r] = (float) NnMath.dot(dout.m(), dout.at() + sc.off[r], out.m(), out.at() + sc.off[r], hs);
+                    }
+                    SegmentAccess.fill(sc.s, so + n, so + tp, 0f);
+                }
+                // dp = dout·vᵀ; dv += pᵀ·dout
+                for (int r = 0; r < ROWS; r++) {
+                    sc.off2[r] = dout.at() + sc.off[r];
+                }
+                scores(dout.m(), sc.off2, sc.vt, 0, all, h, sc.dp);
+                rankOne(sc.s, all, 1f, dout.m(), sc.off2, h, sc.dv);
+                // ds = p·(dp − D), into dp (0 where p is)
+                for (int r = 0; r < ROWS; r++) {
+                    int so = r * tp;
+                    FloatVector d = FloatVector.broadcast(S, rowTerm[r]);
+                    for (int j = 0; j < all; j += V) {
+                        long at = 4L * (so + j);
+                        FloatVector.fromMemorySegment(S, sc.s, at, ORDER).mul(FloatVector.fromMemorySegment(S, sc.dp, at, ORDER).sub(d))
+                                .intoMemorySegment(sc.dp, at, ORDER);
+                    }
+                }
+                // dk += scale·dsᵀ·q; dq += scale·ds·k
+                for (int r = 0; r < ROWS; r++) {
+                    sc.off2[r] = q.at() + sc.off[r];
+                }
+                rankOne(sc.dp, all, h.scale(), q.m(), sc.off2, h, sc.dk);
+                SegmentAccess.fill(sc.row, 0, (long) ROWS * sc.hsp, 0f);
+                java.util.Arrays.fill(sc.f, 0f);
+                weightedRows(sc.dp, all, k.m(), k.at() + kvOff, h.ck(), 0, h, sc.f, sc.row, sc.hsp);
+                for (int r = 0; r < rows; r++) {
+                    addScaled(sc.row, r * sc.hsp, h.scale(), dq.m(), dq.at() + sc.off[r], hs);
+                }
             }
         }
         addInto(sc.dk, h, dk.m(), dk.at() + kvOff, h.ck());
         addInto(sc.dv, h, dv.m(), dv.at() + kvOff, h.ck());
+    }
+
+    /** dst[do + d] += f·src[so + d] for d &lt; n. */
+    private static void addScaled(MemorySegment src, int so, float f, MemorySegment dst, int dOff, int n) {
+        int full = S.loopBound(n);
+        FloatVector vf = FloatVector.broadcast(S, f);
+        int d = 0;
+        for (; d < full; d += V) {
+            FloatVector.fromMemorySegment(S, src, 4L * (so + d), ORDER).fma(vf, FloatVector.fromMemorySegment(S, dst, 4L * (dOff + d), ORDER))
+                    .intoMemorySegment(dst, 4L * (dOff + d), ORDER);
+        }
+        for (; d < n; d++) {
+            dst.setAtIndex(JAVA_FLOAT, dOff + d, Math.fma(src.getAtIndex(JAVA_FLOAT, so + d), f, dst.getAtIndex(JAVA_FLOAT, dOff + d)));
+        }
     }
 
     /** dst[d·T' + j] = src[so + j·ld + d] for j &lt; T, d &lt; hs: the head's rows transposed (padding stays 0). */
@@ -143,159 +293,193 @@ final class AttentionKernels {
     }
 
     /**
-     * s[j] = x_i·key_j for from ≤ j &lt; to from a packed [hs, T'] block, at s[j − from]; lanes past to
-     * (up to the vector) hold the next keys' products or 0 and are never read as scores.
+     * s[r·T' + j − from] = x_r·key_j for the {@link #ROWS} rows x_r at xo[r] and from ≤ j &lt; to, from a
+     * packed [hs, T'] block, two vectors of keys at a time; lanes past to (up to 2V) hold the next
+     * keys' products or 0 and are never read as scores.
      */
-    static void scores(MemorySegment x, int xo, MemorySegment packed, int from, int to, Heads h, MemorySegment s) {
+    static void scores(MemorySegment x, int[] xo, MemorySegment packed, int from, int to, Heads h, MemorySegment s) {
         int tp = h.padded();
         int hs = h.hs();
-        int j = from;
-        for (; j + 4 * V <= to; j += 4 * V) {
-            FloatVector a0 = FloatVector.zero(S);
-            FloatVector a1 = FloatVector.zero(S);
-            FloatVector a2 = FloatVector.zero(S);
-            FloatVector a3 = FloatVector.zero(S);
+        int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3];
+        for (int j = from; j < to; j += 2 * V) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+            FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
             for (int d = 0; d < hs; d++) {
-                FloatVector xd = FloatVector.broadcast(S, x.getAtIndex(JAVA_FLOAT, xo + d));
                 long at = 4L * ((long) d * tp + j);
-                a0 = FloatVector.fromMemorySegment(S, packed, at, ORDER).fma(xd, a0);
-                a1 = FloatVector.fromMemorySegment(S, packed, at + 4L * V, ORDER).fma(xd, a1);
-                a2 = FloatVector.fromMemorySegment(S, packed, at + 8L * V, ORDER).fma(xd, a2);
-                a3 = FloatVector.fromMemorySegment(S, packed, at + 12L * V, ORDER).fma(xd, a3);
+                FloatVector k0 = FloatVector.fromMemorySegment(S, packed, at, ORDER);
+                FloatVector k1 = FloatVector.fromMemorySegment(S, packed, at + 4L * V, ORDER);
+                FloatVector y = FloatVector.broadcast(S, x.getAtIndex(JAVA_FLOAT, x0 + d));
+                a0 = k0.fma(y, a0);
+                b0 = k1.fma(y, b0);
+                y = FloatVector.broadcast(S, x.getAtIndex(JAVA_FLOAT, x1 + d));
+                a1 = k0.fma(y, a1);
+                b1 = k1.fma(y, b1);
+                y = FloatVector.broadcast(S, x.getAtIndex(JAVA_FLOAT, x2 + d));
+                a2 = k0.fma(y, a2);
+                b2 = k1.fma(y, b2);
+                y = FloatVector.broadcast(S, x.getAtIndex(JAVA_FLOAT, x3 + d));
+                a3 = k0.fma(y, a3);
+                b3 = k1.fma(y, b3);
             }
             long o = 4L * (j - from);
+            long row = 4L * tp;
             a0.intoMemorySegment(s, o, ORDER);
-            a1.intoMemorySegment(s, o + 4L * V, ORDER);
-            a2.intoMemorySegment(s, o + 8L * V, ORDER);
-            a3.intoMemorySegment(s, o + 12L * V, ORDER);
-        }
-        for (; j < to; j += V) {
-            FloatVector a = FloatVector.zero(S);
-            for (int d = 0; d < hs; d++) {
-                a = FloatVector.fromMemorySegment(S, packed, 4L * ((long) d * tp + j), ORDER)
-                        .fma(FloatVector.broadcast(S, x.getAtIndex(JAVA_FLOAT, xo + d)), a);
-            }
-            a.intoMemorySegment(s, 4L * (j - from), ORDER);
+            b0.intoMemorySegment(s, o + 4L * V, ORDER);
+            a1.intoMemorySegment(s, o + row, ORDER);
+            b1.intoMemorySegment(s, o + row + 4L * V, ORDER);
+            a2.intoMemorySegment(s, o + 2 * row, ORDER);
+            b2.intoMemorySegment(s, o + 2 * row + 4L * V, ORDER);
+            a3.intoMemorySegment(s, o + 3 * row, ORDER);
+            b3.intoMemorySegment(s, o + 3 * row + 4L * V, ORDER);
         }
     }
 
-    /** acc[d] = f·acc[d] + Σ_j p[j]·rows[ro + (from + j)·ld + d] for j &lt; n, d &lt; hs (acc in the row scratch). */
-    static void weightedRows(MemorySegment p, int n, MemorySegment rows, int ro, int ld, int from, Heads h, float f,
-                             MemorySegment acc) {
+    /**
+     * acc_r[d] = f[r]·acc_r[d] + Σ_j p[r·T' + j]·rows[ro + (from + j)·ld + d] for the {@link #ROWS}
+     * rows, j &lt; n, d &lt; hs (acc_r at r·stride): each row vector loaded once for the four.
+     */
+    static void weightedRows(MemorySegment p, int n, MemorySegment rows, int ro, int ld, int from, Heads h, float[] f,
+                             MemorySegment acc, int stride) {
         int hs = h.hs();
-        for (int d = 0; d < hs; d += V) {
-            FloatVector a = FloatVector.fromMemorySegment(S, acc, 4L * d, ORDER).mul(f);
-            if (d + V <= hs) {
-                for (int j = 0; j < n; j++) {
-                    a = FloatVector.fromMemorySegment(S, rows, 4L * (ro + (long) (from + j) * ld + d), ORDER)
-                            .fma(FloatVector.broadcast(S, p.getAtIndex(JAVA_FLOAT, j)), a);
-                }
-            } else {
-                var m = S.indexInRange(d, hs);
-                for (int j = 0; j < n; j++) {
-                    a = FloatVector.fromMemorySegment(S, rows, 4L * (ro + (long) (from + j) * ld + d), ORDER, m)
-                            .fma(FloatVector.broadcast(S, p.getAtIndex(JAVA_FLOAT, j)), a);
-                }
+        int tp = h.padded();
+        long row = 4L * tp;
+        long st = 4L * stride;
+        int d0 = 0;
+        for (; d0 + 2 * V <= hs; d0 += 2 * V) {
+            weightedPair(p, n, rows, ro, ld, from, row, f, acc, st, d0);
+        }
+        for (int d = d0; d < hs; d += V) {
+            long a = 4L * d;
+            FloatVector a0 = FloatVector.fromMemorySegment(S, acc, a, ORDER).mul(f[0]);
+            FloatVector a1 = FloatVector.fromMemorySegment(S, acc, a + st, ORDER).mul(f[1]);
+            FloatVector a2 = FloatVector.fromMemorySegment(S, acc, a + 2 * st, ORDER).mul(f[2]);
+            FloatVector a3 = FloatVector.fromMemorySegment(S, acc, a + 3 * st, ORDER).mul(f[3]);
+            var m = S.indexInRange(d, hs);
+            boolean full = d + V <= hs;
+            for (int j = 0; j < n; j++) {
+                long at = 4L * (ro + (long) (from + j) * ld + d);
+                FloatVector y = full ? FloatVector.fromMemorySegment(S, rows, at, ORDER)
+                        : FloatVector.fromMemorySegment(S, rows, at, ORDER, m);
+                long pj = 4L * j;
+                a0 = y.fma(FloatVector.broadcast(S, p.get(JAVA_FLOAT, pj)), a0);
+                a1 = y.fma(FloatVector.broadcast(S, p.get(JAVA_FLOAT, pj + row)), a1);
+                a2 = y.fma(FloatVector.broadcast(S, p.get(JAVA_FLOAT, pj + 2 * row)), a2);
+                a3 = y.fma(FloatVector.broadcast(S, p.get(JAVA_FLOAT, pj + 3 * row)), a3);
             }
-            a.intoMemorySegment(acc, 4L * d, ORDER);
+            a0.intoMemorySegment(acc, a, ORDER);
+            a1.intoMemorySegment(acc, a + st, ORDER);
+            a2.intoMemorySegment(acc, a + 2 * st, ORDER);
+            a3.intoMemorySegment(acc, a + 3 * st, ORDER);
         }
     }
 
-    /** acc[j·hs + d] += w[j]·x[xo + d] for j &lt; n, d &lt; hs: a rank-one update of a [T, hs] accumulator. */
-    static void rankOne(MemorySegment w, int n, float f, MemorySegment x, int xo, Heads h, MemorySegment acc) {
-        int hs = h.hs();
-        int full = S.loopBound(hs);
+    /** {@link #weightedRows} for the two vectors of d from d0: the four broadcasts of a key serve eight fmas. */
+    private static void weightedPair(MemorySegment p, int n, MemorySegment rows, int ro, int ld, int from, long row, float[] f,
+                                     MemorySegment acc, long st, int d0) {
+        long a = 4L * d0;
+        long b = a + 4L * V;
+        FloatVector a0 = FloatVector.fromMemorySegment(S, acc, a, ORDER).mul(f[0]);
+        FloatVector a1 = FloatVector.fromMemorySegment(S, acc, a + st, ORDER).mul(f[1]);
+        FloatVector a2 = FloatVector.fromMemorySegment(S, acc, a + 2 * st, ORDER).mul(f[2]);
+        FloatVector a3 = FloatVector.fromMemorySegment(S, acc, a + 3 * st, ORDER).mul(f[3]);
+        FloatVector b0 = FloatVector.fromMemorySegment(S, acc, b, ORDER).mul(f[0]);
+        FloatVector b1 = FloatVector.fromMemorySegment(S, acc, b + st, ORDER).mul(f[1]);
+        FloatVector b2 = FloatVector.fromMemorySegment(S, acc, b + 2 * st, ORDER).mul(f[2]);
+        FloatVector b3 = FloatVector.fromMemorySegment(S, acc, b + 3 * st, ORDER).mul(f[3]);
         for (int j = 0; j < n; j++) {
-            float wj = f * w.getAtIndex(JAVA_FLOAT, j);
-            if (wj == 0f) {
-                continue;
-            }
-            FloatVector b = FloatVector.broadcast(S, wj);
-            long base = (long) j * hs;
-            int d = 0;
-            for (; d < full; d += V) {
-                long at = 4L * (base + d);
-                FloatVector.fromMemorySegment(S, x, 4L * (xo + d), ORDER).fma(b, FloatVector.fromMemorySegment(S, acc, at, ORDER))
-                        .intoMemorySegment(acc, at, ORDER);
-            }
-            for (; d < hs; d++) {
-                long at = base + d;
-                acc.setAtIndex(JAVA_FLOAT, at, Math.fma(x.getAtIndex(JAVA_FLOAT, xo + d), wj, acc.getAtIndex(JAVA_FLOAT, at)));
-            }
+            long at = 4L * (ro + (long) (from + j) * ld + d0);
+            FloatVector y = FloatVector.fromMemorySegment(S, rows, at, ORDER);
+            FloatVector z = FloatVector.fromMemorySegment(S, rows, at + 4L * V, ORDER);
+            long pj = 4L * j;
+            FloatVector p0 = FloatVector.broadcast(S, p.get(JAVA_FLOAT, pj));
+            FloatVector p1 = FloatVector.broadcast(S, p.get(JAVA_FLOAT, pj + row));
+            FloatVector p2 = FloatVector.broadcast(S, p.get(JAVA_FLOAT, pj + 2 * row));
+            FloatVector p3 = FloatVector.broadcast(S, p.get(JAVA_FLOAT, pj + 3 * row));
+            a0 = y.fma(p0, a0);
+            b0 = z.fma(p0, b0);
+            a1 = y.fma(p1, a1);
+            b1 = z.fma(p1, b1);
+            a2 = y.fma(p2, a2);
+            b2 = z.fma(p2, b2);
+            a3 = y.fma(p3, a3);
+            b3 = z.fma(p3, b3);
         }
+        a0.intoMemorySegment(acc, a, ORDER);
+        a1.intoMemorySegment(acc, a + st, ORDER);
+        a2.intoMemorySegment(acc, a + 2 * st, ORDER);
+        a3.intoMemorySegment(acc, a + 3 * st, ORDER);
+        b0.intoMemorySegment(acc, b, ORDER);
+        b1.intoMemorySegment(acc, b + st, ORDER);
+        b2.intoMemorySegment(acc, b + 2 * st, ORDER);
+        b3.intoMemorySegment(acc, b + 3 * st, ORDER);
     }
 
     /**
-     * Forward of query row i of one head: q at qo, its keys packed in sc.kt, values from vo at ld ck;
-     * writes the output row at oo and returns lse.
+     * acc[j·hs + d] += f·Σ_r w[r·T' + j]·x[xo[r] + d] for j &lt; n, d &lt; hs: the {@link #ROWS} rows'
+     * rank-one updates of a [T, hs] accumulator, each accumulator vector loaded and stored once for the four.
      */
-    static float forwardRow(MemorySegment q, int qo, MemorySegment v, int vo, MemorySegment out, int oo, int i, Heads h,
-                            Scratch sc) {
-        int len = h.visible(i);
-        float m = Float.NEGATIVE_INFINITY;
-        double l = 0;
-        SegmentAccess.fill(sc.row, 0, h.hs(), 0f);
-        for (int from = 0; from < len; from += KEY_BLOCK) {
-            int n = Math.min(KEY_BLOCK, len - from);
-            scores(q, qo, sc.kt, from, from + n, h, sc.s);
-            float mb = NnMath.maxScaled(sc.s, 0, n, h.scale());
-            float mNew = Math.max(m, mb);
-            // The first block finds acc and l at 0, so its factor (0 for m = −∞) changes nothing.
-            float f = m == Float.NEGATIVE_INFINITY ? 0f : (float) StrictMath.exp((double) m - mNew);
-            l = l * f + NnMath.expShifted(sc.s, 0, sc.s, 0, n, h.scale(), mNew);
-            weightedRows(sc.s, n, v, vo, h.ck(), from, h, f, sc.row);
-            m = mNew;
-        }
-        float inv = (float) (1.0 / l);
+    static void rankOne(MemorySegment w, int n, float f, MemorySegment x, int[] xo, Heads h, MemorySegment acc) {
         int hs = h.hs();
+        int tp = h.padded();
+        long row = 4L * tp;
         int full = S.loopBound(hs);
-        int d = 0;
-        for (; d < full; d += V) {
-            FloatVector.fromMemorySegment(S, sc.row, 4L * d, ORDER).mul(inv).intoMemorySegment(out, 4L * (oo + d), ORDER);
+        int d0 = 0;
+        // two vectors of d per key: the four broadcasts serve eight fmas
+        for (; d0 + 2 * V <= hs; d0 += 2 * V) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, x, 4L * (xo[0] + d0), ORDER).mul(f);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, x, 4L * (xo[1] + d0), ORDER).mul(f);
+            FloatVector x2 = FloatVector.fromMemorySegment(S, x, 4L * (xo[2] + d0), ORDER).mul(f);
+            FloatVector x3 = FloatVector.fromMemorySegment(S, x, 4L * (xo[3] + d0), ORDER).mul(f);
+            FloatVector y0 = FloatVector.fromMemorySegment(S, x, 4L * (xo[0] + d0 + V), ORDER).mul(f);
+            FloatVector y1 = FloatVector.fromMemorySegment(S, x, 4L * (xo[1] + d0 + V), ORDER).mul(f);
+            FloatVector y2 = FloatVector.fromMemorySegment(S, x, 4L * (xo[2] + d0 + V), ORDER).mul(f);
+            FloatVector y3 = FloatVector.fromMemorySegment(S, x, 4L * (xo[3] + d0 + V), ORDER).mul(f);
+            for (int j = 0; j < n; j++) {
+                long at = 4L * ((long) j * hs + d0);
+                long wj = 4L * j;
+                FloatVector w0 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj));
+                FloatVector w1 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + row));
+                FloatVector w2 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + 2 * row));
+                FloatVector w3 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + 3 * row));
+                FloatVector a = FloatVector.fromMemorySegment(S, acc, at, ORDER);
+                FloatVector b = FloatVector.fromMemorySegment(S, acc, at + 4L * V, ORDER);
+                a = x0.fma(w0, a);
+                b = y0.fma(w0, b);
+                a = x1.fma(w1, a);
+                b = y1.fma(w1, b);
+                a = x2.fma(w2, a);
+                b = y2.fma(w2, b);
+                a = x3.fma(w3, a);
+                b = y3.fma(w3, b);
+                a.intoMemorySegment(acc, at, ORDER);
+                b.intoMemorySegment(acc, at + 4L * V, ORDER);
+            }
         }
-        for (; d < hs; d++) {
-            out.setAtIndex(JAVA_FLOAT, oo + d, sc.row.getAtIndex(JAVA_FLOAT, d) * inv);
+        for (int d = d0; d < full; d += V) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, x, 4L * (xo[0] + d), ORDER).mul(f);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, x, 4L * (xo[1] + d), ORDER).mul(f);
+            FloatVector x2 = FloatVector.fromMemorySegment(S, x, 4L * (xo[2] + d), ORDER).mul(f);
+            FloatVector x3 = FloatVector.fromMemorySegment(S, x, 4L * (xo[3] + d), ORDER).mul(f);
+            for (int j = 0; j < n; j++) {
+                long at = 4L * ((long) j * hs + d);
+                long wj = 4L * j;
+                FloatVector a = FloatVector.fromMemorySegment(S, acc, at, ORDER);
+                a = x0.fma(FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj)), a);
+                a = x1.fma(FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + row)), a);
+                a = x2.fma(FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + 2 * row)), a);
+                a = x3.fma(FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + 3 * row)), a);
+                a.intoMemorySegment(acc, at, ORDER);
+            }
         }
-        return (float) (m + Math.log(l));
-    }
-
-    /**
-     * Backward of query row i of one head, with the group's keys and values packed in sc.kt and sc.vt:
-     * adds into dq's row at dqo and into the task's dk, dv accumulators. k rows at ko (ld ck).
-     */
-    static void backwardRow(MemorySegment dout, int go, MemorySegment q, int qo, MemorySegment k, int ko, MemorySegment out,
-                            int oo, float lse, MemorySegment dq, int dqo, int i, Heads h, Scratch sc) {
-        int len = h.visible(i);
-        int hs = h.hs();
-        float rowTerm = (float) NnMath.dot(dout, go, out, oo, hs);
-        scores(q, qo, sc.kt, 0, len, h, sc.s);
-        NnMath.expShifted(sc.s, 0, sc.s, 0, len, h.scale(), lse);
-        scores(dout, go, sc.vt, 0, len, h, sc.dp);
-        // dv_j += p_j·dout_i, before ds overwrites dp
-        rankOne(sc.s, len, 1f, dout, go, h, sc.dv);
-        // ds_j = p_j·(dp_j − D), into dp
-        int full = S.loopBound(len);
-        int j = 0;
-        for (; j < full; j += V) {
-            FloatVector p = FloatVector.fromMemorySegment(S, sc.s, 4L * j, ORDER);
-            p.mul(FloatVector.fromMemorySegment(S, sc.dp, 4L * j, ORDER).sub(rowTerm)).intoMemorySegment(sc.dp, 4L * j, ORDER);
-        }
-        for (; j < len; j++) {
-            sc.dp.setAtIndex(JAVA_FLOAT, j, sc.s.getAtIndex(JAVA_FLOAT, j) * (sc.dp.getAtIndex(JAVA_FLOAT, j) - rowTerm));
-        }
-        rankOne(sc.dp, len, h.scale(), q, qo, h, sc.dk);
-        // dq_i += scale·Σ_j ds_j·k_j: the row scratch from dq's row, then back
-        SegmentAccess.fill(sc.row, 0, hs, 0f);
-        weightedRows(sc.dp, len, k, ko, h.ck(), 0, h, 0f, sc.row);
-        int fullD = S.loopBound(hs);
-        int d = 0;
-        for (; d < fullD; d += V) {
-            FloatVector.fromMemorySegment(S, sc.row, 4L * d, ORDER)
-                    .fma(FloatVector.broadcast(S, h.scale()), FloatVector.fromMemorySegment(S, dq, 4L * (dqo + d), ORDER))
-                    .intoMemorySegment(dq, 4L * (dqo + d), ORDER);
-        }
-        for (; d < hs; d++) {
-            dq.setAtIndex(JAVA_FLOAT, dqo + d, Math.fma(sc.row.getAtIndex(JAVA_FLOAT, d), h.scale(), dq.getAtIndex(JAVA_FLOAT, dqo + d)));
+        for (int d = full; d < hs; d++) {
+            for (int j = 0; j < n; j++) {
+                long at = (long) j * hs + d;
+                float a = acc.getAtIndex(JAVA_FLOAT, at);
+                for (int r = 0; r < ROWS; r++) {
+                    a = Math.fma(f * x.getAtIndex(JAVA_FLOAT, xo[r] + d), w.getAtIndex(JAVA_FLOAT, (long) r * tp + j), a);
+                }
+                acc.setAtIndex(JAVA_FLOAT, at, a);
+            }
         }
     }
 
