@@ -124,7 +124,7 @@ final class AttentionKernels {
                     int oo = out.at() + sc.off[r];
                     float inv = (float) (1.0 / sc.l[r]);
                     scaleInto(sc.row, r * sc.hsp, inv, out.m(), oo, h.hs());
-                    lse.m().setAtIndex(JAVA_FLOAT, lse.at() + (long) (bb * nh + hh) * t + i0 + r, (float) (sc.m[r] + Math.log(sc.l[r])));
+                    lse.m().setAtIndex(JAVA_FLOAT, lse.at() + (long) (bb * nh + hh) * t + i0 + r, (float) (sc.m[r] + StrictMath.log(sc.l[r])));
                 }
             }
         }
