@@ -315,21 +315,30 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
      * NH dividing C, and k and v [B, T, KVH·hs] with KVH dividing NH, v the shape of k.
      */
     private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, String outName) {
+        return attentionDims(q, k, v, att, "att", out, outName);
+    }
+
+    /**
+     * {@link #attentionDims} for an att ([B, NH, T, T]) or an lse ([B, NH, T]) named {@code attName}:
+     * its rank says which.
+     */
+    private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor att, String attName, Tensor out, String outName) {
         on("q", q);
         on("k", k);
         on("v", v);
-        on("att", att);
+        on(attName, att);
         on(outName, out);
         int[] os = rank(outName, out, 3, "[B, T, NH·hs]");
         sameShape("q", q, outName, out);
         int b = os[0];
         int t = os[1];
         int c = os[2];
-        int[] as = rank("att", att, 4, "[B, NH, T, T]");
+        boolean lse = attName.equals("lse");
+        int[] as = lse ? rank(attName, att, 3, "[B, NH, T]") : rank(attName, att, 4, "[B, NH, T, T]");
         int nh = as[1];
-        if (as[0] != b || as[2] != t || as[3] != t || c % nh != 0) {
-            throw new IllegalArgumentException("att has shape " + Arrays.toString(as) + ", expected [" + b + ", NH, " + t
-                    + ", " + t + "] with NH dividing C = " + c);
+        if (as[0] != b || as[2] != t || (!lse && as[3] != t) || c % nh != 0) {
+            throw new IllegalArgumentException(attName + " has shape " + Arrays.toString(as) + ", expected [" + b + ", NH, "
+                    + t + (lse ? "" : ", " + t) + "] with NH dividing C = " + c);
         }
         keyValueShape("k", k, outName, os, nh);
         keyValueShape("v", v, outName, os, nh);
@@ -382,27 +391,6 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
     }
 
-    /** {B, T, C, NH} after checking q, k, v and out as {@link #attentionDims} does, and lse [B, NH, T]. */
-    private int[] fusedAttentionDims(Tensor q, Tensor k, Tensor v, Tensor out, String outName, Tensor lse) {
-        on("q", q);
-        on("k", k);
-        on("v", v);
-        on("lse", lse);
-        on(outName, out);
-        int[] os = rank(outName, out, 3, "[B, T, NH·hs]");
-        sameShape("q", q, outName, out);
-        int[] ls = rank("lse", lse, 3, "[B, NH, T]");
-        int nh = ls[1];
-        if (ls[0] != os[0] || ls[2] != os[1] || os[2] % nh != 0) {
-            throw new IllegalArgumentException("lse has shape " + Arrays.toString(ls) + ", expected [" + os[0] + ", NH, "
-                    + os[1] + "] with NH dividing C = " + os[2]);
-        }
-        keyValueShape("k", k, outName, os, nh);
-        keyValueShape("v", v, outName, os, nh);
-        sameShape("v", v, "k", k);
-        return new int[] {os[0], os[1], os[2], nh};
-    }
-
     @Override
     public boolean hasFusedAttention() {
         return false;
@@ -411,7 +399,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     @Override
     public final void fusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal) {
         open();
-        int[] d = fusedAttentionDims(q, k, v, out, "out", lse);
+        int[] d = attentionDims(q, k, v, lse, "lse", out, "out");
         for (Tensor in : new Tensor[] {q, k, v}) {
             noOverlap("out", out, "an input", in);
             noOverlap("lse", lse, "an input", in);
@@ -424,7 +412,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     public final void fusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                              Tensor dq, Tensor dk, Tensor dv, boolean causal) {
         open();
-        int[] d = fusedAttentionDims(q, k, v, dout, "dout", lse);
+        int[] d = attentionDims(q, k, v, lse, "lse", dout, "dout");
         on("out", out);
         sameShape("out", out, "q", q);
         Tensor[] outs = {dq, dk, dv};

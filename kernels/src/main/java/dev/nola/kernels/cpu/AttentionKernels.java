@@ -240,16 +240,7 @@ final class AttentionKernels {
                 }
                 scores(dout.m(), sc.off2, sc.vt, 0, all, h, sc.dp);
                 rankOne(sc.s, all, 1f, dout.m(), sc.off2, h, sc.dv);
-                // ds = p·(dp − D), into dp (0 where p is)
-                for (int r = 0; r < ROWS; r++) {
-                    int so = r * tp;
-                    FloatVector d = FloatVector.broadcast(S, rowTerm[r]);
-                    for (int j = 0; j < all; j += V) {
-                        long at = 4L * (so + j);
-                        FloatVector.fromMemorySegment(S, sc.s, at, ORDER).mul(FloatVector.fromMemorySegment(S, sc.dp, at, ORDER).sub(d))
-                                .intoMemorySegment(sc.dp, at, ORDER);
-                    }
-                }
+                softmaxGradient(sc.s, sc.dp, rowTerm, all, tp);
                 // dk += scale·dsᵀ·q; dq += scale·ds·k
                 for (int r = 0; r < ROWS; r++) {
                     sc.off2[r] = q.at() + sc.off[r];
@@ -265,6 +256,23 @@ final class AttentionKernels {
         }
         addInto(sc.dk, h, dk.m(), dk.at() + kvOff, h.ck());
         addInto(sc.dv, h, dv.m(), dv.at() + kvOff, h.ck());
+    }
+
+    /**
+     * ds = p·(dp − D) per row of the block, into dp (0 where p is), for the keys below all rounded up
+     * to the vector. Its own method, like every vector loop here: a caller that runs long in the
+     * interpreter or C1 (the task loops) keeps no vector code, which would allocate there.
+     */
+    private static void softmaxGradient(MemorySegment p, MemorySegment dp, float[] rowTerm, int all, int tp) {
+        for (int r = 0; r < ROWS; r++) {
+            int so = r * tp;
+            FloatVector d = FloatVector.broadcast(S, rowTerm[r]);
+            for (int j = 0; j < all; j += V) {
+                long at = 4L * (so + j);
+                FloatVector.fromMemorySegment(S, p, at, ORDER).mul(FloatVector.fromMemorySegment(S, dp, at, ORDER).sub(d))
+                        .intoMemorySegment(dp, at, ORDER);
+            }
+        }
     }
 
     /** dst[do + d] += f·src[so + d] for d &lt; n. */
