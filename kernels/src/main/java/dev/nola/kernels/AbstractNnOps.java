@@ -392,7 +392,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     }
 
     @Override
-    public boolean hasFusedAttention() {
+    public boolean prefersFusedAttention() {
         return false;
     }
 
@@ -664,8 +664,8 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     }
 
     /**
-     * The fused attention's forward (the backends whose {@link #hasFusedAttention} is true override
-     * it); arguments as {@link #doAttentionForward}, lse [B, NH, T].
+     * The fused attention's forward (reference, cpu and opencl override it; by default it is not
+     * implemented); arguments as {@link #doAttentionForward}, lse [B, NH, T].
      */
     protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
                                            int t, int c, int nh) {

@@ -307,7 +307,7 @@ public final class CpuNnOps extends AbstractNnOps {
     // ---------------------------------------------------------------- fused attention
 
     @Override
-    public boolean hasFusedAttention() {
+    public boolean prefersFusedAttention() {
         return true;
     }
 

@@ -431,7 +431,7 @@ public final class ReferenceNnOps extends AbstractNnOps {
     }
 
     @Override
-    public boolean hasFusedAttention() {
+    public boolean prefersFusedAttention() {
         return true;
     }
 

@@ -152,7 +152,7 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor q;
         final Tensor k;
         final Tensor v;
-        /** Whether attention is the backend's fused op ({@code NnOps#hasFusedAttention}). */
+        /** Whether attention is the backend's fused op ({@code NnOps#prefersFusedAttention}). */
         final boolean fused;
         /** The fused op's row log-sum-exp [B, NH, T], or else the probabilities [B, NH, T, T]. */
         final Tensor att;
@@ -179,7 +179,7 @@ public final class TransformerBlock implements AutoCloseable {
             q = z.q(qkv);
             k = z.k(qkv);
             v = z.v(qkv);
-            fused = d.nn().hasFusedAttention();
+            fused = d.nn().prefersFusedAttention();
             att = fused ? d.allocate(b, z.heads, t) : d.allocate(b, z.heads, t, t);
             atty = d.allocate(b, t, z.wq);
             h = d.allocate(z.n, z.c);
@@ -231,7 +231,7 @@ public final class TransformerBlock implements AutoCloseable {
             dq = z.q(dqkv);
             dk = z.k(dqkv);
             dv = z.v(dqkv);
-            datt = d.nn().hasFusedAttention() ? null : d.allocate(b, z.heads, t, t);
+            datt = d.nn().prefersFusedAttention() ? null : d.allocate(b, z.heads, t, t);
             dh = d.allocate(z.n, z.c);
             datty = d.allocate(b, t, z.wq);
             dfc = z.mlp(d);
