@@ -10,20 +10,24 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * Fused attention on the cpu: one task per (sequence, KV head) covers the query heads of its group,
- * one query row at a time, and keeps nothing of size T × T. The task packs its keys (and, backward,
- * its values) transposed into {@code [hs, T']} (T' = T rounded up to the vector length) so that the
- * scores of V keys are V lanes of broadcast-fmas over hs, with no horizontal sums; rows of v and k
- * are read in place for the products with the probabilities.
+ * {@link #ROWS} query rows at a time, and keeps nothing of size T × T. The task packs its keys (and,
+ * backward, its values) transposed into {@code [hs, T']} (T' = T rounded up to two vectors) so that
+ * the scores of 2V keys for four rows are broadcast-fmas over hs, with no horizontal sums; rows of v
+ * and k are read in place for the products with the probabilities, each load serving the four rows.
  *
  * <p>Forward: the keys in blocks of {@link #KEY_BLOCK}, with the online softmax (running maximum m
  * and sum l, the output row rescaled by exp(m_old − m_new) when a block raises the maximum); it
  * writes out and lse = m + log l. For T ≤ {@link #KEY_BLOCK} that is one block, the exact two-pass
- * softmax. Backward (FlashAttention-2's order, a row at a time): p = exp(s − lse), dp = dout·vᵀ,
- * D = dout·out, ds = p·(dp − D); dq_i += scale·ds·k, and dk, dv gather into the task's own
- * {@code [T, hs]} accumulators, added into dk and dv once the group is done.
+ * softmax. Backward (FlashAttention-2's): p = exp(s − lse), dp = dout·vᵀ, D = dout·out,
+ * ds = p·(dp − D); dq_i += scale·ds·k, and dk, dv gather into the task's own {@code [T, hs]}
+ * accumulators, added into dk and dv once the group is done.
  *
- * <p>Deterministic: a row's result depends only on its inputs, and the task's accumulators add the
- * group's heads and rows in ascending order, whatever the threads.
+ * <p>Every vector loop is a small method of its own: C2 left the Vector API unintrinsified (30×
+ * slower) when the two-vector product was inlined into its caller, and the task loops, compiled late
+ * by OSR, must hold no vector code (it allocates in the interpreter and C1).
+ *
+ * <p>Deterministic: a row's result depends only on its inputs (padding rows of a block add zeros), and
+ * the task's accumulators add the group's heads and rows in ascending order, whatever the threads.
  */
 final class AttentionKernels {
 
