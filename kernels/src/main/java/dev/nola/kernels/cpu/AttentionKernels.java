@@ -438,34 +438,7 @@ final class AttentionKernels {
         int d0 = 0;
         // two vectors of d per key: the four broadcasts serve eight fmas
         for (; d0 + 2 * V <= hs; d0 += 2 * V) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, x, 4L * (xo[0] + d0), ORDER).mul(f);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, x, 4L * (xo[1] + d0), ORDER).mul(f);
-            FloatVector x2 = FloatVector.fromMemorySegment(S, x, 4L * (xo[2] + d0), ORDER).mul(f);
-            FloatVector x3 = FloatVector.fromMemorySegment(S, x, 4L * (xo[3] + d0), ORDER).mul(f);
-            FloatVector y0 = FloatVector.fromMemorySegment(S, x, 4L * (xo[0] + d0 + V), ORDER).mul(f);
-            FloatVector y1 = FloatVector.fromMemorySegment(S, x, 4L * (xo[1] + d0 + V), ORDER).mul(f);
-            FloatVector y2 = FloatVector.fromMemorySegment(S, x, 4L * (xo[2] + d0 + V), ORDER).mul(f);
-            FloatVector y3 = FloatVector.fromMemorySegment(S, x, 4L * (xo[3] + d0 + V), ORDER).mul(f);
-            for (int j = 0; j < n; j++) {
-                long at = 4L * ((long) j * hs + d0);
-                long wj = 4L * j;
-                FloatVector w0 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj));
-                FloatVector w1 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + row));
-                FloatVector w2 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + 2 * row));
-                FloatVector w3 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + 3 * row));
-                FloatVector a = FloatVector.fromMemorySegment(S, acc, at, ORDER);
-                FloatVector b = FloatVector.fromMemorySegment(S, acc, at + 4L * V, ORDER);
-                a = x0.fma(w0, a);
-                b = y0.fma(w0, b);
-                a = x1.fma(w1, a);
-                b = y1.fma(w1, b);
-                a = x2.fma(w2, a);
-                b = y2.fma(w2, b);
-                a = x3.fma(w3, a);
-                b = y3.fma(w3, b);
-                a.intoMemorySegment(acc, at, ORDER);
-                b.intoMemorySegment(acc, at + 4L * V, ORDER);
-            }
+            rankOnePair(w, n, f, x, xo, hs, row, acc, d0);
         }
         for (int d = d0; d < full; d += V) {
             FloatVector x0 = FloatVector.fromMemorySegment(S, x, 4L * (xo[0] + d), ORDER).mul(f);
@@ -492,6 +465,39 @@ final class AttentionKernels {
                 }
                 acc.setAtIndex(JAVA_FLOAT, at, a);
             }
+        }
+    }
+
+    /** {@link #rankOne} for the two vectors of d from d0 (its own method, as {@link #weightedPair}). */
+    private static void rankOnePair(MemorySegment w, int n, float f, MemorySegment x, int[] xo, int hs, long row,
+                                    MemorySegment acc, int d0) {
+        FloatVector x0 = FloatVector.fromMemorySegment(S, x, 4L * (xo[0] + d0), ORDER).mul(f);
+        FloatVector x1 = FloatVector.fromMemorySegment(S, x, 4L * (xo[1] + d0), ORDER).mul(f);
+        FloatVector x2 = FloatVector.fromMemorySegment(S, x, 4L * (xo[2] + d0), ORDER).mul(f);
+        FloatVector x3 = FloatVector.fromMemorySegment(S, x, 4L * (xo[3] + d0), ORDER).mul(f);
+        FloatVector y0 = FloatVector.fromMemorySegment(S, x, 4L * (xo[0] + d0 + V), ORDER).mul(f);
+        FloatVector y1 = FloatVector.fromMemorySegment(S, x, 4L * (xo[1] + d0 + V), ORDER).mul(f);
+        FloatVector y2 = FloatVector.fromMemorySegment(S, x, 4L * (xo[2] + d0 + V), ORDER).mul(f);
+        FloatVector y3 = FloatVector.fromMemorySegment(S, x, 4L * (xo[3] + d0 + V), ORDER).mul(f);
+        for (int j = 0; j < n; j++) {
+            long at = 4L * ((long) j * hs + d0);
+            long wj = 4L * j;
+            FloatVector w0 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj));
+            FloatVector w1 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + row));
+            FloatVector w2 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + 2 * row));
+            FloatVector w3 = FloatVector.broadcast(S, w.get(JAVA_FLOAT, wj + 3 * row));
+            FloatVector a = FloatVector.fromMemorySegment(S, acc, at, ORDER);
+            FloatVector b = FloatVector.fromMemorySegment(S, acc, at + 4L * V, ORDER);
+            a = x0.fma(w0, a);
+            b = y0.fma(w0, b);
+            a = x1.fma(w1, a);
+            b = y1.fma(w1, b);
+            a = x2.fma(w2, a);
+            b = y2.fma(w2, b);
+            a = x3.fma(w3, a);
+            b = y3.fma(w3, b);
+            a.intoMemorySegment(acc, at, ORDER);
+            b.intoMemorySegment(acc, at + 4L * V, ORDER);
         }
     }
 
