@@ -625,6 +625,15 @@ def g_nn(S, args):
         dout = torch.randn(GB, NH, GT, hs, generator=g)
         return lambda: torch.autograd.grad(attention(q, k, v), (q, k, v), dout)
 
+    def sdpa_fwd(g):
+        q, k, v = qkv(g, False)
+        return lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    def sdpa_fwd_bwd(g):
+        q, k, v = qkv(g, True)
+        dout = torch.randn(GB, NH, GT, hs, generator=g)
+        return lambda: torch.autograd.grad(F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), dout)
+
     targets = torch.arange(GN) * 7919 % V
 
     def ce_fwd(g):
@@ -655,6 +664,10 @@ def g_nn(S, args):
                             ("cross_entropy_backward", f"{GN}x{V}", ce_bwd),
                             ("cross_entropy_forward_backward", f"{GN}x{V}", ce_fwd_bwd)):
         S.case(op, shape, make)
+    # torch's own fused attention beside nola's, where this torch has it (2.0 on)
+    if hasattr(F, "scaled_dot_product_attention"):
+        S.case("fused_attention_forward", attn_shape, sdpa_fwd)
+        S.case("fused_attention_forward_backward", attn_shape, sdpa_fwd_bwd)
 
 
 def g_optim(S, args):

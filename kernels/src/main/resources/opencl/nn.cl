@@ -1150,3 +1150,161 @@ __kernel void pool_backward(__global const float *dout, const ulong dout_off, __
         d[j] += kind == 0 ? g[j] / (float)t : g[j];
     }
 }
+
+// ---------------------------------------------------------------- fused attention
+//
+// q, out, dout, dq: [B, T, C] (head h in columns h·hs ..); k, v, dk, dv: [B, T, CK] (KV head g in
+// columns g·hs .., CK = KVH·hs); lse: [B, NH, T]. Query head h reads KV head h / (NH / KVH). Nothing
+// of size T × T: the forward keeps lse = log Σ exp(scale·q_i·k_j) per row, the backward recomputes
+// the probabilities exp(scale·q_i·k_j − lse). One work-item per row in both layouts, each walking its
+// keys (or queries) in ascending order, so every result is the same on every run.
+
+// (B·NH·T) the forward of query row i of head h in sequence b: the online softmax over the visible
+// keys (j ≤ i when causal) accumulating into the output row, rescaled whenever the maximum rises.
+__kernel void fused_attention_forward(__global const float *q, const ulong q_off, __global const float *k, const ulong k_off,
+                                      __global const float *v, const ulong v_off, __global float *out, const ulong out_off,
+                                      __global float *lse, const ulong lse_off, const uint b, const uint t, const uint c,
+                                      const uint nh, const uint ck, const float scale, const int causal) {
+    ulong id = get_global_id(0);
+    if (id >= (ulong)b * nh * t) {
+        return;
+    }
+    uint i = id % t;
+    uint h = (id / t) % nh;
+    uint bb = id / ((ulong)t * nh);
+    uint hs = c / nh;
+    uint group = nh / (ck / hs);
+    __global const float *qi = q + q_off + ((ulong)bb * t + i) * c + h * hs;
+    __global const float *kb = k + k_off + (ulong)bb * t * ck + (h / group) * hs;
+    __global const float *vb = v + v_off + (ulong)bb * t * ck + (h / group) * hs;
+    __global float *o = out + out_off + ((ulong)bb * t + i) * c + h * hs;
+    uint len = causal ? i + 1 : t;
+    for (uint d = 0; d < hs; d++) {
+        o[d] = 0.0f;
+    }
+    float m = -INFINITY;
+    float l = 0.0f;
+    for (uint j = 0; j < len; j++) {
+        __global const float *kj = kb + (ulong)j * ck;
+        __global const float *vj = vb + (ulong)j * ck;
+        float s = 0.0f;
+        for (uint d = 0; d < hs; d++) {
+            s = fma(qi[d], kj[d], s);
+        }
+        s *= scale;
+        if (s > m) {
+            float f = exp(m - s);
+            l *= f;
+            for (uint d = 0; d < hs; d++) {
+                o[d] *= f;
+            }
+            m = s;
+        }
+        float p = exp(s - m);
+        l += p;
+        for (uint d = 0; d < hs; d++) {
+            o[d] = fma(p, vj[d], o[d]);
+        }
+    }
+    float inv = 1.0f / l;
+    for (uint d = 0; d < hs; d++) {
+        o[d] *= inv;
+    }
+    lse[lse_off + id] = m + log(l);
+}
+
+// D_i = dout_i·out_i, the softmax backward's row term (hs products).
+static float fused_row_term(__global const float *g, __global const float *o, uint hs) {
+    float r = 0.0f;
+    for (uint d = 0; d < hs; d++) {
+        r = fma(g[d], o[d], r);
+    }
+    return r;
+}
+
+// (B·NH·T) dq_i += scale·Σ_j p_ij·(dout_i·v_j − D_i)·k_j over the visible keys of query row i.
+__kernel void fused_attention_backward_query(__global const float *dout, const ulong g_off, __global const float *q,
+                                             const ulong q_off, __global const float *k, const ulong k_off,
+                                             __global const float *v, const ulong v_off, __global const float *out,
+                                             const ulong out_off, __global const float *lse, const ulong lse_off,
+                                             __global float *dq, const ulong dq_off, const uint b, const uint t,
+                                             const uint c, const uint nh, const uint ck, const float scale,
+                                             const int causal) {
+    ulong id = get_global_id(0);
+    if (id >= (ulong)b * nh * t) {
+        return;
+    }
+    uint i = id % t;
+    uint h = (id / t) % nh;
+    uint bb = id / ((ulong)t * nh);
+    uint hs = c / nh;
+    uint group = nh / (ck / hs);
+    ulong row = ((ulong)bb * t + i) * c + h * hs;
+    __global const float *qi = q + q_off + row;
+    __global const float *gi = dout + g_off + row;
+    __global float *dqi = dq + dq_off + row;
+    __global const float *kb = k + k_off + (ulong)bb * t * ck + (h / group) * hs;
+    __global const float *vb = v + v_off + (ulong)bb * t * ck + (h / group) * hs;
+    float rowTerm = fused_row_term(gi, out + out_off + row, hs);
+    float l = lse[lse_off + id];
+    uint len = causal ? i + 1 : t;
+    for (uint j = 0; j < len; j++) {
+        __global const float *kj = kb + (ulong)j * ck;
+        __global const float *vj = vb + (ulong)j * ck;
+        float s = 0.0f;
+        float dp = 0.0f;
+        for (uint d = 0; d < hs; d++) {
+            s = fma(qi[d], kj[d], s);
+            dp = fma(gi[d], vj[d], dp);
+        }
+        float ds = scale * exp(scale * s - l) * (dp - rowTerm);
+        for (uint d = 0; d < hs; d++) {
+            dqi[d] = fma(ds, kj[d], dqi[d]);
+        }
+    }
+}
+
+// (B·KVH·T) key row j of KV head g: over the group's query heads in ascending order and the query rows
+// that see it (i ≥ j when causal), dv_j += p_ij·dout_i and dk_j += scale·p_ij·(dout_i·v_j − D_i)·q_i.
+__kernel void fused_attention_backward_key(__global const float *dout, const ulong g_off, __global const float *q,
+                                           const ulong q_off, __global const float *k, const ulong k_off,
+                                           __global const float *v, const ulong v_off, __global const float *out,
+                                           const ulong out_off, __global const float *lse, const ulong lse_off,
+                                           __global float *dk, const ulong dk_off, __global float *dv, const ulong dv_off,
+                                           const uint b, const uint t, const uint c, const uint nh, const uint ck,
+                                           const float scale, const int causal) {
+    uint hs = c / nh;
+    uint kvh = ck / hs;
+    ulong id = get_global_id(0);
+    if (id >= (ulong)b * kvh * t) {
+        return;
+    }
+    uint j = id % t;
+    uint g = (id / t) % kvh;
+    uint bb = id / ((ulong)t * kvh);
+    uint group = nh / kvh;
+    ulong kv = ((ulong)bb * t + j) * ck + g * hs;
+    __global const float *kj = k + k_off + kv;
+    __global const float *vj = v + v_off + kv;
+    __global float *dkj = dk + dk_off + kv;
+    __global float *dvj = dv + dv_off + kv;
+    for (uint h = g * group; h < (g + 1) * group; h++) {
+        for (uint i = causal ? j : 0; i < t; i++) {
+            ulong row = ((ulong)bb * t + i) * c + h * hs;
+            __global const float *qi = q + q_off + row;
+            __global const float *gi = dout + g_off + row;
+            float s = 0.0f;
+            float dp = 0.0f;
+            for (uint d = 0; d < hs; d++) {
+                s = fma(qi[d], kj[d], s);
+                dp = fma(gi[d], vj[d], dp);
+            }
+            float p = exp(scale * s - lse[lse_off + ((ulong)bb * nh + h) * t + i]);
+            float ds = scale * p * (dp - fused_row_term(gi, out + out_off + row, hs));
+            for (uint d = 0; d < hs; d++) {
+                dvj[d] = fma(p, gi[d], dvj[d]);
+                dkj[d] = fma(ds, qi[d], dkj[d]);
+            }
+        }
+    }
+}

@@ -230,6 +230,28 @@ final class KernelCases {
                 a.device().nn().attentionBackward(dy, qkv[0], qkv[1], qkv[2], scores, dscores, dq, dk, dv, true);
             }, List.of(y, dq, dk, dv));
         }));
+        // the fused attention (lse kept, nothing T × T): torch's scaled_dot_product_attention beside it
+        double fusedBytes = 4.0 * 4.0 * N * C;
+        out.add(new Case("nn", "fused_attention_forward", attShape, attFlops, fusedBytes, (a, check) -> {
+            Tensor[] qkv = qkv(a);
+            Tensor lse = a.zeros(B, NH, T);
+            Tensor y = a.zeros(B, T, C);
+            return new Case.Prepared(() -> a.device().nn().fusedAttentionForward(qkv[0], qkv[1], qkv[2], y, lse, true),
+                    List.of(lse, y));
+        }));
+        out.add(new Case("nn", "fused_attention_forward_backward", attShape, 3.5 * attFlops, 3 * fusedBytes, (a, check) -> {
+            Tensor[] qkv = qkv(a);
+            Tensor lse = a.zeros(B, NH, T);
+            Tensor y = a.zeros(B, T, C);
+            Tensor dy = a.random(7, 1, B, T, C);
+            Tensor dq = a.zeros(B, T, C);
+            Tensor dk = a.zeros(B, T, C);
+            Tensor dv = a.zeros(B, T, C);
+            return new Case.Prepared(() -> {
+                a.device().nn().fusedAttentionForward(qkv[0], qkv[1], qkv[2], y, lse, true);
+                a.device().nn().fusedAttentionBackward(dy, qkv[0], qkv[1], qkv[2], y, lse, dq, dk, dv, true);
+            }, List.of(y, dq, dk, dv));
+        }));
         String nv = N + "x" + V;
         double logits = (double) N * V;
         out.add(new Case("nn", "cross_entropy_forward", nv, 4 * logits, 4 * logits, (a, check) -> {

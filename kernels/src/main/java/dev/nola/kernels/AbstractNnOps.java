@@ -315,21 +315,30 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
      * NH dividing C, and k and v [B, T, KVH·hs] with KVH dividing NH, v the shape of k.
      */
     private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, String outName) {
+        return attentionDims(q, k, v, att, "att", out, outName);
+    }
+
+    /**
+     * {@link #attentionDims} for an att ([B, NH, T, T]) or an lse ([B, NH, T]) named {@code attName}:
+     * its rank says which.
+     */
+    private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor att, String attName, Tensor out, String outName) {
         on("q", q);
         on("k", k);
         on("v", v);
-        on("att", att);
+        on(attName, att);
         on(outName, out);
         int[] os = rank(outName, out, 3, "[B, T, NH·hs]");
         sameShape("q", q, outName, out);
         int b = os[0];
         int t = os[1];
         int c = os[2];
-        int[] as = rank("att", att, 4, "[B, NH, T, T]");
+        boolean lse = attName.equals("lse");
+        int[] as = lse ? rank(attName, att, 3, "[B, NH, T]") : rank(attName, att, 4, "[B, NH, T, T]");
         int nh = as[1];
-        if (as[0] != b || as[2] != t || as[3] != t || c % nh != 0) {
-            throw new IllegalArgumentException("att has shape " + Arrays.toString(as) + ", expected [" + b + ", NH, " + t
-                    + ", " + t + "] with NH dividing C = " + c);
+        if (as[0] != b || as[2] != t || (!lse && as[3] != t) || c % nh != 0) {
+            throw new IllegalArgumentException(attName + " has shape " + Arrays.toString(as) + ", expected [" + b + ", NH, "
+                    + t + (lse ? "" : ", " + t) + "] with NH dividing C = " + c);
         }
         keyValueShape("k", k, outName, os, nh);
         keyValueShape("v", v, outName, os, nh);
@@ -380,6 +389,45 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         java.util.Arrays.fill(inNames, "an input");
         Checks.outputsApart(outNames, outs, inNames, ins);
         doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
+    }
+
+    @Override
+    public boolean prefersFusedAttention() {
+        return false;
+    }
+
+    @Override
+    public final void fusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal) {
+        open();
+        int[] d = attentionDims(q, k, v, lse, "lse", out, "out");
+        for (Tensor in : new Tensor[] {q, k, v}) {
+            noOverlap("out", out, "an input", in);
+            noOverlap("lse", lse, "an input", in);
+        }
+        noOverlap("out", out, "lse", lse);
+        doFusedAttentionForward(q, k, v, out, lse, causal, d[0], d[1], d[2], d[3]);
+    }
+
+    @Override
+    public final void fusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                             Tensor dq, Tensor dk, Tensor dv, boolean causal) {
+        open();
+        int[] d = attentionDims(q, k, v, lse, "lse", dout, "dout");
+        on("out", out);
+        sameShape("out", out, "q", q);
+        Tensor[] outs = {dq, dk, dv};
+        String[] outNames = {"dq", "dk", "dv"};
+        Tensor[] like = {q, k, v};
+        String[] likeNames = {"q", "k", "v"};
+        for (int i = 0; i < outs.length; i++) {
+            on(outNames[i], outs[i]);
+            sameShape(outNames[i], outs[i], likeNames[i], like[i]);
+        }
+        Tensor[] ins = {dout, q, k, v, out, lse};
+        String[] inNames = new String[ins.length];
+        java.util.Arrays.fill(inNames, "an input");
+        Checks.outputsApart(outNames, outs, inNames, ins);
+        doFusedAttentionBackward(dout, q, k, v, out, lse, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
     }
 
     // ---------------------------------------------------------------- cross-entropy
@@ -613,6 +661,21 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
                                        Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
         AttentionComposition.backward(this, device.linalg(), dout, q, k, v, att, datt, dq, dk, dv, b, t, c, nh);
+    }
+
+    /**
+     * The fused attention's forward (reference, cpu and opencl override it; by default it is not
+     * implemented); arguments as {@link #doAttentionForward}, lse [B, NH, T].
+     */
+    protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
+                                           int t, int c, int nh) {
+        throw notYet("fusedAttentionForward");
+    }
+
+    /** The fused attention's backward, arguments as {@link #doFusedAttentionForward}. */
+    protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                            Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        throw notYet("fusedAttentionBackward");
     }
 
     /** The exception of a LLaMA-family hook that a backend has not implemented yet. */

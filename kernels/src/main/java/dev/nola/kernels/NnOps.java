@@ -155,6 +155,50 @@ public interface NnOps {
                            Tensor dq, Tensor dk, Tensor dv, boolean causal);
 
     /**
+     * Whether a model should run {@link #fusedAttentionForward} and {@link #fusedAttentionBackward}
+     * rather than {@link #attentionForward}: it then keeps only the per-row log-sum-exp between its
+     * passes instead of the [B, NH, T, T] probabilities. True where the fused op is also the faster
+     * (reference, cpu); opencl implements it too but its kernels are slower than the composed
+     * attention on PoCL, so it says false; tornado lacks it.
+     */
+    boolean prefersFusedAttention();
+
+    /**
+     * The attention of {@link #attentionForward} (the same heads, grouping, scale 1/√hs and causal
+     * mask), keeping of the probabilities only their row statistic: {@code lse[b, h, i] =
+     * log Σ_j exp(q_i·k_jᵀ/√hs)} over the visible keys j (natural log). Nothing of size T × T is
+     * stored: the backward pass recomputes the probabilities from q, k and lse. A backend without it
+     * throws {@code UnsupportedOperationException}.
+     *
+     * <p>Tolerance: lse within 2·1e-4 of Σ_j p_j·|s_j| + 1 (s the scaled scores), out within 2·1e-4
+     * of Σ p·|v|.
+     *
+     * @param q      [B, T, NH·hs]
+     * @param k      [B, T, KVH·hs], KVH dividing NH
+     * @param v      [B, T, KVH·hs], the shape of k
+     * @param out    [B, T, NH·hs] (the shape of q), written; must not overlap q, k, v or lse
+     * @param lse    [B, NH, T], written; NH divides q's width
+     * @param causal GPT-2 and LLaMA (true) or ViT (false)
+     */
+    void fusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal);
+
+    /**
+     * Backward of {@link #fusedAttentionForward} from its out and lse: the gradients of
+     * {@link #attentionBackward}, accumulated, with the probabilities recomputed as
+     * {@code exp(q_i·k_jᵀ/√hs − lse[i])} and the softmax's row term as {@code dout_i·out_i}. Within
+     * 2·1e-4 of the same pass on absolute values, plus the gradients' start.
+     *
+     * @param dout [B, T, NH·hs], the shape of q
+     * @param out  the forward's out
+     * @param lse  [B, NH, T], the forward's
+     * @param dq   the shape of q, accumulated
+     * @param dk   the shape of k, accumulated
+     * @param dv   the shape of v, accumulated; no gradient overlaps an input or another gradient
+     */
+    void fusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                Tensor dq, Tensor dk, Tensor dv, boolean causal);
+
+    /**
      * Cross-entropy of softmax(logits) against targets, per row, with label smoothing ε:
      * {@code loss[n] = lse − (1−ε)·x[t] − ε·mean_j x[j]} with lse = log Σ_j exp(x[j]), i.e. the
      * cross-entropy against (1−ε)·onehot(t) + ε/V. Rows whose target is {@code ignoreIndex} get 0.

@@ -304,6 +304,55 @@ public final class CpuNnOps extends AbstractNnOps {
         });
     }
 
+    // ---------------------------------------------------------------- fused attention
+
+    @Override
+    public boolean prefersFusedAttention() {
+        return true;
+    }
+
+    private static AttentionKernels.Heads heads(Tensor k, int t, int c, int nh, boolean causal) {
+        int hs = c / nh;
+        int ck = k.shape()[2];
+        return new AttentionKernels.Heads(t, c, ck, hs, nh / (ck / hs), (float) (1.0 / Math.sqrt(hs)), causal);
+    }
+
+    private static AttentionKernels.Operand operand(Tensor x) {
+        return new AttentionKernels.Operand(segment(x), at(x));
+    }
+
+    /** One task per (sequence, KV head), in parallel: {@link AttentionKernels#forward}. */
+    @Override
+    protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
+                                           int t, int c, int nh) {
+        AttentionKernels.Heads h = heads(k, t, c, nh, causal);
+        int kvh = h.ck() / h.hs();
+        var qa = operand(q);
+        var ka = operand(k);
+        var va = operand(v);
+        var oa = operand(out);
+        var la = operand(lse);
+        forEach(b * kvh, task -> AttentionKernels.forward(task / kvh, task % kvh, qa, ka, va, oa, la, h));
+    }
+
+    /** One task per (sequence, KV head), in parallel, each owning its dk and dv rows: {@link AttentionKernels#backward}. */
+    @Override
+    protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                            Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        AttentionKernels.Heads h = heads(k, t, c, nh, causal);
+        int kvh = h.ck() / h.hs();
+        var ga = operand(dout);
+        var qa = operand(q);
+        var ka = operand(k);
+        var va = operand(v);
+        var oa = operand(out);
+        var la = operand(lse);
+        var dqa = operand(dq);
+        var dka = operand(dk);
+        var dva = operand(dv);
+        forEach(b * kvh, task -> AttentionKernels.backward(task / kvh, task % kvh, ga, qa, ka, va, oa, la, dqa, dka, dva, h));
+    }
+
     // ---------------------------------------------------------------- cross-entropy
 
     @Override

@@ -22,8 +22,9 @@ import org.jocl.cl_kernel;
  * per-chunk partials in the workspace added in chunk order, with chunks that depend only on the row
  * count; the encoder backward adds the rows of repeated ids in token order; no float atomics. RMSNorm
  * has layernorm's geometry, RoPE a pair per work-item (GPU) or a row (CPU) in the reference's float
- * order, SwiGLU the element-wise geometry. Attention, grouped-query heads included, is
- * {@link AbstractNnOps}'s composition of batched sgemm and this class's softmax.
+ * order, SwiGLU the element-wise geometry. The attention that keeps its probabilities, grouped-query
+ * heads included, is {@link AbstractNnOps}'s composition of batched sgemm and this class's softmax; the
+ * fused attention is a work-item per query row (forward, dq) and per key row (dk, dv).
  */
 final class OpenClNnOps extends AbstractNnOps {
 
@@ -252,6 +253,51 @@ final class OpenClNnOps extends AbstractNnOps {
         cl_kernel k = kernel("softmax_backward");
         args(k, y, dy, dx, rows, l, scale, rowScratch(k, l));
         launchRows(k, rows, l);
+    }
+
+    // ---------------------------------------------------------------- fused attention
+
+    /**
+     * False: the fused kernels (a work-item per row, no tiling) are correct but on PoCL 4× (forward)
+     * and 19× (backward) slower than the composed attention measured side by side, so models keep the
+     * composition here until they are tiled.
+     */
+    @Override
+    public boolean prefersFusedAttention() {
+        return false;
+    }
+
+    /** One work-item per item in both layouts (CPU: {@link #launchItems}; GPU: element-wise groups). */
+    private void launchEach(cl_kernel k, long items) {
+        if (dev.cpuLayout()) {
+            launchItems(k, items);
+            return;
+        }
+        int g = groupSize(dev, k, ELEMENTWISE_GROUP);
+        dev.launch(k, new long[] {roundUp(items, g)}, new long[] {g});
+    }
+
+    /** A work-item per query row ({@code fused_attention_forward} in nn.cl): online softmax, lse kept. */
+    @Override
+    protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
+                                           int t, int c, int nh) {
+        cl_kernel kl = kernel("fused_attention_forward");
+        args(kl, q, k, v, out, lse, b, t, c, nh, k.shape()[2], (float) (1.0 / Math.sqrt(c / nh)), causal ? 1 : 0);
+        launchEach(kl, (long) b * nh * t);
+    }
+
+    /** dq a work-item per query row, then dk and dv a work-item per key row of each KV head. */
+    @Override
+    protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                            Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        int ck = k.shape()[2];
+        float scale = (float) (1.0 / Math.sqrt(c / nh));
+        cl_kernel kq = kernel("fused_attention_backward_query");
+        args(kq, dout, q, k, v, out, lse, dq, b, t, c, nh, ck, scale, causal ? 1 : 0);
+        launchEach(kq, (long) b * nh * t);
+        cl_kernel kk = kernel("fused_attention_backward_key");
+        args(kk, dout, q, k, v, out, lse, dk, dv, b, t, c, nh, ck, scale, causal ? 1 : 0);
+        launchEach(kk, (long) b * (ck / (c / nh)) * t);
     }
 
     // ---------------------------------------------------------------- cross-entropy

@@ -431,6 +431,126 @@ public final class ReferenceNnOps extends AbstractNnOps {
     }
 
     @Override
+    public boolean prefersFusedAttention() {
+        return true;
+    }
+
+    /**
+     * The fused attention's forward written plainly, one query row at a time in double: the scaled
+     * scores of the visible keys, their maximum m, lse = m + log Σ exp(s − m), out = Σ exp(s − lse)·v.
+     */
+    @Override
+    protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
+                                           int t, int c, int nh) {
+        int hs = c / nh;
+        int ck = k.shape()[2];
+        int group = nh / (ck / hs);
+        double scale = 1.0 / Math.sqrt(hs);
+        float[] qv = floats(q);
+        float[] kv = floats(k);
+        float[] vv = floats(v);
+        float[] o = floats(out);
+        float[] l = floats(lse);
+        double[] s = new double[t];
+        for (int bb = 0; bb < b; bb++) {
+            for (int h = 0; h < nh; h++) {
+                int kh = at(k) + bb * t * ck + h / group * hs;
+                int vh = at(v) + bb * t * ck + h / group * hs;
+                for (int i = 0; i < t; i++) {
+                    int qi = at(q) + (bb * t + i) * c + h * hs;
+                    int len = causal ? i + 1 : t;
+                    double m = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < len; j++) {
+                        double acc = 0;
+                        for (int d = 0; d < hs; d++) {
+                            acc += (double) qv[qi + d] * kv[kh + j * ck + d];
+                        }
+                        s[j] = scale * acc;
+                        m = Math.max(m, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < len; j++) {
+                        sum += Math.exp(s[j] - m);
+                    }
+                    double lsei = m + Math.log(sum);
+                    l[at(lse) + (bb * nh + h) * t + i] = (float) lsei;
+                    int oi = at(out) + (bb * t + i) * c + h * hs;
+                    for (int d = 0; d < hs; d++) {
+                        double acc = 0;
+                        for (int j = 0; j < len; j++) {
+                            acc += Math.exp(s[j] - lsei) * vv[vh + j * ck + d];
+                        }
+                        o[oi + d] = (float) acc;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The fused attention's backward written plainly, one query row at a time in double: p = exp(s −
+     * lse), dp_j = dout_i·v_j, D = dout_i·out_i, ds = p·(dp − D); dq_i += scale·Σ ds·k, and each visible
+     * key's dk_j += scale·ds_j·q_i and dv_j += p_j·dout_i, gathered in double before one rounding.
+     */
+    @Override
+    protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                            Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        int hs = c / nh;
+        int ck = k.shape()[2];
+        int group = nh / (ck / hs);
+        double scale = 1.0 / Math.sqrt(hs);
+        float[] g = floats(dout);
+        float[] qv = floats(q);
+        float[] kv = floats(k);
+        float[] vv = floats(v);
+        float[] o = floats(out);
+        float[] l = floats(lse);
+        float[] dqv = floats(dq);
+        float[] dkv = floats(dk);
+        float[] dvv = floats(dv);
+        double[] dkAcc = new double[b * t * ck];
+        double[] dvAcc = new double[b * t * ck];
+        for (int bb = 0; bb < b; bb++) {
+            for (int h = 0; h < nh; h++) {
+                int kvOff = bb * t * ck + h / group * hs;
+                for (int i = 0; i < t; i++) {
+                    int row = (bb * t + i) * c + h * hs;
+                    int len = causal ? i + 1 : t;
+                    double lsei = l[at(lse) + (bb * nh + h) * t + i];
+                    double rowTerm = 0;
+                    for (int d = 0; d < hs; d++) {
+                        rowTerm += (double) g[at(dout) + row + d] * o[at(out) + row + d];
+                    }
+                    double[] dqi = new double[hs];
+                    for (int j = 0; j < len; j++) {
+                        double sc = 0;
+                        double dp = 0;
+                        for (int d = 0; d < hs; d++) {
+                            sc += (double) qv[at(q) + row + d] * kv[at(k) + kvOff + j * ck + d];
+                            dp += (double) g[at(dout) + row + d] * vv[at(v) + kvOff + j * ck + d];
+                        }
+                        double p = Math.exp(scale * sc - lsei);
+                        double ds = p * (dp - rowTerm);
+                        for (int d = 0; d < hs; d++) {
+                            dqi[d] += scale * ds * kv[at(k) + kvOff + j * ck + d];
+                            dkAcc[kvOff + j * ck + d] += scale * ds * qv[at(q) + row + d];
+                            dvAcc[kvOff + j * ck + d] += p * g[at(dout) + row + d];
+                        }
+                    }
+                    for (int d = 0; d < hs; d++) {
+                        int e = at(dq) + row + d;
+                        dqv[e] = (float) (dqi[d] + dqv[e]);
+                    }
+                }
+            }
+        }
+        for (int e = 0; e < dkAcc.length; e++) {
+            dkv[at(dk) + e] = (float) (dkAcc[e] + dkv[at(dk) + e]);
+            dvv[at(dv) + e] = (float) (dvAcc[e] + dvv[at(dv) + e]);
+        }
+    }
+
+    @Override
     protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt, Tensor dq,
                                        Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
         int hs = c / nh;

@@ -52,6 +52,7 @@ final class NnContract {
         all.addAll(all.size() - 1, NnLlamaContract.checks());
         all.addAll(NnClosedForms.checks());
         all.addAll(NnGradientChecks.checks());
+        all.addAll(FusedAttentionContract.checks());
         all.addAll(NnRules.checks());
         return List.copyOf(all);
     }

@@ -162,6 +162,17 @@ class CpuNnDeterminismTest {
             nn.attentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck), att,
                     datt, dqkv.view(0, b, t, c), dkv.view(0, b, t, ck), dkv.view(btk, b, t, ck), true);
             hash(sb, d, "groupedAttention", att, ao, dqkv, dkv);
+            // the fused attention (lse kept), plain and grouped
+            Tensor lse = d.allocate(b, nh, t);
+            nn.fusedAttentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c), ao, lse, true);
+            nn.fusedAttentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(btc, b, t, c),
+                    qkv.view(2 * btc, b, t, c), ao, lse, dqkv.view(0, b, t, c), dqkv.view(btc, b, t, c),
+                    dqkv.view(2 * btc, b, t, c), true);
+            hash(sb, d, "fusedAttention", lse, ao, dqkv);
+            nn.fusedAttentionForward(qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck), ao, lse, false);
+            nn.fusedAttentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck),
+                    ao, lse, dqkv.view(0, b, t, c), dkv.view(0, b, t, ck), dkv.view(btk, b, t, ck), false);
+            hash(sb, d, "fusedGroupedAttention", lse, ao, dqkv, dkv);
             // the nola and adapter families' reductions: coefficient gradients (materialised and fused)
             // and the adapter's row kernels, which a resumed training run depends on too
             // (331 elements: long enough for the vector loops even at the interpreter's small sizes)

@@ -152,6 +152,9 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor q;
         final Tensor k;
         final Tensor v;
+        /** Whether attention is the backend's fused op ({@code NnOps#prefersFusedAttention}). */
+        final boolean fused;
+        /** The fused op's row log-sum-exp [B, NH, T], or else the probabilities [B, NH, T, T]. */
         final Tensor att;
         final Tensor atty;
         final Tensor h;
@@ -186,7 +189,8 @@ public final class TransformerBlock implements AutoCloseable {
             q = z.q(qkv);
             k = z.k(qkv);
             v = z.v(qkv);
-            att = own(d.allocate(b, z.heads, t, t));
+            fused = d.nn().prefersFusedAttention();
+            att = own(fused ? d.allocate(b, z.heads, t) : d.allocate(b, z.heads, t, t));
             atty = own(d.allocate(b, t, z.wq));
             h = own(d.allocate(z.n, z.c));
             // Written and read within the forward alone when backward does not read them: the scratch
@@ -228,6 +232,7 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor dq;
         final Tensor dk;
         final Tensor dv;
+        /** The probabilities' gradient [B, NH, T, T]; null with the fused attention, which needs none. */
         final Tensor datt;
         final Tensor dh;
         final Tensor datty;
@@ -246,7 +251,7 @@ public final class TransformerBlock implements AutoCloseable {
             dq = z.q(dqkv);
             dk = z.k(dqkv);
             dv = z.v(dqkv);
-            datt = d.allocate(b, z.heads, t, t);
+            datt = d.nn().prefersFusedAttention() ? null : d.allocate(b, z.heads, t, t);
             dh = d.allocate(z.n, z.c);
             datty = d.allocate(b, t, z.wq);
             dfc = z.mlp(d);
@@ -258,7 +263,9 @@ public final class TransformerBlock implements AutoCloseable {
         @Override
         public void close() {
             for (Tensor x : new Tensor[] {dln, dqkv, datt, dh, datty, dfc, dfcAct}) {
-                x.close();
+                if (x != null) {
+                    x.close();
+                }
             }
         }
     }
@@ -278,6 +285,18 @@ public final class TransformerBlock implements AutoCloseable {
     /** A [B, T, W] tensor as [N, W]. */
     private static Tensor rows(Tensor t) {
         return t.reshape(t.dim(0) * t.dim(1), t.dim(2));
+    }
+
+    /**
+     * atty = attention(q, k, v): the backend's fused op where it has one (only the row log-sum-exp
+     * kept for the backward pass, nothing of size T × T), else the op that keeps the probabilities.
+     */
+    private void attend(Activations a, boolean causal) {
+        if (a.fused) {
+            device.nn().fusedAttentionForward(a.q, a.k, a.v, a.atty, a.att, causal);
+        } else {
+            device.nn().attentionForward(a.q, a.k, a.v, a.att, a.atty, causal);
+        }
     }
 
     /**
@@ -301,7 +320,7 @@ public final class TransformerBlock implements AutoCloseable {
         AttentionSpec as = spec.attention();
         projectQkv(x, a, null, null);
         rope(a.q, a.k, 0);
-        nn.attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+        attend(a, as.causal());
         outputAndMlp(x, a, out, null, null);
     }
 
@@ -371,7 +390,7 @@ public final class TransformerBlock implements AutoCloseable {
             device.copy(a.v.view((long) s * t * wkv, t * wkv), vc.view(at, t * wkv));
         }
         if (pos0 == 0) {
-            device.nn().attentionForward(a.q, a.k, a.v, a.att, a.atty, as.causal());
+            attend(a, as.causal());
         } else {
             for (int s = 0; s < b; s++) {
                 attendCached(a, s, cache, s, layer, pos0 + 1);
@@ -473,7 +492,11 @@ public final class TransformerBlock implements AutoCloseable {
         fill.fill(datty, 0f);
         o.backward(device, rows(a.atty), s.dh, datty);
         fill.fill(s.dqkv, 0f);
-        nn.attentionBackward(s.datty, a.q, a.k, a.v, a.att, s.datt, s.dq, s.dk, s.dv, spec.attention().causal());
+        if (a.fused) {
+            nn.fusedAttentionBackward(s.datty, a.q, a.k, a.v, a.atty, a.att, s.dq, s.dk, s.dv, spec.attention().causal());
+        } else {
+            nn.attentionBackward(s.datty, a.q, a.k, a.v, a.att, s.datt, s.dq, s.dk, s.dv, spec.attention().causal());
+        }
         if (rope != null) {
             nn.ropeBackward(s.dq, rope.cos(), rope.sin(), rope.headDim(), 0, s.dq);
             nn.ropeBackward(s.dk, rope.cos(), rope.sin(), rope.headDim(), 0, s.dk);

@@ -59,13 +59,14 @@ class SharedScratchTest {
     @Test
     void twoMoreLayersAddTheirActivationsButNoScratch() {
         long n = (long) B * T;
-        // what a block keeps for backward: ln1, mean1, rstd1, qkv, att, atty, h, mean2, rstd2, fc
-        long forward = 4 * (n * C + n + n + 3 * n * C + (long) B * HEADS * T * T + n * C + n * C + n + n + 4 * n * C);
+        // what a block keeps for backward: ln1, mean1, rstd1, qkv, att, atty, h, mean2, rstd2, fc, where
+        // att is the fused attention's row log-sum-exp [B, NH, T] (the reference has the fused op)
+        long forward = 4 * (n * C + n + n + 3 * n * C + (long) B * HEADS * T + n * C + n * C + n + n + 4 * n * C);
         // what it borrows from the scratch when the MLP is frozen: ln2 and fcAct
         long borrowed = 4 * (n * C + 4 * n * C);
         long residual = 4 * n * C;
-        // one block's backward temporaries: dln, dqkv, datt, dh, datty, dfc, dfcAct
-        long scratch = 4 * (n * C + 3 * n * C + (long) B * HEADS * T * T + n * C + n * C + 4 * n * C + 4 * n * C);
+        // one block's backward temporaries: dln, dqkv, dh, datty, dfc, dfcAct (the fused attention needs no datt)
+        long scratch = 4 * (n * C + 3 * n * C + n * C + n * C + 4 * n * C + 4 * n * C);
         long two = stepBytes(2);
         long four = stepBytes(4);
         long added = four - two;
