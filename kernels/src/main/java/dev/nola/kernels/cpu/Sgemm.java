@@ -16,13 +16,16 @@ import jdk.incubator.vector.VectorSpecies;
  * and one B panel through L1. Transposes are absorbed by the packing, so the micro-kernel sees one
  * layout for all four combinations.
  *
- * <p>Order of work: C is cut into one independent part per core (by rows or by columns, whichever
- * has more tiles), each run on the common fork-join pool with its own packed buffers. Within a part,
- * for each k slice (sequential, because C accumulates across slices) and each A block, every B
- * panel meets every A micro-panel; a B panel is packed just before the first A block uses it. The
- * first slice applies {@code beta} (and does not read C when {@code beta == 0}); later slices add.
- * Packing is the only place tensor memory is read for A and B, so another element type (bf16, say)
- * widens there and the micro-kernels stay float.
+ * <p>Order of work: C is cut into one independent part per core (by rows when C has at least as many
+ * rows as columns, else by columns), each run on the common fork-join pool with its own packed
+ * buffers. A part runs as blocks of at most {@link #NC} columns; within a block, for each k slice
+ * (sequential, because C accumulates across slices) and each A block, every B panel meets every A
+ * micro-panel; a B panel is packed just before the first A block uses it. The first slice applies
+ * {@code beta} (and does not read C when {@code beta == 0}); later slices add. Each element of C is
+ * thus one chain of fused multiply-adds per slice, in ascending k, whatever part, block or thread
+ * computes it: the bits do not depend on the thread count. Packing ({@link SgemmPack}) is the only
+ * place tensor memory is read for A and B, so another element type (bf16, say) widens there and the
+ * micro-kernels stay float.
  */
 final class Sgemm {
 

@@ -1,5 +1,6 @@
 package dev.nola.kernels.cpu;
 
+import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import java.lang.foreign.MemorySegment;
@@ -30,6 +31,14 @@ final class SgemmPack {
     private static final FloatVector HI2 = stage(2, false);
     private static final FloatVector LO1 = stage(1, true);
     private static final FloatVector HI1 = stage(1, false);
+    /** Eight floats: an A panel's row of {@link Sgemm#MR_NARROW} (and, on AVX-512, {@link Sgemm#MR}) values. */
+    private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
+    private static final FloatVector A_LO4 = stage(S8, 4, true);
+    private static final FloatVector A_HI4 = stage(S8, 4, false);
+    private static final FloatVector A_LO2 = stage(S8, 2, true);
+    private static final FloatVector A_HI2 = stage(S8, 2, false);
+    private static final FloatVector A_LO1 = stage(S8, 1, true);
+    private static final FloatVector A_HI1 = stage(S8, 1, false);
 
     /** Per thread, the rows of one Bᵀ panel before they are transposed ({@link Sgemm#NR} × {@link Sgemm#KC} floats). */
     private static final ThreadLocal<MemorySegment> STAGED = ThreadLocal.withInitial(() -> SegmentAccess.scratch(Sgemm.NR * Sgemm.KC));
@@ -38,12 +47,17 @@ final class SgemmPack {
     }
 
     private static FloatVector stage(int h, boolean lo) {
-        float[] idx = new float[V];
-        for (int l = 0; l < V; l++) {
+        return stage(S, h, lo);
+    }
+
+    private static FloatVector stage(VectorSpecies<Float> species, int h, boolean lo) {
+        int v = species.length();
+        float[] idx = new float[v];
+        for (int l = 0; l < v; l++) {
             boolean clear = (l & h) == 0;
-            idx[l] = lo ? (clear ? l : V + l - h) : (clear ? l + h : V + l);
+            idx[l] = lo ? (clear ? l : v + l - h) : (clear ? l + h : v + l);
         }
-        return FloatVector.fromArray(S, idx, 0);
+        return FloatVector.fromArray(species, idx, 0);
     }
 
     /**
@@ -142,14 +156,24 @@ final class SgemmPack {
         for (int ip = 0; ip < mc; ip += rows) {
             int mr = Math.min(rows, mc - ip);
             int base = ip * kc;
+            int p1 = 0;
+            if (rows == 8 && mr == 8) {
+                // A full 8-row panel: 8 × 8 transposes in 256-bit registers (element by element,
+                // packing A cost about a tenth of the LM head's input gradient, where A is a
+                // 128-row block of logits 50,257 deep and each thread packs all of it).
+                long src = aOff + (long) (i0 + ip) * lda + p0;
+                for (; p1 + 8 <= kc; p1 += 8) {
+                    transposeRows8(a, src + p1, lda, ap, base + p1 * 8);
+                }
+            }
             for (int r = 0; r < rows; r++) {
                 if (r < mr) {
                     int src = aOff + (i0 + ip + r) * lda + p0;
-                    for (int p = 0; p < kc; p++) {
+                    for (int p = p1; p < kc; p++) {
                         ap[base + p * rows + r] = a.getAtIndex(JAVA_FLOAT, src + p);
                     }
                 } else {
-                    for (int p = 0; p < kc; p++) {
+                    for (int p = p1; p < kc; p++) {
                         ap[base + p * rows + r] = 0f;
                     }
                 }
@@ -348,6 +372,62 @@ final class SgemmPack {
         x5.intoArray(bp, dst + 5 * width);
         x6.intoArray(bp, dst + 6 * width);
         x7.intoArray(bp, dst + 7 * width);
+    }
+
+    /** Rows src, src + lda, … (8 of them) × 8 columns of A, transposed into ap: lane r of packed row q is A row r's element q. */
+    private static void transposeRows8(MemorySegment a, long src, int lda, float[] ap, int dst) {
+        FloatVector x0 = FloatVector.fromMemorySegment(S8, a, 4 * src, ORDER);
+        FloatVector x1 = FloatVector.fromMemorySegment(S8, a, 4 * (src + 1L * lda), ORDER);
+        FloatVector x2 = FloatVector.fromMemorySegment(S8, a, 4 * (src + 2L * lda), ORDER);
+        FloatVector x3 = FloatVector.fromMemorySegment(S8, a, 4 * (src + 3L * lda), ORDER);
+        FloatVector x4 = FloatVector.fromMemorySegment(S8, a, 4 * (src + 4L * lda), ORDER);
+        FloatVector x5 = FloatVector.fromMemorySegment(S8, a, 4 * (src + 5L * lda), ORDER);
+        FloatVector x6 = FloatVector.fromMemorySegment(S8, a, 4 * (src + 6L * lda), ORDER);
+        FloatVector x7 = FloatVector.fromMemorySegment(S8, a, 4 * (src + 7L * lda), ORDER);
+        FloatVector y4_0 = A_LO4.selectFrom(x0, x4);
+        x4 = A_HI4.selectFrom(x0, x4);
+        x0 = y4_0;
+        FloatVector y4_1 = A_LO4.selectFrom(x1, x5);
+        x5 = A_HI4.selectFrom(x1, x5);
+        x1 = y4_1;
+        FloatVector y4_2 = A_LO4.selectFrom(x2, x6);
+        x6 = A_HI4.selectFrom(x2, x6);
+        x2 = y4_2;
+        FloatVector y4_3 = A_LO4.selectFrom(x3, x7);
+        x7 = A_HI4.selectFrom(x3, x7);
+        x3 = y4_3;
+        FloatVector y2_0 = A_LO2.selectFrom(x0, x2);
+        x2 = A_HI2.selectFrom(x0, x2);
+        x0 = y2_0;
+        FloatVector y2_1 = A_LO2.selectFrom(x1, x3);
+        x3 = A_HI2.selectFrom(x1, x3);
+        x1 = y2_1;
+        FloatVector y2_4 = A_LO2.selectFrom(x4, x6);
+        x6 = A_HI2.selectFrom(x4, x6);
+        x4 = y2_4;
+        FloatVector y2_5 = A_LO2.selectFrom(x5, x7);
+        x7 = A_HI2.selectFrom(x5, x7);
+        x5 = y2_5;
+        FloatVector y1_0 = A_LO1.selectFrom(x0, x1);
+        x1 = A_HI1.selectFrom(x0, x1);
+        x0 = y1_0;
+        FloatVector y1_2 = A_LO1.selectFrom(x2, x3);
+        x3 = A_HI1.selectFrom(x2, x3);
+        x2 = y1_2;
+        FloatVector y1_4 = A_LO1.selectFrom(x4, x5);
+        x5 = A_HI1.selectFrom(x4, x5);
+        x4 = y1_4;
+        FloatVector y1_6 = A_LO1.selectFrom(x6, x7);
+        x7 = A_HI1.selectFrom(x6, x7);
+        x6 = y1_6;
+        x0.intoArray(ap, dst);
+        x1.intoArray(ap, dst + 8);
+        x2.intoArray(ap, dst + 16);
+        x3.intoArray(ap, dst + 24);
+        x4.intoArray(ap, dst + 32);
+        x5.intoArray(ap, dst + 40);
+        x6.intoArray(ap, dst + 48);
+        x7.intoArray(ap, dst + 56);
     }
 
 }
