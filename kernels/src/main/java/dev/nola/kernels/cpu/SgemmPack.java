@@ -70,21 +70,12 @@ final class SgemmPack {
                       int jEnd, int width, float[] bp, int base) {
         int nr = Math.min(width, jEnd - j0);
         if (!transB) {
-            if (nr == width) {
-                for (int p = 0; p < kc; p++) {
-                    int src = bOff + (p0 + p) * ldb + j0;
-                    int dst = base + p * width;
-                    for (int q = 0; q < width; q += V) {
-                        SegmentAccess.load(b, half, src + q).intoArray(bp, dst + q);
-                    }
-                }
-            } else {
-                for (int p = 0; p < kc; p++) {
-                    int src = bOff + (p0 + p) * ldb + j0;
-                    int dst = base + p * width;
-                    for (int j = 0; j < width; j++) {
-                        bp[dst + j] = j < nr ? SegmentAccess.get(b, half, src + j) : 0f;
-                    }
+            // Only the ragged last panel comes here: full ones are packed by packBRows.
+            for (int p = 0; p < kc; p++) {
+                int src = bOff + (p0 + p) * ldb + j0;
+                int dst = base + p * width;
+                for (int j = 0; j < width; j++) {
+                    bp[dst + j] = j < nr ? SegmentAccess.get(b, half, src + j) : 0f;
                 }
             }
         } else {
@@ -132,6 +123,29 @@ final class SgemmPack {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Packs every panel of op(B) = B (untransposed) for columns j0..j1-1, rows p0..p0+kc-1, as
+     * {@link #packB} would one panel at a time (panel q at bp[q·width·kc..]), but walking B row by
+     * row so that each row's columns are read as one contiguous run.
+     */
+    static void packBRows(MemorySegment b, boolean half, int bOff, int ldb, int p0, int kc, int j0, int j1, int width,
+                          float[] bp) {
+        int full = (j1 - j0) / width;
+        for (int p = 0; p < kc; p++) {
+            int src = bOff + (p0 + p) * ldb + j0;
+            for (int q = 0; q < full; q++) {
+                int from = src + q * width;
+                int dst = q * width * kc + p * width;
+                for (int x = 0; x < width; x += V) {
+                    SegmentAccess.load(b, half, from + x).intoArray(bp, dst + x);
+                }
+            }
+        }
+        if (full * width < j1 - j0) {
+            packB(false, b, half, bOff, ldb, p0, kc, j0 + full * width, j1, width, bp, full * width * kc);
         }
     }
 
