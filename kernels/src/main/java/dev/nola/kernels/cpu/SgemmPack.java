@@ -160,6 +160,10 @@ final class SgemmPack {
                 for (int ip = 0; ip < mc; ip += rows) {
                     int mr = Math.min(rows, mc - ip);
                     int dst = ip * kc + p * rows;
+                    if (rows == 8 && mr == 8) { // a panel's 8 values at this depth are contiguous in A
+                        FloatVector.fromMemorySegment(S8, a, 4L * (src + ip), ORDER).intoArray(ap, dst);
+                        continue;
+                    }
                     for (int r = 0; r < rows; r++) {
                         ap[dst + r] = r < mr ? a.getAtIndex(JAVA_FLOAT, src + ip + r) : 0f;
                     }
