@@ -16,13 +16,17 @@ import jdk.incubator.vector.VectorSpecies;
  * and one B panel through L1. Transposes are absorbed by the packing, so the micro-kernel sees one
  * layout for all four combinations.
  *
- * <p>Order of work: C is cut into one independent part per core (by rows or by columns, whichever
- * has more tiles), each run on the common fork-join pool with its own packed buffers. Within a part,
- * for each k slice (sequential, because C accumulates across slices) and each A block, every B
- * panel meets every A micro-panel; a B panel is packed just before the first A block uses it. The
- * first slice applies {@code beta} (and does not read C when {@code beta == 0}); later slices add.
- * Packing is the only place tensor memory is read for A and B, so another element type (bf16, say)
- * widens there and the micro-kernels stay float.
+ * <p>Order of work: C is cut into one independent part per core (by rows when C has at least as many
+ * rows as columns, else by columns), each run on the common fork-join pool with its own packed
+ * buffers. A part runs as blocks of at most {@link #NC} columns; within a block, for each k slice
+ * (sequential, because C accumulates across slices) and each A block, every B panel meets every A
+ * micro-panel; an untransposed B slice is packed whole first, row by row, and a Bᵀ panel just
+ * before the first A block uses it. The first slice applies
+ * {@code beta} (and does not read C when {@code beta == 0}); later slices add. Each element of C is
+ * thus one chain of fused multiply-adds per slice, in ascending k, whatever part, block or thread
+ * computes it: the bits do not depend on the thread count. Packing ({@link SgemmPack}) is the only
+ * place tensor memory is read for A and B, so another element type (bf16, say) widens there and the
+ * micro-kernels stay float.
  */
 final class Sgemm {
 
@@ -48,6 +52,13 @@ final class Sgemm {
      * mean fewer passes over packed B; the step's products have m = 512 (tokens), two blocks.
      */
     static final int MC = 256;
+    /**
+     * Columns of C per packed B block (a multiple of NR and of V): a part wider than this runs as
+     * several blocks, each packing its own B and repacking A. It bounds the packed B buffer at
+     * NC·KC floats (4 MiB) per thread; without it the LM head (n = 50,257) kept a 25 MiB packed copy
+     * per thread alive. Repacking A costs about 1/NC of the arithmetic.
+     */
+    static final int NC = 4096;
     /** Below this many multiply-adds the call runs on the calling thread only. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
 
@@ -110,12 +121,15 @@ final class Sgemm {
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
         int threads = mayFork && (long) m * n * k >= PARALLEL_THRESHOLD ? Runtime.getRuntime().availableProcessors() : 1;
-        // One independent part of C per thread, cut along the dimension with more tiles: each part
-        // runs every k slice on its own (its own packed A and B), so no thread ever waits for another
-        // until the end. Synchronising every k slice cost a third of the 2-thread throughput.
+        // One independent part of C per thread: each part runs every k slice on its own (its own
+        // packed A and B), so no thread ever waits for another until the end (synchronising every
+        // k slice cost a third of the 2-thread throughput). A cut by rows has every thread pack all
+        // of op(B); a cut by columns, all of op(A); so the cut goes along the longer side of C and
+        // the smaller operand is the one packed twice. (Cutting 512 × 768 by rows, as an earlier
+        // tile-count rule did, packed the 768 × 3072 B of the input gradient once per thread.)
         int rowTiles = (m + tm - 1) / tm;
         int colTiles = (n + tn - 1) / tn;
-        boolean byRows = rowTiles >= colTiles;
+        boolean byRows = m >= n ? rowTiles >= Math.min(threads, colTiles) : colTiles < Math.min(threads, rowTiles);
         int tiles = byRows ? rowTiles : colTiles;
         int parts = Math.max(1, Math.min(threads, tiles));
         IntStream range = IntStream.range(0, parts);
@@ -126,14 +140,17 @@ final class Sgemm {
             int i1 = byRows ? Math.min(m, last * tm) : m;
             int j0 = byRows ? 0 : first * tn;
             int j1 = byRows ? n : Math.min(n, last * tn);
-            part(transA, transB, alpha, a, aOff, lda, b, halfB, bOff, ldb, beta, c, cOff, ldc, m, n, k, i0, i1, j0, j1, narrow);
+            for (int jc = j0; jc < j1; jc += NC) {
+                part(transA, transB, alpha, a, aOff, lda, b, halfB, bOff, ldb, beta, c, cOff, ldc, k, i0, i1, jc,
+                        Math.min(j1, jc + NC), narrow);
+            }
         });
     }
 
-    /** C[i0..i1, j0..j1] of the product, all k slices, on the calling thread. */
+    /** C[i0..i1, j0..j1] of the product (at most {@link #NC} columns), all k slices, on the calling thread. */
     private static void part(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b,
                              boolean halfB, int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc,
-                             int m, int n, int k, int i0, int i1, int j0, int j1, boolean narrow) {
+                             int k, int i0, int i1, int j0, int j1, boolean narrow) {
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
         int panels = (j1 - j0 + tn - 1) / tn;
@@ -148,17 +165,25 @@ final class Sgemm {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             float slotBeta = pc == 0 ? beta : 1f;
+            // An untransposed B slice is packed whole, row by row, before any kernel runs: each row
+            // of B is then read as one run (up to 16 KB) instead of one 128-byte piece per panel,
+            // 256 rows apart. When B streams from memory (the LM head's input gradient: k = 50,257,
+            // n = 768) the short pieces left it waiting on memory: a third more CPU time there on
+            // one thread, 5–15% more at the step's 512-row shapes (measured side by side, under
+            // load). Bᵀ panels stay packed just before their first use (SgemmPack stages their rows).
+            if (!transB) {
+                SgemmPack.packBRows(b, halfB, bOff, ldb, pc, kc, j0, j1, tn, bp);
+            }
             for (int ib = i0; ib < i1; ib += MC) {
                 int mc = Math.min(MC, i1 - ib);
-                packA(transA, a, aOff, lda, ib, mc, pc, kc, tm, ap);
+                SgemmPack.packA(transA, a, aOff, lda, ib, mc, pc, kc, tm, ap);
                 for (int jp = 0; jp < panels; jp++) {
                     int j = j0 + jp * tn;
                     int nr = Math.min(tn, j1 - j);
                     int pOff = jp * tn * kc;
-                    if (ib == i0) {
-                        // Packed just before its first use, so the first row block finds it in L1
-                        // (packing every panel first left the early ones evicted when n is large).
-                        packB(transB, b, halfB, bOff, ldb, pc, kc, j, Math.min(j1, n), tn, bp, pOff);
+                    if (ib == i0 && transB) {
+                        // Packed just before its first use, so the first row block finds it in L1.
+                        SgemmPack.packB(transB, b, halfB, bOff, ldb, pc, kc, j, j1, tn, bp, pOff);
                     }
                     for (int i = 0; i < mc; i += tm) {
                         int mr = Math.min(tm, mc - i);
@@ -180,86 +205,6 @@ final class Sgemm {
         for (int i = 0; i < m; i++) {
             for (int j = cOff + i * ldc, end = j + n; j < end; j++) {
                 c.setAtIndex(JAVA_FLOAT, j, beta == 0f ? 0f : beta * c.getAtIndex(JAVA_FLOAT, j));
-            }
-        }
-    }
-
-    /**
-     * Packs the panel of op(B) starting at column j0 (width columns; those at or past jEnd are zero),
-     * rows p0..p0+kc-1, as [kc][width] at bp[base..]. A bfloat16 B ({@code half}) is widened exactly
-     * as it is packed, so the micro-kernel and everything after it are the float32 path and B is read
-     * at half the bytes.
-     */
-    private static void packB(boolean transB, MemorySegment b, boolean half, int bOff, int ldb, int p0, int kc, int j0,
-                              int jEnd, int width, float[] bp, int base) {
-        int nr = Math.min(width, jEnd - j0);
-        if (!transB) {
-            if (nr == width) {
-                for (int p = 0; p < kc; p++) {
-                    int src = bOff + (p0 + p) * ldb + j0;
-                    int dst = base + p * width;
-                    for (int q = 0; q < width; q += V) {
-                        SegmentAccess.load(b, half, src + q).intoArray(bp, dst + q);
-                    }
-                }
-            } else {
-                for (int p = 0; p < kc; p++) {
-                    int src = bOff + (p0 + p) * ldb + j0;
-                    int dst = base + p * width;
-                    for (int j = 0; j < width; j++) {
-                        bp[dst + j] = j < nr ? SegmentAccess.get(b, half, src + j) : 0f;
-                    }
-                }
-            }
-        } else {
-            // B is [n, k]: column j of op(B) is row j of B, contiguous in p.
-            for (int j = 0; j < width; j++) {
-                if (j < nr) {
-                    int src = bOff + (j0 + j) * ldb + p0;
-                    for (int p = 0; p < kc; p++) {
-                        bp[base + p * width + j] = SegmentAccess.get(b, half, src + p);
-                    }
-                } else {
-                    for (int p = 0; p < kc; p++) {
-                        bp[base + p * width + j] = 0f;
-                    }
-                }
-            }
-        }
-    }
-
-    /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as panels [kc][rows], zero-padded. */
-    private static void packA(boolean transA, MemorySegment a, int aOff, int lda, int i0, int mc, int p0, int kc, int rows, float[] ap) {
-        if (transA) {
-            // A is [k, m]: row p of A holds op(A)'s column p. Walk A row by row (p outer) so every
-            // read is a contiguous run of mc floats; walking a panel down p instead strides by
-            // m floats, which for m = 1024 maps all rows to one L1 set and misses on every read.
-            for (int p = 0; p < kc; p++) {
-                int src = aOff + (p0 + p) * lda + i0;
-                for (int ip = 0; ip < mc; ip += rows) {
-                    int mr = Math.min(rows, mc - ip);
-                    int dst = ip * kc + p * rows;
-                    for (int r = 0; r < rows; r++) {
-                        ap[dst + r] = r < mr ? a.getAtIndex(JAVA_FLOAT, src + ip + r) : 0f;
-                    }
-                }
-            }
-            return;
-        }
-        for (int ip = 0; ip < mc; ip += rows) {
-            int mr = Math.min(rows, mc - ip);
-            int base = ip * kc;
-            for (int r = 0; r < rows; r++) {
-                if (r < mr) {
-                    int src = aOff + (i0 + ip + r) * lda + p0;
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * rows + r] = a.getAtIndex(JAVA_FLOAT, src + p);
-                    }
-                } else {
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * rows + r] = 0f;
-                    }
-                }
             }
         }
     }

@@ -1,0 +1,139 @@
+package dev.nola.kernels.cpu;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How {@link Sgemm} lays its work out must not change a single bit of C: the transposes are absorbed
+ * by the packing ({@link SgemmPack}, in-register V × V transposes for op(B) = Bᵀ), and each element
+ * of C is summed in the same order whichever part, packed column block ({@link Sgemm#NC}) or thread
+ * computes it. These tests compare bits between layouts; {@code CpuKernelsTest} and the contract
+ * suite compare values with the reference.
+ */
+class SgemmLayoutTest {
+
+    private static float[] random(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        return a;
+    }
+
+    /** x[rows, cols] stored transposed, as [cols, rows]. */
+    private static float[] transpose(float[] x, int rows, int cols) {
+        float[] t = new float[x.length];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                t[j * rows + i] = x[i * cols + j];
+            }
+        }
+        return t;
+    }
+
+    /** C = op(A)·op(B) + 0.5·c0 through Sgemm itself (no Gemv for few rows), B from element bOff with rows ldb apart. */
+    private static float[] gemm(boolean ta, boolean tb, float[] a, float[] b, int bOff, int ldb, float[] c0, int m, int n, int k) {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment as = arena.allocateFrom(JAVA_FLOAT, a);
+            MemorySegment bs = arena.allocateFrom(JAVA_FLOAT, b);
+            MemorySegment cs = arena.allocateFrom(JAVA_FLOAT, c0);
+            Sgemm.gemm(ta, tb, 1.5f, as, 0, ta ? m : k, bs, bOff, ldb, 0.5f, cs, 0, n, m, n, k);
+            return cs.toArray(JAVA_FLOAT);
+        }
+    }
+
+    private static void assertBits(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what + ": length");
+        for (int i = 0; i < want.length; i++) {
+            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                throw new AssertionError(what + ": element " + i + " expected " + want[i] + ", got " + got[i]);
+            }
+        }
+    }
+
+    /**
+     * op(A)·op(B) from A and B stored either way round gives the same bits: every packing path (the
+     * register transposes on full panels, the element-wise rest: k not a multiple of V, k below V,
+     * ragged and narrow panels, several k slices) puts each element where the untransposed one does.
+     */
+    @Test
+    void transposedStorageGivesTheSameBits() {
+        SplittableRandom r = new SplittableRandom(31);
+        int[][] mnk = {{9, 2 * Sgemm.NR, 16}, {13, 100, 37}, {40, 70, 7}, {20, Sgemm.V, 50}, {17, 5, 40},
+                {33, 3 * Sgemm.NR + 1, Sgemm.KC + Sgemm.V + 3}, {300, 200, 300}};
+        for (int[] s : mnk) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            float[] a = random(r, m * k);
+            float[] b = random(r, k * n);
+            float[] c0 = random(r, m * n);
+            float[] at = transpose(a, m, k);
+            float[] bt = transpose(b, k, n);
+            float[] plain = gemm(false, false, a, b, 0, n, c0, m, n, k);
+            String shape = "m=" + m + " n=" + n + " k=" + k;
+            assertBits(plain, gemm(false, true, a, bt, 0, k, c0, m, n, k), "A·Bᵀ " + shape);
+            assertBits(plain, gemm(true, false, at, b, 0, n, c0, m, n, k), "Aᵀ·B " + shape);
+            assertBits(plain, gemm(true, true, at, bt, 0, k, c0, m, n, k), "Aᵀ·Bᵀ " + shape);
+        }
+    }
+
+    /**
+     * Columns of C computed in a product wider than one packed block ({@link Sgemm#NC}), on one
+     * thread (a product below the parallel threshold) and split across threads, have the bits of
+     * the same columns computed alone: where the cuts fall changes nothing. The whole is also
+     * checked against a double-precision sum.
+     */
+    @Test
+    void everyColumnIsComputedAsIfAlone() {
+        SplittableRandom r = new SplittableRandom(37);
+        // {m, n, k}: 5·4133·9 multiply-adds run on the caller's thread in two column blocks; the
+        // second is above the parallel threshold, so it is also cut between threads.
+        int[][] shapes = {{5, Sgemm.NC + 37, 9}, {24, 2 * Sgemm.NC + 100, 40}};
+        for (int[] s : shapes) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            float[] a = random(r, m * k);
+            float[] b = random(r, k * n);
+            float[] c0 = random(r, m * n);
+            for (boolean tb : new boolean[] {false, true}) {
+                float[] bs = tb ? transpose(b, k, n) : b;
+                int ldb = tb ? k : n;
+                float[] whole = gemm(false, tb, a, bs, 0, ldb, c0, m, n, k);
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j += 97) {
+                        double sum = 0;
+                        double bound = 0;
+                        for (int p = 0; p < k; p++) {
+                            sum += (double) a[i * k + p] * b[p * n + j];
+                            bound += Math.abs((double) a[i * k + p] * b[p * n + j]);
+                        }
+                        double want = 1.5 * sum + 0.5 * c0[i * n + j];
+                        assertEquals(want, whole[i * n + j], 1e-5 * (1.5 * bound + 1), "m=" + m + " n=" + n + " (" + i + ", " + j + ")");
+                    }
+                }
+                int[][] slices = {{0, 7}, {Sgemm.NC - 3, Sgemm.NC + 30}, {n - 40, n}};
+                for (int[] sl : slices) {
+                    int w = sl[1] - sl[0];
+                    float[] c0Slice = new float[m * w];
+                    for (int i = 0; i < m; i++) {
+                        System.arraycopy(c0, i * n + sl[0], c0Slice, i * w, w);
+                    }
+                    // B's columns sl[0]..sl[1] in place: an offset into the same rows (or, transposed, rows)
+                    float[] alone = gemm(false, tb, a, bs, tb ? sl[0] * k : sl[0], ldb, c0Slice, m, w, k);
+                    float[] fromWhole = new float[m * w];
+                    for (int i = 0; i < m; i++) {
+                        System.arraycopy(whole, i * n + sl[0], fromWhole, i * w, w);
+                    }
+                    assertBits(fromWhole, alone, "columns " + sl[0] + ".." + sl[1] + " of m=" + m + " n=" + n + " tb=" + tb);
+                }
+            }
+        }
+    }
+}
