@@ -18,10 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Order of work: C is cut into one independent part per core (by rows when C has at least as many
  * rows as columns, else by columns), each run on the common fork-join pool with its own packed
- * buffers. A part runs as blocks of at most {@link #NC} columns; within a block, for each k slice
- * (sequential, because C accumulates across slices) and each A block, every B panel meets every A
- * micro-panel; an untransposed B slice is packed whole first, row by row, and a Bᵀ panel just
- * before the first A block uses it. The first slice applies
+ * buffers ({@link SgemmBuffers}, pooled across calls). A part runs as blocks of at most {@link #NC}
+ * columns; within a block, for each k slice (sequential, because C accumulates across slices) and
+ * each A block, every B panel meets every A micro-panel; an untransposed B slice is packed whole
+ * first, row by row, and a Bᵀ panel just before the first A block uses it. The first slice applies
  * {@code beta} (and does not read C when {@code beta == 0}); later slices add. Each element of C is
  * thus one chain of fused multiply-adds per slice, in ascending k, whatever part, block or thread
  * computes it: the bits do not depend on the thread count. Packing ({@link SgemmPack}) is the only
@@ -61,10 +61,6 @@ final class Sgemm {
     static final int NC = 4096;
     /** Below this many multiply-adds the call runs on the calling thread only. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
-
-    private static final ThreadLocal<float[]> B_PACK = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<float[]> A_PACK = ThreadLocal.withInitial(() -> new float[MC * KC]);
-    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[Math.max(MR * NR, MR_NARROW * V)]);
 
     private Sgemm() {
     }
@@ -151,17 +147,24 @@ final class Sgemm {
     private static void part(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b,
                              boolean halfB, int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc,
                              int k, int i0, int i1, int j0, int j1, boolean narrow) {
+        SgemmBuffers buffers = SgemmBuffers.take();
+        try {
+            part(transA, transB, alpha, a, aOff, lda, b, halfB, bOff, ldb, beta, c, cOff, ldc, k, i0, i1, j0, j1, narrow,
+                    buffers);
+        } finally {
+            buffers.release();
+        }
+    }
+
+    private static void part(boolean transA, boolean transB, float alpha, MemorySegment a, int aOff, int lda, MemorySegment b,
+                             boolean halfB, int bOff, int ldb, float beta, MemorySegment c, int cOff, int ldc,
+                             int k, int i0, int i1, int j0, int j1, boolean narrow, SgemmBuffers buffers) {
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
         int panels = (j1 - j0 + tn - 1) / tn;
-        float[] bp = B_PACK.get();
-        int need = panels * tn * Math.min(KC, k);
-        if (bp.length < need) {
-            bp = new float[need];
-            B_PACK.set(bp);
-        }
-        float[] ap = A_PACK.get();
-        float[] t2 = EDGE.get();
+        float[] bp = buffers.packedB(panels * tn * Math.min(KC, k));
+        float[] ap = buffers.a;
+        float[] t2 = buffers.tile;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             float slotBeta = pc == 0 ? beta : 1f;
@@ -183,7 +186,7 @@ final class Sgemm {
                     int pOff = jp * tn * kc;
                     if (ib == i0 && transB) {
                         // Packed just before its first use, so the first row block finds it in L1.
-                        SgemmPack.packB(transB, b, halfB, bOff, ldb, pc, kc, j, j1, tn, bp, pOff);
+                        SgemmPack.packB(transB, b, halfB, bOff, ldb, pc, kc, j, j1, tn, bp, pOff, buffers.staged);
                     }
                     for (int i = 0; i < mc; i += tm) {
                         int mr = Math.min(tm, mc - i);

@@ -40,9 +40,6 @@ final class SgemmPack {
     private static final FloatVector A_LO1 = stage(S8, 1, true);
     private static final FloatVector A_HI1 = stage(S8, 1, false);
 
-    /** Per thread, the rows of one Bᵀ panel before they are transposed ({@link Sgemm#NR} × {@link Sgemm#KC} floats). */
-    private static final ThreadLocal<MemorySegment> STAGED = ThreadLocal.withInitial(() -> SegmentAccess.scratch(Sgemm.NR * Sgemm.KC));
-
     private SgemmPack() {
     }
 
@@ -64,10 +61,11 @@ final class SgemmPack {
      * Packs the panel of op(B) starting at column j0 (width columns; those at or past jEnd are zero),
      * rows p0..p0+kc-1, as [kc][width] at bp[base..]. A bfloat16 B ({@code half}) is widened exactly
      * as it is packed, so the micro-kernel and everything after it are the float32 path and B is read
-     * at half the bytes.
+     * at half the bytes. {@code staged} holds a Bᵀ panel's rows on their way to the transposes
+     * ({@link Sgemm#NR} × {@link Sgemm#KC} floats, the part's own).
      */
     static void packB(boolean transB, MemorySegment b, boolean half, int bOff, int ldb, int p0, int kc, int j0,
-                      int jEnd, int width, float[] bp, int base) {
+                      int jEnd, int width, float[] bp, int base, MemorySegment staged) {
         int nr = Math.min(width, jEnd - j0);
         if (!transB) {
             // Only the ragged last panel comes here: full ones are packed by packBRows.
@@ -90,7 +88,7 @@ final class SgemmPack {
                 // 2V rows of B at once, 64 bytes each, and when B streams from memory (the LM head)
                 // those short scattered reads stalled it; one row at a time is a stream the
                 // prefetchers follow (about 8% less CPU time on the LM head's 128-row blocks, under load).
-                MemorySegment rows = STAGED.get();
+                MemorySegment rows = staged;
                 long bytes = half ? 2 : 4;
                 for (int j = 0; j < width; j++) {
                     MemorySegment.copy(b, bytes * (bOff + (long) (j0 + j) * ldb + p0), rows, bytes * j * kc, bytes * kc);
@@ -145,7 +143,7 @@ final class SgemmPack {
             }
         }
         if (full * width < j1 - j0) {
-            packB(false, b, half, bOff, ldb, p0, kc, j0 + full * width, j1, width, bp, full * width * kc);
+            packB(false, b, half, bOff, ldb, p0, kc, j0 + full * width, j1, width, bp, full * width * kc, null);
         }
     }
 
