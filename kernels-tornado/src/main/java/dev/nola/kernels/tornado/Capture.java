@@ -28,6 +28,8 @@ final class Capture {
     private final TornadoProfile profile;
     private final MemoryBudget budget;
     private final Placeholders placeholders;
+    /** Frees the compiled plans of the ops run one by one ({@link PlanCache}) before a segment is built. */
+    private final Runnable freePlans;
     private boolean recording;
     private boolean discarding;
     private final List<RecordedCall> pending = new ArrayList<>();
@@ -38,8 +40,10 @@ final class Capture {
     private long segmentsBuilt;
     private long segmentRuns;
 
-    Capture(TornadoDevice device, TornadoOptions options, TornadoProfile profile, MemoryBudget budget, Placeholders placeholders) {
+    Capture(TornadoDevice device, TornadoOptions options, TornadoProfile profile, MemoryBudget budget, Placeholders placeholders,
+            Runnable freePlans) {
         this.device = device;
+        this.freePlans = freePlans;
         this.options = options;
         this.profile = profile;
         this.budget = budget;
@@ -183,6 +187,12 @@ final class Capture {
                         }
                     }
                 }
+                // The plans of the ops run one by one so far (initialisation: fills, uploads, the first
+                // optimizer state) each hold a device copy of their tensors, and the budget is half the
+                // device's memory, so they would stay: a GPT-2 124M model's weights once more, which on
+                // a CPU device (PoCL) is host memory. Their data is on the host (a plan copies its
+                // outputs back), so they can go; an op later run alone builds its plan again.
+                freePlans.run();
                 s = new Segment(part, device, TornadoPlans.OPENCL_FLAGS, every, placeholders.all(), options, profile);
                 segmentsBuilt++;
                 budget.add(s.deviceBytes());

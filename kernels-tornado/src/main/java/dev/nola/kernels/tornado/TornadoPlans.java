@@ -67,7 +67,7 @@ final class TornadoPlans {
         this.cpuLayout = cpuLayout;
         MemoryBudget budget = new MemoryBudget(budgetBytes);
         this.cache = new PlanCache(budget);
-        this.capture = new Capture(device, options, profile, budget, placeholders);
+        this.capture = new Capture(device, options, profile, budget, placeholders, cache::closeAll);
     }
 
     /** Starts the operands of one call of {@code op}. */

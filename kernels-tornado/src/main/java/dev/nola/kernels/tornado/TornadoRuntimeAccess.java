@@ -21,6 +21,9 @@ final class TornadoRuntimeAccess {
     /** TornadoVM bytecode buffer per task graph, set unless the JVM sets {@code tornado.tvm.maxbytecodesize}. */
     static final int BYTECODE_BYTES = 1 << 18;
 
+    /** Events per event list of a task graph, set unless the JVM sets {@code tornado.max.events}. */
+    static final int SEGMENT_EVENTS = 2048;
+
     private TornadoRuntimeAccess() {
     }
 
@@ -33,6 +36,14 @@ final class TornadoRuntimeAccess {
             // a segment's task graph (Segment: up to 64 tasks and the buffers of a model step) needs more
             // than the default 4096 bytes of TornadoVM bytecode, and an overflow surfaces as a bail-out
             System.setProperty("tornado.tvm.maxbytecodesize", String.valueOf(BYTECODE_BYTES));
+        }
+        if (System.getProperty("tornado.max.events") == null) {
+            // Every task graph's interpreter keeps int[event lists][tornado.max.events] on the heap, 32,768
+            // by default (128 KB a list); a segment's many graphs made that hundreds of MB of heap, and
+            // TornadoVM's parallel collector keeps the heap it grew. A graph of ours records at most
+            // SEGMENT_EVENTS events a list per run (32 tasks, each of its 240 arrays copied in and out);
+            // an overflow fails loudly ("event list is too small"), it is not silent.
+            System.setProperty("tornado.max.events", String.valueOf(SEGMENT_EVENTS));
         }
         if (System.getProperty("tornado.device.memory") == null) {
             // TornadoVM caps what it allocates per device at 4 GB of its own accord; a GPT-2 124M step's
