@@ -221,14 +221,11 @@ final class KernelCases {
             Tensor scores = a.zeros(B, NH, T, T);
             Tensor dscores = a.zeros(B, NH, T, T);
             Tensor y = a.zeros(B, T, C);
-            Tensor dy = a.random(7, 1, B, T, C);
-            Tensor dq = a.zeros(B, T, C);
-            Tensor dk = a.zeros(B, T, C);
-            Tensor dv = a.zeros(B, T, C);
+            Grads g = grads(a);
             return new Case.Prepared(() -> {
                 a.device().nn().attentionForward(qkv[0], qkv[1], qkv[2], scores, y, true);
-                a.device().nn().attentionBackward(dy, qkv[0], qkv[1], qkv[2], scores, dscores, dq, dk, dv, true);
-            }, List.of(y, dq, dk, dv));
+                a.device().nn().attentionBackward(g.dy, qkv[0], qkv[1], qkv[2], scores, dscores, g.dq, g.dk, g.dv, true);
+            }, List.of(y, g.dq, g.dk, g.dv));
         }));
         // the fused attention (lse kept, nothing T × T): torch's scaled_dot_product_attention beside it
         double fusedBytes = 4.0 * 4.0 * N * C;
@@ -243,14 +240,11 @@ final class KernelCases {
             Tensor[] qkv = qkv(a);
             Tensor lse = a.zeros(B, NH, T);
             Tensor y = a.zeros(B, T, C);
-            Tensor dy = a.random(7, 1, B, T, C);
-            Tensor dq = a.zeros(B, T, C);
-            Tensor dk = a.zeros(B, T, C);
-            Tensor dv = a.zeros(B, T, C);
+            Grads g = grads(a);
             return new Case.Prepared(() -> {
                 a.device().nn().fusedAttentionForward(qkv[0], qkv[1], qkv[2], y, lse, true);
-                a.device().nn().fusedAttentionBackward(dy, qkv[0], qkv[1], qkv[2], y, lse, dq, dk, dv, true);
-            }, List.of(y, dq, dk, dv));
+                a.device().nn().fusedAttentionBackward(g.dy, qkv[0], qkv[1], qkv[2], y, lse, g.dq, g.dk, g.dv, true);
+            }, List.of(y, g.dq, g.dk, g.dv));
         }));
         String nv = N + "x" + V;
         double logits = (double) N * V;
@@ -287,6 +281,14 @@ final class KernelCases {
         Tensor all = a.random(5, 1, 3, B, T, C);
         long btc = (long) N * C;
         return new Tensor[] {all.view(0, B, T, C), all.view(btc, B, T, C), all.view(2 * btc, B, T, C)};
+    }
+
+    /** An attention backward's incoming gradient dy (seeded) and its zeroed dq, dk, dv, all [B, T, C]. */
+    private record Grads(Tensor dy, Tensor dq, Tensor dk, Tensor dv) {
+    }
+
+    private static Grads grads(Arena a) {
+        return new Grads(a.random(7, 1, B, T, C), a.zeros(B, T, C), a.zeros(B, T, C), a.zeros(B, T, C));
     }
 
     static void optim(List<Case> out) {

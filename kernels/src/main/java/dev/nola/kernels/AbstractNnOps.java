@@ -361,11 +361,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     public final void attentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal) {
         open();
         int[] d = attentionDims(q, k, v, att, out, "out");
-        for (Tensor in : new Tensor[] {q, k, v}) {
-            noOverlap("out", out, "an input", in);
-            noOverlap("att", att, "an input", in);
-        }
-        noOverlap("out", out, "att", att);
+        forwardOutputsApart(q, k, v, out, att, "att");
         doAttentionForward(q, k, v, att, out, causal, d[0], d[1], d[2], d[3]);
     }
 
@@ -374,20 +370,8 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
                                         Tensor dq, Tensor dk, Tensor dv, boolean causal) {
         open();
         int[] d = attentionDims(q, k, v, att, dout, "dout");
-        on("datt", datt);
-        sameShape("datt", datt, "att", att);
-        Tensor[] outs = {datt, dq, dk, dv};
-        String[] outNames = {"datt", "dq", "dk", "dv"};
-        Tensor[] like = {att, q, k, v};
-        String[] likeNames = {"att", "q", "k", "v"};
-        for (int i = 1; i < outs.length; i++) {
-            on(outNames[i], outs[i]);
-            sameShape(outNames[i], outs[i], likeNames[i], like[i]);
-        }
-        Tensor[] ins = {dout, q, k, v, att};
-        String[] inNames = new String[ins.length];
-        java.util.Arrays.fill(inNames, "an input");
-        Checks.outputsApart(outNames, outs, inNames, ins);
+        gradientsApart(new String[] {"datt", "dq", "dk", "dv"}, new Tensor[] {datt, dq, dk, dv},
+                new String[] {"att", "q", "k", "v"}, new Tensor[] {att, q, k, v}, new Tensor[] {dout, q, k, v, att});
         doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
     }
 
@@ -400,11 +384,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     public final void fusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal) {
         open();
         int[] d = attentionDims(q, k, v, lse, "lse", out, "out");
-        for (Tensor in : new Tensor[] {q, k, v}) {
-            noOverlap("out", out, "an input", in);
-            noOverlap("lse", lse, "an input", in);
-        }
-        noOverlap("out", out, "lse", lse);
+        forwardOutputsApart(q, k, v, out, lse, "lse");
         doFusedAttentionForward(q, k, v, out, lse, causal, d[0], d[1], d[2], d[3]);
     }
 
@@ -415,19 +395,32 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         int[] d = attentionDims(q, k, v, lse, "lse", dout, "dout");
         on("out", out);
         sameShape("out", out, "q", q);
-        Tensor[] outs = {dq, dk, dv};
-        String[] outNames = {"dq", "dk", "dv"};
-        Tensor[] like = {q, k, v};
-        String[] likeNames = {"q", "k", "v"};
-        for (int i = 0; i < outs.length; i++) {
-            on(outNames[i], outs[i]);
-            sameShape(outNames[i], outs[i], likeNames[i], like[i]);
-        }
-        Tensor[] ins = {dout, q, k, v, out, lse};
-        String[] inNames = new String[ins.length];
-        java.util.Arrays.fill(inNames, "an input");
-        Checks.outputsApart(outNames, outs, inNames, ins);
+        gradientsApart(new String[] {"dq", "dk", "dv"}, new Tensor[] {dq, dk, dv}, new String[] {"q", "k", "v"},
+                new Tensor[] {q, k, v}, new Tensor[] {dout, q, k, v, out, lse});
         doFusedAttentionBackward(dout, q, k, v, out, lse, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
+    }
+
+    /** A forward's out and its kept statistic (att or lse) overlap neither each other nor q, k, v. */
+    private void forwardOutputsApart(Tensor q, Tensor k, Tensor v, Tensor out, Tensor kept, String keptName) {
+        for (Tensor in : new Tensor[] {q, k, v}) {
+            noOverlap("out", out, "an input", in);
+            noOverlap(keptName, kept, "an input", in);
+        }
+        noOverlap("out", out, keptName, kept);
+    }
+
+    /**
+     * A backward's gradients: each on this device with the shape of the tensor it is the gradient
+     * of, none overlapping another or any of {@code ins}.
+     */
+    private void gradientsApart(String[] names, Tensor[] grads, String[] likeNames, Tensor[] like, Tensor[] ins) {
+        for (int i = 0; i < grads.length; i++) {
+            on(names[i], grads[i]);
+            sameShape(names[i], grads[i], likeNames[i], like[i]);
+        }
+        String[] inNames = new String[ins.length];
+        Arrays.fill(inNames, "an input");
+        Checks.outputsApart(names, grads, inNames, ins);
     }
 
     // ---------------------------------------------------------------- cross-entropy
