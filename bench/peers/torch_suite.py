@@ -530,13 +530,32 @@ def g_linalg(S, args):
             return lambda: torch.mm(x, w, out=o)
         return make
 
-    for m, kk, n in ((GN, GC, 3 * GC), (GN, GC, 4 * GC), (GN, 4 * GC, GC)):
-        S.case("matmul", f"{m}x{kk}x{n}", mm(m, kk, n))
+    def acc(shape_a, shape_b, ta, tb):
+        """o += op(a)·op(b), with a and b stored as given (a model layer's backward)."""
+        def make(g):
+            a, b = torch.randn(*shape_a, generator=g), torch.randn(*shape_b, generator=g)
+            a, b = (a.t() if ta else a), (b.t() if tb else b)
+            o = torch.randn(a.shape[0], b.shape[1], generator=g)
+            return lambda: o.addmm_(a, b)
+        return make
 
-    def mm_bt(g):
-        x, wte, o = torch.randn(GN, GC, generator=g), torch.randn(V, GC, generator=g), torch.empty(GN, V)
-        return lambda: torch.mm(x, wte.t(), out=o)
-    S.case("matmul_bt", f"{GN}x{GC}x{V}", mm_bt)
+    # GPT-2's Conv1D layers, (in, out): qkv, attention projection, MLP up, MLP down
+    layers = ((GC, 3 * GC), (GC, GC), (GC, 4 * GC), (4 * GC, GC))
+    for i, o in layers:
+        S.case("matmul", f"{GN}x{i}x{o}", mm(GN, i, o))
+    for i, o in layers:  # dx += dy·Wᵀ
+        S.case("matmul_dx", f"{GN}x{o}x{i}", acc((GN, o), (i, o), False, True))
+    for i, o in layers:  # dW += xᵀ·dy
+        S.case("matmul_dw", f"{i}x{GN}x{o}", acc((GN, i), (GN, o), True, False))
+
+    def mm_bt(rows):
+        def make(g):
+            x, wte, o = torch.randn(rows, GC, generator=g), torch.randn(V, GC, generator=g), torch.empty(rows, V)
+            return lambda: torch.mm(x, wte.t(), out=o)
+        return make
+    S.case("matmul_bt", f"{GN}x{GC}x{V}", mm_bt(GN))
+    S.case("matmul_bt", f"{GT}x{GC}x{V}", mm_bt(GT))  # the LM head's logits, one 128-row block
+    S.case("matmul", f"{GT}x{V}x{GC}", mm(GT, V, GC))  # its hidden-state gradient, dlogits·wte
 
     def bmm(g):
         q, k, o = torch.randn(48, 128, 64, generator=g), torch.randn(48, 128, 64, generator=g), torch.empty(48, 128, 128)

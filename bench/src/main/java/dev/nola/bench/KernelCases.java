@@ -102,21 +102,48 @@ final class KernelCases {
 
     /** {@code C[m, n] = A[m, k]·B[k, n]} (or ·Bᵀ with B [n, k]); the reference computes the first rows. */
     private static Case matmul(String op, int m, int k, int n, boolean transB) {
-        double bytes = 4.0 * ((double) m * k + (double) k * n + (double) m * n);
+        return matmul(op, m, k, n, false, transB, 0f);
+    }
+
+    /**
+     * {@code C[m, n] = op(A)·op(B) + beta·C} as a model's layer calls it: A stored [m, k] (or [k, m]
+     * when {@code transA}), B stored [k, n] (or [n, k] when {@code transB}). The check version computes
+     * the first rows of C only, reading a transposed A with its full leading dimension, so its rows
+     * are a prefix of the device's.
+     */
+    private static Case matmul(String op, int m, int k, int n, boolean transA, boolean transB, float beta) {
+        double bytes = 4.0 * ((double) m * k + (double) k * n + (beta == 0f ? 1 : 2) * (double) m * n);
         return new Case("linalg", op, m + "x" + k + "x" + n, 2.0 * m * k * n, bytes, (a, check) -> {
             int rows = check ? CHECK_ROWS : m;
-            Tensor x = a.random(1, 1, rows, k);
+            Tensor x = transA ? a.random(1, 1, k, m) : a.random(1, 1, rows, k);
             Tensor w = transB ? a.random(2, 0.05, n, k) : a.random(2, 0.05, k, n);
-            Tensor y = a.zeros(rows, n);
-            return new Case.Prepared(() -> a.device().linalg().matmul(false, transB, 1f, x, w, 0f, y), List.of(y));
+            Tensor y = beta == 0f ? a.zeros(rows, n) : a.random(3, 1, rows, n);
+            return new Case.Prepared(() -> a.device().linalg().matmulBatched(transA, transB, 1, rows, n, k, 1f,
+                    x, transA ? m : k, 0, w, transB ? k : n, 0, beta, y, n, 0), List.of(y));
         });
     }
 
+    /**
+     * Every matmul of a GPT-2 124M training step at 4 × 128 tokens (Conv1D weights stored [in, out]):
+     * the forward products ({@code matmul}, x·W), the input gradients ({@code matmul_dx}, dy·Wᵀ added
+     * into dx), the weight gradients ({@code matmul_dw}, xᵀ·dy added into dW; only when the base
+     * weights train), and the LM head, whole ({@code matmul_bt}) and as the step runs it, in blocks of
+     * 128 rows: logits = x·wteᵀ and the hidden state's gradient dlogits·wte ({@code matmul}).
+     */
     static void linalg(List<Case> out) {
-        out.add(matmul("matmul", N, C, 3 * C, false));
-        out.add(matmul("matmul", N, C, 4 * C, false));
-        out.add(matmul("matmul", N, 4 * C, C, false));
+        int[][] layers = {{C, 3 * C}, {C, C}, {C, 4 * C}, {4 * C, C}};
+        for (int[] io : layers) {
+            out.add(matmul("matmul", N, io[0], io[1], false));
+        }
+        for (int[] io : layers) {
+            out.add(matmul("matmul_dx", N, io[1], io[0], false, true, 1f));
+        }
+        for (int[] io : layers) {
+            out.add(matmul("matmul_dw", io[0], N, io[1], true, false, 1f));
+        }
         out.add(matmul("matmul_bt", N, C, V, true));
+        out.add(matmul("matmul_bt", T, C, V, true));
+        out.add(matmul("matmul", T, V, C, false));
         int batch = B * NH;
         // attention scores of every head: Q·Kᵀ, [48, 128, 64]·[48, 128, 64]ᵀ
         out.add(new Case("linalg", "matmul_batched", batch + "x" + T + "x" + HS + "x" + T, 2.0 * batch * T * T * HS,
