@@ -10,10 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Single-precision GEMM, {@code C[m,n] = alpha·op(A)·op(B) + beta·C}, on memory segments (tensor
- * storage; element i at byte 4·i) in row-major layout, in the GotoBLAS style: op(B) is packed in {@link #KC}-deep slices of {@link #NR}-wide
- * column panels, op(A) in {@link #MC}-row blocks of {@link #MR}-row panels, and a register-blocked
+ * storage; element i at byte 4·i) in row-major layout, in the GotoBLAS style: op(B) is packed in k
+ * slices of at most {@link #KC} ({@link #sliceDepth}) of {@link #NR}-wide column panels, op(A) in {@link #MC}-row blocks of {@link #MR}-row panels, and a register-blocked
  * micro-kernel keeps an MR × NR tile of C (MR·2 vectors) in registers while it streams one A panel
- * and one B panel through L1. Transposes are absorbed by the packing, so the micro-kernel sees one
+ * and one B panel through L1 and L2. Transposes are absorbed by the packing, so the micro-kernel sees one
  * layout for all four combinations.
  *
  * <p>Order of work: C is cut into one independent part per core (by rows when C has at least as many
@@ -42,12 +42,20 @@ final class Sgemm {
     static final int MR = V >= 16 ? 8 : 4;
     /** Columns of the register tile: two vectors. */
     static final int NR = 2 * V;
-    /** Depth of one k slice: an A panel (MR·KC) and a B panel (NR·KC) fit L1 together. */
-    static final int KC = 256;
+    /**
+     * Greatest depth of one k slice ({@link #sliceDepth}). Every slice after the first reads and
+     * rewrites C, and with 256-deep slices those C updates (C's lines come back from L3 or memory
+     * each time) cost 10–18% of a product's CPU time at the step's shapes, measured by skipping
+     * them. At 768 the step's k = 768 products write C once and k = 2,304 or 3,072 three or four
+     * times; a B panel (NR·KC floats, 96 KiB) then streams from L2 rather than sitting in L1, which
+     * costs less than the C traffic saved: 2–16% less CPU time per product on one core (most on the
+     * LM head), against 512 and 384, side by side.
+     */
+    static final int KC = 768;
     /** Rows of the narrow register tile, used when op(B) has at most one vector of columns (rank-r shapes). */
     static final int MR_NARROW = 8;
     /**
-     * Rows of one packed A block (kept in L2: 256 × 256 floats, 256 KiB); a multiple of MR and
+     * Rows of one packed A block (kept in L2: 256 × 768 floats, 768 KiB); a multiple of MR and
      * MR_NARROW. Each A block reads every packed B panel of the part once, so fewer, taller blocks
      * mean fewer passes over packed B; the step's products have m = 512 (tokens), two blocks.
      */
@@ -55,10 +63,11 @@ final class Sgemm {
     /**
      * Columns of C per packed B block (a multiple of NR and of V): a part wider than this runs as
      * several blocks, each packing its own B and repacking A. It bounds the packed B buffer at
-     * NC·KC floats (4 MiB) per thread; without it the LM head (n = 50,257) kept a 25 MiB packed copy
-     * per thread alive. Repacking A costs about 1/NC of the arithmetic.
+     * NC·KC floats (6 MiB) per thread; without it the LM head (n = 50,257) kept a 77 MiB packed copy
+     * per thread alive. Repacking A costs about 1/NC of the arithmetic. The step's other products
+     * have at most 1,536 columns per thread, so only the LM head and square products meet it.
      */
-    static final int NC = 4096;
+    static final int NC = 2048;
     /** Below this many multiply-adds the call runs on the calling thread only. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
 
@@ -162,11 +171,12 @@ final class Sgemm {
         int tm = narrow ? MR_NARROW : MR;
         int tn = narrow ? V : NR;
         int panels = (j1 - j0 + tn - 1) / tn;
-        float[] bp = buffers.packedB(panels * tn * Math.min(KC, k));
+        int depth = sliceDepth(k);
+        float[] bp = buffers.packedB(panels * tn * depth);
         float[] ap = buffers.a;
         float[] t2 = buffers.tile;
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = Math.min(KC, k - pc);
+        for (int pc = 0; pc < k; pc += depth) {
+            int kc = Math.min(depth, k - pc);
             float slotBeta = pc == 0 ? beta : 1f;
             // An untransposed B slice is packed whole, row by row, before any kernel runs: each row
             // of B is then read as one run (up to 16 KB) instead of one 128-byte piece per panel,
@@ -202,6 +212,18 @@ final class Sgemm {
                 }
             }
         }
+    }
+
+    /**
+     * The depth of every k slice but the last for a product of depth k: k cut into the fewest slices
+     * of at most {@link #KC}, of equal depth rounded up to a multiple of 16 (whole register
+     * transposes in the packing), so k = 1,024 runs as 2 × 512 rather than 768 + 256. It depends on k
+     * alone, so the bits of C do not depend on the split, the column block or the thread count.
+     */
+    static int sliceDepth(int k) {
+        int slices = (k + KC - 1) / KC;
+        int depth = (k + slices - 1) / slices;
+        return Math.min(KC, (depth + 15) & ~15);
     }
 
     private static void scaleC(float beta, MemorySegment c, int cOff, int ldc, int m, int n) {
