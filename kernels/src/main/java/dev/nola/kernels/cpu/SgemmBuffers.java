@@ -24,8 +24,8 @@ final class SgemmBuffers {
     final float[] a = new float[Sgemm.MC * Sgemm.KC];
     /** The micro-kernel's tile, stored before it is added to C. */
     final float[] tile = new float[Math.max(Sgemm.MR * Sgemm.NR, Sgemm.MR_NARROW * Sgemm.V)];
-    /** The rows of one Bᵀ panel before they are transposed (NR × KC floats, native for vector access). */
-    final MemorySegment staged = SegmentAccess.scratch(Sgemm.NR * Sgemm.KC);
+    /** Rows of one Bᵀ panel before they are transposed (NR × STAGE floats, native for vector access). */
+    final MemorySegment staged = SegmentAccess.scratch(Sgemm.NR * SgemmPack.STAGE);
 
     private SgemmBuffers() {
     }

@@ -40,6 +40,13 @@ final class SgemmPack {
     private static final FloatVector A_LO1 = stage(S8, 1, true);
     private static final FloatVector A_HI1 = stage(S8, 1, false);
 
+    /**
+     * Depth of one piece of a Bᵀ panel's rows staged before the transposes: NR × 256 floats (32 KiB
+     * on AVX-512) fit L1 beside the panel being written, which a whole 768-deep slice (96 KiB) does
+     * not. A multiple of 16, so every piece but the slice's tail is whole transposes.
+     */
+    static final int STAGE = 256;
+
     private SgemmPack() {
     }
 
@@ -62,7 +69,7 @@ final class SgemmPack {
      * rows p0..p0+kc-1, as [kc][width] at bp[base..]. A bfloat16 B ({@code half}) is widened exactly
      * as it is packed, so the micro-kernel and everything after it are the float32 path and B is read
      * at half the bytes. {@code staged} holds a Bᵀ panel's rows on their way to the transposes
-     * ({@link Sgemm#NR} × {@link Sgemm#KC} floats, the part's own).
+     * ({@link Sgemm#NR} × {@link #STAGE} floats, the part's own).
      */
     static void packB(boolean transB, MemorySegment b, boolean half, int bOff, int ldb, int p0, int kc, int j0,
                       int jEnd, int width, float[] bp, int base, MemorySegment staged) {
@@ -88,22 +95,30 @@ final class SgemmPack {
                 // 2V rows of B at once, 64 bytes each, and when B streams from memory (the LM head)
                 // those short scattered reads stalled it; one row at a time is a stream the
                 // prefetchers follow (about 8% less CPU time on the LM head's 128-row blocks, under load).
-                MemorySegment rows = staged;
+                // The rows go through the buffer in pieces of at most STAGE floats each, so it
+                // stays the L1-sized 32 KiB it was at 256-deep slices (under load, no different
+                // in time from staging a whole 768-deep slice; a third of the memory).
                 long bytes = half ? 2 : 4;
-                for (int j = 0; j < width; j++) {
-                    MemorySegment.copy(b, bytes * (bOff + (long) (j0 + j) * ldb + p0), rows, bytes * j * kc, bytes * kc);
-                }
-                for (; p + V <= kc; p += V) {
-                    for (int jb = 0; jb < width; jb += V) {
-                        int src = jb * kc + p;
-                        int dst = base + p * width + jb;
-                        if (V == 16) {
-                            transpose16(rows, half, src, kc, bp, dst, width);
-                        } else {
-                            transpose8(rows, half, src, kc, bp, dst, width);
+                int full = kc - kc % V;
+                for (int q0 = 0; q0 < full; q0 += STAGE) {
+                    int len = Math.min(STAGE, full - q0);
+                    for (int j = 0; j < width; j++) {
+                        MemorySegment.copy(b, bytes * (bOff + (long) (j0 + j) * ldb + p0 + q0), staged, bytes * j * len,
+                                bytes * len);
+                    }
+                    for (int q = 0; q < len; q += V) {
+                        for (int jb = 0; jb < width; jb += V) {
+                            int src = jb * len + q;
+                            int dst = base + (q0 + q) * width + jb;
+                            if (V == 16) {
+                                transpose16(staged, half, src, len, bp, dst, width);
+                            } else {
+                                transpose8(staged, half, src, len, bp, dst, width);
+                            }
                         }
                     }
                 }
+                p = full;
             }
             if (p == kc) {
                 return;
