@@ -11,10 +11,11 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Single-precision GEMM, {@code C[m,n] = alpha·op(A)·op(B) + beta·C}, on memory segments (tensor
  * storage; element i at byte 4·i) in row-major layout, in the GotoBLAS style: op(B) is packed in k
- * slices of at most {@link #KC} ({@link #sliceDepth}) of {@link #NR}-wide column panels, op(A) in {@link #MC}-row blocks of {@link #MR}-row panels, and a register-blocked
- * micro-kernel keeps an MR × NR tile of C (MR·2 vectors) in registers while it streams one A panel
- * and one B panel through L1 and L2. Transposes are absorbed by the packing, so the micro-kernel sees one
- * layout for all four combinations.
+ * slices of at most {@link #KC} ({@link #sliceDepth}) of {@link #NR}-wide column panels, op(A) in
+ * {@link #MC}-row blocks of {@link #MR}-row panels, and a register-blocked micro-kernel keeps an
+ * MR × NR tile of C (MR·2 vectors) in registers while it streams one A panel and one B panel through
+ * L1 and L2. Transposes are absorbed by the packing, so the micro-kernel sees one layout for all four
+ * combinations.
  *
  * <p>Order of work: C is cut into one independent part per core (by rows when C has at least as many
  * rows as columns, else by columns), each run on the common fork-join pool with its own packed
