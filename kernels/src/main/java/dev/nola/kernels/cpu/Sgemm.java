@@ -45,12 +45,11 @@ final class Sgemm {
     static final int NR = 2 * V;
     /**
      * Greatest depth of one k slice ({@link #sliceDepth}). Every slice after the first reads and
-     * rewrites C, and with 256-deep slices those C updates (C's lines come back from L3 or memory
-     * each time) cost 10–18% of a product's CPU time at the step's shapes, measured by skipping
-     * them. At 768 the step's k = 768 products write C once and k = 2,304 or 3,072 three or four
-     * times; a B panel (NR·KC floats, 96 KiB) then streams from L2 rather than sitting in L1, which
-     * costs less than the C traffic saved: 2–16% less CPU time per product on one core (most on the
-     * LM head), against 512 and 384, side by side.
+     * rewrites C (its lines come back from L3 or memory). At 768 the step's k = 768 products write C
+     * once and k = 2,304 or 3,072 three or four times; a B panel (NR·KC floats, 96 KiB) then streams
+     * from L2 rather than sitting in L1. Against 256, side by side (thread CPU time on one core, best
+     * of 9, under load): the LM head's 128-row logits block 13% less, the whole 512-row head 8%
+     * less, the step's other products within ±4% (noise here).
      */
     static final int KC = 768;
     /** Rows of the narrow register tile, used when op(B) has at most one vector of columns (rank-r shapes). */
