@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Assumptions;
  * So the check means something on the reference too, whose fused attention is written separately.
  *
  * <p>Shapes: T = 1, odd head sizes (hs = 5, 10: not a multiple of the vector length), grouped-query
- * heads (KVH = 1, 2 below NH), and T = 300, past the cpu kernel's key block of 256, so the online
- * softmax rescales a running row. A backend without the fused ops skips the check; one that has them
+ * heads (KVH = 1, 2 below NH), T = 300, past the cpu kernel's key block of 256, so the online
+ * softmax rescales a running row, and hs = 80, past the 64 columns the opencl kernels hold per pass. A backend without the fused ops skips the check; one that has them
  * is checked whether or not it {@code prefersFusedAttention()}.
  */
 final class FusedAttentionContract {
@@ -51,7 +51,7 @@ final class FusedAttentionContract {
         SplittableRandom r = new SplittableRandom(81);
         // {B, T, C, NH, KVH}
         for (int[] s : new int[][] {{1, 1, 15, 3, 3}, {2, 7, 15, 3, 1}, {2, 17, 40, 4, 4}, {2, 33, 64, 4, 2}, {1, 70, 48, 2, 2},
-                {1, 300, 32, 2, 1}}) {
+                {1, 300, 32, 2, 1}, {1, 20, 160, 2, 1}}) {
             int b = s[0], t = s[1], c = s[2], nh = s[3], kvh = s[4];
             int hs = c / nh;
             int ck = kvh * hs;
