@@ -157,9 +157,8 @@ public interface NnOps {
     /**
      * Whether a model should run {@link #fusedAttentionForward} and {@link #fusedAttentionBackward}
      * rather than {@link #attentionForward}: it then keeps only the per-row log-sum-exp between its
-     * passes instead of the [B, NH, T, T] probabilities. True where the fused op is also the faster
-     * (reference, cpu); opencl implements it too but its kernels are slower than the composed
-     * attention on PoCL, so it says false; tornado lacks it.
+     * passes instead of the [B, NH, T, T] probabilities. True where the backend has the fused op
+     * (reference, cpu, opencl, each faster fused than composed); tornado lacks it.
      */
     boolean prefersFusedAttention();
 
