@@ -274,12 +274,6 @@ final class OpenClNnOps extends AbstractNnOps {
 
     // ---------------------------------------------------------------- fused attention
 
-    /** True: the tiled kernels beat the composed attention on PoCL, forward and backward (bench's nn rows). */
-    @Override
-    public boolean prefersFusedAttention() {
-        return true;
-    }
-
     /**
      * CPU layout: packs what the kernels read of k and v ({@code fused_attention_pack}) into the
      * workspaces {Kᵀ, Vᵀ, K rows, V rows}; entries not asked for are null.

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Assumptions;
  *
  * <p>Shapes: T = 1, odd head sizes (hs = 5, 10: not a multiple of the vector length), grouped-query
  * heads (KVH = 1, 2 below NH), T = 300, past the cpu kernel's key block of 256, so the online
- * softmax rescales a running row, and hs = 80, past the 64 columns the opencl kernels hold per pass. A backend without the fused ops skips the check; one that has them
- * is checked whether or not it {@code prefersFusedAttention()}.
+ * softmax rescales a running row, and hs = 80, past the 64 columns the opencl kernels hold per pass.
+ * A backend without the fused ops skips the check.
  */
 final class FusedAttentionContract {
 
