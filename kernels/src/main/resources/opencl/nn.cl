@@ -1267,11 +1267,13 @@ inline void fa_store_row(__global float *o, float16 *acc, float f, uint n, int a
 
 // acc[r] += Σ_kk wt[r][kk]·rows[kk] over FA_KB packed rows (stride w), FA_DC columns: p·V or ds·K.
 // A macro, not a function: passed as arrays, wt and acc left registers on PoCL (forward 20-40% slower).
+// The packed rows are 64-byte aligned (workspaces at offset 0, rows of 64·k floats): read as float16
+// pointers, since PoCL splits a vload16 of unknown alignment in two.
 #define FA_ADD_ROWS(acc, wt, rows, w)                                                     \
     _Pragma("unroll") for (int kk = 0; kk < FA_KB; kk++) {                                \
         float16 rv[FA_DV];                                                                \
         _Pragma("unroll") for (int u = 0; u < FA_DV; u++) {                               \
-            rv[u] = vload16(u, (rows) + (ulong)kk * (w));                                 \
+            rv[u] = ((__global const float16 *)((rows) + (ulong)kk * (w)))[u];            \
         }                                                                                 \
         _Pragma("unroll") for (int r = 0; r < FA_QR; r++) {                               \
             float16 x = (float16)((wt)[r][kk]);                                           \
@@ -1477,10 +1479,12 @@ __kernel void fused_attention_backward_key(__global const float *dout, const ulo
     uint group = nh / kvh;
     __global const float *ktb = kt + kt_off + bg * hs * tp;
     __global const float *vtb = vt + vt_off + bg * hs * tp;
-    __global float *dvt = acc + acc_off + id * 2 * hs * FA_KB;
-    __global float *dkt = dvt + hs * FA_KB;
+    // float16 pointers: the slice is 64-byte aligned (a workspace at offset 0, slices of 16·k floats), and
+    // PoCL splits vstore16 to memory of unknown alignment into three stores
+    __global float16 *dvt = (__global float16 *)(acc + acc_off + id * 2 * hs * FA_KB);
+    __global float16 *dkt = dvt + hs;
     for (uint d = 0; d < 2 * hs; d++) {
-        vstore16((float16)(0.0f), d, dvt);
+        dvt[d] = (float16)(0.0f);
     }
     for (uint h = g * group; h < (g + 1) * group; h++) {
         for (uint i0 = causal ? j0 : 0; i0 < t; i0 += FA_QC) {
@@ -1520,23 +1524,23 @@ __kernel void fused_attention_backward_key(__global const float *dout, const ulo
                 }
             }
             for (uint d = 0; d < hs; d++) {
-                float16 av = vload16(d, dvt);
-                float16 ak = vload16(d, dkt);
+                float16 av = dvt[d];
+                float16 ak = dkt[d];
 #pragma unroll
                 for (int ii = 0; ii < FA_QC; ii++) {
                     av = fma((float16)(gi[ii][d]), s[ii], av);
                     ak = fma((float16)(qi[ii][d]), dp[ii], ak);
                 }
-                vstore16(av, d, dvt);
-                vstore16(ak, d, dkt);
+                dvt[d] = av;
+                dkt[d] = ak;
             }
         }
     }
     for (uint jj = 0; jj < FA_KB && j0 + jj < t; jj++) {
         ulong kv = ((ulong)bb * t + j0 + jj) * ck + g * hs;
         for (uint d = 0; d < hs; d++) {
-            dv[dv_off + kv + d] += dvt[d * FA_KB + jj];
-            dk[dk_off + kv + d] += dkt[d * FA_KB + jj];
+            dv[dv_off + kv + d] += ((__global const float *)dvt)[d * FA_KB + jj];
+            dk[dk_off + kv + d] += ((__global const float *)dkt)[d * FA_KB + jj];
         }
     }
 }
