@@ -1283,6 +1283,27 @@ inline void fa_store_row(__global float *o, float16 *acc, float f, uint n, int a
         }                                                                                 \
     }
 
+// The FA_QR query rows i0 .. of head h in sequence bb that work-item id of the forward or dq pass
+// takes; hs, Tp and W as packed; bg the (sequence, KV head) whose packed keys it reads.
+typedef struct {
+    uint i0, h, bb, hs, tp, w;
+    ulong bg;
+} fa_rows;
+
+inline fa_rows fa_locate(ulong id, uint t, uint c, uint nh, uint ck) {
+    uint nq = (t + FA_QR - 1) / FA_QR;
+    fa_rows x;
+    x.i0 = (id % nq) * FA_QR;
+    x.h = (id / nq) % nh;
+    x.bb = id / ((ulong)nq * nh);
+    x.hs = c / nh;
+    x.tp = (t + FA_KB - 1) / FA_KB * FA_KB;
+    x.w = (x.hs + FA_DC - 1) / FA_DC * FA_DC;
+    uint kvh = ck / x.hs;
+    x.bg = (ulong)x.bb * kvh + x.h / (nh / kvh);
+    return x;
+}
+
 // (B·NH·⌈T/FA_QR⌉) the forward of FA_QR query rows of head h: scores against FA_KB keys at a time
 // from Kᵀ, the online softmax (running maximum m and sum l per row, the accumulators rescaled when
 // m rises), then p·V from the packed V rows.
@@ -1290,19 +1311,13 @@ __kernel void fused_attention_forward(__global const float *q, const ulong q_off
                                       __global const float *vp, const ulong vp_off, __global float *out, const ulong out_off,
                                       __global float *lse, const ulong lse_off, const uint b, const uint t, const uint c,
                                       const uint nh, const uint ck, const float scale, const int causal) {
-    uint nq = (t + FA_QR - 1) / FA_QR;
     ulong id = get_global_id(0);
-    if (id >= (ulong)b * nh * nq) {
+    if (id >= (ulong)b * nh * ((t + FA_QR - 1) / FA_QR)) {
         return;
     }
-    uint i0 = (id % nq) * FA_QR;
-    uint h = (id / nq) % nh;
-    uint bb = id / ((ulong)nq * nh);
-    uint hs = c / nh;
-    uint kvh = ck / hs;
-    uint tp = (t + FA_KB - 1) / FA_KB * FA_KB;
-    uint w = (hs + FA_DC - 1) / FA_DC * FA_DC;
-    ulong bg = (ulong)bb * kvh + h / (nh / kvh);
+    fa_rows x = fa_locate(id, t, c, nh, ck);
+    uint i0 = x.i0, h = x.h, bb = x.bb, hs = x.hs, tp = x.tp, w = x.w;
+    ulong bg = x.bg;
     __global const float *ktb = kt + kt_off + bg * hs * tp;
     __global const float *vpb = vp + vp_off + bg * tp * w;
     __global const float *qr[FA_QR];
@@ -1376,19 +1391,13 @@ __kernel void fused_attention_backward_query(__global const float *dout, const u
                                              const ulong dq_off, __global float *rt, const ulong rt_off, const uint b,
                                              const uint t, const uint c, const uint nh, const uint ck, const float scale,
                                              const int causal) {
-    uint nq = (t + FA_QR - 1) / FA_QR;
     ulong id = get_global_id(0);
-    if (id >= (ulong)b * nh * nq) {
+    if (id >= (ulong)b * nh * ((t + FA_QR - 1) / FA_QR)) {
         return;
     }
-    uint i0 = (id % nq) * FA_QR;
-    uint h = (id / nq) % nh;
-    uint bb = id / ((ulong)nq * nh);
-    uint hs = c / nh;
-    uint kvh = ck / hs;
-    uint tp = (t + FA_KB - 1) / FA_KB * FA_KB;
-    uint w = (hs + FA_DC - 1) / FA_DC * FA_DC;
-    ulong bg = (ulong)bb * kvh + h / (nh / kvh);
+    fa_rows x = fa_locate(id, t, c, nh, ck);
+    uint i0 = x.i0, h = x.h, bb = x.bb, hs = x.hs, tp = x.tp, w = x.w;
+    ulong bg = x.bg;
     __global const float *ktb = kt + kt_off + bg * hs * tp;
     __global const float *vtb = vt + vt_off + bg * hs * tp;
     __global const float *kpb = kp + kp_off + bg * tp * w;
