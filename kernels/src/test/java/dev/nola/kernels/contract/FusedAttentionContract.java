@@ -37,7 +37,7 @@ final class FusedAttentionContract {
     }
 
     /** Skips the check on a backend without the fused op (it throws UnsupportedOperationException). */
-    private static void requireFused(Device dev) {
+    static void requireFused(Device dev) {
         try (Tensor q = dev.allocate(1, 1, 2); Tensor out = dev.allocate(1, 1, 2); Tensor lse = dev.allocate(1, 1, 1)) {
             dev.nn().fusedAttentionForward(q, q, q, out, lse, true);
         } catch (UnsupportedOperationException e) {
