@@ -1156,62 +1156,9 @@ __kernel void pool_backward(__global const float *dout, const ulong dout_off, __
 // q, out, dout, dq: [B, T, C] (head h in columns h·hs ..); k, v, dk, dv: [B, T, CK] (KV head g in
 // columns g·hs .., CK = KVH·hs); lse: [B, NH, T]. Query head h reads KV head h / (NH / KVH). Nothing
 // of size T × T: the forward keeps lse = log Σ exp(scale·q_i·k_j) per row, the backward recomputes
-// the probabilities exp(scale·q_i·k_j − lse). One work-item per row in both layouts, each walking its
-// keys (or queries) in ascending order, so every result is the same on every run.
-
-// (B·NH·T) the forward of query row i of head h in sequence b: the online softmax over the visible
-// keys (j ≤ i when causal) accumulating into the output row, rescaled whenever the maximum rises.
-__kernel void fused_attention_forward(__global const float *q, const ulong q_off, __global const float *k, const ulong k_off,
-                                      __global const float *v, const ulong v_off, __global float *out, const ulong out_off,
-                                      __global float *lse, const ulong lse_off, const uint b, const uint t, const uint c,
-                                      const uint nh, const uint ck, const float scale, const int causal) {
-    ulong id = get_global_id(0);
-    if (id >= (ulong)b * nh * t) {
-        return;
-    }
-    uint i = id % t;
-    uint h = (id / t) % nh;
-    uint bb = id / ((ulong)t * nh);
-    uint hs = c / nh;
-    uint group = nh / (ck / hs);
-    __global const float *qi = q + q_off + ((ulong)bb * t + i) * c + h * hs;
-    __global const float *kb = k + k_off + (ulong)bb * t * ck + (h / group) * hs;
-    __global const float *vb = v + v_off + (ulong)bb * t * ck + (h / group) * hs;
-    __global float *o = out + out_off + ((ulong)bb * t + i) * c + h * hs;
-    uint len = causal ? i + 1 : t;
-    for (uint d = 0; d < hs; d++) {
-        o[d] = 0.0f;
-    }
-    float m = -INFINITY;
-    float l = 0.0f;
-    for (uint j = 0; j < len; j++) {
-        __global const float *kj = kb + (ulong)j * ck;
-        __global const float *vj = vb + (ulong)j * ck;
-        float s = 0.0f;
-        for (uint d = 0; d < hs; d++) {
-            s = fma(qi[d], kj[d], s);
-        }
-        s *= scale;
-        if (s > m) {
-            float f = exp(m - s);
-            l *= f;
-            for (uint d = 0; d < hs; d++) {
-                o[d] *= f;
-            }
-            m = s;
-        }
-        float p = exp(s - m);
-        l += p;
-        for (uint d = 0; d < hs; d++) {
-            o[d] = fma(p, vj[d], o[d]);
-        }
-    }
-    float inv = 1.0f / l;
-    for (uint d = 0; d < hs; d++) {
-        o[d] *= inv;
-    }
-    lse[lse_off + id] = m + log(l);
-}
+// the probabilities exp(scale·q_i·k_j − lse) tile by tile (FlashAttention-2: a dq pass over query
+// blocks, a dk/dv pass over key blocks, so no two work-items write one element). Every work-item walks
+// its keys (or queries) in ascending order, so every result is the same on every run.
 
 // D_i = dout_i·out_i, the softmax backward's row term (hs products).
 static float fused_row_term(__global const float *g, __global const float *o, uint hs) {
@@ -1222,89 +1169,619 @@ static float fused_row_term(__global const float *g, __global const float *o, ui
     return r;
 }
 
-// (B·NH·T) dq_i += scale·Σ_j p_ij·(dout_i·v_j − D_i)·k_j over the visible keys of query row i.
+#ifdef CHUNKED
+// CPU layout. The keys of a (sequence, KV head) are first packed (fused_attention_pack) into a
+// workspace: Kᵀ and Vᵀ as [hs, Tp] (Tp = T rounded up to FA_KB, zero past T), so that a query row's
+// scores against FA_KB keys are one float16 accumulated over hs; and K, V as [Tp, W] rows (W = hs
+// rounded up to FA_DC, zero padded), so that p·V and ds·K add whole float16s. A work-item holds
+// FA_QR query rows × FA_DC output columns in 16 float16 registers; heads wider than FA_DC are done
+// FA_DC columns at a time, recomputing the scores (GPT-2 and LLaMA heads are 64 wide: one pass).
+
+#define FA_KB 16
+#define FA_QR 4
+#define FA_DC 64
+#define FA_DV (FA_DC / 16)
+#define FA_QC 8
+
+#define FA_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+inline float fa_max16(float16 v) {
+    float8 a = fmax(v.lo, v.hi);
+    float4 b = fmax(a.lo, a.hi);
+    float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
+}
+
+inline float fa_sum16(float16 v) {
+    float8 a = v.lo + v.hi;
+    float4 b = a.lo + a.hi;
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+// Lanes j0 + 0..15 that query row i sees: j < T, and j ≤ i when causal.
+inline int16 fa_visible(uint j0, uint i, uint t, int causal) {
+    int16 j = (int16)((int)j0) + FA_LANES;
+    int16 ok = j < (int16)((int)t);
+    return causal ? ok & (j <= (int16)((int)i)) : ok;
+}
+
+// (B·KVH·Tp/FA_KB) packs FA_KB keys of one KV head: what & 1 Kᵀ, & 2 Vᵀ ([hs, Tp] each), & 4 K, & 8 V
+// ([Tp, W] each), all per (b, g) one after the other and zero where j ≥ T or d ≥ hs.
+__kernel void fused_attention_pack(__global const float *k, const ulong k_off, __global const float *v, const ulong v_off,
+                                   __global float *kt, const ulong kt_off, __global float *vt, const ulong vt_off,
+                                   __global float *kp, const ulong kp_off, __global float *vp, const ulong vp_off,
+                                   const uint b, const uint t, const uint hs, const uint kvh, const int what) {
+    uint tp = (t + FA_KB - 1) / FA_KB * FA_KB;
+    uint w = (hs + FA_DC - 1) / FA_DC * FA_DC;
+    uint nkb = tp / FA_KB;
+    ulong id = get_global_id(0);
+    if (id >= (ulong)b * kvh * nkb) {
+        return;
+    }
+    uint j0 = (id % nkb) * FA_KB;
+    ulong bg = id / nkb;
+    uint g = bg % kvh;
+    uint bb = bg / kvh;
+    ulong ck = (ulong)kvh * hs;
+    __global const float *src[2] = {k + k_off + (ulong)bb * t * ck + g * hs, v + v_off + (ulong)bb * t * ck + g * hs};
+    __global float *tr[2] = {kt + kt_off + bg * hs * tp, vt + vt_off + bg * hs * tp};
+    __global float *rows[2] = {kp + kp_off + bg * tp * w, vp + vp_off + bg * tp * w};
+    for (int x = 0; x < 2; x++) {
+        if (what & (1 << x)) {
+            for (uint d = 0; d < hs; d++) {
+                for (uint jj = 0; jj < FA_KB; jj++) {
+                    uint j = j0 + jj;
+                    tr[x][(ulong)d * tp + j] = j < t ? src[x][(ulong)j * ck + d] : 0.0f;
+                }
+            }
+        }
+        if (what & (4 << x)) {
+            for (uint jj = 0; jj < FA_KB; jj++) {
+                uint j = j0 + jj;
+                for (uint d = 0; d < w; d++) {
+                    rows[x][(ulong)j * w + d] = j < t && d < hs ? src[x][(ulong)j * ck + d] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+// Adds (add) or stores FA_DC columns d0.. of a result row, at most hs − d0 of them.
+inline void fa_store_row(__global float *o, float16 *acc, float f, uint n, int add) {
+    if (n == FA_DC) {
+        for (int u = 0; u < FA_DV; u++) {
+            float16 x = acc[u] * f;
+            vstore16(add ? x + vload16(u, o) : x, u, o);
+        }
+        return;
+    }
+    float tmp[FA_DC];
+    for (int u = 0; u < FA_DV; u++) {
+        vstore16(acc[u] * f, u, tmp);
+    }
+    for (uint x = 0; x < n; x++) {
+        o[x] = add ? o[x] + tmp[x] : tmp[x];
+    }
+}
+
+// acc[r] += Σ_kk wt[r][kk]·rows[kk] over FA_KB packed rows (stride w), FA_DC columns: p·V or ds·K.
+// A macro, not a function: passed as arrays, wt and acc left registers on PoCL (forward 20-40% slower).
+// The packed rows are 64-byte aligned (workspaces at offset 0, rows of 64·k floats): read as float16
+// pointers, since PoCL splits a vload16 of unknown alignment in two.
+#define FA_ADD_ROWS(acc, wt, rows, w)                                                     \
+    _Pragma("unroll") for (int kk = 0; kk < FA_KB; kk++) {                                \
+        float16 rv[FA_DV];                                                                \
+        _Pragma("unroll") for (int u = 0; u < FA_DV; u++) {                               \
+            rv[u] = ((__global const float16 *)((rows) + (ulong)kk * (w)))[u];            \
+        }                                                                                 \
+        _Pragma("unroll") for (int r = 0; r < FA_QR; r++) {                               \
+            float16 x = (float16)((wt)[r][kk]);                                           \
+            _Pragma("unroll") for (int u = 0; u < FA_DV; u++) {                           \
+                (acc)[r][u] = fma(x, rv[u], (acc)[r][u]);                                 \
+            }                                                                             \
+        }                                                                                 \
+    }
+
+// The FA_QR query rows i0 .. of head h in sequence bb that work-item id of the forward or dq pass
+// takes; hs, Tp and W as packed; bg the (sequence, KV head) whose packed keys it reads.
+typedef struct {
+    uint i0, h, bb, hs, tp, w;
+    ulong bg;
+} fa_rows;
+
+inline fa_rows fa_locate(ulong id, uint t, uint c, uint nh, uint ck) {
+    uint nq = (t + FA_QR - 1) / FA_QR;
+    fa_rows x;
+    x.i0 = (id % nq) * FA_QR;
+    x.h = (id / nq) % nh;
+    x.bb = id / ((ulong)nq * nh);
+    x.hs = c / nh;
+    x.tp = (t + FA_KB - 1) / FA_KB * FA_KB;
+    x.w = (x.hs + FA_DC - 1) / FA_DC * FA_DC;
+    uint kvh = ck / x.hs;
+    x.bg = (ulong)x.bb * kvh + x.h / (nh / kvh);
+    return x;
+}
+
+// (B·NH·⌈T/FA_QR⌉) the forward of FA_QR query rows of head h: scores against FA_KB keys at a time
+// from Kᵀ, the online softmax (running maximum m and sum l per row, the accumulators rescaled when
+// m rises), then p·V from the packed V rows.
+__kernel void fused_attention_forward(__global const float *q, const ulong q_off, __global const float *kt, const ulong kt_off,
+                                      __global const float *vp, const ulong vp_off, __global float *out, const ulong out_off,
+                                      __global float *lse, const ulong lse_off, const uint b, const uint t, const uint c,
+                                      const uint nh, const uint ck, const float scale, const int causal) {
+    ulong id = get_global_id(0);
+    if (id >= (ulong)b * nh * ((t + FA_QR - 1) / FA_QR)) {
+        return;
+    }
+    fa_rows x = fa_locate(id, t, c, nh, ck);
+    uint i0 = x.i0, h = x.h, bb = x.bb, hs = x.hs, tp = x.tp, w = x.w;
+    ulong bg = x.bg;
+    __global const float *ktb = kt + kt_off + bg * hs * tp;
+    __global const float *vpb = vp + vp_off + bg * tp * w;
+    __global const float *qr[FA_QR];
+    for (int r = 0; r < FA_QR; r++) {
+        qr[r] = q + q_off + ((ulong)bb * t + min(i0 + r, t - 1)) * c + h * hs;
+    }
+    uint keys = causal ? min(i0 + FA_QR, t) : t;
+    for (uint d0 = 0; d0 < w; d0 += FA_DC) {
+        float16 acc[FA_QR][FA_DV];
+        float m[FA_QR];
+        float l[FA_QR];
+#pragma unroll
+        for (int r = 0; r < FA_QR; r++) {
+            m[r] = -INFINITY;
+            l[r] = 0.0f;
+#pragma unroll
+            for (int u = 0; u < FA_DV; u++) {
+                acc[r][u] = (float16)(0.0f);
+            }
+        }
+        for (uint j0 = 0; j0 < keys; j0 += FA_KB) {
+            float16 s[FA_QR];
+#pragma unroll
+            for (int r = 0; r < FA_QR; r++) {
+                s[r] = (float16)(0.0f);
+            }
+            for (uint d = 0; d < hs; d++) {
+                float16 kv = vload16(0, ktb + (ulong)d * tp + j0);
+#pragma unroll
+                for (int r = 0; r < FA_QR; r++) {
+                    s[r] = fma((float16)(qr[r][d]), kv, s[r]);
+                }
+            }
+            float ps[FA_QR][FA_KB];
+#pragma unroll
+            for (int r = 0; r < FA_QR; r++) {
+                float16 sr = select((float16)(-INFINITY), s[r] * scale, fa_visible(j0, i0 + r, t, causal));
+                float mn = fmax(m[r], fa_max16(sr));
+                float f = exp(m[r] - mn);
+                float16 p = exp(sr - mn);
+                l[r] = fma(l[r], f, fa_sum16(p));
+                m[r] = mn;
+#pragma unroll
+                for (int u = 0; u < FA_DV; u++) {
+                    acc[r][u] *= f;
+                }
+                vstore16(p, 0, ps[r]);
+            }
+            FA_ADD_ROWS(acc, ps, vpb + (ulong)j0 * w + d0, w);
+        }
+        for (int r = 0; r < FA_QR; r++) {
+            uint i = i0 + r;
+            if (i < t) {
+                fa_store_row(out + out_off + ((ulong)bb * t + i) * c + h * hs + d0, acc[r], 1.0f / l[r], min((uint)FA_DC, hs - d0), 0);
+                if (d0 == 0) {
+                    lse[lse_off + ((ulong)bb * nh + h) * t + i] = m[r] + log(l[r]);
+                }
+            }
+        }
+    }
+}
+
+// (B·NH·⌈T/FA_QR⌉) dq of FA_QR query rows: per FA_KB keys the scores (Kᵀ) and dout·v_j (Vᵀ), then
+// ds = scale·p·(dout_i·v_j − D_i) with p = exp(scale·s − lse_i), and dq_i += Σ_j ds_ij·k_j (K rows).
+// Also keeps D_i in rt ([B, NH, T]) for the dk/dv pass.
+__kernel void fused_attention_backward_query(__global const float *dout, const ulong g_off, __global const float *q,
+                                             const ulong q_off, __global const float *kt, const ulong kt_off,
+                                             __global const float *vt, const ulong vt_off, __global const float *kp,
+                                             const ulong kp_off, __global const float *out, const ulong out_off,
+                                             __global const float *lse, const ulong lse_off, __global float *dq,
+                                             const ulong dq_off, __global float *rt, const ulong rt_off, const uint b,
+                                             const uint t, const uint c, const uint nh, const uint ck, const float scale,
+                                             const int causal) {
+    ulong id = get_global_id(0);
+    if (id >= (ulong)b * nh * ((t + FA_QR - 1) / FA_QR)) {
+        return;
+    }
+    fa_rows x = fa_locate(id, t, c, nh, ck);
+    uint i0 = x.i0, h = x.h, bb = x.bb, hs = x.hs, tp = x.tp, w = x.w;
+    ulong bg = x.bg;
+    __global const float *ktb = kt + kt_off + bg * hs * tp;
+    __global const float *vtb = vt + vt_off + bg * hs * tp;
+    __global const float *kpb = kp + kp_off + bg * tp * w;
+    __global const float *qr[FA_QR];
+    __global const float *gr[FA_QR];
+    float rowTerm[FA_QR];
+    float rowLse[FA_QR];
+    for (int r = 0; r < FA_QR; r++) {
+        uint i = min(i0 + r, t - 1);
+        ulong row = ((ulong)bb * t + i) * c + h * hs;
+        qr[r] = q + q_off + row;
+        gr[r] = dout + g_off + row;
+        rowTerm[r] = fused_row_term(gr[r], out + out_off + row, hs);
+        rowLse[r] = lse[lse_off + ((ulong)bb * nh + h) * t + i];
+        if (i0 + r < t) {
+            rt[rt_off + ((ulong)bb * nh + h) * t + i] = rowTerm[r];
+        }
+    }
+    uint keys = causal ? min(i0 + FA_QR, t) : t;
+    for (uint d0 = 0; d0 < w; d0 += FA_DC) {
+        float16 acc[FA_QR][FA_DV];
+#pragma unroll
+        for (int r = 0; r < FA_QR; r++) {
+#pragma unroll
+            for (int u = 0; u < FA_DV; u++) {
+                acc[r][u] = (float16)(0.0f);
+            }
+        }
+        for (uint j0 = 0; j0 < keys; j0 += FA_KB) {
+            float16 s[FA_QR];
+            float16 dp[FA_QR];
+#pragma unroll
+            for (int r = 0; r < FA_QR; r++) {
+                s[r] = (float16)(0.0f);
+                dp[r] = (float16)(0.0f);
+            }
+            for (uint d = 0; d < hs; d++) {
+                float16 kv = vload16(0, ktb + (ulong)d * tp + j0);
+                float16 vv = vload16(0, vtb + (ulong)d * tp + j0);
+#pragma unroll
+                for (int r = 0; r < FA_QR; r++) {
+                    s[r] = fma((float16)(qr[r][d]), kv, s[r]);
+                    dp[r] = fma((float16)(gr[r][d]), vv, dp[r]);
+                }
+            }
+            float dss[FA_QR][FA_KB];
+#pragma unroll
+            for (int r = 0; r < FA_QR; r++) {
+                float16 p = exp(s[r] * scale - rowLse[r]);
+                float16 ds = select((float16)(0.0f), p * (dp[r] - rowTerm[r]) * scale, fa_visible(j0, i0 + r, t, causal));
+                vstore16(ds, 0, dss[r]);
+            }
+            FA_ADD_ROWS(acc, dss, kpb + (ulong)j0 * w + d0, w);
+        }
+        for (int r = 0; r < FA_QR; r++) {
+            uint i = i0 + r;
+            if (i < t) {
+                fa_store_row(dq + dq_off + ((ulong)bb * t + i) * c + h * hs + d0, acc[r], 1.0f, min((uint)FA_DC, hs - d0), 1);
+            }
+        }
+    }
+}
+
+// (B·KVH·Tp/FA_KB) dk and dv of FA_KB keys of KV head g: over the group's query heads in ascending
+// order and the query rows that see a key of the block (i ≥ j0 when causal), FA_QC rows at a time, p
+// and ds as in the dq pass (D_i from its rt), then dvᵀ[d] += Σ_i dout_i[d]·p_i and dkᵀ[d] += Σ_i q_i[d]·ds_i, 16 keys
+// per float16, in this work-item's slice of acc (2·hs·FA_KB floats); added to dk, dv at the end.
+__kernel void fused_attention_backward_key(__global const float *dout, const ulong g_off, __global const float *q,
+                                           const ulong q_off, __global const float *kt, const ulong kt_off,
+                                           __global const float *vt, const ulong vt_off, __global const float *rt,
+                                           const ulong rt_off, __global const float *lse, const ulong lse_off,
+                                           __global float *dk, const ulong dk_off, __global float *dv, const ulong dv_off,
+                                           __global float *acc, const ulong acc_off, const uint b, const uint t,
+                                           const uint c, const uint nh, const uint ck, const float scale,
+                                           const int causal) {
+    uint hs = c / nh;
+    uint kvh = ck / hs;
+    uint tp = (t + FA_KB - 1) / FA_KB * FA_KB;
+    uint nkb = tp / FA_KB;
+    ulong id = get_global_id(0);
+    if (id >= (ulong)b * kvh * nkb) {
+        return;
+    }
+    uint j0 = (id % nkb) * FA_KB;
+    ulong bg = id / nkb;
+    uint g = bg % kvh;
+    uint bb = bg / kvh;
+    uint group = nh / kvh;
+    __global const float *ktb = kt + kt_off + bg * hs * tp;
+    __global const float *vtb = vt + vt_off + bg * hs * tp;
+    // float16 pointers: the slice is 64-byte aligned (a workspace at offset 0, slices of 16·k floats), and
+    // PoCL splits vstore16 to memory of unknown alignment into three stores
+    __global float16 *dvt = (__global float16 *)(acc + acc_off + id * 2 * hs * FA_KB);
+    __global float16 *dkt = dvt + hs;
+    for (uint d = 0; d < 2 * hs; d++) {
+        dvt[d] = (float16)(0.0f);
+    }
+    for (uint h = g * group; h < (g + 1) * group; h++) {
+        for (uint i0 = causal ? j0 : 0; i0 < t; i0 += FA_QC) {
+            __global const float *qi[FA_QC];
+            __global const float *gi[FA_QC];
+            float16 s[FA_QC];
+            float16 dp[FA_QC];
+#pragma unroll
+            for (int ii = 0; ii < FA_QC; ii++) {
+                ulong row = ((ulong)bb * t + min(i0 + ii, t - 1)) * c + h * hs;
+                qi[ii] = q + q_off + row;
+                gi[ii] = dout + g_off + row;
+                s[ii] = (float16)(0.0f);
+                dp[ii] = (float16)(0.0f);
+            }
+            for (uint d = 0; d < hs; d++) {
+                float16 kv = vload16(0, ktb + (ulong)d * tp + j0);
+                float16 vv = vload16(0, vtb + (ulong)d * tp + j0);
+#pragma unroll
+                for (int ii = 0; ii < FA_QC; ii++) {
+                    s[ii] = fma((float16)(qi[ii][d]), kv, s[ii]);
+                    dp[ii] = fma((float16)(gi[ii][d]), vv, dp[ii]);
+                }
+            }
+#pragma unroll
+            for (int ii = 0; ii < FA_QC; ii++) {
+                uint i = i0 + ii;
+                if (i < t) {
+                    ulong row = ((ulong)bb * nh + h) * t + i;
+                    float rowTerm = rt[rt_off + row];
+                    float16 p = select((float16)(0.0f), exp(s[ii] * scale - lse[lse_off + row]), fa_visible(j0, i, t, causal));
+                    s[ii] = p;
+                    dp[ii] = p * (dp[ii] - rowTerm) * scale;
+                } else {
+                    s[ii] = (float16)(0.0f);
+                    dp[ii] = (float16)(0.0f);
+                }
+            }
+            for (uint d = 0; d < hs; d++) {
+                float16 av = dvt[d];
+                float16 ak = dkt[d];
+#pragma unroll
+                for (int ii = 0; ii < FA_QC; ii++) {
+                    av = fma((float16)(gi[ii][d]), s[ii], av);
+                    ak = fma((float16)(qi[ii][d]), dp[ii], ak);
+                }
+                dvt[d] = av;
+                dkt[d] = ak;
+            }
+        }
+    }
+    for (uint jj = 0; jj < FA_KB && j0 + jj < t; jj++) {
+        ulong kv = ((ulong)bb * t + j0 + jj) * ck + g * hs;
+        for (uint d = 0; d < hs; d++) {
+            dv[dv_off + kv + d] += ((__global const float *)dvt)[d * FA_KB + jj];
+            dk[dk_off + kv + d] += ((__global const float *)dkt)[d * FA_KB + jj];
+        }
+    }
+}
+
+#else
+// GPU layout. A work-group per (sequence, head, block of query rows) or, for dk and dv, per (sequence,
+// KV head, block of key rows), a work-item per row. The other side's rows are staged in local memory
+// tk at a time (tk ≤ FG_K, chosen by the host to fit). A work-item holds FG_D result columns in
+// private memory; heads wider than FG_D are done FG_D columns at a time, recomputing the scores.
+
+#define FG_K 32
+#define FG_D 64
+
+// Copies rows j0 .. j0 + tk of src (row stride ck, columns d0 .. d0 + n) into dst as [tk, n], zero past last.
+inline void fg_stage(__local float *dst, __global const float *src, uint j0, uint tk, uint last, ulong ck, uint d0, uint n) {
+    for (uint x = get_local_id(0); x < tk * n; x += get_local_size(0)) {
+        uint j = j0 + x / n;
+        dst[x] = j < last ? src[(ulong)j * ck + d0 + x % n] : 0.0f;
+    }
+}
+
+// (B·NH·⌈T/BQ⌉ work-groups of BQ) query row i: over tiles of tk keys (staged K, and V's columns of the
+// pass), the scores, the online softmax (one rescale per tile), the tile's p·V.
+__kernel void fused_attention_forward(__global const float *q, const ulong q_off, __global const float *k, const ulong k_off,
+                                      __global const float *v, const ulong v_off, __global float *out, const ulong out_off,
+                                      __global float *lse, const ulong lse_off, const uint b, const uint t, const uint c,
+                                      const uint nh, const uint ck, const float scale, const int causal, const uint tk,
+                                      __local float *kl, __local float *vl) {
+    uint bq = get_local_size(0);
+    uint nq = (t + bq - 1) / bq;
+    uint grp = get_group_id(0);
+    uint qb = grp % nq;
+    uint h = (grp / nq) % nh;
+    uint bb = grp / (nq * nh);
+    uint i = qb * bq + get_local_id(0);
+    uint ir = min(i, t - 1);
+    uint hs = c / nh;
+    uint group = nh / (ck / hs);
+    __global const float *qi = q + q_off + ((ulong)bb * t + ir) * c + h * hs;
+    __global const float *kb = k + k_off + (ulong)bb * t * ck + (h / group) * hs;
+    __global const float *vb = v + v_off + (ulong)bb * t * ck + (h / group) * hs;
+    uint keys = causal ? min(qb * bq + bq, t) : t;
+    for (uint d0 = 0; d0 < hs; d0 += FG_D) {
+        uint dn = min((uint)FG_D, hs - d0);
+        float o[FG_D];
+        for (uint d = 0; d < FG_D; d++) {
+            o[d] = 0.0f;
+        }
+        float m = -INFINITY;
+        float l = 0.0f;
+        for (uint j0 = 0; j0 < keys; j0 += tk) {
+            barrier(CLK_LOCAL_MEM_FENCE);
+            fg_stage(kl, kb, j0, tk, keys, ck, 0, hs);
+            fg_stage(vl, vb, j0, tk, keys, ck, d0, dn);
+            barrier(CLK_LOCAL_MEM_FENCE);
+            float s[FG_K];
+            float mx = -INFINITY;
+            for (uint jj = 0; jj < tk; jj++) {
+                uint j = j0 + jj;
+                float x = 0.0f;
+                for (uint d = 0; d < hs; d++) {
+                    x = fma(qi[d], kl[jj * hs + d], x);
+                }
+                s[jj] = j < t && (!causal || j <= ir) ? x * scale : -INFINITY;
+                mx = fmax(mx, s[jj]);
+            }
+            float mn = fmax(m, mx);
+            float f = exp(m - mn);
+            l *= f;
+            for (uint d = 0; d < dn; d++) {
+                o[d] *= f;
+            }
+            for (uint jj = 0; jj < tk; jj++) {
+                float p = exp(s[jj] - mn);
+                l += p;
+                for (uint d = 0; d < dn; d++) {
+                    o[d] = fma(p, vl[jj * dn + d], o[d]);
+                }
+            }
+            m = mn;
+        }
+        if (i < t) {
+            __global float *od = out + out_off + ((ulong)bb * t + i) * c + h * hs + d0;
+            float inv = 1.0f / l;
+            for (uint d = 0; d < dn; d++) {
+                od[d] = o[d] * inv;
+            }
+            if (d0 == 0) {
+                lse[lse_off + ((ulong)bb * nh + h) * t + i] = m + log(l);
+            }
+        }
+    }
+}
+
+// (B·NH·⌈T/BQ⌉ work-groups of BQ) dq_i += scale·Σ_j p_ij·(dout_i·v_j − D_i)·k_j, K and V staged per tile.
 __kernel void fused_attention_backward_query(__global const float *dout, const ulong g_off, __global const float *q,
                                              const ulong q_off, __global const float *k, const ulong k_off,
                                              __global const float *v, const ulong v_off, __global const float *out,
                                              const ulong out_off, __global const float *lse, const ulong lse_off,
                                              __global float *dq, const ulong dq_off, const uint b, const uint t,
                                              const uint c, const uint nh, const uint ck, const float scale,
-                                             const int causal) {
-    ulong id = get_global_id(0);
-    if (id >= (ulong)b * nh * t) {
-        return;
-    }
-    uint i = id % t;
-    uint h = (id / t) % nh;
-    uint bb = id / ((ulong)t * nh);
+                                             const int causal, const uint tk, __local float *kl, __local float *vl) {
+    uint bq = get_local_size(0);
+    uint nq = (t + bq - 1) / bq;
+    uint grp = get_group_id(0);
+    uint qb = grp % nq;
+    uint h = (grp / nq) % nh;
+    uint bb = grp / (nq * nh);
+    uint i = qb * bq + get_local_id(0);
+    uint ir = min(i, t - 1);
     uint hs = c / nh;
     uint group = nh / (ck / hs);
-    ulong row = ((ulong)bb * t + i) * c + h * hs;
+    ulong row = ((ulong)bb * t + ir) * c + h * hs;
     __global const float *qi = q + q_off + row;
     __global const float *gi = dout + g_off + row;
-    __global float *dqi = dq + dq_off + row;
     __global const float *kb = k + k_off + (ulong)bb * t * ck + (h / group) * hs;
     __global const float *vb = v + v_off + (ulong)bb * t * ck + (h / group) * hs;
     float rowTerm = fused_row_term(gi, out + out_off + row, hs);
-    float l = lse[lse_off + id];
-    uint len = causal ? i + 1 : t;
-    for (uint j = 0; j < len; j++) {
-        __global const float *kj = kb + (ulong)j * ck;
-        __global const float *vj = vb + (ulong)j * ck;
-        float s = 0.0f;
-        float dp = 0.0f;
-        for (uint d = 0; d < hs; d++) {
-            s = fma(qi[d], kj[d], s);
-            dp = fma(gi[d], vj[d], dp);
+    float rowLse = lse[lse_off + ((ulong)bb * nh + h) * t + ir];
+    uint keys = causal ? min(qb * bq + bq, t) : t;
+    for (uint d0 = 0; d0 < hs; d0 += FG_D) {
+        uint dn = min((uint)FG_D, hs - d0);
+        float a[FG_D];
+        for (uint d = 0; d < FG_D; d++) {
+            a[d] = 0.0f;
         }
-        float ds = scale * exp(scale * s - l) * (dp - rowTerm);
-        for (uint d = 0; d < hs; d++) {
-            dqi[d] = fma(ds, kj[d], dqi[d]);
+        for (uint j0 = 0; j0 < keys; j0 += tk) {
+            barrier(CLK_LOCAL_MEM_FENCE);
+            fg_stage(kl, kb, j0, tk, keys, ck, 0, hs);
+            fg_stage(vl, vb, j0, tk, keys, ck, 0, hs);
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (uint jj = 0; jj < tk; jj++) {
+                uint j = j0 + jj;
+                if (j < t && (!causal || j <= ir)) {
+                    float x = 0.0f;
+                    float dp = 0.0f;
+                    for (uint d = 0; d < hs; d++) {
+                        x = fma(qi[d], kl[jj * hs + d], x);
+                        dp = fma(gi[d], vl[jj * hs + d], dp);
+                    }
+                    float ds = scale * exp(scale * x - rowLse) * (dp - rowTerm);
+                    for (uint d = 0; d < dn; d++) {
+                        a[d] = fma(ds, kl[jj * hs + d0 + d], a[d]);
+                    }
+                }
+            }
+        }
+        if (i < t) {
+            __global float *dqi = dq + dq_off + ((ulong)bb * t + i) * c + h * hs + d0;
+            for (uint d = 0; d < dn; d++) {
+                dqi[d] += a[d];
+            }
         }
     }
 }
 
-// (B·KVH·T) key row j of KV head g: over the group's query heads in ascending order and the query rows
-// that see it (i ≥ j when causal), dv_j += p_ij·dout_i and dk_j += scale·p_ij·(dout_i·v_j − D_i)·q_i.
+// (B·KVH·⌈T/BQ⌉ work-groups of BQ) key row j of KV head g: over the group's query heads in ascending
+// order and tiles of tk query rows (q, dout, lse and D_i staged), dv_j += p_ij·dout_i and
+// dk_j += scale·p_ij·(dout_i·v_j − D_i)·q_i.
 __kernel void fused_attention_backward_key(__global const float *dout, const ulong g_off, __global const float *q,
                                            const ulong q_off, __global const float *k, const ulong k_off,
                                            __global const float *v, const ulong v_off, __global const float *out,
                                            const ulong out_off, __global const float *lse, const ulong lse_off,
                                            __global float *dk, const ulong dk_off, __global float *dv, const ulong dv_off,
                                            const uint b, const uint t, const uint c, const uint nh, const uint ck,
-                                           const float scale, const int causal) {
+                                           const float scale, const int causal, const uint tk, __local float *ql,
+                                           __local float *gl) {
     uint hs = c / nh;
     uint kvh = ck / hs;
-    ulong id = get_global_id(0);
-    if (id >= (ulong)b * kvh * t) {
-        return;
-    }
-    uint j = id % t;
-    uint g = (id / t) % kvh;
-    uint bb = id / ((ulong)t * kvh);
+    uint bk = get_local_size(0);
+    uint nk = (t + bk - 1) / bk;
+    uint grp = get_group_id(0);
+    uint kb = grp % nk;
+    uint g = (grp / nk) % kvh;
+    uint bb = grp / (nk * kvh);
+    uint lid = get_local_id(0);
+    uint j = kb * bk + lid;
+    uint jr = min(j, t - 1);
     uint group = nh / kvh;
-    ulong kv = ((ulong)bb * t + j) * ck + g * hs;
+    ulong kv = ((ulong)bb * t + jr) * ck + g * hs;
     __global const float *kj = k + k_off + kv;
     __global const float *vj = v + v_off + kv;
-    __global float *dkj = dk + dk_off + kv;
-    __global float *dvj = dv + dv_off + kv;
-    for (uint h = g * group; h < (g + 1) * group; h++) {
-        for (uint i = causal ? j : 0; i < t; i++) {
-            ulong row = ((ulong)bb * t + i) * c + h * hs;
-            __global const float *qi = q + q_off + row;
-            __global const float *gi = dout + g_off + row;
-            float s = 0.0f;
-            float dp = 0.0f;
-            for (uint d = 0; d < hs; d++) {
-                s = fma(qi[d], kj[d], s);
-                dp = fma(gi[d], vj[d], dp);
+    // per staged row: its lse and D_i after the tk·hs floats of q (ql) and of dout (gl)
+    __local float *lsel = ql + tk * hs;
+    __local float *rtl = gl + tk * hs;
+    for (uint d0 = 0; d0 < hs; d0 += FG_D) {
+        uint dn = min((uint)FG_D, hs - d0);
+        float av[FG_D];
+        float ak[FG_D];
+        for (uint d = 0; d < FG_D; d++) {
+            av[d] = 0.0f;
+            ak[d] = 0.0f;
+        }
+        for (uint h = g * group; h < (g + 1) * group; h++) {
+            __global const float *qh = q + q_off + (ulong)bb * t * c + h * hs;
+            __global const float *gh = dout + g_off + (ulong)bb * t * c + h * hs;
+            __global const float *oh = out + out_off + (ulong)bb * t * c + h * hs;
+            for (uint i0 = causal ? kb * bk : 0; i0 < t; i0 += tk) {
+                barrier(CLK_LOCAL_MEM_FENCE);
+                fg_stage(ql, qh, i0, tk, t, c, 0, hs);
+                fg_stage(gl, gh, i0, tk, t, c, 0, hs);
+                for (uint x = lid; x < tk; x += bk) {
+                    uint i = min(i0 + x, t - 1);
+                    lsel[x] = lse[lse_off + ((ulong)bb * nh + h) * t + i];
+                    rtl[x] = fused_row_term(gh + (ulong)i * c, oh + (ulong)i * c, hs);
+                }
+                barrier(CLK_LOCAL_MEM_FENCE);
+                for (uint ii = 0; ii < tk; ii++) {
+                    uint i = i0 + ii;
+                    if (i < t && (!causal || jr <= i)) {
+                        float x = 0.0f;
+                        float dp = 0.0f;
+                        for (uint d = 0; d < hs; d++) {
+                            x = fma(ql[ii * hs + d], kj[d], x);
+                            dp = fma(gl[ii * hs + d], vj[d], dp);
+                        }
+                        float p = exp(scale * x - lsel[ii]);
+                        float ds = scale * p * (dp - rtl[ii]);
+                        for (uint d = 0; d < dn; d++) {
+                            av[d] = fma(p, gl[ii * hs + d0 + d], av[d]);
+                            ak[d] = fma(ds, ql[ii * hs + d0 + d], ak[d]);
+                        }
+                    }
+                }
             }
-            float p = exp(scale * s - lse[lse_off + ((ulong)bb * nh + h) * t + i]);
-            float ds = scale * p * (dp - fused_row_term(gi, out + out_off + row, hs));
-            for (uint d = 0; d < hs; d++) {
-                dvj[d] = fma(p, gi[d], dvj[d]);
-                dkj[d] = fma(ds, qi[d], dkj[d]);
+        }
+        if (j < t) {
+            for (uint d = 0; d < dn; d++) {
+                dv[dv_off + kv + d0 + d] += av[d];
+                dk[dk_off + kv + d0 + d] += ak[d];
             }
         }
     }
 }
+#endif

@@ -376,11 +376,6 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     }
 
     @Override
-    public boolean prefersFusedAttention() {
-        return false;
-    }
-
-    @Override
     public final void fusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal) {
         open();
         int[] d = attentionDims(q, k, v, lse, "lse", out, "out");

@@ -155,15 +155,6 @@ public interface NnOps {
                            Tensor dq, Tensor dk, Tensor dv, boolean causal);
 
     /**
-     * Whether a model should run {@link #fusedAttentionForward} and {@link #fusedAttentionBackward}
-     * rather than {@link #attentionForward}: it then keeps only the per-row log-sum-exp between its
-     * passes instead of the [B, NH, T, T] probabilities. True where the fused op is also the faster
-     * (reference, cpu); opencl implements it too but its kernels are slower than the composed
-     * attention on PoCL, so it says false; tornado lacks it.
-     */
-    boolean prefersFusedAttention();
-
-    /**
      * The attention of {@link #attentionForward} (the same heads, grouping, scale 1/√hs and causal
      * mask), keeping of the probabilities only their row statistic: {@code lse[b, h, i] =
      * log Σ_j exp(q_i·k_jᵀ/√hs)} over the visible keys j (natural log). Nothing of size T × T is

@@ -306,11 +306,6 @@ public final class CpuNnOps extends AbstractNnOps {
 
     // ---------------------------------------------------------------- fused attention
 
-    @Override
-    public boolean prefersFusedAttention() {
-        return true;
-    }
-
     private static AttentionKernels.Heads heads(Tensor k, int t, int c, int nh, boolean causal) {
         int hs = c / nh;
         int ck = k.shape()[2];

@@ -23,8 +23,10 @@ import org.jocl.cl_kernel;
  * count; the encoder backward adds the rows of repeated ids in token order; no float atomics. RMSNorm
  * has layernorm's geometry, RoPE a pair per work-item (GPU) or a row (CPU) in the reference's float
  * order, SwiGLU the element-wise geometry. The attention that keeps its probabilities, grouped-query
- * heads included, is {@link AbstractNnOps}'s composition of batched sgemm and this class's softmax; the
- * fused attention is a work-item per query row (forward, dq) and per key row (dk, dv).
+ * heads included, is {@link AbstractNnOps}'s composition of batched sgemm and this class's softmax. The
+ * fused attention is tiled: on CPUs K and V are packed (Kᵀ, Vᵀ, padded rows) and a work-item takes 4
+ * query rows (forward, dq) or 16 keys (dk, dv) in float16 registers; on GPUs a work-group takes 64 rows
+ * and stages the other side's rows in local memory, 32 at a time.
  */
 final class OpenClNnOps extends AbstractNnOps {
 
@@ -34,6 +36,21 @@ final class OpenClNnOps extends AbstractNnOps {
     private static final int ROW_GROUP = 256;
     /** CPU layout: work-items per work-group at most (each already a row or an 8-wide block). */
     private static final int CPU_GROUP = 64;
+
+    /** Keys per block of the CPU-layout kernels (FA_KB in nn.cl): Kᵀ and Vᵀ rows are padded to a multiple. */
+    private static final int FA_KB = 16;
+    /** Output columns per pass of the CPU-layout kernels (FA_DC in nn.cl): packed K and V rows are padded to it. */
+    private static final int FA_DC = 64;
+    /** Query rows per work-item of the CPU-layout forward and dq pass (FA_QR in nn.cl). */
+    private static final int FA_QR = 4;
+    /** GPU layout: rows staged per tile at most (FG_K in nn.cl). */
+    private static final int FG_K = 32;
+    /** GPU layout: work-items (rows) per work-group of the fused attention. */
+    private static final int GPU_ATTENTION_GROUP = 64;
+    private static final int PACK_KT = 1;
+    private static final int PACK_VT = 2;
+    private static final int PACK_K = 4;
+    private static final int PACK_V = 8;
 
     private static final int GELU_TANH = 0;
     private static final int GELU_ERF = 1;
@@ -258,46 +275,98 @@ final class OpenClNnOps extends AbstractNnOps {
     // ---------------------------------------------------------------- fused attention
 
     /**
-     * False: the fused kernels (a work-item per row, no tiling) are correct but on PoCL 4× (forward)
-     * and 19× (backward) slower than the composed attention measured side by side, so models keep the
-     * composition here until they are tiled.
+     * CPU layout: packs what the kernels read of k and v ({@code fused_attention_pack}) into the
+     * workspaces {Kᵀ, Vᵀ, K rows, V rows}; entries not asked for are null.
      */
-    @Override
-    public boolean prefersFusedAttention() {
-        return false;
+    private Tensor[] packKeys(Tensor k, Tensor v, int what, int b, int t, int hs) {
+        int kvh = k.shape()[2] / hs;
+        long tp = roundUp(t, FA_KB);
+        long w = roundUp(hs, FA_DC);
+        long perT = (long) b * kvh * hs * tp;
+        long perRows = (long) b * kvh * tp * w;
+        Tensor[] packed = {
+                (what & PACK_KT) != 0 ? dev.workspace("nn.attention.kt", perT) : null,
+                (what & PACK_VT) != 0 ? dev.workspace("nn.attention.vt", perT) : null,
+                (what & PACK_K) != 0 ? dev.workspace("nn.attention.k", perRows) : null,
+                (what & PACK_V) != 0 ? dev.workspace("nn.attention.v", perRows) : null};
+        Tensor any = packed[0];
+        cl_kernel kl = kernel("fused_attention_pack");
+        args(kl, k, v, or(packed[0], any), or(packed[1], any), or(packed[2], any), or(packed[3], any), b, t, hs, kvh, what);
+        launchItems(kl, (long) b * kvh * (tp / FA_KB));
+        return packed;
     }
 
-    /** One work-item per item in both layouts (CPU: {@link #launchItems}; GPU: element-wise groups). */
-    private void launchEach(cl_kernel k, long items) {
-        if (dev.cpuLayout()) {
-            launchItems(k, items);
-            return;
-        }
-        int g = groupSize(dev, k, ELEMENTWISE_GROUP);
-        dev.launch(k, new long[] {roundUp(items, g)}, new long[] {g});
+    private static Tensor or(Tensor t, Tensor otherwise) {
+        return t != null ? t : otherwise;
     }
 
-    /** A work-item per query row ({@code fused_attention_forward} in nn.cl): online softmax, lse kept. */
+    /**
+     * CPU layout: keys packed (Kᵀ, V rows), then a work-item per {@value #FA_QR} query rows; GPU
+     * layout: a work-item per query row. Online softmax, lse kept.
+     */
     @Override
     protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
                                            int t, int c, int nh) {
+        int ck = k.shape()[2];
+        float scale = (float) (1.0 / Math.sqrt(c / nh));
         cl_kernel kl = kernel("fused_attention_forward");
-        args(kl, q, k, v, out, lse, b, t, c, nh, k.shape()[2], (float) (1.0 / Math.sqrt(c / nh)), causal ? 1 : 0);
-        launchEach(kl, (long) b * nh * t);
+        if (dev.cpuLayout()) {
+            Tensor[] p = packKeys(k, v, PACK_KT | PACK_V, b, t, c / nh);
+            args(kl, q, p[0], p[3], out, lse, b, t, c, nh, ck, scale, causal ? 1 : 0);
+            launchItems(kl, (long) b * nh * ((t + FA_QR - 1) / FA_QR));
+            return;
+        }
+        int tk = tileRows(c / nh);
+        int bq = groupSize(dev, kl, GPU_ATTENTION_GROUP);
+        args(kl, q, k, v, out, lse, b, t, c, nh, ck, scale, causal ? 1 : 0, tk, tileScratch(tk, c / nh),
+                tileScratch(tk, c / nh));
+        launchTiles(kl, (long) b * nh, t, bq);
     }
 
-    /** dq a work-item per query row, then dk and dv a work-item per key row of each KV head. */
+    /** A dq pass over query rows, then a dk/dv pass over key rows of each KV head (CPU layout: blocks of both). */
     @Override
     protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
                                             Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
         int ck = k.shape()[2];
-        float scale = (float) (1.0 / Math.sqrt(c / nh));
+        int hs = c / nh;
+        float scale = (float) (1.0 / Math.sqrt(hs));
         cl_kernel kq = kernel("fused_attention_backward_query");
-        args(kq, dout, q, k, v, out, lse, dq, b, t, c, nh, ck, scale, causal ? 1 : 0);
-        launchEach(kq, (long) b * nh * t);
         cl_kernel kk = kernel("fused_attention_backward_key");
-        args(kk, dout, q, k, v, out, lse, dk, dv, b, t, c, nh, ck, scale, causal ? 1 : 0);
-        launchEach(kk, (long) b * (ck / (c / nh)) * t);
+        if (dev.cpuLayout()) {
+            Tensor[] p = packKeys(k, v, PACK_KT | PACK_VT | PACK_K, b, t, hs);
+            Tensor rowTerms = dev.workspace("nn.attention.rowterm", lse.size());
+            args(kq, dout, q, p[0], p[1], p[2], out, lse, dq, rowTerms, b, t, c, nh, ck, scale, causal ? 1 : 0);
+            launchItems(kq, (long) b * nh * ((t + FA_QR - 1) / FA_QR));
+            long blocks = (long) b * (ck / hs) * (roundUp(t, FA_KB) / FA_KB);
+            Tensor acc = dev.workspace("nn.attention.dkv", blocks * 2 * hs * FA_KB);
+            args(kk, dout, q, p[0], p[1], rowTerms, lse, dk, dv, acc, b, t, c, nh, ck, scale, causal ? 1 : 0);
+            launchItems(kk, blocks);
+            return;
+        }
+        int tk = tileRows(hs);
+        args(kq, dout, q, k, v, out, lse, dq, b, t, c, nh, ck, scale, causal ? 1 : 0, tk, tileScratch(tk, hs),
+                tileScratch(tk, hs));
+        launchTiles(kq, (long) b * nh, t, groupSize(dev, kq, GPU_ATTENTION_GROUP));
+        args(kk, dout, q, k, v, out, lse, dk, dv, b, t, c, nh, ck, scale, causal ? 1 : 0, tk, tileScratch(tk, hs),
+                tileScratch(tk, hs));
+        launchTiles(kk, (long) b * (ck / hs), t, groupSize(dev, kk, GPU_ATTENTION_GROUP));
+    }
+
+    /** GPU layout: rows staged per tile (at most FG_K = 32), two tiles of hs + 1 floats a row within local memory. */
+    private int tileRows(int hs) {
+        long localFloats = dev.info().localMemBytes() / Sizeof.cl_float;
+        return (int) Math.clamp(localFloats / (2L * (hs + 1)), 1, FG_K);
+    }
+
+    /** One staged tile in local memory: tk rows of hs floats and one more float per row. */
+    private static ClLaunch.Local tileScratch(int tk, int hs) {
+        return new ClLaunch.Local((long) tk * (hs + 1) * Sizeof.cl_float);
+    }
+
+    /** GPU layout: a work-group of {@code group} rows per block of rows of each of {@code heads} (sequence, head) pairs. */
+    private void launchTiles(cl_kernel k, long heads, int t, int group) {
+        long blocks = heads * ((t + group - 1) / group);
+        dev.launch(k, new long[] {blocks * group}, new long[] {group});
     }
 
     // ---------------------------------------------------------------- cross-entropy

@@ -430,11 +430,6 @@ public final class ReferenceNnOps extends AbstractNnOps {
         }
     }
 
-    @Override
-    public boolean prefersFusedAttention() {
-        return true;
-    }
-
     /**
      * The fused attention's forward written plainly, one query row at a time in double: the scaled
      * scores of the visible keys, their maximum m, lse = m + log Σ exp(s − m), out = Σ exp(s − lse)·v.

@@ -15,15 +15,14 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * The fused attention ({@code fusedAttentionForward/Backward}, lse instead of the [B, NH, T, T]
- * probabilities) against two oracles that do not share its code: lse against log Σ exp of the
- * scaled scores computed here in double, and out, dq, dk and dv against the reference's plain
- * {@code attentionForward/Backward} (the op the PyTorch fixtures and finite differences check).
- * So the check means something on the reference too, whose fused attention is written separately.
+ * probabilities) against oracles that share no backend's code: lse against log Σ exp of the scaled
+ * scores computed here in double, and out, dq, dk and dv against {@link AttentionOracle}, the tests'
+ * attention in double. So the check means something on the reference too.
  *
  * <p>Shapes: T = 1, odd head sizes (hs = 5, 10: not a multiple of the vector length), grouped-query
- * heads (KVH = 1, 2 below NH), and T = 300, past the cpu kernel's key block of 256, so the online
- * softmax rescales a running row. A backend without the fused ops skips the check; one that has them
- * is checked whether or not it {@code prefersFusedAttention()}.
+ * heads (KVH = 1, 2 below NH), T = 300, past the cpu kernel's key block of 256, so the online
+ * softmax rescales a running row, and hs = 80, past the 64 columns the opencl kernels hold per pass.
+ * A backend without the fused ops skips the check.
  */
 final class FusedAttentionContract {
 
@@ -38,7 +37,7 @@ final class FusedAttentionContract {
     }
 
     /** Skips the check on a backend without the fused op (it throws UnsupportedOperationException). */
-    private static void requireFused(Device dev) {
+    static void requireFused(Device dev) {
         try (Tensor q = dev.allocate(1, 1, 2); Tensor out = dev.allocate(1, 1, 2); Tensor lse = dev.allocate(1, 1, 1)) {
             dev.nn().fusedAttentionForward(q, q, q, out, lse, true);
         } catch (UnsupportedOperationException e) {
@@ -51,7 +50,7 @@ final class FusedAttentionContract {
         SplittableRandom r = new SplittableRandom(81);
         // {B, T, C, NH, KVH}
         for (int[] s : new int[][] {{1, 1, 15, 3, 3}, {2, 7, 15, 3, 1}, {2, 17, 40, 4, 4}, {2, 33, 64, 4, 2}, {1, 70, 48, 2, 2},
-                {1, 300, 32, 2, 1}}) {
+                {1, 300, 32, 2, 1}, {1, 20, 160, 2, 1}}) {
             int b = s[0], t = s[1], c = s[2], nh = s[3], kvh = s[4];
             int hs = c / nh;
             int ck = kvh * hs;
@@ -68,14 +67,7 @@ final class FusedAttentionContract {
                 float[] dv0 = random(r, nk, 1);
                 int[] bt = {b, t, c};
                 int[] btk = {b, t, ck};
-                int[] att = {b, nh, t, t};
-                // the oracle: 0 q, 1 k, 2 v, 3 att, 4 out, 5 dout, 6 datt, 7 dq, 8 dk, 9 dv
-                float[][] want = NnRuns.run(ref, null,
-                        new float[][] {q, k, v, new float[b * nh * t * t], new float[n], dout, new float[b * nh * t * t], dq0, dk0, dv0},
-                        new int[][] {bt, btk, btk, att, bt, bt, att, bt, btk, btk}, (d, x) -> {
-                            d.nn().attentionForward(x[0], x[1], x[2], x[3], x[4], causal);
-                            d.nn().attentionBackward(x[5], x[0], x[1], x[2], x[3], x[6], x[7], x[8], x[9], causal);
-                        }, what, 3, 4, 7, 8, 9);
+                AttentionOracle want = AttentionOracle.of(q, k, v, dout, dq0, dk0, dv0, b, t, c, nh, kvh, causal);
                 // the device: 0 q, 1 k, 2 v, 3 lse, 4 out, 5 dout, 6 dq, 7 dk, 8 dv
                 float[][] got = NnRuns.run(dev, null,
                         new float[][] {q, k, v, NnRuns.filled(b * nh * t, Float.NaN), NnRuns.filled(n, Float.NaN), dout, dq0, dk0,
@@ -84,15 +76,16 @@ final class FusedAttentionContract {
                             d.nn().fusedAttentionForward(x[0], x[1], x[2], x[4], x[3], causal);
                             d.nn().fusedAttentionBackward(x[5], x[0], x[1], x[2], x[4], x[3], x[6], x[7], x[8], causal);
                         }, what, 3, 4, 6, 7, 8);
-                float[] p = want[0];
+                float[] p = want.p();
                 double[][] lse = logSumExp(q, k, b, t, c, nh, ck, causal);
                 assertClose(toFloats(lse[0]), got[0], lse[1], 2 * REL_TOL, what + ": lse");
-                assertClose(want[1], got[1], NnRuns.attentionForwardBound(v, p, b, t, c, nh, kvh), 2 * REL_TOL, what + ": out");
+                assertClose(want.out(), got[1], NnRuns.attentionForwardBound(v, p, b, t, c, nh, kvh), 2 * REL_TOL, what + ": out");
                 double[][] bound = NnRuns.attentionBackwardBound(q, k, v, p, dout, b, t, c, nh, kvh);
                 float[][] start = {dq0, dk0, dv0};
+                float[][] grads = {want.dq(), want.dk(), want.dv()};
                 String[] names = {"dq", "dk", "dv"};
                 for (int i = 0; i < 3; i++) {
-                    assertClose(want[2 + i], got[2 + i], NnRuns.plus(bound[i], NnRuns.abs(start[i])), 2 * REL_TOL,
+                    assertClose(grads[i], got[2 + i], NnRuns.plus(bound[i], NnRuns.abs(start[i])), 2 * REL_TOL,
                             what + ": " + names[i]);
                 }
             }

@@ -166,6 +166,28 @@ class NnContractTest {
             super.doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, b, t, c, nh);
         }
 
+        /** The reference's fused attention with the attention flaws (the finite-difference checks run it). */
+        @Override
+        protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
+                                               int t, int c, int nh) {
+            ref.fusedAttentionForward(q, flaw == Flaw.K_OFFSET_BLIND ? k.storage().view(0, k.shape()) : k, v, out, lse, causal);
+        }
+
+        @Override
+        protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                                Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+            if (flaw == Flaw.DV_WRITTEN) {
+                device.linalg().fill(dv, 0f);
+            }
+            if (flaw == Flaw.DK_DROPPED) {
+                try (Tensor scratch = device.allocate(dk.shape())) {
+                    ref.fusedAttentionBackward(dout, q, k, v, out, lse, dq, scratch, dv, causal);
+                }
+                return;
+            }
+            ref.fusedAttentionBackward(dout, q, k, v, out, lse, dq, dk, dv, causal);
+        }
+
         @Override
         protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
             ref.rmsNormForward(x, weight, eps, out, rstd);
@@ -343,7 +365,7 @@ class NnContractTest {
 
     @Test
     void aDroppedAttentionGradientIsCaught() {
-        caught(Flaw.DK_DROPPED, "attention backward matches finite differences");
+        caught(Flaw.DK_DROPPED, "fused attention backward matches finite differences");
         caught(Flaw.DK_DROPPED, "attention (causal and not) within tolerance");
     }
 

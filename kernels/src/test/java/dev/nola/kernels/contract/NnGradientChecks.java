@@ -28,14 +28,14 @@ final class NnGradientChecks {
                 new Check("gelu backward matches finite differences (tanh and erf)", true, NnGradientChecks::gelu),
                 new Check("bias backward matches finite differences", true, NnGradientChecks::bias),
                 new Check("softmax backward matches finite differences (scale, causal)", true, NnGradientChecks::softmax),
-                new Check("attention backward matches finite differences (causal and not, hs = 5)", true, NnGradientChecks::attention),
+                new Check("fused attention backward matches finite differences (causal and not, hs = 5)", true, NnGradientChecks::attention),
                 new Check("cross-entropy backward matches finite differences (label smoothing, ignore index)", true,
                         NnGradientChecks::crossEntropy),
                 new Check("pool backward matches finite differences (mean and first)", true, NnGradientChecks::pool),
                 new Check("rmsnorm backward matches finite differences (dx, dweight)", true, NnGradientChecks::rmsNorm),
                 new Check("rope backward matches finite differences (pos0 > 0, several heads)", true, NnGradientChecks::rope),
                 new Check("swiglu backward matches finite differences (dgate, dup; tails)", true, NnGradientChecks::swiglu),
-                new Check("grouped-query attention backward matches finite differences (KVH < NH, causal and not)", true,
+                new Check("grouped-query fused attention backward matches finite differences (KVH < NH, causal and not)", true,
                         NnGradientChecks::groupedAttention));
     }
 
@@ -217,6 +217,7 @@ final class NnGradientChecks {
      * element of each is perturbed; the gradient is dq, dk and dv, views of one planar buffer too.
      */
     static void attention(Device ref, Device dev) {
+        FusedAttentionContract.requireFused(dev);
         SplittableRandom r = new SplittableRandom(65);
         // {B, T, C, NH}: T = 1, B = 1; B = 2 with hs = 5; hs = 1
         for (int[] s : new int[][] {{1, 1, 15, 3}, {2, 5, 15, 3}, {1, 4, 3, 3}}) {
@@ -224,19 +225,19 @@ final class NnGradientChecks {
             for (boolean causal : new boolean[] {true, false}) {
                 float[] qkv = random(r, 3 * b * t * c, 1.5);
                 float[] w = random(r, b * t * c, 1);
-                // 0 [q; k; v], 1 att, 2 out, 3 dout, 4 datt, 5 [dq; dk; dv]
-                int[][] shapes = {{3, b, t, c}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {3, b, t, c}};
-                int tt = b * nh * t * t;
+                // 0 [q; k; v], 1 lse, 2 out, 3 dout, 4 [dq; dk; dv]
+                int[][] shapes = {{3, b, t, c}, {b, nh, t}, {b, t, c}, {b, t, c}, {3, b, t, c}};
+                int tt = b * nh * t;
                 Operands.Call fwd = (d, x) -> {
                     Tensor[] in = NnRuns.qkv(x, 0, true);
-                    d.nn().attentionForward(in[0], in[1], in[2], x[1], x[2], causal);
+                    d.nn().fusedAttentionForward(in[0], in[1], in[2], x[2], x[1], causal);
                 };
-                float[] g = Operands.run(dev, new float[][] {qkv, new float[tt], new float[b * t * c], w, new float[tt],
-                        new float[qkv.length]}, shapes, 5, (d, x) -> {
+                float[] g = Operands.run(dev, new float[][] {qkv, new float[tt], new float[b * t * c], w, new float[qkv.length]},
+                        shapes, 4, (d, x) -> {
                             fwd.call(d, x);
                             Tensor[] in = NnRuns.qkv(x, 0, true);
-                            Tensor[] grad = NnRuns.qkv(x, 5, true);
-                            d.nn().attentionBackward(x[3], in[0], in[1], in[2], x[1], x[4], grad[0], grad[1], grad[2], causal);
+                            Tensor[] grad = NnRuns.qkv(x, 4, true);
+                            d.nn().fusedAttentionBackward(x[3], in[0], in[1], in[2], x[2], x[1], grad[0], grad[1], grad[2], causal);
                         });
                 assertGradient("attention B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " causal=" + causal
                                 + " (elements of q, then k, then v)", qkv, g, w,
@@ -364,6 +365,7 @@ final class NnGradientChecks {
 
     /** x is q, k and v one after another (every element of each perturbed); the gradient dq, dk, dv likewise. */
     static void groupedAttention(Device ref, Device dev) {
+        FusedAttentionContract.requireFused(dev);
         SplittableRandom r = new SplittableRandom(71);
         // {B, T, NH, KVH, hs}
         for (int[] s : new int[][] {{1, 4, 4, 2, 3}, {2, 3, 6, 2, 2}, {1, 3, 3, 1, 4}}) {
@@ -371,22 +373,22 @@ final class NnGradientChecks {
             int c = nh * hs;
             int ck = kvh * hs;
             int size = b * t * (c + 2 * ck);
-            int tt = b * nh * t * t;
+            int tt = b * nh * t;
             for (boolean causal : new boolean[] {true, false}) {
                 float[] qkv = random(r, size, 1.5);
                 float[] w = random(r, b * t * c, 1);
-                // 0 [q; k; v], 1 att, 2 out, 3 dout, 4 datt, 5 [dq; dk; dv]
-                int[][] shapes = {{size}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {size}};
+                // 0 [q; k; v], 1 lse, 2 out, 3 dout, 4 [dq; dk; dv]
+                int[][] shapes = {{size}, {b, nh, t}, {b, t, c}, {b, t, c}, {size}};
                 Operands.Call fwd = (d, x) -> {
                     Tensor[] in = groupedQkv(x[0], b, t, c, ck);
-                    d.nn().attentionForward(in[0], in[1], in[2], x[1], x[2], causal);
+                    d.nn().fusedAttentionForward(in[0], in[1], in[2], x[2], x[1], causal);
                 };
-                float[] g = Operands.run(dev, new float[][] {qkv, new float[tt], new float[b * t * c], w, new float[tt],
-                        new float[size]}, shapes, 5, (d, x) -> {
+                float[] g = Operands.run(dev, new float[][] {qkv, new float[tt], new float[b * t * c], w, new float[size]}, shapes, 4,
+                        (d, x) -> {
                             fwd.call(d, x);
                             Tensor[] in = groupedQkv(x[0], b, t, c, ck);
-                            Tensor[] grad = groupedQkv(x[5], b, t, c, ck);
-                            d.nn().attentionBackward(x[3], in[0], in[1], in[2], x[1], x[4], grad[0], grad[1], grad[2], causal);
+                            Tensor[] grad = groupedQkv(x[4], b, t, c, ck);
+                            d.nn().fusedAttentionBackward(x[3], in[0], in[1], in[2], x[2], x[1], grad[0], grad[1], grad[2], causal);
                         });
                 assertGradient("grouped-query attention B=" + b + " T=" + t + " NH=" + nh + " KVH=" + kvh + " hs=" + hs + " causal="
                         + causal + " (elements of q, then k, then v)", qkv, g, w,

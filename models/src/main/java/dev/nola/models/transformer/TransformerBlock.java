@@ -152,10 +152,8 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor q;
         final Tensor k;
         final Tensor v;
-        /** Whether attention is the backend's fused op ({@code NnOps#prefersFusedAttention}). */
-        final boolean fused;
-        /** The fused op's row log-sum-exp [B, NH, T], or else the probabilities [B, NH, T, T]. */
-        final Tensor att;
+        /** The fused attention's row log-sum-exp [B, NH, T]: all the backward needs of the probabilities. */
+        final Tensor lse;
         final Tensor atty;
         final Tensor h;
         final Tensor ln2;
@@ -189,8 +187,7 @@ public final class TransformerBlock implements AutoCloseable {
             q = z.q(qkv);
             k = z.k(qkv);
             v = z.v(qkv);
-            fused = d.nn().prefersFusedAttention();
-            att = own(fused ? d.allocate(b, z.heads, t) : d.allocate(b, z.heads, t, t));
+            lse = own(d.allocate(b, z.heads, t));
             atty = own(d.allocate(b, t, z.wq));
             h = own(d.allocate(z.n, z.c));
             // Written and read within the forward alone when backward does not read them: the scratch
@@ -232,8 +229,6 @@ public final class TransformerBlock implements AutoCloseable {
         final Tensor dq;
         final Tensor dk;
         final Tensor dv;
-        /** The probabilities' gradient [B, NH, T, T]; null with the fused attention, which needs none. */
-        final Tensor datt;
         final Tensor dh;
         final Tensor datty;
         /** The gradient of up(x) (GELU), or of gate(x) and up(x) side by side (SwiGLU). */
@@ -251,7 +246,6 @@ public final class TransformerBlock implements AutoCloseable {
             dq = z.q(dqkv);
             dk = z.k(dqkv);
             dv = z.v(dqkv);
-            datt = d.nn().prefersFusedAttention() ? null : d.allocate(b, z.heads, t, t);
             dh = d.allocate(z.n, z.c);
             datty = d.allocate(b, t, z.wq);
             dfc = z.mlp(d);
@@ -262,10 +256,8 @@ public final class TransformerBlock implements AutoCloseable {
 
         @Override
         public void close() {
-            for (Tensor x : new Tensor[] {dln, dqkv, datt, dh, datty, dfc, dfcAct}) {
-                if (x != null) {
-                    x.close();
-                }
+            for (Tensor x : new Tensor[] {dln, dqkv, dh, datty, dfc, dfcAct}) {
+                x.close();
             }
         }
     }
@@ -288,15 +280,11 @@ public final class TransformerBlock implements AutoCloseable {
     }
 
     /**
-     * atty = attention(q, k, v): the backend's fused op where it has one (only the row log-sum-exp
-     * kept for the backward pass, nothing of size T × T), else the op that keeps the probabilities.
+     * atty = attention(q, k, v), the fused op: only the row log-sum-exp is kept for the backward pass,
+     * nothing of size T × T.
      */
     private void attend(Activations a, boolean causal) {
-        if (a.fused) {
-            device.nn().fusedAttentionForward(a.q, a.k, a.v, a.atty, a.att, causal);
-        } else {
-            device.nn().attentionForward(a.q, a.k, a.v, a.att, a.atty, causal);
-        }
+        device.nn().fusedAttentionForward(a.q, a.k, a.v, a.atty, a.lse, causal);
     }
 
     /**
@@ -492,11 +480,7 @@ public final class TransformerBlock implements AutoCloseable {
         fill.fill(datty, 0f);
         o.backward(device, rows(a.atty), s.dh, datty);
         fill.fill(s.dqkv, 0f);
-        if (a.fused) {
-            nn.fusedAttentionBackward(s.datty, a.q, a.k, a.v, a.atty, a.att, s.dq, s.dk, s.dv, spec.attention().causal());
-        } else {
-            nn.attentionBackward(s.datty, a.q, a.k, a.v, a.att, s.datt, s.dq, s.dk, s.dv, spec.attention().causal());
-        }
+        nn.fusedAttentionBackward(s.datty, a.q, a.k, a.v, a.atty, a.lse, s.dq, s.dk, s.dv, spec.attention().causal());
         if (rope != null) {
             nn.ropeBackward(s.dq, rope.cos(), rope.sin(), rope.headDim(), 0, s.dq);
             nn.ropeBackward(s.dk, rope.cos(), rope.sin(), rope.headDim(), 0, s.dk);
