@@ -44,13 +44,17 @@ nola_chain_signals() {
 NOLA_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
 # The Java heap of the CLI, the server and the bench (whose step children inherit it, so the bench
 # measures what `nola finetune` gets): the cpu and opencl devices keep tensors outside the heap, which
-# then holds ~35 MB live and a stream of short-lived garbage. G1's defaults start the heap at 1/64 of
-# the machine (384 MB here) and grow it whenever collection passes 1/13 of the time, so garbage, not
-# data, set ~400-500 MB of a GPT-2 124M step's RSS. Starting at 32 MB and growing only past 20% of the
-# time keeps it nearer what is live (220–370 MB committed on a loaded 2-core machine, against 380–560 MB
-# with the bench's former -Xmx1g or with the defaults). No -Xmx: the reference
-# device's tensors are the heap, and TornadoVM's direct memory is capped at -Xmx.
-NOLA_MEMORY_FLAGS="-Xms32m -XX:GCTimeRatio=4"
+# then holds 20–40 MB live and a stream of short-lived garbage (most of it the Vector API's boxes while
+# C1 code runs in the first steps). G1 sizes its heap by the time spent collecting: during those first
+# steps it doubled the heap again and again, to 230–500 MB of a GPT-2 124M step's RSS, more the more
+# loaded the machine (G1 with -Xms32m -XX:GCTimeRatio=4; capping its young generation made it grow
+# the whole heap instead). The serial collector grows its heap only by what survives a collection:
+# NMT at the end of a GPT-2 124M materialised run, heap + GC structures committed: G1 239 + 43 MB
+# (528 + 49 in a second run), serial 71 + 0.3 MB; the step no slower (side by side, 4-layer GPT-2
+# materialised: 139–143 tokens/s against G1's 115–129 on a loaded machine; young pauses ~1 ms).
+# No -Xmx: the reference device's tensors are the heap, and TornadoVM's direct memory is capped at
+# -Xmx. bin/nola drops the collector when TornadoVM's flags or NOLA_JAVA_OPTS choose another.
+NOLA_MEMORY_FLAGS="-Xms32m -XX:+UseSerialGC"
 # Maven's own JVM: silence JDK 25's warnings about Maven's bundled libraries.
 export MAVEN_OPTS="${MAVEN_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
 

@@ -39,21 +39,23 @@ final class AdapterKernels {
     /** h [N,r] = x·aᵀ; y [N,out] += s·h·bᵀ. */
     static void forward(MemorySegment x, MemorySegment a, MemorySegment b, float s, MemorySegment h, MemorySegment y, int tokens, int in, int r,
                         int out) {
-        MemorySegment bt = transpose(b, out, r);
         int rows = chunkRows(tokens);
         int chunks = (tokens + rows - 1) / rows;
-        IntStream.range(0, chunks).parallel().forEach(c -> {
-            float[] coef = new float[r];
-            float[] lanes = new float[V];
-            int end = Math.min(tokens, (c + 1) * rows);
-            for (int i = c * rows; i < end; i++) {
-                dots(x, i * in, a, in, r, 1f, h, i * r, lanes);
-                for (int q = 0; q < r; q++) {
-                    coef[q] = s * h.getAtIndex(JAVA_FLOAT, i * r + q);
+        try (ScratchPool.Buffer held = transpose(b, out, r)) {
+            MemorySegment bt = held.segment;
+            IntStream.range(0, chunks).parallel().forEach(c -> {
+                float[] coef = new float[r];
+                float[] lanes = new float[V];
+                int end = Math.min(tokens, (c + 1) * rows);
+                for (int i = c * rows; i < end; i++) {
+                    dots(x, i * in, a, in, r, 1f, h, i * r, lanes);
+                    for (int q = 0; q < r; q++) {
+                        coef[q] = s * h.getAtIndex(JAVA_FLOAT, i * r + q);
+                    }
+                    addCombination(coef, r, bt, 0, out, y, i * out);
                 }
-                addCombination(coef, r, bt, 0, out, y, i * out);
-            }
-        });
+            });
+        }
     }
 
     /**
@@ -128,11 +130,29 @@ final class AdapterKernels {
      */
     static void backward(MemorySegment x, MemorySegment a, MemorySegment b, float s, MemorySegment h, MemorySegment dy, MemorySegment dh, MemorySegment dx,
                          MemorySegment da, MemorySegment db, int tokens, int in, int r, int out) {
-        MemorySegment bt = transpose(b, out, r);
         int rows = chunkRows(tokens);
         int chunks = (tokens + rows - 1) / rows;
+        ScratchPool.Buffer[] held = new ScratchPool.Buffer[1 + 2 * chunks];
+        try {
+            held[0] = transpose(b, out, r);
+            MemorySegment bt = held[0].segment;
+            MemorySegment[] dbt = scratches(chunks, r * out, held, 1);
+            MemorySegment[] daPart = scratches(chunks, r * in, held, 1 + chunks);
+            passes(x, a, s, h, dy, dh, dx, da, db, tokens, in, r, out, rows, chunks, bt, dbt, daPart);
+        } finally {
+            for (ScratchPool.Buffer buffer : held) {
+                if (buffer != null) {
+                    buffer.close();
+                }
+            }
+        }
+    }
+
+    /** {@link #backward}'s two passes, over scratch it holds: Bᵀ and the per-chunk partials of dBᵀ and dA. */
+    private static void passes(MemorySegment x, MemorySegment a, float s, MemorySegment h, MemorySegment dy, MemorySegment dh,
+                               MemorySegment dx, MemorySegment da, MemorySegment db, int tokens, int in, int r, int out,
+                               int rows, int chunks, MemorySegment bt, MemorySegment[] dbt, MemorySegment[] daPart) {
         // pass 1 over dy: dh rows and partial dBᵀ [r, out]
-        MemorySegment[] dbt = scratches(chunks, r * out);
         IntStream.range(0, chunks).parallel().forEach(c -> {
             int start = c * rows;
             int len = Math.min(tokens, start + rows) - start;
@@ -159,7 +179,6 @@ final class AdapterKernels {
             }
         }
         // pass 2 over x (and dx): partial dA [r, in], dx rows
-        MemorySegment[] daPart = scratches(chunks, r * in);
         IntStream.range(0, chunks).parallel().forEach(c -> {
             int start = c * rows;
             int len = Math.min(tokens, start + rows) - start;
@@ -193,22 +212,26 @@ final class AdapterKernels {
         return total;
     }
 
-    private static MemorySegment[] scratches(int count, int n) {
+    /** count zeroed buffers of n floats, taken from the pool into held[at ..] (the caller gives them back). */
+    private static MemorySegment[] scratches(int count, int n, ScratchPool.Buffer[] held, int at) {
         MemorySegment[] s = new MemorySegment[count];
         for (int c = 0; c < count; c++) {
-            s[c] = SegmentAccess.scratch(n);
+            held[at + c] = ScratchPool.take(n);
+            s[c] = held[at + c].segment;
         }
         return s;
     }
 
-    private static MemorySegment transpose(MemorySegment m, int rows, int cols) {
-        MemorySegment t = SegmentAccess.scratch(rows * cols);
+    /** mᵀ in a pool buffer (the caller gives it back). */
+    private static ScratchPool.Buffer transpose(MemorySegment m, int rows, int cols) {
+        ScratchPool.Buffer held = ScratchPool.take(rows * cols);
+        MemorySegment t = held.segment;
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
                 t.setAtIndex(JAVA_FLOAT, j * rows + i, m.getAtIndex(JAVA_FLOAT, i * cols + j));
             }
         }
-        return t;
+        return held;
     }
 
     /** w[wo..wo+n) += alpha·u[uo..uo+n). */

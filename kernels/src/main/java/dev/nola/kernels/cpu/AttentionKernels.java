@@ -6,6 +6,9 @@ import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -77,33 +80,62 @@ final class AttentionKernels {
         final int[] off = new int[ROWS];
         final int[] off2 = new int[ROWS];
 
+        /** The pool buffers behind the segments, given back by {@link #free}. */
+        private final List<ScratchPool.Buffer> held = new ArrayList<>(7);
+
         Scratch(Heads h, boolean backward) {
             int tp = h.padded();
             t = h.t();
             hs = h.hs();
             hsp = (hs + V - 1) / V * V;
-            kt = SegmentAccess.scratch(h.hs() * tp);
-            s = SegmentAccess.scratch(ROWS * tp);
-            row = SegmentAccess.scratch(ROWS * hsp);
-            vt = backward ? SegmentAccess.scratch(h.hs() * tp) : null;
-            dp = backward ? SegmentAccess.scratch(ROWS * tp) : null;
-            dk = backward ? SegmentAccess.scratch(h.t() * h.hs()) : null;
-            dv = backward ? SegmentAccess.scratch(h.t() * h.hs()) : null;
+            kt = buffer(h.hs() * tp);
+            s = buffer(ROWS * tp);
+            row = buffer(ROWS * hsp);
+            vt = backward ? buffer(h.hs() * tp) : null;
+            dp = backward ? buffer(ROWS * tp) : null;
+            dk = backward ? buffer(h.t() * h.hs()) : null;
+            dv = backward ? buffer(h.t() * h.hs()) : null;
+        }
+
+        private MemorySegment buffer(int floats) {
+            ScratchPool.Buffer b = ScratchPool.take(floats);
+            held.add(b);
+            return b.segment;
+        }
+
+        void free() {
+            held.forEach(ScratchPool.Buffer::close);
         }
     }
 
-    /** This thread's scratch for the geometry h, reused while the geometry stays. */
-    private static final ThreadLocal<Scratch[]> SCRATCH = ThreadLocal.withInitial(() -> new Scratch[2]);
+    /**
+     * Idle scratch sets, forward's and backward's, shared by all threads; a task takes one and gives
+     * it back. Not thread-locals: the common pool's workers lose theirs whenever they go idle (see
+     * {@link SgemmBuffers}), so a set was built anew for most calls.
+     */
+    @SuppressWarnings("unchecked")
+    private static final ConcurrentLinkedDeque<Scratch>[] IDLE = new ConcurrentLinkedDeque[] {
+            new ConcurrentLinkedDeque<Scratch>(), new ConcurrentLinkedDeque<Scratch>()};
+    /** Idle sets kept per kind: the cores here and a caller, with room to spare. */
+    private static final int KEPT = 16;
 
-    private static Scratch scratch(Heads h, boolean backward) {
-        Scratch[] held = SCRATCH.get();
-        int i = backward ? 1 : 0;
-        Scratch s = held[i];
-        if (s == null || s.t != h.t() || s.hs != h.hs()) {
-            s = new Scratch(h, backward);
-            held[i] = s;
+    /** An idle set for the geometry h, or a new one (an idle set of another geometry is freed). */
+    private static Scratch take(Heads h, boolean backward) {
+        Scratch s = IDLE[backward ? 1 : 0].pollFirst();
+        if (s != null && (s.t != h.t() || s.hs != h.hs())) {
+            s.free();
+            s = null;
         }
-        return s;
+        return s != null ? s : new Scratch(h, backward);
+    }
+
+    private static void give(Scratch s, boolean backward) {
+        var idle = IDLE[backward ? 1 : 0];
+        if (idle.size() < KEPT) {
+            idle.addFirst(s);
+        } else {
+            s.free();
+        }
     }
 
     /** An operand of the call: its storage and its element offset. */
@@ -112,7 +144,15 @@ final class AttentionKernels {
 
     /** The forward of sequence bb's KV head g and the query heads of its group: out and lse written. */
     static void forward(int bb, int g, Operand q, Operand k, Operand v, Operand out, Operand lse, Heads h) {
-        Scratch sc = scratch(h, false);
+        Scratch sc = take(h, false);
+        try {
+            forward(bb, g, q, k, v, out, lse, h, sc);
+        } finally {
+            give(sc, false);
+        }
+    }
+
+    private static void forward(int bb, int g, Operand q, Operand k, Operand v, Operand out, Operand lse, Heads h, Scratch sc) {
         int t = h.t();
         pack(k.m(), k.at() + bb * t * h.ck() + g * h.hs(), h.ck(), h, sc.kt);
         int vo = v.at() + bb * t * h.ck() + g * h.hs();
@@ -208,7 +248,16 @@ final class AttentionKernels {
     /** The backward of sequence bb's KV head g: dq's rows of the group's heads, and dk, dv of the head. */
     static void backward(int bb, int g, Operand dout, Operand q, Operand k, Operand v, Operand out, Operand lse, Operand dq,
                          Operand dk, Operand dv, Heads h) {
-        Scratch sc = scratch(h, true);
+        Scratch sc = take(h, true);
+        try {
+            backward(bb, g, dout, q, k, v, out, lse, dq, dk, dv, h, sc);
+        } finally {
+            give(sc, true);
+        }
+    }
+
+    private static void backward(int bb, int g, Operand dout, Operand q, Operand k, Operand v, Operand out, Operand lse, Operand dq,
+                                 Operand dk, Operand dv, Heads h, Scratch sc) {
         int t = h.t();
         int tp = h.padded();
         int hs = h.hs();

@@ -178,16 +178,18 @@ public final class CpuNnOps extends AbstractNnOps {
         int per = rowsPerTask(c);
         int tasks = (n + per - 1) / per;
         // Per task: its dweight partial at [2c·i, 2c·i + c), its dbias partial after it.
-        MemorySegment partial = dweight == null && dbias == null ? null : SegmentAccess.scratch(2 * c * tasks);
-        forEach(tasks, i -> LayerNormKernels.backward(segment(dout), at(dout), segment(x), at(x), segment(weight),
-                at(weight), segment(mean), at(mean), segment(rstd), at(rstd), segment(dx), at(dx),
-                dweight == null ? null : partial, 2 * c * i, dbias == null ? null : partial, 2 * c * i + c, c,
-                i * per, Math.min(n, (i + 1) * per)));
-        if (dweight != null) {
-            addPartials(partial, 0, 2 * c, tasks, segment(dweight), at(dweight), c);
-        }
-        if (dbias != null) {
-            addPartials(partial, c, 2 * c, tasks, segment(dbias), at(dbias), c);
+        try (ScratchPool.Buffer held = dweight == null && dbias == null ? null : ScratchPool.take(2 * c * tasks)) {
+            MemorySegment partial = held == null ? null : held.segment;
+            forEach(tasks, i -> LayerNormKernels.backward(segment(dout), at(dout), segment(x), at(x), segment(weight),
+                    at(weight), segment(mean), at(mean), segment(rstd), at(rstd), segment(dx), at(dx),
+                    dweight == null ? null : partial, 2 * c * i, dbias == null ? null : partial, 2 * c * i + c, c,
+                    i * per, Math.min(n, (i + 1) * per)));
+            if (dweight != null) {
+                addPartials(partial, 0, 2 * c, tasks, segment(dweight), at(dweight), c);
+            }
+            if (dbias != null) {
+                addPartials(partial, c, 2 * c, tasks, segment(dbias), at(dbias), c);
+            }
         }
     }
 
@@ -244,14 +246,16 @@ public final class CpuNnOps extends AbstractNnOps {
         int go = at(dout);
         int per = rowsPerTask(c);
         int tasks = (n + per - 1) / per;
-        MemorySegment partial = SegmentAccess.scratch(c * tasks);
-        forEach(tasks, i -> {
-            int full = S.loopBound(c);
-            for (int r = i * per, end = Math.min(n, (i + 1) * per); r < end; r++) {
-                addRow(g, go + r * c, partial, i * c, c, full);
-            }
-        });
-        addPartials(partial, 0, c, tasks, segment(dbias), at(dbias), c);
+        try (ScratchPool.Buffer held = ScratchPool.take(c * tasks)) {
+            MemorySegment partial = held.segment;
+            forEach(tasks, i -> {
+                int full = S.loopBound(c);
+                for (int r = i * per, end = Math.min(n, (i + 1) * per); r < end; r++) {
+                    addRow(g, go + r * c, partial, i * c, c, full);
+                }
+            });
+            addPartials(partial, 0, c, tasks, segment(dbias), at(dbias), c);
+        }
     }
 
     @Override
@@ -471,11 +475,13 @@ public final class CpuNnOps extends AbstractNnOps {
         int per = rowsPerTask(c);
         int tasks = (n + per - 1) / per;
         // Per task: its dweight partial at [c·i, c·i + c).
-        MemorySegment partial = dweight == null ? null : SegmentAccess.scratch(c * tasks);
-        forEach(tasks, i -> RmsNormKernels.backward(segment(dout), at(dout), segment(x), at(x), segment(weight), at(weight),
-                segment(rstd), at(rstd), segment(dx), at(dx), partial, c * i, c, i * per, Math.min(n, (i + 1) * per)));
-        if (dweight != null) {
-            addPartials(partial, 0, c, tasks, segment(dweight), at(dweight), c);
+        try (ScratchPool.Buffer held = dweight == null ? null : ScratchPool.take(c * tasks)) {
+            MemorySegment partial = held == null ? null : held.segment;
+            forEach(tasks, i -> RmsNormKernels.backward(segment(dout), at(dout), segment(x), at(x), segment(weight), at(weight),
+                    segment(rstd), at(rstd), segment(dx), at(dx), partial, c * i, c, i * per, Math.min(n, (i + 1) * per)));
+            if (dweight != null) {
+                addPartials(partial, 0, c, tasks, segment(dweight), at(dweight), c);
+            }
         }
     }
 

@@ -60,34 +60,38 @@ final class GeluKernels {
 
     /** out[oo + i] = gelu(x[xo + i]) for i &lt; n; out may be x at the same offset. */
     static void forward(Gelu kind, MemorySegment x, int xo, MemorySegment out, int oo, int n) {
-        MemorySegment scratch = SegmentAccess.scratch(3 * BLOCK);
-        for (int b = 0; b < n; b += BLOCK) {
-            int len = Math.min(BLOCK, n - b);
-            if (kind == Gelu.TANH) {
-                tanhArguments(x, xo + b, scratch, len);
-                NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
-                tanhForward(x, xo + b, scratch, out, oo + b, len);
-            } else {
-                erfcArguments(x, xo + b, scratch, len, false);
-                NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
-                erfForward(x, xo + b, scratch, out, oo + b, len);
+        try (ScratchPool.Buffer held = ScratchPool.take(3 * BLOCK)) {
+            MemorySegment scratch = held.segment;
+            for (int b = 0; b < n; b += BLOCK) {
+                int len = Math.min(BLOCK, n - b);
+                if (kind == Gelu.TANH) {
+                    tanhArguments(x, xo + b, scratch, len);
+                    NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
+                    tanhForward(x, xo + b, scratch, out, oo + b, len);
+                } else {
+                    erfcArguments(x, xo + b, scratch, len, false);
+                    NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
+                    erfForward(x, xo + b, scratch, out, oo + b, len);
+                }
             }
         }
     }
 
     /** dx[xo' + i] += gelu'(x[xo + i])·dout[go + i] for i &lt; n. */
     static void backward(Gelu kind, MemorySegment x, int xo, MemorySegment dout, int go, MemorySegment dx, int dOff, int n) {
-        MemorySegment scratch = SegmentAccess.scratch(3 * BLOCK);
-        for (int b = 0; b < n; b += BLOCK) {
-            int len = Math.min(BLOCK, n - b);
-            if (kind == Gelu.TANH) {
-                tanhArguments(x, xo + b, scratch, len);
-                NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
-                tanhBackward(x, xo + b, scratch, dout, go + b, dx, dOff + b, len);
-            } else {
-                erfcArguments(x, xo + b, scratch, len, true);
-                NnMath.expShifted(scratch, 0, scratch, 0, 2 * len, 1f, 0f);
-                erfBackward(x, xo + b, scratch, dout, go + b, dx, dOff + b, len);
+        try (ScratchPool.Buffer held = ScratchPool.take(3 * BLOCK)) {
+            MemorySegment scratch = held.segment;
+            for (int b = 0; b < n; b += BLOCK) {
+                int len = Math.min(BLOCK, n - b);
+                if (kind == Gelu.TANH) {
+                    tanhArguments(x, xo + b, scratch, len);
+                    NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
+                    tanhBackward(x, xo + b, scratch, dout, go + b, dx, dOff + b, len);
+                } else {
+                    erfcArguments(x, xo + b, scratch, len, true);
+                    NnMath.expShifted(scratch, 0, scratch, 0, 2 * len, 1f, 0f);
+                    erfBackward(x, xo + b, scratch, dout, go + b, dx, dOff + b, len);
+                }
             }
         }
     }

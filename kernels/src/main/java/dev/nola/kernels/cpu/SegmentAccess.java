@@ -62,9 +62,10 @@ final class SegmentAccess {
 
     /**
      * A zeroed scratch buffer of {@code n} floats in native memory, readable by every thread, freed
-     * by the GC once unreachable. Native rather than {@code MemorySegment.ofArray(float[])}: vector
-     * loads and stores on a segment over a float[] are not intrinsified and ran 10–25× slower
-     * (GELU forward, measured side by side).
+     * by the GC once unreachable: for a buffer an object kept for good holds ({@link SgemmBuffers}'
+     * sets); a call's scratch comes from {@link ScratchPool}, freed deterministically. Native rather
+     * than {@code MemorySegment.ofArray(float[])}: vector loads and stores on a segment over a float[]
+     * are not intrinsified and ran 10–25× slower (GELU forward, measured side by side).
      */
     static MemorySegment scratch(int n) {
         return Arena.ofAuto().allocate((long) n * Float.BYTES, 64);

@@ -40,24 +40,26 @@ final class SwigluKernels {
 
     /** out[oo + i] = silu(gate[go + i])·up[uo + i] for i &lt; n; out may be gate or up at the same offset. */
     static void forward(MemorySegment gate, int go, MemorySegment up, int uo, MemorySegment out, int oo, int n) {
-        MemorySegment scratch = SegmentAccess.scratch(BLOCK);
-        for (int b = 0; b < n; b += BLOCK) {
-            int len = Math.min(BLOCK, n - b);
-            arguments(gate, go + b, scratch, len);
-            NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
-            int full = S.loopBound(len);
-            int i = 0;
-            for (; i < full; i += V) {
-                FloatVector g = FloatVector.fromMemorySegment(S, gate, 4L * (go + b + i), ORDER);
-                FloatVector t = FloatVector.fromMemorySegment(S, scratch, 4L * i, ORDER);
-                VectorMask<Float> neg = g.lt(0f);
-                FloatVector silu = g.mul(FloatVector.broadcast(S, 1f).blend(t, neg)).div(t.add(1f));
-                silu.mul(FloatVector.fromMemorySegment(S, up, 4L * (uo + b + i), ORDER)).intoMemorySegment(out, 4L * (oo + b + i), ORDER);
-            }
-            for (; i < len; i++) {
-                float g = gate.getAtIndex(JAVA_FLOAT, go + b + i);
-                float t = scratch.getAtIndex(JAVA_FLOAT, i);
-                out.setAtIndex(JAVA_FLOAT, oo + b + i, g * (g < 0f ? t : 1f) / (t + 1f) * up.getAtIndex(JAVA_FLOAT, uo + b + i));
+        try (ScratchPool.Buffer held = ScratchPool.take(BLOCK)) {
+            MemorySegment scratch = held.segment;
+            for (int b = 0; b < n; b += BLOCK) {
+                int len = Math.min(BLOCK, n - b);
+                arguments(gate, go + b, scratch, len);
+                NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
+                int full = S.loopBound(len);
+                int i = 0;
+                for (; i < full; i += V) {
+                    FloatVector g = FloatVector.fromMemorySegment(S, gate, 4L * (go + b + i), ORDER);
+                    FloatVector t = FloatVector.fromMemorySegment(S, scratch, 4L * i, ORDER);
+                    VectorMask<Float> neg = g.lt(0f);
+                    FloatVector silu = g.mul(FloatVector.broadcast(S, 1f).blend(t, neg)).div(t.add(1f));
+                    silu.mul(FloatVector.fromMemorySegment(S, up, 4L * (uo + b + i), ORDER)).intoMemorySegment(out, 4L * (oo + b + i), ORDER);
+                }
+                for (; i < len; i++) {
+                    float g = gate.getAtIndex(JAVA_FLOAT, go + b + i);
+                    float t = scratch.getAtIndex(JAVA_FLOAT, i);
+                    out.setAtIndex(JAVA_FLOAT, oo + b + i, g * (g < 0f ? t : 1f) / (t + 1f) * up.getAtIndex(JAVA_FLOAT, uo + b + i));
+                }
             }
         }
     }
@@ -65,34 +67,36 @@ final class SwigluKernels {
     /** dgate += dout·up·silu'(gate), dup += dout·silu(gate), for i &lt; n. */
     static void backward(MemorySegment gate, int go, MemorySegment up, int uo, MemorySegment dout, int doo, MemorySegment dgate, int dgo, MemorySegment dup,
                          int duo, int n) {
-        MemorySegment scratch = SegmentAccess.scratch(BLOCK);
-        for (int b = 0; b < n; b += BLOCK) {
-            int len = Math.min(BLOCK, n - b);
-            arguments(gate, go + b, scratch, len);
-            NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
-            int full = S.loopBound(len);
-            int i = 0;
-            for (; i < full; i += V) {
-                int e = b + i;
-                FloatVector g = FloatVector.fromMemorySegment(S, gate, 4L * (go + e), ORDER);
-                FloatVector t = FloatVector.fromMemorySegment(S, scratch, 4L * i, ORDER);
-                FloatVector onePlus = t.add(1f);
-                FloatVector sigma = FloatVector.broadcast(S, 1f).blend(t, g.lt(0f)).div(onePlus);
-                FloatVector grad = g.mul(t).div(onePlus.mul(onePlus)).add(sigma);
-                FloatVector d = FloatVector.fromMemorySegment(S, dout, 4L * (doo + e), ORDER);
-                d.mul(FloatVector.fromMemorySegment(S, up, 4L * (uo + e), ORDER)).fma(grad, FloatVector.fromMemorySegment(S, dgate, 4L * (dgo + e), ORDER)).intoMemorySegment(dgate, 4L * (dgo + e), ORDER);
-                d.fma(g.mul(sigma), FloatVector.fromMemorySegment(S, dup, 4L * (duo + e), ORDER)).intoMemorySegment(dup, 4L * (duo + e), ORDER);
-            }
-            for (; i < len; i++) {
-                int e = b + i;
-                float g = gate.getAtIndex(JAVA_FLOAT, go + e);
-                float t = scratch.getAtIndex(JAVA_FLOAT, i);
-                float onePlus = t + 1f;
-                float sigma = (g < 0f ? t : 1f) / onePlus;
-                float grad = g * t / (onePlus * onePlus) + sigma;
-                float d = dout.getAtIndex(JAVA_FLOAT, doo + e);
-                dgate.setAtIndex(JAVA_FLOAT, dgo + e, Math.fma(d * up.getAtIndex(JAVA_FLOAT, uo + e), grad, dgate.getAtIndex(JAVA_FLOAT, dgo + e)));
-                dup.setAtIndex(JAVA_FLOAT, duo + e, Math.fma(d, g * sigma, dup.getAtIndex(JAVA_FLOAT, duo + e)));
+        try (ScratchPool.Buffer held = ScratchPool.take(BLOCK)) {
+            MemorySegment scratch = held.segment;
+            for (int b = 0; b < n; b += BLOCK) {
+                int len = Math.min(BLOCK, n - b);
+                arguments(gate, go + b, scratch, len);
+                NnMath.expShifted(scratch, 0, scratch, 0, len, 1f, 0f);
+                int full = S.loopBound(len);
+                int i = 0;
+                for (; i < full; i += V) {
+                    int e = b + i;
+                    FloatVector g = FloatVector.fromMemorySegment(S, gate, 4L * (go + e), ORDER);
+                    FloatVector t = FloatVector.fromMemorySegment(S, scratch, 4L * i, ORDER);
+                    FloatVector onePlus = t.add(1f);
+                    FloatVector sigma = FloatVector.broadcast(S, 1f).blend(t, g.lt(0f)).div(onePlus);
+                    FloatVector grad = g.mul(t).div(onePlus.mul(onePlus)).add(sigma);
+                    FloatVector d = FloatVector.fromMemorySegment(S, dout, 4L * (doo + e), ORDER);
+                    d.mul(FloatVector.fromMemorySegment(S, up, 4L * (uo + e), ORDER)).fma(grad, FloatVector.fromMemorySegment(S, dgate, 4L * (dgo + e), ORDER)).intoMemorySegment(dgate, 4L * (dgo + e), ORDER);
+                    d.fma(g.mul(sigma), FloatVector.fromMemorySegment(S, dup, 4L * (duo + e), ORDER)).intoMemorySegment(dup, 4L * (duo + e), ORDER);
+                }
+                for (; i < len; i++) {
+                    int e = b + i;
+                    float g = gate.getAtIndex(JAVA_FLOAT, go + e);
+                    float t = scratch.getAtIndex(JAVA_FLOAT, i);
+                    float onePlus = t + 1f;
+                    float sigma = (g < 0f ? t : 1f) / onePlus;
+                    float grad = g * t / (onePlus * onePlus) + sigma;
+                    float d = dout.getAtIndex(JAVA_FLOAT, doo + e);
+                    dgate.setAtIndex(JAVA_FLOAT, dgo + e, Math.fma(d * up.getAtIndex(JAVA_FLOAT, uo + e), grad, dgate.getAtIndex(JAVA_FLOAT, dgo + e)));
+                    dup.setAtIndex(JAVA_FLOAT, duo + e, Math.fma(d, g * sigma, dup.getAtIndex(JAVA_FLOAT, duo + e)));
+                }
             }
         }
     }

@@ -130,6 +130,16 @@ public final class DeviceWeights implements AutoCloseable {
         }
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Tensor> drawn = new java.util.HashMap<>();
+        // One chunk for every tensor: a new one per tensor was ~500 MB of 7–16 MB arrays for GPT-2 124M,
+        // humongous garbage that grew the heap (and RSS) before the first step.
+        int largest = 0;
+        for (String name : drawOrder) {
+            WeightSpec w = table.get(name);
+            if (w.init().kind() == Init.Kind.NORMAL) {
+                largest = Math.max(largest, w.elements());
+            }
+        }
+        float[] chunk = new float[Math.min(chunkFloats, largest)];
         try {
             for (String name : drawOrder) {
                 WeightSpec w = table.get(name);
@@ -141,7 +151,6 @@ public final class DeviceWeights implements AutoCloseable {
                         throw e.named(name);
                     }
                     drawn.put(name, t);
-                    float[] chunk = new float[Math.min(chunkFloats, w.elements())];
                     for (int from = 0; from < w.elements(); from += chunk.length) {
                         int len = Math.min(chunk.length, w.elements() - from);
                         sampler.draw(r, w.init().std(), chunk, len, from + len == w.elements());
