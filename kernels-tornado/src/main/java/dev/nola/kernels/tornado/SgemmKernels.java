@@ -13,8 +13,10 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * <ul>
  * <li>{@link #matmulPanel}: op(B) in column panels of {@value #PANEL} (packed by {@link #packPanels},
  * or a float32 B that is not transposed, n a multiple of {@value #PANEL}, read in place: its rows
- * are the panels' rows already), each work-item a {@value #PANEL_ROWS} x {@value #PANEL} block of C
- * as 24 float16 accumulators (24 of the 32 vector registers).</li>
+ * are the panels' rows already), each work-item {@value #ROW_GROUP} row blocks of
+ * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 12 float16 accumulators, over k in slices of
+ * {@value #SLICE} so that a slice of the panel stays in L2 while the row blocks reuse it (half the
+ * OpenCL backend's 6 x 64 block).</li>
  * <li>{@link #matmulDots}: row-major A by Bᵀ of a large B (the LM head), both read in place along k,
  * each work-item a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 24 float16 dot-product
  * sums, added across lanes at the end.</li>
@@ -41,11 +43,11 @@ final class SgemmKernels {
      * floats, 64 KiB, in L2) before the next, adding into C after the first.
      */
     static final int SLICE = 512;
-    /** Packed floats per batch (ceil(n/64)·64·k). */
+    /** Packed floats per batch (ceil(n/32)·32·k). */
     static final int P_PACKED = 13;
-    /** Floats between panel q and q + 1 of the panel source (packed: 64·k; in place: 64). */
+    /** Floats between panel q and q + 1 of the panel source (packed: 32·k; in place: 32). */
     static final int P_PANEL_STRIDE = 14;
-    /** Floats between rows p and p + 1 of a panel (packed: 64; in place: ldb). */
+    /** Floats between rows p and p + 1 of a panel (packed: 32; in place: ldb). */
     static final int P_ROW_STRIDE = 15;
     /** Floats between the panel sources of batches z and z + 1 (packed: P_PACKED; in place: strideB). */
     static final int P_PANEL_BATCH = 16;
@@ -63,9 +65,9 @@ final class SgemmKernels {
 
     /**
      * op(B) of every batch packed into column panels of {@value #PANEL},
-     * {@code packed[z·P + (q·k + p)·64 + j] = op(B)_z(p, 64q + j)}, zeros past n (P = ip[P_PACKED]), so
+     * {@code packed[z·P + (q·k + p)·32 + j] = op(B)_z(p, 32q + j)}, zeros past n (P = ip[P_PACKED]), so
      * that {@link #matmulPanel} streams each panel in address order. One work-item per (z, q, p).
-     * Global size batch·ceil(n/64)·k.
+     * Global size batch·ceil(n/32)·k.
      */
     static void packPanels(KernelContext ctx, IntArray ip, FloatArray b, FloatArray packed) {
         int id = ctx.globalIdx;
@@ -92,11 +94,12 @@ final class SgemmKernels {
     }
 
     /**
-     * C = alpha·op(A)·op(B) + beta·C, each work-item a {@value #PANEL_ROWS} x {@value #PANEL} block: per
-     * step p four float16 loads of the panel's row and six values of op(A), 24 vector multiply-adds.
-     * Row blocks vary fastest, so the work-items of a work-group share one panel in cache. Rows past m
-     * read row m-1 and are not stored; columns past n are zeros in a packed panel and never stored.
-     * Global size batch·ceil(n/64)·ceil(m/6).
+     * C = alpha·op(A)·op(B) + beta·C, each work-item {@value #ROW_GROUP} blocks of {@value #PANEL_ROWS} x
+     * {@value #PANEL} of one panel, slice by slice of k: per step p two float16 loads of the panel's row
+     * and six values of op(A), twelve vector multiply-adds; the first slice applies beta, later ones add
+     * to C. Groups vary fastest, so neighbouring work-items share one panel in cache. Rows past m read
+     * row m-1 and are not stored; columns past n are zeros in a packed panel and never stored.
+     * Global size batch·ceil(n/32)·ceil(ceil(m/6)/8).
      */
     static void matmulPanel(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray src, FloatArray c) {
         int id = ctx.globalIdx;
