@@ -14,9 +14,9 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * <li>{@link #matmulPanel}: op(B) in column panels of {@value #PANEL} (packed by {@link #packPanels},
  * or a float32 B that is not transposed, n a multiple of {@value #PANEL}, read in place: its rows
  * are the panels' rows already), each work-item {@value #ROW_GROUP} row blocks of
- * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 12 float16 accumulators, over k in slices of
- * {@value #SLICE} so that a slice of the panel stays in L2 while the row blocks reuse it (half the
- * OpenCL backend's 6 x 64 block).</li>
+ * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 24 float16 accumulators (24 of the 32 vector
+ * registers), over k in slices of
+ * {@value #SLICE} so that a slice of the panel stays in L2 while the row blocks reuse it.</li>
  * <li>{@link #matmulDots}: row-major A by Bᵀ of a large B (the LM head), both read in place along k,
  * each work-item a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 24 float16 dot-product
  * sums, added across lanes at the end.</li>
@@ -30,7 +30,7 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
 final class SgemmKernels {
 
     /** Columns of a panel of op(B) and of a panel work-item's block of C. */
-    static final int PANEL = 32;
+    static final int PANEL = 64;
     /** Rows of C per work-item of {@link #matmulPanel}. */
     static final int PANEL_ROWS = 6;
     /** Rows and columns of C per work-item of {@link #matmulDots}. */
@@ -39,15 +39,15 @@ final class SgemmKernels {
     /** Row blocks per work-item of {@link #matmulPanel}, which share each slice of the panel in cache. */
     static final int ROW_GROUP = 8;
     /**
-     * Depth of a slice of k: each work-item runs its row blocks over one slice of the panel (32 x 512
-     * floats, 64 KiB, in L2) before the next, adding into C after the first.
+     * Depth of a slice of k: each work-item runs its row blocks over one slice of the panel (64 x 512
+     * floats, 128 KiB, in L2) before the next, adding into C after the first.
      */
     static final int SLICE = 512;
-    /** Packed floats per batch (ceil(n/32)·32·k). */
+    /** Packed floats per batch (ceil(n/64)·64·k). */
     static final int P_PACKED = 13;
-    /** Floats between panel q and q + 1 of the panel source (packed: 32·k; in place: 32). */
+    /** Floats between panel q and q + 1 of the panel source (packed: 64·k; in place: 64). */
     static final int P_PANEL_STRIDE = 14;
-    /** Floats between rows p and p + 1 of a panel (packed: 32; in place: ldb). */
+    /** Floats between rows p and p + 1 of a panel (packed: 64; in place: ldb). */
     static final int P_ROW_STRIDE = 15;
     /** Floats between the panel sources of batches z and z + 1 (packed: P_PACKED; in place: strideB). */
     static final int P_PANEL_BATCH = 16;
@@ -65,9 +65,9 @@ final class SgemmKernels {
 
     /**
      * op(B) of every batch packed into column panels of {@value #PANEL},
-     * {@code packed[z·P + (q·k + p)·32 + j] = op(B)_z(p, 32q + j)}, zeros past n (P = ip[P_PACKED]), so
+     * {@code packed[z·P + (q·k + p)·64 + j] = op(B)_z(p, 64q + j)}, zeros past n (P = ip[P_PACKED]), so
      * that {@link #matmulPanel} streams each panel in address order. One work-item per (z, q, p).
-     * Global size batch·ceil(n/32)·k.
+     * Global size batch·ceil(n/64)·k.
      */
     static void packPanels(KernelContext ctx, IntArray ip, FloatArray b, FloatArray packed) {
         int id = ctx.globalIdx;
@@ -95,11 +95,11 @@ final class SgemmKernels {
 
     /**
      * C = alpha·op(A)·op(B) + beta·C, each work-item {@value #ROW_GROUP} blocks of {@value #PANEL_ROWS} x
-     * {@value #PANEL} of one panel, slice by slice of k: per step p two float16 loads of the panel's row
-     * and six values of op(A), twelve vector multiply-adds; the first slice applies beta, later ones add
+     * {@value #PANEL} of one panel, slice by slice of k: per step p four float16 loads of the panel's row
+     * and six values of op(A), 24 vector multiply-adds; the first slice applies beta, later ones add
      * to C. Groups vary fastest, so neighbouring work-items share one panel in cache. Rows past m read
      * row m-1 and are not stored; columns past n are zeros in a packed panel and never stored.
-     * Global size batch·ceil(n/32)·ceil(ceil(m/6)/8).
+     * Global size batch·ceil(n/64)·ceil(ceil(m/6)/8).
      */
     static void matmulPanel(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray src, FloatArray c) {
         int id = ctx.globalIdx;
@@ -143,16 +143,28 @@ final class SgemmKernels {
                     int ra5 = ao + Math.min(i0 + 5, m - 1) * sa0;
                     Float16 c00 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c01 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c02 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c03 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c10 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c11 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c12 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c13 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c20 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c21 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c22 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c23 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c30 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c31 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c32 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c33 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c40 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c41 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c42 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c43 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c50 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c51 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c52 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c53 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     for (int p = p0; p < p1; p++) {
                         int pb = panel + p * ps;
                         Float16 b0 = new Float16(src.get(pb), src.get(pb + 1), src.get(pb + 2), src.get(pb + 3),
@@ -163,6 +175,14 @@ final class SgemmKernels {
                                 src.get(pb + 20), src.get(pb + 21), src.get(pb + 22), src.get(pb + 23),
                                 src.get(pb + 24), src.get(pb + 25), src.get(pb + 26), src.get(pb + 27),
                                 src.get(pb + 28), src.get(pb + 29), src.get(pb + 30), src.get(pb + 31));
+                        Float16 b2 = new Float16(src.get(pb + 32), src.get(pb + 33), src.get(pb + 34), src.get(pb + 35),
+                                src.get(pb + 36), src.get(pb + 37), src.get(pb + 38), src.get(pb + 39),
+                                src.get(pb + 40), src.get(pb + 41), src.get(pb + 42), src.get(pb + 43),
+                                src.get(pb + 44), src.get(pb + 45), src.get(pb + 46), src.get(pb + 47));
+                        Float16 b3 = new Float16(src.get(pb + 48), src.get(pb + 49), src.get(pb + 50), src.get(pb + 51),
+                                src.get(pb + 52), src.get(pb + 53), src.get(pb + 54), src.get(pb + 55),
+                                src.get(pb + 56), src.get(pb + 57), src.get(pb + 58), src.get(pb + 59),
+                                src.get(pb + 60), src.get(pb + 61), src.get(pb + 62), src.get(pb + 63));
                         int pa = p * sa1;
                         float x0 = a.get(ra0 + pa);
                         float x1 = a.get(ra1 + pa);
@@ -172,211 +192,127 @@ final class SgemmKernels {
                         float x5 = a.get(ra5 + pa);
                         c00 = Float16.add(c00, Float16.mult(b0, x0));
                         c01 = Float16.add(c01, Float16.mult(b1, x0));
+                        c02 = Float16.add(c02, Float16.mult(b2, x0));
+                        c03 = Float16.add(c03, Float16.mult(b3, x0));
                         c10 = Float16.add(c10, Float16.mult(b0, x1));
                         c11 = Float16.add(c11, Float16.mult(b1, x1));
+                        c12 = Float16.add(c12, Float16.mult(b2, x1));
+                        c13 = Float16.add(c13, Float16.mult(b3, x1));
                         c20 = Float16.add(c20, Float16.mult(b0, x2));
                         c21 = Float16.add(c21, Float16.mult(b1, x2));
+                        c22 = Float16.add(c22, Float16.mult(b2, x2));
+                        c23 = Float16.add(c23, Float16.mult(b3, x2));
                         c30 = Float16.add(c30, Float16.mult(b0, x3));
                         c31 = Float16.add(c31, Float16.mult(b1, x3));
+                        c32 = Float16.add(c32, Float16.mult(b2, x3));
+                        c33 = Float16.add(c33, Float16.mult(b3, x3));
                         c40 = Float16.add(c40, Float16.mult(b0, x4));
                         c41 = Float16.add(c41, Float16.mult(b1, x4));
+                        c42 = Float16.add(c42, Float16.mult(b2, x4));
+                        c43 = Float16.add(c43, Float16.mult(b3, x4));
                         c50 = Float16.add(c50, Float16.mult(b0, x5));
                         c51 = Float16.add(c51, Float16.mult(b1, x5));
+                        c52 = Float16.add(c52, Float16.mult(b2, x5));
+                        c53 = Float16.add(c53, Float16.mult(b3, x5));
                     }
                     // the block through a private array, so that the stores are one loop (TornadoVM inlines a
                     // kernel's helpers only up to a size, and the stores written out are past it)
-                    t[0] = c00.getS0();
-                    t[1] = c00.getS1();
-                    t[2] = c00.getS2();
-                    t[3] = c00.getS3();
-                    t[4] = c00.getS4();
-                    t[5] = c00.getS5();
-                    t[6] = c00.getS6();
-                    t[7] = c00.getS7();
-                    t[8] = c00.getS8();
-                    t[9] = c00.getS9();
-                    t[10] = c00.getS10();
-                    t[11] = c00.getS11();
-                    t[12] = c00.getS12();
-                    t[13] = c00.getS13();
-                    t[14] = c00.getS14();
-                    t[15] = c00.getS15();
-                    t[16] = c01.getS0();
-                    t[17] = c01.getS1();
-                    t[18] = c01.getS2();
-                    t[19] = c01.getS3();
-                    t[20] = c01.getS4();
-                    t[21] = c01.getS5();
-                    t[22] = c01.getS6();
-                    t[23] = c01.getS7();
-                    t[24] = c01.getS8();
-                    t[25] = c01.getS9();
-                    t[26] = c01.getS10();
-                    t[27] = c01.getS11();
-                    t[28] = c01.getS12();
-                    t[29] = c01.getS13();
-                    t[30] = c01.getS14();
-                    t[31] = c01.getS15();
-                    t[32] = c10.getS0();
-                    t[33] = c10.getS1();
-                    t[34] = c10.getS2();
-                    t[35] = c10.getS3();
-                    t[36] = c10.getS4();
-                    t[37] = c10.getS5();
-                    t[38] = c10.getS6();
-                    t[39] = c10.getS7();
-                    t[40] = c10.getS8();
-                    t[41] = c10.getS9();
-                    t[42] = c10.getS10();
-                    t[43] = c10.getS11();
-                    t[44] = c10.getS12();
-                    t[45] = c10.getS13();
-                    t[46] = c10.getS14();
-                    t[47] = c10.getS15();
-                    t[48] = c11.getS0();
-                    t[49] = c11.getS1();
-                    t[50] = c11.getS2();
-                    t[51] = c11.getS3();
-                    t[52] = c11.getS4();
-                    t[53] = c11.getS5();
-                    t[54] = c11.getS6();
-                    t[55] = c11.getS7();
-                    t[56] = c11.getS8();
-                    t[57] = c11.getS9();
-                    t[58] = c11.getS10();
-                    t[59] = c11.getS11();
-                    t[60] = c11.getS12();
-                    t[61] = c11.getS13();
-                    t[62] = c11.getS14();
-                    t[63] = c11.getS15();
-                    t[64] = c20.getS0();
-                    t[65] = c20.getS1();
-                    t[66] = c20.getS2();
-                    t[67] = c20.getS3();
-                    t[68] = c20.getS4();
-                    t[69] = c20.getS5();
-                    t[70] = c20.getS6();
-                    t[71] = c20.getS7();
-                    t[72] = c20.getS8();
-                    t[73] = c20.getS9();
-                    t[74] = c20.getS10();
-                    t[75] = c20.getS11();
-                    t[76] = c20.getS12();
-                    t[77] = c20.getS13();
-                    t[78] = c20.getS14();
-                    t[79] = c20.getS15();
-                    t[80] = c21.getS0();
-                    t[81] = c21.getS1();
-                    t[82] = c21.getS2();
-                    t[83] = c21.getS3();
-                    t[84] = c21.getS4();
-                    t[85] = c21.getS5();
-                    t[86] = c21.getS6();
-                    t[87] = c21.getS7();
-                    t[88] = c21.getS8();
-                    t[89] = c21.getS9();
-                    t[90] = c21.getS10();
-                    t[91] = c21.getS11();
-                    t[92] = c21.getS12();
-                    t[93] = c21.getS13();
-                    t[94] = c21.getS14();
-                    t[95] = c21.getS15();
-                    t[96] = c30.getS0();
-                    t[97] = c30.getS1();
-                    t[98] = c30.getS2();
-                    t[99] = c30.getS3();
-                    t[100] = c30.getS4();
-                    t[101] = c30.getS5();
-                    t[102] = c30.getS6();
-                    t[103] = c30.getS7();
-                    t[104] = c30.getS8();
-                    t[105] = c30.getS9();
-                    t[106] = c30.getS10();
-                    t[107] = c30.getS11();
-                    t[108] = c30.getS12();
-                    t[109] = c30.getS13();
-                    t[110] = c30.getS14();
-                    t[111] = c30.getS15();
-                    t[112] = c31.getS0();
-                    t[113] = c31.getS1();
-                    t[114] = c31.getS2();
-                    t[115] = c31.getS3();
-                    t[116] = c31.getS4();
-                    t[117] = c31.getS5();
-                    t[118] = c31.getS6();
-                    t[119] = c31.getS7();
-                    t[120] = c31.getS8();
-                    t[121] = c31.getS9();
-                    t[122] = c31.getS10();
-                    t[123] = c31.getS11();
-                    t[124] = c31.getS12();
-                    t[125] = c31.getS13();
-                    t[126] = c31.getS14();
-                    t[127] = c31.getS15();
-                    t[128] = c40.getS0();
-                    t[129] = c40.getS1();
-                    t[130] = c40.getS2();
-                    t[131] = c40.getS3();
-                    t[132] = c40.getS4();
-                    t[133] = c40.getS5();
-                    t[134] = c40.getS6();
-                    t[135] = c40.getS7();
-                    t[136] = c40.getS8();
-                    t[137] = c40.getS9();
-                    t[138] = c40.getS10();
-                    t[139] = c40.getS11();
-                    t[140] = c40.getS12();
-                    t[141] = c40.getS13();
-                    t[142] = c40.getS14();
-                    t[143] = c40.getS15();
-                    t[144] = c41.getS0();
-                    t[145] = c41.getS1();
-                    t[146] = c41.getS2();
-                    t[147] = c41.getS3();
-                    t[148] = c41.getS4();
-                    t[149] = c41.getS5();
-                    t[150] = c41.getS6();
-                    t[151] = c41.getS7();
-                    t[152] = c41.getS8();
-                    t[153] = c41.getS9();
-                    t[154] = c41.getS10();
-                    t[155] = c41.getS11();
-                    t[156] = c41.getS12();
-                    t[157] = c41.getS13();
-                    t[158] = c41.getS14();
-                    t[159] = c41.getS15();
-                    t[160] = c50.getS0();
-                    t[161] = c50.getS1();
-                    t[162] = c50.getS2();
-                    t[163] = c50.getS3();
-                    t[164] = c50.getS4();
-                    t[165] = c50.getS5();
-                    t[166] = c50.getS6();
-                    t[167] = c50.getS7();
-                    t[168] = c50.getS8();
-                    t[169] = c50.getS9();
-                    t[170] = c50.getS10();
-                    t[171] = c50.getS11();
-                    t[172] = c50.getS12();
-                    t[173] = c50.getS13();
-                    t[174] = c50.getS14();
-                    t[175] = c50.getS15();
-                    t[176] = c51.getS0();
-                    t[177] = c51.getS1();
-                    t[178] = c51.getS2();
-                    t[179] = c51.getS3();
-                    t[180] = c51.getS4();
-                    t[181] = c51.getS5();
-                    t[182] = c51.getS6();
-                    t[183] = c51.getS7();
-                    t[184] = c51.getS8();
-                    t[185] = c51.getS9();
-                    t[186] = c51.getS10();
-                    t[187] = c51.getS11();
-                    t[188] = c51.getS12();
-                    t[189] = c51.getS13();
-                    t[190] = c51.getS14();
-                    t[191] = c51.getS15();
+                    t[0] = c00.getS0(); t[1] = c00.getS1(); t[2] = c00.getS2(); t[3] = c00.getS3();
+                    t[4] = c00.getS4(); t[5] = c00.getS5(); t[6] = c00.getS6(); t[7] = c00.getS7();
+                    t[8] = c00.getS8(); t[9] = c00.getS9(); t[10] = c00.getS10(); t[11] = c00.getS11();
+                    t[12] = c00.getS12(); t[13] = c00.getS13(); t[14] = c00.getS14(); t[15] = c00.getS15();
+                    t[16] = c01.getS0(); t[17] = c01.getS1(); t[18] = c01.getS2(); t[19] = c01.getS3();
+                    t[20] = c01.getS4(); t[21] = c01.getS5(); t[22] = c01.getS6(); t[23] = c01.getS7();
+                    t[24] = c01.getS8(); t[25] = c01.getS9(); t[26] = c01.getS10(); t[27] = c01.getS11();
+                    t[28] = c01.getS12(); t[29] = c01.getS13(); t[30] = c01.getS14(); t[31] = c01.getS15();
+                    t[32] = c02.getS0(); t[33] = c02.getS1(); t[34] = c02.getS2(); t[35] = c02.getS3();
+                    t[36] = c02.getS4(); t[37] = c02.getS5(); t[38] = c02.getS6(); t[39] = c02.getS7();
+                    t[40] = c02.getS8(); t[41] = c02.getS9(); t[42] = c02.getS10(); t[43] = c02.getS11();
+                    t[44] = c02.getS12(); t[45] = c02.getS13(); t[46] = c02.getS14(); t[47] = c02.getS15();
+                    t[48] = c03.getS0(); t[49] = c03.getS1(); t[50] = c03.getS2(); t[51] = c03.getS3();
+                    t[52] = c03.getS4(); t[53] = c03.getS5(); t[54] = c03.getS6(); t[55] = c03.getS7();
+                    t[56] = c03.getS8(); t[57] = c03.getS9(); t[58] = c03.getS10(); t[59] = c03.getS11();
+                    t[60] = c03.getS12(); t[61] = c03.getS13(); t[62] = c03.getS14(); t[63] = c03.getS15();
+                    t[64] = c10.getS0(); t[65] = c10.getS1(); t[66] = c10.getS2(); t[67] = c10.getS3();
+                    t[68] = c10.getS4(); t[69] = c10.getS5(); t[70] = c10.getS6(); t[71] = c10.getS7();
+                    t[72] = c10.getS8(); t[73] = c10.getS9(); t[74] = c10.getS10(); t[75] = c10.getS11();
+                    t[76] = c10.getS12(); t[77] = c10.getS13(); t[78] = c10.getS14(); t[79] = c10.getS15();
+                    t[80] = c11.getS0(); t[81] = c11.getS1(); t[82] = c11.getS2(); t[83] = c11.getS3();
+                    t[84] = c11.getS4(); t[85] = c11.getS5(); t[86] = c11.getS6(); t[87] = c11.getS7();
+                    t[88] = c11.getS8(); t[89] = c11.getS9(); t[90] = c11.getS10(); t[91] = c11.getS11();
+                    t[92] = c11.getS12(); t[93] = c11.getS13(); t[94] = c11.getS14(); t[95] = c11.getS15();
+                    t[96] = c12.getS0(); t[97] = c12.getS1(); t[98] = c12.getS2(); t[99] = c12.getS3();
+                    t[100] = c12.getS4(); t[101] = c12.getS5(); t[102] = c12.getS6(); t[103] = c12.getS7();
+                    t[104] = c12.getS8(); t[105] = c12.getS9(); t[106] = c12.getS10(); t[107] = c12.getS11();
+                    t[108] = c12.getS12(); t[109] = c12.getS13(); t[110] = c12.getS14(); t[111] = c12.getS15();
+                    t[112] = c13.getS0(); t[113] = c13.getS1(); t[114] = c13.getS2(); t[115] = c13.getS3();
+                    t[116] = c13.getS4(); t[117] = c13.getS5(); t[118] = c13.getS6(); t[119] = c13.getS7();
+                    t[120] = c13.getS8(); t[121] = c13.getS9(); t[122] = c13.getS10(); t[123] = c13.getS11();
+                    t[124] = c13.getS12(); t[125] = c13.getS13(); t[126] = c13.getS14(); t[127] = c13.getS15();
+                    t[128] = c20.getS0(); t[129] = c20.getS1(); t[130] = c20.getS2(); t[131] = c20.getS3();
+                    t[132] = c20.getS4(); t[133] = c20.getS5(); t[134] = c20.getS6(); t[135] = c20.getS7();
+                    t[136] = c20.getS8(); t[137] = c20.getS9(); t[138] = c20.getS10(); t[139] = c20.getS11();
+                    t[140] = c20.getS12(); t[141] = c20.getS13(); t[142] = c20.getS14(); t[143] = c20.getS15();
+                    t[144] = c21.getS0(); t[145] = c21.getS1(); t[146] = c21.getS2(); t[147] = c21.getS3();
+                    t[148] = c21.getS4(); t[149] = c21.getS5(); t[150] = c21.getS6(); t[151] = c21.getS7();
+                    t[152] = c21.getS8(); t[153] = c21.getS9(); t[154] = c21.getS10(); t[155] = c21.getS11();
+                    t[156] = c21.getS12(); t[157] = c21.getS13(); t[158] = c21.getS14(); t[159] = c21.getS15();
+                    t[160] = c22.getS0(); t[161] = c22.getS1(); t[162] = c22.getS2(); t[163] = c22.getS3();
+                    t[164] = c22.getS4(); t[165] = c22.getS5(); t[166] = c22.getS6(); t[167] = c22.getS7();
+                    t[168] = c22.getS8(); t[169] = c22.getS9(); t[170] = c22.getS10(); t[171] = c22.getS11();
+                    t[172] = c22.getS12(); t[173] = c22.getS13(); t[174] = c22.getS14(); t[175] = c22.getS15();
+                    t[176] = c23.getS0(); t[177] = c23.getS1(); t[178] = c23.getS2(); t[179] = c23.getS3();
+                    t[180] = c23.getS4(); t[181] = c23.getS5(); t[182] = c23.getS6(); t[183] = c23.getS7();
+                    t[184] = c23.getS8(); t[185] = c23.getS9(); t[186] = c23.getS10(); t[187] = c23.getS11();
+                    t[188] = c23.getS12(); t[189] = c23.getS13(); t[190] = c23.getS14(); t[191] = c23.getS15();
+                    t[192] = c30.getS0(); t[193] = c30.getS1(); t[194] = c30.getS2(); t[195] = c30.getS3();
+                    t[196] = c30.getS4(); t[197] = c30.getS5(); t[198] = c30.getS6(); t[199] = c30.getS7();
+                    t[200] = c30.getS8(); t[201] = c30.getS9(); t[202] = c30.getS10(); t[203] = c30.getS11();
+                    t[204] = c30.getS12(); t[205] = c30.getS13(); t[206] = c30.getS14(); t[207] = c30.getS15();
+                    t[208] = c31.getS0(); t[209] = c31.getS1(); t[210] = c31.getS2(); t[211] = c31.getS3();
+                    t[212] = c31.getS4(); t[213] = c31.getS5(); t[214] = c31.getS6(); t[215] = c31.getS7();
+                    t[216] = c31.getS8(); t[217] = c31.getS9(); t[218] = c31.getS10(); t[219] = c31.getS11();
+                    t[220] = c31.getS12(); t[221] = c31.getS13(); t[222] = c31.getS14(); t[223] = c31.getS15();
+                    t[224] = c32.getS0(); t[225] = c32.getS1(); t[226] = c32.getS2(); t[227] = c32.getS3();
+                    t[228] = c32.getS4(); t[229] = c32.getS5(); t[230] = c32.getS6(); t[231] = c32.getS7();
+                    t[232] = c32.getS8(); t[233] = c32.getS9(); t[234] = c32.getS10(); t[235] = c32.getS11();
+                    t[236] = c32.getS12(); t[237] = c32.getS13(); t[238] = c32.getS14(); t[239] = c32.getS15();
+                    t[240] = c33.getS0(); t[241] = c33.getS1(); t[242] = c33.getS2(); t[243] = c33.getS3();
+                    t[244] = c33.getS4(); t[245] = c33.getS5(); t[246] = c33.getS6(); t[247] = c33.getS7();
+                    t[248] = c33.getS8(); t[249] = c33.getS9(); t[250] = c33.getS10(); t[251] = c33.getS11();
+                    t[252] = c33.getS12(); t[253] = c33.getS13(); t[254] = c33.getS14(); t[255] = c33.getS15();
+                    t[256] = c40.getS0(); t[257] = c40.getS1(); t[258] = c40.getS2(); t[259] = c40.getS3();
+                    t[260] = c40.getS4(); t[261] = c40.getS5(); t[262] = c40.getS6(); t[263] = c40.getS7();
+                    t[264] = c40.getS8(); t[265] = c40.getS9(); t[266] = c40.getS10(); t[267] = c40.getS11();
+                    t[268] = c40.getS12(); t[269] = c40.getS13(); t[270] = c40.getS14(); t[271] = c40.getS15();
+                    t[272] = c41.getS0(); t[273] = c41.getS1(); t[274] = c41.getS2(); t[275] = c41.getS3();
+                    t[276] = c41.getS4(); t[277] = c41.getS5(); t[278] = c41.getS6(); t[279] = c41.getS7();
+                    t[280] = c41.getS8(); t[281] = c41.getS9(); t[282] = c41.getS10(); t[283] = c41.getS11();
+                    t[284] = c41.getS12(); t[285] = c41.getS13(); t[286] = c41.getS14(); t[287] = c41.getS15();
+                    t[288] = c42.getS0(); t[289] = c42.getS1(); t[290] = c42.getS2(); t[291] = c42.getS3();
+                    t[292] = c42.getS4(); t[293] = c42.getS5(); t[294] = c42.getS6(); t[295] = c42.getS7();
+                    t[296] = c42.getS8(); t[297] = c42.getS9(); t[298] = c42.getS10(); t[299] = c42.getS11();
+                    t[300] = c42.getS12(); t[301] = c42.getS13(); t[302] = c42.getS14(); t[303] = c42.getS15();
+                    t[304] = c43.getS0(); t[305] = c43.getS1(); t[306] = c43.getS2(); t[307] = c43.getS3();
+                    t[308] = c43.getS4(); t[309] = c43.getS5(); t[310] = c43.getS6(); t[311] = c43.getS7();
+                    t[312] = c43.getS8(); t[313] = c43.getS9(); t[314] = c43.getS10(); t[315] = c43.getS11();
+                    t[316] = c43.getS12(); t[317] = c43.getS13(); t[318] = c43.getS14(); t[319] = c43.getS15();
+                    t[320] = c50.getS0(); t[321] = c50.getS1(); t[322] = c50.getS2(); t[323] = c50.getS3();
+                    t[324] = c50.getS4(); t[325] = c50.getS5(); t[326] = c50.getS6(); t[327] = c50.getS7();
+                    t[328] = c50.getS8(); t[329] = c50.getS9(); t[330] = c50.getS10(); t[331] = c50.getS11();
+                    t[332] = c50.getS12(); t[333] = c50.getS13(); t[334] = c50.getS14(); t[335] = c50.getS15();
+                    t[336] = c51.getS0(); t[337] = c51.getS1(); t[338] = c51.getS2(); t[339] = c51.getS3();
+                    t[340] = c51.getS4(); t[341] = c51.getS5(); t[342] = c51.getS6(); t[343] = c51.getS7();
+                    t[344] = c51.getS8(); t[345] = c51.getS9(); t[346] = c51.getS10(); t[347] = c51.getS11();
+                    t[348] = c51.getS12(); t[349] = c51.getS13(); t[350] = c51.getS14(); t[351] = c51.getS15();
+                    t[352] = c52.getS0(); t[353] = c52.getS1(); t[354] = c52.getS2(); t[355] = c52.getS3();
+                    t[356] = c52.getS4(); t[357] = c52.getS5(); t[358] = c52.getS6(); t[359] = c52.getS7();
+                    t[360] = c52.getS8(); t[361] = c52.getS9(); t[362] = c52.getS10(); t[363] = c52.getS11();
+                    t[364] = c52.getS12(); t[365] = c52.getS13(); t[366] = c52.getS14(); t[367] = c52.getS15();
+                    t[368] = c53.getS0(); t[369] = c53.getS1(); t[370] = c53.getS2(); t[371] = c53.getS3();
+                    t[372] = c53.getS4(); t[373] = c53.getS5(); t[374] = c53.getS6(); t[375] = c53.getS7();
+                    t[376] = c53.getS8(); t[377] = c53.getS9(); t[378] = c53.getS10(); t[379] = c53.getS11();
+                    t[380] = c53.getS12(); t[381] = c53.getS13(); t[382] = c53.getS14(); t[383] = c53.getS15();
                     for (int rr = 0; rr < PANEL_ROWS; rr++) {
                         if (i0 + rr < m) {
                             int o = co + (i0 + rr) * ldc + j0;
