@@ -6,39 +6,78 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The linalg family on a TornadoVM device ({@link LinalgKernels}): strided-batched sgemm (on CPU
- * devices op(B) packed into 16-column panels in the plan's own scratch, then 6 x 16 {@code Float8}
- * register blocks; one work-item per element of C elsewhere; each task over every batch) and element-wise axpy, scale and fill. Operands may be views at any offset, with any leading
+ * The linalg family on a TornadoVM device ({@link LinalgKernels}, {@link SgemmKernels}): strided-batched
+ * sgemm (on CPU devices 6 x 64 {@code Float16} register blocks over op(B) in 64-column panels, k in slices, read in
+ * place or packed into the plan's own scratch, and for the LM head's Bᵀ 4 x 6 blocks of {@code Float16}
+ * dot products; one work-item per element of C elsewhere; each task over every batch) and element-wise
+ * axpy, scale and fill. Operands may be views at any offset, with any leading
  * dimensions and batch strides ({@link KernelCall}).
  */
 final class TornadoLinalgOps extends AbstractLinalgOps {
 
+    /**
+     * Which sgemm kernel {@link #doMatmul} uses: AUTO picks by device type and shape (below); the
+     * others force one on any device, for tests. DOTS applies only to row-major A by Bᵀ (the kernel reads
+     * both along k); other transposes then take the panels. Package-private for tests.
+     */
+    enum MatmulVariant { AUTO, ELEMENTS, PANEL, DOTS }
+
     private final TornadoPlans plans;
+    MatmulVariant matmulVariant = MatmulVariant.AUTO;
 
     TornadoLinalgOps(TornadoVmDevice device) {
         super(device);
         this.plans = device.plans();
     }
 
+    /**
+     * Row-major A by Bᵀ goes to the dot-product kernel on CPU devices when B has at least
+     * DOTS_MIN_B elements and either C has at most DOTS_MAX_ROWS rows (packing B would then be a large
+     * share of the work) or B is larger than the last-level cache (the pack would stream it through
+     * memory twice): the LM head. The OpenCL backend's CPU layout draws the same line.
+     */
+    private static final int DOTS_MAX_ROWS = 256;
+    private static final long DOTS_MIN_B = 1L << 20;
+    private static final long DOTS_LARGE_B = 1L << 23;
+
     @Override
     protected void doMatmul(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                             Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB,
                             float beta, Tensor c, int ldc, long strideC) {
         boolean readC = beta != 0f;
-        boolean cpu = plans.cpuLayout;
-        long panels = (n + LinalgKernels.PANEL - 1) / LinalgKernels.PANEL;
-        long packed = panels * LinalgKernels.PANEL * k;
-        KernelCall call = plans.call(cpu ? "matmulPanel" : "matmul").in(a).in(b);
-        if (cpu) {
+        long bElements = (long) n * k;
+        MatmulVariant v = matmulVariant;
+        boolean dotsShape = !transA && transB;
+        String op;
+        if (v == MatmulVariant.ELEMENTS || v == MatmulVariant.AUTO && !plans.cpuLayout) {
+            op = "matmul";
+        } else if (dotsShape && (v == MatmulVariant.DOTS
+                || v == MatmulVariant.AUTO && bElements >= DOTS_MIN_B && (m <= DOTS_MAX_ROWS || bElements >= DOTS_LARGE_B))) {
+            op = "matmulDots";
+        } else if (!transB && n % SgemmKernels.PANEL == 0) {
+            op = "matmulPanelInPlace";
+        } else {
+            op = "matmulPanel";
+        }
+        boolean packs = op.equals("matmulPanel");
+        long panels = (n + SgemmKernels.PANEL - 1) / SgemmKernels.PANEL;
+        long packed = panels * SgemmKernels.PANEL * k;
+        KernelCall call = plans.call(op).in(a).in(b);
+        if (packs) {
             call = call.ownScratch(packed * batch);
         }
         call = readC ? call.inOut(c) : call.out(c, (long) batch * m * n);
-        Launch p = cpu
-                ? call.launch(2, LinalgKernels.PANEL_PARAMS, 2, (g, t, ip, fp, x) -> g
-                        .task(t.task(0), LinalgKernels::packPanels, new KernelContext(), ip, x.f(1), x.f(2))
-                        .task(t.task(1), LinalgKernels::matmulPanel, new KernelContext(), ip, fp, x.f(0), x.f(2), x.f(3)))
-                : call.launch(LinalgKernels.MATMUL_PARAMS, 2, (g, t, ip, fp, x) -> g
-                        .task(t.task(0), LinalgKernels::matmul, new KernelContext(), ip, fp, x.f(0), x.f(1), x.f(2)));
+        Launch p = switch (op) {
+            case "matmulPanel" -> call.launch(2, SgemmKernels.PANEL_PARAMS, 2, (g, t, ip, fp, x) -> g
+                    .task(t.task(0), SgemmKernels::packPanels, new KernelContext(), ip, x.f(1), x.f(2))
+                    .task(t.task(1), SgemmKernels::matmulPanel, new KernelContext(), ip, fp, x.f(0), x.f(2), x.f(3)));
+            case "matmulPanelInPlace" -> call.launch(SgemmKernels.PANEL_PARAMS + 1, 2, (g, t, ip, fp, x) -> g
+                    .task(t.task(0), SgemmKernels::matmulPanel, new KernelContext(), ip, fp, x.f(0), x.f(1), x.f(2)));
+            case "matmulDots" -> call.launch(LinalgKernels.MATMUL_PARAMS, 2, (g, t, ip, fp, x) -> g
+                    .task(t.task(0), SgemmKernels::matmulDots, new KernelContext(), ip, fp, x.f(0), x.f(1), x.f(2)));
+            default -> call.launch(LinalgKernels.MATMUL_PARAMS, 2, (g, t, ip, fp, x) -> g
+                    .task(t.task(0), LinalgKernels::matmul, new KernelContext(), ip, fp, x.f(0), x.f(1), x.f(2)));
+        };
         // op(A)[i][p] = a[i·sa0 + p·sa1]: A stored [m, k] at row stride lda, or transposed [k, m]; B likewise
         IntArray ip = p.ip;
         ip.set(LinalgKernels.P_M, m);
@@ -56,13 +95,28 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         ip.set(LinalgKernels.P_STRIDE_C, (int) strideC);
         p.fp.set(0, alpha);
         p.fp.set(1, beta);
-        if (cpu) {
-            ip.set(LinalgKernels.P_PACKED, (int) packed);
-            p.grid(0, batch * packed / LinalgKernels.PANEL, true);
-            p.grid(1, batch * panels * ((m + LinalgKernels.PANEL_ROWS - 1) / LinalgKernels.PANEL_ROWS), true);
-            p.execute();
-        } else {
-            p.run((long) batch * m * n, false);
+        switch (op) {
+            case "matmulPanel", "matmulPanelInPlace" -> {
+                // the panel source: the packed scratch (panels k·64 apart, rows 64 apart) or B itself (panels 64
+                // columns apart, rows ldb apart)
+                ip.set(SgemmKernels.P_PACKED, (int) packed);
+                ip.set(SgemmKernels.P_PANEL_STRIDE, packs ? (int) packed / (int) panels : SgemmKernels.PANEL);
+                ip.set(SgemmKernels.P_ROW_STRIDE, packs ? SgemmKernels.PANEL : ldb);
+                ip.set(SgemmKernels.P_PANEL_BATCH, packs ? (int) packed : (int) strideB);
+                ip.set(SgemmKernels.P_IN_PLACE, packs ? 0 : 1);
+                long rowBlocks = (m + SgemmKernels.PANEL_ROWS - 1) / SgemmKernels.PANEL_ROWS;
+                long groups = (rowBlocks + SgemmKernels.ROW_GROUP - 1) / SgemmKernels.ROW_GROUP;
+                if (packs) {
+                    p.grid(0, batch * packed / SgemmKernels.PANEL, true);
+                }
+                p.grid(packs ? 1 : 0, batch * panels * groups, true);
+                p.execute();
+            }
+            case "matmulDots" -> {
+                long rowBlocks = (m + SgemmKernels.DOTS_ROWS - 1) / SgemmKernels.DOTS_ROWS;
+                p.run(batch * rowBlocks * ((n + SgemmKernels.DOTS_COLS - 1) / SgemmKernels.DOTS_COLS), true);
+            }
+            default -> p.run((long) batch * m * n, false);
         }
     }
 

@@ -1,0 +1,520 @@
+package dev.nola.kernels.tornado;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.vectors.Float16;
+
+/**
+ * The sgemm kernels of CPU devices, in {@link Float16} registers (OpenCL {@code float16}: PoCL
+ * vectorises explicit vector types as written, so float16 code runs in 512-bit registers on AVX-512
+ * and float8 code in 256-bit ones, about half the peak). Two shapes, as the OpenCL backend's CPU
+ * layout:
+ * <ul>
+ * <li>{@link #matmulPanel}: op(B) in column panels of {@value #PANEL} (packed by {@link #packPanels},
+ * or a float32 B that is not transposed, n a multiple of {@value #PANEL}, read in place: its rows
+ * are the panels' rows already), each work-item {@value #ROW_GROUP} row blocks of
+ * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 24 float16 accumulators (24 of the 32 vector
+ * registers), over k in slices of
+ * {@value #SLICE} so that a slice of the panel stays in L2 while the row blocks reuse it.</li>
+ * <li>{@link #matmulDots}: row-major A by Bᵀ of a large B (the LM head), both read in place along k,
+ * each work-item a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 24 float16 dot-product
+ * sums, added across lanes at the end.</li>
+ * </ul>
+ * A multiply and an add per lane (Float16 has no fma), within the contract's tolerance.
+ *
+ * <p>Parameters: the sgemm layout of {@link LinalgKernels} ({@code ip[0..12]}), then for the panel
+ * kernel {@link #P_PACKED} .. {@link #P_IN_PLACE} and the offsets from {@link #PANEL_PARAMS}; the dots
+ * kernel reads the offsets of a, b, c from {@link LinalgKernels#MATMUL_PARAMS}.
+ */
+final class SgemmKernels {
+
+    /** Columns of a panel of op(B) and of a panel work-item's block of C. */
+    static final int PANEL = 64;
+    /** Rows of C per work-item of {@link #matmulPanel}. */
+    static final int PANEL_ROWS = 6;
+    /** Rows and columns of C per work-item of {@link #matmulDots}. */
+    static final int DOTS_ROWS = 4;
+    static final int DOTS_COLS = 6;
+    /** Row blocks per work-item of {@link #matmulPanel}, which share each slice of the panel in cache. */
+    static final int ROW_GROUP = 8;
+    /**
+     * Depth of a slice of k: each work-item runs its row blocks over one slice of the panel (64 x 512
+     * floats, 128 KiB, in L2) before the next, adding into C after the first.
+     */
+    static final int SLICE = 512;
+    /** Packed floats per batch (ceil(n/64)·64·k). */
+    static final int P_PACKED = 13;
+    /** Floats between panel q and q + 1 of the panel source (packed: 64·k; in place: 64). */
+    static final int P_PANEL_STRIDE = 14;
+    /** Floats between rows p and p + 1 of a panel (packed: 64; in place: ldb). */
+    static final int P_ROW_STRIDE = 15;
+    /** Floats between the panel sources of batches z and z + 1 (packed: P_PACKED; in place: strideB). */
+    static final int P_PANEL_BATCH = 16;
+    /**
+     * 1 when B is read in place. The offsets follow {@link #PANEL_PARAMS}: packed, of a, b, the panels
+     * and c; in place (one slot later), of a, b and c, so that the panel source and c sit at the same
+     * places either way (TornadoVM builds no kernel that indexes its int parameters by one of them).
+     */
+    static final int P_IN_PLACE = 17;
+    /** Panel sgemm parameters before the operands' offsets. */
+    static final int PANEL_PARAMS = 18;
+
+    private SgemmKernels() {
+    }
+
+    /**
+     * op(B) of every batch packed into column panels of {@value #PANEL},
+     * {@code packed[z·P + (q·k + p)·64 + j] = op(B)_z(p, 64q + j)}, zeros past n (P = ip[P_PACKED]), so
+     * that {@link #matmulPanel} streams each panel in address order. One work-item per (z, q, p).
+     * Global size batch·ceil(n/64)·k.
+     */
+    static void packPanels(KernelContext ctx, IntArray ip, FloatArray b, FloatArray packed) {
+        int id = ctx.globalIdx;
+        int n = ip.get(LinalgKernels.P_N);
+        int k = ip.get(LinalgKernels.P_K);
+        int perBatch = ((n + PANEL - 1) / PANEL) * k;
+        if (id < ip.get(LinalgKernels.P_BATCH) * perBatch) {
+            int z = id / perBatch;
+            int r = id - z * perBatch;
+            int q = r / k;
+            int p = r - q * k;
+            int sb1 = ip.get(LinalgKernels.P_SB1);
+            int bp = ip.get(PANEL_PARAMS + 1) + z * ip.get(LinalgKernels.P_STRIDE_B) + p * ip.get(LinalgKernels.P_SB0);
+            int dst = ip.get(PANEL_PARAMS + 2) + z * ip.get(P_PACKED) + r * PANEL;
+            for (int j = 0; j < PANEL; j++) {
+                int col = q * PANEL + j;
+                float v = 0f;
+                if (col < n) {
+                    v = b.get(bp + col * sb1);
+                }
+                packed.set(dst + j, v);
+            }
+        }
+    }
+
+    /**
+     * C = alpha·op(A)·op(B) + beta·C, each work-item {@value #ROW_GROUP} blocks of {@value #PANEL_ROWS} x
+     * {@value #PANEL} of one panel, slice by slice of k: per step p four float16 loads of the panel's row
+     * and six values of op(A), 24 vector multiply-adds; the first slice applies beta, later ones add
+     * to C. Groups vary fastest, so neighbouring work-items share one panel in cache. Rows past m read
+     * row m-1 and are not stored; columns past n are zeros in a packed panel and never stored.
+     * Global size batch·ceil(n/64)·ceil(ceil(m/6)/8).
+     */
+    static void matmulPanel(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray src, FloatArray c) {
+        int id = ctx.globalIdx;
+        int m = ip.get(LinalgKernels.P_M);
+        int n = ip.get(LinalgKernels.P_N);
+        int rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
+        int groups = (rowBlocks + ROW_GROUP - 1) / ROW_GROUP;
+        int perBatch = ((n + PANEL - 1) / PANEL) * groups;
+        if (id < ip.get(LinalgKernels.P_BATCH) * perBatch) {
+            int k = ip.get(LinalgKernels.P_K);
+            int sa0 = ip.get(LinalgKernels.P_SA0);
+            int sa1 = ip.get(LinalgKernels.P_SA1);
+            int ps = ip.get(P_ROW_STRIDE);
+            int z = id / perBatch;
+            int r = id - z * perBatch;
+            int q = r / groups;
+            int g = r - q * groups;
+            int aAt = PANEL_PARAMS;
+            if (ip.get(P_IN_PLACE) != 0) {
+                aAt = PANEL_PARAMS + 1;
+            }
+            int ao = ip.get(aAt) + z * ip.get(LinalgKernels.P_STRIDE_A);
+            int panel = ip.get(PANEL_PARAMS + 2) + z * ip.get(P_PANEL_BATCH) + q * ip.get(P_PANEL_STRIDE);
+            float alpha = fp.get(0);
+            float beta = fp.get(1);
+            boolean readC = ip.get(LinalgKernels.P_READ_C) != 0;
+            int co = ip.get(PANEL_PARAMS + 3) + z * ip.get(LinalgKernels.P_STRIDE_C);
+            int ldc = ip.get(LinalgKernels.P_LDC);
+            int j0 = q * PANEL;
+            int rbEnd = Math.min(rowBlocks, (g + 1) * ROW_GROUP);
+            float[] t = new float[PANEL_ROWS * PANEL];
+            for (int p0 = 0; p0 < k; p0 += SLICE) {
+                int p1 = Math.min(k, p0 + SLICE);
+                for (int rb = g * ROW_GROUP; rb < rbEnd; rb++) {
+                    int i0 = rb * PANEL_ROWS;
+                    int ra0 = ao + Math.min(i0 + 0, m - 1) * sa0;
+                    int ra1 = ao + Math.min(i0 + 1, m - 1) * sa0;
+                    int ra2 = ao + Math.min(i0 + 2, m - 1) * sa0;
+                    int ra3 = ao + Math.min(i0 + 3, m - 1) * sa0;
+                    int ra4 = ao + Math.min(i0 + 4, m - 1) * sa0;
+                    int ra5 = ao + Math.min(i0 + 5, m - 1) * sa0;
+                    Float16 c00 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c01 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c02 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c03 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c10 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c11 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c12 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c13 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c20 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c21 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c22 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c23 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c30 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c31 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c32 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c33 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c40 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c41 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c42 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c43 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c50 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c51 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c52 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c53 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    for (int p = p0; p < p1; p++) {
+                        int pb = panel + p * ps;
+                        Float16 b0 = new Float16(src.get(pb), src.get(pb + 1), src.get(pb + 2), src.get(pb + 3),
+                                src.get(pb + 4), src.get(pb + 5), src.get(pb + 6), src.get(pb + 7),
+                                src.get(pb + 8), src.get(pb + 9), src.get(pb + 10), src.get(pb + 11),
+                                src.get(pb + 12), src.get(pb + 13), src.get(pb + 14), src.get(pb + 15));
+                        Float16 b1 = new Float16(src.get(pb + 16), src.get(pb + 17), src.get(pb + 18), src.get(pb + 19),
+                                src.get(pb + 20), src.get(pb + 21), src.get(pb + 22), src.get(pb + 23),
+                                src.get(pb + 24), src.get(pb + 25), src.get(pb + 26), src.get(pb + 27),
+                                src.get(pb + 28), src.get(pb + 29), src.get(pb + 30), src.get(pb + 31));
+                        Float16 b2 = new Float16(src.get(pb + 32), src.get(pb + 33), src.get(pb + 34), src.get(pb + 35),
+                                src.get(pb + 36), src.get(pb + 37), src.get(pb + 38), src.get(pb + 39),
+                                src.get(pb + 40), src.get(pb + 41), src.get(pb + 42), src.get(pb + 43),
+                                src.get(pb + 44), src.get(pb + 45), src.get(pb + 46), src.get(pb + 47));
+                        Float16 b3 = new Float16(src.get(pb + 48), src.get(pb + 49), src.get(pb + 50), src.get(pb + 51),
+                                src.get(pb + 52), src.get(pb + 53), src.get(pb + 54), src.get(pb + 55),
+                                src.get(pb + 56), src.get(pb + 57), src.get(pb + 58), src.get(pb + 59),
+                                src.get(pb + 60), src.get(pb + 61), src.get(pb + 62), src.get(pb + 63));
+                        int pa = p * sa1;
+                        float x0 = a.get(ra0 + pa);
+                        float x1 = a.get(ra1 + pa);
+                        float x2 = a.get(ra2 + pa);
+                        float x3 = a.get(ra3 + pa);
+                        float x4 = a.get(ra4 + pa);
+                        float x5 = a.get(ra5 + pa);
+                        c00 = Float16.add(c00, Float16.mult(b0, x0));
+                        c01 = Float16.add(c01, Float16.mult(b1, x0));
+                        c02 = Float16.add(c02, Float16.mult(b2, x0));
+                        c03 = Float16.add(c03, Float16.mult(b3, x0));
+                        c10 = Float16.add(c10, Float16.mult(b0, x1));
+                        c11 = Float16.add(c11, Float16.mult(b1, x1));
+                        c12 = Float16.add(c12, Float16.mult(b2, x1));
+                        c13 = Float16.add(c13, Float16.mult(b3, x1));
+                        c20 = Float16.add(c20, Float16.mult(b0, x2));
+                        c21 = Float16.add(c21, Float16.mult(b1, x2));
+                        c22 = Float16.add(c22, Float16.mult(b2, x2));
+                        c23 = Float16.add(c23, Float16.mult(b3, x2));
+                        c30 = Float16.add(c30, Float16.mult(b0, x3));
+                        c31 = Float16.add(c31, Float16.mult(b1, x3));
+                        c32 = Float16.add(c32, Float16.mult(b2, x3));
+                        c33 = Float16.add(c33, Float16.mult(b3, x3));
+                        c40 = Float16.add(c40, Float16.mult(b0, x4));
+                        c41 = Float16.add(c41, Float16.mult(b1, x4));
+                        c42 = Float16.add(c42, Float16.mult(b2, x4));
+                        c43 = Float16.add(c43, Float16.mult(b3, x4));
+                        c50 = Float16.add(c50, Float16.mult(b0, x5));
+                        c51 = Float16.add(c51, Float16.mult(b1, x5));
+                        c52 = Float16.add(c52, Float16.mult(b2, x5));
+                        c53 = Float16.add(c53, Float16.mult(b3, x5));
+                    }
+                    // the block through a private array, so that the stores are one loop (TornadoVM inlines a
+                    // kernel's helpers only up to a size, and the stores written out are past it)
+                    t[0] = c00.getS0(); t[1] = c00.getS1(); t[2] = c00.getS2(); t[3] = c00.getS3();
+                    t[4] = c00.getS4(); t[5] = c00.getS5(); t[6] = c00.getS6(); t[7] = c00.getS7();
+                    t[8] = c00.getS8(); t[9] = c00.getS9(); t[10] = c00.getS10(); t[11] = c00.getS11();
+                    t[12] = c00.getS12(); t[13] = c00.getS13(); t[14] = c00.getS14(); t[15] = c00.getS15();
+                    t[16] = c01.getS0(); t[17] = c01.getS1(); t[18] = c01.getS2(); t[19] = c01.getS3();
+                    t[20] = c01.getS4(); t[21] = c01.getS5(); t[22] = c01.getS6(); t[23] = c01.getS7();
+                    t[24] = c01.getS8(); t[25] = c01.getS9(); t[26] = c01.getS10(); t[27] = c01.getS11();
+                    t[28] = c01.getS12(); t[29] = c01.getS13(); t[30] = c01.getS14(); t[31] = c01.getS15();
+                    t[32] = c02.getS0(); t[33] = c02.getS1(); t[34] = c02.getS2(); t[35] = c02.getS3();
+                    t[36] = c02.getS4(); t[37] = c02.getS5(); t[38] = c02.getS6(); t[39] = c02.getS7();
+                    t[40] = c02.getS8(); t[41] = c02.getS9(); t[42] = c02.getS10(); t[43] = c02.getS11();
+                    t[44] = c02.getS12(); t[45] = c02.getS13(); t[46] = c02.getS14(); t[47] = c02.getS15();
+                    t[48] = c03.getS0(); t[49] = c03.getS1(); t[50] = c03.getS2(); t[51] = c03.getS3();
+                    t[52] = c03.getS4(); t[53] = c03.getS5(); t[54] = c03.getS6(); t[55] = c03.getS7();
+                    t[56] = c03.getS8(); t[57] = c03.getS9(); t[58] = c03.getS10(); t[59] = c03.getS11();
+                    t[60] = c03.getS12(); t[61] = c03.getS13(); t[62] = c03.getS14(); t[63] = c03.getS15();
+                    t[64] = c10.getS0(); t[65] = c10.getS1(); t[66] = c10.getS2(); t[67] = c10.getS3();
+                    t[68] = c10.getS4(); t[69] = c10.getS5(); t[70] = c10.getS6(); t[71] = c10.getS7();
+                    t[72] = c10.getS8(); t[73] = c10.getS9(); t[74] = c10.getS10(); t[75] = c10.getS11();
+                    t[76] = c10.getS12(); t[77] = c10.getS13(); t[78] = c10.getS14(); t[79] = c10.getS15();
+                    t[80] = c11.getS0(); t[81] = c11.getS1(); t[82] = c11.getS2(); t[83] = c11.getS3();
+                    t[84] = c11.getS4(); t[85] = c11.getS5(); t[86] = c11.getS6(); t[87] = c11.getS7();
+                    t[88] = c11.getS8(); t[89] = c11.getS9(); t[90] = c11.getS10(); t[91] = c11.getS11();
+                    t[92] = c11.getS12(); t[93] = c11.getS13(); t[94] = c11.getS14(); t[95] = c11.getS15();
+                    t[96] = c12.getS0(); t[97] = c12.getS1(); t[98] = c12.getS2(); t[99] = c12.getS3();
+                    t[100] = c12.getS4(); t[101] = c12.getS5(); t[102] = c12.getS6(); t[103] = c12.getS7();
+                    t[104] = c12.getS8(); t[105] = c12.getS9(); t[106] = c12.getS10(); t[107] = c12.getS11();
+                    t[108] = c12.getS12(); t[109] = c12.getS13(); t[110] = c12.getS14(); t[111] = c12.getS15();
+                    t[112] = c13.getS0(); t[113] = c13.getS1(); t[114] = c13.getS2(); t[115] = c13.getS3();
+                    t[116] = c13.getS4(); t[117] = c13.getS5(); t[118] = c13.getS6(); t[119] = c13.getS7();
+                    t[120] = c13.getS8(); t[121] = c13.getS9(); t[122] = c13.getS10(); t[123] = c13.getS11();
+                    t[124] = c13.getS12(); t[125] = c13.getS13(); t[126] = c13.getS14(); t[127] = c13.getS15();
+                    t[128] = c20.getS0(); t[129] = c20.getS1(); t[130] = c20.getS2(); t[131] = c20.getS3();
+                    t[132] = c20.getS4(); t[133] = c20.getS5(); t[134] = c20.getS6(); t[135] = c20.getS7();
+                    t[136] = c20.getS8(); t[137] = c20.getS9(); t[138] = c20.getS10(); t[139] = c20.getS11();
+                    t[140] = c20.getS12(); t[141] = c20.getS13(); t[142] = c20.getS14(); t[143] = c20.getS15();
+                    t[144] = c21.getS0(); t[145] = c21.getS1(); t[146] = c21.getS2(); t[147] = c21.getS3();
+                    t[148] = c21.getS4(); t[149] = c21.getS5(); t[150] = c21.getS6(); t[151] = c21.getS7();
+                    t[152] = c21.getS8(); t[153] = c21.getS9(); t[154] = c21.getS10(); t[155] = c21.getS11();
+                    t[156] = c21.getS12(); t[157] = c21.getS13(); t[158] = c21.getS14(); t[159] = c21.getS15();
+                    t[160] = c22.getS0(); t[161] = c22.getS1(); t[162] = c22.getS2(); t[163] = c22.getS3();
+                    t[164] = c22.getS4(); t[165] = c22.getS5(); t[166] = c22.getS6(); t[167] = c22.getS7();
+                    t[168] = c22.getS8(); t[169] = c22.getS9(); t[170] = c22.getS10(); t[171] = c22.getS11();
+                    t[172] = c22.getS12(); t[173] = c22.getS13(); t[174] = c22.getS14(); t[175] = c22.getS15();
+                    t[176] = c23.getS0(); t[177] = c23.getS1(); t[178] = c23.getS2(); t[179] = c23.getS3();
+                    t[180] = c23.getS4(); t[181] = c23.getS5(); t[182] = c23.getS6(); t[183] = c23.getS7();
+                    t[184] = c23.getS8(); t[185] = c23.getS9(); t[186] = c23.getS10(); t[187] = c23.getS11();
+                    t[188] = c23.getS12(); t[189] = c23.getS13(); t[190] = c23.getS14(); t[191] = c23.getS15();
+                    t[192] = c30.getS0(); t[193] = c30.getS1(); t[194] = c30.getS2(); t[195] = c30.getS3();
+                    t[196] = c30.getS4(); t[197] = c30.getS5(); t[198] = c30.getS6(); t[199] = c30.getS7();
+                    t[200] = c30.getS8(); t[201] = c30.getS9(); t[202] = c30.getS10(); t[203] = c30.getS11();
+                    t[204] = c30.getS12(); t[205] = c30.getS13(); t[206] = c30.getS14(); t[207] = c30.getS15();
+                    t[208] = c31.getS0(); t[209] = c31.getS1(); t[210] = c31.getS2(); t[211] = c31.getS3();
+                    t[212] = c31.getS4(); t[213] = c31.getS5(); t[214] = c31.getS6(); t[215] = c31.getS7();
+                    t[216] = c31.getS8(); t[217] = c31.getS9(); t[218] = c31.getS10(); t[219] = c31.getS11();
+                    t[220] = c31.getS12(); t[221] = c31.getS13(); t[222] = c31.getS14(); t[223] = c31.getS15();
+                    t[224] = c32.getS0(); t[225] = c32.getS1(); t[226] = c32.getS2(); t[227] = c32.getS3();
+                    t[228] = c32.getS4(); t[229] = c32.getS5(); t[230] = c32.getS6(); t[231] = c32.getS7();
+                    t[232] = c32.getS8(); t[233] = c32.getS9(); t[234] = c32.getS10(); t[235] = c32.getS11();
+                    t[236] = c32.getS12(); t[237] = c32.getS13(); t[238] = c32.getS14(); t[239] = c32.getS15();
+                    t[240] = c33.getS0(); t[241] = c33.getS1(); t[242] = c33.getS2(); t[243] = c33.getS3();
+                    t[244] = c33.getS4(); t[245] = c33.getS5(); t[246] = c33.getS6(); t[247] = c33.getS7();
+                    t[248] = c33.getS8(); t[249] = c33.getS9(); t[250] = c33.getS10(); t[251] = c33.getS11();
+                    t[252] = c33.getS12(); t[253] = c33.getS13(); t[254] = c33.getS14(); t[255] = c33.getS15();
+                    t[256] = c40.getS0(); t[257] = c40.getS1(); t[258] = c40.getS2(); t[259] = c40.getS3();
+                    t[260] = c40.getS4(); t[261] = c40.getS5(); t[262] = c40.getS6(); t[263] = c40.getS7();
+                    t[264] = c40.getS8(); t[265] = c40.getS9(); t[266] = c40.getS10(); t[267] = c40.getS11();
+                    t[268] = c40.getS12(); t[269] = c40.getS13(); t[270] = c40.getS14(); t[271] = c40.getS15();
+                    t[272] = c41.getS0(); t[273] = c41.getS1(); t[274] = c41.getS2(); t[275] = c41.getS3();
+                    t[276] = c41.getS4(); t[277] = c41.getS5(); t[278] = c41.getS6(); t[279] = c41.getS7();
+                    t[280] = c41.getS8(); t[281] = c41.getS9(); t[282] = c41.getS10(); t[283] = c41.getS11();
+                    t[284] = c41.getS12(); t[285] = c41.getS13(); t[286] = c41.getS14(); t[287] = c41.getS15();
+                    t[288] = c42.getS0(); t[289] = c42.getS1(); t[290] = c42.getS2(); t[291] = c42.getS3();
+                    t[292] = c42.getS4(); t[293] = c42.getS5(); t[294] = c42.getS6(); t[295] = c42.getS7();
+                    t[296] = c42.getS8(); t[297] = c42.getS9(); t[298] = c42.getS10(); t[299] = c42.getS11();
+                    t[300] = c42.getS12(); t[301] = c42.getS13(); t[302] = c42.getS14(); t[303] = c42.getS15();
+                    t[304] = c43.getS0(); t[305] = c43.getS1(); t[306] = c43.getS2(); t[307] = c43.getS3();
+                    t[308] = c43.getS4(); t[309] = c43.getS5(); t[310] = c43.getS6(); t[311] = c43.getS7();
+                    t[312] = c43.getS8(); t[313] = c43.getS9(); t[314] = c43.getS10(); t[315] = c43.getS11();
+                    t[316] = c43.getS12(); t[317] = c43.getS13(); t[318] = c43.getS14(); t[319] = c43.getS15();
+                    t[320] = c50.getS0(); t[321] = c50.getS1(); t[322] = c50.getS2(); t[323] = c50.getS3();
+                    t[324] = c50.getS4(); t[325] = c50.getS5(); t[326] = c50.getS6(); t[327] = c50.getS7();
+                    t[328] = c50.getS8(); t[329] = c50.getS9(); t[330] = c50.getS10(); t[331] = c50.getS11();
+                    t[332] = c50.getS12(); t[333] = c50.getS13(); t[334] = c50.getS14(); t[335] = c50.getS15();
+                    t[336] = c51.getS0(); t[337] = c51.getS1(); t[338] = c51.getS2(); t[339] = c51.getS3();
+                    t[340] = c51.getS4(); t[341] = c51.getS5(); t[342] = c51.getS6(); t[343] = c51.getS7();
+                    t[344] = c51.getS8(); t[345] = c51.getS9(); t[346] = c51.getS10(); t[347] = c51.getS11();
+                    t[348] = c51.getS12(); t[349] = c51.getS13(); t[350] = c51.getS14(); t[351] = c51.getS15();
+                    t[352] = c52.getS0(); t[353] = c52.getS1(); t[354] = c52.getS2(); t[355] = c52.getS3();
+                    t[356] = c52.getS4(); t[357] = c52.getS5(); t[358] = c52.getS6(); t[359] = c52.getS7();
+                    t[360] = c52.getS8(); t[361] = c52.getS9(); t[362] = c52.getS10(); t[363] = c52.getS11();
+                    t[364] = c52.getS12(); t[365] = c52.getS13(); t[366] = c52.getS14(); t[367] = c52.getS15();
+                    t[368] = c53.getS0(); t[369] = c53.getS1(); t[370] = c53.getS2(); t[371] = c53.getS3();
+                    t[372] = c53.getS4(); t[373] = c53.getS5(); t[374] = c53.getS6(); t[375] = c53.getS7();
+                    t[376] = c53.getS8(); t[377] = c53.getS9(); t[378] = c53.getS10(); t[379] = c53.getS11();
+                    t[380] = c53.getS12(); t[381] = c53.getS13(); t[382] = c53.getS14(); t[383] = c53.getS15();
+                    for (int rr = 0; rr < PANEL_ROWS; rr++) {
+                        if (i0 + rr < m) {
+                            int o = co + (i0 + rr) * ldc + j0;
+                            for (int j = 0; j < PANEL; j++) {
+                                if (j0 + j < n) {
+                                    // the first slice applies beta (C not read when it is 0), later ones add
+                                    float v = alpha * t[rr * PANEL + j];
+                                    if (p0 > 0) {
+                                        v = c.get(o + j) + v;
+                                    } else if (readC) {
+                                        v = beta * c.get(o + j) + v;
+                                    }
+                                    c.set(o + j, v);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * C = alpha·A·Bᵀ + beta·C for row-major A and B (op(A)(i, p) = a[i·sa0 + p], op(B)(p, j) =
+     * b[j·sb1 + p]), each element of C a dot product along k, sixteen lanes at a time: a work-item holds
+     * a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 24 float16 sums and reads its rows of A
+     * and B in address order; the lanes are added at the end, then the k % 16 tail. Row blocks vary
+     * fastest, so a work-group's work-items share their six rows of B in cache. Rows and columns past
+     * the edge read the last one and are not stored. Global size batch·ceil(n/6)·ceil(m/4).
+     */
+    static void matmulDots(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray b, FloatArray c) {
+        int id = ctx.globalIdx;
+        int m = ip.get(LinalgKernels.P_M);
+        int n = ip.get(LinalgKernels.P_N);
+        int rowBlocks = (m + DOTS_ROWS - 1) / DOTS_ROWS;
+        int perBatch = ((n + DOTS_COLS - 1) / DOTS_COLS) * rowBlocks;
+        if (id < ip.get(LinalgKernels.P_BATCH) * perBatch) {
+            int k = ip.get(LinalgKernels.P_K);
+            int sa0 = ip.get(LinalgKernels.P_SA0);
+            int sb1 = ip.get(LinalgKernels.P_SB1);
+            int z = id / perBatch;
+            int r = id - z * perBatch;
+            int q = r / rowBlocks;
+            int i0 = (r - q * rowBlocks) * DOTS_ROWS;
+            int j0 = q * DOTS_COLS;
+            int ao = ip.get(LinalgKernels.MATMUL_PARAMS) + z * ip.get(LinalgKernels.P_STRIDE_A);
+            int bo = ip.get(LinalgKernels.MATMUL_PARAMS + 1) + z * ip.get(LinalgKernels.P_STRIDE_B);
+            int ra0 = ao + Math.min(i0 + 0, m - 1) * sa0;
+            int ra1 = ao + Math.min(i0 + 1, m - 1) * sa0;
+            int ra2 = ao + Math.min(i0 + 2, m - 1) * sa0;
+            int ra3 = ao + Math.min(i0 + 3, m - 1) * sa0;
+            int rb0 = bo + Math.min(j0 + 0, n - 1) * sb1;
+            int rb1 = bo + Math.min(j0 + 1, n - 1) * sb1;
+            int rb2 = bo + Math.min(j0 + 2, n - 1) * sb1;
+            int rb3 = bo + Math.min(j0 + 3, n - 1) * sb1;
+            int rb4 = bo + Math.min(j0 + 4, n - 1) * sb1;
+            int rb5 = bo + Math.min(j0 + 5, n - 1) * sb1;
+            Float16 d00 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d01 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d02 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d03 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d04 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d05 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d10 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d11 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d12 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d13 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d14 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d15 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d20 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d21 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d22 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d23 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d24 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d25 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d30 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d31 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d32 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d33 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d34 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            Float16 d35 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+            int k16 = k - k % 16;
+            for (int p = 0; p < k16; p += 16) {
+                Float16 b0 = new Float16(b.get(rb0 + p), b.get(rb0 + p + 1), b.get(rb0 + p + 2), b.get(rb0 + p + 3),
+                        b.get(rb0 + p + 4), b.get(rb0 + p + 5), b.get(rb0 + p + 6), b.get(rb0 + p + 7),
+                        b.get(rb0 + p + 8), b.get(rb0 + p + 9), b.get(rb0 + p + 10), b.get(rb0 + p + 11),
+                        b.get(rb0 + p + 12), b.get(rb0 + p + 13), b.get(rb0 + p + 14), b.get(rb0 + p + 15));
+                Float16 b1 = new Float16(b.get(rb1 + p), b.get(rb1 + p + 1), b.get(rb1 + p + 2), b.get(rb1 + p + 3),
+                        b.get(rb1 + p + 4), b.get(rb1 + p + 5), b.get(rb1 + p + 6), b.get(rb1 + p + 7),
+                        b.get(rb1 + p + 8), b.get(rb1 + p + 9), b.get(rb1 + p + 10), b.get(rb1 + p + 11),
+                        b.get(rb1 + p + 12), b.get(rb1 + p + 13), b.get(rb1 + p + 14), b.get(rb1 + p + 15));
+                Float16 b2 = new Float16(b.get(rb2 + p), b.get(rb2 + p + 1), b.get(rb2 + p + 2), b.get(rb2 + p + 3),
+                        b.get(rb2 + p + 4), b.get(rb2 + p + 5), b.get(rb2 + p + 6), b.get(rb2 + p + 7),
+                        b.get(rb2 + p + 8), b.get(rb2 + p + 9), b.get(rb2 + p + 10), b.get(rb2 + p + 11),
+                        b.get(rb2 + p + 12), b.get(rb2 + p + 13), b.get(rb2 + p + 14), b.get(rb2 + p + 15));
+                Float16 b3 = new Float16(b.get(rb3 + p), b.get(rb3 + p + 1), b.get(rb3 + p + 2), b.get(rb3 + p + 3),
+                        b.get(rb3 + p + 4), b.get(rb3 + p + 5), b.get(rb3 + p + 6), b.get(rb3 + p + 7),
+                        b.get(rb3 + p + 8), b.get(rb3 + p + 9), b.get(rb3 + p + 10), b.get(rb3 + p + 11),
+                        b.get(rb3 + p + 12), b.get(rb3 + p + 13), b.get(rb3 + p + 14), b.get(rb3 + p + 15));
+                Float16 b4 = new Float16(b.get(rb4 + p), b.get(rb4 + p + 1), b.get(rb4 + p + 2), b.get(rb4 + p + 3),
+                        b.get(rb4 + p + 4), b.get(rb4 + p + 5), b.get(rb4 + p + 6), b.get(rb4 + p + 7),
+                        b.get(rb4 + p + 8), b.get(rb4 + p + 9), b.get(rb4 + p + 10), b.get(rb4 + p + 11),
+                        b.get(rb4 + p + 12), b.get(rb4 + p + 13), b.get(rb4 + p + 14), b.get(rb4 + p + 15));
+                Float16 b5 = new Float16(b.get(rb5 + p), b.get(rb5 + p + 1), b.get(rb5 + p + 2), b.get(rb5 + p + 3),
+                        b.get(rb5 + p + 4), b.get(rb5 + p + 5), b.get(rb5 + p + 6), b.get(rb5 + p + 7),
+                        b.get(rb5 + p + 8), b.get(rb5 + p + 9), b.get(rb5 + p + 10), b.get(rb5 + p + 11),
+                        b.get(rb5 + p + 12), b.get(rb5 + p + 13), b.get(rb5 + p + 14), b.get(rb5 + p + 15));
+                Float16 x0 = new Float16(a.get(ra0 + p), a.get(ra0 + p + 1), a.get(ra0 + p + 2), a.get(ra0 + p + 3),
+                        a.get(ra0 + p + 4), a.get(ra0 + p + 5), a.get(ra0 + p + 6), a.get(ra0 + p + 7),
+                        a.get(ra0 + p + 8), a.get(ra0 + p + 9), a.get(ra0 + p + 10), a.get(ra0 + p + 11),
+                        a.get(ra0 + p + 12), a.get(ra0 + p + 13), a.get(ra0 + p + 14), a.get(ra0 + p + 15));
+                d00 = Float16.add(d00, Float16.mult(x0, b0));
+                d01 = Float16.add(d01, Float16.mult(x0, b1));
+                d02 = Float16.add(d02, Float16.mult(x0, b2));
+                d03 = Float16.add(d03, Float16.mult(x0, b3));
+                d04 = Float16.add(d04, Float16.mult(x0, b4));
+                d05 = Float16.add(d05, Float16.mult(x0, b5));
+                Float16 x1 = new Float16(a.get(ra1 + p), a.get(ra1 + p + 1), a.get(ra1 + p + 2), a.get(ra1 + p + 3),
+                        a.get(ra1 + p + 4), a.get(ra1 + p + 5), a.get(ra1 + p + 6), a.get(ra1 + p + 7),
+                        a.get(ra1 + p + 8), a.get(ra1 + p + 9), a.get(ra1 + p + 10), a.get(ra1 + p + 11),
+                        a.get(ra1 + p + 12), a.get(ra1 + p + 13), a.get(ra1 + p + 14), a.get(ra1 + p + 15));
+                d10 = Float16.add(d10, Float16.mult(x1, b0));
+                d11 = Float16.add(d11, Float16.mult(x1, b1));
+                d12 = Float16.add(d12, Float16.mult(x1, b2));
+                d13 = Float16.add(d13, Float16.mult(x1, b3));
+                d14 = Float16.add(d14, Float16.mult(x1, b4));
+                d15 = Float16.add(d15, Float16.mult(x1, b5));
+                Float16 x2 = new Float16(a.get(ra2 + p), a.get(ra2 + p + 1), a.get(ra2 + p + 2), a.get(ra2 + p + 3),
+                        a.get(ra2 + p + 4), a.get(ra2 + p + 5), a.get(ra2 + p + 6), a.get(ra2 + p + 7),
+                        a.get(ra2 + p + 8), a.get(ra2 + p + 9), a.get(ra2 + p + 10), a.get(ra2 + p + 11),
+                        a.get(ra2 + p + 12), a.get(ra2 + p + 13), a.get(ra2 + p + 14), a.get(ra2 + p + 15));
+                d20 = Float16.add(d20, Float16.mult(x2, b0));
+                d21 = Float16.add(d21, Float16.mult(x2, b1));
+                d22 = Float16.add(d22, Float16.mult(x2, b2));
+                d23 = Float16.add(d23, Float16.mult(x2, b3));
+                d24 = Float16.add(d24, Float16.mult(x2, b4));
+                d25 = Float16.add(d25, Float16.mult(x2, b5));
+                Float16 x3 = new Float16(a.get(ra3 + p), a.get(ra3 + p + 1), a.get(ra3 + p + 2), a.get(ra3 + p + 3),
+                        a.get(ra3 + p + 4), a.get(ra3 + p + 5), a.get(ra3 + p + 6), a.get(ra3 + p + 7),
+                        a.get(ra3 + p + 8), a.get(ra3 + p + 9), a.get(ra3 + p + 10), a.get(ra3 + p + 11),
+                        a.get(ra3 + p + 12), a.get(ra3 + p + 13), a.get(ra3 + p + 14), a.get(ra3 + p + 15));
+                d30 = Float16.add(d30, Float16.mult(x3, b0));
+                d31 = Float16.add(d31, Float16.mult(x3, b1));
+                d32 = Float16.add(d32, Float16.mult(x3, b2));
+                d33 = Float16.add(d33, Float16.mult(x3, b3));
+                d34 = Float16.add(d34, Float16.mult(x3, b4));
+                d35 = Float16.add(d35, Float16.mult(x3, b5));
+            }
+            float alpha = fp.get(0);
+            float beta = fp.get(1);
+            boolean readC = ip.get(LinalgKernels.P_READ_C) != 0;
+            int co = ip.get(LinalgKernels.MATMUL_PARAMS + 2) + z * ip.get(LinalgKernels.P_STRIDE_C);
+            int ldc = ip.get(LinalgKernels.P_LDC);
+            float[] t = new float[DOTS_ROWS * DOTS_COLS];
+            t[0] = sum16(d00);
+            t[1] = sum16(d01);
+            t[2] = sum16(d02);
+            t[3] = sum16(d03);
+            t[4] = sum16(d04);
+            t[5] = sum16(d05);
+            t[6] = sum16(d10);
+            t[7] = sum16(d11);
+            t[8] = sum16(d12);
+            t[9] = sum16(d13);
+            t[10] = sum16(d14);
+            t[11] = sum16(d15);
+            t[12] = sum16(d20);
+            t[13] = sum16(d21);
+            t[14] = sum16(d22);
+            t[15] = sum16(d23);
+            t[16] = sum16(d24);
+            t[17] = sum16(d25);
+            t[18] = sum16(d30);
+            t[19] = sum16(d31);
+            t[20] = sum16(d32);
+            t[21] = sum16(d33);
+            t[22] = sum16(d34);
+            t[23] = sum16(d35);
+            for (int rr = 0; rr < DOTS_ROWS; rr++) {
+                int ra = ao + Math.min(i0 + rr, m - 1) * sa0;
+                for (int jj = 0; jj < DOTS_COLS; jj++) {
+                    int rb = bo + Math.min(j0 + jj, n - 1) * sb1;
+                    float v = t[rr * DOTS_COLS + jj];
+                    for (int p = k16; p < k; p++) {
+                        v = a.get(ra + p) * b.get(rb + p) + v;
+                    }
+                    if (i0 + rr < m && j0 + jj < n) {
+                        int o = co + (i0 + rr) * ldc + j0 + jj;
+                        v = alpha * v;
+                        if (readC) {
+                            v = beta * c.get(o) + v;
+                        }
+                        c.set(o, v);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The sixteen lanes added pairwise. */
+    private static float sum16(Float16 s) {
+        return (((s.getS0() + s.getS1()) + (s.getS2() + s.getS3())) + ((s.getS4() + s.getS5()) + (s.getS6() + s.getS7())))
+                + (((s.getS8() + s.getS9()) + (s.getS10() + s.getS11())) + ((s.getS12() + s.getS13()) + (s.getS14() + s.getS15())));
+    }
+}
