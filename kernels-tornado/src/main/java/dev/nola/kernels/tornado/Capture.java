@@ -193,6 +193,7 @@ final class Capture {
                 // a CPU device (PoCL) is host memory. Their data is on the host (a plan copies its
                 // outputs back), so they can go; an op later run alone builds its plan again.
                 freePlans.run();
+                HostMemory.trimNativeHeap();
                 s = new Segment(part, device, TornadoPlans.OPENCL_FLAGS, every, placeholders.all(), options, profile);
                 segmentsBuilt++;
                 budget.add(s.deviceBytes());

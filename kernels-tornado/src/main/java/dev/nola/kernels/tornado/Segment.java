@@ -40,7 +40,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * executed just before, so a tensor is carried through the graphs between two uses). Nothing is copied
  * back after a run: a written tensor's latest data stays in the plan ({@link TornadoTensor#owner()}),
  * copied back when the host or another plan needs it ({@link #pull}, TornadoVM's
- * {@code UNDER_DEMAND}). Per-call parameter buffers are graph-local and copied in every run, a few
+ * {@code UNDER_DEMAND}). Once the graph that owns an arena has run (copying it in), the host memory of
+ * the tensors addressed through it, and its free ranges, are given back ({@link HostMemory}) and
+ * those tensors count as living here too, read or written: on a device whose buffers are host
+ * memory (PoCL) each byte would otherwise exist twice. Per-call parameter buffers are graph-local and copied in every run, a few
  * words each; placeholders and the calls' scratch (one array per graph, the largest any call in it
  * needs) are graph-local and sent once.
  *
@@ -189,6 +192,8 @@ final class Segment implements AutoCloseable {
         boolean written;
         /** Copied in on every run rather than once. */
         boolean every;
+        /** Kept on the device after its owner graph ran (TornadoVM's persistOnDevice). */
+        boolean persisted;
         /** The tensors the calls address through it. */
         final List<Use> tensors = new ArrayList<>();
 
@@ -288,6 +293,15 @@ final class Segment implements AutoCloseable {
         }
         for (Info in : order) {
             bytes += in.bytes();
+            if (options.traceFlush() && in.bytes() >= 1 << 20) {
+                long inputBytes = 0;
+                for (Use u : in.tensors) {
+                    inputBytes += u.input ? u.tensor.size() * 4L : 0;
+                }
+                System.err.printf("segment array of %d MB: graphs %d-%d, %s, %d tensors (%d MB of them read before written)%n",
+                        in.bytes() >> 20, in.owner, in.last, in.input ? (in.every ? "copied in every run" : "copied in once")
+                                : "not copied in", in.tensors.size(), inputBytes >> 20);
+            }
         }
         String base = "seg" + NAMES.incrementAndGet() + "g";
         GridScheduler scheduler = new GridScheduler();
@@ -309,6 +323,7 @@ final class Segment implements AutoCloseable {
                     }
                     if (in.last > g || in.written) {
                         persisted.add(in.array);
+                        in.persisted = true;
                     }
                 }
             }
@@ -415,6 +430,11 @@ final class Segment implements AutoCloseable {
         for (int g = 0; g < graphs; g++) {
             last = plan.withGraph(g).execute();
             profile.add(last);
+            if (!ran) {
+                // the arenas graph g copied in are on the device now: their host pages can go at once,
+                // so that at no time does the first run hold every arena twice
+                releaseHost(g);
+            }
         }
         ran = true;
         for (Use u : uses) {
@@ -423,6 +443,34 @@ final class Segment implements AutoCloseable {
                 u.tensor.ownedBy(this);
             }
             deviceVersions.put(u.tensor, u.tensor.version());
+        }
+        for (int g = 0; g < graphs; g++) {
+            releaseHost(g); // tensors the host read since the last run (a host read copies a tensor back)
+        }
+    }
+
+    /**
+     * Gives back the host memory ({@link HostMemory#discard}) of the tensors this plan addresses through
+     * the arenas graph {@code g} owns, and marks their latest data as living here, so a host read or
+     * another plan copies them back first ({@link TornadoTensor#toHost}): this plan's device copy of an
+     * arena is current for every tensor it uses once it has run (what it reads was copied in and is
+     * rebuilt when changed elsewhere, {@link #stale}; what it writes is here). Not for an arena copied
+     * in on every run (its host image is what is copied) nor one TornadoVM does not keep on the device.
+     */
+    private void releaseHost(int g) {
+        for (Info in : order) {
+            if (in.owner != g || in.every || !in.persisted) {
+                continue;
+            }
+            if (!ran && !in.tensors.isEmpty() && in.tensors.get(0).inArena()) {
+                in.tensors.get(0).tensor.region().chunk().discardFree();
+            }
+            for (Use u : in.tensors) {
+                if (u.inArena() && u.tensor.owner() != this && !u.tensor.isClosed()) {
+                    HostMemory.discard(u.tensor.segment(), 0, u.tensor.size() * 4L);
+                    u.tensor.ownedBy(this);
+                }
+            }
         }
     }
 

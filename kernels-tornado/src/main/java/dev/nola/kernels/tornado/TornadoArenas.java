@@ -26,7 +26,8 @@ import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
  * up to {@code maxChunkFloats}; a tensor larger than that gets a chunk of its own size. Regions are
  * placed first-fit and given back on close (neighbouring free ranges merged), and a reused region is
  * zeroed, as every new tensor is. Chunks live as long as the device: a segment may hold a device copy
- * of one after all its tensors closed.
+ * of one after all its tensors closed. Their host memory is {@link HostMemory}'s: in the RSS only
+ * where used, zeroed by giving pages back, and given back by a segment once it holds the data.
  *
  * <p>Single-threaded, like the rest of the backend.
  */
@@ -45,12 +46,24 @@ final class TornadoArenas {
 
         Chunk(int capacity) {
             this.capacity = capacity;
-            this.array = new FloatArray(capacity);
+            // TornadoVM's header, then the elements; pages are committed only where written (HostMemory)
+            this.array = FloatArray.fromSegmentShallow(HostMemory.allocate(TornadoNativeArray.ARRAY_HEADER + capacity * 4L));
             free.put(0, capacity);
         }
 
         long bytes() {
             return capacity * 4L;
+        }
+
+        /**
+         * Gives back the host pages of the free ranges ({@link HostMemory#discard}): a device copy of
+         * the arena reads all of it, committing them; a region placed there later is zeroed anyway.
+         */
+        void discardFree() {
+            MemorySegment data = array.getSegment();
+            for (Map.Entry<Integer, Integer> e : free.entrySet()) {
+                HostMemory.discard(data, e.getKey() * 4L, (e.getValue() - e.getKey()) * 4L);
+            }
         }
     }
 
@@ -112,7 +125,8 @@ final class TornadoArenas {
                 }
                 MemorySegment data = c.array.getSegment();
                 MemorySegment own = data.asSlice((long) (base - h) * 4, (long) (size + h) * 4);
-                own.fill((byte) 0); // a reused region: the new tensor starts at zero
+                // a reused region: the new tensor starts at zero, without committing its pages
+                HostMemory.discard(own, 0, own.byteSize());
                 return new Region(c, start, base, stop, size, FloatArray.fromSegmentShallow(own));
             }
         }

@@ -277,6 +277,43 @@ class SegmentTest {
         }
     }
 
+    /**
+     * Once a segment has run, the host memory of the tensors it holds in arenas is given back
+     * ({@link HostMemory#discard}): a weight's region of its arena reads as zeros on the host. A host
+     * read then gets the device's data (the weights of the same steps run one by one), an op run on
+     * its own after that starts from them, and the next captured step sees that op's change.
+     */
+    @Test
+    void aSegmentGivesBackTheHostMemoryOfWhatItHoldsAndAReadGetsTheDevicesData() {
+        int steps = 3;
+        float[][] in = batches(steps + 1);
+        try (Device eager = Backends.open("tornado:0:0"); Device captured = Backends.open("tornado:0:0")) {
+            Model a = new Model(eager, 4);
+            Model c = new Model(captured, 4);
+            for (int s = 0; s < steps; s++) {
+                int step = s;
+                a.step(in[s], targets(s));
+                captured.capture(() -> c.step(in[step], targets(step)));
+            }
+            TornadoTensor w0 = (TornadoTensor) c.w.get(0);
+            TornadoTensor m0 = (TornadoTensor) c.m.get(0);
+            for (TornadoTensor t : List.of(w0, m0)) {
+                assertTrue(t.owner() != null, t + " is held by the segment");
+                float[] host = t.segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                assertArrayEquals(new float[(int) t.size()], host, t + ": its host memory was given back, not kept");
+            }
+            assertArrayEquals(eager.read(a.w.get(0)), captured.read(c.w.get(0)), "a host read gets the device's data");
+            assertArrayEquals(eager.read(a.m.get(0)), captured.read(c.m.get(0)), "the moments too");
+            eager.linalg().scale(0.5f, a.w.get(1));
+            captured.linalg().scale(0.5f, c.w.get(1));
+            assertArrayEquals(eager.read(a.w.get(1)), captured.read(c.w.get(1)), "an op run on its own after the segment");
+            a.step(in[steps], targets(steps));
+            captured.capture(() -> c.step(in[steps], targets(steps)));
+            assertArrayEquals(eager.read(a.losses), captured.read(c.losses), "the next captured step sees the op's change");
+            assertArrayEquals(a.weights(), c.weights(), "weights after the next step");
+        }
+    }
+
     /** A host read inside a capture of what a recorded op wrote runs the recording first (two segments). */
     @Test
     void aReadInsideACaptureSeesTheOpsBeforeIt() {
