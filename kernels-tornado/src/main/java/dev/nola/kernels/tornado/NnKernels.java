@@ -89,7 +89,7 @@ final class NnKernels {
     // ---------------------------------------------------------------- output slots
 
     /** o_slot[i] of two output slots. */
-    private static float slotGet(FloatArray o0, FloatArray o1, int slot, int i) {
+    static float slotGet(FloatArray o0, FloatArray o1, int slot, int i) {
         float r;
         if (slot == 0) {
             r = o0.get(i);
@@ -100,7 +100,7 @@ final class NnKernels {
     }
 
     /** o_slot[i] = v over two output slots. */
-    private static void slotSet(FloatArray o0, FloatArray o1, int slot, int i, float v) {
+    static void slotSet(FloatArray o0, FloatArray o1, int slot, int i, float v) {
         if (slot == 0) {
             o0.set(i, v);
         } else {

@@ -11,6 +11,7 @@ import dev.nola.kernels.tornado.NnParams.CrossEntropy;
 import dev.nola.kernels.tornado.NnParams.EncoderBackwardPositions;
 import dev.nola.kernels.tornado.NnParams.EncoderBackwardTokens;
 import dev.nola.kernels.tornado.NnParams.EncoderForward;
+import dev.nola.kernels.tornado.NnParams.FusedAttention;
 import dev.nola.kernels.tornado.NnParams.GeluBackward;
 import dev.nola.kernels.tornado.NnParams.GeluForward;
 import dev.nola.kernels.tornado.NnParams.LayerNormBackward;
@@ -316,6 +317,63 @@ final class TornadoNnOps extends AbstractNnOps {
         Launch r = key.launch(NnKernels.A_SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
                 NnKernels::nnAttentionBackwardKey, new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
         attentionParams(r, causal, b, t, c, nh, q, k, v, att, dout, datt, dq, dk, dv, o2[0], o2[1]);
+        run(r, (long) b * kvHeads(k, c, nh) * t, true);
+    }
+
+    // ---------------------------------------------------------------- fused attention
+
+    /** The fused attention's parameters: sizes, flag, every operand's offset (absent ones 0), slots, scale. */
+    private void fusedParams(Launch p, boolean causal, int b, int t, int c, int nh, Tensor q, Tensor k, Tensor v, Tensor out,
+                             Tensor lse, Tensor dout, Tensor dq, Tensor dk, Tensor dv, int slot0, int slot1) {
+        p.ip.set(FusedAttention.B, b);
+        p.ip.set(FusedAttention.T, t);
+        p.ip.set(FusedAttention.C, c);
+        p.ip.set(FusedAttention.NH, nh);
+        p.ip.set(FusedAttention.CK, k.shape()[2]);
+        p.ip.set(FusedAttention.CAUSAL, causal ? 1 : 0);
+        p.ip.set(FusedAttention.Q, off(q));
+        p.ip.set(FusedAttention.K, off(k));
+        p.ip.set(FusedAttention.V, off(v));
+        p.ip.set(FusedAttention.OUT, off(out));
+        p.ip.set(FusedAttention.LSE, off(lse));
+        p.ip.set(FusedAttention.DOUT, off(dout));
+        p.ip.set(FusedAttention.DQ, off(dq));
+        p.ip.set(FusedAttention.DK, off(dk));
+        p.ip.set(FusedAttention.DV, off(dv));
+        p.ip.set(FusedAttention.SLOT0, slot0);
+        p.ip.set(FusedAttention.SLOT1, slot1);
+        p.fp.set(0, (float) (1.0 / Math.sqrt(c / nh)));
+    }
+
+    /** A work-item per query row, online softmax ({@link FusedAttentionKernels}); out and lse through slots. */
+    @Override
+    protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
+                                           int t, int c, int nh) {
+        KernelCall call = call("nn.fusedAttentionForward").in(q).in(k).in(v);
+        int[] o = call.slots(writes(out), writes(lse));
+        Launch p = call.launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                FusedAttentionKernels::nnFusedAttentionForward, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3),
+                a.f(4)));
+        fusedParams(p, causal, b, t, c, nh, q, k, v, out, lse, null, null, null, null, o[0], o[1]);
+        run(p, (long) b * nh * t, true);
+    }
+
+    /** The query side (dq, a work-item per query row), then the key side (dk, dv, a work-item per key row of a KV head). */
+    @Override
+    protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                            Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        Launch p = call("nn.fusedAttentionBackwardQuery").in(dout).in(q).in(k).in(v).in(out).in(lse).inOut(dq)
+                .launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                        FusedAttentionKernels::nnFusedAttentionBackwardQuery, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2),
+                        a.f(3), a.f(4), a.f(5), a.f(6)));
+        fusedParams(p, causal, b, t, c, nh, q, k, v, out, lse, dout, dq, dk, dv, 0, 0);
+        run(p, (long) b * nh * t, true);
+        KernelCall key = call("nn.fusedAttentionBackwardKey").in(dout).in(q).in(k).in(v).in(out).in(lse);
+        int[] o = key.slots(updates(dk), updates(dv));
+        Launch r = key.launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                FusedAttentionKernels::nnFusedAttentionBackwardKey, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3),
+                a.f(4), a.f(5), a.f(6), a.f(7)));
+        fusedParams(r, causal, b, t, c, nh, q, k, v, out, lse, dout, dq, dk, dv, o[0], o[1]);
         run(r, (long) b * kvHeads(k, c, nh) * t, true);
     }
 
