@@ -34,29 +34,54 @@ final class FusedAttentionKernels {
     private FusedAttentionKernels() {
     }
 
+    /** B·NH·T, the query rows. */
+    private static int queryRows(IntArray ip) {
+        return ip.get(FusedAttention.B) * ip.get(FusedAttention.NH) * ip.get(FusedAttention.T);
+    }
+
+    /** The element index of query row id = (b, h, i) (B·NH·T order) in a q-shaped array: (b·T + i)·C + h·hs. */
+    private static int queryRow(IntArray ip, int id) {
+        int t = ip.get(FusedAttention.T);
+        int c = ip.get(FusedAttention.C);
+        int nh = ip.get(FusedAttention.NH);
+        int bh = id / t;
+        int b = bh / nh;
+        return (b * t + id - bh * t) * c + (bh - b * nh) * (c / nh);
+    }
+
+    /** The element index of key 0 of query row id's KV head h / (NH / KVH) in a k-shaped array. */
+    private static int keyHead(IntArray ip, int id) {
+        int t = ip.get(FusedAttention.T);
+        int nh = ip.get(FusedAttention.NH);
+        int ck = ip.get(FusedAttention.CK);
+        int hs = ip.get(FusedAttention.C) / nh;
+        int bh = id / t;
+        int b = bh / nh;
+        return b * t * ck + ((bh - b * nh) / (nh / (ck / hs))) * hs;
+    }
+
+    /** The keys query row id sees: i + 1 when causal, else T. */
+    private static int visibleKeys(IntArray ip, int id) {
+        int t = ip.get(FusedAttention.T);
+        int len = t;
+        if (ip.get(FusedAttention.CAUSAL) != 0) {
+            len = id - (id / t) * t + 1;
+        }
+        return len;
+    }
+
     /** Forward, a query row (b, h, i) per work-item (global B·NH·T); out and lse through the slots o0, o1. */
     static void nnFusedAttentionForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray q, FloatArray k,
                                         FloatArray v, FloatArray o0, FloatArray o1) {
         int id = ctx.globalIdx;
-        int bs = ip.get(FusedAttention.B);
-        int t = ip.get(FusedAttention.T);
-        int c = ip.get(FusedAttention.C);
-        int nh = ip.get(FusedAttention.NH);
-        if (id < bs * nh * t) {
+        if (id < queryRows(ip)) {
             int ck = ip.get(FusedAttention.CK);
-            int hs = c / nh;
-            int bh = id / t;
-            int i = id - bh * t;
-            int b = bh / nh;
-            int h = bh - b * nh;
-            int len = t;
-            if (ip.get(FusedAttention.CAUSAL) != 0) {
-                len = i + 1;
-            }
+            int hs = ip.get(FusedAttention.C) / ip.get(FusedAttention.NH);
+            int len = visibleKeys(ip, id);
             float scale = fp.get(0);
+            int row = queryRow(ip, id);
+            int kvSeq = keyHead(ip, id);
             int outSlot = ip.get(FusedAttention.SLOT0);
-            int row = b * t * c + h * hs + i * c;
-            int kvSeq = b * t * ck + (h / (nh / (ck / hs))) * hs;
             int qi = ip.get(FusedAttention.Q) + row;
             int kOff = ip.get(FusedAttention.K) + kvSeq;
             int vOff = ip.get(FusedAttention.V) + kvSeq;
@@ -104,24 +129,13 @@ final class FusedAttentionKernels {
     static void nnFusedAttentionBackwardQuery(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray dout, FloatArray q,
                                               FloatArray k, FloatArray v, FloatArray out, FloatArray lse, FloatArray dq) {
         int id = ctx.globalIdx;
-        int bs = ip.get(FusedAttention.B);
-        int t = ip.get(FusedAttention.T);
-        int c = ip.get(FusedAttention.C);
-        int nh = ip.get(FusedAttention.NH);
-        if (id < bs * nh * t) {
+        if (id < queryRows(ip)) {
             int ck = ip.get(FusedAttention.CK);
-            int hs = c / nh;
-            int bh = id / t;
-            int i = id - bh * t;
-            int b = bh / nh;
-            int h = bh - b * nh;
-            int len = t;
-            if (ip.get(FusedAttention.CAUSAL) != 0) {
-                len = i + 1;
-            }
+            int hs = ip.get(FusedAttention.C) / ip.get(FusedAttention.NH);
+            int len = visibleKeys(ip, id);
             float scale = fp.get(0);
-            int row = b * t * c + h * hs + i * c;
-            int kvSeq = b * t * ck + (h / (nh / (ck / hs))) * hs;
+            int row = queryRow(ip, id);
+            int kvSeq = keyHead(ip, id);
             int qi = ip.get(FusedAttention.Q) + row;
             int gi = ip.get(FusedAttention.DOUT) + row;
             int oi = ip.get(FusedAttention.OUT) + row;
