@@ -22,6 +22,8 @@ final class CallValues {
     private final WorkerGrid1D[] grids;
     private final int[] globalSizes;
     private final boolean[] smallGroups;
+    /** Per task, the work-group size fixed by {@link #groups} (0: as {@link #grid} chose). */
+    private final int[] fixedGroups;
 
     CallValues(int tasks, int ipSize, int fpSize) {
         this.ip = new IntArray(Math.max(1, ipSize));
@@ -29,6 +31,7 @@ final class CallValues {
         this.grids = new WorkerGrid1D[tasks];
         this.globalSizes = new int[tasks];
         this.smallGroups = new boolean[tasks];
+        this.fixedGroups = new int[tasks];
         for (int i = 0; i < tasks; i++) {
             grids[i] = new WorkerGrid1D(1);
         }
@@ -54,6 +57,7 @@ final class CallValues {
     void grid(int task, int globalSize, boolean small) {
         globalSizes[task] = globalSize;
         smallGroups[task] = small;
+        fixedGroups[task] = 0;
         WorkerGrid1D grid = grids[task];
         if (small) {
             long local = Math.max(1, Math.min(CPU_GROUP, globalSize / CPU_GROUPS));
@@ -66,6 +70,19 @@ final class CallValues {
         }
     }
 
+    /**
+     * Sets task {@code task}'s grid to work-groups of exactly {@code local} work-items, {@code globalSize}
+     * (a multiple of {@code local}) in all: the kernels that give each group one row and reduce it in
+     * local memory ({@link NnGroupKernels}).
+     */
+    void groups(int task, int globalSize, int local) {
+        globalSizes[task] = globalSize;
+        smallGroups[task] = false;
+        fixedGroups[task] = local;
+        grids[task].setGlobalWork(globalSize, 1, 1);
+        grids[task].setLocalWork(local, 1, 1);
+    }
+
     /** Takes a later call's values (parameter buffers, grids) into these. */
     void copyFrom(CallValues later) {
         for (int i = 0; i < ip.getSize(); i++) {
@@ -75,7 +92,11 @@ final class CallValues {
             fp.set(i, later.fp.get(i));
         }
         for (int t = 0; t < grids.length; t++) {
-            grid(t, later.globalSizes[t], later.smallGroups[t]);
+            if (later.fixedGroups[t] > 0) {
+                groups(t, later.globalSizes[t], later.fixedGroups[t]);
+            } else {
+                grid(t, later.globalSizes[t], later.smallGroups[t]);
+            }
         }
     }
 }

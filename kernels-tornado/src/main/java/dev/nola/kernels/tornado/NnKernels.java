@@ -78,7 +78,7 @@ final class NnKernels {
      * what lies around a view with whatever the device buffer held. Read-write, the copy-in is the
      * host's decision (made only where the output covers part of its storage).
      */
-    private static void put(FloatArray out, int i, float v, int n) {
+    static void put(FloatArray out, int i, float v, int n) {
         float r = v;
         if (n < 0) {
             r = out.get(i);
@@ -89,7 +89,7 @@ final class NnKernels {
     // ---------------------------------------------------------------- output slots
 
     /** o_slot[i] of two output slots. */
-    private static float slotGet(FloatArray o0, FloatArray o1, int slot, int i) {
+    static float slotGet(FloatArray o0, FloatArray o1, int slot, int i) {
         float r;
         if (slot == 0) {
             r = o0.get(i);
@@ -100,7 +100,7 @@ final class NnKernels {
     }
 
     /** o_slot[i] = v over two output slots. */
-    private static void slotSet(FloatArray o0, FloatArray o1, int slot, int i, float v) {
+    static void slotSet(FloatArray o0, FloatArray o1, int slot, int i, float v) {
         if (slot == 0) {
             o0.set(i, v);
         } else {
@@ -109,7 +109,7 @@ final class NnKernels {
     }
 
     /** o_slot[i] = v over three output slots, each stored with {@link #put} (n a size). */
-    private static void slotSet3(FloatArray o0, FloatArray o1, FloatArray o2, int slot, int i, float v, int n) {
+    static void slotSet3(FloatArray o0, FloatArray o1, FloatArray o2, int slot, int i, float v, int n) {
         if (slot == 0) {
             put(o0, i, v, n);
         } else if (slot == 1) {
@@ -120,7 +120,7 @@ final class NnKernels {
     }
 
     /** o_slot[i] = v over two output slots, each stored with {@link #put} (n a size). */
-    private static void slotPut(FloatArray o0, FloatArray o1, int slot, int i, float v, int n) {
+    static void slotPut(FloatArray o0, FloatArray o1, int slot, int i, float v, int n) {
         if (slot == 0) {
             put(o0, i, v, n);
         } else {
@@ -502,15 +502,22 @@ final class NnKernels {
                 for (int j = 0; j < v; j++) {
                     sum = sum + TornadoMath.exp(logits.get(xr + j) - m);
                 }
-                float xt = logits.get(xr + t);
-                loss = (m - xt) + TornadoMath.log(sum);
-                float smoothing = fp.get(0);
-                if (smoothing != 0f) {
-                    loss = smoothing * (xt - a / v) + loss;
-                }
+                loss = crossEntropyLoss(logits.get(xr + t), m, sum, a / v, fp.get(0));
             }
             put(losses, ip.get(CrossEntropy.OUT) + row, loss, n);
         }
+    }
+
+    /**
+     * A row's loss from its target logit xt, maximum m, Σ e^(x − m), mean logit and smoothing ε:
+     * (m − xt) + log Σ + ε·(xt − mean), the definition regrouped so that no large terms cancel.
+     */
+    static float crossEntropyLoss(float xt, float m, float sum, float mean, float smoothing) {
+        float loss = (m - xt) + TornadoMath.log(sum);
+        if (smoothing != 0f) {
+            loss = smoothing * (xt - mean) + loss;
+        }
+        return loss;
     }
 
     /**

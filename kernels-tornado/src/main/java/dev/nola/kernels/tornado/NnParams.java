@@ -344,4 +344,34 @@ final class NnParams {
         private SwigluBackward() {
         }
     }
+
+    /**
+     * The fused attention's three kernels ({@link FusedAttentionKernels}): sizes and the causal flag,
+     * each operand's offset (an operand a kernel does not take is 0), then the output slots: out and
+     * lse forward, dk and dv on the key side (the query side writes dq alone).
+     */
+    static final class FusedAttention {
+        static final int B = 0;
+        static final int T = 1;
+        static final int C = 2;
+        static final int NH = 3;
+        /** The width of k and v, KVH·hs (c when KVH = NH). */
+        static final int CK = 4;
+        static final int CAUSAL = 5;
+        static final int Q = 6;
+        static final int K = 7;
+        static final int V = 8;
+        static final int OUT = 9;
+        static final int LSE = 10;
+        static final int DOUT = 11;
+        static final int DQ = 12;
+        static final int DK = 13;
+        static final int DV = 14;
+        static final int SLOT0 = 15;
+        static final int SLOT1 = 16;
+        static final int SIZE = 17;
+
+        private FusedAttention() {
+        }
+    }
 }

@@ -153,6 +153,41 @@ final class OptimKernels {
     }
 
     /**
+     * First pass in the GPU shape: work-group g of {@link NnGroupKernels#GROUP} work-items (global
+     * G·GROUP) takes the span of {@link #reducePartial}, work-item l its elements l, l + GROUP, … (so a
+     * group reads contiguous memory), and the group's tree ({@link NnGroupKernels#groupReduce}) gives
+     * partial[g]: Σ x² or max |x| (a NaN kept).
+     */
+    static void reducePartialGroup(KernelContext ctx, IntArray ip, FloatArray x, FloatArray partial) {
+        float[] scratch = ctx.allocateFloatLocalArray(NnGroupKernels.GROUP);
+        int g = ctx.groupIdx;
+        int lid = ctx.localIdx;
+        int n = ip.get(R_N);
+        int span = ip.get(R_SPAN);
+        boolean squares = ip.get(R_MODE) == SUM_OF_SQUARES;
+        int xo = ip.get(REDUCE_PARAMS);
+        int start = g * span;
+        int end = Math.min(n, start + span);
+        float a = 0f;
+        for (int e = start + lid; e < end; e += NnGroupKernels.GROUP) {
+            float xe = x.get(xo + e);
+            if (squares) {
+                a = xe * xe + a;
+            } else {
+                a = maxAbs(a, xe);
+            }
+        }
+        int mode = NnGroupKernels.MAX_NAN;
+        if (squares) {
+            mode = NnGroupKernels.SUM;
+        }
+        float r = NnGroupKernels.groupReduce(ctx, scratch, a, mode);
+        if (lid == 0) {
+            partial.set(ip.get(REDUCE_PARAMS + 1) + g, r);
+        }
+    }
+
+    /**
      * max(a, |x|), NaN when x is NaN (OpenCL's fmax would drop it), so a NaN input reaches the result
      * as it does the sum of squares.
      */

@@ -11,6 +11,7 @@ import dev.nola.kernels.tornado.NnParams.CrossEntropy;
 import dev.nola.kernels.tornado.NnParams.EncoderBackwardPositions;
 import dev.nola.kernels.tornado.NnParams.EncoderBackwardTokens;
 import dev.nola.kernels.tornado.NnParams.EncoderForward;
+import dev.nola.kernels.tornado.NnParams.FusedAttention;
 import dev.nola.kernels.tornado.NnParams.GeluBackward;
 import dev.nola.kernels.tornado.NnParams.GeluForward;
 import dev.nola.kernels.tornado.NnParams.LayerNormBackward;
@@ -42,6 +43,11 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * table or gradient) is a placeholder the kernel does not touch, and the kernels with several outputs
  * take them as output slots ({@link KernelCall#slots}) and each output's slot number in the parameters.
  *
+ * <p>Layouts, by device type as the OpenCL backend's: on a CPU device the row ops (layernorm, RMSNorm,
+ * softmax, cross-entropy) are a work-item per row ({@link NnKernels}); elsewhere a work-group per row
+ * with its sums and maxima in local memory ({@link NnGroupKernels}), with the same parameters. The
+ * fused attention ({@link FusedAttentionKernels}) keeps only lse between its passes.
+ *
  * <p>Two-pass ops are two plans run one after the other (layernorm backward: dx, then the parameter
  * gradients; attention backward: query side, then key side), the intermediate travelling through the
  * host array between them (on PoCL device memory is host memory), or, inside a
@@ -71,6 +77,20 @@ final class TornadoNnOps extends AbstractNnOps {
     /** Runs a one-task call over {@code global} work-items, the CPU's small work-groups for row and column kernels. */
     private void run(Launch p, long global, boolean rows) {
         p.run(global, rows && plans.cpuLayout);
+    }
+
+    /** The row-per-work-item kernel on a CPU device, the work-group-per-row one ({@link NnGroupKernels}) elsewhere. */
+    private <K> K rowKernel(K perItem, K perGroup) {
+        return plans.cpuLayout ? perItem : perGroup;
+    }
+
+    /** Runs a row kernel of {@link #rowKernel} over {@code rows} rows: a work-item each (CPU) or a work-group each. */
+    private void runRows(Launch p, long rows) {
+        if (plans.cpuLayout) {
+            p.run(rows, true);
+        } else {
+            p.runGroups(rows, NnGroupKernels.GROUP);
+        }
     }
 
     private static void set(IntArray ip, int... values) {
@@ -132,8 +152,9 @@ final class TornadoNnOps extends AbstractNnOps {
         KernelCall call = call("nn.layerNormForward").in(x).in(weight).in(bias);
         int[] slot = call.slots(writes(out), writes(mean), writes(rstd));
         Launch p = call
-                .launch(LayerNormForward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnLayerNormForward,
-                new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
+                .launch(LayerNormForward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                        rowKernel(NnKernels::nnLayerNormForward, NnGroupKernels::nnLayerNormForwardGroup),
+                        new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
         p.ip.set(LayerNormForward.N, n);
         p.ip.set(LayerNormForward.C, c);
         p.ip.set(LayerNormForward.X, off(x));
@@ -146,7 +167,7 @@ final class TornadoNnOps extends AbstractNnOps {
         p.ip.set(LayerNormForward.MEAN_SLOT, slot[1]);
         p.ip.set(LayerNormForward.RSTD_SLOT, slot[2]);
         p.fp.set(0, eps);
-        run(p, n, true);
+        runRows(p, n);
     }
 
     @Override
@@ -154,8 +175,9 @@ final class TornadoNnOps extends AbstractNnOps {
                                        Tensor dweight, Tensor dbias, int n, int c) {
         Launch p = call("nn.layerNormBackward").in(dout).in(x).in(weight).in(mean).in(rstd).inOut(dx)
                 .launch(LayerNormBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
-                        .task(tn.task(0), NnKernels::nnLayerNormBackward, new KernelContext(), ip,
-                        a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
+                        .task(tn.task(0),
+                                rowKernel(NnKernels::nnLayerNormBackward, NnGroupKernels::nnLayerNormBackwardGroup),
+                                new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
         p.ip.set(LayerNormBackward.N, n);
         p.ip.set(LayerNormBackward.C, c);
         p.ip.set(LayerNormBackward.DOUT, off(dout));
@@ -164,7 +186,7 @@ final class TornadoNnOps extends AbstractNnOps {
         p.ip.set(LayerNormBackward.MEAN, off(mean));
         p.ip.set(LayerNormBackward.RSTD, off(rstd));
         p.ip.set(LayerNormBackward.DX, off(dx));
-        run(p, n, true);
+        runRows(p, n);
         if (dweight != null || dbias != null) {
             KernelCall call = call("nn.layerNormParams").in(dout).in(x).in(mean).in(rstd);
             int[] slot = call.slots(updates(dweight), updates(dbias));
@@ -254,27 +276,29 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doSoftmaxForward(Tensor x, Tensor out, float scale, boolean causal, int rows, int l) {
         Launch p = call("nn.softmaxForward").in(x).out(out).launch(SoftmaxForward.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnSoftmaxForward, new KernelContext(), ip, fp, a.f(0), a.f(1)));
+                .task(tn.task(0), rowKernel(NnKernels::nnSoftmaxForward, NnGroupKernels::nnSoftmaxForwardGroup),
+                        new KernelContext(), ip, fp, a.f(0), a.f(1)));
         p.ip.set(SoftmaxForward.ROWS, rows);
         p.ip.set(SoftmaxForward.L, l);
         p.ip.set(SoftmaxForward.CAUSAL, causal ? 1 : 0);
         p.ip.set(SoftmaxForward.X, off(x));
         p.ip.set(SoftmaxForward.OUT, off(out));
         p.fp.set(0, scale);
-        run(p, rows, true);
+        runRows(p, rows);
     }
 
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale, int rows, int l) {
         Launch p = call("nn.softmaxBackward").in(y).in(dy).out(dx).launch(SoftmaxBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnSoftmaxBackward, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2)));
+                .task(tn.task(0), rowKernel(NnKernels::nnSoftmaxBackward, NnGroupKernels::nnSoftmaxBackwardGroup),
+                        new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2)));
         p.ip.set(SoftmaxBackward.ROWS, rows);
         p.ip.set(SoftmaxBackward.L, l);
         p.ip.set(SoftmaxBackward.Y, off(y));
         p.ip.set(SoftmaxBackward.DY, off(dy));
         p.ip.set(SoftmaxBackward.DX, off(dx));
         p.fp.set(0, scale);
-        run(p, rows, true);
+        runRows(p, rows);
     }
 
     // ---------------------------------------------------------------- attention
@@ -319,6 +343,63 @@ final class TornadoNnOps extends AbstractNnOps {
         run(r, (long) b * kvHeads(k, c, nh) * t, true);
     }
 
+    // ---------------------------------------------------------------- fused attention
+
+    /** The fused attention's parameters: sizes, flag, every operand's offset (absent ones 0), slots, scale. */
+    private void fusedParams(Launch p, boolean causal, int b, int t, int c, int nh, Tensor q, Tensor k, Tensor v, Tensor out,
+                             Tensor lse, Tensor dout, Tensor dq, Tensor dk, Tensor dv, int slot0, int slot1) {
+        p.ip.set(FusedAttention.B, b);
+        p.ip.set(FusedAttention.T, t);
+        p.ip.set(FusedAttention.C, c);
+        p.ip.set(FusedAttention.NH, nh);
+        p.ip.set(FusedAttention.CK, k.shape()[2]);
+        p.ip.set(FusedAttention.CAUSAL, causal ? 1 : 0);
+        p.ip.set(FusedAttention.Q, off(q));
+        p.ip.set(FusedAttention.K, off(k));
+        p.ip.set(FusedAttention.V, off(v));
+        p.ip.set(FusedAttention.OUT, off(out));
+        p.ip.set(FusedAttention.LSE, off(lse));
+        p.ip.set(FusedAttention.DOUT, off(dout));
+        p.ip.set(FusedAttention.DQ, off(dq));
+        p.ip.set(FusedAttention.DK, off(dk));
+        p.ip.set(FusedAttention.DV, off(dv));
+        p.ip.set(FusedAttention.SLOT0, slot0);
+        p.ip.set(FusedAttention.SLOT1, slot1);
+        p.fp.set(0, (float) (1.0 / Math.sqrt(c / nh)));
+    }
+
+    /** A work-item per query row, online softmax ({@link FusedAttentionKernels}); out and lse through slots. */
+    @Override
+    protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
+                                           int t, int c, int nh) {
+        KernelCall call = call("nn.fusedAttentionForward").in(q).in(k).in(v);
+        int[] o = call.slots(writes(out), writes(lse));
+        Launch p = call.launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                FusedAttentionKernels::nnFusedAttentionForward, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3),
+                a.f(4)));
+        fusedParams(p, causal, b, t, c, nh, q, k, v, out, lse, null, null, null, null, o[0], o[1]);
+        run(p, (long) b * nh * t, true);
+    }
+
+    /** The query side (dq, a work-item per query row), then the key side (dk, dv, a work-item per key row of a KV head). */
+    @Override
+    protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                            Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        Launch p = call("nn.fusedAttentionBackwardQuery").in(dout).in(q).in(k).in(v).in(out).in(lse).inOut(dq)
+                .launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                        FusedAttentionKernels::nnFusedAttentionBackwardQuery, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2),
+                        a.f(3), a.f(4), a.f(5), a.f(6)));
+        fusedParams(p, causal, b, t, c, nh, q, k, v, out, lse, dout, dq, dk, dv, 0, 0);
+        run(p, (long) b * nh * t, true);
+        KernelCall key = call("nn.fusedAttentionBackwardKey").in(dout).in(q).in(k).in(v).in(out).in(lse);
+        int[] o = key.slots(updates(dk), updates(dv));
+        Launch r = key.launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                FusedAttentionKernels::nnFusedAttentionBackwardKey, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3),
+                a.f(4), a.f(5), a.f(6), a.f(7)));
+        fusedParams(r, causal, b, t, c, nh, q, k, v, out, lse, dout, dq, dk, dv, o[0], o[1]);
+        run(r, (long) b * kvHeads(k, c, nh) * t, true);
+    }
+
     // ---------------------------------------------------------------- cross-entropy
 
     @Override
@@ -326,7 +407,8 @@ final class TornadoNnOps extends AbstractNnOps {
                                          int ignoreIndex, int n, int v) {
         Launch p = call("nn.crossEntropyForward").in(logits).in(targets).out(losses)
                 .launch(CrossEntropy.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnCrossEntropyForward, new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
+                .task(tn.task(0), rowKernel(NnKernels::nnCrossEntropyForward, NnGroupKernels::nnCrossEntropyForwardGroup),
+                        new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
         p.ip.set(CrossEntropy.N, n);
         p.ip.set(CrossEntropy.V, v);
         p.ip.set(CrossEntropy.IGNORE, ignoreIndex);
@@ -334,7 +416,7 @@ final class TornadoNnOps extends AbstractNnOps {
         p.ip.set(CrossEntropy.TARGETS, off(targets));
         p.ip.set(CrossEntropy.OUT, off(losses));
         p.fp.set(0, labelSmoothing);
-        run(p, n, true);
+        runRows(p, n);
     }
 
     @Override
@@ -342,7 +424,8 @@ final class TornadoNnOps extends AbstractNnOps {
                                           int ignoreIndex, float lossGradient, int n, int v) {
         Launch p = call("nn.crossEntropyBackward").in(logits).in(targets).out(dlogits)
                 .launch(CrossEntropy.SIZE, 2, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnCrossEntropyBackward, new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
+                .task(tn.task(0), rowKernel(NnKernels::nnCrossEntropyBackward, NnGroupKernels::nnCrossEntropyBackwardGroup),
+                        new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
         p.ip.set(CrossEntropy.N, n);
         p.ip.set(CrossEntropy.V, v);
         p.ip.set(CrossEntropy.IGNORE, ignoreIndex);
@@ -351,7 +434,7 @@ final class TornadoNnOps extends AbstractNnOps {
         p.ip.set(CrossEntropy.OUT, off(dlogits));
         p.fp.set(0, labelSmoothing);
         p.fp.set(1, lossGradient);
-        run(p, n, true);
+        runRows(p, n);
     }
 
     // ---------------------------------------------------------------- pooling
@@ -398,7 +481,8 @@ final class TornadoNnOps extends AbstractNnOps {
     protected void doRmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd, int n, int c) {
         KernelCall call = call("nn.rmsNormForward").in(x).in(weight);
         int[] slot = call.slots(writes(out), writes(rstd));
-        Launch p = call.launch(RmsNormForward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnRmsNormForward,
+        Launch p = call.launch(RmsNormForward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                rowKernel(NnKernels::nnRmsNormForward, NnGroupKernels::nnRmsNormForwardGroup),
                 new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3)));
         p.ip.set(RmsNormForward.N, n);
         p.ip.set(RmsNormForward.C, c);
@@ -409,7 +493,7 @@ final class TornadoNnOps extends AbstractNnOps {
         p.ip.set(RmsNormForward.OUT_SLOT, slot[0]);
         p.ip.set(RmsNormForward.RSTD_SLOT, slot[1]);
         p.fp.set(0, eps);
-        run(p, n, true);
+        runRows(p, n);
     }
 
     /**
@@ -421,8 +505,9 @@ final class TornadoNnOps extends AbstractNnOps {
     protected void doRmsNormBackward(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx, Tensor dweight, int n,
                                      int c) {
         Launch p = call("nn.rmsNormBackward").in(dout).in(x).in(weight).in(rstd).inOut(dx).launch(RmsNormBackward.SIZE, 1,
-                (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnRmsNormBackward, new KernelContext(), ip, a.f(0), a.f(1),
-                        a.f(2), a.f(3), a.f(4)));
+                (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                        rowKernel(NnKernels::nnRmsNormBackward, NnGroupKernels::nnRmsNormBackwardGroup),
+                        new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4)));
         p.ip.set(RmsNormBackward.N, n);
         p.ip.set(RmsNormBackward.C, c);
         p.ip.set(RmsNormBackward.DOUT, off(dout));
@@ -430,7 +515,7 @@ final class TornadoNnOps extends AbstractNnOps {
         p.ip.set(RmsNormBackward.W, off(weight));
         p.ip.set(RmsNormBackward.RSTD, off(rstd));
         p.ip.set(RmsNormBackward.DX, off(dx));
-        run(p, n, true);
+        runRows(p, n);
         if (dweight == null) {
             return;
         }

@@ -4,6 +4,8 @@ import dev.nola.kernels.AbstractOptimOps;
 import dev.nola.kernels.AdamWStep;
 import dev.nola.kernels.Tensor;
 import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.common.TornadoFunctions;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
@@ -63,15 +65,24 @@ final class TornadoOptimOps extends AbstractOptimOps {
         ip.set(OptimKernels.R_SPAN, (int) ((n + groups - 1) / groups));
         ip.set(OptimKernels.R_GROUPS, groups);
         ip.set(OptimKernels.R_MODE, mode);
-        p.grid(0, groups, plans.cpuLayout);
+        if (plans.cpuLayout) {
+            p.grid(0, groups, true);
+        } else {
+            p.groups(0, groups, NnGroupKernels.GROUP);
+        }
         p.grid(1, 1, false);
+    }
+
+    /** The first pass: a work-item per partial on a CPU device, a work-group per partial elsewhere. */
+    private TornadoFunctions.Task4<KernelContext, IntArray, FloatArray, FloatArray> partialKernel() {
+        return plans.cpuLayout ? OptimKernels::reducePartial : OptimKernels::reducePartialGroup;
     }
 
     @Override
     protected void doSumOfSquares(Tensor x, Tensor sum, long n) {
         KernelCall call = plans.call("sumOfSquares").in(x).scratch(workspace().view(0, MAX_GROUPS)).inOut(sum);
         Launch p = call.launch(2, OptimKernels.REDUCE_PARAMS, 0, (g, t, ip, fp, a) -> g
-                .task(t.task(0), OptimKernels::reducePartial, new KernelContext(), ip, a.f(0), a.f(1))
+                .task(t.task(0), partialKernel(), new KernelContext(), ip, a.f(0), a.f(1))
                 .task(t.task(1), OptimKernels::reduceFinal, new KernelContext(), ip, a.f(1), a.f(2)));
         reduction(p, n, OptimKernels.SUM_OF_SQUARES);
         p.execute();
@@ -92,7 +103,7 @@ final class TornadoOptimOps extends AbstractOptimOps {
         KernelCall call = plans.call("fakeQuantize").in(x).scratch(w.view(0, MAX_GROUPS)).scratch(w.view(MAX_GROUPS, 1))
                 .out(out, n);
         Launch p = call.launch(3, OptimKernels.REDUCE_PARAMS, 0, (g, t, ip, fp, a) -> g
-                .task(t.task(0), OptimKernels::reducePartial, new KernelContext(), ip, a.f(0), a.f(1))
+                .task(t.task(0), partialKernel(), new KernelContext(), ip, a.f(0), a.f(1))
                 .task(t.task(1), OptimKernels::reduceFinal, new KernelContext(), ip, a.f(1), a.f(2))
                 .task(t.task(2), OptimKernels::fakeQuantize, new KernelContext(), ip, a.f(0), a.f(2), a.f(3)));
         reduction(p, n, OptimKernels.MAX_ABS);
