@@ -77,7 +77,8 @@ def layer_norm(x, w, b, eps):
 
 
 def attention(qkv, nh, causal, keep):
-    """qkv [B, T, 3C] -> out [B, T, C]; keep['att'] gets the softmax [B, NH, T, T]."""
+    """qkv [B, T, 3C] -> out [B, T, C]; keep['lse'] gets log Σ exp of each query row's visible scaled scores
+    [B, NH, T], the one statistic of the softmax that a fused (online-softmax) attention keeps."""
     b, t, c3 = qkv.shape
     c = c3 // 3
     hs = c // nh
@@ -90,7 +91,7 @@ def attention(qkv, nh, causal, keep):
         mask = torch.tril(torch.ones(t, t, dtype=torch.bool))
         scores = scores.masked_fill(~mask, float("-inf"))
     att = torch.softmax(scores, dim=-1)
-    keep["att"] = att
+    keep["lse"] = torch.logsumexp(scores, dim=-1)
     return (att @ v).transpose(1, 2).contiguous().view(b, t, c)
 
 
@@ -142,7 +143,7 @@ def gpt2(gen):
         m = layer_norm(x, params[h + "ln_2.weight"], params[h + "ln_2.bias"], eps)
         m = F.gelu(m @ params[h + "mlp.c_fc.weight"] + params[h + "mlp.c_fc.bias"], approximate="tanh")
         x = x + m @ params[h + "mlp.c_proj.weight"] + params[h + "mlp.c_proj.bias"]
-        acts[h + "att"] = keep["att"]
+        acts[h + "lse"] = keep["lse"]
         acts[h + "out"] = x
     x = layer_norm(x, params["ln_f.weight"], params["ln_f.bias"], eps)
     logits = x @ params["wte.weight"].t()
@@ -199,7 +200,7 @@ def vit(gen):
         m = layer_norm(x, params[h + "norm2.weight"], params[h + "norm2.bias"], eps)
         m = F.gelu(F.linear(m, params[h + "mlp.fc1.weight"], params[h + "mlp.fc1.bias"]))
         x = x + F.linear(m, params[h + "mlp.fc2.weight"], params[h + "mlp.fc2.bias"])
-        acts[h + "att"] = keep["att"]
+        acts[h + "lse"] = keep["lse"]
         acts[h + "out"] = x
     x = layer_norm(x, params["norm.weight"], params["norm.bias"], eps)
     pooled = x[:, 0]  # the class token

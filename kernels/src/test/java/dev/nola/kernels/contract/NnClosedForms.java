@@ -204,30 +204,51 @@ final class NnClosedForms {
     }
 
     /**
-     * T = 1: att = 1 and out = v exactly (one term). Keys all 0: every score is 0, so out[t] is the
-     * mean of v over the visible tokens (0..t when causal), within REL_TOL of mean|v|. q, k and v
-     * are the three views of one planar [3, B, T, C] buffer in the first case and tensors of their
-     * own in the second.
+     * T = 1: out = v exactly (one key, probability exp(0) = 1) and lse the one scaled score. Keys all
+     * 0: every score is 0, so out[t] is the mean of v over the visible tokens (0..t when causal),
+     * within REL_TOL of mean|v|, and lse = log of their count within REL_TOL. q, k and v are the
+     * three views of one planar [3, B, T, C] buffer in the first case and tensors of their own in the
+     * second.
      */
     static void attention(Device ref, Device dev) {
         SplittableRandom r = new SplittableRandom(81);
-        int b = 2, c = 15, nh = 3;
+        int b = 2, c = 15, nh = 3, hs = c / nh;
         float[] qkv1 = random(r, 3 * b * c, 1);
         float[][] one = NnRuns.run(dev, null, new float[][] {qkv1, new float[b * nh], new float[b * c]},
-                new int[][] {{3, b, 1, c}, {b, nh, 1, 1}, {b, 1, c}}, (d, t) -> {
+                new int[][] {{3, b, 1, c}, {b, nh, 1}, {b, 1, c}}, (d, t) -> {
                     Tensor[] qkv = NnRuns.qkv(t, 0, true);
-                    d.nn().attentionForward(qkv[0], qkv[1], qkv[2], t[1], t[2], true);
+                    d.nn().fusedAttentionForward(qkv[0], qkv[1], qkv[2], t[2], t[1], true);
                 }, "attention T=1", 1, 2);
-        assertBits(NnRuns.filled(b * nh, 1f), one[0], "attention T=1: att");
+        float[] score = new float[b * nh];
+        double[] scoreBound = new double[b * nh];
+        for (int e = 0; e < b * nh; e++) {
+            double dot = 0;
+            double abs = 0;
+            for (int d = 0; d < hs; d++) {
+                double term = (double) qkv1[e * hs + d] * qkv1[b * c + e * hs + d];
+                dot += term;
+                abs += Math.abs(term);
+            }
+            score[e] = (float) (dot / Math.sqrt(hs));
+            scoreBound[e] = abs / Math.sqrt(hs) + 1;
+        }
+        assertClose(score, one[0], scoreBound, 2 * REL_TOL, "attention T=1: lse = the scaled score");
         assertBits(NnRuns.part(qkv1, 2, 3), one[1], "attention T=1: out = v");
         int t = 6;
         float[] q = random(r, b * t * c, 1);
         float[] k = new float[b * t * c];
         float[] v = random(r, b * t * c, 1);
         for (boolean causal : new boolean[] {true, false}) {
-            float[] got = Operands.run(dev, new float[][] {q, k, v, new float[b * nh * t * t], new float[b * t * c]},
-                    new int[][] {{b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}}, 4,
-                    (d, x) -> d.nn().attentionForward(x[0], x[1], x[2], x[3], x[4], causal));
+            float[][] run = NnRuns.run(dev, null, new float[][] {q, k, v, new float[b * nh * t], new float[b * t * c]},
+                    new int[][] {{b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t}, {b, t, c}},
+                    (d, x) -> d.nn().fusedAttentionForward(x[0], x[1], x[2], x[4], x[3], causal), "attention, keys 0", 3, 4);
+            float[] got = run[1];
+            float[] lse = new float[b * nh * t];
+            for (int row = 0; row < lse.length; row++) {
+                lse[row] = (float) Math.log(causal ? row % t + 1 : t);
+            }
+            assertClose(lse, run[0], NnRuns.abs(NnRuns.filled(lse.length, 1f)), REL_TOL, "attention with equal keys: lse = log of the count, "
+                    + "causal=" + causal);
             float[] want = new float[b * t * c];
             double[] bound = new double[b * t * c];
             for (int s = 0; s < b; s++) {
@@ -377,8 +398,9 @@ final class NnClosedForms {
     /**
      * Hugging Face computes grouped-query attention by repeating each KV head for its NH / KVH query
      * heads (repeat_kv). The device's grouped attention must match its own plain attention over the
-     * repeated k and v: att, out and dq within 2·REL_TOL of their terms, and dk, dv the sums over each
-     * group of the repeated pass's gradients.
+     * repeated k and v: lse, out and dq within 2·REL_TOL of their terms (the probabilities of the
+     * bounds from {@link AttentionOracle}), and dk, dv the sums over each group of the repeated
+     * pass's gradients.
      */
     static void repeatedKeys(Device ref, Device dev) {
         SplittableRandom r = new SplittableRandom(84);
@@ -389,7 +411,7 @@ final class NnClosedForms {
             int ck = kvh * hs;
             int group = nh / kvh;
             int n = b * t * c;
-            int tt = b * nh * t * t;
+            int rows = b * nh * t;
             float[] q = random(r, n, 1.5);
             float[] k = random(r, b * t * ck, 1.5);
             float[] v = random(r, b * t * ck, 1.5);
@@ -404,21 +426,24 @@ final class NnClosedForms {
             }
             for (boolean causal : new boolean[] {true, false}) {
                 String what = "grouped-query attention B=" + b + " T=" + t + " NH=" + nh + " KVH=" + kvh + " causal=" + causal;
-                int[][] grouped = {{b, t, c}, {b, t, ck}, {b, t, ck}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c},
-                        {b, t, ck}, {b, t, ck}};
-                int[][] plain = {{b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c},
-                        {b, t, c}, {b, t, c}};
+                // 0 q, 1 k, 2 v, 3 lse, 4 out, 5 dout, 6 dq, 7 dk, 8 dv
+                int[][] grouped = {{b, t, c}, {b, t, ck}, {b, t, ck}, {b, nh, t}, {b, t, c}, {b, t, c}, {b, t, c}, {b, t, ck},
+                        {b, t, ck}};
+                int[][] plain = {{b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t}, {b, t, c}, {b, t, c}, {b, t, c}, {b, t, c}, {b, t, c}};
                 Operands.Call both = (d, x) -> {
-                    d.nn().attentionForward(x[0], x[1], x[2], x[3], x[4], causal);
-                    d.nn().attentionBackward(x[5], x[0], x[1], x[2], x[3], x[6], x[7], x[8], x[9], causal);
+                    d.nn().fusedAttentionForward(x[0], x[1], x[2], x[4], x[3], causal);
+                    d.nn().fusedAttentionBackward(x[5], x[0], x[1], x[2], x[4], x[3], x[6], x[7], x[8], causal);
                 };
-                float[][] g = NnRuns.run(dev, null, new float[][] {q, k, v, new float[tt], new float[n], dout, new float[tt],
-                        new float[n], new float[b * t * ck], new float[b * t * ck]}, grouped, both, what, 3, 4, 7, 8, 9);
-                float[][] p = NnRuns.run(dev, null, new float[][] {q, kRep, vRep, new float[tt], new float[n], dout, new float[tt],
-                        new float[n], new float[n], new float[n]}, plain, both, what + " (repeated)", 3, 4, 7, 8, 9);
-                assertClose(p[0], g[0], NnRuns.abs(p[0]), 2 * REL_TOL, what + ": att");
-                assertClose(p[1], g[1], NnRuns.attentionForwardBound(vRep, p[0], b, t, c, nh), 2 * REL_TOL, what + ": out");
-                double[][] bound = NnRuns.attentionBackwardBound(q, kRep, vRep, p[0], dout, b, t, c, nh);
+                float[][] g = NnRuns.run(dev, null, new float[][] {q, k, v, new float[rows], new float[n], dout, new float[n],
+                        new float[b * t * ck], new float[b * t * ck]}, grouped, both, what, 3, 4, 6, 7, 8);
+                float[][] p = NnRuns.run(dev, null, new float[][] {q, kRep, vRep, new float[rows], new float[n], dout, new float[n],
+                        new float[n], new float[n]}, plain, both, what + " (repeated)", 3, 4, 6, 7, 8);
+                float[] att = AttentionOracle.of(q, kRep, vRep, dout, new float[n], new float[n], new float[n], b, t, c, nh, nh,
+                        causal).p();
+                assertClose(p[0], g[0], FusedAttentionContract.logSumExp(q, kRep, b, t, c, nh, c, causal)[1], 2 * REL_TOL,
+                        what + ": lse");
+                assertClose(p[1], g[1], NnRuns.attentionForwardBound(vRep, att, b, t, c, nh), 2 * REL_TOL, what + ": out");
+                double[][] bound = NnRuns.attentionBackwardBound(q, kRep, vRep, att, dout, b, t, c, nh);
                 assertClose(p[2], g[2], bound[0], 2 * REL_TOL, what + ": dq");
                 for (int i = 1; i < 3; i++) {
                     float[] gathered = new float[b * t * ck];

@@ -338,11 +338,11 @@ final class NnContract {
     }
 
     /**
-     * att within 2·REL_TOL of itself (scores are float32 dot products of hs terms, then the softmax;
-     * masked entries exactly 0), out within 2·REL_TOL of Σ att·|v|. Backward from the reference's
-     * att on both, datt prefilled with NaN (scratch: written before read): dq, dk and dv each within
-     * 2·REL_TOL of the pass on absolute values ({@link NnRuns#attentionBackwardBound}) plus its start
-     * (they accumulate). q, k and v (and dq, dk, dv) on the device are tensors of their own (or views
+     * The fused attention: lse within 2·REL_TOL of Σ p·|s| + |lse| (scores are float32 dot products of
+     * hs terms), out within 2·REL_TOL of Σ p·|v|, the probabilities p from {@link AttentionOracle}.
+     * Backward from the reference's out and lse on both: dq, dk and dv each within 2·REL_TOL of the
+     * pass on absolute values ({@link NnRuns#attentionBackwardBound}) plus its start (they
+     * accumulate). q, k and v (and dq, dk, dv) on the device are tensors of their own (or views
      * carved in the layout), and also the three views of one planar [3, B, T, C] buffer, as a model
      * allocates them; distinct random values in each, so a kernel that mixes them up is caught.
      */
@@ -352,7 +352,7 @@ final class NnContract {
         for (int[] s : new int[][] {{1, 1, 15, 3}, {2, 7, 15, 3}, {1, 5, 4, 4}, {2, 33, 64, 4}, {1, 70, 48, 2}}) {
             int b = s[0], t = s[1], c = s[2], nh = s[3];
             int n = b * t * c;
-            int tt = b * nh * t * t;
+            int rows = b * nh * t;
             for (boolean causal : new boolean[] {true, false}) {
                 float[] q = random(r, n, 1.5);
                 float[] k = random(r, n, 1.5);
@@ -364,29 +364,29 @@ final class NnContract {
                 for (boolean planar : new boolean[] {false, true}) {
                     String what = "attention B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " causal=" + causal
                             + (planar ? " q, k, v planar [3, B, T, C]" : "") + where(layout);
-                    // 0 q, 1 k, 2 v, 3 att, 4 out, 5 dout, 6 datt, 7 dq, 8 dk, 9 dv;
-                    // planar: 0 [q; k; v] and 7 [dq; dk; dv], 1, 2, 8 and 9 absent
+                    // 0 q, 1 k, 2 v, 3 lse, 4 out, 5 dout, 6 dq, 7 dk, 8 dv;
+                    // planar: 0 [q; k; v] and 6 [dq; dk; dv], 1, 2, 7 and 8 absent
                     int[] bt = {b, t, c};
                     int[] three = {3, b, t, c};
-                    int[][] shapes = {planar ? three : bt, bt, bt, {b, nh, t, t}, bt, bt, {b, nh, t, t}, planar ? three : bt, bt, bt};
-                    float[][] in = planar ? new float[][] {NnRuns.concat(q, k, v), null, null, new float[tt], new float[n]}
-                            : new float[][] {q, k, v, new float[tt], new float[n]};
+                    int[][] shapes = {planar ? three : bt, bt, bt, {b, nh, t}, bt, bt, planar ? three : bt, bt, bt};
+                    float[][] in = planar ? new float[][] {NnRuns.concat(q, k, v), null, null, new float[rows], new float[n]}
+                            : new float[][] {q, k, v, new float[rows], new float[n]};
                     float[][][] f = both(ref, dev, layout, in, shapes, l -> (d, x) -> {
                         Tensor[] qkv = NnRuns.qkv(x, 0, planar);
-                        d.nn().attentionForward(qkv[0], qkv[1], qkv[2], x[3], x[4], causal);
+                        d.nn().fusedAttentionForward(qkv[0], qkv[1], qkv[2], x[4], x[3], causal);
                     }, what, 3, 4);
-                    float[] att = f[0][0];
-                    assertClose(att, f[1][0], NnRuns.abs(att), 2 * REL_TOL, what + ": att");
+                    float[] att = AttentionOracle.of(q, k, v, dout, dq0, dk0, dv0, b, t, c, nh, nh, causal).p();
+                    assertClose(f[0][0], f[1][0], FusedAttentionContract.logSumExp(q, k, b, t, c, nh, c, causal)[1], 2 * REL_TOL,
+                            what + ": lse");
                     assertClose(f[0][1], f[1][1], NnRuns.attentionForwardBound(v, att, b, t, c, nh), 2 * REL_TOL, what + ": out");
-                    float[] datt = NnRuns.filled(tt, Float.NaN);
                     float[][] gin = planar
-                            ? new float[][] {in[0], null, null, att, null, dout, datt, NnRuns.concat(dq0, dk0, dv0), null, null}
-                            : new float[][] {q, k, v, att, null, dout, datt, dq0, dk0, dv0};
+                            ? new float[][] {in[0], null, null, f[0][0], f[0][1], dout, NnRuns.concat(dq0, dk0, dv0), null, null}
+                            : new float[][] {q, k, v, f[0][0], f[0][1], dout, dq0, dk0, dv0};
                     float[][][] g = both(ref, dev, layout, gin, shapes, l -> (d, x) -> {
                         Tensor[] qkv = NnRuns.qkv(x, 0, planar);
-                        Tensor[] dqkv = NnRuns.qkv(x, 7, planar);
-                        d.nn().attentionBackward(x[5], qkv[0], qkv[1], qkv[2], x[3], x[6], dqkv[0], dqkv[1], dqkv[2], causal);
-                    }, what, planar ? new int[] {7} : new int[] {7, 8, 9});
+                        Tensor[] dqkv = NnRuns.qkv(x, 6, planar);
+                        d.nn().fusedAttentionBackward(x[5], qkv[0], qkv[1], qkv[2], x[4], x[3], dqkv[0], dqkv[1], dqkv[2], causal);
+                    }, what, planar ? new int[] {6} : new int[] {6, 7, 8});
                     double[][] bound = NnRuns.attentionBackwardBound(q, k, v, att, dout, b, t, c, nh);
                     float[][] start = {dq0, dk0, dv0};
                     String[] names = {"dq", "dk", "dv"};

@@ -35,7 +35,7 @@ class NnContractTest {
     enum Flaw {
         /** GELU's erf form computed with the tanh formula (they differ by up to ~4e-4). */
         ERF_AS_TANH,
-        /** The causal mask of the softmax ignored. */
+        /** The causal mask ignored, by the softmax and by the attention. */
         NO_MASK,
         /** layernorm's backward never adds dbias. */
         DBIAS_DROPPED,
@@ -144,33 +144,12 @@ class NnContractTest {
             }
         }
 
-        @Override
-        protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal,
-                                          int b, int t, int c, int nh) {
-            Tensor key = flaw == Flaw.K_OFFSET_BLIND ? k.storage().view(0, k.shape()) : k;
-            super.doAttentionForward(q, key, v, att, out, causal, b, t, c, nh);
-        }
-
-        @Override
-        protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
-                                           Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
-            if (flaw == Flaw.DV_WRITTEN) {
-                device.linalg().fill(dv, 0f);
-            }
-            if (flaw == Flaw.DK_DROPPED) {
-                try (Tensor scratch = device.allocate(dk.shape())) {
-                    super.doAttentionBackward(dout, q, k, v, att, datt, dq, scratch, dv, causal, b, t, c, nh);
-                }
-                return;
-            }
-            super.doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, b, t, c, nh);
-        }
-
-        /** The reference's fused attention with the attention flaws (the finite-difference checks run it). */
+        /** The reference's fused attention with the attention flaws. */
         @Override
         protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
                                                int t, int c, int nh) {
-            ref.fusedAttentionForward(q, flaw == Flaw.K_OFFSET_BLIND ? k.storage().view(0, k.shape()) : k, v, out, lse, causal);
+            ref.fusedAttentionForward(q, flaw == Flaw.K_OFFSET_BLIND ? k.storage().view(0, k.shape()) : k, v, out, lse,
+                    causal && flaw != Flaw.NO_MASK);
         }
 
         @Override
@@ -179,13 +158,14 @@ class NnContractTest {
             if (flaw == Flaw.DV_WRITTEN) {
                 device.linalg().fill(dv, 0f);
             }
+            boolean masked = causal && flaw != Flaw.NO_MASK;
             if (flaw == Flaw.DK_DROPPED) {
                 try (Tensor scratch = device.allocate(dk.shape())) {
-                    ref.fusedAttentionBackward(dout, q, k, v, out, lse, dq, scratch, dv, causal);
+                    ref.fusedAttentionBackward(dout, q, k, v, out, lse, dq, scratch, dv, masked);
                 }
                 return;
             }
-            ref.fusedAttentionBackward(dout, q, k, v, out, lse, dq, dk, dv, causal);
+            ref.fusedAttentionBackward(dout, q, k, v, out, lse, dq, dk, dv, masked);
         }
 
         @Override
@@ -237,60 +217,6 @@ class NnContractTest {
                 d -> List.of(new ReferenceRandomOps(d), new ReferenceNolaOps(d), new ReferenceLinalgOps(d),
                         new ReferenceAdapterOps(d), flaw == null ? new ReferenceNnOps(d) : new FlawedNnOps(d, flaw),
                         new ReferenceOptimOps(d)));
-    }
-
-    /**
-     * A reference device whose attention is {@code AbstractNnOps}' default composition (batched matmuls
-     * of the reference linalg family around the reference softmax) rather than the reference's own
-     * loops: the composition that cpu and opencl run.
-     */
-    static Device composed() {
-        return new HostDevice(ReferenceBackend.hostInfo("reference-composed", "reference, attention composed of matmuls"),
-                d -> List.of(new ReferenceRandomOps(d), new ReferenceNolaOps(d), new ReferenceLinalgOps(d),
-                        new ReferenceAdapterOps(d), new FlawedNnOps(d, null), new ReferenceOptimOps(d)));
-    }
-
-    /**
-     * The composition's grouped heads (query heads at a batch stride of G·hs, dk and dv gathered by one
-     * matmul per group member) against the reference's direct loops: every attention check passes.
-     */
-    @TestFactory
-    Stream<DynamicTest> theComposedAttentionPassesTheAttentionChecks() {
-        return NnContract.checks().stream().filter(c -> c.name().contains("attention")).map(c -> dynamicTest(c.name(), () -> {
-            try (Device ref = Backends.open("reference"); Device dev = composed()) {
-                c.body().run(ref, dev);
-            }
-        }));
-    }
-
-    /**
-     * With as many KV heads as query heads, the reference's direct attention rounds where the
-     * composition rounds: the same bits, forward and backward (GPT-2 and the ViT computed as before
-     * grouped heads existed).
-     */
-    @Test
-    void theReferenceAttentionIsTheCompositionBitForBitWithoutGroups() {
-        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
-        int b = 2, t = 9, c = 15, nh = 3, n = b * t * c, tt = b * nh * t * t;
-        float[][] data = {Asserts.random(r, n, 1.5), Asserts.random(r, n, 1.5), Asserts.random(r, n, 1.5), new float[tt],
-                new float[n], Asserts.random(r, n, 1), new float[tt], Asserts.random(r, n, 1), Asserts.random(r, n, 1),
-                Asserts.random(r, n, 1)};
-        int[][] shapes = {{b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}, {b, t, c},
-                {b, t, c}};
-        for (boolean causal : new boolean[] {true, false}) {
-            Operands.Call both = (d, x) -> {
-                d.nn().attentionForward(x[0], x[1], x[2], x[3], x[4], causal);
-                d.nn().attentionBackward(x[5], x[0], x[1], x[2], x[3], x[6], x[7], x[8], x[9], causal);
-            };
-            try (Device ref = Backends.open("reference"); Device dev = composed()) {
-                float[][] want = NnRuns.run(ref, null, data, shapes, both, "direct", 3, 4, 6, 7, 8, 9);
-                float[][] got = NnRuns.run(dev, null, data, shapes, both, "composed", 3, 4, 6, 7, 8, 9);
-                String[] names = {"att", "out", "datt", "dq", "dk", "dv"};
-                for (int i = 0; i < names.length; i++) {
-                    Asserts.assertBits(want[i], got[i], "attention causal=" + causal + ": " + names[i]);
-                }
-            }
-        }
     }
 
     /** Every nn check that compares with the reference, on a second reference device: they must pass. */

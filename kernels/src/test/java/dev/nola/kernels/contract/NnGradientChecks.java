@@ -217,7 +217,6 @@ final class NnGradientChecks {
      * element of each is perturbed; the gradient is dq, dk and dv, views of one planar buffer too.
      */
     static void attention(Device ref, Device dev) {
-        FusedAttentionContract.requireFused(dev);
         SplittableRandom r = new SplittableRandom(65);
         // {B, T, C, NH}: T = 1, B = 1; B = 2 with hs = 5; hs = 1
         for (int[] s : new int[][] {{1, 1, 15, 3}, {2, 5, 15, 3}, {1, 4, 3, 3}}) {
@@ -365,7 +364,6 @@ final class NnGradientChecks {
 
     /** x is q, k and v one after another (every element of each perturbed); the gradient dq, dk, dv likewise. */
     static void groupedAttention(Device ref, Device dev) {
-        FusedAttentionContract.requireFused(dev);
         SplittableRandom r = new SplittableRandom(71);
         // {B, T, NH, KVH, hs}
         for (int[] s : new int[][] {{1, 4, 4, 2, 3}, {2, 3, 6, 2, 2}, {1, 3, 3, 1, 4}}) {

@@ -229,9 +229,10 @@ final class NnLlamaContract {
     }
 
     /**
-     * att within 2·REL_TOL of itself, out within 2·REL_TOL of Σ att·|v| (v of the query head's
-     * group); backward from the reference's att, datt prefilled with NaN: dq, dk and dv within
-     * 2·REL_TOL of the pass on absolute values (dk and dv gathering NH / KVH heads) plus their start.
+     * The fused attention with grouped heads: lse within 2·REL_TOL of Σ p·|s| + |lse|, out within
+     * 2·REL_TOL of Σ p·|v| (v of the query head's group; p from {@link AttentionOracle}); backward
+     * from the reference's out and lse: dq, dk and dv within 2·REL_TOL of the pass on absolute values
+     * (dk and dv gathering NH / KVH heads) plus their start.
      */
     static void groupedAttention(Device ref, Device dev, Operands.Layout layout) {
         SplittableRandom r = new SplittableRandom(83);
@@ -243,7 +244,7 @@ final class NnLlamaContract {
             int ck = kvh * hs;
             int n = b * t * c;
             int nk = b * t * ck;
-            int tt = b * nh * t * t;
+            int rows = b * nh * t;
             for (boolean causal : new boolean[] {true, false}) {
                 float[] q = random(r, n, 1.5);
                 float[] k = random(r, nk, 1.5);
@@ -254,18 +255,19 @@ final class NnLlamaContract {
                 float[] dv0 = random(r, nk, 1);
                 String what = "grouped-query attention B=" + b + " T=" + t + " NH=" + nh + " KVH=" + kvh + " hs=" + hs + " causal="
                         + causal + where(layout);
-                // 0 q, 1 k, 2 v, 3 att, 4 out, 5 dout, 6 datt, 7 dq, 8 dk, 9 dv
+                // 0 q, 1 k, 2 v, 3 lse, 4 out, 5 dout, 6 dq, 7 dk, 8 dv
                 int[] bq = {b, t, c};
                 int[] bk = {b, t, ck};
-                int[][] shapes = {bq, bk, bk, {b, nh, t, t}, bq, bq, {b, nh, t, t}, bq, bk, bk};
-                float[][][] f = NnContract.both(ref, dev, layout, new float[][] {q, k, v, new float[tt], new float[n]}, shapes,
-                        l -> (d, x) -> d.nn().attentionForward(x[0], x[1], x[2], x[3], x[4], causal), what, 3, 4);
-                float[] att = f[0][0];
-                assertClose(att, f[1][0], NnRuns.abs(att), 2 * REL_TOL, what + ": att");
+                int[][] shapes = {bq, bk, bk, {b, nh, t}, bq, bq, bq, bk, bk};
+                float[][][] f = NnContract.both(ref, dev, layout, new float[][] {q, k, v, new float[rows], new float[n]}, shapes,
+                        l -> (d, x) -> d.nn().fusedAttentionForward(x[0], x[1], x[2], x[4], x[3], causal), what, 3, 4);
+                float[] att = AttentionOracle.of(q, k, v, dout, dq0, dk0, dv0, b, t, c, nh, kvh, causal).p();
+                assertClose(f[0][0], f[1][0], FusedAttentionContract.logSumExp(q, k, b, t, c, nh, ck, causal)[1], 2 * REL_TOL,
+                        what + ": lse");
                 assertClose(f[0][1], f[1][1], NnRuns.attentionForwardBound(v, att, b, t, c, nh, kvh), 2 * REL_TOL, what + ": out");
-                float[][][] g = NnContract.both(ref, dev, layout, new float[][] {q, k, v, att, null, dout, NnRuns.filled(tt, Float.NaN),
-                        dq0, dk0, dv0}, shapes, l -> (d, x) -> d.nn().attentionBackward(x[5], x[0], x[1], x[2], x[3], x[6], x[7],
-                        x[8], x[9], causal), what, 7, 8, 9);
+                float[][][] g = NnContract.both(ref, dev, layout, new float[][] {q, k, v, f[0][0], f[0][1], dout, dq0, dk0, dv0}, shapes,
+                        l -> (d, x) -> d.nn().fusedAttentionBackward(x[5], x[0], x[1], x[2], x[4], x[3], x[6], x[7], x[8], causal), what,
+                        6, 7, 8);
                 double[][] bound = NnRuns.attentionBackwardBound(q, k, v, att, dout, b, t, c, nh, kvh);
                 float[][] start = {dq0, dk0, dv0};
                 String[] names = {"dq", "dk", "dv"};

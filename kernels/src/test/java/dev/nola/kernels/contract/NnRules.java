@@ -55,28 +55,30 @@ final class NnRules {
         float[] k = random(r, n * c, 1);
         float[] qv = random(r, n * c, 1);
         float[][] f = NnRuns.run(dev, null, new float[][] {x, w, new float[c], new float[n * c], new float[n], new float[n], q, k, qv,
-                new float[b * nh * t * t], new float[n * c]},
-                new int[][] {{n, c}, {c}, {c}, {n, c}, {n}, {n}, {b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, t, c}},
+                new float[b * nh * t], new float[n * c]},
+                new int[][] {{n, c}, {c}, {c}, {n, c}, {n}, {n}, {b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t}, {b, t, c}},
                 (d, o) -> {
                     d.nn().layerNormForward(o[0], o[1], o[2], 1e-5f, o[3], o[4], o[5]);
-                    d.nn().attentionForward(o[6], o[7], o[8], o[9], o[10], true);
-                }, "forward", 4, 5, 9);
+                    d.nn().fusedAttentionForward(o[6], o[7], o[8], o[10], o[9], true);
+                }, "forward", 4, 5, 9, 10);
         float[] m = f[0];
         float[] s = f[1];
-        float[] a = f[2];
+        float[] lse = f[2];
+        float[] ao = f[3];
         // grouped-query attention: q [b, t, c] on one KV head, k and v [b, t, c / nh]
         int hs = c / nh;
         float[] k1 = random(r, n * hs, 1);
         float[] v1 = random(r, n * hs, 1);
         float[][] f2 = NnRuns.run(dev, null, new float[][] {x, w, new float[n * c], new float[n], q, k1, v1,
-                new float[b * nh * t * t], new float[n * c]},
-                new int[][] {{n, c}, {c}, {n, c}, {n}, {b, t, c}, {b, t, hs}, {b, t, hs}, {b, nh, t, t}, {b, t, c}},
+                new float[b * nh * t], new float[n * c]},
+                new int[][] {{n, c}, {c}, {n, c}, {n}, {b, t, c}, {b, t, hs}, {b, t, hs}, {b, nh, t}, {b, t, c}},
                 (d, o) -> {
                     d.nn().rmsNormForward(o[0], o[1], 1e-5f, o[2], o[3]);
-                    d.nn().attentionForward(o[4], o[5], o[6], o[7], o[8], false);
-                }, "forward", 3, 7);
+                    d.nn().fusedAttentionForward(o[4], o[5], o[6], o[8], o[7], false);
+                }, "forward", 3, 7, 8);
         float[] rs = f2[0];
-        float[] a1 = f2[1];
+        float[] lse1 = f2[1];
+        float[] ao1 = f2[2];
         List<Backward> ops = List.of(
                 new Backward("encoder", new float[][] {dout, new float[v * c], new float[t * c]}, new int[][] {{n, c}, {v, c}, {t, c}},
                         (d, o) -> {
@@ -93,12 +95,9 @@ final class NnRules {
                         (d, o) -> d.nn().geluBackward(Gelu.ERF, o[0], o[1], o[2]), 2),
                 new Backward("bias", new float[][] {dout, new float[c]}, new int[][] {{n, c}, {c}},
                         (d, o) -> d.nn().biasBackward(o[0], o[1]), 1),
-                // datt is scratch: NaN in it must not reach dq, dk or dv, which all add
-                new Backward("attention", new float[][] {dout, q, k, qv, a, NnRuns.filled(a.length, Float.NaN), new float[n * c],
-                        new float[n * c], new float[n * c]},
-                        new int[][] {{b, t, c}, {b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t, t}, {b, nh, t, t}, {b, t, c}, {b, t, c},
-                                {b, t, c}},
-                        (d, o) -> d.nn().attentionBackward(o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], true), 6, 7, 8),
+                new Backward("attention", new float[][] {dout, q, k, qv, ao, lse, new float[n * c], new float[n * c], new float[n * c]},
+                        new int[][] {{b, t, c}, {b, t, c}, {b, t, c}, {b, t, c}, {b, t, c}, {b, nh, t}, {b, t, c}, {b, t, c}, {b, t, c}},
+                        (d, o) -> d.nn().fusedAttentionBackward(o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], true), 6, 7, 8),
                 new Backward("pool MEAN", new float[][] {java.util.Arrays.copyOf(dout, b * c), new float[n * c]},
                         new int[][] {{b, c}, {b, t, c}}, (d, o) -> d.nn().poolBackward(Pool.MEAN, o[0], o[1]), 1),
                 new Backward("pool FIRST", new float[][] {java.util.Arrays.copyOf(dout, b * c), new float[n * c]},
@@ -109,11 +108,11 @@ final class NnRules {
                 new Backward("swiglu", new float[][] {x, k, dout, new float[n * c], new float[n * c]},
                         new int[][] {{n * c}, {n * c}, {n * c}, {n * c}, {n * c}},
                         (d, o) -> d.nn().swigluBackward(o[0], o[1], o[2], o[3], o[4]), 3, 4),
-                new Backward("grouped-query attention", new float[][] {dout, q, k1, v1, a1, NnRuns.filled(a1.length, Float.NaN),
-                        new float[n * c], new float[n * hs], new float[n * hs]},
-                        new int[][] {{b, t, c}, {b, t, c}, {b, t, hs}, {b, t, hs}, {b, nh, t, t}, {b, nh, t, t}, {b, t, c}, {b, t, hs},
+                new Backward("grouped-query attention", new float[][] {dout, q, k1, v1, ao1, lse1, new float[n * c], new float[n * hs],
+                        new float[n * hs]},
+                        new int[][] {{b, t, c}, {b, t, c}, {b, t, hs}, {b, t, hs}, {b, t, c}, {b, nh, t}, {b, t, c}, {b, t, hs},
                                 {b, t, hs}},
-                        (d, o) -> d.nn().attentionBackward(o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], false), 6, 7, 8));
+                        (d, o) -> d.nn().fusedAttentionBackward(o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], false), 6, 7, 8));
         for (Backward op : ops) {
             float[][] once = NnRuns.run(dev, null, op.in(), op.shapes(), op.call(), op.name(), op.grads());
             float[][] twice = NnRuns.run(dev, null, op.in(), op.shapes(), (d, o) -> {
@@ -182,8 +181,8 @@ final class NnRules {
              Tensor tNeg = dev.upload(new int[] {0, 1, -5, 2}, 4); Tensor t3 = dev.upload(new int[] {0, 1, 2}, 3);
              Tensor q = dev.allocate(2, 3, 15); Tensor k = dev.allocate(2, 3, 15); Tensor v = dev.allocate(2, 3, 15);
              Tensor dq = dev.allocate(2, 3, 15); Tensor dk = dev.allocate(2, 3, 15); Tensor dv = dev.allocate(2, 3, 15);
-             Tensor att = dev.allocate(2, 3, 3, 3); Tensor datt = dev.allocate(2, 3, 3, 3); Tensor aout = dev.allocate(2, 3, 15);
-             Tensor att4 = dev.allocate(2, 4, 3, 3); Tensor q14 = dev.allocate(2, 3, 14); Tensor att33 = dev.allocate(2, 3, 3, 2);
+             Tensor lse = dev.allocate(2, 3, 3); Tensor fout = dev.allocate(2, 3, 15); Tensor aout = dev.allocate(2, 3, 15);
+             Tensor lse4 = dev.allocate(2, 4, 3); Tensor q14 = dev.allocate(2, 3, 14); Tensor lse32 = dev.allocate(2, 3, 2);
              Tensor qInts = dev.allocate(DType.INT32, 2, 3, 15); Tensor big = dev.allocate(400)) {
             // encoder: ids above V and negative name the index and the value, also in a view (indices of the view)
             expect(IllegalArgumentException.class, "ids[2] = 7 is outside [0, 7)", () -> nn.encoderForward(idsHigh, wte, wpe, out, 2));
@@ -234,65 +233,74 @@ final class NnRules {
             expect(IllegalArgumentException.class, "overlap", () -> nn.softmaxForward(big.view(0, 4, 6), big.view(1, 4, 6), 1f, false));
             expect(IllegalArgumentException.class, "dx has shape", () -> nn.softmaxBackward(x, out, x64, 1f));
             expect(IllegalArgumentException.class, "overlap", () -> nn.softmaxBackward(x, out, x, 1f));
-            // attention: NH must divide C; q, k, v and out (dout) [B, T, C] alike, each named; ranks; scratch and
-            // gradient shapes; outputs overlapping an input or one another; element types
-            expect(IllegalArgumentException.class, "NH dividing C = 15", () -> nn.attentionForward(q, k, v, att4, aout, true));
-            expect(IllegalArgumentException.class, "att has shape", () -> nn.attentionForward(q, k, v, att33, aout, true));
-            expect(IllegalArgumentException.class, "att must have rank 4", () -> nn.attentionForward(q, k, v, aout, aout, true));
+            // attention: NH must divide C; q, k, v and out (dout, the backward's out) [B, T, C] alike, each named; ranks;
+            // lse and gradient shapes; outputs overlapping an input or one another; element types
+            expect(IllegalArgumentException.class, "NH dividing C = 15", () -> nn.fusedAttentionForward(q, k, v, aout, lse4, true));
+            expect(IllegalArgumentException.class, "lse has shape [2, 3, 2]", () -> nn.fusedAttentionForward(q, k, v, aout, lse32, true));
+            expect(IllegalArgumentException.class, "lse must have rank 3", () -> nn.fusedAttentionForward(q, k, v, aout, x, true));
             expect(IllegalArgumentException.class, "q has shape [2, 3, 14], expected [2, 3, 15] (the shape of out)",
-                    () -> nn.attentionForward(q14, k, v, att, aout, false));
+                    () -> nn.fusedAttentionForward(q14, k, v, aout, lse, false));
             expect(IllegalArgumentException.class, "k has shape [2, 3, 14], expected [2, 3, 15] (the shape of out)",
-                    () -> nn.attentionForward(q, q14, v, att, aout, false));
+                    () -> nn.fusedAttentionForward(q, q14, v, aout, lse, false));
             expect(IllegalArgumentException.class, "v has shape [2, 3, 14], expected [2, 3, 15] (the shape of out)",
-                    () -> nn.attentionForward(q, k, q14, att, aout, false));
+                    () -> nn.fusedAttentionForward(q, k, q14, aout, lse, false));
             expect(IllegalArgumentException.class, "q has shape [2, 3, 15], expected [2, 3, 14] (the shape of out)",
-                    () -> nn.attentionForward(q, k, v, att, q14, false));
+                    () -> nn.fusedAttentionForward(q, k, v, q14, lse, false));
             expect(IllegalArgumentException.class, "k has shape [2, 3, 14], expected [2, 3, 15] (the shape of dout)",
-                    () -> nn.attentionBackward(aout, q, q14, v, att, datt, dq, dk, dv, true));
+                    () -> nn.fusedAttentionBackward(aout, q, q14, v, fout, lse, dq, dk, dv, true));
             expect(IllegalArgumentException.class, "v has shape [6, 15], expected [2, 3, 15] (the shape of dout)",
-                    () -> nn.attentionBackward(aout, q, k, v.reshape(6, 15), att, datt, dq, dk, dv, true));
-            expect(IllegalArgumentException.class, "out must have rank 3", () -> nn.attentionForward(q, k, v, att, x, false));
+                    () -> nn.fusedAttentionBackward(aout, q, k, v.reshape(6, 15), fout, lse, dq, dk, dv, true));
+            expect(IllegalArgumentException.class, "out must have rank 3", () -> nn.fusedAttentionForward(q, k, v, x, lse, false));
             expect(IllegalArgumentException.class, "dout must have rank 3",
-                    () -> nn.attentionBackward(x, q, k, v, att, datt, dq, dk, dv, false));
-            expect(IllegalArgumentException.class, "datt has shape", () -> nn.attentionBackward(aout, q, k, v, att, att4, dq, dk, dv, true));
+                    () -> nn.fusedAttentionBackward(x, q, k, v, fout, lse, dq, dk, dv, false));
+            expect(IllegalArgumentException.class, "out has shape [2, 3, 14], expected [2, 3, 15] (the shape of q)",
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, q14, lse, dq, dk, dv, true));
+            expect(IllegalArgumentException.class, "lse has shape [2, 3, 2]",
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse32, dq, dk, dv, true));
             expect(IllegalArgumentException.class, "dq has shape [2, 3, 14], expected [2, 3, 15] (the shape of q)",
-                    () -> nn.attentionBackward(aout, q, k, v, att, datt, q14, dk, dv, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, q14, dk, dv, true));
             expect(IllegalArgumentException.class, "dk has shape [2, 3, 14], expected [2, 3, 15] (the shape of k)",
-                    () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, q14, dv, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, dq, q14, dv, true));
             expect(IllegalArgumentException.class, "dv has shape [2, 3, 14], expected [2, 3, 15] (the shape of v)",
-                    () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dk, q14, true));
-            expect(IllegalArgumentException.class, "out and an input overlap", () -> nn.attentionForward(q, k, v, att, v, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, dq, dk, q14, true));
+            expect(IllegalArgumentException.class, "out and an input overlap", () -> nn.fusedAttentionForward(q, k, v, v, lse, true));
             expect(IllegalArgumentException.class, "out and an input overlap",
-                    () -> nn.attentionForward(big.view(0, 2, 3, 15), big.view(90, 2, 3, 15), big.view(180, 2, 3, 15), att,
-                            big.view(95, 2, 3, 15), true));
-            expect(IllegalArgumentException.class, "att and an input overlap",
-                    () -> nn.attentionForward(q, big.view(0, 2, 3, 15), v, big.view(89, 2, 3, 3, 3), aout, true));
-            expect(IllegalArgumentException.class, "out and att overlap",
-                    () -> nn.attentionForward(q, k, v, big.view(0, 2, 3, 3, 3), big.view(50, 2, 3, 15), true));
-            expect(IllegalArgumentException.class, "datt and an input overlap", () -> nn.attentionBackward(aout, q, k, v, att, att, dq, dk, dv, true));
-            expect(IllegalArgumentException.class, "dq and an input overlap", () -> nn.attentionBackward(aout, q, k, v, att, datt, q, dk, dv, true));
-            expect(IllegalArgumentException.class, "dk and an input overlap", () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, v, dv, true));
-            expect(IllegalArgumentException.class, "dv and an input overlap", () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dk, aout, true));
-            expect(IllegalArgumentException.class, "dq and dk overlap", () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dq, dv, true));
+                    () -> nn.fusedAttentionForward(big.view(0, 2, 3, 15), big.view(90, 2, 3, 15), big.view(180, 2, 3, 15),
+                            big.view(95, 2, 3, 15), lse, true));
+            expect(IllegalArgumentException.class, "lse and an input overlap",
+                    () -> nn.fusedAttentionForward(q, big.view(0, 2, 3, 15), v, aout, big.view(89, 2, 3, 3), true));
+            expect(IllegalArgumentException.class, "out and lse overlap",
+                    () -> nn.fusedAttentionForward(q, k, v, big.view(10, 2, 3, 15), big.view(0, 2, 3, 3), true));
+            expect(IllegalArgumentException.class, "dq and an input overlap",
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, q, dk, dv, true));
+            expect(IllegalArgumentException.class, "dk and an input overlap",
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, dq, v, dv, true));
+            expect(IllegalArgumentException.class, "dv and an input overlap",
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, dq, dk, aout, true));
+            // the forward's out is an input of the backward: a gradient must not alias it either
+            expect(IllegalArgumentException.class, "dq and an input overlap",
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, fout, dk, dv, true));
+            expect(IllegalArgumentException.class, "dq and dk overlap",
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, dq, dq, dv, true));
             expect(IllegalArgumentException.class, "dk and dv overlap",
-                    () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, big.view(0, 2, 3, 15), big.view(89, 2, 3, 15), true));
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, dq, big.view(0, 2, 3, 15), big.view(89, 2, 3, 15), true));
             expect(IllegalArgumentException.class, "dq and dv overlap",
-                    () -> nn.attentionBackward(aout, q, k, v, att, datt, big.view(100, 2, 3, 15), dk, big.view(11, 2, 3, 15), true));
-            expect(IllegalArgumentException.class, "datt and dk overlap",
-                    () -> nn.attentionBackward(aout, q, k, v, att, big.view(0, 2, 3, 3, 3), dq, big.view(53, 2, 3, 15), dv, true));
-            expect(IllegalArgumentException.class, "q is an int32 tensor", () -> nn.attentionForward(qInts, k, v, att, aout, true));
-            expect(IllegalArgumentException.class, "k is an int32 tensor", () -> nn.attentionForward(q, qInts, v, att, aout, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, big.view(100, 2, 3, 15), dk, big.view(11, 2, 3, 15), true));
+            expect(IllegalArgumentException.class, "q is an int32 tensor", () -> nn.fusedAttentionForward(qInts, k, v, aout, lse, true));
+            expect(IllegalArgumentException.class, "k is an int32 tensor", () -> nn.fusedAttentionForward(q, qInts, v, aout, lse, true));
             expect(IllegalArgumentException.class, "v is an int32 tensor",
-                    () -> nn.attentionBackward(aout, q, k, qInts, att, datt, dq, dk, dv, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k, qInts, fout, lse, dq, dk, dv, true));
             expect(IllegalArgumentException.class, "dv is an int32 tensor",
-                    () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, dk, qInts, true));
-            expect(IllegalArgumentException.class, "k is null", () -> nn.attentionForward(q, null, v, att, aout, true));
-            expect(IllegalArgumentException.class, "dk is null", () -> nn.attentionBackward(aout, q, k, v, att, datt, dq, null, dv, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, dq, dk, qInts, true));
+            expect(IllegalArgumentException.class, "k is null", () -> nn.fusedAttentionForward(q, null, v, aout, lse, true));
+            expect(IllegalArgumentException.class, "lse is null", () -> nn.fusedAttentionForward(q, k, v, aout, null, true));
+            expect(IllegalArgumentException.class, "dk is null",
+                    () -> nn.fusedAttentionBackward(aout, q, k, v, fout, lse, dq, null, dv, true));
             // not bad input: the inputs q, k and v may be one tensor, or overlapping views (only outputs must not alias)
-            nn.attentionForward(q, q, q, att, aout, false);
-            nn.attentionForward(big.view(0, 2, 3, 15), big.view(1, 2, 3, 15), big.view(2, 2, 3, 15), att, aout, true);
-            nn.attentionBackward(aout, v, v, v, att, datt, dq, dk, dv, false);
-            llamaBadInput(dev, nn, x, out, w6, w5, m4, m3, x64, ints, q, v, att, datt, aout, dq, dk, dv, big);
+            nn.fusedAttentionForward(q, q, q, aout, lse, false);
+            nn.fusedAttentionForward(big.view(0, 2, 3, 15), big.view(1, 2, 3, 15), big.view(2, 2, 3, 15), aout, lse, true);
+            nn.fusedAttentionBackward(aout, v, v, v, fout, lse, dq, dk, dv, false);
+            llamaBadInput(dev, nn, x, out, w6, w5, m4, m3, x64, ints, q, v, lse, fout, aout, dq, dk, dv, big);
             // cross-entropy: targets above V and negative name index and value; ignoreIndex; smoothing; gradient; types
             expect(IllegalArgumentException.class, "targets[1] = 7 is outside [0, 7)", () -> nn.crossEntropyForward(logits, tHigh, losses, 0f, -1));
             expect(IllegalArgumentException.class, "targets[2] = -5 is outside [0, 7)", () -> nn.crossEntropyForward(logits, tNeg, losses, 0f, -1));
@@ -331,11 +339,11 @@ final class NnRules {
     /**
      * The LLaMA family's bad input: grouped-query shapes (KVH must divide NH, v as k, dk and dv as k
      * and v); RMSNorm's eps, shapes and overlaps; RoPE's headDim, table shapes, pos0 range, rank and
-     * overlaps; SwiGLU's sizes and overlaps. x, out [4, 6]; q, k, v, aout [2, 3, 15] with att [2, 3, 3, 3]
+     * overlaps; SwiGLU's sizes and overlaps. x, out [4, 6]; q, k, v, aout, fout [2, 3, 15] with lse [2, 3, 3]
      * (NH = 3, hs = 5); big has 400 elements.
      */
     private static void llamaBadInput(Device dev, NnOps nn, Tensor x, Tensor out, Tensor w6, Tensor w5, Tensor m4, Tensor m3,
-                                      Tensor x64, Tensor ints, Tensor q, Tensor v, Tensor att, Tensor datt, Tensor aout,
+                                      Tensor x64, Tensor ints, Tensor q, Tensor v, Tensor lse, Tensor fout, Tensor aout,
                                       Tensor dq, Tensor dk, Tensor dv, Tensor big) {
         try (Tensor k10 = dev.allocate(2, 3, 10); Tensor k7 = dev.allocate(2, 3, 7); Tensor k5 = dev.allocate(2, 3, 5);
              Tensor v5 = dev.allocate(2, 3, 5); Tensor dk5 = dev.allocate(2, 3, 5); Tensor dv5 = dev.allocate(2, 3, 5);
@@ -344,21 +352,21 @@ final class NnRules {
              Tensor cosInts = dev.allocate(DType.INT32, 4, 2)) {
             // grouped-query attention: KVH = k's width / hs must divide NH = 3; v the shape of k; dk, dv as k, v
             expect(IllegalArgumentException.class, "k has shape [2, 3, 10], expected [2, 3, 15] (the shape of out) or [2, 3, KVH·5] "
-                    + "with KVH dividing NH = 3", () -> nn.attentionForward(q, k10, k10, att, aout, true));
-            expect(IllegalArgumentException.class, "k has shape [2, 3, 7]", () -> nn.attentionForward(q, k7, k7, att, aout, true));
+                    + "with KVH dividing NH = 3", () -> nn.fusedAttentionForward(q, k10, k10, aout, lse, true));
+            expect(IllegalArgumentException.class, "k has shape [2, 3, 7]", () -> nn.fusedAttentionForward(q, k7, k7, aout, lse, true));
             expect(IllegalArgumentException.class, "v has shape [2, 3, 10], expected [2, 3, 15] (the shape of dout) or",
-                    () -> nn.attentionBackward(aout, q, k5, k10, att, datt, dq, dk5, dv5, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k5, k10, fout, lse, dq, dk5, dv5, true));
             expect(IllegalArgumentException.class, "v has shape [2, 3, 15], expected [2, 3, 5] (the shape of k)",
-                    () -> nn.attentionForward(q, k5, v, att, aout, true));
+                    () -> nn.fusedAttentionForward(q, k5, v, aout, lse, true));
             expect(IllegalArgumentException.class, "dk has shape [2, 3, 15], expected [2, 3, 5] (the shape of k)",
-                    () -> nn.attentionBackward(aout, q, k5, v5, att, datt, dq, dk, dv5, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k5, v5, fout, lse, dq, dk, dv5, true));
             expect(IllegalArgumentException.class, "dv has shape [2, 3, 15], expected [2, 3, 5] (the shape of v)",
-                    () -> nn.attentionBackward(aout, q, k5, v5, att, datt, dq, dk5, dv, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k5, v5, fout, lse, dq, dk5, dv, true));
             expect(IllegalArgumentException.class, "dk and an input overlap",
-                    () -> nn.attentionBackward(aout, q, k5, v5, att, datt, dq, v5, dv5, true));
+                    () -> nn.fusedAttentionBackward(aout, q, k5, v5, fout, lse, dq, v5, dv5, true));
             // not bad input: one KV head for the three query heads
-            nn.attentionForward(q, k5, v5, att, aout, true);
-            nn.attentionBackward(aout, q, k5, v5, att, datt, dq, dk5, dv5, true);
+            nn.fusedAttentionForward(q, k5, v5, aout, lse, true);
+            nn.fusedAttentionBackward(aout, q, k5, v5, fout, lse, dq, dk5, dv5, true);
             // rmsnorm
             for (float eps : new float[] {Float.NaN, 0f, -1e-6f, Float.NEGATIVE_INFINITY}) {
                 expect(IllegalArgumentException.class, "eps must be finite and > 0, got " + eps, () -> nn.rmsNormForward(x, w6, eps, out, m4));
@@ -444,6 +452,7 @@ final class NnRules {
              Tensor x = dev.allocate(n, c); Tensor y = dev.allocate(n, c); Tensor w = dev.allocate(c); Tensor mean = dev.allocate(n);
              Tensor rstd = dev.allocate(n); Tensor qkv = dev.allocate(3, b, t, c); Tensor dqkv = dev.allocate(3, b, t, c);
              Tensor att = dev.allocate(b, nh, t, t); Tensor datt = dev.allocate(b, nh, t, t); Tensor logits = dev.allocate(n, v);
+             Tensor lse = dev.allocate(b, nh, t); Tensor ao = dev.allocate(b, t, c);
              Tensor losses = dev.allocate(n); Tensor pooled = dev.allocate(b, c); Tensor rx = dev.allocate(b, t, 16);
              Tensor cos = dev.allocate(t, 4); Tensor sin = dev.allocate(t, 4)) {
             Tensor idView = idBuf.view(1, n); // its buffer holds out-of-range values: the range check reads the view
@@ -459,10 +468,10 @@ final class NnRules {
                 nn.biasForward(x, w);
                 nn.biasBackward(x, w);
                 nn.residualForward(x, y, x);
-                nn.attentionForward(qkv.view(0, b, t, c), qkv.view(n * c, b, t, c), qkv.view(2 * n * c, b, t, c), att,
-                        x.reshape(b, t, c), true);
-                nn.attentionBackward(y.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(n * c, b, t, c), qkv.view(2 * n * c, b, t, c),
-                        att, datt, dqkv.view(0, b, t, c), dqkv.view(n * c, b, t, c), dqkv.view(2 * n * c, b, t, c), true);
+                nn.fusedAttentionForward(qkv.view(0, b, t, c), qkv.view(n * c, b, t, c), qkv.view(2 * n * c, b, t, c), ao, lse, true);
+                nn.fusedAttentionBackward(y.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(n * c, b, t, c),
+                        qkv.view(2 * n * c, b, t, c), ao, lse, dqkv.view(0, b, t, c), dqkv.view(n * c, b, t, c),
+                        dqkv.view(2 * n * c, b, t, c), true);
                 nn.softmaxForward(att, att, 0.5f, true);
                 nn.softmaxBackward(att, datt, datt, 0.5f);
                 nn.crossEntropyForward(logits, idView, losses, 0.1f, -1);
@@ -477,10 +486,10 @@ final class NnRules {
                 nn.swigluBackward(x, y, qkv.view(0, n, c), dqkv.view(0, n, c), dqkv.view(n * c, n, c));
                 // grouped-query attention: three query heads on one KV head of hs = c / nh
                 int hs = c / nh;
-                nn.attentionForward(qkv.view(0, b, t, c), qkv.view(n * c, b, t, hs), qkv.view(2 * n * c, b, t, hs), att,
-                        x.reshape(b, t, c), true);
-                nn.attentionBackward(y.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(n * c, b, t, hs),
-                        qkv.view(2 * n * c, b, t, hs), att, datt, dqkv.view(0, b, t, c), dqkv.view(n * c, b, t, hs),
+                nn.fusedAttentionForward(qkv.view(0, b, t, c), qkv.view(n * c, b, t, hs), qkv.view(2 * n * c, b, t, hs), ao, lse,
+                        true);
+                nn.fusedAttentionBackward(y.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(n * c, b, t, hs),
+                        qkv.view(2 * n * c, b, t, hs), ao, lse, dqkv.view(0, b, t, c), dqkv.view(n * c, b, t, hs),
                         dqkv.view(2 * n * c, b, t, hs), true);
             });
         }

@@ -309,7 +309,7 @@ class TorchFixtureTest {
             final boolean gpt2;
             final Tensor x;
             /** q, k and v: the three [N, C] views of one planar [3, N, C] buffer, as a model allocates them. */
-            final Tensor ln1 = zeros(n, c), mean1 = zeros(n), rstd1 = zeros(n), qkv = zeros(3, n, c), att = zeros(b, nh, t, t);
+            final Tensor ln1 = zeros(n, c), mean1 = zeros(n), rstd1 = zeros(n), qkv = zeros(3, n, c), lse = zeros(b, nh, t);
             final Tensor y = zeros(n, c), proj = zeros(n, c), x2 = zeros(n, c), ln2 = zeros(n, c), mean2 = zeros(n), rstd2 = zeros(n);
             final Tensor fc = zeros(n, 4 * c), gelu = zeros(n, 4 * c), mlp = zeros(n, c), out = zeros(n, c);
 
@@ -324,8 +324,8 @@ class TorchFixtureTest {
                 for (int j = 0; j < 3; j++) {
                     linearPart(names.qkv, gpt2, j, ln1, part(qkv, j, n, c));
                 }
-                nn.attentionForward(part(qkv, 0, b, t, c), part(qkv, 1, b, t, c), part(qkv, 2, b, t, c), att, y.reshape(b, t, c),
-                        gpt2);
+                nn.fusedAttentionForward(part(qkv, 0, b, t, c), part(qkv, 1, b, t, c), part(qkv, 2, b, t, c), y.reshape(b, t, c),
+                        lse, gpt2);
                 linear(names.proj, gpt2, y, proj);
                 nn.residualForward(x, proj, x2);
                 nn.layerNormForward(x2, p.get(names.ln2 + ".weight"), p.get(names.ln2 + ".bias"), eps, ln2, mean2, rstd2);
@@ -348,8 +348,8 @@ class TorchFixtureTest {
                 nn.layerNormBackward(dln, x2, p.get(names.ln2 + ".weight"), mean2, rstd2, dres, g.get(names.ln2 + ".weight"),
                         g.get(names.ln2 + ".bias"));
                 linearBackward(names.proj, gpt2, y, dres, dy);
-                nn.attentionBackward(dy.reshape(b, t, c), part(qkv, 0, b, t, c), part(qkv, 1, b, t, c), part(qkv, 2, b, t, c), att,
-                        zeros(b, nh, t, t), part(dqkv, 0, b, t, c), part(dqkv, 1, b, t, c), part(dqkv, 2, b, t, c), gpt2);
+                nn.fusedAttentionBackward(dy.reshape(b, t, c), part(qkv, 0, b, t, c), part(qkv, 1, b, t, c), part(qkv, 2, b, t, c),
+                        y.reshape(b, t, c), lse, part(dqkv, 0, b, t, c), part(dqkv, 1, b, t, c), part(dqkv, 2, b, t, c), gpt2);
                 for (int j = 0; j < 3; j++) {
                     linearPartBackward(names.qkv, gpt2, j, ln1, part(dqkv, j, n, c), dln);
                 }
@@ -370,7 +370,7 @@ class TorchFixtureTest {
             for (int layer = 0; layer < f.config("L"); layer++) {
                 Block blk = new Block(Names.of(gpt2, layer), gpt2, layer == 0 ? x : blocks.get(layer - 1).out);
                 blk.forward();
-                check("act." + (gpt2 ? "h." : "blocks.") + layer + ".att", blk.att);
+                check("act." + (gpt2 ? "h." : "blocks.") + layer + ".lse", blk.lse);
                 check("act." + (gpt2 ? "h." : "blocks.") + layer + ".out", blk.out);
                 blocks.add(blk);
             }

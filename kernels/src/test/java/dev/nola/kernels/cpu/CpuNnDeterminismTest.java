@@ -105,17 +105,11 @@ class CpuNnDeterminismTest {
             nn.biasBackward(q, dq);
             hash(sb, d, "biasBackward", dq);
             // q, k, v as the three views of one planar [3, B, T, C] buffer, as the models hold them
+            // (the attention itself is hashed after the LLaMA family's ops below)
             Tensor qkv = random(d, r, 1, 3, b, t, c);
-            Tensor att = d.allocate(b, nh, t, t);
             Tensor ao = d.allocate(b, t, c);
-            Tensor datt = d.allocate(b, nh, t, t);
             Tensor dqkv = random(d, r, 1, 3, b, t, c);
             long btc = (long) b * t * c;
-            nn.attentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c), att, ao, true);
-            nn.attentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(btc, b, t, c),
-                    qkv.view(2 * btc, b, t, c), att, datt, dqkv.view(0, b, t, c), dqkv.view(btc, b, t, c),
-                    dqkv.view(2 * btc, b, t, c), true);
-            hash(sb, d, "attention", att, ao, dqkv);
             Tensor logits = random(d, r, 5, n, v);
             Tensor losses = d.allocate(n);
             int[] tg = new int[n];
@@ -158,11 +152,7 @@ class CpuNnDeterminismTest {
             Tensor kv = random(d, r, 1, 2, b, t, ck);
             Tensor dkv = random(d, r, 1, 2, b, t, ck);
             long btk = (long) b * t * ck;
-            nn.attentionForward(qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck), att, ao, true);
-            nn.attentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck), att,
-                    datt, dqkv.view(0, b, t, c), dkv.view(0, b, t, ck), dkv.view(btk, b, t, ck), true);
-            hash(sb, d, "groupedAttention", att, ao, dqkv, dkv);
-            // the fused attention (lse kept), plain and grouped
+            // the fused attention (lse kept), plain and grouped, causal and not
             Tensor lse = d.allocate(b, nh, t);
             nn.fusedAttentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c), ao, lse, true);
             nn.fusedAttentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(btc, b, t, c),
@@ -173,6 +163,10 @@ class CpuNnDeterminismTest {
             nn.fusedAttentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck),
                     ao, lse, dqkv.view(0, b, t, c), dkv.view(0, b, t, ck), dkv.view(btk, b, t, ck), false);
             hash(sb, d, "fusedGroupedAttention", lse, ao, dqkv, dkv);
+            nn.fusedAttentionForward(qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck), ao, lse, true);
+            nn.fusedAttentionBackward(dout.reshape(b, t, c), qkv.view(0, b, t, c), kv.view(0, b, t, ck), kv.view(btk, b, t, ck),
+                    ao, lse, dqkv.view(0, b, t, c), dkv.view(0, b, t, ck), dkv.view(btk, b, t, ck), true);
+            hash(sb, d, "fusedGroupedCausalAttention", lse, ao, dqkv, dkv);
             // the nola and adapter families' reductions: coefficient gradients (materialised and fused)
             // and the adapter's row kernels, which a resumed training run depends on too
             // (331 elements: long enough for the vector loops even at the interpreter's small sizes)

@@ -399,28 +399,27 @@ class CpuNnKernelsTest {
             int nh = s[3];
             for (boolean causal : new boolean[] {false, true}) {
                 String what = "attention " + Arrays.toString(s) + (causal ? " causal" : "");
-                // Float dot products of length hs and T (Sgemm, its own summation order) around the softmax.
+                // Float dot products of length hs and T (the online softmax, its own summation order).
                 long btc = (long) b * t * c;
                 check(what + " forward", 61, 1e-5, 1e-6, (d, in) -> {
                     Tensor qkv = in.random(-1, 1, 3, b, t, c);
-                    Tensor att = in.random(-1, 1, b, nh, t, t);
+                    Tensor lse = in.random(-1, 1, b, nh, t);
                     Tensor out = in.random(-1, 1, b, t, c);
-                    d.nn().attentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c),
-                            att, out, causal);
-                    return storages(d, att, out);
+                    d.nn().fusedAttentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c),
+                            out, lse, causal);
+                    return storages(d, lse, out);
                 });
                 check(what + " backward", 62, 1e-5, 1e-5, (d, in) -> {
                     Tensor qkv = in.random(-1, 1, 3, b, t, c);
                     Tensor q = qkv.view(0, b, t, c);
                     Tensor k = qkv.view(btc, b, t, c);
                     Tensor v = qkv.view(2 * btc, b, t, c);
-                    Tensor att = d.allocate(b, nh, t, t);
-                    Tensor out = d.allocate(b, t, c);
-                    d.nn().attentionForward(q, k, v, att, out, causal);
+                    Tensor lse = in.random(-1, 1, b, nh, t);
+                    Tensor out = in.random(-1, 1, b, t, c);
+                    d.nn().fusedAttentionForward(q, k, v, out, lse, causal);
                     Tensor dout = in.random(-1, 1, b, t, c);
-                    Tensor datt = in.random(-1, 1, b, nh, t, t);
                     Tensor dqkv = in.random(-1, 1, 3, b, t, c);
-                    d.nn().attentionBackward(dout, q, k, v, att, datt, dqkv.view(0, b, t, c), dqkv.view(btc, b, t, c),
+                    d.nn().fusedAttentionBackward(dout, q, k, v, out, lse, dqkv.view(0, b, t, c), dqkv.view(btc, b, t, c),
                             dqkv.view(2 * btc, b, t, c), causal);
                     return storages(d, dqkv);
                 });

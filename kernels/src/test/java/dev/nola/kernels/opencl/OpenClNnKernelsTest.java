@@ -314,20 +314,19 @@ class OpenClNnKernelsTest {
                     // q, k, v: the three views of one planar [3, B, T, C] tensor, as the models hold them
                     long btc = (long) b * t * c;
                     Tensor[] qkv = p.tensor(1, 3, b, t, c);
-                    Tensor[] att = p.tensor(1, b, nh, t, t);
+                    Tensor[] lse = p.tensor(1, b, nh, t);
                     Tensor[] out = p.tensor(1, b, t, c);
-                    p.run((nn, x) -> nn.attentionForward(x[0].view(0, b, t, c), x[0].view(btc, b, t, c),
-                            x[0].view(2 * btc, b, t, c), x[1], x[2], causal), qkv, att, out);
-                    // sgemm sums of hs or T float products around the softmax
-                    p.check("attentionForward att" + at, att, 1e-6, 1e-5);
-                    p.check("attentionForward out" + at, out, 1e-5, 1e-5);
+                    p.run((nn, x) -> nn.fusedAttentionForward(x[0].view(0, b, t, c), x[0].view(btc, b, t, c),
+                            x[0].view(2 * btc, b, t, c), x[2], x[1], causal), qkv, lse, out);
+                    // float sums of hs or T products in the online softmax
+                    p.check("fusedAttentionForward lse" + at, lse, 1e-6, 1e-5);
+                    p.check("fusedAttentionForward out" + at, out, 1e-5, 1e-5);
                     Tensor[] dout = p.tensor(1, b, t, c);
-                    Tensor[] datt = p.tensor(1, b, nh, t, t);
                     Tensor[] dqkv = p.tensor(1, 3, b, t, c);
-                    p.run((nn, x) -> nn.attentionBackward(x[0], x[1].view(0, b, t, c), x[1].view(btc, b, t, c),
-                            x[1].view(2 * btc, b, t, c), x[2], x[3], x[4].view(0, b, t, c), x[4].view(btc, b, t, c),
-                            x[4].view(2 * btc, b, t, c), causal), dout, qkv, att, datt, dqkv);
-                    p.check("attentionBackward dqkv" + at, dqkv, 2e-5, 1e-5);
+                    p.run((nn, x) -> nn.fusedAttentionBackward(x[0], x[1].view(0, b, t, c), x[1].view(btc, b, t, c),
+                            x[1].view(2 * btc, b, t, c), x[3], x[2], x[4].view(0, b, t, c), x[4].view(btc, b, t, c),
+                            x[4].view(2 * btc, b, t, c), causal), dout, qkv, lse, out, dqkv);
+                    p.check("fusedAttentionBackward dqkv" + at, dqkv, 2e-5, 1e-5);
                 }
             }
         }
@@ -463,8 +462,7 @@ class OpenClNnKernelsTest {
                 Tensor db = d.allocate(c);
                 Tensor w = d.upload(w0, c);
                 Tensor qkv = d.upload(qkv0, 3, b, t, c);
-                Tensor att = d.allocate(b, nh, t, t);
-                Tensor datt = d.allocate(b, nh, t, t);
+                Tensor lse = d.allocate(b, nh, t);
                 Tensor dqkv = d.allocate(3, b, t, c);
                 Tensor out = d.allocate(b, t, c);
                 Tensor logits = d.upload(logits0, n, v);
@@ -478,9 +476,10 @@ class OpenClNnKernelsTest {
                 nn.layerNormBackward(g, x, w, mean, rstd, dx, dw, db);
                 nn.biasBackward(g, dw);
                 long btc = (long) b * t * c;
-                nn.attentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c), att, out, true);
-                nn.attentionBackward(g.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(btc, b, t, c),
-                        qkv.view(2 * btc, b, t, c), att, datt, dqkv.view(0, b, t, c), dqkv.view(btc, b, t, c),
+                nn.fusedAttentionForward(qkv.view(0, b, t, c), qkv.view(btc, b, t, c), qkv.view(2 * btc, b, t, c), out, lse,
+                        true);
+                nn.fusedAttentionBackward(g.reshape(b, t, c), qkv.view(0, b, t, c), qkv.view(btc, b, t, c),
+                        qkv.view(2 * btc, b, t, c), out, lse, dqkv.view(0, b, t, c), dqkv.view(btc, b, t, c),
                         dqkv.view(2 * btc, b, t, c), true);
                 nn.crossEntropyForward(logits, targets, losses, 0.1f, -1);
                 nn.crossEntropyBackward(logits, targets, logits, 0.1f, -1, 1f / n);
@@ -489,7 +488,7 @@ class OpenClNnKernelsTest {
                     assertEquals(0, d.allocations() - before, "device allocations in a repeated run");
                 }
                 List<float[]> results = new ArrayList<>();
-                for (Tensor r : new Tensor[] {wte, wpe, ln, mean, rstd, dx, dw, db, att, out, dqkv, losses, logits, pooled}) {
+                for (Tensor r : new Tensor[] {wte, wpe, ln, mean, rstd, dx, dw, db, lse, out, dqkv, losses, logits, pooled}) {
                     results.add(d.read(r));
                 }
                 if (first == null) {
@@ -504,7 +503,7 @@ class OpenClNnKernelsTest {
                         }
                     }
                 }
-                for (Tensor r : new Tensor[] {idt, wte, wpe, x, g, mean, rstd, ln, dx, dw, db, w, qkv, att, datt, dqkv, out,
+                for (Tensor r : new Tensor[] {idt, wte, wpe, x, g, mean, rstd, ln, dx, dw, db, w, qkv, lse, dqkv, out,
                         logits, losses, targets, pooled}) {
                     r.close();
                 }

@@ -73,6 +73,7 @@ public final class OpenClNnTiming {
                 Tensor att = d.allocate(B, NH, T, T);
                 Tensor datt = d.allocate(B, NH, T, T);
                 Tensor ao = d.allocate(B, T, C);
+                Tensor lse = d.allocate(B, NH, T);
                 Tensor logits = d.upload(random(r, N * V), N, V);
                 Tensor dlogits = d.allocate(N, V);
                 Tensor losses = d.allocate(N);
@@ -92,10 +93,12 @@ public final class OpenClNnTiming {
                 row(d, name, "residualForward", nn -> nn.residualForward(x, g, out), 3 * nc);
                 row(d, name, "softmaxForward causal [B,NH,T,T]", nn -> nn.softmaxForward(att, att, 0.125f, true), 2 * tt);
                 row(d, name, "softmaxBackward [B,NH,T,T]", nn -> nn.softmaxBackward(att, datt, datt, 0.125f), 3 * tt);
-                row(d, name, "attentionForward causal", nn -> nn.attentionForward(q, k, v, att, ao, true), 3 * nc + 2 * nc + tt);
-                row(d, name, "attentionBackward causal", nn -> nn.attentionBackward(ao, q, k, v, att, datt,
-                        dqkv.view(0, B, T, C), dqkv.view(btc, B, T, C), dqkv.view(2 * btc, B, T, C), true),
-                        3 * nc + 3 * nc + 3 * tt);
+                long rows = 4L * B * NH * T;
+                // q, k, v read, out and lse written; backward: dout, q, k, v, out, lse read, dq, dk, dv read and written
+                row(d, name, "fusedAttentionForward causal", nn -> nn.fusedAttentionForward(q, k, v, ao, lse, true),
+                        4 * nc + rows);
+                row(d, name, "fusedAttentionBackward causal", nn -> nn.fusedAttentionBackward(g.reshape(B, T, C), q, k, v, ao, lse,
+                        dqkv.view(0, B, T, C), dqkv.view(btc, B, T, C), dqkv.view(2 * btc, B, T, C), true), 11 * nc + rows);
                 long nv = 4L * N * V;
                 row(d, name, "crossEntropyForward V=50257", nn -> nn.crossEntropyForward(logits, targets, losses, 0.1f, -1), nv);
                 row(d, name, "crossEntropyBackward V=50257", nn -> nn.crossEntropyBackward(logits, targets, dlogits, 0.1f, -1,
