@@ -677,16 +677,15 @@ def g_nn(S, args):
     for op, shape, make in (("layernorm_forward", nc, ln_fwd), ("layernorm_backward", nc, ln_bwd),
                             ("gelu_forward", nf, gelu_fwd), ("gelu_backward", nf, gelu_bwd),
                             ("softmax_forward", f"{GB}x{NH}x{GT}x{GT}", softmax_fwd),
-                            ("attention_forward", attn_shape, attn_fwd),
-                            ("attention_forward_backward", attn_shape, attn_fwd_bwd),
                             ("cross_entropy_forward", f"{GN}x{V}", ce_fwd),
                             ("cross_entropy_backward", f"{GN}x{V}", ce_bwd),
                             ("cross_entropy_forward_backward", f"{GN}x{V}", ce_fwd_bwd)):
         S.case(op, shape, make)
-    # torch's own fused attention beside nola's, where this torch has it (2.0 on)
-    if hasattr(F, "scaled_dot_product_attention"):
-        S.case("fused_attention_forward", attn_shape, sdpa_fwd)
-        S.case("fused_attention_forward_backward", attn_shape, sdpa_fwd_bwd)
+    # beside nola's (fused) attention: torch's own fused attention where this torch has it (2.0 on),
+    # else its composed attention (matmul, masked softmax, matmul; torch 1.13 here)
+    sdpa = hasattr(F, "scaled_dot_product_attention")
+    S.case("fused_attention_forward", attn_shape, sdpa_fwd if sdpa else attn_fwd)
+    S.case("fused_attention_forward_backward", attn_shape, sdpa_fwd_bwd if sdpa else attn_fwd_bwd)
 
 
 def g_optim(S, args):

@@ -235,26 +235,8 @@ final class KernelCases {
         }));
         String attShape = B + "x" + T + "x" + C + " nh=" + NH;
         double attFlops = 4.0 * B * NH * T * T * HS;
-        double attBytes = 4.0 * (4.0 * N * C + 2 * att);
-        out.add(new Case("nn", "attention_forward", attShape, attFlops, attBytes, (a, check) -> {
-            Tensor[] qkv = qkv(a);
-            Tensor scores = a.zeros(B, NH, T, T);
-            Tensor y = a.zeros(B, T, C);
-            return new Case.Prepared(() -> a.device().nn().attentionForward(qkv[0], qkv[1], qkv[2], scores, y, true),
-                    List.of(scores, y));
-        }));
-        out.add(new Case("nn", "attention_forward_backward", attShape, 3 * attFlops, 3 * attBytes, (a, check) -> {
-            Tensor[] qkv = qkv(a);
-            Tensor scores = a.zeros(B, NH, T, T);
-            Tensor dscores = a.zeros(B, NH, T, T);
-            Tensor y = a.zeros(B, T, C);
-            Grads g = grads(a);
-            return new Case.Prepared(() -> {
-                a.device().nn().attentionForward(qkv[0], qkv[1], qkv[2], scores, y, true);
-                a.device().nn().attentionBackward(g.dy, qkv[0], qkv[1], qkv[2], scores, dscores, g.dq, g.dk, g.dv, true);
-            }, List.of(y, g.dq, g.dk, g.dv));
-        }));
-        // the fused attention (lse kept, nothing T × T): torch's scaled_dot_product_attention beside it
+        // the attention (fused: lse kept, nothing T × T); beside it torch's scaled_dot_product_attention where that
+        // torch has it, else torch's composed attention (matmul, masked softmax, matmul)
         double fusedBytes = 4.0 * 4.0 * N * C;
         out.add(new Case("nn", "fused_attention_forward", attShape, attFlops, fusedBytes, (a, check) -> {
             Tensor[] qkv = qkv(a);

@@ -11,9 +11,7 @@ import java.util.Arrays;
 /**
  * The checking layer of {@link NnOps}. Ids and targets are range-checked here without a read-back when
  * the device's record of the values written into them settles it ({@link AbstractDevice#valueRange}),
- * else by reading them. Attention defaults to a composition of strided batched matmuls over the heads
- * (column views of q, k and v, no copies) and the scaled, masked {@link #softmaxForward}
- * ({@link AttentionComposition}, grouped-query heads included); a backend may fuse it.
+ * else by reading them.
  *
  * <p>The LLaMA family's kernels (RMSNorm, RoPE, SwiGLU) are hooks that throw
  * {@link UnsupportedOperationException} naming the op and the device unless a backend overrides
@@ -311,34 +309,26 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     // ---------------------------------------------------------------- attention
 
     /**
-     * {B, T, C, NH} (C = q's width, NH·hs) after checking q and out [B, T, C], att [B, NH, T, T] with
-     * NH dividing C, and k and v [B, T, KVH·hs] with KVH dividing NH, v the shape of k.
+     * {B, T, C, NH} (C = q's width, NH·hs) after checking q and out (or dout, named {@code outName})
+     * [B, T, C], lse [B, NH, T] with NH dividing C, and k and v [B, T, KVH·hs] with KVH dividing NH,
+     * v the shape of k.
      */
-    private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, String outName) {
-        return attentionDims(q, k, v, att, "att", out, outName);
-    }
-
-    /**
-     * {@link #attentionDims} for an att ([B, NH, T, T]) or an lse ([B, NH, T]) named {@code attName}:
-     * its rank says which.
-     */
-    private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor att, String attName, Tensor out, String outName) {
+    private int[] attentionDims(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor out, String outName) {
         on("q", q);
         on("k", k);
         on("v", v);
-        on(attName, att);
+        on("lse", lse);
         on(outName, out);
         int[] os = rank(outName, out, 3, "[B, T, NH·hs]");
         sameShape("q", q, outName, out);
         int b = os[0];
         int t = os[1];
         int c = os[2];
-        boolean lse = attName.equals("lse");
-        int[] as = lse ? rank(attName, att, 3, "[B, NH, T]") : rank(attName, att, 4, "[B, NH, T, T]");
-        int nh = as[1];
-        if (as[0] != b || as[2] != t || (!lse && as[3] != t) || c % nh != 0) {
-            throw new IllegalArgumentException(attName + " has shape " + Arrays.toString(as) + ", expected [" + b + ", NH, "
-                    + t + (lse ? "" : ", " + t) + "] with NH dividing C = " + c);
+        int[] ls = rank("lse", lse, 3, "[B, NH, T]");
+        int nh = ls[1];
+        if (ls[0] != b || ls[2] != t || c % nh != 0) {
+            throw new IllegalArgumentException("lse has shape " + Arrays.toString(ls) + ", expected [" + b + ", NH, " + t
+                    + "] with NH dividing C = " + c);
         }
         keyValueShape("k", k, outName, os, nh);
         keyValueShape("v", v, outName, os, nh);
@@ -358,28 +348,10 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     }
 
     @Override
-    public final void attentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal) {
-        open();
-        int[] d = attentionDims(q, k, v, att, out, "out");
-        forwardOutputsApart(q, k, v, out, att, "att");
-        doAttentionForward(q, k, v, att, out, causal, d[0], d[1], d[2], d[3]);
-    }
-
-    @Override
-    public final void attentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
-                                        Tensor dq, Tensor dk, Tensor dv, boolean causal) {
-        open();
-        int[] d = attentionDims(q, k, v, att, dout, "dout");
-        gradientsApart(new String[] {"datt", "dq", "dk", "dv"}, new Tensor[] {datt, dq, dk, dv},
-                new String[] {"att", "q", "k", "v"}, new Tensor[] {att, q, k, v}, new Tensor[] {dout, q, k, v, att});
-        doAttentionBackward(dout, q, k, v, att, datt, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
-    }
-
-    @Override
     public final void fusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal) {
         open();
-        int[] d = attentionDims(q, k, v, lse, "lse", out, "out");
-        forwardOutputsApart(q, k, v, out, lse, "lse");
+        int[] d = attentionDims(q, k, v, lse, out, "out");
+        forwardOutputsApart(q, k, v, out, lse);
         doFusedAttentionForward(q, k, v, out, lse, causal, d[0], d[1], d[2], d[3]);
     }
 
@@ -387,7 +359,7 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     public final void fusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                              Tensor dq, Tensor dk, Tensor dv, boolean causal) {
         open();
-        int[] d = attentionDims(q, k, v, lse, "lse", dout, "dout");
+        int[] d = attentionDims(q, k, v, lse, dout, "dout");
         on("out", out);
         sameShape("out", out, "q", q);
         gradientsApart(new String[] {"dq", "dk", "dv"}, new Tensor[] {dq, dk, dv}, new String[] {"q", "k", "v"},
@@ -395,13 +367,13 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
         doFusedAttentionBackward(dout, q, k, v, out, lse, dq, dk, dv, causal, d[0], d[1], d[2], d[3]);
     }
 
-    /** A forward's out and its kept statistic (att or lse) overlap neither each other nor q, k, v. */
-    private void forwardOutputsApart(Tensor q, Tensor k, Tensor v, Tensor out, Tensor kept, String keptName) {
+    /** The forward's out and lse overlap neither each other nor q, k, v. */
+    private void forwardOutputsApart(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         for (Tensor in : new Tensor[] {q, k, v}) {
             noOverlap("out", out, "an input", in);
-            noOverlap(keptName, kept, "an input", in);
+            noOverlap("lse", lse, "an input", in);
         }
-        noOverlap("out", out, keptName, kept);
+        noOverlap("out", out, "lse", lse);
     }
 
     /**
@@ -636,35 +608,16 @@ public abstract class AbstractNnOps extends AbstractFamilyOps implements NnOps {
     protected abstract void doPoolBackward(Pool kind, Tensor dout, Tensor dx, int b, int t, int c);
 
     /**
-     * Attention; c is q's width (NH·hs), and k and v are [B, T, KVH·hs] (KVH = k's width / hs, dividing
-     * NH). By default {@link AttentionComposition#forward}: strided batched matmuls over the heads
-     * around the scaled, masked softmax.
+     * The attention's forward; c is q's width (NH·hs), k and v are [B, T, KVH·hs] (KVH = k's width /
+     * hs, dividing NH), lse [B, NH, T].
      */
-    protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal,
-                                      int b, int t, int c, int nh) {
-        AttentionComposition.forward(this, device.linalg(), q, k, v, att, out, causal, b, t, c, nh);
-    }
+    protected abstract void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal,
+                                                    int b, int t, int c, int nh);
 
-    /** Backward of the attention, arguments as {@link #doAttentionForward}; by default {@link AttentionComposition#backward}. */
-    protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
-                                       Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
-        AttentionComposition.backward(this, device.linalg(), dout, q, k, v, att, datt, dq, dk, dv, b, t, c, nh);
-    }
-
-    /**
-     * The fused attention's forward (reference, cpu and opencl override it; by default it is not
-     * implemented); arguments as {@link #doAttentionForward}, lse [B, NH, T].
-     */
-    protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
-                                           int t, int c, int nh) {
-        throw notYet("fusedAttentionForward");
-    }
-
-    /** The fused attention's backward, arguments as {@link #doFusedAttentionForward}. */
-    protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
-                                            Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
-        throw notYet("fusedAttentionBackward");
-    }
+    /** The attention's backward, arguments as {@link #doFusedAttentionForward}. */
+    protected abstract void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                                     Tensor dq, Tensor dk, Tensor dv, boolean causal, int b, int t, int c,
+                                                     int nh);
 
     /** The exception of a LLaMA-family hook that a backend has not implemented yet. */
     private UnsupportedOperationException notYet(String op) {

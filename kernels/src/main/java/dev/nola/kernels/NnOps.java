@@ -115,69 +115,41 @@ public interface NnOps {
     void softmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale);
 
     /**
-     * Multi-head attention, grouped-query when k and v have fewer heads than q: head h of q is its
-     * columns h·hs .. h·hs + hs − 1 (a view, no copy), and so are the heads of k, v and out;
-     * {@code att = softmax(q_h·k_gᵀ / √hs)} per (b, h), causal or not, and {@code out_h = att·v_g},
-     * where query head h uses key/value head {@code g = h / (NH / KVH)} (Hugging Face's
-     * {@code repeat_kv}: consecutive query heads share a KV head). NH is att's second extent,
+     * Multi-head attention, grouped-query when k and v have fewer heads than q, computed with an online
+     * softmax (FlashAttention's): head h of q is its columns h·hs .. h·hs + hs − 1 (a view, no copy),
+     * and so are the heads of k, v and out; {@code out_h = softmax(q_h·k_gᵀ / √hs)·v_g} per (b, h),
+     * causal or not, where query head h uses key/value head {@code g = h / (NH / KVH)} (Hugging Face's
+     * {@code repeat_kv}: consecutive query heads share a KV head). NH is lse's second extent,
      * hs = q's width / NH, KVH = k's width / hs; with KVH = NH (k and v the shape of q) this is plain
-     * multi-head attention (GPT-2, ViT), computed exactly as before grouped heads existed. q's width
-     * need not be any model width: hs is whatever q's width and NH make it. q, k and v are separate
-     * tensors (views of one [3, B, T, C] buffer, say), so a low-rank adapter can add into q or v like
-     * into any [N, C] output; a fused [C, 3C] projection such as GPT-2's {@code c_attn} writes them
-     * with three matmuls over column slices of its weight.
+     * multi-head attention (GPT-2, ViT). q's width need not be any model width: hs is whatever q's
+     * width and NH make it. q, k and v are separate tensors (views of one [3, B, T, C] buffer, say),
+     * so a low-rank adapter can add into q or v like into any [N, C] output; a fused [C, 3C]
+     * projection such as GPT-2's {@code c_attn} writes them with three matmuls over column slices of
+     * its weight.
      *
-     * <p>Tolerance: att within 2·1e-4 of itself, out within 2·1e-4 of Σ att·|v| (float32 dot
-     * products of hs and T terms, any order).
+     * <p>Of the probabilities only their row statistic is kept: {@code lse[b, h, i] =
+     * log Σ_j exp(q_i·k_jᵀ/√hs)} over the visible keys j (natural log). Nothing of size T × T is
+     * stored: the backward pass recomputes the probabilities from q, k and lse.
+     *
+     * <p>Tolerance: lse within 2·1e-4 of Σ_j p_j·|s_j| + 1 (s the scaled scores), out within 2·1e-4
+     * of Σ p·|v| (float32 dot products of hs and T terms, any order).
      *
      * @param q      [B, T, NH·hs]
      * @param k      [B, T, KVH·hs], KVH dividing NH; k and v may be q itself or overlap it
      * @param v      [B, T, KVH·hs], the shape of k
-     * @param att    [B, NH, T, T], written (kept for the backward pass); NH divides q's width
-     * @param out    [B, T, NH·hs] (the shape of q), written; must not overlap q, k, v or att
-     * @param causal GPT-2 and LLaMA (true) or ViT (false)
-     */
-    void attentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal);
-
-    /**
-     * Backward of {@link #attentionForward}. dk and dv gather every query head of their group: each
-     * element of dk and dv adds NH / KVH heads' terms. Within 2·1e-4 of the same pass on absolute
-     * values, plus the gradients' start.
-     *
-     * @param dout [B, T, NH·hs], the shape of q
-     * @param att  [B, NH, T, T] from the forward
-     * @param datt [B, NH, T, T], scratch (overwritten)
-     * @param dq   the shape of q, accumulated
-     * @param dk   the shape of k, accumulated
-     * @param dv   the shape of v, accumulated; no gradient overlaps an input or another gradient
-     */
-    void attentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt,
-                           Tensor dq, Tensor dk, Tensor dv, boolean causal);
-
-    /**
-     * The attention of {@link #attentionForward} (the same heads, grouping, scale 1/√hs and causal
-     * mask), keeping of the probabilities only their row statistic: {@code lse[b, h, i] =
-     * log Σ_j exp(q_i·k_jᵀ/√hs)} over the visible keys j (natural log). Nothing of size T × T is
-     * stored: the backward pass recomputes the probabilities from q, k and lse. A backend without it
-     * throws {@code UnsupportedOperationException}.
-     *
-     * <p>Tolerance: lse within 2·1e-4 of Σ_j p_j·|s_j| + 1 (s the scaled scores), out within 2·1e-4
-     * of Σ p·|v|.
-     *
-     * @param q      [B, T, NH·hs]
-     * @param k      [B, T, KVH·hs], KVH dividing NH
-     * @param v      [B, T, KVH·hs], the shape of k
      * @param out    [B, T, NH·hs] (the shape of q), written; must not overlap q, k, v or lse
-     * @param lse    [B, NH, T], written; NH divides q's width
+     * @param lse    [B, NH, T], written (kept for the backward pass); NH divides q's width
      * @param causal GPT-2 and LLaMA (true) or ViT (false)
      */
     void fusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal);
 
     /**
-     * Backward of {@link #fusedAttentionForward} from its out and lse: the gradients of
-     * {@link #attentionBackward}, accumulated, with the probabilities recomputed as
-     * {@code exp(q_i·k_jᵀ/√hs − lse[i])} and the softmax's row term as {@code dout_i·out_i}. Within
-     * 2·1e-4 of the same pass on absolute values, plus the gradients' start.
+     * Backward of {@link #fusedAttentionForward} from its out and lse, the probabilities recomputed as
+     * {@code p = exp(q_i·k_jᵀ/√hs − lse[i])} and the softmax's row term as {@code dout_i·out_i}
+     * (FlashAttention-2's backward): {@code dv += pᵀ·dout}, {@code ds = p·(dout·vᵀ − dout_i·out_i)/√hs},
+     * {@code dq += ds·k}, {@code dk += dsᵀ·q}. dk and dv gather every query head of their group: each
+     * element of dk and dv adds NH / KVH heads' terms. Within 2·1e-4 of the same pass on absolute
+     * values, plus the gradients' start.
      *
      * @param dout [B, T, NH·hs], the shape of q
      * @param out  the forward's out

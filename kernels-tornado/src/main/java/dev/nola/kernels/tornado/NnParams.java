@@ -1,8 +1,7 @@
 package dev.nola.kernels.tornado;
 
 /**
- * The int parameter layouts of the nn kernels ({@link NnKernels}), one class per kernel (attention's
- * is {@code NnKernels.A_*}): the kernel reads {@code ip.get(Layout.NAME)} and {@link TornadoNnOps} writes
+ * The int parameter layouts of the nn kernels ({@link NnKernels}), one class per kernel: the kernel reads {@code ip.get(Layout.NAME)} and {@link TornadoNnOps} writes
  * {@code ip.set(Layout.NAME, …)}, so neither side counts positions. Sizes and flags come first, then
  * each operand's element offset (named after the operand), then output slot numbers; {@code SIZE} is
  * the length. The constants are compile-time constants, so a kernel body compiles to the same code as

@@ -33,10 +33,10 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The nn family on a TornadoVM device ({@link NnKernels}), attention included as kernels of its own
- * (a work-item per query row forward; a query-side and a key-side kernel backward), grouped-query
- * heads (KVH dividing NH) included, so it needs no batched matmul; and the LLaMA family's RMSNorm
- * (its weight gradient as fixed partials in the device workspace, added in order), RoPE and SwiGLU.
+ * The nn family on a TornadoVM device ({@link NnKernels}), the fused attention included as kernels of
+ * its own ({@link FusedAttentionKernels}), grouped-query heads (KVH dividing NH) included, so it needs
+ * no batched matmul; and the LLaMA family's RMSNorm (its weight gradient as fixed partials in the
+ * device workspace, added in order), RoPE and SwiGLU.
  *
  * <p>Every call goes through {@link KernelCall}, as in the other families: operands are views at any
  * offset (each kernel reads the offsets from its int parameters), an absent optional operand (a null
@@ -49,7 +49,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * fused attention ({@link FusedAttentionKernels}) keeps only lse between its passes.
  *
  * <p>Two-pass ops are two plans run one after the other (layernorm backward: dx, then the parameter
- * gradients; attention backward: query side, then key side), the intermediate travelling through the
+ * gradients), the intermediate travelling through the
  * host array between them (on PoCL device memory is host memory), or, inside a
  * {@link dev.nola.kernels.Device#capture capture}, staying on the device.
  */
@@ -301,46 +301,9 @@ final class TornadoNnOps extends AbstractNnOps {
         runRows(p, rows);
     }
 
-    // ---------------------------------------------------------------- attention
-
-    private void attentionParams(Launch p, boolean causal, int b, int t, int c, int nh, Tensor q, Tensor k, Tensor v,
-                                 Tensor att, Tensor out, Tensor datt, Tensor dq, Tensor dk, Tensor dv, int slot0, int slot1) {
-        set(p.ip, b, t, c, nh, causal ? 1 : 0, off(q), off(k), off(v), off(att), off(out), off(datt), off(dq), off(dk),
-                off(dv), slot0, slot1, k.shape()[2]);
-        p.fp.set(0, (float) (1.0 / Math.sqrt(c / nh)));
-    }
-
     /** KVH, the key/value heads: k's width over hs = c / nh (NH when k has q's shape). */
     private static int kvHeads(Tensor k, int c, int nh) {
         return k.shape()[2] / (c / nh);
-    }
-
-    @Override
-    protected void doAttentionForward(Tensor q, Tensor k, Tensor v, Tensor att, Tensor out, boolean causal, int b,
-                                      int t, int c, int nh) {
-        KernelCall call = call("nn.attentionForward").in(q).in(k).in(v);
-        int[] o = call.slots(writes(att), writes(out));
-        Launch p = call.launch(NnKernels.A_SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnAttentionForward,
-                new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4)));
-        attentionParams(p, causal, b, t, c, nh, q, k, v, att, out, null, null, null, null, o[0], o[1]);
-        run(p, (long) b * nh * t, true);
-    }
-
-    @Override
-    protected void doAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor att, Tensor datt, Tensor dq,
-                                       Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
-        KernelCall query = call("nn.attentionBackwardQuery").in(dout).in(k).in(v).in(att);
-        int[] o = query.slots(writes(datt), updates(dq));
-        Launch p = query.launch(NnKernels.A_SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
-                NnKernels::nnAttentionBackwardQuery, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
-        attentionParams(p, causal, b, t, c, nh, q, k, v, att, dout, datt, dq, dk, dv, o[0], o[1]);
-        run(p, (long) b * nh * t, true);
-        KernelCall key = call("nn.attentionBackwardKey").in(dout).in(q).in(att).in(datt);
-        int[] o2 = key.slots(updates(dk), updates(dv));
-        Launch r = key.launch(NnKernels.A_SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
-                NnKernels::nnAttentionBackwardKey, new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
-        attentionParams(r, causal, b, t, c, nh, q, k, v, att, dout, datt, dq, dk, dv, o2[0], o2[1]);
-        run(r, (long) b * kvHeads(k, c, nh) * t, true);
     }
 
     // ---------------------------------------------------------------- fused attention
