@@ -33,6 +33,14 @@ class TornadoSettingsTest {
                 "--add-exports=a/b=c", "-Dx=with space", "--enable-native-access=ALL-UNNAMED"), s.flags());
     }
 
+    /** TornadoVM's argfile picks the parallel collector, whose young generation grows far past the live set. */
+    @Test
+    void theArgfilesCollectorBecomesTheSerialOne() {
+        List<String> f = TornadoSettings.adapt(List.of("-server", "-XX:+UseParallelGC", "-XX:+EnableJVMCI"));
+        assertEquals(List.of("-server", "-XX:+UseSerialGC", "-XX:+EnableJVMCI", "--add-modules=jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED"), f);
+    }
+
     @Test
     void vectorModuleIsAddedWithoutAllSystem() {
         List<String> f = TornadoSettings.adapt(List.of("--add-modules", "tornado.runtime"));

@@ -43,7 +43,9 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * {@code UNDER_DEMAND}). Once the graph that owns an arena has run (copying it in), the host memory of
  * the tensors addressed through it, and its free ranges, are given back ({@link HostMemory}) and
  * those tensors count as living here too, read or written: on a device whose buffers are host
- * memory (PoCL) each byte would otherwise exist twice. Per-call parameter buffers are graph-local and copied in every run, a few
+ * memory (PoCL) each byte would otherwise exist twice. An arena copied in once is copied by a graph of
+ * its own before the calls' graphs ({@link Prologue}), so its host pages go before the next arena is
+ * copied: the first run never holds every arena twice. Per-call parameter buffers are graph-local and copied in every run, a few
  * words each; placeholders and the calls' scratch (one array per graph, the largest any call in it
  * needs) are graph-local and sent once.
  *
@@ -183,8 +185,8 @@ final class Segment implements AutoCloseable {
      */
     private static final class Info {
         final Object array;
-        /** The first graph that uses it (allocates, copies in, persists). */
-        final int owner;
+        /** The first graph that uses it (allocates, copies in, persists): a prologue graph for an arena copied in once. */
+        int owner;
         /** The last graph that uses it. */
         int last;
         /** Some tensor in it is read before anything in the sequence writes it: copied in. */
@@ -240,6 +242,8 @@ final class Segment implements AutoCloseable {
     private final Map<TornadoTensor, Long> deviceVersions = new IdentityHashMap<>();
     private final long[] scratchFloats;
     private final int graphs;
+    /** The prologue graphs ({@link Prologue}) before the calls' graphs: one per arena copied in once. */
+    private final int prologues;
     private final TornadoExecutionPlan plan;
     private TornadoExecutionResult last;
     private boolean ran;
@@ -258,12 +262,11 @@ final class Segment implements AutoCloseable {
         int[] graphOf = graphsOf(calls);
         int g = graphOf.length == 0 ? 0 : graphOf[graphOf.length - 1];
         this.graphOf = graphOf;
-        this.graphs = g + 1;
-        this.scratchFloats = new long[graphs];
+        long[] scratch0 = new long[g + 1];
         for (int c = 0; c < calls.size(); c++) {
             RecordedCall call = calls.get(c);
             int cg = graphOf[c];
-            scratchFloats[cg] = Math.max(scratchFloats[cg], call.scratchFloats());
+            scratch0[cg] = Math.max(scratch0[cg], call.scratchFloats());
             for (RecordedCall.Arg a : call.args()) {
                 Info in = arrays.get(a.array());
                 if (in == null) {
@@ -291,6 +294,26 @@ final class Segment implements AutoCloseable {
         for (Use u : uses) {
             u.in.every |= u.input && everyExecution.contains(u.tensor);
         }
+        // each arena copied in once gets a graph of its own before the calls' (see Prologue); the calls'
+        // graphs follow, consuming it
+        List<Info> arrivals = new ArrayList<>();
+        for (Info in : order) {
+            boolean arena = !in.tensors.isEmpty() && in.tensors.get(0).inArena();
+            if (options.prologue() && arena && in.input && !in.every) {
+                arrivals.add(in);
+            }
+        }
+        this.prologues = arrivals.size();
+        for (Info in : order) {
+            in.owner += prologues;
+            in.last += prologues;
+        }
+        for (int p = 0; p < prologues; p++) {
+            arrivals.get(p).owner = p;
+        }
+        this.graphs = prologues + scratch0.length;
+        this.scratchFloats = new long[graphs];
+        System.arraycopy(scratch0, 0, scratchFloats, prologues, scratch0.length);
         for (Info in : order) {
             bytes += in.bytes();
             if (options.traceFlush() && in.bytes() >= 1 << 20) {
@@ -310,6 +333,7 @@ final class Segment implements AutoCloseable {
         for (g = 0; g < graphs; g++) {
             String name = base + g;
             TaskGraph tg = new TaskGraph(name);
+            boolean prologue = g < prologues;
             List<Object> consumed = new ArrayList<>();
             List<Object> once = new ArrayList<>(placeholders);
             List<Object> always = new ArrayList<>();
@@ -337,13 +361,16 @@ final class Segment implements AutoCloseable {
                 bytes += scratchFloats[g] * 4L;
             }
             int first = c;
-            for (; c < calls.size() && graphOf[c] == g; c++) {
+            for (; c < calls.size() && graphOf[c] + prologues == g; c++) {
                 RecordedCall call = calls.get(c);
                 always.add(call.values().ip);
                 always.add(call.values().fp);
             }
             tg.transferToDevice(EVERY_EXECUTION, always.toArray());
             tg.transferToDevice(FIRST_EXECUTION, once.toArray());
+            if (prologue) {
+                tg = Prologue.add(tg, name, (FloatArray) arrivals.get(g).array, scheduler);
+            }
             for (int k = first; k < c; k++) {
                 RecordedCall call = calls.get(k);
                 KernelTasks.Names names = new KernelTasks.Names("c" + k + "_");
@@ -382,7 +409,7 @@ final class Segment implements AutoCloseable {
     /** Whether a new recording of the same sequence fits this plan (its calls need no more scratch). */
     boolean fits(List<RecordedCall> recording) {
         for (int c = 0; c < recording.size(); c++) {
-            if (recording.get(c).scratchFloats() > scratchFloats[graphOf[c]]) {
+            if (recording.get(c).scratchFloats() > scratchFloats[graphOf[c] + prologues]) {
                 return false;
             }
         }

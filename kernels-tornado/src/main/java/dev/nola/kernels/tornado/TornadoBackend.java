@@ -38,6 +38,10 @@ public final class TornadoBackend implements Backend {
     }
 
     private Availability probe() {
+        // before TornadoVM and PoCL start their threads (-Dnola.tornado.tuneNativeHeap=false leaves glibc's defaults)
+        if (Boolean.parseBoolean(System.getProperty("nola.tornado.tuneNativeHeap", "true"))) {
+            HostMemory.tuneNativeHeap();
+        }
         try {
             List<DeviceInfo> found = TornadoRuntimeAccess.devices();
             if (found.isEmpty()) {

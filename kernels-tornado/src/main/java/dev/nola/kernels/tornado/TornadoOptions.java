@@ -10,18 +10,27 @@ package dev.nola.kernels.tornado;
  *       by a host access and the size of each graph a segment builds;</li>
  *   <li>{@code arenas} ({@code -Dnola.tornado.arenas}, default true): float32 tensors live in
  *       {@link TornadoArenas}; false gives each an array of its own.</li>
+ *   <li>{@code prologue} ({@code -Dnola.tornado.prologue}, default true): a segment copies each arena it
+ *       copies in once by a graph of its own ({@link Prologue}); false copies them with its first graph
+ *       that uses them, all at once (kept to measure the difference).</li>
  * </ul>
  */
-record TornadoOptions(boolean profile, boolean traceFlush, boolean arenas) {
+record TornadoOptions(boolean profile, boolean traceFlush, boolean arenas, boolean prologue) {
 
     /** The switches as the JVM's system properties set them now. */
     static TornadoOptions fromSystemProperties() {
         return new TornadoOptions(Boolean.getBoolean("nola.tornado.profile"), Boolean.getBoolean("nola.tornado.traceFlush"),
-                Boolean.parseBoolean(System.getProperty("nola.tornado.arenas", "true")));
+                Boolean.parseBoolean(System.getProperty("nola.tornado.arenas", "true")),
+                Boolean.parseBoolean(System.getProperty("nola.tornado.prologue", "true")));
     }
 
     /** The same switches with arenas on or off (tests compare both). */
     TornadoOptions withArenas(boolean on) {
-        return new TornadoOptions(profile, traceFlush, on);
+        return new TornadoOptions(profile, traceFlush, on, prologue);
+    }
+
+    /** The same switches with the arenas' prologue graphs on or off (tests compare both). */
+    TornadoOptions withPrologue(boolean on) {
+        return new TornadoOptions(profile, traceFlush, arenas, on);
     }
 }
