@@ -47,9 +47,8 @@ final class SgemmPack {
      */
     static final int STAGE = 256;
     /**
-     * Depths packed together when a panel's row at one depth is a short piece of memory (op(A) stored
-     * transposed, op(B) untransposed; see {@link #packA}, {@link #packBRows}): each panel gets this many
-     * consecutive rows, whole cache lines, before the next panel is written.
+     * Depths of a stored-transposed A packed together ({@link #packA}): each panel gets this many
+     * consecutive rows, 16 × 8 floats = 8 whole cache lines, before the next panel is written.
      */
     static final int PACK_GROUP = 16;
 
@@ -147,24 +146,23 @@ final class SgemmPack {
 
     /**
      * Packs every panel of op(B) = B (untransposed) for columns j0..j1-1, rows p0..p0+kc-1, as
-     * {@link #packB} would one panel at a time (panel q at bp[q·width·kc..]), but walking B by
-     * groups of {@link #PACK_GROUP} rows, so that each row's columns are read as a few contiguous
-     * runs (the group's rows stay in L1 while its panels are written) and each panel is written
-     * PACK_GROUP rows at a time rather than one 128-byte row (its panels are kc·width floats apart,
-     * one L1 set; under load, 10–20% less CPU time when B comes from memory, the same from cache).
+     * {@link #packB} would one panel at a time (panel q at bp[q·width·kc..]), but walking B row by
+     * row so that each row's columns are read as one contiguous run. (Walking it in groups of
+     * {@link #PACK_GROUP} rows, as {@link #packA} does a stored-transposed A, packed 10–20% faster
+     * alone when B came from memory, but cost the LM head's input gradient ~4% of its CPU time on
+     * one thread and moved the step's products within noise: a panel row here is 128 bytes, two
+     * whole lines, so there are no half-written lines to save.)
      */
     static void packBRows(MemorySegment b, boolean half, int bOff, int ldb, int p0, int kc, int j0, int j1, int width,
                           float[] bp) {
         int full = (j1 - j0) / width;
-        for (int g = 0; g < kc; g += PACK_GROUP) {
-            int gEnd = Math.min(kc, g + PACK_GROUP);
+        for (int p = 0; p < kc; p++) {
+            int src = bOff + (p0 + p) * ldb + j0;
             for (int q = 0; q < full; q++) {
-                for (int p = g; p < gEnd; p++) {
-                    int from = bOff + (p0 + p) * ldb + j0 + q * width;
-                    int dst = q * width * kc + p * width;
-                    for (int x = 0; x < width; x += V) {
-                        SegmentAccess.load(b, half, from + x).intoArray(bp, dst + x);
-                    }
+                int from = src + q * width;
+                int dst = q * width * kc + p * width;
+                for (int x = 0; x < width; x += V) {
+                    SegmentAccess.load(b, half, from + x).intoArray(bp, dst + x);
                 }
             }
         }
