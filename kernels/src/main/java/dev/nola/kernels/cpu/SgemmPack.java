@@ -46,6 +46,11 @@ final class SgemmPack {
      * not. A multiple of 16, so every piece but the slice's tail is whole transposes.
      */
     static final int STAGE = 256;
+    /**
+     * Depths of a stored-transposed A packed together ({@link #packA}): each panel gets this many
+     * consecutive rows, 16 × 8 floats = 8 whole cache lines, before the next panel is written.
+     */
+    static final int PACK_GROUP = 16;
 
     private SgemmPack() {
     }
@@ -142,7 +147,11 @@ final class SgemmPack {
     /**
      * Packs every panel of op(B) = B (untransposed) for columns j0..j1-1, rows p0..p0+kc-1, as
      * {@link #packB} would one panel at a time (panel q at bp[q·width·kc..]), but walking B row by
-     * row so that each row's columns are read as one contiguous run.
+     * row so that each row's columns are read as one contiguous run. (Walking it in groups of
+     * {@link #PACK_GROUP} rows, as {@link #packA} does a stored-transposed A, packed 10–20% faster
+     * alone when B came from memory, but cost the LM head's input gradient ~4% of its CPU time on
+     * one thread and moved the step's products within noise: a panel row here is 128 bytes, two
+     * whole lines, so there are no half-written lines to save.)
      */
     static void packBRows(MemorySegment b, boolean half, int bOff, int ldb, int p0, int kc, int j0, int j1, int width,
                           float[] bp) {
@@ -165,20 +174,31 @@ final class SgemmPack {
     /** Packs rows i0..i0+mc-1, depth p0..p0+kc-1 of op(A) as panels [kc][rows], zero-padded. */
     static void packA(boolean transA, MemorySegment a, int aOff, int lda, int i0, int mc, int p0, int kc, int rows, float[] ap) {
         if (transA) {
-            // A is [k, m]: row p of A holds op(A)'s column p. Walk A row by row (p outer) so every
-            // read is a contiguous run of mc floats; walking a panel down p instead strides by
-            // m floats, which for m = 1024 maps all rows to one L1 set and misses on every read.
-            for (int p = 0; p < kc; p++) {
-                int src = aOff + (p0 + p) * lda + i0;
+            // A is [k, m]: row p of A holds op(A)'s column p. Walk A in groups of PACK_GROUP rows
+            // (each read a contiguous run of mc floats; the group, 16 KiB at mc = 256, stays in L1)
+            // and write each panel's PACK_GROUP · rows floats (whole cache lines) before the next
+            // panel's. Walking a panel down all of p instead strides by m floats (for m = 1024 every
+            // row in one L1 set); one row of A at a time across all panels wrote each panel's line
+            // in halves, the panels kc·rows floats apart (16 or 24 KiB: one L1 set again), so a
+            // line was evicted between its halves (packing A took 8–20% of the weight gradients'
+            // CPU time on one thread, under load).
+            for (int g = 0; g < kc; g += PACK_GROUP) {
+                int gEnd = Math.min(kc, g + PACK_GROUP);
                 for (int ip = 0; ip < mc; ip += rows) {
                     int mr = Math.min(rows, mc - ip);
-                    int dst = ip * kc + p * rows;
-                    if (rows == 8 && mr == 8) { // a panel's 8 values at this depth are contiguous in A
-                        FloatVector.fromMemorySegment(S8, a, 4L * (src + ip), ORDER).intoArray(ap, dst);
+                    if (rows == 8 && mr == 8) { // a panel's 8 values at one depth are contiguous in A
+                        for (int p = g; p < gEnd; p++) {
+                            FloatVector.fromMemorySegment(S8, a, 4L * (aOff + (long) (p0 + p) * lda + i0 + ip), ORDER)
+                                    .intoArray(ap, ip * kc + p * rows);
+                        }
                         continue;
                     }
-                    for (int r = 0; r < rows; r++) {
-                        ap[dst + r] = r < mr ? a.getAtIndex(JAVA_FLOAT, src + ip + r) : 0f;
+                    for (int p = g; p < gEnd; p++) {
+                        int src = aOff + (p0 + p) * lda + i0 + ip;
+                        int dst = ip * kc + p * rows;
+                        for (int r = 0; r < rows; r++) {
+                            ap[dst + r] = r < mr ? a.getAtIndex(JAVA_FLOAT, src + r) : 0f;
+                        }
                     }
                 }
             }

@@ -59,13 +59,17 @@ class SgemmLayoutTest {
     /**
      * op(A)·op(B) from A and B stored either way round gives the same bits: every packing path (the
      * register transposes on full panels, the element-wise rest: k not a multiple of V, k below V,
-     * ragged and narrow panels, several k slices) puts each element where the untransposed one does.
+     * ragged and narrow panels, several k slices, A blocks and row groups cut short) puts each
+     * element where the untransposed one does.
      */
     @Test
     void transposedStorageGivesTheSameBits() {
         SplittableRandom r = new SplittableRandom(31);
         int[][] mnk = {{9, 2 * Sgemm.NR, 16}, {13, 100, 37}, {40, 70, 7}, {20, Sgemm.V, 50}, {17, 5, 40},
-                {33, 3 * Sgemm.NR + 1, Sgemm.KC + Sgemm.V + 3}, {300, 200, 300}};
+                {33, 3 * Sgemm.NR + 1, Sgemm.KC + Sgemm.V + 3}, {300, 200, 300},
+                // two A blocks, the second ragged; two k slices (416 + 393 deep), neither a whole
+                // number of the packing's row groups (SgemmPack.PACK_GROUP)
+                {Sgemm.MC + 13, 2 * Sgemm.NR + 5, Sgemm.KC + 2 * SgemmPack.PACK_GROUP + 9}};
         for (int[] s : mnk) {
             int m = s[0];
             int n = s[1];
