@@ -407,7 +407,7 @@ final class TornadoNnOps extends AbstractNnOps {
                                          int ignoreIndex, int n, int v) {
         Launch p = call("nn.crossEntropyForward").in(logits).in(targets).out(losses)
                 .launch(CrossEntropy.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), rowKernel(NnKernels::nnCrossEntropyForward, NnGroupKernels::nnCrossEntropyForwardGroup),
+                .task(tn.task(0), rowKernel(NnRowLanes::nnCrossEntropyForwardLanes, NnGroupKernels::nnCrossEntropyForwardGroup),
                         new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
         p.ip.set(CrossEntropy.N, n);
         p.ip.set(CrossEntropy.V, v);
@@ -424,7 +424,7 @@ final class TornadoNnOps extends AbstractNnOps {
                                           int ignoreIndex, float lossGradient, int n, int v) {
         Launch p = call("nn.crossEntropyBackward").in(logits).in(targets).out(dlogits)
                 .launch(CrossEntropy.SIZE, 2, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), rowKernel(NnKernels::nnCrossEntropyBackward, NnGroupKernels::nnCrossEntropyBackwardGroup),
+                .task(tn.task(0), rowKernel(NnRowLanes::nnCrossEntropyBackwardLanes, NnGroupKernels::nnCrossEntropyBackwardGroup),
                         new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
         p.ip.set(CrossEntropy.N, n);
         p.ip.set(CrossEntropy.V, v);
