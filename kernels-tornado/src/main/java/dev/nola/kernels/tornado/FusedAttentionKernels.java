@@ -35,12 +35,12 @@ final class FusedAttentionKernels {
     }
 
     /** B·NH·T, the query rows. */
-    private static int queryRows(IntArray ip) {
+    static int queryRows(IntArray ip) {
         return ip.get(FusedAttention.B) * ip.get(FusedAttention.NH) * ip.get(FusedAttention.T);
     }
 
     /** The element index of query row id = (b, h, i) (B·NH·T order) in a q-shaped array: (b·T + i)·C + h·hs. */
-    private static int queryRow(IntArray ip, int id) {
+    static int queryRow(IntArray ip, int id) {
         int t = ip.get(FusedAttention.T);
         int c = ip.get(FusedAttention.C);
         int nh = ip.get(FusedAttention.NH);
@@ -50,7 +50,7 @@ final class FusedAttentionKernels {
     }
 
     /** The element index of key 0 of query row id's KV head h / (NH / KVH) in a k-shaped array. */
-    private static int keyHead(IntArray ip, int id) {
+    static int keyHead(IntArray ip, int id) {
         int t = ip.get(FusedAttention.T);
         int nh = ip.get(FusedAttention.NH);
         int ck = ip.get(FusedAttention.CK);
@@ -61,7 +61,7 @@ final class FusedAttentionKernels {
     }
 
     /** The keys query row id sees: i + 1 when causal, else T. */
-    private static int visibleKeys(IntArray ip, int id) {
+    static int visibleKeys(IntArray ip, int id) {
         int t = ip.get(FusedAttention.T);
         int len = t;
         if (ip.get(FusedAttention.CAUSAL) != 0) {

@@ -276,7 +276,7 @@ final class NnGroupKernels {
     }
 
     /**
-     * Cross-entropy forward as {@link NnKernels#nnCrossEntropyForward}, a work-group per row; an
+     * Cross-entropy forward as {@link NnRowLanes#nnCrossEntropyForwardLanes}, a work-group per row; an
      * ignored row runs the same sums (so every work-item meets every barrier) and stores 0.
      */
     static void nnCrossEntropyForwardGroup(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray logits,
@@ -301,7 +301,7 @@ final class NnGroupKernels {
     }
 
     /**
-     * Cross-entropy backward as {@link NnKernels#nnCrossEntropyBackward}, a work-group per row:
+     * Cross-entropy backward as {@link NnRowLanes#nnCrossEntropyBackwardLanes}, a work-group per row:
      * dlogits[j] = g·(e^(x[j] − max)/Σ − q[j]), 0 for an ignored row; dlogits may be logits.
      */
     static void nnCrossEntropyBackwardGroup(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray logits,

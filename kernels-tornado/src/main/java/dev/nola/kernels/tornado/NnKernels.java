@@ -37,10 +37,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * arguments into the kernel, so per-call values travel in those small buffers.
  *
  * <p>Shapes of the launches: element-wise ops one work-item per element; row ops (layernorm, softmax,
- * cross-entropy) one work-item per row, which walks the row in order; column sums (bias
- * and layernorm parameter gradients, the token-embedding gradient) one work-item per column, which
- * adds the rows in ascending order. No atomics and no cross-work-item reductions, so every result is
- * the same on every run. Each kernel guards its own bound (the global size may be rounded up).
+ * cross-entropy) one work-item per row, which walks the row in order (cross-entropy: {@link NnRowLanes});
+ * column sums (bias and layernorm parameter gradients, the token-embedding gradient) one work-item
+ * per column, which adds the rows in ascending order. No atomics and no cross-work-item reductions,
+ * so every result is the same on every run. Each kernel guards its own bound (the global size may be rounded up).
  *
  * <p><b>Aliasing.</b> Operands may be views of one storage (q, k and v of a planar buffer; every operand
  * of a call carved from one buffer), and the host then passes one array for several parameters.
@@ -476,37 +476,7 @@ final class NnKernels {
 
     // ---------------------------------------------------------------- cross-entropy
 
-    /**
-     * loss[i] = (max − x[t]) + log Σ exp(x − max) + ε·(x[t] − mean x) (the definition regrouped so that
-     * no large terms cancel), 0 where t is the ignore index; one work-item per row (global n).
-     * ip = {n, v, ignore, logitsOff, targetsOff, lossesOff}, fp = {smoothing}.
-     */
-    static void nnCrossEntropyForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray logits,
-                                      IntArray targets, FloatArray losses) {
-        int row = ctx.globalIdx;
-        int n = ip.get(CrossEntropy.N);
-        int v = ip.get(CrossEntropy.V);
-        if (row < n) {
-            int t = targets.get(ip.get(CrossEntropy.TARGETS) + row);
-            float loss = 0f;
-            if (t != ip.get(CrossEntropy.IGNORE)) {
-                int xr = ip.get(CrossEntropy.LOGITS) + row * v;
-                float m = logits.get(xr);
-                float a = 0f;
-                for (int j = 0; j < v; j++) {
-                    float xj = logits.get(xr + j);
-                    m = TornadoMath.max(m, xj);
-                    a = a + xj;
-                }
-                float sum = 0f;
-                for (int j = 0; j < v; j++) {
-                    sum = sum + TornadoMath.exp(logits.get(xr + j) - m);
-                }
-                loss = crossEntropyLoss(logits.get(xr + t), m, sum, a / v, fp.get(0));
-            }
-            put(losses, ip.get(CrossEntropy.OUT) + row, loss, n);
-        }
-    }
+    // The kernels are NnRowLanes' (CPU devices) and NnGroupKernels' (elsewhere); their shared loss:
 
     /**
      * A row's loss from its target logit xt, maximum m, Σ e^(x − m), mean logit and smoothing ε:
@@ -518,49 +488,6 @@ final class NnKernels {
             loss = smoothing * (xt - mean) + loss;
         }
         return loss;
-    }
-
-    /**
-     * dlogits[i, j] = g·(p[i, j] − (1−ε)·[j = t] − ε/V), 0 for ignored rows; written, and dlogits may
-     * be logits: e = exp(x − max) is stored into d after x is read, then d = g·(e/Σ − q). One
-     * work-item per row (global n). ip = {n, v, ignore, logitsOff, targetsOff, dOff},
-     * fp = {smoothing, g}.
-     */
-    static void nnCrossEntropyBackward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray logits,
-                                       IntArray targets, FloatArray dlogits) {
-        int row = ctx.globalIdx;
-        int n = ip.get(CrossEntropy.N);
-        int v = ip.get(CrossEntropy.V);
-        if (row < n) {
-            int t = targets.get(ip.get(CrossEntropy.TARGETS) + row);
-            int xr = ip.get(CrossEntropy.LOGITS) + row * v;
-            int d = ip.get(CrossEntropy.OUT) + row * v;
-            if (t == ip.get(CrossEntropy.IGNORE)) {
-                for (int j = 0; j < v; j++) {
-                    dlogits.set(d + j, 0f);
-                }
-            } else {
-                float smoothing = fp.get(0);
-                float grad = fp.get(1);
-                float off = smoothing / v;
-                float hit = 1f - smoothing + off;
-                float m = logits.get(xr);
-                for (int j = 1; j < v; j++) {
-                    m = TornadoMath.max(m, logits.get(xr + j));
-                }
-                float sum = 0f;
-                for (int j = 0; j < v; j++) {
-                    float e = TornadoMath.exp(logits.get(xr + j) - m);
-                    dlogits.set(d + j, e);
-                    sum = sum + e;
-                }
-                float et = dlogits.get(d + t);
-                for (int j = 0; j < v; j++) {
-                    dlogits.set(d + j, grad * (dlogits.get(d + j) / sum - off));
-                }
-                dlogits.set(d + t, grad * (et / sum - hit));
-            }
-        }
     }
 
     // ---------------------------------------------------------------- pooling

@@ -1,5 +1,8 @@
 package dev.nola.kernels.tornado;
 
+import static dev.nola.kernels.tornado.Lanes.splat;
+import static dev.nola.kernels.tornado.Lanes.sum16;
+
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
@@ -184,32 +187,33 @@ final class SgemmKernels {
                                 src.get(pb + 56), src.get(pb + 57), src.get(pb + 58), src.get(pb + 59),
                                 src.get(pb + 60), src.get(pb + 61), src.get(pb + 62), src.get(pb + 63));
                         int pa = p * sa1;
-                        float x0 = a.get(ra0 + pa);
-                        float x1 = a.get(ra1 + pa);
-                        float x2 = a.get(ra2 + pa);
-                        float x3 = a.get(ra3 + pa);
-                        float x4 = a.get(ra4 + pa);
-                        float x5 = a.get(ra5 + pa);
+                        // each value of A in all lanes, so that the products are float16 x float16 (see Lanes)
+                        Float16 x0 = splat(a.get(ra0 + pa));
                         c00 = Float16.add(c00, Float16.mult(b0, x0));
                         c01 = Float16.add(c01, Float16.mult(b1, x0));
                         c02 = Float16.add(c02, Float16.mult(b2, x0));
                         c03 = Float16.add(c03, Float16.mult(b3, x0));
+                        Float16 x1 = splat(a.get(ra1 + pa));
                         c10 = Float16.add(c10, Float16.mult(b0, x1));
                         c11 = Float16.add(c11, Float16.mult(b1, x1));
                         c12 = Float16.add(c12, Float16.mult(b2, x1));
                         c13 = Float16.add(c13, Float16.mult(b3, x1));
+                        Float16 x2 = splat(a.get(ra2 + pa));
                         c20 = Float16.add(c20, Float16.mult(b0, x2));
                         c21 = Float16.add(c21, Float16.mult(b1, x2));
                         c22 = Float16.add(c22, Float16.mult(b2, x2));
                         c23 = Float16.add(c23, Float16.mult(b3, x2));
+                        Float16 x3 = splat(a.get(ra3 + pa));
                         c30 = Float16.add(c30, Float16.mult(b0, x3));
                         c31 = Float16.add(c31, Float16.mult(b1, x3));
                         c32 = Float16.add(c32, Float16.mult(b2, x3));
                         c33 = Float16.add(c33, Float16.mult(b3, x3));
+                        Float16 x4 = splat(a.get(ra4 + pa));
                         c40 = Float16.add(c40, Float16.mult(b0, x4));
                         c41 = Float16.add(c41, Float16.mult(b1, x4));
                         c42 = Float16.add(c42, Float16.mult(b2, x4));
                         c43 = Float16.add(c43, Float16.mult(b3, x4));
+                        Float16 x5 = splat(a.get(ra5 + pa));
                         c50 = Float16.add(c50, Float16.mult(b0, x5));
                         c51 = Float16.add(c51, Float16.mult(b1, x5));
                         c52 = Float16.add(c52, Float16.mult(b2, x5));
@@ -510,11 +514,5 @@ final class SgemmKernels {
                 }
             }
         }
-    }
-
-    /** The sixteen lanes added pairwise. */
-    private static float sum16(Float16 s) {
-        return (((s.getS0() + s.getS1()) + (s.getS2() + s.getS3())) + ((s.getS4() + s.getS5()) + (s.getS6() + s.getS7())))
-                + (((s.getS8() + s.getS9()) + (s.getS10() + s.getS11())) + ((s.getS12() + s.getS13()) + (s.getS14() + s.getS15())));
     }
 }

@@ -331,15 +331,26 @@ final class TornadoNnOps extends AbstractNnOps {
         p.fp.set(0, (float) (1.0 / Math.sqrt(c / nh)));
     }
 
+    /**
+     * Whether the fused attention's forward runs as {@link FusedAttentionLanes} (CPU devices, head sizes 16
+     * to 64 in steps of 16: a head's row in four float16 registers) rather than {@link FusedAttentionKernels}.
+     */
+    private boolean lanes(int c, int nh) {
+        return plans.cpuLayout && FusedAttentionLanes.fits(c / nh);
+    }
+
     /** A work-item per query row, online softmax ({@link FusedAttentionKernels}); out and lse through slots. */
     @Override
     protected void doFusedAttentionForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean causal, int b,
                                            int t, int c, int nh) {
-        KernelCall call = call("nn.fusedAttentionForward").in(q).in(k).in(v);
+        boolean lanes = lanes(c, nh);
+        KernelCall call = call(lanes ? "nn.fusedAttentionForwardLanes" : "nn.fusedAttentionForward").in(q).in(k).in(v);
         int[] o = call.slots(writes(out), writes(lse));
-        Launch p = call.launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
-                FusedAttentionKernels::nnFusedAttentionForward, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3),
-                a.f(4)));
+        Launch p = call.launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> lanes
+                ? g.task(tn.task(0), FusedAttentionLanes::nnFusedAttentionForwardLanes, new KernelContext(), ip, fp, a.f(0), a.f(1),
+                        a.f(2), a.f(3), a.f(4))
+                : g.task(tn.task(0), FusedAttentionKernels::nnFusedAttentionForward, new KernelContext(), ip, fp, a.f(0), a.f(1),
+                        a.f(2), a.f(3), a.f(4)));
         fusedParams(p, causal, b, t, c, nh, q, k, v, out, lse, null, null, null, null, o[0], o[1]);
         run(p, (long) b * nh * t, true);
     }
@@ -370,7 +381,7 @@ final class TornadoNnOps extends AbstractNnOps {
                                          int ignoreIndex, int n, int v) {
         Launch p = call("nn.crossEntropyForward").in(logits).in(targets).out(losses)
                 .launch(CrossEntropy.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), rowKernel(NnKernels::nnCrossEntropyForward, NnGroupKernels::nnCrossEntropyForwardGroup),
+                .task(tn.task(0), rowKernel(NnRowLanes::nnCrossEntropyForwardLanes, NnGroupKernels::nnCrossEntropyForwardGroup),
                         new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
         p.ip.set(CrossEntropy.N, n);
         p.ip.set(CrossEntropy.V, v);
@@ -387,7 +398,7 @@ final class TornadoNnOps extends AbstractNnOps {
                                           int ignoreIndex, float lossGradient, int n, int v) {
         Launch p = call("nn.crossEntropyBackward").in(logits).in(targets).out(dlogits)
                 .launch(CrossEntropy.SIZE, 2, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), rowKernel(NnKernels::nnCrossEntropyBackward, NnGroupKernels::nnCrossEntropyBackwardGroup),
+                .task(tn.task(0), rowKernel(NnRowLanes::nnCrossEntropyBackwardLanes, NnGroupKernels::nnCrossEntropyBackwardGroup),
                         new KernelContext(), ip, fp, a.f(0), a.ints(1), a.f(2)));
         p.ip.set(CrossEntropy.N, n);
         p.ip.set(CrossEntropy.V, v);
