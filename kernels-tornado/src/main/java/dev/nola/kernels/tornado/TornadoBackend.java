@@ -38,8 +38,8 @@ public final class TornadoBackend implements Backend {
     }
 
     private Availability probe() {
-        // before TornadoVM and PoCL start their threads (-Dnola.tornado.tuneNativeHeap=false leaves glibc's defaults)
-        if (Boolean.parseBoolean(System.getProperty("nola.tornado.tuneNativeHeap", "true"))) {
+        // before TornadoVM and PoCL start their threads
+        if (TornadoOptions.fromSystemProperties().tuneNativeHeap()) {
             HostMemory.tuneNativeHeap();
         }
         try {

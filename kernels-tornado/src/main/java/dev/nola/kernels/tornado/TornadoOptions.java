@@ -12,25 +12,29 @@ package dev.nola.kernels.tornado;
  *       {@link TornadoArenas}; false gives each an array of its own.</li>
  *   <li>{@code prologue} ({@code -Dnola.tornado.prologue}, default true): a segment copies each arena it
  *       copies in once by a graph of its own ({@link Prologue}); false copies them with its first graph
- *       that uses them, all at once (kept to measure the difference).</li>
+ *       that uses them, all at once (kept to measure the difference);</li>
+ *   <li>{@code tuneNativeHeap} ({@code -Dnola.tornado.tuneNativeHeap}, default true): the backend sets
+ *       glibc's allocator before TornadoVM starts ({@link HostMemory#tuneNativeHeap}); false leaves
+ *       glibc's defaults.</li>
  * </ul>
  */
-record TornadoOptions(boolean profile, boolean traceFlush, boolean arenas, boolean prologue) {
+record TornadoOptions(boolean profile, boolean traceFlush, boolean arenas, boolean prologue, boolean tuneNativeHeap) {
 
     /** The switches as the JVM's system properties set them now. */
     static TornadoOptions fromSystemProperties() {
         return new TornadoOptions(Boolean.getBoolean("nola.tornado.profile"), Boolean.getBoolean("nola.tornado.traceFlush"),
                 Boolean.parseBoolean(System.getProperty("nola.tornado.arenas", "true")),
-                Boolean.parseBoolean(System.getProperty("nola.tornado.prologue", "true")));
+                Boolean.parseBoolean(System.getProperty("nola.tornado.prologue", "true")),
+                Boolean.parseBoolean(System.getProperty("nola.tornado.tuneNativeHeap", "true")));
     }
 
     /** The same switches with arenas on or off (tests compare both). */
     TornadoOptions withArenas(boolean on) {
-        return new TornadoOptions(profile, traceFlush, on, prologue);
+        return new TornadoOptions(profile, traceFlush, on, prologue, tuneNativeHeap);
     }
 
     /** The same switches with the arenas' prologue graphs on or off (tests compare both). */
     TornadoOptions withPrologue(boolean on) {
-        return new TornadoOptions(profile, traceFlush, arenas, on);
+        return new TornadoOptions(profile, traceFlush, arenas, on, tuneNativeHeap);
     }
 }

@@ -216,7 +216,7 @@ class SegmentTest {
         float[][] in = batches(steps);
         var td = TornadoRuntimeAccess.device(0, 0);
         TornadoOptions options = TornadoOptions.fromSystemProperties();
-        TornadoOptions profiled = new TornadoOptions(true, options.traceFlush(), true, options.prologue());
+        TornadoOptions profiled = new TornadoOptions(true, options.traceFlush(), true, options.prologue(), options.tuneNativeHeap());
         try (Device eager = Backends.open("tornado:0:0");
              TornadoVmDevice captured = new TornadoVmDevice(eager.info(), td, new TornadoPlans(td, profiled))) {
             Model a = new Model(eager, 4);
