@@ -548,14 +548,27 @@ def g_linalg(S, args):
     for i, o in layers:  # dW += xᵀ·dy
         S.case("matmul_dw", f"{i}x{GN}x{o}", acc((GN, i), (GN, o), True, False))
 
-    def mm_bt(rows):
+    def mm_bt(rows, c=GC, v=V):
         def make(g):
-            x, wte, o = torch.randn(rows, GC, generator=g), torch.randn(V, GC, generator=g), torch.empty(rows, V)
+            x, wte, o = torch.randn(rows, c, generator=g), torch.randn(v, c, generator=g), torch.empty(rows, v)
             return lambda: torch.mm(x, wte.t(), out=o)
         return make
     S.case("matmul_bt", f"{GN}x{GC}x{V}", mm_bt(GN))
     S.case("matmul_bt", f"{GT}x{GC}x{V}", mm_bt(GT))  # the LM head's logits, one 128-row block
     S.case("matmul", f"{GT}x{V}x{GC}", mm(GT, V, GC))  # its hidden-state gradient, dlogits·wte
+
+    # the SmolLM2-135M-shaped LLaMA step (nn.Linear, weights [out, in]): q/o, k/v (3 KV heads), gate/up, down
+    llama = ((LC, LC), (LC, LKV * LHD), (LC, LI), (LI, LC))
+    for i, o in llama:  # y = x·Wᵀ
+        S.case("matmul_bt", f"{GN}x{i}x{o}", mm_bt(GN, i, o))
+    for i, o in llama:  # dx += dy·W
+        S.case("matmul_dx", f"{GN}x{o}x{i}", acc((GN, o), (o, i), False, False))
+    # the tied LM head, whole and in the step's blocks (N split evenly into blocks of <= 32 MiB of logits)
+    blocks = -(-GN * LV * 4 // (32 << 20))
+    rows = -(-GN // blocks)
+    S.case("matmul_bt", f"{GN}x{LC}x{LV}", mm_bt(GN, LC, LV))
+    S.case("matmul_bt", f"{rows}x{LC}x{LV}", mm_bt(rows, LC, LV))
+    S.case("matmul", f"{rows}x{LV}x{LC}", mm(rows, LV, LC))
 
     def bmm(g):
         q, k, o = torch.randn(48, 128, 64, generator=g), torch.randn(48, 128, 64, generator=g), torch.empty(48, 128, 128)

@@ -9,8 +9,10 @@ import java.util.List;
 
 /**
  * Every op family at GPT-2 124M shapes (B = 4, T = 128, N = B·T = 512 tokens, C = 768, 12 heads,
- * V = 50,257; NOLA r = 8 and k = 1000 bases of r·C = 6144 elements), as {@link Case}s. The PyTorch
- * peer ({@code bench/peers/torch_suite.py}) times its counterparts under the same group, op and shape.
+ * V = 50,257; NOLA r = 8 and k = 1000 bases of r·C = 6144 elements), and the matmuls of the
+ * SmolLM2-135M-shaped LLaMA step as well (C = 576, 3 KV heads of 64, SwiGLU 1536, V = 49,152), as
+ * {@link Case}s. The PyTorch peer ({@code bench/peers/torch_suite.py}) times its counterparts under
+ * the same group, op and shape.
  */
 final class KernelCases {
 
@@ -24,6 +26,16 @@ final class KernelCases {
     static final int R = 8;
     static final int K = 1000;
     static final int BASIS = R * C;
+    /** The LLaMA step's width, K/V width (3 KV heads of 64), SwiGLU width and vocabulary. */
+    static final int LLAMA_C = 576;
+    static final int LLAMA_KV = 3 * 64;
+    static final int LLAMA_I = 1536;
+    static final int LLAMA_V = 49152;
+    /**
+     * Rows of one block of the LLaMA step's fused LM head: N split evenly into blocks of at most 32 MiB of
+     * logits ({@code LmHead.BLOCK_BYTES}), 171 at 512 × 49,152.
+     */
+    static final int LLAMA_HEAD_ROWS = headRows(N, LLAMA_V, 32L << 20);
     /** Elements of the optimizer's and the streaming ops' vectors. */
     static final int OPTIM_N = 1 << 22;
     static final int AXPY_N = 1 << 24;
@@ -55,6 +67,13 @@ final class KernelCases {
             optim(all);
         }
         return all;
+    }
+
+    /** Rows of one head block for n rows at vocabulary v under a byte budget, as {@code LmHead.rowsFor} splits them. */
+    static int headRows(int n, int v, long budget) {
+        long bytes = (long) n * v * Float.BYTES;
+        int blocks = (int) Math.max(1, (bytes + budget - 1) / budget);
+        return (n + blocks - 1) / blocks;
     }
 
     private static BasisStream stream(int k) {
@@ -144,6 +163,7 @@ final class KernelCases {
         out.add(matmul("matmul_bt", N, C, V, true));
         out.add(matmul("matmul_bt", T, C, V, true));
         out.add(matmul("matmul", T, V, C, false));
+        llamaMatmuls(out);
         int batch = B * NH;
         // attention scores of every head: Q·Kᵀ, [48, 128, 64]·[48, 128, 64]ᵀ
         out.add(new Case("linalg", "matmul_batched", batch + "x" + T + "x" + HS + "x" + T, 2.0 * batch * T * T * HS,
@@ -161,6 +181,27 @@ final class KernelCases {
             // y grows by 0.5·x per call; the comparison is of the first call's result
             return new Case.Prepared(() -> a.device().linalg().axpy(0.5f, x, y), List.of(y));
         }));
+    }
+
+    /**
+     * Every matmul of the SmolLM2-135M-shaped LLaMA step at 4 × 128 tokens (nn.Linear weights stored
+     * [out, in]): the forward products x·Wᵀ ({@code matmul_bt}: q and o 576 → 576, k and v 576 → 192,
+     * gate and up 576 → 1536, down 1536 → 576), the input gradients dy·W added into dx
+     * ({@code matmul_dx}; m × out × in), and the tied LM head — whole and as the step runs it, in blocks
+     * of {@link #LLAMA_HEAD_ROWS} rows: logits = x·embᵀ ({@code matmul_bt}) and the hidden state's
+     * gradient dlogits·emb ({@code matmul}).
+     */
+    static void llamaMatmuls(List<Case> out) {
+        int[][] layers = {{LLAMA_C, LLAMA_C}, {LLAMA_C, LLAMA_KV}, {LLAMA_C, LLAMA_I}, {LLAMA_I, LLAMA_C}};
+        for (int[] io : layers) {
+            out.add(matmul("matmul_bt", N, io[0], io[1], true));
+        }
+        for (int[] io : layers) {
+            out.add(matmul("matmul_dx", N, io[1], io[0], false, false, 1f));
+        }
+        out.add(matmul("matmul_bt", N, LLAMA_C, LLAMA_V, true));
+        out.add(matmul("matmul_bt", LLAMA_HEAD_ROWS, LLAMA_C, LLAMA_V, true));
+        out.add(matmul("matmul", LLAMA_HEAD_ROWS, LLAMA_V, LLAMA_C, false));
     }
 
     static void adapter(List<Case> out) {

@@ -25,7 +25,16 @@ final class MixKernels {
      * triad's bandwidth, 1024 about 80% of it, 512 about 60%.
      */
     static final int MIX_TILE = 4096;
-    /** Basis rows folded into the accumulators per pass over a tile. */
+    /**
+     * Basis rows folded into the accumulators per pass over a tile. Two, not four: over 60 bases of
+     * the LLaMA step's shapes (k = 1000, n = 4608 and 1536; 1.1 GB, so from DRAM) on the 2-core
+     * development machine, side by side in one JVM, two rows per pass mixed at 35–40 GB/s against
+     * four's 21–25 (one row: about 20), at any tile width from 768 to n/2; on a more loaded machine
+     * 22–27 against 15–20. Four concurrent row streams per thread are more than the hardware
+     * prefetchers follow well; the accumulators' extra loads and stores hit L1.
+     */
+    static final int MIX_ROWS = 2;
+    /** Basis rows per group of the coefficient gradient (four rows share each load of grad). */
     private static final int ROWS = 4;
 
     private MixKernels() {
@@ -64,45 +73,41 @@ final class MixKernels {
         }
         int vb = S.loopBound(width);
         int i = 0;
-        for (; i + ROWS <= k; i += ROWS) {
-            FloatVector x0 = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i));
-            FloatVector x1 = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i + 1));
-            FloatVector x2 = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i + 2));
-            FloatVector x3 = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i + 3));
-            int r0 = i * n + e0;
-            int r1 = r0 + n;
-            int r2 = r1 + n;
-            int r3 = r2 + n;
-            int e = 0;
-            for (; e < vb; e += V) {
-                FloatVector a = FloatVector.fromArray(S, acc, e);
-                a = FloatVector.fromMemorySegment(S, basis, 4L * (r0 + e), ORDER).fma(x0, a);
-                a = FloatVector.fromMemorySegment(S, basis, 4L * (r1 + e), ORDER).fma(x1, a);
-                a = FloatVector.fromMemorySegment(S, basis, 4L * (r2 + e), ORDER).fma(x2, a);
-                a = FloatVector.fromMemorySegment(S, basis, 4L * (r3 + e), ORDER).fma(x3, a);
-                a.intoArray(acc, e);
-            }
-            for (; e < width; e++) {
-                float a = acc[e];
-                a = Math.fma(c.getAtIndex(JAVA_FLOAT, i), basis.getAtIndex(JAVA_FLOAT, r0 + e), a);
-                a = Math.fma(c.getAtIndex(JAVA_FLOAT, i + 1), basis.getAtIndex(JAVA_FLOAT, r1 + e), a);
-                a = Math.fma(c.getAtIndex(JAVA_FLOAT, i + 2), basis.getAtIndex(JAVA_FLOAT, r2 + e), a);
-                a = Math.fma(c.getAtIndex(JAVA_FLOAT, i + 3), basis.getAtIndex(JAVA_FLOAT, r3 + e), a);
-                acc[e] = a;
-            }
+        for (; i + MIX_ROWS <= k; i += MIX_ROWS) {
+            long r0 = 4L * ((long) i * n + e0);
+            twoRows(acc, basis, r0, r0 + 4L * n, c.getAtIndex(JAVA_FLOAT, i), c.getAtIndex(JAVA_FLOAT, i + 1), vb, width);
         }
         for (; i < k; i++) {
-            FloatVector x = FloatVector.broadcast(S, c.getAtIndex(JAVA_FLOAT, i));
-            int r = i * n + e0;
-            int e = 0;
-            for (; e < vb; e += V) {
-                FloatVector.fromMemorySegment(S, basis, 4L * (r + e), ORDER).fma(x, FloatVector.fromArray(S, acc, e)).intoArray(acc, e);
-            }
-            for (; e < width; e++) {
-                acc[e] = Math.fma(c.getAtIndex(JAVA_FLOAT, i), basis.getAtIndex(JAVA_FLOAT, r + e), acc[e]);
-            }
+            oneRow(acc, basis, 4L * ((long) i * n + e0), c.getAtIndex(JAVA_FLOAT, i), vb, width);
         }
         MemorySegment.copy(acc, 0, out, JAVA_FLOAT, 4L * e0, width);
+    }
+
+    /** acc[e] = fma(c1, basis row 1, fma(c0, basis row 0, acc[e])) over the tile; rows at byte offsets r0, r1. */
+    private static void twoRows(float[] acc, MemorySegment basis, long r0, long r1, float c0, float c1, int vb, int width) {
+        FloatVector x0 = FloatVector.broadcast(S, c0);
+        FloatVector x1 = FloatVector.broadcast(S, c1);
+        int e = 0;
+        for (; e < vb; e += V) {
+            FloatVector a = FloatVector.fromMemorySegment(S, basis, r0 + 4L * e, ORDER).fma(x0, FloatVector.fromArray(S, acc, e));
+            FloatVector.fromMemorySegment(S, basis, r1 + 4L * e, ORDER).fma(x1, a).intoArray(acc, e);
+        }
+        for (; e < width; e++) {
+            float a = Math.fma(c0, basis.get(JAVA_FLOAT, r0 + 4L * e), acc[e]);
+            acc[e] = Math.fma(c1, basis.get(JAVA_FLOAT, r1 + 4L * e), a);
+        }
+    }
+
+    /** acc[e] = fma(c0, basis row, acc[e]) over the tile; the row at byte offset r0. */
+    private static void oneRow(float[] acc, MemorySegment basis, long r0, float c0, int vb, int width) {
+        FloatVector x0 = FloatVector.broadcast(S, c0);
+        int e = 0;
+        for (; e < vb; e += V) {
+            FloatVector.fromMemorySegment(S, basis, r0 + 4L * e, ORDER).fma(x0, FloatVector.fromArray(S, acc, e)).intoArray(acc, e);
+        }
+        for (; e < width; e++) {
+            acc[e] = Math.fma(c0, basis.get(JAVA_FLOAT, r0 + 4L * e), acc[e]);
+        }
     }
 
     /** out[i] = Σ_e basis[i·n + e]·grad[e], in any order (four rows share each load of grad). */

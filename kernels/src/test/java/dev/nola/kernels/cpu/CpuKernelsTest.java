@@ -165,7 +165,10 @@ class CpuKernelsTest {
     void basisAndFusedKernelsAcrossTiles() {
         SplittableRandom r = new SplittableRandom(22);
         int tile = GeneratedKernels.TILE;
-        int[] sizes = {2 * tile + 5, MixKernels.MIX_TILE * 3 + 17, PhiloxLanes.STEP - 1};
+        // widths across several tiles of each kernel, the LLaMA step's factors (r = 8: q's A and B and v's A of
+        // 8 × 576, v's B of 192 × 8), and a width whose per-thread mix tiles end in a scalar tail; k = 37 is odd,
+        // so the mix's two-row passes end with a single row
+        int[] sizes = {2 * tile + 5, MixKernels.MIX_TILE * 3 + 17, PhiloxLanes.STEP - 1, 4608, 1536, 1531};
         for (int n : sizes) {
             int k = 37;
             BasisStream s = new BasisStream(r.nextLong(), r.nextInt(), 1, 0.37f);
