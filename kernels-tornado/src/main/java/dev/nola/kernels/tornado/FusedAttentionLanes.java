@@ -2,6 +2,7 @@ package dev.nola.kernels.tornado;
 
 import static dev.nola.kernels.tornado.Lanes.load16;
 import static dev.nola.kernels.tornado.Lanes.splat;
+import static dev.nola.kernels.tornado.Lanes.sum16;
 import static dev.nola.kernels.tornado.NnKernels.slotGet;
 import static dev.nola.kernels.tornado.NnKernels.slotSet;
 
@@ -13,9 +14,9 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.vectors.Float16;
 
 /**
- * The fused attention's forward ({@link FusedAttentionKernels#nnFusedAttentionForward}: the same
- * work-items, the same online softmax) for CPU devices and head sizes hs of 16, 32, 48 or 64
- * ({@link #fits}), with a head's row held in four {@link Float16} registers instead of walked element by
+ * The fused attention ({@link FusedAttentionKernels}: the same work-items, the same online softmax,
+ * the same gradients) for CPU devices and head sizes hs of 16, 32, 48 or 64 ({@link #fits}), in
+ * sixteen-lane chunks of a head's row. The forward holds a head's row in four {@link Float16} registers instead of walked element by
  * element through memory: each score is four float16 products added lane-wise, then across the lanes;
  * out accumulates in registers and is stored once per work-item. PoCL keeps explicit float16
  * arithmetic as 512-bit vectors ({@link Lanes}).
@@ -24,8 +25,21 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * last read the last one again and are multiplied by 0 where they enter the score (a 0 weight, exact
  * for finite inputs), and are never stored. Float order: each score adds its four chunks' products
  * pairwise, then the sixteen lanes pairwise, within the contract's tolerance as the OpenCL backend's
- * own tiles. The backward kernels written the same way did not build: TornadoVM stops inlining past a
- * size ("Unable to build sketch for method: set"), so they stay scalar.
+ * own tiles.
+ *
+ * <p>The backward in three kernels, each small enough for TornadoVM to inline whole: written as one
+ * unrolled kernel per side, as the forward is, they did not build (TornadoVM stops inlining past a
+ * size and then fails on the call left over, "Unable to build sketch for method: set"). So the
+ * backward walks a row's chunks in a loop rather than holding them in named registers, and the row
+ * term D_i = dout_i·out_i, which the key side needs for every (i, j), is a pass of its own:
+ * <ul>
+ *   <li>{@link #nnFusedAttentionRowTermLanes}: D [B, NH, T], a work-item per query row;</li>
+ *   <li>{@link #nnFusedAttentionBackwardQueryLanes}: dq, a work-item per query row, accumulated in dq
+ *       in the scalar kernel's order (key j ascending);</li>
+ *   <li>{@link #nnFusedAttentionBackwardKeyLanes}: dk and dv, a work-item per key row of a key/value
+ *       head, accumulated in two private rows in the scalar kernel's order, then stored once.</li>
+ * </ul>
+ * Each score and dout_i·v_j adds its chunks' products lane-wise in chunk order, then the lanes pairwise.
  */
 final class FusedAttentionLanes {
 
@@ -104,6 +118,132 @@ final class FusedAttentionLanes {
         }
     }
 
+    /** Backward, first: the row term D_i = dout_i·out_i of query row (b, h, i) per work-item (global B·NH·T). */
+    static void nnFusedAttentionRowTermLanes(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray out,
+                                             FloatArray rowTerm) {
+        int id = ctx.globalIdx;
+        if (id < FusedAttentionKernels.queryRows(ip)) {
+            int hs = ip.get(FusedAttention.C) / ip.get(FusedAttention.NH);
+            int row = FusedAttentionKernels.queryRow(ip, id);
+            int gi = ip.get(FusedAttention.DOUT) + row;
+            int oi = ip.get(FusedAttention.OUT) + row;
+            Float16 acc = splat(0f);
+            for (int u = 0; u < hs; u += 16) {
+                acc = Float16.add(acc, Float16.mult(load16(dout, gi + u), load16(out, oi + u)));
+            }
+            rowTerm.set(ip.get(FusedAttention.ROW_TERM) + id, sum16(acc));
+        }
+    }
+
+    /**
+     * Backward, the query side: a query row (b, h, i) per work-item (global B·NH·T),
+     * dq_i += Σ_j scale·p_ij·(dout_i·v_j − D_i)·k_j, with D from {@link #nnFusedAttentionRowTermLanes}.
+     */
+    static void nnFusedAttentionBackwardQueryLanes(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray dout,
+                                                   FloatArray q, FloatArray k, FloatArray v, FloatArray rowTerm,
+                                                   FloatArray lse, FloatArray dq) {
+        int id = ctx.globalIdx;
+        if (id < FusedAttentionKernels.queryRows(ip)) {
+            int ck = ip.get(FusedAttention.CK);
+            int hs = ip.get(FusedAttention.C) / ip.get(FusedAttention.NH);
+            int len = FusedAttentionKernels.visibleKeys(ip, id);
+            float scale = fp.get(0);
+            int row = FusedAttentionKernels.queryRow(ip, id);
+            int kvSeq = FusedAttentionKernels.keyHead(ip, id);
+            int qi = ip.get(FusedAttention.Q) + row;
+            int gi = ip.get(FusedAttention.DOUT) + row;
+            int dqi = ip.get(FusedAttention.DQ) + row;
+            int kOff = ip.get(FusedAttention.K) + kvSeq;
+            int vOff = ip.get(FusedAttention.V) + kvSeq;
+            float rt = rowTerm.get(ip.get(FusedAttention.ROW_TERM) + id);
+            float lr = lse.get(ip.get(FusedAttention.LSE) + id);
+            for (int j = 0; j < len; j++) {
+                int kj = kOff + j * ck;
+                int vj = vOff + j * ck;
+                Float16 sv = splat(0f);
+                Float16 pv = splat(0f);
+                for (int u = 0; u < hs; u += 16) {
+                    sv = Float16.add(sv, Float16.mult(load16(q, qi + u), load16(k, kj + u)));
+                    pv = Float16.add(pv, Float16.mult(load16(dout, gi + u), load16(v, vj + u)));
+                }
+                Float16 ds = splat(scale * TornadoMath.exp(scale * sum16(sv) - lr) * (sum16(pv) - rt));
+                for (int u = 0; u < hs; u += 16) {
+                    Lanes.store16(dq, dqi + u, Float16.add(Float16.mult(ds, load16(k, kj + u)), load16(dq, dqi + u)));
+                }
+            }
+        }
+    }
+
+    /**
+     * Backward, the key side: a key row (b, g, j) of a key/value head per work-item (global B·KVH·T), over
+     * the group's query heads ascending, then the queries that see key j ascending,
+     * dv_j += p_ij·dout_i and dk_j += scale·p_ij·(dout_i·v_j − D_i)·q_i, through the slots o0, o1.
+     */
+    static void nnFusedAttentionBackwardKeyLanes(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray dout, FloatArray q,
+                                                 FloatArray k, FloatArray v, FloatArray rowTerm, FloatArray lse,
+                                                 FloatArray o0, FloatArray o1) {
+        int id = ctx.globalIdx;
+        int t = ip.get(FusedAttention.T);
+        int c = ip.get(FusedAttention.C);
+        int nh = ip.get(FusedAttention.NH);
+        int ck = ip.get(FusedAttention.CK);
+        int hs = c / nh;
+        int kvh = ck / hs;
+        if (id < ip.get(FusedAttention.B) * kvh * t) {
+            int rep = nh / kvh;
+            int bg = id / t;
+            int j = id - bg * t;
+            int b = bg / kvh;
+            int g = bg - b * kvh;
+            int first = 0;
+            if (ip.get(FusedAttention.CAUSAL) != 0) {
+                first = j;
+            }
+            float scale = fp.get(0);
+            int dkSlot = ip.get(FusedAttention.SLOT0);
+            int dvSlot = ip.get(FusedAttention.SLOT1);
+            int kvRow = b * t * ck + g * hs + j * ck;
+            int kj = ip.get(FusedAttention.K) + kvRow;
+            int vj = ip.get(FusedAttention.V) + kvRow;
+            int dkj = ip.get(FusedAttention.DK) + kvRow;
+            int dvj = ip.get(FusedAttention.DV) + kvRow;
+            float[] dkRow = new float[64];
+            float[] dvRow = new float[64];
+            for (int d = 0; d < hs; d++) {
+                dkRow[d] = slotGet(o0, o1, dkSlot, dkj + d);
+                dvRow[d] = slotGet(o0, o1, dvSlot, dvj + d);
+            }
+            for (int r = 0; r < rep; r++) {
+                int h = g * rep + r;
+                int statRow = (b * nh + h) * t;
+                int lseRow = ip.get(FusedAttention.LSE) + statRow;
+                int rtRow = ip.get(FusedAttention.ROW_TERM) + statRow;
+                for (int i = first; i < t; i++) {
+                    int row = b * t * c + h * hs + i * c;
+                    int qi = ip.get(FusedAttention.Q) + row;
+                    int gi = ip.get(FusedAttention.DOUT) + row;
+                    Float16 sv = splat(0f);
+                    Float16 pv = splat(0f);
+                    for (int u = 0; u < hs; u += 16) {
+                        sv = Float16.add(sv, Float16.mult(load16(q, qi + u), load16(k, kj + u)));
+                        pv = Float16.add(pv, Float16.mult(load16(dout, gi + u), load16(v, vj + u)));
+                    }
+                    float p = TornadoMath.exp(scale * sum16(sv) - lse.get(lseRow + i));
+                    Float16 pp = splat(p);
+                    Float16 ds = splat(scale * p * (sum16(pv) - rowTerm.get(rtRow + i)));
+                    for (int u = 0; u < hs; u += 16) {
+                        put16(dvRow, u, Float16.add(Float16.mult(pp, load16(dout, gi + u)), get16(dvRow, u)));
+                        put16(dkRow, u, Float16.add(Float16.mult(ds, load16(q, qi + u)), get16(dkRow, u)));
+                    }
+                }
+            }
+            for (int d = 0; d < hs; d++) {
+                slotSet(o0, o1, dkSlot, dkj + d, dkRow[d]);
+                slotSet(o0, o1, dvSlot, dvj + d, dvRow[d]);
+            }
+        }
+    }
+
     /** 1 for a chunk u that a row of nc chunks has, 0 for one past its end. */
     private static float weight(int nc, int u) {
         float w = 0f;
@@ -118,6 +258,12 @@ final class FusedAttentionLanes {
         Float16 s = Float16.add(Float16.add(Float16.mult(a0, b0), Float16.mult(a1, b1)),
                 Float16.add(Float16.mult(a2, b2), Float16.mult(a3, b3)));
         return Lanes.sum16(s);
+    }
+
+    /** t[i .. i + 15] as lanes. */
+    private static Float16 get16(float[] t, int i) {
+        return new Float16(t[i], t[i + 1], t[i + 2], t[i + 3], t[i + 4], t[i + 5], t[i + 6], t[i + 7], t[i + 8], t[i + 9],
+                t[i + 10], t[i + 11], t[i + 12], t[i + 13], t[i + 14], t[i + 15]);
     }
 
     /** t[i .. i + 15] = the lanes of s. */

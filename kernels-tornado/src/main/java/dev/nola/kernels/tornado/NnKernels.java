@@ -65,7 +65,7 @@ final class NnKernels {
     static final int POOL_MEAN = 0;
     static final int POOL_FIRST = 1;
 
-    private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
+    static final float SQRT_2_OVER_PI = 0.7978845608028654f;
     private static final float INV_SQRT_2 = 0.70710678118654752f;
     private static final float INV_SQRT_2PI = 0.39894228040143268f;
 
@@ -373,6 +373,32 @@ final class NnKernels {
         return r;
     }
 
+    /** gelu(v): tanh form 0.5·v·(1 + tanh(√(2/π)·(v + 0.044715·v³))), erf form v·Φ(v). */
+    static float gelu(float v, int kind) {
+        float r;
+        if (kind == GELU_TANH) {
+            r = 0.5f * v * (1f + TornadoMath.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
+        } else {
+            r = v * normalCdf(v);
+        }
+        return r;
+    }
+
+    /**
+     * gelu'(v): tanh form 0.5·(1 + th) + 0.5·v·(1 − th²)·√(2/π)·(1 + 3·0.044715·v²), erf form
+     * Φ(v) + v·exp(−v²/2)/√(2π).
+     */
+    static float geluGradient(float v, int kind) {
+        float grad;
+        if (kind == GELU_TANH) {
+            float th = TornadoMath.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v));
+            grad = 0.5f * (1f + th) + 0.5f * v * (1f - th * th) * (SQRT_2_OVER_PI * (1f + 0.134145f * v * v));
+        } else {
+            grad = normalCdf(v) + v * TornadoMath.exp(-0.5f * v * v) * INV_SQRT_2PI;
+        }
+        return grad;
+    }
+
     /**
      * out = gelu(x): tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), erf form x·Φ(x); one
      * work-item per element (global n); out may be x. ip = {n, kind, xOff, outOff}.
@@ -380,13 +406,7 @@ final class NnKernels {
     static void nnGeluForward(KernelContext ctx, IntArray ip, FloatArray x, FloatArray out) {
         int e = ctx.globalIdx;
         if (e < ip.get(GeluForward.N)) {
-            float v = x.get(ip.get(GeluForward.X) + e);
-            float r;
-            if (ip.get(GeluForward.KIND) == GELU_TANH) {
-                r = 0.5f * v * (1f + TornadoMath.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
-            } else {
-                r = v * normalCdf(v);
-            }
+            float r = gelu(x.get(ip.get(GeluForward.X) + e), ip.get(GeluForward.KIND));
             put(out, ip.get(GeluForward.OUT) + e, r, ip.get(GeluForward.N));
         }
     }
@@ -399,14 +419,7 @@ final class NnKernels {
     static void nnGeluBackward(KernelContext ctx, IntArray ip, FloatArray x, FloatArray dout, FloatArray dx) {
         int e = ctx.globalIdx;
         if (e < ip.get(GeluBackward.N)) {
-            float v = x.get(ip.get(GeluBackward.X) + e);
-            float grad;
-            if (ip.get(GeluBackward.KIND) == GELU_TANH) {
-                float th = TornadoMath.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v));
-                grad = 0.5f * (1f + th) + 0.5f * v * (1f - th * th) * (SQRT_2_OVER_PI * (1f + 0.134145f * v * v));
-            } else {
-                grad = normalCdf(v) + v * TornadoMath.exp(-0.5f * v * v) * INV_SQRT_2PI;
-            }
+            float grad = geluGradient(x.get(ip.get(GeluBackward.X) + e), ip.get(GeluBackward.KIND));
             int d = ip.get(GeluBackward.DX) + e;
             dx.set(d, grad * dout.get(ip.get(GeluBackward.DOUT) + e) + dx.get(d));
         }

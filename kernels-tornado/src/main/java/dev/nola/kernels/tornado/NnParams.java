@@ -345,9 +345,11 @@ final class NnParams {
     }
 
     /**
-     * The fused attention's three kernels ({@link FusedAttentionKernels}): sizes and the causal flag,
-     * each operand's offset (an operand a kernel does not take is 0), then the output slots: out and
-     * lse forward, dk and dv on the key side (the query side writes dq alone).
+     * The fused attention's kernels ({@link FusedAttentionKernels}, {@link FusedAttentionLanes}): sizes
+     * and the causal flag, each operand's offset (an operand a kernel does not take is 0), then the
+     * output slots: out and lse forward, dk and dv on the key side (the query side writes dq alone);
+     * last the offset of the row terms D = rowsum(dout ∘ out) that the lane kernels' backward computes
+     * first.
      */
     static final class FusedAttention {
         static final int B = 0;
@@ -368,7 +370,8 @@ final class NnParams {
         static final int DV = 14;
         static final int SLOT0 = 15;
         static final int SLOT1 = 16;
-        static final int SIZE = 17;
+        static final int ROW_TERM = 17;
+        static final int SIZE = 18;
 
         private FusedAttention() {
         }

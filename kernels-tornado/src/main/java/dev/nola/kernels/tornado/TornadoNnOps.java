@@ -84,6 +84,11 @@ final class TornadoNnOps extends AbstractNnOps {
         return plans.cpuLayout ? perItem : perGroup;
     }
 
+    /** The sixteen-lane kernel ({@link NnElementLanes}) when {@code lanes}, else the element-per-work-item one. */
+    private static <K> K pick(boolean lanes, K lanesKernel, K perElement) {
+        return lanes ? lanesKernel : perElement;
+    }
+
     /** Runs a row kernel of {@link #rowKernel} over {@code rows} rows: a work-item each (CPU) or a work-group each. */
     private void runRows(Launch p, long rows) {
         if (plans.cpuLayout) {
@@ -217,36 +222,43 @@ final class TornadoNnOps extends AbstractNnOps {
 
     @Override
     protected void doGeluForward(Gelu kind, Tensor x, Tensor out, long n) {
-        Launch p = call("nn.geluForward").in(x).out(out).launch(GeluForward.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnGeluForward, new KernelContext(), ip, a.f(0), a.f(1)));
+        boolean lanes = plans.cpuLayout;
+        Launch p = call(lanes ? "nn.geluForwardLanes" : "nn.geluForward").in(x).out(out).launch(GeluForward.SIZE, 1,
+                (g, tn, ip, fp, a) -> g.task(tn.task(0), pick(lanes, NnElementLanes::nnGeluForwardLanes, NnKernels::nnGeluForward),
+                        new KernelContext(), ip, a.f(0), a.f(1)));
         p.ip.set(GeluForward.N, Math.toIntExact(n));
         p.ip.set(GeluForward.KIND, kind(kind));
         p.ip.set(GeluForward.X, off(x));
         p.ip.set(GeluForward.OUT, off(out));
-        run(p, n, false);
+        run(p, lanes ? NnElementLanes.chunks(n) : n, lanes);
     }
 
     @Override
     protected void doGeluBackward(Gelu kind, Tensor x, Tensor dout, Tensor dx, long n) {
-        Launch p = call("nn.geluBackward").in(x).in(dout).inOut(dx).launch(GeluBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnGeluBackward, new KernelContext(), ip, a.f(0), a.f(1), a.f(2)));
+        boolean lanes = plans.cpuLayout;
+        Launch p = call(lanes ? "nn.geluBackwardLanes" : "nn.geluBackward").in(x).in(dout).inOut(dx).launch(GeluBackward.SIZE, 1,
+                (g, tn, ip, fp, a) -> g.task(tn.task(0), pick(lanes, NnElementLanes::nnGeluBackwardLanes, NnKernels::nnGeluBackward),
+                        new KernelContext(), ip, a.f(0), a.f(1), a.f(2)));
         p.ip.set(GeluBackward.N, Math.toIntExact(n));
         p.ip.set(GeluBackward.KIND, kind(kind));
         p.ip.set(GeluBackward.X, off(x));
         p.ip.set(GeluBackward.DOUT, off(dout));
         p.ip.set(GeluBackward.DX, off(dx));
-        run(p, n, false);
+        run(p, lanes ? NnElementLanes.chunks(n) : n, lanes);
     }
 
+    /** On a CPU device with c a multiple of 16, sixteen columns per work-item ({@link NnElementLanes}). */
     @Override
     protected void doBiasForward(Tensor x, Tensor bias, int n, int c) {
-        Launch p = call("nn.biasForward").in(bias).inOut(x).launch(BiasForward.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnBiasForward, new KernelContext(), ip, a.f(0), a.f(1)));
+        boolean lanes = plans.cpuLayout && c % 16 == 0;
+        Launch p = call(lanes ? "nn.biasForwardLanes" : "nn.biasForward").in(bias).inOut(x).launch(BiasForward.SIZE, 1,
+                (g, tn, ip, fp, a) -> g.task(tn.task(0), pick(lanes, NnElementLanes::nnBiasForwardLanes, NnKernels::nnBiasForward),
+                        new KernelContext(), ip, a.f(0), a.f(1)));
         p.ip.set(BiasForward.N, n);
         p.ip.set(BiasForward.C, c);
         p.ip.set(BiasForward.X, off(x));
         p.ip.set(BiasForward.BIAS, off(bias));
-        run(p, (long) n * c, false);
+        run(p, lanes ? (long) n * (c / 16) : (long) n * c, lanes);
     }
 
     @Override
@@ -332,8 +344,8 @@ final class TornadoNnOps extends AbstractNnOps {
     }
 
     /**
-     * Whether the fused attention's forward runs as {@link FusedAttentionLanes} (CPU devices, head sizes 16
-     * to 64 in steps of 16: a head's row in four float16 registers) rather than {@link FusedAttentionKernels}.
+     * Whether the fused attention runs as {@link FusedAttentionLanes} (CPU devices, head sizes 16 to 64 in
+     * steps of 16: a head's row in sixteen-lane chunks) rather than {@link FusedAttentionKernels}.
      */
     private boolean lanes(int c, int nh) {
         return plans.cpuLayout && FusedAttentionLanes.fits(c / nh);
@@ -355,10 +367,18 @@ final class TornadoNnOps extends AbstractNnOps {
         run(p, (long) b * nh * t, true);
     }
 
-    /** The query side (dq, a work-item per query row), then the key side (dk, dv, a work-item per key row of a KV head). */
+    /**
+     * The query side (dq, a work-item per query row), then the key side (dk, dv, a work-item per key row of
+     * a KV head). With {@link #lanes}: first the row terms D = rowsum(dout ∘ out) into a workspace, which
+     * both sides read ({@link FusedAttentionLanes}).
+     */
     @Override
     protected void doFusedAttentionBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
                                             Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        if (lanes(c, nh)) {
+            fusedAttentionBackwardLanes(dout, q, k, v, out, lse, dq, dk, dv, causal, b, t, c, nh);
+            return;
+        }
         Launch p = call("nn.fusedAttentionBackwardQuery").in(dout).in(q).in(k).in(v).in(out).in(lse).inOut(dq)
                 .launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
                         FusedAttentionKernels::nnFusedAttentionBackwardQuery, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2),
@@ -371,6 +391,34 @@ final class TornadoNnOps extends AbstractNnOps {
                 FusedAttentionKernels::nnFusedAttentionBackwardKey, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3),
                 a.f(4), a.f(5), a.f(6), a.f(7)));
         fusedParams(r, causal, b, t, c, nh, q, k, v, out, lse, dout, dq, dk, dv, o[0], o[1]);
+        run(r, (long) b * kvHeads(k, c, nh) * t, true);
+    }
+
+    /** The backward of {@link FusedAttentionLanes}: row terms, then the query side, then the key side. */
+    private void fusedAttentionBackwardLanes(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dq,
+                                             Tensor dk, Tensor dv, boolean causal, int b, int t, int c, int nh) {
+        long rows = (long) b * nh * t;
+        Tensor rowTerm = dev.workspace("tornado.nn.attentionRowTerm", rows).view(0, Math.toIntExact(rows));
+        Launch d = call("nn.fusedAttentionRowTermLanes").in(dout).in(out).out(rowTerm)
+                .launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                        FusedAttentionLanes::nnFusedAttentionRowTermLanes, new KernelContext(), ip, a.f(0), a.f(1), a.f(2)));
+        fusedParams(d, causal, b, t, c, nh, q, k, v, out, lse, dout, dq, dk, dv, 0, 0);
+        d.ip.set(FusedAttention.ROW_TERM, off(rowTerm));
+        run(d, rows, true);
+        Launch p = call("nn.fusedAttentionBackwardQueryLanes").in(dout).in(q).in(k).in(v).in(rowTerm).in(lse).inOut(dq)
+                .launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                        FusedAttentionLanes::nnFusedAttentionBackwardQueryLanes, new KernelContext(), ip, fp, a.f(0), a.f(1),
+                        a.f(2), a.f(3), a.f(4), a.f(5), a.f(6)));
+        fusedParams(p, causal, b, t, c, nh, q, k, v, out, lse, dout, dq, dk, dv, 0, 0);
+        p.ip.set(FusedAttention.ROW_TERM, off(rowTerm));
+        run(p, rows, true);
+        KernelCall key = call("nn.fusedAttentionBackwardKeyLanes").in(dout).in(q).in(k).in(v).in(rowTerm).in(lse);
+        int[] o = key.slots(updates(dk), updates(dv));
+        Launch r = key.launch(FusedAttention.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                FusedAttentionLanes::nnFusedAttentionBackwardKeyLanes, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2),
+                a.f(3), a.f(4), a.f(5), a.f(6), a.f(7)));
+        fusedParams(r, causal, b, t, c, nh, q, k, v, out, lse, dout, dq, dk, dv, o[0], o[1]);
+        r.ip.set(FusedAttention.ROW_TERM, off(rowTerm));
         run(r, (long) b * kvHeads(k, c, nh) * t, true);
     }
 

@@ -254,10 +254,13 @@ final class NnContract {
         }
     }
 
-    /** One float32 addition per element (within 2^-23 of |a| + |b|); dbias sums N rows (REL_TOL of Σ|dout|). */
+    /**
+     * One float32 addition per element (within 2^-23 of |a| + |b|); dbias sums N rows (REL_TOL of Σ|dout|).
+     * C = 48 for the kernels that take sixteen columns at a time when C is a multiple of 16.
+     */
     static void biasAndResidual(Device ref, Device dev, Operands.Layout layout) {
         SplittableRandom r = new SplittableRandom(73);
-        for (int[] s : new int[][] {{1, 1}, {7, 7}, {10, 15}, {3, 1000}}) {
+        for (int[] s : new int[][] {{1, 1}, {7, 7}, {10, 15}, {3, 1000}, {5, 48}}) {
             int n = s[0], c = s[1];
             float[] x = random(r, n * c, 1);
             float[] bias = random(r, c, 1);
