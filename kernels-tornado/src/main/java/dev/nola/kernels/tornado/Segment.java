@@ -21,6 +21,7 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 
 /**
  * A recorded sequence of kernel calls (a {@link TornadoPlans#capture captured} training step, or
@@ -45,9 +46,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * those tensors count as living here too, read or written: on a device whose buffers are host
  * memory (PoCL) each byte would otherwise exist twice. An arena copied in once is copied by a graph of
  * its own before the calls' graphs ({@link Prologue}), so its host pages go before the next arena is
- * copied: the first run never holds every arena twice. Per-call parameter buffers are graph-local and copied in every run, a few
- * words each; placeholders and the calls' scratch (one array per graph, the largest any call in it
- * needs) are graph-local and sent once.
+ * copied: the first run never holds every arena twice. Per-call parameter buffers are graph-local and
+ * copied in every run, a few words each; placeholders are graph-local and sent once. The calls' scratch
+ * is one array for the whole segment, carried through its graphs like a tensor and never copied
+ * ({@link #scratch}).
  *
  * <p><b>TornadoVM behaviours this relies on or avoids</b> (5.2.1; found by small experiments against
  * the SDK, and exercised by {@code SegmentTest}): the graphs are run one by one ({@code withGraph(i).execute()}), because
@@ -240,7 +242,19 @@ final class Segment implements AutoCloseable {
     private final Map<TornadoTensor, Use> tensors = new IdentityHashMap<>();
     private final List<Use> uses = new ArrayList<>();
     private final Map<TornadoTensor, Long> deviceVersions = new IdentityHashMap<>();
-    private final long[] scratchFloats;
+    /**
+     * The calls' scratch ({@link KernelCall#ownScratch}): one array for the whole segment, as long as the
+     * largest any call needs, allocated on the device by the first graph whose calls use it and carried to
+     * the last; never copied in or out (a workspace is written before it is read), so its host memory
+     * ({@link HostMemory}) is never committed. One zero-filled array per graph, each copied in, was 149 MB
+     * of host memory and as much again on the device in a GPT-2 124M LoRA step (a packed B of 7–9 MB in
+     * 28 of its 29 graphs). Null when no call needs one.
+     */
+    private final FloatArray scratch;
+    private final long scratchFloats;
+    /** The graphs the scratch lives in: the first and the last whose calls use it (-1 without one). */
+    private final int scratchFirst;
+    private final int scratchLast;
     private final int graphs;
     /** The prologue graphs ({@link Prologue}) before the calls' graphs: one per arena copied in once. */
     private final int prologues;
@@ -262,11 +276,17 @@ final class Segment implements AutoCloseable {
         int[] graphOf = graphsOf(calls);
         int g = graphOf.length == 0 ? 0 : graphOf[graphOf.length - 1];
         this.graphOf = graphOf;
-        long[] scratch0 = new long[g + 1];
+        long scratchMax = 0;
+        int scratchFirst0 = -1;
+        int scratchLast0 = -1;
         for (int c = 0; c < calls.size(); c++) {
             RecordedCall call = calls.get(c);
             int cg = graphOf[c];
-            scratch0[cg] = Math.max(scratch0[cg], call.scratchFloats());
+            if (call.scratchFloats() > 0) {
+                scratchMax = Math.max(scratchMax, call.scratchFloats());
+                scratchFirst0 = scratchFirst0 < 0 ? cg : scratchFirst0;
+                scratchLast0 = cg;
+            }
             for (RecordedCall.Arg a : call.args()) {
                 Info in = arrays.get(a.array());
                 if (in == null) {
@@ -311,9 +331,13 @@ final class Segment implements AutoCloseable {
         for (int p = 0; p < prologues; p++) {
             arrivals.get(p).owner = p;
         }
-        this.graphs = prologues + scratch0.length;
-        this.scratchFloats = new long[graphs];
-        System.arraycopy(scratch0, 0, scratchFloats, prologues, scratch0.length);
+        this.graphs = prologues + g + 1;
+        this.scratchFloats = scratchMax;
+        this.scratchFirst = scratchFirst0 < 0 ? -1 : scratchFirst0 + prologues;
+        this.scratchLast = scratchLast0 < 0 ? -1 : scratchLast0 + prologues;
+        this.scratch = scratchMax == 0 ? null
+                : FloatArray.fromSegmentShallow(HostMemory.allocate(TornadoNativeArray.ARRAY_HEADER + scratchMax * 4));
+        bytes += scratchMax * 4;
         for (Info in : order) {
             bytes += in.bytes();
             if (options.traceFlush() && in.bytes() >= 1 << 20) {
@@ -351,20 +375,19 @@ final class Segment implements AutoCloseable {
                     }
                 }
             }
-            if (!consumed.isEmpty()) {
-                tg.consumeFromDevice(base + (g - 1), consumed.toArray());
-            }
-            FloatArray scratch = null;
-            if (scratchFloats[g] > 0) {
-                scratch = new FloatArray((int) scratchFloats[g]);
-                once.add(scratch);
-                bytes += scratchFloats[g] * 4L;
+            if (scratch != null && g > scratchFirst && g <= scratchLast) {
+                consumed.add(scratch);
+            } else if (scratch != null && g == scratchFirst && scratchLast > g) {
+                persisted.add(scratch); // allocated here, not copied in: see scratch
             }
             int first = c;
             for (; c < calls.size() && graphOf[c] + prologues == g; c++) {
                 RecordedCall call = calls.get(c);
                 always.add(call.values().ip);
                 always.add(call.values().fp);
+            }
+            if (!consumed.isEmpty()) {
+                tg.consumeFromDevice(base + (g - 1), consumed.toArray());
             }
             tg.transferToDevice(EVERY_EXECUTION, always.toArray());
             tg.transferToDevice(FIRST_EXECUTION, once.toArray());
@@ -409,7 +432,7 @@ final class Segment implements AutoCloseable {
     /** Whether a new recording of the same sequence fits this plan (its calls need no more scratch). */
     boolean fits(List<RecordedCall> recording) {
         for (int c = 0; c < recording.size(); c++) {
-            if (recording.get(c).scratchFloats() > scratchFloats[graphOf[c] + prologues]) {
+            if (recording.get(c).scratchFloats() > scratchFloats) {
                 return false;
             }
         }

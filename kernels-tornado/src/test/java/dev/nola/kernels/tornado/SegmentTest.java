@@ -346,4 +346,57 @@ class SegmentTest {
             assertEquals(6, ((TornadoVmDevice) captured).plans().capture().segmentsBuilt(), "two segments per capture, new tensors each time");
         }
     }
+
+    /**
+     * The calls' scratch (matmul's packed B) is one array for the whole segment, as long as the largest
+     * any call needs: a step of 20 packing matmuls (40 tasks, so two task graphs) holds no more device
+     * memory than a step of one, where one scratch per graph held one more packed B. The results are the
+     * ops' run one by one, bit for bit, though every call packs into the same array.
+     */
+    @Test
+    void theCallsOfASegmentShareOneScratchArray() {
+        int m = 64;
+        int k = 256;
+        int n = 1000; // not a multiple of the 16-column panel: B is packed into scratch first
+        long scratchBytes = (n + 15) / 16 * 16L * k * 4;
+        SplittableRandom r = new SplittableRandom(11);
+        float[] a = new float[m * k];
+        float[] b = new float[k * n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) r.nextDouble(-1, 1);
+        }
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (float) r.nextDouble(-1, 1);
+        }
+        long[] held = new long[2];
+        float[][] got = new float[2][];
+        int[] calls = {1, 20};
+        try (Device eager = Backends.open("tornado:0:0")) {
+            Tensor ea = eager.upload(a, m, k);
+            Tensor eb = eager.upload(b, k, n);
+            Tensor ec = eager.allocate(m, n);
+            eager.linalg().matmul(false, false, 1f, ea, eb, 0f, ec);
+            float[] want = eager.read(ec);
+            for (int i = 0; i < 2; i++) {
+                int count = calls[i];
+                try (Device d = Backends.open("tornado:0:0")) {
+                    Tensor ta = d.upload(a, m, k);
+                    Tensor tb = d.upload(b, k, n);
+                    Tensor tc = d.allocate(m, n);
+                    d.capture(() -> {
+                        for (int c = 0; c < count; c++) {
+                            d.linalg().matmul(false, false, 1f, ta, tb, 0f, tc);
+                        }
+                    });
+                    TornadoPlans plans = ((TornadoVmDevice) d).plans();
+                    assertEquals(1, plans.capture().segmentsBuilt());
+                    held[i] = plans.cache().heldBytes();
+                    got[i] = d.read(tc);
+                }
+                assertArrayEquals(want, got[i], count + " packing matmuls in one segment");
+            }
+        }
+        assertTrue(held[1] - held[0] < scratchBytes / 2, "device bytes held by 20 packing matmuls (" + held[1]
+                + ") and by one (" + held[0] + "): a packed B is " + scratchBytes);
+    }
 }

@@ -85,6 +85,40 @@ class ContractTest {
         assertTrue(tests(nodes.stream()).stream().noneMatch(n -> n.getDisplayName().contains("skipped")));
     }
 
+    /**
+     * A device that refuses bfloat16 tensors (as tornado does) gets no bfloat16 matmul or encoder check,
+     * neither run nor skipped, and still gets the storage check that holds it to the refusal; a device
+     * that holds bfloat16 gets all three.
+     */
+    @Test
+    void checksOfAnElementTypeTheDeviceRefusesAreNoTests() {
+        Supplier<Device> refusing = () -> refusingBf16(Backends.open("reference"));
+        List<String> names = tests(Contract.forDevice(refusing, Set.of())).stream().map(DynamicNode::getDisplayName).toList();
+        List<String> all = tests(Contract.forDevice(() -> Backends.open("reference"), Set.of())).stream()
+                .map(DynamicNode::getDisplayName).toList();
+        List<String> bf16 = List.of(HalfWeightsContract.matmul().name(), HalfWeightsContract.encoder().name());
+        assertTrue(all.containsAll(bf16), "a device that holds bfloat16 gets its checks: " + all);
+        assertTrue(names.stream().noneMatch(bf16::contains), "no bfloat16 op check on a device that refuses it: " + names);
+        assertTrue(names.contains(HalfWeightsContract.storage().name()), "the refusal is still checked: " + names);
+        assertTrue(names.stream().noneMatch(n -> n.contains("skipped")), names.toString());
+        assertEquals(all.size() - bf16.size(), names.size(), "every other check is given to both");
+    }
+
+    /** {@code d} as a device that answers "no" to {@code holds(BF16)}; everything else is {@code d}'s. */
+    private static Device refusingBf16(Device d) {
+        return (Device) java.lang.reflect.Proxy.newProxyInstance(Device.class.getClassLoader(), new Class<?>[] {Device.class},
+                (proxy, m, args) -> {
+                    if (m.getName().equals("holds") && args[0] == dev.nola.kernels.DType.BF16) {
+                        return Availability.no("no bfloat16 kernels here");
+                    }
+                    try {
+                        return m.invoke(d, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
     /** A backend that is present but cannot run. */
     private static final Backend UNAVAILABLE = new Backend() {
         @Override

@@ -13,7 +13,6 @@ import dev.nola.kernels.Device;
 import dev.nola.kernels.Tensor;
 import dev.nola.kernels.contract.Contract.Check;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * bfloat16 frozen weights ({@code --weights bf16}): storage (host floats rounded to nearest even on
@@ -22,8 +21,9 @@ import org.junit.jupiter.api.Assumptions;
  * an odd offset, strided batches with a shared B) and the embedding gather from a bfloat16 table,
  * and the clear refusal of bfloat16 everywhere else. Each product must equal, bit for bit, the same
  * device's float32 product over the widened values (the widening happens where B is loaded, nothing
- * else changes), and lie within tolerance of the reference's. A device that cannot hold bfloat16 says
- * why and the check is skipped.
+ * else changes), and lie within tolerance of the reference's. A device that cannot hold bfloat16 must
+ * refuse it at allocation with the reason ({@link #storage}); the matmul and encoder checks are then
+ * not given to it at all ({@link Contract.Check#holds}), rather than skipped.
  */
 final class HalfWeightsContract {
 
@@ -39,18 +39,22 @@ final class HalfWeightsContract {
     /** The linalg family's bfloat16 check. */
     static Check matmul() {
         return new Check("matmul and matmulBatched with a bfloat16 b: bits of the float32 product of the widened b",
-                true, HalfWeightsContract::matmul);
+                true, HalfWeightsContract::matmul, DType.BF16);
     }
 
     /** The nn family's bfloat16 check. */
     static Check encoder() {
         return new Check("encoderForward from a bfloat16 wte: bits of the float32 gather of the widened table", true,
-                HalfWeightsContract::encoder);
+                HalfWeightsContract::encoder, DType.BF16);
     }
 
+    /** The runner gives these checks only to devices that hold bfloat16 ({@link Check#holds}). */
     private static void requireBf16(Device dev) {
         Availability a = dev.holds(DType.BF16);
-        Assumptions.assumeTrue(a.available(), () -> dev.id() + " holds no bfloat16 tensors: " + a.reason());
+        if (!a.available()) {
+            throw new AssertionError(dev.id() + " holds no bfloat16 tensors (" + a.reason()
+                    + "); a bfloat16 check must not be given to it");
+        }
     }
 
     static void storage(Device ref, Device dev) {
