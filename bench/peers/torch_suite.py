@@ -4,6 +4,7 @@ SmolLM2-135M-shaped LLaMA) and greedy generation with and without a KV cache, ti
 
     /usr/bin/python3 bench/peers/torch_suite.py [--groups peaks,nola,...] [--quick] [--threads N]
     /usr/bin/python3 bench/peers/torch_suite.py --selftest
+    /usr/bin/python3 bench/peers/torch_suite.py --serve linalg,peaks   (paired rounds; see serve())
 
 Prints JSON lines on stdout: first {"meta": {...}}, then one record per measurement,
 {"peer": "torch", "group", "op", "shape", "warmup", "reps", "min_s", "median_s", "max_s", ...}.
@@ -124,6 +125,58 @@ class Suite:
             gen = torch.Generator().manual_seed(zlib.crc32(f"{self.group}/{op}/{shape}".encode()))
             rec.update(self.timings(make(gen)))
         except Exception as e:  # noqa: BLE001 - one failed measurement must not end the suite
+            rec["error"] = f"{type(e).__name__}: {e}"
+        emit(rec)
+
+
+class Registry(Suite):
+    """A Suite that times nothing: it keeps each case's make() by (group, op, shape), for serve()."""
+
+    def __init__(self, group, quick, makes):
+        super().__init__(group, quick)
+        self.makes = makes
+
+    def case(self, op, shape, make):
+        self.makes[(self.group, op, shape)] = make
+
+
+def serve(args):
+    """Times the groups' cases on request, so that the Java side can alternate with its own.
+
+    Reads one JSON object a line on stdin, {"group", "op", "shape", "reps"}, and answers each with
+    {"group", "op", "shape", "times_s": [reps wall times]} (or "error"). A case's inputs are built on its
+    first request (from the same seeded generator as the suite's) and run once untimed; only the
+    latest case's inputs are kept. Ends at the end of stdin.
+    """
+    makes = {}
+    for name in GROUPS:
+        if name in args.groups:
+            RUNNERS[name](Registry(name, args.quick, makes), args)
+    emit({"ready": len(makes)})
+    current = (None, None)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        key = (req["group"], req["op"], req["shape"])
+        rec = {"group": key[0], "op": key[1], "shape": key[2]}
+        try:
+            if current[0] != key:
+                current = (None, None)
+                g = torch.Generator().manual_seed(zlib.crc32("/".join(key).encode()))
+                fn = makes[key](g)
+                fn()
+                current = (key, fn)
+            fn = current[1]
+            times = []
+            for _ in range(int(req["reps"])):
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+            rec["times_s"] = times
+        except KeyError:
+            rec["error"] = "no such case"
+        except Exception as e:  # noqa: BLE001 - a failed case must not end the session
             rec["error"] = f"{type(e).__name__}: {e}"
         emit(rec)
 
@@ -885,6 +938,8 @@ def main():
     ap.add_argument("--step-child", metavar="JSON", help="internal: run one step configuration")
     ap.add_argument("--generate-child", metavar="JSON", help="internal: run one generation configuration")
     ap.add_argument("--selftest", action="store_true", help="correctness checks, then exit")
+    ap.add_argument("--serve", action="store_true",
+                    help="time the --groups' cases on request (JSON lines on stdin), for paired rounds")
     args = ap.parse_args()
     groups = [s.strip() for s in args.groups.split(",") if s.strip()]
     bad = [s for s in groups if s not in GROUPS]
@@ -906,6 +961,9 @@ def main():
         generate_child(json.loads(args.generate_child))
         return 0
     emit(meta(args))
+    if args.serve:
+        serve(args)
+        return 0
     for name in GROUPS:   # fixed order, whatever order --groups lists them in
         if name in groups:
             RUNNERS[name](Suite(name, args.quick), args)

@@ -49,7 +49,7 @@ final class Charts {
         }
         for (Map.Entry<String, Map<String, Object>> e : peaks.entrySet()) {
             List<Row> mine = rows.stream().filter(r -> r.device().equals(e.getKey()) && !Double.isNaN(r.intensity())
-                    && !Double.isNaN(r.medianS()) && !r.group().equals("scaling")).toList();
+                    && !Double.isNaN(r.medianS()) && !r.group().equals("scaling") && !r.group().equals("paired")).toList();
             if (!mine.isEmpty()) {
                 save(dir, "roofline-" + e.getKey().replace(':', '_'), roofline(e.getKey(), e.getValue(), mine), names);
             }

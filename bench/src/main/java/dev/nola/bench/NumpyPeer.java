@@ -40,6 +40,34 @@ final class NumpyPeer {
             "print('GFLOPS', flop / ts[0] / 1e9, flop / ts[len(ts) // 2] / 1e9, np.__version__, core)",
             "");
 
+    /**
+     * numpy's side of {@link Paired}: answers {"group": "peaks", "op": "sgemm", "shape": "NxNxN", "reps"}
+     * lines with their wall times (inputs built and run once on the first request of a shape), after a
+     * meta line with numpy's version and OpenBLAS core and a "ready" line; any other case is an error.
+     */
+    static final String SERVE = String.join("\n",
+            "import json, sys, time",
+            "import numpy as np",
+            "print(json.dumps({'meta': {'numpy': np.__version__}}), flush=True)",
+            "print(json.dumps({'ready': 1}), flush=True)",
+            "cur = None",
+            "for line in sys.stdin:",
+            "    q = json.loads(line); rec = {'group': q['group'], 'op': q['op'], 'shape': q['shape']}",
+            "    dims = q['shape'].split('x')",
+            "    if (q['group'], q['op']) != ('peaks', 'sgemm') or len(set(dims)) != 1:",
+            "        rec['error'] = 'no such case'; print(json.dumps(rec), flush=True); continue",
+            "    n = int(dims[0])",
+            "    if cur is None or cur[0] != n:",
+            "        rng = np.random.default_rng(1)",
+            "        a = rng.random((n, n), dtype=np.float32); b = rng.random((n, n), dtype=np.float32)",
+            "        c = a @ b; cur = (n, a, b, c)",
+            "    _, a, b, c = cur",
+            "    ts = []",
+            "    for _ in range(int(q['reps'])):",
+            "        t = time.perf_counter(); np.matmul(a, b, out=c); ts.append(time.perf_counter() - t)",
+            "    rec['times_s'] = ts; print(json.dumps(rec), flush=True)",
+            "");
+
     private NumpyPeer() {
     }
 

@@ -110,6 +110,7 @@ final class Report {
                 groupTable(sb, g, group, devices);
             }
         }
+        paired(sb, rows);
         steps(sb, rows, devices);
         Breakdown.markdown(sb, rows);
         generation(sb, rows);
@@ -197,6 +198,29 @@ final class Report {
             }
             Row t = find(rows, "torch", os[0], os[1]);
             sb.append(' ').append(t == null ? "—" : ms(t.medianS())).append(" |\n");
+        }
+        sb.append('\n');
+    }
+
+    private static void paired(StringBuilder sb, List<Row> rows) {
+        List<Row> paired = rows.stream().filter(r -> r.group().equals("paired")).toList();
+        if (paired.isEmpty()) {
+            return;
+        }
+        Row first = paired.get(0);
+        sb.append("## Matmuls paired with the peers\n\nThe same products again, in ").append(f0(first.extra().get("rounds")))
+                .append(" alternating rounds per row (ours, the peer's, the peer's, ours, …; each side of a round a few calls")
+                .append(" of about 0.1 s in all, 0.02 s under --quick, or one call if it takes longer), so that both sides of a round meet the machine")
+                .append(" in the same state. ×peer = the median over rounds of the peer's round median ÷ ours (range: the")
+                .append(" lowest and highest round); ms = medians over rounds.\n\n")
+                .append("| device | op | shape | ours ms | peer | peer ms | ×peer | rounds' range |\n")
+                .append("|---|---|---|---:|---|---:|---:|---|\n");
+        for (Row r : paired) {
+            sb.append("| ").append(r.device()).append(" | ").append(r.op()).append(" | ").append(r.shape()).append(" | ")
+                    .append(ms(r.medianS())).append(" | ").append(r.extra().get("peer")).append(" | ")
+                    .append(ms(r.number("peer_median_s"))).append(" | ").append(x(r.number("speed_vs_peer"))).append(" | ")
+                    .append(String.format(Locale.ROOT, "%.2f–%.2f", r.number("speed_vs_peer_min"), r.number("speed_vs_peer_max")))
+                    .append(" |\n");
         }
         sb.append('\n');
     }

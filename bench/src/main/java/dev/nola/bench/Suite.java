@@ -257,6 +257,9 @@ public final class Suite {
             meta.put("torch", torch.skipped() != null ? "skipped: " + torch.skipped() : torch.meta());
             meta.put("torch_summary", torch.skipped() != null ? "skipped: " + torch.skipped() : torch.summary());
             merge(torch);
+            if (options.groups().contains("linalg")) {
+                paired(devices);
+            }
         } else {
             meta.put("peers", "skipped (--no-peers)");
         }
@@ -340,9 +343,9 @@ public final class Suite {
         }
     }
 
-    private void measurePeaks(Device d, Device ref, Map<String, Object> p) {
-        double gemmFlops = 2.0 * GEMM * GEMM * GEMM;
-        Case gemm = new Case("peaks", "sgemm", GEMM + "x" + GEMM + "x" + GEMM, gemmFlops, 12.0 * GEMM * GEMM,
+    /** The peak sgemm: C = A·B at {@link #GEMM}³ (the reference computes the first rows when checking). */
+    static Case sgemmPeak() {
+        return new Case("peaks", "sgemm", GEMM + "x" + GEMM + "x" + GEMM, 2.0 * GEMM * GEMM * GEMM, 12.0 * GEMM * GEMM,
                 (a, check) -> {
                     int rows = check ? KernelCases.CHECK_ROWS : GEMM;
                     Tensor x = a.random(1, 1, rows, GEMM);
@@ -350,6 +353,10 @@ public final class Suite {
                     Tensor y = a.zeros(rows, GEMM);
                     return new Case.Prepared(() -> a.device().linalg().matmul(false, false, 1f, x, w, 0f, y), List.of(y));
                 });
+    }
+
+    private void measurePeaks(Device d, Device ref, Map<String, Object> p) {
+        Case gemm = sgemmPeak();
         Case stream = new Case("peaks", "stream_axpy", "n=" + STREAM_N, 2.0 * STREAM_N, 12.0 * STREAM_N,
                 (a, check) -> {
                     Tensor x = a.random(1, 1, STREAM_N);
@@ -654,6 +661,53 @@ public final class Suite {
                 r.extra().put("torch_median_s", theirs);
                 r.extra().put("speed_vs_torch", theirs / r.medianS());
             }
+        }
+    }
+
+    /**
+     * The linalg group's matmuls and the 1024³ sgemm again, each device against PyTorch (and the sgemm
+     * against numpy too) in alternating rounds ({@link Paired}): ratios that the machine's drift between
+     * our timings and the peers' does not reach.
+     */
+    private void paired(List<String> devices) {
+        Path script = TorchPeer.script();
+        List<Case> linalg = Paired.cases(KernelCases.of(List.of("linalg")));
+        Case sgemm = sgemmPeak();
+        int rounds = options.quick() ? Paired.QUICK_ROUNDS : Paired.ROUNDS;
+        double seconds = options.quick() ? Paired.QUICK_ROUND_SECONDS : Paired.ROUND_SECONDS;
+        log.println("paired rounds: the matmuls against PyTorch, the 1024³ sgemm against PyTorch and numpy ...");
+        try (Paired.Session torch = script == null ? null : Paired.Session.start("torch",
+                List.of("/usr/bin/python3", script.toString(), "--serve", "--groups", "peaks,linalg"), log);
+             Paired.Session numpy = Paired.Session.start("numpy", List.of("python3", "-c", NumpyPeer.SERVE), log)) {
+            for (String id : devices) {
+                try (Device d = Backends.open(id)) {
+                    record Pairing(Case c, Paired.Session peer) {
+                    }
+                    List<Pairing> work = new ArrayList<>(List.of(new Pairing(sgemm, torch), new Pairing(sgemm, numpy)));
+                    linalg.forEach(c -> work.add(new Pairing(c, torch)));
+                    for (Pairing w : work) {
+                        Case c = w.c();
+                        Paired.Session peer = w.peer();
+                        if (peer == null) {
+                            continue;
+                        }
+                        try (Arena arena = new Arena(d)) {
+                            Row r = Paired.run(d, c, c.setup().on(arena, false), peer, rounds, seconds);
+                            if (r != null) {
+                                rows.add(r);
+                                log.printf("  paired %-8s %-14s %-22s ours %9.3f ms, %s %9.3f ms: ×%s %.2f (%.2f–%.2f)%n", id,
+                                        c.op(), c.shape(), r.medianS() * 1e3, peer.name, r.number("peer_median_s") * 1e3,
+                                        peer.name, r.number("speed_vs_peer"), r.number("speed_vs_peer_min"),
+                                        r.number("speed_vs_peer_max"));
+                            }
+                        } catch (RuntimeException e) {
+                            log.printf("  paired %-8s %-14s %-22s error: %s%n", id, c.op(), c.shape(), e.getMessage());
+                        }
+                    }
+                }
+            }
+        } catch (java.io.IOException e) {
+            log.println("  paired rounds stopped: " + e.getMessage());
         }
     }
 
