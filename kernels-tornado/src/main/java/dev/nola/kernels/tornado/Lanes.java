@@ -84,4 +84,33 @@ final class Lanes {
                 TornadoMath.exp(x.getS11()), TornadoMath.exp(x.getS12()), TornadoMath.exp(x.getS13()), TornadoMath.exp(x.getS14()),
                 TornadoMath.exp(x.getS15()));
     }
+
+    /** o_slot[i .. i + 15] = the lanes of s over two output slots ({@link NnKernels#slotSet}). */
+    static void slotStore16(FloatArray o0, FloatArray o1, int slot, int i, Float16 s) {
+        if (slot == 0) {
+            store16(o0, i, s);
+        } else {
+            store16(o1, i, s);
+        }
+    }
+
+    /** o_slot[i .. i + 15] of two output slots ({@link NnKernels#slotGet}). */
+    static Float16 slotLoad16(FloatArray o0, FloatArray o1, int slot, int i) {
+        Float16 r;
+        if (slot == 0) {
+            r = load16(o0, i);
+        } else {
+            r = load16(o1, i);
+        }
+        return r;
+    }
+
+    /** The square root lane by lane (sixteen independent calls). */
+    static Float16 squareRoots(Float16 x) {
+        return new Float16(TornadoMath.sqrt(x.getS0()), TornadoMath.sqrt(x.getS1()), TornadoMath.sqrt(x.getS2()),
+                TornadoMath.sqrt(x.getS3()), TornadoMath.sqrt(x.getS4()), TornadoMath.sqrt(x.getS5()), TornadoMath.sqrt(x.getS6()),
+                TornadoMath.sqrt(x.getS7()), TornadoMath.sqrt(x.getS8()), TornadoMath.sqrt(x.getS9()), TornadoMath.sqrt(x.getS10()),
+                TornadoMath.sqrt(x.getS11()), TornadoMath.sqrt(x.getS12()), TornadoMath.sqrt(x.getS13()),
+                TornadoMath.sqrt(x.getS14()), TornadoMath.sqrt(x.getS15()));
+    }
 }

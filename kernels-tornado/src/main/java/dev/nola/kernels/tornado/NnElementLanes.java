@@ -7,6 +7,7 @@ import static dev.nola.kernels.tornado.Lanes.store16;
 import dev.nola.kernels.tornado.NnParams.BiasForward;
 import dev.nola.kernels.tornado.NnParams.GeluBackward;
 import dev.nola.kernels.tornado.NnParams.GeluForward;
+import dev.nola.kernels.tornado.NnParams.Residual;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -20,7 +21,7 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * backward took 7.9 and 10.4 ms at 512 × 3072 against opencl:0:0's 1.2 and 1.4). Each lane does the
  * scalar kernel's operations in the scalar kernel's order; tanh, which TornadoVM emits only for a
  * scalar, is sixteen independent calls. The erf form of GELU and a last, partial chunk go element by
- * element through the scalar kernels' helpers ({@link #rest}).
+ * element through the scalar kernels' helpers ({@link #rest}). The residual's sum likewise.
  */
 final class NnElementLanes {
 
@@ -34,7 +35,7 @@ final class NnElementLanes {
 
     /**
      * The elements from e that a work-item takes one by one: 0 for a whole chunk of the tanh form (taken in
-     * lanes), else up to 16. The element loop follows the lanes' branch instead of sitting in its else:
+     * lanes; the residual passes that kind), else up to 16. The element loop follows the lanes' branch instead of sitting in its else:
      * TornadoVM 5.2.1 emitted such an else-loop after the branches' merge, so it ran on both paths (a
      * chunk's dx was added twice).
      */
@@ -129,6 +130,31 @@ final class NnElementLanes {
             int u = (w - row * c16) * 16;
             int xe = ip.get(BiasForward.X) + row * ip.get(BiasForward.C) + u;
             store16(x, xe, Float16.add(load16(x, xe), load16(bias, ip.get(BiasForward.BIAS) + u)));
+        }
+    }
+
+    /**
+     * out = a + b ({@link NnKernels#nnResidualForward}), elements 16w .. 16w + 15 per work-item w (global
+     * {@link #chunks}(n)); out may be a or b (each chunk is read before it is written). A last, partial
+     * chunk element by element. ip = {n, aOff, bOff, outOff}.
+     */
+    static void nnResidualForwardLanes(KernelContext ctx, IntArray ip, FloatArray a, FloatArray b, FloatArray out) {
+        int e = ctx.globalIdx * 16;
+        int n = ip.get(Residual.N);
+        if (e < n) {
+            int ai = ip.get(Residual.A) + e;
+            int bi = ip.get(Residual.B) + e;
+            int oi = ip.get(Residual.OUT) + e;
+            int rest = rest(e, n, NnKernels.GELU_TANH);
+            if (rest == 0) {
+                Float16 r = Float16.add(load16(a, ai), load16(b, bi));
+                // lane 0 through put: out must read as read-write, or TornadoVM drops its copy-in (NnKernels.put)
+                NnKernels.put(out, oi, r.getS0(), n);
+                store16(out, oi, r);
+            }
+            for (int i = 0; i < rest; i++) {
+                NnKernels.put(out, oi + i, a.get(ai + i) + b.get(bi + i), n);
+            }
         }
     }
 }

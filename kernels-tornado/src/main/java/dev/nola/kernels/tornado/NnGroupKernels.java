@@ -120,7 +120,7 @@ final class NnGroupKernels {
         return groupReduce(ctx, scratch, ps, SUM);
     }
 
-    /** Layernorm forward as {@link NnKernels#nnLayerNormForward}, a work-group per row. */
+    /** Layernorm forward as {@link NormLanes#nnLayerNormForwardLanes}, a work-group per row. */
     static void nnLayerNormForwardGroup(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray w,
                                         FloatArray b, FloatArray o0, FloatArray o1, FloatArray o2) {
         float[] scratch = ctx.allocateFloatLocalArray(GROUP);
@@ -149,7 +149,7 @@ final class NnGroupKernels {
         }
     }
 
-    /** Layernorm backward dx as {@link NnKernels#nnLayerNormBackward}, a work-group per row. */
+    /** Layernorm backward dx as {@link NormLanes#nnLayerNormBackwardLanes}, a work-group per row. */
     static void nnLayerNormBackwardGroup(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray w,
                                          FloatArray mean, FloatArray rstd, FloatArray dx) {
         float[] scratch = ctx.allocateFloatLocalArray(GROUP);
@@ -178,7 +178,7 @@ final class NnGroupKernels {
         }
     }
 
-    /** RMSNorm forward as {@link NnKernels#nnRmsNormForward}, a work-group per row. */
+    /** RMSNorm forward as {@link NormLanes#nnRmsNormForwardLanes}, a work-group per row. */
     static void nnRmsNormForwardGroup(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray w,
                                       FloatArray o0, FloatArray o1) {
         float[] scratch = ctx.allocateFloatLocalArray(GROUP);
@@ -204,7 +204,7 @@ final class NnGroupKernels {
         }
     }
 
-    /** RMSNorm backward dx as {@link NnKernels#nnRmsNormBackward}, a work-group per row. */
+    /** RMSNorm backward dx as {@link NormLanes#nnRmsNormBackwardLanes}, a work-group per row. */
     static void nnRmsNormBackwardGroup(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray w,
                                        FloatArray rstd, FloatArray dx) {
         float[] scratch = ctx.allocateFloatLocalArray(GROUP);
@@ -228,7 +228,7 @@ final class NnGroupKernels {
         }
     }
 
-    /** Softmax forward as {@link NnKernels#nnSoftmaxForward}, a work-group per row. */
+    /** Softmax forward as {@link NnRowLanes#nnSoftmaxForwardLanes}, a work-group per row. */
     static void nnSoftmaxForwardGroup(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray out) {
         float[] scratch = ctx.allocateFloatLocalArray(GROUP);
         int r = ctx.groupIdx;
@@ -253,7 +253,7 @@ final class NnGroupKernels {
         }
     }
 
-    /** Softmax backward as {@link NnKernels#nnSoftmaxBackward}, a work-group per row; dx may be dy. */
+    /** Softmax backward as {@link NnRowLanes#nnSoftmaxBackwardLanes}, a work-group per row; dx may be dy. */
     static void nnSoftmaxBackwardGroup(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray y, FloatArray dy,
                                        FloatArray dx) {
         float[] scratch = ctx.allocateFloatLocalArray(GROUP);

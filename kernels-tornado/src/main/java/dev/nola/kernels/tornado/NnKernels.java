@@ -8,19 +8,13 @@ import dev.nola.kernels.tornado.NnParams.EncoderBackwardTokens;
 import dev.nola.kernels.tornado.NnParams.EncoderForward;
 import dev.nola.kernels.tornado.NnParams.GeluBackward;
 import dev.nola.kernels.tornado.NnParams.GeluForward;
-import dev.nola.kernels.tornado.NnParams.LayerNormBackward;
-import dev.nola.kernels.tornado.NnParams.LayerNormForward;
 import dev.nola.kernels.tornado.NnParams.LayerNormParams;
 import dev.nola.kernels.tornado.NnParams.PoolBackward;
 import dev.nola.kernels.tornado.NnParams.PoolForward;
 import dev.nola.kernels.tornado.NnParams.Residual;
-import dev.nola.kernels.tornado.NnParams.RmsNormBackward;
-import dev.nola.kernels.tornado.NnParams.RmsNormForward;
 import dev.nola.kernels.tornado.NnParams.RmsNormWeightCombine;
 import dev.nola.kernels.tornado.NnParams.RmsNormWeightPartials;
 import dev.nola.kernels.tornado.NnParams.Rope;
-import dev.nola.kernels.tornado.NnParams.SoftmaxBackward;
-import dev.nola.kernels.tornado.NnParams.SoftmaxForward;
 import dev.nola.kernels.tornado.NnParams.SwigluBackward;
 import dev.nola.kernels.tornado.NnParams.SwigluForward;
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -36,10 +30,12 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * {@link TornadoNnOps}), float values (eps, scale, smoothing, loss gradient) in {@code fp}: TornadoVM bakes scalar
  * arguments into the kernel, so per-call values travel in those small buffers.
  *
- * <p>Shapes of the launches: element-wise ops one work-item per element; row ops (layernorm, softmax,
- * cross-entropy) one work-item per row, which walks the row in order (cross-entropy: {@link NnRowLanes});
- * column sums (bias and layernorm parameter gradients, the token-embedding gradient) one work-item
- * per column, which adds the rows in ascending order. No atomics and no cross-work-item reductions,
+ * <p>Shapes of the launches: element-wise ops one work-item per element (on CPU devices GELU, bias and
+ * residual in sixteen lanes, {@link NnElementLanes}); the row ops (layernorm, RMSNorm, softmax,
+ * cross-entropy) are not here: {@link NormLanes} and {@link NnRowLanes} on CPU devices, a work-group per
+ * row elsewhere ({@link NnGroupKernels}); column sums (bias and layernorm parameter gradients, the
+ * token-embedding gradient) one work-item per column, which adds the rows in ascending order (on CPU
+ * devices sixteen columns per work-item where C allows, {@link ColumnLanes}). No atomics and no cross-work-item reductions,
  * so every result is the same on every run. Each kernel guards its own bound (the global size may be rounded up).
  *
  * <p><b>Aliasing.</b> Operands may be views of one storage (q, k and v of a planar buffer; every operand
@@ -199,74 +195,7 @@ final class NnKernels {
 
     // ---------------------------------------------------------------- layernorm
 
-    /**
-     * out = (x − mean)·rstd·w + b per row, two passes (mean, then the centred sum of squares); one
-     * work-item per row (global n). out, mean and rstd through the output slots o0..o2.
-     * ip = {n, c, xOff, wOff, bOff, outOff, meanOff, rstdOff, outSlot, meanSlot, rstdSlot}, fp = {eps}.
-     */
-    static void nnLayerNormForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray w,
-                                   FloatArray b, FloatArray o0, FloatArray o1, FloatArray o2) {
-        int row = ctx.globalIdx;
-        int n = ip.get(LayerNormForward.N);
-        int c = ip.get(LayerNormForward.C);
-        if (row < n) {
-            int xr = ip.get(LayerNormForward.X) + row * c;
-            int wOff = ip.get(LayerNormForward.W);
-            int bOff = ip.get(LayerNormForward.B);
-            int o = ip.get(LayerNormForward.OUT) + row * c;
-            int outSlot = ip.get(LayerNormForward.OUT_SLOT);
-            float sum = 0f;
-            for (int j = 0; j < c; j++) {
-                sum = sum + x.get(xr + j);
-            }
-            float m = sum / c;
-            float sq = 0f;
-            for (int j = 0; j < c; j++) {
-                float d = x.get(xr + j) - m;
-                sq = d * d + sq;
-            }
-            float s = 1f / TornadoMath.sqrt(sq / c + fp.get(0));
-            for (int j = 0; j < c; j++) {
-                slotSet3(o0, o1, o2, outSlot, o + j, (x.get(xr + j) - m) * s * w.get(wOff + j) + b.get(bOff + j), n);
-            }
-            slotSet3(o0, o1, o2, ip.get(LayerNormForward.MEAN_SLOT), ip.get(LayerNormForward.MEAN) + row, m, n);
-            slotSet3(o0, o1, o2, ip.get(LayerNormForward.RSTD_SLOT), ip.get(LayerNormForward.RSTD) + row, s, n);
-        }
-    }
-
-    /**
-     * dx[i, :] += rstd·(dnorm − mean(dnorm) − norm·mean(dnorm·norm)) with dnorm = dout·w and
-     * norm = (x − mean)·rstd; one work-item per row (global n).
-     * ip = {n, c, doutOff, xOff, wOff, meanOff, rstdOff, dxOff}.
-     */
-    static void nnLayerNormBackward(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray w,
-                                    FloatArray mean, FloatArray rstd, FloatArray dx) {
-        int row = ctx.globalIdx;
-        int n = ip.get(LayerNormBackward.N);
-        int c = ip.get(LayerNormBackward.C);
-        if (row < n) {
-            int g = ip.get(LayerNormBackward.DOUT) + row * c;
-            int xr = ip.get(LayerNormBackward.X) + row * c;
-            int wOff = ip.get(LayerNormBackward.W);
-            int d = ip.get(LayerNormBackward.DX) + row * c;
-            float m = mean.get(ip.get(LayerNormBackward.MEAN) + row);
-            float s = rstd.get(ip.get(LayerNormBackward.RSTD) + row);
-            float sd = 0f;
-            float sdn = 0f;
-            for (int j = 0; j < c; j++) {
-                float dn = dout.get(g + j) * w.get(wOff + j);
-                sd = sd + dn;
-                sdn = dn * ((x.get(xr + j) - m) * s) + sdn;
-            }
-            float meanD = sd / c;
-            float meanDN = sdn / c;
-            for (int j = 0; j < c; j++) {
-                float norm = (x.get(xr + j) - m) * s;
-                float dn = dout.get(g + j) * w.get(wOff + j);
-                dx.set(d + j, s * (dn - meanD - norm * meanDN) + dx.get(d + j));
-            }
-        }
-    }
+    // Forward and dx are NormLanes' (CPU devices) and NnGroupKernels' (elsewhere); the parameter gradients:
 
     /**
      * The layernorm parameter gradients: dweight[j] += Σ_i dout[i, j]·norm[i, j] (when hasW) and
@@ -425,71 +354,10 @@ final class NnKernels {
         }
     }
 
-    // ---------------------------------------------------------------- softmax
-
-    /**
-     * out[r, j] = exp(s·x[r, j] − max) / Σ over the row (columns j &gt; r mod l masked to 0 when causal);
-     * out may be x (each element is read before it is written, by one work-item). One work-item per
-     * row (global rows). ip = {rows, l, causal, xOff, outOff}, fp = {scale}.
-     */
-    static void nnSoftmaxForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray out) {
-        int r = ctx.globalIdx;
-        int rows = ip.get(SoftmaxForward.ROWS);
-        int l = ip.get(SoftmaxForward.L);
-        if (r < rows) {
-            float scale = fp.get(0);
-            int len = l;
-            if (ip.get(SoftmaxForward.CAUSAL) != 0) {
-                len = r - (r / l) * l + 1;
-            }
-            int xr = ip.get(SoftmaxForward.X) + r * l;
-            int o = ip.get(SoftmaxForward.OUT) + r * l;
-            float m = scale * x.get(xr);
-            for (int j = 1; j < len; j++) {
-                m = TornadoMath.max(m, scale * x.get(xr + j));
-            }
-            float sum = 0f;
-            for (int j = 0; j < len; j++) {
-                float e = TornadoMath.exp(scale * x.get(xr + j) - m);
-                out.set(o + j, e);
-                sum = sum + e;
-            }
-            for (int j = 0; j < len; j++) {
-                out.set(o + j, out.get(o + j) / sum);
-            }
-            for (int j = len; j < l; j++) {
-                out.set(o + j, 0f);
-            }
-        }
-    }
-
-    /**
-     * dx[r, j] = s·y[r, j]·(dy[r, j] − Σ_i y[r, i]·dy[r, i]), written; dx may be dy (the dot is taken
-     * first). One work-item per row (global rows). ip = {rows, l, yOff, dyOff, dxOff}, fp = {scale}.
-     */
-    static void nnSoftmaxBackward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray y, FloatArray dy,
-                                  FloatArray dx) {
-        int r = ctx.globalIdx;
-        int rows = ip.get(SoftmaxBackward.ROWS);
-        int l = ip.get(SoftmaxBackward.L);
-        if (r < rows) {
-            float scale = fp.get(0);
-            int yr = ip.get(SoftmaxBackward.Y) + r * l;
-            int g = ip.get(SoftmaxBackward.DY) + r * l;
-            int d = ip.get(SoftmaxBackward.DX) + r * l;
-            float dot = 0f;
-            for (int j = 0; j < l; j++) {
-                dot = y.get(yr + j) * dy.get(g + j) + dot;
-            }
-            for (int j = 0; j < l; j++) {
-                put(dx, d + j, scale * y.get(yr + j) * (dy.get(g + j) - dot), rows);
-            }
-        }
-    }
-
     // ---------------------------------------------------------------- cross-entropy
 
-    // The kernels are NnRowLanes' (CPU devices) and NnGroupKernels' (elsewhere); their shared loss:
+    // The softmax and cross-entropy kernels are NnRowLanes' (CPU devices) and NnGroupKernels' (elsewhere);
+    // cross-entropy's shared loss:
 
     /**
      * A row's loss from its target logit xt, maximum m, Σ e^(x − m), mean logit and smoothing ε:
@@ -557,62 +425,7 @@ final class NnKernels {
 
     // ---------------------------------------------------------------- the LLaMA family
 
-    /**
-     * RMSNorm forward, one row per work-item (global n): the row's sum of squares in column order,
-     * rstd = 1/√(Σx²/c + eps), out = (x·rstd)·w. out and rstd through the output slots o0, o1.
-     * ip = {n, c, xOff, wOff, outOff, rstdOff, outSlot, rstdSlot}, fp = {eps}.
-     */
-    static void nnRmsNormForward(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray w,
-                                 FloatArray o0, FloatArray o1) {
-        int row = ctx.globalIdx;
-        int n = ip.get(RmsNormForward.N);
-        int c = ip.get(RmsNormForward.C);
-        if (row < n) {
-            int xr = ip.get(RmsNormForward.X) + row * c;
-            int wOff = ip.get(RmsNormForward.W);
-            int o = ip.get(RmsNormForward.OUT) + row * c;
-            int outSlot = ip.get(RmsNormForward.OUT_SLOT);
-            float sq = 0f;
-            for (int j = 0; j < c; j++) {
-                float v = x.get(xr + j);
-                sq = v * v + sq;
-            }
-            float s = 1f / TornadoMath.sqrt(sq / c + fp.get(0));
-            for (int j = 0; j < c; j++) {
-                slotPut(o0, o1, outSlot, o + j, x.get(xr + j) * s * w.get(wOff + j), n);
-            }
-            slotPut(o0, o1, ip.get(RmsNormForward.RSTD_SLOT), ip.get(RmsNormForward.RSTD) + row, s, n);
-        }
-    }
-
-    /**
-     * RMSNorm backward, dx only, one row per work-item (global n):
-     * dx += rstd·(dn − norm·mean(dn·norm)) with dn = dout·w and norm = x·rstd, the mean in column
-     * order. ip = {n, c, doutOff, xOff, wOff, rstdOff, dxOff}.
-     */
-    static void nnRmsNormBackward(KernelContext ctx, IntArray ip, FloatArray dout, FloatArray x, FloatArray w,
-                                  FloatArray rstd, FloatArray dx) {
-        int row = ctx.globalIdx;
-        int n = ip.get(RmsNormBackward.N);
-        int c = ip.get(RmsNormBackward.C);
-        if (row < n) {
-            int g = ip.get(RmsNormBackward.DOUT) + row * c;
-            int xr = ip.get(RmsNormBackward.X) + row * c;
-            int wOff = ip.get(RmsNormBackward.W);
-            int d = ip.get(RmsNormBackward.DX) + row * c;
-            float s = rstd.get(ip.get(RmsNormBackward.RSTD) + row);
-            float sdn = 0f;
-            for (int j = 0; j < c; j++) {
-                sdn = dout.get(g + j) * w.get(wOff + j) * (x.get(xr + j) * s) + sdn;
-            }
-            float meanDN = sdn / c;
-            for (int j = 0; j < c; j++) {
-                float norm = x.get(xr + j) * s;
-                float dn = dout.get(g + j) * w.get(wOff + j);
-                dx.set(d + j, s * (dn - norm * meanDN) + dx.get(d + j));
-            }
-        }
-    }
+    // RMSNorm forward and dx are NormLanes' (CPU devices) and NnGroupKernels' (elsewhere); its weight gradient:
 
     /**
      * The RMSNorm weight gradient's partial column sums: work-item (p, j) (global groups·c, j fastest)

@@ -5,6 +5,8 @@ import static dev.nola.kernels.tornado.Lanes.splat;
 import static dev.nola.kernels.tornado.Lanes.store16;
 
 import dev.nola.kernels.tornado.NnParams.CrossEntropy;
+import dev.nola.kernels.tornado.NnParams.SoftmaxBackward;
+import dev.nola.kernels.tornado.NnParams.SoftmaxForward;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -12,8 +14,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.vectors.Float16;
 
 /**
- * Row kernels of the CPU layout in sixteen lanes ({@link Lanes}), as the OpenCL backend's CPU layout
- * walks a row in float8: a work-item per row, the row's first V − V % 16 columns sixteen at a time into
+ * Row kernels of the CPU layout in sixteen lanes ({@link Lanes}) (cross-entropy, softmax; the norms are
+ * {@link NormLanes}), as the OpenCL backend's CPU layout walks a row in float8: a work-item per row, the row's first V − V % 16 columns sixteen at a time into
  * lane-wise maxima and sums (added across the lanes at the end), then the rest one by one. A row walked
  * element by element is one chain of dependent additions and exponentials (those kernels took 0.6 s
  * each per GPT-2 step, against opencl:0:0's 0.2 to 0.3 s, loaded machine).
@@ -126,6 +128,97 @@ final class NnRowLanes {
                     dlogits.set(d + j, grad * (dlogits.get(d + j) / sum - off));
                 }
                 dlogits.set(d + t, grad * (et / sum - hit));
+            }
+        }
+    }
+
+    /**
+     * out[r, j] = exp(s·x[r, j] − max) / Σ over the row, columns j &gt; r mod l written 0 when causal;
+     * out may be x (each chunk is read before it is written, by one work-item). One work-item per row
+     * (global rows). ip = {rows, l, causal, xOff, outOff}, fp = {scale}.
+     */
+    static void nnSoftmaxForwardLanes(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray x, FloatArray out) {
+        int r = ctx.globalIdx;
+        int rows = ip.get(SoftmaxForward.ROWS);
+        int l = ip.get(SoftmaxForward.L);
+        if (r < rows) {
+            float scale = fp.get(0);
+            int len = l;
+            if (ip.get(SoftmaxForward.CAUSAL) != 0) {
+                len = r - (r / l) * l + 1;
+            }
+            int len16 = len - len % 16;
+            int xr = ip.get(SoftmaxForward.X) + r * l;
+            int o = ip.get(SoftmaxForward.OUT) + r * l;
+            Float16 sc = splat(scale);
+            Float16 mv = splat(scale * x.get(xr));
+            for (int j = 0; j < len16; j += 16) {
+                mv = Lanes.maximum(mv, Float16.mult(sc, load16(x, xr + j)));
+            }
+            float m = Lanes.max16(mv);
+            for (int j = len16; j < len; j++) {
+                m = TornadoMath.max(m, scale * x.get(xr + j));
+            }
+            Float16 mm = splat(m);
+            Float16 sv = splat(0f);
+            for (int j = 0; j < len16; j += 16) {
+                Float16 e = Lanes.exponential(Float16.sub(Float16.mult(sc, load16(x, xr + j)), mm));
+                store16(out, o + j, e);
+                sv = Float16.add(sv, e);
+            }
+            float sum = Lanes.sum16(sv);
+            for (int j = len16; j < len; j++) {
+                float e = TornadoMath.exp(scale * x.get(xr + j) - m);
+                out.set(o + j, e);
+                sum = sum + e;
+            }
+            Float16 sums = splat(sum);
+            for (int j = 0; j < len16; j += 16) {
+                store16(out, o + j, Float16.div(load16(out, o + j), sums));
+            }
+            for (int j = len16; j < len; j++) {
+                out.set(o + j, out.get(o + j) / sum);
+            }
+            for (int j = len; j < l; j++) {
+                out.set(o + j, 0f);
+            }
+        }
+    }
+
+    /**
+     * dx[r, j] = s·y[r, j]·(dy[r, j] − Σ_i y[r, i]·dy[r, i]), written; dx may be dy (the dot is taken
+     * first). One work-item per row (global rows).
+     * ip = {rows, l, yOff, dyOff, dxOff}, fp = {scale}.
+     */
+    static void nnSoftmaxBackwardLanes(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray y, FloatArray dy,
+                                       FloatArray dx) {
+        int r = ctx.globalIdx;
+        int rows = ip.get(SoftmaxBackward.ROWS);
+        int l = ip.get(SoftmaxBackward.L);
+        if (r < rows) {
+            float scale = fp.get(0);
+            int l16 = l - l % 16;
+            int yr = ip.get(SoftmaxBackward.Y) + r * l;
+            int g = ip.get(SoftmaxBackward.DY) + r * l;
+            int d = ip.get(SoftmaxBackward.DX) + r * l;
+            Float16 dv = splat(0f);
+            for (int j = 0; j < l16; j += 16) {
+                dv = Float16.add(Float16.mult(load16(y, yr + j), load16(dy, g + j)), dv);
+            }
+            float dot = Lanes.sum16(dv);
+            for (int j = l16; j < l; j++) {
+                dot = y.get(yr + j) * dy.get(g + j) + dot;
+            }
+            Float16 sc = splat(scale);
+            Float16 dots = splat(dot);
+            for (int j = 0; j < l16; j += 16) {
+                Float16 v = Float16.mult(Float16.mult(sc, load16(y, yr + j)), Float16.sub(load16(dy, g + j), dots));
+                // lane 0 through put: dx must read as read-write, or TornadoVM drops its copy-in (NnKernels.put)
+                NnKernels.put(dx, d + j, v.getS0(), rows);
+                store16(dx, d + j, v);
+            }
+            for (int j = l16; j < l; j++) {
+                NnKernels.put(dx, d + j, scale * y.get(yr + j) * (dy.get(g + j) - dot), rows);
             }
         }
     }

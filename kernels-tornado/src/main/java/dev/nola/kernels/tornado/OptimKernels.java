@@ -4,6 +4,7 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.vectors.Float16;
 
 /**
  * The optim family as TornadoVM kernels: element-wise AdamW and fake quantization, and deterministic
@@ -55,29 +56,40 @@ final class OptimKernels {
                       FloatArray w1, FloatArray w2) {
         int i = ctx.globalIdx;
         if (i < ip.get(ADAMW_N)) {
-            float f = 1f;
-            if (ip.get(ADAMW_HAS_SCALE) != 0) {
-                f = scale.get(ip.get(ADAMW_PARAMS + 1));
-            }
-            int sp = ip.get(ADAMW_SLOTS);
-            int sm = ip.get(ADAMW_SLOTS + 1);
-            int sv = ip.get(ADAMW_SLOTS + 2);
-            int pi = ip.get(ADAMW_OFFSETS) + i;
-            int mi = ip.get(ADAMW_OFFSETS + 1) + i;
-            int vi = ip.get(ADAMW_OFFSETS + 2) + i;
-            float b1 = fp.get(1);
-            float b2 = fp.get(2);
-            float gi = g.get(ip.get(ADAMW_PARAMS) + i) * f;
-            float mn = b1 * load(w0, w1, w2, sm, mi) + (1f - b1) * gi;
-            float vn = b2 * load(w0, w1, w2, sv, vi) + (1f - b2) * gi * gi;
-            store(w0, w1, w2, sm, mi, mn);
-            store(w0, w1, w2, sv, vi, vn);
-            float pv = load(w0, w1, w2, sp, pi);
-            store(w0, w1, w2, sp, pi, pv - fp.get(0) * ((mn * fp.get(5)) / (TornadoMath.sqrt(vn * fp.get(6)) + fp.get(3)) + fp.get(4) * pv));
+            adamwElement(ip, fp, g, gradientFactor(ip, scale), w0, w1, w2, i);
         }
     }
 
-    private static float load(FloatArray w0, FloatArray w1, FloatArray w2, int slot, int i) {
+    /** The gradient's factor: scale[0] when ip[1] != 0, else 1. */
+    static float gradientFactor(IntArray ip, FloatArray scale) {
+        float f = 1f;
+        if (ip.get(ADAMW_HAS_SCALE) != 0) {
+            f = scale.get(ip.get(ADAMW_PARAMS + 1));
+        }
+        return f;
+    }
+
+    /** Element i's AdamW update, the gradient multiplied by f (see {@link #adamw}). */
+    static void adamwElement(IntArray ip, FloatArray fp, FloatArray g, float f, FloatArray w0, FloatArray w1, FloatArray w2,
+                             int i) {
+        int sp = ip.get(ADAMW_SLOTS);
+        int sm = ip.get(ADAMW_SLOTS + 1);
+        int sv = ip.get(ADAMW_SLOTS + 2);
+        int pi = ip.get(ADAMW_OFFSETS) + i;
+        int mi = ip.get(ADAMW_OFFSETS + 1) + i;
+        int vi = ip.get(ADAMW_OFFSETS + 2) + i;
+        float b1 = fp.get(1);
+        float b2 = fp.get(2);
+        float gi = g.get(ip.get(ADAMW_PARAMS) + i) * f;
+        float mn = b1 * load(w0, w1, w2, sm, mi) + (1f - b1) * gi;
+        float vn = b2 * load(w0, w1, w2, sv, vi) + (1f - b2) * gi * gi;
+        store(w0, w1, w2, sm, mi, mn);
+        store(w0, w1, w2, sv, vi, vn);
+        float pv = load(w0, w1, w2, sp, pi);
+        store(w0, w1, w2, sp, pi, pv - fp.get(0) * ((mn * fp.get(5)) / (TornadoMath.sqrt(vn * fp.get(6)) + fp.get(3)) + fp.get(4) * pv));
+    }
+
+    static float load(FloatArray w0, FloatArray w1, FloatArray w2, int slot, int i) {
         float r;
         if (slot == 0) {
             r = w0.get(i);
@@ -89,7 +101,7 @@ final class OptimKernels {
         return r;
     }
 
-    private static void store(FloatArray w0, FloatArray w1, FloatArray w2, int slot, int i, float v) {
+    static void store(FloatArray w0, FloatArray w1, FloatArray w2, int slot, int i, float v) {
         if (slot == 0) {
             w0.set(i, v);
         } else if (slot == 1) {
@@ -100,8 +112,11 @@ final class OptimKernels {
     }
 
     /**
-     * First pass: partial[g] = Σ x² (mode 0) or max |x| (mode 1) over x[g·span .. min(n, (g+1)·span)),
-     * four interleaved accumulators combined pairwise. Global size G = ip[2].
+     * First pass on a CPU device: partial[g] = Σ x² (mode 0) or max |x| (mode 1) over
+     * x[g·span .. min(n, (g+1)·span)). The sum of squares takes the span's whole sixteens in
+     * {@code Float16} lanes ({@link Lanes}: sixteen accumulators, added pairwise at the end), as the OpenCL
+     * backend's {@code reduce_chunks} takes float8 pairs; then the rest (the whole span for max |x|)
+     * with four interleaved accumulators combined pairwise. Global size G = ip[2].
      */
     static void reducePartial(KernelContext ctx, IntArray ip, FloatArray x, FloatArray partial) {
         int g = ctx.globalIdx;
@@ -112,11 +127,21 @@ final class OptimKernels {
             int xo = ip.get(REDUCE_PARAMS);
             int start = g * span;
             int end = Math.min(n, start + span);
-            float a0 = 0f;
+            // the lanes' end, then their loop, then the element loop from there (never in an else: NnElementLanes.rest)
+            int end16 = start;
+            if (squares && end > start) {
+                end16 = end - (end - start) % 16;
+            }
+            Float16 acc = Lanes.splat(0f);
+            for (int e = start; e < end16; e += 16) {
+                Float16 v = Lanes.load16(x, xo + e);
+                acc = Float16.add(Float16.mult(v, v), acc);
+            }
+            float a0 = Lanes.sum16(acc);
             float a1 = 0f;
             float a2 = 0f;
             float a3 = 0f;
-            int e = start;
+            int e = end16;
             for (; e + 3 < end; e += 4) {
                 float x0 = x.get(xo + e);
                 float x1 = x.get(xo + e + 1);

@@ -10,7 +10,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * sgemm (on CPU devices 6 x 64 {@code Float16} register blocks over op(B) in 64-column panels, k in slices, read in
  * place or packed into the plan's own scratch, and for the LM head's Bᵀ 4 x 6 blocks of {@code Float16}
  * dot products; one work-item per element of C elsewhere; each task over every batch) and element-wise
- * axpy, scale and fill. Operands may be views at any offset, with any leading
+ * axpy, scale, fill and copy (on CPU devices a span of elements per work-item in sixteen lanes,
+ * {@link Level1Lanes}; one element each elsewhere). Operands may be views at any offset, with any leading
  * dimensions and batch strides ({@link KernelCall}).
  */
 final class TornadoLinalgOps extends AbstractLinalgOps {
@@ -122,22 +123,25 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
 
     @Override
     protected void doAxpy(float alpha, Tensor x, Tensor y, long n) {
-        KernelCall call = plans.call("axpy").in(x).inOut(y);
+        boolean lanes = plans.cpuLayout;
+        KernelCall call = plans.call(lanes ? "axpyLanes" : "axpy").in(x).inOut(y);
         Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
-                .task(t.task(0), LinalgKernels::axpyElements, new KernelContext(), ip, fp, a.f(0), a.f(1)));
+                .task(t.task(0), pick(lanes, Level1Lanes::axpyLanes, LinalgKernels::axpyElements), new KernelContext(), ip, fp, a.f(0),
+                        a.f(1)));
         p.ip.set(LinalgKernels.P_COUNT, (int) n);
         p.fp.set(0, alpha);
-        p.run(n, false);
+        runLevel1(p, n, lanes);
     }
 
     @Override
     protected void doScale(float alpha, Tensor x, long n) {
-        KernelCall call = plans.call("scale").inOut(x);
+        boolean lanes = plans.cpuLayout;
+        KernelCall call = plans.call(lanes ? "scaleLanes" : "scale").inOut(x);
         Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
-                .task(t.task(0), LinalgKernels::scaleElements, new KernelContext(), ip, fp, a.f(0)));
+                .task(t.task(0), pick(lanes, Level1Lanes::scaleLanes, LinalgKernels::scaleElements), new KernelContext(), ip, fp, a.f(0)));
         p.ip.set(LinalgKernels.P_COUNT, (int) n);
         p.fp.set(0, alpha);
-        p.run(n, false);
+        runLevel1(p, n, lanes);
     }
 
     /**
@@ -145,20 +149,36 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
      * device: how a host {@code copy} is recorded inside a capture.
      */
     void copyOnDevice(Tensor x, Tensor y, long n) {
-        KernelCall call = plans.call("copy").in(x).out(y, n);
+        boolean lanes = plans.cpuLayout;
+        KernelCall call = plans.call(lanes ? "copyLanes" : "copy").in(x).out(y, n);
         Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 0, (g, t, ip, fp, a) -> g
-                .task(t.task(0), LinalgKernels::copyElements, new KernelContext(), ip, a.f(0), a.f(1)));
+                .task(t.task(0), pick(lanes, Level1Lanes::copyLanes, LinalgKernels::copyElements), new KernelContext(), ip, a.f(0), a.f(1)));
         p.ip.set(LinalgKernels.P_COUNT, (int) n);
-        p.run(n, false);
+        runLevel1(p, n, lanes);
     }
 
     @Override
     protected void doFill(Tensor x, float value, long n) {
-        KernelCall call = plans.call("fill").out(x, n);
+        boolean lanes = plans.cpuLayout;
+        KernelCall call = plans.call(lanes ? "fillLanes" : "fill").out(x, n);
         Launch p = call.launch(LinalgKernels.LEVEL1_PARAMS, 1, (g, t, ip, fp, a) -> g
-                .task(t.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a.f(0)));
+                .task(t.task(0), pick(lanes, Level1Lanes::fillLanes, LinalgKernels::fillElements), new KernelContext(), ip, fp, a.f(0)));
         p.ip.set(LinalgKernels.P_COUNT, (int) n);
         p.fp.set(0, value);
-        p.run(n, false);
+        runLevel1(p, n, lanes);
+    }
+
+    /** The sixteen-lane kernel ({@link Level1Lanes}) when {@code lanes}, else the element-per-work-item one. */
+    private static <K> K pick(boolean lanes, K lanesKernel, K perElement) {
+        return lanes ? lanesKernel : perElement;
+    }
+
+    /** Runs a level-1 kernel: a span of n per work-item in lanes ({@link Level1Lanes}) on a CPU device, else one element each. */
+    private static void runLevel1(Launch p, long n, boolean lanes) {
+        if (lanes) {
+            p.run(Level1Lanes.spans(n), true);
+        } else {
+            p.run(n, false);
+        }
     }
 }

@@ -44,8 +44,11 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * take them as output slots ({@link KernelCall#slots}) and each output's slot number in the parameters.
  *
  * <p>Layouts, by device type as the OpenCL backend's: on a CPU device the row ops (layernorm, RMSNorm,
- * softmax, cross-entropy) are a work-item per row ({@link NnKernels}); elsewhere a work-group per row
- * with its sums and maxima in local memory ({@link NnGroupKernels}), with the same parameters. The
+ * softmax, cross-entropy) are a work-item per row walking it in sixteen lanes ({@link NormLanes},
+ * {@link NnRowLanes}), and the column sums (bias and layernorm parameter gradients, RMSNorm's weight
+ * partials) sixteen columns per work-item where C is a multiple of 16 ({@link ColumnLanes}); elsewhere
+ * the row ops are a work-group per row with its sums and maxima in local memory ({@link NnGroupKernels})
+ * and the column sums a work-item per column ({@link NnKernels}), with the same parameters. The
  * fused attention ({@link FusedAttentionKernels}) keeps only lse between its passes.
  *
  * <p>Two-pass ops are two plans run one after the other (layernorm backward: dx, then the parameter
@@ -87,6 +90,11 @@ final class TornadoNnOps extends AbstractNnOps {
     /** The sixteen-lane kernel ({@link NnElementLanes}) when {@code lanes}, else the element-per-work-item one. */
     private static <K> K pick(boolean lanes, K lanesKernel, K perElement) {
         return lanes ? lanesKernel : perElement;
+    }
+
+    /** Whether a column kernel takes sixteen columns per work-item ({@link ColumnLanes}): CPU devices, c a multiple of 16. */
+    private boolean columnLanes(int c) {
+        return plans.cpuLayout && c % 16 == 0;
     }
 
     /** Runs a row kernel of {@link #rowKernel} over {@code rows} rows: a work-item each (CPU) or a work-group each. */
@@ -158,7 +166,7 @@ final class TornadoNnOps extends AbstractNnOps {
         int[] slot = call.slots(writes(out), writes(mean), writes(rstd));
         Launch p = call
                 .launch(LayerNormForward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
-                        rowKernel(NnKernels::nnLayerNormForward, NnGroupKernels::nnLayerNormForwardGroup),
+                        rowKernel(NormLanes::nnLayerNormForwardLanes, NnGroupKernels::nnLayerNormForwardGroup),
                         new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
         p.ip.set(LayerNormForward.N, n);
         p.ip.set(LayerNormForward.C, c);
@@ -181,7 +189,7 @@ final class TornadoNnOps extends AbstractNnOps {
         Launch p = call("nn.layerNormBackward").in(dout).in(x).in(weight).in(mean).in(rstd).inOut(dx)
                 .launch(LayerNormBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
                         .task(tn.task(0),
-                                rowKernel(NnKernels::nnLayerNormBackward, NnGroupKernels::nnLayerNormBackwardGroup),
+                                rowKernel(NormLanes::nnLayerNormBackwardLanes, NnGroupKernels::nnLayerNormBackwardGroup),
                                 new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
         p.ip.set(LayerNormBackward.N, n);
         p.ip.set(LayerNormBackward.C, c);
@@ -193,10 +201,12 @@ final class TornadoNnOps extends AbstractNnOps {
         p.ip.set(LayerNormBackward.DX, off(dx));
         runRows(p, n);
         if (dweight != null || dbias != null) {
-            KernelCall call = call("nn.layerNormParams").in(dout).in(x).in(mean).in(rstd);
+            boolean lanes = columnLanes(c);
+            KernelCall call = call(lanes ? "nn.layerNormParamsLanes" : "nn.layerNormParams").in(dout).in(x).in(mean).in(rstd);
             int[] slot = call.slots(updates(dweight), updates(dbias));
             Launch q = call
-                    .launch(LayerNormParams.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0), NnKernels::nnLayerNormParams,
+                    .launch(LayerNormParams.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                    pick(lanes, ColumnLanes::nnLayerNormParamsLanes, NnKernels::nnLayerNormParams),
                     new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5)));
             q.ip.set(LayerNormParams.N, n);
             q.ip.set(LayerNormParams.C, c);
@@ -210,7 +220,7 @@ final class TornadoNnOps extends AbstractNnOps {
             q.ip.set(LayerNormParams.HAS_B, dbias != null ? 1 : 0);
             q.ip.set(LayerNormParams.DW_SLOT, slot[0]);
             q.ip.set(LayerNormParams.DB_SLOT, slot[1]);
-            run(q, c, true);
+            run(q, lanes ? c / 16 : c, true);
         }
     }
 
@@ -261,26 +271,32 @@ final class TornadoNnOps extends AbstractNnOps {
         run(p, lanes ? (long) n * (c / 16) : (long) n * c, lanes);
     }
 
+    /** On a CPU device with c a multiple of 16, sixteen columns per work-item ({@link ColumnLanes}). */
     @Override
     protected void doBiasBackward(Tensor dout, Tensor dbias, int n, int c) {
-        Launch p = call("nn.biasBackward").in(dout).inOut(dbias).launch(ColumnSums.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnColumnSums, new KernelContext(), ip, a.f(0), a.f(1)));
+        boolean lanes = columnLanes(c);
+        Launch p = call(lanes ? "nn.biasBackwardLanes" : "nn.biasBackward").in(dout).inOut(dbias).launch(ColumnSums.SIZE, 1,
+                (g, tn, ip, fp, a) -> g.task(tn.task(0), pick(lanes, ColumnLanes::nnColumnSumsLanes, NnKernels::nnColumnSums),
+                        new KernelContext(), ip, a.f(0), a.f(1)));
         p.ip.set(ColumnSums.N, n);
         p.ip.set(ColumnSums.C, c);
         p.ip.set(ColumnSums.DOUT, off(dout));
         p.ip.set(ColumnSums.DBIAS, off(dbias));
-        run(p, c, true);
+        run(p, lanes ? c / 16 : c, true);
     }
 
     @Override
     protected void doResidualForward(Tensor a, Tensor b, Tensor out, long n) {
-        Launch p = call("nn.residualForward").in(a).in(b).out(out).launch(Residual.SIZE, 1, (g, tn, ip, fp, x) -> g
-                .task(tn.task(0), NnKernels::nnResidualForward, new KernelContext(), ip, x.f(0), x.f(1), x.f(2)));
+        boolean lanes = plans.cpuLayout;
+        Launch p = call(lanes ? "nn.residualForwardLanes" : "nn.residualForward").in(a).in(b).out(out).launch(Residual.SIZE, 1,
+                (g, tn, ip, fp, x) -> g.task(tn.task(0),
+                        pick(lanes, NnElementLanes::nnResidualForwardLanes, NnKernels::nnResidualForward),
+                        new KernelContext(), ip, x.f(0), x.f(1), x.f(2)));
         p.ip.set(Residual.N, Math.toIntExact(n));
         p.ip.set(Residual.A, off(a));
         p.ip.set(Residual.B, off(b));
         p.ip.set(Residual.OUT, off(out));
-        run(p, n, false);
+        run(p, lanes ? NnElementLanes.chunks(n) : n, lanes);
     }
 
     // ---------------------------------------------------------------- softmax
@@ -288,7 +304,7 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doSoftmaxForward(Tensor x, Tensor out, float scale, boolean causal, int rows, int l) {
         Launch p = call("nn.softmaxForward").in(x).out(out).launch(SoftmaxForward.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), rowKernel(NnKernels::nnSoftmaxForward, NnGroupKernels::nnSoftmaxForwardGroup),
+                .task(tn.task(0), rowKernel(NnRowLanes::nnSoftmaxForwardLanes, NnGroupKernels::nnSoftmaxForwardGroup),
                         new KernelContext(), ip, fp, a.f(0), a.f(1)));
         p.ip.set(SoftmaxForward.ROWS, rows);
         p.ip.set(SoftmaxForward.L, l);
@@ -302,7 +318,7 @@ final class TornadoNnOps extends AbstractNnOps {
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx, float scale, int rows, int l) {
         Launch p = call("nn.softmaxBackward").in(y).in(dy).out(dx).launch(SoftmaxBackward.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), rowKernel(NnKernels::nnSoftmaxBackward, NnGroupKernels::nnSoftmaxBackwardGroup),
+                .task(tn.task(0), rowKernel(NnRowLanes::nnSoftmaxBackwardLanes, NnGroupKernels::nnSoftmaxBackwardGroup),
                         new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2)));
         p.ip.set(SoftmaxBackward.ROWS, rows);
         p.ip.set(SoftmaxBackward.L, l);
@@ -504,7 +520,7 @@ final class TornadoNnOps extends AbstractNnOps {
         KernelCall call = call("nn.rmsNormForward").in(x).in(weight);
         int[] slot = call.slots(writes(out), writes(rstd));
         Launch p = call.launch(RmsNormForward.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
-                rowKernel(NnKernels::nnRmsNormForward, NnGroupKernels::nnRmsNormForwardGroup),
+                rowKernel(NormLanes::nnRmsNormForwardLanes, NnGroupKernels::nnRmsNormForwardGroup),
                 new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3)));
         p.ip.set(RmsNormForward.N, n);
         p.ip.set(RmsNormForward.C, c);
@@ -528,7 +544,7 @@ final class TornadoNnOps extends AbstractNnOps {
                                      int c) {
         Launch p = call("nn.rmsNormBackward").in(dout).in(x).in(weight).in(rstd).inOut(dx).launch(RmsNormBackward.SIZE, 1,
                 (g, tn, ip, fp, a) -> g.task(tn.task(0),
-                        rowKernel(NnKernels::nnRmsNormBackward, NnGroupKernels::nnRmsNormBackwardGroup),
+                        rowKernel(NormLanes::nnRmsNormBackwardLanes, NnGroupKernels::nnRmsNormBackwardGroup),
                         new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4)));
         p.ip.set(RmsNormBackward.N, n);
         p.ip.set(RmsNormBackward.C, c);
@@ -545,9 +561,11 @@ final class TornadoNnOps extends AbstractNnOps {
         int groups = (n + span - 1) / span;
         long floats = (long) groups * c;
         Tensor ws = dev.workspace("tornado.nn.rmsNormWeight", floats).view(0, Math.toIntExact(floats));
-        Launch q = call("nn.rmsNormWeightPartials").in(dout).in(x).in(rstd).out(ws)
-                .launch(RmsNormWeightPartials.SIZE, 1, (g, tn, ip, fp, a) -> g
-                .task(tn.task(0), NnKernels::nnRmsNormWeightPartials, new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3)));
+        boolean lanes = columnLanes(c);
+        Launch q = call(lanes ? "nn.rmsNormWeightPartialsLanes" : "nn.rmsNormWeightPartials").in(dout).in(x).in(rstd).out(ws)
+                .launch(RmsNormWeightPartials.SIZE, 1, (g, tn, ip, fp, a) -> g.task(tn.task(0),
+                        pick(lanes, ColumnLanes::nnRmsNormWeightPartialsLanes, NnKernels::nnRmsNormWeightPartials),
+                        new KernelContext(), ip, a.f(0), a.f(1), a.f(2), a.f(3)));
         q.ip.set(RmsNormWeightPartials.N, n);
         q.ip.set(RmsNormWeightPartials.C, c);
         q.ip.set(RmsNormWeightPartials.SPAN, span);
@@ -556,7 +574,7 @@ final class TornadoNnOps extends AbstractNnOps {
         q.ip.set(RmsNormWeightPartials.X, off(x));
         q.ip.set(RmsNormWeightPartials.RSTD, off(rstd));
         q.ip.set(RmsNormWeightPartials.WS, off(ws));
-        run(q, floats, true);
+        run(q, lanes ? floats / 16 : floats, true);
         Launch r = call("nn.rmsNormWeightCombine").in(ws).inOut(dweight)
                 .launch(RmsNormWeightCombine.SIZE, 1, (g, tn, ip, fp, a) -> g
                 .task(tn.task(0), NnKernels::nnRmsNormWeightCombine, new KernelContext(), ip, a.f(0), a.f(1)));

@@ -9,7 +9,8 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The optim family on a TornadoVM device ({@link OptimKernels}): element-wise AdamW, and the
+ * The optim family on a TornadoVM device ({@link OptimKernels}): element-wise AdamW (on a CPU device a
+ * span of elements per work-item in sixteen lanes, {@link OptimLanes}), and the
  * reductions as one plan of two tasks (partials into the device workspace, then one work-item adds
  * them in order), fake quantization a third task after the max-abs reduction. The number of partials
  * depends only on n, so results do not depend on scheduling. Operands may be views at any offset.
@@ -33,10 +34,17 @@ final class TornadoOptimOps extends AbstractOptimOps {
     @Override
     protected void doAdamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s, Tensor gradScale, long n) {
         // p, m and v go to the written argument (slot) of their array: see OptimKernels.adamw
-        KernelCall call = plans.call("adamw").in(grad).in(gradScale);
+        // on a CPU device a span of elements per work-item in sixteen lanes (OptimLanes), else one element each
+        boolean lanes = plans.cpuLayout;
+        KernelCall call = plans.call(lanes ? "adamwLanes" : "adamw").in(grad).in(gradScale);
         int[] slot = call.slots(KernelCall.updates(param), KernelCall.updates(m), KernelCall.updates(v));
-        Launch p = call.launch(OptimKernels.ADAMW_PARAMS, 7, (g, t, ip, fp, a) -> g
-                .task(t.task(0), OptimKernels::adamw, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4)));
+        Launch p = call.launch(OptimKernels.ADAMW_PARAMS, 7, (g, t, ip, fp, a) -> lanes
+                ? g.task(t.task(0), OptimLanes::adamwLanes, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4))
+                : g.task(t.task(0), OptimKernels::adamw, new KernelContext(), ip, fp, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4)));
+        if (lanes && (slot[0] != 0 || slot[1] > 1)) {
+            // OptimLanes.adamwLanes addresses p in slot 0 and m in slot 0 or 1, as KernelCall.slots numbers them
+            throw new IllegalStateException("adamw slots " + java.util.Arrays.toString(slot) + "; OptimLanes expects p in 0, m in 0 or 1");
+        }
         Tensor[] state = {param, m, v};
         p.ip.set(OptimKernels.ADAMW_N, (int) n);
         p.ip.set(OptimKernels.ADAMW_HAS_SCALE, gradScale != null ? 1 : 0);
@@ -49,7 +57,11 @@ final class TornadoOptimOps extends AbstractOptimOps {
         for (int i = 0; i < f.length; i++) {
             p.fp.set(i, f[i]);
         }
-        p.run(n, false);
+        if (lanes) {
+            p.run(Level1Lanes.spans(n), true);
+        } else {
+            p.run(n, false);
+        }
     }
 
     /** The workspace: MAX_GROUPS partials, then one float for a reduction's result that stays on the device. */
