@@ -15,19 +15,32 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * layout:
  * <ul>
  * <li>{@link #matmulPanel}: op(B) in column panels of {@value #PANEL} (packed by {@link #packPanels},
- * or a float32 B that is not transposed, n a multiple of {@value #PANEL}, read in place: its rows
- * are the panels' rows already), each work-item {@value #ROW_GROUP} row blocks of
- * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 24 float16 accumulators (24 of the 32 vector
- * registers), over k in slices of
- * {@value #SLICE} so that a slice of the panel stays in L2 while the row blocks reuse it.</li>
+ * 64-byte aligned, or a float32 B that is not transposed, n a multiple of {@value #PANEL}, read in
+ * place: its rows are the panels' rows already), each work-item {@value #ROW_GROUP} row blocks of
+ * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 20 float16 accumulators, over k in one pass
+ * up to {@value #SLICE_ABOVE}, else in slices of about {@value #SLICE} so that a slice of the panel
+ * stays in L2 while the row blocks reuse it.</li>
  * <li>{@link #matmulDots}: row-major A by Bᵀ of a large B (the LM head), both read in place along k,
- * each work-item a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 24 float16 dot-product
+ * each work-item a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 18 float16 dot-product
  * sums, added across lanes at the end.</li>
  * </ul>
- * A multiply and an add per lane (Float16 has no fma), within the contract's tolerance.
+ * A multiply and an add per lane: {@code Float16} has no fma, TornadoVM writes each product and each sum
+ * as its own statement, and the plans build without contraction ({@link TornadoPlans#OPENCL_FLAGS}), so
+ * PoCL keeps them apart; within the contract's tolerance.
+ *
+ * <p><b>Why the blocks are smaller than the OpenCL backend's</b> (6 x 64 and 4 x 6 there). TornadoVM
+ * emits every load of a step before its arithmetic, and PoCL's LLVM schedules them early, so a step holds its
+ * accumulators, every loaded value of A and B and a product at once: 24 + 6 + 4 + 1 = 35 vector
+ * registers for a 6 x 64 block, 24 + 4 + 6 + 1 = 35 for 4 x 6 dot products, of the 32 that AVX-512
+ * has. Both spilled: the panel loop was 121 instructions per step (3 accumulators on the stack and 38
+ * register-to-register moves), the dots loop 107 (18 stack accesses), against the OpenCL backend's 38
+ * and 40 with fma. At 5 x 64 (20 + 5 + 4 + 1 = 30) and 3 x 6 (18 + 3 + 6 + 1 = 28) they are 65 and 49
+ * instructions per step with nothing on the stack (read from PoCL's kernel cache with
+ * {@code objdump -d}: {@code POCL_CACHE_DIR=dir}, then {@code dir/…/matmulPanel/…/matmulPanel.so}).
+ * 3 x 6 keeps the dots kernel's six rows of B per work-item, so A is read from L2 as often as before.
  *
  * <p>Parameters: the sgemm layout of {@link LinalgKernels} ({@code ip[0..12]}), then for the panel
- * kernel {@link #P_PACKED} .. {@link #P_IN_PLACE} and the offsets from {@link #PANEL_PARAMS}; the dots
+ * kernel {@link #P_PACKED} .. {@link #P_PANELS_AT} and the offsets from {@link #PANEL_PARAMS}; the dots
  * kernel reads the offsets of a, b, c from {@link LinalgKernels#MATMUL_PARAMS}.
  */
 final class SgemmKernels {
@@ -35,16 +48,18 @@ final class SgemmKernels {
     /** Columns of a panel of op(B) and of a panel work-item's block of C. */
     static final int PANEL = 64;
     /** Rows of C per work-item of {@link #matmulPanel}. */
-    static final int PANEL_ROWS = 6;
+    static final int PANEL_ROWS = 5;
     /** Rows and columns of C per work-item of {@link #matmulDots}. */
-    static final int DOTS_ROWS = 4;
+    static final int DOTS_ROWS = 3;
     static final int DOTS_COLS = 6;
     /** Row blocks per work-item of {@link #matmulPanel}, which share each slice of the panel in cache. */
     static final int ROW_GROUP = 8;
     /**
-     * Depth of a slice of k: each work-item runs its row blocks over one slice of the panel (64 x 512
-     * floats, 128 KiB, in L2) before the next, adding into C after the first.
+     * Above this depth k runs in slices of about {@value #SLICE} (as the OpenCL backend's CPU sgemm): each
+     * work-item runs its row blocks over one slice of the panel (64 x 512 floats, 128 KiB, in L2) before
+     * the next, adding into C after the first. At or below it, one pass: C is written once.
      */
+    static final int SLICE_ABOVE = 2560;
     static final int SLICE = 512;
     /** Packed floats per batch (ceil(n/64)·64·k). */
     static final int P_PACKED = 13;
@@ -60,8 +75,20 @@ final class SgemmKernels {
      * places either way (TornadoVM builds no kernel that indexes its int parameters by one of them).
      */
     static final int P_IN_PLACE = 17;
+    /** Depth of a slice of k: k itself up to {@link #SLICE_ABOVE}, else about {@link #SLICE}. */
+    static final int P_SLICE = 18;
+    /**
+     * Where the packed panels start in the scratch ({@link #PANELS_AT}; 0 in place), so that their rows are
+     * 64-byte aligned and each float16 load of a row touches one cache line, not two.
+     */
+    static final int P_PANELS_AT = 19;
     /** Panel sgemm parameters before the operands' offsets. */
-    static final int PANEL_PARAMS = 18;
+    static final int PANEL_PARAMS = 20;
+    /**
+     * Floats before the packed panels in the scratch: a TornadoVM array's elements start 16 bytes into its
+     * buffer (which PoCL aligns to 128 bytes, its CL_DEVICE_MEM_BASE_ADDR_ALIGN), and 16 + 4·12 = 64.
+     */
+    static final int PANELS_AT = 12;
 
     private SgemmKernels() {
     }
@@ -84,7 +111,7 @@ final class SgemmKernels {
             int p = r - q * k;
             int sb1 = ip.get(LinalgKernels.P_SB1);
             int bp = ip.get(PANEL_PARAMS + 1) + z * ip.get(LinalgKernels.P_STRIDE_B) + p * ip.get(LinalgKernels.P_SB0);
-            int dst = ip.get(PANEL_PARAMS + 2) + z * ip.get(P_PACKED) + r * PANEL;
+            int dst = ip.get(PANEL_PARAMS + 2) + ip.get(P_PANELS_AT) + z * ip.get(P_PACKED) + r * PANEL;
             for (int j = 0; j < PANEL; j++) {
                 int col = q * PANEL + j;
                 float v = 0f;
@@ -99,10 +126,10 @@ final class SgemmKernels {
     /**
      * C = alpha·op(A)·op(B) + beta·C, each work-item {@value #ROW_GROUP} blocks of {@value #PANEL_ROWS} x
      * {@value #PANEL} of one panel, slice by slice of k: per step p four float16 loads of the panel's row
-     * and six values of op(A), 24 vector multiply-adds; the first slice applies beta, later ones add
+     * and five values of op(A), 20 vector multiply-adds; the first slice applies beta, later ones add
      * to C. Groups vary fastest, so neighbouring work-items share one panel in cache. Rows past m read
      * row m-1 and are not stored; columns past n are zeros in a packed panel and never stored.
-     * Global size batch·ceil(n/64)·ceil(ceil(m/6)/8).
+     * Global size batch·ceil(n/64)·ceil(ceil(m/5)/8).
      */
     static void matmulPanel(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray src, FloatArray c) {
         int id = ctx.globalIdx;
@@ -125,7 +152,7 @@ final class SgemmKernels {
                 aAt = PANEL_PARAMS + 1;
             }
             int ao = ip.get(aAt) + z * ip.get(LinalgKernels.P_STRIDE_A);
-            int panel = ip.get(PANEL_PARAMS + 2) + z * ip.get(P_PANEL_BATCH) + q * ip.get(P_PANEL_STRIDE);
+            int panel = ip.get(PANEL_PARAMS + 2) + ip.get(P_PANELS_AT) + z * ip.get(P_PANEL_BATCH) + q * ip.get(P_PANEL_STRIDE);
             float alpha = fp.get(0);
             float beta = fp.get(1);
             boolean readC = ip.get(LinalgKernels.P_READ_C) != 0;
@@ -134,8 +161,9 @@ final class SgemmKernels {
             int j0 = q * PANEL;
             int rbEnd = Math.min(rowBlocks, (g + 1) * ROW_GROUP);
             float[] t = new float[PANEL_ROWS * PANEL];
-            for (int p0 = 0; p0 < k; p0 += SLICE) {
-                int p1 = Math.min(k, p0 + SLICE);
+            int slice = ip.get(P_SLICE);
+            for (int p0 = 0; p0 < k; p0 += slice) {
+                int p1 = Math.min(k, p0 + slice);
                 for (int rb = g * ROW_GROUP; rb < rbEnd; rb++) {
                     int i0 = rb * PANEL_ROWS;
                     int ra0 = ao + Math.min(i0 + 0, m - 1) * sa0;
@@ -143,7 +171,6 @@ final class SgemmKernels {
                     int ra2 = ao + Math.min(i0 + 2, m - 1) * sa0;
                     int ra3 = ao + Math.min(i0 + 3, m - 1) * sa0;
                     int ra4 = ao + Math.min(i0 + 4, m - 1) * sa0;
-                    int ra5 = ao + Math.min(i0 + 5, m - 1) * sa0;
                     Float16 c00 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c01 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c02 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
@@ -164,10 +191,6 @@ final class SgemmKernels {
                     Float16 c41 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c42 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c43 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-                    Float16 c50 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-                    Float16 c51 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-                    Float16 c52 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-                    Float16 c53 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     for (int p = p0; p < p1; p++) {
                         int pb = panel + p * ps;
                         Float16 b0 = new Float16(src.get(pb), src.get(pb + 1), src.get(pb + 2), src.get(pb + 3),
@@ -213,11 +236,6 @@ final class SgemmKernels {
                         c41 = Float16.add(c41, Float16.mult(b1, x4));
                         c42 = Float16.add(c42, Float16.mult(b2, x4));
                         c43 = Float16.add(c43, Float16.mult(b3, x4));
-                        Float16 x5 = splat(a.get(ra5 + pa));
-                        c50 = Float16.add(c50, Float16.mult(b0, x5));
-                        c51 = Float16.add(c51, Float16.mult(b1, x5));
-                        c52 = Float16.add(c52, Float16.mult(b2, x5));
-                        c53 = Float16.add(c53, Float16.mult(b3, x5));
                     }
                     // the block through a private array, so that the stores are one loop (TornadoVM inlines a
                     // kernel's helpers only up to a size, and the stores written out are past it)
@@ -301,22 +319,6 @@ final class SgemmKernels {
                     t[308] = c43.getS4(); t[309] = c43.getS5(); t[310] = c43.getS6(); t[311] = c43.getS7();
                     t[312] = c43.getS8(); t[313] = c43.getS9(); t[314] = c43.getS10(); t[315] = c43.getS11();
                     t[316] = c43.getS12(); t[317] = c43.getS13(); t[318] = c43.getS14(); t[319] = c43.getS15();
-                    t[320] = c50.getS0(); t[321] = c50.getS1(); t[322] = c50.getS2(); t[323] = c50.getS3();
-                    t[324] = c50.getS4(); t[325] = c50.getS5(); t[326] = c50.getS6(); t[327] = c50.getS7();
-                    t[328] = c50.getS8(); t[329] = c50.getS9(); t[330] = c50.getS10(); t[331] = c50.getS11();
-                    t[332] = c50.getS12(); t[333] = c50.getS13(); t[334] = c50.getS14(); t[335] = c50.getS15();
-                    t[336] = c51.getS0(); t[337] = c51.getS1(); t[338] = c51.getS2(); t[339] = c51.getS3();
-                    t[340] = c51.getS4(); t[341] = c51.getS5(); t[342] = c51.getS6(); t[343] = c51.getS7();
-                    t[344] = c51.getS8(); t[345] = c51.getS9(); t[346] = c51.getS10(); t[347] = c51.getS11();
-                    t[348] = c51.getS12(); t[349] = c51.getS13(); t[350] = c51.getS14(); t[351] = c51.getS15();
-                    t[352] = c52.getS0(); t[353] = c52.getS1(); t[354] = c52.getS2(); t[355] = c52.getS3();
-                    t[356] = c52.getS4(); t[357] = c52.getS5(); t[358] = c52.getS6(); t[359] = c52.getS7();
-                    t[360] = c52.getS8(); t[361] = c52.getS9(); t[362] = c52.getS10(); t[363] = c52.getS11();
-                    t[364] = c52.getS12(); t[365] = c52.getS13(); t[366] = c52.getS14(); t[367] = c52.getS15();
-                    t[368] = c53.getS0(); t[369] = c53.getS1(); t[370] = c53.getS2(); t[371] = c53.getS3();
-                    t[372] = c53.getS4(); t[373] = c53.getS5(); t[374] = c53.getS6(); t[375] = c53.getS7();
-                    t[376] = c53.getS8(); t[377] = c53.getS9(); t[378] = c53.getS10(); t[379] = c53.getS11();
-                    t[380] = c53.getS12(); t[381] = c53.getS13(); t[382] = c53.getS14(); t[383] = c53.getS15();
                     for (int rr = 0; rr < PANEL_ROWS; rr++) {
                         if (i0 + rr < m) {
                             int o = co + (i0 + rr) * ldc + j0;
@@ -342,10 +344,10 @@ final class SgemmKernels {
     /**
      * C = alpha·A·Bᵀ + beta·C for row-major A and B (op(A)(i, p) = a[i·sa0 + p], op(B)(p, j) =
      * b[j·sb1 + p]), each element of C a dot product along k, sixteen lanes at a time: a work-item holds
-     * a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 24 float16 sums and reads its rows of A
+     * a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 18 float16 sums and reads its rows of A
      * and B in address order; the lanes are added at the end, then the k % 16 tail. Row blocks vary
      * fastest, so a work-group's work-items share their six rows of B in cache. Rows and columns past
-     * the edge read the last one and are not stored. Global size batch·ceil(n/6)·ceil(m/4).
+     * the edge read the last one and are not stored. Global size batch·ceil(n/6)·ceil(m/3).
      */
     static void matmulDots(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray b, FloatArray c) {
         int id = ctx.globalIdx;
@@ -367,7 +369,6 @@ final class SgemmKernels {
             int ra0 = ao + Math.min(i0 + 0, m - 1) * sa0;
             int ra1 = ao + Math.min(i0 + 1, m - 1) * sa0;
             int ra2 = ao + Math.min(i0 + 2, m - 1) * sa0;
-            int ra3 = ao + Math.min(i0 + 3, m - 1) * sa0;
             int rb0 = bo + Math.min(j0 + 0, n - 1) * sb1;
             int rb1 = bo + Math.min(j0 + 1, n - 1) * sb1;
             int rb2 = bo + Math.min(j0 + 2, n - 1) * sb1;
@@ -392,12 +393,6 @@ final class SgemmKernels {
             Float16 d23 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             Float16 d24 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             Float16 d25 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float16 d30 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float16 d31 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float16 d32 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float16 d33 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float16 d34 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
-            Float16 d35 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
             int k16 = k - k % 16;
             for (int p = 0; p < k16; p += 16) {
                 Float16 b0 = new Float16(b.get(rb0 + p), b.get(rb0 + p + 1), b.get(rb0 + p + 2), b.get(rb0 + p + 3),
@@ -454,16 +449,6 @@ final class SgemmKernels {
                 d23 = Float16.add(d23, Float16.mult(x2, b3));
                 d24 = Float16.add(d24, Float16.mult(x2, b4));
                 d25 = Float16.add(d25, Float16.mult(x2, b5));
-                Float16 x3 = new Float16(a.get(ra3 + p), a.get(ra3 + p + 1), a.get(ra3 + p + 2), a.get(ra3 + p + 3),
-                        a.get(ra3 + p + 4), a.get(ra3 + p + 5), a.get(ra3 + p + 6), a.get(ra3 + p + 7),
-                        a.get(ra3 + p + 8), a.get(ra3 + p + 9), a.get(ra3 + p + 10), a.get(ra3 + p + 11),
-                        a.get(ra3 + p + 12), a.get(ra3 + p + 13), a.get(ra3 + p + 14), a.get(ra3 + p + 15));
-                d30 = Float16.add(d30, Float16.mult(x3, b0));
-                d31 = Float16.add(d31, Float16.mult(x3, b1));
-                d32 = Float16.add(d32, Float16.mult(x3, b2));
-                d33 = Float16.add(d33, Float16.mult(x3, b3));
-                d34 = Float16.add(d34, Float16.mult(x3, b4));
-                d35 = Float16.add(d35, Float16.mult(x3, b5));
             }
             float alpha = fp.get(0);
             float beta = fp.get(1);
@@ -489,12 +474,6 @@ final class SgemmKernels {
             t[15] = sum16(d23);
             t[16] = sum16(d24);
             t[17] = sum16(d25);
-            t[18] = sum16(d30);
-            t[19] = sum16(d31);
-            t[20] = sum16(d32);
-            t[21] = sum16(d33);
-            t[22] = sum16(d34);
-            t[23] = sum16(d35);
             for (int rr = 0; rr < DOTS_ROWS; rr++) {
                 int ra = ao + Math.min(i0 + rr, m - 1) * sa0;
                 for (int jj = 0; jj < DOTS_COLS; jj++) {

@@ -7,8 +7,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * The linalg family on a TornadoVM device ({@link LinalgKernels}, {@link SgemmKernels}): strided-batched
- * sgemm (on CPU devices 6 x 64 {@code Float16} register blocks over op(B) in 64-column panels, k in slices, read in
- * place or packed into the plan's own scratch, and for the LM head's Bᵀ 4 x 6 blocks of {@code Float16}
+ * sgemm (on CPU devices 5 x 64 {@code Float16} register blocks over op(B) in 64-column panels, k in slices above 2,560, read in
+ * place or packed into the plan's own scratch, and for the LM head's Bᵀ 3 x 6 blocks of {@code Float16}
  * dot products; one work-item per element of C elsewhere; each task over every batch) and element-wise
  * axpy, scale, fill and copy (on CPU devices a span of elements per work-item in sixteen lanes,
  * {@link Level1Lanes}; one element each elsewhere). Operands may be views at any offset, with any leading
@@ -65,7 +65,7 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
         long packed = panels * SgemmKernels.PANEL * k;
         KernelCall call = plans.call(op).in(a).in(b);
         if (packs) {
-            call = call.ownScratch(packed * batch);
+            call = call.ownScratch(packed * batch + SgemmKernels.PANELS_AT);
         }
         call = readC ? call.inOut(c) : call.out(c, (long) batch * m * n);
         Launch p = switch (op) {
@@ -105,6 +105,10 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
                 ip.set(SgemmKernels.P_ROW_STRIDE, packs ? SgemmKernels.PANEL : ldb);
                 ip.set(SgemmKernels.P_PANEL_BATCH, packs ? (int) packed : (int) strideB);
                 ip.set(SgemmKernels.P_IN_PLACE, packs ? 0 : 1);
+                ip.set(SgemmKernels.P_PANELS_AT, packs ? SgemmKernels.PANELS_AT : 0);
+                // as the OpenCL backend: one pass up to SLICE_ABOVE, else slices of about SLICE
+                int slices = k > SgemmKernels.SLICE_ABOVE ? (k + SgemmKernels.SLICE - 1) / SgemmKernels.SLICE : 1;
+                ip.set(SgemmKernels.P_SLICE, (k + slices - 1) / slices);
                 long rowBlocks = (m + SgemmKernels.PANEL_ROWS - 1) / SgemmKernels.PANEL_ROWS;
                 long groups = (rowBlocks + SgemmKernels.ROW_GROUP - 1) / SgemmKernels.ROW_GROUP;
                 if (packs) {
