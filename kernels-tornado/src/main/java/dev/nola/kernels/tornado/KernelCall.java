@@ -100,6 +100,8 @@ final class KernelCall {
     private final List<Through> through = new ArrayList<>();
     /** Floats of the call's own scratch array, or 0. */
     private long ownFloats;
+    /** Outside a capture: free the plan once it has run ({@link #once}). */
+    private boolean once;
 
     KernelCall(TornadoPlans plans, String op) {
         this.plans = plans;
@@ -159,6 +161,18 @@ final class KernelCall {
         }
         operands.add(new Operand(null, null, 0, Use.OWN_SCRATCH, false));
         ownFloats = Math.max(1, floats);
+        return this;
+    }
+
+    /**
+     * Outside a capture, frees the call's plan (its compiled code and device buffers) as soon as it has
+     * run, instead of caching it: for a call not expected again on these storages, whose outputs the
+     * plan has copied back to the host, so its device copy would only hold them a second time (on PoCL,
+     * in host memory). A basis bank is generated once: a GPT-2 124M materialised model's 24 banks,
+     * 1.13 GB, were held by their plans as well as in their arenas until the step's segment was built.
+     */
+    KernelCall once() {
+        once = true;
         return this;
     }
 
@@ -236,6 +250,9 @@ final class KernelCall {
         setOffsets(p.values, ipSize);
         return new Launch(op, p.values, () -> {
             p.execute();
+            if (once) {
+                plans.cache().drop(key);
+            }
             for (Operand o : operands) {
                 if (o.use().written()) {
                     o.storage().touch();

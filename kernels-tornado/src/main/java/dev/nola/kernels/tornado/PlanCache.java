@@ -59,6 +59,14 @@ final class PlanCache {
         p.close();
     }
 
+    /** Frees the plan under {@code key}, if any ({@link KernelCall#once}). */
+    void drop(CallKey key) {
+        KernelPlan p = plans.remove(key);
+        if (p != null) {
+            free(p);
+        }
+    }
+
     /** Frees the plans that use a tensor being closed. */
     void evict(TornadoTensor t) {
         Iterator<KernelPlan> it = plans.values().iterator();

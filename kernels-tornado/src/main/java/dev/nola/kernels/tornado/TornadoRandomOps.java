@@ -17,7 +17,8 @@ final class TornadoRandomOps extends AbstractRandomOps {
 
     @Override
     protected void doBasis(BasisStream stream, int firstIndex, int count, long n, Tensor out) {
-        KernelCall call = plans.call("basis").out(out, (long) count * n);
+        // generated once per bank: its plan goes once the basis is on the host (KernelCall.once)
+        KernelCall call = plans.call("basis").out(out, (long) count * n).once();
         Launch p = call.launch(RandomKernels.P_SIZE, 1, (g, t, ip, fp, a) -> g
                 .task(t.task(0), RandomKernels::basis, new KernelContext(), ip, fp, a.f(0)));
         TornadoPlans.streamParams(p.ip, p.fp, stream, firstIndex, count, (int) n);

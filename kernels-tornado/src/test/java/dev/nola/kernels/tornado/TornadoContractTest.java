@@ -1,5 +1,6 @@
 package dev.nola.kernels.tornado;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -143,6 +144,33 @@ class TornadoContractTest {
                     .task(t.task(0), LinalgKernels::fillElements, new KernelContext(), ip, fp, a.f(0)));
             assertEquals(3, small.cache().built(), "the most recent plan is still cached");
             small.closeAll();
+        }
+    }
+
+    /**
+     * A basis bank generated outside a capture leaves no plan holding a device copy of it (on PoCL a
+     * second copy in host memory, for as long as the plan was cached): its plan is freed once the basis
+     * is on the host, which still holds the reference's bits. Generating it again builds a new plan.
+     */
+    @Test
+    void aBasisGeneratedOnItsOwnLeavesNoDeviceCopyBehind() {
+        try (Device dev = Backends.open("tornado:0:0"); Device ref = Backends.open("reference")) {
+            TornadoPlans plans = ((TornadoVmDevice) dev).plans();
+            BasisStream s = new BasisStream(42, 7, BasisStream.DOMAIN_BASIS, 0.0316f);
+            int count = 8;
+            int n = 1 << 16;
+            Tensor t = dev.allocate(count, n);
+            Tensor r = ref.allocate(count, n);
+            long held = plans.cache().heldBytes();
+            long built = plans.cache().built();
+            for (int k = 0; k < 2; k++) {
+                dev.random().basis(s, 0, count, t);
+                assertEquals(built + k + 1, plans.cache().built(), "a plan per generation");
+                assertEquals(held, plans.cache().heldBytes(), "device bytes held by plans after basis " + k
+                        + " (the basis is " + 4L * count * n + ")");
+            }
+            ref.random().basis(s, 0, count, r);
+            assertArrayEquals(ref.read(r), dev.read(t), "the basis on the host");
         }
     }
 
