@@ -41,6 +41,14 @@ final class Paired {
      * right after torch's. The pause lets them sleep first (and our pool's workers too, for fairness).
      */
     static final long SETTLE_MILLIS = 200;
+    /**
+     * Untimed calls that open each side of a round, as a fraction of its timed calls (at least one).
+     * After the pause a side's first calls run slow for tens of milliseconds: here a 1 ms matmul of ours
+     * took 1.5–1.8 ms over a whole 50-call round after a 0.2 s sleep and 1.0–1.2 ms without it (the
+     * fork-join hand-off after the vCPUs have been idle, likely). OpenBLAS's threads spin between calls
+     * and are hit less, so without the warm-up a round measured the pause more than the product.
+     */
+    static final double WARM_FRACTION = 0.5;
 
     private Paired() {
     }
@@ -185,13 +193,19 @@ final class Paired {
                 c.bytes(), "timed as in its group (checked there)", extra);
     }
 
+    /** Untimed calls before a side's {@code reps} timed ones ({@link #WARM_FRACTION}). */
+    static int warmFor(int reps) {
+        return Math.max(1, (int) Math.ceil(reps * WARM_FRACTION));
+    }
+
     private static double peerRound(Session peer, Case c, int reps) throws IOException {
-        double[] t = peer.time(c.group(), c.op(), c.shape(), reps);
+        int warm = warmFor(reps);
+        double[] t = peer.time(c.group(), c.op(), c.shape(), warm + reps);
         if (t == null) {
             throw new IllegalStateException("the " + peer.name + " peer failed on " + c.op() + " " + c.shape());
         }
         settle();
-        return median(t);
+        return median(Arrays.copyOfRange(t, warm, t.length));
     }
 
     private static void settle() {
@@ -203,6 +217,9 @@ final class Paired {
     }
 
     private static double ourRound(Device d, Case.Prepared p, int reps) {
+        for (int i = warmFor(reps); i > 0; i--) {
+            Case.once(d, p);
+        }
         double[] t = new double[reps];
         for (int i = 0; i < reps; i++) {
             long t0 = System.nanoTime();
