@@ -100,7 +100,7 @@ final class KernelCall {
     private final List<Through> through = new ArrayList<>();
     /** Floats of the call's own scratch array, or 0. */
     private long ownFloats;
-    /** Outside a capture: free the plan once it has run ({@link #once}). */
+    /** Outside a capture: free the plan's device buffers once it has run ({@link #once}). */
     private boolean once;
 
     KernelCall(TornadoPlans plans, String op) {
@@ -165,11 +165,12 @@ final class KernelCall {
     }
 
     /**
-     * Outside a capture, frees the call's plan (its compiled code and device buffers) as soon as it has
-     * run, instead of caching it: for a call not expected again on these storages, whose outputs the
-     * plan has copied back to the host, so its device copy would only hold them a second time (on PoCL,
-     * in host memory). A basis bank is generated once: a GPT-2 124M materialised model's 24 banks,
-     * 1.13 GB, were held by their plans as well as in their arenas until the step's segment was built.
+     * Outside a capture, frees the device buffers of the call's plan as soon as it has run, and keeps
+     * its compiled kernels cached ({@link PlanCache#release}): for a call rarely repeated on these
+     * storages, whose outputs the plan has copied back to the host, so its device copy would only hold
+     * them a second time (on PoCL, in host memory). A basis bank is generated once: a GPT-2 124M
+     * materialised model's 24 banks, 1.13 GB, were held by their plans as well as in their arenas until
+     * the step's segment was built.
      */
     KernelCall once() {
         once = true;
@@ -251,7 +252,7 @@ final class KernelCall {
         return new Launch(op, p.values, () -> {
             p.execute();
             if (once) {
-                plans.cache().drop(key);
+                plans.cache().release(key);
             }
             for (Operand o : operands) {
                 if (o.use().written()) {

@@ -90,6 +90,24 @@ final class KernelPlan implements AutoCloseable {
         return false;
     }
 
+    /** Whether {@link #freeDevice} released the device buffers since the plan last ran. */
+    private boolean deviceFreed;
+
+    /** Releases the plan's device buffers and keeps its compiled kernels; the next run allocates them again. */
+    void freeDevice() {
+        plan.freeDeviceMemory();
+        deviceFreed = true;
+    }
+
+    boolean deviceFreed() {
+        return deviceFreed;
+    }
+
+    /** The plan is about to run again after {@link #freeDevice}: its buffers count once more. */
+    void deviceInUse() {
+        deviceFreed = false;
+    }
+
     /** Runs every task in order with the grids set, the tensors' latest data on the host first. */
     void execute() {
         for (TornadoTensor t : tensors) {

@@ -38,6 +38,10 @@ final class PlanCache {
             free(p);
             p = null;
         }
+        if (p != null && p.deviceFreed()) {
+            budget.add(p.deviceBytes()); // its next run allocates its buffers again
+            p.deviceInUse();
+        }
         if (p == null) {
             p = compile.get();
             built++;
@@ -55,15 +59,23 @@ final class PlanCache {
     }
 
     private void free(KernelPlan p) {
-        budget.remove(p.deviceBytes());
+        if (!p.deviceFreed()) {
+            budget.remove(p.deviceBytes());
+        }
         p.close();
     }
 
-    /** Frees the plan under {@code key}, if any ({@link KernelCall#once}). */
-    void drop(CallKey key) {
-        KernelPlan p = plans.remove(key);
-        if (p != null) {
-            free(p);
+    /**
+     * Frees the device buffers of the plan under {@code key}, if any, and keeps its compiled kernels
+     * ({@link KernelCall#once}): a later call on the same tensors allocates and copies again but does
+     * not compile again (dropping the plan instead made the family bench's repeated basis compile on
+     * every call, about 120 ms on PoCL).
+     */
+    void release(CallKey key) {
+        KernelPlan p = plans.get(key);
+        if (p != null && !p.deviceFreed()) {
+            budget.remove(p.deviceBytes());
+            p.freeDevice();
         }
     }
 
