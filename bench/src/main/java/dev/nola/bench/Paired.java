@@ -49,6 +49,11 @@ final class Paired {
      * and are hit less, so without the warm-up a round measured the pause more than the product.
      */
     static final double WARM_FRACTION = 0.5;
+    /**
+     * Untimed time that opens each side at least, in seconds: for the smallest products (0.3–0.4 ms)
+     * half a round's calls were 10 ms, and they still ran 1.5× slower than back to back.
+     */
+    static final double WARM_SECONDS = 0.05;
 
     private Paired() {
     }
@@ -159,7 +164,9 @@ final class Paired {
         Case.once(d, p);
         long t0 = System.nanoTime();
         Case.once(d, p);
-        int reps = repsFor((System.nanoTime() - t0) * 1e-9, seconds);
+        double once = (System.nanoTime() - t0) * 1e-9;
+        int reps = repsFor(once, seconds);
+        int warm = warmFor(reps, once);
         if (peer.time(c.group(), c.op(), c.shape(), 1) == null) {
             return null;
         }
@@ -169,11 +176,11 @@ final class Paired {
         settle();
         for (int r = 0; r < rounds; r++) {
             if (r % 2 == 0) {
-                ours[r] = ourRound(d, p, reps);
-                theirs[r] = peerRound(peer, c, reps);
+                ours[r] = ourRound(d, p, warm, reps);
+                theirs[r] = peerRound(peer, c, warm, reps);
             } else {
-                theirs[r] = peerRound(peer, c, reps);
-                ours[r] = ourRound(d, p, reps);
+                theirs[r] = peerRound(peer, c, warm, reps);
+                ours[r] = ourRound(d, p, warm, reps);
             }
             ratio[r] = theirs[r] / ours[r];
         }
@@ -189,17 +196,21 @@ final class Paired {
         extra.put("speed_vs_peer_max", sorted[rounds - 1]);
         extra.put("rounds", rounds);
         extra.put("reps_per_round", reps);
+        extra.put("warmup_per_round", warm);
         return new Row("paired", c.op(), c.shape(), d.id(), 2, rounds * reps, o[0], median(ours), o[rounds - 1], c.flops(),
                 c.bytes(), "timed as in its group (checked there)", extra);
     }
 
-    /** Untimed calls before a side's {@code reps} timed ones ({@link #WARM_FRACTION}). */
-    static int warmFor(int reps) {
-        return Math.max(1, (int) Math.ceil(reps * WARM_FRACTION));
+    /**
+     * Untimed calls before a side's {@code reps} timed ones of about {@code once} seconds each: half as
+     * many ({@link #WARM_FRACTION}), or enough for {@link #WARM_SECONDS}, whichever is more, at most 200.
+     */
+    static int warmFor(int reps, double once) {
+        int byTime = (int) Math.min(200, Math.ceil(WARM_SECONDS / Math.max(once, 1e-6)));
+        return Math.max(1, Math.max((int) Math.ceil(reps * WARM_FRACTION), byTime));
     }
 
-    private static double peerRound(Session peer, Case c, int reps) throws IOException {
-        int warm = warmFor(reps);
+    private static double peerRound(Session peer, Case c, int warm, int reps) throws IOException {
         double[] t = peer.time(c.group(), c.op(), c.shape(), warm + reps);
         if (t == null) {
             throw new IllegalStateException("the " + peer.name + " peer failed on " + c.op() + " " + c.shape());
@@ -216,8 +227,8 @@ final class Paired {
         }
     }
 
-    private static double ourRound(Device d, Case.Prepared p, int reps) {
-        for (int i = warmFor(reps); i > 0; i--) {
+    private static double ourRound(Device d, Case.Prepared p, int warm, int reps) {
+        for (int i = warm; i > 0; i--) {
             Case.once(d, p);
         }
         double[] t = new double[reps];

@@ -210,7 +210,7 @@ final class Report {
         Row first = paired.get(0);
         sb.append("## Matmuls paired with the peers\n\nThe same products again, in ").append(f0(first.extra().get("rounds")))
                 .append(" alternating rounds per row (ours, the peer's, the peer's, ours, …; each side of a round a few calls")
-                .append(" of about 0.1 s in all, 0.02 s under --quick, or one call if it takes longer, after half as many untimed ones),")
+                .append(" of about 0.1 s in all, 0.02 s under --quick, or one call if it takes longer, after half as many untimed ones, 0.05 s at least),")
                 .append(" so that both sides of a round meet the machine")
                 .append(" in the same state. ×peer = the median over rounds of the peer's round median ÷ ours (range: the")
                 .append(" lowest and highest round); ms = medians over rounds.\n\n")

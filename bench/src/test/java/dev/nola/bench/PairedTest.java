@@ -96,8 +96,11 @@ class PairedTest {
             assertEquals("cpu", r.device());
             assertEquals("fake", r.extra().get("peer"));
             assertEquals(5, r.number("rounds"));
-            assertEquals(1, Paired.warmFor(1), "a side opens with at least one untimed call");
-            assertEquals(5, Paired.warmFor(10));
+            assertEquals(1, Paired.warmFor(1, 1.0), "a side opens with at least one untimed call");
+            assertEquals(5, Paired.warmFor(10, 0.01), "half as many as it times");
+            int w = Paired.warmFor(50, 0.0004);
+            assertTrue(w >= 125 && w <= 126, "or 0.05 s of calls: " + w);
+            assertEquals(200, Paired.warmFor(50, 1e-6), "at most 200");
             assertEquals(1, r.number("reps_per_round"), "a round of at least 0 s is one call");
             assertEquals(0.5, r.number("peer_median_s"));
             assertEquals(0.5 / r.medianS(), r.number("speed_vs_peer"), 1e-12 * r.number("speed_vs_peer"));
