@@ -43,7 +43,7 @@ final class NumpyPeer {
     /**
      * numpy's side of {@link Paired}: answers {"group": "peaks", "op": "sgemm", "shape": "NxNxN", "reps"}
      * lines with their wall times (inputs built and run once on the first request of a shape), after a
-     * meta line with numpy's version and OpenBLAS core and a "ready" line; any other case is an error.
+     * meta line with numpy's version and a "ready" line; any other case is an error.
      */
     static final String SERVE = String.join("\n",
             "import json, sys, time",

@@ -197,7 +197,7 @@ final class Paired {
         extra.put("rounds", rounds);
         extra.put("reps_per_round", reps);
         extra.put("warmup_per_round", warm);
-        return new Row("paired", c.op(), c.shape(), d.id(), 2, rounds * reps, o[0], median(ours), o[rounds - 1], c.flops(),
+        return new Row("paired", c.op(), c.shape(), d.id(), 2 + rounds * warm, rounds * reps, o[0], median(ours), o[rounds - 1], c.flops(),
                 c.bytes(), "timed as in its group (checked there)", extra);
     }
 
@@ -228,17 +228,9 @@ final class Paired {
     }
 
     private static double ourRound(Device d, Case.Prepared p, int warm, int reps) {
-        for (int i = warm; i > 0; i--) {
-            Case.once(d, p);
-        }
-        double[] t = new double[reps];
-        for (int i = 0; i < reps; i++) {
-            long t0 = System.nanoTime();
-            Case.once(d, p);
-            t[i] = (System.nanoTime() - t0) * 1e-9;
-        }
+        double median = Timing.measure(new Timing.Plan(warm, reps, 0, reps), () -> Case.once(d, p)).median();
         settle();
-        return median(t);
+        return median;
     }
 
     /** Cases of the linalg group paired with PyTorch: the matmuls (the group's other ops are bandwidth figures). */

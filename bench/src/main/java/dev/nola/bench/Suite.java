@@ -676,21 +676,19 @@ public final class Suite {
         int rounds = options.quick() ? Paired.QUICK_ROUNDS : Paired.ROUNDS;
         double seconds = options.quick() ? Paired.QUICK_ROUND_SECONDS : Paired.ROUND_SECONDS;
         log.println("paired rounds: the matmuls against PyTorch, the 1024³ sgemm against PyTorch and numpy ...");
+        record Pairing(Case c, Paired.Session peer) {
+        }
         try (Paired.Session torch = script == null ? null : Paired.Session.start("torch",
                 List.of("/usr/bin/python3", script.toString(), "--serve", "--groups", "peaks,linalg"), log);
              Paired.Session numpy = Paired.Session.start("numpy", List.of("python3", "-c", NumpyPeer.SERVE), log)) {
+            List<Pairing> work = new ArrayList<>(List.of(new Pairing(sgemm, torch), new Pairing(sgemm, numpy)));
+            linalg.forEach(c -> work.add(new Pairing(c, torch)));
+            work.removeIf(w -> w.peer() == null); // a peer that did not start has said so in the log
             for (String id : devices) {
                 try (Device d = Backends.open(id)) {
-                    record Pairing(Case c, Paired.Session peer) {
-                    }
-                    List<Pairing> work = new ArrayList<>(List.of(new Pairing(sgemm, torch), new Pairing(sgemm, numpy)));
-                    linalg.forEach(c -> work.add(new Pairing(c, torch)));
                     for (Pairing w : work) {
                         Case c = w.c();
                         Paired.Session peer = w.peer();
-                        if (peer == null) {
-                            continue;
-                        }
                         try (Arena arena = new Arena(d)) {
                             Row r = Paired.run(d, c, c.setup().on(arena, false), peer, rounds, seconds);
                             if (r != null) {
