@@ -101,7 +101,9 @@ class CpuKernelsTest {
 
     /**
      * Strided batches on both sides of Sgemm's parallel threshold (2^18 multiply-adds): below it the
-     * batches run one per thread, above it one after another, each split across threads. Attention
+     * whole batch runs on the calling thread; above it the three batches run one after another, each
+     * split across threads (except on three cores: {@code Sgemm.batchesPerThread}; SgemmLayoutTest
+     * takes the batches shared out among threads). Attention
      * heads write interleaved column slices of one C (ldc = C, strideC = headSize), so a kernel that
      * stores past a slice's last column would overwrite a neighbouring head; everything outside the
      * slices must come back unchanged.

@@ -140,4 +140,60 @@ class SgemmLayoutTest {
             }
         }
     }
+
+    /**
+     * A strided batch gives each product the bits of the same product computed alone, whether the
+     * batches are shared out among threads or run one after another, each cut between threads
+     * ({@link Sgemm#batchesPerThread}): batch counts 2–9 take both ways on two or more cores, even
+     * and odd, at a product size below the parallel threshold and one above it. Heads write
+     * interleaved column slices of one C, as attention does; what lies between must stay unchanged.
+     */
+    @Test
+    void batchedProductsHaveTheBitsOfEachAlone() {
+        SplittableRandom r = new SplittableRandom(41);
+        // 40·48·64 multiply-adds: below the threshold alone, above it from three batches on; 70·67·60: above it
+        int[][] mnk = {{40, 48, 64}, {70, 2 * Sgemm.NR + 3, 60}};
+        for (int[] s : mnk) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            for (int batch = 2; batch <= 9; batch++) {
+                for (boolean tb : new boolean[] {false, true}) {
+                    // A_q [m, k] one after another; B_q [k, n] (or [n, k]) likewise; C_q columns
+                    // q·(n + 1) .. q·(n + 1) + n − 1 of rows ldc = batch·(n + 1) floats wide
+                    int ldc = batch * (n + 1);
+                    float[] a = random(r, batch * m * k);
+                    float[] b = random(r, batch * k * n);
+                    float[] c0 = random(r, m * ldc);
+                    float[] got;
+                    try (Arena arena = Arena.ofShared()) {
+                        MemorySegment as = arena.allocateFrom(JAVA_FLOAT, a);
+                        MemorySegment bs = arena.allocateFrom(JAVA_FLOAT, b);
+                        MemorySegment cs = arena.allocateFrom(JAVA_FLOAT, c0);
+                        Sgemm.gemmBatched(false, tb, batch, 1.5f, as, 0, k, (long) m * k, bs, 0, tb ? k : n, (long) k * n,
+                                0.5f, cs, 0, ldc, n + 1, m, n, k);
+                        got = cs.toArray(JAVA_FLOAT);
+                    }
+                    String what = "m=" + m + " n=" + n + " k=" + k + " batch=" + batch + " tb=" + tb;
+                    for (int q = 0; q < batch; q++) {
+                        float[] aq = java.util.Arrays.copyOfRange(a, q * m * k, (q + 1) * m * k);
+                        float[] bq = java.util.Arrays.copyOfRange(b, q * k * n, (q + 1) * k * n);
+                        float[] cq = new float[m * n];
+                        float[] gotQ = new float[m * n];
+                        for (int i = 0; i < m; i++) {
+                            System.arraycopy(c0, i * ldc + q * (n + 1), cq, i * n, n);
+                            System.arraycopy(got, i * ldc + q * (n + 1), gotQ, i * n, n);
+                        }
+                        assertBits(gemm(false, tb, aq, bq, 0, tb ? k : n, cq, m, n, k), gotQ, what + " product " + q);
+                    }
+                    for (int i = 0; i < m; i++) {
+                        for (int q = 0; q < batch; q++) {
+                            int gap = i * ldc + q * (n + 1) + n;
+                            assertEquals(c0[gap], got[gap], what + ": column between products, row " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
