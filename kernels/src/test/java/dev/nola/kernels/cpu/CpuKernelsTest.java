@@ -55,10 +55,12 @@ class CpuKernelsTest {
     @Test
     void sgemmAcrossBlocksAndSkinnyShapes() {
         SplittableRandom r = new SplittableRandom(21);
-        // k > KC (several slices, beta applied once), m not a multiple of MR or MC, n not of NR,
-        // and the adapter's skinny shapes (rank 8 on either side, k = 8).
+        // k > KC (several slices, beta applied once), m not a multiple of MR or of an A block's
+        // rows (Sgemm.blockRows), n not of NR, and the adapter's skinny shapes (rank 8 on either
+        // side, k = 8).
         int[][] mnk = {{200, 300, 600}, {97, 513, 257}, {1, 1000, 300}, {300, 1, 300}, {1024, 8, 96}, {8, 1024, 96},
-                {130, 1024, 8}, {Sgemm.MC + 1, 2 * Sgemm.NR + 3, Sgemm.KC + 1}, {2 * Sgemm.MC + 7, 5, 2 * Sgemm.KC + 3}};
+                {130, 1024, 8}, {Sgemm.blockRows(Sgemm.sliceDepth(Sgemm.KC + 1)) + 1, 2 * Sgemm.NR + 3, Sgemm.KC + 1},
+                {2 * Sgemm.blockRows(Sgemm.sliceDepth(2 * Sgemm.KC + 3)) + 7, 5, 2 * Sgemm.KC + 3}};
         for (int[] s : mnk) {
             int m = s[0];
             int n = s[1];

@@ -69,7 +69,8 @@ class SgemmLayoutTest {
                 {33, 3 * Sgemm.NR + 1, Sgemm.KC + Sgemm.V + 3}, {300, 200, 300},
                 // two A blocks, the second ragged; two k slices (416 + 393 deep), neither a whole
                 // number of the packing's row groups (SgemmPack.PACK_GROUP)
-                {Sgemm.MC + 13, 2 * Sgemm.NR + 5, Sgemm.KC + 2 * SgemmPack.PACK_GROUP + 9}};
+                {Sgemm.blockRows(Sgemm.sliceDepth(Sgemm.KC + 2 * SgemmPack.PACK_GROUP + 9)) + 13, 2 * Sgemm.NR + 5,
+                        Sgemm.KC + 2 * SgemmPack.PACK_GROUP + 9}};
         for (int[] s : mnk) {
             int m = s[0];
             int n = s[1];
