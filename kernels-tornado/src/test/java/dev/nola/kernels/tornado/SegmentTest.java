@@ -399,4 +399,30 @@ class SegmentTest {
         assertTrue(held[1] - held[0] < scratchBytes / 2, "device bytes held by 20 packing matmuls (" + held[1]
                 + ") and by one (" + held[0] + "): a packed B is " + scratchBytes);
     }
+
+    /**
+     * A segment's device copy of an arena ends at the last tensor it uses there
+     * ({@link TornadoArenas.Chunk#prefix}): a little model in the first 4 MiB chunk holds a few
+     * kilobytes on the device, not the chunk, and its steps match the ops run one by one.
+     */
+    @Test
+    void aSegmentHoldsOnlyThePartOfAnArenaItUses() {
+        int steps = 2;
+        float[][] in = batches(steps);
+        try (Device eager = Backends.open("tornado:0:0"); Device captured = Backends.open("tornado:0:0")) {
+            Model a = new Model(eager, 4);
+            Model c = new Model(captured, 4);
+            TornadoVmDevice td = (TornadoVmDevice) captured;
+            for (int s = 0; s < steps; s++) {
+                int step = s;
+                a.step(in[s], targets(s));
+                captured.capture(() -> c.step(in[step], targets(step)));
+                assertArrayEquals(eager.read(a.losses), captured.read(c.losses), "losses of step " + s);
+            }
+            assertArrayEquals(a.weights(), c.weights(), "weights after " + steps + " steps");
+            assertEquals(1, td.arenas().chunks(), "one arena");
+            long held = td.plans().cache().heldBytes();
+            assertTrue(held < td.arenas().bytes() / 8, "device bytes held (" + held + ") against the arena's " + td.arenas().bytes());
+        }
+    }
 }
