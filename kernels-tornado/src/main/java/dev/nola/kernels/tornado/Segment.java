@@ -552,6 +552,16 @@ final class Segment implements AutoCloseable {
         }
     }
 
+    /** Whether this plan holds the latest data of a tensor that is still open. */
+    boolean holdsOpenTensors() {
+        for (Use u : uses) {
+            if (u.tensor.owner() == this && !u.tensor.isClosed()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Copies a tensor this plan holds the latest data of back to its array. */
     void pull(TornadoTensor t) {
         Use u = tensors.get(t);
