@@ -165,12 +165,12 @@ final class KernelCall {
     }
 
     /**
-     * Outside a capture, frees the device buffers of the call's plan as soon as it has run, and keeps
-     * its compiled kernels cached ({@link PlanCache#release}): for a call rarely repeated on these
-     * storages, whose outputs the plan has copied back to the host, so its device copy would only hold
-     * them a second time (on PoCL, in host memory). A basis bank is generated once: a GPT-2 124M
-     * materialised model's 24 banks, 1.13 GB, were held by their plans as well as in their arenas until
-     * the step's segment was built.
+     * Outside a capture, frees the device buffers of the call's plan once the next call is another's
+     * (unless it is this one again), and keeps its compiled kernels cached ({@link PlanCache#release}):
+     * for a call rarely repeated on these storages, whose outputs the plan has copied back to the host,
+     * so its device copy would only hold them a second time (on PoCL, in host memory). A basis bank is
+     * generated once: a GPT-2 124M materialised model's 24 banks, 1.13 GB, were held by their plans as
+     * well as in their arenas until the step's segment was built.
      */
     KernelCall once() {
         once = true;

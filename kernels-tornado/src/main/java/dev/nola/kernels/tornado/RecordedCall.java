@@ -1,6 +1,7 @@
 package dev.nola.kernels.tornado;
 
 import java.util.List;
+import java.util.function.UnaryOperator;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 
@@ -20,13 +21,15 @@ record RecordedCall(CallKey key, Object[] arrays, List<Arg> args, long scratchFl
     record Arg(Object array, TornadoTensor tensor, boolean read, boolean written) {
     }
 
-    /** Adds the call's tasks to one of a segment's graphs; {@code scratch} stands in for its own scratch. */
-    TaskGraph addTo(TaskGraph graph, KernelTasks.Names names, FloatArray scratch) {
+    /**
+     * Adds the call's tasks to one of a segment's graphs; {@code scratch} stands in for its own scratch,
+     * and each array is replaced by the one the segment passes for it ({@code deviceArray}: an arena's
+     * used prefix, {@link TornadoArenas.Chunk#prefix}).
+     */
+    TaskGraph addTo(TaskGraph graph, KernelTasks.Names names, FloatArray scratch, UnaryOperator<Object> deviceArray) {
         Object[] a = arrays.clone();
         for (int i = 0; i < a.length; i++) {
-            if (a[i] == null) {
-                a[i] = scratch;
-            }
+            a[i] = a[i] == null ? scratch : deviceArray.apply(a[i]);
         }
         return tasks.add(graph, names, values.ip, values.fp, new KernelTasks.Operands(a));
     }

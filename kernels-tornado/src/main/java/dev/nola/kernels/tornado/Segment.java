@@ -186,7 +186,14 @@ final class Segment implements AutoCloseable {
      * several of the tensors the calls use.
      */
     private static final class Info {
+        /** The array the calls were recorded with: the host's (a tensor's own, or its arena). */
         final Object array;
+        /**
+         * The array this plan's graphs pass for it: {@link #array}, or for an arena the prefix that holds
+         * every tensor this plan uses in it ({@link TornadoArenas.Chunk#prefix}), so nothing past the last
+         * of them is copied in or allocated on the device.
+         */
+        Object device;
         /** The first graph that uses it (allocates, copies in, persists): a prologue graph for an arena copied in once. */
         int owner;
         /** The last graph that uses it. */
@@ -203,12 +210,13 @@ final class Segment implements AutoCloseable {
 
         Info(Object array, int owner) {
             this.array = array;
+            this.device = array;
             this.owner = owner;
             this.last = owner;
         }
 
         long bytes() {
-            return array instanceof FloatArray f ? f.getSize() * 4L : ((IntArray) array).getSize() * 4L;
+            return device instanceof FloatArray f ? f.getSize() * 4L : ((IntArray) device).getSize() * 4L;
         }
     }
 
@@ -314,6 +322,15 @@ final class Segment implements AutoCloseable {
         for (Use u : uses) {
             u.in.every |= u.input && everyExecution.contains(u.tensor);
         }
+        for (Info in : order) {
+            if (!in.tensors.isEmpty() && in.tensors.get(0).inArena()) {
+                long end = 0;
+                for (Use u : in.tensors) {
+                    end = Math.max(end, (long) u.tensor.base() + u.tensor.size());
+                }
+                in.device = in.tensors.get(0).tensor.region().chunk().prefix(end);
+            }
+        }
         // each arena copied in once gets a graph of its own before the calls' (see Prologue); the calls'
         // graphs follow, consuming it
         List<Info> arrivals = new ArrayList<>();
@@ -342,12 +359,14 @@ final class Segment implements AutoCloseable {
             bytes += in.bytes();
             if (options.traceFlush() && in.bytes() >= 1 << 20) {
                 long inputBytes = 0;
+                long tensorBytes = 0;
                 for (Use u : in.tensors) {
                     inputBytes += u.input ? u.tensor.size() * 4L : 0;
+                    tensorBytes += u.tensor.size() * 4L;
                 }
-                System.err.printf("segment array of %d MB: graphs %d-%d, %s, %d tensors (%d MB of them read before written)%n",
+                System.err.printf("segment array of %d MB: graphs %d-%d, %s, %d tensors of %d MB (%d MB of them read before written)%n",
                         in.bytes() >> 20, in.owner, in.last, in.input ? (in.every ? "copied in every run" : "copied in once")
-                                : "not copied in", in.tensors.size(), inputBytes >> 20);
+                                : "not copied in", in.tensors.size(), tensorBytes >> 20, inputBytes >> 20);
             }
         }
         String base = "seg" + NAMES.incrementAndGet() + "g";
@@ -364,13 +383,13 @@ final class Segment implements AutoCloseable {
             List<Object> persisted = new ArrayList<>();
             for (Info in : order) {
                 if (in.owner < g && in.last >= g) {
-                    consumed.add(in.array);
+                    consumed.add(in.device);
                 } else if (in.owner == g) {
                     if (in.input) {
-                        (in.every ? always : once).add(in.array);
+                        (in.every ? always : once).add(in.device);
                     }
                     if (in.last > g || in.written) {
-                        persisted.add(in.array);
+                        persisted.add(in.device);
                         in.persisted = true;
                     }
                 }
@@ -392,12 +411,12 @@ final class Segment implements AutoCloseable {
             tg.transferToDevice(EVERY_EXECUTION, always.toArray());
             tg.transferToDevice(FIRST_EXECUTION, once.toArray());
             if (prologue) {
-                tg = Prologue.add(tg, name, (FloatArray) arrivals.get(g).array, scheduler);
+                tg = Prologue.add(tg, name, (FloatArray) arrivals.get(g).device, scheduler);
             }
             for (int k = first; k < c; k++) {
                 RecordedCall call = calls.get(k);
                 KernelTasks.Names names = new KernelTasks.Names("c" + k + "_");
-                tg = call.addTo(tg, names, scratch);
+                tg = call.addTo(tg, names, scratch, a -> deviceArray(a));
                 for (int t = 0; t < call.taskCount(); t++) {
                     scheduler.addWorkerGrid(name + "." + names.task(t), call.values().grid(t));
                 }
@@ -415,6 +434,12 @@ final class Segment implements AutoCloseable {
         this.plan = new TornadoExecutionPlan(built);
         plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
         profile.attach(plan);
+    }
+
+    /** The array this plan's graphs pass for {@code array} (a call's argument as recorded). */
+    private Object deviceArray(Object array) {
+        Info in = arrays.get(array);
+        return in == null ? array : in.device;
     }
 
     int graphs() {
@@ -484,6 +509,9 @@ final class Segment implements AutoCloseable {
                 // the arenas graph g copied in are on the device now: their host pages can go at once,
                 // so that at no time does the first run hold every arena twice
                 releaseHost(g);
+                // its first execution compiled its tasks (TornadoVM's compiler, then the driver's: on PoCL,
+                // LLVM in this process); the C heap would keep what that freed, graph after graph
+                HostMemory.trimNativeHeap();
             }
         }
         ran = true;
@@ -524,6 +552,16 @@ final class Segment implements AutoCloseable {
         }
     }
 
+    /** Whether this plan holds the latest data of a tensor that is still open. */
+    boolean holdsOpenTensors() {
+        for (Use u : uses) {
+            if (u.tensor.owner() == this && !u.tensor.isClosed()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Copies a tensor this plan holds the latest data of back to its array. */
     void pull(TornadoTensor t) {
         Use u = tensors.get(t);
@@ -533,9 +571,9 @@ final class Segment implements AutoCloseable {
         plan.withGraph(u.in.owner);
         if (u.inArena()) {
             // its region of the arena only (TornadoVM's partial copy: element offset and count)
-            last.transferToHost(new DataRange((FloatArray) u.in.array).withOffset(t.base()).withSize(t.size()));
+            last.transferToHost(new DataRange((FloatArray) u.in.device).withOffset(t.base()).withSize(t.size()));
         } else {
-            last.transferToHost(u.in.array);
+            last.transferToHost(u.in.device);
         }
         profile.addCopyOut(t.size() * 4L);
     }

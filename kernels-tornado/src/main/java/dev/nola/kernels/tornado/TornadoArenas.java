@@ -56,6 +56,22 @@ final class TornadoArenas {
         }
 
         /**
+         * The array over the first {@code floats} elements of this arena (its own array when that is all
+         * of it): what a segment whose tensors all lie below {@code floats} passes to its graphs, so that
+         * its device copy is no larger than what it uses. TornadoVM copies an array in whole and allocates
+         * its device buffer whole; a GPT-2 124M step's last 256 MiB chunk held 63 MB of tensors, and the
+         * rest was copied and held on the device (on PoCL, host memory) for nothing. The view writes its
+         * length into the arena's header, which no kernel reads (they address elements by offset).
+         */
+        FloatArray prefix(long floats) {
+            long n = Math.min(capacity, (floats + ALIGN - 1) / ALIGN * ALIGN);
+            if (n == capacity) {
+                return array;
+            }
+            return FloatArray.fromSegmentShallow(array.getSegmentWithHeader().asSlice(0, TornadoNativeArray.ARRAY_HEADER + n * 4));
+        }
+
+        /**
          * Gives back the host pages of the free ranges ({@link HostMemory#discard}): a device copy of
          * the arena reads all of it, committing them; a region placed there later is zeroed anyway.
          */

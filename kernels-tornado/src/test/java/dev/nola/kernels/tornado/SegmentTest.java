@@ -399,4 +399,71 @@ class SegmentTest {
         assertTrue(held[1] - held[0] < scratchBytes / 2, "device bytes held by 20 packing matmuls (" + held[1]
                 + ") and by one (" + held[0] + "): a packed B is " + scratchBytes);
     }
+
+    /**
+     * A segment's device copy of an arena ends at the last tensor it uses there
+     * ({@link TornadoArenas.Chunk#prefix}): a little model in the first 4 MiB chunk holds a few
+     * kilobytes on the device, not the chunk, and its steps match the ops run one by one.
+     */
+    @Test
+    void aSegmentHoldsOnlyThePartOfAnArenaItUses() {
+        int steps = 2;
+        float[][] in = batches(steps);
+        try (Device eager = Backends.open("tornado:0:0"); Device captured = Backends.open("tornado:0:0")) {
+            Model a = new Model(eager, 4);
+            Model c = new Model(captured, 4);
+            TornadoVmDevice td = (TornadoVmDevice) captured;
+            for (int s = 0; s < steps; s++) {
+                int step = s;
+                a.step(in[s], targets(s));
+                captured.capture(() -> c.step(in[step], targets(step)));
+                assertArrayEquals(eager.read(a.losses), captured.read(c.losses), "losses of step " + s);
+            }
+            assertArrayEquals(a.weights(), c.weights(), "weights after " + steps + " steps");
+            assertEquals(1, td.arenas().chunks(), "one arena");
+            long held = td.plans().cache().heldBytes();
+            assertTrue(held < td.arenas().bytes() / 8, "device bytes held (" + held + ") against the arena's " + td.arenas().bytes());
+        }
+    }
+
+    /**
+     * Closing the tensors of a captured model one by one copies nothing back: the segment is dropped at
+     * the first close and freed when nothing open needs its data. A tensor still open reads the device's
+     * data (its region alone is copied back), and the segment goes when that one closes too.
+     */
+    @Test
+    void closingACapturedModelCopiesBackOnlyWhatIsStillRead() {
+        float[][] in = batches(2);
+        var td = TornadoRuntimeAccess.device(0, 0);
+        TornadoOptions options = TornadoOptions.fromSystemProperties();
+        TornadoOptions profiled = new TornadoOptions(true, options.traceFlush(), true, options.prologue(), options.tuneNativeHeap());
+        try (Device eager = Backends.open("tornado:0:0");
+             TornadoVmDevice captured = new TornadoVmDevice(eager.info(), td, new TornadoPlans(td, profiled))) {
+            Model a = new Model(eager, 4);
+            Model c = new Model(captured, 4);
+            for (int s = 0; s < 2; s++) {
+                int step = s;
+                a.step(in[s], targets(s));
+                captured.capture(() -> c.step(in[step], targets(step)));
+            }
+            Capture capture = captured.plans().capture();
+            long out0 = captured.backendCounters().get("tornado.copy_out_bytes");
+            List<Tensor> rest = new ArrayList<>();
+            for (int l = 0; l < 4; l++) {
+                rest.addAll(List.of(c.b.get(l), c.gw.get(l), c.m.get(l), c.v.get(l)));
+                if (l > 0) {
+                    rest.add(c.w.get(l));
+                }
+            }
+            rest.addAll(List.of(c.lnw, c.lnb, c.x, c.acts, c.pre, c.gel, c.mean, c.rstd, c.targets, c.losses, c.dlogits));
+            rest.forEach(Tensor::close);
+            assertEquals(0, captured.backendCounters().get("tornado.copy_out_bytes") - out0, "bytes copied back while closing");
+            assertEquals(1, capture.dropped(), "the segment waits for its last open tensor");
+            assertArrayEquals(eager.read(a.w.get(0)), captured.read(c.w.get(0)), "the tensor still open reads the device's data");
+            assertEquals(C * C * 4L, captured.backendCounters().get("tornado.copy_out_bytes") - out0, "bytes copied back for the read");
+            c.w.get(0).close();
+            assertEquals(0, capture.dropped(), "freed once nothing open needs it");
+            assertEquals(0, captured.plans().cache().heldBytes(), "device bytes held after closing everything");
+        }
+    }
 }

@@ -71,4 +71,19 @@ class TornadoArenasTest {
         assertSame(small.chunk(), next.chunk(), "the first chunk still has room");
         assertThrows(IllegalArgumentException.class, () -> new TornadoArenas(5));
     }
+
+    /** A prefix of an arena is a view of its first elements (rounded up to the alignment), the same memory. */
+    @Test
+    void aPrefixIsAViewOfTheArenasFirstElements() {
+        TornadoArenas a = new TornadoArenas(TornadoArenas.FIRST_CHUNK);
+        TornadoArenas.Region r = a.place(100);
+        TornadoArenas.Chunk c = r.chunk();
+        var p = c.prefix(r.base() + r.size());
+        assertEquals((r.base() + r.size() + TornadoArenas.ALIGN - 1) / TornadoArenas.ALIGN * TornadoArenas.ALIGN, p.getSize());
+        r.own().set(99, 4.5f);
+        assertEquals(4.5f, p.get(r.base() + 99), "the prefix sees the tensor's write");
+        p.set(r.base(), -2f);
+        assertEquals(-2f, r.own().get(0), "the tensor sees the prefix's write");
+        assertSame(c.array, c.prefix(c.capacity), "all of it is the arena's own array");
+    }
 }
