@@ -38,6 +38,18 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * instructions per step with nothing on the stack (read from PoCL's kernel cache with
  * {@code objdump -d}: {@code POCL_CACHE_DIR=dir}, then {@code dir/…/matmulPanel/…/matmulPanel.so}).
  * 3 x 6 keeps the dots kernel's six rows of B per work-item, so A is read from L2 as often as before.
+ * (The loop that runs is in {@code _pocl_kernel_matmulPanel_workgroup}; the plain
+ * {@code _pocl_kernel_matmulPanel} in the same file is not called.)
+ *
+ * <p><b>Tried and not kept</b> (branch {@code s8-tspeed-packA}). Of the 5 x 64 loop's 69 instructions
+ * per step, 11 compute A's five int indices (a 32-bit add and a sign extension each, and a stack
+ * reload). With A packed by row blocks they are one index plus constants: 59 per step at 5 x 64, and
+ * 6 x 64 then fits without a spill, 68 for 24 multiply-adds (2.8 per multiply-add against 3.45; the
+ * OpenCL backend's fma loop 1.6). The GPT-2 materialised step was not faster (A/B on a loaded machine,
+ * 2.37/2.08 s before, 2.45/2.04 s after), and its peak RSS rose 115–240 MB: each graph of a segment
+ * holds its own scratch, and the in-place products needed one for A. {@code -cl-unsafe-math-optimizations}
+ * does not bring the fma back either: clang marks the operations reassociable, not contractable, and
+ * PoCL's work-group function keeps the multiply and the add apart (the same 69-instruction loop).
  *
  * <p>Parameters: the sgemm layout of {@link LinalgKernels} ({@code ip[0..12]}), then for the panel
  * kernel {@link #P_PACKED} .. {@link #P_PANELS_AT} and the offsets from {@link #PANEL_PARAMS}; the dots
