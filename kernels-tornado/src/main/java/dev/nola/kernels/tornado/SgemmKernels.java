@@ -41,7 +41,7 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * (The loop that runs is in {@code _pocl_kernel_matmulPanel_workgroup}; the plain
  * {@code _pocl_kernel_matmulPanel} in the same file is not called.)
  *
- * <p><b>Tried and not kept</b> (branch {@code s8-tspeed-packA}). Of the 5 x 64 loop's 69 instructions
+ * <p><b>Tried and not kept</b> (stop 32). Of the 5 x 64 loop's 69 instructions
  * per step, 11 compute A's five int indices (a 32-bit add and a sign extension each, and a stack
  * reload). With A packed by row blocks they are one index plus constants: 59 per step at 5 x 64, and
  * 6 x 64 then fits without a spill, 68 for 24 multiply-adds (2.8 per multiply-add against 3.45; the
