@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
 
 /**
  * Captured steps ({@link Device#capture}, run as one {@link Segment}) against the same ops run one
@@ -135,6 +136,12 @@ class SegmentTest {
         return out;
     }
 
+    /** Plans for {@code td} with TornadoVM's profiler on (and this run's other settings), so a test can read the bytes copied. */
+    static TornadoPlans profiledPlans(TornadoDevice td) {
+        TornadoOptions options = TornadoOptions.fromSystemProperties();
+        return new TornadoPlans(td, new TornadoOptions(true, options.traceFlush(), true, options.prologue(), options.tuneNativeHeap()));
+    }
+
     static int[] targets(int step) {
         int[] t = new int[N];
         for (int i = 0; i < N; i++) {
@@ -215,10 +222,8 @@ class SegmentTest {
         int steps = 3;
         float[][] in = batches(steps);
         var td = TornadoRuntimeAccess.device(0, 0);
-        TornadoOptions options = TornadoOptions.fromSystemProperties();
-        TornadoOptions profiled = new TornadoOptions(true, options.traceFlush(), true, options.prologue(), options.tuneNativeHeap());
         try (Device eager = Backends.open("tornado:0:0");
-             TornadoVmDevice captured = new TornadoVmDevice(eager.info(), td, new TornadoPlans(td, profiled))) {
+             TornadoVmDevice captured = new TornadoVmDevice(eager.info(), td, profiledPlans(td))) {
             Model a = new Model(eager, 4);
             Model c = new Model(captured, 4);
             java.util.Map<String, Long> before = null;
@@ -435,10 +440,8 @@ class SegmentTest {
     void closingACapturedModelCopiesBackOnlyWhatIsStillRead() {
         float[][] in = batches(2);
         var td = TornadoRuntimeAccess.device(0, 0);
-        TornadoOptions options = TornadoOptions.fromSystemProperties();
-        TornadoOptions profiled = new TornadoOptions(true, options.traceFlush(), true, options.prologue(), options.tuneNativeHeap());
         try (Device eager = Backends.open("tornado:0:0");
-             TornadoVmDevice captured = new TornadoVmDevice(eager.info(), td, new TornadoPlans(td, profiled))) {
+             TornadoVmDevice captured = new TornadoVmDevice(eager.info(), td, profiledPlans(td))) {
             Model a = new Model(eager, 4);
             Model c = new Model(captured, 4);
             for (int s = 0; s < 2; s++) {
