@@ -236,6 +236,12 @@ final class Sgemm {
                         int mr = Math.min(tm, mc - i);
                         if (narrow) {
                             kernelNarrow(kc, ap, i * kc, bp, pOff, t2);
+                        } else if (MR == 8 && mr <= 4) {
+                            // A last panel of at most 4 rows (LLaMA's 171-row LM head blocks end in
+                            // 3) runs the 4-row tile on the panel's first rows: half the work of the
+                            // 8-row one, with the same chain of fused multiply-adds per element
+                            // (2–4% less CPU time on those blocks on one thread: see the commit).
+                            kernel(kc, ap, i * kc, bp, pOff, t2);
                         } else if (MR == 8) {
                             kernel8(kc, ap, i * kc, bp, pOff, t2);
                         } else {
@@ -282,8 +288,9 @@ final class Sgemm {
     }
 
     /**
-     * The 4 × NR register tile (AVX2): t[r·NR + q] = Σ_p A[p][r]·B[p][q]. Indices are written as linear
-     * functions of the loop counter so C2 can hoist the array range checks out of the loop.
+     * The 4 × NR register tile (AVX2; on AVX-512 the first 4 rows of an 8-row panel): t[r·NR + q] =
+     * Σ_p A[p][r]·B[p][q]. Indices are written as linear functions of the loop counter so C2 can hoist
+     * the array range checks out of the loop.
      */
     private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);

@@ -89,6 +89,28 @@ class SgemmLayoutTest {
     }
 
     /**
+     * Rows in a short last tile (on AVX-512 one of at most 4 rows runs the 4-row tile, and more run
+     * the 8-row one on a zero-padded panel) have the bits of the same rows inside a full tile: the
+     * first m rows of a product with A extended to whole tiles, for every m short of those.
+     */
+    @Test
+    void rowsOfAShortLastTileHaveTheBitsOfAFullOne() {
+        SplittableRandom r = new SplittableRandom(47);
+        int n = 2 * Sgemm.NR + 3;
+        int k = Sgemm.KC + 40;
+        int full = 3 * Sgemm.MR;
+        float[] a = random(r, full * k);
+        float[] b = random(r, k * n);
+        float[] c0 = random(r, full * n);
+        float[] whole = gemm(false, false, a, b, 0, n, c0, full, n, k);
+        for (int m = full - Sgemm.MR + 1; m < full; m++) {
+            float[] rows = gemm(false, false, java.util.Arrays.copyOf(a, m * k), b, 0, n, java.util.Arrays.copyOf(c0, m * n),
+                    m, n, k);
+            assertBits(java.util.Arrays.copyOf(whole, m * n), rows, "first " + m + " rows of " + full);
+        }
+    }
+
+    /**
      * Columns of C computed in a product wider than one packed block ({@link Sgemm#NC}), on one
      * thread (a product below the parallel threshold) and split across threads, have the bits of
      * the same columns computed alone: where the cuts fall changes nothing. The whole is also
