@@ -4,6 +4,7 @@ import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * combinations.
  *
  * <p>Order of work: C is cut into one independent part per core (by rows when C has at least as many
- * rows as columns, else by columns), each run on the common fork-join pool with its own packed
+ * rows as columns, else by columns), part 0 on the calling thread and the others on
+ * {@link SgemmWorkers} (which spin briefly between products instead of parking), each with its own packed
  * buffers ({@link SgemmBuffers}, pooled across calls). A part runs as blocks of at most {@link #NC}
  * columns; within a block, for each k slice (sequential, because C accumulates across slices) and
  * each A block, every B panel meets every A micro-panel; an untransposed B slice is packed whole
@@ -114,12 +116,24 @@ final class Sgemm {
         // Each thread a contiguous run of batches, each product whole on that thread (its bits are
         // those of the product computed alone: see the class comment).
         int parts = Math.min(threads, batch);
-        IntStream.range(0, parts).parallel().forEach(t -> {
+        forEachPart(parts, t -> {
             for (int q = (int) ((long) batch * t / parts), end = (int) ((long) batch * (t + 1) / parts); q < end; q++) {
                 gemm(transA, transB, alpha, a, (int) (aOff + q * strideA), lda, b, halfB, (int) (bOff + q * strideB), ldb,
                         beta, c, (int) (cOff + q * strideC), ldc, m, n, k, false);
             }
         });
+    }
+
+    /**
+     * Runs {@code part.accept(t)} for every t &lt; parts, part 0 on the calling thread and the others on
+     * {@link SgemmWorkers}, or on the common pool while another thread's product holds those.
+     */
+    private static void forEachPart(int parts, IntConsumer part) {
+        if (parts == 1) {
+            part.accept(0);
+        } else if (!SgemmWorkers.run(parts, part)) {
+            IntStream.range(0, parts).parallel().forEach(part);
+        }
     }
 
     /**
@@ -170,8 +184,7 @@ final class Sgemm {
         boolean byRows = m >= n ? rowTiles >= Math.min(threads, colTiles) : colTiles < Math.min(threads, rowTiles);
         int tiles = byRows ? rowTiles : colTiles;
         int parts = Math.max(1, Math.min(threads, tiles));
-        IntStream range = IntStream.range(0, parts);
-        (parts > 1 ? range.parallel() : range).forEach(t -> {
+        forEachPart(parts, t -> {
             int first = (int) ((long) tiles * t / parts);
             int last = (int) ((long) tiles * (t + 1) / parts);
             int i0 = byRows ? first * tm : 0;
