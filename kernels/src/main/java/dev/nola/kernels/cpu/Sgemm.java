@@ -77,6 +77,12 @@ final class Sgemm {
      * have at most 1,536 columns per thread, so only the LM head and square products meet it.
      */
     static final int NC = 2048;
+    /**
+     * Bytes of an untransposed B above which it is taken to stream from memory ({@link #streamsRows}):
+     * this machine's L3 (32 MiB). The step's weights are at most 9.4 MB (GPT-2's 768 × 3,072); the
+     * LM head's embedding, 113–154 MB.
+     */
+    static final long STREAMED_B_BYTES = 32L << 20;
     /** Below this many multiply-adds the call runs on the calling thread only. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
 
@@ -179,9 +185,12 @@ final class Sgemm {
         // of op(B); a cut by columns, all of op(A); so the cut goes along the longer side of C and
         // the smaller operand is the one packed twice. (Cutting 512 × 768 by rows, as an earlier
         // tile-count rule did, packed the 768 × 3072 B of the input gradient once per thread.)
+        // A B that streams from memory is the exception (streamsRows): it goes by rows.
         int rowTiles = (m + tm - 1) / tm;
         int colTiles = (n + tn - 1) / tn;
-        boolean byRows = m >= n ? rowTiles >= Math.min(threads, colTiles) : colTiles < Math.min(threads, rowTiles);
+        boolean byRows = m >= n || streamsRows(transB, halfB, n, k)
+                ? rowTiles >= Math.min(threads, colTiles)
+                : colTiles < Math.min(threads, rowTiles);
         int tiles = byRows ? rowTiles : colTiles;
         int parts = Math.max(1, Math.min(threads, tiles));
         forEachPart(parts, t -> {
@@ -196,6 +205,22 @@ final class Sgemm {
                         Math.min(j1, jc + NC), narrow);
             }
         });
+    }
+
+    /**
+     * Whether op(B) is an untransposed B too large to stay in cache ({@link #STREAMED_B_BYTES}), read
+     * from memory row by row: then a cut by columns saves a thread hardly anything of B, because
+     * reading part of every row costs about what reading the whole row does, and the product is cut by
+     * rows instead (each thread packs all of B and half of A, rather than half of B's columns and
+     * all of A). The LM head's input gradient dlogits·wte (128 × 50,257 × 768, B 154 MB), one thread,
+     * thread CPU time, best of 9 under load: one column half (n = 384 of each 768-float row) took
+     * 64.6–70.8 ms and its packing alone 19.2–22.3 ms, against 12.5–21.5 ms to pack the whole width;
+     * one row half (m = 64) took 62.0 ms. LLaMA's (171 × 49,152 × 576): 62.5–68.5 ms by columns,
+     * 56.9 ms by rows. On two threads, CPU time of both per product, by columns → by rows, best of
+     * 11 in three runs: GPT-2's 0.81–0.97×, LLaMA's 0.83–0.97×.
+     */
+    static boolean streamsRows(boolean transB, boolean halfB, int n, int k) {
+        return !transB && (long) k * n * (halfB ? 2 : 4) > STREAMED_B_BYTES;
     }
 
     /** C[i0..i1, j0..j1] of the product (at most {@link #NC} columns), all k slices, on the calling thread. */
