@@ -16,8 +16,9 @@ import java.util.function.IntConsumer;
  * product wakes it through the kernel (a probe here: 90 voluntary context switches of the pool's
  * worker per 100 back-to-back 512 × 768 × 768 products), and the second part starts that much late
  * or runs after the first on the caller. OpenBLAS's threads (PyTorch's here) spin between calls, for
- * about 2²⁸ cycles. On one thread the step's products matched PyTorch's (thread CPU time within ±5%
- * per shape) while on two they ran at 0.84–0.91×. Under the load of that probe (8 runnable threads
+ * about 2²⁸ cycles. On one thread the step's products matched PyTorch's (thread CPU time 0.91–1.06×
+ * per shape, within the ±8% of runs in separate processes; the LM head's logits 0.90–0.93×) while
+ * on two they ran at 0.84–0.91× (paired bench). Under the load of that probe (8 runnable threads
  * on 2 vCPUs) these workers parked as often, their spin cut short by preemption, so the gain in
  * time is for a quiet machine to show: see the commit that added this class.
  *
