@@ -4,6 +4,7 @@ import static dev.nola.kernels.cpu.SegmentAccess.ORDER;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * combinations.
  *
  * <p>Order of work: C is cut into one independent part per core (by rows when C has at least as many
- * rows as columns, else by columns), each run on the common fork-join pool with its own packed
+ * rows as columns, else by columns), part 0 on the calling thread and the others on
+ * {@link SgemmWorkers} (which spin briefly between products instead of parking), each with its own packed
  * buffers ({@link SgemmBuffers}, pooled across calls). A part runs as blocks of at most {@link #NC}
  * columns; within a block, for each k slice (sequential, because C accumulates across slices) and
  * each A block, every B panel meets every A micro-panel; an untransposed B slice is packed whole
@@ -75,6 +77,12 @@ final class Sgemm {
      * have at most 1,536 columns per thread, so only the LM head and square products meet it.
      */
     static final int NC = 2048;
+    /**
+     * Bytes of an untransposed B above which it is taken to stream from memory ({@link #streamsRows}):
+     * this machine's L3 (32 MiB). The step's weights are at most 9.4 MB (GPT-2's 768 × 3,072); the
+     * LM head's embedding, 113–154 MB.
+     */
+    static final long STREAMED_B_BYTES = 32L << 20;
     /** Below this many multiply-adds the call runs on the calling thread only. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
 
@@ -114,12 +122,24 @@ final class Sgemm {
         // Each thread a contiguous run of batches, each product whole on that thread (its bits are
         // those of the product computed alone: see the class comment).
         int parts = Math.min(threads, batch);
-        IntStream.range(0, parts).parallel().forEach(t -> {
+        forEachPart(parts, t -> {
             for (int q = (int) ((long) batch * t / parts), end = (int) ((long) batch * (t + 1) / parts); q < end; q++) {
                 gemm(transA, transB, alpha, a, (int) (aOff + q * strideA), lda, b, halfB, (int) (bOff + q * strideB), ldb,
                         beta, c, (int) (cOff + q * strideC), ldc, m, n, k, false);
             }
         });
+    }
+
+    /**
+     * Runs {@code part.accept(t)} for every t &lt; parts, part 0 on the calling thread and the others on
+     * {@link SgemmWorkers}, or on the common pool while another thread's product holds those.
+     */
+    private static void forEachPart(int parts, IntConsumer part) {
+        if (parts == 1) {
+            part.accept(0);
+        } else if (!SgemmWorkers.run(parts, part)) {
+            IntStream.range(0, parts).parallel().forEach(part);
+        }
     }
 
     /**
@@ -165,13 +185,15 @@ final class Sgemm {
         // of op(B); a cut by columns, all of op(A); so the cut goes along the longer side of C and
         // the smaller operand is the one packed twice. (Cutting 512 × 768 by rows, as an earlier
         // tile-count rule did, packed the 768 × 3072 B of the input gradient once per thread.)
+        // A B that streams from memory is the exception (streamsRows): it goes by rows.
         int rowTiles = (m + tm - 1) / tm;
         int colTiles = (n + tn - 1) / tn;
-        boolean byRows = m >= n ? rowTiles >= Math.min(threads, colTiles) : colTiles < Math.min(threads, rowTiles);
+        boolean byRows = m >= n || streamsRows(transB, halfB, n, k)
+                ? rowTiles >= Math.min(threads, colTiles)
+                : colTiles < Math.min(threads, rowTiles);
         int tiles = byRows ? rowTiles : colTiles;
         int parts = Math.max(1, Math.min(threads, tiles));
-        IntStream range = IntStream.range(0, parts);
-        (parts > 1 ? range.parallel() : range).forEach(t -> {
+        forEachPart(parts, t -> {
             int first = (int) ((long) tiles * t / parts);
             int last = (int) ((long) tiles * (t + 1) / parts);
             int i0 = byRows ? first * tm : 0;
@@ -183,6 +205,22 @@ final class Sgemm {
                         Math.min(j1, jc + NC), narrow);
             }
         });
+    }
+
+    /**
+     * Whether op(B) is an untransposed B too large to stay in cache ({@link #STREAMED_B_BYTES}), read
+     * from memory row by row: then a cut by columns saves a thread hardly anything of B, because
+     * reading part of every row costs about what reading the whole row does, and the product is cut by
+     * rows instead (each thread packs all of B and half of A, rather than half of B's columns and
+     * all of A). The LM head's input gradient dlogits·wte (128 × 50,257 × 768, B 154 MB), one thread,
+     * thread CPU time, best of 9 under load: one column half (n = 384 of each 768-float row) took
+     * 64.6–70.8 ms and its packing alone 19.2–22.3 ms, against 12.5–21.5 ms to pack the whole width;
+     * one row half (m = 64) took 62.0 ms. LLaMA's (171 × 49,152 × 576): 62.5–68.5 ms by columns,
+     * 56.9 ms by rows. On two threads, CPU time of both per product, by columns → by rows, best of
+     * 11 in three runs: GPT-2's 0.81–0.97×, LLaMA's 0.83–0.97×.
+     */
+    static boolean streamsRows(boolean transB, boolean halfB, int n, int k) {
+        return !transB && (long) k * n * (halfB ? 2 : 4) > STREAMED_B_BYTES;
     }
 
     /** C[i0..i1, j0..j1] of the product (at most {@link #NC} columns), all k slices, on the calling thread. */
@@ -236,6 +274,12 @@ final class Sgemm {
                         int mr = Math.min(tm, mc - i);
                         if (narrow) {
                             kernelNarrow(kc, ap, i * kc, bp, pOff, t2);
+                        } else if (MR == 8 && mr <= 4) {
+                            // A last panel of at most 4 rows (LLaMA's 171-row LM head blocks end in
+                            // 3) runs the 4-row tile on the panel's first rows: half the work of the
+                            // 8-row one, with the same chain of fused multiply-adds per element
+                            // (2–4% less CPU time on those blocks on one thread: see the commit).
+                            kernel(kc, ap, i * kc, bp, pOff, t2);
                         } else if (MR == 8) {
                             kernel8(kc, ap, i * kc, bp, pOff, t2);
                         } else {
@@ -282,8 +326,9 @@ final class Sgemm {
     }
 
     /**
-     * The 4 × NR register tile (AVX2): t[r·NR + q] = Σ_p A[p][r]·B[p][q]. Indices are written as linear
-     * functions of the loop counter so C2 can hoist the array range checks out of the loop.
+     * The 4 × NR register tile (AVX2; on AVX-512 the first 4 rows of an 8-row panel): t[r·NR + q] =
+     * Σ_p A[p][r]·B[p][q]. Indices are written as linear functions of the loop counter so C2 can hoist
+     * the array range checks out of the loop.
      */
     private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] t) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);

@@ -2,6 +2,7 @@ package dev.nola.kernels.cpu;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -85,6 +86,66 @@ class SgemmLayoutTest {
             assertBits(plain, gemm(false, true, a, bt, 0, k, c0, m, n, k), "A·Bᵀ " + shape);
             assertBits(plain, gemm(true, false, at, b, 0, n, c0, m, n, k), "Aᵀ·B " + shape);
             assertBits(plain, gemm(true, true, at, bt, 0, k, c0, m, n, k), "Aᵀ·Bᵀ " + shape);
+        }
+    }
+
+    /**
+     * Rows in a short last tile (on AVX-512 one of at most 4 rows runs the 4-row tile, and more run
+     * the 8-row one on a zero-padded panel) have the bits of the same rows inside a full tile: the
+     * first m rows of a product with A extended to whole tiles, for every m short of those.
+     */
+    @Test
+    void rowsOfAShortLastTileHaveTheBitsOfAFullOne() {
+        SplittableRandom r = new SplittableRandom(47);
+        int n = 2 * Sgemm.NR + 3;
+        int k = Sgemm.KC + 40;
+        int full = 3 * Sgemm.MR;
+        float[] a = random(r, full * k);
+        float[] b = random(r, k * n);
+        float[] c0 = random(r, full * n);
+        float[] whole = gemm(false, false, a, b, 0, n, c0, full, n, k);
+        for (int m = full - Sgemm.MR + 1; m < full; m++) {
+            float[] rows = gemm(false, false, java.util.Arrays.copyOf(a, m * k), b, 0, n, java.util.Arrays.copyOf(c0, m * n),
+                    m, n, k);
+            assertBits(java.util.Arrays.copyOf(whole, m * n), rows, "first " + m + " rows of " + full);
+        }
+    }
+
+    /**
+     * A B that streams from memory ({@link Sgemm#streamsRows}: the LM head's embedding) cuts the
+     * product by rows, even with fewer rows than columns; the step's weights and a Bᵀ do not.
+     */
+    @Test
+    void onlyAStreamedUntransposedBCutsByRows() {
+        assertEquals(true, Sgemm.streamsRows(false, false, 768, 50257), "GPT-2 dlogits·wte");
+        assertEquals(true, Sgemm.streamsRows(false, false, 576, 49152), "LLaMA dlogits·emb");
+        assertEquals(true, Sgemm.streamsRows(false, true, 768, 50257), "bf16 wte");
+        assertEquals(false, Sgemm.streamsRows(true, false, 50257, 768), "logits x·wteᵀ");
+        assertEquals(false, Sgemm.streamsRows(false, false, 3072, 768), "GPT-2 MLP up");
+        assertEquals(false, Sgemm.streamsRows(false, false, 768, 3072), "GPT-2 MLP down");
+    }
+
+    /**
+     * A product cut by rows because its B streams (9 rows, 64 columns, B of 33.6 MB) has the bits of
+     * its rows computed alone, on one thread: the cut changes nothing.
+     */
+    @Test
+    void aStreamedBProductHasTheBitsOfItsRowsAlone() {
+        SplittableRandom r = new SplittableRandom(53);
+        int n = 64;
+        int k = (int) (Sgemm.STREAMED_B_BYTES / 4 / n) + 100;
+        int m = Sgemm.MR + 1;
+        assertTrue(Sgemm.streamsRows(false, false, n, k));
+        float[] a = random(r, m * k);
+        float[] b = random(r, k * n);
+        float[] c0 = random(r, m * n);
+        float[] whole = gemm(false, false, a, b, 0, n, c0, m, n, k);
+        int[][] rows = {{0, Sgemm.MR}, {Sgemm.MR, m}};
+        for (int[] rs : rows) {
+            int h = rs[1] - rs[0];
+            float[] alone = gemm(false, false, java.util.Arrays.copyOfRange(a, rs[0] * k, rs[1] * k), b, 0, n,
+                    java.util.Arrays.copyOfRange(c0, rs[0] * n, rs[1] * n), h, n, k);
+            assertBits(java.util.Arrays.copyOfRange(whole, rs[0] * n, rs[1] * n), alone, "rows " + rs[0] + ".." + rs[1]);
         }
     }
 
