@@ -50,6 +50,15 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * holds its own scratch, and the in-place products needed one for A. {@code -cl-unsafe-math-optimizations}
  * does not bring the fma back either: clang marks the operations reassociable, not contractable, and
  * PoCL's work-group function keeps the multiply and the add apart (the same 69-instruction loop).
+ * Stop 33, measured by the process's CPU time (every thread's {@code schedstat}) of a captured call,
+ * tornado and opencl:0:0 alternated in one JVM: A packed by row blocks again (a {@code packRows} task,
+ * the loop 55 instructions at 5 x 64) left 512 x 768 x 768 Bᵀ, 512 x 3072 x 768 and the LM head's dx
+ * within the noise (1.3–1.7x opencl's CPU time either way): the instruction count is not what bounds
+ * the loop (its 40 vector multiplies and adds per step, most likely, where opencl's has 24 fma); slices of 1024 or 2048 for the LM head's dx
+ * instead of 512 did not change it either; {@code -cl-fast-relaxed-math} leaves the multiply and the
+ * add apart too (the same 40 {@code vmulps}/{@code vaddps} per step), and sixteen scalar accumulators,
+ * which TornadoVM writes as scalar {@code fma}, stay scalar (PoCL's LLVM does not pack them). What did
+ * pay is alignment: see {@link TornadoArenas}.
  *
  * <p>Parameters: the sgemm layout of {@link LinalgKernels} ({@code ip[0..12]}), then for the panel
  * kernel {@link #P_PACKED} .. {@link #P_PANELS_AT} and the offsets from {@link #PANEL_PARAMS}; the dots

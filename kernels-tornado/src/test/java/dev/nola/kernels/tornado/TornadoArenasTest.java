@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 
 /**
  * The arenas' placement: regions inside their chunk, aligned, apart by at least a header, never
@@ -27,7 +28,10 @@ class TornadoArenasTest {
         int h = TornadoArenas.headerFloats();
         for (int i = 0; i < rs.size(); i++) {
             TornadoArenas.Region r = rs.get(i);
-            assertEquals(0, r.base() % TornadoArenas.ALIGN, "base of region " + i);
+            // the first element on a 64-byte boundary of the buffer, TornadoVM's header included
+            long at = r.chunk().array.getSegmentWithHeader().address() + TornadoNativeArray.ARRAY_HEADER + 4L * r.base();
+            assertEquals(0, at % 64, "address of region " + i + "'s first element, mod 64");
+            assertEquals(0, (TornadoNativeArray.ARRAY_HEADER + 4L * r.base()) % 64, "offset of region " + i + " in its buffer, mod 64");
             assertTrue(r.base() - h >= r.start(), "header gap of region " + i);
             assertTrue(r.base() + r.size() <= r.end() && r.end() <= r.chunk().capacity, "end of region " + i);
             assertEquals(r.size(), r.own().getSize(), "own array of region " + i);
