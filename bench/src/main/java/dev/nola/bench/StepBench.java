@@ -49,7 +49,7 @@ import java.util.stream.IntStream;
  * Before timing, one step of a small model of the architecture on the device is compared with the same step on the
  * reference backend (loss and every adapter gradient). Prints one JSON object per point (B×T): step
  * min/median/max seconds, tokens/s, the host↔device transfer time within a step (median) and the rest
- * (kernel time), peak device memory, peak RSS, the garbage collectors' and the JIT compilers' time per timed
+ * (kernel time), peak device memory, peak RSS (warm-up and timed steps: read before the profiled pass), the garbage collectors' and the JIT compilers' time per timed
  * step, and the last loss. The warm-up is {@code --warmup} steps, then more (up to {@link #EXTRA_WARMUP}) until
  * the JIT compiler worked for less than 5% of each of two steps in a row; {@code "warmup"} is the count it took.
  * With {@code --profile N > 0}, N more steps run after the timed ones with every op timed between two
@@ -254,6 +254,11 @@ public final class StepBench {
         loss = lastLoss[0];
         double jitPerStep = (jitMillis() - jitBefore) / 1e3 / steps;
         double gcPerStep = (gcMillis() - gcBefore) / 1e3 / steps;
+        // The step's peak RSS: before the profiled pass, which runs every op on its own, never captured. On
+        // tornado each of those ops is a plan of its own holding device copies of its arrays (the plan
+        // cache keeps them up to half the device's memory, on PoCL host memory): a GPT-2 124M LoRA step's
+        // JVM went from 1.2 GB after its timed steps to 5.7 GB and rising in that pass (--profile 2).
+        long peakRss = peakRssMb();
         String breakdown = profile > 0 && counted != null ? profiled(counted, step, profile) : "{}";
         // the backend's own counters (TornadoVM's profiler) per timed step, when it keeps any
         StringBuilder backend = new StringBuilder();
@@ -276,7 +281,7 @@ public final class StepBench {
                         + " \"validation\": \"%s\", \"times\": \"%s\", \"backend_per_step\": {%s}, \"breakdown\": %s}",
                 d.id(), arch, variant, precision.label(), layers, width, b, t, warmed, steps, sorted[0], median, sorted[sorted.length - 1],
                 b * t / median, transfer, bytesMoved, median - (Double.isNaN(transfer) ? 0 : transfer),
-                counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRssMb(), gcPerStep, jitPerStep,
+                counted == null ? Double.NaN : counted.peakMemoryBytes() / 1048576.0, peakRss, gcPerStep, jitPerStep,
                 flopsPerToken * b * t, loss, validation, Arrays.toString(sorted), backend, breakdown);
     }
 

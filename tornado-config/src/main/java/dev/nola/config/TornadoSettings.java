@@ -22,6 +22,11 @@ import java.util.Optional;
  *       argfile already resolves {@code ALL-SYSTEM};</li>
  *   <li>{@code --enable-native-access=ALL-UNNAMED} is added, which the project's other backends
  *       need on the class path;</li>
+ *   <li>where the argfile loads TornadoVM's OpenCL backend, its package {@value #OPENCL_PACKAGE} is
+ *       opened to the class path ({@code --add-opens}): the backend shares one compiled kernel between
+ *       the tasks of a captured step that run the same kernel method through TornadoVM's code cache, whose
+ *       map is private ({@code SharedKernels} in kernels-tornado; a GPT-2 124M step compiled ~1,000
+ *       OpenCL programs without it);</li>
  *   <li>the collector the argfile picks ({@code -XX:+UseParallelGC}) becomes the serial one
  *       ({@value #COLLECTOR}), the launcher's choice for every nola run: the parallel collector sizes
  *       its young generation by throughput, and TornadoVM's compiler (Graal, on the Java heap) makes
@@ -44,6 +49,10 @@ public record TornadoSettings(Path home, List<String> flags) {
     public static final String HOME_VARIABLE = "TORNADOVM_HOME";
     /** The argfile the SDK installer writes, relative to the SDK. */
     public static final String ARGFILE = "tornado-argfile";
+    /** TornadoVM's OpenCL backend's module. */
+    public static final String OPENCL_MODULE = "tornado.drivers.opencl";
+    /** The package of that backend's code cache, opened to our code. */
+    public static final String OPENCL_PACKAGE = "uk.ac.manchester.tornado.drivers.opencl";
     /** The collector of a TornadoVM run, in place of the one the argfile picks. */
     public static final String COLLECTOR = "-XX:+UseSerialGC";
 
@@ -127,6 +136,7 @@ public record TornadoSettings(Path home, List<String> flags) {
     static List<String> adapt(List<String> args) {
         List<String> out = new ArrayList<>();
         boolean allSystem = false;
+        boolean opencl = false;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             if (a.equals("-ea") || a.equals("-enableassertions")) {
@@ -153,12 +163,18 @@ public record TornadoSettings(Path home, List<String> flags) {
             if (a.equals("--add-modules") && java.util.Arrays.asList(value.split(",")).contains("ALL-SYSTEM")) {
                 allSystem = true;
             }
+            if (a.equals("--add-modules") && java.util.Arrays.asList(value.split(",")).contains(OPENCL_MODULE)) {
+                opencl = true;
+            }
             out.add(a + "=" + value);
         }
         if (!allSystem) {
             out.add("--add-modules=jdk.incubator.vector");
         }
         out.add("--enable-native-access=ALL-UNNAMED");
+        if (opencl) {
+            out.add("--add-opens=" + OPENCL_MODULE + "/" + OPENCL_PACKAGE + "=ALL-UNNAMED");
+        }
         return out;
     }
 

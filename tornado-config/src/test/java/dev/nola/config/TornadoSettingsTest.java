@@ -47,6 +47,16 @@ class TornadoSettingsTest {
         assertTrue(f.contains("--add-modules=jdk.incubator.vector"), f.toString());
     }
 
+    /** The OpenCL backend's code cache is reached from the class path (kernels-tornado's SharedKernels). */
+    @Test
+    void theOpenclBackendsPackageIsOpenedWhereTheArgfileLoadsIt() {
+        String opens = "--add-opens=tornado.drivers.opencl/uk.ac.manchester.tornado.drivers.opencl=ALL-UNNAMED";
+        assertTrue(TornadoSettings.adapt(List.of("--add-modules", "ALL-SYSTEM,tornado.runtime,tornado.drivers.opencl"))
+                .contains(opens));
+        assertFalse(TornadoSettings.adapt(List.of("--add-modules", "ALL-SYSTEM,tornado.runtime,tornado.drivers.ptx"))
+                .contains(opens));
+    }
+
     @Test
     void absentOrBrokenSdk(@TempDir Path home) {
         assertFalse(TornadoSettings.fromEnvironment(Map.of()).isPresent());

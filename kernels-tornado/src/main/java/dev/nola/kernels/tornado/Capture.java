@@ -48,6 +48,8 @@ final class Capture {
     private final Set<TornadoTensor> everyExecution = Collections.newSetFromMap(new IdentityHashMap<>());
     private long segmentsBuilt;
     private long segmentRuns;
+    private long tasksBuilt;
+    private long kernelsShared;
 
     Capture(TornadoDevice device, TornadoOptions options, TornadoProfile profile, MemoryBudget budget, Placeholders placeholders,
             Runnable freePlans) {
@@ -209,6 +211,8 @@ final class Capture {
                 budget.add(s.deviceBytes());
                 chain.parts().set(k, s);
                 s.run(s.calls);
+                tasksBuilt += s.kernels().tasks();
+                kernelsShared += s.kernels().shared();
             } else {
                 s.run(part);
             }
@@ -239,9 +243,28 @@ final class Capture {
         return segmentsBuilt;
     }
 
+    /** Tasks of the segments built so far. */
+    long tasksBuilt() {
+        return tasksBuilt;
+    }
+
+    /** Of those, the tasks that ran a kernel compiled for another task instead of their own ({@link SharedKernels}). */
+    long kernelsShared() {
+        return kernelsShared;
+    }
+
     /** Segment runs so far, builds included. */
     long segmentRuns() {
         return segmentRuns;
+    }
+
+    /** The segments held now, in the order they were last run (for tests). */
+    List<Segment> held() {
+        List<Segment> out = new ArrayList<>();
+        for (Chain c : segments.values()) {
+            out.addAll(c.parts());
+        }
+        return out;
     }
 
     /** Segments held now. */

@@ -27,6 +27,9 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 final class Prologue {
 
+    /** The name of the one task of a prologue graph. */
+    static final String TASK = "arrive";
+
     private Prologue() {
     }
 
@@ -49,8 +52,8 @@ final class Prologue {
     static TaskGraph add(TaskGraph graph, String name, FloatArray arena, GridScheduler scheduler) {
         IntArray ip = new IntArray(1); // ip[0] = 0: no work-item does anything
         graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, ip);
-        TaskGraph g = graph.task("arrive", Prologue::arrive, new KernelContext(), ip, arena);
-        scheduler.addWorkerGrid(name + ".arrive", new WorkerGrid1D(1));
+        TaskGraph g = graph.task(TASK, Prologue::arrive, new KernelContext(), ip, arena);
+        scheduler.addWorkerGrid(name + "." + TASK, new WorkerGrid1D(1));
         return g;
     }
 }

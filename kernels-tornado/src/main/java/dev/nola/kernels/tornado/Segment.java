@@ -267,6 +267,8 @@ final class Segment implements AutoCloseable {
     /** The prologue graphs ({@link Prologue}) before the calls' graphs: one per arena copied in once. */
     private final int prologues;
     private final TornadoExecutionPlan plan;
+    /** Its tasks' kernel methods and TornadoVM's code cache: one compiled kernel per method ({@link SharedKernels}). */
+    private final SharedKernels kernels;
     private TornadoExecutionResult last;
     private boolean ran;
     private final long deviceBytes;
@@ -372,10 +374,11 @@ final class Segment implements AutoCloseable {
         String base = "seg" + NAMES.incrementAndGet() + "g";
         GridScheduler scheduler = new GridScheduler();
         ImmutableTaskGraph[] built = new ImmutableTaskGraph[graphs];
+        this.kernels = new SharedKernels(options.shareKernels());
         int c = 0;
         for (g = 0; g < graphs; g++) {
             String name = base + g;
-            TaskGraph tg = new TaskGraph(name);
+            TaskGraph tg = kernels.graph(name);
             boolean prologue = g < prologues;
             List<Object> consumed = new ArrayList<>();
             List<Object> once = new ArrayList<>(placeholders);
@@ -412,6 +415,7 @@ final class Segment implements AutoCloseable {
             tg.transferToDevice(FIRST_EXECUTION, once.toArray());
             if (prologue) {
                 tg = Prologue.add(tg, name, (FloatArray) arrivals.get(g).device, scheduler);
+                kernels.task(Prologue.TASK);
             }
             for (int k = first; k < c; k++) {
                 RecordedCall call = calls.get(k);
@@ -419,6 +423,7 @@ final class Segment implements AutoCloseable {
                 tg = call.addTo(tg, names, scratch, a -> deviceArray(a));
                 for (int t = 0; t < call.taskCount(); t++) {
                     scheduler.addWorkerGrid(name + "." + names.task(t), call.values().grid(t));
+                    kernels.task(names.task(t));
                 }
             }
             if (!persisted.isEmpty()) {
@@ -428,12 +433,14 @@ final class Segment implements AutoCloseable {
                 System.err.printf("segment graph %d: calls %d, consumed %d, copied in %d+%d, persisted %d%n", g, c - first,
                         consumed.size(), once.size(), always.size(), persisted.size());
             }
+            kernels.endGraph();
             built[g] = tg.snapshot();
         }
         this.deviceBytes = bytes;
         this.plan = new TornadoExecutionPlan(built);
         plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, openclFlags);
         profile.attach(plan);
+        kernels.attach(device, plan);
     }
 
     /** The array this plan's graphs pass for {@code array} (a call's argument as recorded). */
@@ -444,6 +451,11 @@ final class Segment implements AutoCloseable {
 
     int graphs() {
         return graphs;
+    }
+
+    /** Its tasks' kernels and TornadoVM's code cache ({@link SharedKernels}). */
+    SharedKernels kernels() {
+        return kernels;
     }
 
     int calls() {
@@ -503,9 +515,13 @@ final class Segment implements AutoCloseable {
             }
         }
         for (int g = 0; g < graphs; g++) {
+            if (!ran) {
+                kernels.beforeFirstRun(g); // see SharedKernels
+            }
             last = plan.withGraph(g).execute();
             profile.add(last);
             if (!ran) {
+                kernels.afterFirstRun(g);
                 // the arenas graph g copied in are on the device now: their host pages can go at once,
                 // so that at no time does the first run hold every arena twice
                 releaseHost(g);

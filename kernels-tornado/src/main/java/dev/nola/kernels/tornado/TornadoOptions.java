@@ -16,25 +16,35 @@ package dev.nola.kernels.tornado;
  *   <li>{@code tuneNativeHeap} ({@code -Dnola.tornado.tuneNativeHeap}, default true): the backend sets
  *       glibc's allocator before TornadoVM starts ({@link HostMemory#tuneNativeHeap}); false leaves
  *       glibc's defaults.</li>
+ *   <li>{@code shareKernels} ({@code -Dnola.tornado.shareKernels}, default true): a segment's tasks of one
+ *       kernel method share its compiled code ({@link SharedKernels}); false compiles every task (kept to
+ *       measure the difference).</li>
  * </ul>
  */
-record TornadoOptions(boolean profile, boolean traceFlush, boolean arenas, boolean prologue, boolean tuneNativeHeap) {
+record TornadoOptions(boolean profile, boolean traceFlush, boolean arenas, boolean prologue, boolean tuneNativeHeap,
+                      boolean shareKernels) {
 
     /** The switches as the JVM's system properties set them now. */
     static TornadoOptions fromSystemProperties() {
         return new TornadoOptions(Boolean.getBoolean("nola.tornado.profile"), Boolean.getBoolean("nola.tornado.traceFlush"),
                 Boolean.parseBoolean(System.getProperty("nola.tornado.arenas", "true")),
                 Boolean.parseBoolean(System.getProperty("nola.tornado.prologue", "true")),
-                Boolean.parseBoolean(System.getProperty("nola.tornado.tuneNativeHeap", "true")));
+                Boolean.parseBoolean(System.getProperty("nola.tornado.tuneNativeHeap", "true")),
+                Boolean.parseBoolean(System.getProperty("nola.tornado.shareKernels", "true")));
     }
 
     /** The same switches with arenas on or off (tests compare both). */
     TornadoOptions withArenas(boolean on) {
-        return new TornadoOptions(profile, traceFlush, on, prologue, tuneNativeHeap);
+        return new TornadoOptions(profile, traceFlush, on, prologue, tuneNativeHeap, shareKernels);
     }
 
     /** The same switches with the arenas' prologue graphs on or off (tests compare both). */
     TornadoOptions withPrologue(boolean on) {
-        return new TornadoOptions(profile, traceFlush, arenas, on, tuneNativeHeap);
+        return new TornadoOptions(profile, traceFlush, arenas, on, tuneNativeHeap, shareKernels);
+    }
+
+    /** The same switches with kernel sharing on or off (tests compare both). */
+    TornadoOptions withSharedKernels(boolean on) {
+        return new TornadoOptions(profile, traceFlush, arenas, prologue, tuneNativeHeap, on);
     }
 }

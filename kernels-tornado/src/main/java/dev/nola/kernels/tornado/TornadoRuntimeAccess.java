@@ -21,8 +21,14 @@ final class TornadoRuntimeAccess {
     /** TornadoVM bytecode buffer per task graph, set unless the JVM sets {@code tornado.tvm.maxbytecodesize}. */
     static final int BYTECODE_BYTES = 1 << 18;
 
-    /** Events per event list of a task graph, set unless the JVM sets {@code tornado.max.events}. */
-    static final int SEGMENT_EVENTS = 2048;
+    /**
+     * Events per event list of a task graph, set unless the JVM sets {@code tornado.max.events}: lists
+     * TornadoVM fills only when it tracks dependencies between commands ({@code tornado.vm.deps}, off by
+     * default, or intra-plan concurrency, which we never turn on).
+     */
+    static final int SEGMENT_EVENTS = 16;
+    /** The same with {@code tornado.vm.deps} on: a graph of ours records at most 32 tasks and its 240 arrays copied in and out. */
+    static final int SEGMENT_EVENTS_WITH_DEPENDENCIES = 2048;
 
     private TornadoRuntimeAccess() {
     }
@@ -39,11 +45,14 @@ final class TornadoRuntimeAccess {
         }
         if (System.getProperty("tornado.max.events") == null) {
             // Every task graph's interpreter keeps int[event lists][tornado.max.events] on the heap, 32,768
-            // by default (128 KB a list); a segment's many graphs made that hundreds of MB of heap, and
-            // TornadoVM's parallel collector keeps the heap it grew. A graph of ours records at most
-            // SEGMENT_EVENTS events a list per run (32 tasks, each of its 240 arrays copied in and out);
-            // an overflow fails loudly ("event list is too small"), it is not silent.
-            System.setProperty("tornado.max.events", String.valueOf(SEGMENT_EVENTS));
+            // by default (128 KB a list); a segment's many graphs made that hundreds of MB of heap. The
+            // lists hold the events a command waits for, which TornadoVM records only with tornado.vm.deps
+            // (TornadoVMInterpreter.executeDependency); without it they stay empty, and at 2,048 a list
+            // they were still 42 MB of live heap in a GPT-2 124M step (about 5,000 lists in 41 graphs;
+            // GC.class_histogram), and its peak RSS 43 MB higher (LoRA, 1,287 → 1,244 MB at 16). An
+            // overflow fails loudly ("event list is too small"), it is not silent.
+            boolean deps = Boolean.parseBoolean(System.getProperty("tornado.vm.deps", "false"));
+            System.setProperty("tornado.max.events", String.valueOf(deps ? SEGMENT_EVENTS_WITH_DEPENDENCIES : SEGMENT_EVENTS));
         }
         if (System.getProperty("tornado.device.memory") == null) {
             // TornadoVM caps what it allocates per device at 4 GB of its own accord; a GPT-2 124M step's

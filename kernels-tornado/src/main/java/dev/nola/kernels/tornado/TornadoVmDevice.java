@@ -60,6 +60,8 @@ final class TornadoVmDevice extends AbstractDevice {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("tornado.segments_built", plans.capture().segmentsBuilt());
         m.put("tornado.segment_runs", plans.capture().segmentRuns());
+        m.put("tornado.segment_tasks", plans.capture().tasksBuilt());
+        m.put("tornado.segment_tasks_shared", plans.capture().kernelsShared());
         m.put("tornado.arena_bytes", arenas == null ? 0 : arenas.bytes());
         m.putAll(plans.profile().counters());
         return m;

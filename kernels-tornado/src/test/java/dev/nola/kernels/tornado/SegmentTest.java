@@ -139,7 +139,8 @@ class SegmentTest {
     /** Plans for {@code td} with TornadoVM's profiler on (and this run's other settings), so a test can read the bytes copied. */
     static TornadoPlans profiledPlans(TornadoDevice td) {
         TornadoOptions options = TornadoOptions.fromSystemProperties();
-        return new TornadoPlans(td, new TornadoOptions(true, options.traceFlush(), true, options.prologue(), options.tuneNativeHeap()));
+        return new TornadoPlans(td, new TornadoOptions(true, options.traceFlush(), true, options.prologue(), options.tuneNativeHeap(),
+                options.shareKernels()));
     }
 
     static int[] targets(int step) {
