@@ -206,11 +206,6 @@ final class SharedKernels {
         return null;
     }
 
-    /** The kernel methods compiled so far. */
-    int methods() {
-        return compiled.size();
-    }
-
     /** The tasks of the segment's graphs. */
     int tasks() {
         int n = 0;
