@@ -160,11 +160,10 @@ public record TornadoSettings(Path home, List<String> flags) {
                 value = String.join(java.io.File.pathSeparator, java.util.Arrays.stream(value.split(java.io.File.pathSeparator))
                         .filter(p -> !p.isBlank() && !p.equals(".")).toList());
             }
-            if (a.equals("--add-modules") && java.util.Arrays.asList(value.split(",")).contains("ALL-SYSTEM")) {
-                allSystem = true;
-            }
-            if (a.equals("--add-modules") && java.util.Arrays.asList(value.split(",")).contains(OPENCL_MODULE)) {
-                opencl = true;
+            if (a.equals("--add-modules")) {
+                List<String> modules = java.util.Arrays.asList(value.split(","));
+                allSystem |= modules.contains("ALL-SYSTEM");
+                opencl |= modules.contains(OPENCL_MODULE);
             }
             out.add(a + "=" + value);
         }
