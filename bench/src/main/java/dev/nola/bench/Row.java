@@ -38,6 +38,11 @@ record Row(String group, String op, String shape, String device, int warmup, int
         return flops > 0 ? flops / medianS / 1e9 : Double.NaN;
     }
 
+    /** GFLOP/s at the fastest call, or NaN: a peak's figure (the Peaks table, {@link MatmulFloor}). */
+    double bestGflops() {
+        return flops > 0 && minS > 0 ? flops / minS / 1e9 : Double.NaN;
+    }
+
     /** GB/s at the median, or NaN. */
     double gbps() {
         return bytes > 0 ? bytes / medianS / 1e9 : Double.NaN;

@@ -709,7 +709,7 @@ public final class Suite {
         }
     }
 
-    /** Each row's fraction of its device's roofline bound, and the torch rows' work counts. */
+    /** Each row's fraction of its device's roofline bound, the torch rows' work counts, and the steps' matmul floors. */
     private void derive() {
         Map<String, Row> byKey = new LinkedHashMap<>();
         for (Row r : rows) {
@@ -749,6 +749,7 @@ public final class Suite {
         }
         rows.clear();
         rows.addAll(fixed);
+        MatmulFloor.derive(rows, peaks); // after the torch rows got their work counts: it adds to the rows' extra maps
     }
 
     // ------------------------------------------------------------------ output
