@@ -144,6 +144,8 @@ class MatmulFloorTest {
                 }
             }
             assertEquals(2 * 2.0 * b * t * weights / 1e9, MatmulFloor.gflopPerStep(shapes), 1e-12, arch + ": " + json);
+            // the step row's "flops" (a formula of the spec) is the same count
+            assertEquals(MatmulFloor.gflopPerStep(shapes), StepBench.flopsPerToken(spec) * b * t / 1e9, 1e-12, arch);
         }
     }
 
