@@ -7,7 +7,7 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * The linalg family on a TornadoVM device ({@link LinalgKernels}, {@link SgemmKernels}): strided-batched
- * sgemm (on CPU devices 5 x 64 {@code Float16} register blocks over op(B) in 64-column panels, k in slices above 2,560, read in
+ * sgemm (on CPU devices 6 x 64 {@code Float16} fma register blocks over op(B) in 64-column panels, k in slices above 2,560, read in
  * place or packed into the plan's own scratch, and for the LM head's Bᵀ 3 x 6 blocks of {@code Float16}
  * dot products; one work-item per element of C elsewhere; each task over every batch) and element-wise
  * axpy, scale, fill and copy (on CPU devices a span of elements per work-item in sixteen lanes,
