@@ -40,17 +40,20 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * 512 x 768 x 768 (B and Bᵀ) and the LM head's dx (medians of 21, alternated in one JVM). The dots
  * kernel stays at 3 x 6: 31 instructions per step, 18 fma, nothing on the stack; the OpenCL backend's
  * 4 x 6 spills here (84 instructions, 24 stack accesses for 24 fma), as TornadoVM emits all ten loads
- * of a step before its arithmetic (24 + 6 + 4 = 34 registers of 32). 3 x 6 keeps the kernel's six rows
- * of B per work-item, so A is read from L2 as often as before.
+ * of a step before its arithmetic (24 + 6 + 4 = 34 registers of 32), and so does 4 x 5 (60 instructions,
+ * 15 stack accesses for 20 fma). 3 x 6 keeps the kernel's six rows of B per work-item, so A is read
+ * from L2 as often as before.
  *
  * <p><b>Before the fma</b> (stops 32–33) each multiply-add was a {@code Float16.mult} and a
  * {@code Float16.add}, 40 {@code vmulps}/{@code vaddps} per step of a 5 x 64 block (65–69 instructions;
  * 6 x 64 then needed 35 registers and spilled, 121 instructions), and the tornado sgemm took 1.3–1.7x
- * opencl's CPU time per product. The fma brought the captured products' CPU time (median of 9, process
- * CPU time, old and new kernels and opencl:0:0 alternated in one JVM, stop 34) from 90 to 79 ms at
- * 512 x 768 x 768 (8 per capture; opencl 57), 83 to 76 with Bᵀ, 86 to 64 at 512 x 3072 x 768 (2; opencl
- * 63), 103 to 81 at 512 x 768 x 3072 (2; opencl 62), 222 to 189 for the LM head's dx, 128 x 768 x 50,257
- * (opencl 126), and 159 to 147 for its logits, 128 x 50,257 x 768 Bᵀ, {@link #matmulDots} (opencl 115).
+ * opencl's CPU time per product. The fma brought the captured products' CPU time (process CPU time,
+ * median of 11, old and new kernels and opencl:0:0 alternated in one JVM, stop 34; in parentheses the
+ * ratio to opencl before → after) from 76 to 62 ms at 512 x 768 x 768 (8 per capture; 1.49 → 1.21x),
+ * 82 to 65 with Bᵀ (1.46 → 1.15x), 82 to 71 at 512 x 3072 x 768 (2; 1.36 → 1.17x), 77 to 63 at
+ * 512 x 768 x 3072 (2; 1.41 → 1.16x) and 204 to 161 for the LM head's dx, 128 x 768 x 50,257
+ * (1.78 → 1.40x); its logits, 128 x 50,257 x 768 Bᵀ in {@link #matmulDots}, stayed at 140 / 139 ms
+ * (1.27x; 159 → 147 in a noisier run of 9), though its loop went from 49 to 31 instructions.
  *
  * <p><b>Tried and not kept</b> (stop 32). Of the 5 x 64 loop's 69 instructions
  * per step, 11 compute A's five int indices (a 32-bit add and a sign extension each, and a stack
