@@ -20,7 +20,8 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * place: its rows are the panels' rows already), each work-item {@value #ROW_GROUP} row blocks of
  * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 24 float16 accumulators, over k in one pass
  * up to {@value #SLICE_ABOVE}, else in slices of about {@value #SLICE} so that a slice of the panel
- * stays in L2 while the row blocks reuse it.</li>
+ * stays in L2 while the row blocks reuse it, and then {@value #ROW_GROUP_SLICED} row blocks per
+ * work-item.</li>
  * <li>{@link #matmulDots}: row-major A by Bᵀ of a large B (the LM head), both read in place along k,
  * each work-item a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 18 float16 dot-product
  * sums, added across lanes at the end.</li>
@@ -55,6 +56,14 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * (1.78 → 1.40x); its logits, 128 x 50,257 x 768 Bᵀ in {@link #matmulDots}, stayed at 140 / 139 ms
  * (1.27x; 159 → 147 in a noisier run of 9), though its loop went from 49 to 31 instructions.
  *
+ * <p><b>The row groups.</b> With k in slices every work-item streams its whole panel of B (the LM
+ * head's dx: 50,257 x 64 floats, 12.9 MB, from memory, as B is 154 MB), so a panel is read once per group
+ * of row blocks: at 8 blocks per group the dx's 22 blocks made three groups. {@value #ROW_GROUP_SLICED}
+ * (one group up to m = 144) took its CPU time from 192 to 131 ms (opencl 118: 1.63 → 1.11x) and
+ * 512 x 768 x 3072's from 62 to 59 ms (opencl 53: 1.16 → 1.10x; medians of 11, alternated in one JVM).
+ * One-pass products keep 8: 24 left 512 x 768 x 768 and 512 x 3072 x 768 within the noise (61 → 64 and
+ * 61 → 63 ms), and smaller groups leave more work-items for more cores.
+ *
  * <p><b>Tried and not kept</b> (stop 32). Of the 5 x 64 loop's 69 instructions
  * per step, 11 compute A's five int indices (a 32-bit add and a sign extension each, and a stack
  * reload). With A packed by row blocks they are one index plus constants: 59 per step at 5 x 64, and
@@ -87,8 +96,13 @@ final class SgemmKernels {
     /** Rows and columns of C per work-item of {@link #matmulDots}. */
     static final int DOTS_ROWS = 3;
     static final int DOTS_COLS = 6;
-    /** Row blocks per work-item of {@link #matmulPanel}, which share each slice of the panel in cache. */
+    /** Row blocks per work-item of {@link #matmulPanel} when k runs in one pass. */
     static final int ROW_GROUP = 8;
+    /**
+     * Row blocks per work-item when k runs in slices ({@link #rowGroup}): every group streams the whole
+     * panel, so fewer groups read B fewer times (see the class comment).
+     */
+    static final int ROW_GROUP_SLICED = 24;
     /**
      * Above this depth k runs in slices of about {@value #SLICE} (as the OpenCL backend's CPU sgemm): each
      * work-item runs its row blocks over one slice of the panel (64 x 512 floats, 128 KiB, in L2) before
@@ -158,8 +172,17 @@ final class SgemmKernels {
         }
     }
 
+    /** Row blocks per work-item of {@link #matmulPanel}: {@value #ROW_GROUP_SLICED} when k runs in slices, else {@value #ROW_GROUP}. */
+    static int rowGroup(int k, int slice) {
+        int g = ROW_GROUP;
+        if (slice < k) {
+            g = ROW_GROUP_SLICED;
+        }
+        return g;
+    }
+
     /**
-     * C = alpha·op(A)·op(B) + beta·C, each work-item {@value #ROW_GROUP} blocks of {@value #PANEL_ROWS} x
+     * C = alpha·op(A)·op(B) + beta·C, each work-item {@link #rowGroup} blocks of {@value #PANEL_ROWS} x
      * {@value #PANEL} of one panel, slice by slice of k: per step p four float16 loads of the panel's row
      * and six values of op(A), 24 vector fma; the first slice applies beta, later ones add
      * to C. Groups vary fastest, so neighbouring work-items share one panel in cache. Rows past m read
@@ -170,11 +193,13 @@ final class SgemmKernels {
         int id = ctx.globalIdx;
         int m = ip.get(LinalgKernels.P_M);
         int n = ip.get(LinalgKernels.P_N);
+        int k = ip.get(LinalgKernels.P_K);
+        int slice = ip.get(P_SLICE);
+        int rowGroup = rowGroup(k, slice);
         int rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
-        int groups = (rowBlocks + ROW_GROUP - 1) / ROW_GROUP;
+        int groups = (rowBlocks + rowGroup - 1) / rowGroup;
         int perBatch = ((n + PANEL - 1) / PANEL) * groups;
         if (id < ip.get(LinalgKernels.P_BATCH) * perBatch) {
-            int k = ip.get(LinalgKernels.P_K);
             int sa0 = ip.get(LinalgKernels.P_SA0);
             int sa1 = ip.get(LinalgKernels.P_SA1);
             int ps = ip.get(P_ROW_STRIDE);
@@ -194,12 +219,11 @@ final class SgemmKernels {
             int co = ip.get(PANEL_PARAMS + 3) + z * ip.get(LinalgKernels.P_STRIDE_C);
             int ldc = ip.get(LinalgKernels.P_LDC);
             int j0 = q * PANEL;
-            int rbEnd = Math.min(rowBlocks, (g + 1) * ROW_GROUP);
+            int rbEnd = Math.min(rowBlocks, (g + 1) * rowGroup);
             float[] t = new float[PANEL_ROWS * PANEL];
-            int slice = ip.get(P_SLICE);
             for (int p0 = 0; p0 < k; p0 += slice) {
                 int p1 = Math.min(k, p0 + slice);
-                for (int rb = g * ROW_GROUP; rb < rbEnd; rb++) {
+                for (int rb = g * rowGroup; rb < rbEnd; rb++) {
                     int i0 = rb * PANEL_ROWS;
                     int ra0 = ao + Math.min(i0 + 0, m - 1) * sa0;
                     int ra1 = ao + Math.min(i0 + 1, m - 1) * sa0;
