@@ -12,6 +12,17 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * products): hence {@link #splat} for a scalar operand. Sixteen adjacent scalar loads become one vector
  * load. No helper is named after an OpenCL built-in (max, exp, dot, …): one that TornadoVM does not
  * inline becomes an OpenCL function of that name, and the kernel fails to build.
+ *
+ * <p>The exception is {@link #fmaSplat16} and {@link #fma16}: {@code Float16} has no fma, TornadoVM
+ * fuses only a scalar float multiply whose product feeds an add ({@code OCLFMAPhase}), and sixteen such
+ * lanes come out as sixteen scalar {@code fma(x.sI, y.sI, acc.sI)} that PoCL's LLVM packs into one
+ * {@code vfmadd231ps} on zmm registers (a broadcast and one fma per accumulator in the sgemm loops, read
+ * with {@code objdump -d} from PoCL's kernel cache). Their lanes are read with {@code get(i)}, which
+ * TornadoVM intrinsifies, not {@code getS0()} … {@code getS15()}, which are calls: Graal's inliner gives
+ * up on a kernel after 5,000 exploration steps ({@code MethodInlineBailoutLimit}, at least one per call),
+ * and with 32–48 {@code getS} calls per helper the sgemm kernels passed it and failed to build ("Unable to
+ * build sketch for method: get"; with the limit lifted, {@code -Djdk.graal.MethodInlineBailoutLimit=0},
+ * they built).
  */
 final class Lanes {
 
@@ -48,6 +59,28 @@ final class Lanes {
     /** x in every lane. */
     static Float16 splat(float x) {
         return new Float16(x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x);
+    }
+
+    /**
+     * acc + x·y in every lane as one fma each: Java rounds the product, TornadoVM writes the scalar
+     * multiply-add as {@code fma} (see the class comment).
+     */
+    static Float16 fmaSplat16(float x, Float16 y, Float16 acc) {
+        return new Float16(x * y.get(0) + acc.get(0), x * y.get(1) + acc.get(1), x * y.get(2) + acc.get(2),
+                x * y.get(3) + acc.get(3), x * y.get(4) + acc.get(4), x * y.get(5) + acc.get(5), x * y.get(6) + acc.get(6),
+                x * y.get(7) + acc.get(7), x * y.get(8) + acc.get(8), x * y.get(9) + acc.get(9), x * y.get(10) + acc.get(10),
+                x * y.get(11) + acc.get(11), x * y.get(12) + acc.get(12), x * y.get(13) + acc.get(13),
+                x * y.get(14) + acc.get(14), x * y.get(15) + acc.get(15));
+    }
+
+    /** acc + x·y lane by lane, one fma each (as {@link #fmaSplat16}). */
+    static Float16 fma16(Float16 x, Float16 y, Float16 acc) {
+        return new Float16(x.get(0) * y.get(0) + acc.get(0), x.get(1) * y.get(1) + acc.get(1), x.get(2) * y.get(2) + acc.get(2),
+                x.get(3) * y.get(3) + acc.get(3), x.get(4) * y.get(4) + acc.get(4), x.get(5) * y.get(5) + acc.get(5),
+                x.get(6) * y.get(6) + acc.get(6), x.get(7) * y.get(7) + acc.get(7), x.get(8) * y.get(8) + acc.get(8),
+                x.get(9) * y.get(9) + acc.get(9), x.get(10) * y.get(10) + acc.get(10), x.get(11) * y.get(11) + acc.get(11),
+                x.get(12) * y.get(12) + acc.get(12), x.get(13) * y.get(13) + acc.get(13), x.get(14) * y.get(14) + acc.get(14),
+                x.get(15) * y.get(15) + acc.get(15));
     }
 
     /** The sixteen lanes added pairwise. */

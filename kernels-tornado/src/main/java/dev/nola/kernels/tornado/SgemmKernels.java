@@ -1,6 +1,7 @@
 package dev.nola.kernels.tornado;
 
-import static dev.nola.kernels.tornado.Lanes.splat;
+import static dev.nola.kernels.tornado.Lanes.fma16;
+import static dev.nola.kernels.tornado.Lanes.fmaSplat16;
 import static dev.nola.kernels.tornado.Lanes.sum16;
 
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -17,29 +18,51 @@ import uk.ac.manchester.tornado.api.types.vectors.Float16;
  * <li>{@link #matmulPanel}: op(B) in column panels of {@value #PANEL} (packed by {@link #packPanels},
  * 64-byte aligned, or a float32 B that is not transposed, n a multiple of {@value #PANEL}, read in
  * place: its rows are the panels' rows already), each work-item {@value #ROW_GROUP} row blocks of
- * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 20 float16 accumulators, over k in one pass
+ * {@value #PANEL_ROWS} x {@value #PANEL} of C in turn, as 24 float16 accumulators, over k in one pass
  * up to {@value #SLICE_ABOVE}, else in slices of about {@value #SLICE} so that a slice of the panel
- * stays in L2 while the row blocks reuse it.</li>
+ * stays in L2 while the row blocks reuse it, and then {@value #ROW_GROUP_SLICED} row blocks per
+ * work-item.</li>
  * <li>{@link #matmulDots}: row-major A by Bᵀ of a large B (the LM head), both read in place along k,
  * each work-item a {@value #DOTS_ROWS} x {@value #DOTS_COLS} block of C as 18 float16 dot-product
  * sums, added across lanes at the end.</li>
  * </ul>
- * A multiply and an add per lane: {@code Float16} has no fma, TornadoVM writes each product and each sum
- * as its own statement, and the plans build without contraction ({@link TornadoPlans#OPENCL_FLAGS}), so
- * PoCL keeps them apart; within the contract's tolerance.
+ * Each step is one 512-bit fma per accumulator ({@link Lanes#fmaSplat16}, {@link Lanes#fma16}):
+ * {@code Float16} has no fma and TornadoVM fuses only scalar float multiply-adds ({@code OCLFMAPhase}),
+ * so the helpers build each float16 lane by lane from scalar multiply-adds, which TornadoVM writes as
+ * sixteen scalar {@code fma} and PoCL's LLVM packs into one {@code vfmadd231ps} on zmm registers. One
+ * rounding per multiply-add instead of two, within the contract's tolerance.
  *
- * <p><b>Why the blocks are smaller than the OpenCL backend's</b> (6 x 64 and 4 x 6 there). TornadoVM
- * emits every load of a step before its arithmetic, and PoCL's LLVM schedules them early, so a step holds its
- * accumulators, every loaded value of A and B and a product at once: 24 + 6 + 4 + 1 = 35 vector
- * registers for a 6 x 64 block, 24 + 4 + 6 + 1 = 35 for 4 x 6 dot products, of the 32 that AVX-512
- * has. Both spilled: the panel loop was 121 instructions per step (3 accumulators on the stack and 38
- * register-to-register moves), the dots loop 107 (18 stack accesses), against the OpenCL backend's 38
- * and 40 with fma. At 5 x 64 (20 + 5 + 4 + 1 = 30) and 3 x 6 (18 + 3 + 6 + 1 = 28) they are 65 and 49
- * instructions per step with nothing on the stack (read from PoCL's kernel cache with
- * {@code objdump -d}: {@code POCL_CACHE_DIR=dir}, then {@code dir/…/matmulPanel/…/matmulPanel.so}).
- * 3 x 6 keeps the dots kernel's six rows of B per work-item, so A is read from L2 as often as before.
- * (The loop that runs is in {@code _pocl_kernel_matmulPanel_workgroup}; the plain
- * {@code _pocl_kernel_matmulPanel} in the same file is not called.)
+ * <p><b>The blocks</b> (read from PoCL's kernel cache with {@code objdump -d}: {@code POCL_CACHE_DIR=dir},
+ * then {@code dir/…/matmulPanel/…/matmulPanel.so}; the loop that runs is in
+ * {@code _pocl_kernel_matmulPanel_workgroup}, the plain {@code _pocl_kernel_matmulPanel} is not called).
+ * Without a product register the OpenCL backend's 6 x 64 fits: 24 accumulators, 4 rows of the panel and
+ * the broadcast values of A, the loop 53 instructions per step (24 fma, 6 broadcasts, 4 loads, 2 reloads
+ * of an index from the stack), against 45 for 20 fma at 5 x 64; its CPU time was the same or lower on
+ * 512 x 768 x 768 (B and Bᵀ) and the LM head's dx (medians of 21, alternated in one JVM). The dots
+ * kernel stays at 3 x 6: 31 instructions per step, 18 fma, nothing on the stack; the OpenCL backend's
+ * 4 x 6 spills here (84 instructions, 24 stack accesses for 24 fma), as TornadoVM emits all ten loads
+ * of a step before its arithmetic (24 + 6 + 4 = 34 registers of 32), and so does 4 x 5 (60 instructions,
+ * 15 stack accesses for 20 fma). 3 x 6 keeps the kernel's six rows of B per work-item, so A is read
+ * from L2 as often as before.
+ *
+ * <p><b>Before the fma</b> (stops 32–33) each multiply-add was a {@code Float16.mult} and a
+ * {@code Float16.add}, 40 {@code vmulps}/{@code vaddps} per step of a 5 x 64 block (65–69 instructions;
+ * 6 x 64 then needed 35 registers and spilled, 121 instructions), and the tornado sgemm took 1.3–1.7x
+ * opencl's CPU time per product. The fma brought the captured products' CPU time (process CPU time,
+ * median of 11, old and new kernels and opencl:0:0 alternated in one JVM, stop 34; in parentheses the
+ * ratio to opencl before → after) from 76 to 62 ms at 512 x 768 x 768 (8 per capture; 1.49 → 1.21x),
+ * 82 to 65 with Bᵀ (1.46 → 1.15x), 82 to 71 at 512 x 3072 x 768 (2; 1.36 → 1.17x), 77 to 63 at
+ * 512 x 768 x 3072 (2; 1.41 → 1.16x) and 204 to 161 for the LM head's dx, 128 x 768 x 50,257
+ * (1.78 → 1.40x); its logits, 128 x 50,257 x 768 Bᵀ in {@link #matmulDots}, stayed at 140 / 139 ms
+ * (1.27x; 159 → 147 in a noisier run of 9), though its loop went from 49 to 31 instructions.
+ *
+ * <p><b>The row groups.</b> With k in slices every work-item streams its whole panel of B (the LM
+ * head's dx: 50,257 x 64 floats, 12.9 MB, from memory, as B is 154 MB), so a panel is read once per group
+ * of row blocks: at 8 blocks per group the dx's 22 blocks made three groups. {@value #ROW_GROUP_SLICED}
+ * (one group up to m = 144) took its CPU time from 192 to 131 ms (opencl 118: 1.63 → 1.11x) and
+ * 512 x 768 x 3072's from 62 to 59 ms (opencl 53: 1.16 → 1.10x; medians of 11, alternated in one JVM).
+ * One-pass products keep 8: 24 left 512 x 768 x 768 and 512 x 3072 x 768 within the noise (61 → 64 and
+ * 61 → 63 ms), and smaller groups leave more work-items for more cores.
  *
  * <p><b>Tried and not kept</b> (stop 32). Of the 5 x 64 loop's 69 instructions
  * per step, 11 compute A's five int indices (a 32-bit add and a sign extension each, and a stack
@@ -69,12 +92,17 @@ final class SgemmKernels {
     /** Columns of a panel of op(B) and of a panel work-item's block of C. */
     static final int PANEL = 64;
     /** Rows of C per work-item of {@link #matmulPanel}. */
-    static final int PANEL_ROWS = 5;
+    static final int PANEL_ROWS = 6;
     /** Rows and columns of C per work-item of {@link #matmulDots}. */
     static final int DOTS_ROWS = 3;
     static final int DOTS_COLS = 6;
-    /** Row blocks per work-item of {@link #matmulPanel}, which share each slice of the panel in cache. */
+    /** Row blocks per work-item of {@link #matmulPanel} when k runs in one pass. */
     static final int ROW_GROUP = 8;
+    /**
+     * Row blocks per work-item when k runs in slices ({@link #rowGroup}): every group streams the whole
+     * panel, so fewer groups read B fewer times (see the class comment).
+     */
+    static final int ROW_GROUP_SLICED = 24;
     /**
      * Above this depth k runs in slices of about {@value #SLICE} (as the OpenCL backend's CPU sgemm): each
      * work-item runs its row blocks over one slice of the panel (64 x 512 floats, 128 KiB, in L2) before
@@ -144,23 +172,34 @@ final class SgemmKernels {
         }
     }
 
+    /** Row blocks per work-item of {@link #matmulPanel}: {@value #ROW_GROUP_SLICED} when k runs in slices, else {@value #ROW_GROUP}. */
+    static int rowGroup(int k, int slice) {
+        int g = ROW_GROUP;
+        if (slice < k) {
+            g = ROW_GROUP_SLICED;
+        }
+        return g;
+    }
+
     /**
-     * C = alpha·op(A)·op(B) + beta·C, each work-item {@value #ROW_GROUP} blocks of {@value #PANEL_ROWS} x
+     * C = alpha·op(A)·op(B) + beta·C, each work-item {@link #rowGroup} blocks of {@value #PANEL_ROWS} x
      * {@value #PANEL} of one panel, slice by slice of k: per step p four float16 loads of the panel's row
-     * and five values of op(A), 20 vector multiply-adds; the first slice applies beta, later ones add
+     * and six values of op(A), 24 vector fma; the first slice applies beta, later ones add
      * to C. Groups vary fastest, so neighbouring work-items share one panel in cache. Rows past m read
      * row m-1 and are not stored; columns past n are zeros in a packed panel and never stored.
-     * Global size batch·ceil(n/64)·ceil(ceil(m/5)/8).
+     * Global size batch·ceil(n/64)·ceil(ceil(m/6)/8).
      */
     static void matmulPanel(KernelContext ctx, IntArray ip, FloatArray fp, FloatArray a, FloatArray src, FloatArray c) {
         int id = ctx.globalIdx;
         int m = ip.get(LinalgKernels.P_M);
         int n = ip.get(LinalgKernels.P_N);
+        int k = ip.get(LinalgKernels.P_K);
+        int slice = ip.get(P_SLICE);
+        int rowGroup = rowGroup(k, slice);
         int rowBlocks = (m + PANEL_ROWS - 1) / PANEL_ROWS;
-        int groups = (rowBlocks + ROW_GROUP - 1) / ROW_GROUP;
+        int groups = (rowBlocks + rowGroup - 1) / rowGroup;
         int perBatch = ((n + PANEL - 1) / PANEL) * groups;
         if (id < ip.get(LinalgKernels.P_BATCH) * perBatch) {
-            int k = ip.get(LinalgKernels.P_K);
             int sa0 = ip.get(LinalgKernels.P_SA0);
             int sa1 = ip.get(LinalgKernels.P_SA1);
             int ps = ip.get(P_ROW_STRIDE);
@@ -180,18 +219,18 @@ final class SgemmKernels {
             int co = ip.get(PANEL_PARAMS + 3) + z * ip.get(LinalgKernels.P_STRIDE_C);
             int ldc = ip.get(LinalgKernels.P_LDC);
             int j0 = q * PANEL;
-            int rbEnd = Math.min(rowBlocks, (g + 1) * ROW_GROUP);
+            int rbEnd = Math.min(rowBlocks, (g + 1) * rowGroup);
             float[] t = new float[PANEL_ROWS * PANEL];
-            int slice = ip.get(P_SLICE);
             for (int p0 = 0; p0 < k; p0 += slice) {
                 int p1 = Math.min(k, p0 + slice);
-                for (int rb = g * ROW_GROUP; rb < rbEnd; rb++) {
+                for (int rb = g * rowGroup; rb < rbEnd; rb++) {
                     int i0 = rb * PANEL_ROWS;
                     int ra0 = ao + Math.min(i0 + 0, m - 1) * sa0;
                     int ra1 = ao + Math.min(i0 + 1, m - 1) * sa0;
                     int ra2 = ao + Math.min(i0 + 2, m - 1) * sa0;
                     int ra3 = ao + Math.min(i0 + 3, m - 1) * sa0;
                     int ra4 = ao + Math.min(i0 + 4, m - 1) * sa0;
+                    int ra5 = ao + Math.min(i0 + 5, m - 1) * sa0;
                     Float16 c00 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c01 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c02 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
@@ -212,6 +251,10 @@ final class SgemmKernels {
                     Float16 c41 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c42 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     Float16 c43 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c50 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c51 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c52 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+                    Float16 c53 = new Float16(0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
                     for (int p = p0; p < p1; p++) {
                         int pb = panel + p * ps;
                         Float16 b0 = new Float16(src.get(pb), src.get(pb + 1), src.get(pb + 2), src.get(pb + 3),
@@ -232,31 +275,36 @@ final class SgemmKernels {
                                 src.get(pb + 60), src.get(pb + 61), src.get(pb + 62), src.get(pb + 63));
                         int pa = p * sa1;
                         // each value of A in all lanes, so that the products are float16 x float16 (see Lanes)
-                        Float16 x0 = splat(a.get(ra0 + pa));
-                        c00 = Float16.add(c00, Float16.mult(b0, x0));
-                        c01 = Float16.add(c01, Float16.mult(b1, x0));
-                        c02 = Float16.add(c02, Float16.mult(b2, x0));
-                        c03 = Float16.add(c03, Float16.mult(b3, x0));
-                        Float16 x1 = splat(a.get(ra1 + pa));
-                        c10 = Float16.add(c10, Float16.mult(b0, x1));
-                        c11 = Float16.add(c11, Float16.mult(b1, x1));
-                        c12 = Float16.add(c12, Float16.mult(b2, x1));
-                        c13 = Float16.add(c13, Float16.mult(b3, x1));
-                        Float16 x2 = splat(a.get(ra2 + pa));
-                        c20 = Float16.add(c20, Float16.mult(b0, x2));
-                        c21 = Float16.add(c21, Float16.mult(b1, x2));
-                        c22 = Float16.add(c22, Float16.mult(b2, x2));
-                        c23 = Float16.add(c23, Float16.mult(b3, x2));
-                        Float16 x3 = splat(a.get(ra3 + pa));
-                        c30 = Float16.add(c30, Float16.mult(b0, x3));
-                        c31 = Float16.add(c31, Float16.mult(b1, x3));
-                        c32 = Float16.add(c32, Float16.mult(b2, x3));
-                        c33 = Float16.add(c33, Float16.mult(b3, x3));
-                        Float16 x4 = splat(a.get(ra4 + pa));
-                        c40 = Float16.add(c40, Float16.mult(b0, x4));
-                        c41 = Float16.add(c41, Float16.mult(b1, x4));
-                        c42 = Float16.add(c42, Float16.mult(b2, x4));
-                        c43 = Float16.add(c43, Float16.mult(b3, x4));
+                        float x0 = a.get(ra0 + pa);
+                        c00 = fmaSplat16(x0, b0, c00);
+                        c01 = fmaSplat16(x0, b1, c01);
+                        c02 = fmaSplat16(x0, b2, c02);
+                        c03 = fmaSplat16(x0, b3, c03);
+                        float x1 = a.get(ra1 + pa);
+                        c10 = fmaSplat16(x1, b0, c10);
+                        c11 = fmaSplat16(x1, b1, c11);
+                        c12 = fmaSplat16(x1, b2, c12);
+                        c13 = fmaSplat16(x1, b3, c13);
+                        float x2 = a.get(ra2 + pa);
+                        c20 = fmaSplat16(x2, b0, c20);
+                        c21 = fmaSplat16(x2, b1, c21);
+                        c22 = fmaSplat16(x2, b2, c22);
+                        c23 = fmaSplat16(x2, b3, c23);
+                        float x3 = a.get(ra3 + pa);
+                        c30 = fmaSplat16(x3, b0, c30);
+                        c31 = fmaSplat16(x3, b1, c31);
+                        c32 = fmaSplat16(x3, b2, c32);
+                        c33 = fmaSplat16(x3, b3, c33);
+                        float x4 = a.get(ra4 + pa);
+                        c40 = fmaSplat16(x4, b0, c40);
+                        c41 = fmaSplat16(x4, b1, c41);
+                        c42 = fmaSplat16(x4, b2, c42);
+                        c43 = fmaSplat16(x4, b3, c43);
+                        float x5 = a.get(ra5 + pa);
+                        c50 = fmaSplat16(x5, b0, c50);
+                        c51 = fmaSplat16(x5, b1, c51);
+                        c52 = fmaSplat16(x5, b2, c52);
+                        c53 = fmaSplat16(x5, b3, c53);
                     }
                     // the block through a private array, so that the stores are one loop (TornadoVM inlines a
                     // kernel's helpers only up to a size, and the stores written out are past it)
@@ -340,6 +388,22 @@ final class SgemmKernels {
                     t[308] = c43.getS4(); t[309] = c43.getS5(); t[310] = c43.getS6(); t[311] = c43.getS7();
                     t[312] = c43.getS8(); t[313] = c43.getS9(); t[314] = c43.getS10(); t[315] = c43.getS11();
                     t[316] = c43.getS12(); t[317] = c43.getS13(); t[318] = c43.getS14(); t[319] = c43.getS15();
+                    t[320] = c50.getS0(); t[321] = c50.getS1(); t[322] = c50.getS2(); t[323] = c50.getS3();
+                    t[324] = c50.getS4(); t[325] = c50.getS5(); t[326] = c50.getS6(); t[327] = c50.getS7();
+                    t[328] = c50.getS8(); t[329] = c50.getS9(); t[330] = c50.getS10(); t[331] = c50.getS11();
+                    t[332] = c50.getS12(); t[333] = c50.getS13(); t[334] = c50.getS14(); t[335] = c50.getS15();
+                    t[336] = c51.getS0(); t[337] = c51.getS1(); t[338] = c51.getS2(); t[339] = c51.getS3();
+                    t[340] = c51.getS4(); t[341] = c51.getS5(); t[342] = c51.getS6(); t[343] = c51.getS7();
+                    t[344] = c51.getS8(); t[345] = c51.getS9(); t[346] = c51.getS10(); t[347] = c51.getS11();
+                    t[348] = c51.getS12(); t[349] = c51.getS13(); t[350] = c51.getS14(); t[351] = c51.getS15();
+                    t[352] = c52.getS0(); t[353] = c52.getS1(); t[354] = c52.getS2(); t[355] = c52.getS3();
+                    t[356] = c52.getS4(); t[357] = c52.getS5(); t[358] = c52.getS6(); t[359] = c52.getS7();
+                    t[360] = c52.getS8(); t[361] = c52.getS9(); t[362] = c52.getS10(); t[363] = c52.getS11();
+                    t[364] = c52.getS12(); t[365] = c52.getS13(); t[366] = c52.getS14(); t[367] = c52.getS15();
+                    t[368] = c53.getS0(); t[369] = c53.getS1(); t[370] = c53.getS2(); t[371] = c53.getS3();
+                    t[372] = c53.getS4(); t[373] = c53.getS5(); t[374] = c53.getS6(); t[375] = c53.getS7();
+                    t[376] = c53.getS8(); t[377] = c53.getS9(); t[378] = c53.getS10(); t[379] = c53.getS11();
+                    t[380] = c53.getS12(); t[381] = c53.getS13(); t[382] = c53.getS14(); t[383] = c53.getS15();
                     for (int rr = 0; rr < PANEL_ROWS; rr++) {
                         if (i0 + rr < m) {
                             int o = co + (i0 + rr) * ldc + j0;
@@ -444,32 +508,32 @@ final class SgemmKernels {
                         a.get(ra0 + p + 4), a.get(ra0 + p + 5), a.get(ra0 + p + 6), a.get(ra0 + p + 7),
                         a.get(ra0 + p + 8), a.get(ra0 + p + 9), a.get(ra0 + p + 10), a.get(ra0 + p + 11),
                         a.get(ra0 + p + 12), a.get(ra0 + p + 13), a.get(ra0 + p + 14), a.get(ra0 + p + 15));
-                d00 = Float16.add(d00, Float16.mult(x0, b0));
-                d01 = Float16.add(d01, Float16.mult(x0, b1));
-                d02 = Float16.add(d02, Float16.mult(x0, b2));
-                d03 = Float16.add(d03, Float16.mult(x0, b3));
-                d04 = Float16.add(d04, Float16.mult(x0, b4));
-                d05 = Float16.add(d05, Float16.mult(x0, b5));
+                d00 = fma16(x0, b0, d00);
+                d01 = fma16(x0, b1, d01);
+                d02 = fma16(x0, b2, d02);
+                d03 = fma16(x0, b3, d03);
+                d04 = fma16(x0, b4, d04);
+                d05 = fma16(x0, b5, d05);
                 Float16 x1 = new Float16(a.get(ra1 + p), a.get(ra1 + p + 1), a.get(ra1 + p + 2), a.get(ra1 + p + 3),
                         a.get(ra1 + p + 4), a.get(ra1 + p + 5), a.get(ra1 + p + 6), a.get(ra1 + p + 7),
                         a.get(ra1 + p + 8), a.get(ra1 + p + 9), a.get(ra1 + p + 10), a.get(ra1 + p + 11),
                         a.get(ra1 + p + 12), a.get(ra1 + p + 13), a.get(ra1 + p + 14), a.get(ra1 + p + 15));
-                d10 = Float16.add(d10, Float16.mult(x1, b0));
-                d11 = Float16.add(d11, Float16.mult(x1, b1));
-                d12 = Float16.add(d12, Float16.mult(x1, b2));
-                d13 = Float16.add(d13, Float16.mult(x1, b3));
-                d14 = Float16.add(d14, Float16.mult(x1, b4));
-                d15 = Float16.add(d15, Float16.mult(x1, b5));
+                d10 = fma16(x1, b0, d10);
+                d11 = fma16(x1, b1, d11);
+                d12 = fma16(x1, b2, d12);
+                d13 = fma16(x1, b3, d13);
+                d14 = fma16(x1, b4, d14);
+                d15 = fma16(x1, b5, d15);
                 Float16 x2 = new Float16(a.get(ra2 + p), a.get(ra2 + p + 1), a.get(ra2 + p + 2), a.get(ra2 + p + 3),
                         a.get(ra2 + p + 4), a.get(ra2 + p + 5), a.get(ra2 + p + 6), a.get(ra2 + p + 7),
                         a.get(ra2 + p + 8), a.get(ra2 + p + 9), a.get(ra2 + p + 10), a.get(ra2 + p + 11),
                         a.get(ra2 + p + 12), a.get(ra2 + p + 13), a.get(ra2 + p + 14), a.get(ra2 + p + 15));
-                d20 = Float16.add(d20, Float16.mult(x2, b0));
-                d21 = Float16.add(d21, Float16.mult(x2, b1));
-                d22 = Float16.add(d22, Float16.mult(x2, b2));
-                d23 = Float16.add(d23, Float16.mult(x2, b3));
-                d24 = Float16.add(d24, Float16.mult(x2, b4));
-                d25 = Float16.add(d25, Float16.mult(x2, b5));
+                d20 = fma16(x2, b0, d20);
+                d21 = fma16(x2, b1, d21);
+                d22 = fma16(x2, b2, d22);
+                d23 = fma16(x2, b3, d23);
+                d24 = fma16(x2, b4, d24);
+                d25 = fma16(x2, b5, d25);
             }
             float alpha = fp.get(0);
             float beta = fp.get(1);

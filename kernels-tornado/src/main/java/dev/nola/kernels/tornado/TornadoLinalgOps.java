@@ -7,12 +7,13 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * The linalg family on a TornadoVM device ({@link LinalgKernels}, {@link SgemmKernels}): strided-batched
- * sgemm (on CPU devices 5 x 64 {@code Float16} register blocks over op(B) in 64-column panels, k in slices above 2,560, read in
- * place or packed into the plan's own scratch, and for the LM head's Bᵀ 3 x 6 blocks of {@code Float16}
- * dot products; one work-item per element of C elsewhere; each task over every batch) and element-wise
- * axpy, scale, fill and copy (on CPU devices a span of elements per work-item in sixteen lanes,
- * {@link Level1Lanes}; one element each elsewhere). Operands may be views at any offset, with any leading
- * dimensions and batch strides ({@link KernelCall}).
+ * sgemm (on CPU devices 6 x 64 {@code Float16} fma register blocks over op(B) in 64-column panels read
+ * in place or packed into the plan's own scratch, 8 row blocks per work-item, or 24 with k in slices
+ * above 2,560, and for the LM head's Bᵀ 3 x 6 blocks of {@code Float16} dot products; one work-item per
+ * element of C elsewhere; each task over every batch) and element-wise axpy, scale, fill and copy (on
+ * CPU devices a span of elements per work-item in sixteen lanes, {@link Level1Lanes}; one element each
+ * elsewhere). Operands may be views at any offset, with any leading dimensions and batch strides
+ * ({@link KernelCall}).
  */
 final class TornadoLinalgOps extends AbstractLinalgOps {
 
@@ -110,7 +111,8 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
                 int slices = k > SgemmKernels.SLICE_ABOVE ? (k + SgemmKernels.SLICE - 1) / SgemmKernels.SLICE : 1;
                 ip.set(SgemmKernels.P_SLICE, (k + slices - 1) / slices);
                 long rowBlocks = (m + SgemmKernels.PANEL_ROWS - 1) / SgemmKernels.PANEL_ROWS;
-                long groups = (rowBlocks + SgemmKernels.ROW_GROUP - 1) / SgemmKernels.ROW_GROUP;
+                int rowGroup = SgemmKernels.rowGroup(k, (k + slices - 1) / slices);
+                long groups = (rowBlocks + rowGroup - 1) / rowGroup;
                 if (packs) {
                     p.grid(0, batch * packed / SgemmKernels.PANEL, true);
                 }

@@ -12,14 +12,14 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Each CPU sgemm kernel of {@link SgemmKernels} forced on tornado:0:0 against the reference backend,
  * on shapes that the contract's automatic choice would not send to it: every transpose, edges of every
- * register block (m not a multiple of 5 or 3, n of 64 or 6, k of 16), B read in place (n a multiple of
- * 64) and packed, k deep enough to run in slices (above 2,560), more rows than one work-item's group, beta 0 and
- * not, and a strided batch. Bound per element: 2⁻²⁰·(k + 2)·Σ|a||b| + 2⁻²⁰·|beta·c|.
+ * register block (m not a multiple of 6 or 3, n of 64 or 6, k of 16), B read in place (n a multiple of
+ * 64) and packed, k deep enough to run in slices (above 2,560), more rows than one work-item's group (8
+ * row blocks, 24 when k runs in slices), beta 0 and not, and a strided batch. Bound per element: 2⁻²⁰·(k + 2)·Σ|a||b| + 2⁻²⁰·|beta·c|.
  */
 class TornadoSgemmTest {
 
     private static final int[][] SHAPES = {{7, 13, 35}, {13, 64, 17}, {6, 128, 48}, {5, 70, 33}, {53, 128, 600}, {13, 40, 530},
-        {7, 64, 2600}};
+        {7, 64, 2600}, {151, 64, 2600}};
 
     @ParameterizedTest
     @EnumSource(value = TornadoLinalgOps.MatmulVariant.class, names = {"PANEL", "DOTS"})
