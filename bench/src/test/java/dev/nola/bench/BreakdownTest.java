@@ -4,13 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.nola.adapter.Adapter;
-import dev.nola.adapter.optim.AdamW;
-import dev.nola.kernels.AbstractDevice;
-import dev.nola.kernels.Backends;
-import dev.nola.models.lm.CausalLm;
 import dev.nola.models.spec.CausalLmSpec;
-import dev.nola.models.transformer.DeviceWeights;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,25 +21,8 @@ class BreakdownTest {
     void aProfiledSmallLlamaStepCountsItsOpsPerStep() throws Exception {
         CausalLmSpec spec = StepBench.small("llama");
         int layers = spec.model().layers();
-        String json;
-        try (AbstractDevice d = (AbstractDevice) Backends.open("cpu")) {
-            DeviceWeights w = CausalLm.randomWeights(d, spec, 5);
-            Map<String, ? extends Adapter> adapters = StepBench.adapters(d, "nola_materialized", spec,
-                    StepBench.targets("llama"));
-            try (CausalLm m = new CausalLm(d, spec, w, false, adapters); AdamW opt = AdamW.nolaDefaults(m.trainable())) {
-                int[] ids = {1, 2, 3, 4, 5, 6, 7, 8};
-                int[] tg = {2, 3, 4, 5, 6, 7, 8, 9};
-                json = StepBench.profiled(d, () -> {
-                    m.zeroGradients();
-                    m.forwardLoss(ids, tg, 2, 4);
-                    m.backward();
-                    opt.step(1e-3);
-                }, 2);
-            } finally {
-                adapters.values().forEach(Adapter::close);
-                w.close();
-            }
-        }
+        String json = SmallSteps.profiled("llama", "nola_materialized", new int[] {1, 2, 3, 4, 5, 6, 7, 8},
+                new int[] {2, 3, 4, 5, 6, 7, 8, 9}, 2, 4);
         JsonNode b = JsonLines.JSON.readTree(json);
         assertEquals(2, b.get("steps").asInt());
         JsonNode ops = b.get("ops");

@@ -5,13 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.nola.adapter.Adapter;
-import dev.nola.adapter.optim.AdamW;
-import dev.nola.kernels.AbstractDevice;
-import dev.nola.kernels.Backends;
-import dev.nola.models.lm.CausalLm;
 import dev.nola.models.spec.CausalLmSpec;
-import dev.nola.models.transformer.DeviceWeights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -100,28 +94,13 @@ class MatmulFloorTest {
             CausalLmSpec spec = StepBench.small(arch);
             int b = 2;
             int t = 8;
-            String json;
-            try (AbstractDevice d = (AbstractDevice) Backends.open("cpu")) {
-                DeviceWeights w = CausalLm.randomWeights(d, spec, 5);
-                Map<String, ? extends Adapter> adapters = StepBench.adapters(d, "lora_r4", spec, StepBench.targets(arch));
-                try (CausalLm m = new CausalLm(d, spec, w, false, adapters); AdamW opt = AdamW.nolaDefaults(m.trainable())) {
-                    int[] ids = new int[b * t];
-                    int[] tg = new int[b * t];
-                    for (int i = 0; i < ids.length; i++) {
-                        ids[i] = (i * 37) % spec.vocabulary();
-                        tg[i] = (i * 53 + 7) % spec.vocabulary();
-                    }
-                    json = StepBench.profiled(d, () -> {
-                        m.zeroGradients();
-                        m.forwardLoss(ids, tg, b, t);
-                        m.backward();
-                        opt.step(1e-3);
-                    }, 2);
-                } finally {
-                    adapters.values().forEach(Adapter::close);
-                    w.close();
-                }
+            int[] ids = new int[b * t];
+            int[] tg = new int[b * t];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = (i * 37) % spec.vocabulary();
+                tg[i] = (i * 53 + 7) % spec.vocabulary();
             }
+            String json = SmallSteps.profiled(arch, "lora_r4", ids, tg, b, t);
             @SuppressWarnings("unchecked")
             Map<String, Map<String, List<Number>>> breakdown = JsonLines.JSON.readValue(json, Map.class);
             Map<String, List<Number>> shapes = breakdown.get("matmul_shapes");
