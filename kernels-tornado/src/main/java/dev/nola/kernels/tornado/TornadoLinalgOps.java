@@ -109,9 +109,10 @@ final class TornadoLinalgOps extends AbstractLinalgOps {
                 ip.set(SgemmKernels.P_PANELS_AT, packs ? SgemmKernels.PANELS_AT : 0);
                 // as the OpenCL backend: one pass up to SLICE_ABOVE, else slices of about SLICE
                 int slices = k > SgemmKernels.SLICE_ABOVE ? (k + SgemmKernels.SLICE - 1) / SgemmKernels.SLICE : 1;
-                ip.set(SgemmKernels.P_SLICE, (k + slices - 1) / slices);
+                int slice = (k + slices - 1) / slices;
+                ip.set(SgemmKernels.P_SLICE, slice);
                 long rowBlocks = (m + SgemmKernels.PANEL_ROWS - 1) / SgemmKernels.PANEL_ROWS;
-                int rowGroup = SgemmKernels.rowGroup(k, (k + slices - 1) / slices);
+                int rowGroup = SgemmKernels.rowGroup(k, slice);
                 long groups = (rowBlocks + rowGroup - 1) / rowGroup;
                 if (packs) {
                     p.grid(0, batch * packed / SgemmKernels.PANEL, true);
