@@ -35,7 +35,8 @@ public final class OpProfile {
 
     /**
      * Calls and nanoseconds of {@code linalg.matmul} / {@code linalg.matmulBatched} per shape, written
-     * {@code M×N×K} with {@code ᵀ} after a transposed operand and {@code ×batch} for batched ones.
+     * {@code M×N×K}, then {@code " Aᵀ"} / {@code " Bᵀ"} for a transposed operand and {@code " batch B"} for a
+     * batch of more than one ({@link #matmulShape}; the bench's {@code MatmulFloor} reads this form back).
      */
     public Map<String, long[]> matmulShapes() {
         return Collections.unmodifiableMap(matmuls);
